@@ -1,0 +1,28 @@
+"""`python -m engine`: serve the engine."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from aiohttp import web
+from loguru import logger
+
+from engine.app import build_app
+from engine.config import load
+from engine.logs import configure
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = load(sys.argv[1:] if argv is None else argv, os.environ)
+    configure(settings.log_level)
+    logger.info("engine on http://{}:{} (db {}, {} workers, latency x{}, failure rate {})",
+                settings.host, settings.port, settings.db, settings.workers,
+                settings.latency_scale, settings.failure_rate)
+    web.run_app(build_app(settings), host=settings.host, port=settings.port, print=None,
+                access_log=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

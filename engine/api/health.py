@@ -1,0 +1,16 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from engine.api.errors import json_response
+from engine.api.keys import ENGINE
+
+
+async def healthz(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    body = {"status": "ok" if engine.accepting else "starting",
+            "workers": engine.workers, "queued": engine.pool.queue.qsize(),
+            "inFlight": engine.pool.in_flight, "subscribers": engine.hub.subscriber_count}
+    return json_response(body, status=200 if engine.accepting else 503)

@@ -1,0 +1,92 @@
+"""HTTP routes for orders: submit, read one, list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from engine.api.errors import ApiError, json_response
+from engine.api.keys import ENGINE
+from engine.domain.order import Order
+from engine.domain.requests import InvalidOrder, parse_order
+from engine.domain.status import OrderStatus
+from engine.runtime import Engine
+from engine.store.sqlite import InvalidCursor
+
+MAX_PAGE = 200
+
+
+def decode_body(raw: bytes | str) -> Any:
+    """Decode JSON without ever raising anything but ApiError (depth, UTF-8, syntax)."""
+    try:
+        return orjson.loads(raw)
+    except (orjson.JSONDecodeError, UnicodeError, RecursionError):
+        raise ApiError(400, "INVALID_JSON", "the body is not valid JSON") from None
+
+
+async def accept(engine: Engine, body: Any) -> Order:
+    """Validate and durably store an order; the shared core of HTTP and WebSocket submission."""
+    if not engine.accepting:
+        raise ApiError(503, "UNAVAILABLE", "the engine is not accepting orders",
+                       headers={"Retry-After": "1"})
+    try:
+        request = parse_order(body)
+    except InvalidOrder as error:
+        raise ApiError.from_invalid(error) from None
+    return await engine.submit(request)
+
+
+def ws_url(request: web.Request, order_id: str) -> str:
+    scheme = "wss" if request.secure else "ws"
+    return f"{scheme}://{request.host}/api/orders/status/{order_id}"
+
+
+async def execute(request: web.Request) -> web.Response:
+    body = decode_body(await request.read())
+    order = await accept(request.app[ENGINE], body)
+    return json_response({"orderId": order.id, "status": order.status.value,
+                          "wsUpgrade": ws_url(request, order.id)}, status=201)
+
+
+async def get_order(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    order_id = request.match_info["order_id"]
+    order = await engine.store.get(order_id)
+    if order is None:
+        raise ApiError(404, "ORDER_NOT_FOUND", f"no order {order_id[:64]!r}")
+    events = await engine.store.events(order_id)
+    return json_response({**order.to_dict(), "events": [e.to_dict() for e in events]})
+
+
+async def list_orders(request: web.Request) -> web.Response:
+    query = request.query
+    status = _status(query.get("status"))
+    limit = _limit(query.get("limit"))
+    try:
+        page = await request.app[ENGINE].store.list(status, limit, query.get("cursor") or None)
+    except InvalidCursor:
+        raise ApiError(400, "INVALID_CURSOR", "cursor is not one this API returned",
+                       "cursor") from None
+    return json_response({"orders": [o.to_dict() for o in page.orders],
+                          "nextCursor": page.next_cursor})
+
+
+def _status(text: str | None) -> OrderStatus | None:
+    if not text:
+        return None
+    try:
+        return OrderStatus(text)
+    except ValueError:
+        names = ", ".join(s.value for s in OrderStatus)
+        raise ApiError(400, "INVALID_STATUS", f"status must be one of {names}",
+                       "status") from None
+
+
+def _limit(text: str | None) -> int:
+    if text is None:
+        return 50
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
+        raise ApiError(400, "INVALID_LIMIT", f"limit must be an integer in 1..{MAX_PAGE}", "limit")
+    return int(text)

@@ -1,0 +1,125 @@
+"""WebSocket streams: an order's full history from `pending`, then live events, then close."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from aiohttp import WSCloseCode, WSMsgType, web
+from loguru import logger
+
+from engine.api.errors import ApiError
+from engine.api.keys import ENGINE
+from engine.api.orders import accept, decode_body
+from engine.runtime import Engine
+
+HEARTBEAT_SECONDS = 20.0  # server pings; a peer silent for half of this after a ping is dropped
+FIRST_MESSAGE_SECONDS = 10.0
+MAX_MESSAGE_BYTES = 16 * 1024
+CLOSE_NOT_FOUND = 4404
+CLOSE_INVALID_ORDER = 4400
+CLOSE_SLOW_CONSUMER = 4008
+
+
+def _socket() -> web.WebSocketResponse:
+    return web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
+
+
+async def status(request: web.Request) -> web.StreamResponse:
+    """GET /api/orders/status/{order_id}[?after=N] as a WebSocket."""
+    engine = request.app[ENGINE]
+    order_id = request.match_info["order_id"]
+    after = _after(request)
+    ws = _socket()
+    await ws.prepare(request)
+    if await engine.store.get(order_id) is None:
+        await ws.close(code=CLOSE_NOT_FOUND, message=b"order not found")
+        return ws
+    await _pump(ws, engine, order_id, after)
+    return ws
+
+
+async def execute(request: web.Request) -> web.StreamResponse:
+    """The same-endpoint upgrade: the first message is the order, then its whole lifecycle."""
+    ws = _socket()
+    if not ws.can_prepare(request).ok:
+        raise ApiError(400, "UPGRADE_REQUIRED",
+                       "POST an order here, or open a WebSocket and send it as the first message")
+    await ws.prepare(request)
+    try:
+        message = await ws.receive(timeout=FIRST_MESSAGE_SECONDS)
+    except TimeoutError:
+        await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"no order within 10 s")
+        return ws
+    if message.type is not WSMsgType.TEXT:
+        if message.type in (WSMsgType.BINARY,):
+            await ws.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"send the order as JSON text")
+        return ws
+    engine = request.app[ENGINE]
+    try:
+        order = await accept(engine, decode_body(message.data))
+    except ApiError as error:
+        await ws.send_json({"error": {"code": error.code, "message": error.message,
+                                      **({"field": error.field} if error.field else {})}})
+        await ws.close(code=CLOSE_INVALID_ORDER, message=error.code.encode())
+        return ws
+    await _pump(ws, engine, order.id, 0)
+    return ws
+
+
+def _after(request: web.Request) -> int:
+    text = request.query.get("after", "0")
+    if not text.isdigit() or len(text) > 12:
+        raise ApiError(400, "INVALID_AFTER", "after must be a non-negative integer seq", "after")
+    return int(text)
+
+
+async def _pump(ws: web.WebSocketResponse, engine: Engine, order_id: str, after: int) -> None:
+    """Forward events until the terminal one; a reader task notices when the client leaves."""
+    forward = asyncio.current_task()
+    assert forward is not None
+    reader = asyncio.create_task(_read_until_closed(ws, forward))
+    try:
+        await _forward(ws, engine, order_id, after)
+    except asyncio.CancelledError:
+        if not reader.done():
+            raise
+    except ConnectionResetError:
+        logger.debug("subscriber of {} went away", order_id)
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+
+
+async def _forward(ws: web.WebSocketResponse, engine: Engine, order_id: str, after: int) -> None:
+    # Subscribe before reading history, so nothing committed in between is missed; seq dedupes.
+    sub = engine.hub.subscribe(order_id)
+    try:
+        last = after
+        history = iter(await engine.store.events(order_id, after))
+        while True:
+            event = next(history, None) or await sub.next()
+            if sub.lagging:
+                reason = f"slow consumer, resume with after={last}"
+                await ws.close(code=CLOSE_SLOW_CONSUMER, message=reason.encode())
+                return
+            if event.seq <= last:
+                continue
+            await ws.send_str(event.to_json().decode())
+            last = event.seq
+            if event.status.terminal:
+                await ws.close()
+                return
+    finally:
+        engine.hub.unsubscribe(sub)
+
+
+async def _read_until_closed(ws: web.WebSocketResponse, forward: asyncio.Task[object]) -> None:
+    """Consume client frames (pongs, closes); binary or oversized frames end the stream."""
+    async for message in ws:
+        if message.type is WSMsgType.BINARY:
+            await ws.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"this stream is read-only")
+            break
+    if not forward.done():
+        forward.cancel()

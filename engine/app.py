@@ -1,0 +1,45 @@
+"""Composition root: the only module that knows every adapter."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from engine.api import health, orders, streams
+from engine.api.errors import error_middleware
+from engine.api.keys import ENGINE
+from engine.clock import SystemClock
+from engine.config import Settings
+from engine.ports import Clock
+from engine.runtime import Engine
+from engine.store.sqlite import SqliteStore
+from engine.venues.world import SimWorld
+
+
+def build_app(settings: Settings, *, clock: Clock | None = None,
+              world: SimWorld | None = None) -> web.Application:
+    """An aiohttp app whose start-up opens the store, resumes orders and starts the workers."""
+    clock = clock or SystemClock()
+    world = world or SimWorld.build(clock, seed=settings.seed, latency_scale=settings.latency_scale,
+                                    failure_rate=settings.failure_rate)
+    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        store = await SqliteStore.open(settings.db)
+        engine = Engine(store, world, clock, settings.workers, settings.max_attempts,
+                        settings.latency_scale)
+        app[ENGINE] = engine
+        await engine.start()
+        yield
+        await engine.stop()
+        await store.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_post("/api/orders/execute", orders.execute)
+    app.router.add_get("/api/orders/execute", streams.execute)
+    app.router.add_get("/api/orders/status/{order_id}", streams.status)
+    app.router.add_get("/api/orders/{order_id}", orders.get_order)
+    app.router.add_get("/api/orders", orders.list_orders)
+    return app

@@ -1,0 +1,79 @@
+"""Settings from the command line, falling back to ENGINE_* environment variables."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db: str = "./engine.db"
+    workers: int = 10
+    latency_scale: float = 1.0
+    failure_rate: float = 0.08
+    seed: int | None = None
+    log_level: str = "INFO"
+    max_attempts: int = 3
+    max_body_bytes: int = 16 * 1024
+
+
+HELP = {
+    "host": "interface to listen on",
+    "port": "TCP port",
+    "db": "SQLite database file (created on first start)",
+    "workers": "orders executed concurrently (the worker pool size)",
+    "latency_scale": "1 = realistic venue/chain delays, 0 = no sleeping (tests, benchmarks)",
+    "failure_rate": "probability that one execution attempt fails transiently",
+    "seed": "seed for the simulation's randomness, for reproducible runs",
+    "log_level": "DEBUG, INFO, WARNING or ERROR",
+}
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
+TYPES = {"port": int, "workers": _positive_int, "latency_scale": _non_negative,
+         "failure_rate": _fraction, "seed": int}
+
+
+def parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m engine",
+        description="Order execution engine for Solana DEX trading (simulated venues).",
+        epilog="Every option can also be set as ENGINE_<NAME>, e.g. ENGINE_PORT=9000.")
+    defaults = Settings()
+    for name, text in HELP.items():
+        flag = "--" + name.replace("_", "-")
+        env_name = "ENGINE_" + name.upper()
+        default = env.get(env_name, getattr(defaults, name))
+        p.add_argument(flag, dest=name, type=TYPES.get(name, str), default=default,
+                       help=f"{text} [env {env_name}; default: %(default)s]")
+    return p
+
+
+def load(argv: Sequence[str], env: Mapping[str, str]) -> Settings:
+    """Parse `argv` (without the program name); environment values are parsed the same way."""
+    args = parser(env).parse_args(list(argv))
+    return Settings(**vars(args))

@@ -1,0 +1,1 @@
+"""The pure core: order types, the status machine, routing and errors. No I/O."""

@@ -1,0 +1,123 @@
+"""Orders and their events. `Order.advance` is the only way an order's status changes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import orjson
+
+from engine.domain.status import OrderStatus, check
+from engine.domain.tokens import Token
+
+
+def iso(at: datetime) -> str:
+    """ISO-8601 UTC with milliseconds and a Z, as every timestamp in the API."""
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class OrderType(str, Enum):
+    MARKET = "market"
+    LIMIT = "limit"
+    SNIPER = "sniper"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A validated order as the trader asked for it; amounts already in atoms."""
+
+    order_type: OrderType
+    token_in: Token
+    token_out: Token
+    amount_in: int
+    slippage: Decimal
+
+    def min_out(self, quoted_out: int) -> int:
+        """The slippage floor: the least output the trader accepts for a quote."""
+        return int(Decimal(quoted_out) * (1 - self.slippage))
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged:
+    """One entry of an order's event stream: seq 1, 2, 3... per order."""
+
+    order_id: str
+    seq: int
+    status: OrderStatus
+    at: datetime
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "orderId": self.order_id,
+            "seq": self.seq,
+            "status": self.status.value,
+            "at": iso(self.at),
+            **self.details,
+        }
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """The current state of one order. Immutable: `advance` returns the next state."""
+
+    id: str
+    request: OrderRequest
+    status: OrderStatus
+    seq: int
+    created_at: datetime
+    updated_at: datetime
+    attempts: int = 0
+    # What the steps learned, kept so that a restarted engine can resume from any step.
+    route: Mapping[str, Any] | None = None
+    tx: Mapping[str, Any] | None = None
+    fill: Mapping[str, Any] | None = None
+    error: Mapping[str, str] | None = None
+
+    @classmethod
+    def accept(cls, order_id: str, request: OrderRequest, at: datetime) -> tuple[Order, StatusChanged]:
+        order = cls(order_id, request, OrderStatus.PENDING, 1, at, at)
+        return order, StatusChanged(order_id, 1, OrderStatus.PENDING, at, order.summary())
+
+    def advance(
+        self, to: OrderStatus, at: datetime, details: Mapping[str, Any], **changes: Any
+    ) -> tuple[Order, StatusChanged]:
+        """Move to `to` if the transition table allows it; return the new order and its event."""
+        check(self.status, to)
+        seq = self.seq + 1
+        order = replace(self, status=to, seq=seq, updated_at=at, **changes)
+        return order, StatusChanged(self.id, seq, to, at, details)
+
+    def summary(self) -> dict[str, Any]:
+        """What the first event and the API say about the request itself."""
+        r = self.request
+        return {
+            "orderType": r.order_type.value,
+            "tokenIn": r.token_in.symbol,
+            "tokenOut": r.token_out.symbol,
+            "inputMint": r.token_in.mint,
+            "outputMint": r.token_out.mint,
+            "amount": r.token_in.format(r.amount_in),
+            "slippage": str(r.slippage),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "orderId": self.id,
+            "status": self.status.value,
+            **self.summary(),
+            "attempts": self.attempts,
+            "createdAt": iso(self.created_at),
+            "updatedAt": iso(self.updated_at),
+            "route": self.route,
+            "txHash": self.tx["signature"] if self.tx else None,
+            "fill": self.fill,
+            "error": self.error,
+        }

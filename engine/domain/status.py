@@ -1,0 +1,49 @@
+"""The order status machine: the one table that says which status may follow which."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class OrderStatus(str, Enum):
+    PENDING = "pending"
+    ROUTING = "routing"
+    BUILDING = "building"
+    SUBMITTED = "submitted"
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+S = OrderStatus
+
+# submitted -> building is the next attempt after a transient failure; failed is reachable
+# from every live state because a permanent error can surface at any step.
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING: frozenset({S.ROUTING, S.FAILED}),
+    S.ROUTING: frozenset({S.BUILDING, S.FAILED}),
+    S.BUILDING: frozenset({S.SUBMITTED, S.FAILED}),
+    S.SUBMITTED: frozenset({S.CONFIRMED, S.FAILED, S.BUILDING}),
+    S.CONFIRMED: frozenset(),
+    S.FAILED: frozenset(),
+}
+
+TERMINAL = frozenset(s for s, nexts in TRANSITIONS.items() if not nexts)
+
+
+class IllegalTransition(Exception):
+    """Raised when a status change is not in TRANSITIONS."""
+
+    def __init__(self, current: OrderStatus, target: OrderStatus) -> None:
+        super().__init__(f"{current.value} -> {target.value}")
+        self.current = current
+        self.target = target
+
+
+def check(current: OrderStatus, target: OrderStatus) -> None:
+    """Raise IllegalTransition unless `current -> target` is in the table."""
+    if target not in TRANSITIONS[current]:
+        raise IllegalTransition(current, target)

@@ -1,0 +1,59 @@
+"""In-memory broadcast of order events to WebSocket subscribers, never blocking the publisher."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from engine.domain.order import StatusChanged
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One subscriber's bounded buffer. Overflow marks it lagging instead of growing memory."""
+
+    order_id: str
+    capacity: int
+    queue: asyncio.Queue[StatusChanged] = field(init=False)
+    lagging: bool = False
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(self.capacity)
+
+    def offer(self, event: StatusChanged) -> None:
+        if self.lagging:
+            return
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.lagging = True  # the stream owner closes it; the client resumes from the store
+
+    async def next(self) -> StatusChanged:
+        return await self.queue.get()
+
+
+class Hub:
+    def __init__(self, buffer: int = 256) -> None:
+        self._buffer = buffer
+        self._subs: defaultdict[str, set[Subscription]] = defaultdict(set)
+
+    def subscribe(self, order_id: str) -> Subscription:
+        sub = Subscription(order_id, self._buffer)
+        self._subs[order_id].add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        subs = self._subs.get(sub.order_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subs[sub.order_id]  # no map that grows forever
+
+    def publish(self, event: StatusChanged) -> None:
+        for sub in self._subs.get(event.order_id, ()):
+            sub.offer(event)
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(s) for s in self._subs.values())

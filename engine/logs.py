@@ -1,0 +1,16 @@
+"""Loguru set-up: readable lines carrying the order id when there is one."""
+
+from __future__ import annotations
+
+import sys
+
+from loguru import logger
+
+FORMAT = ("<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
+          "<cyan>{extra[order_id]}</cyan> {message}")
+
+
+def configure(level: str) -> None:
+    logger.remove()
+    logger.configure(extra={"order_id": "-"})
+    logger.add(sys.stderr, level=level.upper(), format=FORMAT)

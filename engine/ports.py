@@ -1,0 +1,73 @@
+"""The engine's seams: storage, venues, the chain, time. Adapters implement these Protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from engine.domain.order import Order, StatusChanged
+from engine.domain.routing import Quote
+from engine.domain.status import OrderStatus
+from engine.domain.transactions import Blockhash, Landed, SignedTransaction, SwapInstruction
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Wall-clock time, UTC."""
+
+    def monotonic(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    orders: list[Order]
+    next_cursor: str | None
+
+
+class OrderStore(Protocol):
+    async def create(self, order: Order, event: StatusChanged) -> None:
+        """Insert a new order and its first event atomically."""
+
+    async def record(self, order: Order, event: StatusChanged) -> None:
+        """Persist an order's new state and the event that led to it, atomically."""
+
+    async def get(self, order_id: str) -> Order | None: ...
+
+    async def events(self, order_id: str, after: int = 0) -> list[StatusChanged]: ...
+
+    async def list(self, status: OrderStatus | None, limit: int, cursor: str | None) -> Page: ...
+
+    async def unfinished(self) -> list[Order]:
+        """Every order not yet in a terminal status, oldest first."""
+
+
+class Venue(Protocol):
+    """A DEX a real Raydium or Meteora SDK client could stand behind."""
+
+    name: str
+
+    async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> Quote | None:
+        """The venue's best pool for this amount, net of fees; None if it has no pool."""
+
+
+class Chain(Protocol):
+    """The slice of Solana RPC the engine needs; a real client maps it onto JSON-RPC calls."""
+
+    async def latest_blockhash(self) -> Blockhash: ...
+
+    def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash,
+             memo: str) -> SignedTransaction:
+        """Build and sign a transaction (the wallet's key stays behind this call)."""
+
+    async def send(self, tx: SignedTransaction) -> None:
+        """sendTransaction; raises a TransientError (SendTimeout when the outcome is unknown)."""
+
+    async def confirm(self, tx: SignedTransaction) -> Landed | None:
+        """Wait until `tx` is confirmed, or None once its blockhash expired without it landing."""
+
+    async def signature_status(self, signature: str) -> Landed | None:
+        """getSignatureStatuses with history (plus getTransaction for the amounts)."""

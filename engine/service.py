@@ -1,0 +1,188 @@
+"""Executing one order: each step is advance -> persist -> publish, and every step can resume."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import uuid4
+
+from loguru import logger
+
+from engine.domain.errors import (
+    BlockhashExpired, EngineError, PermanentError, RetriesExhausted, SlippageExceeded,
+    TransientError,
+)
+from engine.domain.order import Order, OrderRequest, StatusChanged
+from engine.domain.routing import Quote, RoutePlan, choose
+from engine.domain.status import OrderStatus as S
+from engine.domain.transactions import Landed, SignedTransaction, SwapInstruction
+from engine.ports import Chain, Clock, OrderStore, Venue
+
+
+class Publisher(Protocol):
+    def publish(self, event: StatusChanged) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Attempts in total (not retries) and an exponential backoff, scaled with the simulation."""
+
+    max_attempts: int = 3
+    base: float = 0.5
+    cap: float = 2.0
+    scale: float = 1.0
+
+    def backoff(self, attempt: int) -> float:
+        """Delay after failed attempt n: 0.5 s, 1 s, 2 s (cap), times `scale`."""
+        return min(self.base * 2 ** (attempt - 1), self.cap) * self.scale
+
+
+class OrderService:
+    def __init__(self, store: OrderStore, publisher: Publisher, venues: Sequence[Venue],
+                 chain: Chain, clock: Clock, policy: RetryPolicy,
+                 new_id: Callable[[], str] = lambda: str(uuid4())) -> None:
+        self._store, self._publisher, self._venues = store, publisher, venues
+        self._chain, self._clock, self._policy, self._new_id = chain, clock, policy, new_id
+
+    async def submit(self, request: OrderRequest) -> Order:
+        """Store a new order durably, then announce it; the caller queues it."""
+        order, event = Order.accept(self._new_id(), request, self._clock.now())
+        await self._store.create(order, event)
+        self._publisher.publish(event)
+        return order
+
+    async def execute(self, order: Order) -> Order:
+        """Drive an order from whatever status it is in to a terminal one."""
+        attempt, rebuild = max(order.attempts, 1), False
+        while not order.status.terminal:
+            try:
+                order = await (self._build(order, attempt) if rebuild else self._step(order, attempt))
+                rebuild = False
+            except PermanentError as error:
+                order = await self._fail(order, error)
+            except TransientError as error:
+                if attempt >= self._policy.max_attempts:
+                    exhausted = RetriesExhausted(
+                        f"gave up after {attempt} attempts; last error {error.code}: {error.message}")
+                    order = await self._fail(order, exhausted)
+                    continue
+                logger.bind(order_id=order.id).warning(
+                    "attempt {} failed transiently ({}); retrying", attempt, error.code)
+                await self._clock.sleep(self._policy.backoff(attempt))
+                attempt, rebuild = attempt + 1, True
+        return order
+
+    async def _step(self, order: Order, attempt: int) -> Order:
+        if order.status is S.PENDING:
+            return await self._route(order)
+        if order.status is S.ROUTING:
+            return await self._build(order, attempt)
+        if order.status is S.BUILDING:
+            return await self._submit(order)
+        return await self._settle(order, fresh=False)  # SUBMITTED, found at start-up
+
+    async def _advance(self, order: Order, to: S, details: Mapping[str, Any],
+                       **changes: Any) -> Order:
+        order, event = order.advance(to, self._clock.now(), details, **changes)
+        await self._store.record(order, event)
+        self._publisher.publish(event)
+        return order
+
+    async def _route(self, order: Order) -> Order:
+        r = order.request
+        results = await asyncio.gather(
+            *(v.quote(r.token_in.mint, r.token_out.mint, r.amount_in) for v in self._venues),
+            return_exceptions=True)
+        quotes = [q for q in results if isinstance(q, Quote)]
+        for venue, result in zip(self._venues, results, strict=True):
+            if isinstance(result, BaseException):
+                logger.bind(order_id=order.id).warning("{} quote failed: {!r}", venue.name, result)
+        plan = choose(quotes)
+        logger.bind(order_id=order.id).info(
+            "routing {} {}->{}: {} | {}", r.token_in.format(r.amount_in), r.token_in.symbol,
+            r.token_out.symbol, plan.reason,
+            ", ".join(f"{q.venue}={r.token_out.format(q.amount_out)}" for q in quotes))
+        route = plan.to_dict()
+        details = {"venue": plan.venue, "reason": plan.reason, "route": route,
+                   "expectedOut": r.token_out.format(plan.amount_out),
+                   "minAmountOut": r.token_out.format(r.min_out(plan.amount_out))}
+        return await self._advance(order, S.ROUTING, details, route=route)
+
+    async def _build(self, order: Order, attempt: int) -> Order:
+        r = order.request
+        assert order.route is not None
+        plan = RoutePlan.from_dict(dict(order.route), r.token_in.mint, r.token_out.mint)
+        instructions = [SwapInstruction(leg.venue, leg.pool, leg.mint_in, leg.mint_out,
+                                        leg.amount_in, r.min_out(leg.amount_out))
+                        for leg in plan.legs]
+        blockhash = await self._chain.latest_blockhash()
+        tx = self._chain.sign(instructions, blockhash, memo=f"order:{order.id}:{attempt}")
+        details = {"attempt": attempt, "txHash": tx.signature,
+                   "lastValidBlockHeight": tx.last_valid_height,
+                   "instructions": _describe(order, plan)}
+        return await self._advance(order, S.BUILDING, details, attempts=attempt, tx=tx.to_dict())
+
+    async def _submit(self, order: Order) -> Order:
+        assert order.tx is not None
+        details = {"attempt": order.attempts, "txHash": order.tx["signature"]}
+        order = await self._advance(order, S.SUBMITTED, details)
+        return await self._settle(order, fresh=True)
+
+    async def _settle(self, order: Order, *, fresh: bool) -> Order:
+        """Send (or rebroadcast) the signed transaction and wait for its fate."""
+        assert order.tx is not None
+        tx = SignedTransaction.from_dict(dict(order.tx))
+        if not fresh:
+            # A previous run may have sent it: ask the chain before sending anything.
+            landed = await self._chain.signature_status(tx.signature)
+            if landed is not None:
+                return await self._finish(order, landed)
+        try:
+            await self._chain.send(tx)
+        except TransientError as error:
+            if fresh and not error.maybe_landed:
+                raise  # refused before it left us: re-signing cannot produce a second copy
+            logger.bind(order_id=order.id).warning(
+                "{} for {}: waiting for it to land or expire", error.code, tx.signature)
+        landed = await self._chain.confirm(tx)
+        if landed is None:
+            raise BlockhashExpired(f"transaction {tx.signature} expired without landing")
+        return await self._finish(order, landed)
+
+    async def _finish(self, order: Order, landed: Landed) -> Order:
+        if landed.err is not None:
+            message = f"{landed.err_message or landed.err} (tx {landed.signature}, slot {landed.slot})"
+            return await self._fail(order, SlippageExceeded(message) if landed.err.startswith(
+                "SLIPPAGE") else PermanentError(message, code=landed.err))
+        r = order.request
+        price = r.token_out.to_ui(landed.amount_out) / r.token_in.to_ui(landed.amount_in)
+        fill = {"txHash": landed.signature, "slot": landed.slot, "venue": (order.route or {}).get(
+                    "venue"), "amountIn": r.token_in.format(landed.amount_in),
+                "amountOut": r.token_out.format(landed.amount_out),
+                "executedPrice": f"{price:.{r.token_out.decimals}f}",
+                "networkFeeLamports": landed.fee_lamports, "commitment": landed.commitment}
+        logger.bind(order_id=order.id).info("confirmed {}", fill)
+        return await self._advance(order, S.CONFIRMED, {"attempt": order.attempts, **fill},
+                                   fill=fill)
+
+    async def _fail(self, order: Order, error: EngineError) -> Order:
+        logger.bind(order_id=order.id).warning("failed {}: {}", error.code, error.message)
+        details = {"attempt": order.attempts, "error": error.to_dict()}
+        return await self._advance(order, S.FAILED, details, error=error.to_dict())
+
+
+def _describe(order: Order, plan: RoutePlan) -> list[str]:
+    """The transaction's instructions in words, so the trader sees the SOL wrapping."""
+    r = order.request
+    steps = ["computeBudget.setComputeUnitPrice"]
+    if r.token_in.is_native_sol:
+        steps += ["createAssociatedTokenAccount(wSOL)", "system.transfer(SOL->wSOL)",
+                  "token.syncNative(wSOL)"]
+    elif r.token_out.is_native_sol:
+        steps += ["createAssociatedTokenAccount(wSOL)"]
+    steps += [f"{leg.venue}.swap({leg.pool})" for leg in plan.legs]
+    if r.token_in.is_native_sol or r.token_out.is_native_sol:
+        steps += ["token.closeAccount(wSOL->SOL)"]
+    return steps

@@ -1,0 +1,1 @@
+"""Durable storage of orders and their events."""

@@ -1,0 +1,35 @@
+"""Schema migrations, applied in order at start-up; PRAGMA user_version records how far."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE orders (
+        pk INTEGER PRIMARY KEY AUTOINCREMENT,  -- insertion order: the keyset for pagination
+        id TEXT NOT NULL UNIQUE,
+        order_type TEXT NOT NULL,
+        mint_in TEXT NOT NULL,
+        decimals_in INTEGER NOT NULL,
+        mint_out TEXT NOT NULL,
+        decimals_out INTEGER NOT NULL,
+        amount_in INTEGER NOT NULL CHECK (amount_in > 0),
+        slippage TEXT NOT NULL,
+        status TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        route BLOB,
+        tx BLOB,
+        fill BLOB,
+        error BLOB
+    );
+    CREATE INDEX orders_by_status ON orders (status, pk);
+    CREATE TABLE events (
+        order_id TEXT NOT NULL REFERENCES orders (id),
+        seq INTEGER NOT NULL,
+        body BLOB NOT NULL,  -- the event exactly as streamed
+        PRIMARY KEY (order_id, seq)
+    ) WITHOUT ROWID;
+    """,
+)

@@ -1,0 +1,169 @@
+"""OrderStore on SQLite through aiosqlite: WAL, full fsync, versioned schema."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import aiosqlite
+import orjson
+
+from engine.domain.order import Order, OrderRequest, OrderType, StatusChanged, iso
+from engine.domain.status import TERMINAL, OrderStatus
+from engine.domain.tokens import Token, lookup
+from engine.ports import Page
+from engine.store.schema import MIGRATIONS
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",  # an acknowledged order survives power loss, not just a crash
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA foreign_keys=ON",
+)
+COLUMNS = ("id, order_type, mint_in, decimals_in, mint_out, decimals_out, amount_in, slippage, "
+           "status, seq, attempts, created_at, updated_at, route, tx, fill, error")
+_TERMINAL = tuple(s.value for s in TERMINAL)
+
+
+class SqliteStore:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._db = conn
+
+    @classmethod
+    async def open(cls, path: str) -> SqliteStore:
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        for pragma in PRAGMAS:
+            await conn.execute(pragma)
+        store = cls(conn)
+        await store._migrate()
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def _migrate(self) -> None:
+        async with self._db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await self._db.executescript(
+                f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={number}; COMMIT;")
+
+    async def create(self, order: Order, event: StatusChanged) -> None:
+        await self._write(
+            (f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 17)})", _row(order)),
+            event)
+
+    async def record(self, order: Order, event: StatusChanged) -> None:
+        sql = ("UPDATE orders SET status=?, seq=?, attempts=?, updated_at=?, route=?, tx=?, "
+               "fill=?, error=? WHERE id=? AND seq=?")
+        params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),
+                  _blob(order.route), _blob(order.tx), _blob(order.fill), _blob(order.error),
+                  order.id, order.seq - 1)
+        await self._write((sql, params), event)
+
+    async def _write(self, statement: tuple[str, tuple[Any, ...]], event: StatusChanged) -> None:
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = await self._db.execute(*statement)
+            if cur.rowcount != 1:
+                raise RuntimeError(f"order {event.order_id} changed under us (seq {event.seq})")
+            await self._db.execute("INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
+                                   (event.order_id, event.seq, event.to_json()))
+            await self._db.execute("COMMIT")
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+
+    async def get(self, order_id: str) -> Order | None:
+        async with self._db.execute(f"SELECT {COLUMNS} FROM orders WHERE id=?", (order_id,)) as c:
+            row = await c.fetchone()
+        return _order(row) if row else None
+
+    async def events(self, order_id: str, after: int = 0) -> list[StatusChanged]:
+        sql = "SELECT body FROM events WHERE order_id=? AND seq>? ORDER BY seq"
+        async with self._db.execute(sql, (order_id, after)) as cur:
+            rows = await cur.fetchall()
+        return [_event(row[0]) for row in rows]
+
+    async def list(self, status: OrderStatus | None, limit: int, cursor: str | None) -> Page:
+        where, params = [], []
+        if status is not None:
+            where.append("status=?")
+            params.append(status.value)
+        if cursor is not None:
+            where.append("pk<?")
+            params.append(_decode_cursor(cursor))
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        sql = f"SELECT pk, {COLUMNS} FROM orders {clause} ORDER BY pk DESC LIMIT ?"
+        async with self._db.execute(sql, (*params, limit + 1)) as cur:
+            rows = list(await cur.fetchall())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = _encode_cursor(rows[-1][0]) if more else None
+        return Page([_order(row[1:]) for row in rows], next_cursor)
+
+    async def unfinished(self) -> list[Order]:
+        sql = (f"SELECT {COLUMNS} FROM orders WHERE status NOT IN "
+               f"({', '.join('?' * len(_TERMINAL))}) ORDER BY pk")
+        async with self._db.execute(sql, _TERMINAL) as cur:
+            return [_order(row) for row in await cur.fetchall()]
+
+
+class InvalidCursor(ValueError):
+    """A pagination cursor this store did not hand out."""
+
+
+def _encode_cursor(pk: int) -> str:
+    return base64.urlsafe_b64encode(f"pk:{pk}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith("pk:"):
+            raise ValueError(text)
+        return int(text[3:])
+    except ValueError as exc:
+        raise InvalidCursor(cursor) from exc
+
+
+def _blob(value: Any) -> bytes | None:
+    return None if value is None else orjson.dumps(value)
+
+
+def _json(value: bytes | None) -> Any:
+    return None if value is None else orjson.loads(value)
+
+
+def _row(order: Order) -> tuple[Any, ...]:
+    r = order.request
+    return (order.id, r.order_type.value, r.token_in.mint, r.token_in.decimals, r.token_out.mint,
+            r.token_out.decimals, r.amount_in, str(r.slippage), order.status.value, order.seq,
+            order.attempts, iso(order.created_at), iso(order.updated_at), _blob(order.route),
+            _blob(order.tx), _blob(order.fill), _blob(order.error))
+
+
+def _token(mint: str, decimals: int) -> Token:
+    return lookup(mint) or Token(mint[:4] + "…", mint, decimals)
+
+
+def _order(row: Any) -> Order:
+    (oid, kind, mint_in, dec_in, mint_out, dec_out, amount, slippage, status, seq, attempts,
+     created, updated, route, tx, fill, error) = row
+    request = OrderRequest(OrderType(kind), _token(mint_in, dec_in), _token(mint_out, dec_out),
+                           int(amount), Decimal(slippage))
+    return Order(oid, request, OrderStatus(status), seq, _time(created), _time(updated),
+                 attempts, _json(route), _json(tx), _json(fill), _json(error))
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _event(body: bytes) -> StatusChanged:
+    data = orjson.loads(body)
+    order_id, seq, status, at = data.pop("orderId"), data.pop("seq"), data.pop("status"), data.pop("at")
+    return StatusChanged(order_id, seq, OrderStatus(status), _time(at), data)
