@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from engine.api import health, orders, streams
 from engine.api.errors import error_middleware
-from engine.api.keys import ENGINE
+from engine.api.keys import ENGINE, SOCKETS
 from engine.clock import SystemClock
 from engine.config import Settings
 from engine.ports import Clock
@@ -35,7 +36,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
         await engine.stop()
         await store.close()
 
+    app[SOCKETS] = weakref.WeakSet()
     app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(streams.close_all)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_post("/api/orders/execute", orders.execute)
     app.router.add_get("/api/orders/execute", streams.execute)

@@ -55,11 +55,14 @@ class OrderService:
 
     async def execute(self, order: Order) -> Order:
         """Drive an order from whatever status it is in to a terminal one."""
-        attempt, rebuild = max(order.attempts, 1), False
+        attempt, rebuild, previous = max(order.attempts, 1), False, None
         while not order.status.terminal:
             try:
-                order = await (self._build(order, attempt) if rebuild else self._step(order, attempt))
-                rebuild = False
+                if rebuild:
+                    step = self._build(order, attempt)
+                else:  # a transaction submitted by this very loop has certainly not been sent yet
+                    step = self._step(order, attempt, fresh=previous is S.BUILDING)
+                previous, order, rebuild = order.status, await step, False
             except PermanentError as error:
                 order = await self._fail(order, error)
             except TransientError as error:
@@ -74,14 +77,14 @@ class OrderService:
                 attempt, rebuild = attempt + 1, True
         return order
 
-    async def _step(self, order: Order, attempt: int) -> Order:
+    async def _step(self, order: Order, attempt: int, *, fresh: bool) -> Order:
         if order.status is S.PENDING:
             return await self._route(order)
         if order.status is S.ROUTING:
             return await self._build(order, attempt)
         if order.status is S.BUILDING:
             return await self._submit(order)
-        return await self._settle(order, fresh=False)  # SUBMITTED, found at start-up
+        return await self._settle(order, fresh=fresh)
 
     async def _advance(self, order: Order, to: S, details: Mapping[str, Any],
                        **changes: Any) -> Order:
@@ -115,7 +118,7 @@ class OrderService:
         assert order.route is not None
         plan = RoutePlan.from_dict(dict(order.route), r.token_in.mint, r.token_out.mint)
         instructions = [SwapInstruction(leg.venue, leg.pool, leg.mint_in, leg.mint_out,
-                                        leg.amount_in, r.min_out(leg.amount_out))
+                                        leg.amount_in, r.min_out(leg.amount_out), leg.ref)
                         for leg in plan.legs]
         blockhash = await self._chain.latest_blockhash()
         tx = self._chain.sign(instructions, blockhash, memo=f"order:{order.id}:{attempt}")
@@ -127,8 +130,7 @@ class OrderService:
     async def _submit(self, order: Order) -> Order:
         assert order.tx is not None
         details = {"attempt": order.attempts, "txHash": order.tx["signature"]}
-        order = await self._advance(order, S.SUBMITTED, details)
-        return await self._settle(order, fresh=True)
+        return await self._advance(order, S.SUBMITTED, details)
 
     async def _settle(self, order: Order, *, fresh: bool) -> Order:
         """Send (or rebroadcast) the signed transaction and wait for its fate."""

@@ -9,7 +9,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from loguru import logger
 
 from engine.api.errors import ApiError
-from engine.api.keys import ENGINE
+from engine.api.keys import ENGINE, SOCKETS
 from engine.api.orders import accept, decode_body
 from engine.runtime import Engine
 
@@ -21,8 +21,16 @@ CLOSE_INVALID_ORDER = 4400
 CLOSE_SLOW_CONSUMER = 4008
 
 
-def _socket() -> web.WebSocketResponse:
-    return web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
+def _socket(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
+    request.app[SOCKETS].add(ws)
+    return ws
+
+
+async def close_all(app: web.Application) -> None:
+    """On shutdown, tell every subscriber we are going away (1001) instead of vanishing."""
+    for ws in list(app[SOCKETS]):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
 
 
 async def status(request: web.Request) -> web.StreamResponse:
@@ -30,7 +38,7 @@ async def status(request: web.Request) -> web.StreamResponse:
     engine = request.app[ENGINE]
     order_id = request.match_info["order_id"]
     after = _after(request)
-    ws = _socket()
+    ws = _socket(request)
     await ws.prepare(request)
     if await engine.store.get(order_id) is None:
         await ws.close(code=CLOSE_NOT_FOUND, message=b"order not found")
@@ -41,7 +49,7 @@ async def status(request: web.Request) -> web.StreamResponse:
 
 async def execute(request: web.Request) -> web.StreamResponse:
     """The same-endpoint upgrade: the first message is the order, then its whole lifecycle."""
-    ws = _socket()
+    ws = _socket(request)
     if not ws.can_prepare(request).ok:
         raise ApiError(400, "UPGRADE_REQUIRED",
                        "POST an order here, or open a WebSocket and send it as the first message")

@@ -22,6 +22,7 @@ class Quote:
     amount_out: int
     fee: int  # in atoms of the input token
     price_impact: Decimal = Decimal(0)
+    ref: str = ""  # the venue's handle on this quote, handed back when swapping (as Jupiter's)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -31,6 +32,7 @@ class Quote:
             "outAmount": str(self.amount_out),
             "feeAmount": str(self.fee),
             "priceImpactPct": str(self.price_impact),
+            "ref": self.ref,
         }
 
 
@@ -63,7 +65,7 @@ class RoutePlan:
     def from_dict(cls, data: dict[str, Any], mint_in: str, mint_out: str) -> RoutePlan:
         def quote(d: dict[str, Any]) -> Quote:
             return Quote(d["venue"], d["pool"], mint_in, mint_out, int(d["inAmount"]),
-                         int(d["outAmount"]), int(d["feeAmount"]), Decimal(d["priceImpactPct"]))
+                         int(d["outAmount"]), int(d["feeAmount"]), Decimal(d["priceImpactPct"]), d.get("ref", ""))
 
         return cls(tuple(map(quote, data["legs"])), tuple(map(quote, data["quotes"])),
                    data["reason"])

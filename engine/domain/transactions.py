@@ -16,6 +16,7 @@ class SwapInstruction:
     mint_out: str
     amount_in: int
     min_out: int
+    quote_ref: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import datetime
 from decimal import Decimal
@@ -28,19 +29,24 @@ _TERMINAL = tuple(s.value for s in TERMINAL)
 
 
 class SqliteStore:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._db = conn
+    """One writer connection (writes serialised by a lock), one reader that sees only commits."""
+
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self._db, self._reader = writer, reader
+        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: str) -> SqliteStore:
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        for pragma in PRAGMAS:
-            await conn.execute(pragma)
-        store = cls(conn)
+        writer = await _connect(path)
+        store = cls(writer, writer)
         await store._migrate()
+        # A second connection for reads: with WAL it never waits for, nor sees, an open write.
+        store._reader = await _connect(path) if path != ":memory:" else writer
         return store
 
     async def close(self) -> None:
+        if self._reader is not self._db:
+            await self._reader.close()
         await self._db.close()
 
     async def _migrate(self) -> None:
@@ -65,26 +71,28 @@ class SqliteStore:
         await self._write((sql, params), event)
 
     async def _write(self, statement: tuple[str, tuple[Any, ...]], event: StatusChanged) -> None:
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            cur = await self._db.execute(*statement)
-            if cur.rowcount != 1:
-                raise RuntimeError(f"order {event.order_id} changed under us (seq {event.seq})")
-            await self._db.execute("INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
-                                   (event.order_id, event.seq, event.to_json()))
-            await self._db.execute("COMMIT")
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = await self._db.execute(*statement)
+                if cur.rowcount != 1:
+                    raise StaleOrder(f"order {event.order_id} changed under us (seq {event.seq})")
+                await self._db.execute("INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
+                                       (event.order_id, event.seq, event.to_json()))
+                await self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
+                raise
 
     async def get(self, order_id: str) -> Order | None:
-        async with self._db.execute(f"SELECT {COLUMNS} FROM orders WHERE id=?", (order_id,)) as c:
+        async with self._reader.execute(f"SELECT {COLUMNS} FROM orders WHERE id=?", (order_id,)) as c:
             row = await c.fetchone()
         return _order(row) if row else None
 
     async def events(self, order_id: str, after: int = 0) -> list[StatusChanged]:
         sql = "SELECT body FROM events WHERE order_id=? AND seq>? ORDER BY seq"
-        async with self._db.execute(sql, (order_id, after)) as cur:
+        async with self._reader.execute(sql, (order_id, after)) as cur:
             rows = await cur.fetchall()
         return [_event(row[0]) for row in rows]
 
@@ -98,7 +106,7 @@ class SqliteStore:
             params.append(_decode_cursor(cursor))
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         sql = f"SELECT pk, {COLUMNS} FROM orders {clause} ORDER BY pk DESC LIMIT ?"
-        async with self._db.execute(sql, (*params, limit + 1)) as cur:
+        async with self._reader.execute(sql, (*params, limit + 1)) as cur:
             rows = list(await cur.fetchall())
         more = len(rows) > limit
         rows = rows[:limit]
@@ -108,8 +116,19 @@ class SqliteStore:
     async def unfinished(self) -> list[Order]:
         sql = (f"SELECT {COLUMNS} FROM orders WHERE status NOT IN "
                f"({', '.join('?' * len(_TERMINAL))}) ORDER BY pk")
-        async with self._db.execute(sql, _TERMINAL) as cur:
+        async with self._reader.execute(sql, _TERMINAL) as cur:
             return [_order(row) for row in await cur.fetchall()]
+
+
+async def _connect(path: str) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    for pragma in PRAGMAS:
+        await conn.execute(pragma)
+    return conn
+
+
+class StaleOrder(RuntimeError):
+    """The order's stored seq is not the one this write expected: someone else advanced it."""
 
 
 class InvalidCursor(ValueError):

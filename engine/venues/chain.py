@@ -12,7 +12,9 @@ from typing import Protocol
 import orjson
 
 from engine.domain import base58
-from engine.domain.errors import BlockhashNotFound, NodeUnhealthy, RateLimited, TransientError
+from engine.domain.errors import (
+    BlockhashNotFound, NodeUnhealthy, RateLimited, SendTimeout, TransientError,
+)
 from engine.domain.transactions import Blockhash, Landed, SignedTransaction, SwapInstruction
 from engine.ports import Clock
 from engine.venues.faults import Faults
@@ -31,7 +33,8 @@ class Fillable(Protocol):
     name: str
     slippage_error: str
 
-    def fill(self, pool: str, mint_in: str, mint_out: str, amount_in: int) -> int: ...
+    def fill(self, pool: str, mint_in: str, mint_out: str, amount_in: int,
+             quote_ref: str) -> int: ...
 
 
 class SimChain:
@@ -45,6 +48,7 @@ class SimChain:
         self._skipped = 0  # blocks fast-forwarded when no time passes (latency scale 0)
         self._landed = 0
         self.ledger: dict[str, Landed] = {}  # signature -> what happened, the chain's record
+        self._memos: dict[str, str] = {}
         self._in_flight: dict[str, asyncio.Task[None]] = {}
 
     @property
@@ -75,6 +79,7 @@ class SimChain:
         if tx.signature in self.ledger or tx.signature in self._in_flight:
             return  # a rebroadcast: the cluster deduplicates by signature
         memo = orjson.loads(tx.payload)["memo"]
+        self._memos[tx.signature] = memo
         _, order_id, attempt = memo.split(":")
         scripted = self.faults.send_error(order_id, int(attempt))
         if scripted is not None:
@@ -87,6 +92,8 @@ class SimChain:
         delay = self._rng.uniform(2.0, 3.0) * self._scale
         self._in_flight[tx.signature] = asyncio.create_task(self._land(tx, delay, order_id,
                                                                        int(attempt)))
+        if self.faults.times_out(order_id, int(attempt)):
+            raise SendTimeout(f"no answer to sendTransaction for {tx.signature[:8]}...")
 
     async def confirm(self, tx: SignedTransaction) -> Landed | None:
         task = self._in_flight.get(tx.signature)
@@ -99,6 +106,11 @@ class SimChain:
 
     async def signature_status(self, signature: str) -> Landed | None:
         return self.ledger.get(signature)
+
+    def landed_for(self, order_id: str) -> list[Landed]:
+        """Every transaction the chain executed for an order, read from the memos."""
+        return [landed for sig, landed in self.ledger.items()
+                if self._memos.get(sig, "").startswith(f"order:{order_id}:")]
 
     async def _wait_past(self, height: int) -> None:
         if self._scale > 0:
@@ -124,7 +136,7 @@ class SimChain:
         slot = self.block_height
         for ix in message["instructions"]:
             venue = self._venues[ix["venue"]]
-            out = venue.fill(ix["pool"], ix["mintIn"], ix["mintOut"], ix["amountIn"])
+            out = venue.fill(ix["pool"], ix["mintIn"], ix["mintOut"], ix["amountIn"], ix["quoteRef"])
             if self.faults.slips(order_id, attempt):
                 out = ix["minOut"] - 1
             if out < ix["minOut"]:
@@ -138,4 +150,4 @@ class SimChain:
 
 def _instruction(ix: SwapInstruction) -> dict[str, object]:
     return {"venue": ix.venue, "pool": ix.pool, "mintIn": ix.mint_in, "mintOut": ix.mint_out,
-            "amountIn": ix.amount_in, "minOut": ix.min_out}
+            "amountIn": ix.amount_in, "minOut": ix.min_out, "quoteRef": ix.quote_ref}

@@ -24,6 +24,7 @@ class Faults:
 
     _sends: list[tuple[_Rule, type[TransientError]]] = field(default_factory=list)
     _slippage: list[_Rule] = field(default_factory=list)
+    _timeouts: list[_Rule] = field(default_factory=list)
 
     def fail_send(self, error: type[TransientError], *, attempt: int | None = None,
                   order_id: str | None = None, times: int = 1) -> None:
@@ -35,6 +36,11 @@ class Faults:
         """Make the next matching swap fill below its minimum, as a moving market would."""
         self._slippage.append(_Rule(attempt, order_id, times))
 
+    def timeout_after_landing(self, *, order_id: str | None = None, attempt: int | None = None,
+                              times: int = 1) -> None:
+        """The dangerous case: the transaction is delivered and lands, but the send times out."""
+        self._timeouts.append(_Rule(attempt, order_id, times))
+
     def send_error(self, order_id: str, attempt: int) -> type[TransientError] | None:
         for rule, error in self._sends:
             if rule.matches(order_id, attempt):
@@ -43,8 +49,15 @@ class Faults:
         return None
 
     def slips(self, order_id: str, attempt: int) -> bool:
-        for rule in self._slippage:
-            if rule.matches(order_id, attempt):
-                rule.remaining -= 1
-                return True
-        return False
+        return _fire(self._slippage, order_id, attempt)
+
+    def times_out(self, order_id: str, attempt: int) -> bool:
+        return _fire(self._timeouts, order_id, attempt)
+
+
+def _fire(rules: list[_Rule], order_id: str, attempt: int) -> bool:
+    for rule in rules:
+        if rule.matches(order_id, attempt):
+            rule.remaining -= 1
+            return True
+    return False

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
@@ -14,6 +16,7 @@ from engine.ports import Clock
 REFERENCE_USD = {"SOL": Decimal(150), "USDC": Decimal(1), "USDT": Decimal(1),
                  "BONK": Decimal("0.00002"), "JUP": Decimal("0.5"), "WIF": Decimal("0.8"),
                  "RAY": Decimal(2)}
+QUOTES_KEPT = 100_000  # quotes older than this many are forgotten; a swap on one fills at `low`
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,8 @@ class SeedVenue:
         self.profile = profile
         self.slippage_error = profile.slippage_error
         self._rng, self._clock, self._scale, self._drift = rng, clock, latency_scale, drift
-        self._factor: dict[str, Decimal] = {}  # pool -> last quoted spread factor
+        self._quoted: OrderedDict[str, Decimal] = OrderedDict()  # quote ref -> price factor
+        self._refs = itertools.count(1)
         self.fixed_factor: Decimal | None = None  # scripted: no randomness in quotes
 
     async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> Quote | None:
@@ -53,13 +57,16 @@ class SeedVenue:
         factor = self.fixed_factor
         if factor is None:
             factor = self.profile.low + self.profile.width * Decimal(self._rng.random())
-        self._factor[pool] = factor
+        ref = f"{self.name}-q{next(self._refs)}"
+        self._quoted[ref] = factor
+        if len(self._quoted) > QUOTES_KEPT:
+            self._quoted.popitem(last=False)
         out, fee = self._swap(mint_in, mint_out, amount_in, factor)
-        return Quote(self.name, pool, mint_in, mint_out, amount_in, out, fee)
+        return Quote(self.name, pool, mint_in, mint_out, amount_in, out, fee, ref=ref)
 
-    def fill(self, pool: str, mint_in: str, mint_out: str, amount_in: int) -> int:
+    def fill(self, pool: str, mint_in: str, mint_out: str, amount_in: int, quote_ref: str) -> int:
         """What the swap pays when it lands: the quoted price, drifted."""
-        factor = self._factor.get(pool) or self.fixed_factor or self.profile.low
+        factor = self.fixed_factor or self._quoted.get(quote_ref) or self.profile.low
         if self.fixed_factor is None and self._drift:
             factor *= Decimal(1 + self._rng.gauss(0, self._drift))
         return self._swap(mint_in, mint_out, amount_in, factor)[0]

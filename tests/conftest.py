@@ -1,0 +1,31 @@
+"""Shared helpers. The `order_engine` fixture comes from the engine's own pytest plugin."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest_asyncio
+
+from engine.testing import EngineHarness, ManualClock
+
+
+@pytest_asyncio.fixture
+async def slow_engine(tmp_path: Path) -> AsyncIterator[EngineHarness]:
+    """Seed-profile latencies on a manual clock: nothing happens until the test moves time."""
+    async with EngineHarness.start(tmp_path / "engine.db", latency_scale=1.0,
+                                   clock=ManualClock(), workers=3) as harness:
+        yield harness
+
+
+async def run_until(harness: EngineHarness, done: Callable[[], bool], step: float = 0.05,
+                    limit: float = 120.0) -> None:
+    """Advance the manual clock in small steps until `done()` holds."""
+    clock = harness.clock
+    assert isinstance(clock, ManualClock)
+    elapsed = 0.0
+    while not done():
+        if elapsed > limit:
+            raise AssertionError("condition not reached in simulated time")
+        await clock.advance(step)
+        elapsed += step

@@ -1,0 +1,62 @@
+"""The transition table is the only way status changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from engine.domain.order import Order, OrderRequest, OrderType
+from engine.domain.status import TERMINAL, TRANSITIONS, IllegalTransition, OrderStatus, check
+from engine.domain.tokens import lookup
+
+S = OrderStatus
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def new_order() -> Order:
+    sol, usdc = lookup("SOL"), lookup("USDC")
+    assert sol and usdc
+    request = OrderRequest(OrderType.MARKET, sol, usdc, 10**9, Decimal("0.01"))
+    return Order.accept("o-1", request, NOW)[0]
+
+
+def test_the_happy_path_is_allowed() -> None:
+    path = [S.PENDING, S.ROUTING, S.BUILDING, S.SUBMITTED, S.CONFIRMED]
+    for current, target in zip(path, path[1:], strict=False):
+        check(current, target)
+
+
+def test_a_retry_goes_from_submitted_back_to_building() -> None:
+    check(S.SUBMITTED, S.BUILDING)
+
+
+@pytest.mark.parametrize("current", [s for s in S if s not in TERMINAL])
+def test_every_live_status_can_fail(current: OrderStatus) -> None:
+    check(current, S.FAILED)
+
+
+@pytest.mark.parametrize("current,target", [
+    (c, t) for c in S for t in S if t not in TRANSITIONS[c]])
+def test_every_transition_outside_the_table_is_refused(current: OrderStatus,
+                                                       target: OrderStatus) -> None:
+    with pytest.raises(IllegalTransition, match=f"{current.value} -> {target.value}"):
+        check(current, target)
+
+
+def test_terminal_statuses_are_exactly_confirmed_and_failed() -> None:
+    assert {S.CONFIRMED, S.FAILED} == TERMINAL
+
+
+def test_advance_numbers_events_and_keeps_the_old_order_unchanged() -> None:
+    order = new_order()
+    routed, event = order.advance(S.ROUTING, NOW, {"venue": "raydium"})
+    assert (order.status, order.seq) == (S.PENDING, 1)
+    assert (routed.status, routed.seq, event.seq, event.status) == (S.ROUTING, 2, 2, S.ROUTING)
+    assert event.to_dict()["venue"] == "raydium"
+
+
+def test_advance_refuses_skipping_steps() -> None:
+    with pytest.raises(IllegalTransition):
+        new_order().advance(S.CONFIRMED, NOW, {})
