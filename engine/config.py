@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +55,10 @@ def _positive_int(text: str) -> int:
     return value
 
 
-TYPES = {"port": int, "workers": _positive_int, "latency_scale": _non_negative,
-         "failure_rate": _fraction, "seed": int}
+TYPES: dict[str, Callable[[str], Any]] = {
+    "port": int, "workers": _positive_int, "latency_scale": _non_negative,
+    "failure_rate": _fraction, "seed": int,
+}
 
 
 def parser(env: Mapping[str, str]) -> argparse.ArgumentParser:

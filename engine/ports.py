@@ -39,7 +39,8 @@ class OrderStore(Protocol):
 
     async def events(self, order_id: str, after: int = 0) -> list[StatusChanged]: ...
 
-    async def list(self, status: OrderStatus | None, limit: int, cursor: str | None) -> Page: ...
+    async def page(self, status: OrderStatus | None, limit: int, cursor: str | None) -> Page:
+        """Newest first, `limit` at most, continuing after `cursor` (keyset, no OFFSET)."""
 
     async def unfinished(self) -> list[Order]:
         """Every order not yet in a terminal status, oldest first."""

@@ -11,7 +11,11 @@ from uuid import uuid4
 from loguru import logger
 
 from engine.domain.errors import (
-    BlockhashExpired, EngineError, PermanentError, RetriesExhausted, SlippageExceeded,
+    BlockhashExpired,
+    EngineError,
+    PermanentError,
+    RetriesExhausted,
+    SlippageExceeded,
     TransientError,
 )
 from engine.domain.order import Order, OrderRequest, StatusChanged
@@ -36,7 +40,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Delay after failed attempt n: 0.5 s, 1 s, 2 s (cap), times `scale`."""
-        return min(self.base * 2 ** (attempt - 1), self.cap) * self.scale
+        return min(self.base * 2.0 ** (attempt - 1), self.cap) * self.scale
 
 
 class OrderService:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest_asyncio
@@ -18,14 +18,29 @@ async def slow_engine(tmp_path: Path) -> AsyncIterator[EngineHarness]:
         yield harness
 
 
-async def run_until(harness: EngineHarness, done: Callable[[], bool], step: float = 0.05,
-                    limit: float = 120.0) -> None:
-    """Advance the manual clock in small steps until `done()` holds."""
+async def run_until(harness: EngineHarness, done: Callable[[], Awaitable[bool]],
+                    step: float = 0.05, limit: float = 120.0) -> None:
+    """Advance the manual clock in small steps until `await done()` holds."""
     clock = harness.clock
     assert isinstance(clock, ManualClock)
     elapsed = 0.0
-    while not done():
+    while not await done():
         if elapsed > limit:
             raise AssertionError("condition not reached in simulated time")
         await clock.advance(step)
         elapsed += step
+
+
+def statuses(harness: EngineHarness, *order_ids: str) -> Callable[[], Awaitable[list[str]]]:
+    async def read() -> list[str]:
+        return [(await harness.order(order_id))["status"] for order_id in order_ids]
+    return read
+
+
+def all_in(harness: EngineHarness, order_ids: list[str],
+           wanted: set[str]) -> Callable[[], Awaitable[bool]]:
+    read = statuses(harness, *order_ids)
+
+    async def done() -> bool:
+        return set(await read()) <= wanted
+    return done

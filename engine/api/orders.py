@@ -65,7 +65,7 @@ async def list_orders(request: web.Request) -> web.Response:
     status = _status(query.get("status"))
     limit = _limit(query.get("limit"))
     try:
-        page = await request.app[ENGINE].store.list(status, limit, query.get("cursor") or None)
+        page = await request.app[ENGINE].store.page(status, limit, query.get("cursor") or None)
     except InvalidCursor:
         raise ApiError(400, "INVALID_CURSOR", "cursor is not one this API returned",
                        "cursor") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from loguru import logger
@@ -29,7 +30,8 @@ def _socket(request: web.Request) -> web.WebSocketResponse:
 
 async def close_all(app: web.Application) -> None:
     """On shutdown, tell every subscriber we are going away (1001) instead of vanishing."""
-    for ws in list(app[SOCKETS]):
+    sockets: weakref.WeakSet[web.WebSocketResponse] = app[SOCKETS]
+    for ws in list(sockets):
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
 
 

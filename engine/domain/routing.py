@@ -65,7 +65,8 @@ class RoutePlan:
     def from_dict(cls, data: dict[str, Any], mint_in: str, mint_out: str) -> RoutePlan:
         def quote(d: dict[str, Any]) -> Quote:
             return Quote(d["venue"], d["pool"], mint_in, mint_out, int(d["inAmount"]),
-                         int(d["outAmount"]), int(d["feeAmount"]), Decimal(d["priceImpactPct"]), d.get("ref", ""))
+                         int(d["outAmount"]), int(d["feeAmount"]), Decimal(d["priceImpactPct"]),
+                         d.get("ref", ""))
 
         return cls(tuple(map(quote, data["legs"])), tuple(map(quote, data["quotes"])),
                    data["reason"])

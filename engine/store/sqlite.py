@@ -96,8 +96,9 @@ class SqliteStore:
             rows = await cur.fetchall()
         return [_event(row[0]) for row in rows]
 
-    async def list(self, status: OrderStatus | None, limit: int, cursor: str | None) -> Page:
-        where, params = [], []
+    async def page(self, status: OrderStatus | None, limit: int, cursor: str | None) -> Page:
+        where: list[str] = []
+        params: list[Any] = []
         if status is not None:
             where.append("status=?")
             params.append(status.value)

@@ -92,7 +92,7 @@ class EngineHarness:
         async with self.http.post("/api/orders/execute", headers=headers, **kwargs) as resp:
             return resp.status, await resp.json()
 
-    async def submit(self, *, orderType: str = "market", **fields: Any) -> str:  # noqa: N803
+    async def submit(self, *, orderType: str = "market", **fields: Any) -> str:
         """Submit an order (API field names) and return its id; raise on a non-201."""
         status, body = await self.post_order({"orderType": orderType, **fields})
         if status != 201:
@@ -113,9 +113,9 @@ class EngineHarness:
                 events.append(message.json())
         return events
 
-    async def wait_terminal(self, order_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    async def wait_terminal(self, order_id: str, limit: float = 10.0) -> dict[str, Any]:
         """The order's terminal event, waiting on its WebSocket stream."""
-        events = await asyncio.wait_for(self.stream(order_id), timeout)
+        events = await asyncio.wait_for(self.stream(order_id), limit)
         if not events or events[-1]["status"] not in ("confirmed", "failed"):
             raise AssertionError(f"stream of {order_id} ended without a terminal event: {events}")
         return events[-1]

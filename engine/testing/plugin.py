@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-try:
-    import pytest_asyncio
-except ImportError:  # pragma: no cover - the fixture needs pytest-asyncio; stay importable
-    pytest_asyncio = None
-
 from engine.testing import EngineHarness
 
-if pytest_asyncio is not None:
+# The fixture needs pytest-asyncio; without it the plugin stays importable and offers nothing.
+if importlib.util.find_spec("pytest_asyncio") is not None:
+    import pytest_asyncio
 
     @pytest_asyncio.fixture
     async def order_engine(tmp_path: Path) -> AsyncIterator[EngineHarness]:

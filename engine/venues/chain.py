@@ -13,7 +13,11 @@ import orjson
 
 from engine.domain import base58
 from engine.domain.errors import (
-    BlockhashNotFound, NodeUnhealthy, RateLimited, SendTimeout, TransientError,
+    BlockhashNotFound,
+    NodeUnhealthy,
+    RateLimited,
+    SendTimeout,
+    TransientError,
 )
 from engine.domain.transactions import Blockhash, Landed, SignedTransaction, SwapInstruction
 from engine.ports import Clock

@@ -1,0 +1,104 @@
+"""Bad input gets a structured 4xx, and nothing is stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from engine.testing import EngineHarness
+
+GOOD = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1, "slippage": 0.01}
+
+
+def body(**changes: Any) -> dict[str, Any]:
+    out = {**GOOD, **changes}
+    return {k: v for k, v in out.items() if v is not ...}
+
+
+CASES = [
+    ("not json", b"{orderType:", 400, "INVALID_JSON", None),
+    ("truncated", b'{"orderType": "market", "tok', 400, "INVALID_JSON", None),
+    ("invalid utf-8", b'{"tokenIn": "\xff\xfe"}', 400, "INVALID_JSON", None),
+    ("deep nesting", b"[" * 5000 + b"]" * 5000, 400, "INVALID_JSON", None),
+    ("array body", [GOOD], 400, "INVALID_BODY", None),
+    ("empty object", {}, 422, "MISSING_FIELD", "orderType"),
+    ("missing amount", body(amount=...), 422, "MISSING_FIELD", "amount"),
+    ("missing tokenOut", body(tokenOut=...), 422, "MISSING_FIELD", "tokenOut"),
+    ("unknown field", body(price=3), 422, "UNKNOWN_FIELD", "price"),
+    ("unknown order type", body(orderType="stop"), 422, "UNKNOWN_ORDER_TYPE", "orderType"),
+    ("order type not a string", body(orderType=1), 422, "UNKNOWN_ORDER_TYPE", "orderType"),
+    ("limit not yet", body(orderType="limit"), 422, "ORDER_TYPE_NOT_SUPPORTED", "orderType"),
+    ("sniper not yet", body(orderType="sniper"), 422, "ORDER_TYPE_NOT_SUPPORTED", "orderType"),
+    ("unknown token", body(tokenIn="DOGE"), 422, "UNKNOWN_TOKEN", "tokenIn"),
+    ("token not a string", body(tokenOut=["USDC"]), 422, "INVALID_TYPE", "tokenOut"),
+    ("same token", body(tokenOut="SOL"), 422, "SAME_TOKEN", "tokenOut"),
+    ("same token by mint", body(tokenOut="So11111111111111111111111111111111111111112"),
+     422, "SAME_TOKEN", "tokenOut"),
+    ("zero amount", body(amount=0), 422, "INVALID_AMOUNT", "amount"),
+    ("negative amount", body(amount=-1), 422, "INVALID_AMOUNT", "amount"),
+    ("absurd amount", body(amount=1e15), 422, "INVALID_AMOUNT", "amount"),
+    ("huge integer", b'{"orderType":"market","tokenIn":"SOL","tokenOut":"USDC","amount":'
+     + b"9" * 400 + b"}", 400, "INVALID_JSON", None),
+    ("amount as bool", body(amount=True), 422, "INVALID_TYPE", "amount"),
+    ("amount as text", body(amount="lots"), 422, "INVALID_NUMBER", "amount"),
+    ("amount NaN text", body(amount="NaN"), 422, "INVALID_NUMBER", "amount"),
+    ("amount Infinity", b'{"orderType":"market","tokenIn":"SOL","tokenOut":"USDC",'
+     b'"amount":Infinity}', 400, "INVALID_JSON", None),
+    ("too precise", body(tokenIn="USDC", tokenOut="SOL", amount=0.0000001), 422,
+     "INVALID_AMOUNT", "amount"),
+    ("zero slippage", body(slippage=0), 422, "INVALID_SLIPPAGE", "slippage"),
+    ("slippage over half", body(slippage=0.51), 422, "INVALID_SLIPPAGE", "slippage"),
+    ("slippage in percent", body(slippage=5), 422, "INVALID_SLIPPAGE", "slippage"),
+    ("slippage null text", body(slippage="x"), 422, "INVALID_NUMBER", "slippage"),
+]
+
+
+@pytest.mark.parametrize("payload,status,code,field", [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+async def test_bad_order_is_refused_with_a_structured_error_and_nothing_stored(
+        order_engine: EngineHarness, payload: Any, status: int, code: str,
+        field: str | None) -> None:
+    got_status, got = await order_engine.post_order(payload)
+    assert (got_status, got["error"]["code"]) == (status, code)
+    assert got["error"]["message"]
+    assert got["error"].get("field") == field
+    assert order_engine.http is not None
+    async with order_engine.http.get("/api/orders") as resp:
+        assert (await resp.json())["orders"] == []
+
+
+async def test_oversized_body_is_413(order_engine: EngineHarness) -> None:
+    status, got = await order_engine.post_order(b'{"pad": "' + b"x" * 100_000 + b'"}')
+    assert status == 413 and got["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_amount_may_be_a_decimal_string_and_symbols_or_mints_work(
+        order_engine: EngineHarness) -> None:
+    status, got = await order_engine.post_order(body(
+        tokenIn="EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", tokenOut="sol", amount="12.5",
+        slippage=...))
+    assert status == 201
+    record = await order_engine.order(got["orderId"])
+    assert (record["tokenIn"], record["tokenOut"], record["amount"], record["slippage"]) == (
+        "USDC", "SOL", "12.5", "0.01")
+
+
+@pytest.mark.parametrize("query,code", [
+    ("status=done", "INVALID_STATUS"), ("limit=0", "INVALID_LIMIT"),
+    ("limit=abc", "INVALID_LIMIT"), ("cursor=bogus!", "INVALID_CURSOR")])
+async def test_bad_list_query_is_400(order_engine: EngineHarness, query: str, code: str) -> None:
+    assert order_engine.http is not None
+    async with order_engine.http.get(f"/api/orders?{query}") as resp:
+        assert resp.status == 400
+        assert (await resp.json())["error"]["code"] == code
+
+
+async def test_unknown_route_and_wrong_method_are_json_errors(order_engine: EngineHarness) -> None:
+    assert order_engine.http is not None
+    async with order_engine.http.get("/nope") as resp:
+        assert resp.status == 404 and (await resp.json())["error"]["code"] == "NOT_FOUND"
+    async with order_engine.http.delete("/api/orders/execute") as resp:
+        assert resp.status == 405 and (await resp.json())["error"]["code"] == "METHOD_NOT_ALLOWED"
+    async with order_engine.http.get("/api/orders/execute") as resp:
+        assert resp.status == 400 and (await resp.json())["error"]["code"] == "UPGRADE_REQUIRED"
