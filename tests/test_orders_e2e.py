@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from engine.domain.errors import RateLimited
 from engine.testing import EngineHarness
 
@@ -175,3 +177,14 @@ async def test_healthz_reports_ok_once_accepting(order_engine: EngineHarness) ->
         assert resp.status == 200
         body = await resp.json()
     assert body["status"] == "ok" and body["workers"] == 10
+
+
+async def test_streams_opened_right_after_submission_are_complete_under_concurrency(
+        order_engine: EngineHarness) -> None:
+    async def submit_and_follow() -> list[str]:
+        order_id = await order_engine.submit(**SOL_USDC)
+        return [e["status"] for e in await order_engine.stream(order_id)]
+
+    streams = await asyncio.gather(*(submit_and_follow() for _ in range(60)))
+    assert all(s[0] == "pending" and s[-1] in ("confirmed", "failed") for s in streams)
+    assert all(len(s) >= 5 for s in streams)

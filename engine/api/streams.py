@@ -116,6 +116,9 @@ async def _forward(ws: web.WebSocketResponse, engine: Engine, order_id: str, aft
                 return
             if event.seq <= last:
                 continue
+            if event.seq > last + 1:  # never skip: fetch what lies between from the store
+                history = iter([*await engine.store.events(order_id, last), event])
+                continue
             await ws.send_str(event.to_json().decode())
             last = event.seq
             if event.status.terminal:

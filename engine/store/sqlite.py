@@ -50,9 +50,8 @@ class SqliteStore:
         await self._db.close()
 
     async def _migrate(self) -> None:
-        async with self._db.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        version = int(row[0]) if row else 0
+        (row,) = await self._db.execute_fetchall("PRAGMA user_version")
+        version = int(row[0])
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             await self._db.executescript(
                 f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={number}; COMMIT;")
@@ -86,15 +85,12 @@ class SqliteStore:
                 raise
 
     async def get(self, order_id: str) -> Order | None:
-        async with self._reader.execute(f"SELECT {COLUMNS} FROM orders WHERE id=?", (order_id,)) as c:
-            row = await c.fetchone()
-        return _order(row) if row else None
+        rows = await self._read(f"SELECT {COLUMNS} FROM orders WHERE id=?", (order_id,))
+        return _order(rows[0]) if rows else None
 
     async def events(self, order_id: str, after: int = 0) -> list[StatusChanged]:
         sql = "SELECT body FROM events WHERE order_id=? AND seq>? ORDER BY seq"
-        async with self._reader.execute(sql, (order_id, after)) as cur:
-            rows = await cur.fetchall()
-        return [_event(row[0]) for row in rows]
+        return [_event(row[0]) for row in await self._read(sql, (order_id, after))]
 
     async def page(self, status: OrderStatus | None, limit: int, cursor: str | None) -> Page:
         where: list[str] = []
@@ -107,8 +103,7 @@ class SqliteStore:
             params.append(_decode_cursor(cursor))
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         sql = f"SELECT pk, {COLUMNS} FROM orders {clause} ORDER BY pk DESC LIMIT ?"
-        async with self._reader.execute(sql, (*params, limit + 1)) as cur:
-            rows = list(await cur.fetchall())
+        rows = await self._read(sql, (*params, limit + 1))
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = _encode_cursor(rows[-1][0]) if more else None
@@ -117,8 +112,12 @@ class SqliteStore:
     async def unfinished(self) -> list[Order]:
         sql = (f"SELECT {COLUMNS} FROM orders WHERE status NOT IN "
                f"({', '.join('?' * len(_TERMINAL))}) ORDER BY pk")
-        async with self._reader.execute(sql, _TERMINAL) as cur:
-            return [_order(row) for row in await cur.fetchall()]
+        return [_order(row) for row in await self._read(sql, _TERMINAL)]
+
+    async def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        # Fetch everything in one call: a statement left open across an await would pin the
+        # reader's WAL snapshot, and other coroutines' reads would miss recent commits.
+        return list(await self._reader.execute_fetchall(sql, params))
 
 
 async def _connect(path: str) -> aiosqlite.Connection:
