@@ -51,6 +51,9 @@ class Venue(Protocol):
 
     name: str
 
+    def has_pair(self, mint_in: str, mint_out: str) -> bool:
+        """Whether any pool of this venue trades the pair (from the venue's pool index)."""
+
     async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> Quote | None:
         """The venue's best pool for this amount, net of fees; None if it has no pool."""
 

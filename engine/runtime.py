@@ -9,6 +9,7 @@ from loguru import logger
 from engine.domain.order import Order, OrderRequest
 from engine.hub import Hub
 from engine.ports import Clock, OrderStore
+from engine.router import Router
 from engine.service import OrderService, RetryPolicy
 from engine.venues.world import SimWorld
 from engine.workers import WorkerPool
@@ -27,7 +28,8 @@ class Engine:
 
     def __post_init__(self) -> None:
         policy = RetryPolicy(max_attempts=self.max_attempts, scale=self.latency_scale)
-        self.service = OrderService(self.store, self.hub, self.world.venues, self.world.chain,
+        self.router = Router(self.world.venues)
+        self.service = OrderService(self.store, self.hub, self.router, self.world.chain,
                                     self.clock, policy)
         self.pool = WorkerPool(self.service, self.workers)
 

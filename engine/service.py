@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import uuid4
@@ -19,10 +18,11 @@ from engine.domain.errors import (
     TransientError,
 )
 from engine.domain.order import Order, OrderRequest, StatusChanged
-from engine.domain.routing import Quote, RoutePlan, choose
+from engine.domain.routing import RoutePlan
 from engine.domain.status import OrderStatus as S
 from engine.domain.transactions import Landed, SignedTransaction, SwapInstruction
-from engine.ports import Chain, Clock, OrderStore, Venue
+from engine.ports import Chain, Clock, OrderStore
+from engine.router import Router
 
 
 class Publisher(Protocol):
@@ -44,10 +44,10 @@ class RetryPolicy:
 
 
 class OrderService:
-    def __init__(self, store: OrderStore, publisher: Publisher, venues: Sequence[Venue],
+    def __init__(self, store: OrderStore, publisher: Publisher, router: Router,
                  chain: Chain, clock: Clock, policy: RetryPolicy,
                  new_id: Callable[[], str] = lambda: str(uuid4())) -> None:
-        self._store, self._publisher, self._venues = store, publisher, venues
+        self._store, self._publisher, self._router = store, publisher, router
         self._chain, self._clock, self._policy, self._new_id = chain, clock, policy, new_id
 
     async def submit(self, request: OrderRequest) -> Order:
@@ -99,18 +99,12 @@ class OrderService:
 
     async def _route(self, order: Order) -> Order:
         r = order.request
-        results = await asyncio.gather(
-            *(v.quote(r.token_in.mint, r.token_out.mint, r.amount_in) for v in self._venues),
-            return_exceptions=True)
-        quotes = [q for q in results if isinstance(q, Quote)]
-        for venue, result in zip(self._venues, results, strict=True):
-            if isinstance(result, BaseException):
-                logger.bind(order_id=order.id).warning("{} quote failed: {!r}", venue.name, result)
-        plan = choose(quotes)
+        plan = await self._router.plan(r.token_in.mint, r.token_out.mint, r.amount_in)
         logger.bind(order_id=order.id).info(
-            "routing {} {}->{}: {} | {}", r.token_in.format(r.amount_in), r.token_in.symbol,
-            r.token_out.symbol, plan.reason,
-            ", ".join(f"{q.venue}={r.token_out.format(q.amount_out)}" for q in quotes))
+            "routing {} {}->{}: {} | quotes {} | plan {}", r.token_in.format(r.amount_in),
+            r.token_in.symbol, r.token_out.symbol, plan.reason,
+            ", ".join(f"{q.venue}={r.token_out.format(q.amount_out)}" for q in plan.quotes),
+            ", ".join(f"{plan.percent(leg)}% {leg.venue}" for leg in plan.legs))
         route = plan.to_dict()
         details = {"venue": plan.venue, "reason": plan.reason, "route": route,
                    "expectedOut": r.token_out.format(plan.amount_out),
@@ -122,7 +116,7 @@ class OrderService:
         assert order.route is not None
         plan = RoutePlan.from_dict(dict(order.route), r.token_in.mint, r.token_out.mint)
         instructions = [SwapInstruction(leg.venue, leg.pool, leg.mint_in, leg.mint_out,
-                                        leg.amount_in, r.min_out(leg.amount_out), leg.ref)
+                                        leg.amount_in, r.min_out(leg.amount_out))
                         for leg in plan.legs]
         blockhash = await self._chain.latest_blockhash()
         tx = self._chain.sign(instructions, blockhash, memo=f"order:{order.id}:{attempt}")

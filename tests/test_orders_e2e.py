@@ -33,8 +33,8 @@ async def test_market_order_streams_its_lifecycle_in_order(order_engine: EngineH
 
 
 async def test_routing_picks_the_venue_paying_more_after_fees(order_engine: EngineHarness) -> None:
-    # Meteora's price is 0.5% better but its fee is only 0.1% lower: Meteora still nets more.
-    order_engine.world.fix_prices(raydium="1.000", meteora="1.005")
+    order_engine.world.hold_prices()
+    # At the same price, Meteora's 0.04 % fee beats Raydium's 0.25 %.
     events = await order_engine.stream(await order_engine.submit(**SOL_USDC))
     routing = events[1]
     assert routing["venue"] == "meteora"
@@ -42,7 +42,7 @@ async def test_routing_picks_the_venue_paying_more_after_fees(order_engine: Engi
     assert quotes["meteora"] > quotes["raydium"]
     assert "meteora pays" in routing["reason"]
 
-    order_engine.world.fix_prices(raydium="1.005", meteora="1.000")
+    order_engine.world.move_price("ray-sol-usdc", 1.01)  # SOL 1 % dearer on Raydium
     events = await order_engine.stream(await order_engine.submit(**SOL_USDC))
     assert events[1]["venue"] == "raydium"
 

@@ -9,10 +9,13 @@ from typing import Any
 
 from engine.domain.errors import NoRoute
 
+SPLIT_STEPS = 10  # splits tried: 10/90, 20/80, ... 90/10
+SPLIT_WORTH_TRYING_PCT = Decimal("0.05")  # below this price impact a split cannot beat the fees
+
 
 @dataclass(frozen=True, slots=True)
 class Quote:
-    """What one venue would pay for `amount_in`, net of its fee (atoms)."""
+    """What one pool of one venue would pay for `amount_in`, net of its fee (atoms)."""
 
     venue: str
     pool: str
@@ -21,28 +24,34 @@ class Quote:
     amount_in: int
     amount_out: int
     fee: int  # in atoms of the input token
-    price_impact: Decimal = Decimal(0)
-    ref: str = ""  # the venue's handle on this quote, handed back when swapping (as Jupiter's)
+    price_impact: Decimal = Decimal(0)  # percent
+    label: str = ""
+    slot: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "venue": self.venue,
-            "pool": self.pool,
-            "inAmount": str(self.amount_in),
-            "outAmount": str(self.amount_out),
-            "feeAmount": str(self.fee),
-            "priceImpactPct": str(self.price_impact),
-            "ref": self.ref,
-        }
+        return {"venue": self.venue, "pool": self.pool, "label": self.label,
+                "inAmount": str(self.amount_in), "outAmount": str(self.amount_out),
+                "feeAmount": str(self.fee), "priceImpactPct": str(self.price_impact),
+                "slot": self.slot}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], mint_in: str, mint_out: str) -> Quote:
+        return cls(d["venue"], d["pool"], mint_in, mint_out, int(d["inAmount"]),
+                   int(d["outAmount"]), int(d["feeAmount"]), Decimal(d["priceImpactPct"]),
+                   d.get("label", ""), int(d.get("slot", 0)))
 
 
 @dataclass(frozen=True, slots=True)
 class RoutePlan:
-    """The chosen legs (one per venue used) and why they won."""
+    """The chosen legs (one per venue used), the single-venue quotes, and why this plan won."""
 
     legs: tuple[Quote, ...]
     quotes: tuple[Quote, ...]
     reason: str
+
+    @property
+    def amount_in(self) -> int:
+        return sum(leg.amount_in for leg in self.legs)
 
     @property
     def amount_out(self) -> int:
@@ -52,36 +61,69 @@ class RoutePlan:
     def venue(self) -> str:
         return "+".join(leg.venue for leg in self.legs)
 
+    @property
+    def price_impact(self) -> Decimal:
+        weighted = sum((leg.price_impact * leg.amount_in for leg in self.legs), Decimal(0))
+        return (weighted / max(self.amount_in, 1)).quantize(Decimal("0.000001"))
+
+    def percent(self, leg: Quote) -> int:
+        return round(leg.amount_in * 100 / self.amount_in)
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "venue": self.venue,
-            "reason": self.reason,
-            "outAmount": str(self.amount_out),
-            "legs": [leg.to_dict() for leg in self.legs],
-            "quotes": [q.to_dict() for q in self.quotes],
-        }
+        return {"venue": self.venue, "reason": self.reason, "outAmount": str(self.amount_out),
+                "priceImpactPct": str(self.price_impact),
+                "legs": [{**leg.to_dict(), "percent": self.percent(leg)} for leg in self.legs],
+                "quotes": [q.to_dict() for q in self.quotes]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], mint_in: str, mint_out: str) -> RoutePlan:
-        def quote(d: dict[str, Any]) -> Quote:
-            return Quote(d["venue"], d["pool"], mint_in, mint_out, int(d["inAmount"]),
-                         int(d["outAmount"]), int(d["feeAmount"]), Decimal(d["priceImpactPct"]),
-                         d.get("ref", ""))
+        def quotes(key: str) -> tuple[Quote, ...]:
+            return tuple(Quote.from_dict(d, mint_in, mint_out) for d in data[key])
 
-        return cls(tuple(map(quote, data["legs"])), tuple(map(quote, data["quotes"])),
-                   data["reason"])
+        return cls(quotes("legs"), quotes("quotes"), data["reason"])
 
 
-def choose(quotes: Sequence[Quote]) -> RoutePlan:
-    """Pick the quote with the most output after fees; say by how much it beat the runner-up."""
+def split_amounts(amount_in: int) -> list[int]:
+    """Every leg size a two-venue split may need."""
+    parts = {amount_in * k // SPLIT_STEPS for k in range(1, SPLIT_STEPS)}
+    return sorted(parts | {amount_in - p for p in parts})
+
+
+def worth_splitting(quotes: Sequence[Quote]) -> bool:
+    venues = {q.venue for q in quotes}
+    return len(venues) == 2 and max(q.price_impact for q in quotes) >= SPLIT_WORTH_TRYING_PCT
+
+
+def choose(amount_in: int, quotes: Sequence[Quote], partials: Sequence[Quote] = ()) -> RoutePlan:
+    """The plan with the most output after fees and price impact: one venue, or a split."""
     if not quotes:
-        raise NoRoute("no venue can fill this pair and amount")
-    ranked = sorted(quotes, key=lambda q: (-q.amount_out, q.venue))
-    best = ranked[0]
-    if len(ranked) == 1:
-        reason = f"{best.venue} is the only venue quoting this pair"
-    else:
-        runner = ranked[1]
-        margin = Decimal(best.amount_out - runner.amount_out) / max(runner.amount_out, 1) * 100
-        reason = f"{best.venue} pays {margin:.4f}% more than {runner.venue}"
-    return RoutePlan((best,), tuple(quotes), reason)
+        raise NoRoute("no venue has liquidity for this pair and amount")
+    singles = sorted(quotes, key=lambda q: (-q.amount_out, q.venue))
+    candidates: list[tuple[Quote, ...]] = [(q,) for q in singles]
+    venues = sorted({q.venue for q in singles})
+    by_size = {(q.venue, q.amount_in): q for q in partials}
+    if len(venues) == 2:
+        a, b = venues
+        for k in range(1, SPLIT_STEPS):
+            part = amount_in * k // SPLIT_STEPS
+            legs = by_size.get((a, part)), by_size.get((b, amount_in - part))
+            if legs[0] is not None and legs[1] is not None:
+                candidates.append((legs[0], legs[1]))
+    best = max(candidates, key=lambda legs: (sum(q.amount_out for q in legs), -len(legs)))
+    return RoutePlan(best, tuple(singles), _reason(best, singles, amount_in))
+
+
+def _reason(best: tuple[Quote, ...], singles: Sequence[Quote], amount_in: int) -> str:
+    out = sum(q.amount_out for q in best)
+    if len(best) > 1:
+        split = " / ".join(f"{round(q.amount_in * 100 / amount_in)}% {q.venue}" for q in best)
+        runner = singles[0]
+        return f"split {split} pays {_gain(out, runner.amount_out)} more than {runner.venue} alone"
+    if len(singles) == 1:
+        return f"{best[0].venue} is the only venue with this pair"
+    runner = singles[1]
+    return f"{best[0].venue} pays {_gain(out, runner.amount_out)} more than {runner.venue}"
+
+
+def _gain(out: int, other: int) -> str:
+    return f"{Decimal(out - other) / max(other, 1) * 100:.4f}%"

@@ -16,7 +16,6 @@ class SwapInstruction:
     mint_out: str
     amount_in: int
     min_out: int
-    quote_ref: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,4 +53,6 @@ class Landed:
     err: str | None = None
     err_message: str = ""
     commitment: str = "confirmed"
+    rent_lamports: int = 0  # token accounts this transaction had to open (not refunded)
+    memo: str = ""
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import math
 import random
-from collections.abc import Mapping, Sequence
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 import orjson
 
 from engine.domain import base58
 from engine.domain.errors import (
     BlockhashNotFound,
+    InsufficientFunds,
     NodeUnhealthy,
     RateLimited,
     SendTimeout,
@@ -22,37 +22,41 @@ from engine.domain.errors import (
 from engine.domain.transactions import Blockhash, Landed, SignedTransaction, SwapInstruction
 from engine.ports import Clock
 from engine.venues.faults import Faults
+from engine.venues.wallet import Wallet
 
 SLOT_SECONDS = 0.4
 BLOCKHASH_VALIDITY = 150  # blocks, as MAX_PROCESSING_AGE
 BASE_FEE_LAMPORTS = 5_000  # per signature
-COMPUTE_UNIT_LIMIT = 200_000
+COMPUTE_UNITS_PER_SWAP = 200_000
+GENESIS_UNIX = 1_764_000_000
 RANDOM_TRANSIENTS: tuple[type[TransientError], ...] = (RateLimited, NodeUnhealthy,
                                                        BlockhashNotFound)
 
 
-class Fillable(Protocol):
-    """The simulated venue side of a swap, executed when a transaction lands."""
+class SwapProgram(Protocol):
+    """The venue side of a swap instruction, run when a transaction lands."""
 
     name: str
     slippage_error: str
 
-    def fill(self, pool: str, mint_in: str, mint_out: str, amount_in: int,
-             quote_ref: str) -> int: ...
+    def preview(self, pool: str, mint_in: str, amount_in: int, now: int) -> int: ...
+
+    def apply(self, pool: str, mint_in: str, amount_in: int, now: int) -> int: ...
 
 
 class SimChain:
-    def __init__(self, venues: Mapping[str, Fillable], rng: random.Random, clock: Clock, *,
-                 latency_scale: float, failure_rate: float, faults: Faults,
+    def __init__(self, programs: Mapping[str, SwapProgram], rng: random.Random, clock: Clock, *,
+                 latency_scale: float, failure_rate: float, faults: Faults, wallet: Wallet,
+                 on_slot: Callable[[int], None] = lambda now: None,
                  priority_micro_lamports: int = 10_000) -> None:
-        self._venues, self._rng, self._clock = venues, rng, clock
+        self._programs, self._rng, self._clock = programs, rng, clock
         self._scale, self._failure_rate, self.faults = latency_scale, failure_rate, faults
-        self._priority = priority_micro_lamports
+        self.wallet, self._on_slot, self._priority = wallet, on_slot, priority_micro_lamports
         self._epoch = clock.monotonic()
         self._skipped = 0  # blocks fast-forwarded when no time passes (latency scale 0)
         self._landed = 0
-        self.ledger: dict[str, Landed] = {}  # signature -> what happened, the chain's record
-        self._memos: dict[str, str] = {}
+        self._flowed = 0  # the last slot whose market activity has run
+        self.ledger: dict[str, Landed] = {}  # signature -> what happened: the chain's record
         self._in_flight: dict[str, asyncio.Task[None]] = {}
 
     @property
@@ -61,6 +65,14 @@ class SimChain:
             elapsed = self._clock.monotonic() - self._epoch
             return int(elapsed / (SLOT_SECONDS * self._scale)) + self._skipped
         return self._landed + self._skipped
+
+    def now(self) -> int:
+        """The cluster's unix time; first lets the market live through the slots that passed."""
+        height = self.block_height
+        for slot in range(max(self._flowed + 1, height - 32), height + 1):
+            self._on_slot(GENESIS_UNIX + int(slot * SLOT_SECONDS))
+        self._flowed = max(self._flowed, height)
+        return GENESIS_UNIX + int(height * SLOT_SECONDS)
 
     async def latest_blockhash(self) -> Blockhash:
         height = self.block_height
@@ -72,6 +84,7 @@ class SimChain:
         message = orjson.dumps({
             "recentBlockhash": blockhash.hash, "lastValidBlockHeight": blockhash.last_valid_height,
             "memo": memo, "computeUnitPrice": self._priority,
+            "computeUnitLimit": COMPUTE_UNITS_PER_SWAP * len(instructions),
             "instructions": [_instruction(i) for i in instructions],
         })
         # Like ed25519, the signature is a pure function of the message: same bytes, same tx.
@@ -82,9 +95,8 @@ class SimChain:
         await self._clock.sleep(self._rng.uniform(0.02, 0.06) * self._scale)
         if tx.signature in self.ledger or tx.signature in self._in_flight:
             return  # a rebroadcast: the cluster deduplicates by signature
-        memo = orjson.loads(tx.payload)["memo"]
-        self._memos[tx.signature] = memo
-        _, order_id, attempt = memo.split(":")
+        message = orjson.loads(tx.payload)
+        _, order_id, attempt = message["memo"].split(":")
         scripted = self.faults.send_error(order_id, int(attempt))
         if scripted is not None:
             raise scripted(f"scripted {scripted.code} for attempt {attempt}")
@@ -93,9 +105,11 @@ class SimChain:
             raise error(f"simulated transient {error.code}")
         if self.block_height > tx.last_valid_height:
             raise BlockhashNotFound(f"blockhash for {tx.signature[:8]}... has expired")
+        problem = self._shortfall(message)
+        if problem is not None:  # preflight simulation refuses it; nothing is charged
+            raise InsufficientFunds(f"transaction simulation failed: {problem}")
         delay = self._rng.uniform(2.0, 3.0) * self._scale
-        self._in_flight[tx.signature] = asyncio.create_task(self._land(tx, delay, order_id,
-                                                                       int(attempt)))
+        self._in_flight[tx.signature] = asyncio.create_task(self._land(tx, delay, message))
         if self.faults.times_out(order_id, int(attempt)):
             raise SendTimeout(f"no answer to sendTransaction for {tx.signature[:8]}...")
 
@@ -103,8 +117,7 @@ class SimChain:
         task = self._in_flight.get(tx.signature)
         if task is not None:
             await asyncio.shield(task)
-        landed = self.ledger.get(tx.signature)
-        if landed is None:
+        if tx.signature not in self.ledger:
             await self._wait_past(tx.last_valid_height)
         return self.ledger.get(tx.signature)
 
@@ -112,9 +125,9 @@ class SimChain:
         return self.ledger.get(signature)
 
     def landed_for(self, order_id: str) -> list[Landed]:
-        """Every transaction the chain executed for an order, read from the memos."""
-        return [landed for sig, landed in self.ledger.items()
-                if self._memos.get(sig, "").startswith(f"order:{order_id}:")]
+        """Every transaction the chain executed for an order, found by its memo."""
+        prefix = f"order:{order_id}:"
+        return [landed for landed in self.ledger.values() if landed.memo.startswith(prefix)]
 
     async def _wait_past(self, height: int) -> None:
         if self._scale > 0:
@@ -122,36 +135,54 @@ class SimChain:
             await self._clock.sleep(max(blocks, 0) * SLOT_SECONDS * self._scale)
         self._skipped += max(height + 1 - self.block_height, 0)
 
-    async def _land(self, tx: SignedTransaction, delay: float, order_id: str, attempt: int) -> None:
+    async def _land(self, tx: SignedTransaction, delay: float, message: dict[str, Any]) -> None:
         try:
             await self._clock.sleep(delay)
             if self.block_height > tx.last_valid_height:
                 return  # dropped: never lands
-            self.ledger[tx.signature] = self._execute(tx, order_id, attempt)
+            self.ledger[tx.signature] = self._execute(tx.signature, message)
             self._landed += 1
         finally:
             del self._in_flight[tx.signature]
 
-    def _execute(self, tx: SignedTransaction, order_id: str, attempt: int) -> Landed:
+    def _fee(self, message: dict[str, Any]) -> int:
+        priority = -(-int(message["computeUnitPrice"]) * int(message["computeUnitLimit"]) // 10**6)
+        return BASE_FEE_LAMPORTS + priority
+
+    def _shortfall(self, message: dict[str, Any]) -> str | None:
+        ixs = message["instructions"]
+        amount_in = sum(ix["amountIn"] for ix in ixs)
+        return self.wallet.shortfall(ixs[0]["mintIn"], amount_in, ixs[0]["mintOut"],
+                                     self._fee(message))
+
+    def _execute(self, signature: str, message: dict[str, Any]) -> Landed:
         """Run the swaps atomically: one leg under its minimum fails the whole transaction."""
-        message = orjson.loads(tx.payload)
-        fee = BASE_FEE_LAMPORTS + math.ceil(self._priority * COMPUTE_UNIT_LIMIT / 1_000_000)
-        amount_in = amount_out = 0
-        slot = self.block_height
+        now, slot, memo = self.now(), self.block_height, message["memo"]
+        fee = self._fee(message)
+        _, order_id, attempt = memo.split(":")
+        problem = self._shortfall(message)
+        if problem is not None:
+            self.wallet.charge(fee)  # a failed transaction still pays its fee
+            return Landed(signature, slot, 0, 0, fee, "INSUFFICIENT_FUNDS", problem, memo=memo)
         for ix in message["instructions"]:
-            venue = self._venues[ix["venue"]]
-            out = venue.fill(ix["pool"], ix["mintIn"], ix["mintOut"], ix["amountIn"], ix["quoteRef"])
-            if self.faults.slips(order_id, attempt):
+            program = self._programs[ix["venue"]]
+            out = program.preview(ix["pool"], ix["mintIn"], ix["amountIn"], now)
+            if self.faults.slips(order_id, int(attempt)):
                 out = ix["minOut"] - 1
             if out < ix["minOut"]:
-                return Landed(tx.signature, slot, 0, 0, fee, "SLIPPAGE_EXCEEDED",
-                              f"{venue.name}: {venue.slippage_error}: out {out} < "
-                              f"minimum {ix['minOut']}")
-            amount_in += ix["amountIn"]
-            amount_out += out
-        return Landed(tx.signature, slot, amount_in, amount_out, fee)
+                self.wallet.charge(fee)
+                return Landed(signature, slot, 0, 0, fee, "SLIPPAGE_EXCEEDED",
+                              f"{program.name}: {program.slippage_error}: out {out} < minimum "
+                              f"{ix['minOut']}", memo=memo)
+        amount_out = sum(self._programs[ix["venue"]].apply(ix["pool"], ix["mintIn"],
+                                                           ix["amountIn"], now)
+                         for ix in message["instructions"])
+        ixs = message["instructions"]
+        amount_in = sum(ix["amountIn"] for ix in ixs)
+        rent = self.wallet.settle(ixs[0]["mintIn"], amount_in, ixs[0]["mintOut"], amount_out, fee)
+        return Landed(signature, slot, amount_in, amount_out, fee, rent_lamports=rent, memo=memo)
 
 
 def _instruction(ix: SwapInstruction) -> dict[str, object]:
     return {"venue": ix.venue, "pool": ix.pool, "mintIn": ix.mint_in, "mintOut": ix.mint_out,
-            "amountIn": ix.amount_in, "minOut": ix.min_out, "quoteRef": ix.quote_ref}
+            "amountIn": ix.amount_in, "minOut": ix.min_out}

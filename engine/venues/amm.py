@@ -1,0 +1,73 @@
+"""Raydium constant-product pools (AMM v4 and CPMM), in integer atoms with the programs' rounding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.domain.errors import InsufficientFunds
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+@dataclass
+class CpPool:
+    """x·y = k with the fee taken on the input. `base`/`quote` are mints; reserves in atoms."""
+
+    id: str
+    program: str  # "amm_v4" or "cpmm"
+    base: str
+    quote: str
+    reserve_base: int
+    reserve_quote: int
+    fee_num: int
+    fee_den: int
+    protocol_rate: int = 0  # CPMM: share of the trade fee kept outside the curve, over 1e6
+    fund_rate: int = 0
+
+    def reserves(self, mint_in: str) -> tuple[int, int]:
+        if mint_in == self.base:
+            return self.reserve_base, self.reserve_quote
+        return self.reserve_quote, self.reserve_base
+
+    @property
+    def mints(self) -> tuple[str, str]:
+        return self.base, self.quote
+
+    def depth(self, mint: str) -> int:
+        return self.reserve_base if mint == self.base else self.reserve_quote
+
+    def swap_out(self, mint_in: str, amount_in: int, now: int = 0) -> tuple[int, int]:
+        """(amount out, fee in input atoms) for an exact-in swap, without changing the pool."""
+        r_in, r_out = self.reserves(mint_in)
+        fee = ceil_div(amount_in * self.fee_num, self.fee_den)
+        net = amount_in - fee
+        return r_out * net // (r_in + net), fee
+
+    def swap(self, mint_in: str, amount_in: int, now: int = 0) -> int:
+        """Execute the swap: reserves move, so the next trader sees the new price."""
+        out, fee = self.swap_out(mint_in, amount_in)
+        r_in, r_out = self.reserves(mint_in)
+        if out >= r_out or out <= 0:
+            raise InsufficientFunds(f"{self.id}: pool cannot pay {out}")
+        kept_outside = 0
+        if self.program == "cpmm":  # accrued protocol and fund fees leave the curve
+            kept_outside = fee * self.protocol_rate // 10**6 + fee * self.fund_rate // 10**6
+        self._set(mint_in, r_in + amount_in - kept_outside, r_out - out)
+        return out
+
+    def spot_price(self, mint_in: str) -> float:
+        """Marginal output atoms per input atom, before fees (for price impact only)."""
+        r_in, r_out = self.reserves(mint_in)
+        return r_out / r_in
+
+    def scale_price(self, factor: float) -> None:
+        """Scripted: make base `factor` times dearer in quote, keeping the quote depth."""
+        self.reserve_base = int(self.reserve_base / factor)
+
+    def _set(self, mint_in: str, r_in: int, r_out: int) -> None:
+        if mint_in == self.base:
+            self.reserve_base, self.reserve_quote = r_in, r_out
+        else:
+            self.reserve_quote, self.reserve_base = r_in, r_out

@@ -1,0 +1,70 @@
+"""A venue over simulated pools: quotes read pool state, swaps change it."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Protocol
+
+from engine.domain.errors import InsufficientFunds
+from engine.domain.routing import Quote
+from engine.ports import Clock
+
+
+class Pool(Protocol):
+    id: str
+
+    @property
+    def mints(self) -> tuple[str, str]: ...
+
+    def depth(self, mint: str) -> int: ...
+
+    def swap_out(self, mint_in: str, amount_in: int, now: int) -> tuple[int, int]: ...
+
+    def swap(self, mint_in: str, amount_in: int, now: int) -> int: ...
+
+    def spot_price(self, mint_in: str) -> float: ...
+
+    def scale_price(self, factor: float) -> None: ...
+
+
+class PoolVenue:
+    """Raydium or Meteora: the best of its pools for a pair, after ~200 ms (scaled)."""
+
+    def __init__(self, name: str, pools: Sequence[Pool], slippage_error: str, *, clock: Clock,
+                 rng: random.Random, latency_scale: float, chain_time: Callable[[], int],
+                 slot: Callable[[], int], labels: Mapping[str, str]) -> None:
+        self.name, self.slippage_error = name, slippage_error
+        self.pools = {p.id: p for p in pools}
+        self._by_pair: dict[frozenset[str], list[Pool]] = {}
+        for pool in pools:
+            self._by_pair.setdefault(frozenset(pool.mints), []).append(pool)
+        self._clock, self._rng, self._scale, self._now = clock, rng, latency_scale, chain_time
+        self._slot, self._labels = slot, labels
+
+    def has_pair(self, mint_in: str, mint_out: str) -> bool:
+        return frozenset((mint_in, mint_out)) in self._by_pair
+
+    async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> Quote | None:
+        await self._clock.sleep(self._rng.uniform(0.15, 0.25) * self._scale)
+        now = self._now()
+        best: Quote | None = None
+        for pool in self._by_pair.get(frozenset((mint_in, mint_out)), []):
+            try:
+                out, fee = pool.swap_out(mint_in, amount_in, now)
+            except InsufficientFunds:
+                continue
+            if out <= 0 or (best is not None and out <= best.amount_out):
+                continue
+            ideal = (amount_in - fee) * pool.spot_price(mint_in)
+            impact = Decimal(max(0.0, 1 - out / ideal) * 100).quantize(Decimal("0.000001"))
+            best = Quote(self.name, pool.id, mint_in, mint_out, amount_in, out, fee, impact,
+                         self._labels.get(pool.id, self.name), self._slot())
+        return best
+
+    def preview(self, pool: str, mint_in: str, amount_in: int, now: int) -> int:
+        return self.pools[pool].swap_out(mint_in, amount_in, now)[0]
+
+    def apply(self, pool: str, mint_in: str, amount_in: int, now: int) -> int:
+        return self.pools[pool].swap(mint_in, amount_in, now)

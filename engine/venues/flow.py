@@ -1,0 +1,50 @@
+"""Other traders: random swaps every slot, leaning back toward fair value, so prices drift."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from engine.domain.errors import InsufficientFunds
+from engine.domain.tokens import lookup
+from engine.venues.dex import Pool
+
+
+class OtherTraders:
+    def __init__(self, pools: Sequence[Pool], reference_usd: Mapping[str, Decimal],
+                 rng: random.Random, *, activity: float = 0.3, size: float = 0.0004) -> None:
+        self._pools, self._rng = pools, rng
+        self._activity, self._size = activity, size
+        self._fair = {p.id: self._fair_price(p, reference_usd) for p in pools}
+        self.enabled = True
+
+    @staticmethod
+    def _fair_price(pool: Pool, reference_usd: Mapping[str, Decimal]) -> float:
+        """Atoms of the second mint per atom of the first, at reference prices."""
+        a, b = pool.mints
+        ta, tb = lookup(a), lookup(b)
+        assert ta is not None and tb is not None
+        usd = float(reference_usd[a] / reference_usd[b])
+        return usd * 10.0 ** (tb.decimals - ta.decimals)
+
+    def trade(self, now: int) -> None:
+        """One slot of everybody else's activity."""
+        if not self.enabled:
+            return
+        for pool in self._pools:
+            if self._rng.random() >= self._activity:
+                continue
+            first, second = pool.mints
+            deviation = math.log(pool.spot_price(first) / self._fair[pool.id])
+            # Rich pools attract sellers of the dear token: a random walk with a pull to fair value.
+            sell_first = self._rng.random() < 0.5 + max(-0.4, min(0.4, deviation * 40))
+            mint_in = first if sell_first else second
+            amount = int(pool.depth(mint_in) * self._size * self._rng.lognormvariate(0, 0.8))
+            if amount <= 0:
+                continue
+            try:
+                pool.swap(mint_in, amount, now)
+            except InsufficientFunds:
+                continue
