@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from engine.api import health, orders, streams
+from engine.api import health, market, orders, streams
 from engine.api.errors import error_middleware
 from engine.api.keys import ENGINE, SOCKETS
 from engine.clock import SystemClock
@@ -45,4 +45,6 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     app.router.add_get("/api/orders/status/{order_id}", streams.status)
     app.router.add_get("/api/orders/{order_id}", orders.get_order)
     app.router.add_get("/api/orders", orders.list_orders)
+    app.router.add_get("/api/quotes", market.quotes)
+    app.router.add_get("/api/wallet", market.wallet)
     return app

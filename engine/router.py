@@ -21,18 +21,15 @@ class Router:
 
     async def plan(self, mint_in: str, mint_out: str, amount_in: int) -> RoutePlan:
         """Quote the whole amount everywhere; when price impact is high, also try splits."""
-        if not self.has_route(mint_in, mint_out):
+        venues = [v for v in self._venues if v.has_pair(mint_in, mint_out)]
+        if not venues:
             raise NoRoute("no venue has a pool for this pair")
-        quotes = await self._quote([(v, amount_in) for v in self._venues], mint_in, mint_out)
+        quotes = await self._quote([(v, amount_in) for v in venues], mint_in, mint_out)
         partials: list[Quote] = []
-        if worth_splitting(quotes):
+        if worth_splitting(quotes, len(venues)):
             sizes = split_amounts(amount_in)
-            traded = [v for v in self._venues if any(q.venue == v.name for q in quotes)]
-            partials = await self._quote([(v, s) for v in traded for s in sizes], mint_in, mint_out)
-        try:
-            return choose(amount_in, quotes, partials)
-        except NoRoute:
-            raise NoRoute("the amount is larger than the available liquidity") from None
+            partials = await self._quote([(v, s) for v in venues for s in sizes], mint_in, mint_out)
+        return choose(amount_in, quotes, partials)
 
     async def _quote(self, asks: list[tuple[Venue, int]], mint_in: str,
                      mint_out: str) -> list[Quote]:

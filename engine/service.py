@@ -162,7 +162,8 @@ class OrderService:
                     "venue"), "amountIn": r.token_in.format(landed.amount_in),
                 "amountOut": r.token_out.format(landed.amount_out),
                 "executedPrice": f"{price:.{r.token_out.decimals}f}",
-                "networkFeeLamports": landed.fee_lamports, "commitment": landed.commitment}
+                "networkFeeLamports": landed.fee_lamports, "commitment": landed.commitment,
+                "ataRentLamports": landed.rent_lamports}
         logger.bind(order_id=order.id).info("confirmed {}", fill)
         return await self._advance(order, S.CONFIRMED, {"attempt": order.attempts, **fill},
                                    fill=fill)

@@ -35,6 +35,9 @@ async def accept(engine: Engine, body: Any) -> Order:
         request = parse_order(body)
     except InvalidOrder as error:
         raise ApiError.from_invalid(error) from None
+    if not engine.router.has_route(request.token_in.mint, request.token_out.mint):
+        raise ApiError(422, "NO_ROUTE", f"no venue trades {request.token_in.symbol}/"
+                       f"{request.token_out.symbol}", "tokenOut")
     return await engine.submit(request)
 
 

@@ -30,7 +30,7 @@ BASE_FEE_LAMPORTS = 5_000  # per signature
 COMPUTE_UNITS_PER_SWAP = 200_000
 GENESIS_UNIX = 1_764_000_000
 RANDOM_TRANSIENTS: tuple[type[TransientError], ...] = (RateLimited, NodeUnhealthy,
-                                                       BlockhashNotFound)
+                                                       BlockhashNotFound, SendTimeout)
 
 
 class SwapProgram(Protocol):
@@ -100,17 +100,20 @@ class SimChain:
         scripted = self.faults.send_error(order_id, int(attempt))
         if scripted is not None:
             raise scripted(f"scripted {scripted.code} for attempt {attempt}")
-        if self._rng.random() < self._failure_rate:
-            error = self._rng.choice(RANDOM_TRANSIENTS)
+        unlucky = self._rng.random() < self._failure_rate
+        error = self._rng.choice(RANDOM_TRANSIENTS) if unlucky else None
+        if error is not None and error is not SendTimeout:
             raise error(f"simulated transient {error.code}")
         if self.block_height > tx.last_valid_height:
             raise BlockhashNotFound(f"blockhash for {tx.signature[:8]}... has expired")
         problem = self._shortfall(message)
         if problem is not None:  # preflight simulation refuses it; nothing is charged
             raise InsufficientFunds(f"transaction simulation failed: {problem}")
-        delay = self._rng.uniform(2.0, 3.0) * self._scale
-        self._in_flight[tx.signature] = asyncio.create_task(self._land(tx, delay, message))
-        if self.faults.times_out(order_id, int(attempt)):
+        if not self.faults.drops(order_id, int(attempt)):
+            delay = self._rng.uniform(2.0, 3.0) * self._scale
+            self._in_flight[tx.signature] = asyncio.create_task(self._land(tx, delay, message))
+        if error is SendTimeout or self.faults.times_out(order_id, int(attempt)):
+            # The dangerous case: delivered, and it will land, but the client never heard back.
             raise SendTimeout(f"no answer to sendTransaction for {tx.signature[:8]}...")
 
     async def confirm(self, tx: SignedTransaction) -> Landed | None:

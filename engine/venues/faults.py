@@ -25,6 +25,7 @@ class Faults:
     _sends: list[tuple[_Rule, type[TransientError]]] = field(default_factory=list)
     _slippage: list[_Rule] = field(default_factory=list)
     _timeouts: list[_Rule] = field(default_factory=list)
+    _drops: list[_Rule] = field(default_factory=list)
 
     def fail_send(self, error: type[TransientError], *, attempt: int | None = None,
                   order_id: str | None = None, times: int = 1) -> None:
@@ -41,6 +42,11 @@ class Faults:
         """The dangerous case: the transaction is delivered and lands, but the send times out."""
         self._timeouts.append(_Rule(attempt, order_id, times))
 
+    def drop(self, *, order_id: str | None = None, attempt: int | None = None,
+             times: int = 1) -> None:
+        """The send is accepted but the transaction never lands (lost by the leader)."""
+        self._drops.append(_Rule(attempt, order_id, times))
+
     def send_error(self, order_id: str, attempt: int) -> type[TransientError] | None:
         for rule, error in self._sends:
             if rule.matches(order_id, attempt):
@@ -53,6 +59,9 @@ class Faults:
 
     def times_out(self, order_id: str, attempt: int) -> bool:
         return _fire(self._timeouts, order_id, attempt)
+
+    def drops(self, order_id: str, attempt: int) -> bool:
+        return _fire(self._drops, order_id, attempt)
 
 
 def _fire(rules: list[_Rule], order_id: str, attempt: int) -> bool:

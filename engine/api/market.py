@@ -1,0 +1,78 @@
+"""Market data routes: aggregator-style quotes and the simulated wallet."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp import web
+
+from engine.api.errors import ApiError, json_response
+from engine.api.keys import ENGINE
+from engine.domain.errors import NoRoute
+from engine.domain.routing import RoutePlan
+from engine.domain.tokens import Token, lookup
+
+MAX_SLIPPAGE_BPS = 5_000
+
+
+async def quotes(request: web.Request) -> web.Response:
+    """GET /api/quotes?inputMint=&outputMint=&amount=&slippageBps= (amount in atoms, ExactIn)."""
+    query = request.query
+    token_in, token_out = _token(query, "inputMint"), _token(query, "outputMint")
+    if token_in == token_out:
+        raise ApiError(422, "SAME_TOKEN", "inputMint and outputMint must differ", "outputMint")
+    amount = _integer(query, "amount", None, 1, 2**63 - 1)
+    bps = _integer(query, "slippageBps", 50, 1, MAX_SLIPPAGE_BPS)
+    started = time.perf_counter()
+    try:
+        plan = await request.app[ENGINE].router.plan(token_in.mint, token_out.mint, amount)
+    except NoRoute as error:
+        raise ApiError(422, "NO_ROUTE", error.message) from None
+    return json_response(_jupiter_shape(plan, token_in, token_out, bps,
+                                        time.perf_counter() - started))
+
+
+def _jupiter_shape(plan: RoutePlan, token_in: Token, token_out: Token, bps: int,
+                   elapsed: float) -> dict[str, Any]:
+    out = plan.amount_out
+    return {
+        "inputMint": token_in.mint, "inAmount": str(plan.amount_in),
+        "outputMint": token_out.mint, "outAmount": str(out),
+        "otherAmountThreshold": str(out * (10_000 - bps) // 10_000),
+        "swapMode": "ExactIn", "slippageBps": bps,
+        "priceImpactPct": str(plan.price_impact),
+        "routePlan": [{"swapInfo": {
+            "ammKey": leg.pool, "label": leg.label, "venue": leg.venue,
+            "inputMint": leg.mint_in, "outputMint": leg.mint_out, "inAmount": str(leg.amount_in),
+            "outAmount": str(leg.amount_out), "feeAmount": str(leg.fee), "feeMint": leg.mint_in},
+            "percent": plan.percent(leg)} for leg in plan.legs],
+        "reason": plan.reason,
+        "alternatives": [q.to_dict() for q in plan.quotes],
+        "contextSlot": max(leg.slot for leg in plan.legs),
+        "timeTaken": round(elapsed, 6),
+    }
+
+
+async def wallet(request: web.Request) -> web.Response:
+    return json_response(request.app[ENGINE].world.chain.wallet.to_dict())
+
+
+def _token(query: Any, name: str) -> Token:
+    text = query.get(name)
+    if not text:
+        raise ApiError(400, "MISSING_PARAMETER", f"{name} is required", name)
+    token = lookup(text) if len(text) <= 64 else None
+    if token is None:
+        raise ApiError(422, "UNKNOWN_TOKEN", f"unknown token {text[:64]!r}", name)
+    return token
+
+
+def _integer(query: Any, name: str, default: int | None, low: int, high: int) -> int:
+    text = query.get(name)
+    if text is None and default is not None:
+        return default
+    if not text or not text.isdigit() or len(text) > 20 or not low <= int(text) <= high:
+        raise ApiError(400, "INVALID_PARAMETER", f"{name} must be an integer in {low}..{high}",
+                       name)
+    return int(text)
