@@ -1,0 +1,63 @@
+"""Audit the chain's ledger after many seeded orders with failure injection.
+
+Every confirmed order must have exactly one transaction that executed on chain, every failed order
+none. Runs the engine in-process (zero latency) on a temporary database.
+
+    python scripts/ledger_check.py --orders 1000 --failure-rate 0.3 --seed 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from engine.logs import configure
+from engine.testing import EngineHarness
+
+PAIRS = [("SOL", "USDC"), ("USDC", "SOL"), ("SOL", "BONK"), ("JUP", "SOL"), ("USDC", "USDT"),
+         ("SOL", "USDT"), ("WIF", "SOL"), ("RAY", "USDC")]
+
+
+async def audit(orders: int, failure_rate: float, seed: int) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        async with EngineHarness.start(Path(tmp) / "ledger.db", failure_rate=failure_rate,
+                                       seed=seed) as engine:
+            pairs = itertools.islice(itertools.cycle(PAIRS), orders)
+            ids = await asyncio.gather(*(engine.submit(tokenIn=a, tokenOut=b, amount=1,
+                                                       slippage=0.01) for a, b in pairs))
+            finals = await asyncio.gather(*(engine.wait_terminal(i, limit=300) for i in ids))
+    chain = engine.world.chain
+    outcome: Counter[str] = Counter()
+    for order_id, final in zip(ids, finals, strict=True):
+        landed = chain.landed_for(order_id)
+        executed = sum(t.err is None for t in landed)
+        expected = 1 if final["status"] == "confirmed" else 0
+        outcome[final["status"]] += 1
+        outcome["attempts>1"] += final.get("attempt", 1) > 1
+        outcome["landed with an error"] += sum(t.err is not None for t in landed)
+        outcome["VIOLATION"] += executed != expected
+    print(f"orders {orders}, failure rate {failure_rate}, seed {seed}")
+    for key in ("confirmed", "failed", "attempts>1", "landed with an error", "VIOLATION"):
+        print(f"  {key:<22} {outcome[key]}")
+    codes = Counter(f["error"]["code"] for f in finals if f["status"] == "failed")
+    print(f"  failure codes          {dict(codes)}")
+    return 1 if outcome["VIOLATION"] else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--failure-rate", type=float, default=0.3)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    configure("ERROR")
+    return asyncio.run(audit(args.orders, args.failure_rate, args.seed))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Execution against the simulated chain: splits, stale quotes, expiry, funds, and the ledger."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from conftest import all_in, run_until
+
+from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT, lookup
+from engine.testing import EngineHarness
+
+USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+
+
+def balance(engine: EngineHarness, mint: str) -> int:
+    return engine.world.chain.wallet.balances.get(mint, 0)
+
+
+async def test_a_large_order_is_split_across_both_venues_in_one_transaction(
+        order_engine: EngineHarness) -> None:
+    order_engine.world.hold_prices()
+    events = await order_engine.stream(await order_engine.submit(
+        tokenIn="SOL", tokenOut="USDC", amount=5000, slippage=0.05))
+    routing, building, confirmed = events[1], events[2], events[-1]
+    assert {leg["venue"] for leg in routing["route"]["legs"]} == {"raydium", "meteora"}
+    assert sum(leg["percent"] for leg in routing["route"]["legs"]) == 100
+    assert routing["reason"].startswith("split")
+    assert [s for s in building["instructions"] if ".swap(" in s] == [
+        f"{leg['venue']}.swap({leg['pool']})" for leg in routing["route"]["legs"]]
+    assert confirmed["status"] == "confirmed" and confirmed["amountIn"] == "5000"
+
+
+async def test_a_quote_gone_stale_before_landing_fails_on_slippage_without_retry(
+        slow_engine: EngineHarness) -> None:
+    slow_engine.world.hold_prices()
+    order_id = await slow_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=2, slippage=0.01)
+    await run_until(slow_engine, all_in(slow_engine, [order_id], {"submitted"}))
+    pool = (await slow_engine.order(order_id))["route"]["legs"][0]["pool"]
+    slow_engine.world.move_price(pool, 0.97)  # SOL falls 3 % while the transaction is in flight
+    await run_until(slow_engine, all_in(slow_engine, [order_id], {"confirmed", "failed"}))
+    record = await slow_engine.order(order_id)
+    assert record["status"] == "failed" and record["attempts"] == 1
+    assert record["error"]["code"] == "SLIPPAGE_EXCEEDED"
+    assert "0x1e" in record["error"]["message"] or "0x1773" in record["error"]["message"]
+
+
+async def test_a_dropped_transaction_is_resigned_only_after_its_blockhash_expired(
+        order_engine: EngineHarness) -> None:
+    order_engine.world.faults.drop(attempt=1)
+    order_id = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+    events = await order_engine.stream(order_id)
+    first, second = events[2], events[4]
+    assert (first["status"], second["status"]) == ("building", "building")
+    assert second["attempt"] == 2 and second["txHash"] != first["txHash"]
+    assert order_engine.world.chain.block_height > first["lastValidBlockHeight"]
+    assert second["lastValidBlockHeight"] > first["lastValidBlockHeight"]
+    assert events[-1]["status"] == "confirmed"
+    assert [t.signature for t in order_engine.world.chain.landed_for(order_id)] == [
+        second["txHash"]]
+
+
+async def test_an_order_the_wallet_cannot_pay_fails_at_once_with_insufficient_funds(
+        order_engine: EngineHarness) -> None:
+    order_engine.world.chain.wallet.balances[USDC] = 10 * 10**6
+    order_id = await order_engine.submit(tokenIn="USDC", tokenOut="SOL", amount=100)
+    final = await order_engine.wait_terminal(order_id)
+    assert final["status"] == "failed" and final["attempt"] == 1
+    assert final["error"]["code"] == "INSUFFICIENT_FUNDS"
+    assert order_engine.world.chain.landed_for(order_id) == []
+    assert balance(order_engine, USDC) == 10 * 10**6
+
+
+async def test_an_amount_beyond_all_liquidity_fails_with_no_route(
+        order_engine: EngineHarness) -> None:
+    final = await order_engine.wait_terminal(await order_engine.submit(
+        tokenIn="SOL", tokenOut="USDC", amount=900_000_000))
+    assert final["status"] == "failed" and final["error"]["code"] == "NO_ROUTE"
+
+
+async def test_a_pair_no_venue_trades_is_refused_at_submission(
+        order_engine: EngineHarness) -> None:
+    status, body = await order_engine.post_order(
+        {"orderType": "market", "tokenIn": "BONK", "tokenOut": "JUP", "amount": 1000})
+    assert status == 422 and body["error"]["code"] == "NO_ROUTE"
+
+
+async def test_a_confirmed_swap_moves_the_wallet_and_pays_the_network_fee(
+        order_engine: EngineHarness) -> None:
+    sol_before, usdc_before = balance(order_engine, WSOL_MINT), balance(order_engine, USDC)
+    final = await order_engine.wait_terminal(await order_engine.submit(
+        tokenIn="SOL", tokenOut="USDC", amount=3))
+    assert final["networkFeeLamports"] == 5_000 + 2_000  # signature + 10k µlamports x 200k CU
+    assert balance(order_engine, WSOL_MINT) == sol_before - 3 * 10**9 - 7_000
+    assert balance(order_engine, USDC) == usdc_before + int(float(final["amountOut"]) * 10**6)
+    assert order_engine.http is not None
+    async with order_engine.http.get("/api/wallet") as resp:
+        sol = next(b for b in (await resp.json())["balances"] if b["symbol"] == "SOL")
+    assert int(sol["atoms"]) == balance(order_engine, WSOL_MINT)
+
+
+async def test_buying_a_token_for_the_first_time_pays_its_account_rent(
+        order_engine: EngineHarness) -> None:
+    bonk = lookup("BONK")
+    assert bonk is not None
+    order_engine.world.chain.wallet.accounts.discard(bonk.mint)
+    final = await order_engine.wait_terminal(await order_engine.submit(
+        tokenIn="SOL", tokenOut="BONK", amount=1))
+    assert final["ataRentLamports"] == ATA_RENT_LAMPORTS
+    again = await order_engine.wait_terminal(await order_engine.submit(
+        tokenIn="SOL", tokenOut="BONK", amount=1))
+    assert again["ataRentLamports"] == 0
+
+
+async def test_quotes_answer_in_the_aggregator_shape(order_engine: EngineHarness) -> None:
+    assert order_engine.http is not None
+    params = {"inputMint": WSOL_MINT, "outputMint": USDC, "amount": str(10**9),
+              "slippageBps": "100"}
+    async with order_engine.http.get("/api/quotes", params=params) as resp:
+        quote = await resp.json()
+    assert quote["inAmount"] == str(10**9)
+    assert int(quote["otherAmountThreshold"]) == int(quote["outAmount"]) * 9_900 // 10_000
+    leg = quote["routePlan"][0]
+    assert leg["percent"] == 100 and leg["swapInfo"]["label"] in ("Raydium", "Meteora DLMM")
+    assert {"priceImpactPct", "contextSlot", "swapMode"} <= set(quote)
+
+
+async def test_bad_quote_requests_are_4xx(order_engine: EngineHarness) -> None:
+    assert order_engine.http is not None
+    cases = [({"outputMint": USDC, "amount": "1"}, 400, "MISSING_PARAMETER"),
+             ({"inputMint": "SOL", "outputMint": USDC, "amount": "-5"}, 400, "INVALID_PARAMETER"),
+             ({"inputMint": "SOL", "outputMint": USDC, "amount": "1", "slippageBps": "9999"},
+              400, "INVALID_PARAMETER"),
+             ({"inputMint": "DOGE", "outputMint": USDC, "amount": "1"}, 422, "UNKNOWN_TOKEN"),
+             ({"inputMint": "BONK", "outputMint": "JUP", "amount": "1"}, 422, "NO_ROUTE")]
+    for params, status, code in cases:
+        async with order_engine.http.get("/api/quotes", params=params) as resp:
+            assert (resp.status, (await resp.json())["error"]["code"]) == (status, code), params
+
+
+async def test_every_confirmed_order_landed_exactly_once_and_every_failed_one_never(
+        tmp_path: Path) -> None:
+    async with EngineHarness.start(tmp_path / "e.db", failure_rate=0.3, seed=11) as engine:
+        pairs = [("SOL", "USDC"), ("USDC", "SOL"), ("SOL", "BONK"), ("JUP", "SOL"),
+                 ("USDC", "USDT"), ("SOL", "USDT")]
+        ids = await asyncio.gather(*(engine.submit(tokenIn=a, tokenOut=b, amount=1, slippage=0.02)
+                                     for a, b in pairs * 25))
+        finals = await asyncio.gather(*(engine.wait_terminal(i, limit=60) for i in ids))
+    executed = {i: [t for t in engine.world.chain.landed_for(i) if t.err is None] for i in ids}
+    for order_id, final in zip(ids, finals, strict=True):
+        assert len(executed[order_id]) == (1 if final["status"] == "confirmed" else 0), final
+    assert sum(f["status"] == "confirmed" for f in finals) > 100
