@@ -23,7 +23,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     """An aiohttp app whose start-up opens the store, resumes orders and starts the workers."""
     clock = clock or SystemClock()
     world = world or SimWorld.build(clock, seed=settings.seed, latency_scale=settings.latency_scale,
-                                    failure_rate=settings.failure_rate)
+                                    failure_rate=settings.failure_rate,
+                                    chain_db=settings.chain_db or None)
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

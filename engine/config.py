@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -13,6 +13,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     db: str = "./engine.db"
+    chain_db: str = ""  # empty: next to --db, as <db>.chain
     workers: int = 10
     latency_scale: float = 1.0
     failure_rate: float = 0.08
@@ -26,6 +27,7 @@ HELP = {
     "host": "interface to listen on",
     "port": "TCP port",
     "db": "SQLite database file (created on first start)",
+    "chain_db": "the simulated chain's own SQLite file (default: the --db path + .chain)",
     "workers": "orders executed concurrently (the worker pool size)",
     "latency_scale": "1 = realistic venue/chain delays, 0 = no sleeping (tests, benchmarks)",
     "failure_rate": "probability that one execution attempt fails transiently",
@@ -79,4 +81,7 @@ def parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 def load(argv: Sequence[str], env: Mapping[str, str]) -> Settings:
     """Parse `argv` (without the program name); environment values are parsed the same way."""
     args = parser(env).parse_args(list(argv))
-    return Settings(**vars(args))
+    settings = Settings(**vars(args))
+    if not settings.chain_db:
+        settings = replace(settings, chain_db=f"{settings.db}.chain")
+    return settings

@@ -62,6 +62,12 @@ class CpPool:
         r_in, r_out = self.reserves(mint_in)
         return r_out / r_in
 
+    def state(self) -> list[int]:
+        return [self.reserve_base, self.reserve_quote]
+
+    def restore(self, state: list[int]) -> None:
+        self.reserve_base, self.reserve_quote = state
+
     def scale_price(self, factor: float) -> None:
         """Scripted: make base `factor` times dearer in quote, keeping the quote depth."""
         self.reserve_base = int(self.reserve_base / factor)

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import random
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
@@ -22,6 +23,7 @@ from engine.domain.errors import (
 from engine.domain.transactions import Blockhash, Landed, SignedTransaction, SwapInstruction
 from engine.ports import Clock
 from engine.venues.faults import Faults
+from engine.venues.ledger import ChainRecord
 from engine.venues.wallet import Wallet
 
 SLOT_SECONDS = 0.4
@@ -48,21 +50,48 @@ class SimChain:
     def __init__(self, programs: Mapping[str, SwapProgram], rng: random.Random, clock: Clock, *,
                  latency_scale: float, failure_rate: float, faults: Faults, wallet: Wallet,
                  on_slot: Callable[[int], None] = lambda now: None,
+                 record: ChainRecord | None = None,
+                 snapshot: Callable[[], dict[str, Any]] = dict,
                  priority_micro_lamports: int = 10_000) -> None:
         self._programs, self._rng, self._clock = programs, rng, clock
         self._scale, self._failure_rate, self.faults = latency_scale, failure_rate, faults
         self.wallet, self._on_slot, self._priority = wallet, on_slot, priority_micro_lamports
-        self._epoch = clock.monotonic()
+        self._record, self._snapshot = record, snapshot
+        self._genesis = clock.now()
         self._skipped = 0  # blocks fast-forwarded when no time passes (latency scale 0)
         self._landed = 0
         self._flowed = 0  # the last slot whose market activity has run
         self.ledger: dict[str, Landed] = {}  # signature -> what happened: the chain's record
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._backlog: list[tuple[str, str]] = []  # sent before a restart, not yet landed
+        if record is not None:
+            self._load(record)
+
+    def _load(self, record: ChainRecord) -> None:
+        """Continue the cluster where its record stops; what was in flight lands now."""
+        meta = record.meta("chain")
+        if meta is None:
+            record.put_meta({"chain": self._counters()})
+            return
+        self._genesis = datetime.fromisoformat(meta["genesis"])
+        self._skipped, self._landed, self._flowed = meta["skipped"], meta["landed"], meta["flowed"]
+        self.ledger = {landed.signature: landed for landed in record.landed()}
+        self._backlog = [(sig, payload) for sig, payload, _ in record.in_flight()]
+
+    def _counters(self) -> dict[str, Any]:
+        return {"genesis": self._genesis.isoformat(), "skipped": self._skipped,
+                "landed": self._landed, "flowed": self._flowed}
+
+    def _land_backlog(self) -> None:
+        while self._backlog:
+            signature, payload = self._backlog.pop(0)
+            self._settle(SignedTransaction(signature, orjson.loads(payload)["lastValidBlockHeight"],
+                                           payload), orjson.loads(payload))
 
     @property
     def block_height(self) -> int:
         if self._scale > 0:
-            elapsed = self._clock.monotonic() - self._epoch
+            elapsed = (self._clock.now() - self._genesis).total_seconds()
             return int(elapsed / (SLOT_SECONDS * self._scale)) + self._skipped
         return self._landed + self._skipped
 
@@ -93,6 +122,7 @@ class SimChain:
 
     async def send(self, tx: SignedTransaction) -> None:
         await self._clock.sleep(self._rng.uniform(0.02, 0.06) * self._scale)
+        self._land_backlog()
         if tx.signature in self.ledger or tx.signature in self._in_flight:
             return  # a rebroadcast: the cluster deduplicates by signature
         message = orjson.loads(tx.payload)
@@ -110,6 +140,8 @@ class SimChain:
         if problem is not None:  # preflight simulation refuses it; nothing is charged
             raise InsufficientFunds(f"transaction simulation failed: {problem}")
         if not self.faults.drops(order_id, int(attempt)):
+            if self._record is not None:
+                self._record.sent(tx.signature, tx.payload, tx.last_valid_height)
             delay = self._rng.uniform(2.0, 3.0) * self._scale
             self._in_flight[tx.signature] = asyncio.create_task(self._land(tx, delay, message))
         if error is SendTimeout or self.faults.times_out(order_id, int(attempt)):
@@ -125,6 +157,7 @@ class SimChain:
         return self.ledger.get(tx.signature)
 
     async def signature_status(self, signature: str) -> Landed | None:
+        self._land_backlog()
         return self.ledger.get(signature)
 
     def landed_for(self, order_id: str) -> list[Landed]:
@@ -137,16 +170,26 @@ class SimChain:
             blocks = height + 1 - self.block_height
             await self._clock.sleep(max(blocks, 0) * SLOT_SECONDS * self._scale)
         self._skipped += max(height + 1 - self.block_height, 0)
+        if self._record is not None:
+            self._record.put_meta({"chain": self._counters()})
 
     async def _land(self, tx: SignedTransaction, delay: float, message: dict[str, Any]) -> None:
         try:
             await self._clock.sleep(delay)
-            if self.block_height > tx.last_valid_height:
-                return  # dropped: never lands
-            self.ledger[tx.signature] = self._execute(tx.signature, message)
-            self._landed += 1
+            self._settle(tx, message)
         finally:
             del self._in_flight[tx.signature]
+
+    def _settle(self, tx: SignedTransaction, message: dict[str, Any]) -> None:
+        """Land the transaction (unless its blockhash expired first) and write it down."""
+        landed = None
+        if self.block_height <= tx.last_valid_height and tx.signature not in self.ledger:
+            landed = self._execute(tx.signature, message)
+            self.ledger[tx.signature] = landed
+            self._landed += 1
+        if self._record is not None:
+            self._record.record(landed, tx.signature,
+                                {"chain": self._counters(), "world": self._snapshot()})
 
     def _fee(self, message: dict[str, Any]) -> int:
         priority = -(-int(message["computeUnitPrice"]) * int(message["computeUnitLimit"]) // 10**6)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from engine.domain.errors import InsufficientFunds
 from engine.domain.routing import Quote
@@ -27,6 +27,10 @@ class Pool(Protocol):
     def spot_price(self, mint_in: str) -> float: ...
 
     def scale_price(self, factor: float) -> None: ...
+
+    def state(self) -> Any: ...
+
+    def restore(self, state: Any) -> None: ...
 
 
 class PoolVenue:

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from functools import lru_cache
+from typing import Any
 
 from engine.domain.errors import InsufficientFunds
 from engine.venues.amm import ceil_div
@@ -57,6 +58,17 @@ class DlmmPool:
     def depth(self, mint: str) -> int:
         index = 0 if mint == self.token_x else 1
         return sum(b[index] for b in self.bins.values())
+
+    def state(self) -> dict[str, Any]:
+        return {"bins": [[i, x, y] for i, (x, y) in self.bins.items()], "active": self.active_id,
+                "vol": [self.volatility_accumulator, self.volatility_reference,
+                        self.index_reference, self.last_update]}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.bins = {i: [x, y] for i, x, y in state["bins"]}
+        self.active_id = state["active"]
+        (self.volatility_accumulator, self.volatility_reference, self.index_reference,
+         self.last_update) = state["vol"]
 
     def scale_price(self, factor: float) -> None:
         """Scripted: re-centre every bin `n` steps so the price moves by about `factor`."""

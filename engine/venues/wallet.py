@@ -57,6 +57,13 @@ class Wallet:
     def charge(self, lamports: int) -> None:
         self.balances[WSOL_MINT] = self.balances.get(WSOL_MINT, 0) - lamports
 
+    def state(self) -> dict[str, Any]:
+        return {"balances": self.balances, "accounts": sorted(self.accounts)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Wallet:
+        return cls(dict(state["balances"]), set(state["accounts"]))
+
     def to_dict(self) -> dict[str, Any]:
         out = []
         for mint, atoms in sorted(self.balances.items()):

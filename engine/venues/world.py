@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from engine.ports import Clock
 from engine.venues.chain import SimChain
-from engine.venues.dex import PoolVenue
+from engine.venues.dex import Pool, PoolVenue
 from engine.venues.faults import Faults
 from engine.venues.flow import OtherTraders
+from engine.venues.ledger import ChainRecord
 from engine.venues.pools import load_seed, meteora_pools, raydium_pools, reference_prices
 from engine.venues.wallet import Wallet
 
@@ -27,7 +29,8 @@ class SimWorld:
 
     @classmethod
     def build(cls, clock: Clock, *, seed: int | None, latency_scale: float,
-              failure_rate: float) -> SimWorld:
+              failure_rate: float, chain_db: str | None = None) -> SimWorld:
+        """A fresh market, or, given `chain_db`, the one recorded there (created if new)."""
         rng = random.Random(seed)
         # One stream per component, so adding a quote does not reshuffle the chain's luck.
         streams = [random.Random(rng.random()) for _ in range(4)]
@@ -50,9 +53,21 @@ class SimWorld:
                             latency_scale=latency_scale, chain_time=now, slot=slot, labels=labels)
         meteora = PoolVenue("meteora", met_pools, METEORA_SLIPPAGE, rng=streams[2], clock=clock,
                             latency_scale=latency_scale, chain_time=now, slot=slot, labels=labels)
+        all_pools: list[Pool] = [*ray_pools, *met_pools]
+        pools = {p.id: p for p in all_pools}
+        record = ChainRecord(chain_db) if chain_db else None
+        saved = record.meta("world") if record else None
+        wallet = Wallet.from_state(saved["wallet"]) if saved else Wallet.generous()
+        for pool_id, state in (saved or {}).get("pools", {}).items():
+            pools[pool_id].restore(state)
+
+        def snapshot() -> dict[str, Any]:
+            return {"wallet": chain.wallet.state(),
+                    "pools": {pool_id: p.state() for pool_id, p in pools.items()}}
+
         chain = SimChain({v.name: v for v in (raydium, meteora)}, streams[3], clock,
                          latency_scale=latency_scale, failure_rate=failure_rate, faults=faults,
-                         wallet=Wallet.generous(), on_slot=traders.trade)
+                         wallet=wallet, on_slot=traders.trade, record=record, snapshot=snapshot)
         chain_ref.append(chain)
         return cls(raydium, meteora, chain, faults, traders)
 
