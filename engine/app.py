@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -18,8 +18,8 @@ from engine.store.sqlite import SqliteStore
 from engine.venues.world import SimWorld
 
 
-def build_app(settings: Settings, *, clock: Clock | None = None,
-              world: SimWorld | None = None) -> web.Application:
+def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld | None = None,
+              store_fault: Callable[[str], None] | None = None) -> web.Application:
     """An aiohttp app whose start-up opens the store, resumes orders and starts the workers."""
     clock = clock or SystemClock()
     world = world or SimWorld.build(clock, seed=settings.seed, latency_scale=settings.latency_scale,
@@ -28,9 +28,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        store = await SqliteStore.open(settings.db)
+        store = await SqliteStore.open(settings.db, fault=store_fault)
         engine = Engine(store, world, clock, settings.workers, settings.max_attempts,
-                        settings.latency_scale)
+                        settings.latency_scale, settings.max_pending, settings.shutdown_grace)
         app[ENGINE] = engine
         await engine.start()
         yield

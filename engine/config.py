@@ -20,6 +20,8 @@ class Settings:
     seed: int | None = None
     log_level: str = "INFO"
     max_attempts: int = 3
+    max_pending: int = 10_000
+    shutdown_grace: float = 10.0
     max_body_bytes: int = 16 * 1024
 
 
@@ -33,6 +35,8 @@ HELP = {
     "failure_rate": "probability that one execution attempt fails transiently",
     "seed": "seed for the simulation's randomness, for reproducible runs",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "max_pending": "orders waiting for a worker before POST answers 503",
+    "shutdown_grace": "seconds executing orders get to finish on SIGTERM/SIGINT",
 }
 
 
@@ -59,7 +63,8 @@ def _positive_int(text: str) -> int:
 
 TYPES: dict[str, Callable[[str], Any]] = {
     "port": int, "workers": _positive_int, "latency_scale": _non_negative,
-    "failure_rate": _fraction, "seed": int,
+    "failure_rate": _fraction, "seed": int, "max_pending": _positive_int,
+    "shutdown_grace": _non_negative,
 }
 
 

@@ -23,6 +23,8 @@ class Engine:
     workers: int
     max_attempts: int = 3
     latency_scale: float = 1.0
+    max_pending: int = 10_000
+    shutdown_grace: float = 10.0
     hub: Hub = field(default_factory=Hub)
     accepting: bool = False
 
@@ -31,7 +33,8 @@ class Engine:
         self.router = Router(self.world.venues)
         self.service = OrderService(self.store, self.hub, self.router, self.world.chain,
                                     self.clock, policy)
-        self.pool = WorkerPool(self.service, self.workers)
+        self.pool = WorkerPool(self.service.execute, self.store.get, self.workers,
+                               self.max_pending)
 
     async def start(self) -> None:
         """Resume every unfinished order, then start the workers and accept new ones."""
@@ -44,10 +47,17 @@ class Engine:
         self.accepting = True
 
     async def stop(self) -> None:
+        """Refuse new orders, let executing ones finish within the grace period."""
         self.accepting = False
-        await self.pool.stop()
+        await self.pool.stop(self.shutdown_grace)
 
     async def submit(self, request: OrderRequest) -> Order:
-        order = await self.service.submit(request)
-        self.pool.enqueue(order)
+        """Store the order durably, then queue it; raises Overloaded when the queue is full."""
+        self.pool.reserve()
+        try:
+            order = await self.service.submit(request)
+        except BaseException:
+            self.pool.release()
+            raise
+        self.pool.enqueue(order, reserved=True)
         return order

@@ -3,57 +3,103 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+from collections.abc import Awaitable, Callable
 
 from loguru import logger
 
 from engine.domain.order import Order
-from engine.service import OrderService
+
+Execute = Callable[[Order], Awaitable[Order]]
+Reload = Callable[[str], Awaitable[Order | None]]
+RETRY_AFTER_CRASH_SECONDS = 1.0
+
+
+class Overloaded(Exception):
+    """The queue holds `max_pending` orders already: come back later."""
 
 
 class WorkerPool:
     """Exactly `size` coroutines execute orders, so at most `size` run at once."""
 
-    def __init__(self, service: OrderService, size: int, max_pending: int = 0) -> None:
-        self._service = service
-        self._size = size
-        self.queue: asyncio.Queue[Order] = asyncio.Queue(max_pending)
+    def __init__(self, execute: Execute, reload: Reload, size: int, max_pending: int) -> None:
+        self._execute, self._reload = execute, reload
+        self._size, self._max_pending = size, max_pending
+        self.queue: asyncio.Queue[Order] = asyncio.Queue()  # bounded by admission, see reserve()
+        self._reserved = 0
         self._tasks: set[asyncio.Task[None]] = set()
-        self.in_flight = 0
+        self._busy: set[asyncio.Task[None]] = set()
+        self._later: set[asyncio.Task[None]] = set()  # re-queues after a crash, held until done
+        self._stopping = False
         self.peak_in_flight = 0
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._busy)
+
+    @property
+    def pending(self) -> int:
+        return self.queue.qsize() + self._reserved
 
     def start(self) -> None:
         for n in range(self._size):
             task = asyncio.create_task(self._work(), name=f"worker-{n}")
             self._tasks.add(task)
 
-    def enqueue(self, order: Order) -> None:
+    def reserve(self) -> None:
+        """Claim a queue slot before storing a new order, so a full queue stores nothing."""
+        if self.pending >= self._max_pending:
+            raise Overloaded(f"{self.pending} orders are waiting")
+        self._reserved += 1
+
+    def release(self) -> None:
+        self._reserved -= 1
+
+    def enqueue(self, order: Order, *, reserved: bool = False) -> None:
+        if reserved:
+            self.release()
         self.queue.put_nowait(order)
 
-    async def join(self) -> None:
-        """Wait until every queued order has been executed (tests, benchmarks)."""
-        await self.queue.join()
-
-    async def stop(self) -> None:
-        for task in self._tasks:
+    async def stop(self, grace: float) -> None:
+        """Take no new orders; give executing ones `grace` seconds, then cancel (they resume)."""
+        self._stopping = True
+        for task in self._tasks - self._busy:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._busy:
+            _, late = await asyncio.wait(set(self._busy), timeout=grace)
+            if late:
+                logger.warning("{} orders still executing after {}s: left to resume at start-up",
+                               len(late), grace)
+        for task in self._tasks | self._later:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._later, return_exceptions=True)
         self._tasks.clear()
 
     async def _work(self) -> None:
-        while True:
+        me = asyncio.current_task()
+        assert me is not None
+        while not self._stopping:
             order = await self.queue.get()
-            self.in_flight += 1
-            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            self._busy.add(me)
+            self.peak_in_flight = max(self.peak_in_flight, len(self._busy))
             try:
-                await self._service.execute(order)
+                await self._execute(order)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                # The order stays non-terminal in the store and is resumed at the next start-up.
-                logger.bind(order_id=order.id).exception("execution crashed; left for resume")
+                logger.bind(order_id=order.id).exception("execution crashed; retrying in 1 s")
+                self._later.add(asyncio.create_task(self._requeue(order.id)))
             finally:
-                self.in_flight -= 1
+                self._busy.discard(me)
                 self.queue.task_done()
+
+    async def _requeue(self, order_id: str) -> None:
+        """After an unexpected error (storage, say), pick the order up again from the store."""
+        await asyncio.sleep(RETRY_AFTER_CRASH_SECONDS)
+        self._later.discard(asyncio.current_task())
+        try:
+            order = await self._reload(order_id)
+        except Exception:
+            logger.bind(order_id=order_id).exception("reload failed; it resumes at start-up")
+            return
+        if order is not None and not order.status.terminal and not self._stopping:
+            self.queue.put_nowait(order)

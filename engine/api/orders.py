@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import orjson
 from aiohttp import web
+from loguru import logger
 
 from engine.api.errors import ApiError, json_response
 from engine.api.keys import ENGINE
@@ -14,6 +16,7 @@ from engine.domain.requests import InvalidOrder, parse_order
 from engine.domain.status import OrderStatus
 from engine.runtime import Engine
 from engine.store.sqlite import InvalidCursor
+from engine.workers import Overloaded
 
 MAX_PAGE = 200
 
@@ -38,7 +41,15 @@ async def accept(engine: Engine, body: Any) -> Order:
     if not engine.router.has_route(request.token_in.mint, request.token_out.mint):
         raise ApiError(422, "NO_ROUTE", f"no venue trades {request.token_in.symbol}/"
                        f"{request.token_out.symbol}", "tokenOut")
-    return await engine.submit(request)
+    try:
+        return await engine.submit(request)
+    except Overloaded:
+        raise ApiError(503, "OVERLOADED", "too many orders waiting; retry shortly",
+                       headers={"Retry-After": "1"}) from None
+    except (sqlite3.Error, OSError) as error:
+        logger.error("order not stored: {!r}", error)
+        raise ApiError(503, "STORAGE_UNAVAILABLE", "the order could not be stored; nothing was "
+                       "accepted", headers={"Retry-After": "5"}) from None
 
 
 def ws_url(request: web.Request, order_id: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -31,14 +32,17 @@ _TERMINAL = tuple(s.value for s in TERMINAL)
 class SqliteStore:
     """One writer connection (writes serialised by a lock), one reader that sees only commits."""
 
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection,
+                 fault: Callable[[str], None] | None = None) -> None:
         self._db, self._reader = writer, reader
         self._write_lock = asyncio.Lock()
+        self._fault = fault
 
     @classmethod
-    async def open(cls, path: str) -> SqliteStore:
+    async def open(cls, path: str, *, fault: Callable[[str], None] | None = None) -> SqliteStore:
+        """`fault`, for crash tests, is called before every write statement and may raise."""
         writer = await _connect(path)
-        store = cls(writer, writer)
+        store = cls(writer, writer, fault)
         await store._migrate()
         # A second connection for reads: with WAL it never waits for, nor sees, an open write.
         store._reader = await _connect(path) if path != ":memory:" else writer
@@ -71,18 +75,23 @@ class SqliteStore:
 
     async def _write(self, statement: tuple[str, tuple[Any, ...]], event: StatusChanged) -> None:
         async with self._write_lock:
-            await self._db.execute("BEGIN IMMEDIATE")
+            await self._execute("BEGIN IMMEDIATE")
             try:
-                cur = await self._db.execute(*statement)
+                cur = await self._execute(*statement)
                 if cur.rowcount != 1:
                     raise StaleOrder(f"order {event.order_id} changed under us (seq {event.seq})")
-                await self._db.execute("INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
-                                       (event.order_id, event.seq, event.to_json()))
-                await self._db.execute("COMMIT")
+                await self._execute("INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
+                                    (event.order_id, event.seq, event.to_json()))
+                await self._execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
                     await self._db.execute("ROLLBACK")
                 raise
+
+    async def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> aiosqlite.Cursor:
+        if self._fault is not None:
+            self._fault(sql)
+        return await self._db.execute(sql, params)
 
     async def get(self, order_id: str) -> Order | None:
         rows = await self._read(f"SELECT {COLUMNS} FROM orders WHERE id=?", (order_id,))

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -36,21 +36,26 @@ class EngineHarness:
         self._runner: web.AppRunner | None = None
         self.url = ""
         self.http: aiohttp.ClientSession | None = None
+        self.store_fault: Callable[[str], None] | None = None
 
     @classmethod
     @asynccontextmanager
     async def start(cls, db: str | Path, *, seed: int = 7, failure_rate: float = 0.0,
-                    latency_scale: float = 0.0, workers: int = 10,
-                    clock: Clock | None = None) -> AsyncIterator[EngineHarness]:
+                    latency_scale: float = 0.0, workers: int = 10, max_pending: int = 10_000,
+                    clock: Clock | None = None,
+                    store_fault: Callable[[str], None] | None = None,
+                    ) -> AsyncIterator[EngineHarness]:
         """Start an engine: zero latency and no random failures unless asked for."""
         from engine.clock import SystemClock
 
         clock = clock or SystemClock()
         settings = replace(Settings(), db=str(db), seed=seed, failure_rate=failure_rate,
-                           latency_scale=latency_scale, workers=workers, port=0)
+                           latency_scale=latency_scale, workers=workers, port=0,
+                           shutdown_grace=0.0, max_pending=max_pending)
         world = SimWorld.build(clock, seed=seed, latency_scale=latency_scale,
                                failure_rate=failure_rate)
         harness = cls(settings, clock, world)
+        harness.store_fault = store_fault
         await harness.boot()
         try:
             yield harness
@@ -64,7 +69,9 @@ class EngineHarness:
 
     async def boot(self) -> None:
         """Start (or restart) the engine on the same database and the same simulated chain."""
-        self._runner = web.AppRunner(build_app(self.settings, clock=self.clock, world=self.world))
+        app = build_app(self.settings, clock=self.clock, world=self.world,
+                        store_fault=self.store_fault)
+        self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

@@ -1,0 +1,69 @@
+"""A full queue and a failing disk are refused cleanly: 503, and nothing half-stored."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import all_in, run_until
+
+from engine.testing import EngineHarness, ManualClock
+
+ORDER = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1}
+
+
+async def test_a_full_queue_answers_503_with_retry_after_and_stores_nothing(
+        tmp_path: Path) -> None:
+    async with EngineHarness.start(tmp_path / "e.db", latency_scale=1.0, clock=ManualClock(),
+                                   workers=1, max_pending=3) as engine:
+        answers = [await engine.post_order(ORDER) for _ in range(8)]
+        accepted = [body["orderId"] for status, body in answers if status == 201]
+        refused = [body for status, body in answers if status == 503]
+        assert len(accepted) == 4  # one executing, three waiting
+        assert refused and all(b["error"]["code"] == "OVERLOADED" for b in refused)
+        assert engine.http is not None
+        async with engine.http.post("/api/orders/execute", json=ORDER) as resp:
+            assert resp.status == 503 and resp.headers["Retry-After"] == "1"
+        async with engine.http.get("/api/orders") as resp:
+            assert {o["orderId"] for o in (await resp.json())["orders"]} == set(accepted)
+        await run_until(engine, all_in(engine, accepted, {"confirmed", "failed"}))
+
+
+class DiskFault:
+    """Raise a disk error at the n-th write statement, once or from then on."""
+
+    def __init__(self, n: int, always: bool) -> None:
+        self.n, self.always, self.calls = n, always, 0
+
+    def __call__(self, sql: str) -> None:
+        self.calls += 1
+        if self.calls == self.n or (self.always and self.calls > self.n):
+            raise sqlite3.OperationalError("disk I/O error")
+
+
+def check_database(path: Path) -> None:
+    """Integrity, and no order without the events its seq says it has."""
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    rows = db.execute("SELECT o.id, o.seq, COUNT(e.seq), MAX(e.seq) FROM orders o "
+                      "LEFT JOIN events e ON e.order_id = o.id GROUP BY o.id").fetchall()
+    for order_id, seq, count, last in rows:
+        assert seq == count == last, order_id
+    db.close()
+
+
+@pytest.mark.parametrize("always", [False, True], ids=["once", "always"])
+@pytest.mark.parametrize("n", range(1, 13))
+async def test_a_disk_error_at_any_write_leaves_no_half_written_order(
+        tmp_path: Path, n: int, always: bool) -> None:
+    fault = DiskFault(n, always)
+    async with EngineHarness.start(tmp_path / "e.db", store_fault=fault) as engine:
+        status, body = await engine.post_order(ORDER)
+        assert status in (201, 503)
+        if status == 503:
+            assert body["error"]["code"] == "STORAGE_UNAVAILABLE"
+        elif not always:  # a one-off error mid-execution: the order is picked up again
+            final = await engine.wait_terminal(body["orderId"], limit=10)
+            assert final["status"] in ("confirmed", "failed")
+    check_database(tmp_path / "e.db")
