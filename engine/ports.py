@@ -28,9 +28,21 @@ class Page:
     next_cursor: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    key: str
+    fingerprint: str
+    order_id: str = ""
+
+
 class OrderStore(Protocol):
-    async def create(self, order: Order, event: StatusChanged) -> None:
-        """Insert a new order and its first event atomically."""
+    async def create(self, order: Order, event: StatusChanged,
+                     key: IdempotencyKey | None = None) -> None:
+        """Insert a new order, its first event and its idempotency key, atomically."""
+
+    async def find_key(self, key: str) -> IdempotencyKey | None: ...
+
+    async def forget_keys(self, before: datetime) -> int: ...
 
     async def record(self, order: Order, event: StatusChanged) -> None:
         """Persist an order's new state and the event that led to it, atomically."""

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from loguru import logger
 
 from engine.domain.order import Order, OrderRequest
 from engine.hub import Hub
-from engine.ports import Clock, OrderStore
+from engine.ports import Clock, IdempotencyKey, OrderStore
 from engine.router import Router
 from engine.service import OrderService, RetryPolicy
 from engine.venues.world import SimWorld
 from engine.workers import WorkerPool
+
+KEY_RETENTION = timedelta(hours=48)  # idempotency keys live at least this long (promise: 24 h)
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Engine:
     shutdown_grace: float = 10.0
     hub: Hub = field(default_factory=Hub)
     accepting: bool = False
+    keys_in_progress: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         policy = RetryPolicy(max_attempts=self.max_attempts, scale=self.latency_scale)
@@ -38,6 +42,9 @@ class Engine:
 
     async def start(self) -> None:
         """Resume every unfinished order, then start the workers and accept new ones."""
+        forgotten = await self.store.forget_keys(self.clock.now() - KEY_RETENTION)
+        if forgotten:
+            logger.info("forgot {} idempotency keys older than {}", forgotten, KEY_RETENTION)
         unfinished = await self.store.unfinished()
         for order in unfinished:
             self.pool.enqueue(order)
@@ -51,11 +58,11 @@ class Engine:
         self.accepting = False
         await self.pool.stop(self.shutdown_grace)
 
-    async def submit(self, request: OrderRequest) -> Order:
+    async def submit(self, request: OrderRequest, key: IdempotencyKey | None = None) -> Order:
         """Store the order durably, then queue it; raises Overloaded when the queue is full."""
         self.pool.reserve()
         try:
-            order = await self.service.submit(request)
+            order = await self.service.submit(request, key)
         except BaseException:
             self.pool.release()
             raise

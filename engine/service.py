@@ -21,7 +21,7 @@ from engine.domain.order import Order, OrderRequest, StatusChanged
 from engine.domain.routing import RoutePlan
 from engine.domain.status import OrderStatus as S
 from engine.domain.transactions import Landed, SignedTransaction, SwapInstruction
-from engine.ports import Chain, Clock, OrderStore
+from engine.ports import Chain, Clock, IdempotencyKey, OrderStore
 from engine.router import Router
 
 
@@ -50,10 +50,10 @@ class OrderService:
         self._store, self._publisher, self._router = store, publisher, router
         self._chain, self._clock, self._policy, self._new_id = chain, clock, policy, new_id
 
-    async def submit(self, request: OrderRequest) -> Order:
+    async def submit(self, request: OrderRequest, key: IdempotencyKey | None = None) -> Order:
         """Store a new order durably, then announce it; the caller queues it."""
         order, event = Order.accept(self._new_id(), request, self._clock.now())
-        await self._store.create(order, event)
+        await self._store.create(order, event, key)
         self._publisher.publish(event)
         return order
 

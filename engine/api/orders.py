@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from typing import Any
 
@@ -14,11 +15,13 @@ from engine.api.keys import ENGINE
 from engine.domain.order import Order
 from engine.domain.requests import InvalidOrder, parse_order
 from engine.domain.status import OrderStatus
+from engine.ports import IdempotencyKey
 from engine.runtime import Engine
 from engine.store.sqlite import InvalidCursor
 from engine.workers import Overloaded
 
 MAX_PAGE = 200
+MAX_KEY_LENGTH = 255
 
 
 def decode_body(raw: bytes | str) -> Any:
@@ -29,7 +32,7 @@ def decode_body(raw: bytes | str) -> Any:
         raise ApiError(400, "INVALID_JSON", "the body is not valid JSON") from None
 
 
-async def accept(engine: Engine, body: Any) -> Order:
+async def accept(engine: Engine, body: Any, key: IdempotencyKey | None = None) -> Order:
     """Validate and durably store an order; the shared core of HTTP and WebSocket submission."""
     if not engine.accepting:
         raise ApiError(503, "UNAVAILABLE", "the engine is not accepting orders",
@@ -42,7 +45,7 @@ async def accept(engine: Engine, body: Any) -> Order:
         raise ApiError(422, "NO_ROUTE", f"no venue trades {request.token_in.symbol}/"
                        f"{request.token_out.symbol}", "tokenOut")
     try:
-        return await engine.submit(request)
+        return await engine.submit(request, key)
     except Overloaded:
         raise ApiError(503, "OVERLOADED", "too many orders waiting; retry shortly",
                        headers={"Retry-After": "1"}) from None
@@ -58,10 +61,45 @@ def ws_url(request: web.Request, order_id: str) -> str:
 
 
 async def execute(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    key = _idempotency_key(request)
     body = decode_body(await request.read())
-    order = await accept(request.app[ENGINE], body)
-    return json_response({"orderId": order.id, "status": order.status.value,
-                          "wsUpgrade": ws_url(request, order.id)}, status=201)
+    if key is None:
+        return _created(request, (await accept(engine, body)).id)
+    fingerprint = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    if key in engine.keys_in_progress:
+        raise ApiError(409, "IDEMPOTENCY_KEY_IN_USE",
+                       "a request with this Idempotency-Key is still being processed")
+    engine.keys_in_progress.add(key)
+    try:
+        known = await engine.store.find_key(key)
+        if known is None:
+            order = await accept(engine, body, IdempotencyKey(key, fingerprint))
+            return _created(request, order.id)
+        if known.fingerprint != fingerprint:
+            raise ApiError(422, "IDEMPOTENCY_KEY_REUSED",
+                           "this Idempotency-Key was used with a different request body")
+        return _created(request, known.order_id, replayed=True)
+    finally:
+        engine.keys_in_progress.discard(key)
+
+
+def _created(request: web.Request, order_id: str, replayed: bool = False) -> web.Response:
+    """The 201 answer; a replay answers exactly what the first request got."""
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return json_response({"orderId": order_id, "status": "pending",
+                          "wsUpgrade": ws_url(request, order_id)}, status=201, headers=headers)
+
+
+def _idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+        raise ApiError(400, "INVALID_IDEMPOTENCY_KEY",
+                       f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} printable characters",
+                       "Idempotency-Key")
+    return key
 
 
 async def get_order(request: web.Request) -> web.Response:

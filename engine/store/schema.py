@@ -32,4 +32,13 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (order_id, seq)
     ) WITHOUT ROWID;
     """,
+    """
+    CREATE TABLE idempotency_keys (
+        key TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,  -- sha256 of the canonical request body
+        order_id TEXT NOT NULL REFERENCES orders (id),
+        created_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+    """,
 )

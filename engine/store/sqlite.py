@@ -15,7 +15,7 @@ import orjson
 from engine.domain.order import Order, OrderRequest, OrderType, StatusChanged, iso
 from engine.domain.status import TERMINAL, OrderStatus
 from engine.domain.tokens import Token, lookup
-from engine.ports import Page
+from engine.ports import IdempotencyKey, Page
 from engine.store.schema import MIGRATIONS
 
 PRAGMAS = (
@@ -60,10 +60,25 @@ class SqliteStore:
             await self._db.executescript(
                 f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={number}; COMMIT;")
 
-    async def create(self, order: Order, event: StatusChanged) -> None:
-        await self._write(
-            (f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 17)})", _row(order)),
-            event)
+    async def create(self, order: Order, event: StatusChanged,
+                     key: IdempotencyKey | None = None) -> None:
+        insert = (f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 17)})", _row(order))
+        extra = [] if key is None else [(
+            "INSERT INTO idempotency_keys (key, fingerprint, order_id, created_at) "
+            "VALUES (?, ?, ?, ?)", (key.key, key.fingerprint, order.id, iso(order.created_at)))]
+        await self._write(insert, event, extra)
+
+    async def find_key(self, key: str) -> IdempotencyKey | None:
+        rows = await self._read("SELECT key, fingerprint, order_id FROM idempotency_keys "
+                                "WHERE key=?", (key,))
+        return IdempotencyKey(*rows[0]) if rows else None
+
+    async def forget_keys(self, before: datetime) -> int:
+        """Drop idempotency keys created before `before`; returns how many."""
+        async with self._write_lock:
+            cur = await self._db.execute("DELETE FROM idempotency_keys WHERE created_at < ?",
+                                         (iso(before),))
+            return cur.rowcount
 
     async def record(self, order: Order, event: StatusChanged) -> None:
         sql = ("UPDATE orders SET status=?, seq=?, attempts=?, updated_at=?, route=?, tx=?, "
@@ -73,7 +88,8 @@ class SqliteStore:
                   order.id, order.seq - 1)
         await self._write((sql, params), event)
 
-    async def _write(self, statement: tuple[str, tuple[Any, ...]], event: StatusChanged) -> None:
+    async def _write(self, statement: tuple[str, tuple[Any, ...]], event: StatusChanged,
+                     extra: list[tuple[str, tuple[Any, ...]]] | None = None) -> None:
         async with self._write_lock:
             await self._execute("BEGIN IMMEDIATE")
             try:
@@ -82,6 +98,8 @@ class SqliteStore:
                     raise StaleOrder(f"order {event.order_id} changed under us (seq {event.seq})")
                 await self._execute("INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
                                     (event.order_id, event.seq, event.to_json()))
+                for sql, params in extra or ():
+                    await self._execute(sql, params)
                 await self._execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
