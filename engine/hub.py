@@ -55,5 +55,9 @@ class Hub:
             sub.offer(event)
 
     @property
+    def watched_orders(self) -> int:
+        return len(self._subs)
+
+    @property
     def subscriber_count(self) -> int:
         return sum(len(s) for s in self._subs.values())

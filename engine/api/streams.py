@@ -16,6 +16,7 @@ from engine.runtime import Engine
 
 HEARTBEAT_SECONDS = 20.0  # server pings; a peer silent for half of this after a ping is dropped
 FIRST_MESSAGE_SECONDS = 10.0
+SEND_TIMEOUT_SECONDS = 10.0  # a frame the client has not taken within this is a dead reader
 MAX_MESSAGE_BYTES = 16 * 1024
 CLOSE_NOT_FOUND = 4404
 CLOSE_INVALID_ORDER = 4400
@@ -119,13 +120,26 @@ async def _forward(ws: web.WebSocketResponse, engine: Engine, order_id: str, aft
             if event.seq > last + 1:  # never skip: fetch what lies between from the store
                 history = iter([*await engine.store.events(order_id, last), event])
                 continue
-            await ws.send_str(event.to_json().decode())
+            if not await _send(ws, event.to_json().decode(), last):
+                return
             last = event.seq
             if event.status.terminal:
                 await ws.close()
                 return
     finally:
         engine.hub.unsubscribe(sub)
+
+
+async def _send(ws: web.WebSocketResponse, frame: str, last: int) -> bool:
+    """Send one frame; a client that stops reading is cut off, not waited on forever."""
+    try:
+        await asyncio.wait_for(ws.send_str(frame), SEND_TIMEOUT_SECONDS)
+        return True
+    except TimeoutError:
+        reason = f"slow consumer, resume with after={last}".encode()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ws.close(code=CLOSE_SLOW_CONSUMER, message=reason), 1.0)
+        return False
 
 
 async def _read_until_closed(ws: web.WebSocketResponse, forward: asyncio.Task[object]) -> None:

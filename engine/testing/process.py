@@ -1,0 +1,138 @@
+"""The engine as a separate process, the README way, and an audit of what it left on disk.
+
+Used by scripts/chaos.py and by the tests that send real signals (SIGTERM, SIGKILL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+TERMINAL = ("confirmed", "failed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class EngineProcess:
+    def __init__(self, db: Path, *args: str) -> None:
+        self.db, self.args = db, args
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    async def start(self, timeout: float = 20.0) -> None:
+        cmd = [sys.executable, "-m", "engine", "--port", str(self.port), "--db", str(self.db),
+               "--log-level", "WARNING", *self.args]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        async with aiohttp.ClientSession() as session:
+            for _ in range(int(timeout / 0.05)):
+                try:
+                    async with session.get(f"{self.url}/healthz") as resp:
+                        if resp.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"engine exited with {self.proc.returncode}")
+                await asyncio.sleep(0.05)
+        raise RuntimeError("engine did not become healthy")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind, as a power cut would leave it."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    async def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM, then the exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.to_thread(self.proc.wait, timeout)
+
+
+@dataclass(frozen=True)
+class Audit:
+    accepted: int
+    terminal: int
+    missing: int  # answered 201 but not in the database
+    executed_twice: int
+    confirmed_without_execution: int
+    failed_but_executed: int
+    gaps: int
+
+    @property
+    def lost(self) -> int:
+        return self.accepted - self.terminal + self.missing
+
+    @property
+    def clean(self) -> bool:
+        return not (self.lost or self.executed_twice or self.confirmed_without_execution
+                    or self.failed_but_executed or self.gaps)
+
+
+def audit(db: Path, acknowledged: set[str]) -> Audit:
+    """Read the engine's and the chain's databases directly; trust nothing the engine says."""
+    orders = sqlite3.connect(db)
+    chain = sqlite3.connect(f"{db}.chain")
+    rows = orders.execute("SELECT id, status, seq FROM orders").fetchall()
+    events = dict(orders.execute("SELECT order_id, group_concat(seq) FROM "
+                                 "(SELECT order_id, seq FROM events ORDER BY order_id, seq) "
+                                 "GROUP BY order_id").fetchall())
+    executed: dict[str, int] = {}
+    for (memo,) in chain.execute("SELECT memo FROM ledger WHERE err IS NULL"):
+        order_id = memo.split(":")[1]
+        executed[order_id] = executed.get(order_id, 0) + 1
+    orders.close()
+    chain.close()
+    stored = {order_id for order_id, _, _ in rows}
+    gaps = sum(events.get(oid, "") != ",".join(map(str, range(1, seq + 1)))
+               for oid, _, seq in rows)
+    return Audit(
+        accepted=len(rows), terminal=sum(status in TERMINAL for _, status, _ in rows),
+        missing=len(acknowledged - stored),
+        executed_twice=sum(n > 1 for n in executed.values()),
+        confirmed_without_execution=sum(status == "confirmed" and oid not in executed
+                                        for oid, status, _ in rows),
+        failed_but_executed=sum(status == "failed" and oid in executed for oid, status, _ in rows),
+        gaps=gaps)
+
+
+async def submit_until(url: str, stop: asyncio.Event, accepted: set[str], rate: float) -> None:
+    """Submit orders at about `rate` per second until `stop`, collecting the acknowledged ids."""
+    body = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.5,
+            "slippage": 0.05}
+    async with aiohttp.ClientSession() as session:
+        while not stop.is_set():
+            try:
+                async with session.post(f"{url}/api/orders/execute", json=body) as resp:
+                    if resp.status == 201:
+                        accepted.add((await resp.json())["orderId"])
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                pass
+            await asyncio.sleep(1 / rate)
+
+
+async def wait_all_terminal(url: str, timeout: float) -> bool:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(int(timeout / 0.2)):
+            live = 0
+            for status in ("pending", "routing", "building", "submitted"):
+                async with session.get(f"{url}/api/orders", params={"status": status,
+                                                                     "limit": "1"}) as resp:
+                    live += len((await resp.json())["orders"])
+            if not live:
+                return True
+            await asyncio.sleep(0.2)
+    return False
