@@ -49,6 +49,8 @@ class OrderService:
                  new_id: Callable[[], str] = lambda: str(uuid4())) -> None:
         self._store, self._publisher, self._router = store, publisher, router
         self._chain, self._clock, self._policy, self._new_id = chain, clock, policy, new_id
+        # Called at each step boundary; a crash test makes it raise to stop the engine there.
+        self.checkpoint: Callable[[str], None] = lambda step: None
 
     async def submit(self, request: OrderRequest, key: IdempotencyKey | None = None) -> Order:
         """Store a new order durably, then announce it; the caller queues it."""
@@ -100,6 +102,7 @@ class OrderService:
     async def _route(self, order: Order) -> Order:
         r = order.request
         plan = await self._router.plan(r.token_in.mint, r.token_out.mint, r.amount_in)
+        self.checkpoint("quoted")
         logger.bind(order_id=order.id).info(
             "routing {} {}->{}: {} | quotes {} | plan {}", r.token_in.format(r.amount_in),
             r.token_in.symbol, r.token_out.symbol, plan.reason,
@@ -120,15 +123,20 @@ class OrderService:
                         for leg in plan.legs]
         blockhash = await self._chain.latest_blockhash()
         tx = self._chain.sign(instructions, blockhash, memo=f"order:{order.id}:{attempt}")
+        self.checkpoint("signed")
         details = {"attempt": attempt, "txHash": tx.signature,
                    "lastValidBlockHeight": tx.last_valid_height,
                    "instructions": _describe(order, plan)}
-        return await self._advance(order, S.BUILDING, details, attempts=attempt, tx=tx.to_dict())
+        order = await self._advance(order, S.BUILDING, details, attempts=attempt, tx=tx.to_dict())
+        self.checkpoint("signature persisted")
+        return order
 
     async def _submit(self, order: Order) -> Order:
         assert order.tx is not None
         details = {"attempt": order.attempts, "txHash": order.tx["signature"]}
-        return await self._advance(order, S.SUBMITTED, details)
+        order = await self._advance(order, S.SUBMITTED, details)
+        self.checkpoint("submitted persisted")
+        return order
 
     async def _settle(self, order: Order, *, fresh: bool) -> Order:
         """Send (or rebroadcast) the signed transaction and wait for its fate."""
@@ -141,6 +149,7 @@ class OrderService:
                 return await self._finish(order, landed)
         try:
             await self._chain.send(tx)
+            self.checkpoint("sent")
         except TransientError as error:
             if fresh and not error.maybe_landed:
                 raise  # refused before it left us: re-signing cannot produce a second copy
@@ -149,6 +158,7 @@ class OrderService:
         landed = await self._chain.confirm(tx)
         if landed is None:
             raise BlockhashExpired(f"transaction {tx.signature} expired without landing")
+        self.checkpoint("landed")
         return await self._finish(order, landed)
 
     async def _finish(self, order: Order, landed: Landed) -> Order:

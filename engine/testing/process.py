@@ -119,7 +119,7 @@ async def submit_until(url: str, stop: asyncio.Event, accepted: set[str], rate: 
                 async with session.post(f"{url}/api/orders/execute", json=body) as resp:
                     if resp.status == 201:
                         accepted.add((await resp.json())["orderId"])
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass
             await asyncio.sleep(1 / rate)
 
