@@ -30,7 +30,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         store = await SqliteStore.open(settings.db, fault=store_fault)
         engine = Engine(store, world, clock, settings.workers, settings.max_attempts,
-                        settings.latency_scale, settings.max_pending, settings.shutdown_grace)
+                        settings.latency_scale, settings.max_pending, settings.shutdown_grace,
+                        settings.stream_buffer, settings.send_timeout)
         app[ENGINE] = engine
         await engine.start()
         yield
@@ -44,6 +45,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
     app.router.add_post("/api/orders/execute", orders.execute)
     app.router.add_get("/api/orders/execute", streams.execute)
     app.router.add_get("/api/orders/status/{order_id}", streams.status)
+    app.router.add_get("/api/orders/stream", streams.firehose)
     app.router.add_get("/api/orders/{order_id}", orders.get_order)
     app.router.add_get("/api/orders", orders.list_orders)
     app.router.add_get("/api/quotes", market.quotes)

@@ -23,6 +23,8 @@ class Settings:
     max_pending: int = 10_000
     shutdown_grace: float = 10.0
     max_body_bytes: int = 16 * 1024
+    stream_buffer: int = 256  # events a WebSocket subscriber may fall behind before 4008
+    send_timeout: float = 10.0  # seconds a subscriber gets to take one frame
 
 
 HELP = {

@@ -33,6 +33,9 @@ class Subscription:
         return await self.queue.get()
 
 
+ALL = "*"  # the firehose: every order's events
+
+
 class Hub:
     def __init__(self, buffer: int = 256) -> None:
         self._buffer = buffer
@@ -52,6 +55,8 @@ class Hub:
 
     def publish(self, event: StatusChanged) -> None:
         for sub in self._subs.get(event.order_id, ()):
+            sub.offer(event)
+        for sub in self._subs.get(ALL, ()):
             sub.offer(event)
 
     @property

@@ -37,15 +37,20 @@ class IdempotencyKey:
 
 class OrderStore(Protocol):
     async def create(self, order: Order, event: StatusChanged,
-                     key: IdempotencyKey | None = None) -> None:
-        """Insert a new order, its first event and its idempotency key, atomically."""
+                     key: IdempotencyKey | None = None) -> StatusChanged:
+        """Insert a new order, its first event and its idempotency key, atomically.
+
+        Returns the event as stored, with its place in the feed (`gseq`)."""
 
     async def find_key(self, key: str) -> IdempotencyKey | None: ...
 
     async def forget_keys(self, before: datetime) -> int: ...
 
-    async def record(self, order: Order, event: StatusChanged) -> None:
+    async def record(self, order: Order, event: StatusChanged) -> StatusChanged:
         """Persist an order's new state and the event that led to it, atomically."""
+
+    async def feed(self, after: int, limit: int) -> list[StatusChanged]:
+        """All orders' events with `gseq > after`, in feed order."""
 
     async def get(self, order_id: str) -> Order | None: ...
 

@@ -28,11 +28,14 @@ class Engine:
     latency_scale: float = 1.0
     max_pending: int = 10_000
     shutdown_grace: float = 10.0
-    hub: Hub = field(default_factory=Hub)
+    stream_buffer: int = 256
+    send_timeout: float = 10.0
+    hub: Hub = field(init=False)
     accepting: bool = False
     keys_in_progress: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
+        self.hub = Hub(self.stream_buffer)
         policy = RetryPolicy(max_attempts=self.max_attempts, scale=self.latency_scale)
         self.router = Router(self.world.venues)
         self.service = OrderService(self.store, self.hub, self.router, self.world.chain,

@@ -55,8 +55,7 @@ class OrderService:
     async def submit(self, request: OrderRequest, key: IdempotencyKey | None = None) -> Order:
         """Store a new order durably, then announce it; the caller queues it."""
         order, event = Order.accept(self._new_id(), request, self._clock.now())
-        await self._store.create(order, event, key)
-        self._publisher.publish(event)
+        self._publisher.publish(await self._store.create(order, event, key))
         return order
 
     async def execute(self, order: Order) -> Order:
@@ -95,8 +94,7 @@ class OrderService:
     async def _advance(self, order: Order, to: S, details: Mapping[str, Any],
                        **changes: Any) -> Order:
         order, event = order.advance(to, self._clock.now(), details, **changes)
-        await self._store.record(order, event)
-        self._publisher.publish(event)
+        self._publisher.publish(await self._store.record(order, event))
         return order
 
     async def _route(self, order: Order) -> Order:

@@ -21,7 +21,7 @@ from engine.domain.status import TRANSITIONS, IllegalTransition, OrderStatus
 from engine.domain.tokens import lookup
 from engine.testing import EngineHarness
 
-FUZZ = settings(max_examples=400, deadline=None,
+FUZZ = settings(max_examples=1000, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 

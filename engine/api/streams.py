@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import weakref
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -12,11 +13,13 @@ from loguru import logger
 from engine.api.errors import ApiError
 from engine.api.keys import ENGINE, SOCKETS
 from engine.api.orders import accept, decode_body
+from engine.hub import ALL
 from engine.runtime import Engine
 
 HEARTBEAT_SECONDS = 20.0  # server pings; a peer silent for half of this after a ping is dropped
 FIRST_MESSAGE_SECONDS = 10.0
-SEND_TIMEOUT_SECONDS = 10.0  # a frame the client has not taken within this is a dead reader
+FEED_PAGE = 500
+KERNEL_SEND_BUFFER = 64 * 1024
 MAX_MESSAGE_BYTES = 16 * 1024
 CLOSE_NOT_FOUND = 4404
 CLOSE_INVALID_ORDER = 4400
@@ -26,6 +29,11 @@ CLOSE_SLOW_CONSUMER = 4008
 def _socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
     request.app[SOCKETS].add(ws)
+    sock = request.transport.get_extra_info("socket") if request.transport else None
+    if sock is not None:
+        # The kernel would otherwise buffer megabytes per silent subscriber; keep it small so
+        # backpressure reaches us and a reader that stopped is noticed (and memory stays bounded).
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER)
     return ws
 
 
@@ -78,6 +86,51 @@ async def execute(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+async def firehose(request: web.Request) -> web.StreamResponse:
+    """GET /api/orders/stream[?after=G]: every order's events in `gseq` order, resumable."""
+    engine = request.app[ENGINE]
+    after = _after(request)
+    ws = _socket(request)
+    await ws.prepare(request)
+    forward = asyncio.current_task()
+    assert forward is not None
+    reader = asyncio.create_task(_read_until_closed(ws, forward))
+    sub = engine.hub.subscribe(ALL)
+    try:
+        last = after
+        while True:  # replay in pages until caught up with the live feed
+            page = await engine.store.feed(last, FEED_PAGE)
+            for event in page:
+                if not await _send(ws, event.to_json().decode(), last, engine.send_timeout, "gseq"):
+                    return ws
+                last = event.gseq
+            if len(page) < FEED_PAGE:
+                break
+        while True:
+            event = await sub.next()
+            if sub.lagging:
+                reason = f"slow consumer, resume with after={last}"
+                await ws.close(code=CLOSE_SLOW_CONSUMER, message=reason.encode())
+                return ws
+            if event.gseq > last + 1:  # never skip: fetch what lies between
+                for missed in await engine.store.feed(last, event.gseq - last - 1):
+                    if not await _send(ws, missed.to_json().decode(), last, engine.send_timeout, "gseq"):
+                        return ws
+                    last = missed.gseq
+            if event.gseq <= last:
+                continue
+            if not await _send(ws, event.to_json().decode(), last, engine.send_timeout, "gseq"):
+                return ws
+            last = event.gseq
+    except (asyncio.CancelledError, ConnectionResetError):
+        if not reader.done():
+            raise
+    finally:
+        engine.hub.unsubscribe(sub)
+        reader.cancel()
+    return ws
+
+
 def _after(request: web.Request) -> int:
     text = request.query.get("after", "0")
     if not text.isdigit() or len(text) > 12:
@@ -120,7 +173,7 @@ async def _forward(ws: web.WebSocketResponse, engine: Engine, order_id: str, aft
             if event.seq > last + 1:  # never skip: fetch what lies between from the store
                 history = iter([*await engine.store.events(order_id, last), event])
                 continue
-            if not await _send(ws, event.to_json().decode(), last):
+            if not await _send(ws, event.to_json().decode(), last, engine.send_timeout):
                 return
             last = event.seq
             if event.status.terminal:
@@ -130,13 +183,14 @@ async def _forward(ws: web.WebSocketResponse, engine: Engine, order_id: str, aft
         engine.hub.unsubscribe(sub)
 
 
-async def _send(ws: web.WebSocketResponse, frame: str, last: int) -> bool:
+async def _send(ws: web.WebSocketResponse, frame: str, last: int, limit: float,
+                key: str = "seq") -> bool:
     """Send one frame; a client that stops reading is cut off, not waited on forever."""
     try:
-        await asyncio.wait_for(ws.send_str(frame), SEND_TIMEOUT_SECONDS)
+        await asyncio.wait_for(ws.send_str(frame), limit)
         return True
     except TimeoutError:
-        reason = f"slow consumer, resume with after={last}".encode()
+        reason = f"slow consumer, resume with after={last} ({key})".encode()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(ws.close(code=CLOSE_SLOW_CONSUMER, message=reason), 1.0)
         return False

@@ -50,11 +50,13 @@ class StatusChanged:
     status: OrderStatus
     at: datetime
     details: Mapping[str, Any] = field(default_factory=dict)
+    gseq: int = 0  # position in the feed of all orders' events, assigned when stored
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "orderId": self.order_id,
             "seq": self.seq,
+            "gseq": self.gseq,
             "status": self.status.value,
             "at": iso(self.at),
             **self.details,

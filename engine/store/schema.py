@@ -41,4 +41,13 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
     """,
+    """
+    CREATE TABLE feed (
+        gseq INTEGER PRIMARY KEY AUTOINCREMENT,  -- global order of all events, for the firehose
+        order_id TEXT NOT NULL,
+        seq INTEGER NOT NULL
+    );
+    INSERT INTO feed (order_id, seq)
+        SELECT order_id, seq FROM events ORDER BY json_extract(body, '$.at'), seq;
+    """,
 )

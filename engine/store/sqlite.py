@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -61,12 +62,12 @@ class SqliteStore:
                 f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={number}; COMMIT;")
 
     async def create(self, order: Order, event: StatusChanged,
-                     key: IdempotencyKey | None = None) -> None:
+                     key: IdempotencyKey | None = None) -> StatusChanged:
         insert = (f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 17)})", _row(order))
         extra = [] if key is None else [(
             "INSERT INTO idempotency_keys (key, fingerprint, order_id, created_at) "
             "VALUES (?, ?, ?, ?)", (key.key, key.fingerprint, order.id, iso(order.created_at)))]
-        await self._write(insert, event, extra)
+        return await self._write(insert, event, extra)
 
     async def find_key(self, key: str) -> IdempotencyKey | None:
         rows = await self._read("SELECT key, fingerprint, order_id FROM idempotency_keys "
@@ -80,27 +81,31 @@ class SqliteStore:
                                          (iso(before),))
             return cur.rowcount
 
-    async def record(self, order: Order, event: StatusChanged) -> None:
+    async def record(self, order: Order, event: StatusChanged) -> StatusChanged:
         sql = ("UPDATE orders SET status=?, seq=?, attempts=?, updated_at=?, route=?, tx=?, "
                "fill=?, error=? WHERE id=? AND seq=?")
         params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),
                   _blob(order.route), _blob(order.tx), _blob(order.fill), _blob(order.error),
                   order.id, order.seq - 1)
-        await self._write((sql, params), event)
+        return await self._write((sql, params), event)
 
     async def _write(self, statement: tuple[str, tuple[Any, ...]], event: StatusChanged,
-                     extra: list[tuple[str, tuple[Any, ...]]] | None = None) -> None:
+                     extra: list[tuple[str, tuple[Any, ...]]] | None = None) -> StatusChanged:
         async with self._write_lock:
             await self._execute("BEGIN IMMEDIATE")
             try:
                 cur = await self._execute(*statement)
                 if cur.rowcount != 1:
                     raise StaleOrder(f"order {event.order_id} changed under us (seq {event.seq})")
+                feed = await self._execute("INSERT INTO feed (order_id, seq) VALUES (?, ?)",
+                                           (event.order_id, event.seq))
+                event = replace(event, gseq=feed.lastrowid or 0)
                 await self._execute("INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
                                     (event.order_id, event.seq, event.to_json()))
                 for sql, params in extra or ():
                     await self._execute(sql, params)
                 await self._execute("COMMIT")
+                return event
             except BaseException:
                 if self._db.in_transaction:
                     await self._db.execute("ROLLBACK")
@@ -110,6 +115,11 @@ class SqliteStore:
         if self._fault is not None:
             self._fault(sql)
         return await self._db.execute(sql, params)
+
+    async def feed(self, after: int, limit: int) -> list[StatusChanged]:
+        sql = ("SELECT e.body FROM feed f JOIN events e ON e.order_id = f.order_id "
+               "AND e.seq = f.seq WHERE f.gseq > ? ORDER BY f.gseq LIMIT ?")
+        return [_event(row[0]) for row in await self._read(sql, (after, limit))]
 
     async def get(self, order_id: str) -> Order | None:
         rows = await self._read(f"SELECT {COLUMNS} FROM orders WHERE id=?", (order_id,))
@@ -212,4 +222,5 @@ def _time(text: str) -> datetime:
 def _event(body: bytes) -> StatusChanged:
     data = orjson.loads(body)
     order_id, seq, status, at = data.pop("orderId"), data.pop("seq"), data.pop("status"), data.pop("at")
-    return StatusChanged(order_id, seq, OrderStatus(status), _time(at), data)
+    gseq = data.pop("gseq", 0)
+    return StatusChanged(order_id, seq, OrderStatus(status), _time(at), data, gseq)

@@ -42,6 +42,7 @@ class EngineHarness:
     @asynccontextmanager
     async def start(cls, db: str | Path, *, seed: int = 7, failure_rate: float = 0.0,
                     latency_scale: float = 0.0, workers: int = 10, max_pending: int = 10_000,
+                    stream_buffer: int = 256, send_timeout: float = 10.0,
                     clock: Clock | None = None,
                     store_fault: Callable[[str], None] | None = None,
                     ) -> AsyncIterator[EngineHarness]:
@@ -51,7 +52,8 @@ class EngineHarness:
         clock = clock or SystemClock()
         settings = replace(Settings(), db=str(db), seed=seed, failure_rate=failure_rate,
                            latency_scale=latency_scale, workers=workers, port=0,
-                           shutdown_grace=0.0, max_pending=max_pending)
+                           shutdown_grace=0.0, max_pending=max_pending,
+                           stream_buffer=stream_buffer, send_timeout=send_timeout)
         world = SimWorld.build(clock, seed=seed, latency_scale=latency_scale,
                                failure_rate=failure_rate)
         harness = cls(settings, clock, world)
