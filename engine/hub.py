@@ -37,12 +37,14 @@ ALL = "*"  # the firehose: every order's events
 
 
 class Hub:
-    def __init__(self, buffer: int = 256) -> None:
-        self._buffer = buffer
+    def __init__(self, buffer: int = 256, firehose_buffer: int = 4096) -> None:
+        # An order's events come one at a time; the firehose gets a whole commit batch at once.
+        self._buffer, self._firehose_buffer = buffer, firehose_buffer
         self._subs: defaultdict[str, set[Subscription]] = defaultdict(set)
 
     def subscribe(self, order_id: str) -> Subscription:
-        sub = Subscription(order_id, self._buffer)
+        capacity = self._firehose_buffer if order_id == ALL else self._buffer
+        sub = Subscription(order_id, capacity)
         self._subs[order_id].add(sub)
         return sub
 

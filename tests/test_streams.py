@@ -64,8 +64,7 @@ async def raw_subscriber(port: int, path: str) -> socket.socket:
 
 async def test_a_subscriber_that_stops_reading_is_cut_off_and_hurts_no_one(
         tmp_path: Path) -> None:
-    async with EngineHarness.start(tmp_path / "e.db", stream_buffer=64,
-                                   send_timeout=0.5) as engine:
+    async with EngineHarness.start(tmp_path / "e.db", send_timeout=0.5) as engine:
         port = int(engine.url.rsplit(":", 1)[1])
         stalled = await raw_subscriber(port, "/api/orders/stream")
         events: list[dict[str, Any]] = []

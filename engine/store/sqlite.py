@@ -1,11 +1,10 @@
-"""OrderStore on SQLite through aiosqlite: WAL, full fsync, versioned schema."""
+"""OrderStore on SQLite: WAL, full fsync, versioned schema, group commit."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import sqlite3
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +17,7 @@ from engine.domain.status import TERMINAL, OrderStatus
 from engine.domain.tokens import Token, lookup
 from engine.ports import IdempotencyKey, Page
 from engine.store.schema import MIGRATIONS
+from engine.store.writer import GroupCommitWriter
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -31,35 +31,23 @@ _TERMINAL = tuple(s.value for s in TERMINAL)
 
 
 class SqliteStore:
-    """One writer connection (writes serialised by a lock), one reader that sees only commits."""
+    """Writes go through a group-commit writer thread; reads through aiosqlite on a second
+    connection, which with WAL never waits for a write and sees only what is committed."""
 
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection,
-                 fault: Callable[[str], None] | None = None) -> None:
-        self._db, self._reader = writer, reader
-        self._write_lock = asyncio.Lock()
-        self._fault = fault
+    def __init__(self, writer: GroupCommitWriter, reader: aiosqlite.Connection) -> None:
+        self._writer, self._reader = writer, reader
 
     @classmethod
     async def open(cls, path: str, *, fault: Callable[[str], None] | None = None) -> SqliteStore:
         """`fault`, for crash tests, is called before every write statement and may raise."""
-        writer = await _connect(path)
-        store = cls(writer, writer, fault)
-        await store._migrate()
-        # A second connection for reads: with WAL it never waits for, nor sees, an open write.
-        store._reader = await _connect(path) if path != ":memory:" else writer
-        return store
+        writer = GroupCommitWriter(lambda: _connect_sync(path), fault)
+        await writer.open()
+        await writer.call(_migrate)
+        return cls(writer, await _connect(path))
 
     async def close(self) -> None:
-        if self._reader is not self._db:
-            await self._reader.close()
-        await self._db.close()
-
-    async def _migrate(self) -> None:
-        (row,) = await self._db.execute_fetchall("PRAGMA user_version")
-        version = int(row[0])
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            await self._db.executescript(
-                f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={number}; COMMIT;")
+        await self._reader.close()
+        await self._writer.close()
 
     async def create(self, order: Order, event: StatusChanged,
                      key: IdempotencyKey | None = None) -> StatusChanged:
@@ -67,7 +55,15 @@ class SqliteStore:
         extra = [] if key is None else [(
             "INSERT INTO idempotency_keys (key, fingerprint, order_id, created_at) "
             "VALUES (?, ?, ?, ?)", (key.key, key.fingerprint, order.id, iso(order.created_at)))]
-        return await self._write(insert, event, extra)
+        return await self._writer.write(insert, event, extra)
+
+    async def record(self, order: Order, event: StatusChanged) -> StatusChanged:
+        sql = ("UPDATE orders SET status=?, seq=?, attempts=?, updated_at=?, route=?, tx=?, "
+               "fill=?, error=? WHERE id=? AND seq=?")
+        params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),
+                  _blob(order.route), _blob(order.tx), _blob(order.fill), _blob(order.error),
+                  order.id, order.seq - 1)
+        return await self._writer.write((sql, params), event)
 
     async def find_key(self, key: str) -> IdempotencyKey | None:
         rows = await self._read("SELECT key, fingerprint, order_id FROM idempotency_keys "
@@ -76,45 +72,11 @@ class SqliteStore:
 
     async def forget_keys(self, before: datetime) -> int:
         """Drop idempotency keys created before `before`; returns how many."""
-        async with self._write_lock:
-            cur = await self._db.execute("DELETE FROM idempotency_keys WHERE created_at < ?",
-                                         (iso(before),))
-            return cur.rowcount
-
-    async def record(self, order: Order, event: StatusChanged) -> StatusChanged:
-        sql = ("UPDATE orders SET status=?, seq=?, attempts=?, updated_at=?, route=?, tx=?, "
-               "fill=?, error=? WHERE id=? AND seq=?")
-        params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),
-                  _blob(order.route), _blob(order.tx), _blob(order.fill), _blob(order.error),
-                  order.id, order.seq - 1)
-        return await self._write((sql, params), event)
-
-    async def _write(self, statement: tuple[str, tuple[Any, ...]], event: StatusChanged,
-                     extra: list[tuple[str, tuple[Any, ...]]] | None = None) -> StatusChanged:
-        async with self._write_lock:
-            await self._execute("BEGIN IMMEDIATE")
-            try:
-                cur = await self._execute(*statement)
-                if cur.rowcount != 1:
-                    raise StaleOrder(f"order {event.order_id} changed under us (seq {event.seq})")
-                feed = await self._execute("INSERT INTO feed (order_id, seq) VALUES (?, ?)",
-                                           (event.order_id, event.seq))
-                event = replace(event, gseq=feed.lastrowid or 0)
-                await self._execute("INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
-                                    (event.order_id, event.seq, event.to_json()))
-                for sql, params in extra or ():
-                    await self._execute(sql, params)
-                await self._execute("COMMIT")
-                return event
-            except BaseException:
-                if self._db.in_transaction:
-                    await self._db.execute("ROLLBACK")
-                raise
-
-    async def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> aiosqlite.Cursor:
-        if self._fault is not None:
-            self._fault(sql)
-        return await self._db.execute(sql, params)
+        def forget(db: sqlite3.Connection) -> int:
+            with db:
+                return db.execute("DELETE FROM idempotency_keys WHERE created_at < ?",
+                                  (iso(before),)).rowcount
+        return await self._writer.call(forget)
 
     async def feed(self, after: int, limit: int) -> list[StatusChanged]:
         sql = ("SELECT e.body FROM feed f JOIN events e ON e.order_id = f.order_id "
@@ -164,8 +126,17 @@ async def _connect(path: str) -> aiosqlite.Connection:
     return conn
 
 
-class StaleOrder(RuntimeError):
-    """The order's stored seq is not the one this write expected: someone else advanced it."""
+def _connect_sync(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    for pragma in PRAGMAS:
+        conn.execute(pragma)
+    return conn
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        db.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={number}; COMMIT;")
 
 
 class InvalidCursor(ValueError):

@@ -51,7 +51,7 @@ class SimChain:
                  latency_scale: float, failure_rate: float, faults: Faults, wallet: Wallet,
                  on_slot: Callable[[int], None] = lambda now: None,
                  record: ChainRecord | None = None,
-                 snapshot: Callable[[], dict[str, Any]] = dict,
+                 snapshot: Callable[[list[str]], dict[str, Any]] = lambda pools: {},
                  priority_micro_lamports: int = 10_000) -> None:
         self._programs, self._rng, self._clock = programs, rng, clock
         self._scale, self._failure_rate, self.faults = latency_scale, failure_rate, faults
@@ -188,8 +188,9 @@ class SimChain:
             self.ledger[tx.signature] = landed
             self._landed += 1
         if self._record is not None:
+            pools = [ix["pool"] for ix in message["instructions"]]
             self._record.record(landed, tx.signature,
-                                {"chain": self._counters(), "world": self._snapshot()})
+                                {"chain": self._counters(), **self._snapshot(pools)})
 
     def _fee(self, message: dict[str, Any]) -> int:
         priority = -(-int(message["computeUnitPrice"]) * int(message["computeUnitLimit"]) // 10**6)

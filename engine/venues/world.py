@@ -56,14 +56,16 @@ class SimWorld:
         all_pools: list[Pool] = [*ray_pools, *met_pools]
         pools = {p.id: p for p in all_pools}
         record = ChainRecord(chain_db) if chain_db else None
-        saved = record.meta("world") if record else None
-        wallet = Wallet.from_state(saved["wallet"]) if saved else Wallet.generous()
-        for pool_id, state in (saved or {}).get("pools", {}).items():
-            pools[pool_id].restore(state)
+        saved = record.everything() if record else {}
+        wallet = Wallet.from_state(saved["wallet"]) if "wallet" in saved else Wallet.generous()
+        for key, state in saved.items():
+            if key.startswith("pool:"):
+                pools[key[5:]].restore(state)
 
-        def snapshot() -> dict[str, Any]:
-            return {"wallet": chain.wallet.state(),
-                    "pools": {pool_id: p.state() for pool_id, p in pools.items()}}
+        def snapshot(touched: list[str]) -> dict[str, Any]:
+            """The wallet and the pools a landing changed (other traders' flow is not kept)."""
+            return {"wallet": chain.wallet.state()} | {
+                f"pool:{pool_id}": pools[pool_id].state() for pool_id in touched}
 
         chain = SimChain({v.name: v for v in (raydium, meteora)}, streams[3], clock,
                          latency_scale=latency_scale, failure_rate=failure_rate, faults=faults,

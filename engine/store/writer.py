@@ -1,0 +1,134 @@
+"""Group commit: one task and one thread own the write connection; a batch is one transaction.
+
+Every transition waits for the fsync of the batch it joined, so a 201 or a broadcast still means
+"durable"; but many transitions share one fsync and one thread hop instead of paying each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+from engine.domain.order import StatusChanged
+
+Statement = tuple[str, tuple[Any, ...]]
+T = TypeVar("T")
+MAX_BATCH = 512
+
+
+class StaleOrder(RuntimeError):
+    """The order's stored seq is not the one this write expected: someone else advanced it."""
+
+
+@dataclass
+class Write:
+    """An order statement (must touch exactly one row), its event, and statements to add."""
+
+    order: Statement
+    event: StatusChanged
+    extra: Sequence[Statement] = ()
+    done: asyncio.Future[StatusChanged] = field(default_factory=lambda: (
+        asyncio.get_running_loop().create_future()))
+
+
+class GroupCommitWriter:
+    def __init__(self, connect: Callable[[], sqlite3.Connection],
+                 fault: Callable[[str], None] | None = None) -> None:
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        self._connect, self._fault = connect, fault
+        self._db: sqlite3.Connection | None = None
+        self._queue: asyncio.Queue[Write] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = self.writes = 0
+
+    async def open(self) -> None:
+        self._db = await self.call(lambda db: db, connect=True)
+        self._task = asyncio.create_task(self._run(), name="sqlite-writer")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        while not self._queue.empty():
+            self._queue.get_nowait().done.set_exception(sqlite3.OperationalError("store closed"))
+        await self.call(lambda db: db.close())
+        self._thread.shutdown(wait=True)
+
+    async def call(self, fn: Callable[[sqlite3.Connection], T], *, connect: bool = False) -> T:
+        """Run `fn` on the writer thread, between batches (migrations, housekeeping)."""
+        def run() -> T:
+            if connect:
+                self._db = self._connect()
+            assert self._db is not None
+            return fn(self._db)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, run)
+
+    async def write(self, order: Statement, event: StatusChanged,
+                    extra: Sequence[Statement] = ()) -> StatusChanged:
+        """Queue a write and wait until the batch holding it is committed; returns the event."""
+        item = Write(order, event, extra)
+        self._queue.put_nowait(item)
+        return await item.done
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                results = await loop.run_in_executor(self._thread, self._commit, batch)
+            except Exception as error:  # the batch did not commit: nothing of it is stored
+                results = [error] * len(batch)
+            self.batches, self.writes = self.batches + 1, self.writes + len(batch)
+            for item, result in zip(batch, results, strict=True):
+                if item.done.done():
+                    continue  # the waiter was cancelled (shutdown); the store has the truth
+                if isinstance(result, BaseException):
+                    item.done.set_exception(result)
+                else:
+                    item.done.set_result(result)
+
+    def _commit(self, batch: list[Write]) -> list[StatusChanged | BaseException]:
+        db = self._db
+        assert db is not None
+        self._execute(db, "BEGIN IMMEDIATE")
+        try:
+            results = [self._apply(db, item) for item in batch]
+            self._execute(db, "COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return results
+
+    def _apply(self, db: sqlite3.Connection, item: Write) -> StatusChanged | BaseException:
+        """One write inside the batch; a savepoint keeps its failure from spoiling the others."""
+        db.execute("SAVEPOINT item")
+        try:
+            if self._execute(db, *item.order).rowcount != 1:
+                raise StaleOrder(f"order {item.event.order_id} changed under us "
+                                 f"(seq {item.event.seq})")
+            feed = self._execute(db, "INSERT INTO feed (order_id, seq) VALUES (?, ?)",
+                                 (item.event.order_id, item.event.seq))
+            event = replace(item.event, gseq=feed.lastrowid or 0)
+            self._execute(db, "INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
+                          (event.order_id, event.seq, event.to_json()))
+            for sql, params in item.extra:
+                self._execute(db, sql, params)
+        except Exception as error:
+            db.execute("ROLLBACK TO item")
+            db.execute("RELEASE item")
+            return error
+        db.execute("RELEASE item")
+        return event
+
+    def _execute(self, db: sqlite3.Connection, sql: str,
+                 params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        if self._fault is not None:
+            self._fault(sql)
+        return db.execute(sql, params)
