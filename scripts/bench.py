@@ -1,10 +1,13 @@
-"""Load benchmark: N concurrent clients submit orders and follow each over WebSocket.
+"""Load benchmark: HTTP clients submit orders and follow each one over WebSocket.
 
-    python scripts/bench.py --orders 300 --concurrency 50                # seed profile
-    python scripts/bench.py --orders 3000 --concurrency 100 --latency-scale 0 --failure-rate 0
+    python scripts/bench.py --mode closed --orders 3000 --concurrency 64 --latency-scale 0 --failure-rate 0
+    python scripts/bench.py --mode open --rate 500 --seconds 10 --latency-scale 0 --failure-rate 0
+    python scripts/bench.py --orders 400 --concurrency 60                     # the seed profile
 
-Starts the engine as a subprocess (the README way) on a temporary database unless --url is
-given, then prints a table (and --json PATH writes the figures).
+Starts the engine as a subprocess (the README way) on a temporary database unless --url is given.
+Each run also measures, with the same load generator, a bare aiohttp endpoint that does nothing
+and a bare SQLite commit loop with the engine's settings, and reports our figures against them.
+Prints a table; --json PATH writes the figures.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ import argparse
 import asyncio
 import json
 import os
-import socket
-import statistics
+import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -25,45 +28,29 @@ from typing import Any
 
 import aiohttp
 
-ORDER = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1,
-         "slippage": 0.02}
+from engine.testing.process import EngineProcess, free_port
+
+ORDER = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.5,
+         "slippage": 0.05}
 TERMINAL = {"confirmed", "failed"}
+BARE_SERVER = """
+import sys
+from aiohttp import web
+async def ok(request):
+    await request.read()
+    return web.json_response({"orderId": "x", "status": "pending"}, status=201)
+app = web.Application()
+app.router.add_post("/api/orders/execute", ok)
+app.router.add_get("/healthz", lambda r: web.json_response({"status": "ok"}))
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+"""
 
 
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_engine(args: argparse.Namespace, db: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "engine", "--port", str(port), "--db", str(db),
-           "--workers", str(args.workers), "--latency-scale", str(args.latency_scale),
-           "--failure-rate", str(args.failure_rate), "--seed", "1", "--log-level", "WARNING"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return proc, f"http://127.0.0.1:{port}"
-
-
-async def wait_healthy(url: str, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            try:
-                async with session.get(f"{url}/healthz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise SystemExit(f"engine at {url} did not become healthy")
+    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 2)
 
 
 class Stats:
@@ -74,7 +61,8 @@ class Stats:
         self.refused = 0
 
 
-async def one_order(session: aiohttp.ClientSession, stats: Stats) -> None:
+async def one_order(session: aiohttp.ClientSession, stats: Stats, subscribers: int,
+                    follow: bool) -> None:
     started = time.perf_counter()
     async with session.post("/api/orders/execute", json=ORDER) as resp:
         body = await resp.json()
@@ -82,97 +70,173 @@ async def one_order(session: aiohttp.ClientSession, stats: Stats) -> None:
     if resp.status != 201:
         stats.refused += 1
         return
+    if not follow:
+        return
+    finals = await asyncio.gather(*(watch(session, body["orderId"], stats, n == 0)
+                                    for n in range(subscribers)))
+    stats.finals[finals[0]] = stats.finals.get(finals[0], 0) + 1
+
+
+async def watch(session: aiohttp.ClientSession, order_id: str, stats: Stats, measure: bool) -> str:
     final = "lost"
-    async with session.ws_connect(f"/api/orders/status/{body['orderId']}") as ws:
+    async with session.ws_connect(f"/api/orders/status/{order_id}") as ws:
         async for message in ws:
             event = message.json()
-            at = datetime.fromisoformat(event["at"].replace("Z", "+00:00")).timestamp()
-            stats.event_ms.append((time.time() - at) * 1000)
+            if measure and event["status"] != "pending":  # pending predates the subscription
+                at = datetime.fromisoformat(event["at"].replace("Z", "+00:00")).timestamp()
+                stats.event_ms.append((time.time() - at) * 1000)
             final = event["status"]
-    if final not in TERMINAL:
-        print(f"stream of {body['orderId']} closed ({ws.close_code}) after {final}", file=sys.stderr)
-    stats.finals[final] = stats.finals.get(final, 0) + 1
+    return final
 
 
-async def drive(url: str, orders: int, concurrency: int) -> tuple[Stats, float]:
-    stats = Stats()
-    remaining = iter(range(orders))
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(url, connector=connector) as session:
-
+async def closed_loop(url: str, orders: int, concurrency: int, subscribers: int,
+                      follow: bool = True) -> tuple[Stats, float]:
+    stats, remaining = Stats(), iter(range(orders))
+    async with aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=0)) as session:
         async def client() -> None:
             for _ in remaining:
-                await one_order(session, stats)
-
+                await one_order(session, stats, subscribers, follow)
         started = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(concurrency)))
     return stats, time.perf_counter() - started
 
 
-def report(args: argparse.Namespace, stats: Stats, elapsed: float,
-           engine_cpu: float | None) -> dict[str, Any]:
+async def open_loop(url: str, rate: float, seconds: float, subscribers: int,
+                    follow: bool = True) -> tuple[Stats, float]:
+    """Submit at a fixed rate whatever the answers do (no coordinated omission)."""
+    stats, tasks = Stats(), []
+    async with aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=0)) as session:
+        started = time.perf_counter()
+        for n in range(int(rate * seconds)):
+            delay = started + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one_order(session, stats, subscribers, follow)))
+        await asyncio.gather(*tasks)
+    return stats, time.perf_counter() - started
+
+
+def sqlite_commits_per_second(path: Path, seconds: float = 2.0) -> float:
+    """The storage ceiling: single-row commits with the engine's durability settings."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)")
+    n, deadline = 0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        db.execute("INSERT INTO t (body) VALUES (?)", (b"x" * 300,))
+        n += 1
+    db.close()
+    return round(n / seconds)
+
+
+def proc_stats(pid: int) -> dict[str, float]:
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    hwm = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+               if line.startswith("VmHWM:"))
+    return {"cpuS": round(cpu, 2), "peakRssMb": round(int(hwm.split()[1]) / 1024, 1)}
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def baseline_http(args: argparse.Namespace) -> float:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", BARE_SERVER, str(port)])
+    try:
+        url = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):
+                try:
+                    async with session.get(f"{url}/healthz"):
+                        break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.05)
+        stats, elapsed = await closed_loop(url, args.baseline_requests, args.concurrency, 1,
+                                           follow=False)
+        return round(len(stats.submit_ms) / elapsed, 1)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    engine = None
+    url = args.url
+    if url is None:
+        engine = EngineProcess(tmp / "bench.db", "--workers", str(args.workers),
+                               "--latency-scale", str(args.latency_scale), "--failure-rate",
+                               str(args.failure_rate), "--seed", "1", "--max-pending", "100000")
+        await engine.start()
+        url = engine.url
+    cpu_before = own_cpu()
+    if args.mode == "open":
+        stats, elapsed = await open_loop(url, args.rate, args.seconds, args.subscribers)
+    else:
+        stats, elapsed = await closed_loop(url, args.orders, args.concurrency, args.subscribers)
+    figures: dict[str, Any] = {"loadGeneratorCpuS": round(own_cpu() - cpu_before, 2)}
+    if engine is not None and engine.proc is not None:
+        figures |= {f"engine{k[0].upper()}{k[1:]}": v for k, v in proc_stats(engine.proc.pid).items()}
+        await engine.terminate()
+    submitted = len(stats.submit_ms)
     done = sum(v for k, v in stats.finals.items() if k in TERMINAL)
-    service_s = 2.5 + 0.2 + 0.04  # mean landing + quote + send in the seed profile
-    ceiling = args.workers / (service_s * args.latency_scale) if args.latency_scale else None
     figures = {
-        "orders": args.orders, "concurrency": args.concurrency, "workers": args.workers,
-        "latencyScale": args.latency_scale, "failureRate": args.failure_rate,
-        "elapsedS": round(elapsed, 2), "completedPerS": round(done / elapsed, 1),
-        "completedPerMin": round(done / elapsed * 60),
-        "submitP50Ms": round(percentile(stats.submit_ms, 50), 2),
-        "submitP99Ms": round(percentile(stats.submit_ms, 99), 2),
+        "mode": args.mode, "orders": submitted, "concurrency": args.concurrency,
+        "rate": args.rate if args.mode == "open" else None, "subscribersPerOrder": args.subscribers,
+        "workers": args.workers, "latencyScale": args.latency_scale,
+        "failureRate": args.failure_rate, "elapsedS": round(elapsed, 2),
+        "acceptedPerS": round((submitted - stats.refused) / elapsed, 1),
+        "completedPerS": round(done / elapsed, 1),
+        "submitP50Ms": percentile(stats.submit_ms, 50), "submitP99Ms": percentile(stats.submit_ms, 99),
         "submitMaxMs": round(max(stats.submit_ms, default=0), 2),
-        "eventP50Ms": round(percentile(stats.event_ms, 50), 2),
-        "eventP99Ms": round(percentile(stats.event_ms, 99), 2),
+        "eventP50Ms": percentile(stats.event_ms, 50), "eventP99Ms": percentile(stats.event_ms, 99),
         "finals": stats.finals, "refused": stats.refused,
-        "notTerminal": args.orders - stats.refused - done,
-        "littleCeilingPerS": round(ceiling, 2) if ceiling else None,
-        "ratioToCeiling": round(done / elapsed / ceiling, 3) if ceiling else None,
-        "engineCpuS": engine_cpu,
-        "meanEventsPerOrder": round(len(stats.event_ms) / max(done, 1), 2),
-        "submitMeanMs": round(statistics.fmean(stats.submit_ms), 2) if stats.submit_ms else None,
+        "notTerminal": submitted - stats.refused - done, **figures,
     }
-    width = max(map(len, figures))
-    for key, value in figures.items():
-        print(f"{key:<{width}}  {value}")
+    if args.latency_scale:
+        service_s = (2.5 + 0.2 + 0.04) * args.latency_scale  # landing + quote + send, on average
+        ceiling = args.workers / service_s
+        figures |= {"littleCeilingPerS": round(ceiling, 2),
+                    "ratioToCeiling": round(figures["completedPerS"] / ceiling, 3)}
+    if not args.no_baseline:
+        bare = await baseline_http(args)
+        commits = sqlite_commits_per_second(tmp / "baseline.db")
+        figures |= {"bareAiohttpRequestsPerS": bare,
+                    "ratioToBareAiohttp": round(figures["acceptedPerS"] / bare, 3),
+                    "bareSqliteCommitsPerS": commits,
+                    "eventsPerSecondVsCommitCeiling": round(
+                        figures["completedPerS"] * 5 / commits, 2)}
     return figures
 
 
-def cpu_seconds(pid: int) -> float | None:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 2)
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-async def main() -> int:
+def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--url", help="benchmark a running engine instead of starting one")
-    p.add_argument("--orders", type=int, default=300)
-    p.add_argument("--concurrency", type=int, default=50)
+    p.add_argument("--mode", choices=("closed", "open"), default="closed")
+    p.add_argument("--orders", type=int, default=400, help="closed loop: orders in total")
+    p.add_argument("--concurrency", type=int, default=60, help="closed loop: clients")
+    p.add_argument("--rate", type=float, default=200, help="open loop: orders per second")
+    p.add_argument("--seconds", type=float, default=10, help="open loop: duration")
+    p.add_argument("--subscribers", type=int, default=1, help="WebSocket subscribers per order")
     p.add_argument("--workers", type=int, default=10)
     p.add_argument("--latency-scale", type=float, default=1.0)
     p.add_argument("--failure-rate", type=float, default=0.08)
+    p.add_argument("--baseline-requests", type=int, default=3000)
+    p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--json", type=Path, help="write the figures here")
     args = p.parse_args()
-    proc = None
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.url
-        if url is None:
-            proc, url = start_engine(args, Path(tmp) / "bench.db")
-        try:
-            await wait_healthy(url)
-            stats, elapsed = await drive(url, args.orders, args.concurrency)
-            figures = report(args, stats, elapsed, cpu_seconds(proc.pid) if proc else None)
-        finally:
-            if proc is not None:
-                proc.terminate()
-                proc.wait(10)
+        figures = asyncio.run(run(args, Path(tmp)))
+    width = max(map(len, figures))
+    for key, value in figures.items():
+        print(f"{key:<{width}}  {value}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0 if figures["notTerminal"] == 0 else 1
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(main())
