@@ -80,9 +80,11 @@ class Chain(Protocol):
 
     async def latest_blockhash(self) -> Blockhash: ...
 
-    def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash,
-             memo: str) -> SignedTransaction:
-        """Build and sign a transaction (the wallet's key stays behind this call)."""
+    def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash, memo: str,
+             priority_fee: int | None = None) -> SignedTransaction:
+        """Build and sign a transaction (the wallet's key stays behind this call).
+
+        `priority_fee` in micro-lamports per compute unit; None for the client's default."""
 
     async def send(self, tx: SignedTransaction) -> None:
         """sendTransaction; raises a TransientError (SendTimeout when the outcome is unknown)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 from uuid import uuid4
 
@@ -12,17 +13,20 @@ from loguru import logger
 from engine.domain.errors import (
     BlockhashExpired,
     EngineError,
+    NoRoute,
     PermanentError,
     RetriesExhausted,
     SlippageExceeded,
     TransientError,
 )
-from engine.domain.order import Order, OrderRequest, StatusChanged
+from engine.domain.order import Order, OrderRequest, OrderType, StatusChanged
 from engine.domain.routing import RoutePlan
 from engine.domain.status import OrderStatus as S
 from engine.domain.transactions import Landed, SignedTransaction, SwapInstruction
 from engine.ports import Chain, Clock, IdempotencyKey, OrderStore
 from engine.router import Router
+
+SNIPER_PRIORITY_FEE = 500_000  # micro-lamports per compute unit: 100,000 lamports per swap
 
 
 class Publisher(Protocol):
@@ -51,6 +55,8 @@ class OrderService:
         self._chain, self._clock, self._policy, self._new_id = chain, clock, policy, new_id
         # Called at each step boundary; a crash test makes it raise to stop the engine there.
         self.checkpoint: Callable[[str], None] = lambda step: None
+        # Hands a waiting limit or sniper order to the price watcher.
+        self.on_waiting: Callable[[Order], None] = lambda order: None
 
     async def submit(self, request: OrderRequest, key: IdempotencyKey | None = None) -> Order:
         """Store a new order durably, then announce it; the caller queues it."""
@@ -59,9 +65,14 @@ class OrderService:
         return order
 
     async def execute(self, order: Order) -> Order:
-        """Drive an order from whatever status it is in to a terminal one."""
+        """Drive an order to a terminal status, or park it in `waiting` for the watcher.
+
+        An order that arrives in `waiting` was fired by the watcher: its price is met."""
         attempt, rebuild, previous = max(order.attempts, 1), False, None
         while not order.status.terminal:
+            if order.status is S.WAITING and previous is not None:
+                self.on_waiting(order)
+                break
             try:
                 if rebuild:
                     step = self._build(order, attempt)
@@ -83,7 +94,10 @@ class OrderService:
         return order
 
     async def _step(self, order: Order, attempt: int, *, fresh: bool) -> Order:
-        if order.status is S.PENDING:
+        if order.status is S.PENDING and order.request.trigger is not None:
+            return await self._wait(order, {"reason": "armed: waiting for the price"
+                                            if order.request.min_price else "armed"})
+        if order.status in (S.PENDING, S.WAITING):
             return await self._route(order)
         if order.status is S.ROUTING:
             return await self._build(order, attempt)
@@ -97,10 +111,33 @@ class OrderService:
         self._publisher.publish(await self._store.record(order, event))
         return order
 
+    async def _wait(self, order: Order, details: dict[str, Any]) -> Order:
+        trigger = order.request.trigger
+        assert trigger is not None
+        return await self._advance(order, S.WAITING,
+                                   {**trigger.to_dict(order.request.order_type), **details})
+
+    async def update_waiting(self, order: Order, price: Decimal) -> Order:
+        """A price update for an order's subscribers (the watcher rate-limits these)."""
+        return await self._advance(order, S.WAITING, {"currentPrice": _price(price)})
+
+    async def close(self, order: Order, to: S, reason: str) -> Order:
+        """Cancel or expire an order that has not started executing."""
+        return await self._advance(order, to, {"reason": reason})
+
     async def _route(self, order: Order) -> Order:
         r = order.request
-        plan = await self._router.plan(r.token_in.mint, r.token_out.mint, r.amount_in)
+        try:
+            plan = await self._router.plan(r.token_in.mint, r.token_out.mint, r.amount_in)
+        except NoRoute as error:
+            if r.trigger is None:
+                raise
+            return await self._wait(order, {"reason": f"not yet: {error.message}"})
         self.checkpoint("quoted")
+        price = r.token_out.to_ui(plan.amount_out) / r.token_in.to_ui(r.amount_in)
+        if r.min_price is not None and price < r.min_price:
+            return await self._wait(order, {"reason": "price moved away before execution",
+                                            "currentPrice": _price(price)})
         logger.bind(order_id=order.id).info(
             "routing {} {}->{}: {} | quotes {} | plan {}", r.token_in.format(r.amount_in),
             r.token_in.symbol, r.token_out.symbol, plan.reason,
@@ -108,6 +145,7 @@ class OrderService:
             ", ".join(f"{plan.percent(leg)}% {leg.venue}" for leg in plan.legs))
         route = plan.to_dict()
         details = {"venue": plan.venue, "reason": plan.reason, "route": route,
+                   "expectedPrice": _price(price),
                    "expectedOut": r.token_out.format(plan.amount_out),
                    "minAmountOut": r.token_out.format(r.min_out(plan.amount_out))}
         return await self._advance(order, S.ROUTING, details, route=route)
@@ -120,7 +158,9 @@ class OrderService:
                                         leg.amount_in, r.min_out(leg.amount_out))
                         for leg in plan.legs]
         blockhash = await self._chain.latest_blockhash()
-        tx = self._chain.sign(instructions, blockhash, memo=f"order:{order.id}:{attempt}")
+        urgent = r.order_type is OrderType.SNIPER  # pay to land in the launch slot
+        tx = self._chain.sign(instructions, blockhash, memo=f"order:{order.id}:{attempt}",
+                              priority_fee=SNIPER_PRIORITY_FEE if urgent else None)
         self.checkpoint("signed")
         details = {"attempt": attempt, "txHash": tx.signature,
                    "lastValidBlockHeight": tx.last_valid_height,
@@ -160,6 +200,11 @@ class OrderService:
         return await self._finish(order, landed)
 
     async def _finish(self, order: Order, landed: Landed) -> Order:
+        if landed.err is not None and landed.err.startswith("SLIPPAGE") and order.request.trigger:
+            # The price was met when we fired but moved before landing: wait for it again.
+            return await self._wait(order, {"reason": "re-armed after a slippage failure",
+                                            "error": {"code": "SLIPPAGE_EXCEEDED",
+                                                      "message": landed.err_message}})
         if landed.err is not None:
             message = f"{landed.err_message or landed.err} (tx {landed.signature}, slot {landed.slot})"
             return await self._fail(order, SlippageExceeded(message) if landed.err.startswith(
@@ -180,6 +225,10 @@ class OrderService:
         logger.bind(order_id=order.id).warning("failed {}: {}", error.code, error.message)
         details = {"attempt": order.attempts, "error": error.to_dict()}
         return await self._advance(order, S.FAILED, details, error=error.to_dict())
+
+
+def _price(price: Decimal) -> str:
+    return f"{price:.12g}"
 
 
 def _describe(order: Order, plan: RoutePlan) -> list[str]:

@@ -46,8 +46,16 @@ def test_every_transition_outside_the_table_is_refused(current: OrderStatus,
         check(current, target)
 
 
-def test_terminal_statuses_are_exactly_confirmed_and_failed() -> None:
-    assert {S.CONFIRMED, S.FAILED} == TERMINAL
+def test_terminal_statuses_are_confirmed_failed_expired_and_cancelled() -> None:
+    assert {S.CONFIRMED, S.FAILED, S.EXPIRED, S.CANCELLED} == TERMINAL
+
+
+def test_only_orders_not_yet_executing_can_be_cancelled() -> None:
+    assert {s for s in S if S.CANCELLED in TRANSITIONS[s]} == {S.PENDING, S.WAITING}
+
+
+def test_waiting_updates_are_the_only_self_transition() -> None:
+    assert [s for s in S if s in TRANSITIONS[s]] == [S.WAITING]
 
 
 def test_advance_numbers_events_and_keeps_the_old_order_unchanged() -> None:

@@ -12,7 +12,7 @@ from loguru import logger
 
 from engine.api.errors import ApiError, json_response
 from engine.api.keys import ENGINE
-from engine.domain.order import Order
+from engine.domain.order import Order, OrderType
 from engine.domain.requests import InvalidOrder, parse_order
 from engine.domain.status import OrderStatus
 from engine.ports import IdempotencyKey
@@ -38,10 +38,11 @@ async def accept(engine: Engine, body: Any, key: IdempotencyKey | None = None) -
         raise ApiError(503, "UNAVAILABLE", "the engine is not accepting orders",
                        headers={"Retry-After": "1"})
     try:
-        request = parse_order(body)
+        request = parse_order(body, engine.clock.now())
     except InvalidOrder as error:
         raise ApiError.from_invalid(error) from None
-    if not engine.router.has_route(request.token_in.mint, request.token_out.mint):
+    sniping = request.order_type is OrderType.SNIPER
+    if not sniping and not engine.router.has_route(request.token_in.mint, request.token_out.mint):
         raise ApiError(422, "NO_ROUTE", f"no venue trades {request.token_in.symbol}/"
                        f"{request.token_out.symbol}", "tokenOut")
     try:

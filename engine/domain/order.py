@@ -27,6 +27,29 @@ class OrderType(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Trigger:
+    """When a limit or sniper order may execute.
+
+    `price` is what the trader wrote: a limit order's least tokenOut per tokenIn, a sniper's
+    most tokenIn per tokenOut (or None: any price). `min_price` is the same condition, net of
+    fees and price impact, as tokenOut per tokenIn."""
+
+    price: Decimal | None
+    expires_at: datetime | None
+
+    def min_price(self, order_type: OrderType) -> Decimal | None:
+        if self.price is None:
+            return None
+        return self.price if order_type is OrderType.LIMIT else 1 / self.price
+
+    def to_dict(self, order_type: OrderType) -> dict[str, Any]:
+        name = "limitPrice" if order_type is OrderType.LIMIT else "maxPrice"
+        out: dict[str, Any] = {name: None if self.price is None else str(self.price)}
+        out["expiresAt"] = iso(self.expires_at) if self.expires_at else None
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class OrderRequest:
     """A validated order as the trader asked for it; amounts already in atoms."""
 
@@ -35,6 +58,11 @@ class OrderRequest:
     token_out: Token
     amount_in: int
     slippage: Decimal
+    trigger: Trigger | None = None  # set for limit and sniper orders
+
+    @property
+    def min_price(self) -> Decimal | None:
+        return self.trigger.min_price(self.order_type) if self.trigger else None
 
     def min_out(self, quoted_out: int) -> int:
         """The slippage floor: the least output the trader accepts for a quote."""
@@ -100,7 +128,7 @@ class Order:
     def summary(self) -> dict[str, Any]:
         """What the first event and the API say about the request itself."""
         r = self.request
-        return {
+        out = {
             "orderType": r.order_type.value,
             "tokenIn": r.token_in.symbol,
             "tokenOut": r.token_out.symbol,
@@ -109,6 +137,9 @@ class Order:
             "amount": r.token_in.format(r.amount_in),
             "slippage": str(r.slippage),
         }
+        if r.trigger is not None:
+            out |= r.trigger.to_dict(r.order_type)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {

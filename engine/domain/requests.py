@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from engine.domain.base58 import is_public_key
 from engine.domain.errors import PermanentError
-from engine.domain.order import OrderRequest, OrderType
-from engine.domain.tokens import Token, lookup
+from engine.domain.order import OrderRequest, OrderType, Trigger
+from engine.domain.tokens import Token, lookup, unlisted
 
 DEFAULT_SLIPPAGE = Decimal("0.01")
 MAX_SLIPPAGE = Decimal("0.5")
 MAX_UI_AMOUNT = Decimal(10) ** 12  # more than any token supply we list; catches typos
 MAX_ATOMS = 2**63 - 1  # SPL token amounts are u64; SQLite integers are i64
-FIELDS = {"orderType", "tokenIn", "tokenOut", "amount", "slippage"}
+MAX_TTL = timedelta(days=30)
+COMMON = {"orderType", "tokenIn", "tokenOut", "amount", "slippage"}
+FIELDS = {
+    OrderType.MARKET: COMMON,
+    OrderType.LIMIT: COMMON | {"limitPrice", "expiresAt", "ttlSeconds"},
+    OrderType.SNIPER: COMMON | {"maxPrice", "expiresAt", "ttlSeconds"},
+}
 
 
 class InvalidOrder(PermanentError):
@@ -35,21 +43,65 @@ class InvalidOrder(PermanentError):
         return out
 
 
-def parse_order(body: Any) -> OrderRequest:
+def parse_order(body: Any, now: datetime) -> OrderRequest:
     """Validate a decoded JSON body; raise InvalidOrder naming the first bad field."""
     if not isinstance(body, dict):
         raise InvalidOrder("the body must be a JSON object", code="INVALID_BODY", status=400)
-    unknown = sorted(set(body) - FIELDS)
-    if unknown:
-        raise InvalidOrder(f"unknown field {unknown[0]!r}", field=unknown[0], code="UNKNOWN_FIELD")
     order_type = _order_type(body.get("orderType"))
+    unknown = sorted(set(body) - FIELDS[order_type])
+    if unknown:
+        raise InvalidOrder(f"unknown field {unknown[0]!r} for a {order_type.value} order",
+                           field=unknown[0], code="UNKNOWN_FIELD")
     token_in = _token(body.get("tokenIn"), "tokenIn")
-    token_out = _token(body.get("tokenOut"), "tokenOut")
+    # A sniper waits for a token that has no pool yet: any valid mint address will do.
+    token_out = _token(body.get("tokenOut"), "tokenOut", order_type is OrderType.SNIPER)
     if token_in == token_out:
         raise InvalidOrder("tokenIn and tokenOut must differ", field="tokenOut", code="SAME_TOKEN")
     amount = _amount(body.get("amount"), token_in)
     slippage = _slippage(body.get("slippage", None))
-    return OrderRequest(order_type, token_in, token_out, amount, slippage)
+    trigger = None
+    if order_type is not OrderType.MARKET:
+        trigger = _trigger(body, order_type, now)
+    return OrderRequest(order_type, token_in, token_out, amount, slippage, trigger)
+
+
+def _trigger(body: dict[str, Any], order_type: OrderType, now: datetime) -> Trigger:
+    name = "limitPrice" if order_type is OrderType.LIMIT else "maxPrice"
+    price = None
+    if body.get(name) is not None or order_type is OrderType.LIMIT:
+        if body.get(name) is None:
+            raise InvalidOrder(f"{name} is required", field=name, code="MISSING_FIELD")
+        price = _decimal(body[name], name)
+        if not 0 < price <= MAX_UI_AMOUNT:
+            raise InvalidOrder(f"{name} must be a positive price", field=name,
+                               code="INVALID_PRICE")
+    return Trigger(price, _expiry(body, now))
+
+
+def _expiry(body: dict[str, Any], now: datetime) -> datetime | None:
+    if body.get("expiresAt") is not None and body.get("ttlSeconds") is not None:
+        raise InvalidOrder("give expiresAt or ttlSeconds, not both", field="ttlSeconds",
+                           code="INVALID_EXPIRY")
+    if body.get("ttlSeconds") is not None:
+        ttl = _decimal(body["ttlSeconds"], "ttlSeconds")
+        if not 0 < ttl <= Decimal(MAX_TTL.total_seconds()):
+            raise InvalidOrder("ttlSeconds must be in (0, 30 days]", field="ttlSeconds",
+                               code="INVALID_EXPIRY")
+        return now + timedelta(seconds=float(ttl))
+    text = body.get("expiresAt")
+    if text is None:
+        return None
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00")) if isinstance(text, str) else None
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise InvalidOrder("expiresAt must be an ISO-8601 time with a zone, e.g. "
+                           "2026-12-01T12:00:00Z", field="expiresAt", code="INVALID_EXPIRY")
+    if not now < at <= now + MAX_TTL:
+        raise InvalidOrder("expiresAt must be in the future, within 30 days",
+                           field="expiresAt", code="INVALID_EXPIRY")
+    return at
 
 
 def _order_type(value: Any) -> OrderType:
@@ -62,19 +114,21 @@ def _order_type(value: Any) -> OrderType:
     if kind is None:
         raise InvalidOrder("orderType must be one of market, limit, sniper",
                            field="orderType", code="UNKNOWN_ORDER_TYPE")
-    if kind is not OrderType.MARKET:
-        raise InvalidOrder(f"{kind.value} orders are not supported yet; use market",
-                           field="orderType", code="ORDER_TYPE_NOT_SUPPORTED")
     return kind
 
 
-def _token(value: Any, name: str) -> Token:
+def _token(value: Any, name: str, any_mint: bool = False) -> Token:
     if value is None:
         raise InvalidOrder(f"{name} is required", field=name, code="MISSING_FIELD")
     if not isinstance(value, str):
         raise InvalidOrder(f"{name} must be a token symbol or mint address", field=name,
                            code="INVALID_TYPE")
     token = lookup(value.strip()) if len(value) <= 64 else None
+    if token is None and any_mint:
+        if not is_public_key(value):
+            raise InvalidOrder(f"{value[:64]!r} is not a base58 mint address", field=name,
+                               code="INVALID_MINT")
+        return unlisted(value)
     if token is None:
         raise InvalidOrder(f"unknown token {value[:64]!r}", field=name, code="UNKNOWN_TOKEN")
     return token

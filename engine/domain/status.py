@@ -7,11 +7,14 @@ from enum import StrEnum
 
 class OrderStatus(StrEnum):
     PENDING = "pending"
+    WAITING = "waiting"
     ROUTING = "routing"
     BUILDING = "building"
     SUBMITTED = "submitted"
     CONFIRMED = "confirmed"
     FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
 
     @property
     def terminal(self) -> bool:
@@ -21,14 +24,19 @@ class OrderStatus(StrEnum):
 S = OrderStatus
 
 # submitted -> building is the next attempt after a transient failure; failed is reachable
-# from every live state because a permanent error can surface at any step.
+# from every live state because a permanent error can surface at any step. Limit and sniper
+# orders wait for their price (or their pool) in `waiting`: waiting -> waiting is a price update,
+# and routing/submitted -> waiting re-arms one whose price slipped away before it filled.
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.PENDING: frozenset({S.ROUTING, S.FAILED}),
-    S.ROUTING: frozenset({S.BUILDING, S.FAILED}),
+    S.PENDING: frozenset({S.ROUTING, S.WAITING, S.FAILED, S.CANCELLED}),
+    S.WAITING: frozenset({S.WAITING, S.ROUTING, S.FAILED, S.EXPIRED, S.CANCELLED}),
+    S.ROUTING: frozenset({S.BUILDING, S.WAITING, S.FAILED}),
     S.BUILDING: frozenset({S.SUBMITTED, S.FAILED}),
-    S.SUBMITTED: frozenset({S.CONFIRMED, S.FAILED, S.BUILDING}),
+    S.SUBMITTED: frozenset({S.CONFIRMED, S.FAILED, S.BUILDING, S.WAITING}),
     S.CONFIRMED: frozenset(),
     S.FAILED: frozenset(),
+    S.EXPIRED: frozenset(),
+    S.CANCELLED: frozenset(),
 }
 
 TERMINAL = frozenset(s for s, nexts in TRANSITIONS.items() if not nexts)

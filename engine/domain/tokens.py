@@ -47,6 +47,14 @@ _BY_KEY: dict[str, Token] = {t.symbol: t for t in TOKENS} | {t.mint: t for t in 
 _BY_KEY["WSOL"] = TOKENS[0]
 
 
+LAUNCH_DECIMALS = 6  # new tokens (as on pump.fun) have 6 decimals
+
+
+def unlisted(mint: str, decimals: int = LAUNCH_DECIMALS) -> Token:
+    """A token we know only by its mint, such as one a sniper waits for."""
+    return Token(f"{mint[:4]}…{mint[-4:]}", mint, decimals)
+
+
 def lookup(symbol_or_mint: str) -> Token | None:
     """Find a token by symbol (case-insensitive) or by exact mint address."""
     return _BY_KEY.get(symbol_or_mint) or _BY_KEY.get(symbol_or_mint.upper())

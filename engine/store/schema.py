@@ -50,4 +50,8 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO feed (order_id, seq)
         SELECT order_id, seq FROM events ORDER BY json_extract(body, '$.at'), seq;
     """,
+    """
+    ALTER TABLE orders ADD COLUMN trigger_price TEXT;  -- limitPrice or maxPrice, as written
+    ALTER TABLE orders ADD COLUMN expires_at TEXT;
+    """,
 )

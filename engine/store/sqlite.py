@@ -12,9 +12,9 @@ from typing import Any
 import aiosqlite
 import orjson
 
-from engine.domain.order import Order, OrderRequest, OrderType, StatusChanged, iso
+from engine.domain.order import Order, OrderRequest, OrderType, StatusChanged, Trigger, iso
 from engine.domain.status import TERMINAL, OrderStatus
-from engine.domain.tokens import Token, lookup
+from engine.domain.tokens import Token, lookup, unlisted
 from engine.ports import IdempotencyKey, Page
 from engine.store.schema import MIGRATIONS
 from engine.store.writer import GroupCommitWriter
@@ -26,7 +26,8 @@ PRAGMAS = (
     "PRAGMA foreign_keys=ON",
 )
 COLUMNS = ("id, order_type, mint_in, decimals_in, mint_out, decimals_out, amount_in, slippage, "
-           "status, seq, attempts, created_at, updated_at, route, tx, fill, error")
+           "status, seq, attempts, created_at, updated_at, route, tx, fill, error, "
+           "trigger_price, expires_at")
 _TERMINAL = tuple(s.value for s in TERMINAL)
 
 
@@ -51,7 +52,7 @@ class SqliteStore:
 
     async def create(self, order: Order, event: StatusChanged,
                      key: IdempotencyKey | None = None) -> StatusChanged:
-        insert = (f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 17)})", _row(order))
+        insert = (f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 19)})", _row(order))
         extra = [] if key is None else [(
             "INSERT INTO idempotency_keys (key, fingerprint, order_id, created_at) "
             "VALUES (?, ?, ?, ?)", (key.key, key.fingerprint, order.id, iso(order.created_at)))]
@@ -170,18 +171,31 @@ def _row(order: Order) -> tuple[Any, ...]:
     return (order.id, r.order_type.value, r.token_in.mint, r.token_in.decimals, r.token_out.mint,
             r.token_out.decimals, r.amount_in, str(r.slippage), order.status.value, order.seq,
             order.attempts, iso(order.created_at), iso(order.updated_at), _blob(order.route),
-            _blob(order.tx), _blob(order.fill), _blob(order.error))
+            _blob(order.tx), _blob(order.fill), _blob(order.error),
+            *_trigger_columns(r.trigger))
+
+
+def _trigger_columns(trigger: Trigger | None) -> tuple[str | None, str | None]:
+    if trigger is None:
+        return None, None
+    expires = iso(trigger.expires_at) if trigger.expires_at else None
+    return (None if trigger.price is None else str(trigger.price)), expires
 
 
 def _token(mint: str, decimals: int) -> Token:
-    return lookup(mint) or Token(mint[:4] + "…", mint, decimals)
+    return lookup(mint) or unlisted(mint, decimals)
 
 
 def _order(row: Any) -> Order:
     (oid, kind, mint_in, dec_in, mint_out, dec_out, amount, slippage, status, seq, attempts,
-     created, updated, route, tx, fill, error) = row
-    request = OrderRequest(OrderType(kind), _token(mint_in, dec_in), _token(mint_out, dec_out),
-                           int(amount), Decimal(slippage))
+     created, updated, route, tx, fill, error, price, expires) = row
+    order_type = OrderType(kind)
+    trigger = None
+    if order_type is not OrderType.MARKET:
+        trigger = Trigger(None if price is None else Decimal(price),
+                          _time(expires) if expires else None)
+    request = OrderRequest(order_type, _token(mint_in, dec_in), _token(mint_out, dec_out),
+                           int(amount), Decimal(slippage), trigger)
     return Order(oid, request, OrderStatus(status), seq, _time(created), _time(updated),
                  attempts, _json(route), _json(tx), _json(fill), _json(error))
 

@@ -108,11 +108,11 @@ class SimChain:
         digest = hashlib.sha256(f"blockhash:{height}".encode()).digest()
         return Blockhash(base58.encode(digest), height + BLOCKHASH_VALIDITY)
 
-    def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash,
-             memo: str) -> SignedTransaction:
+    def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash, memo: str,
+             priority_fee: int | None = None) -> SignedTransaction:
         message = orjson.dumps({
             "recentBlockhash": blockhash.hash, "lastValidBlockHeight": blockhash.last_valid_height,
-            "memo": memo, "computeUnitPrice": self._priority,
+            "memo": memo, "computeUnitPrice": priority_fee or self._priority,
             "computeUnitLimit": COMPUTE_UNITS_PER_SWAP * len(instructions),
             "instructions": [_instruction(i) for i in instructions],
         })
