@@ -31,7 +31,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
         store = await SqliteStore.open(settings.db, fault=store_fault)
         engine = Engine(store, world, clock, settings.workers, settings.max_attempts,
                         settings.latency_scale, settings.max_pending, settings.shutdown_grace,
-                        settings.stream_buffer, settings.send_timeout)
+                        settings.stream_buffer, settings.send_timeout, settings.launch_rate)
         app[ENGINE] = engine
         await engine.start()
         yield
@@ -50,4 +50,6 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
     app.router.add_get("/api/orders", orders.list_orders)
     app.router.add_get("/api/quotes", market.quotes)
     app.router.add_get("/api/wallet", market.wallet)
+    app.router.add_delete("/api/orders/{order_id}", orders.cancel)
+    app.router.add_post("/api/sim/launch", market.launch)
     return app

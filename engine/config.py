@@ -21,6 +21,7 @@ class Settings:
     log_level: str = "INFO"
     max_attempts: int = 3
     max_pending: int = 10_000
+    launch_rate: float = 0.0
     shutdown_grace: float = 10.0
     max_body_bytes: int = 16 * 1024
     stream_buffer: int = 256  # events a WebSocket subscriber may fall behind before 4008
@@ -38,6 +39,7 @@ HELP = {
     "seed": "seed for the simulation's randomness, for reproducible runs",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "max_pending": "orders waiting for a worker before POST answers 503",
+    "launch_rate": "simulated token launches per minute (for sniper orders); 0 = none",
     "shutdown_grace": "seconds executing orders get to finish on SIGTERM/SIGINT",
 }
 
@@ -66,7 +68,7 @@ def _positive_int(text: str) -> int:
 TYPES: dict[str, Callable[[str], Any]] = {
     "port": int, "workers": _positive_int, "latency_scale": _non_negative,
     "failure_rate": _fraction, "seed": int, "max_pending": _positive_int,
-    "shutdown_grace": _non_negative,
+    "shutdown_grace": _non_negative, "launch_rate": _non_negative,
 }
 
 

@@ -61,6 +61,9 @@ class Hub:
         for sub in self._subs.get(ALL, ()):
             sub.offer(event)
 
+    def is_watched(self, order_id: str) -> bool:
+        return order_id in self._subs
+
     @property
     def watched_orders(self) -> int:
         return len(self._subs)

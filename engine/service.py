@@ -217,6 +217,10 @@ class OrderService:
                 "executedPrice": f"{price:.{r.token_out.decimals}f}",
                 "networkFeeLamports": landed.fee_lamports, "commitment": landed.commitment,
                 "ataRentLamports": landed.rent_lamports}
+        opened = max((leg["poolOpenedSlot"] for leg in (order.route or {}).get("legs", [])
+                      if leg.get("poolOpenedSlot") is not None), default=None)
+        if r.order_type is OrderType.SNIPER and opened is not None:  # what snipers measure
+            fill |= {"poolOpenedSlot": opened, "slotsAfterPoolOpened": landed.slot - opened}
         logger.bind(order_id=order.id).info("confirmed {}", fill)
         return await self._advance(order, S.CONFIRMED, {"attempt": order.attempts, **fill},
                                    fill=fill)

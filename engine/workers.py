@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable
 
 from loguru import logger
@@ -24,7 +25,9 @@ class WorkerPool:
     def __init__(self, execute: Execute, reload: Reload, size: int, max_pending: int) -> None:
         self._execute, self._reload = execute, reload
         self._size, self._max_pending = size, max_pending
-        self.queue: asyncio.Queue[Order] = asyncio.Queue()  # bounded by admission, see reserve()
+        # Bounded by admission (see reserve); snipers jump the line, the rest is first come.
+        self.queue: asyncio.PriorityQueue[tuple[int, int, Order]] = asyncio.PriorityQueue()
+        self._arrivals = itertools.count()
         self._reserved = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._busy: set[asyncio.Task[None]] = set()
@@ -54,10 +57,10 @@ class WorkerPool:
     def release(self) -> None:
         self._reserved -= 1
 
-    def enqueue(self, order: Order, *, reserved: bool = False) -> None:
+    def enqueue(self, order: Order, *, reserved: bool = False, urgent: bool = False) -> None:
         if reserved:
             self.release()
-        self.queue.put_nowait(order)
+        self.queue.put_nowait((0 if urgent else 1, next(self._arrivals), order))
 
     async def stop(self, grace: float) -> None:
         """Take no new orders; give executing ones `grace` seconds, then cancel (they resume)."""
@@ -78,7 +81,7 @@ class WorkerPool:
         me = asyncio.current_task()
         assert me is not None
         while not self._stopping:
-            order = await self.queue.get()
+            _, _, order = await self.queue.get()
             self._busy.add(me)
             self.peak_in_flight = max(self.peak_in_flight, len(self._busy))
             try:
@@ -102,4 +105,4 @@ class WorkerPool:
             logger.bind(order_id=order_id).exception("reload failed; it resumes at start-up")
             return
         if order is not None and not order.status.terminal and not self._stopping:
-            self.queue.put_nowait(order)
+            self.enqueue(order)

@@ -119,7 +119,7 @@ async def test_unknown_route_and_wrong_method_are_json_errors(order_engine: Engi
     assert order_engine.http is not None
     async with order_engine.http.get("/nope") as resp:
         assert resp.status == 404 and (await resp.json())["error"]["code"] == "NOT_FOUND"
-    async with order_engine.http.delete("/api/orders/execute") as resp:
+    async with order_engine.http.put("/api/orders/execute") as resp:
         assert resp.status == 405 and (await resp.json())["error"]["code"] == "METHOD_NOT_ALLOWED"
     async with order_engine.http.get("/api/orders/execute") as resp:
         assert resp.status == 400 and (await resp.json())["error"]["code"] == "UPGRADE_REQUIRED"

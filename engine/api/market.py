@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aiohttp import web
 
 from engine.api.errors import ApiError, json_response
 from engine.api.keys import ENGINE
+from engine.api.orders import decode_body
+from engine.domain.base58 import is_public_key
 from engine.domain.errors import NoRoute
 from engine.domain.routing import RoutePlan
 from engine.domain.tokens import Token, lookup
@@ -52,6 +55,43 @@ def _jupiter_shape(plan: RoutePlan, token_in: Token, token_out: Token, bps: int,
         "contextSlot": max(leg.slot for leg in plan.legs),
         "timeTaken": round(elapsed, 6),
     }
+
+
+async def launch(request: web.Request) -> web.Response:
+    """POST /api/sim/launch: a new token and its first pool (simulation only)."""
+    body = await request.read()
+    data = decode_body(body) if body else {}
+    if not isinstance(data, dict):
+        raise ApiError(400, "INVALID_BODY", "the body must be a JSON object")
+    venue = data.get("venue")
+    if venue not in (None, "raydium", "meteora"):
+        raise ApiError(422, "INVALID_VENUE", "venue is raydium or meteora", "venue")
+    quote = data.get("quote", "SOL")
+    if quote not in ("SOL", "USDC"):
+        raise ApiError(422, "INVALID_QUOTE", "quote is SOL or USDC", "quote")
+    price = _positive(data, "price")
+    liquidity = _positive(data, "liquidity")
+    mint = data.get("mint")
+    world = request.app[ENGINE].world
+    if mint is not None and (not isinstance(mint, str) or not is_public_key(mint)
+                             or lookup(mint) or world.launched_at(mint) is not None):
+        raise ApiError(422, "INVALID_MINT", "mint must be a new base58 address", "mint")
+    launched = world.launch(mint=mint, venue=venue, quote=quote, price=price,
+                            liquidity=liquidity)
+    return json_response(launched, status=201)
+
+
+def _positive(data: dict[str, Any], name: str) -> Decimal | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    try:
+        number = Decimal(str(value)) if not isinstance(value, bool) else Decimal("NaN")
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or not 0 < number < 10**9:
+        raise ApiError(422, "INVALID_NUMBER", f"{name} must be a positive number", name)
+    return number
 
 
 async def wallet(request: web.Request) -> web.Response:

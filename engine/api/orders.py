@@ -16,7 +16,7 @@ from engine.domain.order import Order, OrderType
 from engine.domain.requests import InvalidOrder, parse_order
 from engine.domain.status import OrderStatus
 from engine.ports import IdempotencyKey
-from engine.runtime import Engine
+from engine.runtime import Engine, NotCancellable
 from engine.store.sqlite import InvalidCursor
 from engine.workers import Overloaded
 
@@ -112,6 +112,21 @@ async def get_order(request: web.Request) -> web.Response:
         raise ApiError(404, "ORDER_NOT_FOUND", f"no order {order_id[:64]!r}")
     events = await engine.store.events(order_id)
     return json_response({**order.to_dict(), "events": [e.to_dict() for e in events]})
+
+
+async def cancel(request: web.Request) -> web.Response:
+    """DELETE /api/orders/{id}: cancel an order that has not started executing."""
+    order_id = request.match_info["order_id"]
+    try:
+        order = await request.app[ENGINE].cancel(order_id)
+    except KeyError:
+        raise ApiError(404, "ORDER_NOT_FOUND", f"no order {order_id[:64]!r}") from None
+    except NotCancellable as error:
+        status = error.order.status
+        code = "ORDER_FINISHED" if status.terminal else "ORDER_EXECUTING"
+        raise ApiError(409, code, f"the order is {status.value}; only pending or waiting "
+                       "orders can be cancelled") from None
+    return json_response(order.to_dict())
 
 
 async def list_orders(request: web.Request) -> web.Response:

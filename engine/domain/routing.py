@@ -28,18 +28,19 @@ class Quote:
     price_impact: Decimal = Decimal(0)  # percent
     label: str = ""
     slot: int = 0
+    opened_slot: int | None = None  # when the pool became tradable (launches); None: long ago
 
     def to_dict(self) -> dict[str, Any]:
         return {"venue": self.venue, "pool": self.pool, "label": self.label,
                 "inAmount": str(self.amount_in), "outAmount": str(self.amount_out),
                 "feeAmount": str(self.fee), "priceImpactPct": str(self.price_impact),
-                "slot": self.slot}
+                "slot": self.slot, "poolOpenedSlot": self.opened_slot}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], mint_in: str, mint_out: str) -> Quote:
         return cls(d["venue"], d["pool"], mint_in, mint_out, int(d["inAmount"]),
                    int(d["outAmount"]), int(d["feeAmount"]), Decimal(d["priceImpactPct"]),
-                   d.get("label", ""), int(d.get("slot", 0)))
+                   d.get("label", ""), int(d.get("slot", 0)), d.get("poolOpenedSlot"))
 
 
 @dataclass(frozen=True, slots=True)

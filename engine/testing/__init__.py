@@ -20,6 +20,7 @@ from aiohttp import web
 from engine.api.keys import ENGINE
 from engine.app import build_app
 from engine.config import Settings
+from engine.domain.status import TERMINAL
 from engine.ports import Clock
 from engine.runtime import Engine
 from engine.testing.clock import ManualClock
@@ -125,6 +126,6 @@ class EngineHarness:
     async def wait_terminal(self, order_id: str, limit: float = 10.0) -> dict[str, Any]:
         """The order's terminal event, waiting on its WebSocket stream."""
         events = await asyncio.wait_for(self.stream(order_id), limit)
-        if not events or events[-1]["status"] not in ("confirmed", "failed"):
+        if not events or events[-1]["status"] not in {s.value for s in TERMINAL}:
             raise AssertionError(f"stream of {order_id} ended without a terminal event: {events}")
         return events[-1]

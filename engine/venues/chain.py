@@ -49,13 +49,15 @@ class SwapProgram(Protocol):
 class SimChain:
     def __init__(self, programs: Mapping[str, SwapProgram], rng: random.Random, clock: Clock, *,
                  latency_scale: float, failure_rate: float, faults: Faults, wallet: Wallet,
-                 on_slot: Callable[[int], None] = lambda now: None,
+                 on_slot: Callable[[int], set[frozenset[str]]] = lambda now: set(),
+                 on_change: Callable[[set[frozenset[str]]], None] = lambda pairs: None,
                  record: ChainRecord | None = None,
                  snapshot: Callable[[list[str]], dict[str, Any]] = lambda pools: {},
                  priority_micro_lamports: int = 10_000) -> None:
         self._programs, self._rng, self._clock = programs, rng, clock
         self._scale, self._failure_rate, self.faults = latency_scale, failure_rate, faults
         self.wallet, self._on_slot, self._priority = wallet, on_slot, priority_micro_lamports
+        self._on_change = on_change
         self._record, self._snapshot = record, snapshot
         self._genesis = clock.now()
         self._skipped = 0  # blocks fast-forwarded when no time passes (latency scale 0)
@@ -98,9 +100,12 @@ class SimChain:
     def now(self) -> int:
         """The cluster's unix time; first lets the market live through the slots that passed."""
         height = self.block_height
+        moved: set[frozenset[str]] = set()
         for slot in range(max(self._flowed + 1, height - 32), height + 1):
-            self._on_slot(GENESIS_UNIX + int(slot * SLOT_SECONDS))
+            moved |= self._on_slot(GENESIS_UNIX + int(slot * SLOT_SECONDS))
         self._flowed = max(self._flowed, height)
+        if moved:
+            self._on_change(moved)
         return GENESIS_UNIX + int(height * SLOT_SECONDS)
 
     async def latest_blockhash(self) -> Blockhash:
@@ -187,6 +192,8 @@ class SimChain:
             landed = self._execute(tx.signature, message)
             self.ledger[tx.signature] = landed
             self._landed += 1
+            self._on_change({frozenset((ix["mintIn"], ix["mintOut"]))
+                             for ix in message["instructions"]})
         if self._record is not None:
             pools = [ix["pool"] for ix in message["instructions"]]
             self._record.record(landed, tx.signature,

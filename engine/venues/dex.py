@@ -46,6 +46,14 @@ class PoolVenue:
             self._by_pair.setdefault(frozenset(pool.mints), []).append(pool)
         self._clock, self._rng, self._scale, self._now = clock, rng, latency_scale, chain_time
         self._slot, self._labels = slot, labels
+        self._opened: dict[str, int] = {}
+
+    def add_pool(self, pool: Pool, label: str, slot: int) -> None:
+        """A pool opens at `slot` (a token launch): tradable from now on."""
+        self._opened[pool.id] = slot
+        self.pools[pool.id] = pool
+        self._by_pair.setdefault(frozenset(pool.mints), []).append(pool)
+        self._labels = {**self._labels, pool.id: label}
 
     def has_pair(self, mint_in: str, mint_out: str) -> bool:
         return frozenset((mint_in, mint_out)) in self._by_pair
@@ -64,7 +72,8 @@ class PoolVenue:
             ideal = (amount_in - fee) * pool.spot_price(mint_in)
             impact = Decimal(max(0.0, 1 - out / ideal) * 100).quantize(Decimal("0.000001"))
             best = Quote(self.name, pool.id, mint_in, mint_out, amount_in, out, fee, impact,
-                         self._labels.get(pool.id, self.name), self._slot())
+                         self._labels.get(pool.id, self.name), self._slot(),
+                         self._opened.get(pool.id))
         return best
 
     def preview(self, pool: str, mint_in: str, amount_in: int, now: int) -> int:

@@ -15,7 +15,7 @@ from engine.venues.dex import Pool
 class OtherTraders:
     def __init__(self, pools: Sequence[Pool], reference_usd: Mapping[str, Decimal],
                  rng: random.Random, *, activity: float = 0.3, size: float = 0.0004) -> None:
-        self._pools, self._rng = pools, rng
+        self._pools, self._rng = list(pools), rng
         self._activity, self._size = activity, size
         self._fair = {p.id: self._fair_price(p, reference_usd) for p in pools}
         self.enabled = True
@@ -29,10 +29,16 @@ class OtherTraders:
         usd = float(reference_usd[a] / reference_usd[b])
         return usd * 10.0 ** (tb.decimals - ta.decimals)
 
-    def trade(self, now: int) -> None:
-        """One slot of everybody else's activity."""
+    def add(self, pool: Pool, fair_price: float) -> None:
+        """A new pool (a launch): others trade it too, around the price it opened at."""
+        self._pools.append(pool)
+        self._fair[pool.id] = fair_price
+
+    def trade(self, now: int) -> set[frozenset[str]]:
+        """One slot of everybody else's activity; returns the pairs whose price moved."""
+        moved: set[frozenset[str]] = set()
         if not self.enabled:
-            return
+            return moved
         for pool in self._pools:
             if self._rng.random() >= self._activity:
                 continue
@@ -48,3 +54,5 @@ class OtherTraders:
                 pool.swap(mint_in, amount, now)
             except InsufficientFunds:
                 continue
+            moved.add(frozenset(pool.mints))
+        return moved

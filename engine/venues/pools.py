@@ -42,11 +42,11 @@ def meteora_pools(seed: dict[str, Any]) -> list[DlmmPool]:
                          defaults["variableFeeControl"], defaults["maxVolatilityAccumulator"])
         active = p["activeBinId"]
         pools.append(DlmmPool(p["id"], _mint(p["tokenX"]), _mint(p["tokenY"]), p["binStep"], active,
-                              fees, _bins(p["liquidity"], active), index_reference=active))
+                              fees, build_bins(p["liquidity"], active), index_reference=active))
     return pools
 
 
-def _bins(spec: dict[str, Any], active: int) -> dict[int, list[int]]:
+def build_bins(spec: dict[str, Any], active: int) -> dict[int, list[int]]:
     """Spread depth over bins by the fact sheet's weights: spot 1, curve N+1-k, bidAsk k+1."""
     n, depth_x, depth_y = int(spec["binsEachSide"]), int(spec["depthX"]), int(spec["depthY"])
     shape = spec["shape"]

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import math
 import random
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+from loguru import logger
+
+from engine.domain import base58
+from engine.domain.tokens import LAUNCH_DECIMALS, lookup
 from engine.ports import Clock
-from engine.venues.chain import SimChain
+from engine.venues.amm import CpPool
+from engine.venues.chain import SLOT_SECONDS, SimChain
 from engine.venues.dex import Pool, PoolVenue
+from engine.venues.dlmm import DlmmPool, FeeParams
 from engine.venues.faults import Faults
 from engine.venues.flow import OtherTraders
 from engine.venues.ledger import ChainRecord
-from engine.venues.pools import load_seed, meteora_pools, raydium_pools, reference_prices
+from engine.venues.pools import (
+    build_bins,
+    load_seed,
+    meteora_pools,
+    raydium_pools,
+    reference_prices,
+)
 from engine.venues.wallet import Wallet
 
 RAYDIUM_SLIPPAGE = "ExceededSlippage (custom program error: 0x1e)"
@@ -26,6 +41,10 @@ class SimWorld:
     chain: SimChain
     faults: Faults
     traders: OtherTraders
+    rng: random.Random
+    latency_scale: float
+    listeners: list[Callable[[set[frozenset[str]] | None], None]] = field(default_factory=list)
+    launches: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def build(cls, clock: Clock, *, seed: int | None, latency_scale: float,
@@ -67,15 +86,67 @@ class SimWorld:
             return {"wallet": chain.wallet.state()} | {
                 f"pool:{pool_id}": pools[pool_id].state() for pool_id in touched}
 
+        def changed(pairs: set[frozenset[str]]) -> None:
+            world.notify(pairs)
+
         chain = SimChain({v.name: v for v in (raydium, meteora)}, streams[3], clock,
                          latency_scale=latency_scale, failure_rate=failure_rate, faults=faults,
-                         wallet=wallet, on_slot=traders.trade, record=record, snapshot=snapshot)
+                         wallet=wallet, on_slot=traders.trade, on_change=changed, record=record,
+                         snapshot=snapshot)
         chain_ref.append(chain)
-        return cls(raydium, meteora, chain, faults, traders)
+        world = cls(raydium, meteora, chain, faults, traders, random.Random(rng.random()),
+                    latency_scale)
+        return world
+
+    def notify(self, pairs: set[frozenset[str]] | None) -> None:
+        """Pool state changed for these pairs (None: any); price watchers re-check."""
+        for listener in self.listeners:
+            listener(pairs)
+
+    async def run(self, clock: Clock, launch_rate: float = 0.0) -> None:
+        """Let the market live slot by slot (other traders, random launches) in real time."""
+        if self.latency_scale <= 0:
+            return  # zero latency: the market moves with landings and scripted changes only
+        tick = SLOT_SECONDS * self.latency_scale
+        while True:
+            await clock.sleep(tick)
+            self.chain.now()
+            if launch_rate and self.rng.random() < launch_rate / 60 * SLOT_SECONDS:
+                launched = self.launch()
+                logger.info("token launch: {} on {}", launched["mint"], launched["venue"])
+
+    def launch(self, *, mint: str | None = None, venue: str | None = None, quote: str = "SOL",
+               price: Decimal | None = None, liquidity: Decimal | None = None) -> dict[str, Any]:
+        """A new mint and its first pool, tradable from the current slot (pump.fun style)."""
+        quote_token = lookup(quote)
+        assert quote_token is not None
+        mint = mint or base58.encode(self.rng.randbytes(32))
+        venue = venue or self.rng.choice(["raydium", "meteora"])
+        price = price or Decimal(self.rng.uniform(2e-8, 2e-6)).quantize(Decimal("1e-12"))
+        liquidity = liquidity or Decimal(self.rng.choice([50, 85, 200]))
+        quote_atoms = quote_token.to_atoms(liquidity)
+        token_atoms = int(liquidity / price * 10**LAUNCH_DECIMALS)
+        pool_id = f"{venue[:3]}-launch-{mint[:6].lower()}"
+        slot = self.chain.block_height
+        pool = _launch_pool(venue, pool_id, mint, quote_token.mint, token_atoms, quote_atoms, price,
+                            quote_token.decimals)
+        target = self.raydium if venue == "raydium" else self.meteora
+        target.add_pool(pool, "Raydium CP" if venue == "raydium" else "Meteora DLMM", slot)
+        fair = float(price) * 10 ** (quote_token.decimals - LAUNCH_DECIMALS)
+        self.traders.add(pool, fair)
+        launched = {"mint": mint, "decimals": LAUNCH_DECIMALS, "venue": venue, "pool": pool_id,
+                    "quoteMint": quote_token.mint, "price": str(price),
+                    "liquidity": str(liquidity), "slot": slot}
+        self.launches.append(launched)
+        self.notify({frozenset((mint, quote_token.mint))})
+        return launched
 
     @property
     def venues(self) -> list[PoolVenue]:
         return [self.raydium, self.meteora]
+
+    def launched_at(self, mint: str) -> int | None:
+        return next((x["slot"] for x in self.launches if x["mint"] == mint), None)
 
     def hold_prices(self) -> None:
         """Stop other traders' flow: prices move only with the engine's own swaps."""
@@ -86,5 +157,19 @@ class SimWorld:
         for venue in self.venues:
             if pool_id in venue.pools:
                 venue.pools[pool_id].scale_price(factor)
+                self.notify({frozenset(venue.pools[pool_id].mints)})
                 return
         raise KeyError(pool_id)
+
+
+def _launch_pool(venue: str, pool_id: str, mint: str, quote_mint: str, token_atoms: int,
+                 quote_atoms: int, price: Decimal, quote_decimals: int) -> Pool:
+    if venue == "raydium":
+        return CpPool(pool_id, "cpmm", mint, quote_mint, token_atoms, quote_atoms, 2_500, 10**6,
+                      120_000, 40_000)
+    bin_step = 100  # memecoin pools use wide bins
+    atoms_price = float(price) * 10 ** (quote_decimals - LAUNCH_DECIMALS)
+    active = round(math.log(atoms_price) / math.log(1 + bin_step / 10_000))
+    spec = {"shape": "spot", "binsEachSide": 30, "depthX": token_atoms, "depthY": quote_atoms}
+    return DlmmPool(pool_id, mint, quote_mint, bin_step, active, FeeParams(base_factor=10_000),
+                    build_bins(spec, active), index_reference=active)

@@ -1,0 +1,162 @@
+"""Waiting limit and sniper orders: one watcher per pair, woken by pool updates.
+
+Orders of a pair sit in a list sorted by the least net price they accept, so a price update
+only looks at the prefix it satisfies; nothing polls per order, and no worker is occupied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import heapq
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from loguru import logger
+
+from engine.domain.errors import NoRoute
+from engine.domain.order import Order
+from engine.domain.tokens import Token
+from engine.ports import Clock
+from engine.router import Router
+
+Pair = tuple[str, str]
+UPDATE_SECONDS = 5.0  # at most one price update per waiting order per this, and only on change
+
+
+@dataclass
+class Book:
+    """The waiting orders of one pair, by ascending minimum price."""
+
+    token_in: Token
+    token_out: Token
+    entries: list[tuple[Decimal, str]] = field(default_factory=list)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    last_price: Decimal | None = None
+
+
+class Watcher:
+    def __init__(self, router: Router, clock: Clock, fire: Callable[[Order], None],
+                 close: Callable[[str, str], Awaitable[None]],
+                 update: Callable[[Order, Decimal], Awaitable[Order | None]],
+                 watched: Callable[[str], bool]) -> None:
+        self._router, self._clock = router, clock
+        self._fire, self._close, self._update, self._watched = fire, close, update, watched
+        self._books: dict[Pair, Book] = {}
+        self._orders: dict[str, Order] = {}
+        self._updated: dict[str, tuple[float, Decimal]] = {}
+        self._expiries: list[tuple[datetime, str]] = []
+        self._expirer: asyncio.Task[None] | None = None
+
+    @property
+    def waiting(self) -> int:
+        return len(self._orders)
+
+    def arm(self, order: Order) -> None:
+        r = order.request
+        pair = (r.token_in.mint, r.token_out.mint)
+        book = self._books.get(pair)
+        if book is None:
+            book = self._books[pair] = Book(r.token_in, r.token_out)
+            book.task = asyncio.create_task(self._watch(pair, book), name=f"watch-{pair}")
+        self.disarm(order.id)
+        self._orders[order.id] = order
+        bisect.insort(book.entries, (r.min_price or Decimal(0), order.id))
+        if r.trigger is not None and r.trigger.expires_at is not None:
+            heapq.heappush(self._expiries, (r.trigger.expires_at, order.id))
+            if self._expirer is None:
+                self._expirer = asyncio.create_task(self._expire_loop(), name="expirer")
+        book.wake.set()  # look once at once: the price may already be there
+
+    def disarm(self, order_id: str) -> Order | None:
+        order = self._orders.pop(order_id, None)
+        if order is not None:
+            r = order.request
+            book = self._books[(r.token_in.mint, r.token_out.mint)]
+            book.entries.remove((r.min_price or Decimal(0), order_id))
+            self._updated.pop(order_id, None)
+        return order
+
+    def pools_changed(self, pairs: set[frozenset[str]] | None = None) -> None:
+        """Pool state moved (a swap, a launch, a new slot): wake the watchers of those pairs."""
+        for pair, book in self._books.items():
+            if book.entries and (pairs is None or frozenset(pair) in pairs):
+                book.wake.set()
+
+    async def stop(self) -> None:
+        tasks = [b.task for b in self._books.values() if b.task] + (
+            [self._expirer] if self._expirer else [])
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _watch(self, pair: Pair, book: Book) -> None:
+        while True:
+            await book.wake.wait()
+            book.wake.clear()
+            if book.entries:
+                try:
+                    await self._check(book)
+                except Exception:
+                    logger.exception("price check for {} failed", pair)
+
+    async def _check(self, book: Book) -> None:
+        smallest = min(self._orders[oid].request.amount_in for _, oid in book.entries)
+        price = await self._price(book, smallest)
+        if price is None:
+            return  # no pool yet (a sniper's token), or not enough liquidity
+        book.last_price = price
+        ready = book.entries[:bisect.bisect_right(book.entries, (price, "\uffff"))]
+        verified = await asyncio.gather(*(self._met(book, oid) for _, oid in ready))
+        for (_, order_id), met in zip(ready, verified, strict=True):
+            order = self.disarm(order_id) if met else None
+            if order is not None:
+                self._fire(order)
+        await self._send_updates(book, price)
+
+    async def _met(self, book: Book, order_id: str) -> bool:
+        """The order's own amount moves the price too: check it before firing."""
+        order = self._orders.get(order_id)
+        if order is None:
+            return False
+        price = await self._price(book, order.request.amount_in)
+        minimum = order.request.min_price
+        return price is not None and (minimum is None or price >= minimum)
+
+    async def _price(self, book: Book, amount_in: int) -> Decimal | None:
+        """The best net price (tokenOut per tokenIn) for this amount, None without a route."""
+        try:
+            plan = await self._router.plan(book.token_in.mint, book.token_out.mint, amount_in)
+        except NoRoute:
+            return None
+        return book.token_out.to_ui(plan.amount_out) / book.token_in.to_ui(amount_in)
+
+    async def _send_updates(self, book: Book, price: Decimal) -> None:
+        now = self._clock.monotonic()
+        for _, order_id in list(book.entries):
+            last = self._updated.get(order_id)
+            if not self._watched(order_id) or (last and (now - last[0] < UPDATE_SECONDS
+                                                         or last[1] == price)):
+                continue
+            order = self._orders.get(order_id)
+            if order is None:
+                continue
+            try:
+                updated = await self._update(order, price)
+            except Exception:  # cancelled or fired meanwhile: the next check sees it
+                continue
+            if updated is not None and order_id in self._orders:
+                self._orders[order_id] = updated
+                self._updated[order_id] = (now, price)
+
+    async def _expire_loop(self) -> None:
+        while True:
+            await self._clock.sleep(0.5)
+            now = self._clock.now()
+            while self._expiries and self._expiries[0][0] <= now:
+                _, order_id = heapq.heappop(self._expiries)
+                if self.disarm(order_id) is not None:
+                    await self._close(order_id, "expired")

@@ -1,0 +1,149 @@
+"""Limit orders fill when the price crosses; snipers fire when their token's pool opens."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from engine.domain import base58
+from engine.testing import EngineHarness
+
+SOL_USDC = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1, "slippage": 0.01}
+
+
+async def status(engine: EngineHarness, order_id: str) -> str:
+    return str((await engine.order(order_id))["status"])
+
+
+async def settle(engine: EngineHarness) -> None:
+    """Let the watcher and the workers react (zero latency: a few loop turns)."""
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+
+
+async def limit(engine: EngineHarness, price: str, **extra: Any) -> str:
+    return await engine.submit(orderType="limit", limitPrice=price, **SOL_USDC, **extra)
+
+
+async def test_a_limit_order_waits_and_fills_only_once_the_price_crosses(
+        order_engine: EngineHarness) -> None:
+    order_engine.world.hold_prices()  # 1 SOL nets about 149.92 USDC on Meteora
+    order_id = await limit(order_engine, "151")
+    await settle(order_engine)
+    assert await status(order_engine, order_id) == "waiting"
+    order_engine.world.move_price("met-sol-usdc", 1.005)  # about 150.6: not yet
+    await settle(order_engine)
+    assert await status(order_engine, order_id) == "waiting"
+    order_engine.world.move_price("met-sol-usdc", 1.005)  # about 151.4: crossed
+    final = await order_engine.wait_terminal(order_id)
+    assert final["status"] == "confirmed"
+    assert Decimal(final["executedPrice"]) >= Decimal(151)
+    events = await order_engine.stream(order_id)
+    assert [e["status"] for e in events][:3] == ["pending", "waiting", "routing"]
+    assert events[1]["limitPrice"] == "151"
+
+
+async def test_a_limit_order_already_in_the_money_fills_at_once(
+        order_engine: EngineHarness) -> None:
+    final = await order_engine.wait_terminal(await limit(order_engine, "140"))
+    assert final["status"] == "confirmed"
+
+
+async def test_a_limit_order_expires(order_engine: EngineHarness) -> None:
+    order_engine.world.hold_prices()
+    final = await order_engine.wait_terminal(await limit(order_engine, "200", ttlSeconds=0.2))
+    assert final["status"] == "expired" and final["reason"] == "expired"
+
+
+async def test_cancel_before_execution_and_409_after(order_engine: EngineHarness) -> None:
+    order_engine.world.hold_prices()
+    waiting = await limit(order_engine, "200")
+    await settle(order_engine)
+    assert order_engine.http is not None
+    async with order_engine.http.delete(f"/api/orders/{waiting}") as resp:
+        assert resp.status == 200 and (await resp.json())["status"] == "cancelled"
+    events = await order_engine.stream(waiting)
+    assert events[-1]["status"] == "cancelled"
+    done = await order_engine.submit(**SOL_USDC)
+    await order_engine.wait_terminal(done)
+    async with order_engine.http.delete(f"/api/orders/{done}") as resp:
+        assert resp.status == 409 and (await resp.json())["error"]["code"] == "ORDER_FINISHED"
+    async with order_engine.http.delete("/api/orders/nope") as resp:
+        assert resp.status == 404
+    # A cancelled order is not filled later, whatever the price does.
+    order_engine.world.move_price("met-sol-usdc", 1.5)
+    await settle(order_engine)
+    assert await status(order_engine, waiting) == "cancelled"
+
+
+async def test_waiting_orders_are_rearmed_after_a_restart(tmp_path: Path) -> None:
+    async with EngineHarness.start(tmp_path / "e.db") as engine:
+        engine.world.hold_prices()
+        order_id = await limit(engine, "151")
+        await settle(engine)
+        await engine.restart()
+        assert engine.engine.watcher.waiting == 1
+        engine.world.move_price("met-sol-usdc", 1.011)
+        final = await engine.wait_terminal(order_id)
+    assert final["status"] == "confirmed"
+
+
+async def test_a_slippage_failure_puts_a_limit_order_back_to_waiting(
+        order_engine: EngineHarness) -> None:
+    order_engine.world.faults.force_slippage(attempt=1)
+    order_id = await limit(order_engine, "140")
+    final = await order_engine.wait_terminal(order_id)
+    statuses = [e["status"] for e in await order_engine.stream(order_id)]
+    assert final["status"] == "confirmed"
+    assert statuses[statuses.index("submitted") + 1] == "waiting"  # re-armed, not failed
+    assert statuses.count("submitted") == 2
+
+
+def new_mint() -> str:
+    return base58.encode(os.urandom(32))
+
+
+async def snipe(engine: EngineHarness, mint: str, **extra: Any) -> str:
+    return await engine.submit(orderType="sniper", tokenIn="SOL", tokenOut=mint, amount=0.5,
+                               slippage=0.2, **extra)
+
+
+async def launch(engine: EngineHarness, **body: Any) -> dict[str, Any]:
+    assert engine.http is not None
+    async with engine.http.post("/api/sim/launch", json=body) as resp:
+        assert resp.status == 201
+        return dict(await resp.json())
+
+
+async def test_a_sniper_fires_in_the_launch_slot_exactly_once(
+        order_engine: EngineHarness) -> None:
+    mint = new_mint()
+    order_id = await snipe(order_engine, mint)
+    await settle(order_engine)
+    assert await status(order_engine, order_id) == "waiting"
+    launched = await launch(order_engine, mint=mint, venue="raydium", price="0.000001",
+                            liquidity="100")
+    final = await order_engine.wait_terminal(order_id)
+    assert final["status"] == "confirmed"
+    assert final["poolOpenedSlot"] == launched["slot"]
+    assert final["slotsAfterPoolOpened"] <= 1
+    assert len(order_engine.world.chain.landed_for(order_id)) == 1
+
+
+async def test_a_sniper_does_not_fire_above_its_max_price(order_engine: EngineHarness) -> None:
+    order_engine.world.hold_prices()
+    mint = new_mint()
+    order_id = await snipe(order_engine, mint, maxPrice="0.0000005")  # SOL per token
+    await launch(order_engine, mint=mint, venue="meteora", price="0.000001", liquidity="100")
+    await settle(order_engine)
+    assert await status(order_engine, order_id) == "waiting"
+    assert order_engine.world.chain.landed_for(order_id) == []
+
+
+async def test_launch_refuses_a_bad_mint(order_engine: EngineHarness) -> None:
+    assert order_engine.http is not None
+    async with order_engine.http.post("/api/sim/launch", json={"mint": "nope"}) as resp:
+        assert resp.status == 422 and (await resp.json())["error"]["code"] == "INVALID_MINT"
