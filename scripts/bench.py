@@ -116,6 +116,19 @@ async def open_loop(url: str, rate: float, seconds: float, subscribers: int,
     return stats, time.perf_counter() - started
 
 
+async def arm_limit_orders(url: str, count: int) -> None:
+    """Park `count` limit orders far out of the money, so they wait for the whole run."""
+    body = {**ORDER, "orderType": "limit", "limitPrice": "1000", "amount": 0.01}
+    async with aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=64)) as session:
+        async def post(_: int) -> None:
+            async with session.post("/api/orders/execute", json=body) as resp:
+                assert resp.status == 201, await resp.text()
+        for start in range(0, count, 500):
+            await asyncio.gather(*(post(n) for n in range(start, min(start + 500, count))))
+        async with session.get("/healthz") as resp:
+            print(f"armed {count} waiting limit orders: {await resp.json()}", flush=True)
+
+
 def sqlite_commits_per_second(path: Path, seconds: float = 2.0) -> float:
     """The storage ceiling: single-row commits with the engine's durability settings."""
     db = sqlite3.connect(path, isolation_level=None)
@@ -172,6 +185,8 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                                str(args.failure_rate), "--seed", "1", "--max-pending", "100000")
         await engine.start()
         url = engine.url
+    if args.waiting:
+        await arm_limit_orders(url, args.waiting)
     cpu_before = own_cpu()
     if args.mode == "open":
         stats, elapsed = await open_loop(url, args.rate, args.seconds, args.subscribers)
@@ -184,7 +199,8 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     submitted = len(stats.submit_ms)
     done = sum(v for k, v in stats.finals.items() if k in TERMINAL)
     figures = {
-        "mode": args.mode, "orders": submitted, "concurrency": args.concurrency,
+        "mode": args.mode, "orders": submitted, "waitingLimitOrders": args.waiting,
+        "concurrency": args.concurrency,
         "rate": args.rate if args.mode == "open" else None, "subscribersPerOrder": args.subscribers,
         "workers": args.workers, "latencyScale": args.latency_scale,
         "failureRate": args.failure_rate, "elapsedS": round(elapsed, 2),
@@ -225,6 +241,8 @@ def main() -> int:
     p.add_argument("--latency-scale", type=float, default=1.0)
     p.add_argument("--failure-rate", type=float, default=0.08)
     p.add_argument("--baseline-requests", type=int, default=3000)
+    p.add_argument("--waiting", type=int, default=0,
+                   help="limit orders parked out of the money during the run")
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--json", type=Path, help="write the figures here")
     args = p.parse_args()

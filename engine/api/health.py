@@ -12,5 +12,6 @@ async def healthz(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     body = {"status": "ok" if engine.accepting else "starting",
             "workers": engine.workers, "queued": engine.pool.queue.qsize(),
-            "inFlight": engine.pool.in_flight, "subscribers": engine.hub.subscriber_count}
+            "inFlight": engine.pool.in_flight, "waiting": engine.watcher.waiting,
+            "subscribers": engine.hub.subscriber_count}
     return json_response(body, status=200 if engine.accepting else 503)
