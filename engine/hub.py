@@ -61,8 +61,9 @@ class Hub:
         for sub in self._subs.get(ALL, ()):
             sub.offer(event)
 
-    def is_watched(self, order_id: str) -> bool:
-        return order_id in self._subs
+    def watched(self) -> list[str]:
+        """Ids of the orders someone is subscribed to."""
+        return [order_id for order_id in self._subs if order_id != ALL]
 
     @property
     def watched_orders(self) -> int:

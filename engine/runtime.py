@@ -57,7 +57,7 @@ class Engine:
         self.pool = WorkerPool(self.service.execute, self.store.get, self.workers,
                                self.max_pending)
         self.watcher = Watcher(self.router, self.clock, self._fire, self._expire,
-                               self.service.update_waiting, self.hub.is_watched)
+                               self.service.update_waiting, self.hub.watched)
         self.service.on_waiting = self.watcher.arm
         self.world.listeners.append(self.watcher.pools_changed)
         self._market: asyncio.Task[None] | None = None

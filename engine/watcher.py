@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import heapq
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -42,7 +42,7 @@ class Watcher:
     def __init__(self, router: Router, clock: Clock, fire: Callable[[Order], None],
                  close: Callable[[str, str], Awaitable[None]],
                  update: Callable[[Order, Decimal], Awaitable[Order | None]],
-                 watched: Callable[[str], bool]) -> None:
+                 watched: Callable[[], Iterable[str]]) -> None:
         self._router, self._clock = router, clock
         self._fire, self._close, self._update, self._watched = fire, close, update, watched
         self._books: dict[Pair, Book] = {}
@@ -104,8 +104,10 @@ class Watcher:
                     logger.exception("price check for {} failed", pair)
 
     async def _check(self, book: Book) -> None:
-        smallest = min(self._orders[oid].request.amount_in for _, oid in book.entries)
-        price = await self._price(book, smallest)
+        # The marginal price for a small amount bounds every order's own price from above, so
+        # one quote finds the candidates; each is then checked at its own amount.
+        reference = max(1, 10 ** book.token_in.decimals // 1000)
+        price = await self._price(book, reference)
         if price is None:
             return  # no pool yet (a sniper's token), or not enough liquidity
         book.last_price = price
@@ -135,14 +137,15 @@ class Watcher:
         return book.token_out.to_ui(plan.amount_out) / book.token_in.to_ui(amount_in)
 
     async def _send_updates(self, book: Book, price: Decimal) -> None:
+        """Price updates go only to orders someone is watching: far fewer than those waiting."""
         now = self._clock.monotonic()
-        for _, order_id in list(book.entries):
-            last = self._updated.get(order_id)
-            if not self._watched(order_id) or (last and (now - last[0] < UPDATE_SECONDS
-                                                         or last[1] == price)):
-                continue
+        for order_id in list(self._watched()):
             order = self._orders.get(order_id)
-            if order is None:
+            if order is None or order.request.token_in != book.token_in or (
+                    order.request.token_out != book.token_out):
+                continue
+            last = self._updated.get(order_id)
+            if last and (now - last[0] < UPDATE_SECONDS or last[1] == price):
                 continue
             try:
                 updated = await self._update(order, price)

@@ -30,6 +30,7 @@ SLOT_SECONDS = 0.4
 BLOCKHASH_VALIDITY = 150  # blocks, as MAX_PROCESSING_AGE
 BASE_FEE_LAMPORTS = 5_000  # per signature
 COMPUTE_UNITS_PER_SWAP = 200_000
+PRIORITY_LANE = 100_000  # µlamports/CU from which a transaction is scheduled first
 GENESIS_UNIX = 1_764_000_000
 RANDOM_TRANSIENTS: tuple[type[TransientError], ...] = (RateLimited, NodeUnhealthy,
                                                        BlockhashNotFound, SendTimeout)
@@ -147,11 +148,17 @@ class SimChain:
         if not self.faults.drops(order_id, int(attempt)):
             if self._record is not None:
                 self._record.sent(tx.signature, tx.payload, tx.last_valid_height)
-            delay = self._rng.uniform(2.0, 3.0) * self._scale
+            delay = self._landing_delay(message["computeUnitPrice"]) * self._scale
             self._in_flight[tx.signature] = asyncio.create_task(self._land(tx, delay, message))
         if error is SendTimeout or self.faults.times_out(order_id, int(attempt)):
             # The dangerous case: delivered, and it will land, but the client never heard back.
             raise SendTimeout(f"no answer to sendTransaction for {tx.signature[:8]}...")
+
+    def _landing_delay(self, micro_lamports_per_cu: int) -> float:
+        """Seconds to land: 2-3 s as in the seed; a high priority fee buys the next slot or two."""
+        if micro_lamports_per_cu >= PRIORITY_LANE:
+            return self._rng.uniform(SLOT_SECONDS, 2 * SLOT_SECONDS)
+        return self._rng.uniform(2.0, 3.0)
 
     async def confirm(self, tx: SignedTransaction) -> Landed | None:
         task = self._in_flight.get(tx.signature)
