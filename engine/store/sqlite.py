@@ -28,7 +28,7 @@ PRAGMAS = (
 COLUMNS = ("id, order_type, mint_in, decimals_in, mint_out, decimals_out, amount_in, slippage, "
            "status, seq, attempts, created_at, updated_at, route, tx, fill, error, "
            "trigger_price, expires_at")
-_TERMINAL = tuple(s.value for s in TERMINAL)
+_LIVE = tuple(s.value for s in OrderStatus if s not in TERMINAL)
 
 
 class SqliteStore:
@@ -110,9 +110,10 @@ class SqliteStore:
         return Page([_order(row[1:]) for row in rows], next_cursor)
 
     async def unfinished(self) -> list[Order]:
-        sql = (f"SELECT {COLUMNS} FROM orders WHERE status NOT IN "
-               f"({', '.join('?' * len(_TERMINAL))}) ORDER BY pk")
-        return [_order(row) for row in await self._read(sql, _TERMINAL)]
+        # IN over the live statuses, not NOT IN the terminal ones: it stays on the status index.
+        sql = (f"SELECT {COLUMNS} FROM orders WHERE status IN "
+               f"({', '.join('?' * len(_LIVE))}) ORDER BY pk")
+        return [_order(row) for row in await self._read(sql, _LIVE)]
 
     async def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         # Fetch everything in one call: a statement left open across an await would pin the

@@ -1,0 +1,140 @@
+"""Scale checks: a database of a million orders, and ten thousand idle WebSocket subscribers.
+
+    python scripts/scale.py orders --count 1000000      # start-up time, GET p99, keyset paging
+    python scripts/scale.py subscribers --count 10000   # engine RSS with idle subscribers
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import orjson
+
+from engine.store.sqlite import COLUMNS, _connect_sync, _migrate
+from engine.testing.process import EngineProcess
+
+SOL, USDC = "So11111111111111111111111111111111111111112", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+
+
+def fill(db_path: Path, count: int) -> list[str]:
+    """Write `count` confirmed orders with their events straight into a fresh database."""
+    db = _connect_sync(str(db_path))
+    _migrate(db)
+    db.execute("PRAGMA synchronous=OFF")  # bulk load only; the engine reopens with FULL
+    ids, batch = [], 20_000
+    for start in range(0, count, batch):
+        orders, events, feed = [], [], []
+        for _ in range(min(batch, count - start)):
+            oid = str(uuid.uuid4())
+            ids.append(oid)
+            at = "2026-11-25T00:00:00.000Z"
+            orders.append((oid, "market", SOL, 9, USDC, 6, 10**9, "0.01", "confirmed", 5, 1, at,
+                           at, None, None, orjson.dumps({"amountOut": "149.9"}), None, None, None))
+            for seq, status in enumerate(("pending", "routing", "building", "submitted",
+                                          "confirmed"), start=1):
+                body = orjson.dumps({"orderId": oid, "seq": seq, "status": status, "at": at})
+                events.append((oid, seq, body))
+                feed.append((oid, seq))
+        with db:
+            db.executemany(f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 19)})",
+                           orders)
+            db.executemany("INSERT INTO events VALUES (?, ?, ?)", events)
+            db.executemany("INSERT INTO feed (order_id, seq) VALUES (?, ?)", feed)
+        print(f"  {start + len(orders):,} orders written", end="\r", flush=True)
+    db.close()
+    print()
+    return ids
+
+
+async def orders(count: int, tmp: Path) -> None:
+    db = tmp / "scale.db"
+    ids = fill(db, count)
+    engine = EngineProcess(db, "--latency-scale", "0")
+    started = time.perf_counter()
+    await engine.start()
+    startup = time.perf_counter() - started
+    sample = random.sample(ids, 2000)
+    latencies = []
+    async with aiohttp.ClientSession(engine.url) as session:
+        for oid in sample:
+            t0 = time.perf_counter()
+            async with session.get(f"/api/orders/{oid}") as resp:
+                assert resp.status == 200
+                await resp.read()
+            latencies.append((time.perf_counter() - t0) * 1000)
+        pages, cursor, t0 = 0, None, time.perf_counter()
+        while pages < 200:
+            params = {"limit": "200", **({"cursor": cursor} if cursor else {})}
+            async with session.get("/api/orders", params=params) as resp:
+                cursor = (await resp.json())["nextCursor"]
+            pages += 1
+        paging = (time.perf_counter() - t0) / pages * 1000
+    await engine.terminate()
+    latencies.sort()
+    print(f"orders in the database   {count:,}")
+    print(f"start-up to healthy      {startup:.2f} s (process start included)")
+    print(f"GET /api/orders/{{id}}     p50 {latencies[1000]:.2f} ms, p99 {latencies[1980]:.2f} ms")
+    print(f"list, 200 per page       {paging:.2f} ms a page over 200 consecutive pages (keyset)")
+
+
+async def subscribers(count: int, tmp: Path) -> None:
+    engine = EngineProcess(tmp / "subs.db", "--latency-scale", "0")
+    await engine.start()
+    assert engine.proc is not None
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(engine.url, connector=connector) as session:
+        body = {"orderType": "limit", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1,
+                "limitPrice": 1000}
+        async with session.post("/api/orders/execute", json=body) as resp:
+            order_id = (await resp.json())["orderId"]
+        rss_before = rss(engine.proc.pid)
+        sockets = []
+        for start in range(0, count, 500):
+            sockets += await asyncio.gather(*(
+                session.ws_connect(f"/api/orders/status/{order_id}", autoping=True)
+                for _ in range(min(500, count - start))))
+        await asyncio.sleep(1)
+        async with session.get("/healthz") as resp:
+            health = await resp.json()
+        rss_after = rss(engine.proc.pid)
+        for ws in sockets:
+            await ws.close()
+    await engine.terminate()
+    print(f"idle subscribers         {health['subscribers']:,}")
+    print(f"engine RSS               {rss_before:.0f} MB before, {rss_after:.0f} MB with them "
+          f"({(rss_after - rss_before) * 1024 / count:.1f} KB each)")
+
+
+def rss(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("what", choices=("orders", "subscribers"))
+    p.add_argument("--count", type=int)
+    args = p.parse_args()
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 10,000 sockets need the room
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.what == "orders":
+            asyncio.run(orders(args.count or 1_000_000, Path(tmp)))
+        else:
+            asyncio.run(subscribers(args.count or 10_000, Path(tmp)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
