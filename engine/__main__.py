@@ -15,7 +15,7 @@ from engine.logs import configure
 
 def main(argv: list[str] | None = None) -> int:
     settings = load(sys.argv[1:] if argv is None else argv, os.environ)
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_json)
     logger.info("engine on http://{}:{} (db {}, {} workers, latency x{}, failure rate {})",
                 settings.host, settings.port, settings.db, settings.workers,
                 settings.latency_scale, settings.failure_rate)

@@ -42,6 +42,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(streams.close_all)
     app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/metrics", health.metrics)
     app.router.add_post("/api/orders/execute", orders.execute)
     app.router.add_get("/api/orders/execute", streams.execute)
     app.router.add_get("/api/orders/status/{order_id}", streams.status)

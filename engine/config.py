@@ -19,6 +19,7 @@ class Settings:
     failure_rate: float = 0.08
     seed: int | None = None
     log_level: str = "INFO"
+    log_json: bool = False
     max_attempts: int = 3
     max_pending: int = 10_000
     launch_rate: float = 0.0
@@ -84,6 +85,9 @@ def parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default = env.get(env_name, getattr(defaults, name))
         p.add_argument(flag, dest=name, type=TYPES.get(name, str), default=default,
                        help=f"{text} [env {env_name}; default: %(default)s]")
+    p.add_argument("--log-json", action="store_true",
+                   default=env.get("ENGINE_LOG_JSON", "").lower() in ("1", "true", "yes"),
+                   help="one JSON object per log line [env ENGINE_LOG_JSON]")
     return p
 
 

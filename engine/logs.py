@@ -10,7 +10,11 @@ FORMAT = ("<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</lev
           "<cyan>{extra[order_id]}</cyan> {message}")
 
 
-def configure(level: str) -> None:
+def configure(level: str, as_json: bool = False) -> None:
+    """Readable lines, or with `as_json` one JSON object per line (loguru's serialisation)."""
     logger.remove()
     logger.configure(extra={"order_id": "-"})
-    logger.add(sys.stderr, level=level.upper(), format=FORMAT)
+    if as_json:
+        logger.add(sys.stderr, level=level.upper(), serialize=True)
+    else:
+        logger.add(sys.stderr, level=level.upper(), format=FORMAT)

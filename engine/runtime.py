@@ -9,12 +9,13 @@ from datetime import timedelta
 
 from loguru import logger
 
-from engine.domain.order import Order, OrderRequest, OrderType
+from engine.domain.order import Order, OrderRequest, OrderType, StatusChanged
 from engine.domain.status import OrderStatus as S
 from engine.hub import Hub
+from engine.metrics import Metrics
 from engine.ports import Clock, IdempotencyKey, OrderStore
 from engine.router import Router
-from engine.service import OrderService, RetryPolicy
+from engine.service import OrderService, Publisher, RetryPolicy
 from engine.store.writer import StaleOrder
 from engine.venues.world import SimWorld
 from engine.watcher import Watcher
@@ -29,6 +30,17 @@ class NotCancellable(Exception):
     def __init__(self, order: Order) -> None:
         super().__init__(order.status.value)
         self.order = order
+
+
+@dataclass(frozen=True)
+class Fanout:
+    """Publish each event to several publishers (the hub, the metrics)."""
+
+    publishers: tuple[Publisher, ...]
+
+    def publish(self, event: StatusChanged) -> None:
+        for publisher in self.publishers:
+            publisher.publish(event)
 
 
 @dataclass
@@ -50,10 +62,11 @@ class Engine:
 
     def __post_init__(self) -> None:
         self.hub = Hub(self.stream_buffer)
+        self.metrics = Metrics()
         policy = RetryPolicy(max_attempts=self.max_attempts, scale=self.latency_scale)
         self.router = Router(self.world.venues)
-        self.service = OrderService(self.store, self.hub, self.router, self.world.chain,
-                                    self.clock, policy)
+        self.service = OrderService(self.store, Fanout((self.hub, self.metrics)), self.router,
+                                    self.world.chain, self.clock, policy)
         self.pool = WorkerPool(self.service.execute, self.store.get, self.workers,
                                self.max_pending)
         self.watcher = Watcher(self.router, self.clock, self._fire, self._expire,
@@ -61,6 +74,13 @@ class Engine:
         self.service.on_waiting = self.watcher.arm
         self.world.listeners.append(self.watcher.pools_changed)
         self._market: asyncio.Task[None] | None = None
+        m = self.metrics
+        m.gauge("engine_queue_depth", "Orders waiting for a worker", lambda: self.pool.pending)
+        m.gauge("engine_in_flight", "Orders executing now", lambda: self.pool.in_flight)
+        m.gauge("engine_waiting_orders", "Limit and sniper orders waiting for their price",
+                lambda: self.watcher.waiting)
+        m.gauge("engine_websocket_subscribers", "Open order-stream subscriptions",
+                lambda: self.hub.subscriber_count)
 
     async def start(self) -> None:
         """Resume every unfinished order, then start the workers and accept new ones."""

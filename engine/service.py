@@ -69,13 +69,14 @@ class OrderService:
 
         An order that arrives in `waiting` was fired by the watcher: its price is met."""
         attempt, rebuild, previous = max(order.attempts, 1), False, None
+        last_error: TransientError | None = None
         while not order.status.terminal:
             if order.status is S.WAITING and previous is not None:
                 self.on_waiting(order)
                 break
             try:
                 if rebuild:
-                    step = self._build(order, attempt)
+                    step = self._build(order, attempt, last_error)
                 else:  # a transaction submitted by this very loop has certainly not been sent yet
                     step = self._step(order, attempt, fresh=previous is S.BUILDING)
                 previous, order, rebuild = order.status, await step, False
@@ -90,7 +91,7 @@ class OrderService:
                 logger.bind(order_id=order.id).warning(
                     "attempt {} failed transiently ({}); retrying", attempt, error.code)
                 await self._clock.sleep(self._policy.backoff(attempt))
-                attempt, rebuild = attempt + 1, True
+                attempt, rebuild, last_error = attempt + 1, True, error
         return order
 
     async def _step(self, order: Order, attempt: int, *, fresh: bool) -> Order:
@@ -150,7 +151,8 @@ class OrderService:
                    "minAmountOut": r.token_out.format(r.min_out(plan.amount_out))}
         return await self._advance(order, S.ROUTING, details, route=route)
 
-    async def _build(self, order: Order, attempt: int) -> Order:
+    async def _build(self, order: Order, attempt: int,
+                     after: TransientError | None = None) -> Order:
         r = order.request
         assert order.route is not None
         plan = RoutePlan.from_dict(dict(order.route), r.token_in.mint, r.token_out.mint)
@@ -165,6 +167,8 @@ class OrderService:
         details = {"attempt": attempt, "txHash": tx.signature,
                    "lastValidBlockHeight": tx.last_valid_height,
                    "instructions": _describe(order, plan)}
+        if after is not None:  # why this is not the first attempt
+            details["previousError"] = after.to_dict()
         order = await self._advance(order, S.BUILDING, details, attempts=attempt, tx=tx.to_dict())
         self.checkpoint("signature persisted")
         return order

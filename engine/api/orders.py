@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from typing import Any
 
 import orjson
@@ -63,6 +64,14 @@ def ws_url(request: web.Request, order_id: str) -> str:
 
 async def execute(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
+    started = time.perf_counter()
+    try:
+        return await _execute(request, engine)
+    finally:
+        engine.metrics.submit_seconds.observe(time.perf_counter() - started)
+
+
+async def _execute(request: web.Request, engine: Engine) -> web.Response:
     key = _idempotency_key(request)
     raw = await request.read()
     body = decode_body(raw)
