@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from engine.api import health, market, orders, streams
+from engine.api import health, market, openapi, orders, streams
 from engine.api.errors import error_middleware
 from engine.api.keys import ENGINE, SOCKETS
 from engine.clock import SystemClock
@@ -43,6 +43,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
     app.on_shutdown.append(streams.close_all)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)
+    app.router.add_get("/api/openapi.json", openapi.openapi)
     app.router.add_post("/api/orders/execute", orders.execute)
     app.router.add_get("/api/orders/execute", streams.execute)
     app.router.add_get("/api/orders/status/{order_id}", streams.status)

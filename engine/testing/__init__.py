@@ -66,6 +66,11 @@ class EngineHarness:
             await harness.shutdown()
 
     @property
+    def engine_app(self) -> web.Application:
+        assert self._runner is not None
+        return self._runner.app
+
+    @property
     def engine(self) -> Engine:
         assert self._runner is not None
         return self._runner.app[ENGINE]
