@@ -1,4 +1,4 @@
-"""`python -m engine`: serve the engine."""
+"""`python -m engine`: serve the engine; `python -m engine submit|watch|orders|demo`: a client."""
 
 from __future__ import annotations
 
@@ -8,13 +8,19 @@ import sys
 from aiohttp import web
 from loguru import logger
 
+from engine import cli
 from engine.app import build_app
 from engine.config import load
 from engine.logs import configure
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = load(sys.argv[1:] if argv is None else argv, os.environ)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in cli.COMMANDS:
+        return cli.main(argv)
+    if argv[:1] == ["serve"]:
+        argv = argv[1:]
+    settings = load(argv, os.environ)
     configure(settings.log_level, settings.log_json)
     logger.info("engine on http://{}:{} (db {}, {} workers, latency x{}, failure rate {})",
                 settings.host, settings.port, settings.db, settings.workers,

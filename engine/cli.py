@@ -1,0 +1,186 @@
+"""Terminal client: `python -m engine submit|watch|orders|demo` against a running engine.
+
+Exit codes: 0 the order confirmed (or the command succeeded); 1 it failed, expired or was
+cancelled; 2 the engine refused the request; 3 no engine at --url.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from typing import Any
+
+import aiohttp
+
+from engine.domain import base58
+
+OK, ORDER_DID_NOT_FILL, REFUSED, UNREACHABLE = 0, 1, 2, 3
+COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m"]
+
+
+def describe(event: dict[str, Any]) -> str:
+    status = event["status"]
+    if status == "pending":
+        return f"{event['orderType']} {event['amount']} {event['tokenIn']} -> {event['tokenOut']}"
+    if status == "waiting":
+        return str(event.get("reason") or f"current price {event.get('currentPrice')}")
+    if status == "routing":
+        return f"{event['venue']}: {event['reason']}, expect {event['expectedOut']}"
+    if status in ("building", "submitted"):
+        return f"attempt {event['attempt']} tx {str(event['txHash'])[:16]}..."
+    if status == "confirmed":
+        sniped = (f", {event['slotsAfterPoolOpened']} slots after the pool opened"
+                  if "slotsAfterPoolOpened" in event else "")
+        return (f"filled {event['amountOut']} at {event['executedPrice']} on {event['venue']} "
+                f"(slot {event['slot']}{sniped})")
+    if status == "failed":
+        return f"{event['error']['code']}: {event['error']['message']}"
+    return str(event.get("reason", ""))
+
+
+async def follow(session: aiohttp.ClientSession, order_id: str, label: str, started: float,
+                 colour: str = "") -> str:
+    """Print an order's events as they arrive; returns its final status."""
+    final, reset = "?", "\033[0m" if colour else ""
+    async with session.ws_connect(f"/api/orders/status/{order_id}") as ws:
+        async for message in ws:
+            event = message.json()
+            final = event["status"]
+            print(f"{time.monotonic() - started:6.2f}s {colour}{label} {order_id[:8]} "
+                  f"{final:<9}{reset} {describe(event)}", flush=True)
+    return final
+
+
+async def submit(session: aiohttp.ClientSession, order: dict[str, Any]) -> str | None:
+    async with session.post("/api/orders/execute", json=order) as resp:
+        body = await resp.json()
+    if resp.status != 201:
+        print(f"refused ({resp.status}): {body['error']['code']}: {body['error']['message']}",
+              file=sys.stderr)
+        return None
+    return str(body["orderId"])
+
+
+async def cmd_submit(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
+    order: dict[str, Any] = {"orderType": args.type, "tokenIn": args.token_in,
+                             "tokenOut": args.token_out, "amount": args.amount}
+    for key, value in (("slippage", args.slippage), ("limitPrice", args.limit_price),
+                       ("maxPrice", args.max_price), ("ttlSeconds", args.ttl)):
+        if value is not None:
+            order[key] = value
+    order_id = await submit(session, order)
+    if order_id is None:
+        return REFUSED
+    final = await follow(session, order_id, "", time.monotonic())
+    return OK if final == "confirmed" else ORDER_DID_NOT_FILL
+
+
+async def cmd_watch(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
+    async with session.get(f"/api/orders/{args.order_id}") as resp:
+        if resp.status == 404:
+            print(f"no order {args.order_id}", file=sys.stderr)
+            return REFUSED
+    final = await follow(session, args.order_id, "", time.monotonic())
+    return OK if final == "confirmed" else ORDER_DID_NOT_FILL
+
+
+async def cmd_orders(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
+    params = {"limit": str(args.limit), **({"status": args.status} if args.status else {})}
+    async with session.get("/api/orders", params=params) as resp:
+        body = await resp.json()
+        if resp.status != 200:
+            print(body["error"]["message"], file=sys.stderr)
+            return REFUSED
+    print(f"{'order':<36}  {'type':<6}  {'status':<9}  {'amount':>14}  pair          filled")
+    for o in body["orders"]:
+        filled = (o.get("fill") or {}).get("amountOut", "")
+        print(f"{o['orderId']:<36}  {o['orderType']:<6}  {o['status']:<9}  {o['amount']:>14}  "
+              f"{o['tokenIn'] + '/' + o['tokenOut']:<12}  {filled}")
+    return OK
+
+
+async def cmd_demo(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
+    """A handful of orders of each type, streamed side by side; a token launch for the sniper."""
+    mint = base58.encode(os.urandom(32))
+    orders: list[dict[str, Any]] = [
+        {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1.5},
+        {"orderType": "market", "tokenIn": "USDC", "tokenOut": "SOL", "amount": "250"},
+        {"orderType": "market", "tokenIn": "SOL", "tokenOut": "BONK", "amount": 0.75},
+        {"orderType": "limit", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1,
+         "limitPrice": 140, "ttlSeconds": 30},
+        {"orderType": "limit", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1,
+         "limitPrice": 152, "ttlSeconds": 8},
+        {"orderType": "sniper", "tokenIn": "SOL", "tokenOut": mint, "amount": 0.5,
+         "slippage": 0.2},
+    ]
+    started = time.monotonic()
+
+    async def run(n: int, order: dict[str, Any]) -> str:
+        order_id = await submit(session, order)
+        if order_id is None:
+            return "refused"
+        colour = "" if args.plain else COLOURS[n % len(COLOURS)]
+        return await follow(session, order_id, f"#{n}", started, colour)
+
+    async def launch() -> None:
+        await asyncio.sleep(2)
+        async with session.post("/api/sim/launch", json={
+                "mint": mint, "venue": "raydium", "price": 0.000001, "liquidity": 85}) as resp:
+            print(f"{time.monotonic() - started:6.2f}s launch of {mint[:8]}: {resp.status}")
+
+    finals, _ = await asyncio.gather(asyncio.gather(*(run(n, o) for n, o in enumerate(orders))),
+                                     launch())
+    print(f"done in {time.monotonic() - started:.1f}s: "
+          f"{ {s: finals.count(s) for s in sorted(set(finals))} }")
+    return OK if "refused" not in finals else REFUSED
+
+
+COMMANDS = {"submit": cmd_submit, "watch": cmd_watch, "orders": cmd_orders, "demo": cmd_demo}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m engine", description=__doc__.splitlines()[0],
+                                epilog="Without a command, `python -m engine` serves the engine "
+                                       "(see `python -m engine serve --help`).")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--url", default=os.environ.get("ENGINE_URL", "http://127.0.0.1:8080"),
+                        help="the engine [env ENGINE_URL; default: %(default)s]")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("submit", parents=[common],
+                       help="submit an order and follow it to the end")
+    s.add_argument("token_in")
+    s.add_argument("token_out")
+    s.add_argument("amount")
+    s.add_argument("--type", choices=("market", "limit", "sniper"), default="market")
+    s.add_argument("--slippage", type=float)
+    s.add_argument("--limit-price")
+    s.add_argument("--max-price")
+    s.add_argument("--ttl", type=float, help="seconds a limit or sniper order may wait")
+    w = sub.add_parser("watch", parents=[common], help="follow an order's stream")
+    w.add_argument("order_id")
+    o = sub.add_parser("orders", parents=[common], help="a table of recent orders")
+    o.add_argument("--status")
+    o.add_argument("--limit", type=int, default=20)
+    d = sub.add_parser("demo", parents=[common],
+                       help="orders of every type, streamed side by side")
+    d.add_argument("--plain", action="store_true", help="no colours")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    command = COMMANDS[args.command]
+
+    async def run() -> int:
+        try:
+            async with aiohttp.ClientSession(args.url) as session:
+                return await command(session, args)
+        except aiohttp.ClientConnectionError as error:
+            print(f"no engine at {args.url} ({error}); start one with: python -m engine",
+                  file=sys.stderr)
+            return UNREACHABLE
+
+    return asyncio.run(run())
