@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from engine.api import health, market, openapi, orders, streams
+from engine.api import dashboard, health, market, openapi, orders, streams
 from engine.api.errors import error_middleware
 from engine.api.keys import ENGINE, SOCKETS
 from engine.clock import SystemClock
@@ -41,6 +41,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
     app[SOCKETS] = weakref.WeakSet()
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(streams.close_all)
+    app.router.add_get("/", dashboard.index)
+    app.router.add_get("/static/{name}", dashboard.asset)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", health.metrics)
     app.router.add_get("/api/openapi.json", openapi.openapi)

@@ -49,6 +49,8 @@ class OrderStore(Protocol):
     async def record(self, order: Order, event: StatusChanged) -> StatusChanged:
         """Persist an order's new state and the event that led to it, atomically."""
 
+    async def last_gseq(self) -> int: ...
+
     async def feed(self, after: int, limit: int) -> list[StatusChanged]:
         """All orders' events with `gseq > after`, in feed order."""
 

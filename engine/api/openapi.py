@@ -83,7 +83,9 @@ SPEC: dict[str, Any] = {
             "responses": {"200": {"description": "a page", **_json({
                 "type": "object", "properties": {
                     "orders": {"type": "array", "items": {"$ref": "#/components/schemas/Order"}},
-                    "nextCursor": {"type": "string", "nullable": True}}})}, **_errors(400)}}},
+                    "nextCursor": {"type": "string", "nullable": True},
+                    "gseq": {"type": "integer", "description": "the feed's position when read: "
+                             "resume the firehose after it"}}})}, **_errors(400)}}},
         "/api/quotes": {"get": {
             "summary": "An ExactIn quote in the aggregator shape",
             "parameters": [{"name": n, "in": "query", "required": n != "slippageBps",
@@ -105,6 +107,13 @@ SPEC: dict[str, Any] = {
                                                    "liquidity": 85}}}}}},
             "responses": {"201": {"description": "launched", **_json({"type": "object"})},
                           **_errors(400, 422)}}},
+        "/": {"get": {"summary": "The live dashboard (HTML)",
+                      "responses": {"200": {"description": "the page"}}}},
+        "/static/{name}": {"get": {"summary": "The dashboard's script and style sheet",
+                                   "parameters": [{"name": "name", "in": "path", "required": True,
+                                                   "schema": {"type": "string"}}],
+                                   "responses": {"200": {"description": "the file"},
+                                                 **_errors(404)}}},
         "/healthz": {"get": {"summary": "Liveness and readiness",
                              "responses": {"200": {"description": "accepting orders"},
                                            "503": {"description": "starting or stopping"}}}},

@@ -142,13 +142,15 @@ async def list_orders(request: web.Request) -> web.Response:
     query = request.query
     status = _status(query.get("status"))
     limit = _limit(query.get("limit"))
+    store = request.app[ENGINE].store
+    gseq = await store.last_gseq()  # read first: the firehose after it misses nothing in the page
     try:
-        page = await request.app[ENGINE].store.page(status, limit, query.get("cursor") or None)
+        page = await store.page(status, limit, query.get("cursor") or None)
     except InvalidCursor:
         raise ApiError(400, "INVALID_CURSOR", "cursor is not one this API returned",
                        "cursor") from None
     return json_response({"orders": [o.to_dict() for o in page.orders],
-                          "nextCursor": page.next_cursor})
+                          "nextCursor": page.next_cursor, "gseq": gseq})
 
 
 def _status(text: str | None) -> OrderStatus | None:

@@ -79,6 +79,10 @@ class SqliteStore:
                                   (iso(before),)).rowcount
         return await self._writer.call(forget)
 
+    async def last_gseq(self) -> int:
+        rows = await self._read("SELECT MAX(gseq) FROM feed", ())
+        return int(rows[0][0] or 0)
+
     async def feed(self, after: int, limit: int) -> list[StatusChanged]:
         sql = ("SELECT e.body FROM feed f JOIN events e ON e.order_id = f.order_id "
                "AND e.seq = f.seq WHERE f.gseq > ? ORDER BY f.gseq LIMIT ?")

@@ -1,0 +1,26 @@
+"""The live dashboard at GET /: one page and its two files, served from the package."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from aiohttp import web
+
+from engine.api.errors import ApiError
+
+FILES = {"dashboard.js": "application/javascript", "dashboard.css": "text/css"}
+
+
+def _read(name: str) -> bytes:
+    return resources.files("engine.api").joinpath("static", name).read_bytes()
+
+
+async def index(request: web.Request) -> web.Response:
+    return web.Response(body=_read("index.html"), content_type="text/html", charset="utf-8")
+
+
+async def asset(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if name not in FILES:
+        raise ApiError(404, "NOT_FOUND", f"no file {name[:64]!r}")
+    return web.Response(body=_read(name), content_type=FILES[name], charset="utf-8")

@@ -1,0 +1,63 @@
+"""The dashboard in a real headless Chromium: it loads cleanly and shows orders as they move."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from engine.testing import EngineHarness
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+if not Path(CHROMIUM).exists() and not os.environ.get("CI_REQUIRE_BROWSER"):
+    pytest.skip("no Chromium here (apt-get install -y chromium); CI installs it",
+                allow_module_level=True)
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest_asyncio.fixture
+async def page(order_engine: EngineHarness) -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page()
+        page.errors = []  # type: ignore[attr-defined]
+        page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        await page.goto(order_engine.url + "/")
+        yield page
+        await browser.close()
+
+
+async def test_the_page_loads_live_without_console_errors(page: Any) -> None:
+    await page.wait_for_selector("#connection.confirmed", timeout=10_000)  # firehose connected
+    assert await page.title() == "Order engine"
+    assert page.errors == []
+
+
+async def test_an_order_submitted_from_the_form_reaches_confirmed_on_screen(page: Any) -> None:
+    await page.wait_for_selector("#connection.confirmed", timeout=10_000)
+    await page.fill("input[name=amount]", "2")
+    await page.click("#submit-button")
+    await page.wait_for_selector("#form-result:has-text('accepted')", timeout=10_000)
+    order_id = (await page.text_content("#form-result")).split()[-1]
+    row = f"tr[data-order-id='{order_id}']"
+    await page.wait_for_selector(f"{row} .chip.confirmed", timeout=10_000)
+    assert "meteora" in await page.text_content(row) or "raydium" in await page.text_content(row)
+    await page.click(row)
+    await page.wait_for_selector("#detail-body:has-text('signature')", timeout=10_000)
+    assert page.errors == []
+
+
+async def test_a_bad_order_shows_the_error_code(page: Any) -> None:
+    await page.fill("input[name=tokenOut]", "DOGE")
+    await page.click("#submit-button")
+    await page.wait_for_selector("#form-result:has-text('UNKNOWN_TOKEN')", timeout=10_000)
