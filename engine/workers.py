@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from loguru import logger
 
 from engine.domain.order import Order
+from engine.store.writer import StaleOrder
 
 Execute = Callable[[Order], Awaitable[Order]]
 Reload = Callable[[str], Awaitable[Order | None]]
@@ -88,6 +89,9 @@ class WorkerPool:
                 await self._execute(order)
             except asyncio.CancelledError:
                 raise
+            except StaleOrder:
+                # Someone else moved it first (a cancel, say): carry on from what is stored.
+                self._later.add(asyncio.create_task(self._requeue(order.id, delay=0)))
             except Exception:
                 logger.bind(order_id=order.id).exception("execution crashed; retrying in 1 s")
                 self._later.add(asyncio.create_task(self._requeue(order.id)))
@@ -95,9 +99,9 @@ class WorkerPool:
                 self._busy.discard(me)
                 self.queue.task_done()
 
-    async def _requeue(self, order_id: str) -> None:
+    async def _requeue(self, order_id: str, delay: float = RETRY_AFTER_CRASH_SECONDS) -> None:
         """After an unexpected error (storage, say), pick the order up again from the store."""
-        await asyncio.sleep(RETRY_AFTER_CRASH_SECONDS)
+        await asyncio.sleep(delay)
         self._later.discard(asyncio.current_task())
         try:
             order = await self._reload(order_id)

@@ -54,7 +54,9 @@ class GroupCommitWriter:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         while not self._queue.empty():
-            self._queue.get_nowait().done.set_exception(sqlite3.OperationalError("store closed"))
+            waiter = self._queue.get_nowait().done
+            if not waiter.done():  # its writer may have been cancelled already
+                waiter.set_exception(sqlite3.OperationalError("store closed"))
         await self.call(lambda db: db.close())
         self._thread.shutdown(wait=True)
 
