@@ -247,7 +247,11 @@ def main() -> int:
     p.add_argument("--json", type=Path, help="write the figures here")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        figures = asyncio.run(run(args, Path(tmp)))
+        try:  # the load generator gets the same event loop as the engine
+            import uvloop
+            figures = uvloop.run(run(args, Path(tmp)))
+        except ImportError:
+            figures = asyncio.run(run(args, Path(tmp)))
     width = max(map(len, figures))
     for key, value in figures.items():
         print(f"{key:<{width}}  {value}")
