@@ -68,7 +68,12 @@ class OrderService:
         """Drive an order to a terminal status, or park it in `waiting` for the watcher.
 
         An order that arrives in `waiting` was fired by the watcher: its price is met."""
-        attempt, rebuild, previous = max(order.attempts, 1), False, None
+        # The attempt in progress (resuming mid-attempt) or the next one; a limit order fired
+        # again after a slippage re-arm numbers on, with a fresh retry budget for this firing.
+        in_attempt = order.status in (S.BUILDING, S.SUBMITTED)
+        attempt = max(order.attempts if in_attempt else order.attempts + 1, 1)
+        first = attempt if order.status is S.WAITING else 1
+        rebuild, previous = False, None
         last_error: TransientError | None = None
         while not order.status.terminal:
             if order.status is S.WAITING and previous is not None:
@@ -83,7 +88,7 @@ class OrderService:
             except PermanentError as error:
                 order = await self._fail(order, error)
             except TransientError as error:
-                if attempt >= self._policy.max_attempts:
+                if attempt - first + 1 >= self._policy.max_attempts:
                     exhausted = RetriesExhausted(
                         f"gave up after {attempt} attempts; last error {error.code}: {error.message}")
                     order = await self._fail(order, exhausted)

@@ -100,6 +100,9 @@ async def test_a_slippage_failure_puts_a_limit_order_back_to_waiting(
     assert final["status"] == "confirmed"
     assert statuses[statuses.index("submitted") + 1] == "waiting"  # re-armed, not failed
     assert statuses.count("submitted") == 2
+    building = [e for e in await order_engine.stream(order_id) if e["status"] == "building"]
+    assert [e["attempt"] for e in building] == [1, 2]  # numbering goes on after the re-arm
+    assert building[0]["txHash"] != building[1]["txHash"]
 
 
 def new_mint() -> str:
