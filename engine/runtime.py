@@ -88,6 +88,7 @@ class Engine:
         if forgotten:
             logger.info("forgot {} idempotency keys older than {}", forgotten, KEY_RETENTION)
         unfinished = await self.store.unfinished()
+        self.service.resumed = {order.id for order in unfinished}
         for order in unfinished:
             if order.status is S.WAITING:
                 self.watcher.arm(order)  # re-armed: it waits for its price again

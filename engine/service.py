@@ -57,6 +57,8 @@ class OrderService:
         self.checkpoint: Callable[[str], None] = lambda step: None
         # Hands a waiting limit or sniper order to the price watcher.
         self.on_waiting: Callable[[Order], None] = lambda order: None
+        # Orders picked up again at start-up: their next event says so.
+        self.resumed: set[str] = set()
 
     async def submit(self, request: OrderRequest, key: IdempotencyKey | None = None) -> Order:
         """Store a new order durably, then announce it; the caller queues it."""
@@ -113,6 +115,9 @@ class OrderService:
 
     async def _advance(self, order: Order, to: S, details: Mapping[str, Any],
                        **changes: Any) -> Order:
+        if order.id in self.resumed:
+            self.resumed.discard(order.id)
+            details = {**details, "resumed": True}
         order, event = order.advance(to, self._clock.now(), details, **changes)
         self._publisher.publish(await self._store.record(order, event))
         return order

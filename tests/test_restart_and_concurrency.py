@@ -39,6 +39,7 @@ async def test_an_order_caught_mid_flight_by_a_crash_resumes_and_lands_once(
     assert record["status"] == "confirmed"
     assert len(slow_engine.world.chain.landed_for(order_id)) == 1
     assert [e["seq"] for e in record["events"]] == list(range(1, len(record["events"]) + 1))
+    assert [e.get("resumed") for e in record["events"]].count(True) == 1  # the marker, once
 
 
 async def test_queued_orders_left_pending_by_a_crash_are_executed_after_restart(
