@@ -145,7 +145,10 @@ async function start() {
   const resp = await fetch("/api/orders?limit=50");
   const page = await resp.json();
   lastGseq = page.gseq || 0;
-  page.orders.reverse().forEach((o) => upsert({ ...o, amountOut: o.fill ? o.fill.amountOut : undefined, venue: o.route ? o.route.venue : undefined }));
+  page.orders.reverse().forEach((o) => {
+    upsert({ ...o, amountOut: o.fill ? o.fill.amountOut : undefined, venue: o.route ? o.route.venue : undefined });
+    if (o.route) countVenue({ venue: o.route.venue, route: o.route });  // decisions made before we loaded
+  });
   connect();
   setInterval(drawCharts, 1000);
   syncFormType();
