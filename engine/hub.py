@@ -8,6 +8,13 @@ from dataclasses import dataclass, field
 
 from engine.domain.order import StatusChanged
 
+# An event and its JSON text, serialised once and shared by every subscriber.
+Delivery = tuple[StatusChanged, bytes]
+
+
+def framed(event: StatusChanged) -> Delivery:
+    return event, event.to_json()
+
 
 @dataclass(eq=False)
 class Subscription:
@@ -15,21 +22,21 @@ class Subscription:
 
     order_id: str
     capacity: int
-    queue: asyncio.Queue[StatusChanged] = field(init=False)
+    queue: asyncio.Queue[Delivery] = field(init=False)
     lagging: bool = False
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(self.capacity)
 
-    def offer(self, event: StatusChanged) -> None:
+    def offer(self, delivery: Delivery) -> None:
         if self.lagging:
             return
         try:
-            self.queue.put_nowait(event)
+            self.queue.put_nowait(delivery)
         except asyncio.QueueFull:
             self.lagging = True  # the stream owner closes it; the client resumes from the store
 
-    async def next(self) -> StatusChanged:
+    async def next(self) -> Delivery:
         return await self.queue.get()
 
 
@@ -56,10 +63,11 @@ class Hub:
                 del self._subs[sub.order_id]  # no map that grows forever
 
     def publish(self, event: StatusChanged) -> None:
-        for sub in self._subs.get(event.order_id, ()):
-            sub.offer(event)
-        for sub in self._subs.get(ALL, ()):
-            sub.offer(event)
+        subs = [*self._subs.get(event.order_id, ()), *self._subs.get(ALL, ())]
+        if subs:
+            delivery = framed(event)
+            for sub in subs:
+                sub.offer(delivery)
 
     def watched(self) -> list[str]:
         """Ids of the orders someone is subscribed to."""

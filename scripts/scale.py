@@ -2,6 +2,7 @@
 
     python scripts/scale.py orders --count 1000000      # start-up time, GET p99, keyset paging
     python scripts/scale.py subscribers --count 10000   # engine RSS with idle subscribers
+    python scripts/scale.py busy --count 1000           # 1,000 readers of the firehose under load
 """
 
 from __future__ import annotations
@@ -114,6 +115,47 @@ async def subscribers(count: int, tmp: Path) -> None:
           f"({(rss_after - rss_before) * 1024 / count:.1f} KB each)")
 
 
+async def busy(count: int, tmp: Path) -> None:
+    """Throughput with and without `count` subscribers reading the busiest stream there is."""
+    for readers in (0, count):
+        rate, frames = await _busy_run(readers, tmp / f"busy{readers}.db")
+        print(f"firehose readers {readers:>5}: {rate:6.1f} orders/s completed, "
+              f"{frames:,} frames delivered to the readers")
+
+
+async def _busy_run(readers: int, db: Path, orders: int = 1500) -> tuple[float, int]:
+    engine = EngineProcess(db, "--latency-scale", "0", "--failure-rate", "0")
+    await engine.start()
+    received = 0
+    body = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.5}
+    async with aiohttp.ClientSession(engine.url,
+                                     connector=aiohttp.TCPConnector(limit=0)) as session:
+        async def read() -> None:
+            nonlocal received
+            async with session.ws_connect("/api/orders/stream") as ws:
+                async for _ in ws:
+                    received += 1
+
+        async def client(n: int) -> None:
+            for _ in range(n):
+                async with session.post("/api/orders/execute", json=body) as resp:
+                    order_id = (await resp.json())["orderId"]
+                async with session.ws_connect(f"/api/orders/status/{order_id}") as ws:
+                    async for _ in ws:
+                        pass
+
+        tasks = [asyncio.create_task(read()) for _ in range(readers)]
+        await asyncio.sleep(1 if readers else 0)
+        started = time.perf_counter()
+        await asyncio.gather(*(client(orders // 50) for _ in range(50)))
+        elapsed = time.perf_counter() - started
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    await engine.terminate()
+    return orders / elapsed, received
+
+
 def rss(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -123,7 +165,7 @@ def rss(pid: int) -> float:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=("orders", "subscribers"))
+    p.add_argument("what", choices=("orders", "subscribers", "busy"))
     p.add_argument("--count", type=int)
     args = p.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -131,6 +173,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         if args.what == "orders":
             asyncio.run(orders(args.count or 1_000_000, Path(tmp)))
+        elif args.what == "busy":
+            asyncio.run(busy(args.count or 1_000, Path(tmp)))
         else:
             asyncio.run(subscribers(args.count or 10_000, Path(tmp)))
     return 0

@@ -21,7 +21,7 @@ async def test_a_subscriber_receives_its_orders_events_in_order() -> None:
     hub.publish(event(1))
     hub.publish(event(2, "other"))
     hub.publish(event(3))
-    assert [(await sub.next()).seq for _ in range(2)] == [1, 3]
+    assert [(await sub.next())[0].seq for _ in range(2)] == [1, 3]
 
 
 async def test_a_subscriber_that_does_not_read_is_marked_lagging_and_stops_buffering() -> None:

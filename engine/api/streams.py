@@ -13,7 +13,7 @@ from loguru import logger
 from engine.api.errors import ApiError
 from engine.api.keys import ENGINE, SOCKETS
 from engine.api.orders import accept, decode_body
-from engine.hub import ALL
+from engine.hub import ALL, framed
 from engine.runtime import Engine
 
 HEARTBEAT_SECONDS = 20.0  # server pings; a peer silent for half of this after a ping is dropped
@@ -101,25 +101,25 @@ async def firehose(request: web.Request) -> web.StreamResponse:
         while True:  # replay in pages until caught up with the live feed
             page = await engine.store.feed(last, FEED_PAGE)
             for event in page:
-                if not await _send(ws, event.to_json().decode(), last, engine.send_timeout, "gseq"):
+                if not await _send(ws, event.to_json(), last, engine.send_timeout, "gseq"):
                     return ws
                 last = event.gseq
             if len(page) < FEED_PAGE:
                 break
         while True:
-            event = await sub.next()
+            event, frame = await sub.next()
             if sub.lagging:
                 reason = f"slow consumer, resume with after={last}"
                 await ws.close(code=CLOSE_SLOW_CONSUMER, message=reason.encode())
                 return ws
             if event.gseq > last + 1:  # never skip: fetch what lies between
                 for missed in await engine.store.feed(last, event.gseq - last - 1):
-                    if not await _send(ws, missed.to_json().decode(), last, engine.send_timeout, "gseq"):
+                    if not await _send(ws, missed.to_json(), last, engine.send_timeout, "gseq"):
                         return ws
                     last = missed.gseq
             if event.gseq <= last:
                 continue
-            if not await _send(ws, event.to_json().decode(), last, engine.send_timeout, "gseq"):
+            if not await _send(ws, frame, last, engine.send_timeout, "gseq"):
                 return ws
             last = event.gseq
     except (asyncio.CancelledError, ConnectionResetError):
@@ -161,9 +161,9 @@ async def _forward(ws: web.WebSocketResponse, engine: Engine, order_id: str, aft
     sub = engine.hub.subscribe(order_id)
     try:
         last = after
-        history = iter(await engine.store.events(order_id, after))
+        history = iter([framed(e) for e in await engine.store.events(order_id, after)])
         while True:
-            event = next(history, None) or await sub.next()
+            event, frame = next(history, None) or await sub.next()
             if sub.lagging:
                 reason = f"slow consumer, resume with after={last}"
                 await ws.close(code=CLOSE_SLOW_CONSUMER, message=reason.encode())
@@ -171,9 +171,10 @@ async def _forward(ws: web.WebSocketResponse, engine: Engine, order_id: str, aft
             if event.seq <= last:
                 continue
             if event.seq > last + 1:  # never skip: fetch what lies between from the store
-                history = iter([*await engine.store.events(order_id, last), event])
+                missed = await engine.store.events(order_id, last)
+                history = iter([*map(framed, missed), (event, frame)])
                 continue
-            if not await _send(ws, event.to_json().decode(), last, engine.send_timeout):
+            if not await _send(ws, frame, last, engine.send_timeout):
                 return
             last = event.seq
             if event.status.terminal:
@@ -183,11 +184,11 @@ async def _forward(ws: web.WebSocketResponse, engine: Engine, order_id: str, aft
         engine.hub.unsubscribe(sub)
 
 
-async def _send(ws: web.WebSocketResponse, frame: str, last: int, limit: float,
+async def _send(ws: web.WebSocketResponse, frame: bytes, last: int, limit: float,
                 key: str = "seq") -> bool:
-    """Send one frame; a client that stops reading is cut off, not waited on forever."""
+    """Send one text frame (already UTF-8); a reader that stopped is cut off, not waited on."""
     try:
-        await asyncio.wait_for(ws.send_str(frame), limit)
+        await asyncio.wait_for(ws.send_frame(frame, WSMsgType.TEXT), limit)
         return True
     except TimeoutError:
         reason = f"slow consumer, resume with after={last} ({key})".encode()
