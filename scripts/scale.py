@@ -116,23 +116,29 @@ async def subscribers(count: int, tmp: Path) -> None:
 
 
 async def busy(count: int, tmp: Path) -> None:
-    """Throughput with and without `count` subscribers reading the busiest stream there is."""
-    for readers in (0, count):
-        rate, frames = await _busy_run(readers, tmp / f"busy{readers}.db")
-        print(f"firehose readers {readers:>5}: {rate:6.1f} orders/s completed, "
-              f"{frames:,} frames delivered to the readers")
+    """Market-order throughput with `count` subscribers on one waiting order's stream (its price
+    updates), and with `count` readers of the firehose (every event of every order)."""
+    for readers, stream in ((0, "order"), (count, "order"), (count, "firehose")):
+        rate, frames = await _busy_run(readers, stream, tmp / f"busy{readers}{stream}.db")
+        print(f"{readers:>5} readers of {stream:<8}: {rate:6.1f} orders/s completed, "
+              f"{frames:,} frames delivered to the readers", flush=True)
 
 
-async def _busy_run(readers: int, db: Path, orders: int = 1500) -> tuple[float, int]:
+async def _busy_run(readers: int, stream: str, db: Path, orders: int = 1500) -> tuple[float, int]:
     engine = EngineProcess(db, "--latency-scale", "0", "--failure-rate", "0")
     await engine.start()
     received = 0
     body = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.5}
     async with aiohttp.ClientSession(engine.url,
                                      connector=aiohttp.TCPConnector(limit=0)) as session:
+        limit = {**body, "orderType": "limit", "limitPrice": 1000, "ttlSeconds": 3600}
+        async with session.post("/api/orders/execute", json=limit) as resp:
+            watched = (await resp.json())["orderId"]
+        path = "/api/orders/stream" if stream == "firehose" else f"/api/orders/status/{watched}"
+
         async def read() -> None:
             nonlocal received
-            async with session.ws_connect("/api/orders/stream") as ws:
+            async with session.ws_connect(path) as ws:
                 async for _ in ws:
                     received += 1
 
