@@ -150,3 +150,20 @@ async def test_launch_refuses_a_bad_mint(order_engine: EngineHarness) -> None:
     assert order_engine.http is not None
     async with order_engine.http.post("/api/sim/launch", json={"mint": "nope"}) as resp:
         assert resp.status == 422 and (await resp.json())["error"]["code"] == "INVALID_MINT"
+
+
+async def test_a_launch_scheduled_for_a_later_slot_opens_then_and_the_sniper_fires(
+        order_engine: EngineHarness) -> None:
+    mint = new_mint()
+    order_id = await snipe(order_engine, mint)
+    chain = order_engine.world.chain
+    launched = await launch(order_engine, mint=mint, venue="meteora", price="0.000001",
+                            liquidity="100", slot=chain.block_height + 2)
+    assert launched["scheduled"] is True
+    await settle(order_engine)
+    assert await status(order_engine, order_id) == "waiting"  # no pool yet
+    for _ in range(2):  # other orders land, and each landing takes a slot at zero latency
+        await order_engine.wait_terminal(await order_engine.submit(**SOL_USDC))
+    final = await order_engine.wait_terminal(order_id)
+    assert final["status"] == "confirmed"
+    assert final["poolOpenedSlot"] >= launched["slot"]

@@ -74,10 +74,14 @@ async def launch(request: web.Request) -> web.Response:
     mint = data.get("mint")
     world = request.app[ENGINE].world
     if mint is not None and (not isinstance(mint, str) or not is_public_key(mint)
-                             or lookup(mint) or world.launched_at(mint) is not None):
+                             or lookup(mint) or world.launched_at(mint) is not None
+                             or any(plan["mint"] == mint for _, plan in world.scheduled)):
         raise ApiError(422, "INVALID_MINT", "mint must be a new base58 address", "mint")
+    slot = data.get("slot")
+    if slot is not None and (not isinstance(slot, int) or isinstance(slot, bool) or slot < 0):
+        raise ApiError(422, "INVALID_SLOT", "slot is a non-negative integer", "slot")
     launched = world.launch(mint=mint, venue=venue, quote=quote, price=price,
-                            liquidity=liquidity)
+                            liquidity=liquidity, slot=slot)
     return json_response(launched, status=201)
 
 

@@ -102,7 +102,8 @@ SPEC: dict[str, Any] = {
                 "schema": {"type": "object", "properties": {
                     "mint": {"type": "string"}, "venue": {"enum": ["raydium", "meteora"]},
                     "quote": {"enum": ["SOL", "USDC"]}, "price": {"type": "number"},
-                    "liquidity": {"type": "number"}}},
+                    "liquidity": {"type": "number"},
+                    "slot": {"type": "integer", "minimum": 0}}},
                 "examples": {"raydium": {"value": {"venue": "raydium", "price": 0.000001,
                                                    "liquidity": 85}}}}}},
             "responses": {"201": {"description": "launched", **_json({"type": "object"})},

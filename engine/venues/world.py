@@ -45,6 +45,7 @@ class SimWorld:
     latency_scale: float
     listeners: list[Callable[[set[frozenset[str]] | None], None]] = field(default_factory=list)
     launches: list[dict[str, Any]] = field(default_factory=list)
+    scheduled: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
     @classmethod
     def build(cls, clock: Clock, *, seed: int | None, latency_scale: float,
@@ -100,8 +101,17 @@ class SimWorld:
 
     def notify(self, pairs: set[frozenset[str]] | None) -> None:
         """Pool state changed for these pairs (None: any); price watchers re-check."""
+        self.open_due_launches()
         for listener in self.listeners:
             listener(pairs)
+
+    def open_due_launches(self) -> None:
+        """Open the pools of scheduled launches whose slot has come."""
+        height = self.chain.block_height
+        due = [plan for slot, plan in self.scheduled if slot <= height]
+        self.scheduled = [(slot, plan) for slot, plan in self.scheduled if slot > height]
+        for plan in due:
+            self.launch(**plan)
 
     async def run(self, clock: Clock, launch_rate: float = 0.0) -> None:
         """Let the market live slot by slot (other traders, random launches) in real time."""
@@ -111,19 +121,28 @@ class SimWorld:
         while True:
             await clock.sleep(tick)
             self.chain.now()
+            self.open_due_launches()
             if launch_rate and self.rng.random() < launch_rate / 60 * SLOT_SECONDS:
                 launched = self.launch()
                 logger.info("token launch: {} on {}", launched["mint"], launched["venue"])
 
     def launch(self, *, mint: str | None = None, venue: str | None = None, quote: str = "SOL",
-               price: Decimal | None = None, liquidity: Decimal | None = None) -> dict[str, Any]:
-        """A new mint and its first pool, tradable from the current slot (pump.fun style)."""
+               price: Decimal | None = None, liquidity: Decimal | None = None,
+               slot: int | None = None) -> dict[str, Any]:
+        """A new mint and its first pool, tradable from `slot` (default: now; pump.fun style)."""
         quote_token = lookup(quote)
         assert quote_token is not None
         mint = mint or base58.encode(self.rng.randbytes(32))
         venue = venue or self.rng.choice(["raydium", "meteora"])
         price = price or Decimal(self.rng.uniform(2e-8, 2e-6)).quantize(Decimal("1e-12"))
         liquidity = liquidity or Decimal(self.rng.choice([50, 85, 200]))
+        if slot is not None and slot > self.chain.block_height:
+            plan = {"mint": mint, "venue": venue, "quote": quote, "price": price,
+                    "liquidity": liquidity}
+            self.scheduled.append((slot, plan))
+            return {"mint": mint, "decimals": LAUNCH_DECIMALS, "venue": venue, "slot": slot,
+                    "scheduled": True, "quoteMint": quote_token.mint, "price": str(price),
+                    "liquidity": str(liquidity)}
         quote_atoms = quote_token.to_atoms(liquidity)
         token_atoms = int(liquidity / price * 10**LAUNCH_DECIMALS)
         pool_id = f"{venue[:3]}-launch-{mint[:6].lower()}"
