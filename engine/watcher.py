@@ -35,7 +35,6 @@ class Book:
     entries: list[tuple[Decimal, str]] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
-    last_price: Decimal | None = None
 
 
 class Watcher:
@@ -110,7 +109,6 @@ class Watcher:
         price = await self._price(book, reference)
         if price is None:
             return  # no pool yet (a sniper's token), or not enough liquidity
-        book.last_price = price
         ready = book.entries[:bisect.bisect_right(book.entries, (price, "\uffff"))]
         verified = await asyncio.gather(*(self._met(book, oid) for _, oid in ready))
         for (_, order_id), met in zip(ready, verified, strict=True):

@@ -7,7 +7,6 @@ class EngineError(Exception):
     """Base for every error the engine reports to a trader."""
 
     code = "ENGINE_ERROR"
-    transient = False
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -42,7 +41,6 @@ class RetriesExhausted(PermanentError):
 class TransientError(EngineError):
     """Worth another attempt. `maybe_landed` means the transaction may still land."""
 
-    transient = True
     maybe_landed = False
 
 

@@ -29,11 +29,6 @@ class ManualClock:
         heapq.heappush(self._sleepers, (self._elapsed + seconds, next(self._ids), future))
         await future
 
-    @property
-    def sleeping(self) -> int:
-        """How many coroutines are waiting on this clock."""
-        return sum(1 for *_, f in self._sleepers if not f.done())
-
     async def advance(self, seconds: float) -> None:
         """Move time forward, waking sleepers in deadline order and letting each one run."""
         target = self._elapsed + seconds
