@@ -16,6 +16,36 @@ def framed(event: StatusChanged) -> Delivery:
     return event, event.to_json()
 
 
+def websocket_frame(payload: bytes) -> bytes:
+    """A whole unmasked server-to-client text frame (RFC 6455 5.2), built once per event."""
+    n = len(payload)
+    if n < 126:
+        header = bytes((0x81, n))
+    elif n < 1 << 16:
+        header = bytes((0x81, 126)) + n.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + n.to_bytes(8, "big")
+    return header + payload
+
+
+@dataclass(eq=False)
+class DirectSink:
+    """A caught-up firehose reader: frames go straight to its transport from `publish`, with no
+    task wake-up per reader per event. Any surprise hands it back to its handler."""
+
+    transport: asyncio.WriteTransport
+    last: int  # the last gseq written
+    buffer_limit: int
+
+    def write(self, event: StatusChanged, wire: bytes) -> bool:
+        """False when the reader must be handed back: a gap, a closing or a full transport."""
+        if event.gseq != self.last + 1 or self.transport.is_closing():
+            return False
+        self.transport.write(wire)
+        self.last = event.gseq
+        return self.transport.get_write_buffer_size() <= self.buffer_limit
+
+
 @dataclass(eq=False)
 class Subscription:
     """One subscriber's bounded buffer. Overflow marks it lagging instead of growing memory."""
@@ -24,9 +54,19 @@ class Subscription:
     capacity: int
     queue: asyncio.Queue[Delivery] = field(init=False)
     lagging: bool = False
+    sink: DirectSink | None = None
+    detached: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(self.capacity)
+
+    def attach(self, sink: DirectSink) -> None:
+        self.detached.clear()
+        self.sink = sink
+
+    def detach(self) -> None:
+        self.sink = None
+        self.detached.set()
 
     def offer(self, delivery: Delivery) -> None:
         if self.lagging:
@@ -64,10 +104,16 @@ class Hub:
 
     def publish(self, event: StatusChanged) -> None:
         subs = [*self._subs.get(event.order_id, ()), *self._subs.get(ALL, ())]
-        if subs:
-            delivery = framed(event)
-            for sub in subs:
+        if not subs:
+            return
+        delivery, wire = framed(event), b""
+        for sub in subs:
+            if sub.sink is None:
                 sub.offer(delivery)
+                continue
+            wire = wire or websocket_frame(delivery[1])
+            if not sub.sink.write(event, wire):
+                sub.detach()
 
     def watched(self) -> list[str]:
         """Ids of the orders someone is subscribed to."""

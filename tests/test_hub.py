@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from engine.domain.order import StatusChanged
 from engine.domain.status import OrderStatus
-from engine.hub import Hub
+from engine.hub import DirectSink, Hub, websocket_frame
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -40,3 +40,49 @@ def test_unsubscribing_the_last_subscriber_forgets_the_order() -> None:
     sub = hub.subscribe("o")
     hub.unsubscribe(sub)
     assert hub.subscriber_count == 0 and hub.watched_orders == 0
+
+
+def test_websocket_frames_use_the_three_length_encodings() -> None:
+    assert websocket_frame(b"x" * 125)[:2] == bytes((0x81, 125))
+    assert websocket_frame(b"x" * 126)[:4] == bytes((0x81, 126, 0, 126))
+    assert websocket_frame(b"x" * 70_000)[:2] == bytes((0x81, 127))
+    assert int.from_bytes(websocket_frame(b"x" * 70_000)[2:10], "big") == 70_000
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def get_write_buffer_size(self) -> int:
+        return sum(map(len, self.written))
+
+
+def feed(gseq: int) -> StatusChanged:
+    return StatusChanged("o", 1, OrderStatus.ROUTING, AT, {}, gseq)
+
+
+async def test_a_caught_up_reader_is_written_to_directly_until_a_gap_hands_it_back() -> None:
+    hub, transport = Hub(), FakeTransport()
+    sub = hub.subscribe("*")
+    sub.attach(DirectSink(transport, last=0, buffer_limit=10_000))  # type: ignore[arg-type]
+    hub.publish(feed(1))
+    hub.publish(feed(2))
+    assert len(transport.written) == 2 and sub.queue.empty() and not sub.detached.is_set()
+    hub.publish(feed(4))  # 3 is missing: the handler must fetch it from the store
+    assert sub.detached.is_set() and sub.sink is None and len(transport.written) == 2
+
+
+async def test_a_direct_reader_whose_buffer_fills_is_handed_back() -> None:
+    hub, transport = Hub(), FakeTransport()
+    sub = hub.subscribe("*")
+    sub.attach(DirectSink(transport, last=0, buffer_limit=100))  # type: ignore[arg-type]
+    for gseq in range(1, 10):
+        hub.publish(feed(gseq))
+    assert sub.detached.is_set() and transport.get_write_buffer_size() > 100

@@ -13,13 +13,14 @@ from loguru import logger
 from engine.api.errors import ApiError
 from engine.api.keys import ENGINE, SOCKETS
 from engine.api.orders import accept, decode_body
-from engine.hub import ALL, framed
+from engine.hub import ALL, DirectSink, framed
 from engine.runtime import Engine
 
 HEARTBEAT_SECONDS = 20.0  # server pings; a peer silent for half of this after a ping is dropped
 FIRST_MESSAGE_SECONDS = 10.0
 FEED_PAGE = 500
 KERNEL_SEND_BUFFER = 64 * 1024
+DIRECT_BUFFER_LIMIT = 256 * 1024  # bytes queued for a firehose reader before it counts as slow
 MAX_MESSAGE_BYTES = 16 * 1024
 CLOSE_NOT_FOUND = 4404
 CLOSE_INVALID_ORDER = 4400
@@ -107,25 +108,43 @@ async def firehose(request: web.Request) -> web.StreamResponse:
             if len(page) < FEED_PAGE:
                 break
         while True:
-            event, frame = await sub.next()
-            if sub.lagging:
+            while not sub.queue.empty():  # what arrived during the replay
+                event, frame = sub.queue.get_nowait()
+                if event.gseq > last + 1:  # never skip: fetch what lies between
+                    for missed in await engine.store.feed(last, event.gseq - last - 1):
+                        if not await _send(ws, missed.to_json(), last, engine.send_timeout,
+                                           "gseq"):
+                            return ws
+                        last = missed.gseq
+                if event.gseq <= last:
+                    continue
+                if not await _send(ws, frame, last, engine.send_timeout, "gseq"):
+                    return ws
+                last = event.gseq
+            if sub.lagging or request.transport is None:
                 reason = f"slow consumer, resume with after={last}"
                 await ws.close(code=CLOSE_SLOW_CONSUMER, message=reason.encode())
                 return ws
-            if event.gseq > last + 1:  # never skip: fetch what lies between
-                for missed in await engine.store.feed(last, event.gseq - last - 1):
-                    if not await _send(ws, missed.to_json(), last, engine.send_timeout, "gseq"):
-                        return ws
-                    last = missed.gseq
-            if event.gseq <= last:
-                continue
-            if not await _send(ws, frame, last, engine.send_timeout, "gseq"):
+            # Caught up: from here `publish` writes to this reader's transport itself.
+            sink = DirectSink(request.transport, last, DIRECT_BUFFER_LIMIT)
+            sub.attach(sink)
+            await sub.detached.wait()
+            last = sink.last
+            if request.transport.get_write_buffer_size() > DIRECT_BUFFER_LIMIT:
+                reason = f"slow consumer, resume with after={last}"
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await ws.close(code=CLOSE_SLOW_CONSUMER, message=reason.encode())
                 return ws
-            last = event.gseq
+            for missed in await engine.store.feed(last, FEED_PAGE):  # a gap: catch up, go on
+                if not await _send(ws, missed.to_json(), last, engine.send_timeout, "gseq"):
+                    return ws
+                last = missed.gseq
     except (asyncio.CancelledError, ConnectionResetError):
         if not reader.done():
             raise
     finally:
+        sub.sink = None
         engine.hub.unsubscribe(sub)
         reader.cancel()
     return ws
