@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest_asyncio
 
@@ -44,3 +46,13 @@ def all_in(harness: EngineHarness, order_ids: list[str],
     async def done() -> bool:
         return set(await read()) <= wanted
     return done
+
+
+def load_script(name: str) -> ModuleType:
+    """Import scripts/<name>.py, so a test can run a short version of it."""
+    path = Path(__file__).parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

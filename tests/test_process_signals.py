@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from pathlib import Path
+
+from conftest import load_script
 
 from engine.testing.process import EngineProcess, audit, submit_until, wait_all_terminal
 
 ARGS = ("--latency-scale", "0.2", "--failure-rate", "0.2", "--seed", "3")
-
-
-def load_chaos():  # type: ignore[no-untyped-def]
-    path = Path(__file__).parents[1] / "scripts" / "chaos.py"
-    spec = importlib.util.spec_from_file_location("chaos", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 async def test_sigterm_under_load_exits_0_and_every_order_finishes_after_restart(
@@ -44,6 +36,6 @@ async def test_sigterm_under_load_exits_0_and_every_order_finishes_after_restart
 
 async def test_a_short_chaos_run_loses_nothing_and_executes_nothing_twice(
         tmp_path: Path) -> None:
-    chaos = load_chaos()
+    chaos = load_script("chaos")
     assert await chaos.chaos(kills=3, seed=5, rate=60, latency_scale=0.2, failure_rate=0.2,
                              workdir=tmp_path) == 0
