@@ -58,13 +58,13 @@ class SimWorld:
         ray_pools, met_pools = raydium_pools(market), meteora_pools(market)
         traders = OtherTraders([*ray_pools, *met_pools], reference_prices(market), streams[0])
         faults = Faults()
-        chain_ref: list[SimChain] = []
-
+        # Venues read the cluster's clock and the cluster runs the venues' swaps: the closures
+        # below refer to `chain` and `world`, bound once they exist further down.
         def now() -> int:
-            return chain_ref[0].now()
+            return chain.now()
 
         def slot() -> int:
-            return chain_ref[0].block_height
+            return chain.block_height
 
         labels = {p.id: market["raydium"]["labels"][p.program] for p in ray_pools} | {
             p.id: market["meteora"]["label"] for p in met_pools}
@@ -94,7 +94,6 @@ class SimWorld:
                          latency_scale=latency_scale, failure_rate=failure_rate, faults=faults,
                          wallet=wallet, on_slot=traders.trade, on_change=changed, record=record,
                          snapshot=snapshot)
-        chain_ref.append(chain)
         world = cls(raydium, meteora, chain, faults, traders, random.Random(rng.random()),
                     latency_scale)
         return world
