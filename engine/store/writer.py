@@ -44,6 +44,7 @@ class GroupCommitWriter:
         self._queue: asyncio.Queue[Write] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.batches = self.writes = 0
+        self._gseq: int | None = None  # the last feed position committed
 
     async def open(self) -> None:
         self._db = await self.call(lambda db: db, connect=True)
@@ -98,26 +99,64 @@ class GroupCommitWriter:
     def _commit(self, batch: list[Write]) -> list[StatusChanged | BaseException]:
         db = self._db
         assert db is not None
+        if self._gseq is None:  # the feed's position; only this thread writes it
+            row = db.execute("SELECT seq FROM sqlite_sequence WHERE name='feed'").fetchone()
+            self._gseq = int(row[0]) if row else 0
         self._execute(db, "BEGIN IMMEDIATE")
         try:
-            results = [self._apply(db, item) for item in batch]
+            results: list[StatusChanged | BaseException] | None = self._apply_all(db, batch)
+            if results is None:  # one write was refused: redo them one by one to isolate it
+                db.execute("ROLLBACK")
+                self._execute(db, "BEGIN IMMEDIATE")
+                gseq = self._gseq
+                results = []
+                for item in batch:
+                    results.append(self._apply(db, item, gseq + 1))
+                    gseq += not isinstance(results[-1], BaseException)
             self._execute(db, "COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+        self._gseq += sum(not isinstance(r, BaseException) for r in results)
         return results
 
-    def _apply(self, db: sqlite3.Connection, item: Write) -> StatusChanged | BaseException:
+    def _apply_all(self, db: sqlite3.Connection, batch: list[Write]) -> list[StatusChanged] | None:
+        """The whole batch with one executemany per kind of statement; None if any is refused.
+
+        Statements of one kind keep their order, so two writes to one order apply in turn."""
+        assert self._gseq is not None
+        by_sql: dict[str, list[tuple[Any, ...]]] = {}
+        for item in batch:
+            by_sql.setdefault(item.order[0], []).append(item.order[1])
+        events = [replace(item.event, gseq=self._gseq + n)
+                  for n, item in enumerate(batch, start=1)]
+        try:
+            for sql, rows in by_sql.items():
+                if self._execute_many(db, sql, rows).rowcount != len(rows):
+                    return None  # an order changed under its writer: StaleOrder, found one by one
+            self._execute_many(db, "INSERT INTO feed (gseq, order_id, seq) VALUES (?, ?, ?)",
+                               [(e.gseq, e.order_id, e.seq) for e in events])
+            self._execute_many(db, "INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
+                               [(e.order_id, e.seq, e.to_json()) for e in events])
+            for item in batch:
+                for sql, params in item.extra:
+                    self._execute(db, sql, params)
+        except sqlite3.Error:
+            return None
+        return events
+
+    def _apply(self, db: sqlite3.Connection, item: Write,
+               gseq: int) -> StatusChanged | BaseException:
         """One write inside the batch; a savepoint keeps its failure from spoiling the others."""
         db.execute("SAVEPOINT item")
         try:
             if self._execute(db, *item.order).rowcount != 1:
                 raise StaleOrder(f"order {item.event.order_id} changed under us "
                                  f"(seq {item.event.seq})")
-            feed = self._execute(db, "INSERT INTO feed (order_id, seq) VALUES (?, ?)",
-                                 (item.event.order_id, item.event.seq))
-            event = replace(item.event, gseq=feed.lastrowid or 0)
+            event = replace(item.event, gseq=gseq)
+            self._execute(db, "INSERT INTO feed (gseq, order_id, seq) VALUES (?, ?, ?)",
+                          (gseq, event.order_id, event.seq))
             self._execute(db, "INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
                           (event.order_id, event.seq, event.to_json()))
             for sql, params in item.extra:
@@ -128,6 +167,12 @@ class GroupCommitWriter:
             return error
         db.execute("RELEASE item")
         return event
+
+    def _execute_many(self, db: sqlite3.Connection, sql: str,
+                      rows: list[tuple[Any, ...]]) -> sqlite3.Cursor:
+        if self._fault is not None:
+            self._fault(sql)
+        return db.executemany(sql, rows)
 
     def _execute(self, db: sqlite3.Connection, sql: str,
                  params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
