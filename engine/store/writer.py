@@ -96,7 +96,7 @@ class GroupCommitWriter:
                 else:
                     item.done.set_result(result)
 
-    def _commit(self, batch: list[Write]) -> list[StatusChanged | BaseException]:
+    def _commit(self, batch: list[Write]) -> Sequence[StatusChanged | BaseException]:
         db = self._db
         assert db is not None
         if self._gseq is None:  # the feed's position; only this thread writes it
@@ -104,15 +104,16 @@ class GroupCommitWriter:
             self._gseq = int(row[0]) if row else 0
         self._execute(db, "BEGIN IMMEDIATE")
         try:
-            results: list[StatusChanged | BaseException] | None = self._apply_all(db, batch)
+            results: Sequence[StatusChanged | BaseException] | None = self._apply_all(db, batch)
             if results is None:  # one write was refused: redo them one by one to isolate it
                 db.execute("ROLLBACK")
                 self._execute(db, "BEGIN IMMEDIATE")
                 gseq = self._gseq
-                results = []
+                isolated: list[StatusChanged | BaseException] = []
                 for item in batch:
-                    results.append(self._apply(db, item, gseq + 1))
-                    gseq += not isinstance(results[-1], BaseException)
+                    isolated.append(self._apply(db, item, gseq + 1))
+                    gseq += not isinstance(isolated[-1], BaseException)
+                results = isolated
             self._execute(db, "COMMIT")
         except BaseException:
             if db.in_transaction:
