@@ -22,6 +22,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
               store_fault: Callable[[str], None] | None = None) -> web.Application:
     """An aiohttp app whose start-up opens the store, resumes orders and starts the workers."""
     clock = clock or SystemClock()
+    owns_world = world is None  # a harness's world outlives the engines it restarts
     world = world or SimWorld.build(clock, seed=settings.seed, latency_scale=settings.latency_scale,
                                     failure_rate=settings.failure_rate,
                                     chain_db=settings.chain_db or None)
@@ -37,6 +38,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
         yield
         await engine.stop()
         await store.close()
+        if owns_world:
+            await world.chain.close()
 
     app[SOCKETS] = weakref.WeakSet()
     app.cleanup_ctx.append(lifecycle)

@@ -74,7 +74,7 @@ class SimChain:
         """Continue the cluster where its record stops; what was in flight lands now."""
         meta = record.meta("chain")
         if meta is None:
-            record.put_meta({"chain": self._counters()})
+            record.initialise({"chain": self._counters()})
             return
         self._genesis = datetime.fromisoformat(meta["genesis"])
         self._skipped, self._landed, self._flowed = meta["skipped"], meta["landed"], meta["flowed"]
@@ -166,11 +166,24 @@ class SimChain:
             await asyncio.shield(task)
         if tx.signature not in self.ledger:
             await self._wait_past(tx.last_valid_height)
+        await self._durable()
         return self.ledger.get(tx.signature)
 
     async def signature_status(self, signature: str) -> Landed | None:
         self._land_backlog()
+        await self._durable()
         return self.ledger.get(signature)
+
+    async def close(self) -> None:
+        """Let the record write what it holds."""
+        if self._record is not None:
+            await self._record.close()
+
+    async def _durable(self) -> None:
+        # What the cluster tells us must survive a crash of ours, or we could act on a landing
+        # that the restarted cluster never saw.
+        if self._record is not None:
+            await self._record.durable()
 
     def landed_for(self, order_id: str) -> list[Landed]:
         """Every transaction the chain executed for an order, found by its memo."""

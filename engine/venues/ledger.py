@@ -1,14 +1,16 @@
 """The simulated chain's own durable record, in its own SQLite file, apart from the engine's.
 
 After an engine crash, this is "what really happened": landed transactions, transactions still in
-flight, balances and pool states. Written synchronously: it stands in for a remote cluster.
+flight, balances and pool states. It stands in for a remote cluster, so it is written off the
+event loop, by its own thread, a batch per transaction; a landing is reported once it is durable.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -27,17 +29,40 @@ CREATE TABLE IF NOT EXISTS in_flight (signature TEXT PRIMARY KEY, payload TEXT N
 """
 
 
+@dataclass
+class _Batch:
+    """Everything recorded since the last flush; written in one transaction."""
+
+    sent: list[tuple[str, str, int]] = field(default_factory=list)
+    landed: list[tuple[Any, ...]] = field(default_factory=list)
+    settled: list[tuple[str]] = field(default_factory=list)  # no longer in flight
+    meta: dict[str, Any] = field(default_factory=dict)  # the latest value of each key wins
+    durable: asyncio.Future[None] | None = None
+
+    def future(self) -> asyncio.Future[None]:
+        if self.durable is None:
+            self.durable = asyncio.get_running_loop().create_future()
+        return self.durable
+
+
 class ChainRecord:
     def __init__(self, path: str) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None)
+        # Read at start-up on the caller's thread; written afterwards only by the writer thread.
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL survives a killed process (our chaos), not power loss; the chain is a
         # stand-in for a remote cluster, and its fsyncs would only slow the simulation down.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="chain-record")
+        self._next = _Batch()
+        self._writing: _Batch | None = None
+        self._flusher: asyncio.Task[None] | None = None
 
-    def close(self) -> None:
-        self._db.close()
+    async def close(self) -> None:
+        await self.durable()
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._db.close)
+        self._thread.shutdown()
 
     def meta(self, key: str) -> Any:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -56,35 +81,68 @@ class ChainRecord:
     def in_flight(self) -> list[tuple[str, str, int]]:
         return list(self._db.execute("SELECT signature, payload, last_valid_height FROM in_flight"))
 
-    def sent(self, signature: str, payload: str, last_valid_height: int) -> None:
-        self._db.execute("INSERT OR IGNORE INTO in_flight VALUES (?, ?, ?)",
-                         (signature, payload, last_valid_height))
+    def initialise(self, values: dict[str, Any]) -> None:
+        """Write the first state of a new record, at start-up, before anything else."""
+        self._write(_Batch(meta=values))
 
-    def forget(self, signature: str) -> None:
-        self._db.execute("DELETE FROM in_flight WHERE signature=?", (signature,))
+    def sent(self, signature: str, payload: str, last_valid_height: int) -> None:
+        self._open().sent.append((signature, payload, last_valid_height))
 
     def record(self, landed: Landed | None, signature: str, state: dict[str, Any]) -> None:
-        """Atomically: the landing (or the drop) of `signature`, and the state it left behind."""
-        with self._transaction():
-            if landed is not None:
-                self._db.execute(
-                    "INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (landed.signature, landed.memo, landed.slot, landed.amount_in,
-                     landed.amount_out, landed.fee_lamports, landed.err, landed.err_message,
-                     landed.rent_lamports))
-            self._db.execute("DELETE FROM in_flight WHERE signature=?", (signature,))
-            self.put_meta(state)
+        """The landing (or the drop) of `signature` and the state it left, in one transaction."""
+        batch = self._open()
+        if landed is not None:
+            batch.landed.append((landed.signature, landed.memo, landed.slot, landed.amount_in,
+                                 landed.amount_out, landed.fee_lamports, landed.err,
+                                 landed.err_message, landed.rent_lamports))
+        batch.settled.append((signature,))
+        batch.meta |= state
 
     def put_meta(self, values: dict[str, Any]) -> None:
-        self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                             [(k, orjson.dumps(v)) for k, v in values.items()])
+        self._open().meta |= values
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
+    async def durable(self) -> None:
+        """Wait until everything recorded so far is on disk (batches are written in order)."""
+        newest = self._next if _pending(self._next) else self._writing
+        if newest is not None:
+            await asyncio.shield(newest.future())
+
+    def _open(self) -> _Batch:
+        if self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+        return self._next
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            yield
+            while _pending(self._next):
+                batch, self._next = self._next, _Batch()
+                self._writing = batch
+                try:
+                    await loop.run_in_executor(self._thread, self._write, batch)
+                except Exception as error:
+                    batch.future().set_exception(error)
+                else:
+                    batch.future().set_result(None)
+                finally:
+                    self._writing = None
+        finally:
+            self._flusher = None
+
+    def _write(self, batch: _Batch) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("INSERT OR IGNORE INTO in_flight VALUES (?, ?, ?)", batch.sent)
+            db.executemany("INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", batch.landed)
+            db.executemany("DELETE FROM in_flight WHERE signature=?", batch.settled)
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                           [(k, orjson.dumps(v)) for k, v in batch.meta.items()])
         except BaseException:
-            self._db.execute("ROLLBACK")
+            db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        db.execute("COMMIT")
+
+
+def _pending(batch: _Batch) -> bool:
+    return bool(batch.sent or batch.landed or batch.settled or batch.meta)
