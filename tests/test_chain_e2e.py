@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 from conftest import all_in, run_until
 
+from engine.clock import SystemClock
 from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT, lookup
+from engine.domain.transactions import SwapInstruction
 from engine.testing import EngineHarness
+from engine.venues.world import SimWorld
 
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 
@@ -150,3 +154,22 @@ async def test_every_confirmed_order_landed_exactly_once_and_every_failed_one_ne
     for order_id, final in zip(ids, finals, strict=True):
         assert len(executed[order_id]) == (1 if final["status"] == "confirmed" else 0), final
     assert sum(f["status"] == "confirmed" for f in finals) > 100
+
+
+async def test_a_landing_is_reported_only_once_the_chain_record_holds_it(tmp_path: Path) -> None:
+    path = str(tmp_path / "chain.db")
+    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0, chain_db=path)
+    chain = world.chain
+    pool = next(p for p in world.raydium.pools.values() if set(p.mints) == {WSOL_MINT, USDC})
+    ix = SwapInstruction("raydium", pool.id, WSOL_MINT, USDC, 10**9, 1)
+    tx = chain.sign([ix], await chain.latest_blockhash(), memo="order:o-1:1")
+    await chain.send(tx)
+    landed = await chain.confirm(tx)
+    assert landed is not None and landed.err is None
+    on_disk = sqlite3.connect(path).execute("SELECT memo FROM ledger").fetchall()
+    assert on_disk == [("order:o-1:1",)]  # read by another connection, as after a crash
+    await chain.close()
+    again = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0, chain_db=path)
+    assert await again.chain.signature_status(tx.signature) == landed
+    assert again.chain.wallet.state() == chain.wallet.state()
+    await again.chain.close()
