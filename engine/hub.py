@@ -30,19 +30,26 @@ def websocket_frame(payload: bytes) -> bytes:
 
 @dataclass(eq=False)
 class DirectSink:
-    """A caught-up firehose reader: frames go straight to its transport from `publish`, with no
-    task wake-up per reader per event. Any surprise hands it back to its handler."""
+    """A caught-up subscriber: frames go straight to its transport from `publish`, with no task
+    wake-up per subscriber per event. Any surprise, or an order's end, hands it back."""
 
     transport: asyncio.WriteTransport
-    last: int  # the last gseq written
+    last: int  # the last position written: gseq on the firehose, seq on an order's stream
     buffer_limit: int
+    per_order: bool = False
+    finished: bool = False  # the order's terminal event was written: its handler closes
 
     def write(self, event: StatusChanged, wire: bytes) -> bool:
-        """False when the reader must be handed back: a gap, a closing or a full transport."""
-        if event.gseq != self.last + 1 or self.transport.is_closing():
+        """False when the reader must be handed back: a gap, a closing, a full transport, or
+        the end of its order."""
+        position = event.seq if self.per_order else event.gseq
+        if position != self.last + 1 or self.transport.is_closing():
             return False
         self.transport.write(wire)
-        self.last = event.gseq
+        self.last = position
+        if self.per_order and event.status.terminal:
+            self.finished = True
+            return False
         return self.transport.get_write_buffer_size() <= self.buffer_limit
 
 

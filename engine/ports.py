@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,8 +47,12 @@ class OrderStore(Protocol):
 
     async def forget_keys(self, before: datetime) -> int: ...
 
-    async def record(self, order: Order, event: StatusChanged) -> StatusChanged:
-        """Persist an order's new state and the event that led to it, atomically."""
+    def record(self, order: Order, event: StatusChanged,
+               previous: OrderStatus) -> asyncio.Future[StatusChanged]:
+        """Queue an order's new state and the event that led to it, to be persisted atomically
+        and in the order queued; the future resolves with the stored event once durable.
+
+        Refused (StaleOrder) unless the stored order is still at `previous` and seq - 1."""
 
     async def last_gseq(self) -> int: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -59,6 +60,8 @@ class OrderService:
         self.on_waiting: Callable[[Order], None] = lambda order: None
         # Orders picked up again at start-up: their next event says so.
         self.resumed: set[str] = set()
+        # Per order, writes queued but not yet known durable (see `_stage`).
+        self._unsynced: dict[str, list[asyncio.Future[StatusChanged]]] = {}
 
     async def submit(self, request: OrderRequest, key: IdempotencyKey | None = None) -> Order:
         """Store a new order durably, then announce it; the caller queues it."""
@@ -75,6 +78,12 @@ class OrderService:
         in_attempt = order.status in (S.BUILDING, S.SUBMITTED)
         attempt = max(order.attempts if in_attempt else order.attempts + 1, 1)
         first = attempt if order.status is S.WAITING else 1
+        try:
+            return await self._run(order, attempt, first)
+        finally:
+            self._unsynced.pop(order.id, None)  # a crash left them: their callbacks still run
+
+    async def _run(self, order: Order, attempt: int, first: int) -> Order:
         rebuild, previous = False, None
         last_error: TransientError | None = None
         while not order.status.terminal:
@@ -115,12 +124,34 @@ class OrderService:
 
     async def _advance(self, order: Order, to: S, details: Mapping[str, Any],
                        **changes: Any) -> Order:
+        """Move the order on and wait until this (and every earlier) step of it is durable."""
+        order = self._stage(order, to, details, **changes)
+        await self._synced(order.id)
+        return order
+
+    def _stage(self, order: Order, to: S, details: Mapping[str, Any], **changes: Any) -> Order:
+        """Move the order on and queue its write without waiting: the steps that only compute
+        (route, sign) share one commit. Each event is published once its write is durable."""
         if order.id in self.resumed:
             self.resumed.discard(order.id)
             details = {**details, "resumed": True}
+        previous = order.status
         order, event = order.advance(to, self._clock.now(), details, **changes)
-        self._publisher.publish(await self._store.record(order, event))
+        durable = self._store.record(order, event, previous)
+        durable.add_done_callback(self._publish)
+        self._unsynced.setdefault(order.id, []).append(durable)
         return order
+
+    def _publish(self, durable: asyncio.Future[StatusChanged]) -> None:
+        if not durable.cancelled() and durable.exception() is None:
+            self._publisher.publish(durable.result())
+
+    async def _synced(self, order_id: str) -> None:
+        """Wait for the order's queued writes; raise the first that failed (StaleOrder, say)."""
+        results = await asyncio.gather(*self._unsynced.pop(order_id, ()), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def _wait(self, order: Order, details: dict[str, Any]) -> Order:
         trigger = order.request.trigger
@@ -159,7 +190,7 @@ class OrderService:
                    "expectedPrice": _price(price),
                    "expectedOut": r.token_out.format(plan.amount_out),
                    "minAmountOut": r.token_out.format(r.min_out(plan.amount_out))}
-        return await self._advance(order, S.ROUTING, details, route=route)
+        return self._stage(order, S.ROUTING, details, route=route)
 
     async def _build(self, order: Order, attempt: int,
                      after: TransientError | None = None) -> Order:
@@ -179,23 +210,20 @@ class OrderService:
                    "instructions": _describe(order, plan)}
         if after is not None:  # why this is not the first attempt
             details["previousError"] = after.to_dict()
-        order = await self._advance(order, S.BUILDING, details, attempts=attempt, tx=tx.to_dict())
-        self.checkpoint("signature persisted")
-        return order
+        return self._stage(order, S.BUILDING, details, attempts=attempt, tx=tx.to_dict())
 
     async def _submit(self, order: Order) -> Order:
         assert order.tx is not None
         details = {"attempt": order.attempts, "txHash": order.tx["signature"]}
-        order = await self._advance(order, S.SUBMITTED, details)
-        self.checkpoint("submitted persisted")
-        return order
+        return self._stage(order, S.SUBMITTED, details)
 
     async def _settle(self, order: Order, *, fresh: bool) -> Order:
         """Send (or rebroadcast) the signed transaction and wait for its fate."""
         assert order.tx is not None
         tx = SignedTransaction.from_dict(dict(order.tx))
-        if not fresh:
-            # A previous run may have sent it: ask the chain before sending anything.
+        await self._synced(order.id)  # write-ahead: the signature is on disk before it can land
+        self.checkpoint("signature and submission persisted")
+        if not fresh:  # a previous run may have sent it: ask the chain before sending anything
             landed = await self._chain.signature_status(tx.signature)
             if landed is not None:
                 return await self._finish(order, landed)

@@ -10,8 +10,8 @@ import pytest
 from engine.domain.errors import NodeUnhealthy
 from engine.testing import EngineHarness
 
-STEPS = ["quoted", "signed", "signature persisted", "submitted persisted", "sent", "landed"]
-BOTH_ATTEMPTS = {"signed", "signature persisted", "submitted persisted"}
+STEPS = ["quoted", "signed", "signature and submission persisted", "sent", "landed"]
+BOTH_ATTEMPTS = {"signed", "signature and submission persisted"}
 
 
 class Crash(BaseException):

@@ -86,3 +86,15 @@ async def test_a_direct_reader_whose_buffer_fills_is_handed_back() -> None:
     for gseq in range(1, 10):
         hub.publish(feed(gseq))
     assert sub.detached.is_set() and transport.get_write_buffer_size() > 100
+
+
+async def test_an_order_stream_written_directly_is_handed_back_after_its_terminal_event() -> None:
+    hub, transport = Hub(), FakeTransport()
+    sub = hub.subscribe("o")
+    sink = DirectSink(transport, last=1, buffer_limit=10_000, per_order=True)  # type: ignore[arg-type]
+    sub.attach(sink)
+    hub.publish(StatusChanged("o", 2, OrderStatus.ROUTING, AT, {}, 50))
+    assert not sub.detached.is_set() and sink.last == 2
+    hub.publish(StatusChanged("o", 3, OrderStatus.FAILED, AT, {}, 51))
+    assert sub.detached.is_set() and sink.finished and sink.last == 3
+    assert len(transport.written) == 2 and sub.queue.empty()

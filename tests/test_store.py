@@ -41,8 +41,8 @@ async def test_a_stale_write_is_refused_and_its_batch_mates_still_commit(
         await asyncio.gather(*(store.create(*pair) for pair in orders))
         moved = [order.advance(S.ROUTING, AT, {}) for order, _ in orders]
         stale = orders[1][0].advance(S.CANCELLED, AT, {})  # raced the worker for the same seq
-        results = await asyncio.gather(*(store.record(*pair) for pair in moved),
-                                       store.record(*stale), return_exceptions=True)
+        results = await asyncio.gather(*(store.record(*pair, S.PENDING) for pair in moved),
+                                       store.record(*stale, S.PENDING), return_exceptions=True)
         assert [type(r) for r in results[:3]] == [StatusChanged] * 3
         assert isinstance(results[3], StaleOrder)
         assert [e.gseq for e in results[:3] if isinstance(e, StatusChanged)] == [4, 5, 6]
@@ -86,8 +86,28 @@ async def test_two_moves_of_one_order_in_one_batch_apply_in_turn(tmp_path: Path)
         await store.create(order, event)
         routing = order.advance(S.ROUTING, AT, {})
         building = routing[0].advance(S.BUILDING, AT, {}, attempts=1)
-        await asyncio.gather(store.record(*routing), store.record(*building))
+        await asyncio.gather(store.record(*routing, S.PENDING), store.record(*building, S.ROUTING))
         stored = await store.get(order.id)
         assert stored is not None and (stored.status, stored.seq) == (S.BUILDING, 3)
+    finally:
+        await store.close()
+
+
+async def test_a_write_queued_behind_a_refused_one_of_its_order_is_refused_too(
+        tmp_path: Path) -> None:
+    store = await SqliteStore.open(str(tmp_path / "s.db"))
+    try:
+        order, event = new_order(1)
+        await store.create(order, event)
+        cancelled = order.advance(S.CANCELLED, AT, {})
+        routing = order.advance(S.ROUTING, AT, {})  # a worker's two steps, queued back to back
+        building = routing[0].advance(S.BUILDING, AT, {}, attempts=1)
+        results = await asyncio.gather(
+            store.record(*cancelled, S.PENDING), store.record(*routing, S.PENDING),
+            store.record(*building, S.ROUTING), return_exceptions=True)
+        assert isinstance(results[0], StatusChanged)
+        assert isinstance(results[1], StaleOrder) and isinstance(results[2], StaleOrder)
+        stored = await store.get(order.id)  # building had the right seq, but not the status
+        assert stored is not None and (stored.status, stored.seq) == (S.CANCELLED, 2)
     finally:
         await store.close()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import socket
 import weakref
+from collections import deque
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from loguru import logger
@@ -13,7 +14,8 @@ from loguru import logger
 from engine.api.errors import ApiError
 from engine.api.keys import ENGINE, SOCKETS
 from engine.api.orders import accept, decode_body
-from engine.hub import ALL, DirectSink, framed
+from engine.domain.order import StatusChanged
+from engine.hub import ALL, DirectSink, Subscription, framed
 from engine.runtime import Engine
 
 HEARTBEAT_SECONDS = 20.0  # server pings; a peer silent for half of this after a ping is dropped
@@ -52,10 +54,14 @@ async def status(request: web.Request) -> web.StreamResponse:
     after = _after(request)
     ws = _socket(request)
     await ws.prepare(request)
-    if await engine.store.get(order_id) is None:
+    # Subscribe before reading history, so nothing committed in between is missed; seq dedupes.
+    sub = engine.hub.subscribe(order_id)
+    history = await engine.store.events(order_id, after)
+    if not history and await engine.store.get(order_id) is None:  # every order has an event
+        engine.hub.unsubscribe(sub)
         await ws.close(code=CLOSE_NOT_FOUND, message=b"order not found")
         return ws
-    await _pump(ws, engine, order_id, after)
+    await _pump(ws, engine, sub, after, history, request.transport)
     return ws
 
 
@@ -83,7 +89,8 @@ async def execute(request: web.Request) -> web.StreamResponse:
                                       **({"field": error.field} if error.field else {})}})
         await ws.close(code=CLOSE_INVALID_ORDER, message=error.code.encode())
         return ws
-    await _pump(ws, engine, order.id, 0)
+    sub = engine.hub.subscribe(order.id)
+    await _pump(ws, engine, sub, 0, await engine.store.events(order.id), request.transport)
     return ws
 
 
@@ -122,8 +129,7 @@ async def firehose(request: web.Request) -> web.StreamResponse:
                     return ws
                 last = event.gseq
             if sub.lagging or request.transport is None:
-                reason = f"slow consumer, resume with after={last}"
-                await ws.close(code=CLOSE_SLOW_CONSUMER, message=reason.encode())
+                await _close_slow(ws, last, "gseq")
                 return ws
             # Caught up: from here `publish` writes to this reader's transport itself.
             sink = DirectSink(request.transport, last, DIRECT_BUFFER_LIMIT)
@@ -131,10 +137,7 @@ async def firehose(request: web.Request) -> web.StreamResponse:
             await sub.detached.wait()
             last = sink.last
             if request.transport.get_write_buffer_size() > DIRECT_BUFFER_LIMIT:
-                reason = f"slow consumer, resume with after={last}"
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(1.0):
-                        await ws.close(code=CLOSE_SLOW_CONSUMER, message=reason.encode())
+                await _close_slow(ws, last, "gseq")
                 return ws
             for missed in await engine.store.feed(last, FEED_PAGE):  # a gap: catch up, go on
                 if not await _send(ws, missed.to_json(), last, engine.send_timeout, "gseq"):
@@ -157,50 +160,69 @@ def _after(request: web.Request) -> int:
     return int(text)
 
 
-async def _pump(ws: web.WebSocketResponse, engine: Engine, order_id: str, after: int) -> None:
+async def _pump(ws: web.WebSocketResponse, engine: Engine, sub: Subscription, after: int,
+                history: list[StatusChanged], transport: asyncio.Transport | None) -> None:
     """Forward events until the terminal one; a reader task notices when the client leaves."""
     forward = asyncio.current_task()
     assert forward is not None
     reader = asyncio.create_task(_read_until_closed(ws, forward))
     try:
-        await _forward(ws, engine, order_id, after)
+        await _forward(ws, engine, sub, after, history, transport)
     except asyncio.CancelledError:
         if not reader.done():
             raise
     except ConnectionResetError:
-        logger.debug("subscriber of {} went away", order_id)
+        logger.debug("subscriber of {} went away", sub.order_id)
     finally:
+        sub.sink = None
+        engine.hub.unsubscribe(sub)
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reader
 
 
-async def _forward(ws: web.WebSocketResponse, engine: Engine, order_id: str, after: int) -> None:
-    # Subscribe before reading history, so nothing committed in between is missed; seq dedupes.
-    sub = engine.hub.subscribe(order_id)
-    try:
-        last = after
-        history = iter([framed(e) for e in await engine.store.events(order_id, after)])
-        while True:
-            event, frame = next(history, None) or await sub.next()
-            if sub.lagging:
-                reason = f"slow consumer, resume with after={last}"
-                await ws.close(code=CLOSE_SLOW_CONSUMER, message=reason.encode())
+async def _forward(ws: web.WebSocketResponse, engine: Engine, sub: Subscription, last: int,
+                   history: list[StatusChanged], transport: asyncio.Transport | None) -> None:
+    order_id = sub.order_id
+    backlog = deque(map(framed, history))
+    while True:
+        if not backlog:
+            while not sub.queue.empty():
+                backlog.append(sub.queue.get_nowait())
+        if sub.lagging:
+            await _close_slow(ws, last, "seq")
+            return
+        if not backlog:
+            if transport is None or transport.is_closing():
                 return
-            if event.seq <= last:
-                continue
-            if event.seq > last + 1:  # never skip: fetch what lies between from the store
-                missed = await engine.store.events(order_id, last)
-                history = iter([*map(framed, missed), (event, frame)])
-                continue
-            if not await _send(ws, frame, last, engine.send_timeout):
-                return
-            last = event.seq
-            if event.status.terminal:
+            # Caught up: from here `publish` writes to this subscriber's transport itself.
+            sink = DirectSink(transport, last, DIRECT_BUFFER_LIMIT, per_order=True)
+            sub.attach(sink)
+            await sub.detached.wait()
+            last = sink.last
+            if sink.finished:
                 await ws.close()
                 return
-    finally:
-        engine.hub.unsubscribe(sub)
+            if transport.is_closing():
+                return
+            if transport.get_write_buffer_size() > DIRECT_BUFFER_LIMIT:
+                await _close_slow(ws, last, "seq")
+                return
+            backlog.extend(map(framed, await engine.store.events(order_id, last)))
+            continue
+        event, frame = backlog.popleft()
+        if event.seq <= last:
+            continue
+        if event.seq > last + 1:  # never skip: fetch what lies between from the store
+            missed = await engine.store.events(order_id, last)
+            backlog = deque([*map(framed, missed), (event, frame), *backlog])
+            continue
+        if not await _send(ws, frame, last, engine.send_timeout):
+            return
+        last = event.seq
+        if event.status.terminal:
+            await ws.close()
+            return
 
 
 async def _send(ws: web.WebSocketResponse, frame: bytes, last: int, limit: float,
@@ -211,10 +233,16 @@ async def _send(ws: web.WebSocketResponse, frame: bytes, last: int, limit: float
             await ws.send_frame(frame, WSMsgType.TEXT)
         return True
     except TimeoutError:
-        reason = f"slow consumer, resume with after={last} ({key})".encode()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ws.close(code=CLOSE_SLOW_CONSUMER, message=reason), 1.0)
+        await _close_slow(ws, last, key)
         return False
+
+
+async def _close_slow(ws: web.WebSocketResponse, last: int, key: str) -> None:
+    """Close a reader that fell behind, saying where to resume; it is not waited on for long."""
+    reason = f"slow consumer, resume with after={last} ({key})".encode()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(1.0):
+            await ws.close(code=CLOSE_SLOW_CONSUMER, message=reason)
 
 
 async def _read_until_closed(ws: web.WebSocketResponse, forward: asyncio.Task[object]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import sqlite3
 from collections.abc import Callable
@@ -58,13 +59,15 @@ class SqliteStore:
             "VALUES (?, ?, ?, ?)", (key.key, key.fingerprint, order.id, iso(order.created_at)))]
         return await self._writer.write(insert, event, extra)
 
-    async def record(self, order: Order, event: StatusChanged) -> StatusChanged:
+    def record(self, order: Order, event: StatusChanged,
+               previous: OrderStatus) -> asyncio.Future[StatusChanged]:
+        # The previous (seq, status) must match: a write queued behind a refused one fails too.
         sql = ("UPDATE orders SET status=?, seq=?, attempts=?, updated_at=?, route=?, tx=?, "
-               "fill=?, error=? WHERE id=? AND seq=?")
+               "fill=?, error=? WHERE id=? AND seq=? AND status=?")
         params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),
                   _blob(order.route), _blob(order.tx), _blob(order.fill), _blob(order.error),
-                  order.id, order.seq - 1)
-        return await self._writer.write((sql, params), event)
+                  order.id, order.seq - 1, previous.value)
+        return self._writer.submit((sql, params), event)
 
     async def find_key(self, key: str) -> IdempotencyKey | None:
         rows = await self._read("SELECT key, fingerprint, order_id FROM idempotency_keys "

@@ -70,12 +70,19 @@ class GroupCommitWriter:
             return fn(self._db)
         return await asyncio.get_running_loop().run_in_executor(self._thread, run)
 
+    def submit(self, order: Statement, event: StatusChanged,
+               extra: Sequence[Statement] = ()) -> asyncio.Future[StatusChanged]:
+        """Queue a write now; the future gets the stored event once its batch is committed.
+
+        Writes are committed in the order they were submitted."""
+        item = Write(order, event, extra)
+        self._queue.put_nowait(item)
+        return item.done
+
     async def write(self, order: Statement, event: StatusChanged,
                     extra: Sequence[Statement] = ()) -> StatusChanged:
         """Queue a write and wait until the batch holding it is committed; returns the event."""
-        item = Write(order, event, extra)
-        self._queue.put_nowait(item)
-        return await item.done
+        return await self.submit(order, event, extra)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
