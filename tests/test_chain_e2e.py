@@ -6,9 +6,11 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
 from conftest import all_in, run_until
 
 from engine.clock import SystemClock
+from engine.domain.errors import BlockhashNotFound
 from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT, lookup
 from engine.domain.transactions import SwapInstruction
 from engine.testing import EngineHarness
@@ -173,3 +175,27 @@ async def test_a_landing_is_reported_only_once_the_chain_record_holds_it(tmp_pat
     assert await again.chain.signature_status(tx.signature) == landed
     assert again.chain.wallet.state() == chain.wallet.state()
     await again.chain.close()
+
+
+async def test_with_a_record_the_chain_keeps_only_unexpired_landings_in_memory(
+        tmp_path: Path) -> None:
+    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                           chain_db=str(tmp_path / "chain.db"))
+    chain = world.chain
+    pool = next(p for p in world.raydium.pools.values() if set(p.mints) == {WSOL_MINT, USDC})
+    first = None
+    for n in range(400):  # at zero latency every landing is a block: 150 of them expire a hash
+        ix = SwapInstruction("raydium", pool.id, WSOL_MINT, USDC, 10**7, 1)
+        tx = chain.sign([ix], await chain.latest_blockhash(), memo=f"order:o-{n}:1")
+        await chain.send(tx)
+        assert await chain.confirm(tx) is not None
+        first = first or tx
+    assert first is not None
+    assert len(chain.ledger) <= 152
+    old = await chain.signature_status(first.signature)  # read back from the record
+    assert old is not None and old.memo == "order:o-0:1"
+    assert [t.memo for t in chain.landed_for("o-0")] == ["order:o-0:1"]
+    with pytest.raises(BlockhashNotFound):  # a rebroadcast of an old landing is refused
+        await chain.send(first)
+    assert len(chain.landed_for("o-0")) == 1
+    await chain.close()

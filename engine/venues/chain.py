@@ -64,7 +64,9 @@ class SimChain:
         self._skipped = 0  # blocks fast-forwarded when no time passes (latency scale 0)
         self._landed = 0
         self._flowed = 0  # the last slot whose market activity has run
-        self.ledger: dict[str, Landed] = {}  # signature -> what happened: the chain's record
+        # signature -> what happened, in landing order. With a durable record, only landings
+        # whose blockhash could still be valid stay in memory; older ones are read from disk.
+        self.ledger: dict[str, Landed] = {}
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._backlog: list[tuple[str, str]] = []  # sent before a restart, not yet landed
         if record is not None:
@@ -78,7 +80,8 @@ class SimChain:
             return
         self._genesis = datetime.fromisoformat(meta["genesis"])
         self._skipped, self._landed, self._flowed = meta["skipped"], meta["landed"], meta["flowed"]
-        self.ledger = {landed.signature: landed for landed in record.landed()}
+        recent = record.landed(since_slot=self.block_height - BLOCKHASH_VALIDITY - 1)
+        self.ledger = {landed.signature: landed for landed in recent}
         self._backlog = [(sig, payload) for sig, payload, _ in record.in_flight()]
 
     def _counters(self) -> dict[str, Any]:
@@ -166,28 +169,40 @@ class SimChain:
             await asyncio.shield(task)
         if tx.signature not in self.ledger:
             await self._wait_past(tx.last_valid_height)
-        await self._durable()
-        return self.ledger.get(tx.signature)
+        return await self._status(tx.signature)
 
     async def signature_status(self, signature: str) -> Landed | None:
         self._land_backlog()
-        await self._durable()
-        return self.ledger.get(signature)
+        return await self._status(signature)
 
     async def close(self) -> None:
         """Let the record write what it holds."""
         if self._record is not None:
             await self._record.close()
 
-    async def _durable(self) -> None:
+    async def _status(self, signature: str) -> Landed | None:
+        if self._record is None:
+            return self.ledger.get(signature)
         # What the cluster tells us must survive a crash of ours, or we could act on a landing
         # that the restarted cluster never saw.
-        if self._record is not None:
-            await self._record.durable()
+        await self._record.durable()
+        return self.ledger.get(signature) or self._record.lookup(signature)
+
+    def _forget_expired(self) -> None:
+        """Drop from memory the landings whose blockhash has expired: they can never be sent
+        again (the cluster refuses an expired blockhash), and the record keeps them."""
+        horizon = self.block_height - BLOCKHASH_VALIDITY - 1
+        while self.ledger:
+            oldest = next(iter(self.ledger.values()))
+            if oldest.slot >= horizon:
+                return
+            del self.ledger[oldest.signature]
 
     def landed_for(self, order_id: str) -> list[Landed]:
         """Every transaction the chain executed for an order, found by its memo."""
         prefix = f"order:{order_id}:"
+        if self._record is not None:
+            return self._record.landed_for(prefix)
         return [landed for landed in self.ledger.values() if landed.memo.startswith(prefix)]
 
     async def _wait_past(self, height: int) -> None:
@@ -218,6 +233,7 @@ class SimChain:
             pools = [ix["pool"] for ix in message["instructions"]]
             self._record.record(landed, tx.signature,
                                 {"chain": self._counters(), **self._snapshot(pools)})
+            self._forget_expired()
 
     def _fee(self, message: dict[str, Any]) -> int:
         priority = -(-int(message["computeUnitPrice"]) * int(message["computeUnitLimit"]) // 10**6)

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS ledger (
     amount_in INTEGER NOT NULL, amount_out INTEGER NOT NULL, fee INTEGER NOT NULL,
     err TEXT, err_message TEXT NOT NULL, rent INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ledger_by_memo ON ledger (memo);
+CREATE INDEX IF NOT EXISTS ledger_by_slot ON ledger (slot);
 CREATE TABLE IF NOT EXISTS in_flight (signature TEXT PRIMARY KEY, payload TEXT NOT NULL,
                                       last_valid_height INTEGER NOT NULL);
 """
@@ -47,13 +48,15 @@ class _Batch:
 
 class ChainRecord:
     def __init__(self, path: str) -> None:
-        # Read at start-up on the caller's thread; written afterwards only by the writer thread.
+        # Written by the writer thread (and at start-up, before it runs); read on the caller's
+        # thread through a second connection, which WAL lets read while a batch is written.
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL survives a killed process (our chaos), not power loss; the chain is a
         # stand-in for a remote cluster, and its fsyncs would only slow the simulation down.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._reader = sqlite3.connect(path, isolation_level=None)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="chain-record")
         self._next = _Batch()
         self._writing: _Batch | None = None
@@ -63,23 +66,38 @@ class ChainRecord:
         await self.durable()
         await asyncio.get_running_loop().run_in_executor(self._thread, self._db.close)
         self._thread.shutdown()
+        self._reader.close()
 
     def meta(self, key: str) -> Any:
-        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        row = self._reader.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return orjson.loads(row[0]) if row else None
 
     def everything(self) -> dict[str, Any]:
         return {key: orjson.loads(value)
-                for key, value in self._db.execute("SELECT key, value FROM meta")}
+                for key, value in self._reader.execute("SELECT key, value FROM meta")}
 
-    def landed(self) -> list[Landed]:
-        rows = self._db.execute("SELECT signature, slot, amount_in, amount_out, fee, err, "
-                                "err_message, rent, memo FROM ledger ORDER BY rowid").fetchall()
+    def landed(self, since_slot: int = 0) -> list[Landed]:
+        """Landings from `since_slot` on, in landing order."""
+        return self._landed("slot >= ? ORDER BY rowid", (since_slot,))
+
+    def lookup(self, signature: str) -> Landed | None:
+        found = self._landed("signature = ?", (signature,))
+        return found[0] if found else None
+
+    def landed_for(self, memo_prefix: str) -> list[Landed]:
+        return self._landed("memo >= ? AND memo < ? ORDER BY rowid",
+                            (memo_prefix, memo_prefix + "\uffff"))
+
+    def _landed(self, where: str, params: tuple[Any, ...]) -> list[Landed]:
+        # Only what is durable is read here: callers wait for `durable()` first.
+        rows = self._reader.execute("SELECT signature, slot, amount_in, amount_out, fee, err, "
+                                f"err_message, rent, memo FROM ledger WHERE {where}", params)
         return [Landed(s, slot, a_in, a_out, fee, err, msg, "confirmed", rent, memo)
                 for s, slot, a_in, a_out, fee, err, msg, rent, memo in rows]
 
     def in_flight(self) -> list[tuple[str, str, int]]:
-        return list(self._db.execute("SELECT signature, payload, last_valid_height FROM in_flight"))
+        return list(self._reader.execute(
+            "SELECT signature, payload, last_valid_height FROM in_flight"))
 
     def initialise(self, values: dict[str, Any]) -> None:
         """Write the first state of a new record, at start-up, before anything else."""
