@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import os
 import socket
 from pathlib import Path
 from typing import Any
+
+from aiohttp import web
 
 from engine.testing import EngineHarness
 
@@ -85,3 +88,12 @@ async def test_a_subscriber_that_stops_reading_is_cut_off_and_hurts_no_one(
     assert statuses <= {"confirmed", "failed"}  # the workers were not held up
     assert subscribers_left == 0
     assert grown < 100, f"RSS grew {grown:.0f} MB"
+
+
+async def test_a_finished_order_stream_is_released_at_once(order_engine: EngineHarness) -> None:
+    for _ in range(20):
+        await order_engine.wait_terminal(await order_engine.submit(**ORDER))
+    await asyncio.sleep(0.05)  # the peers' close replies arrive
+    gc.collect()
+    alive = [o for o in gc.get_objects() if isinstance(o, web.WebSocketResponse)]
+    assert alive == []  # no heartbeat timer is left holding a closed socket and its request

@@ -29,8 +29,18 @@ CLOSE_INVALID_ORDER = 4400
 CLOSE_SLOW_CONSUMER = 4008
 
 
+class _WebSocket(web.WebSocketResponse):
+    """aiohttp (3.14) re-arms the heartbeat when the peer's close reply arrives after our close;
+    that timer then holds the closed socket, its request and buffers for a whole heartbeat
+    period (about 7 KB per order for 20 s: 70 MB at 500 orders/s). A closed socket needs none."""
+
+    def _reset_heartbeat(self) -> None:
+        if not self.closed:
+            super()._reset_heartbeat()
+
+
 def _socket(request: web.Request) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
+    ws = _WebSocket(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
     request.app[SOCKETS].add(ws)
     sock = request.transport.get_extra_info("socket") if request.transport else None
     if sock is not None:
