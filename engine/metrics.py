@@ -39,16 +39,19 @@ class Metrics:
                                        buckets=LATENCY_BUCKETS, registry=r)
         # Per live order: its type and its last status and time (dropped when it ends).
         self._live: dict[str, tuple[str, str, datetime]] = {}
+        # Looked up once: `labels()` costs more than the increment it leads to.
+        self._transitions = {s: self.transitions.labels(s.value) for s in OrderStatus}
+        self._stages = {s.value: self.stage_seconds.labels(s.value) for s in OrderStatus}
 
     def gauge(self, name: str, documentation: str, read: Callable[[], float]) -> None:
         Gauge(name, documentation, registry=self.registry).set_function(read)
 
     def publish(self, event: StatusChanged) -> None:
-        self.transitions.labels(event.status.value).inc()
+        self._transitions[event.status].inc()
         kind = str(event.details.get("orderType", "unknown"))
         if event.order_id in self._live:
             kind, status, at = self._live[event.order_id]
-            self.stage_seconds.labels(status).observe((event.at - at).total_seconds())
+            self._stages[status].observe((event.at - at).total_seconds())
         self._count(event, kind)
         if event.status.terminal:
             self._live.pop(event.order_id, None)
