@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from engine.domain.order import StatusChanged
@@ -53,38 +53,56 @@ class DirectSink:
         return self.transport.get_write_buffer_size() <= self.buffer_limit
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Subscription:
-    """One subscriber's bounded buffer. Overflow marks it lagging instead of growing memory."""
+    """One subscriber's bounded buffer. Overflow marks it lagging instead of growing memory.
+
+    Plain fields and one future made only while its handler waits: ten thousand idle
+    subscribers should cost little more than their sockets."""
 
     order_id: str
     capacity: int
-    queue: asyncio.Queue[Delivery] = field(init=False)
+    pending: deque[Delivery] = field(default_factory=deque)
     lagging: bool = False
     sink: DirectSink | None = None
-    detached: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def __post_init__(self) -> None:
-        self.queue = asyncio.Queue(self.capacity)
+    _wake: asyncio.Future[None] | None = None
 
     def attach(self, sink: DirectSink) -> None:
-        self.detached.clear()
         self.sink = sink
 
     def detach(self) -> None:
         self.sink = None
-        self.detached.set()
+        self._ring()
 
     def offer(self, delivery: Delivery) -> None:
         if self.lagging:
             return
-        try:
-            self.queue.put_nowait(delivery)
-        except asyncio.QueueFull:
+        if len(self.pending) >= self.capacity:
             self.lagging = True  # the stream owner closes it; the client resumes from the store
+        else:
+            self.pending.append(delivery)
+        self._ring()
 
     async def next(self) -> Delivery:
-        return await self.queue.get()
+        while not self.pending:
+            await self._wait()
+        return self.pending.popleft()
+
+    async def detached(self) -> None:
+        """Return once `publish` has handed this subscriber back to its handler."""
+        while self.sink is not None:
+            await self._wait()
+
+    async def _wait(self) -> None:
+        self._wake = asyncio.get_running_loop().create_future()
+        try:
+            await self._wake
+        finally:
+            self._wake = None
+
+    def _ring(self) -> None:
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
 
 
 ALL = "*"  # the firehose: every order's events
@@ -121,6 +139,14 @@ class Hub:
             wire = wire or websocket_frame(delivery[1])
             if not sub.sink.write(event, wire):
                 sub.detach()
+
+    def detach_all(self) -> None:
+        """Hand every directly written subscriber back to its handler: the server is closing
+        their sockets, and nothing may be written to one after its close frame."""
+        for subs in self._subs.values():
+            for sub in subs:
+                if sub.sink is not None:
+                    sub.detach()
 
     def watched(self) -> list[str]:
         """Ids of the orders someone is subscribed to."""

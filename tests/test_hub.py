@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from engine.domain.order import StatusChanged
@@ -29,9 +30,9 @@ async def test_a_subscriber_that_does_not_read_is_marked_lagging_and_stops_buffe
     slow, fast = hub.subscribe("o"), hub.subscribe("o")
     for seq in range(1, 1001):
         hub.publish(event(seq))  # returns at once: nobody is awaited
-        if not fast.queue.empty():
+        if fast.pending:
             await fast.next()
-    assert slow.lagging and slow.queue.qsize() == 4  # bounded, whatever was published
+    assert slow.lagging and len(slow.pending) == 4  # bounded, whatever was published
     assert not fast.lagging
 
 
@@ -74,9 +75,9 @@ async def test_a_caught_up_reader_is_written_to_directly_until_a_gap_hands_it_ba
     sub.attach(DirectSink(transport, last=0, buffer_limit=10_000))  # type: ignore[arg-type]
     hub.publish(feed(1))
     hub.publish(feed(2))
-    assert len(transport.written) == 2 and sub.queue.empty() and not sub.detached.is_set()
+    assert len(transport.written) == 2 and not sub.pending and sub.sink is not None
     hub.publish(feed(4))  # 3 is missing: the handler must fetch it from the store
-    assert sub.detached.is_set() and sub.sink is None and len(transport.written) == 2
+    assert sub.sink is None and len(transport.written) == 2
 
 
 async def test_a_direct_reader_whose_buffer_fills_is_handed_back() -> None:
@@ -85,7 +86,7 @@ async def test_a_direct_reader_whose_buffer_fills_is_handed_back() -> None:
     sub.attach(DirectSink(transport, last=0, buffer_limit=100))  # type: ignore[arg-type]
     for gseq in range(1, 10):
         hub.publish(feed(gseq))
-    assert sub.detached.is_set() and transport.get_write_buffer_size() > 100
+    assert sub.sink is None and transport.get_write_buffer_size() > 100
 
 
 async def test_an_order_stream_written_directly_is_handed_back_after_its_terminal_event() -> None:
@@ -94,7 +95,29 @@ async def test_an_order_stream_written_directly_is_handed_back_after_its_termina
     sink = DirectSink(transport, last=1, buffer_limit=10_000, per_order=True)  # type: ignore[arg-type]
     sub.attach(sink)
     hub.publish(StatusChanged("o", 2, OrderStatus.ROUTING, AT, {}, 50))
-    assert not sub.detached.is_set() and sink.last == 2
+    assert sub.sink is sink and sink.last == 2
     hub.publish(StatusChanged("o", 3, OrderStatus.FAILED, AT, {}, 51))
-    assert sub.detached.is_set() and sink.finished and sink.last == 3
-    assert len(transport.written) == 2 and sub.queue.empty()
+    assert sub.sink is None and sink.finished and sink.last == 3
+    assert len(transport.written) == 2 and not sub.pending
+
+
+async def test_detach_all_hands_every_direct_subscriber_back() -> None:
+    hub, transport = Hub(), FakeTransport()
+    subs = [hub.subscribe("*"), hub.subscribe("o")]
+    for sub in subs:
+        sub.attach(DirectSink(transport, last=0, buffer_limit=10_000))  # type: ignore[arg-type]
+    hub.detach_all()
+    hub.publish(feed(1))
+    assert all(s.sink is None for s in subs) and transport.written == []
+
+
+async def test_a_handler_waiting_on_its_direct_subscriber_wakes_when_it_is_handed_back() -> None:
+    hub, transport = Hub(), FakeTransport()
+    sub = hub.subscribe("*")
+    sub.attach(DirectSink(transport, last=0, buffer_limit=10_000))  # type: ignore[arg-type]
+    waiter = asyncio.create_task(sub.detached())
+    hub.publish(feed(1))
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    hub.publish(feed(3))  # a gap: the handler must fetch 2 from the store
+    await asyncio.wait_for(waiter, 1)

@@ -14,8 +14,7 @@ from loguru import logger
 from engine.api.errors import ApiError
 from engine.api.keys import ENGINE, SOCKETS
 from engine.api.orders import accept, decode_body
-from engine.domain.order import StatusChanged
-from engine.hub import ALL, DirectSink, Subscription, framed
+from engine.hub import ALL, Delivery, DirectSink, Subscription, framed
 from engine.runtime import Engine
 
 HEARTBEAT_SECONDS = 20.0  # server pings; a peer silent for half of this after a ping is dropped
@@ -53,6 +52,8 @@ def _socket(request: web.Request) -> web.WebSocketResponse:
 async def close_all(app: web.Application) -> None:
     """On shutdown, tell every subscriber we are going away (1001) instead of vanishing."""
     sockets: weakref.WeakSet[web.WebSocketResponse] = app[SOCKETS]
+    if ENGINE in app:
+        app[ENGINE].hub.detach_all()
     for ws in list(sockets):
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
 
@@ -71,7 +72,9 @@ async def status(request: web.Request) -> web.StreamResponse:
         engine.hub.unsubscribe(sub)
         await ws.close(code=CLOSE_NOT_FOUND, message=b"order not found")
         return ws
-    await _pump(ws, engine, sub, after, history, request.transport)
+    backlog = deque(map(framed, history))
+    del history  # sent once, then gone: idle subscribers hold no copy of it
+    await _pump(ws, engine, sub, after, backlog, request.transport)
     return ws
 
 
@@ -100,7 +103,8 @@ async def execute(request: web.Request) -> web.StreamResponse:
         await ws.close(code=CLOSE_INVALID_ORDER, message=error.code.encode())
         return ws
     sub = engine.hub.subscribe(order.id)
-    await _pump(ws, engine, sub, 0, await engine.store.events(order.id), request.transport)
+    backlog = deque(map(framed, await engine.store.events(order.id)))
+    await _pump(ws, engine, sub, 0, backlog, request.transport)
     return ws
 
 
@@ -125,8 +129,8 @@ async def firehose(request: web.Request) -> web.StreamResponse:
             if len(page) < FEED_PAGE:
                 break
         while True:
-            while not sub.queue.empty():  # what arrived during the replay
-                event, frame = sub.queue.get_nowait()
+            while sub.pending:  # what arrived during the replay
+                event, frame = sub.pending.popleft()
                 if event.gseq > last + 1:  # never skip: fetch what lies between
                     for missed in await engine.store.feed(last, event.gseq - last - 1):
                         if not await _send(ws, missed.to_json(), last, engine.send_timeout,
@@ -144,7 +148,7 @@ async def firehose(request: web.Request) -> web.StreamResponse:
             # Caught up: from here `publish` writes to this reader's transport itself.
             sink = DirectSink(request.transport, last, DIRECT_BUFFER_LIMIT)
             sub.attach(sink)
-            await sub.detached.wait()
+            await sub.detached()
             last = sink.last
             if request.transport.get_write_buffer_size() > DIRECT_BUFFER_LIMIT:
                 await _close_slow(ws, last, "gseq")
@@ -171,13 +175,13 @@ def _after(request: web.Request) -> int:
 
 
 async def _pump(ws: web.WebSocketResponse, engine: Engine, sub: Subscription, after: int,
-                history: list[StatusChanged], transport: asyncio.Transport | None) -> None:
+                backlog: deque[Delivery], transport: asyncio.Transport | None) -> None:
     """Forward events until the terminal one; a reader task notices when the client leaves."""
     forward = asyncio.current_task()
     assert forward is not None
     reader = asyncio.create_task(_read_until_closed(ws, forward))
     try:
-        await _forward(ws, engine, sub, after, history, transport)
+        await _forward(ws, engine, sub, after, backlog, transport)
     except asyncio.CancelledError:
         if not reader.done():
             raise
@@ -192,47 +196,59 @@ async def _pump(ws: web.WebSocketResponse, engine: Engine, sub: Subscription, af
 
 
 async def _forward(ws: web.WebSocketResponse, engine: Engine, sub: Subscription, last: int,
-                   history: list[StatusChanged], transport: asyncio.Transport | None) -> None:
-    order_id = sub.order_id
-    backlog = deque(map(framed, history))
+                   backlog: deque[Delivery], transport: asyncio.Transport | None) -> None:
+    """Send the backlog, then hand the caught-up subscriber to `publish` until it is handed
+    back; refill from the store after a gap."""
     while True:
-        if not backlog:
-            while not sub.queue.empty():
-                backlog.append(sub.queue.get_nowait())
+        backlog.extend(sub.pending)
+        sub.pending.clear()
         if sub.lagging:
             await _close_slow(ws, last, "seq")
             return
-        if not backlog:
-            if transport is None or transport.is_closing():
+        if backlog:
+            sent = await _send_backlog(ws, engine, sub.order_id, last, backlog)
+            if sent is None:
                 return
-            # Caught up: from here `publish` writes to this subscriber's transport itself.
-            sink = DirectSink(transport, last, DIRECT_BUFFER_LIMIT, per_order=True)
-            sub.attach(sink)
-            await sub.detached.wait()
-            last = sink.last
-            if sink.finished:
-                await ws.close()
-                return
-            if transport.is_closing():
-                return
-            if transport.get_write_buffer_size() > DIRECT_BUFFER_LIMIT:
-                await _close_slow(ws, last, "seq")
-                return
-            backlog.extend(map(framed, await engine.store.events(order_id, last)))
+            last = sent
             continue
+        if transport is None or transport.is_closing():
+            return
+        # Caught up: from here `publish` writes to this subscriber's transport itself.
+        sink = DirectSink(transport, last, DIRECT_BUFFER_LIMIT, per_order=True)
+        sub.attach(sink)
+        await sub.detached()
+        last = sink.last
+        if sink.finished:
+            await ws.close()
+            return
+        if transport.is_closing():
+            return
+        if transport.get_write_buffer_size() > DIRECT_BUFFER_LIMIT:
+            await _close_slow(ws, last, "seq")
+            return
+        backlog.extend(map(framed, await engine.store.events(sub.order_id, last)))
+
+
+async def _send_backlog(ws: web.WebSocketResponse, engine: Engine, order_id: str, last: int,
+                        backlog: deque[Delivery]) -> int | None:
+    """Send what is queued in seq order, never skipping; the last seq sent, or None once the
+    stream has ended (its terminal event sent, or its reader cut off)."""
+    while backlog:
         event, frame = backlog.popleft()
         if event.seq <= last:
             continue
         if event.seq > last + 1:  # never skip: fetch what lies between from the store
             missed = await engine.store.events(order_id, last)
-            backlog = deque([*map(framed, missed), (event, frame), *backlog])
+            backlog.appendleft((event, frame))
+            backlog.extendleft(reversed([*map(framed, missed)]))
             continue
         if not await _send(ws, frame, last, engine.send_timeout):
-            return
+            return None
         last = event.seq
         if event.status.terminal:
             await ws.close()
-            return
+            return None
+    return last
 
 
 async def _send(ws: web.WebSocketResponse, frame: bytes, last: int, limit: float,
