@@ -30,14 +30,17 @@ def websocket_frame(payload: bytes) -> bytes:
 
 @dataclass(eq=False)
 class DirectSink:
-    """A caught-up subscriber: frames go straight to its transport from `publish`, with no task
-    wake-up per subscriber per event. Any surprise, or an order's end, hands it back."""
+    """A caught-up subscriber: `publish` writes its frames to its transport itself, with no task
+    wake-up per subscriber per event, and all the frames of one loop pass (a commit batch) in one
+    write. Any surprise, or an order's end, hands it back to its handler."""
 
     transport: asyncio.WriteTransport
-    last: int  # the last position written: gseq on the firehose, seq on an order's stream
+    last: int  # the last position queued: gseq on the firehose, seq on an order's stream
     buffer_limit: int
     per_order: bool = False
-    finished: bool = False  # the order's terminal event was written: its handler closes
+    finished: bool = False  # the order's terminal event was queued: its handler closes
+    queued: list[bytes] = field(default_factory=list)
+    queued_bytes: int = 0
 
     def write(self, event: StatusChanged, wire: bytes) -> bool:
         """False when the reader must be handed back: a gap, a closing, a full transport, or
@@ -45,12 +48,19 @@ class DirectSink:
         position = event.seq if self.per_order else event.gseq
         if position != self.last + 1 or self.transport.is_closing():
             return False
-        self.transport.write(wire)
+        self.queued.append(wire)
+        self.queued_bytes += len(wire)
         self.last = position
         if self.per_order and event.status.terminal:
             self.finished = True
             return False
-        return self.transport.get_write_buffer_size() <= self.buffer_limit
+        return self.transport.get_write_buffer_size() + self.queued_bytes <= self.buffer_limit
+
+    def flush(self) -> None:
+        if self.queued and not self.transport.is_closing():
+            self.transport.writelines(self.queued)
+        self.queued.clear()
+        self.queued_bytes = 0
 
 
 @dataclass(eq=False, slots=True)
@@ -113,6 +123,7 @@ class Hub:
         # An order's events come one at a time; the firehose gets a whole commit batch at once.
         self._buffer, self._firehose_buffer = buffer, firehose_buffer
         self._subs: defaultdict[str, set[Subscription]] = defaultdict(set)
+        self._unflushed: list[DirectSink] = []  # sinks with frames queued in this loop pass
 
     def subscribe(self, order_id: str) -> Subscription:
         capacity = self._firehose_buffer if order_id == ALL else self._buffer
@@ -133,11 +144,15 @@ class Hub:
             return
         delivery, wire = framed(event), b""
         for sub in subs:
-            if sub.sink is None:
+            sink = sub.sink
+            if sink is None:
                 sub.offer(delivery)
                 continue
             wire = wire or websocket_frame(delivery[1])
-            if not sub.sink.write(event, wire):
+            if not sink.queued:
+                self._flush_later(sink)
+            if not sink.write(event, wire):
+                sink.flush()  # its handler writes next: what was queued goes first
                 sub.detach()
 
     def detach_all(self) -> None:
@@ -146,7 +161,18 @@ class Hub:
         for subs in self._subs.values():
             for sub in subs:
                 if sub.sink is not None:
+                    sub.sink.flush()
                     sub.detach()
+
+    def _flush_later(self, sink: DirectSink) -> None:
+        if not self._unflushed:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._unflushed.append(sink)
+
+    def _flush(self) -> None:
+        sinks, self._unflushed = self._unflushed, []
+        for sink in sinks:
+            sink.flush()
 
     def watched(self) -> list[str]:
         """Ids of the orders someone is subscribed to."""

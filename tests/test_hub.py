@@ -58,6 +58,9 @@ class FakeTransport:
     def write(self, data: bytes) -> None:
         self.written.append(data)
 
+    def writelines(self, chunks: list[bytes]) -> None:
+        self.written.append(b"".join(chunks))
+
     def is_closing(self) -> bool:
         return self.closing
 
@@ -75,9 +78,13 @@ async def test_a_caught_up_reader_is_written_to_directly_until_a_gap_hands_it_ba
     sub.attach(DirectSink(transport, last=0, buffer_limit=10_000))  # type: ignore[arg-type]
     hub.publish(feed(1))
     hub.publish(feed(2))
-    assert len(transport.written) == 2 and not sub.pending and sub.sink is not None
-    hub.publish(feed(4))  # 3 is missing: the handler must fetch it from the store
-    assert sub.sink is None and len(transport.written) == 2
+    assert transport.written == []  # frames of one loop pass go out together, after it
+    await asyncio.sleep(0)
+    assert len(transport.written) == 1 and not sub.pending and sub.sink is not None
+    hub.publish(feed(3))
+    hub.publish(feed(5))  # 4 is missing: the handler must fetch it from the store
+    assert sub.sink is None and len(transport.written) == 2  # 3 went out before the handback
+    assert transport.written[1] == websocket_frame(feed(3).to_json())
 
 
 async def test_a_direct_reader_whose_buffer_fills_is_handed_back() -> None:
@@ -98,7 +105,9 @@ async def test_an_order_stream_written_directly_is_handed_back_after_its_termina
     assert sub.sink is sink and sink.last == 2
     hub.publish(StatusChanged("o", 3, OrderStatus.FAILED, AT, {}, 51))
     assert sub.sink is None and sink.finished and sink.last == 3
-    assert len(transport.written) == 2 and not sub.pending
+    assert len(transport.written) == 1 and not sub.pending  # both frames, in one write
+    await asyncio.sleep(0)
+    assert len(transport.written) == 1
 
 
 async def test_detach_all_hands_every_direct_subscriber_back() -> None:
