@@ -7,6 +7,7 @@ import base64
 import gc
 import os
 import socket
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +98,17 @@ async def test_a_finished_order_stream_is_released_at_once(order_engine: EngineH
     gc.collect()
     alive = [o for o in gc.get_objects() if isinstance(o, web.WebSocketResponse)]
     assert alive == []  # no heartbeat timer is left holding a closed socket and its request
+
+
+async def test_each_streamed_event_is_byte_for_byte_the_stored_one(
+        order_engine: EngineHarness) -> None:
+    order_id = await order_engine.submit(**ORDER)
+    assert order_engine.http is not None
+    async with order_engine.http.ws_connect(f"/api/orders/status/{order_id}") as ws:
+        live = [message.data.encode() async for message in ws]
+    stored = await order_engine.engine.store.events(order_id)
+    assert live == [event.to_json() for event in stored] and len(live) == 5
+    db = sqlite3.connect(order_engine.settings.db)
+    rows = db.execute("SELECT body FROM events WHERE order_id=? ORDER BY seq", (order_id,))
+    assert [bytes(body) for (body,) in rows] == live
+    db.close()

@@ -79,6 +79,14 @@ class StatusChanged:
     at: datetime
     details: Mapping[str, Any] = field(default_factory=dict)
     gseq: int = 0  # position in the feed of all orders' events, assigned when stored
+    # The JSON as stored and streamed, once it is stored: serialised once, sent as it is.
+    encoded: bytes = field(default=b"", compare=False, repr=False)
+
+    def stored(self, gseq: int) -> StatusChanged:
+        """This event at its place in the feed, with the JSON that the store and streams share."""
+        body = orjson.dumps({**self.to_dict(), "gseq": gseq})
+        return StatusChanged(self.order_id, self.seq, self.status, self.at, self.details, gseq,
+                             body)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,7 +99,7 @@ class StatusChanged:
         }
 
     def to_json(self) -> bytes:
-        return orjson.dumps(self.to_dict())
+        return self.encoded or orjson.dumps(self.to_dict())
 
 
 @dataclass(frozen=True, slots=True)

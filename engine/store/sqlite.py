@@ -216,4 +216,4 @@ def _event(body: bytes) -> StatusChanged:
     data = orjson.loads(body)
     order_id, seq, status, at = data.pop("orderId"), data.pop("seq"), data.pop("status"), data.pop("at")
     gseq = data.pop("gseq", 0)
-    return StatusChanged(order_id, seq, OrderStatus(status), _time(at), data, gseq)
+    return StatusChanged(order_id, seq, OrderStatus(status), _time(at), data, gseq, body)

@@ -10,7 +10,7 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from engine.domain.order import StatusChanged
@@ -137,8 +137,7 @@ class GroupCommitWriter:
         by_sql: dict[str, list[tuple[Any, ...]]] = {}
         for item in batch:
             by_sql.setdefault(item.order[0], []).append(item.order[1])
-        events = [replace(item.event, gseq=self._gseq + n)
-                  for n, item in enumerate(batch, start=1)]
+        events = [item.event.stored(self._gseq + n) for n, item in enumerate(batch, start=1)]
         try:
             for sql, rows in by_sql.items():
                 if self._execute_many(db, sql, rows).rowcount != len(rows):
@@ -146,7 +145,7 @@ class GroupCommitWriter:
             self._execute_many(db, "INSERT INTO feed (gseq, order_id, seq) VALUES (?, ?, ?)",
                                [(e.gseq, e.order_id, e.seq) for e in events])
             self._execute_many(db, "INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
-                               [(e.order_id, e.seq, e.to_json()) for e in events])
+                               [(e.order_id, e.seq, e.encoded) for e in events])
             for item in batch:
                 for sql, params in item.extra:
                     self._execute(db, sql, params)
@@ -162,11 +161,11 @@ class GroupCommitWriter:
             if self._execute(db, *item.order).rowcount != 1:
                 raise StaleOrder(f"order {item.event.order_id} changed under us "
                                  f"(seq {item.event.seq})")
-            event = replace(item.event, gseq=gseq)
+            event = item.event.stored(gseq)
             self._execute(db, "INSERT INTO feed (gseq, order_id, seq) VALUES (?, ?, ?)",
                           (gseq, event.order_id, event.seq))
             self._execute(db, "INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
-                          (event.order_id, event.seq, event.to_json()))
+                          (event.order_id, event.seq, event.encoded))
             for sql, params in item.extra:
                 self._execute(db, sql, params)
         except Exception as error:

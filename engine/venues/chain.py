@@ -69,6 +69,7 @@ class SimChain:
         self.ledger: dict[str, Landed] = {}
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._backlog: list[tuple[str, str]] = []  # sent before a restart, not yet landed
+        self._blockhash = Blockhash("", -1)  # the latest, made once per block
         if record is not None:
             self._load(record)
 
@@ -114,8 +115,10 @@ class SimChain:
 
     async def latest_blockhash(self) -> Blockhash:
         height = self.block_height
-        digest = hashlib.sha256(f"blockhash:{height}".encode()).digest()
-        return Blockhash(base58.encode(digest), height + BLOCKHASH_VALIDITY)
+        if self._blockhash.last_valid_height != height + BLOCKHASH_VALIDITY:  # a new block
+            digest = hashlib.sha256(f"blockhash:{height}".encode()).digest()
+            self._blockhash = Blockhash(base58.encode(digest), height + BLOCKHASH_VALIDITY)
+        return self._blockhash
 
     def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash, memo: str,
              priority_fee: int | None = None) -> SignedTransaction:
