@@ -60,7 +60,9 @@ class OrderService:
         self.on_waiting: Callable[[Order], None] = lambda order: None
         # Orders picked up again at start-up: their next event says so.
         self.resumed: set[str] = set()
-        # Per order, writes queued but not yet known durable (see `_stage`).
+        # Per order, writes queued but not yet known durable (see `_stage`). A cancel racing a
+        # worker may wait on the worker's writes too; each write queued after a refused one is
+        # refused as well, so the worker still learns of the refusal from its own last write.
         self._unsynced: dict[str, list[asyncio.Future[StatusChanged]]] = {}
 
     async def submit(self, request: OrderRequest, key: IdempotencyKey | None = None) -> Order:
