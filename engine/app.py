@@ -1,62 +1,132 @@
-"""Composition root: the only module that knows every adapter."""
+"""Composition root: the one place that builds objects and knows every concrete adapter.
+
+Every adapter can be passed in (a test's fake chain, a store on a faulty connection, a harness's
+simulated world that outlives the engines it restarts); what is not passed is built from settings.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from engine.api import dashboard, health, market, openapi, orders, streams
 from engine.api.errors import error_middleware
-from engine.api.keys import ENGINE, SOCKETS
+from engine.api.keys import ENGINE, MARKET, SOCKETS
 from engine.clock import SystemClock
 from engine.config import Settings
-from engine.ports import Clock
-from engine.runtime import Engine
+from engine.domain.order import Order, OrderType
+from engine.hub import Hub
+from engine.metrics import Metrics
+from engine.ports import Chain, Clock, OrderStore, Venue
+from engine.router import Router
+from engine.service import Fanout, OrderService, RetryPolicy
 from engine.store.sqlite import SqliteStore
+from engine.usecases import Engine
 from engine.venues.world import SimWorld
+from engine.watcher import Watcher
+from engine.workers import WorkerPool
+
+
+def build_world(settings: Settings, clock: Clock) -> SimWorld:
+    """The simulated market and cluster, recorded in `settings.chain_db` when set."""
+    return SimWorld.build(clock, seed=settings.seed, latency_scale=settings.latency_scale,
+                          failure_rate=settings.failure_rate, chain_db=settings.chain_db or None)
+
+
+async def open_store(settings: Settings, *,
+                     connection: type[sqlite3.Connection] = sqlite3.Connection) -> OrderStore:
+    """The order store at `settings.db`, migrated; `connection` is its write connection's class."""
+    return await SqliteStore.open(settings.db, connection=connection)
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """What the engine is made of; the lifecycle below needs the watcher to wire pool updates."""
+
+    engine: Engine
+    watcher: Watcher
+
+
+def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
+                 venues: Sequence[Venue], clock: Clock) -> Parts:
+    hub, metrics, router = Hub(settings.stream_buffer), Metrics(), Router(venues)
+    policy = RetryPolicy(max_attempts=settings.max_attempts, scale=settings.latency_scale)
+    service = OrderService(store, Fanout((hub, metrics)), router, chain, clock, policy)
+    pool = WorkerPool(service.execute, store.get, settings.workers, settings.max_pending)
+
+    def fire(order: Order) -> None:  # snipers jump the queue: the launch slot is the prize
+        pool.enqueue(order, urgent=order.request.order_type is OrderType.SNIPER)
+
+    watcher = Watcher(router, clock, fire, service.expire, service.update_waiting, hub.watched)
+    service.on_waiting = watcher.arm
+    metrics.gauge("engine_queue_depth", "Orders waiting for a worker", lambda: pool.pending)
+    metrics.gauge("engine_in_flight", "Orders executing now", lambda: pool.in_flight)
+    metrics.gauge("engine_waiting_orders", "Limit and sniper orders waiting for their price",
+                  lambda: watcher.waiting)
+    metrics.gauge("engine_websocket_subscribers", "Open order-stream subscriptions",
+                  lambda: hub.subscriber_count)
+    engine = Engine(store=store, chain=chain, clock=clock, router=router, service=service,
+                    pool=pool, watcher=watcher, hub=hub, metrics=metrics,
+                    workers=settings.workers, shutdown_grace=settings.shutdown_grace,
+                    send_timeout=settings.send_timeout)
+    return Parts(engine, watcher)
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld | None = None,
-              store_fault: Callable[[str], None] | None = None) -> web.Application:
-    """An aiohttp app whose start-up opens the store, resumes orders and starts the workers."""
+              store: OrderStore | None = None, chain: Chain | None = None,
+              venues: Sequence[Venue] | None = None) -> web.Application:
+    """An aiohttp app whose start-up opens the store, resumes orders and starts the workers.
+
+    A `store` or `world` passed in belongs to the caller, who closes it."""
     clock = clock or SystemClock()
-    owns_world = world is None  # a harness's world outlives the engines it restarts
-    world = world or SimWorld.build(clock, seed=settings.seed, latency_scale=settings.latency_scale,
-                                    failure_rate=settings.failure_rate,
-                                    chain_db=settings.chain_db or None)
+    owns_world = world is None
+    sim = world or build_world(settings, clock)
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        store = await SqliteStore.open(settings.db, fault=store_fault)
-        engine = Engine(store, world, clock, settings.workers, settings.max_attempts,
-                        settings.latency_scale, settings.max_pending, settings.shutdown_grace,
-                        settings.stream_buffer, settings.send_timeout, settings.launch_rate)
-        app[ENGINE] = engine
-        await engine.start()
+        opened = store or await open_store(settings)
+        parts = build_engine(settings, store=opened, chain=chain or sim.chain,
+                             venues=venues or sim.venues, clock=clock)
+        sim.listeners.append(parts.watcher.pools_changed)
+        app[ENGINE] = parts.engine
+        await parts.engine.start()
+        market_task = asyncio.create_task(sim.run(clock, settings.launch_rate))
         yield
-        await engine.stop()
-        await store.close()
+        market_task.cancel()
+        await asyncio.gather(market_task, return_exceptions=True)
+        await parts.engine.stop()
+        sim.listeners.remove(parts.watcher.pools_changed)
+        if store is None:
+            await opened.close()
         if owns_world:
-            await world.chain.close()
+            await sim.chain.close()
 
+    app[MARKET] = sim
     app[SOCKETS] = weakref.WeakSet()
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(streams.close_all)
-    app.router.add_get("/", dashboard.index)
-    app.router.add_get("/static/{name}", dashboard.asset)
-    app.router.add_get("/healthz", health.healthz)
-    app.router.add_get("/metrics", health.metrics)
-    app.router.add_get("/api/openapi.json", openapi.openapi)
-    app.router.add_post("/api/orders/execute", orders.execute)
-    app.router.add_get("/api/orders/execute", streams.execute)
-    app.router.add_get("/api/orders/status/{order_id}", streams.status)
-    app.router.add_get("/api/orders/stream", streams.firehose)
-    app.router.add_get("/api/orders/{order_id}", orders.get_order)
-    app.router.add_get("/api/orders", orders.list_orders)
-    app.router.add_get("/api/quotes", market.quotes)
-    app.router.add_get("/api/wallet", market.wallet)
-    app.router.add_delete("/api/orders/{order_id}", orders.cancel)
-    app.router.add_post("/api/sim/launch", market.launch)
+    _routes(app.router)
     return app
+
+
+def _routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/", dashboard.index)
+    router.add_get("/static/{name}", dashboard.asset)
+    router.add_get("/healthz", health.healthz)
+    router.add_get("/metrics", health.metrics)
+    router.add_get("/api/openapi.json", openapi.openapi)
+    router.add_post("/api/orders/execute", orders.execute)
+    router.add_get("/api/orders/execute", streams.execute)
+    router.add_get("/api/orders/status/{order_id}", streams.status)
+    router.add_get("/api/orders/stream", streams.firehose)
+    router.add_get("/api/orders/{order_id}", orders.get_order)
+    router.add_get("/api/orders", orders.list_orders)
+    router.add_get("/api/quotes", market.quotes)
+    router.add_get("/api/wallet", market.wallet)
+    router.add_delete("/api/orders/{order_id}", orders.cancel)
+    router.add_post("/api/sim/launch", market.launch)

@@ -1,4 +1,5 @@
-"""The engine's seams: storage, venues, the chain, time. Adapters implement these Protocols."""
+"""The engine's seams: storage, venues, the chain, time. Adapters implement these Protocols,
+and raise only the errors declared here or in `engine.domain.errors`."""
 
 from __future__ import annotations
 
@@ -6,12 +7,27 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from decimal import Decimal
+from typing import Any, Protocol
 
 from engine.domain.order import Order, StatusChanged
 from engine.domain.routing import Quote
 from engine.domain.status import OrderStatus
-from engine.domain.transactions import Blockhash, Landed, SignedTransaction, SwapInstruction
+from engine.domain.transactions import (
+    Blockhash,
+    Landed,
+    SignedTransaction,
+    SwapInstruction,
+    TokenBalance,
+)
+
+
+class StaleOrder(RuntimeError):
+    """The stored order is not at the seq and status this write expected: someone else moved it."""
+
+
+class StorageError(RuntimeError):
+    """The store could not read or write (disk, I/O); a refused write stored nothing of itself."""
 
 
 class Clock(Protocol):
@@ -69,6 +85,9 @@ class OrderStore(Protocol):
     async def unfinished(self) -> list[Order]:
         """Every order not yet in a terminal status, oldest first."""
 
+    async def close(self) -> None:
+        """Finish what is queued, then release the store."""
+
 
 class Venue(Protocol):
     """A DEX a real Raydium or Meteora SDK client could stand behind."""
@@ -101,3 +120,17 @@ class Chain(Protocol):
 
     async def signature_status(self, signature: str) -> Landed | None:
         """getSignatureStatuses with history (plus getTransaction for the amounts)."""
+
+    async def balances(self) -> list[TokenBalance]:
+        """The wallet's balances: getBalance and getTokenAccountsByOwner."""
+
+
+class Market(Protocol):
+    """The simulated market's controls that the API exposes (`/api/sim/*`)."""
+
+    def is_known_mint(self, mint: str) -> bool:
+        """Whether the mint is listed, launched or scheduled for launch already."""
+
+    def launch(self, *, mint: str | None, venue: str | None, quote: str, price: Decimal | None,
+               liquidity: Decimal | None, slot: int | None) -> dict[str, Any]:
+        """A new token and its first pool; the answer is the API's JSON object."""

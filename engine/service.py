@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,7 +25,7 @@ from engine.domain.order import Order, OrderRequest, OrderType, StatusChanged
 from engine.domain.routing import RoutePlan
 from engine.domain.status import OrderStatus as S
 from engine.domain.transactions import Landed, SignedTransaction, SwapInstruction
-from engine.ports import Chain, Clock, IdempotencyKey, OrderStore
+from engine.ports import Chain, Clock, IdempotencyKey, OrderStore, StaleOrder
 from engine.router import Router
 
 SNIPER_PRIORITY_FEE = 500_000  # micro-lamports per compute unit: 100,000 lamports per swap
@@ -32,6 +33,17 @@ SNIPER_PRIORITY_FEE = 500_000  # micro-lamports per compute unit: 100,000 lampor
 
 class Publisher(Protocol):
     def publish(self, event: StatusChanged) -> None: ...
+
+
+@dataclass(frozen=True)
+class Fanout:
+    """Publish each event to several publishers (the hub, the metrics)."""
+
+    publishers: tuple[Publisher, ...]
+
+    def publish(self, event: StatusChanged) -> None:
+        for publisher in self.publishers:
+            publisher.publish(event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +77,7 @@ class OrderService:
         # refused as well, so the worker still learns of the refusal from its own last write.
         self._unsynced: dict[str, list[asyncio.Future[StatusChanged]]] = {}
 
-    async def submit(self, request: OrderRequest, key: IdempotencyKey | None = None) -> Order:
+    async def create(self, request: OrderRequest, key: IdempotencyKey | None = None) -> Order:
         """Store a new order durably, then announce it; the caller queues it."""
         order, event = Order.accept(self._new_id(), request, self._clock.now())
         self._publisher.publish(await self._store.create(order, event, key))
@@ -121,7 +133,7 @@ class OrderService:
         if order.status is S.ROUTING:
             return await self._build(order, attempt)
         if order.status is S.BUILDING:
-            return await self._submit(order)
+            return await self._mark_sent(order)
         return await self._settle(order, fresh=fresh)
 
     async def _advance(self, order: Order, to: S, details: Mapping[str, Any],
@@ -165,9 +177,17 @@ class OrderService:
         """A price update for an order's subscribers (the watcher rate-limits these)."""
         return await self._advance(order, S.WAITING, {"currentPrice": _price(price)})
 
-    async def close(self, order: Order, to: S, reason: str) -> Order:
-        """Cancel or expire an order that has not started executing."""
-        return await self._advance(order, to, {"reason": reason})
+    async def cancel(self, order: Order, reason: str) -> Order:
+        """Cancel an order that has not started executing."""
+        return await self._advance(order, S.CANCELLED, {"reason": reason})
+
+    async def expire(self, order_id: str, reason: str) -> None:
+        """Expire a waiting order whose time ran out, unless it started executing meanwhile
+        (StaleOrder: then it finishes normally)."""
+        order = await self._store.get(order_id)
+        if order is not None and order.status in (S.PENDING, S.WAITING):
+            with contextlib.suppress(StaleOrder):
+                await self._advance(order, S.EXPIRED, {"reason": reason})
 
     async def _route(self, order: Order) -> Order:
         r = order.request
@@ -214,7 +234,7 @@ class OrderService:
             details["previousError"] = after.to_dict()
         return self._stage(order, S.BUILDING, details, attempts=attempt, tx=tx.to_dict())
 
-    async def _submit(self, order: Order) -> Order:
+    async def _mark_sent(self, order: Order) -> Order:
         assert order.tx is not None
         details = {"attempt": order.attempts, "txHash": order.tx["signature"]}
         return self._stage(order, S.SUBMITTED, details)

@@ -8,16 +8,13 @@ from collections.abc import Awaitable, Callable
 
 from loguru import logger
 
+from engine.domain.errors import Overloaded
 from engine.domain.order import Order
-from engine.store.writer import StaleOrder
+from engine.ports import StaleOrder
 
 Execute = Callable[[Order], Awaitable[Order]]
 Reload = Callable[[str], Awaitable[Order | None]]
 RETRY_AFTER_CRASH_SECONDS = 1.0
-
-
-class Overloaded(Exception):
-    """The queue holds `max_pending` orders already: come back later."""
 
 
 class WorkerPool:
@@ -27,7 +24,7 @@ class WorkerPool:
         self._execute, self._reload = execute, reload
         self._size, self._max_pending = size, max_pending
         # Bounded by admission (see reserve); snipers jump the line, the rest is first come.
-        self.queue: asyncio.PriorityQueue[tuple[int, int, Order]] = asyncio.PriorityQueue()
+        self._queue: asyncio.PriorityQueue[tuple[int, int, Order]] = asyncio.PriorityQueue()
         self._arrivals = itertools.count()
         self._reserved = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -41,8 +38,13 @@ class WorkerPool:
         return len(self._busy)
 
     @property
+    def queued(self) -> int:
+        """Orders in the queue, waiting for a worker."""
+        return self._queue.qsize()
+
+    @property
     def pending(self) -> int:
-        return self.queue.qsize() + self._reserved
+        return self._queue.qsize() + self._reserved
 
     def start(self) -> None:
         for n in range(self._size):
@@ -61,7 +63,7 @@ class WorkerPool:
     def enqueue(self, order: Order, *, reserved: bool = False, urgent: bool = False) -> None:
         if reserved:
             self.release()
-        self.queue.put_nowait((0 if urgent else 1, next(self._arrivals), order))
+        self._queue.put_nowait((0 if urgent else 1, next(self._arrivals), order))
 
     async def stop(self, grace: float) -> None:
         """Take no new orders; give executing ones `grace` seconds, then cancel (they resume)."""
@@ -82,7 +84,7 @@ class WorkerPool:
         me = asyncio.current_task()
         assert me is not None
         while not self._stopping:
-            _, _, order = await self.queue.get()
+            _, _, order = await self._queue.get()
             self._busy.add(me)
             self.peak_in_flight = max(self.peak_in_flight, len(self._busy))
             try:
@@ -97,7 +99,7 @@ class WorkerPool:
                 self._later.add(asyncio.create_task(self._requeue(order.id)))
             finally:
                 self._busy.discard(me)
-                self.queue.task_done()
+                self._queue.task_done()
 
     async def _requeue(self, order_id: str, delay: float = RETRY_AFTER_CRASH_SECONDS) -> None:
         """After an unexpected error (storage, say), pick the order up again from the store."""

@@ -1,44 +1,93 @@
-"""A crash at every step boundary, in turn: after restart, one execution and a terminal order."""
+"""A crash at every step boundary, in turn: after restart, one execution and a terminal order.
+
+The crash comes through the chain port, as a power cut would strike between two calls to the
+cluster: the engine's own code has no hooks for it."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from engine.domain.errors import NodeUnhealthy
+from engine.domain.transactions import (
+    Blockhash,
+    Landed,
+    SignedTransaction,
+    SwapInstruction,
+    TokenBalance,
+)
+from engine.ports import Chain
 from engine.testing import EngineHarness
 
-STEPS = ["quoted", "signed", "signature and submission persisted", "sent", "landed"]
-BOTH_ATTEMPTS = {"signed", "signature and submission persisted"}
+STEPS = ["routed", "signed", "signature and submission persisted", "sent", "landed"]
+BOTH_ATTEMPTS = {"routed", "signed", "signature and submission persisted"}
 
 
 class Crash(BaseException):
     """Not an Exception: nothing in the engine may catch it, as nothing catches a power cut."""
 
 
+class CrashingChain:
+    """The chain, unchanged, except that reaching `step` for the `nth` time raises Crash once."""
+
+    def __init__(self, chain: Chain, step: str, nth: int) -> None:
+        self._chain, self._step, self._nth = chain, step, nth
+        self.seen: list[str] = []
+        self.crashed = asyncio.Event()
+
+    def _reached(self, name: str) -> None:
+        self.seen.append(name)
+        if name == self._step and self.seen.count(name) == self._nth and not self.crashed.is_set():
+            self.crashed.set()
+            raise Crash(name)
+
+    async def latest_blockhash(self) -> Blockhash:
+        self._reached("routed")  # the route is planned and staged; nothing is signed yet
+        return await self._chain.latest_blockhash()
+
+    def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash, memo: str,
+             priority_fee: int | None = None) -> SignedTransaction:
+        tx = self._chain.sign(instructions, blockhash, memo, priority_fee)
+        self._reached("signed")
+        return tx
+
+    async def send(self, tx: SignedTransaction) -> None:
+        self._reached("signature and submission persisted")
+        await self._chain.send(tx)
+        self._reached("sent")
+
+    async def confirm(self, tx: SignedTransaction) -> Landed | None:
+        landed = await self._chain.confirm(tx)
+        self._reached("landed")
+        return landed
+
+    async def signature_status(self, signature: str) -> Landed | None:
+        return await self._chain.signature_status(signature)
+
+    async def balances(self) -> list[TokenBalance]:
+        return await self._chain.balances()
+
+
 @pytest.mark.parametrize("step", STEPS)
 @pytest.mark.parametrize("retry", [False, True], ids=["first attempt", "after a retry"])
 async def test_crash_at_each_step_then_restart_executes_exactly_once(
         tmp_path: Path, step: str, retry: bool) -> None:
-    async with EngineHarness.start(tmp_path / "e.db", seed=3) as engine:
-        crashed = asyncio.Event()
-        seen: list[str] = []
+    # With a refused first send, the steps before sending happen twice, the rest once.
+    nth = 2 if retry and step in BOTH_ATTEMPTS else 1
+    wrappers: list[CrashingChain] = []
 
-        def checkpoint(name: str) -> None:
-            seen.append(name)
-            # With a refused first send, the signing steps happen twice, the rest once.
-            wanted = 2 if retry and name in BOTH_ATTEMPTS else 1
-            if name == step and seen.count(name) == wanted and not crashed.is_set():
-                crashed.set()
-                raise Crash(step)
+    def crashing(chain: Chain) -> Chain:
+        wrappers.append(CrashingChain(chain, step, nth if not wrappers else 0))
+        return wrappers[-1]
 
+    async with EngineHarness.start(tmp_path / "e.db", seed=3, chain=crashing) as engine:
         if retry:
             engine.world.faults.fail_send(NodeUnhealthy, attempt=1)
-        engine.engine.service.checkpoint = checkpoint
         order_id = await engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
-        await asyncio.wait_for(crashed.wait(), 5)
+        await asyncio.wait_for(wrappers[0].crashed.wait(), 5)
         await engine.restart()
         final = await engine.wait_terminal(order_id)
         record = await engine.order(order_id)

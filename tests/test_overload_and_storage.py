@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import all_in, run_until
@@ -30,16 +31,32 @@ async def test_a_full_queue_answers_503_with_retry_after_and_stores_nothing(
         await run_until(engine, all_in(engine, accepted, {"confirmed", "failed"}))
 
 
-class DiskFault:
-    """Raise a disk error at the n-th write statement, once or from then on."""
+WRITES = ("BEGIN", "COMMIT", "INSERT", "UPDATE")
 
-    def __init__(self, n: int, always: bool) -> None:
-        self.n, self.always, self.calls = n, always, 0
 
-    def __call__(self, sql: str) -> None:
-        self.calls += 1
-        if self.calls == self.n or (self.always and self.calls > self.n):
+def faulty_connection(n: int, always: bool) -> type[sqlite3.Connection]:
+    """A write connection whose n-th write statement fails with a disk error, once or from
+    then on (what a full or failing disk does to SQLite)."""
+    calls = 0
+
+    def check(sql: str) -> None:
+        nonlocal calls
+        if sql.lstrip().split(" ", 1)[0].upper() not in WRITES:
+            return
+        calls += 1
+        if calls == n or (always and calls > n):
             raise sqlite3.OperationalError("disk I/O error")
+
+    class FaultyConnection(sqlite3.Connection):
+        def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+            check(sql)
+            return super().execute(sql, parameters)
+
+        def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+            check(sql)
+            return super().executemany(sql, parameters)
+
+    return FaultyConnection
 
 
 def check_database(path: Path) -> None:
@@ -57,8 +74,8 @@ def check_database(path: Path) -> None:
 @pytest.mark.parametrize("n", range(1, 13))
 async def test_a_disk_error_at_any_write_leaves_no_half_written_order(
         tmp_path: Path, n: int, always: bool) -> None:
-    fault = DiskFault(n, always)
-    async with EngineHarness.start(tmp_path / "e.db", store_fault=fault) as engine:
+    connection = faulty_connection(n, always)
+    async with EngineHarness.start(tmp_path / "e.db", connection=connection) as engine:
         status, body = await engine.post_order(ORDER)
         assert status in (201, 503)
         if status == 503:

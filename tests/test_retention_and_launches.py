@@ -6,7 +6,8 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from engine.runtime import KEY_RETENTION
+from engine.usecases import KEY_RETENTION
+
 from engine.testing import EngineHarness, ManualClock
 
 ORDER = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1}

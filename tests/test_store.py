@@ -12,9 +12,8 @@ import pytest_asyncio
 from engine.domain.order import Order, StatusChanged
 from engine.domain.requests import parse_order
 from engine.domain.status import OrderStatus as S
-from engine.ports import IdempotencyKey
+from engine.ports import IdempotencyKey, StaleOrder
 from engine.store.sqlite import SqliteStore
-from engine.store.writer import StaleOrder
 
 AT = datetime(2026, 11, 25, tzinfo=UTC)
 BODY = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1}

@@ -8,12 +8,17 @@ import orjson
 from aiohttp import web
 from loguru import logger
 
-from engine.domain.requests import InvalidOrder
+from engine.domain.errors import EngineError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 HTTP_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
               413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 503: "UNAVAILABLE"}
+# The HTTP status of each refusal the engine's use cases raise; any other code is a 422.
+STATUS_BY_CODE = {"INVALID_BODY": 400, "INVALID_CURSOR": 400, "ORDER_NOT_FOUND": 404,
+                  "ORDER_EXECUTING": 409, "ORDER_FINISHED": 409, "IDEMPOTENCY_KEY_IN_USE": 409,
+                  "UNAVAILABLE": 503, "OVERLOADED": 503, "STORAGE_UNAVAILABLE": 503}
+RETRY_AFTER = {"UNAVAILABLE": "1", "OVERLOADED": "1", "STORAGE_UNAVAILABLE": "5"}
 
 
 class ApiError(Exception):
@@ -24,8 +29,11 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     @classmethod
-    def from_invalid(cls, error: InvalidOrder) -> ApiError:
-        return cls(error.status, error.code, error.message, error.field)
+    def refusal(cls, error: EngineError) -> ApiError:
+        """The answer to an error the engine raised: its code, and the status that code has."""
+        retry = RETRY_AFTER.get(error.code)
+        return cls(STATUS_BY_CODE.get(error.code, 422), error.code, error.message, error.field,
+                   headers={"Retry-After": retry} if retry else None)
 
     def response(self) -> web.Response:
         body: dict[str, str] = {"code": self.code, "message": self.message}
@@ -46,6 +54,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except ApiError as error:
         return error.response()
+    except EngineError as error:
+        return ApiError.refusal(error).response()
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -10,15 +10,14 @@ from engine.api.keys import ENGINE
 
 
 async def healthz(request: web.Request) -> web.Response:
-    engine = request.app[ENGINE]
-    body = {"status": "ok" if engine.accepting else "starting",
-            "workers": engine.workers, "queued": engine.pool.queue.qsize(),
-            "inFlight": engine.pool.in_flight, "waiting": engine.watcher.waiting,
-            "subscribers": engine.hub.subscriber_count}
-    return json_response(body, status=200 if engine.accepting else 503)
+    health = request.app[ENGINE].health()
+    body = {"status": "ok" if health.accepting else "starting",
+            "workers": health.workers, "queued": health.queued, "inFlight": health.in_flight,
+            "waiting": health.waiting, "subscribers": health.subscribers}
+    return json_response(body, status=200 if health.accepting else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
     """GET /metrics in the Prometheus text format."""
-    return web.Response(body=request.app[ENGINE].metrics.render(),
+    return web.Response(body=request.app[ENGINE].metrics_text(),
                         headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -6,7 +6,9 @@ import weakref
 
 from aiohttp import web
 
-from engine.runtime import Engine
+from engine.ports import Market
+from engine.usecases import Engine
 
 ENGINE = web.AppKey("engine", Engine)
+MARKET = web.AppKey("market", Market)  # the simulated market's controls (/api/sim/*)
 SOCKETS = web.AppKey("sockets", weakref.WeakSet[web.WebSocketResponse])

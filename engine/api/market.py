@@ -9,10 +9,9 @@ from typing import Any
 from aiohttp import web
 
 from engine.api.errors import ApiError, json_response
-from engine.api.keys import ENGINE
+from engine.api.keys import ENGINE, MARKET
 from engine.api.orders import decode_body
 from engine.domain.base58 import is_public_key
-from engine.domain.errors import NoRoute
 from engine.domain.routing import RoutePlan
 from engine.domain.tokens import Token, lookup
 
@@ -28,10 +27,7 @@ async def quotes(request: web.Request) -> web.Response:
     amount = _integer(query, "amount", None, 1, 2**63 - 1)
     bps = _integer(query, "slippageBps", 50, 1, MAX_SLIPPAGE_BPS)
     started = time.perf_counter()
-    try:
-        plan = await request.app[ENGINE].router.plan(token_in.mint, token_out.mint, amount)
-    except NoRoute as error:
-        raise ApiError(422, "NO_ROUTE", error.message) from None
+    plan = await request.app[ENGINE].quote(token_in.mint, token_out.mint, amount)
     return json_response(_jupiter_shape(plan, token_in, token_out, bps,
                                         time.perf_counter() - started))
 
@@ -72,15 +68,14 @@ async def launch(request: web.Request) -> web.Response:
     price = _positive(data, "price")
     liquidity = _positive(data, "liquidity")
     mint = data.get("mint")
-    world = request.app[ENGINE].world
+    market = request.app[MARKET]
     if mint is not None and (not isinstance(mint, str) or not is_public_key(mint)
-                             or lookup(mint) or world.launched_at(mint) is not None
-                             or any(plan["mint"] == mint for _, plan in world.scheduled)):
+                             or market.is_known_mint(mint)):
         raise ApiError(422, "INVALID_MINT", "mint must be a new base58 address", "mint")
     slot = data.get("slot")
     if slot is not None and (not isinstance(slot, int) or isinstance(slot, bool) or slot < 0):
         raise ApiError(422, "INVALID_SLOT", "slot is a non-negative integer", "slot")
-    launched = world.launch(mint=mint, venue=venue, quote=quote, price=price,
+    launched = market.launch(mint=mint, venue=venue, quote=quote, price=price,
                             liquidity=liquidity, slot=slot)
     return json_response(launched, status=201)
 
@@ -99,7 +94,15 @@ def _positive(data: dict[str, Any], name: str) -> Decimal | None:
 
 
 async def wallet(request: web.Request) -> web.Response:
-    return json_response(request.app[ENGINE].world.chain.wallet.to_dict())
+    """GET /api/wallet: every balance, in atoms and in the token's units where it is listed."""
+    balances = []
+    for balance in sorted(await request.app[ENGINE].wallet(), key=lambda b: b.mint):
+        token = lookup(balance.mint)
+        balances.append({"mint": balance.mint, "symbol": token.symbol if token else None,
+                         "atoms": str(balance.atoms),
+                         "amount": token.format(balance.atoms) if token else None,
+                         "tokenAccount": balance.has_account})
+    return json_response({"balances": balances})
 
 
 def _token(query: Any, name: str) -> Token:

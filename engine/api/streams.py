@@ -13,9 +13,10 @@ from loguru import logger
 
 from engine.api.errors import ApiError
 from engine.api.keys import ENGINE, SOCKETS
-from engine.api.orders import accept, decode_body
-from engine.hub import ALL, Delivery, DirectSink, Subscription, framed
-from engine.runtime import Engine
+from engine.api.orders import decode_body
+from engine.domain.errors import EngineError, OrderNotFound
+from engine.hub import Delivery, DirectSink, Subscription, framed
+from engine.usecases import Engine
 
 HEARTBEAT_SECONDS = 20.0  # server pings; a peer silent for half of this after a ping is dropped
 FIRST_MESSAGE_SECONDS = 10.0
@@ -53,7 +54,7 @@ async def close_all(app: web.Application) -> None:
     """On shutdown, tell every subscriber we are going away (1001) instead of vanishing."""
     sockets: weakref.WeakSet[web.WebSocketResponse] = app[SOCKETS]
     if ENGINE in app:
-        app[ENGINE].hub.detach_all()
+        app[ENGINE].release_streams()
     for ws in list(sockets):
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
 
@@ -66,10 +67,10 @@ async def status(request: web.Request) -> web.StreamResponse:
     ws = _socket(request)
     await ws.prepare(request)
     # Subscribe before reading history, so nothing committed in between is missed; seq dedupes.
-    sub = engine.hub.subscribe(order_id)
-    history = await engine.store.events(order_id, after)
-    if not history and await engine.store.get(order_id) is None:  # every order has an event
-        engine.hub.unsubscribe(sub)
+    sub = engine.subscribe(order_id)
+    history = await engine.events(order_id, after)
+    if not history and not await _exists(engine, order_id):  # every order has an event
+        engine.unsubscribe(sub)
         await ws.close(code=CLOSE_NOT_FOUND, message=b"order not found")
         return ws
     backlog = deque(map(framed, history))
@@ -96,14 +97,15 @@ async def execute(request: web.Request) -> web.StreamResponse:
         return ws
     engine = request.app[ENGINE]
     try:
-        order = await accept(engine, decode_body(message.data))
-    except ApiError as error:
-        await ws.send_json({"error": {"code": error.code, "message": error.message,
-                                      **({"field": error.field} if error.field else {})}})
-        await ws.close(code=CLOSE_INVALID_ORDER, message=error.code.encode())
+        order_id = (await engine.submit(decode_body(message.data))).order_id
+    except (ApiError, EngineError) as error:
+        refusal = error if isinstance(error, ApiError) else ApiError.refusal(error)
+        await ws.send_json({"error": {"code": refusal.code, "message": refusal.message,
+                                      **({"field": refusal.field} if refusal.field else {})}})
+        await ws.close(code=CLOSE_INVALID_ORDER, message=refusal.code.encode())
         return ws
-    sub = engine.hub.subscribe(order.id)
-    backlog = deque(map(framed, await engine.store.events(order.id)))
+    sub = engine.subscribe(order_id)
+    backlog = deque(map(framed, await engine.events(order_id)))
     await _pump(ws, engine, sub, 0, backlog, request.transport)
     return ws
 
@@ -117,11 +119,11 @@ async def firehose(request: web.Request) -> web.StreamResponse:
     forward = asyncio.current_task()
     assert forward is not None
     reader = asyncio.create_task(_read_until_closed(ws, forward))
-    sub = engine.hub.subscribe(ALL)
+    sub = engine.subscribe(None)
     try:
         last = after
         while True:  # replay in pages until caught up with the live feed
-            page = await engine.store.feed(last, FEED_PAGE)
+            page = await engine.feed(last, FEED_PAGE)
             for event in page:
                 if not await _send(ws, event.to_json(), last, engine.send_timeout, "gseq"):
                     return ws
@@ -132,7 +134,7 @@ async def firehose(request: web.Request) -> web.StreamResponse:
             while sub.pending:  # what arrived during the replay
                 event, frame = sub.pending.popleft()
                 if event.gseq > last + 1:  # never skip: fetch what lies between
-                    for missed in await engine.store.feed(last, event.gseq - last - 1):
+                    for missed in await engine.feed(last, event.gseq - last - 1):
                         if not await _send(ws, missed.to_json(), last, engine.send_timeout,
                                            "gseq"):
                             return ws
@@ -153,7 +155,7 @@ async def firehose(request: web.Request) -> web.StreamResponse:
             if request.transport.get_write_buffer_size() > DIRECT_BUFFER_LIMIT:
                 await _close_slow(ws, last, "gseq")
                 return ws
-            for missed in await engine.store.feed(last, FEED_PAGE):  # a gap: catch up, go on
+            for missed in await engine.feed(last, FEED_PAGE):  # a gap: catch up, go on
                 if not await _send(ws, missed.to_json(), last, engine.send_timeout, "gseq"):
                     return ws
                 last = missed.gseq
@@ -162,9 +164,17 @@ async def firehose(request: web.Request) -> web.StreamResponse:
             raise
     finally:
         sub.sink = None
-        engine.hub.unsubscribe(sub)
+        engine.unsubscribe(sub)
         reader.cancel()
     return ws
+
+
+async def _exists(engine: Engine, order_id: str) -> bool:
+    try:
+        await engine.get(order_id)
+    except OrderNotFound:
+        return False
+    return True
 
 
 def _after(request: web.Request) -> int:
@@ -189,7 +199,7 @@ async def _pump(ws: web.WebSocketResponse, engine: Engine, sub: Subscription, af
         logger.debug("subscriber of {} went away", sub.order_id)
     finally:
         sub.sink = None
-        engine.hub.unsubscribe(sub)
+        engine.unsubscribe(sub)
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reader
@@ -226,7 +236,7 @@ async def _forward(ws: web.WebSocketResponse, engine: Engine, sub: Subscription,
         if transport.get_write_buffer_size() > DIRECT_BUFFER_LIMIT:
             await _close_slow(ws, last, "seq")
             return
-        backlog.extend(map(framed, await engine.store.events(sub.order_id, last)))
+        backlog.extend(map(framed, await engine.events(sub.order_id, last)))
 
 
 async def _send_backlog(ws: web.WebSocketResponse, engine: Engine, order_id: str, last: int,
@@ -238,7 +248,7 @@ async def _send_backlog(ws: web.WebSocketResponse, engine: Engine, order_id: str
         if event.seq <= last:
             continue
         if event.seq > last + 1:  # never skip: fetch what lies between from the store
-            missed = await engine.store.events(order_id, last)
+            missed = await engine.events(order_id, last)
             backlog.appendleft((event, frame))
             backlog.extendleft(reversed([*map(framed, missed)]))
             continue

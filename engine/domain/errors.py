@@ -8,14 +8,19 @@ class EngineError(Exception):
 
     code = "ENGINE_ERROR"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None,
+                 field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field  # the request field at fault, when there is one
         if code is not None:
             self.code = code
 
     def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+        out = {"code": self.code, "message": self.message}
+        if self.field:
+            out["field"] = self.field
+        return out
 
 
 class PermanentError(EngineError):
@@ -65,3 +70,49 @@ class SendTimeout(TransientError):
 
     code = "SEND_TIMEOUT"
     maybe_landed = True
+
+
+class Refused(EngineError):
+    """A request the engine turns down before anything is stored or changed."""
+
+
+class NotAccepting(Refused):
+    code = "UNAVAILABLE"
+
+
+class Overloaded(Refused):
+    """The queue holds `max_pending` orders already: come back later."""
+
+    code = "OVERLOADED"
+
+
+class StorageUnavailable(Refused):
+    """The store refused the write; nothing of the order was stored."""
+
+    code = "STORAGE_UNAVAILABLE"
+
+
+class OrderNotFound(Refused):
+    code = "ORDER_NOT_FOUND"
+
+
+class NotCancellable(Refused):
+    """The order is executing (ORDER_EXECUTING) or finished (ORDER_FINISHED)."""
+
+    def __init__(self, status: str, *, finished: bool) -> None:
+        super().__init__(f"the order is {status}; only pending or waiting orders can be "
+                         "cancelled", code="ORDER_FINISHED" if finished else "ORDER_EXECUTING")
+
+
+class IdempotencyKeyInUse(Refused):
+    code = "IDEMPOTENCY_KEY_IN_USE"
+
+
+class IdempotencyKeyReused(Refused):
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class InvalidCursor(Refused):
+    """A pagination cursor this engine did not hand out."""
+
+    code = "INVALID_CURSOR"

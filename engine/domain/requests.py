@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.domain.base58 import is_public_key
-from engine.domain.errors import PermanentError
+from engine.domain.errors import Refused
 from engine.domain.order import OrderRequest, OrderType, Trigger
 from engine.domain.tokens import Token, lookup, unlisted
 
@@ -25,28 +25,17 @@ FIELDS = {
 }
 
 
-class InvalidOrder(PermanentError):
-    """A request the API refuses (422 unless stated), naming the offending field."""
+class InvalidOrder(Refused):
+    """A request refused for one of its fields, which it names (INVALID_BODY: not an object)."""
 
     code = "INVALID_ORDER"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None,
-                 status: int = 422) -> None:
-        super().__init__(message, code=code)
-        self.field = field
-        self.status = status
-
-    def to_dict(self) -> dict[str, str]:
-        out = super().to_dict()
-        if self.field:
-            out["field"] = self.field
-        return out
 
 
 def parse_order(body: Any, now: datetime) -> OrderRequest:
     """Validate a decoded JSON body; raise InvalidOrder naming the first bad field."""
     if not isinstance(body, dict):
-        raise InvalidOrder("the body must be a JSON object", code="INVALID_BODY", status=400)
+        raise InvalidOrder("the body must be a JSON object", code="INVALID_BODY")
     order_type = _order_type(body.get("orderType"))
     unknown = sorted(set(body) - FIELDS[order_type])
     if unknown:

@@ -56,3 +56,12 @@ class Landed:
     rent_lamports: int = 0  # token accounts this transaction had to open (not refunded)
     memo: str = ""
 
+
+
+@dataclass(frozen=True, slots=True)
+class TokenBalance:
+    """One balance of the wallet: lamports for native SOL, atoms for a token."""
+
+    mint: str
+    atoms: int
+    has_account: bool

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import sqlite3
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -13,10 +12,11 @@ from typing import Any
 import aiosqlite
 import orjson
 
+from engine.domain.errors import InvalidCursor
 from engine.domain.order import Order, OrderRequest, OrderType, StatusChanged, Trigger, iso
 from engine.domain.status import TERMINAL, OrderStatus
 from engine.domain.tokens import Token, lookup, unlisted
-from engine.ports import IdempotencyKey, Page
+from engine.ports import IdempotencyKey, Page, StorageError
 from engine.store.schema import MIGRATIONS
 from engine.store.writer import GroupCommitWriter
 
@@ -40,12 +40,17 @@ class SqliteStore:
         self._writer, self._reader = writer, reader
 
     @classmethod
-    async def open(cls, path: str, *, fault: Callable[[str], None] | None = None) -> SqliteStore:
-        """`fault`, for crash tests, is called before every write statement and may raise."""
-        writer = GroupCommitWriter(lambda: _connect_sync(path), fault)
-        await writer.open()
-        await writer.call(_migrate)
-        return cls(writer, await _connect(path))
+    async def open(cls, path: str, *,
+                   connection: type[sqlite3.Connection] = sqlite3.Connection) -> SqliteStore:
+        """`connection` is the class of the write connection (sqlite3's `factory`)."""
+        writer = GroupCommitWriter(lambda: _connect_sync(path, connection))
+        try:
+            await writer.open()
+            await writer.call(_migrate)
+            reader = await _connect(path)
+        except sqlite3.Error as error:
+            raise StorageError(f"cannot open {path}: {error}") from error
+        return cls(writer, reader)
 
     async def close(self) -> None:
         await self._reader.close()
@@ -67,7 +72,7 @@ class SqliteStore:
         params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),
                   _blob(order.route), _blob(order.tx), _blob(order.fill), _blob(order.error),
                   order.id, order.seq - 1, previous.value)
-        return self._writer.submit((sql, params), event)
+        return self._writer.enqueue((sql, params), event)
 
     async def find_key(self, key: str) -> IdempotencyKey | None:
         rows = await self._read("SELECT key, fingerprint, order_id FROM idempotency_keys "
@@ -80,7 +85,10 @@ class SqliteStore:
             with db:
                 return db.execute("DELETE FROM idempotency_keys WHERE created_at < ?",
                                   (iso(before),)).rowcount
-        return await self._writer.call(forget)
+        try:
+            return await self._writer.call(forget)
+        except sqlite3.Error as error:
+            raise StorageError(str(error)) from error
 
     async def last_gseq(self) -> int:
         rows = await self._read("SELECT MAX(gseq) FROM feed", ())
@@ -125,7 +133,10 @@ class SqliteStore:
     async def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         # Fetch everything in one call: a statement left open across an await would pin the
         # reader's WAL snapshot, and other coroutines' reads would miss recent commits.
-        return list(await self._reader.execute_fetchall(sql, params))
+        try:
+            return list(await self._reader.execute_fetchall(sql, params))
+        except sqlite3.Error as error:
+            raise StorageError(str(error)) from error
 
 
 async def _connect(path: str) -> aiosqlite.Connection:
@@ -135,8 +146,8 @@ async def _connect(path: str) -> aiosqlite.Connection:
     return conn
 
 
-def _connect_sync(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+def _connect_sync(path: str, factory: type[sqlite3.Connection]) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=factory)
     for pragma in PRAGMAS:
         conn.execute(pragma)
     return conn
@@ -146,10 +157,6 @@ def _migrate(db: sqlite3.Connection) -> None:
     version = int(db.execute("PRAGMA user_version").fetchone()[0])
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         db.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={number}; COMMIT;")
-
-
-class InvalidCursor(ValueError):
-    """A pagination cursor this store did not hand out."""
 
 
 def _encode_cursor(pk: int) -> str:
@@ -163,7 +170,7 @@ def _decode_cursor(cursor: str) -> int:
             raise ValueError(text)
         return int(text[3:])
     except ValueError as exc:
-        raise InvalidCursor(cursor) from exc
+        raise InvalidCursor("cursor is not one this API returned") from exc
 
 
 def _blob(value: Any) -> bytes | None:

@@ -14,14 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from engine.domain.order import StatusChanged
+from engine.ports import StaleOrder, StorageError
 
 Statement = tuple[str, tuple[Any, ...]]
 T = TypeVar("T")
 MAX_BATCH = 512
-
-
-class StaleOrder(RuntimeError):
-    """The order's stored seq is not the one this write expected: someone else advanced it."""
 
 
 @dataclass
@@ -36,10 +33,9 @@ class Write:
 
 
 class GroupCommitWriter:
-    def __init__(self, connect: Callable[[], sqlite3.Connection],
-                 fault: Callable[[str], None] | None = None) -> None:
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
-        self._connect, self._fault = connect, fault
+        self._connect = connect
         self._db: sqlite3.Connection | None = None
         self._queue: asyncio.Queue[Write] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -57,7 +53,7 @@ class GroupCommitWriter:
         while not self._queue.empty():
             waiter = self._queue.get_nowait().done
             if not waiter.done():  # its writer may have been cancelled already
-                waiter.set_exception(sqlite3.OperationalError("store closed"))
+                waiter.set_exception(StorageError("store closed"))
         await self.call(lambda db: db.close())
         self._thread.shutdown(wait=True)
 
@@ -70,8 +66,8 @@ class GroupCommitWriter:
             return fn(self._db)
         return await asyncio.get_running_loop().run_in_executor(self._thread, run)
 
-    def submit(self, order: Statement, event: StatusChanged,
-               extra: Sequence[Statement] = ()) -> asyncio.Future[StatusChanged]:
+    def enqueue(self, order: Statement, event: StatusChanged,
+                extra: Sequence[Statement] = ()) -> asyncio.Future[StatusChanged]:
         """Queue a write now; the future gets the stored event once its batch is committed.
 
         Writes are committed in the order they were submitted."""
@@ -82,7 +78,7 @@ class GroupCommitWriter:
     async def write(self, order: Statement, event: StatusChanged,
                     extra: Sequence[Statement] = ()) -> StatusChanged:
         """Queue a write and wait until the batch holding it is committed; returns the event."""
-        return await self.submit(order, event, extra)
+        return await self.enqueue(order, event, extra)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -93,7 +89,7 @@ class GroupCommitWriter:
             try:
                 results = await loop.run_in_executor(self._thread, self._commit, batch)
             except Exception as error:  # the batch did not commit: nothing of it is stored
-                results = [error] * len(batch)
+                results = [_storage_error(error)] * len(batch)
             self.batches, self.writes = self.batches + 1, self.writes + len(batch)
             for item, result in zip(batch, results, strict=True):
                 if item.done.done():
@@ -109,19 +105,19 @@ class GroupCommitWriter:
         if self._gseq is None:  # the feed's position; only this thread writes it
             row = db.execute("SELECT seq FROM sqlite_sequence WHERE name='feed'").fetchone()
             self._gseq = int(row[0]) if row else 0
-        self._execute(db, "BEGIN IMMEDIATE")
+        db.execute("BEGIN IMMEDIATE")
         try:
             results: Sequence[StatusChanged | BaseException] | None = self._apply_all(db, batch)
             if results is None:  # one write was refused: redo them one by one to isolate it
                 db.execute("ROLLBACK")
-                self._execute(db, "BEGIN IMMEDIATE")
+                db.execute("BEGIN IMMEDIATE")
                 gseq = self._gseq
                 isolated: list[StatusChanged | BaseException] = []
                 for item in batch:
                     isolated.append(self._apply(db, item, gseq + 1))
                     gseq += not isinstance(isolated[-1], BaseException)
                 results = isolated
-            self._execute(db, "COMMIT")
+            db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
@@ -140,15 +136,15 @@ class GroupCommitWriter:
         events = [item.event.stored(self._gseq + n) for n, item in enumerate(batch, start=1)]
         try:
             for sql, rows in by_sql.items():
-                if self._execute_many(db, sql, rows).rowcount != len(rows):
+                if db.executemany(sql, rows).rowcount != len(rows):
                     return None  # an order changed under its writer: StaleOrder, found one by one
-            self._execute_many(db, "INSERT INTO feed (gseq, order_id, seq) VALUES (?, ?, ?)",
+            db.executemany("INSERT INTO feed (gseq, order_id, seq) VALUES (?, ?, ?)",
                                [(e.gseq, e.order_id, e.seq) for e in events])
-            self._execute_many(db, "INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
+            db.executemany("INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
                                [(e.order_id, e.seq, e.encoded) for e in events])
             for item in batch:
                 for sql, params in item.extra:
-                    self._execute(db, sql, params)
+                    db.execute(sql, params)
         except sqlite3.Error:
             return None
         return events
@@ -158,31 +154,29 @@ class GroupCommitWriter:
         """One write inside the batch; a savepoint keeps its failure from spoiling the others."""
         db.execute("SAVEPOINT item")
         try:
-            if self._execute(db, *item.order).rowcount != 1:
+            if db.execute(*item.order).rowcount != 1:
                 raise StaleOrder(f"order {item.event.order_id} changed under us "
                                  f"(seq {item.event.seq})")
             event = item.event.stored(gseq)
-            self._execute(db, "INSERT INTO feed (gseq, order_id, seq) VALUES (?, ?, ?)",
+            db.execute("INSERT INTO feed (gseq, order_id, seq) VALUES (?, ?, ?)",
                           (gseq, event.order_id, event.seq))
-            self._execute(db, "INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
+            db.execute("INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
                           (event.order_id, event.seq, event.encoded))
             for sql, params in item.extra:
-                self._execute(db, sql, params)
+                db.execute(sql, params)
         except Exception as error:
             db.execute("ROLLBACK TO item")
             db.execute("RELEASE item")
-            return error
+            return _storage_error(error)
         db.execute("RELEASE item")
         return event
 
-    def _execute_many(self, db: sqlite3.Connection, sql: str,
-                      rows: list[tuple[Any, ...]]) -> sqlite3.Cursor:
-        if self._fault is not None:
-            self._fault(sql)
-        return db.executemany(sql, rows)
 
-    def _execute(self, db: sqlite3.Connection, sql: str,
-                 params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        if self._fault is not None:
-            self._fault(sql)
-        return db.execute(sql, params)
+
+def _storage_error(error: Exception) -> Exception:
+    """sqlite3's errors stay inside this adapter; the engine sees the port's StorageError."""
+    if isinstance(error, sqlite3.Error | OSError):
+        wrapped = StorageError(f"{type(error).__name__}: {error}")
+        wrapped.__cause__ = error
+        return wrapped
+    return error

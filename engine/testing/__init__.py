@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -18,12 +19,13 @@ import aiohttp
 from aiohttp import web
 
 from engine.api.keys import ENGINE
-from engine.app import build_app
+from engine.app import build_app, build_world, open_store
+from engine.clock import SystemClock
 from engine.config import Settings
 from engine.domain.status import TERMINAL
-from engine.ports import Clock
-from engine.runtime import Engine
+from engine.ports import Chain, Clock, OrderStore
 from engine.testing.clock import ManualClock
+from engine.usecases import Engine
 from engine.venues.world import SimWorld
 
 __all__ = ["EngineHarness", "ManualClock"]
@@ -32,12 +34,15 @@ __all__ = ["EngineHarness", "ManualClock"]
 class EngineHarness:
     """A live engine on 127.0.0.1 with a client for it and the simulated world behind it."""
 
-    def __init__(self, settings: Settings, clock: Clock, world: SimWorld) -> None:
+    def __init__(self, settings: Settings, clock: Clock, world: SimWorld, *,
+                 connection: type[sqlite3.Connection] = sqlite3.Connection,
+                 chain: Callable[[Chain], Chain] | None = None) -> None:
         self.settings, self.clock, self.world = settings, clock, world
+        self._connection, self._wrap_chain = connection, chain
         self._runner: web.AppRunner | None = None
+        self._store: OrderStore | None = None
         self.url = ""
         self.http: aiohttp.ClientSession | None = None
-        self.store_fault: Callable[[str], None] | None = None
 
     @classmethod
     @asynccontextmanager
@@ -45,20 +50,20 @@ class EngineHarness:
                     latency_scale: float = 0.0, workers: int = 10, max_pending: int = 10_000,
                     stream_buffer: int = 256, send_timeout: float = 10.0,
                     clock: Clock | None = None,
-                    store_fault: Callable[[str], None] | None = None,
+                    connection: type[sqlite3.Connection] = sqlite3.Connection,
+                    chain: Callable[[Chain], Chain] | None = None,
                     ) -> AsyncIterator[EngineHarness]:
-        """Start an engine: zero latency and no random failures unless asked for."""
-        from engine.clock import SystemClock
+        """Start an engine: zero latency and no random failures unless asked for.
 
+        `connection` is the class of the store's write connection (to script disk faults);
+        `chain` wraps the simulated chain the engine talks to (to script crashes)."""
         clock = clock or SystemClock()
         settings = replace(Settings(), db=str(db), seed=seed, failure_rate=failure_rate,
                            latency_scale=latency_scale, workers=workers, port=0,
                            shutdown_grace=0.0, max_pending=max_pending,
                            stream_buffer=stream_buffer, send_timeout=send_timeout)
-        world = SimWorld.build(clock, seed=seed, latency_scale=latency_scale,
-                               failure_rate=failure_rate)
-        harness = cls(settings, clock, world)
-        harness.store_fault = store_fault
+        harness = cls(settings, clock, build_world(settings, clock), connection=connection,
+                      chain=chain)
         await harness.boot()
         try:
             yield harness
@@ -77,8 +82,10 @@ class EngineHarness:
 
     async def boot(self) -> None:
         """Start (or restart) the engine on the same database and the same simulated chain."""
-        app = build_app(self.settings, clock=self.clock, world=self.world,
-                        store_fault=self.store_fault)
+        self._store = await open_store(self.settings, connection=self._connection)
+        chain = self._wrap_chain(self.world.chain) if self._wrap_chain else None
+        app = build_app(self.settings, clock=self.clock, world=self.world, store=self._store,
+                        chain=chain)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -93,7 +100,9 @@ class EngineHarness:
             await self.http.close()
         if self._runner is not None:
             await self._runner.cleanup()
-        self._runner = self.http = None
+        if self._store is not None:
+            await self._store.close()
+        self._runner = self.http = self._store = None
 
     async def restart(self) -> None:
         await self.shutdown()

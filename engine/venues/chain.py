@@ -20,7 +20,13 @@ from engine.domain.errors import (
     SendTimeout,
     TransientError,
 )
-from engine.domain.transactions import Blockhash, Landed, SignedTransaction, SwapInstruction
+from engine.domain.transactions import (
+    Blockhash,
+    Landed,
+    SignedTransaction,
+    SwapInstruction,
+    TokenBalance,
+)
 from engine.ports import Clock
 from engine.venues.faults import Faults
 from engine.venues.ledger import ChainRecord
@@ -177,6 +183,9 @@ class SimChain:
     async def signature_status(self, signature: str) -> Landed | None:
         self._land_backlog()
         return await self._status(signature)
+
+    async def balances(self) -> list[TokenBalance]:
+        return self.wallet.token_balances()
 
     async def close(self) -> None:
         """Let the record write what it holds."""

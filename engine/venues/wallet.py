@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT, lookup
+from engine.domain.transactions import TokenBalance
 
 GENEROUS = {"SOL": 10_000, "USDC": 1_000_000, "USDT": 1_000_000, "BONK": 10_000_000_000,
             "JUP": 1_000_000, "WIF": 100_000, "RAY": 100_000}
@@ -64,11 +65,6 @@ class Wallet:
     def from_state(cls, state: dict[str, Any]) -> Wallet:
         return cls(dict(state["balances"]), set(state["accounts"]))
 
-    def to_dict(self) -> dict[str, Any]:
-        out = []
-        for mint, atoms in sorted(self.balances.items()):
-            token = lookup(mint)
-            out.append({"mint": mint, "symbol": token.symbol if token else None,
-                        "atoms": str(atoms), "amount": token.format(atoms) if token else None,
-                        "tokenAccount": mint in self.accounts or mint == WSOL_MINT})
-        return {"balances": out}
+    def token_balances(self) -> list[TokenBalance]:
+        return [TokenBalance(mint, atoms, mint in self.accounts or mint == WSOL_MINT)
+                for mint, atoms in self.balances.items()]

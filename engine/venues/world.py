@@ -163,6 +163,10 @@ class SimWorld:
     def venues(self) -> list[PoolVenue]:
         return [self.raydium, self.meteora]
 
+    def is_known_mint(self, mint: str) -> bool:
+        return (lookup(mint) is not None or self.launched_at(mint) is not None
+                or any(plan["mint"] == mint for _, plan in self.scheduled))
+
     def launched_at(self, mint: str) -> int | None:
         return next((x["slot"] for x in self.launches if x["mint"] == mint), None)
 

@@ -1,0 +1,215 @@
+"""The engine's use cases: what the API may ask of it, and nothing about how it is built.
+
+Built by the composition root (`engine.app`) from collaborators it made; the API calls these
+methods and never reaches past them into the store, the queue, the watcher or the chain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
+
+from loguru import logger
+
+from engine.domain.errors import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    NoRoute,
+    NotAccepting,
+    NotCancellable,
+    OrderNotFound,
+    StorageUnavailable,
+)
+from engine.domain.order import Order, OrderType, StatusChanged
+from engine.domain.requests import parse_order
+from engine.domain.routing import RoutePlan
+from engine.domain.status import OrderStatus as S
+from engine.domain.transactions import TokenBalance
+from engine.hub import ALL, Hub, Subscription
+from engine.metrics import Metrics
+from engine.ports import Chain, Clock, IdempotencyKey, OrderStore, Page, StaleOrder, StorageError
+from engine.router import Router
+from engine.service import OrderService
+from engine.watcher import Watcher
+from engine.workers import WorkerPool
+
+T = TypeVar("T")
+KEY_RETENTION = timedelta(hours=48)  # idempotency keys live at least this long (promise: 24 h)
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    order_id: str
+    replayed: bool = False  # the same Idempotency-Key and body were accepted before
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    accepting: bool
+    workers: int
+    queued: int
+    in_flight: int
+    waiting: int
+    subscribers: int
+    peak_in_flight: int  # the most orders that ever executed at once (at most `workers`)
+
+
+class Engine:
+    def __init__(self, *, store: OrderStore, chain: Chain, clock: Clock, router: Router,
+                 service: OrderService, pool: WorkerPool, watcher: Watcher, hub: Hub,
+                 metrics: Metrics, workers: int, shutdown_grace: float,
+                 send_timeout: float) -> None:
+        self._store, self._chain, self._clock, self._router = store, chain, clock, router
+        self._service, self._pool, self._watcher = service, pool, watcher
+        self._hub, self._metrics = hub, metrics
+        self._workers, self._grace = workers, shutdown_grace
+        self.send_timeout = send_timeout  # seconds a subscriber gets to take one frame
+        self._accepting = False
+        self._keys_in_progress: set[str] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Resume every unfinished order, then start the workers and accept new ones."""
+        forgotten = await self._store.forget_keys(self._clock.now() - KEY_RETENTION)
+        if forgotten:
+            logger.info("forgot {} idempotency keys older than {}", forgotten, KEY_RETENTION)
+        unfinished = await self._store.unfinished()
+        self._service.resumed = {order.id for order in unfinished}
+        for order in unfinished:
+            if order.status is S.WAITING:
+                self._watcher.arm(order)  # re-armed: it waits for its price again
+            else:
+                self._pool.enqueue(order)
+        if unfinished:
+            logger.info("resuming {} unfinished orders from the store", len(unfinished))
+        self._pool.start()
+        self._accepting = True
+
+    async def stop(self) -> None:
+        """Refuse new orders, let executing ones finish within the grace period."""
+        self._accepting = False
+        await self._watcher.stop()
+        await self._pool.stop(self._grace)
+
+    def release_streams(self) -> None:
+        """The server is closing every WebSocket: hand each directly written subscriber back
+        to its handler, so nothing is written to a socket after its close frame."""
+        self._hub.detach_all()
+
+    # -- orders ------------------------------------------------------------------------------
+    async def submit(self, body: object, key: IdempotencyKey | None = None) -> Submitted:
+        """Validate and durably store an order, then queue it. With a key, the same key and
+        fingerprint answer the first order again; raises a `Refused` error otherwise."""
+        started = time.perf_counter()
+        try:
+            if key is None:
+                return Submitted((await self._accept(body, None)).id)
+            return await self._submit_once(body, key)
+        finally:
+            self._metrics.submit_seconds.observe(time.perf_counter() - started)
+
+    async def _submit_once(self, body: object, key: IdempotencyKey) -> Submitted:
+        if key.key in self._keys_in_progress:
+            raise IdempotencyKeyInUse("a request with this Idempotency-Key is still being "
+                                      "processed")
+        self._keys_in_progress.add(key.key)
+        try:
+            known = await self._read(self._store.find_key(key.key))
+            if known is None:
+                return Submitted((await self._accept(body, key)).id)
+            if known.fingerprint != key.fingerprint:
+                raise IdempotencyKeyReused("this Idempotency-Key was used with a different "
+                                           "request body")
+            return Submitted(known.order_id, replayed=True)
+        finally:
+            self._keys_in_progress.discard(key.key)
+
+    async def _accept(self, body: object, key: IdempotencyKey | None) -> Order:
+        if not self._accepting:
+            raise NotAccepting("the engine is not accepting orders")
+        request = parse_order(body, self._clock.now())
+        sniping = request.order_type is OrderType.SNIPER
+        if not sniping and not self._router.has_route(request.token_in.mint,
+                                                      request.token_out.mint):
+            raise NoRoute(f"no venue trades {request.token_in.symbol}/"
+                          f"{request.token_out.symbol}", field="tokenOut")
+        self._pool.reserve()
+        try:
+            order = await self._service.create(request, key)
+        except StorageError as error:
+            self._pool.release()
+            logger.error("order not stored: {}", error)
+            raise StorageUnavailable("the order could not be stored; nothing was accepted") \
+                from None
+        except BaseException:
+            self._pool.release()
+            raise
+        self._pool.enqueue(order, reserved=True)
+        return order
+
+    async def cancel(self, order_id: str) -> Order:
+        """Cancel an order that has not started executing."""
+        while True:  # a worker or the watcher may move it while we look: look again
+            order = await self.get(order_id)
+            if order.status not in (S.PENDING, S.WAITING):
+                raise NotCancellable(order.status.value, finished=order.status.terminal)
+            self._watcher.disarm(order_id)
+            with contextlib.suppress(StaleOrder):
+                order = await self._service.cancel(order, "cancelled by the trader")
+                logger.bind(order_id=order_id).info("cancelled by the trader")
+                return order
+
+    async def get(self, order_id: str) -> Order:
+        order = await self._read(self._store.get(order_id))
+        if order is None:
+            raise OrderNotFound(f"no order {order_id[:64]!r}")
+        return order
+
+    async def events(self, order_id: str, after: int = 0) -> list[StatusChanged]:
+        """An order's stored events with seq > after."""
+        return await self._read(self._store.events(order_id, after))
+
+    async def page(self, status: S | None, limit: int, cursor: str | None) -> tuple[Page, int]:
+        """A page of orders, newest first, and the feed position read before it (a firehose
+        opened after that position misses nothing the page does not show)."""
+        gseq = await self._read(self._store.last_gseq())
+        return await self._read(self._store.page(status, limit, cursor)), gseq
+
+    async def feed(self, after: int, limit: int) -> list[StatusChanged]:
+        """All orders' events with gseq > after, in feed order."""
+        return await self._read(self._store.feed(after, limit))
+
+    def subscribe(self, order_id: str | None) -> Subscription:
+        """Live events of one order, or of every order (None: the firehose)."""
+        return self._hub.subscribe(ALL if order_id is None else order_id)
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._hub.unsubscribe(subscription)
+
+    # -- market ------------------------------------------------------------------------------
+    async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> RoutePlan:
+        """The best plan now for this amount; raises NoRoute."""
+        return await self._router.plan(mint_in, mint_out, amount_in)
+
+    async def wallet(self) -> Sequence[TokenBalance]:
+        return await self._chain.balances()
+
+    # -- operations --------------------------------------------------------------------------
+    def health(self) -> Health:
+        return Health(self._accepting, self._workers, self._pool.queued, self._pool.in_flight,
+                      self._watcher.waiting, self._hub.subscriber_count,
+                      self._pool.peak_in_flight)
+
+    def metrics_text(self) -> bytes:
+        return self._metrics.render()
+
+    @staticmethod
+    async def _read(pending: Awaitable[T]) -> T:
+        try:
+            return await pending
+        except StorageError as error:
+            raise StorageUnavailable(f"the store could not be read: {error}") from None
