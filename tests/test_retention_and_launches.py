@@ -6,9 +6,8 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from engine.usecases import KEY_RETENTION
-
 from engine.testing import EngineHarness, ManualClock
+from engine.usecases import KEY_RETENTION
 
 ORDER = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1}
 

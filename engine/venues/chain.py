@@ -109,7 +109,14 @@ class SimChain:
         return self._landed + self._skipped
 
     def now(self) -> int:
-        """The cluster's unix time; first lets the market live through the slots that passed."""
+        """The cluster's unix time at the current slot. A read: it changes nothing."""
+        return GENESIS_UNIX + int(self.block_height * SLOT_SECONDS)
+
+    def advance(self) -> None:
+        """Let the market live through the slots that passed (other traders' swaps), once each.
+
+        Run by the market's clock task every slot, and by the cluster itself around a landing,
+        never by a quote: reads only read."""
         height = self.block_height
         moved: set[frozenset[str]] = set()
         for slot in range(max(self._flowed + 1, height - 32), height + 1):
@@ -117,7 +124,6 @@ class SimChain:
         self._flowed = max(self._flowed, height)
         if moved:
             self._on_change(moved)
-        return GENESIS_UNIX + int(height * SLOT_SECONDS)
 
     async def latest_blockhash(self) -> Blockhash:
         height = self.block_height
@@ -222,6 +228,7 @@ class SimChain:
             blocks = height + 1 - self.block_height
             await self._clock.sleep(max(blocks, 0) * SLOT_SECONDS * self._scale)
         self._skipped += max(height + 1 - self.block_height, 0)
+        self.advance()
         if self._record is not None:
             self._record.put_meta({"chain": self._counters()})
 
@@ -239,6 +246,7 @@ class SimChain:
             landed = self._execute(tx.signature, message)
             self.ledger[tx.signature] = landed
             self._landed += 1
+            self.advance()
             self._on_change({frozenset((ix["mintIn"], ix["mintOut"]))
                              for ix in message["instructions"]})
         if self._record is not None:
@@ -259,6 +267,7 @@ class SimChain:
 
     def _execute(self, signature: str, message: dict[str, Any]) -> Landed:
         """Run the swaps atomically: one leg under its minimum fails the whole transaction."""
+        self.advance()  # the swap meets the market as the other traders left it at this slot
         now, slot, memo = self.now(), self.block_height, message["memo"]
         fee = self._fee(message)
         _, order_id, attempt = memo.split(":")

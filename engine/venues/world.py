@@ -119,7 +119,7 @@ class SimWorld:
         tick = SLOT_SECONDS * self.latency_scale
         while True:
             await clock.sleep(tick)
-            self.chain.now()
+            self.chain.advance()
             self.open_due_launches()
             if launch_rate and self.rng.random() < launch_rate / 60 * SLOT_SECONDS:
                 launched = self.launch()
