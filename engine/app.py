@@ -17,6 +17,7 @@ from aiohttp import web
 from engine.api import dashboard, health, market, openapi, orders, streams
 from engine.api.errors import error_middleware
 from engine.api.keys import ENGINE, MARKET, SOCKETS
+from engine.api.sinks import websocket_frame
 from engine.clock import SystemClock
 from engine.config import Settings
 from engine.domain.order import Order, OrderType
@@ -54,7 +55,8 @@ class Parts:
 
 def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
                  venues: Sequence[Venue], clock: Clock) -> Parts:
-    hub, metrics, router = Hub(settings.stream_buffer), Metrics(), Router(venues)
+    hub = Hub(settings.stream_buffer, encode=websocket_frame)
+    metrics, router = Metrics(), Router(venues)
     policy = RetryPolicy(max_attempts=settings.max_attempts, scale=settings.latency_scale)
     service = OrderService(store, Fanout((hub, metrics)), router, chain, clock, policy)
     pool = WorkerPool(service.execute, store.get, settings.workers, settings.max_pending)
@@ -109,6 +111,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
     app[MARKET] = sim
     app[SOCKETS] = weakref.WeakSet()
     app.cleanup_ctx.append(lifecycle)
+    app.cleanup_ctx.append(streams.heartbeat)
     app.on_shutdown.append(streams.close_all)
     _routes(app.router)
     return app

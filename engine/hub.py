@@ -1,66 +1,32 @@
-"""In-memory broadcast of order events to WebSocket subscribers, never blocking the publisher."""
+"""In-memory broadcast of stored order events to subscribers, never blocking the publisher.
+
+The hub knows subscribers, not protocols: a subscriber that is caught up hands the hub a `Sink`
+(the API's WebSocket writer), and `publish` offers it each event directly; the others get a
+bounded queue their handler drains.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from engine.domain.order import StatusChanged
+from engine.domain.events import OrderEvent, StoredEvent
 
-# An event and its JSON text, serialised once and shared by every subscriber.
-Delivery = tuple[StatusChanged, bytes]
-
-
-def framed(event: StatusChanged) -> Delivery:
-    return event, event.to_json()
+ALL = "*"  # the firehose: every order's events
 
 
-def websocket_frame(payload: bytes) -> bytes:
-    """A whole unmasked server-to-client text frame (RFC 6455 5.2), built once per event."""
-    n = len(payload)
-    if n < 126:
-        header = bytes((0x81, n))
-    elif n < 1 << 16:
-        header = bytes((0x81, 126)) + n.to_bytes(2, "big")
-    else:
-        header = bytes((0x81, 127)) + n.to_bytes(8, "big")
-    return header + payload
+class Sink(Protocol):
+    """A caught-up subscriber's writer, fed by `publish` itself with no task wake-up."""
 
-
-@dataclass(eq=False)
-class DirectSink:
-    """A caught-up subscriber: `publish` writes its frames to its transport itself, with no task
-    wake-up per subscriber per event, and all the frames of one loop pass (a commit batch) in one
-    write. Any surprise, or an order's end, hands it back to its handler."""
-
-    transport: asyncio.WriteTransport
-    last: int  # the last position queued: gseq on the firehose, seq on an order's stream
-    buffer_limit: int
-    per_order: bool = False
-    finished: bool = False  # the order's terminal event was queued: its handler closes
-    queued: list[bytes] = field(default_factory=list)
-    queued_bytes: int = 0
-
-    def write(self, event: StatusChanged, wire: bytes) -> bool:
-        """False when the reader must be handed back: a gap, a closing, a full transport, or
-        the end of its order."""
-        position = event.seq if self.per_order else event.gseq
-        if position != self.last + 1 or self.transport.is_closing():
-            return False
-        self.queued.append(wire)
-        self.queued_bytes += len(wire)
-        self.last = position
-        if self.per_order and event.status.terminal:
-            self.finished = True
-            return False
-        return self.transport.get_write_buffer_size() + self.queued_bytes <= self.buffer_limit
+    def offer(self, event: StoredEvent, frame: bytes) -> bool:
+        """Take the event (its `frame` encoded once for every sink); False hands the subscriber
+        back to its handler: a gap, a full buffer, a closing peer, or its order's end."""
 
     def flush(self) -> None:
-        if self.queued and not self.transport.is_closing():
-            self.transport.writelines(self.queued)
-        self.queued.clear()
-        self.queued_bytes = 0
+        """Write what was offered in this loop pass, in one go."""
 
 
 @dataclass(eq=False, slots=True)
@@ -72,28 +38,28 @@ class Subscription:
 
     order_id: str
     capacity: int
-    pending: deque[Delivery] = field(default_factory=deque)
+    pending: deque[StoredEvent] = field(default_factory=deque)
     lagging: bool = False
-    sink: DirectSink | None = None
+    sink: Sink | None = None
     _wake: asyncio.Future[None] | None = None
 
-    def attach(self, sink: DirectSink) -> None:
+    def attach(self, sink: Sink) -> None:
         self.sink = sink
 
     def detach(self) -> None:
         self.sink = None
         self._ring()
 
-    def offer(self, delivery: Delivery) -> None:
+    def offer(self, event: StoredEvent) -> None:
         if self.lagging:
             return
         if len(self.pending) >= self.capacity:
             self.lagging = True  # the stream owner closes it; the client resumes from the store
         else:
-            self.pending.append(delivery)
+            self.pending.append(event)
         self._ring()
 
-    async def next(self) -> Delivery:
+    async def next(self) -> StoredEvent:
         while not self.pending:
             await self._wait()
         return self.pending.popleft()
@@ -115,15 +81,14 @@ class Subscription:
             self._wake.set_result(None)
 
 
-ALL = "*"  # the firehose: every order's events
-
-
 class Hub:
-    def __init__(self, buffer: int = 256, firehose_buffer: int = 4096) -> None:
+    def __init__(self, buffer: int = 256, firehose_buffer: int = 4096,
+                 encode: Callable[[bytes], bytes] = bytes) -> None:
         # An order's events come one at a time; the firehose gets a whole commit batch at once.
         self._buffer, self._firehose_buffer = buffer, firehose_buffer
+        self._encode = encode  # the sinks' framing of an event body, done once per event
         self._subs: defaultdict[str, set[Subscription]] = defaultdict(set)
-        self._unflushed: list[DirectSink] = []  # sinks with frames queued in this loop pass
+        self._unflushed: dict[Sink, None] = {}  # sinks offered something in this loop pass
 
     def subscribe(self, order_id: str) -> Subscription:
         capacity = self._firehose_buffer if order_id == ALL else self._buffer
@@ -132,45 +97,46 @@ class Hub:
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
+        sub.sink = None
         subs = self._subs.get(sub.order_id)
         if subs is not None:
             subs.discard(sub)
             if not subs:
                 del self._subs[sub.order_id]  # no map that grows forever
 
-    def publish(self, event: StatusChanged) -> None:
-        subs = [*self._subs.get(event.order_id, ()), *self._subs.get(ALL, ())]
+    def publish(self, event: OrderEvent, stored: StoredEvent) -> None:
+        subs = [*self._subs.get(stored.order_id, ()), *self._subs.get(ALL, ())]
         if not subs:
             return
-        delivery, wire = framed(event), b""
+        frame = b""
         for sub in subs:
             sink = sub.sink
             if sink is None:
-                sub.offer(delivery)
+                sub.offer(stored)
                 continue
-            wire = wire or websocket_frame(delivery[1])
-            if not sink.queued:
+            frame = frame or self._encode(stored.body)
+            if sink not in self._unflushed:
                 self._flush_later(sink)
-            if not sink.write(event, wire):
-                sink.flush()  # its handler writes next: what was queued goes first
+            if not sink.offer(stored, frame):
+                sink.flush()  # its handler writes next: what was offered goes first
                 sub.detach()
 
     def detach_all(self) -> None:
-        """Hand every directly written subscriber back to its handler: the server is closing
-        their sockets, and nothing may be written to one after its close frame."""
+        """Hand every directly fed subscriber back to its handler: the server is closing their
+        sockets, and nothing may be written to one after its close frame."""
         for subs in self._subs.values():
             for sub in subs:
                 if sub.sink is not None:
                     sub.sink.flush()
                     sub.detach()
 
-    def _flush_later(self, sink: DirectSink) -> None:
+    def _flush_later(self, sink: Sink) -> None:
         if not self._unflushed:
             asyncio.get_running_loop().call_soon(self._flush)
-        self._unflushed.append(sink)
+        self._unflushed[sink] = None
 
     def _flush(self) -> None:
-        sinks, self._unflushed = self._unflushed, []
+        sinks, self._unflushed = self._unflushed, {}
         for sink in sinks:
             sink.flush()
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from engine.domain.order import StatusChanged
+from engine.domain.events import Accepted, Change, Failed, OrderEvent, Routed, Signed, StoredEvent
 from engine.domain.status import OrderStatus
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -46,30 +46,31 @@ class Metrics:
     def gauge(self, name: str, documentation: str, read: Callable[[], float]) -> None:
         Gauge(name, documentation, registry=self.registry).set_function(read)
 
-    def publish(self, event: StatusChanged) -> None:
+    def publish(self, event: OrderEvent, stored: StoredEvent) -> None:
         self._transitions[event.status].inc()
-        kind = str(event.details.get("orderType", "unknown"))
+        change = event.change
+        kind = change.request.order_type.value if isinstance(change, Accepted) else "unknown"
         if event.order_id in self._live:
             kind, status, at = self._live[event.order_id]
             self._stages[status].observe((event.at - at).total_seconds())
-        self._count(event, kind)
+        self._count(change, kind)
         if event.status.terminal:
             self._live.pop(event.order_id, None)
         else:
             self._live[event.order_id] = (kind, event.status.value, event.at)
 
-    def _count(self, event: StatusChanged, kind: str) -> None:
-        details = event.details
-        if event.status is OrderStatus.ROUTING:
-            self.venue_wins.labels(str(details.get("venue"))).inc()
-        elif event.status is OrderStatus.BUILDING:
-            self.attempts.inc()
-            if "previousError" in details:
-                self.retries.labels(details["previousError"]["code"]).inc()
-        elif event.status is OrderStatus.FAILED:
-            self.failures.labels(details.get("error", {}).get("code", "UNKNOWN")).inc()
-        if event.status.terminal:
-            self.orders.labels(kind, event.status.value).inc()
+    def _count(self, change: Change, kind: str) -> None:
+        match change:
+            case Routed(plan=plan):
+                self.venue_wins.labels(plan.venue).inc()
+            case Signed(previous_error=previous):
+                self.attempts.inc()
+                if previous is not None:
+                    self.retries.labels(previous.code).inc()
+            case Failed(error=error):
+                self.failures.labels(error.code).inc()
+        if change.status.terminal:
+            self.orders.labels(kind, change.status.value).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -10,12 +10,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from engine.domain.order import Order, StatusChanged
+from engine.domain.events import OrderEvent, StoredEvent
+from engine.domain.order import Order
 from engine.domain.routing import Quote
 from engine.domain.status import OrderStatus
 from engine.domain.transactions import (
     Blockhash,
     Landed,
+    Memo,
     SignedTransaction,
     SwapInstruction,
     TokenBalance,
@@ -53,8 +55,8 @@ class IdempotencyKey:
 
 
 class OrderStore(Protocol):
-    async def create(self, order: Order, event: StatusChanged,
-                     key: IdempotencyKey | None = None) -> StatusChanged:
+    async def create(self, order: Order, event: OrderEvent,
+                     key: IdempotencyKey | None = None) -> StoredEvent:
         """Insert a new order, its first event and its idempotency key, atomically.
 
         Returns the event as stored, with its place in the feed (`gseq`)."""
@@ -63,8 +65,8 @@ class OrderStore(Protocol):
 
     async def forget_keys(self, before: datetime) -> int: ...
 
-    def record(self, order: Order, event: StatusChanged,
-               previous: OrderStatus) -> asyncio.Future[StatusChanged]:
+    def record(self, order: Order, event: OrderEvent,
+               previous: OrderStatus) -> asyncio.Future[StoredEvent]:
         """Queue an order's new state and the event that led to it, to be persisted atomically
         and in the order queued; the future resolves with the stored event once durable.
 
@@ -72,12 +74,12 @@ class OrderStore(Protocol):
 
     async def last_gseq(self) -> int: ...
 
-    async def feed(self, after: int, limit: int) -> list[StatusChanged]:
+    async def feed(self, after: int, limit: int) -> list[StoredEvent]:
         """All orders' events with `gseq > after`, in feed order."""
 
     async def get(self, order_id: str) -> Order | None: ...
 
-    async def events(self, order_id: str, after: int = 0) -> list[StatusChanged]: ...
+    async def events(self, order_id: str, after: int = 0) -> list[StoredEvent]: ...
 
     async def page(self, status: OrderStatus | None, limit: int, cursor: str | None) -> Page:
         """Newest first, `limit` at most, continuing after `cursor` (keyset, no OFFSET)."""
@@ -106,7 +108,7 @@ class Chain(Protocol):
 
     async def latest_blockhash(self) -> Blockhash: ...
 
-    def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash, memo: str,
+    def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash, memo: Memo,
              priority_fee: int | None = None) -> SignedTransaction:
         """Build and sign a transaction (the wallet's key stays behind this call).
 
@@ -123,6 +125,12 @@ class Chain(Protocol):
 
     async def balances(self) -> list[TokenBalance]:
         """The wallet's balances: getBalance and getTokenAccountsByOwner."""
+
+
+class Publisher(Protocol):
+    """Told of each event once it is durable: the typed event and its stored form."""
+
+    def publish(self, event: OrderEvent, stored: StoredEvent) -> None: ...
 
 
 class Market(Protocol):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
 from uuid import uuid4
 
 from loguru import logger
@@ -21,18 +20,29 @@ from engine.domain.errors import (
     SlippageExceeded,
     TransientError,
 )
-from engine.domain.order import Order, OrderRequest, OrderType, StatusChanged
-from engine.domain.routing import RoutePlan
+from engine.domain.events import (
+    Armed,
+    Cancelled,
+    Change,
+    Expired,
+    Failed,
+    Failure,
+    Fill,
+    Filled,
+    OrderEvent,
+    PriceUpdated,
+    Routed,
+    Sent,
+    Signed,
+    StoredEvent,
+)
+from engine.domain.order import Order, OrderRequest, OrderType
 from engine.domain.status import OrderStatus as S
-from engine.domain.transactions import Landed, SignedTransaction, SwapInstruction
-from engine.ports import Chain, Clock, IdempotencyKey, OrderStore, StaleOrder
+from engine.domain.transactions import Landed, Memo, SwapInstruction
+from engine.ports import Chain, Clock, IdempotencyKey, OrderStore, Publisher, StaleOrder
 from engine.router import Router
 
 SNIPER_PRIORITY_FEE = 500_000  # micro-lamports per compute unit: 100,000 lamports per swap
-
-
-class Publisher(Protocol):
-    def publish(self, event: StatusChanged) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -41,9 +51,9 @@ class Fanout:
 
     publishers: tuple[Publisher, ...]
 
-    def publish(self, event: StatusChanged) -> None:
+    def publish(self, event: OrderEvent, stored: StoredEvent) -> None:
         for publisher in self.publishers:
-            publisher.publish(event)
+            publisher.publish(event, stored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +76,6 @@ class OrderService:
                  new_id: Callable[[], str] = lambda: str(uuid4())) -> None:
         self._store, self._publisher, self._router = store, publisher, router
         self._chain, self._clock, self._policy, self._new_id = chain, clock, policy, new_id
-        # Called at each step boundary; a crash test makes it raise to stop the engine there.
-        self.checkpoint: Callable[[str], None] = lambda step: None
         # Hands a waiting limit or sniper order to the price watcher.
         self.on_waiting: Callable[[Order], None] = lambda order: None
         # Orders picked up again at start-up: their next event says so.
@@ -75,12 +83,12 @@ class OrderService:
         # Per order, writes queued but not yet known durable (see `_stage`). A cancel racing a
         # worker may wait on the worker's writes too; each write queued after a refused one is
         # refused as well, so the worker still learns of the refusal from its own last write.
-        self._unsynced: dict[str, list[asyncio.Future[StatusChanged]]] = {}
+        self._unsynced: dict[str, list[asyncio.Future[StoredEvent]]] = {}
 
     async def create(self, request: OrderRequest, key: IdempotencyKey | None = None) -> Order:
         """Store a new order durably, then announce it; the caller queues it."""
         order, event = Order.accept(self._new_id(), request, self._clock.now())
-        self._publisher.publish(await self._store.create(order, event, key))
+        self._publisher.publish(event, await self._store.create(order, event, key))
         return order
 
     async def execute(self, order: Order) -> Order:
@@ -106,7 +114,7 @@ class OrderService:
                 break
             try:
                 if rebuild:
-                    step = self._build(order, attempt, last_error)
+                    step = self._sign(order, attempt, last_error)
                 else:  # a transaction submitted by this very loop has certainly not been sent yet
                     step = self._step(order, attempt, fresh=previous is S.BUILDING)
                 previous, order, rebuild = order.status, await step, False
@@ -126,39 +134,37 @@ class OrderService:
 
     async def _step(self, order: Order, attempt: int, *, fresh: bool) -> Order:
         if order.status is S.PENDING and order.request.trigger is not None:
-            return await self._wait(order, {"reason": "armed: waiting for the price"
-                                            if order.request.min_price else "armed"})
+            reason = "armed: waiting for the price" if order.request.min_price else "armed"
+            return await self._advance(order, Armed(reason))
         if order.status in (S.PENDING, S.WAITING):
             return await self._route(order)
         if order.status is S.ROUTING:
-            return await self._build(order, attempt)
+            return await self._sign(order, attempt)
         if order.status is S.BUILDING:
-            return await self._mark_sent(order)
+            return self._stage(order, Sent(order.attempts))
         return await self._settle(order, fresh=fresh)
 
-    async def _advance(self, order: Order, to: S, details: Mapping[str, Any],
-                       **changes: Any) -> Order:
-        """Move the order on and wait until this (and every earlier) step of it is durable."""
-        order = self._stage(order, to, details, **changes)
+    async def _advance(self, order: Order, change: Change) -> Order:
+        """Apply a change and wait until it (and every earlier step of the order) is durable."""
+        order = self._stage(order, change)
         await self._synced(order.id)
         return order
 
-    def _stage(self, order: Order, to: S, details: Mapping[str, Any], **changes: Any) -> Order:
-        """Move the order on and queue its write without waiting: the steps that only compute
+    def _stage(self, order: Order, change: Change) -> Order:
+        """Apply a change and queue its write without waiting: the steps that only compute
         (route, sign) share one commit. Each event is published once its write is durable."""
-        if order.id in self.resumed:
-            self.resumed.discard(order.id)
-            details = {**details, "resumed": True}
+        resumed = order.id in self.resumed
+        self.resumed.discard(order.id)
         previous = order.status
-        order, event = order.advance(to, self._clock.now(), details, **changes)
+        order, event = order.apply(change, self._clock.now(), resumed=resumed)
         durable = self._store.record(order, event, previous)
-        durable.add_done_callback(self._publish)
+        durable.add_done_callback(lambda stored: self._publish(event, stored))
         self._unsynced.setdefault(order.id, []).append(durable)
         return order
 
-    def _publish(self, durable: asyncio.Future[StatusChanged]) -> None:
+    def _publish(self, event: OrderEvent, durable: asyncio.Future[StoredEvent]) -> None:
         if not durable.cancelled() and durable.exception() is None:
-            self._publisher.publish(durable.result())
+            self._publisher.publish(event, durable.result())
 
     async def _synced(self, order_id: str) -> None:
         """Wait for the order's queued writes; raise the first that failed (StaleOrder, say)."""
@@ -167,19 +173,13 @@ class OrderService:
             if isinstance(result, BaseException):
                 raise result
 
-    async def _wait(self, order: Order, details: dict[str, Any]) -> Order:
-        trigger = order.request.trigger
-        assert trigger is not None
-        return await self._advance(order, S.WAITING,
-                                   {**trigger.to_dict(order.request.order_type), **details})
-
     async def update_waiting(self, order: Order, price: Decimal) -> Order:
         """A price update for an order's subscribers (the watcher rate-limits these)."""
-        return await self._advance(order, S.WAITING, {"currentPrice": _price(price)})
+        return await self._advance(order, PriceUpdated(price))
 
     async def cancel(self, order: Order, reason: str) -> Order:
         """Cancel an order that has not started executing."""
-        return await self._advance(order, S.CANCELLED, {"reason": reason})
+        return await self._advance(order, Cancelled(reason))
 
     async def expire(self, order_id: str, reason: str) -> None:
         """Expire a waiting order whose time ran out, unless it started executing meanwhile
@@ -187,7 +187,7 @@ class OrderService:
         order = await self._store.get(order_id)
         if order is not None and order.status in (S.PENDING, S.WAITING):
             with contextlib.suppress(StaleOrder):
-                await self._advance(order, S.EXPIRED, {"reason": reason})
+                await self._advance(order, Expired(reason))
 
     async def _route(self, order: Order) -> Order:
         r = order.request
@@ -196,62 +196,42 @@ class OrderService:
         except NoRoute as error:
             if r.trigger is None:
                 raise
-            return await self._wait(order, {"reason": f"not yet: {error.message}"})
-        self.checkpoint("quoted")
+            return await self._advance(order, Armed(f"not yet: {error.message}"))
         price = r.token_out.to_ui(plan.amount_out) / r.token_in.to_ui(r.amount_in)
         if r.min_price is not None and price < r.min_price:
-            return await self._wait(order, {"reason": "price moved away before execution",
-                                            "currentPrice": _price(price)})
+            return await self._advance(order, Armed("price moved away before execution", price))
         logger.bind(order_id=order.id).info(
             "routing {} {}->{}: {} | quotes {} | plan {}", r.token_in.format(r.amount_in),
             r.token_in.symbol, r.token_out.symbol, plan.reason,
             ", ".join(f"{q.venue}={r.token_out.format(q.amount_out)}" for q in plan.quotes),
             ", ".join(f"{plan.percent(leg)}% {leg.venue}" for leg in plan.legs))
-        route = plan.to_dict()
-        details = {"venue": plan.venue, "reason": plan.reason, "route": route,
-                   "expectedPrice": _price(price),
-                   "expectedOut": r.token_out.format(plan.amount_out),
-                   "minAmountOut": r.token_out.format(r.min_out(plan.amount_out))}
-        return self._stage(order, S.ROUTING, details, route=route)
+        return self._stage(order, Routed(plan, price))
 
-    async def _build(self, order: Order, attempt: int,
-                     after: TransientError | None = None) -> Order:
-        r = order.request
-        assert order.route is not None
-        plan = RoutePlan.from_dict(dict(order.route), r.token_in.mint, r.token_out.mint)
+    async def _sign(self, order: Order, attempt: int,
+                    after: TransientError | None = None) -> Order:
+        r, plan = order.request, order.route
+        assert plan is not None
         instructions = [SwapInstruction(leg.venue, leg.pool, leg.mint_in, leg.mint_out,
                                         leg.amount_in, r.min_out(leg.amount_out))
                         for leg in plan.legs]
         blockhash = await self._chain.latest_blockhash()
         urgent = r.order_type is OrderType.SNIPER  # pay to land in the launch slot
-        tx = self._chain.sign(instructions, blockhash, memo=f"order:{order.id}:{attempt}",
+        tx = self._chain.sign(instructions, blockhash, Memo(order.id, attempt),
                               priority_fee=SNIPER_PRIORITY_FEE if urgent else None)
-        self.checkpoint("signed")
-        details = {"attempt": attempt, "txHash": tx.signature,
-                   "lastValidBlockHeight": tx.last_valid_height,
-                   "instructions": _describe(order, plan)}
-        if after is not None:  # why this is not the first attempt
-            details["previousError"] = after.to_dict()
-        return self._stage(order, S.BUILDING, details, attempts=attempt, tx=tx.to_dict())
-
-    async def _mark_sent(self, order: Order) -> Order:
-        assert order.tx is not None
-        details = {"attempt": order.attempts, "txHash": order.tx["signature"]}
-        return self._stage(order, S.SUBMITTED, details)
+        previous = Failure.of(after) if after is not None else None
+        return self._stage(order, Signed(attempt, tx, previous))
 
     async def _settle(self, order: Order, *, fresh: bool) -> Order:
         """Send (or rebroadcast) the signed transaction and wait for its fate."""
-        assert order.tx is not None
-        tx = SignedTransaction.from_dict(dict(order.tx))
+        tx = order.tx
+        assert tx is not None
         await self._synced(order.id)  # write-ahead: the signature is on disk before it can land
-        self.checkpoint("signature and submission persisted")
         if not fresh:  # a previous run may have sent it: ask the chain before sending anything
             landed = await self._chain.signature_status(tx.signature)
             if landed is not None:
                 return await self._finish(order, landed)
         try:
             await self._chain.send(tx)
-            self.checkpoint("sent")
         except TransientError as error:
             if fresh and not error.maybe_landed:
                 raise  # refused before it left us: re-signing cannot produce a second copy
@@ -260,55 +240,30 @@ class OrderService:
         landed = await self._chain.confirm(tx)
         if landed is None:
             raise BlockhashExpired(f"transaction {tx.signature} expired without landing")
-        self.checkpoint("landed")
         return await self._finish(order, landed)
 
     async def _finish(self, order: Order, landed: Landed) -> Order:
-        if landed.err is not None and landed.err.startswith("SLIPPAGE") and order.request.trigger:
+        slipped = landed.err == SlippageExceeded.code
+        if slipped and order.request.trigger is not None:
             # The price was met when we fired but moved before landing: wait for it again.
-            return await self._wait(order, {"reason": "re-armed after a slippage failure",
-                                            "error": {"code": "SLIPPAGE_EXCEEDED",
-                                                      "message": landed.err_message}})
+            failure = Failure(SlippageExceeded.code, landed.err_message)
+            return await self._advance(order, Armed("re-armed after a slippage failure",
+                                                    error=failure))
         if landed.err is not None:
             message = f"{landed.err_message or landed.err} (tx {landed.signature}, slot {landed.slot})"
-            return await self._fail(order, SlippageExceeded(message) if landed.err.startswith(
-                "SLIPPAGE") else PermanentError(message, code=landed.err))
-        r = order.request
-        price = r.token_out.to_ui(landed.amount_out) / r.token_in.to_ui(landed.amount_in)
-        fill = {"txHash": landed.signature, "slot": landed.slot, "venue": (order.route or {}).get(
-                    "venue"), "amountIn": r.token_in.format(landed.amount_in),
-                "amountOut": r.token_out.format(landed.amount_out),
-                "executedPrice": f"{price:.{r.token_out.decimals}f}",
-                "networkFeeLamports": landed.fee_lamports, "commitment": landed.commitment,
-                "ataRentLamports": landed.rent_lamports}
-        opened = max((leg["poolOpenedSlot"] for leg in (order.route or {}).get("legs", [])
-                      if leg.get("poolOpenedSlot") is not None), default=None)
-        if r.order_type is OrderType.SNIPER and opened is not None:  # what snipers measure
-            fill |= {"poolOpenedSlot": opened, "slotsAfterPoolOpened": landed.slot - opened}
+            return await self._fail(order, SlippageExceeded(message) if slipped
+                                    else PermanentError(message, code=landed.err))
+        plan = order.route
+        assert plan is not None
+        opened = max((leg.opened_slot for leg in plan.legs if leg.opened_slot is not None),
+                     default=None)
+        sniper = order.request.order_type is OrderType.SNIPER
+        fill = Fill(landed.signature, landed.slot, plan.venue, landed.amount_in,
+                    landed.amount_out, landed.fee_lamports, landed.rent_lamports,
+                    landed.commitment, opened if sniper else None)
         logger.bind(order_id=order.id).info("confirmed {}", fill)
-        return await self._advance(order, S.CONFIRMED, {"attempt": order.attempts, **fill},
-                                   fill=fill)
+        return await self._advance(order, Filled(fill))
 
     async def _fail(self, order: Order, error: EngineError) -> Order:
         logger.bind(order_id=order.id).warning("failed {}: {}", error.code, error.message)
-        details = {"attempt": order.attempts, "error": error.to_dict()}
-        return await self._advance(order, S.FAILED, details, error=error.to_dict())
-
-
-def _price(price: Decimal) -> str:
-    return f"{price:.12g}"
-
-
-def _describe(order: Order, plan: RoutePlan) -> list[str]:
-    """The transaction's instructions in words, so the trader sees the SOL wrapping."""
-    r = order.request
-    steps = ["computeBudget.setComputeUnitPrice"]
-    if r.token_in.is_native_sol:
-        steps += ["createAssociatedTokenAccount(wSOL)", "system.transfer(SOL->wSOL)",
-                  "token.syncNative(wSOL)"]
-    elif r.token_out.is_native_sol:
-        steps += ["createAssociatedTokenAccount(wSOL)"]
-    steps += [f"{leg.venue}.swap({leg.pool})" for leg in plan.legs]
-    if r.token_in.is_native_sol or r.token_out.is_native_sol:
-        steps += ["token.closeAccount(wSOL->SOL)"]
-    return steps
+        return await self._advance(order, Failed(Failure.of(error)))

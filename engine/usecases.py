@@ -24,7 +24,8 @@ from engine.domain.errors import (
     OrderNotFound,
     StorageUnavailable,
 )
-from engine.domain.order import Order, OrderType, StatusChanged
+from engine.domain.events import StoredEvent
+from engine.domain.order import Order, OrderType
 from engine.domain.requests import parse_order
 from engine.domain.routing import RoutePlan
 from engine.domain.status import OrderStatus as S
@@ -169,7 +170,7 @@ class Engine:
             raise OrderNotFound(f"no order {order_id[:64]!r}")
         return order
 
-    async def events(self, order_id: str, after: int = 0) -> list[StatusChanged]:
+    async def events(self, order_id: str, after: int = 0) -> list[StoredEvent]:
         """An order's stored events with seq > after."""
         return await self._read(self._store.events(order_id, after))
 
@@ -179,7 +180,7 @@ class Engine:
         gseq = await self._read(self._store.last_gseq())
         return await self._read(self._store.page(status, limit, cursor)), gseq
 
-    async def feed(self, after: int, limit: int) -> list[StatusChanged]:
+    async def feed(self, after: int, limit: int) -> list[StoredEvent]:
         """All orders' events with gseq > after, in feed order."""
         return await self._read(self._store.feed(after, limit))
 

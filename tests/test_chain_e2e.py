@@ -12,7 +12,7 @@ from conftest import all_in, run_until
 from engine.clock import SystemClock
 from engine.domain.errors import BlockhashNotFound
 from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT, lookup
-from engine.domain.transactions import SwapInstruction
+from engine.domain.transactions import Memo, SwapInstruction
 from engine.testing import EngineHarness
 from engine.venues.world import SimWorld
 
@@ -164,7 +164,7 @@ async def test_a_landing_is_reported_only_once_the_chain_record_holds_it(tmp_pat
     chain = world.chain
     pool = next(p for p in world.raydium.pools.values() if set(p.mints) == {WSOL_MINT, USDC})
     ix = SwapInstruction("raydium", pool.id, WSOL_MINT, USDC, 10**9, 1)
-    tx = chain.sign([ix], await chain.latest_blockhash(), memo="order:o-1:1")
+    tx = chain.sign([ix], await chain.latest_blockhash(), memo=Memo("o-1", 1))
     await chain.send(tx)
     landed = await chain.confirm(tx)
     assert landed is not None and landed.err is None
@@ -186,7 +186,7 @@ async def test_with_a_record_the_chain_keeps_only_unexpired_landings_in_memory(
     first = None
     for n in range(400):  # at zero latency every landing is a block: 150 of them expire a hash
         ix = SwapInstruction("raydium", pool.id, WSOL_MINT, USDC, 10**7, 1)
-        tx = chain.sign([ix], await chain.latest_blockhash(), memo=f"order:o-{n}:1")
+        tx = chain.sign([ix], await chain.latest_blockhash(), memo=Memo(f"o-{n}", 1))
         await chain.send(tx)
         assert await chain.confirm(tx) is not None
         first = first or tx

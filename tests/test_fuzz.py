@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from stubs import change_to
 
 from engine.domain.order import Order, OrderRequest, OrderType
 from engine.domain.status import TRANSITIONS, IllegalTransition, OrderStatus
@@ -119,7 +120,7 @@ def order() -> Order:
 
 
 class StatusMachine(RuleBasedStateMachine):
-    """Random advance() calls: legal ones apply, illegal ones raise and change nothing."""
+    """Random changes applied: legal ones apply, illegal ones raise and change nothing."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -131,7 +132,7 @@ class StatusMachine(RuleBasedStateMachine):
         target = target_status
         before = self.order
         try:
-            self.order, event = before.advance(target, before.updated_at, {})
+            self.order, event = before.apply(change_to(target), before.updated_at)
         except IllegalTransition:
             assert target not in TRANSITIONS[before.status]
             assert self.order is before

@@ -7,20 +7,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from stubs import change_to, new_order, plan
 
-from engine.domain.order import Order, OrderRequest, OrderType
+from engine.domain.events import Armed, Filled, PriceUpdated, Routed
 from engine.domain.status import TERMINAL, TRANSITIONS, IllegalTransition, OrderStatus, check
-from engine.domain.tokens import lookup
 
 S = OrderStatus
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def new_order() -> Order:
-    sol, usdc = lookup("SOL"), lookup("USDC")
-    assert sol and usdc
-    request = OrderRequest(OrderType.MARKET, sol, usdc, 10**9, Decimal("0.01"))
-    return Order.accept("o-1", request, NOW)[0]
 
 
 def test_the_happy_path_is_allowed() -> None:
@@ -58,14 +51,29 @@ def test_waiting_updates_are_the_only_self_transition() -> None:
     assert [s for s in S if s in TRANSITIONS[s]] == [S.WAITING]
 
 
-def test_advance_numbers_events_and_keeps_the_old_order_unchanged() -> None:
+def test_apply_numbers_events_and_keeps_the_old_order_unchanged() -> None:
     order = new_order()
-    routed, event = order.advance(S.ROUTING, NOW, {"venue": "raydium"})
-    assert (order.status, order.seq) == (S.PENDING, 1)
+    routed, event = order.apply(Routed(plan("raydium"), Decimal("149.62")), NOW)
+    assert (order.status, order.seq, order.route) == (S.PENDING, 1, None)
     assert (routed.status, routed.seq, event.seq, event.status) == (S.ROUTING, 2, 2, S.ROUTING)
-    assert event.to_dict()["venue"] == "raydium"
+    assert routed.route is not None and routed.route.venue == "raydium"
 
 
-def test_advance_refuses_skipping_steps() -> None:
+def test_apply_refuses_skipping_steps() -> None:
     with pytest.raises(IllegalTransition):
-        new_order().advance(S.CONFIRMED, NOW, {})
+        new_order().apply(change_to(S.CONFIRMED), NOW)
+
+
+def test_a_fill_is_kept_on_the_order_it_confirms() -> None:
+    order = new_order()
+    for status in (S.ROUTING, S.BUILDING, S.SUBMITTED, S.CONFIRMED):
+        order, event = order.apply(change_to(status), NOW)
+    assert isinstance(event.change, Filled) and order.fill == event.change.fill
+
+
+def test_a_price_update_needs_a_waiting_order_and_moves_no_status() -> None:
+    waiting, _ = new_order().apply(Armed("armed"), NOW)
+    updated, event = waiting.apply(PriceUpdated(Decimal("150")), NOW)
+    assert (updated.status, event.seq) == (S.WAITING, 3)
+    with pytest.raises(IllegalTransition):
+        new_order().apply(PriceUpdated(Decimal("150")), NOW)

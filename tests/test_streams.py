@@ -107,7 +107,7 @@ async def test_each_streamed_event_is_byte_for_byte_the_stored_one(
     async with order_engine.http.ws_connect(f"/api/orders/status/{order_id}") as ws:
         live = [message.data.encode() async for message in ws]
     stored = await order_engine.engine.events(order_id)
-    assert live == [event.to_json() for event in stored] and len(live) == 5
+    assert live == [event.body for event in stored] and len(live) == 5
     db = sqlite3.connect(order_engine.settings.db)
     rows = db.execute("SELECT body FROM events WHERE order_id=? ORDER BY seq", (order_id,))
     assert [bytes(body) for (body,) in rows] == live

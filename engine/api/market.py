@@ -14,6 +14,7 @@ from engine.api.orders import decode_body
 from engine.domain.base58 import is_public_key
 from engine.domain.routing import RoutePlan
 from engine.domain.tokens import Token, lookup
+from engine.wire import quote_json
 
 MAX_SLIPPAGE_BPS = 5_000
 
@@ -47,7 +48,7 @@ def _jupiter_shape(plan: RoutePlan, token_in: Token, token_out: Token, bps: int,
             "outAmount": str(leg.amount_out), "feeAmount": str(leg.fee), "feeMint": leg.mint_in},
             "percent": plan.percent(leg)} for leg in plan.legs],
         "reason": plan.reason,
-        "alternatives": [q.to_dict() for q in plan.quotes],
+        "alternatives": [quote_json(q) for q in plan.quotes],
         "contextSlot": max(leg.slot for leg in plan.legs),
         "timeTaken": round(elapsed, 6),
     }

@@ -13,6 +13,7 @@ from engine.api.keys import ENGINE
 from engine.domain.errors import InvalidCursor
 from engine.domain.status import OrderStatus
 from engine.ports import IdempotencyKey
+from engine.wire import order_json
 
 MAX_PAGE = 200
 MAX_KEY_LENGTH = 255
@@ -65,13 +66,16 @@ async def get_order(request: web.Request) -> web.Response:
     order_id = request.match_info["order_id"]
     order = await engine.get(order_id)
     events = await engine.events(order_id)
-    return json_response({**order.to_dict(), "events": [e.to_dict() for e in events]})
+    # Each stored event body is already the JSON the streams send: spliced in, not re-encoded.
+    record = orjson.dumps(order_json(order))
+    body = record[:-1] + b',"events":[' + b",".join(e.body for e in events) + b"]}"
+    return web.Response(body=body, content_type="application/json")
 
 
 async def cancel(request: web.Request) -> web.Response:
     """DELETE /api/orders/{id}: cancel an order that has not started executing."""
     order = await request.app[ENGINE].cancel(request.match_info["order_id"])
-    return json_response(order.to_dict())
+    return json_response(order_json(order))
 
 
 async def list_orders(request: web.Request) -> web.Response:
@@ -83,7 +87,7 @@ async def list_orders(request: web.Request) -> web.Response:
     except InvalidCursor as error:
         error.field = "cursor"
         raise
-    return json_response({"orders": [o.to_dict() for o in page.orders],
+    return json_response({"orders": [order_json(o) for o in page.orders],
                           "nextCursor": page.next_cursor, "gseq": gseq})
 
 

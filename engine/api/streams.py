@@ -1,4 +1,9 @@
-"""WebSocket streams: an order's full history from `pending`, then live events, then close."""
+"""WebSocket streams: an order's full history from `pending` then live events, or the firehose.
+
+One loop (`_follow`) serves both: send what the store has after the client's position, then what
+arrived live (a gap sends it back to the store), then hand the caught-up subscriber to the hub as
+a `SocketSink` until the hub hands it back.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +12,57 @@ import contextlib
 import socket
 import weakref
 from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 from loguru import logger
 
 from engine.api.errors import ApiError
 from engine.api.keys import ENGINE, SOCKETS
 from engine.api.orders import decode_body
+from engine.api.sinks import Position, SocketSink, gseq, seq
 from engine.domain.errors import EngineError, OrderNotFound
-from engine.hub import Delivery, DirectSink, Subscription, framed
+from engine.domain.events import StoredEvent
+from engine.hub import Subscription
 from engine.usecases import Engine
 
-HEARTBEAT_SECONDS = 20.0  # server pings; a peer silent for half of this after a ping is dropped
+HEARTBEAT_SECONDS = 20.0  # the server pings every peer; one silent until the next ping is dropped
+CLOSE_TIMEOUT = 2.0  # seconds a peer gets to answer our close frame
 FIRST_MESSAGE_SECONDS = 10.0
 FEED_PAGE = 500
 KERNEL_SEND_BUFFER = 64 * 1024
-DIRECT_BUFFER_LIMIT = 256 * 1024  # bytes queued for a firehose reader before it counts as slow
+DIRECT_BUFFER_LIMIT = 256 * 1024  # bytes queued for a direct reader before it counts as slow
 MAX_MESSAGE_BYTES = 16 * 1024
 CLOSE_NOT_FOUND = 4404
 CLOSE_INVALID_ORDER = 4400
 CLOSE_SLOW_CONSUMER = 4008
+PONGS = web.AppKey("pongs", weakref.WeakKeyDictionary[web.WebSocketResponse, bool])
 
 
-class _WebSocket(web.WebSocketResponse):
-    """aiohttp (3.14) re-arms the heartbeat when the peer's close reply arrives after our close;
-    that timer then holds the closed socket, its request and buffers for a whole heartbeat
-    period (about 7 KB per order for 20 s: 70 MB at 500 orders/s). A closed socket needs none."""
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """One kind of stream: how events are numbered, where missed ones are read, when it ends."""
 
-    def _reset_heartbeat(self) -> None:
-        if not self.closed:
-            super()._reset_heartbeat()
+    position: Position
+    fetch: Callable[[int], Awaitable[list[StoredEvent]]]  # the stored events after a position
+    ends_with_order: bool
+    key: str  # the name of the position, for the slow-consumer close reason
+
+    @classmethod
+    def of_order(cls, engine: Engine, order_id: str) -> Stream:
+        return cls(seq, lambda after: engine.events(order_id, after), True, "seq")
+
+    @classmethod
+    def firehose(cls, engine: Engine) -> Stream:
+        return cls(gseq, lambda after: engine.feed(after, FEED_PAGE), False, "gseq")
 
 
 def _socket(request: web.Request) -> web.WebSocketResponse:
-    ws = _WebSocket(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_MESSAGE_BYTES)
+    # The heartbeat is ours (`heartbeat_task`), on public calls only: aiohttp's own timer held
+    # closed sockets alive for a whole period (measured 7 KB each for 20 s on aiohttp 3.14).
+    ws = web.WebSocketResponse(autoping=False, max_msg_size=MAX_MESSAGE_BYTES,
+                               timeout=CLOSE_TIMEOUT)
     request.app[SOCKETS].add(ws)
     sock = request.transport.get_extra_info("socket") if request.transport else None
     if sock is not None:
@@ -48,6 +70,41 @@ def _socket(request: web.Request) -> web.WebSocketResponse:
         # backpressure reaches us and a reader that stopped is noticed (and memory stays bounded).
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER)
     return ws
+
+
+async def heartbeat(app: web.Application) -> AsyncIterator[None]:
+    """One task pings every open socket each period; a peer that did not answer the previous
+    ping is closed. (cleanup_ctx: started with the app, cancelled at shutdown.)"""
+    app[PONGS] = weakref.WeakKeyDictionary()
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await _ping_all(app)
+
+    task = asyncio.create_task(beat(), name="websocket-heartbeat")
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def _ping_all(app: web.Application) -> None:
+    pongs = app[PONGS]
+    sockets: weakref.WeakSet[web.WebSocketResponse] = app[SOCKETS]
+    silent: list[web.WebSocketResponse] = []
+    for ws in list(sockets):
+        if ws.closed:
+            continue
+        if pongs.get(ws) is False:  # pinged last period, never answered
+            silent.append(ws)
+            continue
+        pongs[ws] = False
+        with contextlib.suppress(ConnectionError):
+            await ws.ping()
+    if silent:
+        logger.debug("dropping {} WebSocket peers that did not answer a ping", len(silent))
+    await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY, message=b"no pong")
+                           for ws in silent), return_exceptions=True)
 
 
 async def close_all(app: web.Application) -> None:
@@ -73,9 +130,7 @@ async def status(request: web.Request) -> web.StreamResponse:
         engine.unsubscribe(sub)
         await ws.close(code=CLOSE_NOT_FOUND, message=b"order not found")
         return ws
-    backlog = deque(map(framed, history))
-    del history  # sent once, then gone: idle subscribers hold no copy of it
-    await _pump(ws, engine, sub, after, backlog, request.transport)
+    await _serve(request, ws, sub, Stream.of_order(engine, order_id), after, history)
     return ws
 
 
@@ -86,14 +141,8 @@ async def execute(request: web.Request) -> web.StreamResponse:
         raise ApiError(400, "UPGRADE_REQUIRED",
                        "POST an order here, or open a WebSocket and send it as the first message")
     await ws.prepare(request)
-    try:
-        message = await ws.receive(timeout=FIRST_MESSAGE_SECONDS)
-    except TimeoutError:
-        await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"no order within 10 s")
-        return ws
-    if message.type is not WSMsgType.TEXT:
-        if message.type in (WSMsgType.BINARY,):
-            await ws.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"send the order as JSON text")
+    message = await _first_message(ws)
+    if message is None:
         return ws
     engine = request.app[ENGINE]
     try:
@@ -105,8 +154,8 @@ async def execute(request: web.Request) -> web.StreamResponse:
         await ws.close(code=CLOSE_INVALID_ORDER, message=refusal.code.encode())
         return ws
     sub = engine.subscribe(order_id)
-    backlog = deque(map(framed, await engine.events(order_id)))
-    await _pump(ws, engine, sub, 0, backlog, request.transport)
+    await _serve(request, ws, sub, Stream.of_order(engine, order_id), 0,
+                 await engine.events(order_id))
     return ws
 
 
@@ -116,57 +165,30 @@ async def firehose(request: web.Request) -> web.StreamResponse:
     after = _after(request)
     ws = _socket(request)
     await ws.prepare(request)
-    forward = asyncio.current_task()
-    assert forward is not None
-    reader = asyncio.create_task(_read_until_closed(ws, forward))
     sub = engine.subscribe(None)
-    try:
-        last = after
-        while True:  # replay in pages until caught up with the live feed
-            page = await engine.feed(last, FEED_PAGE)
-            for event in page:
-                if not await _send(ws, event.to_json(), last, engine.send_timeout, "gseq"):
-                    return ws
-                last = event.gseq
-            if len(page) < FEED_PAGE:
-                break
-        while True:
-            while sub.pending:  # what arrived during the replay
-                event, frame = sub.pending.popleft()
-                if event.gseq > last + 1:  # never skip: fetch what lies between
-                    for missed in await engine.feed(last, event.gseq - last - 1):
-                        if not await _send(ws, missed.to_json(), last, engine.send_timeout,
-                                           "gseq"):
-                            return ws
-                        last = missed.gseq
-                if event.gseq <= last:
-                    continue
-                if not await _send(ws, frame, last, engine.send_timeout, "gseq"):
-                    return ws
-                last = event.gseq
-            if sub.lagging or request.transport is None:
-                await _close_slow(ws, last, "gseq")
-                return ws
-            # Caught up: from here `publish` writes to this reader's transport itself.
-            sink = DirectSink(request.transport, last, DIRECT_BUFFER_LIMIT)
-            sub.attach(sink)
-            await sub.detached()
-            last = sink.last
-            if request.transport.get_write_buffer_size() > DIRECT_BUFFER_LIMIT:
-                await _close_slow(ws, last, "gseq")
-                return ws
-            for missed in await engine.feed(last, FEED_PAGE):  # a gap: catch up, go on
-                if not await _send(ws, missed.to_json(), last, engine.send_timeout, "gseq"):
-                    return ws
-                last = missed.gseq
-    except (asyncio.CancelledError, ConnectionResetError):
-        if not reader.done():
-            raise
-    finally:
-        sub.sink = None
-        engine.unsubscribe(sub)
-        reader.cancel()
+    stream = Stream.firehose(engine)
+    await _serve(request, ws, sub, stream, after, await stream.fetch(after))
     return ws
+
+
+async def _first_message(ws: web.WebSocketResponse) -> WSMessage | None:
+    """The order, as the first text message within 10 s; None once the socket is closed."""
+    try:
+        async with asyncio.timeout(FIRST_MESSAGE_SECONDS):
+            while True:
+                message = await ws.receive()
+                if message.type is WSMsgType.PING:
+                    await ws.pong(message.data)
+                elif message.type is not WSMsgType.PONG:
+                    break
+    except TimeoutError:
+        await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"no order within 10 s")
+        return None
+    if message.type is WSMsgType.TEXT:
+        return message
+    if message.type is WSMsgType.BINARY:
+        await ws.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"send the order as JSON text")
+    return None
 
 
 async def _exists(engine: Engine, order_id: str) -> bool:
@@ -179,52 +201,72 @@ async def _exists(engine: Engine, order_id: str) -> bool:
 
 def _after(request: web.Request) -> int:
     text = request.query.get("after", "0")
-    if not text.isdigit() or len(text) > 12:
-        raise ApiError(400, "INVALID_AFTER", "after must be a non-negative integer seq", "after")
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+        raise ApiError(400, "INVALID_AFTER", "after must be a non-negative integer", "after")
     return int(text)
 
 
-async def _pump(ws: web.WebSocketResponse, engine: Engine, sub: Subscription, after: int,
-                backlog: deque[Delivery], transport: asyncio.Transport | None) -> None:
-    """Forward events until the terminal one; a reader task notices when the client leaves."""
+async def _serve(request: web.Request, ws: web.WebSocketResponse, sub: Subscription,
+                 stream: Stream, after: int, history: list[StoredEvent]) -> None:
+    """Follow the stream until it ends; a reader task notices when the client leaves."""
+    engine = request.app[ENGINE]
     forward = asyncio.current_task()
     assert forward is not None
-    reader = asyncio.create_task(_read_until_closed(ws, forward))
+    reader = asyncio.create_task(_read_until_closed(request.app, ws, forward))
     try:
-        await _forward(ws, engine, sub, after, backlog, transport)
+        await _follow(ws, sub, stream, after, deque(history), request.transport,
+                      engine.send_timeout)
     except asyncio.CancelledError:
         if not reader.done():
             raise
     except ConnectionResetError:
         logger.debug("subscriber of {} went away", sub.order_id)
     finally:
-        sub.sink = None
         engine.unsubscribe(sub)
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reader
 
 
-async def _forward(ws: web.WebSocketResponse, engine: Engine, sub: Subscription, last: int,
-                   backlog: deque[Delivery], transport: asyncio.Transport | None) -> None:
-    """Send the backlog, then hand the caught-up subscriber to `publish` until it is handed
-    back; refill from the store after a gap."""
+async def _follow(ws: web.WebSocketResponse, sub: Subscription, stream: Stream, last: int,
+                  backlog: deque[StoredEvent], transport: asyncio.Transport | None,
+                  send_timeout: float) -> None:
+    """Send in order, never skipping: the stored backlog, then live events; a gap in the live
+    queue is filled from the store, which holds everything that was ever published."""
+    more = len(backlog) >= FEED_PAGE  # a full page from the store: there may be more
     while True:
-        backlog.extend(sub.pending)
-        sub.pending.clear()
-        if sub.lagging:
-            await _close_slow(ws, last, "seq")
-            return
-        if backlog:
-            sent = await _send_backlog(ws, engine, sub.order_id, last, backlog)
-            if sent is None:
+        while backlog or sub.pending or more:
+            if not backlog and more:
+                backlog.extend(await stream.fetch(last))
+                more = len(backlog) >= FEED_PAGE
+                continue
+            source = backlog if backlog else sub.pending
+            event = source[0]
+            position = stream.position(event)
+            if position > last + 1:  # missed while in flight: read them from the store
+                missed = await stream.fetch(last)
+                if missed and stream.position(missed[0]) == last + 1:
+                    backlog.extendleft(reversed(missed))
+                    continue
+                # Cannot happen: an event is published only once it is stored.
+                logger.error("{} gap after {} that the store cannot fill", stream.key, last)
+            source.popleft()
+            if position <= last:
+                continue
+            if not await _send(ws, event.body, last, send_timeout, stream.key):
                 return
-            last = sent
-            continue
+            last = position
+            if stream.ends_with_order and event.status.terminal:
+                await ws.close()
+                return
+        if sub.lagging:
+            await _close_slow(ws, last, stream.key)
+            return
         if transport is None or transport.is_closing():
             return
-        # Caught up: from here `publish` writes to this subscriber's transport itself.
-        sink = DirectSink(transport, last, DIRECT_BUFFER_LIMIT, per_order=True)
+        # Caught up: from here the hub writes to this subscriber's transport itself.
+        sink = SocketSink(transport, last, DIRECT_BUFFER_LIMIT, stream.position,
+                          stream.ends_with_order)
         sub.attach(sink)
         await sub.detached()
         last = sink.last
@@ -234,35 +276,13 @@ async def _forward(ws: web.WebSocketResponse, engine: Engine, sub: Subscription,
         if transport.is_closing():
             return
         if transport.get_write_buffer_size() > DIRECT_BUFFER_LIMIT:
-            await _close_slow(ws, last, "seq")
+            await _close_slow(ws, last, stream.key)
             return
-        backlog.extend(map(framed, await engine.events(sub.order_id, last)))
-
-
-async def _send_backlog(ws: web.WebSocketResponse, engine: Engine, order_id: str, last: int,
-                        backlog: deque[Delivery]) -> int | None:
-    """Send what is queued in seq order, never skipping; the last seq sent, or None once the
-    stream has ended (its terminal event sent, or its reader cut off)."""
-    while backlog:
-        event, frame = backlog.popleft()
-        if event.seq <= last:
-            continue
-        if event.seq > last + 1:  # never skip: fetch what lies between from the store
-            missed = await engine.events(order_id, last)
-            backlog.appendleft((event, frame))
-            backlog.extendleft(reversed([*map(framed, missed)]))
-            continue
-        if not await _send(ws, frame, last, engine.send_timeout):
-            return None
-        last = event.seq
-        if event.status.terminal:
-            await ws.close()
-            return None
-    return last
+        more = True  # handed back after a gap: catch up from the store
 
 
 async def _send(ws: web.WebSocketResponse, frame: bytes, last: int, limit: float,
-                key: str = "seq") -> bool:
+                key: str) -> bool:
     """Send one text frame (already UTF-8); a reader that stopped is cut off, not waited on."""
     try:
         async with asyncio.timeout(limit):  # no extra task per frame, unlike wait_for
@@ -281,10 +301,17 @@ async def _close_slow(ws: web.WebSocketResponse, last: int, key: str) -> None:
             await ws.close(code=CLOSE_SLOW_CONSUMER, message=reason)
 
 
-async def _read_until_closed(ws: web.WebSocketResponse, forward: asyncio.Task[object]) -> None:
-    """Consume client frames (pongs, closes); binary or oversized frames end the stream."""
+async def _read_until_closed(app: web.Application, ws: web.WebSocketResponse,
+                             forward: asyncio.Task[None]) -> None:
+    """Consume client frames: answer pings, note pongs; binary or oversized frames end it."""
+    pongs = app.get(PONGS)
     async for message in ws:
-        if message.type is WSMsgType.BINARY:
+        if message.type is WSMsgType.PING:
+            await ws.pong(message.data)
+        elif message.type is WSMsgType.PONG:
+            if pongs is not None:
+                pongs[ws] = True
+        elif message.type is WSMsgType.BINARY:
             await ws.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"this stream is read-only")
             break
     if not forward.done():

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from engine.domain.errors import NoRoute
 
@@ -29,18 +28,6 @@ class Quote:
     label: str = ""
     slot: int = 0
     opened_slot: int | None = None  # when the pool became tradable (launches); None: long ago
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"venue": self.venue, "pool": self.pool, "label": self.label,
-                "inAmount": str(self.amount_in), "outAmount": str(self.amount_out),
-                "feeAmount": str(self.fee), "priceImpactPct": str(self.price_impact),
-                "slot": self.slot, "poolOpenedSlot": self.opened_slot}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], mint_in: str, mint_out: str) -> Quote:
-        return cls(d["venue"], d["pool"], mint_in, mint_out, int(d["inAmount"]),
-                   int(d["outAmount"]), int(d["feeAmount"]), Decimal(d["priceImpactPct"]),
-                   d.get("label", ""), int(d.get("slot", 0)), d.get("poolOpenedSlot"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,19 +57,6 @@ class RoutePlan:
 
     def percent(self, leg: Quote) -> int:
         return round(leg.amount_in * 100 / self.amount_in)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"venue": self.venue, "reason": self.reason, "outAmount": str(self.amount_out),
-                "priceImpactPct": str(self.price_impact),
-                "legs": [{**leg.to_dict(), "percent": self.percent(leg)} for leg in self.legs],
-                "quotes": [q.to_dict() for q in self.quotes]}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], mint_in: str, mint_out: str) -> RoutePlan:
-        def quotes(key: str) -> tuple[Quote, ...]:
-            return tuple(Quote.from_dict(d, mint_in, mint_out) for d in data[key])
-
-        return cls(quotes("legs"), quotes("quotes"), data["reason"])
 
 
 def split_amounts(amount_in: int) -> list[int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import ClassVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +32,28 @@ class SignedTransaction:
     last_valid_height: int
     payload: str  # the serialised transaction, opaque to the engine
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"signature": self.signature, "lastValidBlockHeight": self.last_valid_height,
-                "payload": self.payload}
+
+@dataclass(frozen=True, slots=True)
+class Memo:
+    """Which order and attempt a transaction is for; on chain, the Memo instruction's text."""
+
+    order_id: str
+    attempt: int
+
+    PREFIX: ClassVar[str] = "order:"
+
+    @property
+    def text(self) -> str:
+        return f"{self.PREFIX}{self.order_id}:{self.attempt}"
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SignedTransaction:
-        return cls(data["signature"], int(data["lastValidBlockHeight"]), data["payload"])
+    def parse(cls, text: str) -> Memo | None:
+        """The memo a transaction carries, or None when it is not one of ours."""
+        if not text.startswith(cls.PREFIX):
+            return None
+        order_id, _, attempt = text[len(cls.PREFIX):].rpartition(":")
+        ok = order_id and attempt.isascii() and attempt.isdigit()
+        return cls(order_id, int(attempt)) if ok else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,26 @@ import aiosqlite
 import orjson
 
 from engine.domain.errors import InvalidCursor
-from engine.domain.order import Order, OrderRequest, OrderType, StatusChanged, Trigger, iso
+from engine.domain.events import OrderEvent, StoredEvent
+from engine.domain.order import Order, OrderRequest, OrderType, Trigger
 from engine.domain.status import TERMINAL, OrderStatus
 from engine.domain.tokens import Token, lookup, unlisted
 from engine.ports import IdempotencyKey, Page, StorageError
 from engine.store.schema import MIGRATIONS
 from engine.store.writer import GroupCommitWriter
+from engine.wire import (
+    failure_from_json,
+    failure_json,
+    fill_from_json,
+    fill_json,
+    iso,
+    parse_time,
+    plan_from_json,
+    plan_json,
+    stored_event,
+    tx_from_json,
+    tx_json,
+)
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -56,23 +70,22 @@ class SqliteStore:
         await self._reader.close()
         await self._writer.close()
 
-    async def create(self, order: Order, event: StatusChanged,
-                     key: IdempotencyKey | None = None) -> StatusChanged:
+    async def create(self, order: Order, event: OrderEvent,
+                     key: IdempotencyKey | None = None) -> StoredEvent:
         insert = (f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 19)})", _row(order))
         extra = [] if key is None else [(
             "INSERT INTO idempotency_keys (key, fingerprint, order_id, created_at) "
             "VALUES (?, ?, ?, ?)", (key.key, key.fingerprint, order.id, iso(order.created_at)))]
-        return await self._writer.write(insert, event, extra)
+        return await self._writer.write(insert, order, event, extra)
 
-    def record(self, order: Order, event: StatusChanged,
-               previous: OrderStatus) -> asyncio.Future[StatusChanged]:
+    def record(self, order: Order, event: OrderEvent,
+               previous: OrderStatus) -> asyncio.Future[StoredEvent]:
         # The previous (seq, status) must match: a write queued behind a refused one fails too.
         sql = ("UPDATE orders SET status=?, seq=?, attempts=?, updated_at=?, route=?, tx=?, "
                "fill=?, error=? WHERE id=? AND seq=? AND status=?")
         params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),
-                  _blob(order.route), _blob(order.tx), _blob(order.fill), _blob(order.error),
-                  order.id, order.seq - 1, previous.value)
-        return self._writer.enqueue((sql, params), event)
+                  *_learned(order), order.id, order.seq - 1, previous.value)
+        return self._writer.enqueue((sql, params), order, event)
 
     async def find_key(self, key: str) -> IdempotencyKey | None:
         rows = await self._read("SELECT key, fingerprint, order_id FROM idempotency_keys "
@@ -94,18 +107,18 @@ class SqliteStore:
         rows = await self._read("SELECT MAX(gseq) FROM feed", ())
         return int(rows[0][0] or 0)
 
-    async def feed(self, after: int, limit: int) -> list[StatusChanged]:
+    async def feed(self, after: int, limit: int) -> list[StoredEvent]:
         sql = ("SELECT e.body FROM feed f JOIN events e ON e.order_id = f.order_id "
                "AND e.seq = f.seq WHERE f.gseq > ? ORDER BY f.gseq LIMIT ?")
-        return [_event(row[0]) for row in await self._read(sql, (after, limit))]
+        return [stored_event(row[0]) for row in await self._read(sql, (after, limit))]
 
     async def get(self, order_id: str) -> Order | None:
         rows = await self._read(f"SELECT {COLUMNS} FROM orders WHERE id=?", (order_id,))
         return _order(rows[0]) if rows else None
 
-    async def events(self, order_id: str, after: int = 0) -> list[StatusChanged]:
+    async def events(self, order_id: str, after: int = 0) -> list[StoredEvent]:
         sql = "SELECT body FROM events WHERE order_id=? AND seq>? ORDER BY seq"
-        return [_event(row[0]) for row in await self._read(sql, (order_id, after))]
+        return [stored_event(row[0]) for row in await self._read(sql, (order_id, after))]
 
     async def page(self, status: OrderStatus | None, limit: int, cursor: str | None) -> Page:
         where: list[str] = []
@@ -173,20 +186,20 @@ def _decode_cursor(cursor: str) -> int:
         raise InvalidCursor("cursor is not one this API returned") from exc
 
 
-def _blob(value: Any) -> bytes | None:
-    return None if value is None else orjson.dumps(value)
-
-
-def _json(value: bytes | None) -> Any:
-    return None if value is None else orjson.loads(value)
+def _learned(order: Order) -> tuple[bytes | None, ...]:
+    """The route, transaction, fill and error columns, as JSON in the API's shapes."""
+    r = order.request
+    return (None if order.route is None else orjson.dumps(plan_json(order.route)),
+            None if order.tx is None else orjson.dumps(tx_json(order.tx)),
+            None if order.fill is None else orjson.dumps(fill_json(order.fill, r)),
+            None if order.error is None else orjson.dumps(failure_json(order.error)))
 
 
 def _row(order: Order) -> tuple[Any, ...]:
     r = order.request
     return (order.id, r.order_type.value, r.token_in.mint, r.token_in.decimals, r.token_out.mint,
             r.token_out.decimals, r.amount_in, str(r.slippage), order.status.value, order.seq,
-            order.attempts, iso(order.created_at), iso(order.updated_at), _blob(order.route),
-            _blob(order.tx), _blob(order.fill), _blob(order.error),
+            order.attempts, iso(order.created_at), iso(order.updated_at), *_learned(order),
             *_trigger_columns(r.trigger))
 
 
@@ -208,19 +221,13 @@ def _order(row: Any) -> Order:
     trigger = None
     if order_type is not OrderType.MARKET:
         trigger = Trigger(None if price is None else Decimal(price),
-                          _time(expires) if expires else None)
-    request = OrderRequest(order_type, _token(mint_in, dec_in), _token(mint_out, dec_out),
-                           int(amount), Decimal(slippage), trigger)
-    return Order(oid, request, OrderStatus(status), seq, _time(created), _time(updated),
-                 attempts, _json(route), _json(tx), _json(fill), _json(error))
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _event(body: bytes) -> StatusChanged:
-    data = orjson.loads(body)
-    order_id, seq, status, at = data.pop("orderId"), data.pop("seq"), data.pop("status"), data.pop("at")
-    gseq = data.pop("gseq", 0)
-    return StatusChanged(order_id, seq, OrderStatus(status), _time(at), data, gseq, body)
+                          parse_time(expires) if expires else None)
+    r = OrderRequest(order_type, _token(mint_in, dec_in), _token(mint_out, dec_out),
+                     int(amount), Decimal(slippage), trigger)
+    return Order(oid, r, OrderStatus(status), seq, parse_time(created), parse_time(updated),
+                 attempts,
+                 None if route is None else plan_from_json(orjson.loads(route), r.token_in.mint,
+                                                           r.token_out.mint),
+                 None if tx is None else tx_from_json(orjson.loads(tx)),
+                 None if fill is None else fill_from_json(orjson.loads(fill), r),
+                 None if error is None else failure_from_json(orjson.loads(error)))

@@ -13,7 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from engine.domain.order import StatusChanged
+from engine import wire
+from engine.domain.events import OrderEvent, StoredEvent
+from engine.domain.order import Order
 from engine.ports import StaleOrder, StorageError
 
 Statement = tuple[str, tuple[Any, ...]]
@@ -23,13 +25,20 @@ MAX_BATCH = 512
 
 @dataclass
 class Write:
-    """An order statement (must touch exactly one row), its event, and statements to add."""
+    """An order statement (must touch exactly one row), the order after the event, the event,
+    and statements to add. The event is serialised by the writer thread, at its feed position."""
 
-    order: Statement
-    event: StatusChanged
+    statement: Statement
+    order: Order
+    event: OrderEvent
     extra: Sequence[Statement] = ()
-    done: asyncio.Future[StatusChanged] = field(default_factory=lambda: (
+    done: asyncio.Future[StoredEvent] = field(default_factory=lambda: (
         asyncio.get_running_loop().create_future()))
+
+    def stored(self, gseq: int) -> StoredEvent:
+        e = self.event
+        return StoredEvent(e.order_id, e.seq, gseq, e.status,
+                           wire.event_body(self.order, e, gseq))
 
 
 class GroupCommitWriter:
@@ -66,19 +75,19 @@ class GroupCommitWriter:
             return fn(self._db)
         return await asyncio.get_running_loop().run_in_executor(self._thread, run)
 
-    def enqueue(self, order: Statement, event: StatusChanged,
-                extra: Sequence[Statement] = ()) -> asyncio.Future[StatusChanged]:
+    def enqueue(self, statement: Statement, order: Order, event: OrderEvent,
+                extra: Sequence[Statement] = ()) -> asyncio.Future[StoredEvent]:
         """Queue a write now; the future gets the stored event once its batch is committed.
 
         Writes are committed in the order they were submitted."""
-        item = Write(order, event, extra)
+        item = Write(statement, order, event, extra)
         self._queue.put_nowait(item)
         return item.done
 
-    async def write(self, order: Statement, event: StatusChanged,
-                    extra: Sequence[Statement] = ()) -> StatusChanged:
+    async def write(self, statement: Statement, order: Order, event: OrderEvent,
+                    extra: Sequence[Statement] = ()) -> StoredEvent:
         """Queue a write and wait until the batch holding it is committed; returns the event."""
-        return await self.enqueue(order, event, extra)
+        return await self.enqueue(statement, order, event, extra)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -86,20 +95,34 @@ class GroupCommitWriter:
             batch = [await self._queue.get()]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            commit = loop.run_in_executor(self._thread, self._commit, batch)
             try:
-                results = await loop.run_in_executor(self._thread, self._commit, batch)
-            except Exception as error:  # the batch did not commit: nothing of it is stored
-                results = [_storage_error(error)] * len(batch)
-            self.batches, self.writes = self.batches + 1, self.writes + len(batch)
-            for item, result in zip(batch, results, strict=True):
-                if item.done.done():
-                    continue  # the waiter was cancelled (shutdown); the store has the truth
-                if isinstance(result, BaseException):
-                    item.done.set_exception(result)
-                else:
-                    item.done.set_result(result)
+                await asyncio.shield(commit)
+            except asyncio.CancelledError:
+                # Closing: the batch is in the thread's hands. Let it finish, so that every
+                # waiter learns what became of its write, then stop.
+                await asyncio.gather(commit, return_exceptions=True)
+                self._resolve(batch, commit)
+                raise
+            except Exception:
+                pass  # resolved below: the batch did not commit, nothing of it is stored
+            self._resolve(batch, commit)
 
-    def _commit(self, batch: list[Write]) -> Sequence[StatusChanged | BaseException]:
+    def _resolve(self, batch: list[Write],
+                 commit: asyncio.Future[Sequence[StoredEvent | BaseException]]) -> None:
+        error = commit.exception()
+        results = ([_storage_error(error)] * len(batch) if isinstance(error, Exception)
+                   else commit.result())
+        self.batches, self.writes = self.batches + 1, self.writes + len(batch)
+        for item, result in zip(batch, results, strict=True):
+            if item.done.done():
+                continue  # the waiter was cancelled (shutdown); the store has the truth
+            if isinstance(result, BaseException):
+                item.done.set_exception(result)
+            else:
+                item.done.set_result(result)
+
+    def _commit(self, batch: list[Write]) -> Sequence[StoredEvent | BaseException]:
         db = self._db
         assert db is not None
         if self._gseq is None:  # the feed's position; only this thread writes it
@@ -107,12 +130,12 @@ class GroupCommitWriter:
             self._gseq = int(row[0]) if row else 0
         db.execute("BEGIN IMMEDIATE")
         try:
-            results: Sequence[StatusChanged | BaseException] | None = self._apply_all(db, batch)
+            results: Sequence[StoredEvent | BaseException] | None = self._apply_all(db, batch)
             if results is None:  # one write was refused: redo them one by one to isolate it
                 db.execute("ROLLBACK")
                 db.execute("BEGIN IMMEDIATE")
                 gseq = self._gseq
-                isolated: list[StatusChanged | BaseException] = []
+                isolated: list[StoredEvent | BaseException] = []
                 for item in batch:
                     isolated.append(self._apply(db, item, gseq + 1))
                     gseq += not isinstance(isolated[-1], BaseException)
@@ -125,15 +148,15 @@ class GroupCommitWriter:
         self._gseq += sum(not isinstance(r, BaseException) for r in results)
         return results
 
-    def _apply_all(self, db: sqlite3.Connection, batch: list[Write]) -> list[StatusChanged] | None:
+    def _apply_all(self, db: sqlite3.Connection, batch: list[Write]) -> list[StoredEvent] | None:
         """The whole batch with one executemany per kind of statement; None if any is refused.
 
         Statements of one kind keep their order, so two writes to one order apply in turn."""
         assert self._gseq is not None
         by_sql: dict[str, list[tuple[Any, ...]]] = {}
         for item in batch:
-            by_sql.setdefault(item.order[0], []).append(item.order[1])
-        events = [item.event.stored(self._gseq + n) for n, item in enumerate(batch, start=1)]
+            by_sql.setdefault(item.statement[0], []).append(item.statement[1])
+        events = [item.stored(self._gseq + n) for n, item in enumerate(batch, start=1)]
         try:
             for sql, rows in by_sql.items():
                 if db.executemany(sql, rows).rowcount != len(rows):
@@ -141,7 +164,7 @@ class GroupCommitWriter:
             db.executemany("INSERT INTO feed (gseq, order_id, seq) VALUES (?, ?, ?)",
                                [(e.gseq, e.order_id, e.seq) for e in events])
             db.executemany("INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
-                               [(e.order_id, e.seq, e.encoded) for e in events])
+                               [(e.order_id, e.seq, e.body) for e in events])
             for item in batch:
                 for sql, params in item.extra:
                     db.execute(sql, params)
@@ -150,18 +173,18 @@ class GroupCommitWriter:
         return events
 
     def _apply(self, db: sqlite3.Connection, item: Write,
-               gseq: int) -> StatusChanged | BaseException:
+               gseq: int) -> StoredEvent | BaseException:
         """One write inside the batch; a savepoint keeps its failure from spoiling the others."""
         db.execute("SAVEPOINT item")
         try:
-            if db.execute(*item.order).rowcount != 1:
+            if db.execute(*item.statement).rowcount != 1:
                 raise StaleOrder(f"order {item.event.order_id} changed under us "
                                  f"(seq {item.event.seq})")
-            event = item.event.stored(gseq)
+            event = item.stored(gseq)
             db.execute("INSERT INTO feed (gseq, order_id, seq) VALUES (?, ?, ?)",
                           (gseq, event.order_id, event.seq))
             db.execute("INSERT INTO events (order_id, seq, body) VALUES (?, ?, ?)",
-                          (event.order_id, event.seq, event.encoded))
+                          (event.order_id, event.seq, event.body))
             for sql, params in item.extra:
                 db.execute(sql, params)
         except Exception as error:

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import random
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -23,6 +24,7 @@ from engine.domain.errors import (
 from engine.domain.transactions import (
     Blockhash,
     Landed,
+    Memo,
     SignedTransaction,
     SwapInstruction,
     TokenBalance,
@@ -51,6 +53,49 @@ class SwapProgram(Protocol):
     def preview(self, pool: str, mint_in: str, amount_in: int, now: int) -> int: ...
 
     def apply(self, pool: str, mint_in: str, amount_in: int, now: int) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A transaction's content, decoded once from its wire payload when the cluster gets it."""
+
+    recent_blockhash: str
+    last_valid_height: int
+    memo: Memo
+    compute_unit_price: int
+    compute_unit_limit: int
+    instructions: tuple[SwapInstruction, ...]
+
+    def payload(self) -> bytes:
+        return orjson.dumps({
+            "recentBlockhash": self.recent_blockhash,
+            "lastValidBlockHeight": self.last_valid_height, "memo": self.memo.text,
+            "computeUnitPrice": self.compute_unit_price,
+            "computeUnitLimit": self.compute_unit_limit,
+            "instructions": [{"venue": ix.venue, "pool": ix.pool, "mintIn": ix.mint_in,
+                              "mintOut": ix.mint_out, "amountIn": ix.amount_in,
+                              "minOut": ix.min_out} for ix in self.instructions]})
+
+    @classmethod
+    def decode(cls, payload: str) -> Message:
+        data = orjson.loads(payload)
+        memo = Memo.parse(data["memo"])
+        if memo is None:
+            raise ValueError(f"not an order's transaction: {data['memo']!r}")
+        return cls(data["recentBlockhash"], int(data["lastValidBlockHeight"]), memo,
+                   int(data["computeUnitPrice"]), int(data["computeUnitLimit"]),
+                   tuple(SwapInstruction(ix["venue"], ix["pool"], ix["mintIn"], ix["mintOut"],
+                                         int(ix["amountIn"]), int(ix["minOut"]))
+                         for ix in data["instructions"]))
+
+    @property
+    def fee(self) -> int:
+        priority = -(-self.compute_unit_price * self.compute_unit_limit // 10**6)
+        return BASE_FEE_LAMPORTS + priority
+
+    @property
+    def amount_in(self) -> int:
+        return sum(ix.amount_in for ix in self.instructions)
 
 
 class SimChain:
@@ -98,8 +143,8 @@ class SimChain:
     def _land_backlog(self) -> None:
         while self._backlog:
             signature, payload = self._backlog.pop(0)
-            self._settle(SignedTransaction(signature, orjson.loads(payload)["lastValidBlockHeight"],
-                                           payload), orjson.loads(payload))
+            message = Message.decode(payload)
+            self._settle(SignedTransaction(signature, message.last_valid_height, payload), message)
 
     @property
     def block_height(self) -> int:
@@ -132,14 +177,11 @@ class SimChain:
             self._blockhash = Blockhash(base58.encode(digest), height + BLOCKHASH_VALIDITY)
         return self._blockhash
 
-    def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash, memo: str,
+    def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash, memo: Memo,
              priority_fee: int | None = None) -> SignedTransaction:
-        message = orjson.dumps({
-            "recentBlockhash": blockhash.hash, "lastValidBlockHeight": blockhash.last_valid_height,
-            "memo": memo, "computeUnitPrice": priority_fee or self._priority,
-            "computeUnitLimit": COMPUTE_UNITS_PER_SWAP * len(instructions),
-            "instructions": [_instruction(i) for i in instructions],
-        })
+        message = Message(blockhash.hash, blockhash.last_valid_height, memo,
+                          priority_fee or self._priority,
+                          COMPUTE_UNITS_PER_SWAP * len(instructions), tuple(instructions)).payload()
         # Like ed25519, the signature is a pure function of the message: same bytes, same tx.
         signature = base58.encode(hashlib.sha512(message).digest())
         return SignedTransaction(signature, blockhash.last_valid_height, message.decode())
@@ -149,11 +191,11 @@ class SimChain:
         self._land_backlog()
         if tx.signature in self.ledger or tx.signature in self._in_flight:
             return  # a rebroadcast: the cluster deduplicates by signature
-        message = orjson.loads(tx.payload)
-        _, order_id, attempt = message["memo"].split(":")
-        scripted = self.faults.send_error(order_id, int(attempt))
+        message = Message.decode(tx.payload)
+        memo = message.memo
+        scripted = self.faults.send_error(memo.order_id, memo.attempt)
         if scripted is not None:
-            raise scripted(f"scripted {scripted.code} for attempt {attempt}")
+            raise scripted(f"scripted {scripted.code} for attempt {memo.attempt}")
         unlucky = self._rng.random() < self._failure_rate
         error = self._rng.choice(RANDOM_TRANSIENTS) if unlucky else None
         if error is not None and error is not SendTimeout:
@@ -163,12 +205,12 @@ class SimChain:
         problem = self._shortfall(message)
         if problem is not None:  # preflight simulation refuses it; nothing is charged
             raise InsufficientFunds(f"transaction simulation failed: {problem}")
-        if not self.faults.drops(order_id, int(attempt)):
+        if not self.faults.drops(memo.order_id, memo.attempt):
             if self._record is not None:
                 self._record.sent(tx.signature, tx.payload, tx.last_valid_height)
-            delay = self._landing_delay(message["computeUnitPrice"]) * self._scale
+            delay = self._landing_delay(message.compute_unit_price) * self._scale
             self._in_flight[tx.signature] = asyncio.create_task(self._land(tx, delay, message))
-        if error is SendTimeout or self.faults.times_out(order_id, int(attempt)):
+        if error is SendTimeout or self.faults.times_out(memo.order_id, memo.attempt):
             # The dangerous case: delivered, and it will land, but the client never heard back.
             raise SendTimeout(f"no answer to sendTransaction for {tx.signature[:8]}...")
 
@@ -218,7 +260,7 @@ class SimChain:
 
     def landed_for(self, order_id: str) -> list[Landed]:
         """Every transaction the chain executed for an order, found by its memo."""
-        prefix = f"order:{order_id}:"
+        prefix = f"{Memo.PREFIX}{order_id}:"
         if self._record is not None:
             return self._record.landed_for(prefix)
         return [landed for landed in self.ledger.values() if landed.memo.startswith(prefix)]
@@ -232,14 +274,14 @@ class SimChain:
         if self._record is not None:
             self._record.put_meta({"chain": self._counters()})
 
-    async def _land(self, tx: SignedTransaction, delay: float, message: dict[str, Any]) -> None:
+    async def _land(self, tx: SignedTransaction, delay: float, message: Message) -> None:
         try:
             await self._clock.sleep(delay)
             self._settle(tx, message)
         finally:
             del self._in_flight[tx.signature]
 
-    def _settle(self, tx: SignedTransaction, message: dict[str, Any]) -> None:
+    def _settle(self, tx: SignedTransaction, message: Message) -> None:
         """Land the transaction (unless its blockhash expired first) and write it down."""
         landed = None
         if self.block_height <= tx.last_valid_height and tx.signature not in self.ledger:
@@ -247,53 +289,41 @@ class SimChain:
             self.ledger[tx.signature] = landed
             self._landed += 1
             self.advance()
-            self._on_change({frozenset((ix["mintIn"], ix["mintOut"]))
-                             for ix in message["instructions"]})
+            self._on_change({frozenset((ix.mint_in, ix.mint_out)) for ix in message.instructions})
         if self._record is not None:
-            pools = [ix["pool"] for ix in message["instructions"]]
+            pools = [ix.pool for ix in message.instructions]
             self._record.record(landed, tx.signature,
                                 {"chain": self._counters(), **self._snapshot(pools)})
             self._forget_expired()
 
-    def _fee(self, message: dict[str, Any]) -> int:
-        priority = -(-int(message["computeUnitPrice"]) * int(message["computeUnitLimit"]) // 10**6)
-        return BASE_FEE_LAMPORTS + priority
+    def _shortfall(self, message: Message) -> str | None:
+        first = message.instructions[0]
+        return self.wallet.shortfall(first.mint_in, message.amount_in, first.mint_out,
+                                     message.fee)
 
-    def _shortfall(self, message: dict[str, Any]) -> str | None:
-        ixs = message["instructions"]
-        amount_in = sum(ix["amountIn"] for ix in ixs)
-        return self.wallet.shortfall(ixs[0]["mintIn"], amount_in, ixs[0]["mintOut"],
-                                     self._fee(message))
-
-    def _execute(self, signature: str, message: dict[str, Any]) -> Landed:
+    def _execute(self, signature: str, message: Message) -> Landed:
         """Run the swaps atomically: one leg under its minimum fails the whole transaction."""
         self.advance()  # the swap meets the market as the other traders left it at this slot
-        now, slot, memo = self.now(), self.block_height, message["memo"]
-        fee = self._fee(message)
-        _, order_id, attempt = memo.split(":")
+        now, slot, memo, fee = self.now(), self.block_height, message.memo, message.fee
         problem = self._shortfall(message)
         if problem is not None:
             self.wallet.charge(fee)  # a failed transaction still pays its fee
-            return Landed(signature, slot, 0, 0, fee, "INSUFFICIENT_FUNDS", problem, memo=memo)
-        for ix in message["instructions"]:
-            program = self._programs[ix["venue"]]
-            out = program.preview(ix["pool"], ix["mintIn"], ix["amountIn"], now)
-            if self.faults.slips(order_id, int(attempt)):
-                out = ix["minOut"] - 1
-            if out < ix["minOut"]:
+            return Landed(signature, slot, 0, 0, fee, "INSUFFICIENT_FUNDS", problem,
+                          memo=memo.text)
+        for ix in message.instructions:
+            program = self._programs[ix.venue]
+            out = program.preview(ix.pool, ix.mint_in, ix.amount_in, now)
+            if self.faults.slips(memo.order_id, memo.attempt):
+                out = ix.min_out - 1
+            if out < ix.min_out:
                 self.wallet.charge(fee)
                 return Landed(signature, slot, 0, 0, fee, "SLIPPAGE_EXCEEDED",
                               f"{program.name}: {program.slippage_error}: out {out} < minimum "
-                              f"{ix['minOut']}", memo=memo)
-        amount_out = sum(self._programs[ix["venue"]].apply(ix["pool"], ix["mintIn"],
-                                                           ix["amountIn"], now)
-                         for ix in message["instructions"])
-        ixs = message["instructions"]
-        amount_in = sum(ix["amountIn"] for ix in ixs)
-        rent = self.wallet.settle(ixs[0]["mintIn"], amount_in, ixs[0]["mintOut"], amount_out, fee)
-        return Landed(signature, slot, amount_in, amount_out, fee, rent_lamports=rent, memo=memo)
-
-
-def _instruction(ix: SwapInstruction) -> dict[str, object]:
-    return {"venue": ix.venue, "pool": ix.pool, "mintIn": ix.mint_in, "mintOut": ix.mint_out,
-            "amountIn": ix.amount_in, "minOut": ix.min_out}
+                              f"{ix.min_out}", memo=memo.text)
+        amount_out = sum(self._programs[ix.venue].apply(ix.pool, ix.mint_in, ix.amount_in, now)
+                         for ix in message.instructions)
+        first = message.instructions[0]
+        rent = self.wallet.settle(first.mint_in, message.amount_in, first.mint_out, amount_out,
+                                  fee)
+        return Landed(signature, slot, message.amount_in, amount_out, fee, rent_lamports=rent,
+                      memo=memo.text)

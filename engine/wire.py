@@ -1,0 +1,215 @@
+"""The JSON shapes of orders and events: where typed values become the API's dicts, and back.
+
+Used at the two edges only: the store (order columns and event bodies) and the HTTP/WebSocket
+API. An event is serialised once, when it is stored; every stream sends those bytes as they are.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from engine.domain.events import (
+    Accepted,
+    Armed,
+    Cancelled,
+    Change,
+    Expired,
+    Failed,
+    Failure,
+    Fill,
+    Filled,
+    OrderEvent,
+    PriceUpdated,
+    Routed,
+    Sent,
+    Signed,
+    StoredEvent,
+)
+from engine.domain.order import Order, OrderRequest, OrderType
+from engine.domain.routing import Quote, RoutePlan
+from engine.domain.status import OrderStatus
+from engine.domain.transactions import SignedTransaction
+
+Json = dict[str, Any]
+
+
+def iso(at: datetime) -> str:
+    """ISO-8601 UTC with milliseconds and a Z, as every timestamp in the API."""
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def price_text(price: Decimal) -> str:
+    return f"{price:.12g}"
+
+
+# -- events ----------------------------------------------------------------------------------
+def event_body(order: Order, event: OrderEvent, gseq: int) -> bytes:
+    """The event's JSON, as stored and streamed; `order` is the order after the event."""
+    body: Json = {"orderId": event.order_id, "seq": event.seq, "gseq": gseq,
+                  "status": event.status.value, "at": iso(event.at),
+                  **_details(order, event.change)}
+    if event.resumed:
+        body["resumed"] = True
+    return orjson.dumps(body)
+
+
+def stored_event(body: bytes) -> StoredEvent:
+    """An event read back from the store: its positions and status, and its bytes untouched."""
+    data = orjson.loads(body)
+    return StoredEvent(data["orderId"], data["seq"], data.get("gseq", 0),
+                       OrderStatus(data["status"]), body)
+
+
+def _details(order: Order, change: Change) -> Json:
+    r = order.request
+    match change:
+        case Accepted():
+            return summary(r)
+        case Armed(reason=reason, current_price=price, error=error):
+            out = {**_trigger(r), "reason": reason}
+            if price is not None:
+                out["currentPrice"] = price_text(price)
+            if error is not None:
+                out["error"] = failure_json(error)
+            return out
+        case PriceUpdated(price=price):
+            return {"currentPrice": price_text(price)}
+        case Routed(plan=plan, expected_price=price):
+            return {"venue": plan.venue, "reason": plan.reason, "route": plan_json(plan),
+                    "expectedPrice": price_text(price),
+                    "expectedOut": r.token_out.format(plan.amount_out),
+                    "minAmountOut": r.token_out.format(r.min_out(plan.amount_out))}
+        case Signed(attempt=attempt, tx=tx, previous_error=previous):
+            out = {"attempt": attempt, "txHash": tx.signature,
+                   "lastValidBlockHeight": tx.last_valid_height,
+                   "instructions": _instructions(r, order.route)}
+            if previous is not None:
+                out["previousError"] = failure_json(previous)
+            return out
+        case Sent(attempt=attempt):
+            return {"attempt": attempt, "txHash": order.tx.signature if order.tx else None}
+        case Filled(fill=fill):
+            return {"attempt": order.attempts, **fill_json(fill, r)}
+        case Failed(error=error):
+            return {"attempt": order.attempts, "error": failure_json(error)}
+        case Cancelled(reason=reason) | Expired(reason=reason):
+            return {"reason": reason}
+
+
+def _instructions(r: OrderRequest, plan: RoutePlan | None) -> list[str]:
+    """The transaction's instructions in words, so the trader sees the SOL wrapping."""
+    steps = ["computeBudget.setComputeUnitPrice"]
+    if r.token_in.is_native_sol:
+        steps += ["createAssociatedTokenAccount(wSOL)", "system.transfer(SOL->wSOL)",
+                  "token.syncNative(wSOL)"]
+    elif r.token_out.is_native_sol:
+        steps += ["createAssociatedTokenAccount(wSOL)"]
+    steps += [f"{leg.venue}.swap({leg.pool})" for leg in (plan.legs if plan else ())]
+    if r.token_in.is_native_sol or r.token_out.is_native_sol:
+        steps += ["token.closeAccount(wSOL->SOL)"]
+    return steps
+
+
+# -- orders ----------------------------------------------------------------------------------
+def summary(r: OrderRequest) -> Json:
+    """What the first event and the API say about the request itself."""
+    out = {"orderType": r.order_type.value, "tokenIn": r.token_in.symbol,
+           "tokenOut": r.token_out.symbol, "inputMint": r.token_in.mint,
+           "outputMint": r.token_out.mint, "amount": r.token_in.format(r.amount_in),
+           "slippage": str(r.slippage)}
+    return out | _trigger(r)
+
+
+def _trigger(r: OrderRequest) -> Json:
+    if r.trigger is None:
+        return {}
+    name = "limitPrice" if r.order_type is OrderType.LIMIT else "maxPrice"
+    price, expires = r.trigger.price, r.trigger.expires_at
+    return {name: None if price is None else str(price),
+            "expiresAt": iso(expires) if expires else None}
+
+
+def order_json(order: Order) -> Json:
+    """GET /api/orders/{id} (without its events) and the list's rows."""
+    r = order.request
+    return {"orderId": order.id, "status": order.status.value, **summary(r),
+            "attempts": order.attempts, "createdAt": iso(order.created_at),
+            "updatedAt": iso(order.updated_at),
+            "route": plan_json(order.route) if order.route else None,
+            "txHash": order.tx.signature if order.tx else None,
+            "fill": fill_json(order.fill, r) if order.fill else None,
+            "error": failure_json(order.error) if order.error else None}
+
+
+def quote_json(q: Quote) -> Json:
+    return {"venue": q.venue, "pool": q.pool, "label": q.label, "inAmount": str(q.amount_in),
+            "outAmount": str(q.amount_out), "feeAmount": str(q.fee),
+            "priceImpactPct": str(q.price_impact), "slot": q.slot,
+            "poolOpenedSlot": q.opened_slot}
+
+
+def quote_from_json(d: Json, mint_in: str, mint_out: str) -> Quote:
+    return Quote(d["venue"], d["pool"], mint_in, mint_out, int(d["inAmount"]),
+                 int(d["outAmount"]), int(d["feeAmount"]), Decimal(d["priceImpactPct"]),
+                 d.get("label", ""), int(d.get("slot", 0)), d.get("poolOpenedSlot"))
+
+
+def plan_json(plan: RoutePlan) -> Json:
+    return {"venue": plan.venue, "reason": plan.reason, "outAmount": str(plan.amount_out),
+            "priceImpactPct": str(plan.price_impact),
+            "legs": [{**quote_json(leg), "percent": plan.percent(leg)} for leg in plan.legs],
+            "quotes": [quote_json(q) for q in plan.quotes]}
+
+
+def plan_from_json(data: Json, mint_in: str, mint_out: str) -> RoutePlan:
+    def quotes(key: str) -> tuple[Quote, ...]:
+        return tuple(quote_from_json(d, mint_in, mint_out) for d in data[key])
+
+    return RoutePlan(quotes("legs"), quotes("quotes"), data["reason"])
+
+
+def tx_json(tx: SignedTransaction) -> Json:
+    return {"signature": tx.signature, "lastValidBlockHeight": tx.last_valid_height,
+            "payload": tx.payload}
+
+
+def tx_from_json(data: Json) -> SignedTransaction:
+    return SignedTransaction(data["signature"], int(data["lastValidBlockHeight"]),
+                             data["payload"])
+
+
+def fill_json(fill: Fill, r: OrderRequest) -> Json:
+    price = r.token_out.to_ui(fill.amount_out) / r.token_in.to_ui(fill.amount_in)
+    out: Json = {"txHash": fill.signature, "slot": fill.slot, "venue": fill.venue,
+                 "amountIn": r.token_in.format(fill.amount_in),
+                 "amountOut": r.token_out.format(fill.amount_out),
+                 "executedPrice": f"{price:.{r.token_out.decimals}f}",
+                 "networkFeeLamports": fill.fee_lamports, "commitment": fill.commitment,
+                 "ataRentLamports": fill.rent_lamports}
+    if fill.pool_opened_slot is not None:  # what snipers measure
+        out |= {"poolOpenedSlot": fill.pool_opened_slot,
+                "slotsAfterPoolOpened": fill.slot - fill.pool_opened_slot}
+    return out
+
+
+def fill_from_json(d: Json, r: OrderRequest) -> Fill:
+    return Fill(d["txHash"], int(d["slot"]), d["venue"],
+                r.token_in.to_atoms(Decimal(d["amountIn"])),
+                r.token_out.to_atoms(Decimal(d["amountOut"])), int(d["networkFeeLamports"]),
+                int(d.get("ataRentLamports", 0)), d["commitment"], d.get("poolOpenedSlot"))
+
+
+def failure_json(failure: Failure) -> Json:
+    return {"code": failure.code, "message": failure.message}
+
+
+def failure_from_json(d: Json) -> Failure:
+    return Failure(d["code"], d["message"])

@@ -1,0 +1,65 @@
+"""Small factories of domain values for tests: an order, and one typed change per status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from engine.domain.events import (
+    Accepted,
+    Armed,
+    Cancelled,
+    Change,
+    Expired,
+    Failed,
+    Failure,
+    Fill,
+    Filled,
+    Routed,
+    Sent,
+    Signed,
+)
+from engine.domain.order import Order, OrderRequest, OrderType
+from engine.domain.routing import Quote, RoutePlan
+from engine.domain.status import OrderStatus
+from engine.domain.tokens import Token, lookup
+from engine.domain.transactions import SignedTransaction
+
+AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def token(symbol: str) -> Token:
+    found = lookup(symbol)
+    assert found is not None
+    return found
+
+
+def request(amount: int = 10**9) -> OrderRequest:
+    return OrderRequest(OrderType.MARKET, token("SOL"), token("USDC"), amount, Decimal("0.01"))
+
+
+def new_order(order_id: str = "o-1", amount: int = 10**9) -> Order:
+    return Order.accept(order_id, request(amount), AT)[0]
+
+
+def plan(venue: str = "raydium") -> RoutePlan:
+    quote = Quote(venue, "ray-sol-usdc", token("SOL").mint, token("USDC").mint, 10**9,
+                  149_620_025, 2_500_000, Decimal("0.1"), "Raydium CPMM", 7)
+    return RoutePlan((quote,), (quote,), f"{venue} is the only venue that can fill this")
+
+
+def change_to(status: OrderStatus) -> Change:
+    """A representative change that leads to `status`."""
+    tx = SignedTransaction("sig", 150, "{}")
+    return {
+        OrderStatus.PENDING: Accepted(request()),
+        OrderStatus.WAITING: Armed("armed"),
+        OrderStatus.ROUTING: Routed(plan(), Decimal("149.62")),
+        OrderStatus.BUILDING: Signed(1, tx),
+        OrderStatus.SUBMITTED: Sent(1),
+        OrderStatus.CONFIRMED: Filled(Fill("sig", 9, "raydium", 10**9, 149_000_000, 5_000, 0,
+                                           "confirmed")),
+        OrderStatus.FAILED: Failed(Failure("NO_ROUTE", "no venue")),
+        OrderStatus.EXPIRED: Expired("expired"),
+        OrderStatus.CANCELLED: Cancelled("cancelled by the trader"),
+    }[status]
