@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from engine.api import dashboard, health, market, openapi, orders, streams
+from engine.api import dashboard, health, heartbeat, market, openapi, orders, streams
 from engine.api.errors import error_middleware
 from engine.api.keys import ENGINE, MARKET, SOCKETS
 from engine.api.sinks import websocket_frame
@@ -111,7 +111,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
     app[MARKET] = sim
     app[SOCKETS] = weakref.WeakSet()
     app.cleanup_ctx.append(lifecycle)
-    app.cleanup_ctx.append(streams.heartbeat)
+    app.cleanup_ctx.append(heartbeat.heartbeat)
     app.on_shutdown.append(streams.close_all)
     _routes(app.router)
     return app

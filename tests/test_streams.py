@@ -11,8 +11,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
+from engine.api.heartbeat import ping_all
 from engine.testing import EngineHarness
 
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.1, "slippage": 0.05}
@@ -112,3 +113,20 @@ async def test_each_streamed_event_is_byte_for_byte_the_stored_one(
     rows = db.execute("SELECT body FROM events WHERE order_id=? ORDER BY seq", (order_id,))
     assert [bytes(body) for (body,) in rows] == live
     db.close()
+
+
+async def test_a_peer_that_does_not_answer_pings_is_dropped_and_one_that_does_stays(
+        order_engine: EngineHarness) -> None:
+    assert order_engine.http is not None
+    silent = await order_engine.http.ws_connect("/api/orders/stream", autoping=False)
+    lively = await order_engine.http.ws_connect("/api/orders/stream")
+    lively_reader = asyncio.create_task(lively.receive())  # answers pings while it waits
+    await ping_all(order_engine.engine_app)
+    assert (await silent.receive()).type is WSMsgType.PING  # not answered
+    await asyncio.sleep(0.05)
+    await ping_all(order_engine.engine_app)  # the silent one missed its ping: dropped
+    closing = await asyncio.wait_for(silent.receive(), 2)
+    assert (closing.type, closing.data) == (WSMsgType.CLOSE, 1001)
+    assert not lively.closed and not lively_reader.done()
+    lively_reader.cancel()
+    await asyncio.gather(silent.close(), lively.close())

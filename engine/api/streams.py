@@ -12,13 +12,14 @@ import contextlib
 import socket
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 from loguru import logger
 
 from engine.api.errors import ApiError
+from engine.api.heartbeat import PONGS
 from engine.api.keys import ENGINE, SOCKETS
 from engine.api.orders import decode_body
 from engine.api.sinks import Position, SocketSink, gseq, seq
@@ -27,7 +28,6 @@ from engine.domain.events import StoredEvent
 from engine.hub import Subscription
 from engine.usecases import Engine
 
-HEARTBEAT_SECONDS = 20.0  # the server pings every peer; one silent until the next ping is dropped
 CLOSE_TIMEOUT = 2.0  # seconds a peer gets to answer our close frame
 FIRST_MESSAGE_SECONDS = 10.0
 FEED_PAGE = 500
@@ -37,7 +37,6 @@ MAX_MESSAGE_BYTES = 16 * 1024
 CLOSE_NOT_FOUND = 4404
 CLOSE_INVALID_ORDER = 4400
 CLOSE_SLOW_CONSUMER = 4008
-PONGS = web.AppKey("pongs", weakref.WeakKeyDictionary[web.WebSocketResponse, bool])
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +58,8 @@ class Stream:
 
 
 def _socket(request: web.Request) -> web.WebSocketResponse:
-    # The heartbeat is ours (`heartbeat_task`), on public calls only: aiohttp's own timer held
-    # closed sockets alive for a whole period (measured 7 KB each for 20 s on aiohttp 3.14).
+    # The heartbeat is ours (`heartbeat.py`), on public calls only: aiohttp's own timer held
+    # closed sockets alive for a whole period (7 KB each for 20 s on aiohttp 3.14).
     ws = web.WebSocketResponse(autoping=False, max_msg_size=MAX_MESSAGE_BYTES,
                                timeout=CLOSE_TIMEOUT)
     request.app[SOCKETS].add(ws)
@@ -70,41 +69,6 @@ def _socket(request: web.Request) -> web.WebSocketResponse:
         # backpressure reaches us and a reader that stopped is noticed (and memory stays bounded).
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER)
     return ws
-
-
-async def heartbeat(app: web.Application) -> AsyncIterator[None]:
-    """One task pings every open socket each period; a peer that did not answer the previous
-    ping is closed. (cleanup_ctx: started with the app, cancelled at shutdown.)"""
-    app[PONGS] = weakref.WeakKeyDictionary()
-
-    async def beat() -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
-            await _ping_all(app)
-
-    task = asyncio.create_task(beat(), name="websocket-heartbeat")
-    yield
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-
-
-async def _ping_all(app: web.Application) -> None:
-    pongs = app[PONGS]
-    sockets: weakref.WeakSet[web.WebSocketResponse] = app[SOCKETS]
-    silent: list[web.WebSocketResponse] = []
-    for ws in list(sockets):
-        if ws.closed:
-            continue
-        if pongs.get(ws) is False:  # pinged last period, never answered
-            silent.append(ws)
-            continue
-        pongs[ws] = False
-        with contextlib.suppress(ConnectionError):
-            await ws.ping()
-    if silent:
-        logger.debug("dropping {} WebSocket peers that did not answer a ping", len(silent))
-    await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY, message=b"no pong")
-                           for ws in silent), return_exceptions=True)
 
 
 async def close_all(app: web.Application) -> None:

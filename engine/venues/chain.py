@@ -6,11 +6,8 @@ import asyncio
 import hashlib
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
-
-import orjson
 
 from engine.domain import base58
 from engine.domain.errors import (
@@ -32,11 +29,11 @@ from engine.domain.transactions import (
 from engine.ports import Clock
 from engine.venues.faults import Faults
 from engine.venues.ledger import ChainRecord
+from engine.venues.message import Message
 from engine.venues.wallet import Wallet
 
 SLOT_SECONDS = 0.4
 BLOCKHASH_VALIDITY = 150  # blocks, as MAX_PROCESSING_AGE
-BASE_FEE_LAMPORTS = 5_000  # per signature
 COMPUTE_UNITS_PER_SWAP = 200_000
 PRIORITY_LANE = 100_000  # µlamports/CU from which a transaction is scheduled first
 GENESIS_UNIX = 1_764_000_000
@@ -53,49 +50,6 @@ class SwapProgram(Protocol):
     def preview(self, pool: str, mint_in: str, amount_in: int, now: int) -> int: ...
 
     def apply(self, pool: str, mint_in: str, amount_in: int, now: int) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """A transaction's content, decoded once from its wire payload when the cluster gets it."""
-
-    recent_blockhash: str
-    last_valid_height: int
-    memo: Memo
-    compute_unit_price: int
-    compute_unit_limit: int
-    instructions: tuple[SwapInstruction, ...]
-
-    def payload(self) -> bytes:
-        return orjson.dumps({
-            "recentBlockhash": self.recent_blockhash,
-            "lastValidBlockHeight": self.last_valid_height, "memo": self.memo.text,
-            "computeUnitPrice": self.compute_unit_price,
-            "computeUnitLimit": self.compute_unit_limit,
-            "instructions": [{"venue": ix.venue, "pool": ix.pool, "mintIn": ix.mint_in,
-                              "mintOut": ix.mint_out, "amountIn": ix.amount_in,
-                              "minOut": ix.min_out} for ix in self.instructions]})
-
-    @classmethod
-    def decode(cls, payload: str) -> Message:
-        data = orjson.loads(payload)
-        memo = Memo.parse(data["memo"])
-        if memo is None:
-            raise ValueError(f"not an order's transaction: {data['memo']!r}")
-        return cls(data["recentBlockhash"], int(data["lastValidBlockHeight"]), memo,
-                   int(data["computeUnitPrice"]), int(data["computeUnitLimit"]),
-                   tuple(SwapInstruction(ix["venue"], ix["pool"], ix["mintIn"], ix["mintOut"],
-                                         int(ix["amountIn"]), int(ix["minOut"]))
-                         for ix in data["instructions"]))
-
-    @property
-    def fee(self) -> int:
-        priority = -(-self.compute_unit_price * self.compute_unit_limit // 10**6)
-        return BASE_FEE_LAMPORTS + priority
-
-    @property
-    def amount_in(self) -> int:
-        return sum(ix.amount_in for ix in self.instructions)
 
 
 class SimChain:

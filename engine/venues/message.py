@@ -1,0 +1,54 @@
+"""The simulated cluster's transaction content: what `sign` encodes and `send` decodes once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from engine.domain.transactions import Memo, SwapInstruction
+
+BASE_FEE_LAMPORTS = 5_000  # per signature
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A transaction's content, decoded once from its wire payload when the cluster gets it."""
+
+    recent_blockhash: str
+    last_valid_height: int
+    memo: Memo
+    compute_unit_price: int
+    compute_unit_limit: int
+    instructions: tuple[SwapInstruction, ...]
+
+    def payload(self) -> bytes:
+        return orjson.dumps({
+            "recentBlockhash": self.recent_blockhash,
+            "lastValidBlockHeight": self.last_valid_height, "memo": self.memo.text,
+            "computeUnitPrice": self.compute_unit_price,
+            "computeUnitLimit": self.compute_unit_limit,
+            "instructions": [{"venue": ix.venue, "pool": ix.pool, "mintIn": ix.mint_in,
+                              "mintOut": ix.mint_out, "amountIn": ix.amount_in,
+                              "minOut": ix.min_out} for ix in self.instructions]})
+
+    @classmethod
+    def decode(cls, payload: str) -> Message:
+        data = orjson.loads(payload)
+        memo = Memo.parse(data["memo"])
+        if memo is None:
+            raise ValueError(f"not an order's transaction: {data['memo']!r}")
+        return cls(data["recentBlockhash"], int(data["lastValidBlockHeight"]), memo,
+                   int(data["computeUnitPrice"]), int(data["computeUnitLimit"]),
+                   tuple(SwapInstruction(ix["venue"], ix["pool"], ix["mintIn"], ix["mintOut"],
+                                         int(ix["amountIn"]), int(ix["minOut"]))
+                         for ix in data["instructions"]))
+
+    @property
+    def fee(self) -> int:
+        priority = -(-self.compute_unit_price * self.compute_unit_limit // 10**6)
+        return BASE_FEE_LAMPORTS + priority
+
+    @property
+    def amount_in(self) -> int:
+        return sum(ix.amount_in for ix in self.instructions)

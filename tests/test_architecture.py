@@ -1,0 +1,72 @@
+"""Imports point inward. The domain is pure; adapters (store, venues, api) know the ports and the
+core but never each other; only the composition root (`engine.app`) builds concrete adapters,
+and only the entry points that run it (`engine.__main__`, the test harness) import it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1] / "engine"
+ADAPTERS = ("engine.store", "engine.venues", "engine.api")
+ENTRY_POINTS = ("engine.app", "engine.__main__", "engine.testing")
+IO_LIBRARIES = {"aiohttp", "aiosqlite", "sqlite3", "asyncio", "socket", "loguru", "orjson",
+                "prometheus_client", "subprocess", "threading", "concurrent", "os", "io",
+                "pathlib", "time", "random", "uvloop"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+MODULES = {module_name(p): imports(p) for p in sorted(ROOT.rglob("*.py"))}
+
+
+def within(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def adapter_of(name: str) -> str | None:
+    return next((a for a in ADAPTERS if within(name, a)), None)
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if within(m, "engine.domain")])
+def test_the_domain_imports_nothing_of_ours_outside_it_and_no_io(module: str) -> None:
+    ours = {i for i in MODULES[module] if within(i, "engine") and not within(i, "engine.domain")}
+    io = {i for i in MODULES[module] if i.split(".")[0] in IO_LIBRARIES}
+    assert not ours and not io, (ours, io)
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if adapter_of(m)])
+def test_an_adapter_never_imports_another_adapter(module: str) -> None:
+    own = adapter_of(module)
+    others = {i for i in MODULES[module] if adapter_of(i) not in (None, own)}
+    assert not others, others
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES
+                                    if not adapter_of(m) and not m.startswith(ENTRY_POINTS)])
+def test_only_the_composition_root_imports_concrete_adapters(module: str) -> None:
+    concrete = {i for i in MODULES[module] if adapter_of(i) or within(i, "engine.app")}
+    assert not concrete, concrete
+
+
+def test_the_rules_see_every_layer() -> None:
+    assert {"engine.domain.order", "engine.store.sqlite", "engine.venues.chain",
+            "engine.api.streams", "engine.app", "engine.service"} <= set(MODULES)
+    assert "engine.store.sqlite" in MODULES["engine.app"]
