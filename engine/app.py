@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from engine.api import dashboard, health, heartbeat, market, openapi, orders, streams
+from engine.api.door import door
 from engine.api.errors import error_middleware
 from engine.api.keys import ENGINE, MARKET, SOCKETS
 from engine.api.sinks import websocket_frame
@@ -88,7 +89,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
     clock = clock or SystemClock()
     owns_world = world is None
     sim = world or build_world(settings, clock)
-    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
+    app = web.Application(middlewares=[error_middleware, door(settings)],
+                          client_max_size=settings.max_body_bytes)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         opened = store or await open_store(settings)

@@ -27,6 +27,18 @@ class Settings:
     max_body_bytes: int = 16 * 1024
     stream_buffer: int = 256  # events a WebSocket subscriber may fall behind before 4008
     send_timeout: float = 10.0  # seconds a subscriber gets to take one frame
+    # The door (see the README's Security section).
+    allowed_hosts: tuple[str, ...] = ()  # Host names served besides loopback and the bound host
+    cors_origins: tuple[str, ...] = ()  # web origins allowed to call the API from a browser
+    sim_api: bool = False  # serve /api/sim/* (the simulated market's controls)
+    insecure_no_auth: bool = False  # serve a non-loopback address without any API key
+    access_log: bool = False
+    max_waiting: int = 10_000  # limit and sniper orders waiting at once, all keys together
+    max_waiting_per_key: int = 1_000
+    max_connections: int = 2_000  # open WebSockets at once
+    max_connections_per_client: int = 200  # open WebSockets per client address
+    launches_per_minute: int = 60  # POST /api/sim/launch, all callers together
+    requests_per_second: float = 200.0  # per API key (or per client address without keys)
 
 
 HELP = {
@@ -42,6 +54,24 @@ HELP = {
     "max_pending": "orders waiting for a worker before POST answers 503",
     "launch_rate": "simulated token launches per minute (for sniper orders); 0 = none",
     "shutdown_grace": "seconds executing orders get to finish on SIGTERM/SIGINT",
+    "max_waiting": "limit and sniper orders waiting at once before POST answers 429",
+    "max_waiting_per_key": "waiting orders one API key may hold",
+    "max_connections": "open WebSockets at once before new ones are refused (503)",
+    "max_connections_per_client": "open WebSockets per client address (429)",
+    "launches_per_minute": "POST /api/sim/launch calls per minute (429 beyond)",
+    "requests_per_second": "requests per second per API key, with twice that as a burst (429)",
+}
+FLAGS = {  # on/off switches: --flag, or ENGINE_<NAME>=1
+    "log_json": "one JSON object per log line",
+    "sim_api": "serve /api/sim/* (the simulated market's controls: token launches)",
+    "insecure_no_auth": "allow serving a non-loopback address with no API key (DANGEROUS)",
+    "access_log": "log one line per request (method, path, status, key, client) at INFO",
+}
+LISTS = {  # repeatable: --flag A --flag B, or ENGINE_<NAME>=A,B
+    "allowed_hosts": ("--allowed-host", "a Host name this engine answers to, besides loopback "
+                      "and the bound address (e.g. behind a proxy)"),
+    "cors_origins": ("--cors-origin", "a web origin (https://app.example) allowed to call the "
+                     "API from a browser"),
 }
 
 
@@ -70,6 +100,9 @@ TYPES: dict[str, Callable[[str], Any]] = {
     "port": int, "workers": _positive_int, "latency_scale": _non_negative,
     "failure_rate": _fraction, "seed": int, "max_pending": _positive_int,
     "shutdown_grace": _non_negative, "launch_rate": _non_negative,
+    "max_waiting": _positive_int, "max_waiting_per_key": _positive_int,
+    "max_connections": _positive_int, "max_connections_per_client": _positive_int,
+    "launches_per_minute": _positive_int, "requests_per_second": _non_negative,
 }
 
 
@@ -85,16 +118,23 @@ def parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default = env.get(env_name, getattr(defaults, name))
         p.add_argument(flag, dest=name, type=TYPES.get(name, str), default=default,
                        help=f"{text} [env {env_name}; default: %(default)s]")
-    p.add_argument("--log-json", action="store_true",
-                   default=env.get("ENGINE_LOG_JSON", "").lower() in ("1", "true", "yes"),
-                   help="one JSON object per log line [env ENGINE_LOG_JSON]")
+    for name, text in FLAGS.items():
+        env_name = "ENGINE_" + name.upper()
+        p.add_argument("--" + name.replace("_", "-"), dest=name, action="store_true",
+                       default=env.get(env_name, "").lower() in ("1", "true", "yes"),
+                       help=f"{text} [env {env_name}]")
+    for name, (flag, text) in LISTS.items():
+        env_name = "ENGINE_" + name.upper()
+        listed = [item.strip() for item in env.get(env_name, "").split(",") if item.strip()]
+        p.add_argument(flag, dest=name, action="append", default=listed,
+                       help=f"{text}; repeatable [env {env_name}, comma-separated]")
     return p
 
 
 def load(argv: Sequence[str], env: Mapping[str, str]) -> Settings:
     """Parse `argv` (without the program name); environment values are parsed the same way."""
-    args = parser(env).parse_args(list(argv))
-    settings = Settings(**vars(args))
+    args = vars(parser(env).parse_args(list(argv)))
+    settings = Settings(**{**args, **{name: tuple(args[name]) for name in LISTS}})
     if not settings.chain_db:
         settings = replace(settings, chain_db=f"{settings.db}.chain")
     return settings

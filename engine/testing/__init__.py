@@ -113,6 +113,8 @@ class EngineHarness:
         assert self.http is not None
         data = body if isinstance(body, (bytes, str)) else None
         kwargs: dict[str, Any] = {"data": data} if data is not None else {"json": body}
+        if data is not None and not any(h.lower() == "content-type" for h in headers):
+            headers = {**headers, "Content-Type": "application/json"}
         async with self.http.post("/api/orders/execute", headers=headers, **kwargs) as resp:
             return resp.status, await resp.json()
 

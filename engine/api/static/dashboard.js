@@ -161,7 +161,7 @@ async function start() {
   });
   $("launch-button").addEventListener("click", async () => {
     const mint = $("order-form").tokenOut.value;
-    const r = await fetch("/api/sim/launch", { method: "POST", body: JSON.stringify({ mint, venue: "raydium", price: 0.000001, liquidity: 85 }) });
+    const r = await fetch("/api/sim/launch", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ mint, venue: "raydium", price: 0.000001, liquidity: 85 }) });
     const body = await r.json();
     $("form-result").textContent = r.ok ? `launched ${body.mint} on ${body.venue}` : `${body.error.code}: ${body.error.message}`;
   });
