@@ -61,3 +61,54 @@ async def test_a_bad_order_shows_the_error_code(page: Any) -> None:
     await page.fill("input[name=tokenOut]", "DOGE")
     await page.click("#submit-button")
     await page.wait_for_selector("#form-result:has-text('UNKNOWN_TOKEN')", timeout=10_000)
+
+
+ATTACK = """<!doctype html><html><body>
+<iframe id="frame" src="ENGINE/"></iframe>
+<script>
+const order = '{"orderType":"market","tokenIn":"SOL","tokenOut":"USDC","amount":5000}';
+window.results = {};
+fetch("ENGINE/api/orders/execute", {method: "POST", mode: "no-cors",
+  headers: {"Content-Type": "text/plain"}, body: order})
+  .then(() => window.results.post = "sent", () => window.results.post = "failed");
+const ws = new WebSocket("ENGINE/api/orders/execute".replace("http", "ws"));
+ws.onopen = () => { ws.send(order); window.results.ws = "open"; };
+ws.onerror = () => window.results.ws = "refused";
+</script></body></html>"""
+
+
+async def test_a_page_on_another_origin_places_nothing_through_the_browser(
+        order_engine: EngineHarness) -> None:
+    from aiohttp import web
+    from playwright.async_api import async_playwright
+
+    attacker = web.Application()
+    page_html = ATTACK.replace("ENGINE", order_engine.url)
+
+    async def serve(request: web.Request) -> web.Response:
+        return web.Response(text=page_html, content_type="text/html")
+
+    attacker.router.add_get("/", serve)
+    runner = web.AppRunner(attacker)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = await browser.new_page()
+            await page.goto(f"http://127.0.0.1:{port}/")
+            await page.wait_for_function("window.results.post && window.results.ws",
+                                         timeout=10_000)
+            results = await page.evaluate("window.results")
+            framed = [f for f in page.frames if f.url.startswith(order_engine.url)]
+            framed_content = [await f.content() for f in framed]
+            await browser.close()
+    finally:
+        await runner.cleanup()
+    assert results["ws"] == "refused"
+    assert all("order-form" not in html for html in framed_content)  # the frame was blocked
+    assert order_engine.http is not None
+    async with order_engine.http.get("/api/orders") as resp:
+        assert (await resp.json())["orders"] == []

@@ -52,16 +52,19 @@ class EngineHarness:
                     clock: Clock | None = None,
                     connection: type[sqlite3.Connection] = sqlite3.Connection,
                     chain: Callable[[Chain], Chain] | None = None,
-                    ) -> AsyncIterator[EngineHarness]:
-        """Start an engine: zero latency and no random failures unless asked for.
+                    **overrides: Any) -> AsyncIterator[EngineHarness]:
+        """Start an engine: zero latency and no random failures unless asked for, with the
+        simulated market's controls (`/api/sim/*`) served.
 
         `connection` is the class of the store's write connection (to script disk faults);
-        `chain` wraps the simulated chain the engine talks to (to script crashes)."""
+        `chain` wraps the simulated chain the engine talks to (to script crashes); any other
+        keyword is a setting (`engine.config.Settings`), e.g. `cors_origins=(...)`."""
         clock = clock or SystemClock()
         settings = replace(Settings(), db=str(db), seed=seed, failure_rate=failure_rate,
                            latency_scale=latency_scale, workers=workers, port=0,
                            shutdown_grace=0.0, max_pending=max_pending,
-                           stream_buffer=stream_buffer, send_timeout=send_timeout)
+                           stream_buffer=stream_buffer, send_timeout=send_timeout,
+                           **{"sim_api": True, **overrides})
         harness = cls(settings, clock, build_world(settings, clock), connection=connection,
                       chain=chain)
         await harness.boot()
