@@ -123,3 +123,43 @@ async def test_unknown_route_and_wrong_method_are_json_errors(order_engine: Engi
         assert resp.status == 405 and (await resp.json())["error"]["code"] == "METHOD_NOT_ALLOWED"
     async with order_engine.http.get("/api/orders/execute") as resp:
         assert resp.status == 400 and (await resp.json())["error"]["code"] == "UPGRADE_REQUIRED"
+
+
+async def test_a_key_given_twice_is_refused_not_read_as_the_last(order_engine: EngineHarness) -> None:
+    body = b'{"orderType":"market","tokenIn":"SOL","tokenOut":"USDC","amount":0.01,"amount":5000}'
+    status, payload = await order_engine.post_order(body)
+    assert (status, payload["error"]["code"]) == (400, "INVALID_JSON")
+
+
+@pytest.mark.parametrize("field,value,code", [
+    ("amount", "١٢", "INVALID_NUMBER"), ("amount", "１２", "INVALID_NUMBER"),
+    ("amount", "1_000", "INVALID_NUMBER"), ("amount", "1e-1000000", "INVALID_NUMBER"),
+    ("tokenIn", "ſol", "UNKNOWN_TOKEN"), ("slippage", "٠.٠١", "INVALID_NUMBER")])
+async def test_only_ascii_numbers_and_symbols_are_read(order_engine: EngineHarness, field: str,
+                                                      value: str, code: str) -> None:
+    body = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1, field: value}
+    status, payload = await order_engine.post_order(body)
+    assert (status, payload["error"]["code"], payload["error"]["field"]) == (422, code, field)
+
+
+@pytest.mark.parametrize("body", [
+    {"orderType": "sniper", "tokenOut": "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU",
+     "maxPrice": "1e-1000000"},
+    {"orderType": "sniper", "tokenOut": "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU",
+     "maxPrice": "1e-20"},
+    {"orderType": "limit", "tokenOut": "USDC", "limitPrice": "1e20"}])
+async def test_a_price_outside_the_documented_range_is_422_at_submission(
+        order_engine: EngineHarness, body: dict[str, str]) -> None:
+    status, payload = await order_engine.post_order({"tokenIn": "SOL", "amount": 1, **body})
+    assert status == 422 and payload["error"]["code"] in ("INVALID_PRICE", "INVALID_NUMBER")
+
+
+@pytest.mark.parametrize("path", [
+    "/api/orders?limit=²", "/api/quotes?inputMint=SOL&outputMint=USDC&amount=²",
+    "/api/quotes?inputMint=SOL&outputMint=USDC&amount=1000&slippageBps=¹",
+    "/api/orders/stream?after=²", "/api/orders?limit=1_0", "/api/orders?limit=%EF%BC%91"])
+async def test_unicode_digits_in_a_query_are_a_400(order_engine: EngineHarness, path: str) -> None:
+    assert order_engine.http is not None
+    async with order_engine.http.get(path) as resp:
+        assert resp.status == 400, path
+        assert (await resp.json())["error"]["code"].startswith("INVALID_")

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from engine.api import params
 from engine.api.errors import ApiError, json_response
 from engine.api.keys import ENGINE, MARKET
 from engine.api.orders import decode_body
@@ -25,8 +26,8 @@ async def quotes(request: web.Request) -> web.Response:
     token_in, token_out = _token(query, "inputMint"), _token(query, "outputMint")
     if token_in == token_out:
         raise ApiError(422, "SAME_TOKEN", "inputMint and outputMint must differ", "outputMint")
-    amount = _integer(query, "amount", None, 1, 2**63 - 1)
-    bps = _integer(query, "slippageBps", 50, 1, MAX_SLIPPAGE_BPS)
+    amount = params.integer(query, "amount", None, 1, 2**63 - 1)
+    bps = params.integer(query, "slippageBps", 50, 1, MAX_SLIPPAGE_BPS)
     started = time.perf_counter()
     plan = await request.app[ENGINE].quote(token_in.mint, token_out.mint, amount)
     return json_response(_jupiter_shape(plan, token_in, token_out, bps,
@@ -114,13 +115,3 @@ def _token(query: Any, name: str) -> Token:
     if token is None:
         raise ApiError(422, "UNKNOWN_TOKEN", f"unknown token {text[:64]!r}", name)
     return token
-
-
-def _integer(query: Any, name: str, default: int | None, low: int, high: int) -> int:
-    text = query.get(name)
-    if text is None and default is not None:
-        return default
-    if not text or not text.isdigit() or len(text) > 20 or not low <= int(text) <= high:
-        raise ApiError(400, "INVALID_PARAMETER", f"{name} must be an integer in {low}..{high}",
-                       name)
-    return int(text)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import orjson
 from aiohttp import web
 
+from engine.api import params
 from engine.api.errors import ApiError, json_response
 from engine.api.keys import ENGINE
 from engine.domain.errors import InvalidCursor
@@ -20,11 +22,23 @@ MAX_KEY_LENGTH = 255
 
 
 def decode_body(raw: bytes | str) -> Any:
-    """Decode JSON without ever raising anything but ApiError (depth, UTF-8, syntax)."""
+    """Decode JSON without ever raising anything but ApiError (depth, UTF-8, syntax, integers
+    beyond 64 bits, and a key given twice in one object: {"amount": 0.01, "amount": 5000})."""
     try:
-        return orjson.loads(raw)
-    except (orjson.JSONDecodeError, UnicodeError, RecursionError):
-        raise ApiError(400, "INVALID_JSON", "the body is not valid JSON") from None
+        body = orjson.loads(raw)
+        if isinstance(body, dict | list):
+            json.loads(raw, object_pairs_hook=_unique)  # orjson keeps the last of two keys
+    except (orjson.JSONDecodeError, UnicodeError, RecursionError, ValueError):
+        raise ApiError(400, "INVALID_JSON", "the body is not valid JSON (or repeats a key)") \
+            from None
+    return body
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("a key is repeated")
+    return dict(pairs)
 
 
 def ws_url(request: web.Request, order_id: str) -> str:
@@ -81,7 +95,7 @@ async def cancel(request: web.Request) -> web.Response:
 async def list_orders(request: web.Request) -> web.Response:
     query = request.query
     status = _status(query.get("status"))
-    limit = _limit(query.get("limit"))
+    limit = params.integer(query, "limit", 50, 1, MAX_PAGE, "INVALID_LIMIT")
     try:
         page, gseq = await request.app[ENGINE].page(status, limit, query.get("cursor") or None)
     except InvalidCursor as error:
@@ -100,11 +114,3 @@ def _status(text: str | None) -> OrderStatus | None:
         names = ", ".join(s.value for s in OrderStatus)
         raise ApiError(400, "INVALID_STATUS", f"status must be one of {names}",
                        "status") from None
-
-
-def _limit(text: str | None) -> int:
-    if text is None:
-        return 50
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
-        raise ApiError(400, "INVALID_LIMIT", f"limit must be an integer in 1..{MAX_PAGE}", "limit")
-    return int(text)

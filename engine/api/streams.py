@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 from loguru import logger
 
+from engine.api import params
 from engine.api.errors import ApiError
 from engine.api.heartbeat import PONGS
 from engine.api.keys import ENGINE, SOCKETS
@@ -164,10 +165,7 @@ async def _exists(engine: Engine, order_id: str) -> bool:
 
 
 def _after(request: web.Request) -> int:
-    text = request.query.get("after", "0")
-    if not (text.isascii() and text.isdigit()) or len(text) > 12:
-        raise ApiError(400, "INVALID_AFTER", "after must be a non-negative integer", "after")
-    return int(text)
+    return params.integer(request.query, "after", 0, 0, 10**12 - 1, "INVALID_AFTER")
 
 
 async def _serve(request: web.Request, ws: web.WebSocketResponse, sub: Subscription,

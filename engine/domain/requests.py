@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from engine.domain.base58 import is_public_key
@@ -17,6 +18,11 @@ MAX_SLIPPAGE = Decimal("0.5")
 MAX_UI_AMOUNT = Decimal(10) ** 12  # more than any token supply we list; catches typos
 MAX_ATOMS = 2**63 - 1  # SPL token amounts are u64; SQLite integers are i64
 MAX_TTL = timedelta(days=30)
+DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?", re.ASCII)
+MAX_EXPONENT = 24  # |log10| of any number we accept: beyond it, no derived integer fits a u64
+# limitPrice and maxPrice: every price a u64 pool can quote between two tokens of up to
+# 9 decimals, with room to spare; outside it a trigger could never be met (or would overflow).
+MIN_PRICE, MAX_PRICE = Decimal("1e-15"), Decimal("1e15")
 COMMON = {"orderType", "tokenIn", "tokenOut", "amount", "slippage"}
 FIELDS = {
     OrderType.MARKET: COMMON,
@@ -61,9 +67,9 @@ def _trigger(body: dict[str, Any], order_type: OrderType, now: datetime) -> Trig
         if body.get(name) is None:
             raise InvalidOrder(f"{name} is required", field=name, code="MISSING_FIELD")
         price = _decimal(body[name], name)
-        if not 0 < price <= MAX_UI_AMOUNT:
-            raise InvalidOrder(f"{name} must be a positive price", field=name,
-                               code="INVALID_PRICE")
+        if not MIN_PRICE <= price <= MAX_PRICE:
+            raise InvalidOrder(f"{name} must be a price between {MIN_PRICE} and {MAX_PRICE:f}",
+                               field=name, code="INVALID_PRICE")
     return Trigger(price, _expiry(body, now))
 
 
@@ -124,19 +130,20 @@ def _token(value: Any, name: str, any_mint: bool = False) -> Token:
 
 
 def _decimal(value: Any, name: str) -> Decimal:
-    """Accept a JSON number or a decimal string; refuse booleans, NaN and infinities."""
+    """Accept a JSON number or a decimal string in ASCII; refuse booleans, NaN, infinities,
+    other scripts' digits, `_` separators and magnitudes no price or amount can have."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise InvalidOrder(f"{name} must be a number", field=name, code="INVALID_TYPE")
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidOrder(f"{name} must be finite", field=name, code="INVALID_NUMBER")
-    try:
-        # str(float) is the shortest round-trip text, so 1.1 stays 1.1, not 1.100000000000000088...
-        number = Decimal(str(value).strip()) if len(str(value)) <= 64 else Decimal("NaN")
-    except InvalidOperation:
-        number = Decimal("NaN")
-    if not number.is_finite():
-        raise InvalidOrder(f"{name} must be a finite decimal number", field=name,
-                           code="INVALID_NUMBER")
+    # str(float) is the shortest round-trip text, so 1.1 stays 1.1, not 1.100000000000000088...
+    text = str(value).strip()
+    if len(text) > 64 or not DECIMAL.fullmatch(text):
+        raise InvalidOrder(f"{name} must be a decimal number in ASCII digits, e.g. 1.5",
+                           field=name, code="INVALID_NUMBER")
+    number = Decimal(text)
+    if number and not -MAX_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
+        raise InvalidOrder(f"{name} is out of range", field=name, code="INVALID_NUMBER")
     return number
 
 

@@ -56,5 +56,8 @@ def unlisted(mint: str, decimals: int = LAUNCH_DECIMALS) -> Token:
 
 
 def lookup(symbol_or_mint: str) -> Token | None:
-    """Find a token by symbol (case-insensitive) or by exact mint address."""
+    """Find a token by symbol (case-insensitive, in ASCII only: "ſol" is not SOL) or by exact
+    mint address."""
+    if not symbol_or_mint.isascii():
+        return None
     return _BY_KEY.get(symbol_or_mint) or _BY_KEY.get(symbol_or_mint.upper())
