@@ -3,27 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
+import resource
 import sys
+from dataclasses import replace
 
 from aiohttp import web
 from loguru import logger
 
-from engine import cli
-from engine.app import build_app
-from engine.config import load
+from engine import cli, keys_command
+from engine.api.door import host_name, is_loopback
+from engine.app import build_app, open_store
+from engine.config import Settings, load
 from engine.logs import configure
+from engine.ports import OrderStore
+
+RESERVED_DESCRIPTORS = 64  # for the databases, the log and listening sockets
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in cli.COMMANDS:
         return cli.main(argv)
+    if argv[:1] == ["keys"]:
+        return keys_command.main(argv[1:], _open_store)
     if argv[:1] == ["serve"]:
         argv = argv[1:]
     settings = load(argv, os.environ)
     configure(settings.log_level, settings.log_json)
+    refusal = asyncio.run(_protected_mode(settings))
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
+    settings = _within_descriptor_limit(settings)
     logger.info("engine on http://{}:{} (db {}, {} workers, latency x{}, failure rate {})",
                 settings.host, settings.port, settings.db, settings.workers,
                 settings.latency_scale, settings.failure_rate)
@@ -32,6 +46,49 @@ def main(argv: list[str] | None = None) -> int:
     web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None,
                 loop=_event_loop())
     return 0
+
+
+async def _open_store(db: str) -> OrderStore:
+    return await open_store(Settings(db=db))
+
+
+async def _protected_mode(settings: Settings) -> str | None:
+    """Why the engine must not start, or None. Bound beyond loopback with no API key, anyone
+    who reaches the port could spend the wallet: refuse, unless told so explicitly."""
+    if is_loopback(host_name(settings.host)):
+        return None
+    store = await open_store(settings)
+    try:
+        keys = [key for key in await store.api_keys() if key.active]
+    finally:
+        await store.close()
+    if keys:
+        return None
+    if settings.insecure_no_auth:
+        logger.warning("SERVING {} WITH NO API KEY (--insecure-no-auth): anyone who reaches "
+                       "this port can trade with this wallet", settings.host)
+        return None
+    return (f"refusing to serve {settings.host} without an API key: anyone who reaches the "
+            "port could trade with this wallet.\nCreate one first:  python -m engine keys "
+            f"create --name me --scope admin --db {settings.db}\n(or pass --insecure-no-auth "
+            "to serve it open anyway)")
+
+
+def _within_descriptor_limit(settings: Settings) -> Settings:
+    """Raise the open-file limit to its hard limit, and keep the WebSocket cap below it, so
+    new connections are refused cleanly (503) before descriptors run out."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65_536)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    room = max(soft - RESERVED_DESCRIPTORS, 16)
+    if settings.max_connections > room:
+        logger.warning("--max-connections {} lowered to {}: {} file descriptors available",
+                       settings.max_connections, room, soft)
+        return replace(settings, max_connections=room)
+    return settings
 
 
 async def _freeze_start_up_objects(app: web.Application) -> None:

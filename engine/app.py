@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from engine.api import dashboard, health, heartbeat, market, openapi, orders, streams
+from engine.api.auth import guard
 from engine.api.door import door
 from engine.api.errors import error_middleware
 from engine.api.keys import ENGINE, MARKET, SOCKETS
@@ -23,6 +24,7 @@ from engine.clock import SystemClock
 from engine.config import Settings
 from engine.domain.order import Order, OrderType
 from engine.hub import Hub
+from engine.keyring import KeyRing
 from engine.metrics import Metrics
 from engine.ports import Chain, Clock, OrderStore, Venue
 from engine.router import Router
@@ -66,6 +68,7 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
         pool.enqueue(order, urgent=order.request.order_type is OrderType.SNIPER)
 
     watcher = Watcher(router, clock, fire, service.expire, service.update_waiting, hub.watched)
+    keyring = KeyRing(store)
     service.on_waiting = watcher.arm
     metrics.gauge("engine_queue_depth", "Orders waiting for a worker", lambda: pool.pending)
     metrics.gauge("engine_in_flight", "Orders executing now", lambda: pool.in_flight)
@@ -74,9 +77,10 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
     metrics.gauge("engine_websocket_subscribers", "Open order-stream subscriptions",
                   lambda: hub.subscriber_count)
     engine = Engine(store=store, chain=chain, clock=clock, router=router, service=service,
-                    pool=pool, watcher=watcher, hub=hub, metrics=metrics,
+                    pool=pool, watcher=watcher, hub=hub, metrics=metrics, keyring=keyring,
                     workers=settings.workers, shutdown_grace=settings.shutdown_grace,
-                    send_timeout=settings.send_timeout)
+                    send_timeout=settings.send_timeout, max_waiting=settings.max_waiting,
+                    max_waiting_per_key=settings.max_waiting_per_key)
     return Parts(engine, watcher)
 
 
@@ -89,7 +93,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
     clock = clock or SystemClock()
     owns_world = world is None
     sim = world or build_world(settings, clock)
-    app = web.Application(middlewares=[error_middleware, door(settings)],
+    app = web.Application(middlewares=[error_middleware, door(settings), guard(settings)],
                           client_max_size=settings.max_body_bytes)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -99,10 +103,12 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
         sim.listeners.append(parts.watcher.pools_changed)
         app[ENGINE] = parts.engine
         await parts.engine.start()
-        market_task = asyncio.create_task(sim.run(clock, settings.launch_rate))
+        tasks = [asyncio.create_task(sim.run(clock, settings.launch_rate), name="market"),
+                 asyncio.create_task(parts.engine.refresh_keys(), name="api-keys")]
         yield
-        market_task.cancel()
-        await asyncio.gather(market_task, return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await parts.engine.stop()
         sim.listeners.remove(parts.watcher.pools_changed)
         if store is None:
@@ -134,4 +140,5 @@ def _routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/quotes", market.quotes)
     router.add_get("/api/wallet", market.wallet)
     router.add_delete("/api/orders/{order_id}", orders.cancel)
+    router.add_delete("/api/orders", orders.cancel_waiting)
     router.add_post("/api/sim/launch", market.launch)

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from engine.domain.access import ApiKey
 from engine.domain.events import OrderEvent, StoredEvent
 from engine.domain.order import Order
 from engine.domain.routing import Quote
@@ -30,6 +31,10 @@ class StaleOrder(RuntimeError):
 
 class StorageError(RuntimeError):
     """The store could not read or write (disk, I/O); a refused write stored nothing of itself."""
+
+
+class KeyNameTaken(ValueError):
+    """An API key with that name exists (names are how keys are listed and revoked)."""
 
 
 class Clock(Protocol):
@@ -81,14 +86,25 @@ class OrderStore(Protocol):
 
     async def events(self, order_id: str, after: int = 0) -> list[StoredEvent]: ...
 
-    async def page(self, status: OrderStatus | None, limit: int, cursor: str | None) -> Page:
-        """Newest first, `limit` at most, continuing after `cursor` (keyset, no OFFSET)."""
+    async def page(self, status: OrderStatus | None, limit: int, cursor: str | None,
+                   owner: str | None = None) -> Page:
+        """Newest first, `limit` at most, continuing after `cursor` (keyset, no OFFSET); only
+        the orders of `owner` when given."""
 
     async def unfinished(self) -> list[Order]:
         """Every order not yet in a terminal status, oldest first."""
 
     async def close(self) -> None:
         """Finish what is queued, then release the store."""
+
+    async def api_keys(self) -> list[ApiKey]:
+        """Every API key ever created, revoked ones included, oldest first."""
+
+    async def add_key(self, key: ApiKey) -> None:
+        """Store a new key (its hash); raises KeyNameTaken when the name is in use."""
+
+    async def revoke_key(self, name: str, at: datetime) -> bool:
+        """Revoke the active key of that name; False when there is none."""
 
 
 class Venue(Protocol):

@@ -85,9 +85,10 @@ class OrderService:
         # refused as well, so the worker still learns of the refusal from its own last write.
         self._unsynced: dict[str, list[asyncio.Future[StoredEvent]]] = {}
 
-    async def create(self, request: OrderRequest, key: IdempotencyKey | None = None) -> Order:
+    async def create(self, request: OrderRequest, key: IdempotencyKey | None = None,
+                     owner: str | None = None) -> Order:
         """Store a new order durably, then announce it; the caller queues it."""
-        order, event = Order.accept(self._new_id(), request, self._clock.now())
+        order, event = Order.accept(self._new_id(), request, self._clock.now(), owner)
         self._publisher.publish(event, await self._store.create(order, event, key))
         return order
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TypeVar
 
 from loguru import logger
 
+from engine.domain.access import LOCAL, Caller
 from engine.domain.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
@@ -23,6 +24,7 @@ from engine.domain.errors import (
     NotCancellable,
     OrderNotFound,
     StorageUnavailable,
+    TooManyWaiting,
 )
 from engine.domain.events import StoredEvent
 from engine.domain.order import Order, OrderType
@@ -31,6 +33,7 @@ from engine.domain.routing import RoutePlan
 from engine.domain.status import OrderStatus as S
 from engine.domain.transactions import TokenBalance
 from engine.hub import ALL, Hub, Subscription
+from engine.keyring import KeyRing
 from engine.metrics import Metrics
 from engine.ports import Chain, Clock, IdempotencyKey, OrderStore, Page, StaleOrder, StorageError
 from engine.router import Router
@@ -62,12 +65,13 @@ class Health:
 class Engine:
     def __init__(self, *, store: OrderStore, chain: Chain, clock: Clock, router: Router,
                  service: OrderService, pool: WorkerPool, watcher: Watcher, hub: Hub,
-                 metrics: Metrics, workers: int, shutdown_grace: float,
-                 send_timeout: float) -> None:
+                 metrics: Metrics, keyring: KeyRing, workers: int, shutdown_grace: float,
+                 send_timeout: float, max_waiting: int, max_waiting_per_key: int) -> None:
         self._store, self._chain, self._clock, self._router = store, chain, clock, router
         self._service, self._pool, self._watcher = service, pool, watcher
-        self._hub, self._metrics = hub, metrics
+        self._hub, self._metrics, self._keyring = hub, metrics, keyring
         self._workers, self._grace = workers, shutdown_grace
+        self._max_waiting, self._max_waiting_per_key = max_waiting, max_waiting_per_key
         self.send_timeout = send_timeout  # seconds a subscriber gets to take one frame
         self._accepting = False
         self._keys_in_progress: set[str] = set()
@@ -75,6 +79,7 @@ class Engine:
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         """Resume every unfinished order, then start the workers and accept new ones."""
+        await self._keyring.refresh()
         forgotten = await self._store.forget_keys(self._clock.now() - KEY_RETENTION)
         if forgotten:
             logger.info("forgot {} idempotency keys older than {}", forgotten, KEY_RETENTION)
@@ -102,18 +107,36 @@ class Engine:
         self._hub.detach_all()
 
     # -- orders ------------------------------------------------------------------------------
-    async def submit(self, body: object, key: IdempotencyKey | None = None) -> Submitted:
+    # -- access --------------------------------------------------------------------------------
+    def authenticate(self, secret: str) -> Caller | None:
+        """The caller an API key stands for; None for an unknown or revoked key."""
+        return self._keyring.caller(secret)
+
+    @property
+    def keys_required(self) -> bool:
+        """Whether any API key exists: from then on every request needs one."""
+        return self._keyring.any_active
+
+    async def refresh_keys(self) -> None:
+        await self._keyring.run()
+
+    # -- orders ------------------------------------------------------------------------------
+    async def submit(self, body: object, key: IdempotencyKey | None = None,
+                     caller: Caller = LOCAL) -> Submitted:
         """Validate and durably store an order, then queue it. With a key, the same key and
         fingerprint answer the first order again; raises a `Refused` error otherwise."""
         started = time.perf_counter()
         try:
             if key is None:
-                return Submitted((await self._accept(body, None)).id)
-            return await self._submit_once(body, key)
+                return Submitted((await self._accept(body, None, caller)).id)
+            if caller.name is not None:  # each caller's keys are its own
+                key = replace(key, key=f"{caller.name}\x1f{key.key}")
+            return await self._submit_once(body, key, caller)
         finally:
             self._metrics.submit_seconds.observe(time.perf_counter() - started)
 
-    async def _submit_once(self, body: object, key: IdempotencyKey) -> Submitted:
+    async def _submit_once(self, body: object, key: IdempotencyKey,
+                           caller: Caller) -> Submitted:
         if key.key in self._keys_in_progress:
             raise IdempotencyKeyInUse("a request with this Idempotency-Key is still being "
                                       "processed")
@@ -121,7 +144,7 @@ class Engine:
         try:
             known = await self._read(self._store.find_key(key.key))
             if known is None:
-                return Submitted((await self._accept(body, key)).id)
+                return Submitted((await self._accept(body, key, caller)).id)
             if known.fingerprint != key.fingerprint:
                 raise IdempotencyKeyReused("this Idempotency-Key was used with a different "
                                            "request body")
@@ -129,10 +152,12 @@ class Engine:
         finally:
             self._keys_in_progress.discard(key.key)
 
-    async def _accept(self, body: object, key: IdempotencyKey | None) -> Order:
+    async def _accept(self, body: object, key: IdempotencyKey | None, caller: Caller) -> Order:
         if not self._accepting:
             raise NotAccepting("the engine is not accepting orders")
         request = parse_order(body, self._clock.now())
+        if request.trigger is not None:
+            self._admit_waiting(caller)
         sniping = request.order_type is OrderType.SNIPER
         if not sniping and not self._router.has_route(request.token_in.mint,
                                                       request.token_out.mint):
@@ -140,7 +165,7 @@ class Engine:
                           f"{request.token_out.symbol}", field="tokenOut")
         self._pool.reserve()
         try:
-            order = await self._service.create(request, key)
+            order = await self._service.create(request, key, caller.name)
         except StorageError as error:
             self._pool.release()
             logger.error("order not stored: {}", error)
@@ -152,21 +177,45 @@ class Engine:
         self._pool.enqueue(order, reserved=True)
         return order
 
-    async def cancel(self, order_id: str) -> Order:
+    def _admit_waiting(self, caller: Caller) -> None:
+        if self._watcher.waiting >= self._max_waiting:
+            raise TooManyWaiting(f"{self._max_waiting} orders are waiting already",
+                                 retry_after=60)
+        if caller.name is not None and (
+                self._watcher.waiting_of(caller.name) >= self._max_waiting_per_key):
+            raise TooManyWaiting(f"this key has {self._max_waiting_per_key} orders waiting; "
+                                 "cancel some first", retry_after=60, per_key=True)
+
+    async def cancel(self, order_id: str, caller: Caller = LOCAL) -> Order:
         """Cancel an order that has not started executing."""
         while True:  # a worker or the watcher may move it while we look: look again
-            order = await self.get(order_id)
+            order = await self.get(order_id, caller)
             if order.status not in (S.PENDING, S.WAITING):
                 raise NotCancellable(order.status.value, finished=order.status.terminal)
             self._watcher.disarm(order_id)
             with contextlib.suppress(StaleOrder):
                 order = await self._service.cancel(order, "cancelled by the trader")
-                logger.bind(order_id=order_id).info("cancelled by the trader")
+                logger.bind(order_id=order_id).info("cancelled by {}", caller.name or "local")
                 return order
 
-    async def get(self, order_id: str) -> Order:
+    async def cancel_waiting(self, caller: Caller = LOCAL) -> list[str]:
+        """Cancel every waiting order the caller owns (all of them for an admin); their ids."""
+        cancelled: list[str] = []
+        cursor: str | None = None
+        while True:
+            page = await self._read(self._store.page(S.WAITING, 200, cursor,
+                                                     caller.owner_filter))
+            for order in page.orders:
+                with contextlib.suppress(NotCancellable, OrderNotFound):
+                    cancelled.append((await self.cancel(order.id, caller)).id)
+            if page.next_cursor is None:
+                return cancelled
+            cursor = page.next_cursor
+
+    async def get(self, order_id: str, caller: Caller = LOCAL) -> Order:
+        """The order, if it exists and this caller may see it (OrderNotFound otherwise)."""
         order = await self._read(self._store.get(order_id))
-        if order is None:
+        if order is None or not caller.sees(order.owner):
             raise OrderNotFound(f"no order {order_id[:64]!r}")
         return order
 
@@ -174,11 +223,13 @@ class Engine:
         """An order's stored events with seq > after."""
         return await self._read(self._store.events(order_id, after))
 
-    async def page(self, status: S | None, limit: int, cursor: str | None) -> tuple[Page, int]:
-        """A page of orders, newest first, and the feed position read before it (a firehose
-        opened after that position misses nothing the page does not show)."""
+    async def page(self, status: S | None, limit: int, cursor: str | None,
+                   caller: Caller = LOCAL) -> tuple[Page, int]:
+        """A page of the caller's orders, newest first, and the feed position read before it
+        (a firehose opened after that position misses nothing the page does not show)."""
         gseq = await self._read(self._store.last_gseq())
-        return await self._read(self._store.page(status, limit, cursor)), gseq
+        page = self._store.page(status, limit, cursor, caller.owner_filter)
+        return await self._read(page), gseq
 
     async def feed(self, after: int, limit: int) -> list[StoredEvent]:
         """All orders' events with gseq > after, in feed order."""

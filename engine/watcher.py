@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import heapq
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +47,7 @@ class Watcher:
         self._fire, self._close, self._update, self._watched = fire, close, update, watched
         self._books: dict[Pair, Book] = {}
         self._orders: dict[str, Order] = {}
+        self._owners: Counter[str | None] = Counter()  # waiting orders per owner, for the caps
         self._updated: dict[str, tuple[float, Decimal]] = {}
         self._expiries: list[tuple[datetime, str]] = []
         self._expirer: asyncio.Task[None] | None = None
@@ -53,6 +55,9 @@ class Watcher:
     @property
     def waiting(self) -> int:
         return len(self._orders)
+
+    def waiting_of(self, owner: str) -> int:
+        return self._owners[owner]
 
     def arm(self, order: Order) -> None:
         r = order.request
@@ -63,6 +68,7 @@ class Watcher:
             book.task = asyncio.create_task(self._watch(pair, book), name=f"watch-{pair}")
         self.disarm(order.id)
         self._orders[order.id] = order
+        self._owners[order.owner] += 1
         bisect.insort(book.entries, (r.min_price or Decimal(0), order.id))
         if r.trigger is not None and r.trigger.expires_at is not None:
             heapq.heappush(self._expiries, (r.trigger.expires_at, order.id))
@@ -73,6 +79,9 @@ class Watcher:
     def disarm(self, order_id: str) -> Order | None:
         order = self._orders.pop(order_id, None)
         if order is not None:
+            self._owners[order.owner] -= 1
+            if not self._owners[order.owner]:
+                del self._owners[order.owner]
             r = order.request
             book = self._books[(r.token_in.mint, r.token_out.mint)]
             book.entries.remove((r.min_price or Decimal(0), order_id))

@@ -61,11 +61,11 @@ def event_body(order: Order, event: OrderEvent, gseq: int) -> bytes:
     return orjson.dumps(body)
 
 
-def stored_event(body: bytes) -> StoredEvent:
+def stored_event(body: bytes, owner: str | None) -> StoredEvent:
     """An event read back from the store: its positions and status, and its bytes untouched."""
     data = orjson.loads(body)
     return StoredEvent(data["orderId"], data["seq"], data.get("gseq", 0),
-                       OrderStatus(data["status"]), body)
+                       OrderStatus(data["status"]), body, owner)
 
 
 def _details(order: Order, change: Change) -> Json:

@@ -5,13 +5,17 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from engine.api.auth import ADMITTED
 from engine.api.errors import json_response
 from engine.api.keys import ENGINE
 
 
 async def healthz(request: web.Request) -> web.Response:
     health = request.app[ENGINE].health()
-    body = {"status": "ok" if health.accepting else "starting",
+    status = "ok" if health.accepting else "starting"
+    if not request.get(ADMITTED, False):  # keys are required and none came: say no more
+        return json_response({"status": status}, status=200 if health.accepting else 503)
+    body = {"status": status,
             "workers": health.workers, "queued": health.queued, "inFlight": health.in_flight,
             "waiting": health.waiting, "subscribers": health.subscribers}
     return json_response(body, status=200 if health.accepting else 503)

@@ -85,7 +85,15 @@ SPEC: dict[str, Any] = {
                     "orders": {"type": "array", "items": {"$ref": "#/components/schemas/Order"}},
                     "nextCursor": {"type": "string", "nullable": True},
                     "gseq": {"type": "integer", "description": "the feed's position when read: "
-                             "resume the firehose after it"}}})}, **_errors(400)}}},
+                             "resume the firehose after it"}}})}, **_errors(400)}},
+            "delete": {
+                "summary": "Cancel every waiting order of the caller (all of them for admin)",
+                "parameters": [{"name": "status", "in": "query", "required": True,
+                                "schema": {"type": "string", "enum": ["waiting"]}}],
+                "responses": {"200": {"description": "the orders cancelled", **_json({
+                    "type": "object", "properties": {
+                        "cancelled": {"type": "array", "items": {"type": "string"}},
+                        "count": {"type": "integer"}}})}, **_errors(400)}}},
         "/api/quotes": {"get": {
             "summary": "An ExactIn quote in the aggregator shape",
             "parameters": [{"name": n, "in": "query", "required": n != "slippageBps",

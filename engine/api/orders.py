@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 
 from engine.api import params
+from engine.api.auth import caller_of
 from engine.api.errors import ApiError, json_response
 from engine.api.keys import ENGINE
 from engine.domain.errors import InvalidCursor
@@ -53,7 +54,7 @@ async def execute(request: web.Request) -> web.Response:
     body = decode_body(raw)
     # "The same body" is the same bytes: the fingerprint is the hash of what was sent.
     fingerprint = IdempotencyKey(key, hashlib.sha256(raw).hexdigest()) if key else None
-    submitted = await request.app[ENGINE].submit(body, fingerprint)
+    submitted = await request.app[ENGINE].submit(body, fingerprint, caller_of(request))
     return _created(request, submitted.order_id, submitted.replayed)
 
 
@@ -78,7 +79,7 @@ def _idempotency_key(request: web.Request) -> str | None:
 async def get_order(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     order_id = request.match_info["order_id"]
-    order = await engine.get(order_id)
+    order = await engine.get(order_id, caller_of(request))
     events = await engine.events(order_id)
     # Each stored event body is already the JSON the streams send: spliced in, not re-encoded.
     record = orjson.dumps(order_json(order))
@@ -88,8 +89,16 @@ async def get_order(request: web.Request) -> web.Response:
 
 async def cancel(request: web.Request) -> web.Response:
     """DELETE /api/orders/{id}: cancel an order that has not started executing."""
-    order = await request.app[ENGINE].cancel(request.match_info["order_id"])
+    order = await request.app[ENGINE].cancel(request.match_info["order_id"], caller_of(request))
     return json_response(order_json(order))
+
+
+async def cancel_waiting(request: web.Request) -> web.Response:
+    """DELETE /api/orders?status=waiting: cancel every waiting order of the caller."""
+    if request.query.get("status") != "waiting":
+        raise ApiError(400, "INVALID_STATUS", "bulk cancel takes status=waiting", "status")
+    cancelled = await request.app[ENGINE].cancel_waiting(caller_of(request))
+    return json_response({"cancelled": cancelled, "count": len(cancelled)})
 
 
 async def list_orders(request: web.Request) -> web.Response:
@@ -97,7 +106,8 @@ async def list_orders(request: web.Request) -> web.Response:
     status = _status(query.get("status"))
     limit = params.integer(query, "limit", 50, 1, MAX_PAGE, "INVALID_LIMIT")
     try:
-        page, gseq = await request.app[ENGINE].page(status, limit, query.get("cursor") or None)
+        page, gseq = await request.app[ENGINE].page(status, limit, query.get("cursor") or None,
+                                                    caller_of(request))
     except InvalidCursor as error:
         error.field = "cursor"
         raise

@@ -42,6 +42,7 @@ class SocketSink:
     buffer_limit: int
     position: Position = gseq
     ends_with_order: bool = False  # an order's stream ends after its terminal event
+    owner: str | None = None  # a firehose of one key's orders: others' only move `last`
     finished: bool = False  # the order's terminal event was taken: its handler closes
     queued: list[bytes] = field(default_factory=list)
     queued_bytes: int = 0
@@ -50,9 +51,11 @@ class SocketSink:
         position = self.position(event)
         if position != self.last + 1 or self.transport.is_closing():
             return False
+        self.last = position
+        if self.owner is not None and event.owner != self.owner:
+            return True
         self.queued.append(frame)
         self.queued_bytes += len(frame)
-        self.last = position
         if self.ends_with_order and event.status.terminal:
             self.finished = True
             return False

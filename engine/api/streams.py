@@ -19,11 +19,13 @@ from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 from loguru import logger
 
 from engine.api import params
+from engine.api.auth import PROTOCOL, caller_of
 from engine.api.errors import ApiError
 from engine.api.heartbeat import PONGS
 from engine.api.keys import ENGINE, SOCKETS
 from engine.api.orders import decode_body
 from engine.api.sinks import Position, SocketSink, gseq, seq
+from engine.domain.access import Caller
 from engine.domain.errors import EngineError, OrderNotFound
 from engine.domain.events import StoredEvent
 from engine.hub import Subscription
@@ -48,21 +50,26 @@ class Stream:
     fetch: Callable[[int], Awaitable[list[StoredEvent]]]  # the stored events after a position
     ends_with_order: bool
     key: str  # the name of the position, for the slow-consumer close reason
+    owner: str | None = None  # the firehose of one key's orders; None: every order
 
     @classmethod
     def of_order(cls, engine: Engine, order_id: str) -> Stream:
         return cls(seq, lambda after: engine.events(order_id, after), True, "seq")
 
     @classmethod
-    def firehose(cls, engine: Engine) -> Stream:
-        return cls(gseq, lambda after: engine.feed(after, FEED_PAGE), False, "gseq")
+    def firehose(cls, engine: Engine, owner: str | None) -> Stream:
+        return cls(gseq, lambda after: engine.feed(after, FEED_PAGE), False, "gseq", owner)
+
+    def shows(self, event: StoredEvent) -> bool:
+        """Others' events still move a filtered firehose's position, so gaps stay detectable."""
+        return self.owner is None or event.owner == self.owner
 
 
 def _socket(request: web.Request) -> web.WebSocketResponse:
     # The heartbeat is ours (`heartbeat.py`), on public calls only: aiohttp's own timer held
     # closed sockets alive for a whole period (7 KB each for 20 s on aiohttp 3.14).
     ws = web.WebSocketResponse(autoping=False, max_msg_size=MAX_MESSAGE_BYTES,
-                               timeout=CLOSE_TIMEOUT)
+                               timeout=CLOSE_TIMEOUT, protocols=(PROTOCOL,))
     request.app[SOCKETS].add(ws)
     sock = request.transport.get_extra_info("socket") if request.transport else None
     if sock is not None:
@@ -89,9 +96,12 @@ async def status(request: web.Request) -> web.StreamResponse:
     ws = _socket(request)
     await ws.prepare(request)
     # Subscribe before reading history, so nothing committed in between is missed; seq dedupes.
+    caller = caller_of(request)
     sub = engine.subscribe(order_id)
     history = await engine.events(order_id, after)
-    if not history and not await _exists(engine, order_id):  # every order has an event
+    visible = caller.sees(history[0].owner) if history else await _exists(engine, order_id,
+                                                                            caller)
+    if not visible:  # every order has an event; one the caller may not see does not exist
         engine.unsubscribe(sub)
         await ws.close(code=CLOSE_NOT_FOUND, message=b"order not found")
         return ws
@@ -111,7 +121,8 @@ async def execute(request: web.Request) -> web.StreamResponse:
         return ws
     engine = request.app[ENGINE]
     try:
-        order_id = (await engine.submit(decode_body(message.data))).order_id
+        order_id = (await engine.submit(decode_body(message.data), None,
+                                        caller_of(request))).order_id
     except (ApiError, EngineError) as error:
         refusal = error if isinstance(error, ApiError) else ApiError.refusal(error)
         await ws.send_json({"error": {"code": refusal.code, "message": refusal.message,
@@ -131,7 +142,7 @@ async def firehose(request: web.Request) -> web.StreamResponse:
     ws = _socket(request)
     await ws.prepare(request)
     sub = engine.subscribe(None)
-    stream = Stream.firehose(engine)
+    stream = Stream.firehose(engine, caller_of(request).owner_filter)
     await _serve(request, ws, sub, stream, after, await stream.fetch(after))
     return ws
 
@@ -156,9 +167,9 @@ async def _first_message(ws: web.WebSocketResponse) -> WSMessage | None:
     return None
 
 
-async def _exists(engine: Engine, order_id: str) -> bool:
+async def _exists(engine: Engine, order_id: str, caller: Caller) -> bool:
     try:
-        await engine.get(order_id)
+        await engine.get(order_id, caller)
     except OrderNotFound:
         return False
     return True
@@ -215,6 +226,9 @@ async def _follow(ws: web.WebSocketResponse, sub: Subscription, stream: Stream, 
             source.popleft()
             if position <= last:
                 continue
+            if not stream.shows(event):
+                last = position
+                continue
             if not await _send(ws, event.body, last, send_timeout, stream.key):
                 return
             last = position
@@ -228,7 +242,7 @@ async def _follow(ws: web.WebSocketResponse, sub: Subscription, stream: Stream, 
             return
         # Caught up: from here the hub writes to this subscriber's transport itself.
         sink = SocketSink(transport, last, DIRECT_BUFFER_LIMIT, stream.position,
-                          stream.ends_with_order)
+                          stream.ends_with_order, stream.owner)
         sub.attach(sink)
         await sub.detached()
         last = sink.last

@@ -16,11 +16,6 @@ class EngineError(Exception):
         if code is not None:
             self.code = code
 
-    def to_dict(self) -> dict[str, str]:
-        out = {"code": self.code, "message": self.message}
-        if self.field:
-            out["field"] = self.field
-        return out
 
 
 class PermanentError(EngineError):
@@ -116,3 +111,13 @@ class InvalidCursor(Refused):
     """A pagination cursor this engine did not hand out."""
 
     code = "INVALID_CURSOR"
+
+
+class TooManyWaiting(Refused):
+    """The cap on waiting limit and sniper orders (all keys, or this key) is reached."""
+
+    code = "TOO_MANY_WAITING"
+
+    def __init__(self, message: str, *, retry_after: int, per_key: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after, self.per_key = retry_after, per_key

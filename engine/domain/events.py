@@ -145,3 +145,4 @@ class StoredEvent:
     gseq: int
     status: OrderStatus
     body: bytes
+    owner: str | None = None  # the order's owner: who may see it on the firehose

@@ -42,10 +42,12 @@ class Order:
     tx: SignedTransaction | None = None
     fill: Fill | None = None
     error: Failure | None = None
+    owner: str | None = None  # the name of the API key that placed it; None: placed without one
 
     @classmethod
-    def accept(cls, order_id: str, request: OrderRequest, at: datetime) -> tuple[Order, OrderEvent]:
-        order = cls(order_id, request, OrderStatus.PENDING, 1, at, at)
+    def accept(cls, order_id: str, request: OrderRequest, at: datetime,
+               owner: str | None = None) -> tuple[Order, OrderEvent]:
+        order = cls(order_id, request, OrderStatus.PENDING, 1, at, at, owner=owner)
         return order, OrderEvent(order_id, 1, at, Accepted(request))
 
     def apply(self, change: Change, at: datetime, *,

@@ -54,4 +54,15 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE orders ADD COLUMN trigger_price TEXT;  -- limitPrice or maxPrice, as written
     ALTER TABLE orders ADD COLUMN expires_at TEXT;
     """,
+    """
+    CREATE TABLE api_keys (
+        name TEXT PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,  -- sha256 of the key; the key itself is never stored
+        scope TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    ) WITHOUT ROWID;
+    ALTER TABLE orders ADD COLUMN owner TEXT;  -- the API key's name; NULL: placed without a key
+    CREATE INDEX orders_by_owner ON orders (owner, pk);
+    """,
 )

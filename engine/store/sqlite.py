@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import sqlite3
 from datetime import datetime
 from decimal import Decimal
@@ -12,12 +13,13 @@ from typing import Any
 import aiosqlite
 import orjson
 
+from engine.domain.access import ApiKey, Scope
 from engine.domain.errors import InvalidCursor
 from engine.domain.events import OrderEvent, StoredEvent
 from engine.domain.order import Order, OrderRequest, OrderType, Trigger
 from engine.domain.status import TERMINAL, OrderStatus
 from engine.domain.tokens import Token, lookup, unlisted
-from engine.ports import IdempotencyKey, Page, StorageError
+from engine.ports import IdempotencyKey, KeyNameTaken, Page, StorageError
 from engine.store.schema import MIGRATIONS
 from engine.store.writer import GroupCommitWriter
 from engine.wire import (
@@ -42,7 +44,7 @@ PRAGMAS = (
 )
 COLUMNS = ("id, order_type, mint_in, decimals_in, mint_out, decimals_out, amount_in, slippage, "
            "status, seq, attempts, created_at, updated_at, route, tx, fill, error, "
-           "trigger_price, expires_at")
+           "trigger_price, expires_at, owner")
 _LIVE = tuple(s.value for s in OrderStatus if s not in TERMINAL)
 
 
@@ -57,6 +59,7 @@ class SqliteStore:
     async def open(cls, path: str, *,
                    connection: type[sqlite3.Connection] = sqlite3.Connection) -> SqliteStore:
         """`connection` is the class of the write connection (sqlite3's `factory`)."""
+        private_file(path)
         writer = GroupCommitWriter(lambda: _connect_sync(path, connection))
         try:
             await writer.open()
@@ -72,7 +75,7 @@ class SqliteStore:
 
     async def create(self, order: Order, event: OrderEvent,
                      key: IdempotencyKey | None = None) -> StoredEvent:
-        insert = (f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 19)})", _row(order))
+        insert = (f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 20)})", _row(order))
         extra = [] if key is None else [(
             "INSERT INTO idempotency_keys (key, fingerprint, order_id, created_at) "
             "VALUES (?, ?, ?, ?)", (key.key, key.fingerprint, order.id, iso(order.created_at)))]
@@ -108,21 +111,27 @@ class SqliteStore:
         return int(rows[0][0] or 0)
 
     async def feed(self, after: int, limit: int) -> list[StoredEvent]:
-        sql = ("SELECT e.body FROM feed f JOIN events e ON e.order_id = f.order_id "
-               "AND e.seq = f.seq WHERE f.gseq > ? ORDER BY f.gseq LIMIT ?")
-        return [stored_event(row[0]) for row in await self._read(sql, (after, limit))]
+        sql = ("SELECT e.body, o.owner FROM feed f JOIN events e ON e.order_id = f.order_id "
+               "AND e.seq = f.seq JOIN orders o ON o.id = f.order_id "
+               "WHERE f.gseq > ? ORDER BY f.gseq LIMIT ?")
+        return [stored_event(*row) for row in await self._read(sql, (after, limit))]
 
     async def get(self, order_id: str) -> Order | None:
         rows = await self._read(f"SELECT {COLUMNS} FROM orders WHERE id=?", (order_id,))
         return _order(rows[0]) if rows else None
 
     async def events(self, order_id: str, after: int = 0) -> list[StoredEvent]:
-        sql = "SELECT body FROM events WHERE order_id=? AND seq>? ORDER BY seq"
-        return [stored_event(row[0]) for row in await self._read(sql, (order_id, after))]
+        sql = ("SELECT e.body, o.owner FROM events e JOIN orders o ON o.id = e.order_id "
+               "WHERE e.order_id=? AND e.seq>? ORDER BY e.seq")
+        return [stored_event(*row) for row in await self._read(sql, (order_id, after))]
 
-    async def page(self, status: OrderStatus | None, limit: int, cursor: str | None) -> Page:
+    async def page(self, status: OrderStatus | None, limit: int, cursor: str | None,
+                   owner: str | None = None) -> Page:
         where: list[str] = []
         params: list[Any] = []
+        if owner is not None:
+            where.append("owner=?")
+            params.append(owner)
         if status is not None:
             where.append("status=?")
             params.append(status.value)
@@ -143,6 +152,36 @@ class SqliteStore:
                f"({', '.join('?' * len(_LIVE))}) ORDER BY pk")
         return [_order(row) for row in await self._read(sql, _LIVE)]
 
+    async def api_keys(self) -> list[ApiKey]:
+        rows = await self._read("SELECT name, hash, scope, created_at, revoked_at FROM api_keys "
+                                "ORDER BY created_at, name", ())
+        return [ApiKey(name, digest, Scope(scope), parse_time(created),
+                       parse_time(revoked) if revoked else None)
+                for name, digest, scope, created, revoked in rows]
+
+    async def add_key(self, key: ApiKey) -> None:
+        def add(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("INSERT INTO api_keys (name, hash, scope, created_at) "
+                           "VALUES (?, ?, ?, ?)",
+                           (key.name, key.hash, key.scope.value, iso(key.created_at)))
+        try:
+            await self._writer.call(add)
+        except sqlite3.IntegrityError as error:
+            raise KeyNameTaken(f"a key named {key.name!r} exists already") from error
+        except sqlite3.Error as error:
+            raise StorageError(str(error)) from error
+
+    async def revoke_key(self, name: str, at: datetime) -> bool:
+        def revoke(db: sqlite3.Connection) -> bool:
+            with db:
+                return db.execute("UPDATE api_keys SET revoked_at=? WHERE name=? AND "
+                                  "revoked_at IS NULL", (iso(at), name)).rowcount == 1
+        try:
+            return await self._writer.call(revoke)
+        except sqlite3.Error as error:
+            raise StorageError(str(error)) from error
+
     async def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         # Fetch everything in one call: a statement left open across an await would pin the
         # reader's WAL snapshot, and other coroutines' reads would miss recent commits.
@@ -150,6 +189,16 @@ class SqliteStore:
             return list(await self._reader.execute_fetchall(sql, params))
         except sqlite3.Error as error:
             raise StorageError(str(error)) from error
+
+
+def private_file(path: str) -> None:
+    """Create the database owner-only (0600) before SQLite opens it: SQLite gives its WAL and
+    shared-memory files the database's own permissions. An existing file is narrowed too."""
+    if path == ":memory:":
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
 
 
 async def _connect(path: str) -> aiosqlite.Connection:
@@ -200,7 +249,7 @@ def _row(order: Order) -> tuple[Any, ...]:
     return (order.id, r.order_type.value, r.token_in.mint, r.token_in.decimals, r.token_out.mint,
             r.token_out.decimals, r.amount_in, str(r.slippage), order.status.value, order.seq,
             order.attempts, iso(order.created_at), iso(order.updated_at), *_learned(order),
-            *_trigger_columns(r.trigger))
+            *_trigger_columns(r.trigger), order.owner)
 
 
 def _trigger_columns(trigger: Trigger | None) -> tuple[str | None, str | None]:
@@ -216,7 +265,7 @@ def _token(mint: str, decimals: int) -> Token:
 
 def _order(row: Any) -> Order:
     (oid, kind, mint_in, dec_in, mint_out, dec_out, amount, slippage, status, seq, attempts,
-     created, updated, route, tx, fill, error, price, expires) = row
+     created, updated, route, tx, fill, error, price, expires, owner) = row
     order_type = OrderType(kind)
     trigger = None
     if order_type is not OrderType.MARKET:
@@ -230,4 +279,4 @@ def _order(row: Any) -> Order:
                                                            r.token_out.mint),
                  None if tx is None else tx_from_json(orjson.loads(tx)),
                  None if fill is None else fill_from_json(orjson.loads(fill), r),
-                 None if error is None else failure_from_json(orjson.loads(error)))
+                 None if error is None else failure_from_json(orjson.loads(error)), owner)

@@ -38,7 +38,7 @@ class Write:
     def stored(self, gseq: int) -> StoredEvent:
         e = self.event
         return StoredEvent(e.order_id, e.seq, gseq, e.status,
-                           wire.event_body(self.order, e, gseq))
+                           wire.event_body(self.order, e, gseq), self.order.owner)
 
 
 class GroupCommitWriter:

@@ -8,6 +8,7 @@ event loop, by its own thread, a batch per transaction; a landing is reported on
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ class ChainRecord:
     def __init__(self, path: str) -> None:
         # Written by the writer thread (and at start-up, before it runs); read on the caller's
         # thread through a second connection, which WAL lets read while a batch is written.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # owner-only, as SQLite's WAL
+        os.chmod(path, 0o600)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL survives a killed process (our chaos), not power loss; the chain is a

@@ -1,0 +1,143 @@
+"""Who may do what: API keys and scopes, request rates and connection caps, the access log.
+
+Like Redis's protected mode: while no key exists, local clients (loopback) need none, so the
+two-command start keeps working; once one key exists, every request needs one. A browser cannot
+set headers on a WebSocket, so a key may also come as the subprotocol `bearer.<key>`, offered
+beside `order-engine.v1` (the one the server selects); never in a URL, which ends up in logs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Middleware
+from loguru import logger
+
+from engine.api.door import host_name, is_loopback
+from engine.api.errors import ApiError
+from engine.api.keys import ENGINE, SOCKETS
+from engine.config import Settings
+from engine.domain.access import LOCAL, Caller, Scope
+from engine.limits import Buckets, RateLimited
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Request-scoped: the Caller this request is made as, and whether it showed a valid key (or
+# needed none); a public path answered to someone without a key says less.
+CALLER = web.RequestKey("caller", Caller)
+ADMITTED = web.RequestKey("admitted", bool)
+PROTOCOL = "order-engine.v1"
+BEARER_PROTOCOL = "bearer."
+PUBLIC = ("/healthz", "/api/openapi.json", "/", "/favicon.ico")
+
+
+def caller_of(request: web.Request) -> Caller:
+    caller: Caller = request.get(CALLER, LOCAL)
+    return caller
+
+
+def needed_scope(request: web.Request) -> Scope | None:
+    """The scope a request needs; None for what anyone may read (health, the API description,
+    the dashboard's own files, which ask for a key themselves)."""
+    path = request.path
+    if path in PUBLIC or path.startswith("/static/"):
+        return None
+    if path.startswith("/api/sim/"):
+        return Scope.ADMIN
+    if request.method in ("GET", "HEAD") and path != "/api/orders/execute":
+        return Scope.READ
+    return Scope.TRADE  # submit (POST, or the same-endpoint WebSocket) and cancel
+
+
+def presented_key(request: web.Request) -> str | None:
+    header = request.headers.get(hdrs.AUTHORIZATION, "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() == "bearer" and secret.strip():
+        return secret.strip()
+    for offered in request.headers.get(hdrs.SEC_WEBSOCKET_PROTOCOL, "").split(","):
+        offered = offered.strip()
+        if offered.startswith(BEARER_PROTOCOL) and len(offered) > len(BEARER_PROTOCOL):
+            return offered[len(BEARER_PROTOCOL):]
+    return None
+
+
+def guard(settings: Settings) -> Middleware:
+    buckets = Buckets(settings.requests_per_second, 2 * settings.requests_per_second)
+    per_client: Counter[str] = Counter()
+
+    @web.middleware
+    async def access(request: web.Request, handler: Handler) -> web.StreamResponse:
+        caller: Caller | None = None
+        status = 500
+        try:
+            caller = _authenticate(request, settings)
+            needed = needed_scope(request)
+            if needed is not None:
+                if caller is None:
+                    raise ApiError(401, "UNAUTHENTICATED", "send an API key: Authorization: "
+                                   "Bearer <key>", headers={"WWW-Authenticate": "Bearer"})
+                if not caller.scope.allows(needed):
+                    raise ApiError(403, "FORBIDDEN", f"this key's scope is {caller.scope}; "
+                                   f"this needs {needed}")
+                if caller.name is not None and settings.requests_per_second > 0:
+                    buckets.admit(caller.name, time.monotonic())
+            request[CALLER], request[ADMITTED] = caller or LOCAL, caller is not None
+            if request.headers.get(hdrs.UPGRADE, "").lower() != "websocket":
+                response = await handler(request)
+                status = response.status
+                return response
+            client = request.remote or "?"
+            _admit_socket(request, settings, per_client[client])
+            per_client[client] += 1
+            try:
+                response = await handler(request)
+            finally:
+                per_client[client] -= 1
+                if not per_client[client]:
+                    del per_client[client]
+            status = response.status
+            return response
+        except RateLimited as error:
+            status = 429
+            raise ApiError(429, error.code, error.message, headers={
+                "Retry-After": str(max(1, round(error.retry_after)))}) from None
+        except web.HTTPException as error:
+            status = error.status
+            raise
+        except ApiError as error:
+            status = error.status
+            raise
+        finally:
+            if settings.access_log:
+                logger.info("{} {} {} key={} client={}", request.method, request.path, status,
+                            caller.name if caller and caller.name else "-", request.remote)
+
+    return access
+
+
+def _authenticate(request: web.Request, settings: Settings) -> Caller | None:
+    """The caller, or None when a key is needed and none valid was sent."""
+    engine = request.app[ENGINE]
+    secret = presented_key(request)
+    if secret is not None:
+        caller = engine.authenticate(secret)
+        if caller is None:
+            raise ApiError(401, "UNAUTHENTICATED", "this API key is unknown or revoked",
+                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        return caller
+    local = is_loopback(host_name(request.remote or ""))
+    if not engine.keys_required and (local or settings.insecure_no_auth):
+        return LOCAL
+    return None
+
+
+def _admit_socket(request: web.Request, settings: Settings, from_client: int) -> None:
+    if len(request.app[SOCKETS]) >= settings.max_connections:
+        raise ApiError(503, "TOO_MANY_CONNECTIONS", "the engine serves as many WebSockets as it "
+                       "can; retry shortly", headers={"Retry-After": "5"})
+    if from_client >= settings.max_connections_per_client:
+        raise ApiError(429, "TOO_MANY_CONNECTIONS", f"at most "
+                       f"{settings.max_connections_per_client} WebSockets per client address",
+                       headers={"Retry-After": "5"})

@@ -1,0 +1,79 @@
+"""`python -m engine keys create|list|revoke`: API keys, kept (as hashes) in the engine's database.
+
+`create` prints the new key once, alone on its own line of standard output, so a script can
+capture it: `KEY=$(python -m engine keys create --name bot --scope trade)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from engine.domain.access import KEY_PREFIX, ApiKey, Scope, key_hash
+from engine.ports import KeyNameTaken, OrderStore
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m engine keys", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="action", required=True)
+    create = sub.add_parser("create", help="create a key and print it once")
+    create.add_argument("--name", required=True, help="who or what uses it (unique)")
+    create.add_argument("--scope", required=True, choices=[s.value for s in Scope],
+                        help="read: GET and subscribe; trade: also submit and cancel; "
+                             "admin: also /api/sim/* and everyone's orders")
+    sub.add_parser("list", help="every key: name, scope, created, revoked")
+    revoke = sub.add_parser("revoke", help="revoke a key by name (a running engine stops "
+                                           "accepting it within a second)")
+    revoke.add_argument("name")
+    for command in (create, *sub.choices.values()):
+        command.add_argument("--db", default="./engine.db", help="the engine's database")
+    return p
+
+
+async def run(args: argparse.Namespace, store: OrderStore) -> int:
+    if args.action == "create":
+        name = args.name.strip()
+        if not name or not name.isascii() or not name.isprintable() or len(name) > 64:
+            print("a key name is 1..64 printable ASCII characters", file=sys.stderr)
+            return 2
+        secret = KEY_PREFIX + secrets.token_urlsafe(32)
+        try:
+            await store.add_key(ApiKey(name, key_hash(secret), Scope(args.scope),
+                                       datetime.now(UTC)))
+        except KeyNameTaken as error:
+            print(error, file=sys.stderr)
+            return 2
+        print(f"created key {name!r} ({args.scope}); it is shown once, keep it secret:",
+              file=sys.stderr)
+        print(secret)
+        return 0
+    if args.action == "list":
+        for key in await store.api_keys():
+            revoked = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+            print(f"{key.name:<24} {key.scope.value:<6} created {key.created_at:%Y-%m-%d %H:%M}"
+                  f"  {revoked}")
+        return 0
+    if await store.revoke_key(args.name, datetime.now(UTC)):
+        print(f"revoked {args.name!r}", file=sys.stderr)
+        return 0
+    print(f"no active key named {args.name!r}", file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str], open_store: Callable[[str], Awaitable[OrderStore]]) -> int:
+    """Run one keys command on the store that `open_store` opens (the composition root's)."""
+    args = parser().parse_args(argv)
+
+    async def go() -> int:
+        store = await open_store(args.db)
+        try:
+            return await run(args, store)
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
