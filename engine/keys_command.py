@@ -30,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
     revoke = sub.add_parser("revoke", help="revoke a key by name (a running engine stops "
                                            "accepting it within a second)")
     revoke.add_argument("name")
-    for command in (create, *sub.choices.values()):
+    for command in sub.choices.values():
         command.add_argument("--db", default="./engine.db", help="the engine's database")
     return p
 

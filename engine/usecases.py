@@ -118,7 +118,12 @@ class Engine:
         return self._keyring.any_active
 
     async def refresh_keys(self) -> None:
+        """Follow key changes made while running (a task: it never returns)."""
         await self._keyring.run()
+
+    async def reload_keys(self) -> None:
+        """Read the keys now (after `keys create` or `keys revoke`, in tests)."""
+        await self._keyring.refresh()
 
     # -- orders ------------------------------------------------------------------------------
     async def submit(self, body: object, key: IdempotencyKey | None = None,

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from engine.api.keys import ENGINE
 from engine.app import build_app, build_world, open_store
 from engine.clock import SystemClock
 from engine.config import Settings
+from engine.domain.access import KEY_PREFIX, ApiKey, Scope, key_hash
 from engine.domain.status import TERMINAL
 from engine.ports import Chain, Clock, OrderStore
 from engine.testing.clock import ManualClock
@@ -106,6 +108,21 @@ class EngineHarness:
         if self._store is not None:
             await self._store.close()
         self._runner = self.http = self._store = None
+
+    async def create_key(self, name: str, scope: str) -> str:
+        """Create an API key (as `python -m engine keys create` does) and return it; the
+        running engine knows it at once."""
+        assert self._store is not None
+        secret = KEY_PREFIX + secrets.token_urlsafe(32)
+        await self._store.add_key(ApiKey(name, key_hash(secret), Scope(scope),
+                                         self.clock.now()))
+        await self.engine.reload_keys()
+        return secret
+
+    async def revoke_key(self, name: str) -> None:
+        assert self._store is not None
+        await self._store.revoke_key(name, self.clock.now())
+        await self.engine.reload_keys()
 
     async def restart(self) -> None:
         await self.shutdown()

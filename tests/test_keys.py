@@ -1,0 +1,177 @@
+"""API keys, scopes and ownership, over real HTTP and WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from engine.testing import EngineHarness
+
+MARKET = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.01}
+LIMIT = {"orderType": "limit", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.01,
+         "limitPrice": 10_000}
+
+
+@pytest_asyncio.fixture
+async def locked(tmp_path: Path) -> AsyncIterator[EngineHarness]:
+    async with EngineHarness.start(tmp_path / "e.db", max_waiting_per_key=2) as engine:
+        yield engine
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def call(engine: EngineHarness, method: str, path: str, key: str | None = None,
+               body: Any = None) -> tuple[int, Any]:
+    assert engine.http is not None
+    headers = bearer(key) if key else {}
+    async with engine.http.request(method, path, json=body, headers=headers) as resp:
+        return resp.status, await resp.json()
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "engine", "keys", *args], capture_output=True,
+                          text=True, timeout=30, check=False)
+
+
+def test_keys_create_prints_the_key_alone_and_stores_only_its_hash(tmp_path: Path) -> None:
+    db = str(tmp_path / "e.db")
+    created = run_cli("create", "--name", "bot", "--scope", "trade", "--db", db)
+    assert created.returncode == 0, created.stderr
+    lines = created.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("oek_") and len(lines[0]) > 40
+    with sqlite3.connect(db) as conn:
+        dump = "\n".join(conn.iterdump())
+    assert lines[0] not in dump and "bot" in dump
+    assert "bot" in run_cli("list", "--db", db).stdout
+    assert run_cli("create", "--name", "bot", "--scope", "read", "--db", db).returncode == 2
+    assert run_cli("revoke", "bot", "--db", db).returncode == 0
+    assert "revoked" in run_cli("list", "--db", db).stdout
+    assert run_cli("revoke", "bot", "--db", db).returncode == 1
+    assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
+
+
+async def test_once_a_key_exists_every_request_needs_one(locked: EngineHarness) -> None:
+    assert (await call(locked, "GET", "/api/orders"))[0] == 200  # no key yet, loopback: open
+    key = await locked.create_key("bot", "trade")
+    status, body = await call(locked, "GET", "/api/orders")
+    assert (status, body["error"]["code"]) == (401, "UNAUTHENTICATED")
+    assert (await call(locked, "GET", "/api/orders", "oek_wrong"))[0] == 401
+    assert (await call(locked, "GET", "/api/orders", key))[0] == 200
+    status, health = await call(locked, "GET", "/healthz")
+    assert status == 200 and health == {"status": "ok"}  # answers, and reveals nothing else
+
+
+async def test_each_scope_allows_what_it_says_and_no_more(locked: EngineHarness) -> None:
+    read = await locked.create_key("viewer", "read")
+    trade = await locked.create_key("bot", "trade")
+    admin = await locked.create_key("ops", "admin")
+    status, body = await call(locked, "POST", "/api/orders/execute", read, MARKET)
+    assert (status, body["error"]["code"]) == (403, "FORBIDDEN")
+    assert (await call(locked, "POST", "/api/orders/execute", trade, MARKET))[0] == 201
+    assert (await call(locked, "POST", "/api/sim/launch", trade, {}))[0] == 403
+    assert (await call(locked, "POST", "/api/sim/launch", admin, {}))[0] == 201
+    assert (await call(locked, "GET", "/api/wallet", read))[0] == 200
+
+
+async def test_an_order_is_its_keys_alone(locked: EngineHarness) -> None:
+    alice = await locked.create_key("alice", "trade")
+    bob = await locked.create_key("bob", "trade")
+    admin = await locked.create_key("ops", "admin")
+    _, placed = await call(locked, "POST", "/api/orders/execute", alice, LIMIT)
+    order_id = placed["orderId"]
+    assert (await call(locked, "GET", f"/api/orders/{order_id}", bob))[0] == 404
+    assert (await call(locked, "DELETE", f"/api/orders/{order_id}", bob))[0] == 404
+    assert (await call(locked, "GET", "/api/orders", bob))[1]["orders"] == []
+    assert [o["orderId"] for o in (await call(locked, "GET", "/api/orders", alice))[1][
+        "orders"]] == [order_id]
+    assert (await call(locked, "GET", f"/api/orders/{order_id}", admin))[0] == 200
+    assert (await call(locked, "DELETE", f"/api/orders/{order_id}", alice))[0] == 200
+
+
+async def test_a_firehose_shows_only_the_callers_orders(locked: EngineHarness) -> None:
+    alice = await locked.create_key("alice", "trade")
+    bob = await locked.create_key("bob", "trade")
+    mine = (await call(locked, "POST", "/api/orders/execute", bob, MARKET))[1]["orderId"]
+    theirs = (await call(locked, "POST", "/api/orders/execute", alice, MARKET))[1]["orderId"]
+    last = (await call(locked, "POST", "/api/orders/execute", bob, MARKET))[1]["orderId"]
+    assert locked.http is not None
+    seen: list[str] = []
+    async with locked.http.ws_connect("/api/orders/stream",
+                                      protocols=("order-engine.v1", f"bearer.{bob}")) as ws:
+        assert ws.protocol == "order-engine.v1"
+        async for message in ws:
+            event = message.json()
+            seen.append(event["orderId"])
+            if event["orderId"] == last and event["status"] == "confirmed":
+                break
+    assert theirs not in seen and mine in seen
+
+
+async def test_a_websocket_needs_a_key_too(locked: EngineHarness) -> None:
+    key = await locked.create_key("bot", "trade")
+    assert locked.http is not None
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await locked.http.ws_connect("/api/orders/execute")
+    assert refused.value.status == 401
+    async with locked.http.ws_connect("/api/orders/execute",
+                                      protocols=("order-engine.v1", f"bearer.{key}")) as ws:
+        await ws.send_json(MARKET)
+        statuses = [message.json()["status"] async for message in ws]
+    assert statuses[-1] == "confirmed"
+
+
+async def test_a_revoked_key_is_refused(locked: EngineHarness) -> None:
+    key = await locked.create_key("bot", "trade")
+    await locked.create_key("ops", "admin")
+    await locked.revoke_key("bot")
+    assert (await call(locked, "GET", "/api/orders", key))[0] == 401
+
+
+async def test_a_key_over_its_rate_is_told_when_to_come_back(tmp_path: Path) -> None:
+    async with EngineHarness.start(tmp_path / "e.db", requests_per_second=1.0) as engine:
+        key = await engine.create_key("bot", "read")
+        answers = [await call(engine, "GET", "/api/wallet", key) for _ in range(4)]
+        assert [status for status, _ in answers][:2] == [200, 200]
+        assert answers[-1][0] == 429 and answers[-1][1]["error"]["code"] == "RATE_LIMITED"
+        assert engine.http is not None
+        async with engine.http.get("/api/wallet", headers=bearer(key)) as resp:
+            assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1
+
+
+async def test_waiting_orders_are_capped_per_key_and_cancelled_in_bulk(
+        locked: EngineHarness) -> None:
+    key = await locked.create_key("bot", "trade")
+    other = await locked.create_key("other", "trade")
+    for _ in range(2):
+        assert (await call(locked, "POST", "/api/orders/execute", key, LIMIT))[0] == 201
+    for _ in range(500):  # the watcher arms them right after their 201
+        if (await call(locked, "GET", "/healthz", key))[1]["waiting"] == 2:
+            break
+        await asyncio.sleep(0.01)
+    status, body = await call(locked, "POST", "/api/orders/execute", key, LIMIT)
+    assert (status, body["error"]["code"]) == (429, "TOO_MANY_WAITING")
+    assert (await call(locked, "POST", "/api/orders/execute", other, LIMIT))[0] == 201
+    status, body = await call(locked, "DELETE", "/api/orders?status=waiting", key)
+    assert status == 200 and body["count"] == 2
+    assert (await call(locked, "POST", "/api/orders/execute", key, LIMIT))[0] == 201
+
+
+def test_a_public_bind_without_a_key_refuses_to_start(tmp_path: Path) -> None:
+    started = subprocess.run([sys.executable, "-m", "engine", "--host", "0.0.0.0", "--port", "0",
+                              "--db", str(tmp_path / "e.db")], capture_output=True, text=True,
+                             timeout=30, check=False)
+    assert started.returncode == 2
+    assert "refusing to serve 0.0.0.0 without an API key" in started.stderr
