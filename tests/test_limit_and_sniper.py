@@ -172,7 +172,9 @@ async def test_a_launch_scheduled_for_a_later_slot_opens_then_and_the_sniper_fir
 async def test_a_cancel_that_beats_a_quoting_worker_stops_the_order_before_anything_is_sent(
         slow_engine: EngineHarness) -> None:
     order_id = await slow_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
-    for _ in range(20):  # the worker takes it and waits for its quotes (simulated time is frozen)
+    for _ in range(1000):  # the worker takes it and waits for its quotes (simulated time is frozen)
+        if slow_engine.engine.health().in_flight:
+            break
         await asyncio.sleep(0)
     assert slow_engine.engine.health().in_flight == 1 and await status(slow_engine, order_id) == "pending"
     assert slow_engine.http is not None and isinstance(slow_engine.clock, ManualClock)
