@@ -62,7 +62,8 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
     metrics, router = Metrics(), Router(venues)
     policy = RetryPolicy(max_attempts=settings.max_attempts, scale=settings.latency_scale)
     service = OrderService(store, Fanout((hub, metrics)), router, chain, clock, policy)
-    pool = WorkerPool(service.execute, store.get, settings.workers, settings.max_pending)
+    pool = WorkerPool(service.execute, store.get, settings.workers, settings.max_pending,
+                      give_up=service.give_up, crash_delay=settings.latency_scale)
 
     def fire(order: Order) -> None:  # snipers jump the queue: the launch slot is the prize
         pool.enqueue(order, urgent=order.request.order_type is OrderType.SNIPER)

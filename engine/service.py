@@ -14,6 +14,7 @@ from loguru import logger
 from engine.domain.errors import (
     BlockhashExpired,
     EngineError,
+    InternalError,
     NoRoute,
     PermanentError,
     RetriesExhausted,
@@ -189,6 +190,22 @@ class OrderService:
         if order is not None and order.status in (S.PENDING, S.WAITING):
             with contextlib.suppress(StaleOrder):
                 await self._advance(order, Expired(reason))
+
+    async def give_up(self, order_id: str, error: Exception) -> None:
+        """Fail an order whose execution keeps raising unexpectedly (never twice: StaleOrder
+        means it moved on meanwhile, and a terminal order is left as it is). A submitted one
+        may still land: it is left for the start-up reconciliation, which asks the chain."""
+        order = await self._store.get(order_id)
+        if order is None or order.status.terminal:
+            return
+        if order.status is S.SUBMITTED:
+            logger.bind(order_id=order_id).error(
+                "execution keeps failing after its transaction was sent ({}); it resumes "
+                "at the next start, which asks the chain first", type(error).__name__)
+            return
+        with contextlib.suppress(StaleOrder):
+            await self._fail(order, InternalError(
+                f"execution failed {type(error).__name__}: {str(error)[:200]}"))
 
     async def _route(self, order: Order) -> Order:
         r = order.request

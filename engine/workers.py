@@ -10,18 +10,23 @@ from loguru import logger
 
 from engine.domain.errors import Overloaded
 from engine.domain.order import Order
-from engine.ports import StaleOrder
+from engine.ports import StaleOrder, StorageError
 
 Execute = Callable[[Order], Awaitable[Order]]
 Reload = Callable[[str], Awaitable[Order | None]]
-RETRY_AFTER_CRASH_SECONDS = 1.0
+GiveUp = Callable[[str, Exception], Awaitable[None]]
+MAX_CRASHES = 3  # an execution that raises unexpectedly this often fails with INTERNAL_ERROR
 
 
 class WorkerPool:
     """Exactly `size` coroutines execute orders, so at most `size` run at once."""
 
-    def __init__(self, execute: Execute, reload: Reload, size: int, max_pending: int) -> None:
-        self._execute, self._reload = execute, reload
+    def __init__(self, execute: Execute, reload: Reload, size: int, max_pending: int, *,
+                 give_up: GiveUp, crash_delay: float = 1.0) -> None:
+        self._execute, self._reload, self._give_up = execute, reload, give_up
+        self._crash_delay = crash_delay
+        # Unexpected errors per order: a poison order must end, not crash a worker forever.
+        self._crashes: dict[str, int] = {}
         self._size, self._max_pending = size, max_pending
         # Bounded by admission (see reserve); snipers jump the line, the rest is first come.
         self._queue: asyncio.PriorityQueue[tuple[int, int, Order]] = asyncio.PriorityQueue()
@@ -94,14 +99,38 @@ class WorkerPool:
             except StaleOrder:
                 # Someone else moved it first (a cancel, say): carry on from what is stored.
                 self._later.add(asyncio.create_task(self._requeue(order.id, delay=0)))
-            except Exception:
-                logger.bind(order_id=order.id).exception("execution crashed; retrying in 1 s")
-                self._later.add(asyncio.create_task(self._requeue(order.id)))
+            except StorageError as error:  # the disk, not the order: try again, without limit
+                logger.bind(order_id=order.id).warning("storage error ({}); retrying", error)
+                self._later.add(asyncio.create_task(self._requeue(order.id,
+                                                                  self._crash_delay)))
+            except Exception as error:
+                self._crashed(order.id, error)
+            else:
+                self._crashes.pop(order.id, None)
             finally:
                 self._busy.discard(me)
                 self._queue.task_done()
 
-    async def _requeue(self, order_id: str, delay: float = RETRY_AFTER_CRASH_SECONDS) -> None:
+    def _crashed(self, order_id: str, error: Exception) -> None:
+        crashes = self._crashes[order_id] = self._crashes.get(order_id, 0) + 1
+        log = logger.bind(order_id=order_id)
+        if crashes < MAX_CRASHES:
+            log.exception("execution crashed ({} of {}); retrying", crashes, MAX_CRASHES)
+            self._later.add(asyncio.create_task(self._requeue(order_id, self._crash_delay)))
+            return
+        log.error("execution crashed {} times ({}); failing the order", crashes,
+                  type(error).__name__)
+        del self._crashes[order_id]
+        self._later.add(asyncio.create_task(self._end(order_id, error)))
+
+    async def _end(self, order_id: str, error: Exception) -> None:
+        self._later.discard(asyncio.current_task())  # type: ignore[arg-type,unused-ignore]
+        try:
+            await self._give_up(order_id, error)
+        except Exception:  # the store, say: it is picked up again at start-up
+            logger.bind(order_id=order_id).exception("could not fail the order")
+
+    async def _requeue(self, order_id: str, delay: float) -> None:
         """After an unexpected error (storage, say), pick the order up again from the store."""
         await asyncio.sleep(delay)
         self._later.discard(asyncio.current_task())

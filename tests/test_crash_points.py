@@ -15,6 +15,7 @@ from engine.domain.errors import NodeUnhealthy
 from engine.domain.transactions import (
     Blockhash,
     Landed,
+    Memo,
     SignedTransaction,
     SwapInstruction,
     TokenBalance,
@@ -48,7 +49,7 @@ class CrashingChain:
         self._reached("routed")  # the route is planned and staged; nothing is signed yet
         return await self._chain.latest_blockhash()
 
-    def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash, memo: str,
+    def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash, memo: Memo,
              priority_fee: int | None = None) -> SignedTransaction:
         tx = self._chain.sign(instructions, blockhash, memo, priority_fee)
         self._reached("signed")
@@ -97,3 +98,26 @@ async def test_crash_at_each_step_then_restart_executes_exactly_once(
     assert len(executed) == 1
     assert executed[0].signature == final["txHash"]
     assert [e["seq"] for e in record["events"]] == list(range(1, len(record["events"]) + 1))
+
+
+class PoisonedChain(CrashingChain):
+    """Signing raises what a bug would (an integer beyond 64 bits, say), every time."""
+
+    def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash, memo: Memo,
+             priority_fee: int | None = None) -> SignedTransaction:
+        raise OverflowError("Integer exceeds 64-bit range")
+
+
+async def test_an_order_whose_execution_keeps_raising_ends_failed_with_internal_error(
+        tmp_path: Path) -> None:
+    async with EngineHarness.start(
+            tmp_path / "e.db", chain=lambda chain: PoisonedChain(chain, "", 0)) as engine:
+        order_id = await engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+        final = await engine.wait_terminal(order_id)
+        follower = await engine.submit(tokenIn="USDC", tokenOut="SOL", amount=1)
+        assert (await engine.wait_terminal(follower))["status"] == "failed"  # the worker lives
+        health = engine.engine.health()
+    assert final["status"] == "failed" and final["error"]["code"] == "INTERNAL_ERROR"
+    assert "OverflowError" in final["error"]["message"]
+    assert health.in_flight == 0 and health.queued == 0
+    assert engine.world.chain.landed_for(order_id) == []

@@ -38,6 +38,12 @@ class RetriesExhausted(PermanentError):
     code = "RETRIES_EXHAUSTED"
 
 
+class InternalError(PermanentError):
+    """The engine itself failed on this order, repeatedly: it ends rather than crash forever."""
+
+    code = "INTERNAL_ERROR"
+
+
 class TransientError(EngineError):
     """Worth another attempt. `maybe_landed` means the transaction may still land."""
 
