@@ -25,6 +25,7 @@ from engine.config import Settings
 from engine.domain.order import Order, OrderType
 from engine.hub import Hub
 from engine.keyring import KeyRing
+from engine.limits import PerMinute
 from engine.metrics import Metrics
 from engine.ports import Chain, Clock, OrderStore, Venue
 from engine.router import Router
@@ -123,6 +124,10 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
     app.cleanup_ctx.append(heartbeat.heartbeat)
     app.on_shutdown.append(streams.close_all)
     _routes(app.router)
+    if settings.sim_api:  # the simulated market's controls: off unless asked for
+        app[market.LAUNCHES] = PerMinute(settings.launches_per_minute)
+        app.router.add_get("/api/sim", market.sim_status)
+        app.router.add_post("/api/sim/launch", market.launch)
     return app
 
 
@@ -142,4 +147,3 @@ def _routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/wallet", market.wallet)
     router.add_delete("/api/orders/{order_id}", orders.cancel)
     router.add_delete("/api/orders", orders.cancel_waiting)
-    router.add_post("/api/sim/launch", market.launch)

@@ -155,6 +155,9 @@ class Market(Protocol):
     def is_known_mint(self, mint: str) -> bool:
         """Whether the mint is listed, launched or scheduled for launch already."""
 
+    def problems(self) -> list[str]:
+        """What is wrong in the market now (a pool frozen after a failure), for /healthz."""
+
     def launch(self, *, mint: str | None, venue: str | None, quote: str, price: Decimal | None,
                liquidity: Decimal | None, slot: int | None) -> dict[str, Any]:
         """A new token and its first pool; the answer is the API's JSON object."""

@@ -7,15 +7,16 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from engine.api.auth import ADMITTED
 from engine.api.errors import json_response
-from engine.api.keys import ENGINE
+from engine.api.keys import ENGINE, MARKET
 
 
 async def healthz(request: web.Request) -> web.Response:
     health = request.app[ENGINE].health()
-    status = "ok" if health.accepting else "starting"
+    problems = request.app[MARKET].problems()
+    status = ("degraded" if problems else "ok") if health.accepting else "starting"
     if not request.get(ADMITTED, False):  # keys are required and none came: say no more
         return json_response({"status": status}, status=200 if health.accepting else 503)
-    body = {"status": status,
+    body = {"status": status, **({"reasons": problems} if problems else {}),
             "workers": health.workers, "queued": health.queued, "inFlight": health.in_flight,
             "waiting": health.waiting, "subscribers": health.subscribers}
     return json_response(body, status=200 if health.accepting else 503)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
@@ -13,11 +13,18 @@ from engine.api.errors import ApiError, json_response
 from engine.api.keys import ENGINE, MARKET
 from engine.api.orders import decode_body
 from engine.domain.base58 import is_public_key
+from engine.domain.requests import parse_decimal
 from engine.domain.routing import RoutePlan
 from engine.domain.tokens import Token, lookup
+from engine.limits import PerMinute, RateLimited
 from engine.wire import quote_json
 
 MAX_SLIPPAGE_BPS = 5_000
+# A launch's price (quote per token) and liquidity (quote tokens); the market also checks the
+# pool they make (liquidity / price tokens: non-zero reserves, every amount within a u64).
+MIN_LAUNCH_PRICE, MAX_LAUNCH_PRICE = Decimal("1e-9"), Decimal(10_000)
+MIN_LIQUIDITY, MAX_LIQUIDITY = Decimal(1), Decimal(10_000_000)
+LAUNCHES = web.AppKey("launches", PerMinute)
 
 
 async def quotes(request: web.Request) -> web.Response:
@@ -55,6 +62,12 @@ def _jupiter_shape(plan: RoutePlan, token_in: Token, token_out: Token, bps: int,
     }
 
 
+async def sim_status(request: web.Request) -> web.Response:
+    """GET /api/sim: present only when the engine serves the simulated market's controls."""
+    return json_response({"enabled": True, "launchesPerMinute": request.app[LAUNCHES].limit,
+                          "problems": request.app[MARKET].problems()})
+
+
 async def launch(request: web.Request) -> web.Response:
     """POST /api/sim/launch: a new token and its first pool (simulation only)."""
     body = await request.read()
@@ -67,10 +80,15 @@ async def launch(request: web.Request) -> web.Response:
     quote = data.get("quote", "SOL")
     if quote not in ("SOL", "USDC"):
         raise ApiError(422, "INVALID_QUOTE", "quote is SOL or USDC", "quote")
-    price = _positive(data, "price")
-    liquidity = _positive(data, "liquidity")
+    price = _bounded(data, "price", MIN_LAUNCH_PRICE, MAX_LAUNCH_PRICE)
+    liquidity = _bounded(data, "liquidity", MIN_LIQUIDITY, MAX_LIQUIDITY)
     mint = data.get("mint")
     market = request.app[MARKET]
+    try:
+        request.app[LAUNCHES].admit(time.monotonic(), "launches")
+    except RateLimited as error:
+        raise ApiError(429, error.code, error.message, headers={
+            "Retry-After": str(max(1, round(error.retry_after)))}) from None
     if mint is not None and (not isinstance(mint, str) or not is_public_key(mint)
                              or market.is_known_mint(mint)):
         raise ApiError(422, "INVALID_MINT", "mint must be a new base58 address", "mint")
@@ -82,16 +100,13 @@ async def launch(request: web.Request) -> web.Response:
     return json_response(launched, status=201)
 
 
-def _positive(data: dict[str, Any], name: str) -> Decimal | None:
+def _bounded(data: dict[str, Any], name: str, low: Decimal, high: Decimal) -> Decimal | None:
     value = data.get(name)
     if value is None:
         return None
-    try:
-        number = Decimal(str(value)) if not isinstance(value, bool) else Decimal("NaN")
-    except InvalidOperation:
-        number = Decimal("NaN")
-    if not number.is_finite() or not 0 < number < 10**9:
-        raise ApiError(422, "INVALID_NUMBER", f"{name} must be a positive number", name)
+    number = parse_decimal(value, name)
+    if not low <= number <= high:
+        raise ApiError(422, "INVALID_NUMBER", f"{name} must lie in {low}..{high:f}", name)
     return number
 
 

@@ -104,6 +104,10 @@ SPEC: dict[str, Any] = {
         "/api/wallet": {"get": {"summary": "The simulated wallet's balances",
                                 "responses": {"200": {"description": "balances",
                                                       **_json({"type": "object"})}}}},
+        "/api/sim": {"get": {
+            "summary": "Simulation: whether its controls are served (only with --sim-api)",
+            "responses": {"200": {"description": "served", **_json({"type": "object"})},
+                          **_errors(404)}}},
         "/api/sim/launch": {"post": {
             "summary": "Simulation: launch a token and its first pool",
             "requestBody": {"required": False, "content": {"application/json": {
@@ -115,7 +119,7 @@ SPEC: dict[str, Any] = {
                 "examples": {"raydium": {"value": {"venue": "raydium", "price": 0.000001,
                                                    "liquidity": 85}}}}}},
             "responses": {"201": {"description": "launched", **_json({"type": "object"})},
-                          **_errors(400, 422)}}},
+                          **_errors(400, 422, 429)}}},
         "/": {"get": {"summary": "The live dashboard (HTML)",
                       "responses": {"200": {"description": "the page"}}}},
         "/static/{name}": {"get": {"summary": "The dashboard's script and style sheet",
@@ -131,7 +135,13 @@ SPEC: dict[str, Any] = {
         "/api/openapi.json": {"get": {"summary": "This document",
                                       "responses": {"200": {"description": "OpenAPI 3"}}}},
     },
-    "components": {"schemas": {
+    "security": [{"apiKey": []}, {}],  # no key needed on loopback until the first key exists
+    "components": {"securitySchemes": {"apiKey": {
+        "type": "http", "scheme": "bearer",
+        "description": "python -m engine keys create --name NAME --scope read|trade|admin; "
+                       "WebSockets may offer the subprotocol bearer.<key> beside "
+                       "order-engine.v1"}},
+                   "schemas": {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["code", "message"], "properties": {
                 "code": {"type": "string"}, "message": {"type": "string"},

@@ -77,6 +77,12 @@ class Refused(EngineError):
     """A request the engine turns down before anything is stored or changed."""
 
 
+class InvalidLaunch(Refused):
+    """Launch parameters that would make a pool the market cannot hold."""
+
+    code = "INVALID_LAUNCH"
+
+
 class NotAccepting(Refused):
     code = "UNAVAILABLE"
 

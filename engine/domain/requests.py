@@ -129,6 +129,11 @@ def _token(value: Any, name: str, any_mint: bool = False) -> Token:
     return token
 
 
+def parse_decimal(value: Any, name: str) -> Decimal:
+    """A number from a JSON body, strictly (see `_decimal`); InvalidOrder names the field."""
+    return _decimal(value, name)
+
+
 def _decimal(value: Any, name: str) -> Decimal:
     """Accept a JSON number or a decimal string in ASCII; refuse booleans, NaN, infinities,
     other scripts' digits, `_` separators and magnitudes no price or amount can have."""

@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
+from loguru import logger
+
 from engine.domain.errors import InsufficientFunds
 from engine.domain.routing import Quote
 from engine.ports import Clock
@@ -47,6 +49,7 @@ class PoolVenue:
         self._clock, self._rng, self._scale, self._now = clock, rng, latency_scale, chain_time
         self._slot, self._labels = slot, labels
         self._opened: dict[str, int] = {}
+        self.frozen: dict[str, str] = {}  # pool id -> why it no longer trades
 
     def add_pool(self, pool: Pool, label: str, slot: int) -> None:
         """A pool opens at `slot` (a token launch): tradable from now on."""
@@ -54,6 +57,19 @@ class PoolVenue:
         self.pools[pool.id] = pool
         self._by_pair.setdefault(frozenset(pool.mints), []).append(pool)
         self._labels = {**self._labels, pool.id: label}
+
+    def freeze(self, pool_id: str, reason: str) -> None:
+        """Take a pool whose math failed out of trading, once: a fault in one pool must not
+        fail every quote that looks at it, nor be replayed on each."""
+        pool = self.pools.get(pool_id)
+        if pool is None or pool_id in self.frozen:
+            return
+        self.frozen[pool_id] = reason
+        pair = frozenset(pool.mints)
+        self._by_pair[pair] = [p for p in self._by_pair.get(pair, []) if p.id != pool_id]
+        if not self._by_pair[pair]:
+            del self._by_pair[pair]
+        logger.error("{} pool {} frozen: {}", self.name, pool_id, reason)
 
     def has_pair(self, mint_in: str, mint_out: str) -> bool:
         return frozenset((mint_in, mint_out)) in self._by_pair
@@ -66,6 +82,9 @@ class PoolVenue:
             try:
                 out, fee = pool.swap_out(mint_in, amount_in, now)
             except InsufficientFunds:
+                continue
+            except (ArithmeticError, ValueError) as error:  # its state is broken: freeze it
+                self.freeze(pool.id, f"quote failed: {type(error).__name__}: {error}")
                 continue
             if out <= 0 or (best is not None and out <= best.amount_out):
                 continue

@@ -19,6 +19,7 @@ class OtherTraders:
         self._activity, self._size = activity, size
         self._fair = {p.id: self._fair_price(p, reference_usd) for p in pools}
         self.enabled = True
+        self.broken: list[tuple[Pool, str]] = []  # pools whose swaps failed, for the world
 
     @staticmethod
     def _fair_price(pool: Pool, reference_usd: Mapping[str, Decimal]) -> float:
@@ -34,12 +35,15 @@ class OtherTraders:
         self._pools.append(pool)
         self._fair[pool.id] = fair_price
 
+    def remove(self, pool: Pool) -> None:
+        self._pools = [p for p in self._pools if p.id != pool.id]
+
     def trade(self, now: int) -> set[frozenset[str]]:
         """One slot of everybody else's activity; returns the pairs whose price moved."""
         moved: set[frozenset[str]] = set()
         if not self.enabled:
             return moved
-        for pool in self._pools:
+        for pool in list(self._pools):
             if self._rng.random() >= self._activity:
                 continue
             first, second = pool.mints
@@ -53,6 +57,9 @@ class OtherTraders:
             try:
                 pool.swap(mint_in, amount, now)
             except InsufficientFunds:
+                continue
+            except (ArithmeticError, ValueError) as error:  # the pool's state is broken
+                self.broken.append((pool, f"{type(error).__name__}: {error}"))
                 continue
             moved.add(frozenset(pool.mints))
         return moved

@@ -12,6 +12,7 @@ from typing import Any
 from loguru import logger
 
 from engine.domain import base58
+from engine.domain.errors import InvalidLaunch
 from engine.domain.tokens import LAUNCH_DECIMALS, lookup
 from engine.ports import Clock
 from engine.venues.amm import CpPool
@@ -30,6 +31,7 @@ from engine.venues.pools import (
 )
 from engine.venues.wallet import Wallet
 
+MIN_LAUNCH_TOKENS, MAX_LAUNCH_TOKENS = 1_000, 10**12
 RAYDIUM_SLIPPAGE = "ExceededSlippage (custom program error: 0x1e)"
 METEORA_SLIPPAGE = "ExceededAmountSlippageTolerance (custom program error: 0x1773)"
 
@@ -92,11 +94,26 @@ class SimWorld:
 
         chain = SimChain({v.name: v for v in (raydium, meteora)}, streams[3], clock,
                          latency_scale=latency_scale, failure_rate=failure_rate, faults=faults,
-                         wallet=wallet, on_slot=traders.trade, on_change=changed, record=record,
+                         wallet=wallet, on_slot=lambda now: world.trade(now), on_change=changed,
+                         record=record,
                          snapshot=snapshot)
         world = cls(raydium, meteora, chain, faults, traders, random.Random(rng.random()),
                     latency_scale)
         return world
+
+    def trade(self, now: int) -> set[frozenset[str]]:
+        """One slot of other traders' swaps; a pool whose math fails is frozen, once."""
+        moved = self.traders.trade(now)
+        for pool, reason in self.traders.broken:
+            self.traders.remove(pool)
+            for venue in self.venues:
+                venue.freeze(pool.id, f"swap failed: {reason}")
+        self.traders.broken.clear()
+        return moved
+
+    def problems(self) -> list[str]:
+        return [f"{venue.name} pool {pool_id} frozen ({reason})"
+                for venue in self.venues for pool_id, reason in venue.frozen.items()]
 
     def notify(self, pairs: set[frozenset[str]] | None) -> None:
         """Pool state changed for these pairs (None: any); price watchers re-check."""
@@ -135,6 +152,11 @@ class SimWorld:
         venue = venue or self.rng.choice(["raydium", "meteora"])
         price = price or Decimal(self.rng.uniform(2e-8, 2e-6)).quantize(Decimal("1e-12"))
         liquidity = liquidity or Decimal(self.rng.choice([50, 85, 200]))
+        tokens = liquidity / price
+        if not MIN_LAUNCH_TOKENS <= tokens <= MAX_LAUNCH_TOKENS:
+            raise InvalidLaunch(f"liquidity / price is {tokens:.3g} tokens; a pool holds "
+                                f"{MIN_LAUNCH_TOKENS:,}..{MAX_LAUNCH_TOKENS:,}, so both reserves "
+                                "are non-zero and every amount fits a u64", field="liquidity")
         if slot is not None and slot > self.chain.block_height:
             plan = {"mint": mint, "venue": venue, "quote": quote, "price": price,
                     "liquidity": liquidity}
