@@ -195,17 +195,19 @@ class OrderService:
         """Fail an order whose execution keeps raising unexpectedly (never twice: StaleOrder
         means it moved on meanwhile, and a terminal order is left as it is). A submitted one
         may still land: it is left for the start-up reconciliation, which asks the chain."""
-        order = await self._store.get(order_id)
-        if order is None or order.status.terminal:
-            return
-        if order.status is S.SUBMITTED:
-            logger.bind(order_id=order_id).error(
-                "execution keeps failing after its transaction was sent ({}); it resumes "
-                "at the next start, which asks the chain first", type(error).__name__)
-            return
-        with contextlib.suppress(StaleOrder):
-            await self._fail(order, InternalError(
-                f"execution failed {type(error).__name__}: {str(error)[:200]}"))
+        failure = InternalError(f"execution failed {type(error).__name__}: {str(error)[:200]}")
+        while True:  # a crashed run's last writes may still be landing: read again until done
+            order = await self._store.get(order_id)
+            if order is None or order.status.terminal:
+                return
+            if order.status is S.SUBMITTED:
+                logger.bind(order_id=order_id).error(
+                    "execution keeps failing after its transaction was sent ({}); it resumes "
+                    "at the next start, which asks the chain first", type(error).__name__)
+                return
+            with contextlib.suppress(StaleOrder):
+                await self._fail(order, failure)
+                return
 
     async def _route(self, order: Order) -> Order:
         r = order.request
