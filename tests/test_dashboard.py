@@ -112,3 +112,28 @@ async def test_a_page_on_another_origin_places_nothing_through_the_browser(
     assert order_engine.http is not None
     async with order_engine.http.get("/api/orders") as resp:
         assert (await resp.json())["orders"] == []
+
+
+async def test_the_dashboard_asks_for_a_key_once_one_exists_and_goes_live(
+        order_engine: EngineHarness) -> None:
+    from playwright.async_api import async_playwright
+
+    key = await order_engine.create_key("desk", "trade")
+    order_engine.use_key(key)
+    order_id = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+    asked: list[str] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page()
+
+        async def answer(dialog: Any) -> None:
+            asked.append(dialog.message)
+            await dialog.accept(key)
+
+        page.on("dialog", answer)
+        await page.goto(order_engine.url + "/")
+        await page.wait_for_selector("#connection.confirmed", timeout=10_000)
+        await page.wait_for_selector(f"tr[data-order-id='{order_id}']", timeout=10_000)
+        stored = await page.evaluate("sessionStorage.getItem('engineKey')")
+        await browser.close()
+    assert len(asked) == 1 and "API key" in asked[0] and stored == key

@@ -43,6 +43,7 @@ class EngineHarness:
         self._connection, self._wrap_chain = connection, chain
         self._runner: web.AppRunner | None = None
         self._store: OrderStore | None = None
+        self.key: str | None = None  # sent with the harness's own requests (`use_key`)
         self.url = ""
         self.http: aiohttp.ClientSession | None = None
 
@@ -119,6 +120,13 @@ class EngineHarness:
         await self.engine.reload_keys()
         return secret
 
+    def use_key(self, key: str | None) -> None:
+        """Make the harness's own requests and streams with this API key (None: without)."""
+        self.key = key
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"} if self.key else {}
+
     async def revoke_key(self, name: str) -> None:
         assert self._store is not None
         await self._store.revoke_key(name, self.clock.now())
@@ -135,6 +143,7 @@ class EngineHarness:
         kwargs: dict[str, Any] = {"data": data} if data is not None else {"json": body}
         if data is not None and not any(h.lower() == "content-type" for h in headers):
             headers = {**headers, "Content-Type": "application/json"}
+        headers = {**self._auth(), **headers}
         async with self.http.post("/api/orders/execute", headers=headers, **kwargs) as resp:
             return resp.status, await resp.json()
 
@@ -147,14 +156,16 @@ class EngineHarness:
 
     async def order(self, order_id: str) -> dict[str, Any]:
         assert self.http is not None
-        async with self.http.get(f"/api/orders/{order_id}") as resp:
+        async with self.http.get(f"/api/orders/{order_id}", headers=self._auth()) as resp:
             return dict(await resp.json())
 
     async def stream(self, order_id: str, after: int = 0) -> list[dict[str, Any]]:
         """Subscribe over WebSocket and collect events until the server closes the stream."""
         assert self.http is not None
         events = []
-        async with self.http.ws_connect(f"/api/orders/status/{order_id}?after={after}") as ws:
+        protocols = ("order-engine.v1", *((f"bearer.{self.key}",) if self.key else ()))
+        async with self.http.ws_connect(f"/api/orders/status/{order_id}?after={after}",
+                                        protocols=protocols) as ws:
             async for message in ws:
                 events.append(message.json())
         return events

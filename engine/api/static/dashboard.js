@@ -74,8 +74,27 @@ function countVenue(e) {
   }));
 }
 
+// Once the engine has API keys, every call needs one: asked for once, kept for this tab only
+// (sessionStorage), sent as a Bearer header, and to WebSockets as the bearer.<key> subprotocol.
+function apiKey() { return sessionStorage.getItem("engineKey"); }
+
+async function api(path, options = {}) {
+  const headers = { ...(options.headers || {}) };
+  if (apiKey()) headers.Authorization = `Bearer ${apiKey()}`;
+  const resp = await fetch(path, { ...options, headers });
+  if (resp.status !== 401) return resp;
+  const key = prompt("This engine needs an API key (kept for this browser tab only):");
+  if (!key) return resp;
+  sessionStorage.setItem("engineKey", key.trim());
+  return api(path, options);
+}
+
+function socketProtocols() {
+  return apiKey() ? ["order-engine.v1", `bearer.${apiKey()}`] : ["order-engine.v1"];
+}
+
 async function showDetail(orderId) {
-  const resp = await fetch(`/api/orders/${orderId}`);
+  const resp = await api(`/api/orders/${orderId}`);
   const order = await resp.json();
   $("detail").hidden = false;
   $("detail-id").textContent = orderId;
@@ -116,7 +135,7 @@ function drawCharts() {
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}/api/orders/stream?after=${lastGseq}`);
+  const ws = new WebSocket(`${scheme}://${location.host}/api/orders/stream?after=${lastGseq}`, socketProtocols());
   ws.onopen = () => { $("connection").className = "chip confirmed"; $("connection").textContent = "live"; };
   ws.onmessage = (m) => onEvent(JSON.parse(m.data));
   ws.onclose = () => {
@@ -142,7 +161,7 @@ function syncFormType() {
 }
 
 async function start() {
-  const resp = await fetch("/api/orders?limit=50");
+  const resp = await api("/api/orders?limit=50");
   const page = await resp.json();
   lastGseq = page.gseq || 0;
   page.orders.reverse().forEach((o) => {
@@ -151,17 +170,20 @@ async function start() {
   });
   connect();
   setInterval(drawCharts, 1000);
+  // The launch controls exist only when the engine serves the simulated market's (--sim-api).
+  const sim = await api("/api/sim");
+  $("launch-button").classList.toggle("unavailable", !sim.ok);
   syncFormType();
   $("orderType").addEventListener("change", syncFormType);
   $("order-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const r = await fetch("/api/orders/execute", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(formBody(ev.target)) });
+    const r = await api("/api/orders/execute", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(formBody(ev.target)) });
     const body = await r.json();
     $("form-result").textContent = r.ok ? `accepted ${body.orderId}` : `${body.error.code}: ${body.error.message}`;
   });
   $("launch-button").addEventListener("click", async () => {
     const mint = $("order-form").tokenOut.value;
-    const r = await fetch("/api/sim/launch", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ mint, venue: "raydium", price: 0.000001, liquidity: 85 }) });
+    const r = await api("/api/sim/launch", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ mint, venue: "raydium", price: 0.000001, liquidity: 85 }) });
     const body = await r.json();
     $("form-result").textContent = r.ok ? `launched ${body.mint} on ${body.venue}` : `${body.error.code}: ${body.error.message}`;
   });
