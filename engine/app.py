@@ -126,24 +126,27 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
     _routes(app.router)
     if settings.sim_api:  # the simulated market's controls: off unless asked for
         app[market.LAUNCHES] = PerMinute(settings.launches_per_minute)
-        app.router.add_get("/api/sim", market.sim_status)
+        app.router.add_get("/api/sim", market.sim_status, allow_head=False)
         app.router.add_post("/api/sim/launch", market.launch)
     return app
 
 
 def _routes(router: web.UrlDispatcher) -> None:
-    router.add_get("/", dashboard.index)
-    router.add_get("/static/{name}", dashboard.asset)
-    router.add_get("/healthz", health.healthz)
-    router.add_get("/metrics", health.metrics)
-    router.add_get("/api/openapi.json", openapi.openapi)
+    router.add_get("/", dashboard.index, allow_head=False)
+    router.add_get("/static/{name}", dashboard.asset, allow_head=False)
+    router.add_get("/healthz", health.healthz, allow_head=False)
+    router.add_get("/metrics", health.metrics, allow_head=False)
+    router.add_get("/api/openapi.json", openapi.openapi, allow_head=False)
     router.add_post("/api/orders/execute", orders.execute)
-    router.add_get("/api/orders/execute", streams.execute)
-    router.add_get("/api/orders/status/{order_id}", streams.status)
-    router.add_get("/api/orders/stream", streams.firehose)
-    router.add_get("/api/orders/{order_id}", orders.get_order)
-    router.add_get("/api/orders", orders.list_orders)
-    router.add_get("/api/quotes", market.quotes)
-    router.add_get("/api/wallet", market.wallet)
-    router.add_delete("/api/orders/{order_id}", orders.cancel)
+    router.add_get("/api/orders/execute", streams.execute, allow_head=False)
+    router.add_get("/api/orders/status/{order_id}", streams.status, allow_head=False)
+    router.add_get("/api/orders/stream", streams.firehose, allow_head=False)
+    # An order id is anything but the fixed names beside it, so that DELETE on the submission
+    # URL is a 405 with its own Allow header, not "no order 'execute'".
+    order = "/api/orders/{order_id:(?!(?:execute|stream)$)[^{}/]+}"
+    router.add_get(order, orders.get_order, allow_head=False)
+    router.add_get("/api/orders", orders.list_orders, allow_head=False)
+    router.add_get("/api/quotes", market.quotes, allow_head=False)
+    router.add_get("/api/wallet", market.wallet, allow_head=False)
+    router.add_delete(order, orders.cancel)
     router.add_delete("/api/orders", orders.cancel_waiting)

@@ -281,7 +281,11 @@ class OrderService:
         fill = Fill(landed.signature, landed.slot, plan.venue, landed.amount_in,
                     landed.amount_out, landed.fee_lamports, landed.rent_lamports,
                     landed.commitment, opened if sniper else None)
-        logger.bind(order_id=order.id).info("confirmed {}", fill)
+        r = order.request
+        logger.bind(order_id=order.id).info(
+            "confirmed {} {} -> {} {} on {} in slot {} (tx {})", r.token_in.format(fill.amount_in),
+            r.token_in.symbol, r.token_out.format(fill.amount_out), r.token_out.symbol,
+            fill.venue, fill.slot, fill.signature)
         return await self._advance(order, Filled(fill))
 
     async def _fail(self, order: Order, error: EngineError) -> Order:

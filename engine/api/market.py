@@ -25,6 +25,7 @@ MAX_SLIPPAGE_BPS = 5_000
 MIN_LAUNCH_PRICE, MAX_LAUNCH_PRICE = Decimal("1e-9"), Decimal(10_000)
 MIN_LIQUIDITY, MAX_LIQUIDITY = Decimal(1), Decimal(10_000_000)
 LAUNCHES = web.AppKey("launches", PerMinute)
+LAUNCH_FIELDS = {"mint", "venue", "quote", "price", "liquidity", "slot"}
 
 
 async def quotes(request: web.Request) -> web.Response:
@@ -74,6 +75,9 @@ async def launch(request: web.Request) -> web.Response:
     data = decode_body(body) if body else {}
     if not isinstance(data, dict):
         raise ApiError(400, "INVALID_BODY", "the body must be a JSON object")
+    unknown = sorted(set(data) - LAUNCH_FIELDS)
+    if unknown:
+        raise ApiError(422, "UNKNOWN_FIELD", f"unknown field {unknown[0][:64]!r}", unknown[0][:64])
     venue = data.get("venue")
     if venue not in (None, "raydium", "meteora"):
         raise ApiError(422, "INVALID_VENUE", "venue is raydium or meteora", "venue")

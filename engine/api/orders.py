@@ -106,7 +106,7 @@ async def list_orders(request: web.Request) -> web.Response:
     status = _status(query.get("status"))
     limit = params.integer(query, "limit", 50, 1, MAX_PAGE, "INVALID_LIMIT")
     try:
-        page, gseq = await request.app[ENGINE].page(status, limit, query.get("cursor") or None,
+        page, gseq = await request.app[ENGINE].page(status, limit, query.get("cursor"),
                                                     caller_of(request))
     except InvalidCursor as error:
         error.field = "cursor"
@@ -116,7 +116,7 @@ async def list_orders(request: web.Request) -> web.Response:
 
 
 def _status(text: str | None) -> OrderStatus | None:
-    if not text:
+    if text is None:
         return None
     try:
         return OrderStatus(text)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import sqlite3
 from datetime import datetime
@@ -222,17 +221,13 @@ def _migrate(db: sqlite3.Connection) -> None:
 
 
 def _encode_cursor(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"pk:{pk}".encode()).decode().rstrip("=")
+    return str(pk)  # the last row's key: the next page continues below it
 
 
 def _decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith("pk:"):
-            raise ValueError(text)
-        return int(text[3:])
-    except ValueError as exc:
-        raise InvalidCursor("cursor is not one this API returned") from exc
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
+        raise InvalidCursor("cursor is not one this API returned")
+    return int(cursor)
 
 
 def _learned(order: Order) -> tuple[bytes | None, ...]:
