@@ -148,6 +148,8 @@ def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--url", default=os.environ.get("ENGINE_URL", "http://127.0.0.1:8080"),
                         help="the engine [env ENGINE_URL; default: %(default)s]")
+    common.add_argument("--key", default=os.environ.get("ENGINE_KEY"),
+                        help="an API key, once the engine has keys [env ENGINE_KEY]")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("submit", parents=[common],
                        help="submit an order and follow it to the end")
@@ -176,7 +178,8 @@ def main(argv: list[str]) -> int:
 
     async def run() -> int:
         try:
-            async with aiohttp.ClientSession(args.url) as session:
+            headers = {"Authorization": f"Bearer {args.key}"} if args.key else None
+            async with aiohttp.ClientSession(args.url, headers=headers) as session:
                 return await command(session, args)
         except aiohttp.ClientConnectionError as error:
             print(f"no engine at {args.url} ({error}); start one with: python -m engine",
