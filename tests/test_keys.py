@@ -175,3 +175,57 @@ def test_a_public_bind_without_a_key_refuses_to_start(tmp_path: Path) -> None:
                              timeout=30, check=False)
     assert started.returncode == 2
     assert "refusing to serve 0.0.0.0 without an API key" in started.stderr
+
+
+async def test_waiting_orders_are_capped_for_everyone(tmp_path: Path) -> None:
+    async with EngineHarness.start(tmp_path / "e.db", max_waiting=1) as engine:
+        assert (await call(engine, "POST", "/api/orders/execute", None, LIMIT))[0] == 201
+        for _ in range(500):
+            if (await call(engine, "GET", "/healthz"))[1]["waiting"] == 1:
+                break
+            await asyncio.sleep(0.01)
+        status, body = await call(engine, "POST", "/api/orders/execute", None, LIMIT)
+        assert (status, body["error"]["code"]) == (429, "TOO_MANY_WAITING")
+        assert (await call(engine, "POST", "/api/orders/execute", None, MARKET))[0] == 201
+
+
+async def test_websockets_are_capped_per_client_address(tmp_path: Path) -> None:
+    async with EngineHarness.start(tmp_path / "e.db", max_connections_per_client=2) as engine:
+        assert engine.http is not None
+        open_ = [await engine.http.ws_connect("/api/orders/stream") for _ in range(2)]
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await engine.http.ws_connect("/api/orders/stream")
+        assert refused.value.status == 429
+        await open_[0].close()
+        again = await engine.http.ws_connect("/api/orders/stream")  # a slot came free
+        for ws in (open_[1], again):
+            await ws.close()
+
+
+async def test_the_access_log_names_the_key_never_the_key_itself(tmp_path: Path) -> None:
+    from loguru import logger
+
+    lines: list[str] = []
+    sink = logger.add(lambda message: lines.append(str(message)), level="INFO")
+    try:
+        async with EngineHarness.start(tmp_path / "e.db", access_log=True) as engine:
+            key = await engine.create_key("desk", "read")
+            await call(engine, "GET", "/api/orders?limit=5", key)
+    finally:
+        logger.remove(sink)
+    access = [line for line in lines if "GET /api/orders 200" in line]
+    assert access and "key=desk" in access[0] and "limit" not in access[0]
+    assert not any(key in line for line in lines)
+
+
+async def test_the_database_and_its_wal_are_owner_only(order_engine: EngineHarness) -> None:
+    await order_engine.wait_terminal(await order_engine.submit(**MARKET))
+    for path in (order_engine.settings.db, order_engine.settings.db + "-wal"):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
+
+
+async def test_delete_on_the_submission_url_is_405_not_an_unknown_order(
+        order_engine: EngineHarness) -> None:
+    assert order_engine.http is not None
+    async with order_engine.http.delete("/api/orders/execute") as resp:
+        assert resp.status == 405 and set(resp.headers["Allow"].split(",")) == {"GET", "POST"}
