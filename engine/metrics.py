@@ -29,6 +29,8 @@ class Metrics:
                                "by the failure's code", ["code"], registry=r)
         self.failures = Counter("engine_failures", "Failed orders by error code", ["code"],
                                 registry=r)
+        self.refusals = Counter("engine_refusals", "Requests refused with a structured error, by "
+                                "code (limits, keys, the door, bad input)", ["code"], registry=r)
         self.venue_wins = Counter("engine_venue_wins", "Routing decisions won, by venue (or split)",
                                   ["venue"], registry=r)
         self.submit_seconds = Histogram("engine_submit_seconds", "POST /api/orders/execute, from "

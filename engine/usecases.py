@@ -261,6 +261,10 @@ class Engine:
                       self._watcher.waiting, self._hub.subscriber_count,
                       self._pool.peak_in_flight)
 
+    def refused(self, code: str) -> None:
+        """Count a request refused with this code (for /metrics)."""
+        self._metrics.refusals.labels(code).inc()
+
     def metrics_text(self) -> bytes:
         return self._metrics.render()
 

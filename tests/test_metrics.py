@@ -50,3 +50,13 @@ async def test_metrics_show_waiting_orders_and_subscribers(order_engine: EngineH
     m = await scrape(order_engine)
     assert m[("engine_waiting_orders", ())] == 1
     assert ("engine_websocket_subscribers", ()) in m
+
+
+async def test_refusals_are_counted_by_code(order_engine: EngineHarness) -> None:
+    assert order_engine.http is not None
+    async with order_engine.http.post("/api/orders/execute", data=b"{}",
+                                      headers={"Content-Type": "text/plain"}) as resp:
+        assert resp.status == 415
+    async with order_engine.http.get("/metrics") as resp:
+        text = await resp.text()
+    assert 'engine_refusals_total{code="UNSUPPORTED_MEDIA_TYPE"} 1.0' in text

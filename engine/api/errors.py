@@ -8,6 +8,7 @@ import orjson
 from aiohttp import web
 from loguru import logger
 
+from engine.api.keys import ENGINE
 from engine.domain.errors import EngineError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -55,17 +56,24 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as error:
-        return error.response()
+        return _refuse(request, error)
     except EngineError as error:
-        return ApiError.refusal(error).response()
+        return _refuse(request, ApiError.refusal(error))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code = HTTP_CODES.get(exc.status, "HTTP_ERROR")
-        return ApiError(exc.status, code, exc.reason, headers=_allowed(exc)).response()
+        return _refuse(request, ApiError(exc.status, code, exc.reason, headers=_allowed(exc)))
     except Exception:
         logger.exception("unhandled error on {} {}", request.method, request.path)
         return ApiError(500, "INTERNAL", "internal error; the order state is unchanged").response()
+
+
+def _refuse(request: web.Request, error: ApiError) -> web.Response:
+    engine = request.app.get(ENGINE)
+    if engine is not None:
+        engine.refused(error.code)
+    return error.response()
 
 
 def _allowed(exc: web.HTTPException) -> dict[str, str]:
