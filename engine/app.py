@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from engine.api import dashboard, health, heartbeat, market, openapi, orders, streams
+from engine.api import dashboard, health, heartbeat, market, openapi, orders, risk, streams
 from engine.api.auth import guard
 from engine.api.door import door
 from engine.api.errors import error_middleware
@@ -23,11 +23,13 @@ from engine.api.sinks import websocket_frame
 from engine.clock import SystemClock
 from engine.config import Settings
 from engine.domain.order import Order, OrderType
+from engine.domain.risk import TradingState
 from engine.hub import Hub
 from engine.keyring import KeyRing
 from engine.limits import PerMinute
 from engine.metrics import Metrics
 from engine.ports import Chain, Clock, OrderStore, Venue
+from engine.risk import RiskControls
 from engine.router import Router
 from engine.service import Fanout, OrderService, RetryPolicy
 from engine.store.sqlite import SqliteStore
@@ -71,6 +73,11 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
 
     watcher = Watcher(router, clock, fire, service.expire, service.update_waiting, hub.watched)
     keyring = KeyRing(store)
+    controls = RiskControls(store, router, watcher, max_order_usd=settings.max_order_usd,
+                            max_open_orders=settings.max_open_orders,
+                            open_orders=lambda: pool.pending + pool.in_flight + watcher.waiting)
+    metrics.gauge("engine_trading_halted", "1 while trading is halted (PUT /api/risk)",
+                  lambda: float(controls.state is TradingState.HALTED))
     service.on_waiting = watcher.arm
     metrics.gauge("engine_queue_depth", "Orders waiting for a worker", lambda: pool.pending)
     metrics.gauge("engine_in_flight", "Orders executing now", lambda: pool.in_flight)
@@ -80,6 +87,7 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
                   lambda: hub.subscriber_count)
     engine = Engine(store=store, chain=chain, clock=clock, router=router, service=service,
                     pool=pool, watcher=watcher, hub=hub, metrics=metrics, keyring=keyring,
+                    risk=controls,
                     workers=settings.workers, shutdown_grace=settings.shutdown_grace,
                     send_timeout=settings.send_timeout, max_waiting=settings.max_waiting,
                     max_waiting_per_key=settings.max_waiting_per_key)
@@ -148,5 +156,7 @@ def _routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/orders", orders.list_orders, allow_head=False)
     router.add_get("/api/quotes", market.quotes, allow_head=False)
     router.add_get("/api/wallet", market.wallet, allow_head=False)
+    router.add_get("/api/risk", risk.get_risk, allow_head=False)
+    router.add_put("/api/risk", risk.put_risk)
     router.add_delete(order, orders.cancel)
     router.add_delete("/api/orders", orders.cancel_waiting)

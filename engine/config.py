@@ -39,6 +39,8 @@ class Settings:
     max_connections_per_client: int = 200  # open WebSockets per client address
     launches_per_minute: int = 60  # POST /api/sim/launch, all callers together
     requests_per_second: float = 200.0  # per API key (or per client address without keys)
+    max_order_usd: float = 0.0  # the most one order may be worth, at the pools' prices; 0: off
+    max_open_orders: int = 0  # waiting and executing orders together; 0: off
 
 
 HELP = {
@@ -60,6 +62,8 @@ HELP = {
     "max_connections_per_client": "open WebSockets per client address (429)",
     "launches_per_minute": "POST /api/sim/launch calls per minute (429 beyond)",
     "requests_per_second": "requests per second per API key, with twice that as a burst (429)",
+    "max_order_usd": "the most one order may be worth in USD at the pools' prices (422); 0 = off",
+    "max_open_orders": "waiting and executing orders together before POST answers 429; 0 = off",
 }
 FLAGS = {  # on/off switches: --flag, or ENGINE_<NAME>=1
     "log_json": "one JSON object per log line",
@@ -96,6 +100,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
 TYPES: dict[str, Callable[[str], Any]] = {
     "port": int, "workers": _positive_int, "latency_scale": _non_negative,
     "failure_rate": _fraction, "seed": int, "max_pending": _positive_int,
@@ -103,6 +114,7 @@ TYPES: dict[str, Callable[[str], Any]] = {
     "max_waiting": _positive_int, "max_waiting_per_key": _positive_int,
     "max_connections": _positive_int, "max_connections_per_client": _positive_int,
     "launches_per_minute": _positive_int, "requests_per_second": _non_negative,
+    "max_order_usd": _non_negative, "max_open_orders": _non_negative_int,
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from engine.domain.access import ApiKey
 from engine.domain.events import OrderEvent, StoredEvent
 from engine.domain.order import Order
+from engine.domain.risk import TradingState
 from engine.domain.routing import Quote
 from engine.domain.status import OrderStatus
 from engine.domain.transactions import (
@@ -105,6 +106,12 @@ class OrderStore(Protocol):
 
     async def revoke_key(self, name: str, at: datetime) -> bool:
         """Revoke the active key of that name; False when there is none."""
+
+    async def trading_state(self) -> TradingState:
+        """The trading state an operator last set (active when never set)."""
+
+    async def set_trading_state(self, state: TradingState) -> None:
+        """Keep the trading state across restarts."""
 
 
 class Venue(Protocol):

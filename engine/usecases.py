@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from decimal import Decimal
 from typing import TypeVar
 
 from loguru import logger
@@ -29,6 +30,7 @@ from engine.domain.errors import (
 from engine.domain.events import StoredEvent
 from engine.domain.order import Order, OrderType
 from engine.domain.requests import parse_order
+from engine.domain.risk import TradingState
 from engine.domain.routing import RoutePlan
 from engine.domain.status import OrderStatus as S
 from engine.domain.transactions import TokenBalance
@@ -36,6 +38,7 @@ from engine.hub import ALL, Hub, Subscription
 from engine.keyring import KeyRing
 from engine.metrics import Metrics
 from engine.ports import Chain, Clock, IdempotencyKey, OrderStore, Page, StaleOrder, StorageError
+from engine.risk import RiskControls
 from engine.router import Router
 from engine.service import OrderService
 from engine.watcher import Watcher
@@ -52,6 +55,14 @@ class Submitted:
 
 
 @dataclass(frozen=True, slots=True)
+class Risk:
+    state: TradingState
+    max_order_usd: Decimal | None
+    max_open_orders: int | None
+    open_orders: int
+
+
+@dataclass(frozen=True, slots=True)
 class Health:
     accepting: bool
     workers: int
@@ -65,11 +76,12 @@ class Health:
 class Engine:
     def __init__(self, *, store: OrderStore, chain: Chain, clock: Clock, router: Router,
                  service: OrderService, pool: WorkerPool, watcher: Watcher, hub: Hub,
-                 metrics: Metrics, keyring: KeyRing, workers: int, shutdown_grace: float,
+                 metrics: Metrics, keyring: KeyRing, risk: RiskControls, workers: int,
+                 shutdown_grace: float,
                  send_timeout: float, max_waiting: int, max_waiting_per_key: int) -> None:
         self._store, self._chain, self._clock, self._router = store, chain, clock, router
         self._service, self._pool, self._watcher = service, pool, watcher
-        self._hub, self._metrics, self._keyring = hub, metrics, keyring
+        self._hub, self._metrics, self._keyring, self._risk = hub, metrics, keyring, risk
         self._workers, self._grace = workers, shutdown_grace
         self._max_waiting, self._max_waiting_per_key = max_waiting, max_waiting_per_key
         self.send_timeout = send_timeout  # seconds a subscriber gets to take one frame
@@ -80,6 +92,7 @@ class Engine:
     async def start(self) -> None:
         """Resume every unfinished order, then start the workers and accept new ones."""
         await self._keyring.refresh()
+        await self._risk.load()
         forgotten = await self._store.forget_keys(self._clock.now() - KEY_RETENTION)
         if forgotten:
             logger.info("forgot {} idempotency keys older than {}", forgotten, KEY_RETENTION)
@@ -124,6 +137,7 @@ class Engine:
     async def reload_keys(self) -> None:
         """Read the keys now (after `keys create` or `keys revoke`, in tests)."""
         await self._keyring.refresh()
+        await self._risk.load()
 
     # -- orders ------------------------------------------------------------------------------
     async def submit(self, body: object, key: IdempotencyKey | None = None,
@@ -161,6 +175,7 @@ class Engine:
         if not self._accepting:
             raise NotAccepting("the engine is not accepting orders")
         request = parse_order(body, self._clock.now())
+        await self._risk.check(request)
         if request.trigger is not None:
             self._admit_waiting(caller)
         sniping = request.order_type is OrderType.SNIPER
@@ -246,6 +261,20 @@ class Engine:
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self._hub.unsubscribe(subscription)
+
+    # -- risk --------------------------------------------------------------------------------
+    def risk(self) -> Risk:
+        r = self._risk
+        return Risk(r.state, r.max_order_usd, r.max_open_orders, r.open_orders)
+
+    async def set_trading_state(self, state: TradingState, caller: Caller = LOCAL) -> Risk:
+        """Halt or resume trading (admin); kept across restarts."""
+        try:
+            await self._risk.set_state(state)
+        except StorageError as error:
+            raise StorageUnavailable(f"the trading state could not be stored: {error}") from None
+        logger.warning("trading set {} by {}", state.value, caller.name or "local")
+        return self.risk()
 
     # -- market ------------------------------------------------------------------------------
     async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> RoutePlan:

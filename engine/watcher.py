@@ -50,6 +50,7 @@ class Watcher:
         self._owners: Counter[str | None] = Counter()  # waiting orders per owner, for the caps
         self._updated: dict[str, tuple[float, Decimal]] = {}
         self._expiries: list[tuple[datetime, str]] = []
+        self.held = False  # trading halted: triggers are checked but nothing fires
         self._expirer: asyncio.Task[None] | None = None
 
     @property
@@ -118,7 +119,8 @@ class Watcher:
         price = await self._price(book, reference)
         if price is None:
             return  # no pool yet (a sniper's token), or not enough liquidity
-        ready = book.entries[:bisect.bisect_right(book.entries, (price, "\uffff"))]
+        ready = [] if self.held else book.entries[
+            :bisect.bisect_right(book.entries, (price, "\uffff"))]
         verified = await asyncio.gather(*(self._met(book, oid) for _, oid in ready))
         for (_, order_id), met in zip(ready, verified, strict=True):
             order = self.disarm(order_id) if met else None

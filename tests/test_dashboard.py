@@ -137,3 +137,14 @@ async def test_the_dashboard_asks_for_a_key_once_one_exists_and_goes_live(
         stored = await page.evaluate("sessionStorage.getItem('engineKey')")
         await browser.close()
     assert len(asked) == 1 and "API key" in asked[0] and stored == key
+
+
+async def test_the_dashboard_shows_when_trading_is_halted(page: Any,
+                                                         order_engine: EngineHarness) -> None:
+    await page.wait_for_selector("#trading.confirmed", timeout=10_000)
+    assert order_engine.http is not None
+    async with order_engine.http.put("/api/risk", json={"state": "halted"}) as resp:
+        assert resp.status == 200
+    await page.reload()
+    await page.wait_for_selector("#trading.failed", timeout=10_000)
+    assert "halted" in await page.text_content("#trading")

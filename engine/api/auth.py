@@ -44,7 +44,7 @@ def needed_scope(request: web.Request) -> Scope | None:
     path = request.path
     if path in PUBLIC or path.startswith("/static/"):
         return None
-    if path.startswith("/api/sim/"):
+    if path.startswith("/api/sim/") or (path == "/api/risk" and request.method != "GET"):
         return Scope.ADMIN
     if request.method in ("GET", "HEAD") and path != "/api/orders/execute":
         return Scope.READ

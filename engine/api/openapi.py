@@ -160,6 +160,12 @@ SCHEMAS: dict[str, Any] = {
                               "pool": {"type": "string"}, "quoteMint": {"type": "string"},
                               "price": {"type": "string"}, "liquidity": {"type": "string"},
                               "slot": {"type": "integer"}, "scheduled": {"type": "boolean"}}},
+    "Risk": {"type": "object", "required": ["state", "maxOrderUsd", "maxOpenOrders",
+                                            "openOrders"], "properties": {
+        "state": {"type": "string", "enum": ["active", "halted"]},
+        "maxOrderUsd": {"type": "string", "nullable": True},
+        "maxOpenOrders": {"type": "integer", "nullable": True},
+        "openOrders": {"type": "integer", "minimum": 0}}},
     "Health": {"type": "object", "required": ["status"], "properties": {
         "status": {"type": "string", "enum": ["ok", "degraded", "starting"]},
         "reasons": {"type": "array", "items": {"type": "string"}}}},
@@ -185,6 +191,9 @@ SPEC: dict[str, Any] = {
                 "responses": {"201": {"description": "accepted", **_json(
                     {"$ref": "#/components/schemas/Accepted"})},
                     **_errors(400, 409, 413, 415, 422, 503)},
+                "description": "Refused before anything is stored: 503 TRADING_HALTED while "
+                               "trading is halted, 422 NOTIONAL_TOO_LARGE over --max-order-usd, "
+                               "429 TOO_MANY_OPEN_ORDERS at --max-open-orders.",
             },
             **_socket("WebSocket upgrade: send the order as the first message", []),
         },
@@ -239,6 +248,20 @@ SPEC: dict[str, Any] = {
                                 "responses": {"200": {"description": "balances", **_json(
                                     {"$ref": "#/components/schemas/Wallet"})},
                                     **_errors()}}},
+        "/api/risk": {
+            "get": {"summary": "The trading state and the pre-trade limits",
+                    "responses": {"200": {"description": "risk", **_json(
+                        {"$ref": "#/components/schemas/Risk"})}, **_errors()}},
+            "put": {"summary": "Halt or resume trading (admin once keys exist; kept across "
+                               "restarts)",
+                    "requestBody": _body({"type": "object", "additionalProperties": False,
+                                          "required": ["state"], "properties": {
+                                              "state": {"type": "string",
+                                                        "enum": ["active", "halted"]}}},
+                                         {"resume": {"state": "active"}}),
+                    "responses": {"200": {"description": "the new state", **_json(
+                        {"$ref": "#/components/schemas/Risk"})},
+                        **_errors(400, 415, 422, 503)}}},
         "/api/sim": {"get": {
             "summary": "Simulation: whether its controls are served (only with --sim-api)",
             "responses": {"200": {"description": "served", **_json({"type": "object"})},

@@ -65,4 +65,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE orders ADD COLUMN owner TEXT;  -- the API key's name; NULL: placed without a key
     CREATE INDEX orders_by_owner ON orders (owner, pk);
     """,
+    """
+    CREATE TABLE engine_state (  -- what an operator set and a restart must keep
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )

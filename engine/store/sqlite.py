@@ -16,6 +16,7 @@ from engine.domain.access import ApiKey, Scope
 from engine.domain.errors import InvalidCursor
 from engine.domain.events import OrderEvent, StoredEvent
 from engine.domain.order import Order, OrderRequest, OrderType, Trigger
+from engine.domain.risk import TradingState
 from engine.domain.status import TERMINAL, OrderStatus
 from engine.domain.tokens import Token, lookup, unlisted
 from engine.ports import IdempotencyKey, KeyNameTaken, Page, StorageError
@@ -178,6 +179,20 @@ class SqliteStore:
                                   "revoked_at IS NULL", (iso(at), name)).rowcount == 1
         try:
             return await self._writer.call(revoke)
+        except sqlite3.Error as error:
+            raise StorageError(str(error)) from error
+
+    async def trading_state(self) -> TradingState:
+        rows = await self._read("SELECT value FROM engine_state WHERE key='trading'", ())
+        return TradingState(rows[0][0]) if rows else TradingState.ACTIVE
+
+    async def set_trading_state(self, state: TradingState) -> None:
+        def put(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("INSERT INTO engine_state (key, value) VALUES ('trading', ?) "
+                           "ON CONFLICT (key) DO UPDATE SET value=excluded.value", (state.value,))
+        try:
+            await self._writer.call(put)
         except sqlite3.Error as error:
             raise StorageError(str(error)) from error
 

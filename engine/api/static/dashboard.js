@@ -144,6 +144,14 @@ function connect() {
   };
 }
 
+async function showTrading() {
+  const resp = await api("/api/risk");
+  if (!resp.ok) return;
+  const risk = await resp.json();
+  $("trading").className = `chip ${risk.state === "active" ? "confirmed" : "failed"}`;
+  $("trading").textContent = `trading ${risk.state} · ${risk.openOrders} open`;
+}
+
 function formBody(form) {
   const body = {};
   for (const [k, v] of new FormData(form)) if (v !== "") body[k] = v;
@@ -170,6 +178,8 @@ async function start() {
   });
   connect();
   setInterval(drawCharts, 1000);
+  showTrading();
+  setInterval(showTrading, 5000);
   // The launch controls exist only when the engine serves the simulated market's (--sim-api).
   const sim = await api("/api/sim");
   $("launch-button").classList.toggle("unavailable", !sim.ok);
