@@ -68,7 +68,8 @@ async def cmd_submit(session: aiohttp.ClientSession, args: argparse.Namespace) -
     order: dict[str, Any] = {"orderType": args.type, "tokenIn": args.token_in,
                              "tokenOut": args.token_out, "amount": args.amount}
     for key, value in (("slippage", args.slippage), ("limitPrice", args.limit_price),
-                       ("maxPrice", args.max_price), ("ttlSeconds", args.ttl)):
+                       ("maxPrice", args.max_price), ("triggerPrice", args.trigger_price),
+                       ("ttlSeconds", args.ttl)):
         if value is not None:
             order[key] = value
     order_id = await submit(session, order)
@@ -156,10 +157,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("token_in")
     s.add_argument("token_out")
     s.add_argument("amount")
-    s.add_argument("--type", choices=("market", "limit", "sniper"), default="market")
+    s.add_argument("--type", choices=("market", "limit", "stop", "sniper"), default="market")
     s.add_argument("--slippage", type=float)
     s.add_argument("--limit-price")
     s.add_argument("--max-price")
+    s.add_argument("--trigger-price", help="stop orders: sell once the net price falls to this")
     s.add_argument("--ttl", type=float, help="seconds a limit or sniper order may wait")
     w = sub.add_parser("watch", parents=[common], help="follow an order's stream")
     w.add_argument("order_id")

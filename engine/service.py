@@ -136,7 +136,9 @@ class OrderService:
 
     async def _step(self, order: Order, attempt: int, *, fresh: bool) -> Order:
         if order.status is S.PENDING and order.request.trigger is not None:
-            reason = "armed: waiting for the price" if order.request.min_price else "armed"
+            trigger = order.request
+            priced = trigger.min_price is not None or trigger.stop_price is not None
+            reason = "armed: waiting for the price" if priced else "armed"
             return await self._advance(order, Armed(reason))
         if order.status in (S.PENDING, S.WAITING):
             return await self._route(order)
@@ -218,7 +220,7 @@ class OrderService:
                 raise
             return await self._advance(order, Armed(f"not yet: {error.message}"))
         price = r.token_out.to_ui(plan.amount_out) / r.token_in.to_ui(r.amount_in)
-        if r.min_price is not None and price < r.min_price:
+        if r.trigger is not None and not r.trigger.met(r.order_type, price):
             return await self._advance(order, Armed("price moved away before execution", price))
         logger.bind(order_id=order.id).info(
             "routing {} {}->{}: {} | quotes {} | plan {}", r.token_in.format(r.amount_in),

@@ -19,6 +19,7 @@ from loguru import logger
 
 from engine.domain.errors import NoRoute
 from engine.domain.order import Order
+from engine.domain.routing import MAX_PRICE_IMPACT_PCT
 from engine.domain.tokens import Token
 from engine.ports import Clock
 from engine.router import Router
@@ -33,9 +34,18 @@ class Book:
 
     token_in: Token
     token_out: Token
-    entries: list[tuple[Decimal, str]] = field(default_factory=list)
+    entries: list[tuple[Decimal, str]] = field(default_factory=list)  # limits, snipers
+    stops: list[tuple[Decimal, str]] = field(default_factory=list)  # by ascending stop price
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+
+
+def _place(book: Book, order: Order) -> tuple[list[tuple[Decimal, str]], tuple[Decimal, str]]:
+    """The sorted list an order waits in, and its entry there."""
+    r = order.request
+    if r.stop_price is not None:
+        return book.stops, (r.stop_price, order.id)
+    return book.entries, (r.min_price or Decimal(0), order.id)
 
 
 class Watcher:
@@ -70,7 +80,7 @@ class Watcher:
         self.disarm(order.id)
         self._orders[order.id] = order
         self._owners[order.owner] += 1
-        bisect.insort(book.entries, (r.min_price or Decimal(0), order.id))
+        bisect.insort(*_place(book, order))
         if r.trigger is not None and r.trigger.expires_at is not None:
             heapq.heappush(self._expiries, (r.trigger.expires_at, order.id))
             if self._expirer is None:
@@ -85,14 +95,15 @@ class Watcher:
                 del self._owners[order.owner]
             r = order.request
             book = self._books[(r.token_in.mint, r.token_out.mint)]
-            book.entries.remove((r.min_price or Decimal(0), order_id))
+            line, entry = _place(book, order)
+            line.remove(entry)
             self._updated.pop(order_id, None)
         return order
 
     def pools_changed(self, pairs: set[frozenset[str]] | None = None) -> None:
         """Pool state moved (a swap, a launch, a new slot): wake the watchers of those pairs."""
         for pair, book in self._books.items():
-            if book.entries and (pairs is None or frozenset(pair) in pairs):
+            if (book.entries or book.stops) and (pairs is None or frozenset(pair) in pairs):
                 book.wake.set()
 
     async def stop(self) -> None:
@@ -106,7 +117,7 @@ class Watcher:
         while True:
             await book.wake.wait()
             book.wake.clear()
-            if book.entries:
+            if book.entries or book.stops:
                 try:
                     await self._check(book)
                 except Exception:
@@ -119,8 +130,13 @@ class Watcher:
         price = await self._price(book, reference)
         if price is None:
             return  # no pool yet (a sniper's token), or not enough liquidity
-        ready = [] if self.held else book.entries[
-            :bisect.bisect_right(book.entries, (price, "\uffff"))]
+        # A stop sells at or below its price: the marginal price at or below it certainly
+        # triggers it; a large order's own price may be lower still (by at most the routable
+        # price impact), so stops that close are checked at their own amount.
+        low = price * (1 - MAX_PRICE_IMPACT_PCT / 100)
+        ready = [] if self.held else [
+            *book.entries[:bisect.bisect_right(book.entries, (price, "\uffff"))],
+            *book.stops[bisect.bisect_left(book.stops, (low, "")):]]
         verified = await asyncio.gather(*(self._met(book, oid) for _, oid in ready))
         for (_, order_id), met in zip(ready, verified, strict=True):
             order = self.disarm(order_id) if met else None
@@ -133,9 +149,9 @@ class Watcher:
         order = self._orders.get(order_id)
         if order is None:
             return False
-        price = await self._price(book, order.request.amount_in)
-        minimum = order.request.min_price
-        return price is not None and (minimum is None or price >= minimum)
+        r = order.request
+        price = await self._price(book, r.amount_in)
+        return price is not None and r.trigger is not None and r.trigger.met(r.order_type, price)
 
     async def _price(self, book: Book, amount_in: int) -> Decimal | None:
         """The best net price (tokenOut per tokenIn) for this amount, None without a route."""

@@ -29,7 +29,8 @@ from engine.domain.events import (
     Signed,
     StoredEvent,
 )
-from engine.domain.order import Order, OrderRequest, OrderType
+from engine.domain.order import Order, OrderRequest
+from engine.domain.request import PRICE_FIELDS
 from engine.domain.routing import Quote, RoutePlan
 from engine.domain.status import OrderStatus
 from engine.domain.transactions import SignedTransaction
@@ -131,7 +132,7 @@ def summary(r: OrderRequest) -> Json:
 def _trigger(r: OrderRequest) -> Json:
     if r.trigger is None:
         return {}
-    name = "limitPrice" if r.order_type is OrderType.LIMIT else "maxPrice"
+    name = PRICE_FIELDS[r.order_type]
     price, expires = r.trigger.price, r.trigger.expires_at
     return {name: None if price is None else str(price),
             "expiresAt": iso(expires) if expires else None}

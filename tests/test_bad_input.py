@@ -26,7 +26,7 @@ CASES = [
     ("missing amount", body(amount=...), 422, "MISSING_FIELD", "amount"),
     ("missing tokenOut", body(tokenOut=...), 422, "MISSING_FIELD", "tokenOut"),
     ("unknown field", body(price=3), 422, "UNKNOWN_FIELD", "price"),
-    ("unknown order type", body(orderType="stop"), 422, "UNKNOWN_ORDER_TYPE", "orderType"),
+    ("unknown order type", body(orderType="iceberg"), 422, "UNKNOWN_ORDER_TYPE", "orderType"),
     ("order type not a string", body(orderType=1), 422, "UNKNOWN_ORDER_TYPE", "orderType"),
     ("limit without its price", body(orderType="limit"), 422, "MISSING_FIELD", "limitPrice"),
     ("limit price zero", body(orderType="limit", limitPrice=0), 422, "INVALID_PRICE",

@@ -62,6 +62,8 @@ ORDER_EXAMPLES = {
     "sniper": {"orderType": "sniper", "tokenIn": "SOL",
                "tokenOut": "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU", "amount": 0.5,
                "slippage": 0.2, "maxPrice": 0.000002},
+    "stop": {"orderType": "stop", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1,
+             "triggerPrice": 120, "ttlSeconds": 86400},
 }
 LISTED = {"type": "string", "enum": TOKEN_NAMES,
           "description": "a listed symbol (any ASCII case) or its mint"}
@@ -96,6 +98,7 @@ SCHEMAS: dict[str, Any] = {
     "OrderRequest": {"oneOf": [
         _order_request(OrderType.MARKET, {}, []),
         _order_request(OrderType.LIMIT, {"limitPrice": PRICE, **EXPIRY}, ["limitPrice"]),
+        _order_request(OrderType.STOP, {"triggerPrice": PRICE, **EXPIRY}, ["triggerPrice"]),
         _order_request(OrderType.SNIPER, {"maxPrice": {**PRICE, "nullable": True}, **EXPIRY,
                                           "tokenOut": {"oneOf": [LISTED, MINT],
                                                        "description": "any mint: a sniper "
@@ -116,6 +119,7 @@ SCHEMAS: dict[str, Any] = {
                   "amount": {"type": "string"}, "slippage": {"type": "string"},
                   "limitPrice": {"type": "string", "nullable": True},
                   "maxPrice": {"type": "string", "nullable": True},
+                  "triggerPrice": {"type": "string", "nullable": True},
                   "expiresAt": {"type": "string", "nullable": True},
                   "attempts": {"type": "integer", "minimum": 0},
                   "createdAt": {"type": "string"}, "updatedAt": {"type": "string"},

@@ -14,23 +14,42 @@ class OrderType(StrEnum):
     MARKET = "market"
     LIMIT = "limit"
     SNIPER = "sniper"
+    STOP = "stop"
+
+
+PRICE_FIELDS = {OrderType.LIMIT: "limitPrice", OrderType.SNIPER: "maxPrice",
+                OrderType.STOP: "triggerPrice"}
 
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
-    """When a limit or sniper order may execute.
+    """When a waiting order may execute, as the net price of its own amount (tokenOut per
+    tokenIn, after fees and price impact) moves.
 
     `price` is what the trader wrote: a limit order's least tokenOut per tokenIn, a sniper's
-    most tokenIn per tokenOut (or None: any price). `min_price` is the same condition, net of
-    fees and price impact, as tokenOut per tokenIn."""
+    most tokenIn per tokenOut (or None: any price), a stop's tokenOut per tokenIn at or below
+    which it sells. `min_price` and `stop_price` are those conditions as net prices."""
 
     price: Decimal | None
     expires_at: datetime | None
 
     def min_price(self, order_type: OrderType) -> Decimal | None:
-        if self.price is None:
+        """Fire at this net price or above (limit, sniper)."""
+        if self.price is None or order_type is OrderType.STOP:
             return None
         return self.price if order_type is OrderType.LIMIT else 1 / self.price
+
+    def stop_price(self, order_type: OrderType) -> Decimal | None:
+        """Fire at this net price or below (stop)."""
+        return self.price if order_type is OrderType.STOP else None
+
+    def met(self, order_type: OrderType, price: Decimal) -> bool:
+        """Whether a net price satisfies this trigger."""
+        stop = self.stop_price(order_type)
+        if stop is not None:
+            return price <= stop
+        minimum = self.min_price(order_type)
+        return minimum is None or price >= minimum
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +66,10 @@ class OrderRequest:
     @property
     def min_price(self) -> Decimal | None:
         return self.trigger.min_price(self.order_type) if self.trigger else None
+
+    @property
+    def stop_price(self) -> Decimal | None:
+        return self.trigger.stop_price(self.order_type) if self.trigger else None
 
     def min_out(self, quoted_out: int) -> int:
         """The slippage floor: the least output the trader accepts for a quote."""

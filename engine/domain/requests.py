@@ -11,6 +11,7 @@ from typing import Any
 from engine.domain.base58 import is_public_key
 from engine.domain.errors import Refused
 from engine.domain.order import OrderRequest, OrderType, Trigger
+from engine.domain.request import PRICE_FIELDS
 from engine.domain.tokens import Token, lookup, unlisted
 
 DEFAULT_SLIPPAGE = Decimal("0.01")
@@ -28,6 +29,7 @@ FIELDS = {
     OrderType.MARKET: COMMON,
     OrderType.LIMIT: COMMON | {"limitPrice", "expiresAt", "ttlSeconds"},
     OrderType.SNIPER: COMMON | {"maxPrice", "expiresAt", "ttlSeconds"},
+    OrderType.STOP: COMMON | {"triggerPrice", "expiresAt", "ttlSeconds"},
 }
 
 
@@ -61,9 +63,9 @@ def parse_order(body: Any, now: datetime) -> OrderRequest:
 
 
 def _trigger(body: dict[str, Any], order_type: OrderType, now: datetime) -> Trigger:
-    name = "limitPrice" if order_type is OrderType.LIMIT else "maxPrice"
+    name = PRICE_FIELDS[order_type]
     price = None
-    if body.get(name) is not None or order_type is OrderType.LIMIT:
+    if body.get(name) is not None or order_type is not OrderType.SNIPER:  # a sniper's is optional
         if body.get(name) is None:
             raise InvalidOrder(f"{name} is required", field=name, code="MISSING_FIELD")
         price = _decimal(body[name], name)
@@ -107,7 +109,7 @@ def _order_type(value: Any) -> OrderType:
     except ValueError:
         kind = None
     if kind is None:
-        raise InvalidOrder("orderType must be one of market, limit, sniper",
+        raise InvalidOrder(f"orderType must be one of {', '.join(t.value for t in OrderType)}",
                            field="orderType", code="UNKNOWN_ORDER_TYPE")
     return kind
 

@@ -157,6 +157,7 @@ function formBody(form) {
   for (const [k, v] of new FormData(form)) if (v !== "") body[k] = v;
   if (body.orderType !== "limit") delete body.limitPrice;
   if (body.orderType !== "sniper") delete body.maxPrice;
+  if (body.orderType !== "stop") delete body.triggerPrice;
   if (body.orderType === "market") delete body.ttlSeconds;
   return body;
 }
@@ -165,6 +166,7 @@ function syncFormType() {
   const type = $("orderType").value;
   document.querySelectorAll(".limit-only").forEach((e) => e.classList.toggle("hidden", type !== "limit"));
   document.querySelectorAll(".sniper-only").forEach((e) => e.classList.toggle("hidden", type !== "sniper"));
+  document.querySelectorAll(".stop-only").forEach((e) => e.classList.toggle("hidden", type !== "stop"));
   document.querySelectorAll(".trigger-only").forEach((e) => e.classList.toggle("hidden", type === "market"));
 }
 

@@ -1,0 +1,100 @@
+"""Stop orders: wait, and sell like a market order once the net price falls to the trigger."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from engine.testing import EngineHarness
+
+SOL_USDC = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1, "slippage": 0.02}
+
+
+async def status(engine: EngineHarness, order_id: str) -> str:
+    return str((await engine.order(order_id))["status"])
+
+
+async def settle() -> None:
+    """Let the watcher and the workers react (zero latency: a few loop turns)."""
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+
+
+def fall(engine: EngineHarness, factor: float) -> None:
+    """SOL gets cheaper on both venues (a factor below 1)."""
+    for pool in ("met-sol-usdc", "ray-sol-usdc"):
+        engine.world.move_price(pool, factor)
+
+
+async def stop(engine: EngineHarness, price: str, **extra: Any) -> str:
+    return await engine.submit(orderType="stop", triggerPrice=price, **SOL_USDC, **extra)
+
+
+async def test_a_stop_waits_then_sells_once_when_the_price_falls_to_its_trigger(
+        order_engine: EngineHarness) -> None:
+    order_engine.world.hold_prices()  # 1 SOL nets about 149.92 USDC
+    order_id = await stop(order_engine, "147.5")
+    await settle()
+    assert await status(order_engine, order_id) == "waiting"
+    fall(order_engine, 0.99)  # about 148.4: not yet
+    await settle()
+    assert await status(order_engine, order_id) == "waiting"
+    fall(order_engine, 0.99)  # about 146.9: crossed
+    final = await order_engine.wait_terminal(order_id)
+    assert final["status"] == "confirmed"
+    price = Decimal(final["executedPrice"])
+    assert Decimal("147.5") * Decimal("0.98") <= price <= Decimal("147.5")  # within slippage
+    events = await order_engine.stream(order_id)
+    assert [e["status"] for e in events] == ["pending", "waiting", "routing", "building",
+                                              "submitted", "confirmed"]
+    assert events[1]["triggerPrice"] == "147.5"
+    assert len(order_engine.world.chain.landed_for(order_id)) == 1
+
+
+async def test_a_stop_already_below_its_trigger_sells_at_once(
+        order_engine: EngineHarness) -> None:
+    final = await order_engine.wait_terminal(await stop(order_engine, "160"))
+    assert final["status"] == "confirmed"
+
+
+async def test_a_rising_price_never_fires_a_stop(order_engine: EngineHarness) -> None:
+    order_engine.world.hold_prices()
+    order_id = await stop(order_engine, "145")
+    fall(order_engine, 1.05)
+    await settle()
+    assert await status(order_engine, order_id) == "waiting"
+    assert order_engine.world.chain.landed_for(order_id) == []
+
+
+async def test_a_stop_can_be_cancelled_and_expires(order_engine: EngineHarness) -> None:
+    order_engine.world.hold_prices()
+    order_id = await stop(order_engine, "100")
+    await settle()
+    assert order_engine.http is not None
+    async with order_engine.http.delete(f"/api/orders/{order_id}") as resp:
+        assert resp.status == 200 and (await resp.json())["status"] == "cancelled"
+    final = await order_engine.wait_terminal(await stop(order_engine, "100", ttlSeconds=0.2))
+    assert final["status"] == "expired"
+
+
+async def test_a_waiting_stop_is_rearmed_after_a_restart(tmp_path: Path) -> None:
+    async with EngineHarness.start(tmp_path / "e.db") as engine:
+        engine.world.hold_prices()
+        order_id = await stop(engine, "147.5")
+        await settle()
+        await engine.restart()
+        assert engine.engine.health().waiting == 1
+        fall(engine, 0.98)
+        final = await engine.wait_terminal(order_id)
+    assert final["status"] == "confirmed"
+
+
+async def test_a_stop_needs_a_trigger_price_in_range(order_engine: EngineHarness) -> None:
+    for body, code in (({}, "MISSING_FIELD"), ({"triggerPrice": "0"}, "INVALID_PRICE"),
+                       ({"triggerPrice": "1e20"}, "INVALID_PRICE"),
+                       ({"triggerPrice": 140, "limitPrice": 150}, "UNKNOWN_FIELD")):
+        status_code, payload = await order_engine.post_order(
+            {"orderType": "stop", **SOL_USDC, **body})
+        assert (status_code, payload["error"]["code"]) == (422, code), body
