@@ -116,17 +116,29 @@ async def open_loop(url: str, rate: float, seconds: float, subscribers: int,
     return stats, time.perf_counter() - started
 
 
-async def arm_limit_orders(url: str, count: int) -> None:
-    """Park `count` limit orders far out of the money, so they wait for the whole run."""
-    body = {**ORDER, "orderType": "limit", "limitPrice": "1000", "amount": 0.01}
+WAITING = {  # far out of the money: they wait for the whole run
+    "limit": {"orderType": "limit", "limitPrice": "1000"},
+    "stop": {"orderType": "stop", "triggerPrice": "10"},
+}
+
+
+async def arm_waiting_orders(url: str, count: int, kind: str) -> None:
+    """Park `count` waiting orders (limit, stop, or half of each)."""
+    kinds = ["limit", "stop"] if kind == "mix" else [kind]
     async with aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=64)) as session:
-        async def post(_: int) -> None:
+        async def post(n: int) -> None:
+            body = {**ORDER, **WAITING[kinds[n % len(kinds)]], "amount": 0.01}
             async with session.post("/api/orders/execute", json=body) as resp:
                 assert resp.status == 201, await resp.text()
         for start in range(0, count, 500):
             await asyncio.gather(*(post(n) for n in range(start, min(start + 500, count))))
-        async with session.get("/healthz") as resp:
-            print(f"armed {count} waiting limit orders: {await resp.json()}", flush=True)
+        while True:  # the workers arm them: measure only once every one waits
+            async with session.get("/healthz") as resp:
+                health = await resp.json()
+            if health["waiting"] >= count:
+                break
+            await asyncio.sleep(0.2)
+        print(f"armed {count} waiting {kind} orders: {health}", flush=True)
 
 
 def sqlite_commits_per_second(path: Path, seconds: float = 2.0) -> float:
@@ -182,11 +194,13 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     if url is None:
         engine = EngineProcess(tmp / "bench.db", "--workers", str(args.workers),
                                "--latency-scale", str(args.latency_scale), "--failure-rate",
-                               str(args.failure_rate), "--seed", "1", "--max-pending", "100000")
+                               str(args.failure_rate), "--seed", "1", "--max-pending", "100000",
+                               "--max-waiting", str(max(args.waiting + 1, 10_000)),
+                               "--max-waiting-per-key", str(max(args.waiting + 1, 1_000)))
         await engine.start()
         url = engine.url
     if args.waiting:
-        await arm_limit_orders(url, args.waiting)
+        await arm_waiting_orders(url, args.waiting, args.waiting_kind)
     cpu_before = own_cpu()
     if args.mode == "open":
         stats, elapsed = await open_loop(url, args.rate, args.seconds, args.subscribers)
@@ -199,7 +213,8 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     submitted = len(stats.submit_ms)
     done = sum(v for k, v in stats.finals.items() if k in TERMINAL)
     figures = {
-        "mode": args.mode, "orders": submitted, "waitingLimitOrders": args.waiting,
+        "mode": args.mode, "orders": submitted, "waitingOrders": args.waiting,
+        "waitingKind": args.waiting_kind,
         "concurrency": args.concurrency,
         "rate": args.rate if args.mode == "open" else None, "subscribersPerOrder": args.subscribers,
         "workers": args.workers, "latencyScale": args.latency_scale,
@@ -242,7 +257,9 @@ def main() -> int:
     p.add_argument("--failure-rate", type=float, default=0.08)
     p.add_argument("--baseline-requests", type=int, default=3000)
     p.add_argument("--waiting", type=int, default=0,
-                   help="limit orders parked out of the money during the run")
+                   help="orders parked out of the money during the run")
+    p.add_argument("--waiting-kind", choices=("limit", "stop", "mix"), default="limit",
+                   help="what the parked orders are (mix: half limit, half stop)")
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--json", type=Path, help="write the figures here")
     args = p.parse_args()
