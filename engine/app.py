@@ -71,7 +71,8 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
     def fire(order: Order) -> None:  # snipers jump the queue: the launch slot is the prize
         pool.enqueue(order, urgent=order.request.order_type is OrderType.SNIPER)
 
-    watcher = Watcher(router, clock, fire, service.expire, service.update_waiting, hub.watched)
+    watcher = Watcher(router, clock, fire, service.expire, service.update_waiting, hub.watched,
+                      service.trail)
     keyring = KeyRing(store)
     controls = RiskControls(store, router, watcher, max_order_usd=settings.max_order_usd,
                             max_open_orders=settings.max_open_orders,

@@ -36,6 +36,7 @@ from engine.domain.events import (
     Sent,
     Signed,
     StoredEvent,
+    TriggerMoved,
 )
 from engine.domain.order import Order, OrderRequest, OrderType
 from engine.domain.status import OrderStatus as S
@@ -180,6 +181,10 @@ class OrderService:
     async def update_waiting(self, order: Order, price: Decimal) -> Order:
         """A price update for an order's subscribers (the watcher rate-limits these)."""
         return await self._advance(order, PriceUpdated(price))
+
+    async def trail(self, order: Order, mark: Decimal) -> Order:
+        """Keep a trailing stop's new high-water mark (its trigger follows)."""
+        return await self._advance(order, TriggerMoved(mark))
 
     async def cancel(self, order: Order, reason: str) -> Order:
         """Cancel an order that has not started executing."""

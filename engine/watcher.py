@@ -26,6 +26,7 @@ from engine.router import Router
 
 Pair = tuple[str, str]
 UPDATE_SECONDS = 5.0  # at most one price update per waiting order per this, and only on change
+TRAIL_STEP = Decimal("0.001")  # a trailing stop's mark is persisted (an event) when it rises 0.1 %
 
 
 @dataclass
@@ -36,6 +37,11 @@ class Book:
     token_out: Token
     entries: list[tuple[Decimal, str]] = field(default_factory=list)  # limits, snipers
     stops: list[tuple[Decimal, str]] = field(default_factory=list)  # by ascending stop price
+    trailing: dict[str, Decimal | None] = field(default_factory=dict)  # id -> high-water mark
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self.entries or self.stops or self.trailing)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
@@ -52,9 +58,11 @@ class Watcher:
     def __init__(self, router: Router, clock: Clock, fire: Callable[[Order], None],
                  close: Callable[[str, str], Awaitable[None]],
                  update: Callable[[Order, Decimal], Awaitable[Order | None]],
-                 watched: Callable[[], Iterable[str]]) -> None:
+                 watched: Callable[[], Iterable[str]],
+                 trail: Callable[[Order, Decimal], Awaitable[Order]]) -> None:
         self._router, self._clock = router, clock
         self._fire, self._close, self._update, self._watched = fire, close, update, watched
+        self._trail = trail
         self._books: dict[Pair, Book] = {}
         self._orders: dict[str, Order] = {}
         self._owners: Counter[str | None] = Counter()  # waiting orders per owner, for the caps
@@ -80,7 +88,10 @@ class Watcher:
         self.disarm(order.id)
         self._orders[order.id] = order
         self._owners[order.owner] += 1
-        bisect.insort(*_place(book, order))
+        if r.trigger is not None and r.trigger.trail is not None:
+            book.trailing[order.id] = order.high_water
+        else:
+            bisect.insort(*_place(book, order))
         if r.trigger is not None and r.trigger.expires_at is not None:
             heapq.heappush(self._expiries, (r.trigger.expires_at, order.id))
             if self._expirer is None:
@@ -95,15 +106,16 @@ class Watcher:
                 del self._owners[order.owner]
             r = order.request
             book = self._books[(r.token_in.mint, r.token_out.mint)]
-            line, entry = _place(book, order)
-            line.remove(entry)
+            if book.trailing.pop(order_id, False) is False:
+                line, entry = _place(book, order)
+                line.remove(entry)
             self._updated.pop(order_id, None)
         return order
 
     def pools_changed(self, pairs: set[frozenset[str]] | None = None) -> None:
         """Pool state moved (a swap, a launch, a new slot): wake the watchers of those pairs."""
         for pair, book in self._books.items():
-            if (book.entries or book.stops) and (pairs is None or frozenset(pair) in pairs):
+            if book.waiting and (pairs is None or frozenset(pair) in pairs):
                 book.wake.set()
 
     async def stop(self) -> None:
@@ -117,7 +129,7 @@ class Watcher:
         while True:
             await book.wake.wait()
             book.wake.clear()
-            if book.entries or book.stops:
+            if book.waiting:
                 try:
                     await self._check(book)
                 except Exception:
@@ -138,11 +150,34 @@ class Watcher:
             *book.entries[:bisect.bisect_right(book.entries, (price, "\uffff"))],
             *book.stops[bisect.bisect_left(book.stops, (low, "")):]]
         verified = await asyncio.gather(*(self._met(book, oid) for _, oid in ready))
-        for (_, order_id), met in zip(ready, verified, strict=True):
-            order = self.disarm(order_id) if met else None
+        fired = [oid for (_, oid), met in zip(ready, verified, strict=True) if met]
+        fired += await self._follow_marks(book, price)
+        for order_id in fired:
+            order = self.disarm(order_id)
             if order is not None:
                 self._fire(order)
         await self._send_updates(book, price)
+
+    async def _follow_marks(self, book: Book, price: Decimal) -> list[str]:
+        """Raise trailing stops' marks to the marginal net price; those `trail` below their
+        mark are ready. A mark that rose 0.1 % or more since it was kept is kept again."""
+        ready = []
+        for order_id, mark in list(book.trailing.items()):
+            order = self._orders.get(order_id)
+            trail = order.request.trigger.trail if order and order.request.trigger else None
+            if order is None or trail is None:
+                continue
+            if mark is None or price > mark:
+                book.trailing[order_id] = mark = price
+            kept = order.high_water
+            if kept is None or mark >= kept * (1 + TRAIL_STEP):
+                try:
+                    self._orders[order_id] = await self._trail(order, mark)
+                except Exception:  # cancelled or fired meanwhile: the next check sees it
+                    continue
+            if not self.held and price <= mark * (1 - trail):
+                ready.append(order_id)
+        return ready
 
     async def _met(self, book: Book, order_id: str) -> bool:
         """The order's own amount moves the price too: check it before firing."""

@@ -28,6 +28,7 @@ from engine.domain.events import (
     Sent,
     Signed,
     StoredEvent,
+    TriggerMoved,
 )
 from engine.domain.order import Order, OrderRequest
 from engine.domain.request import PRICE_FIELDS
@@ -75,7 +76,7 @@ def _details(order: Order, change: Change) -> Json:
         case Accepted():
             return summary(r)
         case Armed(reason=reason, current_price=price, error=error):
-            out = {**_trigger(r), "reason": reason}
+            out = {**_trigger(r), **_trailing(order), "reason": reason}
             if price is not None:
                 out["currentPrice"] = price_text(price)
             if error is not None:
@@ -83,6 +84,8 @@ def _details(order: Order, change: Change) -> Json:
             return out
         case PriceUpdated(price=price):
             return {"currentPrice": price_text(price)}
+        case TriggerMoved():
+            return _trailing(order)
         case Routed(plan=plan, expected_price=price):
             return {"venue": plan.venue, "reason": plan.reason, "route": plan_json(plan),
                     "expectedPrice": price_text(price),
@@ -132,16 +135,26 @@ def summary(r: OrderRequest) -> Json:
 def _trigger(r: OrderRequest) -> Json:
     if r.trigger is None:
         return {}
-    name = PRICE_FIELDS[r.order_type]
-    price, expires = r.trigger.price, r.trigger.expires_at
-    return {name: None if price is None else str(price),
+    price, expires, trail = r.trigger.price, r.trigger.expires_at, r.trigger.trail
+    if trail is not None:  # a trailing stop
+        return {"trail": str(trail), "expiresAt": iso(expires) if expires else None}
+    return {PRICE_FIELDS[r.order_type]: None if price is None else str(price),
             "expiresAt": iso(expires) if expires else None}
+
+
+def _trailing(order: Order) -> Json:
+    """A trailing stop's mark and the trigger it implies, once it has seen a price."""
+    trail = order.request.trigger.trail if order.request.trigger else None
+    if trail is None or order.high_water is None:
+        return {}
+    return {"highWaterMark": price_text(order.high_water),
+            "triggerPrice": price_text(order.high_water * (1 - trail))}
 
 
 def order_json(order: Order) -> Json:
     """GET /api/orders/{id} (without its events) and the list's rows."""
     r = order.request
-    return {"orderId": order.id, "status": order.status.value, **summary(r),
+    return {"orderId": order.id, "status": order.status.value, **summary(r), **_trailing(order),
             "attempts": order.attempts, "createdAt": iso(order.created_at),
             "updatedAt": iso(order.updated_at),
             "route": plan_json(order.route) if order.route else None,

@@ -98,3 +98,61 @@ async def test_a_stop_needs_a_trigger_price_in_range(order_engine: EngineHarness
         status_code, payload = await order_engine.post_order(
             {"orderType": "stop", **SOL_USDC, **body})
         assert (status_code, payload["error"]["code"]) == (422, code), body
+
+
+async def trailing(engine: EngineHarness, trail: str, **extra: Any) -> str:
+    return await engine.submit(orderType="trailing_stop", trail=trail, **SOL_USDC, **extra)
+
+
+async def test_a_trailing_stop_follows_the_price_up_and_sells_on_the_fall_below_its_mark(
+        order_engine: EngineHarness) -> None:
+    order_engine.world.hold_prices()  # SOL nets about 149.9 USDC at the margin
+    order_id = await trailing(order_engine, "0.02")
+    await settle()
+    first = await order_engine.order(order_id)
+    assert first["status"] == "waiting"
+    start = Decimal(first["highWaterMark"])
+    fall(order_engine, 1.03)  # up 3 %: the mark and the trigger follow
+    await settle()
+    risen = await order_engine.order(order_id)
+    assert Decimal(risen["highWaterMark"]) > start * Decimal("1.025")
+    assert Decimal(risen["triggerPrice"]) == Decimal(risen["highWaterMark"]) * Decimal("0.98")
+    fall(order_engine, 0.99)  # 1 % off the top: less than the trail, it holds
+    await settle()
+    assert await status(order_engine, order_id) == "waiting"
+    fall(order_engine, 0.985)  # 2.5 % off the top: below the trigger, it sells once
+    final = await order_engine.wait_terminal(order_id)
+    assert final["status"] == "confirmed"
+    assert Decimal(final["executedPrice"]) <= Decimal(risen["triggerPrice"])
+    events = await order_engine.stream(order_id)
+    moves = [e for e in events if e["status"] == "waiting" and "highWaterMark" in e]
+    assert 2 <= len(moves) <= 40  # the mark is kept when it moves 0.1 %, not on every tick
+    assert len(order_engine.world.chain.landed_for(order_id)) == 1
+
+
+async def test_a_trailing_stops_mark_survives_a_restart(tmp_path: Path) -> None:
+    async with EngineHarness.start(tmp_path / "e.db") as engine:
+        engine.world.hold_prices()
+        order_id = await trailing(engine, "0.05")
+        await settle()
+        fall(engine, 1.04)
+        await settle()
+        before = Decimal((await engine.order(order_id))["highWaterMark"])
+        await engine.restart()
+        fall(engine, 0.97)  # 3 % below the kept mark: above a fresh mark's trigger, it holds
+        await settle()
+        after = await engine.order(order_id)
+        assert after["status"] == "waiting" and Decimal(after["highWaterMark"]) == before
+        fall(engine, 0.97)  # about 6 % below the mark: it sells
+        final = await engine.wait_terminal(order_id)
+    assert final["status"] == "confirmed"
+
+
+async def test_a_trailing_stop_needs_a_trail_between_0_and_half(
+        order_engine: EngineHarness) -> None:
+    for body, code in (({}, "MISSING_FIELD"), ({"trail": 0}, "INVALID_TRAIL"),
+                       ({"trail": 0.5}, "INVALID_TRAIL"), ({"trail": "١"}, "INVALID_NUMBER"),
+                       ({"trail": 0.02, "triggerPrice": 100}, "UNKNOWN_FIELD")):
+        status_code, payload = await order_engine.post_order(
+            {"orderType": "trailing_stop", **SOL_USDC, **body})
+        assert (status_code, payload["error"]["code"]) == (422, code), body

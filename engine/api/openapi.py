@@ -64,6 +64,8 @@ ORDER_EXAMPLES = {
                "slippage": 0.2, "maxPrice": 0.000002},
     "stop": {"orderType": "stop", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1,
              "triggerPrice": 120, "ttlSeconds": 86400},
+    "trailing_stop": {"orderType": "trailing_stop", "tokenIn": "SOL", "tokenOut": "USDC",
+                      "amount": 1, "trail": 0.05, "ttlSeconds": 86400},
 }
 LISTED = {"type": "string", "enum": TOKEN_NAMES,
           "description": "a listed symbol (any ASCII case) or its mint"}
@@ -99,6 +101,9 @@ SCHEMAS: dict[str, Any] = {
         _order_request(OrderType.MARKET, {}, []),
         _order_request(OrderType.LIMIT, {"limitPrice": PRICE, **EXPIRY}, ["limitPrice"]),
         _order_request(OrderType.STOP, {"triggerPrice": PRICE, **EXPIRY}, ["triggerPrice"]),
+        _order_request(OrderType.TRAILING_STOP, {"trail": {"oneOf": [
+            {"type": "number", "exclusiveMinimum": True, "minimum": 0, "exclusiveMaximum": True,
+             "maximum": 0.5}, NUMBER["oneOf"][1]]}, **EXPIRY}, ["trail"]),
         _order_request(OrderType.SNIPER, {"maxPrice": {**PRICE, "nullable": True}, **EXPIRY,
                                           "tokenOut": {"oneOf": [LISTED, MINT],
                                                        "description": "any mint: a sniper "
@@ -120,6 +125,7 @@ SCHEMAS: dict[str, Any] = {
                   "limitPrice": {"type": "string", "nullable": True},
                   "maxPrice": {"type": "string", "nullable": True},
                   "triggerPrice": {"type": "string", "nullable": True},
+                  "trail": {"type": "string"}, "highWaterMark": {"type": "string"},
                   "expiresAt": {"type": "string", "nullable": True},
                   "attempts": {"type": "integer", "minimum": 0},
                   "createdAt": {"type": "string"}, "updatedAt": {"type": "string"},

@@ -70,6 +70,15 @@ class PriceUpdated:
 
 
 @dataclass(frozen=True, slots=True)
+class TriggerMoved:
+    """A trailing stop's high-water mark rose (by 0.1 % or more): its trigger follows. Not a
+    status change; kept so that a restart trails from the same mark."""
+
+    status: ClassVar[OrderStatus] = OrderStatus.WAITING
+    high_water: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Routed:
     status: ClassVar[OrderStatus] = OrderStatus.ROUTING
     plan: RoutePlan
@@ -116,8 +125,8 @@ class Expired:
     reason: str
 
 
-Change = (Accepted | Armed | PriceUpdated | Routed | Signed | Sent | Filled | Failed | Cancelled
-          | Expired)
+Change = (Accepted | Armed | PriceUpdated | TriggerMoved | Routed | Signed | Sent | Filled | Failed
+          | Cancelled | Expired)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 
 from engine.domain.events import (
     Accepted,
@@ -17,6 +18,7 @@ from engine.domain.events import (
     PriceUpdated,
     Routed,
     Signed,
+    TriggerMoved,
 )
 from engine.domain.request import OrderRequest, OrderType, Trigger
 from engine.domain.routing import RoutePlan
@@ -43,6 +45,7 @@ class Order:
     fill: Fill | None = None
     error: Failure | None = None
     owner: str | None = None  # the name of the API key that placed it; None: placed without one
+    high_water: Decimal | None = None  # a trailing stop's best net price since it was armed
 
     @classmethod
     def accept(cls, order_id: str, request: OrderRequest, at: datetime,
@@ -55,7 +58,7 @@ class Order:
         """The only way an order changes: `change` if the transition table allows it now.
 
         Returns the new order and its event; the old order is left as it was."""
-        if isinstance(change, PriceUpdated):
+        if isinstance(change, PriceUpdated | TriggerMoved):
             if self.status is not OrderStatus.WAITING:  # a price tick moves no status
                 raise IllegalTransition(self.status, OrderStatus.WAITING)
         else:
@@ -71,4 +74,6 @@ class Order:
                 order = replace(order, fill=fill)
             case Failed(error=error):
                 order = replace(order, error=error)
+            case TriggerMoved(high_water=mark):
+                order = replace(order, high_water=mark)
         return order, OrderEvent(self.id, seq, at, change, resumed)

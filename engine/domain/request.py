@@ -15,6 +15,7 @@ class OrderType(StrEnum):
     LIMIT = "limit"
     SNIPER = "sniper"
     STOP = "stop"
+    TRAILING_STOP = "trailing_stop"
 
 
 PRICE_FIELDS = {OrderType.LIMIT: "limitPrice", OrderType.SNIPER: "maxPrice",
@@ -32,6 +33,7 @@ class Trigger:
 
     price: Decimal | None
     expires_at: datetime | None
+    trail: Decimal | None = None  # a trailing stop's distance below its high-water mark
 
     def min_price(self, order_type: OrderType) -> Decimal | None:
         """Fire at this net price or above (limit, sniper)."""
@@ -44,7 +46,10 @@ class Trigger:
         return self.price if order_type is OrderType.STOP else None
 
     def met(self, order_type: OrderType, price: Decimal) -> bool:
-        """Whether a net price satisfies this trigger."""
+        """Whether a net price satisfies this trigger (a trailing stop, once fired, sells: its
+        trigger moves with the market, so the watcher alone decides when)."""
+        if order_type is OrderType.TRAILING_STOP:
+            return True
         stop = self.stop_price(order_type)
         if stop is not None:
             return price <= stop

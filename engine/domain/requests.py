@@ -30,7 +30,9 @@ FIELDS = {
     OrderType.LIMIT: COMMON | {"limitPrice", "expiresAt", "ttlSeconds"},
     OrderType.SNIPER: COMMON | {"maxPrice", "expiresAt", "ttlSeconds"},
     OrderType.STOP: COMMON | {"triggerPrice", "expiresAt", "ttlSeconds"},
+    OrderType.TRAILING_STOP: COMMON | {"trail", "expiresAt", "ttlSeconds"},
 }
+MAX_TRAIL = Decimal("0.5")
 
 
 class InvalidOrder(Refused):
@@ -63,6 +65,14 @@ def parse_order(body: Any, now: datetime) -> OrderRequest:
 
 
 def _trigger(body: dict[str, Any], order_type: OrderType, now: datetime) -> Trigger:
+    if order_type is OrderType.TRAILING_STOP:
+        if body.get("trail") is None:
+            raise InvalidOrder("trail is required", field="trail", code="MISSING_FIELD")
+        trail = _decimal(body["trail"], "trail")
+        if not 0 < trail < MAX_TRAIL:
+            raise InvalidOrder("trail is a fraction in (0, 0.5); 0.02 trails 2 % below the best "
+                               "price", field="trail", code="INVALID_TRAIL")
+        return Trigger(None, _expiry(body, now), trail)
     name = PRICE_FIELDS[order_type]
     price = None
     if body.get(name) is not None or order_type is not OrderType.SNIPER:  # a sniper's is optional

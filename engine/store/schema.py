@@ -71,4 +71,8 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    """
+    ALTER TABLE orders ADD COLUMN trail TEXT;  -- a trailing stop's distance, as written
+    ALTER TABLE orders ADD COLUMN high_water TEXT;  -- and the best price it has seen
+    """,
 )

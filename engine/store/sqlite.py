@@ -44,7 +44,7 @@ PRAGMAS = (
 )
 COLUMNS = ("id, order_type, mint_in, decimals_in, mint_out, decimals_out, amount_in, slippage, "
            "status, seq, attempts, created_at, updated_at, route, tx, fill, error, "
-           "trigger_price, expires_at, owner")
+           "trigger_price, expires_at, owner, trail, high_water")
 _LIVE = tuple(s.value for s in OrderStatus if s not in TERMINAL)
 
 
@@ -75,7 +75,7 @@ class SqliteStore:
 
     async def create(self, order: Order, event: OrderEvent,
                      key: IdempotencyKey | None = None) -> StoredEvent:
-        insert = (f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 20)})", _row(order))
+        insert = (f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 22)})", _row(order))
         extra = [] if key is None else [(
             "INSERT INTO idempotency_keys (key, fingerprint, order_id, created_at) "
             "VALUES (?, ?, ?, ?)", (key.key, key.fingerprint, order.id, iso(order.created_at)))]
@@ -85,9 +85,10 @@ class SqliteStore:
                previous: OrderStatus) -> asyncio.Future[StoredEvent]:
         # The previous (seq, status) must match: a write queued behind a refused one fails too.
         sql = ("UPDATE orders SET status=?, seq=?, attempts=?, updated_at=?, route=?, tx=?, "
-               "fill=?, error=? WHERE id=? AND seq=? AND status=?")
+               "fill=?, error=?, high_water=? WHERE id=? AND seq=? AND status=?")
         params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),
-                  *_learned(order), order.id, order.seq - 1, previous.value)
+                  *_learned(order), _text(order.high_water), order.id, order.seq - 1,
+                  previous.value)
         return self._writer.enqueue((sql, params), order, event)
 
     async def find_key(self, key: str) -> IdempotencyKey | None:
@@ -259,14 +260,19 @@ def _row(order: Order) -> tuple[Any, ...]:
     return (order.id, r.order_type.value, r.token_in.mint, r.token_in.decimals, r.token_out.mint,
             r.token_out.decimals, r.amount_in, str(r.slippage), order.status.value, order.seq,
             order.attempts, iso(order.created_at), iso(order.updated_at), *_learned(order),
-            *_trigger_columns(r.trigger), order.owner)
+            *_trigger_columns(r.trigger), order.owner, _text(r.trigger.trail if r.trigger else None),
+            _text(order.high_water))
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def _trigger_columns(trigger: Trigger | None) -> tuple[str | None, str | None]:
     if trigger is None:
         return None, None
     expires = iso(trigger.expires_at) if trigger.expires_at else None
-    return (None if trigger.price is None else str(trigger.price)), expires
+    return _text(trigger.price), expires
 
 
 def _token(mint: str, decimals: int) -> Token:
@@ -275,12 +281,13 @@ def _token(mint: str, decimals: int) -> Token:
 
 def _order(row: Any) -> Order:
     (oid, kind, mint_in, dec_in, mint_out, dec_out, amount, slippage, status, seq, attempts,
-     created, updated, route, tx, fill, error, price, expires, owner) = row
+     created, updated, route, tx, fill, error, price, expires, owner, trail, high_water) = row
     order_type = OrderType(kind)
     trigger = None
     if order_type is not OrderType.MARKET:
         trigger = Trigger(None if price is None else Decimal(price),
-                          parse_time(expires) if expires else None)
+                          parse_time(expires) if expires else None,
+                          None if trail is None else Decimal(trail))
     r = OrderRequest(order_type, _token(mint_in, dec_in), _token(mint_out, dec_out),
                      int(amount), Decimal(slippage), trigger)
     return Order(oid, r, OrderStatus(status), seq, parse_time(created), parse_time(updated),
@@ -289,4 +296,5 @@ def _order(row: Any) -> Order:
                                                            r.token_out.mint),
                  None if tx is None else tx_from_json(orjson.loads(tx)),
                  None if fill is None else fill_from_json(orjson.loads(fill), r),
-                 None if error is None else failure_from_json(orjson.loads(error)), owner)
+                 None if error is None else failure_from_json(orjson.loads(error)), owner,
+                 None if high_water is None else Decimal(high_water))

@@ -158,6 +158,7 @@ function formBody(form) {
   if (body.orderType !== "limit") delete body.limitPrice;
   if (body.orderType !== "sniper") delete body.maxPrice;
   if (body.orderType !== "stop") delete body.triggerPrice;
+  if (body.orderType !== "trailing_stop") delete body.trail;
   if (body.orderType === "market") delete body.ttlSeconds;
   return body;
 }
@@ -167,6 +168,7 @@ function syncFormType() {
   document.querySelectorAll(".limit-only").forEach((e) => e.classList.toggle("hidden", type !== "limit"));
   document.querySelectorAll(".sniper-only").forEach((e) => e.classList.toggle("hidden", type !== "sniper"));
   document.querySelectorAll(".stop-only").forEach((e) => e.classList.toggle("hidden", type !== "stop"));
+  document.querySelectorAll(".trailing-only").forEach((e) => e.classList.toggle("hidden", type !== "trailing_stop"));
   document.querySelectorAll(".trigger-only").forEach((e) => e.classList.toggle("hidden", type === "market"));
 }
 
