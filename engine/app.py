@@ -72,7 +72,7 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
         pool.enqueue(order, urgent=order.request.order_type is OrderType.SNIPER)
 
     watcher = Watcher(router, clock, fire, service.expire, service.update_waiting, hub.watched,
-                      service.trail)
+                      service.trail, store.keep_marks)
     keyring = KeyRing(store)
     controls = RiskControls(store, router, watcher, max_order_usd=settings.max_order_usd,
                             max_open_orders=settings.max_open_orders,

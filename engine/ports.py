@@ -107,6 +107,9 @@ class OrderStore(Protocol):
     async def revoke_key(self, name: str, at: datetime) -> bool:
         """Revoke the active key of that name; False when there is none."""
 
+    async def keep_marks(self, marks: Sequence[tuple[str, Decimal]]) -> None:
+        """Keep waiting trailing stops' high-water marks, (order id, mark), in one write."""
+
     async def trading_state(self) -> TradingState:
         """The trading state an operator last set (active when never set)."""
 

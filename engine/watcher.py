@@ -38,6 +38,11 @@ class Book:
     entries: list[tuple[Decimal, str]] = field(default_factory=list)  # limits, snipers
     stops: list[tuple[Decimal, str]] = field(default_factory=list)  # by ascending stop price
     trailing: dict[str, Decimal | None] = field(default_factory=dict)  # id -> high-water mark
+    # Bounds over the trailing stops, from their last full look: while the price stays at or
+    # below every mark and above every trigger, nothing can move or fire (None: look again).
+    lowest_mark: Decimal | None = None
+    highest_trigger: Decimal = Decimal(0)
+    kept: dict[str, Decimal] = field(default_factory=dict)  # the marks the store holds
 
     @property
     def waiting(self) -> bool:
@@ -59,10 +64,11 @@ class Watcher:
                  close: Callable[[str, str], Awaitable[None]],
                  update: Callable[[Order, Decimal], Awaitable[Order | None]],
                  watched: Callable[[], Iterable[str]],
-                 trail: Callable[[Order, Decimal], Awaitable[Order]]) -> None:
+                 trail: Callable[[Order, Decimal], Awaitable[Order]],
+                 keep_marks: Callable[[list[tuple[str, Decimal]]], Awaitable[None]]) -> None:
         self._router, self._clock = router, clock
         self._fire, self._close, self._update, self._watched = fire, close, update, watched
-        self._trail = trail
+        self._trail, self._keep_marks = trail, keep_marks
         self._books: dict[Pair, Book] = {}
         self._orders: dict[str, Order] = {}
         self._owners: Counter[str | None] = Counter()  # waiting orders per owner, for the caps
@@ -90,6 +96,9 @@ class Watcher:
         self._owners[order.owner] += 1
         if r.trigger is not None and r.trigger.trail is not None:
             book.trailing[order.id] = order.high_water
+            if order.high_water is not None:
+                book.kept[order.id] = order.high_water
+            book.lowest_mark = None
         else:
             bisect.insort(*_place(book, order))
         if r.trigger is not None and r.trigger.expires_at is not None:
@@ -106,6 +115,7 @@ class Watcher:
                 del self._owners[order.owner]
             r = order.request
             book = self._books[(r.token_in.mint, r.token_out.mint)]
+            book.kept.pop(order_id, None)
             if book.trailing.pop(order_id, False) is False:
                 line, entry = _place(book, order)
                 line.remove(entry)
@@ -161,7 +171,13 @@ class Watcher:
     async def _follow_marks(self, book: Book, price: Decimal) -> list[str]:
         """Raise trailing stops' marks to the marginal net price; those `trail` below their
         mark are ready. A mark that rose 0.1 % or more since it was kept is kept again."""
-        ready = []
+        low = book.lowest_mark
+        if not book.trailing or (low is not None and book.highest_trigger < price <= low):
+            return []  # the usual case: one comparison, however many trailing stops wait
+        ready: list[str] = []
+        marks: list[Decimal] = []
+        triggers: list[Decimal] = []
+        rises: list[tuple[str, Decimal]] = []
         for order_id, mark in list(book.trailing.items()):
             order = self._orders.get(order_id)
             trail = order.request.trigger.trail if order and order.request.trigger else None
@@ -169,15 +185,38 @@ class Watcher:
                 continue
             if mark is None or price > mark:
                 book.trailing[order_id] = mark = price
-            kept = order.high_water
+            kept = book.kept.get(order_id)
             if kept is None or mark >= kept * (1 + TRAIL_STEP):
-                try:
-                    self._orders[order_id] = await self._trail(order, mark)
-                except Exception:  # cancelled or fired meanwhile: the next check sees it
-                    continue
-            if not self.held and price <= mark * (1 - trail):
+                book.kept[order_id] = mark
+                rises.append((order_id, mark))
+            trigger = mark * (1 - trail)
+            if not self.held and price <= trigger:
                 ready.append(order_id)
+            else:
+                marks.append(mark)
+                triggers.append(trigger)
+        book.lowest_mark = min(marks, default=None)
+        book.highest_trigger = max(triggers, default=Decimal(0))
+        if rises:
+            await self._keep(rises)
         return ready
+
+    async def _keep(self, rises: list[tuple[str, Decimal]]) -> None:
+        """Keep risen marks in one write (they survive a restart); the orders someone follows
+        also get an event saying where their trigger moved."""
+        try:
+            await self._keep_marks(rises)
+        except Exception:  # the store: the marks stay in memory and are kept at the next rise
+            logger.exception("trailing marks not kept")
+        watched = set(self._watched())
+        for order_id, mark in rises:
+            order = self._orders.get(order_id)
+            if order is None or order_id not in watched:
+                continue
+            try:
+                self._orders[order_id] = await self._trail(order, mark)
+            except Exception:  # cancelled or fired meanwhile: the next check sees it
+                continue
 
     async def _met(self, book: Book, order_id: str) -> bool:
         """The order's own amount moves the price too: check it before firing."""

@@ -119,12 +119,14 @@ async def open_loop(url: str, rate: float, seconds: float, subscribers: int,
 WAITING = {  # far out of the money: they wait for the whole run
     "limit": {"orderType": "limit", "limitPrice": "1000"},
     "stop": {"orderType": "stop", "triggerPrice": "10"},
+    "trailing": {"orderType": "trailing_stop", "trail": "0.45"},
 }
+KINDS = {"mix": ["limit", "stop", "trailing"], "stops": ["stop", "trailing"]}
 
 
 async def arm_waiting_orders(url: str, count: int, kind: str) -> None:
-    """Park `count` waiting orders (limit, stop, or half of each)."""
-    kinds = ["limit", "stop"] if kind == "mix" else [kind]
+    """Park `count` waiting orders: of one kind, or of several in turn."""
+    kinds = KINDS.get(kind, [kind])
     async with aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=64)) as session:
         async def post(n: int) -> None:
             body = {**ORDER, **WAITING[kinds[n % len(kinds)]], "amount": 0.01}
@@ -258,8 +260,9 @@ def main() -> int:
     p.add_argument("--baseline-requests", type=int, default=3000)
     p.add_argument("--waiting", type=int, default=0,
                    help="orders parked out of the money during the run")
-    p.add_argument("--waiting-kind", choices=("limit", "stop", "mix"), default="limit",
-                   help="what the parked orders are (mix: half limit, half stop)")
+    p.add_argument("--waiting-kind", choices=("limit", "stop", "trailing", "stops", "mix"),
+                   default="limit", help="what the parked orders are (stops: stop and "
+                   "trailing stop in turn; mix: limit, stop and trailing stop)")
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--json", type=Path, help="write the figures here")
     args = p.parse_args()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ import orjson
 
 from engine.domain.access import ApiKey, Scope
 from engine.domain.errors import InvalidCursor
-from engine.domain.events import OrderEvent, StoredEvent
+from engine.domain.events import OrderEvent, StoredEvent, TriggerMoved
 from engine.domain.order import Order, OrderRequest, OrderType, Trigger
 from engine.domain.risk import TradingState
 from engine.domain.status import TERMINAL, OrderStatus
@@ -84,11 +85,14 @@ class SqliteStore:
     def record(self, order: Order, event: OrderEvent,
                previous: OrderStatus) -> asyncio.Future[StoredEvent]:
         # The previous (seq, status) must match: a write queued behind a refused one fails too.
+        # high_water is written only by the event that moves it (or by keep_marks), so that an
+        # order object holding an older mark cannot overwrite a newer one kept meanwhile.
         sql = ("UPDATE orders SET status=?, seq=?, attempts=?, updated_at=?, route=?, tx=?, "
-               "fill=?, error=?, high_water=? WHERE id=? AND seq=? AND status=?")
+               "fill=?, error=?, high_water=COALESCE(?, high_water) "
+               "WHERE id=? AND seq=? AND status=?")
+        mark = order.high_water if isinstance(event.change, TriggerMoved) else None
         params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),
-                  *_learned(order), _text(order.high_water), order.id, order.seq - 1,
-                  previous.value)
+                  *_learned(order), _text(mark), order.id, order.seq - 1, previous.value)
         return self._writer.enqueue((sql, params), order, event)
 
     async def find_key(self, key: str) -> IdempotencyKey | None:
@@ -180,6 +184,21 @@ class SqliteStore:
                                   "revoked_at IS NULL", (iso(at), name)).rowcount == 1
         try:
             return await self._writer.call(revoke)
+        except sqlite3.Error as error:
+            raise StorageError(str(error)) from error
+
+    async def keep_marks(self, marks: Sequence[tuple[str, Decimal]]) -> None:
+        def keep(db: sqlite3.Connection) -> None:  # one transaction, one fsync, for them all
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("UPDATE orders SET high_water=? WHERE id=? AND status='waiting'",
+                               [(str(mark), order_id) for order_id, mark in marks])
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        try:
+            await self._writer.call(keep)
         except sqlite3.Error as error:
             raise StorageError(str(error)) from error
 

@@ -232,3 +232,19 @@ async def test_a_write_refused_by_a_crash_leaves_nothing_of_itself(opener: Opene
     finally:
         await store.close()
 
+
+
+async def test_kept_marks_survive_and_an_older_order_object_does_not_overwrite_them(
+        store: OrderStore) -> None:
+    body = {"orderType": "trailing_stop", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1,
+            "trail": "0.05"}
+    order, event = new_order(1, body)
+    await store.create(order, event)
+    waiting, armed = order.apply(change_to(S.WAITING), AT)
+    await store.record(waiting, armed, S.PENDING)
+    await store.keep_marks([(order.id, Decimal("151.5"))])
+    ticked, tick = waiting.apply(PriceUpdated(Decimal("150")), AT)  # its high_water is None
+    await store.record(ticked, tick, S.WAITING)
+    stored = await store.get(order.id)
+    assert stored is not None and stored.high_water == Decimal("151.5")
+    assert stored.request.trigger is not None and stored.request.trigger.trail == Decimal("0.05")
