@@ -69,7 +69,8 @@ async def cmd_submit(session: aiohttp.ClientSession, args: argparse.Namespace) -
                              "tokenOut": args.token_out, "amount": args.amount}
     for key, value in (("slippage", args.slippage), ("limitPrice", args.limit_price),
                        ("maxPrice", args.max_price), ("triggerPrice", args.trigger_price),
-                       ("trail", args.trail),
+                       ("trail", args.trail), ("takeProfitPrice", args.take_profit_price),
+                       ("stopPrice", args.stop_price),
                        ("ttlSeconds", args.ttl)):
         if value is not None:
             order[key] = value
@@ -158,13 +159,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("token_in")
     s.add_argument("token_out")
     s.add_argument("amount")
-    s.add_argument("--type", choices=("market", "limit", "stop", "trailing_stop", "sniper"),
-                   default="market")
+    s.add_argument("--type", default="market",
+                   choices=("market", "limit", "stop", "trailing_stop", "bracket", "sniper"))
     s.add_argument("--slippage", type=float)
     s.add_argument("--limit-price")
     s.add_argument("--max-price")
     s.add_argument("--trigger-price", help="stop orders: sell once the net price falls to this")
     s.add_argument("--trail", help="trailing stops: sell this fraction below the best price")
+    s.add_argument("--take-profit-price", help="brackets: sell once the net price rises to this")
+    s.add_argument("--stop-price", help="brackets: or once it falls to this")
     s.add_argument("--ttl", type=float, help="seconds a limit or sniper order may wait")
     w = sub.add_parser("watch", parents=[common], help="follow an order's stream")
     w.add_argument("order_id")

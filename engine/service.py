@@ -232,7 +232,8 @@ class OrderService:
             r.token_in.symbol, r.token_out.symbol, plan.reason,
             ", ".join(f"{q.venue}={r.token_out.format(q.amount_out)}" for q in plan.quotes),
             ", ".join(f"{plan.percent(leg)}% {leg.venue}" for leg in plan.legs))
-        return self._stage(order, Routed(plan, price))
+        leg = r.trigger.leg(r.order_type, price) if r.trigger is not None else None
+        return self._stage(order, Routed(plan, price, leg))
 
     async def _sign(self, order: Order, attempt: int,
                     after: TransientError | None = None) -> Order:

@@ -51,12 +51,18 @@ class Book:
     task: asyncio.Task[None] | None = None
 
 
-def _place(book: Book, order: Order) -> tuple[list[tuple[Decimal, str]], tuple[Decimal, str]]:
-    """The sorted list an order waits in, and its entry there."""
+Entry = tuple[Decimal, str]
+
+
+def _places(book: Book, order: Order) -> list[tuple[list[Entry], Entry]]:
+    """The sorted lists an order waits in (a bracket waits in both), and its entry there."""
     r = order.request
+    places: list[tuple[list[Entry], Entry]] = []
     if r.stop_price is not None:
-        return book.stops, (r.stop_price, order.id)
-    return book.entries, (r.min_price or Decimal(0), order.id)
+        places.append((book.stops, (r.stop_price, order.id)))
+    if r.min_price is not None or r.stop_price is None:
+        places.append((book.entries, (r.min_price or Decimal(0), order.id)))
+    return places
 
 
 class Watcher:
@@ -100,7 +106,8 @@ class Watcher:
                 book.kept[order.id] = order.high_water
             book.lowest_mark = None
         else:
-            bisect.insort(*_place(book, order))
+            for line, entry in _places(book, order):
+                bisect.insort(line, entry)
         if r.trigger is not None and r.trigger.expires_at is not None:
             heapq.heappush(self._expiries, (r.trigger.expires_at, order.id))
             if self._expirer is None:
@@ -117,8 +124,8 @@ class Watcher:
             book = self._books[(r.token_in.mint, r.token_out.mint)]
             book.kept.pop(order_id, None)
             if book.trailing.pop(order_id, False) is False:
-                line, entry = _place(book, order)
-                line.remove(entry)
+                for line, entry in _places(book, order):
+                    line.remove(entry)
             self._updated.pop(order_id, None)
         return order
 
@@ -160,7 +167,8 @@ class Watcher:
             *book.entries[:bisect.bisect_right(book.entries, (price, "\uffff"))],
             *book.stops[bisect.bisect_left(book.stops, (low, "")):]]
         verified = await asyncio.gather(*(self._met(book, oid) for _, oid in ready))
-        fired = [oid for (_, oid), met in zip(ready, verified, strict=True) if met]
+        fired = list(dict.fromkeys(  # a bracket may be ready on both of its lines
+            oid for (_, oid), met in zip(ready, verified, strict=True) if met))
         fired += await self._follow_marks(book, price)
         for order_id in fired:
             order = self.disarm(order_id)

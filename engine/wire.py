@@ -86,8 +86,9 @@ def _details(order: Order, change: Change) -> Json:
             return {"currentPrice": price_text(price)}
         case TriggerMoved():
             return _trailing(order)
-        case Routed(plan=plan, expected_price=price):
+        case Routed(plan=plan, expected_price=price, leg=leg):
             return {"venue": plan.venue, "reason": plan.reason, "route": plan_json(plan),
+                    **({"leg": leg} if leg else {}),
                     "expectedPrice": price_text(price),
                     "expectedOut": r.token_out.format(plan.amount_out),
                     "minAmountOut": r.token_out.format(r.min_out(plan.amount_out))}
@@ -138,6 +139,9 @@ def _trigger(r: OrderRequest) -> Json:
     price, expires, trail = r.trigger.price, r.trigger.expires_at, r.trigger.trail
     if trail is not None:  # a trailing stop
         return {"trail": str(trail), "expiresAt": iso(expires) if expires else None}
+    if r.trigger.stop is not None:  # a bracket
+        return {"takeProfitPrice": str(price), "stopPrice": str(r.trigger.stop),
+                "expiresAt": iso(expires) if expires else None}
     return {PRICE_FIELDS[r.order_type]: None if price is None else str(price),
             "expiresAt": iso(expires) if expires else None}
 

@@ -158,3 +158,72 @@ async def test_a_trailing_stop_needs_a_trail_between_0_and_half(
         status_code, payload = await order_engine.post_order(
             {"orderType": "trailing_stop", **SOL_USDC, **body})
         assert (status_code, payload["error"]["code"]) == (422, code), body
+
+
+async def bracket(engine: EngineHarness, take_profit: str, stop_price: str) -> str:
+    return await engine.submit(orderType="bracket", takeProfitPrice=take_profit,
+                               stopPrice=stop_price, **SOL_USDC)
+
+
+async def test_a_bracket_takes_profit_when_the_price_rises_and_its_stop_never_fires(
+        order_engine: EngineHarness) -> None:
+    order_engine.world.hold_prices()  # about 149.9
+    order_id = await bracket(order_engine, "152", "147")
+    await settle()
+    assert await status(order_engine, order_id) == "waiting"
+    fall(order_engine, 1.02)  # about 152.9: the take-profit leg
+    final = await order_engine.wait_terminal(order_id)
+    assert final["status"] == "confirmed" and Decimal(final["executedPrice"]) >= Decimal(152)
+    events = await order_engine.stream(order_id)
+    routed = [e for e in events if e["status"] == "routing"]
+    assert [e["leg"] for e in routed] == ["take_profit"]
+    assert events[1]["takeProfitPrice"] == "152" and events[1]["stopPrice"] == "147"
+    fall(order_engine, 0.9)  # far below the stop now: nothing else happens
+    await settle()
+    assert len(order_engine.world.chain.landed_for(order_id)) == 1
+
+
+async def test_a_bracket_stops_out_when_the_price_falls(order_engine: EngineHarness) -> None:
+    order_engine.world.hold_prices()
+    order_id = await bracket(order_engine, "152", "147")
+    await settle()
+    fall(order_engine, 0.975)  # about 146.2: the stop leg
+    final = await order_engine.wait_terminal(order_id)
+    assert final["status"] == "confirmed"
+    routed = [e for e in await order_engine.stream(order_id) if e["status"] == "routing"]
+    assert [e["leg"] for e in routed] == ["stop"]
+
+
+async def test_cancelling_a_bracket_cancels_both_legs(order_engine: EngineHarness) -> None:
+    order_engine.world.hold_prices()
+    order_id = await bracket(order_engine, "152", "147")
+    await settle()
+    assert order_engine.http is not None
+    async with order_engine.http.delete(f"/api/orders/{order_id}") as resp:
+        assert resp.status == 200
+    assert order_engine.engine.health().waiting == 0
+    fall(order_engine, 0.9)
+    await settle()
+    assert order_engine.world.chain.landed_for(order_id) == []
+
+
+async def test_a_brackets_take_profit_must_be_above_its_stop(order_engine: EngineHarness) -> None:
+    for body, code in (({"takeProfitPrice": 140, "stopPrice": 150}, "INVALID_BRACKET"),
+                       ({"takeProfitPrice": 150}, "MISSING_FIELD"),
+                       ({"takeProfitPrice": 150, "stopPrice": "0"}, "INVALID_PRICE")):
+        status_code, payload = await order_engine.post_order(
+            {"orderType": "bracket", **SOL_USDC, **body})
+        assert (status_code, payload["error"]["code"]) == (422, code), body
+
+
+async def test_a_waiting_bracket_is_rearmed_on_both_legs_after_a_restart(tmp_path: Path) -> None:
+    async with EngineHarness.start(tmp_path / "e.db") as engine:
+        engine.world.hold_prices()
+        order_id = await bracket(engine, "152", "147")
+        await settle()
+        await engine.restart()
+        fall(engine, 0.975)
+        final = await engine.wait_terminal(order_id)
+        record = await engine.order(order_id)
+    assert final["status"] == "confirmed"
+    assert record["takeProfitPrice"] == "152" and record["stopPrice"] == "147"

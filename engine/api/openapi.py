@@ -66,6 +66,8 @@ ORDER_EXAMPLES = {
              "triggerPrice": 120, "ttlSeconds": 86400},
     "trailing_stop": {"orderType": "trailing_stop", "tokenIn": "SOL", "tokenOut": "USDC",
                       "amount": 1, "trail": 0.05, "ttlSeconds": 86400},
+    "bracket": {"orderType": "bracket", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1,
+                "takeProfitPrice": 1000, "stopPrice": 10, "ttlSeconds": 86400},
 }
 LISTED = {"type": "string", "enum": TOKEN_NAMES,
           "description": "a listed symbol (any ASCII case) or its mint"}
@@ -104,6 +106,8 @@ SCHEMAS: dict[str, Any] = {
         _order_request(OrderType.TRAILING_STOP, {"trail": {"oneOf": [
             {"type": "number", "exclusiveMinimum": True, "minimum": 0, "exclusiveMaximum": True,
              "maximum": 0.5}, NUMBER["oneOf"][1]]}, **EXPIRY}, ["trail"]),
+        _order_request(OrderType.BRACKET, {"takeProfitPrice": PRICE, "stopPrice": PRICE,
+                                           **EXPIRY}, ["takeProfitPrice", "stopPrice"]),
         _order_request(OrderType.SNIPER, {"maxPrice": {**PRICE, "nullable": True}, **EXPIRY,
                                           "tokenOut": {"oneOf": [LISTED, MINT],
                                                        "description": "any mint: a sniper "
@@ -126,6 +130,7 @@ SCHEMAS: dict[str, Any] = {
                   "maxPrice": {"type": "string", "nullable": True},
                   "triggerPrice": {"type": "string", "nullable": True},
                   "trail": {"type": "string"}, "highWaterMark": {"type": "string"},
+                  "takeProfitPrice": {"type": "string"}, "stopPrice": {"type": "string"},
                   "expiresAt": {"type": "string", "nullable": True},
                   "attempts": {"type": "integer", "minimum": 0},
                   "createdAt": {"type": "string"}, "updatedAt": {"type": "string"},

@@ -83,6 +83,7 @@ class Routed:
     status: ClassVar[OrderStatus] = OrderStatus.ROUTING
     plan: RoutePlan
     expected_price: Decimal
+    leg: str | None = None  # a bracket's leg that fired: take_profit or stop
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,12 @@ class OrderType(StrEnum):
     SNIPER = "sniper"
     STOP = "stop"
     TRAILING_STOP = "trailing_stop"
+    BRACKET = "bracket"
 
 
 PRICE_FIELDS = {OrderType.LIMIT: "limitPrice", OrderType.SNIPER: "maxPrice",
-                OrderType.STOP: "triggerPrice"}
+                OrderType.STOP: "triggerPrice", OrderType.BRACKET: "takeProfitPrice"}
+TAKE_PROFIT, STOP_LOSS = "take_profit", "stop"  # a bracket's legs
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,22 +36,35 @@ class Trigger:
     price: Decimal | None
     expires_at: datetime | None
     trail: Decimal | None = None  # a trailing stop's distance below its high-water mark
+    stop: Decimal | None = None  # a bracket's stop price (its `price` is the take-profit)
 
     def min_price(self, order_type: OrderType) -> Decimal | None:
         """Fire at this net price or above (limit, sniper)."""
         if self.price is None or order_type is OrderType.STOP:
             return None
-        return self.price if order_type is OrderType.LIMIT else 1 / self.price
+        return 1 / self.price if order_type is OrderType.SNIPER else self.price
 
     def stop_price(self, order_type: OrderType) -> Decimal | None:
-        """Fire at this net price or below (stop)."""
+        """Fire at this net price or below (stop, a bracket's stop leg)."""
+        if order_type is OrderType.BRACKET:
+            return self.stop
         return self.price if order_type is OrderType.STOP else None
+
+    def leg(self, order_type: OrderType, price: Decimal) -> str | None:
+        """Which leg of a bracket a net price fires: take-profit, stop, or neither."""
+        if order_type is not OrderType.BRACKET:
+            return None
+        if self.price is not None and price >= self.price:
+            return TAKE_PROFIT
+        return STOP_LOSS if self.stop is not None and price <= self.stop else None
 
     def met(self, order_type: OrderType, price: Decimal) -> bool:
         """Whether a net price satisfies this trigger (a trailing stop, once fired, sells: its
         trigger moves with the market, so the watcher alone decides when)."""
         if order_type is OrderType.TRAILING_STOP:
             return True
+        if order_type is OrderType.BRACKET:
+            return self.leg(order_type, price) is not None
         stop = self.stop_price(order_type)
         if stop is not None:
             return price <= stop

@@ -31,6 +31,7 @@ FIELDS = {
     OrderType.SNIPER: COMMON | {"maxPrice", "expiresAt", "ttlSeconds"},
     OrderType.STOP: COMMON | {"triggerPrice", "expiresAt", "ttlSeconds"},
     OrderType.TRAILING_STOP: COMMON | {"trail", "expiresAt", "ttlSeconds"},
+    OrderType.BRACKET: COMMON | {"takeProfitPrice", "stopPrice", "expiresAt", "ttlSeconds"},
 }
 MAX_TRAIL = Decimal("0.5")
 
@@ -73,16 +74,26 @@ def _trigger(body: dict[str, Any], order_type: OrderType, now: datetime) -> Trig
             raise InvalidOrder("trail is a fraction in (0, 0.5); 0.02 trails 2 % below the best "
                                "price", field="trail", code="INVALID_TRAIL")
         return Trigger(None, _expiry(body, now), trail)
+    if order_type is OrderType.BRACKET:
+        take_profit, stop = _price(body, "takeProfitPrice"), _price(body, "stopPrice")
+        if not take_profit > stop:
+            raise InvalidOrder("takeProfitPrice must be above stopPrice", field="stopPrice",
+                               code="INVALID_BRACKET")
+        return Trigger(take_profit, _expiry(body, now), stop=stop)
     name = PRICE_FIELDS[order_type]
-    price = None
-    if body.get(name) is not None or order_type is not OrderType.SNIPER:  # a sniper's is optional
-        if body.get(name) is None:
-            raise InvalidOrder(f"{name} is required", field=name, code="MISSING_FIELD")
-        price = _decimal(body[name], name)
-        if not MIN_PRICE <= price <= MAX_PRICE:
-            raise InvalidOrder(f"{name} must be a price between {MIN_PRICE} and {MAX_PRICE:f}",
-                               field=name, code="INVALID_PRICE")
-    return Trigger(price, _expiry(body, now))
+    if order_type is OrderType.SNIPER and body.get(name) is None:  # a sniper's is optional
+        return Trigger(None, _expiry(body, now))
+    return Trigger(_price(body, name), _expiry(body, now))
+
+
+def _price(body: dict[str, Any], name: str) -> Decimal:
+    if body.get(name) is None:
+        raise InvalidOrder(f"{name} is required", field=name, code="MISSING_FIELD")
+    price = _decimal(body[name], name)
+    if not MIN_PRICE <= price <= MAX_PRICE:
+        raise InvalidOrder(f"{name} must be a price between {MIN_PRICE} and {MAX_PRICE:f}",
+                           field=name, code="INVALID_PRICE")
+    return price
 
 
 def _expiry(body: dict[str, Any], now: datetime) -> datetime | None:

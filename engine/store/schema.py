@@ -75,4 +75,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE orders ADD COLUMN trail TEXT;  -- a trailing stop's distance, as written
     ALTER TABLE orders ADD COLUMN high_water TEXT;  -- and the best price it has seen
     """,
+    """
+    ALTER TABLE orders ADD COLUMN stop_price TEXT;  -- a bracket's stop (trigger_price: its target)
+    """,
 )

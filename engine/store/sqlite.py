@@ -45,7 +45,7 @@ PRAGMAS = (
 )
 COLUMNS = ("id, order_type, mint_in, decimals_in, mint_out, decimals_out, amount_in, slippage, "
            "status, seq, attempts, created_at, updated_at, route, tx, fill, error, "
-           "trigger_price, expires_at, owner, trail, high_water")
+           "trigger_price, expires_at, owner, trail, high_water, stop_price")
 _LIVE = tuple(s.value for s in OrderStatus if s not in TERMINAL)
 
 
@@ -76,7 +76,7 @@ class SqliteStore:
 
     async def create(self, order: Order, event: OrderEvent,
                      key: IdempotencyKey | None = None) -> StoredEvent:
-        insert = (f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 22)})", _row(order))
+        insert = (f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 23)})", _row(order))
         extra = [] if key is None else [(
             "INSERT INTO idempotency_keys (key, fingerprint, order_id, created_at) "
             "VALUES (?, ?, ?, ?)", (key.key, key.fingerprint, order.id, iso(order.created_at)))]
@@ -280,7 +280,7 @@ def _row(order: Order) -> tuple[Any, ...]:
             r.token_out.decimals, r.amount_in, str(r.slippage), order.status.value, order.seq,
             order.attempts, iso(order.created_at), iso(order.updated_at), *_learned(order),
             *_trigger_columns(r.trigger), order.owner, _text(r.trigger.trail if r.trigger else None),
-            _text(order.high_water))
+            _text(order.high_water), _text(r.trigger.stop if r.trigger else None))
 
 
 def _text(value: Decimal | None) -> str | None:
@@ -300,13 +300,15 @@ def _token(mint: str, decimals: int) -> Token:
 
 def _order(row: Any) -> Order:
     (oid, kind, mint_in, dec_in, mint_out, dec_out, amount, slippage, status, seq, attempts,
-     created, updated, route, tx, fill, error, price, expires, owner, trail, high_water) = row
+     created, updated, route, tx, fill, error, price, expires, owner, trail, high_water,
+     stop) = row
     order_type = OrderType(kind)
     trigger = None
     if order_type is not OrderType.MARKET:
         trigger = Trigger(None if price is None else Decimal(price),
                           parse_time(expires) if expires else None,
-                          None if trail is None else Decimal(trail))
+                          None if trail is None else Decimal(trail),
+                          None if stop is None else Decimal(stop))
     r = OrderRequest(order_type, _token(mint_in, dec_in), _token(mint_out, dec_out),
                      int(amount), Decimal(slippage), trigger)
     return Order(oid, r, OrderStatus(status), seq, parse_time(created), parse_time(updated),

@@ -159,6 +159,7 @@ function formBody(form) {
   if (body.orderType !== "sniper") delete body.maxPrice;
   if (body.orderType !== "stop") delete body.triggerPrice;
   if (body.orderType !== "trailing_stop") delete body.trail;
+  if (body.orderType !== "bracket") { delete body.takeProfitPrice; delete body.stopPrice; }
   if (body.orderType === "market") delete body.ttlSeconds;
   return body;
 }
@@ -169,6 +170,7 @@ function syncFormType() {
   document.querySelectorAll(".sniper-only").forEach((e) => e.classList.toggle("hidden", type !== "sniper"));
   document.querySelectorAll(".stop-only").forEach((e) => e.classList.toggle("hidden", type !== "stop"));
   document.querySelectorAll(".trailing-only").forEach((e) => e.classList.toggle("hidden", type !== "trailing_stop"));
+  document.querySelectorAll(".bracket-only").forEach((e) => e.classList.toggle("hidden", type !== "bracket"));
   document.querySelectorAll(".trigger-only").forEach((e) => e.classList.toggle("hidden", type === "market"));
 }
 
