@@ -116,6 +116,12 @@ async def cmd_demo(session: aiohttp.ClientSession, args: argparse.Namespace) -> 
          "limitPrice": 140, "ttlSeconds": 30},
         {"orderType": "limit", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1,
          "limitPrice": 152, "ttlSeconds": 8},
+        {"orderType": "stop", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1,
+         "triggerPrice": 149, "ttlSeconds": 20},
+        {"orderType": "trailing_stop", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1,
+         "trail": 0.002, "ttlSeconds": 20},
+        {"orderType": "bracket", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1,
+         "takeProfitPrice": 150.5, "stopPrice": 149.2, "ttlSeconds": 20},
         {"orderType": "sniper", "tokenIn": "SOL", "tokenOut": mint, "amount": 0.5,
          "slippage": 0.2},
     ]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from engine.logs import configure
 from engine.testing import EngineHarness
+from engine.testing.process import MIX
 
 PAIRS = [("SOL", "USDC"), ("USDC", "SOL"), ("SOL", "BONK"), ("JUP", "SOL"), ("USDC", "USDT"),
          ("SOL", "USDT"), ("WIF", "SOL"), ("RAY", "USDC")]
@@ -28,8 +29,10 @@ async def audit(orders: int, failure_rate: float, seed: int) -> int:
         async with EngineHarness.start(Path(tmp) / "ledger.db", failure_rate=failure_rate,
                                        seed=seed) as engine:
             pairs = itertools.islice(itertools.cycle(PAIRS), orders)
+            kinds = itertools.cycle(MIX)  # every type; the waiting ones fire at once
             ids = await asyncio.gather(*(engine.submit(tokenIn=a, tokenOut=b, amount=1,
-                                                       slippage=0.01) for a, b in pairs))
+                                                       slippage=0.01, **next(kinds))
+                                         for a, b in pairs))
             finals = await asyncio.gather(*(engine.wait_terminal(i, limit=300) for i in ids))
     chain = engine.world.chain
     outcome: Counter[str] = Counter()

@@ -6,6 +6,7 @@ Used by scripts/chaos.py and by the tests that send real signals (SIGTERM, SIGKI
 from __future__ import annotations
 
 import asyncio
+import itertools
 import signal
 import socket
 import sqlite3
@@ -109,12 +110,22 @@ def audit(db: Path, acknowledged: set[str]) -> Audit:
         gaps=gaps)
 
 
+# Every kind of order, the waiting ones with triggers already met: each passes through
+# `waiting` and fires at once, so the audit can expect every one to end confirmed or failed.
+MIX = ({"orderType": "market"}, {"orderType": "limit", "limitPrice": "1e-15"},
+       {"orderType": "stop", "triggerPrice": "1e15"},
+       {"orderType": "bracket", "takeProfitPrice": "1e-14", "stopPrice": "1e-15"})
+
+
 async def submit_until(url: str, stop: asyncio.Event, accepted: set[str], rate: float) -> None:
-    """Submit orders at about `rate` per second until `stop`, collecting the acknowledged ids."""
-    body = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.5,
-            "slippage": 0.05}
+    """Submit orders of every type, in turn, at about `rate` per second until `stop`,
+    collecting the acknowledged ids."""
+    base = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.5, "slippage": 0.05}
     async with aiohttp.ClientSession() as session:
-        while not stop.is_set():
+        for n in itertools.count():
+            if stop.is_set():
+                break
+            body = {**base, **MIX[n % len(MIX)]}
             try:
                 async with session.post(f"{url}/api/orders/execute", json=body) as resp:
                     if resp.status == 201:
@@ -128,7 +139,7 @@ async def wait_all_terminal(url: str, timeout: float) -> bool:
     async with aiohttp.ClientSession() as session:
         for _ in range(int(timeout / 0.2)):
             live = 0
-            for status in ("pending", "routing", "building", "submitted"):
+            for status in ("pending", "waiting", "routing", "building", "submitted"):
                 async with session.get(f"{url}/api/orders", params={"status": status,
                                                                      "limit": "1"}) as resp:
                     live += len((await resp.json())["orders"])
