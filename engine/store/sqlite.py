@@ -11,30 +11,21 @@ from decimal import Decimal
 from typing import Any
 
 import aiosqlite
-import orjson
 
 from engine.domain.access import ApiKey, Scope
 from engine.domain.errors import InvalidCursor
 from engine.domain.events import OrderEvent, StoredEvent, TriggerMoved
-from engine.domain.order import Order, OrderRequest, OrderType, Trigger
+from engine.domain.order import Order
 from engine.domain.risk import TradingState
 from engine.domain.status import TERMINAL, OrderStatus
-from engine.domain.tokens import Token, lookup, unlisted
 from engine.ports import IdempotencyKey, KeyNameTaken, Page, StorageError
+from engine.store.rows import COLUMNS, learned, order_of, row, text
 from engine.store.schema import MIGRATIONS
 from engine.store.writer import GroupCommitWriter
 from engine.wire import (
-    failure_from_json,
-    failure_json,
-    fill_from_json,
-    fill_json,
     iso,
     parse_time,
-    plan_from_json,
-    plan_json,
     stored_event,
-    tx_from_json,
-    tx_json,
 )
 
 PRAGMAS = (
@@ -43,9 +34,6 @@ PRAGMAS = (
     "PRAGMA busy_timeout=5000",
     "PRAGMA foreign_keys=ON",
 )
-COLUMNS = ("id, order_type, mint_in, decimals_in, mint_out, decimals_out, amount_in, slippage, "
-           "status, seq, attempts, created_at, updated_at, route, tx, fill, error, "
-           "trigger_price, expires_at, owner, trail, high_water, stop_price")
 _LIVE = tuple(s.value for s in OrderStatus if s not in TERMINAL)
 
 
@@ -76,7 +64,7 @@ class SqliteStore:
 
     async def create(self, order: Order, event: OrderEvent,
                      key: IdempotencyKey | None = None) -> StoredEvent:
-        insert = (f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 23)})", _row(order))
+        insert = (f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 23)})", row(order))
         extra = [] if key is None else [(
             "INSERT INTO idempotency_keys (key, fingerprint, order_id, created_at) "
             "VALUES (?, ?, ?, ?)", (key.key, key.fingerprint, order.id, iso(order.created_at)))]
@@ -92,7 +80,7 @@ class SqliteStore:
                "WHERE id=? AND seq=? AND status=?")
         mark = order.high_water if isinstance(event.change, TriggerMoved) else None
         params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),
-                  *_learned(order), _text(mark), order.id, order.seq - 1, previous.value)
+                  *learned(order), text(mark), order.id, order.seq - 1, previous.value)
         return self._writer.enqueue((sql, params), order, event)
 
     async def find_key(self, key: str) -> IdempotencyKey | None:
@@ -123,7 +111,7 @@ class SqliteStore:
 
     async def get(self, order_id: str) -> Order | None:
         rows = await self._read(f"SELECT {COLUMNS} FROM orders WHERE id=?", (order_id,))
-        return _order(rows[0]) if rows else None
+        return order_of(rows[0]) if rows else None
 
     async def events(self, order_id: str, after: int = 0) -> list[StoredEvent]:
         sql = ("SELECT e.body, o.owner FROM events e JOIN orders o ON o.id = e.order_id "
@@ -149,13 +137,13 @@ class SqliteStore:
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = _encode_cursor(rows[-1][0]) if more else None
-        return Page([_order(row[1:]) for row in rows], next_cursor)
+        return Page([order_of(r[1:]) for r in rows], next_cursor)
 
     async def unfinished(self) -> list[Order]:
         # IN over the live statuses, not NOT IN the terminal ones: it stays on the status index.
         sql = (f"SELECT {COLUMNS} FROM orders WHERE status IN "
                f"({', '.join('?' * len(_LIVE))}) ORDER BY pk")
-        return [_order(row) for row in await self._read(sql, _LIVE)]
+        return [order_of(r) for r in await self._read(sql, _LIVE)]
 
     async def api_keys(self) -> list[ApiKey]:
         rows = await self._read("SELECT name, hash, scope, created_at, revoked_at FROM api_keys "
@@ -263,59 +251,3 @@ def _decode_cursor(cursor: str) -> int:
     if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
         raise InvalidCursor("cursor is not one this API returned")
     return int(cursor)
-
-
-def _learned(order: Order) -> tuple[bytes | None, ...]:
-    """The route, transaction, fill and error columns, as JSON in the API's shapes."""
-    r = order.request
-    return (None if order.route is None else orjson.dumps(plan_json(order.route)),
-            None if order.tx is None else orjson.dumps(tx_json(order.tx)),
-            None if order.fill is None else orjson.dumps(fill_json(order.fill, r)),
-            None if order.error is None else orjson.dumps(failure_json(order.error)))
-
-
-def _row(order: Order) -> tuple[Any, ...]:
-    r = order.request
-    return (order.id, r.order_type.value, r.token_in.mint, r.token_in.decimals, r.token_out.mint,
-            r.token_out.decimals, r.amount_in, str(r.slippage), order.status.value, order.seq,
-            order.attempts, iso(order.created_at), iso(order.updated_at), *_learned(order),
-            *_trigger_columns(r.trigger), order.owner, _text(r.trigger.trail if r.trigger else None),
-            _text(order.high_water), _text(r.trigger.stop if r.trigger else None))
-
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def _trigger_columns(trigger: Trigger | None) -> tuple[str | None, str | None]:
-    if trigger is None:
-        return None, None
-    expires = iso(trigger.expires_at) if trigger.expires_at else None
-    return _text(trigger.price), expires
-
-
-def _token(mint: str, decimals: int) -> Token:
-    return lookup(mint) or unlisted(mint, decimals)
-
-
-def _order(row: Any) -> Order:
-    (oid, kind, mint_in, dec_in, mint_out, dec_out, amount, slippage, status, seq, attempts,
-     created, updated, route, tx, fill, error, price, expires, owner, trail, high_water,
-     stop) = row
-    order_type = OrderType(kind)
-    trigger = None
-    if order_type is not OrderType.MARKET:
-        trigger = Trigger(None if price is None else Decimal(price),
-                          parse_time(expires) if expires else None,
-                          None if trail is None else Decimal(trail),
-                          None if stop is None else Decimal(stop))
-    r = OrderRequest(order_type, _token(mint_in, dec_in), _token(mint_out, dec_out),
-                     int(amount), Decimal(slippage), trigger)
-    return Order(oid, r, OrderStatus(status), seq, parse_time(created), parse_time(updated),
-                 attempts,
-                 None if route is None else plan_from_json(orjson.loads(route), r.token_in.mint,
-                                                           r.token_out.mint),
-                 None if tx is None else tx_from_json(orjson.loads(tx)),
-                 None if fill is None else fill_from_json(orjson.loads(fill), r),
-                 None if error is None else failure_from_json(orjson.loads(error)), owner,
-                 None if high_water is None else Decimal(high_water))

@@ -1,0 +1,86 @@
+"""Order rows <-> domain orders: the columns, and the JSON (in the API's shapes) some hold."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from engine.domain.order import Order, OrderRequest, OrderType, Trigger
+from engine.domain.status import OrderStatus
+from engine.domain.tokens import Token, lookup, unlisted
+from engine.wire import (
+    failure_from_json,
+    failure_json,
+    fill_from_json,
+    fill_json,
+    iso,
+    parse_time,
+    plan_from_json,
+    plan_json,
+    tx_from_json,
+    tx_json,
+)
+
+COLUMNS = ("id, order_type, mint_in, decimals_in, mint_out, decimals_out, amount_in, slippage, "
+           "status, seq, attempts, created_at, updated_at, route, tx, fill, error, "
+           "trigger_price, expires_at, owner, trail, high_water, stop_price")
+
+
+def learned(order: Order) -> tuple[bytes | None, ...]:
+    """The route, transaction, fill and error columns, as JSON in the API's shapes."""
+    r = order.request
+    return (None if order.route is None else orjson.dumps(plan_json(order.route)),
+            None if order.tx is None else orjson.dumps(tx_json(order.tx)),
+            None if order.fill is None else orjson.dumps(fill_json(order.fill, r)),
+            None if order.error is None else orjson.dumps(failure_json(order.error)))
+
+
+def row(order: Order) -> tuple[Any, ...]:
+    """The values of COLUMNS for a new order."""
+    r = order.request
+    return (order.id, r.order_type.value, r.token_in.mint, r.token_in.decimals, r.token_out.mint,
+            r.token_out.decimals, r.amount_in, str(r.slippage), order.status.value, order.seq,
+            order.attempts, iso(order.created_at), iso(order.updated_at), *learned(order),
+            *_trigger_columns(r.trigger), order.owner, text(r.trigger.trail if r.trigger else None),
+            text(order.high_water), text(r.trigger.stop if r.trigger else None))
+
+
+def text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _trigger_columns(trigger: Trigger | None) -> tuple[str | None, str | None]:
+    if trigger is None:
+        return None, None
+    expires = iso(trigger.expires_at) if trigger.expires_at else None
+    return text(trigger.price), expires
+
+
+def _token(mint: str, decimals: int) -> Token:
+    return lookup(mint) or unlisted(mint, decimals)
+
+
+def order_of(values: Any) -> Order:
+    """The order a row of COLUMNS holds."""
+    (oid, kind, mint_in, dec_in, mint_out, dec_out, amount, slippage, status, seq, attempts,
+     created, updated, route, tx, fill, error, price, expires, owner, trail, high_water,
+     stop) = values
+    order_type = OrderType(kind)
+    trigger = None
+    if order_type is not OrderType.MARKET:
+        trigger = Trigger(None if price is None else Decimal(price),
+                          parse_time(expires) if expires else None,
+                          None if trail is None else Decimal(trail),
+                          None if stop is None else Decimal(stop))
+    r = OrderRequest(order_type, _token(mint_in, dec_in), _token(mint_out, dec_out),
+                     int(amount), Decimal(slippage), trigger)
+    return Order(oid, r, OrderStatus(status), seq, parse_time(created), parse_time(updated),
+                 attempts,
+                 None if route is None else plan_from_json(orjson.loads(route), r.token_in.mint,
+                                                           r.token_out.mint),
+                 None if tx is None else tx_from_json(orjson.loads(tx)),
+                 None if fill is None else fill_from_json(orjson.loads(fill), r),
+                 None if error is None else failure_from_json(orjson.loads(error)), owner,
+                 None if high_water is None else Decimal(high_water))
