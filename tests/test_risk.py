@@ -56,8 +56,9 @@ async def test_only_an_admin_key_may_halt_trading(order_engine: EngineHarness) -
     assert (await call(order_engine, "PUT", "/api/risk", {"state": "halted"}, trader))[0] == 403
     assert (await call(order_engine, "GET", "/api/risk", None, trader))[0] == 200
     assert (await call(order_engine, "PUT", "/api/risk", {"state": "halted"}, admin))[0] == 200
-    status, body = await call(order_engine, "PUT", "/api/risk", {"state": "paused"}, admin)
-    assert (status, body["error"]["code"]) == (422, "INVALID_STATE")
+    for state in ("paused", {}, [], None, 1):
+        status, body = await call(order_engine, "PUT", "/api/risk", {"state": state}, admin)
+        assert (status, body["error"]["code"]) == (422, "INVALID_STATE"), state
 
 
 async def test_an_order_worth_more_than_the_limit_is_refused(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ async def put_risk(request: web.Request) -> web.Response:
     if unknown:
         raise ApiError(422, "UNKNOWN_FIELD", f"unknown field {unknown[0][:64]!r}", unknown[0][:64])
     text = data.get("state")
-    if text not in {s.value for s in TradingState}:
+    if not isinstance(text, str) or text not in {s.value for s in TradingState}:
         raise ApiError(422, "INVALID_STATE", "state is active or halted", "state")
     state = TradingState(text)
     risk = await request.app[ENGINE].set_trading_state(state, caller_of(request))
