@@ -17,10 +17,11 @@ from aiohttp.typedefs import Middleware
 from loguru import logger
 
 from engine.api.door import host_name, is_loopback
-from engine.api.errors import ApiError
+from engine.api.errors import STATUS_BY_CODE, ApiError
 from engine.api.keys import ENGINE, SOCKETS
 from engine.config import Settings
 from engine.domain.access import LOCAL, Caller, Scope
+from engine.domain.errors import EngineError
 from engine.limits import Buckets, RateLimited
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -108,6 +109,9 @@ def guard(settings: Settings) -> Middleware:
             raise
         except ApiError as error:
             status = error.status
+            raise
+        except EngineError as error:  # a use case's refusal: the error middleware answers it
+            status = STATUS_BY_CODE.get(error.code, 422)
             raise
         finally:
             if settings.access_log:
