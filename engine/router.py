@@ -8,8 +8,18 @@ from collections.abc import Sequence
 from loguru import logger
 
 from engine.domain.errors import NoRoute
-from engine.domain.routing import Quote, RoutePlan, choose, split_amounts, worth_splitting
+from engine.domain.routing import (
+    Quote,
+    RoutePlan,
+    chain_hops,
+    choose,
+    split_amounts,
+    worth_splitting,
+)
+from engine.domain.tokens import lookup
 from engine.ports import Venue
+
+PIVOTS = tuple(t.mint for t in (lookup("SOL"), lookup("USDC")) if t is not None)
 
 
 class Router:
@@ -17,9 +27,42 @@ class Router:
         self._venues = venues
 
     def has_route(self, mint_in: str, mint_out: str) -> bool:
+        return self._direct(mint_in, mint_out) or bool(self._pivots(mint_in, mint_out))
+
+    def _direct(self, mint_in: str, mint_out: str) -> bool:
         return any(v.has_pair(mint_in, mint_out) for v in self._venues)
 
+    def _pivots(self, mint_in: str, mint_out: str) -> list[str]:
+        """SOL or USDC, where pools lead from the input to it and from it to the output."""
+        return [m for m in PIVOTS if m not in (mint_in, mint_out)
+                and self._direct(mint_in, m) and self._direct(m, mint_out)]
+
     async def plan(self, mint_in: str, mint_out: str, amount_in: int) -> RoutePlan:
+        """The plan that nets the most: direct (split across venues where that pays), or two
+        hops through SOL or USDC (each hop on either venue or split), compared net of every
+        fee and price impact."""
+        direct: RoutePlan | None = None
+        refusal = NoRoute("no pool trades this pair, directly or through SOL or USDC")
+        if self._direct(mint_in, mint_out):
+            try:
+                direct = await self._one_hop(mint_in, mint_out, amount_in)
+            except NoRoute as error:
+                refusal = error
+        best = direct
+        for pivot in self._pivots(mint_in, mint_out):
+            try:
+                first = await self._one_hop(mint_in, pivot, amount_in)
+                second = await self._one_hop(pivot, mint_out, first.amount_out)
+                if best is None or second.amount_out > best.amount_out:
+                    token = lookup(pivot)
+                    best = chain_hops(first, second, direct, token.symbol if token else pivot)
+            except NoRoute as error:
+                refusal = error
+        if best is None:
+            raise refusal
+        return best
+
+    async def _one_hop(self, mint_in: str, mint_out: str, amount_in: int) -> RoutePlan:
         """Quote the whole amount everywhere; when price impact is high, also try splits."""
         venues = [v for v in self._venues if v.has_pair(mint_in, mint_out)]
         if not venues:

@@ -239,9 +239,11 @@ class OrderService:
                     after: TransientError | None = None) -> Order:
         r, plan = order.request, order.route
         assert plan is not None
+        last = len(plan.hops) - 1  # the slippage floor applies to the final output only
         instructions = [SwapInstruction(leg.venue, leg.pool, leg.mint_in, leg.mint_out,
-                                        leg.amount_in, r.min_out(leg.amount_out))
-                        for leg in plan.legs]
+                                        leg.amount_in,
+                                        r.min_out(leg.amount_out) if hop == last else 0, hop)
+                        for hop, legs in enumerate(plan.hops) for leg in legs]
         blockhash = await self._chain.latest_blockhash()
         urgent = r.order_type is OrderType.SNIPER  # pay to land in the launch slot
         tx = self._chain.sign(instructions, blockhash, Memo(order.id, attempt),

@@ -168,20 +168,24 @@ def order_json(order: Order) -> Json:
 
 
 def quote_json(q: Quote) -> Json:
-    return {"venue": q.venue, "pool": q.pool, "label": q.label, "inAmount": str(q.amount_in),
+    return {"venue": q.venue, "pool": q.pool, "label": q.label, "inputMint": q.mint_in,
+            "outputMint": q.mint_out, "inAmount": str(q.amount_in),
             "outAmount": str(q.amount_out), "feeAmount": str(q.fee),
             "priceImpactPct": str(q.price_impact), "slot": q.slot,
             "poolOpenedSlot": q.opened_slot}
 
 
 def quote_from_json(d: Json, mint_in: str, mint_out: str) -> Quote:
-    return Quote(d["venue"], d["pool"], mint_in, mint_out, int(d["inAmount"]),
+    """A stored quote; one stored before routes had hops names no mints: the order's own."""
+    return Quote(d["venue"], d["pool"], d.get("inputMint", mint_in),
+                 d.get("outputMint", mint_out), int(d["inAmount"]),
                  int(d["outAmount"]), int(d["feeAmount"]), Decimal(d["priceImpactPct"]),
                  d.get("label", ""), int(d.get("slot", 0)), d.get("poolOpenedSlot"))
 
 
 def plan_json(plan: RoutePlan) -> Json:
     return {"venue": plan.venue, "reason": plan.reason, "outAmount": str(plan.amount_out),
+            **({"via": plan.via} if plan.via else {}),
             "priceImpactPct": str(plan.price_impact),
             "legs": [{**quote_json(leg), "percent": plan.percent(leg)} for leg in plan.legs],
             "quotes": [quote_json(q) for q in plan.quotes]}

@@ -21,7 +21,8 @@ from engine.testing import EngineHarness
 from engine.testing.process import MIX
 
 PAIRS = [("SOL", "USDC"), ("USDC", "SOL"), ("SOL", "BONK"), ("JUP", "SOL"), ("USDC", "USDT"),
-         ("SOL", "USDT"), ("WIF", "SOL"), ("RAY", "USDC")]
+         ("SOL", "USDT"), ("WIF", "SOL"), ("RAY", "USDC"),
+         ("BONK", "USDC"), ("USDC", "JUP")]  # the last two through SOL: two hops, one transaction
 
 
 async def audit(orders: int, failure_rate: float, seed: int) -> int:

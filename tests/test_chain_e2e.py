@@ -84,10 +84,11 @@ async def test_an_amount_beyond_all_liquidity_fails_with_no_route(
     assert final["status"] == "failed" and final["error"]["code"] == "NO_ROUTE"
 
 
-async def test_a_pair_no_venue_trades_is_refused_at_submission(
+async def test_a_pair_with_no_path_at_all_is_refused_at_submission(
         order_engine: EngineHarness) -> None:
+    # RAY trades only against USDC, BONK only against SOL: not even two hops connect them.
     status, body = await order_engine.post_order(
-        {"orderType": "market", "tokenIn": "BONK", "tokenOut": "JUP", "amount": 1000})
+        {"orderType": "market", "tokenIn": "RAY", "tokenOut": "BONK", "amount": 1000})
     assert status == 422 and body["error"]["code"] == "NO_ROUTE"
 
 

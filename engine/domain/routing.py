@@ -39,24 +39,65 @@ class RoutePlan:
     reason: str
 
     @property
+    def hops(self) -> tuple[tuple[Quote, ...], ...]:
+        """The legs hop by hop: one hop for a direct route, two through SOL or USDC. The legs
+        of one hop trade the same pair (a split across venues); each hop feeds the next."""
+        hops: list[list[Quote]] = []
+        for leg in self.legs:
+            if hops and hops[-1][0].mint_in == leg.mint_in:
+                hops[-1].append(leg)
+            else:
+                hops.append([leg])
+        return tuple(tuple(hop) for hop in hops)
+
+    def hop_of(self, leg: Quote) -> int:
+        return next(n for n, hop in enumerate(self.hops) if leg in hop)
+
+    @property
     def amount_in(self) -> int:
-        return sum(leg.amount_in for leg in self.legs)
+        return sum(leg.amount_in for leg in self.hops[0])
 
     @property
     def amount_out(self) -> int:
-        return sum(leg.amount_out for leg in self.legs)
+        return sum(leg.amount_out for leg in self.hops[-1])
 
     @property
     def venue(self) -> str:
-        return "+".join(leg.venue for leg in self.legs)
+        return "+".join(dict.fromkeys(leg.venue for leg in self.legs))
+
+    @property
+    def via(self) -> str | None:
+        """The intermediate mint of a two-hop route."""
+        return self.hops[0][0].mint_out if len(self.hops) > 1 else None
 
     @property
     def price_impact(self) -> Decimal:
-        weighted = sum((leg.price_impact * leg.amount_in for leg in self.legs), Decimal(0))
-        return (weighted / max(self.amount_in, 1)).quantize(Decimal("0.000001"))
+        """Percent, the hops' impacts compounded, each weighted over its split."""
+        kept = Decimal(1)
+        for hop in self.hops:
+            weighted = sum((leg.price_impact * leg.amount_in for leg in hop), Decimal(0))
+            kept *= 1 - weighted / max(sum(leg.amount_in for leg in hop), 1) / 100
+        return ((1 - kept) * 100).quantize(Decimal("0.000001"))
 
     def percent(self, leg: Quote) -> int:
-        return round(leg.amount_in * 100 / self.amount_in)
+        """The leg's share of its own hop's input."""
+        hop = self.hops[self.hop_of(leg)]
+        return round(leg.amount_in * 100 / max(sum(q.amount_in for q in hop), 1))
+
+
+def chain_hops(first: RoutePlan, second: RoutePlan, direct: RoutePlan | None,
+               via: str) -> RoutePlan:
+    """A two-hop plan: `first` into `via`, then `second` out of it, compared with `direct`."""
+    out = second.amount_out
+    if direct is None:
+        reason = f"no pool trades the pair: through {via}"
+    else:
+        reason = f"through {via} pays {_gain(out, direct.amount_out)} more than {direct.venue} direct"
+    plan = RoutePlan(first.legs + second.legs, direct.quotes if direct else (), reason)
+    if plan.price_impact > MAX_PRICE_IMPACT_PCT:
+        raise NoRoute(f"the amount is too large for the available liquidity "
+                      f"(price impact {plan.price_impact:.2f}%)")
+    return plan
 
 
 def split_amounts(amount_in: int) -> list[int]:

@@ -14,8 +14,9 @@ class SwapInstruction:
     pool: str
     mint_in: str
     mint_out: str
-    amount_in: int
-    min_out: int
+    amount_in: int  # a later hop's is its planned share: it swaps that share of what came in
+    min_out: int  # 0 on the hops before the last: the slippage floor applies to the final output
+    hop: int = 0  # 0, or 1 for the second hop of a route through SOL or USDC
 
 
 @dataclass(frozen=True, slots=True)

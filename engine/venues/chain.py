@@ -251,9 +251,26 @@ class SimChain:
             self._forget_expired()
 
     def _shortfall(self, message: Message) -> str | None:
-        first = message.instructions[0]
-        return self.wallet.shortfall(first.mint_in, message.amount_in, first.mint_out,
+        return self.wallet.shortfall(message.mint_in, message.amount_in, message.mint_out,
                                      message.fee)
+
+    def _hop_inputs(self, message: Message, now: int) -> list[int]:
+        """What each instruction swaps: the first hop its own amounts; a later hop what the
+        hop before it actually produced, in the planned shares (the last leg takes the rest),
+        as a route's second swap spends the intermediate account's whole balance."""
+        inputs: list[int] = []
+        carried = 0
+        for n, hop in enumerate(message.hops):
+            if n == 0:
+                amounts = [ix.amount_in for ix in hop]
+            else:
+                planned = max(sum(ix.amount_in for ix in hop), 1)
+                amounts = [carried * ix.amount_in // planned for ix in hop[:-1]]
+                amounts.append(carried - sum(amounts))
+            carried = sum(self._programs[ix.venue].preview(ix.pool, ix.mint_in, amount, now)
+                          for ix, amount in zip(hop, amounts, strict=True))
+            inputs += amounts
+        return inputs
 
     def _execute(self, signature: str, message: Message) -> Landed:
         """Run the swaps atomically: one leg under its minimum fails the whole transaction."""
@@ -264,20 +281,23 @@ class SimChain:
             self.wallet.charge(fee)  # a failed transaction still pays its fee
             return Landed(signature, slot, 0, 0, fee, "INSUFFICIENT_FUNDS", problem,
                           memo=memo.text)
-        for ix in message.instructions:
+        inputs = self._hop_inputs(message, now)
+        last = message.hops[-1]
+        for ix, amount in zip(message.instructions, inputs, strict=True):
             program = self._programs[ix.venue]
-            out = program.preview(ix.pool, ix.mint_in, ix.amount_in, now)
-            if self.faults.slips(memo.order_id, memo.attempt):
+            out = program.preview(ix.pool, ix.mint_in, amount, now)
+            if ix in last and self.faults.slips(memo.order_id, memo.attempt):
                 out = ix.min_out - 1
             if out < ix.min_out:
                 self.wallet.charge(fee)
                 return Landed(signature, slot, 0, 0, fee, "SLIPPAGE_EXCEEDED",
                               f"{program.name}: {program.slippage_error}: out {out} < minimum "
                               f"{ix.min_out}", memo=memo.text)
-        amount_out = sum(self._programs[ix.venue].apply(ix.pool, ix.mint_in, ix.amount_in, now)
-                         for ix in message.instructions)
-        first = message.instructions[0]
-        rent = self.wallet.settle(first.mint_in, message.amount_in, first.mint_out, amount_out,
-                                  fee)
+        outs = [self._programs[ix.venue].apply(ix.pool, ix.mint_in, amount, now)
+                for ix, amount in zip(message.instructions, inputs, strict=True)]
+        amount_out = sum(out for ix, out in zip(message.instructions, outs, strict=True)
+                         if ix in last)
+        rent = self.wallet.settle(message.mint_in, message.amount_in, message.mint_out,
+                                  amount_out, fee)
         return Landed(signature, slot, message.amount_in, amount_out, fee, rent_lamports=rent,
                       memo=memo.text)

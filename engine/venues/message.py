@@ -30,7 +30,8 @@ class Message:
             "computeUnitLimit": self.compute_unit_limit,
             "instructions": [{"venue": ix.venue, "pool": ix.pool, "mintIn": ix.mint_in,
                               "mintOut": ix.mint_out, "amountIn": ix.amount_in,
-                              "minOut": ix.min_out} for ix in self.instructions]})
+                              "minOut": ix.min_out, **({"hop": ix.hop} if ix.hop else {})}
+                             for ix in self.instructions]})
 
     @classmethod
     def decode(cls, payload: str) -> Message:
@@ -41,7 +42,8 @@ class Message:
         return cls(data["recentBlockhash"], int(data["lastValidBlockHeight"]), memo,
                    int(data["computeUnitPrice"]), int(data["computeUnitLimit"]),
                    tuple(SwapInstruction(ix["venue"], ix["pool"], ix["mintIn"], ix["mintOut"],
-                                         int(ix["amountIn"]), int(ix["minOut"]))
+                                         int(ix["amountIn"]), int(ix["minOut"]),
+                                         int(ix.get("hop", 0)))
                          for ix in data["instructions"]))
 
     @property
@@ -50,5 +52,23 @@ class Message:
         return BASE_FEE_LAMPORTS + priority
 
     @property
+    def hops(self) -> list[list[SwapInstruction]]:
+        hops: list[list[SwapInstruction]] = []
+        for ix in self.instructions:
+            if len(hops) <= ix.hop:
+                hops.append([])
+            hops[ix.hop].append(ix)
+        return hops
+
+    @property
     def amount_in(self) -> int:
-        return sum(ix.amount_in for ix in self.instructions)
+        """What the wallet pays in: the first hop's input."""
+        return sum(ix.amount_in for ix in self.hops[0])
+
+    @property
+    def mint_in(self) -> str:
+        return self.instructions[0].mint_in
+
+    @property
+    def mint_out(self) -> str:
+        return self.instructions[-1].mint_out
