@@ -43,6 +43,9 @@ class Book:
     lowest_mark: Decimal | None = None
     highest_trigger: Decimal = Decimal(0)
     kept: dict[str, Decimal] = field(default_factory=dict)  # the marks the store holds
+    # No order here is smaller (kept as orders leave): the marginal price is quoted for this
+    # much at most, so that it bounds every order's own price and is not rounded to nothing.
+    smallest: int = 10**30
 
     @property
     def waiting(self) -> bool:
@@ -99,6 +102,7 @@ class Watcher:
             book.task = asyncio.create_task(self._watch(pair, book), name=f"watch-{pair}")
         self.disarm(order.id)
         self._orders[order.id] = order
+        book.smallest = min(book.smallest, r.amount_in)
         self._owners[order.owner] += 1
         if r.trigger is not None and r.trigger.trail is not None:
             book.trailing[order.id] = order.high_water
@@ -130,9 +134,11 @@ class Watcher:
         return order
 
     def pools_changed(self, pairs: set[frozenset[str]] | None = None) -> None:
-        """Pool state moved (a swap, a launch, a new slot): wake the watchers of those pairs."""
+        """Pool state moved (a swap, a launch, a new slot): wake the watchers of the pairs
+        whose routes may use those pools (a route through SOL moves with the SOL pools too)."""
+        mints = None if pairs is None else frozenset().union(*pairs)
         for pair, book in self._books.items():
-            if book.waiting and (pairs is None or frozenset(pair) in pairs):
+            if book.waiting and (mints is None or pair[0] in mints or pair[1] in mints):
                 book.wake.set()
 
     async def stop(self) -> None:
@@ -155,8 +161,10 @@ class Watcher:
     async def _check(self, book: Book) -> None:
         # The marginal price for a small amount bounds every order's own price from above, so
         # one quote finds the candidates; each is then checked at its own amount.
-        reference = max(1, 10 ** book.token_in.decimals // 1000)
+        reference = max(1, min(10 ** book.token_in.decimals // 1000, book.smallest))
         price = await self._price(book, reference)
+        if price is None and book.smallest > reference:  # too small to fill: a dear output,
+            price = await self._price(book, book.smallest)  # or two hops that round it away
         if price is None:
             return  # no pool yet (a sniper's token), or not enough liquidity
         # A stop sells at or below its price: the marginal price at or below it certainly

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 from engine.domain.tokens import lookup
@@ -79,3 +80,22 @@ async def test_a_multi_hop_fill_below_the_floor_fails_the_whole_transaction(
         await order_engine.submit(tokenIn="BONK", tokenOut="USDC", amount=1_000_000))
     assert final["status"] == "failed" and final["error"]["code"] == "SLIPPAGE_EXCEEDED"
     assert balance(order_engine, "USDC") == usdc  # neither hop happened
+
+
+async def test_a_waiting_order_on_a_two_hop_pair_wakes_when_a_pool_of_its_route_moves(
+        order_engine: EngineHarness) -> None:
+    order_engine.world.hold_prices()
+    assert order_engine.http is not None
+    async with order_engine.http.get("/api/quotes", params={
+            "inputMint": "BONK", "outputMint": "USDC", "amount": str(atoms("BONK", "1000000"))}) \
+            as resp:
+        now = Decimal((await resp.json())["outAmount"]) / 10**6 / 1_000_000  # USDC per BONK
+    order_id = await order_engine.submit(orderType="limit", tokenIn="BONK", tokenOut="USDC",
+                                         amount=1_000_000, limitPrice=str(now * Decimal("1.03")))
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+    assert (await order_engine.order(order_id))["status"] == "waiting"
+    for pool in ("met-sol-usdc", "ray-sol-usdc"):  # SOL 5 % dearer in USDC: BONK too, via SOL
+        order_engine.world.move_price(pool, 1.05)
+    final = await order_engine.wait_terminal(order_id)
+    assert final["status"] == "confirmed"
