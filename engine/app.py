@@ -82,7 +82,7 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
     service.on_waiting = watcher.arm
     metrics.gauge("engine_queue_depth", "Orders waiting for a worker", lambda: pool.pending)
     metrics.gauge("engine_in_flight", "Orders executing now", lambda: pool.in_flight)
-    metrics.gauge("engine_waiting_orders", "Limit and sniper orders waiting for their price",
+    metrics.gauge("engine_waiting_orders", "Orders waiting for their trigger",
                   lambda: watcher.waiting)
     metrics.gauge("engine_websocket_subscribers", "Open order-stream subscriptions",
                   lambda: hub.subscriber_count)

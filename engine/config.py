@@ -33,7 +33,7 @@ class Settings:
     sim_api: bool = False  # serve /api/sim/* (the simulated market's controls)
     insecure_no_auth: bool = False  # serve a non-loopback address without any API key
     access_log: bool = False
-    max_waiting: int = 10_000  # limit and sniper orders waiting at once, all keys together
+    max_waiting: int = 10_000  # orders waiting for their trigger at once, all keys together
     max_waiting_per_key: int = 1_000
     max_connections: int = 2_000  # open WebSockets at once
     max_connections_per_client: int = 200  # open WebSockets per client address
@@ -56,7 +56,7 @@ HELP = {
     "max_pending": "orders waiting for a worker before POST answers 503",
     "launch_rate": "simulated token launches per minute (for sniper orders); 0 = none",
     "shutdown_grace": "seconds executing orders get to finish on SIGTERM/SIGINT",
-    "max_waiting": "limit and sniper orders waiting at once before POST answers 429",
+    "max_waiting": "orders waiting for their trigger at once before POST answers 429",
     "max_waiting_per_key": "waiting orders one API key may hold",
     "max_connections": "open WebSockets at once before new ones are refused (503)",
     "max_connections_per_client": "open WebSockets per client address (429)",

@@ -1,7 +1,10 @@
-"""Waiting limit and sniper orders: one watcher per pair, woken by pool updates.
+"""Waiting orders (limit, stop, trailing stop, bracket, sniper): one watcher per pair, woken
+by pool updates.
 
-Orders of a pair sit in a list sorted by the least net price they accept, so a price update
-only looks at the prefix it satisfies; nothing polls per order, and no worker is occupied.
+Limits and snipers sit in a list sorted by the least net price they accept, stops in one by
+their trigger, so a price update only looks at the end of each that it satisfies; trailing stops
+are skipped with one comparison while the price stays between their triggers and marks; a
+bracket waits in both lists. Nothing polls per order, and no worker is occupied.
 """
 
 from __future__ import annotations

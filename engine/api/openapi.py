@@ -189,7 +189,8 @@ SCHEMAS: dict[str, Any] = {
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "Solana order execution engine", "version": "0.2.0",
-             "description": "Market, limit and sniper orders routed between Raydium and Meteora. "
+             "description": "Market, limit, stop, trailing stop, bracket and sniper orders routed "
+                            "between Raydium and Meteora, directly or through SOL or USDC. "
                             "WebSocket streams are described in the README (AsyncAPI section). "
                             "A 422 is a refusal by the engine's rules (NO_ROUTE, SAME_TOKEN, "
                             "UNKNOWN_TOKEN, INVALID_MINT...) that a schema cannot express."},

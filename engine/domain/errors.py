@@ -126,7 +126,7 @@ class InvalidCursor(Refused):
 
 
 class TooManyWaiting(Refused):
-    """The cap on waiting limit and sniper orders (all keys, or this key) is reached."""
+    """The cap on waiting orders (all keys, or this key) is reached."""
 
     code = "TOO_MANY_WAITING"
 
