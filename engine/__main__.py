@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if refusal:
         print(refusal, file=sys.stderr)
         return 2
-    settings = _within_descriptor_limit(settings)
+    settings = within_descriptor_limit(settings)
     logger.info("engine on http://{}:{} (db {}, {} workers, latency x{}, failure rate {})",
                 settings.host, settings.port, settings.db, settings.workers,
                 settings.latency_scale, settings.failure_rate)
@@ -74,7 +74,7 @@ async def _protected_mode(settings: Settings) -> str | None:
             "to serve it open anyway)")
 
 
-def _within_descriptor_limit(settings: Settings) -> Settings:
+def within_descriptor_limit(settings: Settings) -> Settings:
     """Raise the open-file limit to its hard limit, and keep the WebSocket cap below it, so
     new connections are refused cleanly (503) before descriptors run out."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -174,12 +174,12 @@ class Watcher:
         # triggers it; a large order's own price may be lower still (by at most the routable
         # price impact), so stops that close are checked at their own amount.
         low = price * (1 - MAX_PRICE_IMPACT_PCT / 100)
-        ready = [] if self.held else [
-            *book.entries[:bisect.bisect_right(book.entries, (price, "\uffff"))],
-            *book.stops[bisect.bisect_left(book.stops, (low, "")):]]
-        verified = await asyncio.gather(*(self._met(book, oid) for _, oid in ready))
-        fired = list(dict.fromkeys(  # a bracket may be ready on both of its lines
-            oid for (_, oid), met in zip(ready, verified, strict=True) if met))
+        ready = [] if self.held else list(dict.fromkeys(  # a bracket may be in both lists
+            oid for _, oid in (
+                *book.entries[:bisect.bisect_right(book.entries, (price, "\uffff"))],
+                *book.stops[bisect.bisect_left(book.stops, (low, "")):])))
+        verified = await asyncio.gather(*(self._met(book, oid) for oid in ready))
+        fired = [oid for oid, met in zip(ready, verified, strict=True) if met]
         fired += await self._follow_marks(book, price)
         for order_id in fired:
             order = self.disarm(order_id)
