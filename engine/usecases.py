@@ -119,7 +119,6 @@ class Engine:
         to its handler, so nothing is written to a socket after its close frame."""
         self._hub.detach_all()
 
-    # -- orders ------------------------------------------------------------------------------
     # -- access --------------------------------------------------------------------------------
     def authenticate(self, secret: str) -> Caller | None:
         """The caller an API key stands for; None for an unknown or revoked key."""
@@ -137,7 +136,6 @@ class Engine:
     async def reload_keys(self) -> None:
         """Read the keys now (after `keys create` or `keys revoke`, in tests)."""
         await self._keyring.refresh()
-        await self._risk.load()
 
     # -- orders ------------------------------------------------------------------------------
     async def submit(self, body: object, key: IdempotencyKey | None = None,

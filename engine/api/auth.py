@@ -22,7 +22,7 @@ from engine.api.keys import ENGINE, SOCKETS
 from engine.config import Settings
 from engine.domain.access import LOCAL, Caller, Scope
 from engine.domain.errors import EngineError
-from engine.limits import Buckets, RateLimited
+from engine.limits import Buckets
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Request-scoped: the Caller this request is made as, and whether it showed a valid key (or
@@ -100,10 +100,6 @@ def guard(settings: Settings) -> Middleware:
                     del per_client[client]
             status = response.status
             return response
-        except RateLimited as error:
-            status = 429
-            raise ApiError(429, error.code, error.message, headers={
-                "Retry-After": str(max(1, round(error.retry_after)))}) from None
         except web.HTTPException as error:
             status = error.status
             raise

@@ -36,7 +36,8 @@ class ApiError(Exception):
     @classmethod
     def refusal(cls, error: EngineError) -> ApiError:
         """The answer to an error the engine raised: its code, and the status that code has."""
-        retry = RETRY_AFTER.get(error.code)
+        wait = getattr(error, "retry_after", None)  # a limit that knows when it frees up
+        retry = str(max(1, round(wait))) if wait is not None else RETRY_AFTER.get(error.code)
         return cls(STATUS_BY_CODE.get(error.code, 422), error.code, error.message, error.field,
                    headers={"Retry-After": retry} if retry else None)
 

@@ -16,7 +16,7 @@ from engine.domain.base58 import is_public_key
 from engine.domain.requests import parse_decimal
 from engine.domain.routing import RoutePlan
 from engine.domain.tokens import Token, lookup
-from engine.limits import PerMinute, RateLimited
+from engine.limits import PerMinute
 from engine.wire import quote_json
 
 MAX_SLIPPAGE_BPS = 5_000
@@ -88,11 +88,7 @@ async def launch(request: web.Request) -> web.Response:
     liquidity = _bounded(data, "liquidity", MIN_LIQUIDITY, MAX_LIQUIDITY)
     mint = data.get("mint")
     market = request.app[MARKET]
-    try:
-        request.app[LAUNCHES].admit(time.monotonic(), "launches")
-    except RateLimited as error:
-        raise ApiError(429, error.code, error.message, headers={
-            "Retry-After": str(max(1, round(error.retry_after)))}) from None
+    request.app[LAUNCHES].admit(time.monotonic(), "launches")  # RateLimited: 429
     if mint is not None and (not isinstance(mint, str) or not is_public_key(mint)
                              or market.is_known_mint(mint)):
         raise ApiError(422, "INVALID_MINT", "mint must be a new base58 address", "mint")
