@@ -31,7 +31,7 @@ CALLER = web.RequestKey("caller", Caller)
 ADMITTED = web.RequestKey("admitted", bool)
 PROTOCOL = "order-engine.v1"
 BEARER_PROTOCOL = "bearer."
-PUBLIC = ("/healthz", "/api/openapi.json", "/", "/favicon.ico")
+PUBLIC = ("/healthz", "/api/openapi.json", "/")
 
 
 def caller_of(request: web.Request) -> Caller:
