@@ -128,6 +128,11 @@ class Venue(Protocol):
     async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> Quote | None:
         """The venue's best pool for this amount, net of fees; None if it has no pool."""
 
+    async def quote_exact_out(self, mint_in: str, mint_out: str,
+                              amount_out: int) -> Quote | None:
+        """The venue's cheapest pool to receive exactly `amount_out`; the quote's `amount_in`
+        is what it would take, fees included. None if no pool can pay it."""
+
 
 class Chain(Protocol):
     """The slice of Solana RPC the engine needs; a real client maps it onto JSON-RPC calls."""

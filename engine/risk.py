@@ -62,7 +62,7 @@ class RiskControls:
             raise TooManyOpenOrders(f"{self.max_open_orders} orders are open (waiting or "
                                     "executing); wait for some to finish")
         if self.max_order_usd is not None:
-            value = await self.usd_value(request.token_in, request.amount_in)
+            value = await self.usd_value(request.amount_token, request.amount)
             if value is None or value > self.max_order_usd:
                 worth = "cannot be priced" if value is None else f"is worth ${value:,.2f}"
                 raise NotionalTooLarge(f"this order {worth}; the limit is "

@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from loguru import logger
 
 from engine.domain.errors import NoRoute
+from engine.domain.request import SwapMode
 from engine.domain.routing import (
     Quote,
     RoutePlan,
     chain_hops,
     choose,
+    choose_exact_out,
     split_amounts,
     worth_splitting,
 )
@@ -26,7 +28,10 @@ class Router:
     def __init__(self, venues: Sequence[Venue]) -> None:
         self._venues = venues
 
-    def has_route(self, mint_in: str, mint_out: str) -> bool:
+    def has_route(self, mint_in: str, mint_out: str,
+                  mode: SwapMode = SwapMode.EXACT_IN) -> bool:
+        if mode is SwapMode.EXACT_OUT:
+            return self._direct(mint_in, mint_out)
         return self._direct(mint_in, mint_out) or bool(self._pivots(mint_in, mint_out))
 
     def _direct(self, mint_in: str, mint_out: str) -> bool:
@@ -37,10 +42,34 @@ class Router:
         return [m for m in PIVOTS if m not in (mint_in, mint_out)
                 and self._direct(mint_in, m) and self._direct(m, mint_out)]
 
-    async def plan(self, mint_in: str, mint_out: str, amount_in: int) -> RoutePlan:
-        """The plan that nets the most: direct (split across venues where that pays), or two
-        hops through SOL or USDC (each hop on either venue or split), compared net of every
-        fee and price impact."""
+    async def plan(self, mint_in: str, mint_out: str, amount: int,
+                   mode: SwapMode = SwapMode.EXACT_IN) -> RoutePlan:
+        """The plan that nets the most for `amount` of the input; with ExactOut, the one that
+        costs the least for `amount` of the output."""
+        if mode is SwapMode.EXACT_OUT:
+            return await self._exact_out(mint_in, mint_out, amount)
+        return await self._exact_in(mint_in, mint_out, amount)
+
+    async def _exact_out(self, mint_in: str, mint_out: str, amount_out: int) -> RoutePlan:
+        """Direct pools only: a route through SOL or USDC would have to buy its intermediate
+        amount with a margin and leave the rest in the wallet."""
+        venues = [v for v in self._venues if v.has_pair(mint_in, mint_out)]
+        if not venues:
+            raise NoRoute("ExactOut needs a pool that trades the pair directly")
+        results = await asyncio.gather(
+            *(v.quote_exact_out(mint_in, mint_out, amount_out) for v in venues),
+            return_exceptions=True)
+        quotes = []
+        for venue, result in zip(venues, results, strict=True):
+            if isinstance(result, Quote):
+                quotes.append(result)
+            elif isinstance(result, BaseException):
+                logger.warning("{} exact-out quote failed: {!r}", venue.name, result)
+        return choose_exact_out(quotes)
+
+    async def _exact_in(self, mint_in: str, mint_out: str, amount_in: int) -> RoutePlan:
+        """Direct (split across venues where that pays), or two hops through SOL or USDC
+        (each hop on either venue or split), compared net of every fee and price impact."""
         direct: RoutePlan | None = None
         refusal = NoRoute("no pool trades this pair, directly or through SOL or USDC")
         if self._direct(mint_in, mint_out):

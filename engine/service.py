@@ -219,18 +219,21 @@ class OrderService:
     async def _route(self, order: Order) -> Order:
         r = order.request
         try:
-            plan = await self._router.plan(r.token_in.mint, r.token_out.mint, r.amount_in)
+            plan = await self._router.plan(r.token_in.mint, r.token_out.mint, r.amount,
+                                           r.swap_mode)
         except NoRoute as error:
             if r.trigger is None:
                 raise
             return await self._advance(order, Armed(f"not yet: {error.message}"))
-        price = r.token_out.to_ui(plan.amount_out) / r.token_in.to_ui(r.amount_in)
+        price = r.net_price(plan.amount_in, plan.amount_out)
         if r.trigger is not None and not r.trigger.met(r.order_type, price):
             return await self._advance(order, Armed("price moved away before execution", price))
         logger.bind(order_id=order.id).info(
-            "routing {} {}->{}: {} | quotes {} | plan {}", r.token_in.format(r.amount_in),
-            r.token_in.symbol, r.token_out.symbol, plan.reason,
-            ", ".join(f"{q.venue}={r.token_out.format(q.amount_out)}" for q in plan.quotes),
+            "routing {} {} {}->{}: {} | quotes {} | plan {}", r.amount_token.format(r.amount),
+            r.amount_token.symbol, r.token_in.symbol, r.token_out.symbol, plan.reason,
+            ", ".join(f"{q.venue}={r.token_in.format(q.amount_in)} {r.token_in.symbol} in"
+                      if plan.exact_out else f"{q.venue}={r.token_out.format(q.amount_out)}"
+                      for q in plan.quotes),
             ", ".join(f"{plan.percent(leg)}% {leg.venue}" for leg in plan.legs))
         leg = r.trigger.leg(r.order_type, price) if r.trigger is not None else None
         return self._stage(order, Routed(plan, price, leg))
@@ -240,10 +243,16 @@ class OrderService:
         r, plan = order.request, order.route
         assert plan is not None
         last = len(plan.hops) - 1  # the slippage floor applies to the final output only
-        instructions = [SwapInstruction(leg.venue, leg.pool, leg.mint_in, leg.mint_out,
-                                        leg.amount_in,
-                                        r.min_out(leg.amount_out) if hop == last else 0, hop)
-                        for hop, legs in enumerate(plan.hops) for leg in legs]
+        if plan.exact_out:  # the output is fixed; slippage bounds what it may cost
+            instructions = [SwapInstruction(leg.venue, leg.pool, leg.mint_in, leg.mint_out,
+                                            r.max_in(leg.amount_in), leg.amount_out,
+                                            exact_out=True) for leg in plan.legs]
+        else:
+            instructions = [SwapInstruction(leg.venue, leg.pool, leg.mint_in, leg.mint_out,
+                                            leg.amount_in,
+                                            r.min_out(leg.amount_out) if hop == last else 0,
+                                            hop)
+                            for hop, legs in enumerate(plan.hops) for leg in legs]
         blockhash = await self._chain.latest_blockhash()
         urgent = r.order_type is OrderType.SNIPER  # pay to land in the launch slot
         tx = self._chain.sign(instructions, blockhash, Memo(order.id, attempt),

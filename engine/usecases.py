@@ -29,6 +29,7 @@ from engine.domain.errors import (
 )
 from engine.domain.events import StoredEvent
 from engine.domain.order import Order, OrderType
+from engine.domain.request import SwapMode
 from engine.domain.requests import parse_order
 from engine.domain.risk import TradingState
 from engine.domain.routing import RoutePlan
@@ -178,9 +179,10 @@ class Engine:
             self._admit_waiting(caller)
         sniping = request.order_type is OrderType.SNIPER
         if not sniping and not self._router.has_route(request.token_in.mint,
-                                                      request.token_out.mint):
+                                                      request.token_out.mint, request.swap_mode):
+            how = " directly (ExactOut needs a direct pool)" if request.exact_out else ""
             raise NoRoute(f"no venue trades {request.token_in.symbol}/"
-                          f"{request.token_out.symbol}", field="tokenOut")
+                          f"{request.token_out.symbol}{how}", field="tokenOut")
         self._pool.reserve()
         try:
             order = await self._service.create(request, key, caller.name)
@@ -275,9 +277,11 @@ class Engine:
         return self.risk()
 
     # -- market ------------------------------------------------------------------------------
-    async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> RoutePlan:
-        """The best plan now for this amount; raises NoRoute."""
-        return await self._router.plan(mint_in, mint_out, amount_in)
+    async def quote(self, mint_in: str, mint_out: str, amount: int,
+                    mode: SwapMode = SwapMode.EXACT_IN) -> RoutePlan:
+        """The best plan now for this amount (of the input, or of the output for ExactOut);
+        raises NoRoute."""
+        return await self._router.plan(mint_in, mint_out, amount, mode)
 
     async def wallet(self) -> Sequence[TokenBalance]:
         return await self._chain.balances()

@@ -22,6 +22,7 @@ from loguru import logger
 
 from engine.domain.errors import NoRoute
 from engine.domain.order import Order
+from engine.domain.request import SwapMode
 from engine.domain.routing import MAX_PRICE_IMPACT_PCT
 from engine.domain.tokens import Token
 from engine.ports import Clock
@@ -105,7 +106,8 @@ class Watcher:
             book.task = asyncio.create_task(self._watch(pair, book), name=f"watch-{pair}")
         self.disarm(order.id)
         self._orders[order.id] = order
-        book.smallest = min(book.smallest, r.amount_in)
+        if not r.exact_out:  # an exact out's input is not known before it is quoted
+            book.smallest = min(book.smallest, r.amount)
         self._owners[order.owner] += 1
         if r.trigger is not None and r.trigger.trail is not None:
             book.trailing[order.id] = order.high_water
@@ -243,16 +245,17 @@ class Watcher:
         if order is None:
             return False
         r = order.request
-        price = await self._price(book, r.amount_in)
+        price = await self._price(book, r.amount, r.swap_mode)
         return price is not None and r.trigger is not None and r.trigger.met(r.order_type, price)
 
-    async def _price(self, book: Book, amount_in: int) -> Decimal | None:
+    async def _price(self, book: Book, amount: int,
+                     mode: SwapMode = SwapMode.EXACT_IN) -> Decimal | None:
         """The best net price (tokenOut per tokenIn) for this amount, None without a route."""
         try:
-            plan = await self._router.plan(book.token_in.mint, book.token_out.mint, amount_in)
+            plan = await self._router.plan(book.token_in.mint, book.token_out.mint, amount, mode)
         except NoRoute:
             return None
-        return book.token_out.to_ui(plan.amount_out) / book.token_in.to_ui(amount_in)
+        return book.token_out.to_ui(plan.amount_out) / book.token_in.to_ui(plan.amount_in)
 
     async def _send_updates(self, book: Book, price: Decimal) -> None:
         """Price updates go only to orders someone is watching: far fewer than those waiting."""

@@ -87,11 +87,14 @@ def _details(order: Order, change: Change) -> Json:
         case TriggerMoved():
             return _trailing(order)
         case Routed(plan=plan, expected_price=price, leg=leg):
+            bound = ({"expectedIn": r.token_in.format(plan.amount_in),
+                      "maxAmountIn": r.token_in.format(r.max_in(plan.amount_in))}
+                     if plan.exact_out else
+                     {"expectedOut": r.token_out.format(plan.amount_out),
+                      "minAmountOut": r.token_out.format(r.min_out(plan.amount_out))})
             return {"venue": plan.venue, "reason": plan.reason, "route": plan_json(plan),
                     **({"leg": leg} if leg else {}),
-                    "expectedPrice": price_text(price),
-                    "expectedOut": r.token_out.format(plan.amount_out),
-                    "minAmountOut": r.token_out.format(r.min_out(plan.amount_out))}
+                    "expectedPrice": price_text(price), **bound}
         case Signed(attempt=attempt, tx=tx, previous_error=previous):
             out = {"attempt": attempt, "txHash": tx.signature,
                    "lastValidBlockHeight": tx.last_valid_height,
@@ -128,8 +131,8 @@ def summary(r: OrderRequest) -> Json:
     """What the first event and the API say about the request itself."""
     out = {"orderType": r.order_type.value, "tokenIn": r.token_in.symbol,
            "tokenOut": r.token_out.symbol, "inputMint": r.token_in.mint,
-           "outputMint": r.token_out.mint, "amount": r.token_in.format(r.amount_in),
-           "slippage": str(r.slippage)}
+           "outputMint": r.token_out.mint, "amount": r.amount_token.format(r.amount),
+           "swapMode": r.swap_mode.value, "slippage": str(r.slippage)}
     return out | _trigger(r)
 
 
@@ -184,7 +187,9 @@ def quote_from_json(d: Json, mint_in: str, mint_out: str) -> Quote:
 
 
 def plan_json(plan: RoutePlan) -> Json:
-    return {"venue": plan.venue, "reason": plan.reason, "outAmount": str(plan.amount_out),
+    return {"venue": plan.venue, "reason": plan.reason, "inAmount": str(plan.amount_in),
+            "outAmount": str(plan.amount_out),
+            "swapMode": "ExactOut" if plan.exact_out else "ExactIn",
             **({"via": plan.via} if plan.via else {}),
             "priceImpactPct": str(plan.price_impact),
             "legs": [{**quote_json(leg), "percent": plan.percent(leg)} for leg in plan.legs],
@@ -195,7 +200,8 @@ def plan_from_json(data: Json, mint_in: str, mint_out: str) -> RoutePlan:
     def quotes(key: str) -> tuple[Quote, ...]:
         return tuple(quote_from_json(d, mint_in, mint_out) for d in data[key])
 
-    return RoutePlan(quotes("legs"), quotes("quotes"), data["reason"])
+    return RoutePlan(quotes("legs"), quotes("quotes"), data["reason"],
+                     data.get("swapMode") == "ExactOut")
 
 
 def tx_json(tx: SignedTransaction) -> Json:

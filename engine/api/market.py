@@ -13,6 +13,7 @@ from engine.api.errors import ApiError, json_response
 from engine.api.keys import ENGINE, MARKET
 from engine.api.orders import decode_body
 from engine.domain.base58 import is_public_key
+from engine.domain.request import SwapMode
 from engine.domain.requests import parse_decimal
 from engine.domain.routing import RoutePlan
 from engine.domain.tokens import Token, lookup
@@ -29,15 +30,21 @@ LAUNCH_FIELDS = {"mint", "venue", "quote", "price", "liquidity", "slot"}
 
 
 async def quotes(request: web.Request) -> web.Response:
-    """GET /api/quotes?inputMint=&outputMint=&amount=&slippageBps= (amount in atoms, ExactIn)."""
+    """GET /api/quotes?inputMint=&outputMint=&amount=&slippageBps=&swapMode= (amount in atoms:
+    of the input for ExactIn, the default, of the output for ExactOut)."""
     query = request.query
     token_in, token_out = _token(query, "inputMint"), _token(query, "outputMint")
     if token_in == token_out:
         raise ApiError(422, "SAME_TOKEN", "inputMint and outputMint must differ", "outputMint")
     amount = params.integer(query, "amount", None, 1, 2**63 - 1)
     bps = params.integer(query, "slippageBps", 50, 1, MAX_SLIPPAGE_BPS)
+    try:
+        mode = SwapMode(query.get("swapMode", SwapMode.EXACT_IN.value))
+    except ValueError:
+        raise ApiError(400, "INVALID_PARAMETER", "swapMode must be ExactIn or ExactOut",
+                       "swapMode") from None
     started = time.perf_counter()
-    plan = await request.app[ENGINE].quote(token_in.mint, token_out.mint, amount)
+    plan = await request.app[ENGINE].quote(token_in.mint, token_out.mint, amount, mode)
     return json_response(_jupiter_shape(plan, token_in, token_out, bps,
                                         time.perf_counter() - started))
 
@@ -45,11 +52,16 @@ async def quotes(request: web.Request) -> web.Response:
 def _jupiter_shape(plan: RoutePlan, token_in: Token, token_out: Token, bps: int,
                    elapsed: float) -> dict[str, Any]:
     out = plan.amount_out
+    # Exact in: the least out after slippage; exact out: the most in (rounded up, as the
+    # instruction's maximum must cover the quote).
+    threshold = (-(-plan.amount_in * (10_000 + bps) // 10_000) if plan.exact_out
+                 else out * (10_000 - bps) // 10_000)
+    mode = SwapMode.EXACT_OUT if plan.exact_out else SwapMode.EXACT_IN
     return {
         "inputMint": token_in.mint, "inAmount": str(plan.amount_in),
         "outputMint": token_out.mint, "outAmount": str(out),
-        "otherAmountThreshold": str(out * (10_000 - bps) // 10_000),
-        "swapMode": "ExactIn", "slippageBps": bps,
+        "otherAmountThreshold": str(threshold),
+        "swapMode": mode.value, "slippageBps": bps,
         "priceImpactPct": str(plan.price_impact),
         "routePlan": [{"swapInfo": {
             "ammKey": leg.pool, "label": leg.label, "venue": leg.venue,

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from engine.domain.tokens import Token
+
+
+class SwapMode(StrEnum):
+    """Which side of the swap `amount` fixes, in the aggregators' words."""
+
+    EXACT_IN = "ExactIn"  # spend exactly `amount` of tokenIn; slippage bounds the least out
+    EXACT_OUT = "ExactOut"  # receive exactly `amount` of tokenOut; slippage bounds the most in
 
 
 class OrderType(StrEnum):
@@ -79,9 +87,19 @@ class OrderRequest:
     order_type: OrderType
     token_in: Token
     token_out: Token
-    amount_in: int
+    amount: int  # atoms of tokenIn (ExactIn) or of tokenOut (ExactOut)
     slippage: Decimal
-    trigger: Trigger | None = None  # set for limit and sniper orders
+    trigger: Trigger | None = None  # set for every order that waits
+    swap_mode: SwapMode = SwapMode.EXACT_IN
+
+    @property
+    def exact_out(self) -> bool:
+        return self.swap_mode is SwapMode.EXACT_OUT
+
+    @property
+    def amount_token(self) -> Token:
+        """The token `amount` counts."""
+        return self.token_out if self.exact_out else self.token_in
 
     @property
     def min_price(self) -> Decimal | None:
@@ -94,3 +112,11 @@ class OrderRequest:
     def min_out(self, quoted_out: int) -> int:
         """The slippage floor: the least output the trader accepts for a quote."""
         return int(Decimal(quoted_out) * (1 - self.slippage))
+
+    def max_in(self, quoted_in: int) -> int:
+        """The exact-out bound: the most input the trader pays for a quote."""
+        return math.ceil(Decimal(quoted_in) * (1 + self.slippage))
+
+    def net_price(self, amount_in: int, amount_out: int) -> Decimal:
+        """tokenOut per tokenIn, in UI units: what triggers and limits compare."""
+        return self.token_out.to_ui(amount_out) / self.token_in.to_ui(amount_in)

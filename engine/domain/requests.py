@@ -11,7 +11,7 @@ from typing import Any
 from engine.domain.base58 import is_public_key
 from engine.domain.errors import Refused
 from engine.domain.order import OrderRequest, OrderType, Trigger
-from engine.domain.request import PRICE_FIELDS
+from engine.domain.request import PRICE_FIELDS, SwapMode
 from engine.domain.tokens import Token, lookup, unlisted
 
 DEFAULT_SLIPPAGE = Decimal("0.01")
@@ -26,10 +26,10 @@ MAX_EXPONENT = 24  # |log10| of any number we accept: beyond it, no derived inte
 MIN_PRICE, MAX_PRICE = Decimal("1e-15"), Decimal("1e15")
 COMMON = {"orderType", "tokenIn", "tokenOut", "amount", "slippage"}
 FIELDS = {
-    OrderType.MARKET: COMMON,
-    OrderType.LIMIT: COMMON | {"limitPrice", "expiresAt", "ttlSeconds"},
+    OrderType.MARKET: COMMON | {"swapMode"},
+    OrderType.LIMIT: COMMON | {"limitPrice", "expiresAt", "ttlSeconds", "swapMode"},
     OrderType.SNIPER: COMMON | {"maxPrice", "expiresAt", "ttlSeconds"},
-    OrderType.STOP: COMMON | {"triggerPrice", "expiresAt", "ttlSeconds"},
+    OrderType.STOP: COMMON | {"triggerPrice", "expiresAt", "ttlSeconds", "swapMode"},
     OrderType.TRAILING_STOP: COMMON | {"trail", "expiresAt", "ttlSeconds"},
     OrderType.BRACKET: COMMON | {"takeProfitPrice", "stopPrice", "expiresAt", "ttlSeconds"},
 }
@@ -57,12 +57,24 @@ def parse_order(body: Any, now: datetime) -> OrderRequest:
     token_out = _token(body.get("tokenOut"), "tokenOut", order_type is OrderType.SNIPER)
     if token_in == token_out:
         raise InvalidOrder("tokenIn and tokenOut must differ", field="tokenOut", code="SAME_TOKEN")
-    amount = _amount(body.get("amount"), token_in)
+    mode = _swap_mode(body.get("swapMode"))
+    amount = _amount(body.get("amount"), token_out if mode is SwapMode.EXACT_OUT else token_in)
     slippage = _slippage(body.get("slippage", None))
     trigger = None
     if order_type is not OrderType.MARKET:
         trigger = _trigger(body, order_type, now)
-    return OrderRequest(order_type, token_in, token_out, amount, slippage, trigger)
+    return OrderRequest(order_type, token_in, token_out, amount, slippage, trigger, mode)
+
+
+def _swap_mode(value: Any) -> SwapMode:
+    if value is None:
+        return SwapMode.EXACT_IN
+    try:
+        return SwapMode(str(value) if isinstance(value, str) else "")
+    except ValueError:
+        raise InvalidOrder("swapMode must be ExactIn (amount is what you pay) or ExactOut "
+                           "(amount is what you receive)", field="swapMode",
+                           code="INVALID_SWAP_MODE") from None
 
 
 def _trigger(body: dict[str, Any], order_type: OrderType, now: datetime) -> Trigger:

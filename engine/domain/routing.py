@@ -37,6 +37,7 @@ class RoutePlan:
     legs: tuple[Quote, ...]
     quotes: tuple[Quote, ...]
     reason: str
+    exact_out: bool = False  # the legs' outputs are fixed and their inputs what they cost
 
     @property
     def hops(self) -> tuple[tuple[Quote, ...], ...]:
@@ -130,6 +131,26 @@ def choose(amount_in: int, quotes: Sequence[Quote], partials: Sequence[Quote] = 
         raise NoRoute("the amount is too large for the available liquidity")
     best = max(candidates, key=lambda legs: (sum(q.amount_out for q in legs), -len(legs)))
     plan = RoutePlan(best, tuple(singles), _reason(best, singles, amount_in))
+    if plan.price_impact > MAX_PRICE_IMPACT_PCT:
+        raise NoRoute(f"the amount is too large for the available liquidity "
+                      f"(price impact {plan.price_impact:.2f}%)")
+    return plan
+
+
+def choose_exact_out(quotes: Sequence[Quote]) -> RoutePlan:
+    """The single pool that asks the least input for the exact output (exact-out swaps are
+    not split: each venue's instruction fixes its own output)."""
+    if not quotes:
+        raise NoRoute("no pool can pay that exact amount out")
+    ranked = sorted(quotes, key=lambda q: (q.amount_in, q.venue))
+    best = ranked[0]
+    if len(ranked) == 1:
+        reason = f"{best.venue} is the only venue that can pay this exact amount"
+    else:
+        runner = ranked[1]
+        saving = Decimal(runner.amount_in - best.amount_in) / max(runner.amount_in, 1) * 100
+        reason = f"{best.venue} costs {saving:.4f}% less than {runner.venue}"
+    plan = RoutePlan((best,), tuple(ranked), reason, exact_out=True)
     if plan.price_impact > MAX_PRICE_IMPACT_PCT:
         raise NoRoute(f"the amount is too large for the available liquidity "
                       f"(price impact {plan.price_impact:.2f}%)")

@@ -8,7 +8,10 @@ from typing import ClassVar
 
 @dataclass(frozen=True, slots=True)
 class SwapInstruction:
-    """One swap leg with its on-chain slippage floor; the venue program enforces `min_out`."""
+    """One swap leg with its on-chain slippage bound, which the venue program enforces.
+
+    Exact in: swap `amount_in`, fail under `min_out`. Exact out (`exact_out`): receive exactly
+    `min_out`, fail if that costs more than `amount_in` (the instruction's maximum in)."""
 
     venue: str
     pool: str
@@ -17,6 +20,7 @@ class SwapInstruction:
     amount_in: int  # a later hop's is its planned share: it swaps that share of what came in
     min_out: int  # 0 on the hops before the last: the slippage floor applies to the final output
     hop: int = 0  # 0, or 1 for the second hop of a route through SOL or USDC
+    exact_out: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from engine.domain.order import Order, OrderRequest, OrderType, Trigger
+from engine.domain.request import SwapMode
 from engine.domain.status import OrderStatus
 from engine.domain.tokens import Token, lookup, unlisted
 from engine.wire import (
@@ -23,9 +24,10 @@ from engine.wire import (
     tx_json,
 )
 
-COLUMNS = ("id, order_type, mint_in, decimals_in, mint_out, decimals_out, amount_in, slippage, "
+COLUMNS = ("id, order_type, mint_in, decimals_in, mint_out, decimals_out, amount, slippage, "
            "status, seq, attempts, created_at, updated_at, route, tx, fill, error, "
-           "trigger_price, expires_at, owner, trail, high_water, stop_price")
+           "trigger_price, expires_at, owner, trail, high_water, stop_price, swap_mode")
+PLACEHOLDERS = ", ".join("?" * (COLUMNS.count(",") + 1))
 
 
 def learned(order: Order) -> tuple[bytes | None, ...]:
@@ -41,10 +43,11 @@ def row(order: Order) -> tuple[Any, ...]:
     """The values of COLUMNS for a new order."""
     r = order.request
     return (order.id, r.order_type.value, r.token_in.mint, r.token_in.decimals, r.token_out.mint,
-            r.token_out.decimals, r.amount_in, str(r.slippage), order.status.value, order.seq,
+            r.token_out.decimals, r.amount, str(r.slippage), order.status.value, order.seq,
             order.attempts, iso(order.created_at), iso(order.updated_at), *learned(order),
             *_trigger_columns(r.trigger), order.owner, text(r.trigger.trail if r.trigger else None),
-            text(order.high_water), text(r.trigger.stop if r.trigger else None))
+            text(order.high_water), text(r.trigger.stop if r.trigger else None),
+            r.swap_mode.value)
 
 
 def text(value: Decimal | None) -> str | None:
@@ -66,7 +69,7 @@ def order_of(values: Any) -> Order:
     """The order a row of COLUMNS holds."""
     (oid, kind, mint_in, dec_in, mint_out, dec_out, amount, slippage, status, seq, attempts,
      created, updated, route, tx, fill, error, price, expires, owner, trail, high_water,
-     stop) = values
+     stop, mode) = values
     order_type = OrderType(kind)
     trigger = None
     if order_type is not OrderType.MARKET:
@@ -75,7 +78,7 @@ def order_of(values: Any) -> Order:
                           None if trail is None else Decimal(trail),
                           None if stop is None else Decimal(stop))
     r = OrderRequest(order_type, _token(mint_in, dec_in), _token(mint_out, dec_out),
-                     int(amount), Decimal(slippage), trigger)
+                     int(amount), Decimal(slippage), trigger, SwapMode(mode))
     return Order(oid, r, OrderStatus(status), seq, parse_time(created), parse_time(updated),
                  attempts,
                  None if route is None else plan_from_json(orjson.loads(route), r.token_in.mint,

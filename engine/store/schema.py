@@ -78,4 +78,9 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE orders ADD COLUMN stop_price TEXT;  -- a bracket's stop (trigger_price: its target)
     """,
+    """
+    -- ExactOut orders fix the output: the amount is of the token swap_mode names.
+    ALTER TABLE orders RENAME COLUMN amount_in TO amount;
+    ALTER TABLE orders ADD COLUMN swap_mode TEXT NOT NULL DEFAULT 'ExactIn';
+    """,
 )

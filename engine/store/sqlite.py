@@ -19,7 +19,7 @@ from engine.domain.order import Order
 from engine.domain.risk import TradingState
 from engine.domain.status import TERMINAL, OrderStatus
 from engine.ports import IdempotencyKey, KeyNameTaken, Page, StorageError
-from engine.store.rows import COLUMNS, learned, order_of, row, text
+from engine.store.rows import COLUMNS, PLACEHOLDERS, learned, order_of, row, text
 from engine.store.schema import MIGRATIONS
 from engine.store.writer import GroupCommitWriter
 from engine.wire import (
@@ -64,7 +64,7 @@ class SqliteStore:
 
     async def create(self, order: Order, event: OrderEvent,
                      key: IdempotencyKey | None = None) -> StoredEvent:
-        insert = (f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 23)})", row(order))
+        insert = (f"INSERT INTO orders ({COLUMNS}) VALUES ({PLACEHOLDERS})", row(order))
         extra = [] if key is None else [(
             "INSERT INTO idempotency_keys (key, fingerprint, order_id, created_at) "
             "VALUES (?, ?, ?, ?)", (key.key, key.fingerprint, order.id, iso(order.created_at)))]

@@ -45,17 +45,36 @@ class CpPool:
         net = amount_in - fee
         return r_out * net // (r_in + net), fee
 
+    def swap_in(self, mint_in: str, amount_out: int, now: int = 0) -> tuple[int, int]:
+        """(amount in, fee in input atoms) that buys exactly `amount_out`, without changing
+        the pool: the programs' exact-out (SwapBaseOut, swap_base_output) rounding, up."""
+        r_in, r_out = self.reserves(mint_in)
+        if not 0 < amount_out < r_out:
+            raise InsufficientFunds(f"{self.id}: pool cannot pay {amount_out}")
+        net = ceil_div(r_in * amount_out, r_out - amount_out)
+        amount_in = ceil_div(net * self.fee_den, self.fee_den - self.fee_num)
+        return amount_in, amount_in - net
+
     def swap(self, mint_in: str, amount_in: int, now: int = 0) -> int:
         """Execute the swap: reserves move, so the next trader sees the new price."""
         out, fee = self.swap_out(mint_in, amount_in)
-        r_in, r_out = self.reserves(mint_in)
-        if out >= r_out or out <= 0:
+        if out >= self.reserves(mint_in)[1] or out <= 0:
             raise InsufficientFunds(f"{self.id}: pool cannot pay {out}")
+        self._settle(mint_in, amount_in, out, fee)
+        return out
+
+    def swap_exact_out(self, mint_in: str, amount_out: int, now: int = 0) -> int:
+        """Execute an exact-out swap; returns what it took in."""
+        amount_in, fee = self.swap_in(mint_in, amount_out)
+        self._settle(mint_in, amount_in, amount_out, fee)
+        return amount_in
+
+    def _settle(self, mint_in: str, amount_in: int, out: int, fee: int) -> None:
+        r_in, r_out = self.reserves(mint_in)
         kept_outside = 0
         if self.program == "cpmm":  # accrued protocol and fund fees leave the curve
             kept_outside = fee * self.protocol_rate // 10**6 + fee * self.fund_rate // 10**6
         self._set(mint_in, r_in + amount_in - kept_outside, r_out - out)
-        return out
 
     def spot_price(self, mint_in: str) -> float:
         """Marginal output atoms per input atom, before fees (for price impact only)."""

@@ -51,6 +51,10 @@ class SwapProgram(Protocol):
 
     def apply(self, pool: str, mint_in: str, amount_in: int, now: int) -> int: ...
 
+    def preview_in(self, pool: str, mint_in: str, amount_out: int, now: int) -> int: ...
+
+    def apply_exact_out(self, pool: str, mint_in: str, amount_out: int, now: int) -> int: ...
+
 
 class SimChain:
     def __init__(self, programs: Mapping[str, SwapProgram], rng: random.Random, clock: Clock, *,
@@ -281,6 +285,8 @@ class SimChain:
             self.wallet.charge(fee)  # a failed transaction still pays its fee
             return Landed(signature, slot, 0, 0, fee, "INSUFFICIENT_FUNDS", problem,
                           memo=memo.text)
+        if message.exact_out:
+            return self._execute_exact_out(signature, message, now, slot, fee)
         inputs = self._hop_inputs(message, now)
         last = message.hops[-1]
         for ix, amount in zip(message.instructions, inputs, strict=True):
@@ -301,3 +307,25 @@ class SimChain:
                                   amount_out, fee)
         return Landed(signature, slot, message.amount_in, amount_out, fee, rent_lamports=rent,
                       memo=memo.text)
+
+    def _execute_exact_out(self, signature: str, message: Message, now: int, slot: int,
+                           fee: int) -> Landed:
+        """One exact-out swap: the program takes what the output costs, up to its maximum."""
+        ix, memo = message.instructions[0], message.memo
+        program = self._programs[ix.venue]
+        try:
+            cost = program.preview_in(ix.pool, ix.mint_in, ix.min_out, now)
+        except InsufficientFunds as error:
+            self.wallet.charge(fee)
+            return Landed(signature, slot, 0, 0, fee, "INSUFFICIENT_FUNDS", str(error),
+                          memo=memo.text)
+        if self.faults.slips(memo.order_id, memo.attempt):
+            cost = ix.amount_in + 1
+        if cost > ix.amount_in:
+            self.wallet.charge(fee)
+            return Landed(signature, slot, 0, 0, fee, "SLIPPAGE_EXCEEDED",
+                          f"{program.name}: {program.slippage_error}: in {cost} > maximum "
+                          f"{ix.amount_in}", memo=memo.text)
+        paid = program.apply_exact_out(ix.pool, ix.mint_in, ix.min_out, now)
+        rent = self.wallet.settle(ix.mint_in, paid, ix.mint_out, ix.min_out, fee)
+        return Landed(signature, slot, paid, ix.min_out, fee, rent_lamports=rent, memo=memo.text)

@@ -24,7 +24,11 @@ class Pool(Protocol):
 
     def swap_out(self, mint_in: str, amount_in: int, now: int) -> tuple[int, int]: ...
 
+    def swap_in(self, mint_in: str, amount_out: int, now: int) -> tuple[int, int]: ...
+
     def swap(self, mint_in: str, amount_in: int, now: int) -> int: ...
+
+    def swap_exact_out(self, mint_in: str, amount_out: int, now: int) -> int: ...
 
     def spot_price(self, mint_in: str) -> float: ...
 
@@ -75,18 +79,32 @@ class PoolVenue:
         return frozenset((mint_in, mint_out)) in self._by_pair
 
     async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> Quote | None:
+        """The pool that pays the most for exactly `amount_in`."""
+        return await self._best(mint_in, mint_out, amount_in, exact_out=False)
+
+    async def quote_exact_out(self, mint_in: str, mint_out: str,
+                              amount_out: int) -> Quote | None:
+        """The pool that asks the least for exactly `amount_out`."""
+        return await self._best(mint_in, mint_out, amount_out, exact_out=True)
+
+    async def _best(self, mint_in: str, mint_out: str, amount: int, *,
+                    exact_out: bool) -> Quote | None:
         await self._clock.sleep(self._rng.uniform(0.15, 0.25) * self._scale)
         now = self._now()
         best: Quote | None = None
         for pool in self._by_pair.get(frozenset((mint_in, mint_out)), []):
             try:
-                out, fee = pool.swap_out(mint_in, amount_in, now)
+                if exact_out:
+                    (amount_in, fee), out = pool.swap_in(mint_in, amount, now), amount
+                else:
+                    (out, fee), amount_in = pool.swap_out(mint_in, amount, now), amount
             except InsufficientFunds:
                 continue
             except (ArithmeticError, ValueError) as error:  # its state is broken: freeze it
                 self.freeze(pool.id, f"quote failed: {type(error).__name__}: {error}")
                 continue
-            if out <= 0 or (best is not None and out <= best.amount_out):
+            if out <= 0 or (best is not None and (amount_in >= best.amount_in if exact_out
+                                                  else out <= best.amount_out)):
                 continue
             ideal = (amount_in - fee) * pool.spot_price(mint_in)
             impact = Decimal(max(0.0, 1 - out / ideal) * 100).quantize(Decimal("0.000001"))
@@ -98,5 +116,11 @@ class PoolVenue:
     def preview(self, pool: str, mint_in: str, amount_in: int, now: int) -> int:
         return self.pools[pool].swap_out(mint_in, amount_in, now)[0]
 
+    def preview_in(self, pool: str, mint_in: str, amount_out: int, now: int) -> int:
+        return self.pools[pool].swap_in(mint_in, amount_out, now)[0]
+
     def apply(self, pool: str, mint_in: str, amount_in: int, now: int) -> int:
         return self.pools[pool].swap(mint_in, amount_in, now)
+
+    def apply_exact_out(self, pool: str, mint_in: str, amount_out: int, now: int) -> int:
+        return self.pools[pool].swap_exact_out(mint_in, amount_out, now)

@@ -89,18 +89,31 @@ class DlmmPool:
 
     def swap_out(self, mint_in: str, amount_in: int, now: int) -> tuple[int, int]:
         """(amount out, total fee) without changing the pool."""
-        out, fee, _ = self._run(mint_in, amount_in, now)
+        _, out, fee, _ = self._run(mint_in, amount_in, now, exact_out=False)
         return out, fee
 
+    def swap_in(self, mint_in: str, amount_out: int, now: int) -> tuple[int, int]:
+        """(amount in, total fee) that buys exactly `amount_out` (swap_exact_out)."""
+        amount_in, _, fee, _ = self._run(mint_in, amount_out, now, exact_out=True)
+        return amount_in, fee
+
     def swap(self, mint_in: str, amount_in: int, now: int) -> int:
-        out, _, state = self._run(mint_in, amount_in, now)
+        _, out, _, state = self._run(mint_in, amount_in, now, exact_out=False)
         if out <= 0:
             raise InsufficientFunds(f"{self.id}: PairInsufficientLiquidity (6012)")
+        self._keep(state)
+        return out
+
+    def swap_exact_out(self, mint_in: str, amount_out: int, now: int) -> int:
+        amount_in, _, _, state = self._run(mint_in, amount_out, now, exact_out=True)
+        self._keep(state)
+        return amount_in
+
+    def _keep(self, state: tuple[dict[int, list[int]], int, tuple[int, int, int, int]]) -> None:
         bins, self.active_id, vol = state
         self.bins.update(bins)
         (self.volatility_accumulator, self.volatility_reference, self.index_reference,
          self.last_update) = vol
-        return out
 
     def spot_price(self, mint_in: str) -> float:
         price = bin_price_q64(self.bin_step, self.active_id) / ONE_Q64
@@ -114,13 +127,15 @@ class DlmmPool:
             return self.volatility_accumulator * self.fees.reduction_factor // 10_000, self.active_id
         return 0, self.active_id
 
-    def _run(self, mint_in: str, amount_in: int, now: int) -> tuple[int, int, tuple[
-            dict[int, list[int]], int, tuple[int, int, int, int]]]:
-        """Walk bins from the active one; returns (out, fee, new bins/active/volatility state)."""
+    def _run(self, mint_in: str, amount: int, now: int, *, exact_out: bool) -> tuple[
+            int, int, int, tuple[dict[int, list[int]], int, tuple[int, int, int, int]]]:
+        """Walk bins from the active one until `amount` (of input, or of output for an exact
+        out) is used up; returns (in, out, fee, new bins/active/volatility state)."""
         x_in = mint_in == self.token_x
         v_ref, i_ref = self._references(now)
         step = -1 if x_in else 1
-        remaining, out, fees, active, va = amount_in, 0, 0, self.active_id, self.volatility_accumulator
+        remaining, total_in, out, fees = amount, 0, 0, 0
+        active, va = self.active_id, self.volatility_accumulator
         touched: dict[int, list[int]] = {}
         while remaining > 0:
             if active not in self.bins:
@@ -132,19 +147,37 @@ class DlmmPool:
                          self.fees.max_volatility_accumulator)
                 f = self.fee_rate(va)
                 price = bin_price_q64(self.bin_step, active)
-                capacity = (ceil_div(reserve_out * ONE_Q64, price) if x_in
-                            else ceil_div(reserve_out * price, ONE_Q64))
-                fee = ceil_div(remaining * f, FEE_PRECISION)
-                if remaining - fee >= capacity:  # the bin empties
-                    fee = ceil_div(capacity * f, FEE_PRECISION - f)
-                    used, got = capacity + fee, reserve_out
+                if exact_out:
+                    used, got, fee = self._buy(remaining, reserve_out, price, f, x_in)
+                    remaining -= got
                 else:
-                    used = remaining
-                    net = remaining - fee
-                    got = net * price // ONE_Q64 if x_in else net * ONE_Q64 // price
+                    used, got, fee = self._sell(remaining, reserve_out, price, f, x_in)
+                    remaining -= used
                 gained = used - fee
                 touched[active] = [x + gained, y - got] if x_in else [x - got, y + gained]
-                remaining, out, fees = remaining - used, out + got, fees + fee
+                total_in, out, fees = total_in + used, out + got, fees + fee
             if remaining > 0:
                 active += step
-        return out, fees, (touched, active, (va, v_ref, i_ref, now))
+        return total_in, out, fees, (touched, active, (va, v_ref, i_ref, now))
+
+    @staticmethod
+    def _sell(amount_in: int, reserve_out: int, price: int, f: int,
+              x_in: bool) -> tuple[int, int, int]:
+        """One bin, exact in: (input used, output, fee)."""
+        capacity = (ceil_div(reserve_out * ONE_Q64, price) if x_in
+                    else ceil_div(reserve_out * price, ONE_Q64))
+        fee = ceil_div(amount_in * f, FEE_PRECISION)
+        if amount_in - fee >= capacity:  # the bin empties
+            fee = ceil_div(capacity * f, FEE_PRECISION - f)
+            return capacity + fee, reserve_out, fee
+        net = amount_in - fee
+        return amount_in, net * price // ONE_Q64 if x_in else net * ONE_Q64 // price, fee
+
+    @staticmethod
+    def _buy(amount_out: int, reserve_out: int, price: int, f: int,
+             x_in: bool) -> tuple[int, int, int]:
+        """One bin, exact out: (input used, output, fee); the fee is on top of the net input."""
+        got = min(amount_out, reserve_out)
+        net = ceil_div(got * ONE_Q64, price) if x_in else ceil_div(got * price, ONE_Q64)
+        fee = ceil_div(net * f, FEE_PRECISION - f)
+        return net + fee, got, fee

@@ -30,7 +30,8 @@ class Message:
             "computeUnitLimit": self.compute_unit_limit,
             "instructions": [{"venue": ix.venue, "pool": ix.pool, "mintIn": ix.mint_in,
                               "mintOut": ix.mint_out, "amountIn": ix.amount_in,
-                              "minOut": ix.min_out, **({"hop": ix.hop} if ix.hop else {})}
+                              "minOut": ix.min_out, **({"hop": ix.hop} if ix.hop else {}),
+                              **({"exactOut": True} if ix.exact_out else {})}
                              for ix in self.instructions]})
 
     @classmethod
@@ -43,7 +44,7 @@ class Message:
                    int(data["computeUnitPrice"]), int(data["computeUnitLimit"]),
                    tuple(SwapInstruction(ix["venue"], ix["pool"], ix["mintIn"], ix["mintOut"],
                                          int(ix["amountIn"]), int(ix["minOut"]),
-                                         int(ix.get("hop", 0)))
+                                         int(ix.get("hop", 0)), bool(ix.get("exactOut")))
                          for ix in data["instructions"]))
 
     @property
@@ -61,8 +62,12 @@ class Message:
         return hops
 
     @property
+    def exact_out(self) -> bool:
+        return any(ix.exact_out for ix in self.instructions)
+
+    @property
     def amount_in(self) -> int:
-        """What the wallet pays in: the first hop's input."""
+        """What the wallet pays in at most: the first hop's input (an exact out's maximum)."""
         return sum(ix.amount_in for ix in self.hops[0])
 
     @property

@@ -248,3 +248,16 @@ async def test_kept_marks_survive_and_an_older_order_object_does_not_overwrite_t
     stored = await store.get(order.id)
     assert stored is not None and stored.high_water == Decimal("151.5")
     assert stored.request.trigger is not None and stored.request.trigger.trail == Decimal("0.05")
+
+
+@pytest.mark.parametrize("body", [
+    {**BODY, "swapMode": "ExactOut", "amount": "150", "tokenOut": "USDC"},
+    {**BODY, "orderType": "stop", "triggerPrice": "140", "swapMode": "ExactOut"},
+    {**BODY, "orderType": "trailing_stop", "trail": "0.03", "ttlSeconds": 60},
+    {**BODY, "orderType": "bracket", "takeProfitPrice": "160", "stopPrice": "140"},
+])
+async def test_every_kind_of_request_reads_back_as_written(store: OrderStore,
+                                                           body: dict[str, object]) -> None:
+    order, event = new_order(1, body)
+    await store.create(order, event)
+    assert await store.get(order.id) == order
