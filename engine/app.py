@@ -33,6 +33,7 @@ from engine.risk import RiskControls
 from engine.router import Router
 from engine.service import Fanout, OrderService, RetryPolicy
 from engine.store.sqlite import SqliteStore
+from engine.twap import TwapScheduler
 from engine.usecases import Engine
 from engine.venues.world import SimWorld
 from engine.watcher import Watcher
@@ -76,22 +77,26 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
     keyring = KeyRing(store)
     controls = RiskControls(store, router, watcher, max_order_usd=settings.max_order_usd,
                             max_open_orders=settings.max_open_orders,
-                            open_orders=lambda: pool.pending + pool.in_flight + watcher.waiting)
+                            open_orders=lambda: pool.pending + pool.in_flight + engine.waiting)
+    twap = TwapScheduler(service, store, router, clock, pool.enqueue,
+                         held=lambda: controls.state is TradingState.HALTED,
+                         retry_delay=max(settings.latency_scale, 0.1))
     metrics.gauge("engine_trading_halted", "1 while trading is halted (PUT /api/risk)",
                   lambda: float(controls.state is TradingState.HALTED))
-    service.on_waiting = watcher.arm
+    service.on_finished = twap.child_finished
     metrics.gauge("engine_queue_depth", "Orders waiting for a worker", lambda: pool.pending)
     metrics.gauge("engine_in_flight", "Orders executing now", lambda: pool.in_flight)
     metrics.gauge("engine_waiting_orders", "Orders waiting for their trigger",
-                  lambda: watcher.waiting)
+                  lambda: engine.waiting)
     metrics.gauge("engine_websocket_subscribers", "Open order-stream subscriptions",
                   lambda: hub.subscriber_count)
     engine = Engine(store=store, chain=chain, clock=clock, router=router, service=service,
-                    pool=pool, watcher=watcher, hub=hub, metrics=metrics, keyring=keyring,
+                    pool=pool, watcher=watcher, twap=twap, hub=hub, metrics=metrics, keyring=keyring,
                     risk=controls,
                     workers=settings.workers, shutdown_grace=settings.shutdown_grace,
                     send_timeout=settings.send_timeout, max_waiting=settings.max_waiting,
                     max_waiting_per_key=settings.max_waiting_per_key)
+    service.on_waiting = engine.wait
     return Parts(engine, watcher)
 
 

@@ -80,6 +80,8 @@ class OrderService:
         self._chain, self._clock, self._policy, self._new_id = chain, clock, policy, new_id
         # Hands a waiting limit or sniper order to the price watcher.
         self.on_waiting: Callable[[Order], None] = lambda order: None
+        # Told of every order that ends, once its last event is durable (TWAP slices).
+        self.on_finished: Callable[[Order], None] = lambda order: None
         # Orders picked up again at start-up: their next event says so.
         self.resumed: set[str] = set()
         # Per order, writes queued but not yet known durable (see `_stage`). A cancel racing a
@@ -88,9 +90,11 @@ class OrderService:
         self._unsynced: dict[str, list[asyncio.Future[StoredEvent]]] = {}
 
     async def create(self, request: OrderRequest, key: IdempotencyKey | None = None,
-                     owner: str | None = None) -> Order:
+                     owner: str | None = None, *, order_id: str | None = None,
+                     parent: str | None = None) -> Order:
         """Store a new order durably, then announce it; the caller queues it."""
-        order, event = Order.accept(self._new_id(), request, self._clock.now(), owner)
+        order, event = Order.accept(order_id or self._new_id(), request, self._clock.now(),
+                                    owner, parent)
         self._publisher.publish(event, await self._store.create(order, event, key))
         return order
 
@@ -137,9 +141,12 @@ class OrderService:
 
     async def _step(self, order: Order, attempt: int, *, fresh: bool) -> Order:
         if order.status is S.PENDING and order.request.trigger is not None:
-            trigger = order.request
-            priced = trigger.min_price is not None or trigger.stop_price is not None
+            r = order.request
+            priced = r.min_price is not None or r.stop_price is not None
             reason = "armed: waiting for the price" if priced else "armed"
+            if r.schedule is not None:
+                reason = (f"scheduled: {r.schedule.slices} slices, one every "
+                          f"{r.schedule.interval} s from now")
             return await self._advance(order, Armed(reason))
         if order.status in (S.PENDING, S.WAITING):
             return await self._route(order)
@@ -164,6 +171,9 @@ class OrderService:
         order, event = order.apply(change, self._clock.now(), resumed=resumed)
         durable = self._store.record(order, event, previous)
         durable.add_done_callback(lambda stored: self._publish(event, stored))
+        if order.status.terminal:
+            ended = order
+            durable.add_done_callback(lambda stored: self._finished(ended, stored))
         self._unsynced.setdefault(order.id, []).append(durable)
         return order
 
@@ -171,12 +181,20 @@ class OrderService:
         if not durable.cancelled() and durable.exception() is None:
             self._publisher.publish(event, durable.result())
 
+    def _finished(self, order: Order, durable: asyncio.Future[StoredEvent]) -> None:
+        if not durable.cancelled() and durable.exception() is None:
+            self.on_finished(order)
+
     async def _synced(self, order_id: str) -> None:
         """Wait for the order's queued writes; raise the first that failed (StaleOrder, say)."""
         results = await asyncio.gather(*self._unsynced.pop(order_id, ()), return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+
+    async def advance(self, order: Order, change: Change) -> Order:
+        """A step taken outside a worker (a TWAP parent's slices), once durable."""
+        return await self._advance(order, change)
 
     async def update_waiting(self, order: Order, price: Decimal) -> Order:
         """A price update for an order's subscribers (the watcher rate-limits these)."""

@@ -42,6 +42,7 @@ from engine.ports import Chain, Clock, IdempotencyKey, OrderStore, Page, StaleOr
 from engine.risk import RiskControls
 from engine.router import Router
 from engine.service import OrderService
+from engine.twap import TwapScheduler
 from engine.watcher import Watcher
 from engine.workers import WorkerPool
 
@@ -76,12 +77,13 @@ class Health:
 
 class Engine:
     def __init__(self, *, store: OrderStore, chain: Chain, clock: Clock, router: Router,
-                 service: OrderService, pool: WorkerPool, watcher: Watcher, hub: Hub,
+                 service: OrderService, pool: WorkerPool, watcher: Watcher,
+                 twap: TwapScheduler, hub: Hub,
                  metrics: Metrics, keyring: KeyRing, risk: RiskControls, workers: int,
                  shutdown_grace: float,
                  send_timeout: float, max_waiting: int, max_waiting_per_key: int) -> None:
         self._store, self._chain, self._clock, self._router = store, chain, clock, router
-        self._service, self._pool, self._watcher = service, pool, watcher
+        self._service, self._pool, self._watcher, self._twap = service, pool, watcher, twap
         self._hub, self._metrics, self._keyring, self._risk = hub, metrics, keyring, risk
         self._workers, self._grace = workers, shutdown_grace
         self._max_waiting, self._max_waiting_per_key = max_waiting, max_waiting_per_key
@@ -101,7 +103,7 @@ class Engine:
         self._service.resumed = {order.id for order in unfinished}
         for order in unfinished:
             if order.status is S.WAITING:
-                self._watcher.arm(order)  # re-armed: it waits for its price again
+                self.wait(order)  # re-armed: it waits for its price (or its slices) again
             else:
                 self._pool.enqueue(order)
         if unfinished:
@@ -109,10 +111,22 @@ class Engine:
         self._pool.start()
         self._accepting = True
 
+    def wait(self, order: Order) -> None:
+        """A waiting order goes to what wakes it: the price watcher, or its TWAP schedule."""
+        if order.request.schedule is not None:
+            self._twap.arm(order)
+        else:
+            self._watcher.arm(order)
+
+    @property
+    def waiting(self) -> int:
+        return self._watcher.waiting + self._twap.running
+
     async def stop(self) -> None:
         """Refuse new orders, let executing ones finish within the grace period."""
         self._accepting = False
         await self._watcher.stop()
+        await self._twap.stop()
         await self._pool.stop(self._grace)
 
     def release_streams(self) -> None:
@@ -198,11 +212,12 @@ class Engine:
         return order
 
     def _admit_waiting(self, caller: Caller) -> None:
-        if self._watcher.waiting >= self._max_waiting:
+        if self.waiting >= self._max_waiting:
             raise TooManyWaiting(f"{self._max_waiting} orders are waiting already",
                                  retry_after=60)
         if caller.name is not None and (
-                self._watcher.waiting_of(caller.name) >= self._max_waiting_per_key):
+                self._watcher.waiting_of(caller.name)
+                + self._twap.running_of(caller.name) >= self._max_waiting_per_key):
             raise TooManyWaiting(f"this key has {self._max_waiting_per_key} orders waiting; "
                                  "cancel some first", retry_after=60, per_key=True)
 
@@ -213,6 +228,7 @@ class Engine:
             if order.status not in (S.PENDING, S.WAITING):
                 raise NotCancellable(order.status.value, finished=order.status.terminal)
             self._watcher.disarm(order_id)
+            self._twap.disarm(order_id)
             with contextlib.suppress(StaleOrder):
                 order = await self._service.cancel(order, "cancelled by the trader")
                 logger.bind(order_id=order_id).info("cancelled by {}", caller.name or "local")
@@ -289,7 +305,7 @@ class Engine:
     # -- operations --------------------------------------------------------------------------
     def health(self) -> Health:
         return Health(self._accepting, self._workers, self._pool.queued, self._pool.in_flight,
-                      self._watcher.waiting, self._hub.subscriber_count,
+                      self.waiting, self._hub.subscriber_count,
                       self._pool.peak_in_flight)
 
     def refused(self, code: str) -> None:

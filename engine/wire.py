@@ -23,16 +23,22 @@ from engine.domain.events import (
     Fill,
     Filled,
     OrderEvent,
+    PartiallyFilled,
     PriceUpdated,
     Routed,
+    ScheduleDone,
     Sent,
     Signed,
+    SliceDone,
+    SliceSent,
+    SliceSkipped,
     StoredEvent,
     TriggerMoved,
 )
 from engine.domain.order import Order, OrderRequest
 from engine.domain.request import PRICE_FIELDS
 from engine.domain.routing import Quote, RoutePlan
+from engine.domain.schedule import Progress
 from engine.domain.status import OrderStatus
 from engine.domain.transactions import SignedTransaction
 
@@ -74,7 +80,7 @@ def _details(order: Order, change: Change) -> Json:
     r = order.request
     match change:
         case Accepted():
-            return summary(r)
+            return {**summary(r), **({"parentId": order.parent} if order.parent else {})}
         case Armed(reason=reason, current_price=price, error=error):
             out = {**_trigger(r), **_trailing(order), "reason": reason}
             if price is not None:
@@ -110,6 +116,48 @@ def _details(order: Order, change: Change) -> Json:
             return {"attempt": order.attempts, "error": failure_json(error)}
         case Cancelled(reason=reason) | Expired(reason=reason):
             return {"reason": reason}
+        case SliceSent(index=index, child=child, amount=amount):
+            return {"slice": index + 1, "childId": child,
+                    "amount": r.token_in.format(amount), **progress_json(order)}
+        case SliceDone(index=index, child=child, child_status=status, amount_in=spent,
+                       amount_out=got):
+            return {"slice": index + 1, "childId": child, "childStatus": status.value,
+                    "amountIn": r.token_in.format(spent), "amountOut": r.token_out.format(got),
+                    **progress_json(order)}
+        case SliceSkipped(index=index, reason=reason, current_price=price):
+            return {"slice": index + 1, "reason": reason,
+                    **({"currentPrice": price_text(price)} if price is not None else {}),
+                    **progress_json(order)}
+        case ScheduleDone():
+            return progress_json(order)
+        case PartiallyFilled(reason=reason):
+            return {"reason": reason, **progress_json(order)}
+
+
+def progress_json(order: Order) -> Json:
+    """A TWAP parent's totals so far: sold, left, the average net price, its children."""
+    progress, r = order.progress, order.request
+    if progress is None or r.schedule is None:
+        return {}
+    average = (price_text(r.net_price(progress.filled_in, progress.filled_out))
+               if progress.filled_in else None)
+    return {"slicesSent": len(progress.children), "nextSlice": progress.next_slice + 1,
+            "filled": r.token_in.format(progress.filled_in),
+            "received": r.token_out.format(progress.filled_out),
+            "remaining": r.token_in.format(r.amount - progress.filled_in),
+            "averagePrice": average, "children": list(progress.children)}
+
+
+def progress_to_json(progress: Progress) -> Json:
+    """The store's column (atoms, exact)."""
+    return {"next": progress.next_slice, "carried": progress.carried,
+            "in": progress.filled_in, "out": progress.filled_out, "open": progress.open,
+            "openAmount": progress.open_amount, "children": list(progress.children)}
+
+
+def progress_from_json(d: Json) -> Progress:
+    return Progress(int(d["next"]), int(d["carried"]), int(d["in"]), int(d["out"]), d["open"],
+                    int(d["openAmount"]), tuple(d["children"]))
 
 
 def _instructions(r: OrderRequest, plan: RoutePlan | None) -> list[str]:
@@ -142,6 +190,10 @@ def _trigger(r: OrderRequest) -> Json:
     price, expires, trail = r.trigger.price, r.trigger.expires_at, r.trigger.trail
     if trail is not None:  # a trailing stop
         return {"trail": str(trail), "expiresAt": iso(expires) if expires else None}
+    if r.schedule is not None:  # a TWAP
+        return {"slices": r.schedule.slices, "intervalSeconds": r.schedule.interval,
+                "limitPrice": None if price is None else str(price),
+                "expiresAt": iso(expires) if expires else None}
     if r.trigger.stop is not None:  # a bracket
         return {"takeProfitPrice": str(price), "stopPrice": str(r.trigger.stop),
                 "expiresAt": iso(expires) if expires else None}
@@ -162,6 +214,7 @@ def order_json(order: Order) -> Json:
     """GET /api/orders/{id} (without its events) and the list's rows."""
     r = order.request
     return {"orderId": order.id, "status": order.status.value, **summary(r), **_trailing(order),
+            **progress_json(order), **({"parentId": order.parent} if order.parent else {}),
             "attempts": order.attempts, "createdAt": iso(order.created_at),
             "updatedAt": iso(order.updated_at),
             "route": plan_json(order.route) if order.route else None,

@@ -15,6 +15,7 @@ from engine.domain.events import (
     Failure,
     Fill,
     Filled,
+    PartiallyFilled,
     Routed,
     Sent,
     Signed,
@@ -62,4 +63,5 @@ def change_to(status: OrderStatus) -> Change:
         OrderStatus.FAILED: Failed(Failure("NO_ROUTE", "no venue")),
         OrderStatus.EXPIRED: Expired("expired"),
         OrderStatus.CANCELLED: Cancelled("cancelled by the trader"),
+        OrderStatus.PARTIALLY_FILLED: PartiallyFilled("the schedule ended with 0.5 SOL unsold"),
     }[status]

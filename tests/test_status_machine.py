@@ -39,8 +39,13 @@ def test_every_transition_outside_the_table_is_refused(current: OrderStatus,
         check(current, target)
 
 
-def test_terminal_statuses_are_confirmed_failed_expired_and_cancelled() -> None:
-    assert {S.CONFIRMED, S.FAILED, S.EXPIRED, S.CANCELLED} == TERMINAL
+def test_terminal_statuses_are_confirmed_failed_expired_cancelled_and_partially_filled() -> None:
+    assert {S.CONFIRMED, S.FAILED, S.EXPIRED, S.CANCELLED, S.PARTIALLY_FILLED} == TERMINAL
+
+
+def test_only_a_waiting_order_can_end_partially_filled() -> None:
+    """A TWAP parent, whose schedule ran out with part of its amount unsold."""
+    assert {s for s in S if S.PARTIALLY_FILLED in TRANSITIONS[s]} == {S.WAITING}
 
 
 def test_only_orders_not_yet_executing_can_be_cancelled() -> None:

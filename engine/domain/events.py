@@ -126,8 +126,58 @@ class Expired:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class SliceSent:
+    """A TWAP parent sent slice `index` (0-based) as the child market order `child`. Kept
+    before the child exists, so that a restart creates it if it does not, and never twice."""
+
+    status: ClassVar[OrderStatus] = OrderStatus.WAITING
+    index: int
+    child: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class SliceDone:
+    """The open slice's child ended (`child_status`), having sold `amount_in` for `amount_out`."""
+
+    status: ClassVar[OrderStatus] = OrderStatus.WAITING
+    index: int
+    child: str
+    child_status: OrderStatus
+    amount_in: int
+    amount_out: int
+
+
+@dataclass(frozen=True, slots=True)
+class SliceSkipped:
+    """Slice `index` was not sent (its price was below the limit, or trading was halted); its
+    share is carried to the next slice."""
+
+    status: ClassVar[OrderStatus] = OrderStatus.WAITING
+    index: int
+    reason: str
+    current_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleDone:
+    """Every slice sold: the TWAP parent is confirmed."""
+
+    status: ClassVar[OrderStatus] = OrderStatus.CONFIRMED
+
+
+@dataclass(frozen=True, slots=True)
+class PartiallyFilled:
+    """The schedule ran out with part of the amount unsold."""
+
+    status: ClassVar[OrderStatus] = OrderStatus.PARTIALLY_FILLED
+    reason: str
+
+
 Change = (Accepted | Armed | PriceUpdated | TriggerMoved | Routed | Signed | Sent | Filled | Failed
-          | Cancelled | Expired)
+          | Cancelled | Expired | SliceSent | SliceDone | SliceSkipped | ScheduleDone
+          | PartiallyFilled)
 
 
 @dataclass(frozen=True, slots=True)

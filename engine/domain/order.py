@@ -18,10 +18,14 @@ from engine.domain.events import (
     PriceUpdated,
     Routed,
     Signed,
+    SliceDone,
+    SliceSent,
+    SliceSkipped,
     TriggerMoved,
 )
 from engine.domain.request import OrderRequest, OrderType, Trigger
 from engine.domain.routing import RoutePlan
+from engine.domain.schedule import Progress
 from engine.domain.status import IllegalTransition, OrderStatus, check
 from engine.domain.transactions import SignedTransaction
 
@@ -46,11 +50,15 @@ class Order:
     error: Failure | None = None
     owner: str | None = None  # the name of the API key that placed it; None: placed without one
     high_water: Decimal | None = None  # a trailing stop's best net price since it was armed
+    progress: Progress | None = None  # a TWAP parent's slices so far
+    parent: str | None = None  # a TWAP slice's parent order
 
     @classmethod
     def accept(cls, order_id: str, request: OrderRequest, at: datetime,
-               owner: str | None = None) -> tuple[Order, OrderEvent]:
-        order = cls(order_id, request, OrderStatus.PENDING, 1, at, at, owner=owner)
+               owner: str | None = None, parent: str | None = None) -> tuple[Order, OrderEvent]:
+        progress = Progress() if request.schedule is not None else None
+        order = cls(order_id, request, OrderStatus.PENDING, 1, at, at, owner=owner,
+                    progress=progress, parent=parent)
         return order, OrderEvent(order_id, 1, at, Accepted(request))
 
     def apply(self, change: Change, at: datetime, *,
@@ -76,4 +84,18 @@ class Order:
                 order = replace(order, error=error)
             case TriggerMoved(high_water=mark):
                 order = replace(order, high_water=mark)
+            case SliceSent() | SliceDone() | SliceSkipped():
+                order = replace(order, progress=self._progressed(change))
         return order, OrderEvent(self.id, seq, at, change, resumed)
+
+    def _progressed(self, change: SliceSent | SliceDone | SliceSkipped) -> Progress:
+        schedule, progress = self.request.schedule, self.progress
+        if schedule is None or progress is None:
+            raise IllegalTransition(self.status, change.status)  # not a TWAP parent
+        match change:
+            case SliceSent(index=index, child=child, amount=amount):
+                return progress.sent(index, child, amount)
+            case SliceDone(amount_in=amount_in, amount_out=amount_out):
+                return progress.done(amount_in, amount_out)
+            case SliceSkipped(index=index):
+                return progress.skipped(index, schedule.share(self.request.amount, index))

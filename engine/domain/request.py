@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from engine.domain.schedule import Schedule
 from engine.domain.tokens import Token
 
 
@@ -25,10 +26,12 @@ class OrderType(StrEnum):
     STOP = "stop"
     TRAILING_STOP = "trailing_stop"
     BRACKET = "bracket"
+    TWAP = "twap"
 
 
 PRICE_FIELDS = {OrderType.LIMIT: "limitPrice", OrderType.SNIPER: "maxPrice",
-                OrderType.STOP: "triggerPrice", OrderType.BRACKET: "takeProfitPrice"}
+                OrderType.STOP: "triggerPrice", OrderType.BRACKET: "takeProfitPrice",
+                OrderType.TWAP: "limitPrice"}
 TAKE_PROFIT, STOP_LOSS = "take_profit", "stop"  # a bracket's legs
 
 
@@ -91,6 +94,7 @@ class OrderRequest:
     slippage: Decimal
     trigger: Trigger | None = None  # set for every order that waits
     swap_mode: SwapMode = SwapMode.EXACT_IN
+    schedule: Schedule | None = None  # a TWAP's slices and interval
 
     @property
     def exact_out(self) -> bool:

@@ -12,6 +12,13 @@ from engine.domain.base58 import is_public_key
 from engine.domain.errors import Refused
 from engine.domain.order import OrderRequest, OrderType, Trigger
 from engine.domain.request import PRICE_FIELDS, SwapMode
+from engine.domain.schedule import (
+    MAX_INTERVAL,
+    MAX_SLICES,
+    MIN_INTERVAL,
+    MIN_SLICES,
+    Schedule,
+)
 from engine.domain.tokens import Token, lookup, unlisted
 
 DEFAULT_SLIPPAGE = Decimal("0.01")
@@ -32,6 +39,8 @@ FIELDS = {
     OrderType.STOP: COMMON | {"triggerPrice", "expiresAt", "ttlSeconds", "swapMode"},
     OrderType.TRAILING_STOP: COMMON | {"trail", "expiresAt", "ttlSeconds"},
     OrderType.BRACKET: COMMON | {"takeProfitPrice", "stopPrice", "expiresAt", "ttlSeconds"},
+    OrderType.TWAP: COMMON | {"slices", "intervalSeconds", "limitPrice", "expiresAt",
+                              "ttlSeconds"},
 }
 MAX_TRAIL = Decimal("0.5")
 
@@ -63,7 +72,29 @@ def parse_order(body: Any, now: datetime) -> OrderRequest:
     trigger = None
     if order_type is not OrderType.MARKET:
         trigger = _trigger(body, order_type, now)
-    return OrderRequest(order_type, token_in, token_out, amount, slippage, trigger, mode)
+    schedule = _schedule(body, amount) if order_type is OrderType.TWAP else None
+    return OrderRequest(order_type, token_in, token_out, amount, slippage, trigger, mode,
+                        schedule)
+
+
+def _schedule(body: dict[str, Any], amount: int) -> Schedule:
+    slices = _count(body, "slices", MIN_SLICES, MAX_SLICES)
+    interval = _count(body, "intervalSeconds", MIN_INTERVAL, MAX_INTERVAL)
+    if amount < slices:
+        raise InvalidOrder(f"amount is too small to split into {slices} slices", field="slices",
+                           code="INVALID_SLICES")
+    return Schedule(slices, interval)
+
+
+def _count(body: dict[str, Any], name: str, low: int, high: int) -> int:
+    if body.get(name) is None:
+        raise InvalidOrder(f"{name} is required", field=name, code="MISSING_FIELD")
+    number = _decimal(body[name], name)
+    if number != number.to_integral_value() or not low <= number <= high:
+        code = "INVALID_SLICES" if name == "slices" else "INVALID_INTERVAL"
+        raise InvalidOrder(f"{name} must be a whole number in {low}..{high:,}", field=name,
+                           code=code)
+    return int(number)
 
 
 def _swap_mode(value: Any) -> SwapMode:
@@ -93,7 +124,7 @@ def _trigger(body: dict[str, Any], order_type: OrderType, now: datetime) -> Trig
                                code="INVALID_BRACKET")
         return Trigger(take_profit, _expiry(body, now), stop=stop)
     name = PRICE_FIELDS[order_type]
-    if order_type is OrderType.SNIPER and body.get(name) is None:  # a sniper's is optional
+    if order_type in (OrderType.SNIPER, OrderType.TWAP) and body.get(name) is None:  # optional
         return Trigger(None, _expiry(body, now))
     return Trigger(_price(body, name), _expiry(body, now))
 

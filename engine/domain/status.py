@@ -12,6 +12,7 @@ class OrderStatus(StrEnum):
     BUILDING = "building"
     SUBMITTED = "submitted"
     CONFIRMED = "confirmed"
+    PARTIALLY_FILLED = "partially_filled"
     FAILED = "failed"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
@@ -27,13 +28,17 @@ S = OrderStatus
 # from every live state because a permanent error can surface at any step. Limit and sniper
 # orders wait for their price (or their pool) in `waiting`: waiting -> waiting is a price update,
 # and routing/submitted -> waiting re-arms one whose price slipped away before it filled.
+# A TWAP parent never routes itself: it waits while its children (market orders) execute, and
+# ends from waiting, confirmed when every slice sold, partially_filled when some did not.
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING: frozenset({S.ROUTING, S.WAITING, S.FAILED, S.CANCELLED}),
-    S.WAITING: frozenset({S.WAITING, S.ROUTING, S.FAILED, S.EXPIRED, S.CANCELLED}),
+    S.WAITING: frozenset({S.WAITING, S.ROUTING, S.FAILED, S.EXPIRED, S.CANCELLED,
+                          S.CONFIRMED, S.PARTIALLY_FILLED}),
     S.ROUTING: frozenset({S.BUILDING, S.WAITING, S.FAILED}),
     S.BUILDING: frozenset({S.SUBMITTED, S.FAILED}),
     S.SUBMITTED: frozenset({S.CONFIRMED, S.FAILED, S.BUILDING, S.WAITING}),
     S.CONFIRMED: frozenset(),
+    S.PARTIALLY_FILLED: frozenset(),
     S.FAILED: frozenset(),
     S.EXPIRED: frozenset(),
     S.CANCELLED: frozenset(),

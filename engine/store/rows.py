@@ -9,6 +9,7 @@ import orjson
 
 from engine.domain.order import Order, OrderRequest, OrderType, Trigger
 from engine.domain.request import SwapMode
+from engine.domain.schedule import Schedule
 from engine.domain.status import OrderStatus
 from engine.domain.tokens import Token, lookup, unlisted
 from engine.wire import (
@@ -20,13 +21,16 @@ from engine.wire import (
     parse_time,
     plan_from_json,
     plan_json,
+    progress_from_json,
+    progress_to_json,
     tx_from_json,
     tx_json,
 )
 
 COLUMNS = ("id, order_type, mint_in, decimals_in, mint_out, decimals_out, amount, slippage, "
-           "status, seq, attempts, created_at, updated_at, route, tx, fill, error, "
-           "trigger_price, expires_at, owner, trail, high_water, stop_price, swap_mode")
+           "status, seq, attempts, created_at, updated_at, route, tx, fill, error, progress, "
+           "trigger_price, expires_at, owner, trail, high_water, stop_price, swap_mode, "
+           "slices, interval_seconds, parent")
 PLACEHOLDERS = ", ".join("?" * (COLUMNS.count(",") + 1))
 
 
@@ -36,7 +40,8 @@ def learned(order: Order) -> tuple[bytes | None, ...]:
     return (None if order.route is None else orjson.dumps(plan_json(order.route)),
             None if order.tx is None else orjson.dumps(tx_json(order.tx)),
             None if order.fill is None else orjson.dumps(fill_json(order.fill, r)),
-            None if order.error is None else orjson.dumps(failure_json(order.error)))
+            None if order.error is None else orjson.dumps(failure_json(order.error)),
+            None if order.progress is None else orjson.dumps(progress_to_json(order.progress)))
 
 
 def row(order: Order) -> tuple[Any, ...]:
@@ -47,7 +52,8 @@ def row(order: Order) -> tuple[Any, ...]:
             order.attempts, iso(order.created_at), iso(order.updated_at), *learned(order),
             *_trigger_columns(r.trigger), order.owner, text(r.trigger.trail if r.trigger else None),
             text(order.high_water), text(r.trigger.stop if r.trigger else None),
-            r.swap_mode.value)
+            r.swap_mode.value, r.schedule.slices if r.schedule else None,
+            r.schedule.interval if r.schedule else None, order.parent)
 
 
 def text(value: Decimal | None) -> str | None:
@@ -68,8 +74,8 @@ def _token(mint: str, decimals: int) -> Token:
 def order_of(values: Any) -> Order:
     """The order a row of COLUMNS holds."""
     (oid, kind, mint_in, dec_in, mint_out, dec_out, amount, slippage, status, seq, attempts,
-     created, updated, route, tx, fill, error, price, expires, owner, trail, high_water,
-     stop, mode) = values
+     created, updated, route, tx, fill, error, progress, price, expires, owner, trail,
+     high_water, stop, mode, slices, interval, parent) = values
     order_type = OrderType(kind)
     trigger = None
     if order_type is not OrderType.MARKET:
@@ -78,7 +84,8 @@ def order_of(values: Any) -> Order:
                           None if trail is None else Decimal(trail),
                           None if stop is None else Decimal(stop))
     r = OrderRequest(order_type, _token(mint_in, dec_in), _token(mint_out, dec_out),
-                     int(amount), Decimal(slippage), trigger, SwapMode(mode))
+                     int(amount), Decimal(slippage), trigger, SwapMode(mode),
+                     None if slices is None else Schedule(slices, interval))
     return Order(oid, r, OrderStatus(status), seq, parse_time(created), parse_time(updated),
                  attempts,
                  None if route is None else plan_from_json(orjson.loads(route), r.token_in.mint,
@@ -86,4 +93,6 @@ def order_of(values: Any) -> Order:
                  None if tx is None else tx_from_json(orjson.loads(tx)),
                  None if fill is None else fill_from_json(orjson.loads(fill), r),
                  None if error is None else failure_from_json(orjson.loads(error)), owner,
-                 None if high_water is None else Decimal(high_water))
+                 None if high_water is None else Decimal(high_water),
+                 None if progress is None else progress_from_json(orjson.loads(progress)),
+                 parent)

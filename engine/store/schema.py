@@ -83,4 +83,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE orders RENAME COLUMN amount_in TO amount;
     ALTER TABLE orders ADD COLUMN swap_mode TEXT NOT NULL DEFAULT 'ExactIn';
     """,
+    """
+    ALTER TABLE orders ADD COLUMN slices INTEGER;  -- a TWAP's schedule
+    ALTER TABLE orders ADD COLUMN interval_seconds INTEGER;
+    ALTER TABLE orders ADD COLUMN progress BLOB;  -- and how far it has got (JSON, atoms)
+    ALTER TABLE orders ADD COLUMN parent TEXT;  -- a TWAP slice's parent order
+    CREATE INDEX orders_by_parent ON orders (parent) WHERE parent IS NOT NULL;
+    """,
 )

@@ -76,7 +76,7 @@ class SqliteStore:
         # high_water is written only by the event that moves it (or by keep_marks), so that an
         # order object holding an older mark cannot overwrite a newer one kept meanwhile.
         sql = ("UPDATE orders SET status=?, seq=?, attempts=?, updated_at=?, route=?, tx=?, "
-               "fill=?, error=?, high_water=COALESCE(?, high_water) "
+               "fill=?, error=?, progress=?, high_water=COALESCE(?, high_water) "
                "WHERE id=? AND seq=? AND status=?")
         mark = order.high_water if isinstance(event.change, TriggerMoved) else None
         params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),

@@ -1,0 +1,201 @@
+"""TWAP orders: a parent that sells its amount in timed slices, each a child market order.
+
+The parent waits while its schedule runs; each slice is recorded on the parent (SliceSent,
+durable) before its child exists, and the child gets an id derived from the parent's and the
+slice's, so a restart at any point creates a missing child and never a second one. One task per
+parent sleeps on the clock until the next slice; nothing polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from uuid import NAMESPACE_URL, uuid5
+
+from loguru import logger
+
+from engine.domain.errors import NoRoute
+from engine.domain.events import (
+    Change,
+    Expired,
+    Failed,
+    Failure,
+    PartiallyFilled,
+    ScheduleDone,
+    SliceDone,
+    SliceSent,
+    SliceSkipped,
+)
+from engine.domain.order import Order, OrderRequest, OrderType
+from engine.domain.status import OrderStatus as S
+from engine.ports import Clock, OrderStore, StaleOrder, StorageError
+from engine.router import Router
+from engine.service import OrderService
+
+
+def child_id(parent_id: str, index: int) -> str:
+    """Slice `index`'s order id: the same on every run, so a slice is created once."""
+    return str(uuid5(NAMESPACE_URL, f"twap:{parent_id}:{index}"))
+
+
+class TwapScheduler:
+    def __init__(self, service: OrderService, store: OrderStore, router: Router, clock: Clock,
+                 enqueue: Callable[[Order], None], held: Callable[[], bool],
+                 retry_delay: float = 1.0) -> None:
+        self._service, self._store, self._router, self._clock = service, store, router, clock
+        self._enqueue, self._held, self._retry_delay = enqueue, held, retry_delay
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._owners: Counter[str | None] = Counter()
+        self._ends: dict[str, asyncio.Future[Order]] = {}  # child id -> its final state
+        self._sending: set[asyncio.Task[Order]] = set()
+
+    @property
+    def running(self) -> int:
+        return len(self._tasks)
+
+    def running_of(self, owner: str) -> int:
+        return self._owners[owner]
+
+    def arm(self, parent: Order) -> None:
+        if parent.id not in self._tasks:
+            self._owners[parent.owner] += 1
+            self._tasks[parent.id] = asyncio.create_task(self._run(parent),
+                                                         name=f"twap-{parent.id}")
+
+    def disarm(self, order_id: str) -> None:
+        """Stop the schedule: slices not yet sent never will be (a slice in flight finishes)."""
+        task = self._tasks.get(order_id)
+        if task is not None:
+            task.cancel()
+
+    def child_finished(self, child: Order) -> None:
+        end = self._ends.pop(child.id, None)
+        if end is not None and not end.done():
+            end.set_result(child)
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, *self._sending, return_exceptions=True)
+
+    async def _run(self, parent: Order) -> None:
+        me = asyncio.current_task()
+        try:
+            while not parent.status.terminal:
+                try:
+                    parent = await self._step(parent)
+                except (StaleOrder, StorageError) as error:
+                    if isinstance(error, StorageError):
+                        logger.bind(order_id=parent.id).warning("TWAP step not stored ({}); "
+                                                                "retrying", error)
+                        await self._clock.sleep(self._retry_delay)
+                    fresh = await self._store.get(parent.id)  # cancelled meanwhile, say
+                    if fresh is None or fresh.status is not S.WAITING:
+                        return
+                    parent = fresh
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.bind(order_id=parent.id).exception("TWAP schedule stopped; it resumes at "
+                                                      "the next start")
+        finally:
+            if self._tasks.get(parent.id) is me:
+                del self._tasks[parent.id]
+                self._owners[parent.owner] -= 1
+                if not self._owners[parent.owner]:
+                    del self._owners[parent.owner]
+
+    async def _step(self, parent: Order) -> Order:
+        r, progress = parent.request, parent.progress
+        assert r.schedule is not None and progress is not None and r.trigger is not None
+        if progress.open is not None:
+            return await self._settle(parent, progress.next_slice - 1, progress.open)
+        if progress.next_slice >= r.schedule.slices:
+            return await self._advance(parent, _ending(parent))
+        index = progress.next_slice
+        due = parent.created_at + timedelta(seconds=index * r.schedule.interval)
+        expires = r.trigger.expires_at
+        if expires is not None and expires <= due:
+            await self._clock.sleep((expires - self._clock.now()).total_seconds())
+            return await self._advance(parent, Expired(
+                f"expired before slice {index + 1} of {r.schedule.slices}"))
+        await self._clock.sleep((due - self._clock.now()).total_seconds())
+        amount = r.schedule.share(r.amount, index) + progress.carried
+        if self._held():
+            return await self._advance(parent, SliceSkipped(index, "trading is halted"))
+        limit = r.trigger.price
+        if limit is not None:
+            price = await self._price(r, amount)
+            if price is None or price < limit:
+                seen = "no route" if price is None else f"net price {price:.8g}"
+                return await self._advance(parent, SliceSkipped(
+                    index, f"{seen} below limitPrice {limit}: carried to the next slice", price))
+        # Shielded: a cancel must not fall between the slice's record and its child's start,
+        # or the child would sit in `pending` with nobody to run it.
+        sending = asyncio.create_task(self._send(parent, index, amount))
+        self._sending.add(sending)
+        sending.add_done_callback(self._sending.discard)
+        return await asyncio.shield(sending)
+
+    async def _send(self, parent: Order, index: int, amount: int) -> Order:
+        child = child_id(parent.id, index)
+        parent = await self._advance(parent, SliceSent(index, child, amount))
+        await self._start_child(parent, child, amount)
+        logger.bind(order_id=parent.id).info("TWAP slice {} sent as order {}", index + 1, child)
+        return parent
+
+    async def _start_child(self, parent: Order, child: str, amount: int) -> None:
+        if await self._store.get(child) is not None:
+            return  # created before a restart: the start-up resumed it
+        r = parent.request
+        request = OrderRequest(OrderType.MARKET, r.token_in, r.token_out, amount, r.slippage)
+        self._enqueue(await self._service.create(request, owner=parent.owner, order_id=child,
+                                                 parent=parent.id))
+
+    async def _settle(self, parent: Order, index: int, child: str) -> Order:
+        """Wait for the open slice's child to end, and count what it sold."""
+        end = self._ends.setdefault(child, asyncio.get_running_loop().create_future())
+        found = await self._store.get(child)
+        if found is None:  # the engine stopped between the slice's record and its child
+            progress = parent.progress
+            assert progress is not None
+            await self._start_child(parent, child, progress.open_amount)
+        elif found.status.terminal:
+            self._ends.pop(child, None)
+            end.set_result(found)
+        try:
+            ended = await end
+        finally:
+            if self._ends.get(child) is end:
+                del self._ends[child]
+        sold = ended.fill if ended.status is S.CONFIRMED else None
+        return await self._advance(parent, SliceDone(
+            index, child, ended.status, sold.amount_in if sold else 0,
+            sold.amount_out if sold else 0))
+
+    async def _price(self, r: OrderRequest, amount: int) -> Decimal | None:
+        try:
+            plan = await self._router.plan(r.token_in.mint, r.token_out.mint, amount)
+        except NoRoute:
+            return None
+        return r.net_price(plan.amount_in, plan.amount_out)
+
+    async def _advance(self, parent: Order, change: Change) -> Order:
+        return await self._service.advance(parent, change)
+
+
+def _ending(parent: Order) -> Change:
+    """How a schedule that ran out ends: everything sold, some of it, or none."""
+    r, progress = parent.request, parent.progress
+    assert r.schedule is not None and progress is not None
+    left = r.token_in.format(r.amount - progress.filled_in)
+    if progress.filled_in >= r.amount:
+        return ScheduleDone()
+    if progress.filled_in > 0:
+        return PartiallyFilled(f"the schedule ended with {left} {r.token_in.symbol} unsold")
+    return Failed(Failure("NOT_FILLED", f"no slice sold; {left} {r.token_in.symbol} unsold"))
+
