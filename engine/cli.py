@@ -24,13 +24,27 @@ COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m
 def describe(event: dict[str, Any]) -> str:
     status = event["status"]
     if status == "pending":
-        return f"{event['orderType']} {event['amount']} {event['tokenIn']} -> {event['tokenOut']}"
+        exact = " (exact out)" if event.get("swapMode") == "ExactOut" else ""
+        return (f"{event['orderType']} {event['amount']}{exact} {event['tokenIn']} -> "
+                f"{event['tokenOut']}")
+    if "slice" in event:  # a TWAP parent's slice
+        done = f"; sold {event['filled']}, {event['remaining']} left"
+        if "childStatus" in event:
+            return f"slice {event['slice']} {event['childStatus']}{done}"
+        if "childId" in event:
+            return f"slice {event['slice']} sent: {event['amount']} as {event['childId'][:8]}"
+        return f"slice {event['slice']} skipped: {event['reason']}"
     if status == "waiting":
         return str(event.get("reason") or f"current price {event.get('currentPrice')}")
     if status == "routing":
-        return f"{event['venue']}: {event['reason']}, expect {event['expectedOut']}"
+        expect = (f"at most {event['maxAmountIn']} in" if "maxAmountIn" in event
+                  else f"expect {event['expectedOut']}")
+        return f"{event['venue']}: {event['reason']}, {expect}"
     if status in ("building", "submitted"):
         return f"attempt {event['attempt']} tx {str(event['txHash'])[:16]}..."
+    if status in ("confirmed", "partially_filled") and "children" in event:
+        return (f"sold {event['filled']} for {event['received']} (average "
+                f"{event['averagePrice']}) in {len(event['children'])} slices")
     if status == "confirmed":
         sniped = (f", {event['slotsAfterPoolOpened']} slots after the pool opened"
                   if "slotsAfterPoolOpened" in event else "")
@@ -70,7 +84,9 @@ async def cmd_submit(session: aiohttp.ClientSession, args: argparse.Namespace) -
     for key, value in (("slippage", args.slippage), ("limitPrice", args.limit_price),
                        ("maxPrice", args.max_price), ("triggerPrice", args.trigger_price),
                        ("trail", args.trail), ("takeProfitPrice", args.take_profit_price),
-                       ("stopPrice", args.stop_price),
+                       ("stopPrice", args.stop_price), ("slices", args.slices),
+                       ("intervalSeconds", args.interval_seconds),
+                       ("swapMode", "ExactOut" if args.exact_out else None),
                        ("ttlSeconds", args.ttl)):
         if value is not None:
             order[key] = value
@@ -122,6 +138,10 @@ async def cmd_demo(session: aiohttp.ClientSession, args: argparse.Namespace) -> 
          "trail": 0.002, "ttlSeconds": 20},
         {"orderType": "bracket", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1,
          "takeProfitPrice": 150.5, "stopPrice": 149.2, "ttlSeconds": 20},
+        {"orderType": "twap", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1.2,
+         "slices": 3, "intervalSeconds": 2},
+        {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 100,
+         "swapMode": "ExactOut"},
         {"orderType": "sniper", "tokenIn": "SOL", "tokenOut": mint, "amount": 0.5,
          "slippage": 0.2},
     ]
@@ -166,7 +186,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("token_out")
     s.add_argument("amount")
     s.add_argument("--type", default="market",
-                   choices=("market", "limit", "stop", "trailing_stop", "bracket", "sniper"))
+                   choices=("market", "limit", "stop", "trailing_stop", "bracket", "twap",
+                            "sniper"))
     s.add_argument("--slippage", type=float)
     s.add_argument("--limit-price")
     s.add_argument("--max-price")
@@ -174,7 +195,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--trail", help="trailing stops: sell this fraction below the best price")
     s.add_argument("--take-profit-price", help="brackets: sell once the net price rises to this")
     s.add_argument("--stop-price", help="brackets: or once it falls to this")
-    s.add_argument("--ttl", type=float, help="seconds a limit or sniper order may wait")
+    s.add_argument("--slices", type=int, help="twap: how many slices (2..1000)")
+    s.add_argument("--interval-seconds", type=int, help="twap: seconds between slices")
+    s.add_argument("--exact-out", action="store_true",
+                   help="market, limit, stop: AMOUNT is what you receive of TOKEN_OUT")
+    s.add_argument("--ttl", type=float, help="seconds a waiting order may wait")
     w = sub.add_parser("watch", parents=[common], help="follow an order's stream")
     w.add_argument("order_id")
     o = sub.add_parser("orders", parents=[common], help="a table of recent orders")

@@ -40,7 +40,8 @@ async def chaos(kills: int, seed: int, rate: float, latency_scale: float,
     settled = await wait_all_terminal(engine.url, timeout=120)
     code = await engine.terminate()
     result = audit(db, accepted)
-    print(f"kills {kills} | accepted {result.accepted} | acknowledged {len(accepted)} | "
+    print(f"kills {kills} | accepted {result.accepted} (+ {result.slices} TWAP slices) | "
+          f"acknowledged {len(accepted)} | "
           f"terminal {result.terminal} | lost {result.lost} | executed twice "
           f"{result.executed_twice} | confirmed without execution "
           f"{result.confirmed_without_execution} | failed but executed "

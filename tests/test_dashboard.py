@@ -148,3 +148,25 @@ async def test_the_dashboard_shows_when_trading_is_halted(page: Any,
     await page.reload()
     await page.wait_for_selector("#trading.failed", timeout=10_000)
     assert "halted" in await page.text_content("#trading")
+
+
+async def test_the_form_places_an_exact_out_order_and_a_twap(page: Any,
+                                                              order_engine: EngineHarness) -> None:
+    await page.wait_for_selector("#connection.confirmed", timeout=10_000)
+    await page.fill("input[name=amount]", "150")
+    await page.select_option("#swapMode", "ExactOut")
+    await page.click("#submit-button")
+    await page.wait_for_selector("#form-result:has-text('accepted')", timeout=10_000)
+    exact = (await page.text_content("#form-result")).split()[-1]
+    assert (await order_engine.wait_terminal(exact))["amountOut"] == "150"
+    await page.select_option("#orderType", "twap")
+    assert not await page.is_visible("#swapMode")  # a TWAP sells an exact amount in
+    await page.fill("input[name=amount]", "1")
+    await page.fill("input[name=slices]", "2")
+    await page.fill("input[name=intervalSeconds]", "1")
+    await page.click("#submit-button")
+    await page.wait_for_selector("#form-result:has-text('accepted')", timeout=10_000)
+    twap = (await page.text_content("#form-result")).split()[-1]
+    detail = await order_engine.order(twap)
+    assert (detail["orderType"], detail["slices"], detail["intervalSeconds"]) == ("twap", 2, 1)
+    assert page.errors == []

@@ -68,7 +68,14 @@ ORDER_EXAMPLES = {
                       "amount": 1, "trail": 0.05, "ttlSeconds": 86400},
     "bracket": {"orderType": "bracket", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1,
                 "takeProfitPrice": 1000, "stopPrice": 10, "ttlSeconds": 86400},
+    "twap": {"orderType": "twap", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 10,
+             "slices": 10, "intervalSeconds": 60, "limitPrice": 100},
+    "exact_out": {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 150,
+                  "swapMode": "ExactOut", "slippage": 0.01},
 }
+SWAP_MODE = {"swapMode": {"type": "string", "enum": ["ExactIn", "ExactOut"], "default": "ExactIn",
+                          "description": "ExactOut: amount is what you receive of tokenOut, and "
+                                         "slippage bounds what you pay"}}
 LISTED = {"type": "string", "enum": TOKEN_NAMES,
           "description": "a listed symbol (any ASCII case) or its mint"}
 MINT = {"type": "string", "pattern": "^[1-9A-HJ-NP-Za-km-z]{32,44}$"}
@@ -100,14 +107,23 @@ SCHEMAS: dict[str, Any] = {
             "code": {"type": "string"}, "message": {"type": "string"},
             "field": {"type": "string"}}}}},
     "OrderRequest": {"oneOf": [
-        _order_request(OrderType.MARKET, {}, []),
-        _order_request(OrderType.LIMIT, {"limitPrice": PRICE, **EXPIRY}, ["limitPrice"]),
-        _order_request(OrderType.STOP, {"triggerPrice": PRICE, **EXPIRY}, ["triggerPrice"]),
+        _order_request(OrderType.MARKET, SWAP_MODE, []),
+        _order_request(OrderType.LIMIT, {"limitPrice": PRICE, **EXPIRY, **SWAP_MODE},
+                       ["limitPrice"]),
+        _order_request(OrderType.STOP, {"triggerPrice": PRICE, **EXPIRY, **SWAP_MODE},
+                       ["triggerPrice"]),
         _order_request(OrderType.TRAILING_STOP, {"trail": {"oneOf": [
             {"type": "number", "exclusiveMinimum": True, "minimum": 0, "exclusiveMaximum": True,
              "maximum": 0.5}, NUMBER["oneOf"][1]]}, **EXPIRY}, ["trail"]),
         _order_request(OrderType.BRACKET, {"takeProfitPrice": PRICE, "stopPrice": PRICE,
                                            **EXPIRY}, ["takeProfitPrice", "stopPrice"]),
+        _order_request(OrderType.TWAP, {
+            "slices": {"type": "integer", "minimum": 2, "maximum": 1000},
+            "intervalSeconds": {"type": "integer", "minimum": 1, "maximum": 86_400},
+            "limitPrice": {**PRICE, "nullable": True,
+                           "description": "a slice whose net price is below it is skipped "
+                                          "and carried to the next"}, **EXPIRY},
+            ["slices", "intervalSeconds"]),
         _order_request(OrderType.SNIPER, {"maxPrice": {**PRICE, "nullable": True}, **EXPIRY,
                                           "tokenOut": {"oneOf": [LISTED, MINT],
                                                        "description": "any mint: a sniper "
@@ -131,6 +147,14 @@ SCHEMAS: dict[str, Any] = {
                   "triggerPrice": {"type": "string", "nullable": True},
                   "trail": {"type": "string"}, "highWaterMark": {"type": "string"},
                   "takeProfitPrice": {"type": "string"}, "stopPrice": {"type": "string"},
+                  "swapMode": {"type": "string", "enum": ["ExactIn", "ExactOut"]},
+                  "slices": {"type": "integer"}, "intervalSeconds": {"type": "integer"},
+                  "filled": {"type": "string"}, "received": {"type": "string"},
+                  "remaining": {"type": "string"},
+                  "averagePrice": {"type": "string", "nullable": True},
+                  "children": {"type": "array", "items": {"type": "string"},
+                               "description": "a TWAP's slices, each an order of its own"},
+                  "parentId": {"type": "string", "description": "a TWAP slice's parent"},
                   "expiresAt": {"type": "string", "nullable": True},
                   "attempts": {"type": "integer", "minimum": 0},
                   "createdAt": {"type": "string"}, "updatedAt": {"type": "string"},
@@ -154,7 +178,7 @@ SCHEMAS: dict[str, Any] = {
                   "inputMint": {"type": "string"}, "inAmount": {"type": "string"},
                   "outputMint": {"type": "string"}, "outAmount": {"type": "string"},
                   "otherAmountThreshold": {"type": "string"},
-                  "swapMode": {"type": "string", "enum": ["ExactIn"]},
+                  "swapMode": {"type": "string", "enum": ["ExactIn", "ExactOut"]},
                   "slippageBps": {"type": "integer"}, "priceImpactPct": {"type": "string"},
                   "routePlan": {"type": "array", "items": {"type": "object", "properties": {
                       "swapInfo": {"type": "object"}, "percent": {"type": "integer"}}}},
@@ -189,7 +213,8 @@ SCHEMAS: dict[str, Any] = {
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "Solana order execution engine", "version": "0.2.0",
-             "description": "Market, limit, stop, trailing stop, bracket and sniper orders routed "
+             "description": "Market, limit, stop, trailing stop, bracket, TWAP and sniper orders "
+                            "(exact in or exact out) routed "
                             "between Raydium and Meteora, directly or through SOL or USDC. "
                             "WebSocket streams are described in the README (AsyncAPI section). "
                             "A 422 is a refusal by the engine's rules (NO_ROUTE, SAME_TOKEN, "
@@ -248,7 +273,8 @@ SPEC: dict[str, Any] = {
                         "cancelled": {"type": "array", "items": {"type": "string"}},
                         "count": {"type": "integer"}}})}, **_errors(400, 503)}}},
         "/api/quotes": {"get": {
-            "summary": "An ExactIn quote in the aggregator shape",
+            "summary": "A quote in the aggregator shape (ExactIn, or ExactOut: amount is the "
+                       "output, otherAmountThreshold the most in)",
             "parameters": [
                 {"name": "inputMint", "in": "query", "required": True,
                  "schema": {"type": "string", "enum": TOKEN_NAMES}},
@@ -257,7 +283,9 @@ SPEC: dict[str, Any] = {
                 {"name": "amount", "in": "query", "required": True,
                  "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}},
                 {"name": "slippageBps", "in": "query",
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 5000}}],
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 5000}},
+                {"name": "swapMode", "in": "query",
+                 "schema": {"type": "string", "enum": ["ExactIn", "ExactOut"]}}],
             "responses": {"200": {"description": "the best plan", **_json(
                 {"$ref": "#/components/schemas/Quote"})}, **_errors(400, 422)}}},
         "/api/wallet": {"get": {"summary": "The wallet's balances",

@@ -48,10 +48,11 @@ function onEvent(e) {
   for (const k of ["orderType", "tokenIn", "tokenOut", "amount", "venue", "amountOut"]) {
     if (e[k] !== undefined) update[k] = e[k];
   }
+  if (e.received !== undefined) update.amountOut = e.received;  // a TWAP parent, so far
   if (e.status === "pending") update.submittedAt = Date.parse(e.at);
   upsert(update);
   if (e.status === "routing" && e.route) countVenue(e);
-  if (["confirmed", "failed", "expired", "cancelled"].includes(e.status)) {
+  if (["confirmed", "partially_filled", "failed", "expired", "cancelled"].includes(e.status)) {
     const row = rows.get(e.orderId);
     if (e.status === "confirmed") confirmedAt.push(Date.now());
     if (row && row.order.submittedAt) {
@@ -155,7 +156,9 @@ async function showTrading() {
 function formBody(form) {
   const body = {};
   for (const [k, v] of new FormData(form)) if (v !== "") body[k] = v;
-  if (body.orderType !== "limit") delete body.limitPrice;
+  if (body.orderType !== "limit" && body.orderType !== "twap") delete body.limitPrice;
+  if (body.orderType !== "twap") { delete body.slices; delete body.intervalSeconds; }
+  if (!["market", "limit", "stop"].includes(body.orderType) || body.swapMode === "ExactIn") delete body.swapMode;
   if (body.orderType !== "sniper") delete body.maxPrice;
   if (body.orderType !== "stop") delete body.triggerPrice;
   if (body.orderType !== "trailing_stop") delete body.trail;
@@ -166,7 +169,9 @@ function formBody(form) {
 
 function syncFormType() {
   const type = $("orderType").value;
-  document.querySelectorAll(".limit-only").forEach((e) => e.classList.toggle("hidden", type !== "limit"));
+  document.querySelectorAll(".limit-only").forEach((e) => e.classList.toggle("hidden", type !== "limit" && type !== "twap"));
+  document.querySelectorAll(".twap-only").forEach((e) => e.classList.toggle("hidden", type !== "twap" && !e.classList.contains("limit-only")));
+  document.querySelectorAll(".exact-out-able").forEach((e) => e.classList.toggle("hidden", !["market", "limit", "stop"].includes(type)));
   document.querySelectorAll(".sniper-only").forEach((e) => e.classList.toggle("hidden", type !== "sniper"));
   document.querySelectorAll(".stop-only").forEach((e) => e.classList.toggle("hidden", type !== "stop"));
   document.querySelectorAll(".trailing-only").forEach((e) => e.classList.toggle("hidden", type !== "trailing_stop"));
