@@ -31,13 +31,29 @@ from engine.metrics import Metrics
 from engine.ports import Chain, Clock, OrderStore, Venue
 from engine.risk import RiskControls
 from engine.router import Router
+from engine.rpc.chain import RpcChain
+from engine.rpc.client import Http, InProcess, RpcClient, Transport
+from engine.rpc.keypair import load_or_create
 from engine.service import Fanout, OrderService, RetryPolicy
 from engine.store.sqlite import SqliteStore
 from engine.twap import TwapScheduler
 from engine.usecases import Engine
+from engine.venues.chain import SLOT_SECONDS
+from engine.venues.rpc import ClusterRpc
 from engine.venues.world import SimWorld
 from engine.watcher import Watcher
 from engine.workers import WorkerPool
+
+
+def build_chain(settings: Settings, world: SimWorld, clock: Clock) -> RpcChain:
+    """The engine's chain: the wallet's keypair, and JSON-RPC to `--rpc-url` or, by default,
+    to the simulated cluster in this process (through an in-process transport)."""
+    keypair = load_or_create(settings.keypair or f"{settings.db}.wallet.json")
+    transport: Transport = (Http(settings.rpc_url) if settings.rpc_url
+                            else InProcess(ClusterRpc(world.chain).dispatch))
+    return RpcChain(RpcClient(transport), keypair, world, clock,
+                    poll_seconds=SLOT_SECONDS * settings.latency_scale,
+                    max_priority_fee=settings.max_priority_fee)
 
 
 def build_world(settings: Settings, clock: Clock) -> SimWorld:
@@ -114,7 +130,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         opened = store or await open_store(settings)
-        parts = build_engine(settings, store=opened, chain=chain or sim.chain,
+        own_chain = chain or build_chain(settings, sim, clock)
+        parts = build_engine(settings, store=opened, chain=own_chain,
                              venues=venues or sim.venues, clock=clock)
         sim.listeners.append(parts.watcher.pools_changed)
         app[ENGINE] = parts.engine
@@ -127,6 +144,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
         await asyncio.gather(*tasks, return_exceptions=True)
         await parts.engine.stop()
         sim.listeners.remove(parts.watcher.pools_changed)
+        await own_chain.close()
         if store is None:
             await opened.close()
         if owns_world:

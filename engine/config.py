@@ -41,6 +41,10 @@ class Settings:
     requests_per_second: float = 200.0  # per API key (or per client address without keys)
     max_order_usd: float = 0.0  # the most one order may be worth, at the pools' prices; 0: off
     max_open_orders: int = 0  # waiting and executing orders together; 0: off
+    # The chain edge.
+    keypair: str = ""  # the wallet's keypair file; empty: next to --db, as <db>.wallet.json
+    rpc_url: str = ""  # a Solana JSON-RPC endpoint; empty: the embedded simulated cluster
+    max_priority_fee: int = 2_000_000  # µlamports per compute unit, whatever the market says
 
 
 HELP = {
@@ -64,6 +68,11 @@ HELP = {
     "requests_per_second": "requests per second per API key, with twice that as a burst (429)",
     "max_order_usd": "the most one order may be worth in USD at the pools' prices (422); 0 = off",
     "max_open_orders": "waiting and executing orders together before POST answers 429; 0 = off",
+    "keypair": "the wallet's keypair (Solana CLI format: a JSON array of 64 bytes), created "
+               "mode 0600 if missing (default: the --db path + .wallet.json)",
+    "rpc_url": "a Solana JSON-RPC URL, e.g. http://127.0.0.1:8899 from `python -m engine "
+               "cluster` (default: the simulated cluster, in this process)",
+    "max_priority_fee": "the most micro-lamports per compute unit the engine bids",
 }
 FLAGS = {  # on/off switches: --flag, or ENGINE_<NAME>=1
     "log_json": "one JSON object per log line",
@@ -115,6 +124,7 @@ TYPES: dict[str, Callable[[str], Any]] = {
     "max_connections": _positive_int, "max_connections_per_client": _positive_int,
     "launches_per_minute": _positive_int, "requests_per_second": _non_negative,
     "max_order_usd": _non_negative, "max_open_orders": _non_negative_int,
+    "max_priority_fee": _non_negative_int,
 }
 
 
@@ -149,4 +159,6 @@ def load(argv: Sequence[str], env: Mapping[str, str]) -> Settings:
     settings = Settings(**{**args, **{name: tuple(args[name]) for name in LISTS}})
     if not settings.chain_db:
         settings = replace(settings, chain_db=f"{settings.db}.chain")
+    if not settings.keypair:
+        settings = replace(settings, keypair=f"{settings.db}.wallet.json")
     return settings

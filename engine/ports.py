@@ -134,16 +134,43 @@ class Venue(Protocol):
         is what it would take, fees included. None if no pool can pay it."""
 
 
+class SolanaRpc(Protocol):
+    """Solana's JSON-RPC methods the engine calls, by their real names, taking and returning
+    the JSON's shapes; errors raise `engine.solana.jsonrpc.RpcError` with the node's code."""
+
+    async def get_latest_blockhash(self) -> Any: ...
+
+    async def get_block_height(self) -> int: ...
+
+    async def get_slot(self) -> int: ...
+
+    async def send_transaction(self, tx: str, *, skip_preflight: bool = False) -> str: ...
+
+    async def simulate_transaction(self, tx: str) -> Any: ...
+
+    async def get_signature_statuses(self, signatures: Sequence[str]) -> Any: ...
+
+    async def get_transaction(self, signature: str) -> Any: ...
+
+    async def get_recent_prioritization_fees(self, accounts: Sequence[str]) -> Any: ...
+
+    async def get_balance(self, pubkey: str) -> int: ...
+
+    async def get_token_accounts_by_owner(self, owner: str, program: str) -> Any: ...
+
+    async def close(self) -> None: ...
+
+
 class Chain(Protocol):
-    """The slice of Solana RPC the engine needs; a real client maps it onto JSON-RPC calls."""
+    """What the engine does with a cluster: sign (the wallet's key stays behind this call),
+    send, confirm, reconcile, read balances. Implemented over `SolanaRpc`."""
 
     async def latest_blockhash(self) -> Blockhash: ...
 
-    def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash, memo: Memo,
-             priority_fee: int | None = None) -> SignedTransaction:
-        """Build and sign a transaction (the wallet's key stays behind this call).
-
-        `priority_fee` in micro-lamports per compute unit; None for the client's default."""
+    async def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash,
+                   memo: Memo, priority: str | int = "auto") -> SignedTransaction:
+        """Build, size (simulateTransaction) and sign a transaction. `priority`: "auto" or
+        "high" (from the recent fees on its accounts), or micro-lamports per compute unit."""
 
     async def send(self, tx: SignedTransaction) -> None:
         """sendTransaction; raises a TransientError (SendTimeout when the outcome is unknown)."""
@@ -156,6 +183,9 @@ class Chain(Protocol):
 
     async def balances(self) -> list[TokenBalance]:
         """The wallet's balances: getBalance and getTokenAccountsByOwner."""
+
+    async def close(self) -> None:
+        """Let go of connections (an HTTP session to the node)."""
 
 
 class Publisher(Protocol):

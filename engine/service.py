@@ -44,8 +44,6 @@ from engine.domain.transactions import Landed, Memo, SwapInstruction
 from engine.ports import Chain, Clock, IdempotencyKey, OrderStore, Publisher, StaleOrder
 from engine.router import Router
 
-SNIPER_PRIORITY_FEE = 500_000  # micro-lamports per compute unit: 100,000 lamports per swap
-
 
 @dataclass(frozen=True)
 class Fanout:
@@ -273,8 +271,8 @@ class OrderService:
                             for hop, legs in enumerate(plan.hops) for leg in legs]
         blockhash = await self._chain.latest_blockhash()
         urgent = r.order_type is OrderType.SNIPER  # pay to land in the launch slot
-        tx = self._chain.sign(instructions, blockhash, Memo(order.id, attempt),
-                              priority_fee=SNIPER_PRIORITY_FEE if urgent else None)
+        tx = await self._chain.sign(instructions, blockhash, Memo(order.id, attempt),
+                                    "high" if urgent else "auto")
         previous = Failure.of(after) if after is not None else None
         return self._stage(order, Signed(attempt, tx, previous))
 

@@ -49,9 +49,9 @@ class CrashingChain:
         self._reached("routed")  # the route is planned and staged; nothing is signed yet
         return await self._chain.latest_blockhash()
 
-    def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash, memo: Memo,
-             priority_fee: int | None = None) -> SignedTransaction:
-        tx = self._chain.sign(instructions, blockhash, memo, priority_fee)
+    async def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash,
+                   memo: Memo, priority: str | int = "auto") -> SignedTransaction:
+        tx = await self._chain.sign(instructions, blockhash, memo, priority)
         self._reached("signed")
         return tx
 
@@ -70,6 +70,9 @@ class CrashingChain:
 
     async def balances(self) -> list[TokenBalance]:
         return await self._chain.balances()
+
+    async def close(self) -> None:
+        await self._chain.close()
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -103,8 +106,8 @@ async def test_crash_at_each_step_then_restart_executes_exactly_once(
 class PoisonedChain(CrashingChain):
     """Signing raises what a bug would (an integer beyond 64 bits, say), every time."""
 
-    def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash, memo: Memo,
-             priority_fee: int | None = None) -> SignedTransaction:
+    async def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash,
+                   memo: Memo, priority: str | int = "auto") -> SignedTransaction:
         raise OverflowError("Integer exceeds 64-bit range")
 
 

@@ -1,13 +1,16 @@
-"""A simulated Solana cluster: slots, blockhash expiry, real-looking signatures, a ledger."""
+"""A simulated Solana cluster: slots, blockhashes, signed transactions verified and executed,
+a fee market, transient failures, and a durable ledger. The JSON-RPC face is `venues.rpc`."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
+
+from solders.pubkey import Pubkey
 
 from engine.domain import base58
 from engine.domain.errors import (
@@ -18,57 +21,43 @@ from engine.domain.errors import (
     SendTimeout,
     TransientError,
 )
-from engine.domain.transactions import (
-    Blockhash,
-    Landed,
-    Memo,
-    SignedTransaction,
-    SwapInstruction,
-    TokenBalance,
-)
+from engine.domain.tokens import WSOL_MINT
+from engine.domain.transactions import Blockhash, Landed, Memo
 from engine.ports import Clock
+from engine.solana.programs import PoolInfo
+from engine.venues.execution import Executor, Outcome, SwapProgram, token_balances
 from engine.venues.faults import Faults
+from engine.venues.fees import FeeMarket
 from engine.venues.ledger import ChainRecord
 from engine.venues.message import Message
 from engine.venues.wallet import Wallet
 
 SLOT_SECONDS = 0.4
 BLOCKHASH_VALIDITY = 150  # blocks, as MAX_PROCESSING_AGE
-COMPUTE_UNITS_PER_SWAP = 200_000
-PRIORITY_LANE = 100_000  # µlamports/CU from which a transaction is scheduled first
 GENESIS_UNIX = 1_764_000_000
 RANDOM_TRANSIENTS: tuple[type[TransientError], ...] = (RateLimited, NodeUnhealthy,
                                                        BlockhashNotFound, SendTimeout)
 
 
-class SwapProgram(Protocol):
-    """The venue side of a swap instruction, run when a transaction lands."""
-
-    name: str
-    slippage_error: str
-
-    def preview(self, pool: str, mint_in: str, amount_in: int, now: int) -> int: ...
-
-    def apply(self, pool: str, mint_in: str, amount_in: int, now: int) -> int: ...
-
-    def preview_in(self, pool: str, mint_in: str, amount_out: int, now: int) -> int: ...
-
-    def apply_exact_out(self, pool: str, mint_in: str, amount_out: int, now: int) -> int: ...
+class AlreadyProcessed(Exception):
+    """A rebroadcast of a transaction that has landed: the cluster does not run it twice."""
 
 
 class SimChain:
     def __init__(self, programs: Mapping[str, SwapProgram], rng: random.Random, clock: Clock, *,
                  latency_scale: float, failure_rate: float, faults: Faults, wallet: Wallet,
+                 pools: Callable[[Pubkey], PoolInfo | None] = lambda address: None,
                  on_slot: Callable[[int], set[frozenset[str]]] = lambda now: set(),
                  on_change: Callable[[set[frozenset[str]]], None] = lambda pairs: None,
                  record: ChainRecord | None = None,
-                 snapshot: Callable[[list[str]], dict[str, Any]] = lambda pools: {},
-                 priority_micro_lamports: int = 10_000) -> None:
-        self._programs, self._rng, self._clock = programs, rng, clock
+                 snapshot: Callable[[list[str]], dict[str, Any]] = lambda pools: {}) -> None:
+        self._rng, self._clock, self._pools = rng, clock, pools
         self._scale, self._failure_rate, self.faults = latency_scale, failure_rate, faults
-        self.wallet, self._on_slot, self._priority = wallet, on_slot, priority_micro_lamports
-        self._on_change = on_change
+        self.wallet, self._on_slot, self._on_change = wallet, on_slot, on_change
         self._record, self._snapshot = record, snapshot
+        self.fees = FeeMarket(random.Random(rng.random()))
+        self._executor = Executor(programs, lambda: self.wallet, faults.slips)
+        self.owner: str | None = None  # the wallet's public key: the first payer to appear
         self._genesis = clock.now()
         self._skipped = 0  # blocks fast-forwarded when no time passes (latency scale 0)
         self._landed = 0
@@ -76,9 +65,10 @@ class SimChain:
         # signature -> what happened, in landing order. With a durable record, only landings
         # whose blockhash could still be valid stay in memory; older ones are read from disk.
         self.ledger: dict[str, Landed] = {}
+        self.details: dict[str, tuple[str, dict[str, Any]]] = {}  # signature -> (tx, meta)
         self._in_flight: dict[str, asyncio.Task[None]] = {}
-        self._backlog: list[tuple[str, str]] = []  # sent before a restart, not yet landed
-        self._blockhash = Blockhash("", -1)  # the latest, made once per block
+        self._backlog: list[str] = []  # payloads sent before a restart, not yet landed
+        self._hashes: dict[str, int] = {}  # blockhash -> the height it was made at
         if record is not None:
             self._load(record)
 
@@ -90,20 +80,20 @@ class SimChain:
             return
         self._genesis = datetime.fromisoformat(meta["genesis"])
         self._skipped, self._landed, self._flowed = meta["skipped"], meta["landed"], meta["flowed"]
+        self.owner = meta.get("owner")
         recent = record.landed(since_slot=self.block_height - BLOCKHASH_VALIDITY - 1)
         self.ledger = {landed.signature: landed for landed in recent}
-        self._backlog = [(sig, payload) for sig, payload, _ in record.in_flight()]
+        self._backlog = [payload for _, payload, _ in record.in_flight()]
 
     def _counters(self) -> dict[str, Any]:
         return {"genesis": self._genesis.isoformat(), "skipped": self._skipped,
-                "landed": self._landed, "flowed": self._flowed}
+                "landed": self._landed, "flowed": self._flowed, "owner": self.owner}
 
     def _land_backlog(self) -> None:
         while self._backlog:
-            signature, payload = self._backlog.pop(0)
-            message = Message.decode(payload)
-            self._settle(SignedTransaction(signature, message.last_valid_height, payload), message)
+            self._settle(self.read(self._backlog.pop(0)))
 
+    # -- time --------------------------------------------------------------------------------
     @property
     def block_height(self) -> int:
         if self._scale > 0:
@@ -128,83 +118,127 @@ class SimChain:
         if moved:
             self._on_change(moved)
 
-    async def latest_blockhash(self) -> Blockhash:
+    def idle(self) -> None:
+        """A client waits on a transaction that is not coming: with no time passing (latency
+        scale 0), each such wait is a block, so that blockhashes still expire."""
+        if self._scale <= 0:
+            self._skipped += 1
+            self.advance()
+            if self._record is not None:
+                self._record.put_meta({"chain": self._counters()})
+
+    # -- blockhashes -------------------------------------------------------------------------
+    def latest_blockhash(self) -> Blockhash:
         height = self.block_height
-        if self._blockhash.last_valid_height != height + BLOCKHASH_VALIDITY:  # a new block
-            digest = hashlib.sha256(f"blockhash:{height}".encode()).digest()
-            self._blockhash = Blockhash(base58.encode(digest), height + BLOCKHASH_VALIDITY)
-        return self._blockhash
+        digest = base58.encode(hashlib.sha256(f"blockhash:{height}".encode()).digest())
+        if digest not in self._hashes:
+            self._hashes[digest] = height
+            if len(self._hashes) > 4 * BLOCKHASH_VALIDITY:  # keep the recent ones only
+                horizon = height - 2 * BLOCKHASH_VALIDITY
+                for old in [h for h, at in self._hashes.items() if at < horizon]:
+                    del self._hashes[old]
+        return Blockhash(digest, height + BLOCKHASH_VALIDITY)
 
-    def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash, memo: Memo,
-             priority_fee: int | None = None) -> SignedTransaction:
-        message = Message(blockhash.hash, blockhash.last_valid_height, memo,
-                          priority_fee or self._priority,
-                          COMPUTE_UNITS_PER_SWAP * len(instructions), tuple(instructions)).payload()
-        # Like ed25519, the signature is a pure function of the message: same bytes, same tx.
-        signature = base58.encode(hashlib.sha512(message).digest())
-        return SignedTransaction(signature, blockhash.last_valid_height, message.decode())
+    def _expiry(self, blockhash: str) -> int | None:
+        """The last height at which a transaction with this blockhash may land; None: not a
+        blockhash of this cluster (or one too old to remember, which is the same)."""
+        made = self._hashes.get(blockhash)
+        if made is None:  # made before a restart: look through the recent heights
+            height = self.block_height
+            for at in range(height, max(height - BLOCKHASH_VALIDITY - 2, -1), -1):
+                if base58.encode(hashlib.sha256(f"blockhash:{at}".encode()).digest()) == blockhash:
+                    self._hashes[blockhash], made = at, at
+                    break
+        return None if made is None else made + BLOCKHASH_VALIDITY
 
-    async def send(self, tx: SignedTransaction) -> None:
+    def read(self, payload: str) -> Message:
+        """Parse and verify a transaction (raises `Rejected`)."""
+        return Message.read(payload, self._pools, self._expiry)
+
+    # -- transactions ------------------------------------------------------------------------
+    async def send(self, payload: str) -> str:
+        """sendTransaction: verify, deduplicate, preflight, and let it land; its signature."""
         await self._clock.sleep(self._rng.uniform(0.02, 0.06) * self._scale)
         self._land_backlog()
-        if tx.signature in self.ledger or tx.signature in self._in_flight:
-            return  # a rebroadcast: the cluster deduplicates by signature
-        message = Message.decode(tx.payload)
-        memo = message.memo
-        scripted = self.faults.send_error(memo.order_id, memo.attempt)
+        message = self.read(payload)
+        signature = message.signature
+        if signature in self._in_flight:
+            return signature  # a rebroadcast of one still in flight: one copy lands
+        scripted = self.faults.send_error(message.order_id, message.attempt)
         if scripted is not None:
-            raise scripted(f"scripted {scripted.code} for attempt {memo.attempt}")
+            raise scripted(f"scripted {scripted.code} for attempt {message.attempt}")
         unlucky = self._rng.random() < self._failure_rate
         error = self._rng.choice(RANDOM_TRANSIENTS) if unlucky else None
         if error is not None and error is not SendTimeout:
             raise error(f"simulated transient {error.code}")
-        if self.block_height > tx.last_valid_height:
-            raise BlockhashNotFound(f"blockhash for {tx.signature[:8]}... has expired")
-        problem = self._shortfall(message)
+        if message.last_valid_height < self.block_height:
+            raise BlockhashNotFound(f"blockhash {message.recent_blockhash[:8]}... not found")
+        if await self.status(signature) is not None:  # its blockhash is live: a rebroadcast
+            raise AlreadyProcessed(signature)
+        self._bind(message.fee_payer)
+        if message.fee_payer != self.owner:
+            raise InsufficientFunds(f"AccountNotFound: {message.fee_payer} holds no SOL")
+        problem = self._executor.shortfall(message)
         if problem is not None:  # preflight simulation refuses it; nothing is charged
             raise InsufficientFunds(f"transaction simulation failed: {problem}")
-        if not self.faults.drops(memo.order_id, memo.attempt):
+        if not self.faults.drops(message.order_id, message.attempt):
             if self._record is not None:
-                self._record.sent(tx.signature, tx.payload, tx.last_valid_height)
-            delay = self._landing_delay(message.compute_unit_price) * self._scale
-            self._in_flight[tx.signature] = asyncio.create_task(self._land(tx, delay, message))
-        if error is SendTimeout or self.faults.times_out(memo.order_id, memo.attempt):
+                self._record.sent(signature, payload, message.last_valid_height)
+            delay = self._landing_delay(message) * self._scale
+            self._in_flight[signature] = asyncio.create_task(self._land(message, delay))
+        if error is SendTimeout or self.faults.times_out(message.order_id, message.attempt):
             # The dangerous case: delivered, and it will land, but the client never heard back.
-            raise SendTimeout(f"no answer to sendTransaction for {tx.signature[:8]}...")
+            raise SendTimeout(f"no answer to sendTransaction for {signature[:8]}...")
+        return signature
 
-    def _landing_delay(self, micro_lamports_per_cu: int) -> float:
-        """Seconds to land: 2-3 s as in the seed; a high priority fee buys the next slot or two."""
-        if micro_lamports_per_cu >= PRIORITY_LANE:
+    def simulate(self, payload: str) -> tuple[Message, Outcome]:
+        """simulateTransaction: run it against the current state without changing anything."""
+        message = self.read(payload)
+        self._bind(message.fee_payer)
+        return message, self._executor.run(message, self.now(), dry=True)
+
+    def _bind(self, payer: str) -> None:
+        if self.owner is None:  # the simulation's faucet: the first wallet gets the funds
+            self.owner = payer
+            if self._record is not None:
+                self._record.put_meta({"chain": self._counters()})
+
+    def wallet_of(self, owner: str) -> Wallet | None:
+        self._bind(owner)
+        return self.wallet if owner == self.owner else None
+
+    def _landing_delay(self, message: Message) -> float:
+        """Seconds to land: 2-3 s as in the seed; paying the accounts' going rate (or more)
+        buys the next slot or two."""
+        rate = self.fees.going_rate(message.writable, self.block_height)
+        if message.compute_unit_price > 0 and message.compute_unit_price >= rate:
             return self._rng.uniform(SLOT_SECONDS, 2 * SLOT_SECONDS)
         return self._rng.uniform(2.0, 3.0)
 
-    async def confirm(self, tx: SignedTransaction) -> Landed | None:
-        task = self._in_flight.get(tx.signature)
-        if task is not None:
-            await asyncio.shield(task)
-        if tx.signature not in self.ledger:
-            await self._wait_past(tx.last_valid_height)
-        return await self._status(tx.signature)
+    def pending(self, signature: str) -> bool:
+        return signature in self._in_flight
 
-    async def signature_status(self, signature: str) -> Landed | None:
+    async def status(self, signature: str) -> Landed | None:
         self._land_backlog()
-        return await self._status(signature)
-
-    async def balances(self) -> list[TokenBalance]:
-        return self.wallet.token_balances()
-
-    async def close(self) -> None:
-        """Let the record write what it holds."""
-        if self._record is not None:
-            await self._record.close()
-
-    async def _status(self, signature: str) -> Landed | None:
         if self._record is None:
             return self.ledger.get(signature)
         # What the cluster tells us must survive a crash of ours, or we could act on a landing
         # that the restarted cluster never saw.
         await self._record.durable()
         return self.ledger.get(signature) or self._record.lookup(signature)
+
+    async def transaction(self, signature: str) -> tuple[Landed, str, dict[str, Any]] | None:
+        landed = await self.status(signature)
+        if landed is None:
+            return None
+        found = self.details.get(signature) or (
+            self._record.details(signature) if self._record is not None else None)
+        return None if found is None else (landed, *found)
+
+    async def close(self) -> None:
+        """Let the record write what it holds."""
+        if self._record is not None:
+            await self._record.close()
 
     def _forget_expired(self) -> None:
         """Drop from memory the landings whose blockhash has expired: they can never be sent
@@ -215,6 +249,7 @@ class SimChain:
             if oldest.slot >= horizon:
                 return
             del self.ledger[oldest.signature]
+            self.details.pop(oldest.signature, None)
 
     def landed_for(self, order_id: str) -> list[Landed]:
         """Every transaction the chain executed for an order, found by its memo."""
@@ -223,109 +258,54 @@ class SimChain:
             return self._record.landed_for(prefix)
         return [landed for landed in self.ledger.values() if landed.memo.startswith(prefix)]
 
-    async def _wait_past(self, height: int) -> None:
-        if self._scale > 0:
-            blocks = height + 1 - self.block_height
-            await self._clock.sleep(max(blocks, 0) * SLOT_SECONDS * self._scale)
-        self._skipped += max(height + 1 - self.block_height, 0)
-        self.advance()
-        if self._record is not None:
-            self._record.put_meta({"chain": self._counters()})
-
-    async def _land(self, tx: SignedTransaction, delay: float, message: Message) -> None:
+    async def _land(self, message: Message, delay: float) -> None:
         try:
             await self._clock.sleep(delay)
-            self._settle(tx, message)
+            self._settle(message)
         finally:
-            del self._in_flight[tx.signature]
+            del self._in_flight[message.signature]
 
-    def _settle(self, tx: SignedTransaction, message: Message) -> None:
+    def _settle(self, message: Message) -> None:
         """Land the transaction (unless its blockhash expired first) and write it down."""
-        landed = None
-        if self.block_height <= tx.last_valid_height and tx.signature not in self.ledger:
-            landed = self._execute(tx.signature, message)
-            self.ledger[tx.signature] = landed
+        landed, signature = None, message.signature
+        if self.block_height <= message.last_valid_height and signature not in self.ledger:
+            landed = self._execute(message)
             self._landed += 1
             self.advance()
-            self._on_change({frozenset((ix.mint_in, ix.mint_out)) for ix in message.instructions})
+            self._on_change({frozenset((ix.mint_in, ix.mint_out))
+                             for ix in message.instructions})
         if self._record is not None:
             pools = [ix.pool for ix in message.instructions]
-            self._record.record(landed, tx.signature,
-                                {"chain": self._counters(), **self._snapshot(pools)})
+            details = self.details.get(signature)
+            self._record.record(landed, signature, {"chain": self._counters(),
+                                                    **self._snapshot(pools)}, details)
             self._forget_expired()
 
-    def _shortfall(self, message: Message) -> str | None:
-        return self.wallet.shortfall(message.mint_in, message.amount_in, message.mint_out,
-                                     message.fee)
-
-    def _hop_inputs(self, message: Message, now: int) -> list[int]:
-        """What each instruction swaps: the first hop its own amounts; a later hop what the
-        hop before it actually produced, in the planned shares (the last leg takes the rest),
-        as a route's second swap spends the intermediate account's whole balance."""
-        inputs: list[int] = []
-        carried = 0
-        for n, hop in enumerate(message.hops):
-            if n == 0:
-                amounts = [ix.amount_in for ix in hop]
-            else:
-                planned = max(sum(ix.amount_in for ix in hop), 1)
-                amounts = [carried * ix.amount_in // planned for ix in hop[:-1]]
-                amounts.append(carried - sum(amounts))
-            carried = sum(self._programs[ix.venue].preview(ix.pool, ix.mint_in, amount, now)
-                          for ix, amount in zip(hop, amounts, strict=True))
-            inputs += amounts
-        return inputs
-
-    def _execute(self, signature: str, message: Message) -> Landed:
-        """Run the swaps atomically: one leg under its minimum fails the whole transaction."""
+    def _execute(self, message: Message) -> Landed:
+        """Run the swaps atomically: one leg outside its bound fails the whole transaction,
+        which still pays its fee."""
         self.advance()  # the swap meets the market as the other traders left it at this slot
-        now, slot, memo, fee = self.now(), self.block_height, message.memo, message.fee
-        problem = self._shortfall(message)
-        if problem is not None:
-            self.wallet.charge(fee)  # a failed transaction still pays its fee
-            return Landed(signature, slot, 0, 0, fee, "INSUFFICIENT_FUNDS", problem,
-                          memo=memo.text)
-        if message.exact_out:
-            return self._execute_exact_out(signature, message, now, slot, fee)
-        inputs = self._hop_inputs(message, now)
-        last = message.hops[-1]
-        for ix, amount in zip(message.instructions, inputs, strict=True):
-            program = self._programs[ix.venue]
-            out = program.preview(ix.pool, ix.mint_in, amount, now)
-            if ix in last and self.faults.slips(memo.order_id, memo.attempt):
-                out = ix.min_out - 1
-            if out < ix.min_out:
-                self.wallet.charge(fee)
-                return Landed(signature, slot, 0, 0, fee, "SLIPPAGE_EXCEEDED",
-                              f"{program.name}: {program.slippage_error}: out {out} < minimum "
-                              f"{ix.min_out}", memo=memo.text)
-        outs = [self._programs[ix.venue].apply(ix.pool, ix.mint_in, amount, now)
-                for ix, amount in zip(message.instructions, inputs, strict=True)]
-        amount_out = sum(out for ix, out in zip(message.instructions, outs, strict=True)
-                         if ix in last)
-        rent = self.wallet.settle(message.mint_in, message.amount_in, message.mint_out,
-                                  amount_out, fee)
-        return Landed(signature, slot, message.amount_in, amount_out, fee, rent_lamports=rent,
-                      memo=memo.text)
+        slot, lamports = self.block_height, self.wallet.balances.get(WSOL_MINT, 0)
+        before = token_balances(message, self.wallet)
+        outcome = self._executor.run(message, self.now())
+        if outcome.err is not None:
+            self.wallet.charge(message.fee)
+        self.fees.landed(slot, message.writable, message.compute_unit_price)
+        landed = Landed(message.signature, slot, outcome.amount_in, outcome.amount_out,
+                        message.fee, outcome.code, outcome.message, rent_lamports=outcome.rent,
+                        memo=message.memo_text)
+        status = "succeeded" if outcome.err is None else "failed"
+        meta = {"err": outcome.err, "fee": message.fee, "computeUnitsConsumed": message.units,
+                "preBalances": _lamports(message, lamports),
+                "postBalances": _lamports(message, self.wallet.balances.get(WSOL_MINT, 0)),
+                "preTokenBalances": before,
+                "postTokenBalances": token_balances(message, self.wallet),
+                "logMessages": [*outcome.logs, f"Transaction {status}"]}
+        self.ledger[message.signature] = landed
+        self.details[message.signature] = (message.payload, meta)
+        return landed
 
-    def _execute_exact_out(self, signature: str, message: Message, now: int, slot: int,
-                           fee: int) -> Landed:
-        """One exact-out swap: the program takes what the output costs, up to its maximum."""
-        ix, memo = message.instructions[0], message.memo
-        program = self._programs[ix.venue]
-        try:
-            cost = program.preview_in(ix.pool, ix.mint_in, ix.min_out, now)
-        except InsufficientFunds as error:
-            self.wallet.charge(fee)
-            return Landed(signature, slot, 0, 0, fee, "INSUFFICIENT_FUNDS", str(error),
-                          memo=memo.text)
-        if self.faults.slips(memo.order_id, memo.attempt):
-            cost = ix.amount_in + 1
-        if cost > ix.amount_in:
-            self.wallet.charge(fee)
-            return Landed(signature, slot, 0, 0, fee, "SLIPPAGE_EXCEEDED",
-                          f"{program.name}: {program.slippage_error}: in {cost} > maximum "
-                          f"{ix.amount_in}", memo=memo.text)
-        paid = program.apply_exact_out(ix.pool, ix.mint_in, ix.min_out, now)
-        rent = self.wallet.settle(ix.mint_in, paid, ix.mint_out, ix.min_out, fee)
-        return Landed(signature, slot, paid, ix.min_out, fee, rent_lamports=rent, memo=memo.text)
+
+def _lamports(message: Message, payer: int) -> list[int]:
+    """The fee payer's lamports first; the simulation keeps no other account's lamports."""
+    return [payer] + [0] * (len(message.account_keys) - 1)

@@ -12,6 +12,9 @@ from loguru import logger
 from engine.domain.errors import InsufficientFunds
 from engine.domain.routing import Quote
 from engine.ports import Clock
+from engine.solana.programs import PoolInfo
+from engine.venues.amm import CpPool
+from engine.venues.dlmm import DlmmPool
 
 
 class Pool(Protocol):
@@ -42,10 +45,10 @@ class Pool(Protocol):
 class PoolVenue:
     """Raydium or Meteora: the best of its pools for a pair, after ~200 ms (scaled)."""
 
-    def __init__(self, name: str, pools: Sequence[Pool], slippage_error: str, *, clock: Clock,
+    def __init__(self, name: str, pools: Sequence[Pool], *, clock: Clock,
                  rng: random.Random, latency_scale: float, chain_time: Callable[[], int],
                  slot: Callable[[], int], labels: Mapping[str, str]) -> None:
-        self.name, self.slippage_error = name, slippage_error
+        self.name = name
         self.pools = {p.id: p for p in pools}
         self._by_pair: dict[frozenset[str], list[Pool]] = {}
         for pool in pools:
@@ -112,6 +115,21 @@ class PoolVenue:
                          self._labels.get(pool.id, self.name), self._slot(),
                          self._opened.get(pool.id))
         return best
+
+    def kind(self, pool: str) -> str:
+        """The pool's program: amm_v4, cpmm or dlmm."""
+        return self.info(pool).kind
+
+    def info(self, pool: str) -> PoolInfo:
+        """What a transaction naming this pool needs: program, mints, fee tier, active bin."""
+        found = self.pools[pool]
+        if isinstance(found, CpPool):
+            return PoolInfo(pool, found.program, found.base, found.quote, found.fee_num)
+        if isinstance(found, DlmmPool):
+            return PoolInfo(pool, "dlmm", found.token_x, found.token_y,
+                            active_bin=found.active_id)
+        a, b = found.mints  # another curve: addressed as the venue's classic program
+        return PoolInfo(pool, "dlmm" if self.name == "meteora" else "amm_v4", a, b)
 
     def preview(self, pool: str, mint_in: str, amount_in: int, now: int) -> int:
         return self.pools[pool].swap_out(mint_in, amount_in, now)[0]

@@ -20,6 +20,7 @@ class OtherTraders:
         self._fair = {p.id: self._fair_price(p, reference_usd) for p in pools}
         self.enabled = True
         self.broken: list[tuple[Pool, str]] = []  # pools whose swaps failed, for the world
+        self.traded: list[Pool] = []  # the pools swapped in the last slot
 
     @staticmethod
     def _fair_price(pool: Pool, reference_usd: Mapping[str, Decimal]) -> float:
@@ -41,6 +42,7 @@ class OtherTraders:
     def trade(self, now: int) -> set[frozenset[str]]:
         """One slot of everybody else's activity; returns the pairs whose price moved."""
         moved: set[frozenset[str]] = set()
+        self.traded = []
         if not self.enabled:
             return moved
         for pool in list(self._pools):
@@ -62,4 +64,5 @@ class OtherTraders:
                 self.broken.append((pool, f"{type(error).__name__}: {error}"))
                 continue
             moved.add(frozenset(pool.mints))
+            self.traded.append(pool)
         return moved

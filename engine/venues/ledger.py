@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger (
     signature TEXT PRIMARY KEY, memo TEXT NOT NULL, slot INTEGER NOT NULL,
     amount_in INTEGER NOT NULL, amount_out INTEGER NOT NULL, fee INTEGER NOT NULL,
-    err TEXT, err_message TEXT NOT NULL, rent INTEGER NOT NULL);
+    err TEXT, err_message TEXT NOT NULL, rent INTEGER NOT NULL,
+    payload TEXT, meta BLOB);  -- the signed transaction (base64) and getTransaction's meta
 CREATE INDEX IF NOT EXISTS ledger_by_memo ON ledger (memo);
 CREATE INDEX IF NOT EXISTS ledger_by_slot ON ledger (slot);
 CREATE TABLE IF NOT EXISTS in_flight (signature TEXT PRIMARY KEY, payload TEXT NOT NULL,
@@ -59,6 +60,10 @@ class ChainRecord:
         # stand-in for a remote cluster, and its fsyncs would only slow the simulation down.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(ledger)")}
+        for column, kind in (("payload", "TEXT"), ("meta", "BLOB")):  # a record kept before
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE ledger ADD COLUMN {column} {kind}")
         self._reader = sqlite3.connect(path, isolation_level=None)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="chain-record")
         self._next = _Batch()
@@ -91,6 +96,12 @@ class ChainRecord:
         return self._landed("memo >= ? AND memo < ? ORDER BY rowid",
                             (memo_prefix, memo_prefix + "\uffff"))
 
+    def details(self, signature: str) -> tuple[str, dict[str, Any]] | None:
+        """The signed transaction and its meta, as getTransaction returns them."""
+        row = self._reader.execute("SELECT payload, meta FROM ledger WHERE signature=? AND "
+                                   "payload IS NOT NULL", (signature,)).fetchone()
+        return None if row is None else (row[0], orjson.loads(row[1]))
+
     def _landed(self, where: str, params: tuple[Any, ...]) -> list[Landed]:
         # Only what is durable is read here: callers wait for `durable()` first.
         rows = self._reader.execute("SELECT signature, slot, amount_in, amount_out, fee, err, "
@@ -109,13 +120,16 @@ class ChainRecord:
     def sent(self, signature: str, payload: str, last_valid_height: int) -> None:
         self._open().sent.append((signature, payload, last_valid_height))
 
-    def record(self, landed: Landed | None, signature: str, state: dict[str, Any]) -> None:
+    def record(self, landed: Landed | None, signature: str, state: dict[str, Any],
+               details: tuple[str, dict[str, Any]] | None = None) -> None:
         """The landing (or the drop) of `signature` and the state it left, in one transaction."""
         batch = self._open()
         if landed is not None:
+            payload, meta = details if details is not None else (None, None)
             batch.landed.append((landed.signature, landed.memo, landed.slot, landed.amount_in,
                                  landed.amount_out, landed.fee_lamports, landed.err,
-                                 landed.err_message, landed.rent_lamports))
+                                 landed.err_message, landed.rent_lamports, payload,
+                                 None if meta is None else orjson.dumps(meta)))
         batch.settled.append((signature,))
         batch.meta |= state
 
@@ -155,7 +169,8 @@ class ChainRecord:
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany("INSERT OR IGNORE INTO in_flight VALUES (?, ?, ?)", batch.sent)
-            db.executemany("INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", batch.landed)
+            db.executemany("INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           batch.landed)
             db.executemany("DELETE FROM in_flight WHERE signature=?", batch.settled)
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                            [(k, orjson.dumps(v)) for k, v in batch.meta.items()])

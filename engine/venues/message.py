@@ -1,56 +1,75 @@
-"""The simulated cluster's transaction content: what `sign` encodes and `send` decodes once."""
+"""A transaction as the simulated cluster runs it: decoded once from its signed bytes."""
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import orjson
+from solders.pubkey import Pubkey
 
 from engine.domain.transactions import Memo, SwapInstruction
+from engine.solana.programs import PoolInfo
+from engine.solana.transaction import Decoded, Rejected, decode
 
 BASE_FEE_LAMPORTS = 5_000  # per signature
+# Compute units each step costs on the simulated validator (of the order real ones report).
+UNITS = {"budget": 150, "housekeeping": 6_000, "memo": 2_000, "amm_v4": 35_000, "cpmm": 45_000,
+         "dlmm": 65_000, "bin": 8_000}
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """A transaction's content, decoded once from its wire payload when the cluster gets it."""
+    """What the cluster needs of a transaction: its signature and payer, the blockhash and its
+    expiry, the compute budget, the memo, and each swap in the engine's terms."""
 
+    signature: str
+    payload: str  # base64, as sent: what the ledger keeps and getTransaction returns
+    fee_payer: str
     recent_blockhash: str
     last_valid_height: int
-    memo: Memo
+    memo: Memo | None
+    memo_text: str
     compute_unit_price: int
     compute_unit_limit: int
+    signatures: int
     instructions: tuple[SwapInstruction, ...]
-
-    def payload(self) -> bytes:
-        return orjson.dumps({
-            "recentBlockhash": self.recent_blockhash,
-            "lastValidBlockHeight": self.last_valid_height, "memo": self.memo.text,
-            "computeUnitPrice": self.compute_unit_price,
-            "computeUnitLimit": self.compute_unit_limit,
-            "instructions": [{"venue": ix.venue, "pool": ix.pool, "mintIn": ix.mint_in,
-                              "mintOut": ix.mint_out, "amountIn": ix.amount_in,
-                              "minOut": ix.min_out, **({"hop": ix.hop} if ix.hop else {}),
-                              **({"exactOut": True} if ix.exact_out else {})}
-                             for ix in self.instructions]})
+    writable: tuple[str, ...]
+    units: int  # what running it consumes
+    kinds: tuple[str, ...] = ()  # each swap's pool program
+    swap_indexes: tuple[int, ...] = ()
+    account_keys: tuple[str, ...] = ()
 
     @classmethod
-    def decode(cls, payload: str) -> Message:
-        data = orjson.loads(payload)
-        memo = Memo.parse(data["memo"])
-        if memo is None:
-            raise ValueError(f"not an order's transaction: {data['memo']!r}")
-        return cls(data["recentBlockhash"], int(data["lastValidBlockHeight"]), memo,
-                   int(data["computeUnitPrice"]), int(data["computeUnitLimit"]),
-                   tuple(SwapInstruction(ix["venue"], ix["pool"], ix["mintIn"], ix["mintOut"],
-                                         int(ix["amountIn"]), int(ix["minOut"]),
-                                         int(ix.get("hop", 0)), bool(ix.get("exactOut")))
-                         for ix in data["instructions"]))
+    def read(cls, payload: str, pools: Callable[[Pubkey], PoolInfo | None],
+             expiry: Callable[[str], int | None]) -> Message:
+        """Parse, verify and decode; raises `Rejected` (bad bytes or signatures)."""
+        try:
+            raw = base64.b64decode(payload, validate=True)
+        except ValueError:
+            raise Rejected("SanitizeFailure", "the transaction is not base64") from None
+        decoded = decode(raw, pools)
+        if not decoded.swaps:  # a simulation of swap programs: nothing else would run here
+            raise Rejected("UnsupportedTransaction", "this simulated cluster runs swaps only")
+        height = expiry(decoded.blockhash)
+        return cls(decoded.signature, payload, str(decoded.fee_payer), decoded.blockhash,
+                   -1 if height is None else height, Memo.parse(decoded.memo), decoded.memo,
+                   decoded.unit_price, decoded.unit_limit, decoded.signatures, decoded.swaps,
+                   tuple(str(k) for k in decoded.writable), _units(decoded), decoded.kinds,
+                   decoded.swap_indexes, tuple(str(k) for k in decoded.account_keys))
+
+    @property
+    def order_id(self) -> str:
+        return self.memo.order_id if self.memo else ""
+
+    @property
+    def attempt(self) -> int:
+        return self.memo.attempt if self.memo else 0
 
     @property
     def fee(self) -> int:
         priority = -(-self.compute_unit_price * self.compute_unit_limit // 10**6)
-        return BASE_FEE_LAMPORTS + priority
+        return BASE_FEE_LAMPORTS * self.signatures + priority
 
     @property
     def hops(self) -> list[list[SwapInstruction]]:
@@ -77,3 +96,9 @@ class Message:
     @property
     def mint_out(self) -> str:
         return self.instructions[-1].mint_out
+
+
+def _units(decoded: Decoded) -> int:
+    swaps = sum(UNITS[kind] + (2 * UNITS["bin"] if kind == "dlmm" else 0)
+                for kind in decoded.kinds)
+    return 2 * UNITS["budget"] + UNITS["memo"] + 4 * UNITS["housekeeping"] + swaps

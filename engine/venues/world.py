@@ -10,11 +10,13 @@ from decimal import Decimal
 from typing import Any
 
 from loguru import logger
+from solders.pubkey import Pubkey
 
 from engine.domain import base58
 from engine.domain.errors import InvalidLaunch
 from engine.domain.tokens import LAUNCH_DECIMALS, lookup
 from engine.ports import Clock
+from engine.solana.programs import PoolInfo
 from engine.venues.amm import CpPool
 from engine.venues.chain import SLOT_SECONDS, SimChain
 from engine.venues.dex import Pool, PoolVenue
@@ -32,8 +34,6 @@ from engine.venues.pools import (
 from engine.venues.wallet import Wallet
 
 MIN_LAUNCH_TOKENS, MAX_LAUNCH_TOKENS = 1_000, 10**12
-RAYDIUM_SLIPPAGE = "ExceededSlippage (custom program error: 0x1e)"
-METEORA_SLIPPAGE = "ExceededAmountSlippageTolerance (custom program error: 0x1773)"
 
 
 @dataclass
@@ -48,6 +48,7 @@ class SimWorld:
     listeners: list[Callable[[set[frozenset[str]] | None], None]] = field(default_factory=list)
     launches: list[dict[str, Any]] = field(default_factory=list)
     scheduled: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    _addresses: dict[Pubkey, str] = field(default_factory=dict)  # pool account -> pool id
 
     @classmethod
     def build(cls, clock: Clock, *, seed: int | None, latency_scale: float,
@@ -71,9 +72,9 @@ class SimWorld:
         labels = {p.id: market["raydium"]["labels"][p.program] for p in ray_pools} | {
             p.id: market["meteora"]["label"] for p in met_pools}
 
-        raydium = PoolVenue("raydium", ray_pools, RAYDIUM_SLIPPAGE, rng=streams[1], clock=clock,
+        raydium = PoolVenue("raydium", ray_pools, rng=streams[1], clock=clock,
                             latency_scale=latency_scale, chain_time=now, slot=slot, labels=labels)
-        meteora = PoolVenue("meteora", met_pools, METEORA_SLIPPAGE, rng=streams[2], clock=clock,
+        meteora = PoolVenue("meteora", met_pools, rng=streams[2], clock=clock,
                             latency_scale=latency_scale, chain_time=now, slot=slot, labels=labels)
         all_pools: list[Pool] = [*ray_pools, *met_pools]
         pools = {p.id: p for p in all_pools}
@@ -94,9 +95,9 @@ class SimWorld:
 
         chain = SimChain({v.name: v for v in (raydium, meteora)}, streams[3], clock,
                          latency_scale=latency_scale, failure_rate=failure_rate, faults=faults,
-                         wallet=wallet, on_slot=lambda now: world.trade(now), on_change=changed,
-                         record=record,
-                         snapshot=snapshot)
+                         wallet=wallet, pools=lambda address: world.pool_at(address),
+                         on_slot=lambda now: world.trade(now), on_change=changed,
+                         record=record, snapshot=snapshot)
         world = cls(raydium, meteora, chain, faults, traders, random.Random(rng.random()),
                     latency_scale)
         return world
@@ -104,12 +105,28 @@ class SimWorld:
     def trade(self, now: int) -> set[frozenset[str]]:
         """One slot of other traders' swaps; a pool whose math fails is frozen, once."""
         moved = self.traders.trade(now)
+        slot = self.chain.block_height
+        for pool in self.traders.traded:  # their swaps bid for the same accounts as ours
+            self.chain.fees.others(slot, str(self.pool_info(pool.id).keys.address))
         for pool, reason in self.traders.broken:
             self.traders.remove(pool)
             for venue in self.venues:
                 venue.freeze(pool.id, f"swap failed: {reason}")
         self.traders.broken.clear()
         return moved
+
+    def pool_info(self, pool_id: str) -> PoolInfo:
+        venue = self.raydium if pool_id in self.raydium.pools else self.meteora
+        return venue.info(pool_id)
+
+    def pool_at(self, address: Pubkey) -> PoolInfo | None:
+        """The pool whose account is at `address` (how the cluster reads an instruction)."""
+        known = self._addresses.get(address)
+        if known is None or len(self._addresses) != sum(len(v.pools) for v in self.venues):
+            self._addresses = {self.pool_info(p).keys.address: p
+                               for v in self.venues for p in v.pools}
+            known = self._addresses.get(address)
+        return None if known is None else self.pool_info(known)
 
     def problems(self) -> list[str]:
         return [f"{venue.name} pool {pool_id} frozen ({reason})"

@@ -1,0 +1,222 @@
+"""The `Chain` port over Solana JSON-RPC: sign swaps with the wallet's keypair, price them
+from the cluster's recent fees, size them by simulation, send them, and read each fill back
+from the cluster's own record of the transaction."""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from loguru import logger
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from engine.domain.errors import (
+    BlockhashNotFound,
+    EngineError,
+    InsufficientFunds,
+    NodeUnhealthy,
+    PermanentError,
+    RateLimited,
+    SendTimeout,
+    TransientError,
+)
+from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT
+from engine.domain.transactions import (
+    Blockhash,
+    Landed,
+    Memo,
+    SignedTransaction,
+    SwapInstruction,
+    TokenBalance,
+)
+from engine.ports import Clock, SolanaRpc
+from engine.solana import jsonrpc as codes
+from engine.solana.instructions import writable
+from engine.solana.jsonrpc import RpcError, RpcTimeout
+from engine.solana.programs import TOKEN, PoolInfo
+from engine.solana.transaction import MAX_TRANSACTION_BYTES, Rejected, decode, sign, wire
+from engine.solana.transaction import swap_instructions as build_swaps
+
+MAX_UNITS = 1_400_000  # what a transaction may ask for; the draft that is simulated asks it
+MIN_UNITS = 50_000  # the floor under simulated units
+UNIT_MARGIN = 1.10
+AUTO_FLOOR, HIGH_FLOOR = 1_000, 100_000  # µlamports per CU when the market shows nothing
+SLIPPAGE_CODES = {30, 6005, 6003}  # AMM v4, CPMM, DLMM: ExceededSlippage and its kin
+Priority = str | int  # "auto", "high", or µlamports per compute unit
+
+
+class PoolDirectory(Protocol):
+    """Which pool an id or an account address is (its program, mints, fee tier, active bin)."""
+
+    def pool_info(self, pool_id: str) -> PoolInfo: ...
+
+    def pool_at(self, address: Pubkey) -> PoolInfo | None: ...
+
+
+class RpcChain:
+    def __init__(self, rpc: SolanaRpc, keypair: Keypair, pools: PoolDirectory, clock: Clock, *,
+                 poll_seconds: float, max_priority_fee: int) -> None:
+        self._rpc, self._keypair, self._pools, self._clock = rpc, keypair, pools, clock
+        self._poll, self._max_fee = poll_seconds, max_priority_fee
+        self.owner = keypair.pubkey()
+
+    async def close(self) -> None:
+        await self._rpc.close()
+
+    async def latest_blockhash(self) -> Blockhash:
+        answer = await self._call(self._rpc.get_latest_blockhash())
+        value = answer["value"]
+        return Blockhash(value["blockhash"], int(value["lastValidBlockHeight"]))
+
+    async def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash,
+                   memo: Memo, priority: Priority = "auto") -> SignedTransaction:
+        body = build_swaps(self.owner, instructions, self._pools.pool_info)
+        price = await self.priority_fee([str(a) for a in writable(body)], priority)
+        draft = sign(self._keypair, body, blockhash.hash, memo.text, MAX_UNITS, price)
+        simulated = await self._call(self._rpc.simulate_transaction(wire(draft)))
+        units = int(simulated["value"].get("unitsConsumed") or 0)
+        limit = max(MIN_UNITS, math.ceil(units * UNIT_MARGIN))
+        tx = sign(self._keypair, body, blockhash.hash, memo.text, limit, price)
+        if len(bytes(tx)) > MAX_TRANSACTION_BYTES:
+            logger.bind(order_id=memo.order_id).warning(
+                "transaction of {} bytes: a real cluster needs an address lookup table for it",
+                len(bytes(tx)))
+        return SignedTransaction(str(tx.signatures[0]), blockhash.last_valid_height, wire(tx))
+
+    async def priority_fee(self, accounts: list[str], priority: Priority) -> int:
+        """µlamports per compute unit: given, or from what recently landed on these accounts
+        (auto: the 75th percentile; high: twice the 95th), never above --max-priority-fee."""
+        if isinstance(priority, int):
+            return min(priority, self._max_fee)
+        recent = await self._call(self._rpc.get_recent_prioritization_fees(accounts))
+        fees = sorted(int(f["prioritizationFee"]) for f in recent if f["prioritizationFee"])
+        if priority == "high":
+            fee = max(2 * fees[int(len(fees) * 0.95)] if fees else 0, HIGH_FLOOR)
+        else:
+            fee = max(fees[int(len(fees) * 0.75)] if fees else 0, AUTO_FLOOR)
+        return min(fee, self._max_fee)
+
+    async def send(self, tx: SignedTransaction) -> None:
+        try:
+            await self._call(self._rpc.send_transaction(tx.payload))
+        except _AlreadyProcessed:
+            return  # a rebroadcast of one that landed: nothing to do, it is in the ledger
+
+    async def confirm(self, tx: SignedTransaction) -> Landed | None:
+        """Poll until it lands, or until the cluster is past its blockhash's last height."""
+        while True:
+            landed = await self.signature_status(tx.signature)
+            if landed is not None:
+                return landed
+            if await self._call(self._rpc.get_block_height()) > tx.last_valid_height:
+                return await self.signature_status(tx.signature)  # it may have just made it
+            await self._clock.sleep(self._poll)
+
+    async def signature_status(self, signature: str) -> Landed | None:
+        answer = await self._call(self._rpc.get_signature_statuses([signature]))
+        status = answer["value"][0]
+        if status is None:
+            return None
+        found = await self._call(self._rpc.get_transaction(signature))
+        if found is None:  # a node without the transaction's details: a status is enough
+            return Landed(signature, int(status["slot"]), 0, 0, 0,
+                          None if status["err"] is None else _code(status["err"]))
+        return self._read(signature, found)
+
+    async def balances(self) -> list[TokenBalance]:
+        lamports = await self._call(self._rpc.get_balance(str(self.owner)))
+        accounts = await self._call(self._rpc.get_token_accounts_by_owner(str(self.owner),
+                                                                          str(TOKEN)))
+        balances = [TokenBalance(WSOL_MINT, lamports, True)]
+        for account in accounts["value"]:
+            info = account["account"]["data"]["parsed"]["info"]
+            balances.append(TokenBalance(info["mint"], int(info["tokenAmount"]["amount"]), True))
+        return balances
+
+    def _read(self, signature: str, found: dict[str, Any]) -> Landed:
+        """A fill from the cluster's record: the wallet's balance changes, not our quote."""
+        meta, owner = found["meta"], str(self.owner)
+        try:
+            tx = decode(base64.b64decode(found["transaction"][0]), self._pools.pool_at)
+        except (Rejected, ValueError) as error:
+            raise PermanentError(f"transaction {signature} cannot be read: {error}",
+                                 code="UNREADABLE_TRANSACTION") from None
+        fee = int(meta["fee"])
+        if meta["err"] is not None:
+            return Landed(signature, int(found["slot"]), 0, 0, fee, _code(meta["err"]),
+                          _reason(meta), memo=tx.memo)
+        before = _tokens(meta["preTokenBalances"], owner)
+        after = _tokens(meta["postTokenBalances"], owner)
+        rent = ATA_RENT_LAMPORTS * len(set(after) - set(before))
+        lamports = int(meta["postBalances"][0]) - int(meta["preBalances"][0]) + fee + rent
+        mint_in, mint_out = tx.swaps[0].mint_in, tx.swaps[-1].mint_out
+
+        def change(mint: str) -> int:
+            return lamports if mint == WSOL_MINT else after.get(mint, 0) - before.get(mint, 0)
+
+        return Landed(signature, int(found["slot"]), -change(mint_in), change(mint_out), fee,
+                      rent_lamports=rent, memo=tx.memo)
+
+    @staticmethod
+    async def _call(request: Any) -> Any:
+        try:
+            return await request
+        except RpcError as error:
+            raise _translate(error) from None
+
+
+class _AlreadyProcessed(PermanentError):
+    code = "ALREADY_PROCESSED"
+
+
+def _translate(error: RpcError) -> EngineError:
+    """JSON-RPC errors as the engine acts on them: transient ones are retried, a timeout may
+    still land, a preflight failure names the program's error."""
+    if isinstance(error, RpcTimeout):
+        return SendTimeout(error.message)
+    if error.code == codes.RATE_LIMITED_HTTP:
+        return RateLimited(error.message)
+    if error.code == codes.NODE_UNHEALTHY:
+        return NodeUnhealthy(error.message)
+    err = error.transaction_error
+    if error.code == codes.PREFLIGHT_FAILURE:
+        if err == "BlockhashNotFound":
+            return BlockhashNotFound(error.message)
+        if err == "AlreadyProcessed":
+            return _AlreadyProcessed(error.message)
+        code = _code(err)
+        if code == InsufficientFunds.code:
+            return InsufficientFunds(error.message)
+        return PermanentError(f"{error.message} {err}", code=code)
+    if error.code == codes.SIGNATURE_VERIFICATION_FAILURE:
+        return PermanentError(error.message, code="SIGNATURE_VERIFICATION_FAILED")
+    return TransientError(error.message, code="RPC_ERROR") if error.code < -32000 else (
+        PermanentError(error.message, code="RPC_INVALID_REQUEST"))
+
+
+def _code(err: Any) -> str:
+    """The engine's code for a transaction error (`meta.err`)."""
+    if isinstance(err, dict) and "InstructionError" in err:
+        _, failure = err["InstructionError"]
+        custom = failure.get("Custom") if isinstance(failure, dict) else None
+        if custom in SLIPPAGE_CODES:
+            return "SLIPPAGE_EXCEEDED"
+        if custom == 1:
+            return InsufficientFunds.code
+        if failure == "ComputationalBudgetExceeded":
+            return "COMPUTE_BUDGET_EXCEEDED"
+    return "TRANSACTION_FAILED"
+
+
+def _reason(meta: dict[str, Any]) -> str:
+    logs = [line for line in meta.get("logMessages") or []
+            if "Error Message" in line or " failed: " in line]
+    return "; ".join(logs[-2:]) or str(meta["err"])
+
+
+def _tokens(balances: list[dict[str, Any]], owner: str) -> dict[str, int]:
+    return {b["mint"]: int(b["uiTokenAmount"]["amount"]) for b in balances
+            if b.get("owner") == owner}

@@ -1,0 +1,127 @@
+"""Solana JSON-RPC, our own small client: the methods the engine calls, over a transport.
+
+Why not `solana` (solana-py)'s AsyncClient: it wraps httpx and typed response objects for every
+method, and cannot take an in-process transport; the engine needs eleven methods, their error
+codes, and the same code path whether the cluster is in this process or behind HTTP. aiohttp
+is already here, and `solders` supplies the types that matter (keys, messages, signatures)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
+
+import aiohttp
+import orjson
+
+from engine.solana import jsonrpc as codes
+from engine.solana.jsonrpc import RpcError, RpcTimeout
+
+Json = Any
+
+
+class Transport(Protocol):
+    async def request(self, method: str, params: list[Any]) -> Any:
+        """The call's result; raises RpcError (RpcTimeout when no answer came)."""
+
+
+class InProcess:
+    """The embedded cluster's `dispatch`, called directly: no socket, no JSON encoding. The
+    params and results are the JSON's shapes all the same, so the code path is the one a
+    remote node gets."""
+
+    def __init__(self, dispatch: Callable[[str, list[Any]], Awaitable[Any]]) -> None:
+        self._dispatch = dispatch
+
+    async def request(self, method: str, params: list[Any]) -> Any:
+        return await self._dispatch(method, params)
+
+
+class Http:
+    """JSON-RPC over HTTP POST, as every Solana node serves it."""
+
+    def __init__(self, url: str, timeout: float = 10.0) -> None:
+        self.url, self._timeout = url, aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+        self._ids = itertools.count(1)
+
+    async def request(self, method: str, params: list[Any]) -> Any:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        body = orjson.dumps({"jsonrpc": "2.0", "id": next(self._ids), "method": method,
+                             "params": params})
+        try:
+            async with self._session.post(self.url, data=body, headers={
+                    "Content-Type": "application/json"}) as resp:
+                if resp.status == codes.RATE_LIMITED_HTTP:
+                    raise RpcError(codes.RATE_LIMITED_HTTP, "Too Many Requests")
+                if resp.status == 504:  # the node's own timeout: the request may have run
+                    raise RpcTimeout(f"{method}: gateway timeout")
+                if resp.status >= 500:
+                    raise RpcError(codes.NODE_UNHEALTHY, f"{method}: HTTP {resp.status}")
+                answer = orjson.loads(await resp.read())
+        except TimeoutError:
+            raise RpcTimeout(f"{method}: no answer within {self._timeout.total} s") from None
+        except (aiohttp.ClientError, orjson.JSONDecodeError) as error:
+            raise RpcError(codes.NODE_UNHEALTHY, f"{method}: {error}") from None
+        if "error" in answer:
+            failure = answer["error"]
+            raise RpcError(int(failure["code"]), str(failure["message"]), failure.get("data"))
+        return answer["result"]
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+class RpcClient:
+    """The JSON-RPC methods the engine needs (the `SolanaRpc` port), by their real names and
+    shapes: each returns the result as the node's JSON has it."""
+
+    def __init__(self, transport: Transport, commitment: str = "confirmed") -> None:
+        self.transport, self._commitment = transport, commitment
+
+    async def close(self) -> None:
+        if isinstance(self.transport, Http):
+            await self.transport.close()
+
+    async def _call(self, method: str, *params: Any) -> Any:
+        return await self.transport.request(method, list(params))
+
+    async def get_latest_blockhash(self) -> Json:
+        return await self._call("getLatestBlockhash", {"commitment": self._commitment})
+
+    async def get_block_height(self) -> int:
+        return int(await self._call("getBlockHeight", {"commitment": self._commitment}))
+
+    async def get_slot(self) -> int:
+        return int(await self._call("getSlot", {"commitment": self._commitment}))
+
+    async def send_transaction(self, tx: str, *, skip_preflight: bool = False) -> str:
+        return str(await self._call("sendTransaction", tx, {
+            "encoding": "base64", "skipPreflight": skip_preflight,
+            "preflightCommitment": self._commitment, "maxRetries": 0}))
+
+    async def simulate_transaction(self, tx: str) -> Json:
+        return await self._call("simulateTransaction", tx, {
+            "encoding": "base64", "sigVerify": False, "commitment": self._commitment})
+
+    async def get_signature_statuses(self, signatures: Sequence[str]) -> Json:
+        return await self._call("getSignatureStatuses", list(signatures),
+                                {"searchTransactionHistory": True})
+
+    async def get_transaction(self, signature: str) -> Json:
+        return await self._call("getTransaction", signature, {
+            "encoding": "base64", "maxSupportedTransactionVersion": 0,
+            "commitment": self._commitment})
+
+    async def get_recent_prioritization_fees(self, accounts: Sequence[str]) -> Json:
+        return await self._call("getRecentPrioritizationFees", list(accounts))
+
+    async def get_balance(self, pubkey: str) -> int:
+        answer = await self._call("getBalance", pubkey, {"commitment": self._commitment})
+        return int(answer["value"])
+
+    async def get_token_accounts_by_owner(self, owner: str, program: str) -> Json:
+        return await self._call("getTokenAccountsByOwner", owner, {"programId": program},
+                                {"encoding": "jsonParsed", "commitment": self._commitment})

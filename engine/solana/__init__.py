@@ -1,0 +1,1 @@
+"""Solana's wire format: program ids, account addresses, instructions, signed transactions."""

@@ -1,0 +1,39 @@
+"""JSON-RPC 2.0 as Solana nodes speak it: the error shape and the codes the engine acts on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PARSE_ERROR = -32700
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+PREFLIGHT_FAILURE = -32002  # data: {err, logs, unitsConsumed}
+SIGNATURE_VERIFICATION_FAILURE = -32003
+NODE_UNHEALTHY = -32005
+RATE_LIMITED_HTTP = 429  # not a JSON-RPC code: nodes answer HTTP 429 Too Many Requests
+
+
+class RpcError(Exception):
+    """An error answer (or HTTP 429 / a timeout, which the transports turn into one)."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message, self.data = code, message, data
+
+    def json(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            error["data"] = self.data
+        return error
+
+    @property
+    def transaction_error(self) -> Any:
+        """The `err` of a preflight failure (e.g. "BlockhashNotFound", {"InstructionError":...})."""
+        return self.data.get("err") if isinstance(self.data, dict) else None
+
+
+class RpcTimeout(RpcError):
+    """No answer in time: the request may have been carried out (a send may still land)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(0, message)

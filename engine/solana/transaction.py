@@ -1,0 +1,177 @@
+"""Building and signing a swap transaction (v0 message, ed25519), and reading one back."""
+
+from __future__ import annotations
+
+import base64
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
+from solders.hash import Hash
+from solders.instruction import Instruction
+from solders.keypair import Keypair
+from solders.message import MessageV0
+from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
+from solders.transaction import VersionedTransaction
+
+from engine.domain.transactions import SwapInstruction
+from engine.solana import instructions as ix
+from engine.solana.programs import (
+    AMM_V4,
+    ASSOCIATED_TOKEN,
+    COMPUTE_BUDGET,
+    CPMM,
+    CPMM_SWAP_BASE_OUTPUT,
+    DLMM,
+    DLMM_SWAP_EXACT_OUT,
+    MEMO,
+    SWAP_BASE_OUT_V2,
+    SYSTEM,
+    TOKEN,
+    WSOL,
+    PoolInfo,
+    associated_token_address,
+    bin_array_index,
+)
+
+MAX_TRANSACTION_BYTES = 1232  # a packet's payload: larger ones need address lookup tables
+BIN_ARRAYS_PER_SWAP = 3  # the active bin's array and the next two the swap may reach
+
+
+def swap_instructions(owner: Pubkey, swaps: Sequence[SwapInstruction],
+                      pools: Callable[[str], PoolInfo]) -> list[Instruction]:
+    """Everything between the compute budget and the memo: wrap SOL when it is sold, open the
+    output token accounts (idempotently), one swap per leg, and unwrap what wSOL is left."""
+    mint_in = Pubkey.from_string(swaps[0].mint_in)
+    first = [s for s in swaps if s.hop == 0]
+    outputs = list(dict.fromkeys(Pubkey.from_string(s.mint_out) for s in swaps))
+    wsol = associated_token_address(owner, WSOL)
+    out: list[Instruction] = []
+    if mint_in == WSOL:
+        out += [ix.create_ata_idempotent(owner, owner, WSOL),
+                transfer(TransferParams(from_pubkey=owner, to_pubkey=wsol,
+                                        lamports=sum(s.amount_in for s in first))),
+                ix.sync_native(wsol)]
+    out += [ix.create_ata_idempotent(owner, owner, m) for m in outputs
+            if not (m == WSOL and mint_in == WSOL)]
+    for s in swaps:
+        pool = pools(s.pool)
+        keys = pool.keys
+        a_in = Pubkey.from_string(s.mint_in)
+        arrays: tuple[int, ...] = ()
+        if pool.kind == "dlmm" and pool.active_bin is not None:
+            start, step = bin_array_index(pool.active_bin), -1 if a_in == keys.mint_a else 1
+            arrays = tuple(start + step * n for n in range(BIN_ARRAYS_PER_SWAP))
+        amount, threshold = (s.min_out, s.amount_in) if s.exact_out else (s.amount_in, s.min_out)
+        out.append(ix.swap(ix.Swap(keys, a_in, Pubkey.from_string(s.mint_out), amount,
+                                   threshold, s.exact_out, arrays), owner))
+    if mint_in == WSOL or WSOL in outputs:
+        out.append(ix.close_account(wsol, owner, owner))
+    return out
+
+
+def sign(payer: Keypair, body: Sequence[Instruction], blockhash: str, memo: str,
+         unit_limit: int, unit_price: int) -> VersionedTransaction:
+    instructions = [set_compute_unit_limit(unit_limit), set_compute_unit_price(unit_price),
+                    *body, ix.memo(memo)]
+    message = MessageV0.try_compile(payer.pubkey(), instructions, [],
+                                    Hash.from_string(blockhash))
+    return VersionedTransaction(message, [payer])
+
+
+def wire(tx: VersionedTransaction) -> str:
+    """The signed bytes as sendTransaction takes them (base64)."""
+    return base64.b64encode(bytes(tx)).decode()
+
+
+# -- reading -------------------------------------------------------------------------------
+class Rejected(Exception):
+    """A transaction the cluster refuses before running it: `reason` in Solana's words."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A transaction as the cluster reads it: who pays, which blockhash, the compute budget,
+    the memo, and each swap in the engine's terms (venue, pool id, mints, amounts, hop)."""
+
+    signature: str
+    fee_payer: Pubkey
+    blockhash: str
+    signatures: int
+    unit_limit: int
+    unit_price: int
+    memo: str
+    swaps: tuple[SwapInstruction, ...]
+    kinds: tuple[str, ...]  # each swap's pool program: amm_v4, cpmm or dlmm
+    swap_indexes: tuple[int, ...]  # each swap's place among the instructions
+    writable: tuple[Pubkey, ...]
+    account_keys: tuple[Pubkey, ...]
+
+
+def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None]) -> Decoded:
+    """Parse and verify signed bytes; raise Rejected as a validator would."""
+    try:
+        tx = VersionedTransaction.from_bytes(raw)
+    except ValueError as error:
+        raise Rejected("SanitizeFailure", f"failed to deserialize transaction: {error}") from None
+    if not all(tx.verify_with_results()):
+        raise Rejected("SignatureFailure", "Transaction signature verification failure")
+    message = tx.message
+    if not isinstance(message, MessageV0):
+        raise Rejected("UnsupportedVersion", "this cluster takes v0 messages")
+    keys = list(message.account_keys)
+    limit, price, memo = 200_000, 0, ""
+    swaps: list[SwapInstruction] = []
+    kinds: list[str] = []
+    indexes: list[int] = []
+    for n, compiled in enumerate(message.instructions):
+        program = keys[compiled.program_id_index]
+        accounts = [keys[i] for i in bytes(compiled.accounts)]
+        data = bytes(compiled.data)
+        if program == COMPUTE_BUDGET and data[:1] == b"\x02":
+            limit = struct.unpack_from("<I", data, 1)[0]
+        elif program == COMPUTE_BUDGET and data[:1] == b"\x03":
+            price = struct.unpack_from("<Q", data, 1)[0]
+        elif program == MEMO:
+            memo = data.decode(errors="replace")
+        elif program in (AMM_V4, CPMM, DLMM):
+            swaps.append(_swap(program, accounts, data, keys[0], pools, swaps))
+            kinds.append({AMM_V4: "amm_v4", CPMM: "cpmm", DLMM: "dlmm"}[program])
+            indexes.append(n)
+        elif program not in (SYSTEM, TOKEN, ASSOCIATED_TOKEN, COMPUTE_BUDGET):
+            raise Rejected("InvalidProgramForExecution", f"program {program} is not deployed")
+    writable = tuple(k for n, k in enumerate(keys) if message.is_maybe_writable(n))
+    return Decoded(str(tx.signatures[0]), keys[0], str(message.recent_blockhash),
+                   message.header.num_required_signatures, limit, price, memo, tuple(swaps),
+                   tuple(kinds), tuple(indexes), writable, tuple(keys))
+
+
+def _swap(program: Pubkey, accounts: list[Pubkey], data: bytes, owner: Pubkey,
+          pools: Callable[[Pubkey], PoolInfo | None],
+          earlier: list[SwapInstruction]) -> SwapInstruction:
+    pool_at = {AMM_V4: 1, CPMM: 3, DLMM: 0}[program]
+    exact_out = (data[:1] == bytes([SWAP_BASE_OUT_V2]) if program == AMM_V4
+                 else data[:8] in (CPMM_SWAP_BASE_OUTPUT, DLMM_SWAP_EXACT_OUT))
+    first, second = struct.unpack_from("<QQ", data, 1 if program == AMM_V4 else 8)
+    pool = pools(accounts[pool_at]) if len(accounts) > pool_at else None
+    if pool is None:
+        raise Rejected("InvalidAccountData", f"{program}: no such pool account")
+    source = accounts[5] if program == AMM_V4 else accounts[4]
+    mint_a, mint_b = pool.mint_a, pool.mint_b
+    if source == associated_token_address(owner, Pubkey.from_string(mint_a)):
+        mint_in, mint_out = mint_a, mint_b
+    elif source == associated_token_address(owner, Pubkey.from_string(mint_b)):
+        mint_in, mint_out = mint_b, mint_a
+    else:
+        raise Rejected("InvalidAccountData", f"{pool.pool_id}: the source is not the signer's "
+                                             "token account for either mint")
+    hop = 0 if not earlier or earlier[0].mint_in == mint_in else 1
+    # exact in: (amount_in, minimum_out); exact out: (maximum_in, amount_out)
+    return SwapInstruction(pool.venue, pool.pool_id, mint_in, mint_out, first, second, hop,
+                           exact_out)

@@ -1,0 +1,202 @@
+"""The simulated cluster's JSON-RPC face: Solana's methods, in their real request and response
+shapes and with their real error codes. The in-process transport calls `dispatch` directly; the
+standalone server (`venues.server`) puts HTTP in front of it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from solders.pubkey import Pubkey
+
+from engine.domain.errors import (
+    BlockhashNotFound,
+    InsufficientFunds,
+    NodeUnhealthy,
+    RateLimited,
+    SendTimeout,
+)
+from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT
+from engine.solana import jsonrpc as codes
+from engine.solana.jsonrpc import RpcError, RpcTimeout
+from engine.solana.programs import TOKEN, associated_token_address
+from engine.solana.transaction import Rejected
+from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, AlreadyProcessed, SimChain
+from engine.venues.execution import decimals
+from engine.venues.wallet import Wallet
+
+MAX_SIGNATURES = 256
+MAX_FEE_ACCOUNTS = 128
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+class ClusterRpc:
+    def __init__(self, chain: SimChain) -> None:
+        self.chain = chain
+        self._methods: dict[str, Handler] = {
+            "getHealth": self.get_health, "getSlot": self.get_slot,
+            "getBlockHeight": self.get_block_height,
+            "getLatestBlockhash": self.get_latest_blockhash,
+            "sendTransaction": self.send_transaction,
+            "simulateTransaction": self.simulate_transaction,
+            "getSignatureStatuses": self.get_signature_statuses,
+            "getTransaction": self.get_transaction,
+            "getRecentPrioritizationFees": self.get_recent_prioritization_fees,
+            "getBalance": self.get_balance,
+            "getTokenAccountsByOwner": self.get_token_accounts_by_owner}
+
+    async def dispatch(self, method: str, params: list[Any]) -> Any:
+        handler = self._methods.get(method)
+        if handler is None:
+            raise RpcError(codes.METHOD_NOT_FOUND, f"Method not found: {method}")
+        if not isinstance(params, list):
+            raise RpcError(codes.INVALID_PARAMS, "params must be an array")
+        try:
+            return await handler(*params)
+        except (TypeError, KeyError, ValueError, IndexError) as error:
+            raise RpcError(codes.INVALID_PARAMS, f"Invalid params: {error}") from None
+
+    def _context(self) -> dict[str, Any]:
+        return {"slot": self.chain.block_height, "apiVersion": "2.2.0"}
+
+    async def get_health(self) -> str:
+        return "ok"
+
+    async def get_slot(self, config: dict[str, Any] | None = None) -> int:
+        return self.chain.block_height
+
+    async def get_block_height(self, config: dict[str, Any] | None = None) -> int:
+        return self.chain.block_height
+
+    async def get_latest_blockhash(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        blockhash = self.chain.latest_blockhash()
+        return {"context": self._context(), "value": {
+            "blockhash": blockhash.hash, "lastValidBlockHeight": blockhash.last_valid_height}}
+
+    async def send_transaction(self, tx: str, config: dict[str, Any] | None = None) -> str:
+        _base64(config)
+        try:
+            return await self.chain.send(tx)
+        except Rejected as error:
+            raise _rejected(error) from None
+        except AlreadyProcessed:
+            raise _preflight("AlreadyProcessed",
+                             "This transaction has already been processed") from None
+        except BlockhashNotFound:
+            raise _preflight("BlockhashNotFound", "Blockhash not found") from None
+        except InsufficientFunds as error:
+            raise _preflight({"InstructionError": [0, {"Custom": 1}]}, "Error processing "
+                             "Instruction 0: custom program error: 0x1",
+                             [f"Program {TOKEN} failed: {error.message}"]) from None
+        except RateLimited:
+            raise RpcError(codes.RATE_LIMITED_HTTP,
+                           "Too many requests for a specific RPC call") from None
+        except NodeUnhealthy:
+            raise RpcError(codes.NODE_UNHEALTHY, "Node is unhealthy",
+                           {"numSlotsBehind": 42}) from None
+        except SendTimeout as error:
+            raise RpcTimeout(error.message) from None
+
+    async def simulate_transaction(self, tx: str,
+                                   config: dict[str, Any] | None = None) -> dict[str, Any]:
+        _base64(config)
+        try:
+            message, outcome = self.chain.simulate(tx)
+        except Rejected as error:
+            raise _rejected(error) from None
+        return {"context": self._context(), "value": {
+            "err": outcome.err, "logs": outcome.logs, "accounts": None,
+            "unitsConsumed": message.units, "returnData": None}}
+
+    async def get_signature_statuses(self, signatures: list[str],
+                                     config: dict[str, Any] | None = None) -> dict[str, Any]:
+        if not isinstance(signatures, list) or len(signatures) > MAX_SIGNATURES:
+            raise RpcError(codes.INVALID_PARAMS, f"at most {MAX_SIGNATURES} signatures")
+        height, values = self.chain.block_height, list[dict[str, Any] | None]()
+        for signature in signatures:
+            landed = await self.chain.status(signature)
+            if landed is None:
+                values.append(None)
+                if not self.chain.pending(signature):
+                    self.chain.idle()
+                continue
+            err = None
+            if landed.err is not None:
+                found = await self.chain.transaction(signature)
+                err = found[2]["err"] if found else landed.err
+            values.append({"slot": landed.slot, "confirmations": max(height - landed.slot, 0),
+                           "err": err, "status": {"Ok": None} if err is None else {"Err": err},
+                           "confirmationStatus": "confirmed"})
+        return {"context": self._context(), "value": values}
+
+    async def get_transaction(self, signature: str,
+                              config: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        found = await self.chain.transaction(signature)
+        if found is None:
+            return None
+        landed, payload, meta = found
+        return {"slot": landed.slot, "blockTime": GENESIS_UNIX + int(landed.slot * SLOT_SECONDS),
+                "version": 0, "transaction": [payload, "base64"], "meta": {
+                    **meta, "status": {"Ok": None} if meta["err"] is None else {"Err": meta["err"]},
+                    "innerInstructions": [], "rewards": [], "loadedAddresses": {
+                        "writable": [], "readonly": []}}}
+
+    async def get_recent_prioritization_fees(self, accounts: list[str] | None = None
+                                             ) -> list[dict[str, int]]:
+        accounts = accounts or []
+        if len(accounts) > MAX_FEE_ACCOUNTS:
+            raise RpcError(codes.INVALID_PARAMS, f"at most {MAX_FEE_ACCOUNTS} accounts")
+        slot = self.chain.block_height
+        return [{"slot": s, "prioritizationFee": fee}
+                for s, fee in self.chain.fees.recent(accounts, slot)]
+
+    async def get_balance(self, pubkey: str,
+                          config: dict[str, Any] | None = None) -> dict[str, Any]:
+        wallet = self.chain.wallet_of(pubkey)
+        lamports = wallet.balances.get(WSOL_MINT, 0) if wallet else 0
+        return {"context": self._context(), "value": lamports}
+
+    async def get_token_accounts_by_owner(self, owner: str, selector: dict[str, str],
+                                          config: dict[str, Any] | None = None
+                                          ) -> dict[str, Any]:
+        if selector.get("programId", str(TOKEN)) != str(TOKEN) and "mint" not in selector:
+            return {"context": self._context(), "value": []}
+        wallet: Wallet | None = self.chain.wallet_of(owner)
+        accounts = []
+        for mint in sorted(wallet.accounts if wallet else ()):
+            if "mint" in selector and selector["mint"] != mint:
+                continue
+            atoms, places = wallet.balances.get(mint, 0) if wallet else 0, decimals(mint)
+            with contextlib.suppress(ValueError):  # a mint that is not a public key
+                accounts.append(_token_account(owner, mint, atoms, places))
+        return {"context": self._context(), "value": accounts}
+
+
+def _token_account(owner: str, mint: str, atoms: int, places: int) -> dict[str, Any]:
+    address = associated_token_address(Pubkey.from_string(owner), Pubkey.from_string(mint))
+    return {"pubkey": str(address), "account": {
+        "lamports": ATA_RENT_LAMPORTS, "owner": str(TOKEN), "executable": False,
+        "rentEpoch": 18446744073709551615, "space": 165, "data": {
+            "program": "spl-token", "space": 165, "parsed": {"type": "account", "info": {
+                "mint": mint, "owner": owner, "state": "initialized", "isNative": False,
+                "tokenAmount": {"amount": str(atoms), "decimals": places,
+                                "uiAmountString": str(atoms / 10**places)}}}}}}
+
+
+def _base64(config: dict[str, Any] | None) -> None:
+    if config and config.get("encoding", "base64") != "base64":
+        raise RpcError(codes.INVALID_PARAMS, "this cluster takes base64 transactions only")
+
+
+def _preflight(err: Any, message: str, logs: list[str] | None = None) -> RpcError:
+    return RpcError(codes.PREFLIGHT_FAILURE, f"Transaction simulation failed: {message}",
+                    {"err": err, "logs": logs or [], "unitsConsumed": 0, "accounts": None})
+
+
+def _rejected(error: Rejected) -> RpcError:
+    if error.reason == "SignatureFailure":
+        return RpcError(codes.SIGNATURE_VERIFICATION_FAILURE, error.message)
+    return RpcError(codes.INVALID_PARAMS, f"invalid transaction: {error.message}",
+                    {"err": error.reason})
