@@ -19,6 +19,7 @@ from engine.app import build_app, open_store
 from engine.config import Settings, load
 from engine.logs import configure
 from engine.ports import OrderStore
+from engine.venues import server as cluster
 
 RESERVED_DESCRIPTORS = 64  # for the databases, the log and listening sockets
 
@@ -29,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
         return cli.main(argv)
     if argv[:1] == ["keys"]:
         return keys_command.main(argv[1:], _open_store)
+    if argv[:1] == ["cluster"]:
+        configure("INFO", False)
+        return cluster.main(argv[1:])
     if argv[:1] == ["serve"]:
         argv = argv[1:]
     settings = load(argv, os.environ)

@@ -165,6 +165,10 @@ class Chain(Protocol):
     """What the engine does with a cluster: sign (the wallet's key stays behind this call),
     send, confirm, reconcile, read balances. Implemented over `SolanaRpc`."""
 
+    @property
+    def address(self) -> str:
+        """The wallet's public key (base58): the fee payer and owner of its token accounts."""
+
     async def latest_blockhash(self) -> Blockhash: ...
 
     async def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash,

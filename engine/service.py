@@ -270,9 +270,8 @@ class OrderService:
                                             hop)
                             for hop, legs in enumerate(plan.hops) for leg in legs]
         blockhash = await self._chain.latest_blockhash()
-        urgent = r.order_type is OrderType.SNIPER  # pay to land in the launch slot
         tx = await self._chain.sign(instructions, blockhash, Memo(order.id, attempt),
-                                    "high" if urgent else "auto")
+                                    r.priority)
         previous = Failure.of(after) if after is not None else None
         return self._stage(order, Signed(attempt, tx, previous))
 

@@ -152,7 +152,8 @@ class TwapScheduler:
         if await self._store.get(child) is not None:
             return  # created before a restart: the start-up resumed it
         r = parent.request
-        request = OrderRequest(OrderType.MARKET, r.token_in, r.token_out, amount, r.slippage)
+        request = OrderRequest(OrderType.MARKET, r.token_in, r.token_out, amount, r.slippage,
+                               priority_fee=r.priority_fee)
         self._enqueue(await self._service.create(request, owner=parent.owner, order_id=child,
                                                  parent=parent.id))
 

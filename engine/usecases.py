@@ -299,8 +299,9 @@ class Engine:
         raises NoRoute."""
         return await self._router.plan(mint_in, mint_out, amount, mode)
 
-    async def wallet(self) -> Sequence[TokenBalance]:
-        return await self._chain.balances()
+    async def wallet(self) -> tuple[str, Sequence[TokenBalance]]:
+        """The wallet's address (its public key) and its balances, from the cluster."""
+        return self._chain.address, await self._chain.balances()
 
     # -- operations --------------------------------------------------------------------------
     def health(self) -> Health:

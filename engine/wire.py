@@ -180,7 +180,8 @@ def summary(r: OrderRequest) -> Json:
     out = {"orderType": r.order_type.value, "tokenIn": r.token_in.symbol,
            "tokenOut": r.token_out.symbol, "inputMint": r.token_in.mint,
            "outputMint": r.token_out.mint, "amount": r.amount_token.format(r.amount),
-           "swapMode": r.swap_mode.value, "slippage": str(r.slippage)}
+           "swapMode": r.swap_mode.value, "slippage": str(r.slippage),
+           "priorityFee": r.priority}
     return out | _trigger(r)
 
 

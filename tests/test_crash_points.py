@@ -74,6 +74,10 @@ class CrashingChain:
     async def close(self) -> None:
         await self._chain.close()
 
+    @property
+    def address(self) -> str:
+        return self._chain.address
+
 
 @pytest.mark.parametrize("step", STEPS)
 @pytest.mark.parametrize("retry", [False, True], ids=["first attempt", "after a retry"])

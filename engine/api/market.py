@@ -123,15 +123,17 @@ def _bounded(data: dict[str, Any], name: str, low: Decimal, high: Decimal) -> De
 
 
 async def wallet(request: web.Request) -> web.Response:
-    """GET /api/wallet: every balance, in atoms and in the token's units where it is listed."""
+    """GET /api/wallet: the wallet's address, and every balance, in atoms and in the token's
+    units where it is listed."""
+    address, held = await request.app[ENGINE].wallet()
     balances = []
-    for balance in sorted(await request.app[ENGINE].wallet(), key=lambda b: b.mint):
+    for balance in sorted(held, key=lambda b: b.mint):
         token = lookup(balance.mint)
         balances.append({"mint": balance.mint, "symbol": token.symbol if token else None,
                          "atoms": str(balance.atoms),
                          "amount": token.format(balance.atoms) if token else None,
                          "tokenAccount": balance.has_account})
-    return json_response({"balances": balances})
+    return json_response({"address": address, "balances": balances})
 
 
 def _token(query: Any, name: str) -> Token:

@@ -79,7 +79,12 @@ SWAP_MODE = {"swapMode": {"type": "string", "enum": ["ExactIn", "ExactOut"], "de
 LISTED = {"type": "string", "enum": TOKEN_NAMES,
           "description": "a listed symbol (any ASCII case) or its mint"}
 MINT = {"type": "string", "pattern": "^[1-9A-HJ-NP-Za-km-z]{32,44}$"}
-COMMON = {"tokenIn": LISTED, "tokenOut": LISTED,
+COMMON = {"priorityFee": {"oneOf": [{"type": "string", "enum": ["auto", "high"]},
+                                    {"type": "integer", "minimum": 0, "maximum": 100_000_000}],
+                          "description": "micro-lamports per compute unit, or from the recent "
+                                         "fees on the swap's accounts (default: auto; snipers "
+                                         "high)"},
+          "tokenIn": LISTED, "tokenOut": LISTED,
           "amount": NUMBER, "slippage": {"oneOf": [
               {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": 0.5},
               NUMBER["oneOf"][1]], "default": 0.01, "nullable": True}}
@@ -185,7 +190,9 @@ SCHEMAS: dict[str, Any] = {
                   "reason": {"type": "string"},
                   "alternatives": {"type": "array", "items": QUOTE_LEG},
                   "contextSlot": {"type": "integer"}, "timeTaken": {"type": "number"}}},
-    "Wallet": {"type": "object", "required": ["balances"], "properties": {"balances": {
+    "Wallet": {"type": "object", "required": ["address", "balances"], "properties": {
+        "address": {"type": "string", "description": "the wallet's public key (base58)"},
+        "balances": {
         "type": "array", "items": {"type": "object", "required": ["mint", "atoms"],
                                    "properties": {
                                        "mint": {"type": "string"},

@@ -95,6 +95,15 @@ class OrderRequest:
     trigger: Trigger | None = None  # set for every order that waits
     swap_mode: SwapMode = SwapMode.EXACT_IN
     schedule: Schedule | None = None  # a TWAP's slices and interval
+    priority_fee: str | int | None = None  # "auto", "high", µlamports per CU; None: by type
+
+    @property
+    def priority(self) -> str | int:
+        """What to bid per compute unit: as asked, else "high" for snipers (the launch slot
+        is the prize) and "auto" for the rest."""
+        if self.priority_fee is not None:
+            return self.priority_fee
+        return "high" if self.order_type is OrderType.SNIPER else "auto"
 
     @property
     def exact_out(self) -> bool:

@@ -31,7 +31,8 @@ MAX_EXPONENT = 24  # |log10| of any number we accept: beyond it, no derived inte
 # limitPrice and maxPrice: every price a u64 pool can quote between two tokens of up to
 # 9 decimals, with room to spare; outside it a trigger could never be met (or would overflow).
 MIN_PRICE, MAX_PRICE = Decimal("1e-15"), Decimal("1e15")
-COMMON = {"orderType", "tokenIn", "tokenOut", "amount", "slippage"}
+COMMON = {"orderType", "tokenIn", "tokenOut", "amount", "slippage", "priorityFee"}
+MAX_PRIORITY_FEE = 100_000_000  # µlamports per CU: 140 SOL for a full 1.4M-unit transaction
 FIELDS = {
     OrderType.MARKET: COMMON | {"swapMode"},
     OrderType.LIMIT: COMMON | {"limitPrice", "expiresAt", "ttlSeconds", "swapMode"},
@@ -74,7 +75,21 @@ def parse_order(body: Any, now: datetime) -> OrderRequest:
         trigger = _trigger(body, order_type, now)
     schedule = _schedule(body, amount) if order_type is OrderType.TWAP else None
     return OrderRequest(order_type, token_in, token_out, amount, slippage, trigger, mode,
-                        schedule)
+                        schedule, _priority_fee(body.get("priorityFee")))
+
+
+def _priority_fee(value: Any) -> str | int | None:
+    if value is None or (isinstance(value, str) and value in ("auto", "high")):
+        return value
+    refusal = InvalidOrder(f'priorityFee is "auto", "high", or micro-lamports per compute '
+                           f"unit (0..{MAX_PRIORITY_FEE:,})", field="priorityFee",
+                           code="INVALID_PRIORITY_FEE")
+    if isinstance(value, str) and not value[:1].isdigit():
+        raise refusal  # a word other than the two, or a sign
+    number = _decimal(value, "priorityFee")
+    if number != number.to_integral_value() or not 0 <= number <= MAX_PRIORITY_FEE:
+        raise refusal
+    return int(number)
 
 
 def _schedule(body: dict[str, Any], amount: int) -> Schedule:

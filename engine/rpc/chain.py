@@ -63,6 +63,10 @@ class RpcChain:
         self._poll, self._max_fee = poll_seconds, max_priority_fee
         self.owner = keypair.pubkey()
 
+    @property
+    def address(self) -> str:
+        return str(self.owner)
+
     async def close(self) -> None:
         await self._rpc.close()
 

@@ -30,7 +30,7 @@ from engine.wire import (
 COLUMNS = ("id, order_type, mint_in, decimals_in, mint_out, decimals_out, amount, slippage, "
            "status, seq, attempts, created_at, updated_at, route, tx, fill, error, progress, "
            "trigger_price, expires_at, owner, trail, high_water, stop_price, swap_mode, "
-           "slices, interval_seconds, parent")
+           "slices, interval_seconds, parent, priority_fee")
 PLACEHOLDERS = ", ".join("?" * (COLUMNS.count(",") + 1))
 
 
@@ -53,7 +53,8 @@ def row(order: Order) -> tuple[Any, ...]:
             *_trigger_columns(r.trigger), order.owner, text(r.trigger.trail if r.trigger else None),
             text(order.high_water), text(r.trigger.stop if r.trigger else None),
             r.swap_mode.value, r.schedule.slices if r.schedule else None,
-            r.schedule.interval if r.schedule else None, order.parent)
+            r.schedule.interval if r.schedule else None, order.parent,
+            None if r.priority_fee is None else str(r.priority_fee))
 
 
 def text(value: Decimal | None) -> str | None:
@@ -75,7 +76,7 @@ def order_of(values: Any) -> Order:
     """The order a row of COLUMNS holds."""
     (oid, kind, mint_in, dec_in, mint_out, dec_out, amount, slippage, status, seq, attempts,
      created, updated, route, tx, fill, error, progress, price, expires, owner, trail,
-     high_water, stop, mode, slices, interval, parent) = values
+     high_water, stop, mode, slices, interval, parent, priority) = values
     order_type = OrderType(kind)
     trigger = None
     if order_type is not OrderType.MARKET:
@@ -85,7 +86,8 @@ def order_of(values: Any) -> Order:
                           None if stop is None else Decimal(stop))
     r = OrderRequest(order_type, _token(mint_in, dec_in), _token(mint_out, dec_out),
                      int(amount), Decimal(slippage), trigger, SwapMode(mode),
-                     None if slices is None else Schedule(slices, interval))
+                     None if slices is None else Schedule(slices, interval),
+                     int(priority) if priority and priority.isdigit() else priority)
     return Order(oid, r, OrderStatus(status), seq, parse_time(created), parse_time(updated),
                  attempts,
                  None if route is None else plan_from_json(orjson.loads(route), r.token_in.mint,

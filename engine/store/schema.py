@@ -90,4 +90,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE orders ADD COLUMN parent TEXT;  -- a TWAP slice's parent order
     CREATE INDEX orders_by_parent ON orders (parent) WHERE parent IS NOT NULL;
     """,
+    """
+    ALTER TABLE orders ADD COLUMN priority_fee TEXT;  -- "auto", "high" or µlamports; NULL: by type
+    """,
 )
