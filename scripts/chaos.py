@@ -1,6 +1,7 @@
 """Chaos: load the engine, SIGKILL it at random moments, restart it on the same database, audit.
 
     python scripts/chaos.py --kills 10 --seed 1
+    python scripts/chaos.py --kills 10 --cluster   # the engine on a standalone cluster (HTTP)
 
 At the end it prints orders accepted, terminal, lost, executed twice on the chain and event
 sequences with gaps; all but the first two must be 0 (exit code 1 otherwise).
@@ -15,15 +16,27 @@ import sys
 import tempfile
 from pathlib import Path
 
-from engine.testing.process import EngineProcess, audit, submit_until, wait_all_terminal
+from engine.testing.process import (
+    ClusterProcess,
+    EngineProcess,
+    audit,
+    submit_until,
+    wait_all_terminal,
+)
 
 
 async def chaos(kills: int, seed: int, rate: float, latency_scale: float,
-                failure_rate: float, workdir: Path) -> int:
+                failure_rate: float, workdir: Path, standalone: bool = False) -> int:
     rng = random.Random(seed)
     db = workdir / "chaos.db"
-    args = ("--latency-scale", str(latency_scale), "--failure-rate", str(failure_rate),
-            "--seed", str(seed))
+    sim = ("--latency-scale", str(latency_scale), "--failure-rate", str(failure_rate),
+           "--seed", str(seed))
+    args: tuple[str, ...] = sim
+    cluster = None
+    if standalone:  # the cluster lives on while the engine is killed again and again
+        cluster = ClusterProcess(workdir / "cluster.db", *sim)
+        await cluster.start()
+        args = (*sim, "--rpc-url", cluster.url)
     accepted: set[str] = set()
     for n in range(kills):
         engine = EngineProcess(db, *args)
@@ -39,7 +52,9 @@ async def chaos(kills: int, seed: int, rate: float, latency_scale: float,
     await engine.start()
     settled = await wait_all_terminal(engine.url, timeout=120)
     code = await engine.terminate()
-    result = audit(db, accepted)
+    if cluster is not None:
+        await cluster.terminate()
+    result = audit(db, accepted, cluster.db if cluster else None)
     print(f"kills {kills} | accepted {result.accepted} (+ {result.slices} TWAP slices) | "
           f"acknowledged {len(accepted)} | "
           f"terminal {result.terminal} | lost {result.lost} | executed twice "
@@ -57,10 +72,12 @@ def main() -> int:
     p.add_argument("--rate", type=float, default=60, help="orders per second submitted")
     p.add_argument("--latency-scale", type=float, default=0.2)
     p.add_argument("--failure-rate", type=float, default=0.2)
+    p.add_argument("--cluster", action="store_true",
+                   help="run the simulated cluster as its own process, the engine on --rpc-url")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         return asyncio.run(chaos(args.kills, args.seed, args.rate, args.latency_scale,
-                                 args.failure_rate, Path(tmp)))
+                                 args.failure_rate, Path(tmp), args.cluster))
 
 
 if __name__ == "__main__":

@@ -4,21 +4,29 @@ Every confirmed order must have exactly one transaction that executed on chain, 
 none. Runs the engine in-process (zero latency) on a temporary database.
 
     python scripts/ledger_check.py --orders 1000 --failure-rate 0.3 --seed 7
+    python scripts/ledger_check.py --standalone   # the cluster behind HTTP JSON-RPC
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+from aiohttp import web
+
+from engine.clock import SystemClock
 from engine.logs import configure
 from engine.testing import EngineHarness
 from engine.testing.process import MIX
+from engine.venues.server import serve_world
+from engine.venues.world import SimWorld
 
 PAIRS = [("SOL", "USDC"), ("USDC", "SOL"), ("SOL", "BONK"), ("JUP", "SOL"), ("USDC", "USDT"),
          ("SOL", "USDT"), ("WIF", "SOL"), ("RAY", "USDC"),
@@ -33,10 +41,31 @@ def kind(fields: dict[str, str | int], token_in: str, token_out: str) -> dict[st
     return fields
 
 
-async def audit(orders: int, failure_rate: float, seed: int) -> int:
+@contextlib.asynccontextmanager
+async def standalone(world: SimWorld) -> AsyncIterator[str]:
+    """The cluster's JSON-RPC over HTTP on a free port, as `python -m engine cluster`."""
+    runner = web.AppRunner(serve_world(world, 0))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def audit(orders: int, failure_rate: float, seed: int, remote: bool) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        async with EngineHarness.start(Path(tmp) / "ledger.db", failure_rate=failure_rate,
-                                       seed=seed) as engine:
+        cluster = SimWorld.build(SystemClock(), seed=seed, latency_scale=0,
+                                 failure_rate=failure_rate,
+                                 chain_db=f"{tmp}/cluster.db") if remote else None
+        async with contextlib.AsyncExitStack() as stack:
+            extra = {}
+            if cluster is not None:
+                extra = {"rpc_url": await stack.enter_async_context(standalone(cluster))}
+            engine = await stack.enter_async_context(EngineHarness.start(
+                Path(tmp) / "ledger.db", failure_rate=failure_rate, seed=seed, **extra))
             pairs = itertools.islice(itertools.cycle(PAIRS), orders)
             kinds = itertools.cycle(MIX)  # every type; the waiting ones fire at once
             ids = await asyncio.gather(*(engine.submit(tokenIn=a, tokenOut=b, amount=1,
@@ -51,17 +80,18 @@ async def audit(orders: int, failure_rate: float, seed: int) -> int:
                 if "children" in final:
                     ids.remove(order_id)
                     finals.remove(final)
-    chain = engine.world.chain
-    outcome: Counter[str] = Counter()
-    for order_id, final in zip(ids, finals, strict=True):
-        landed = chain.landed_for(order_id)
-        executed = sum(t.err is None for t in landed)
-        expected = 1 if final["status"] == "confirmed" else 0
-        outcome[final["status"]] += 1
-        outcome["attempts>1"] += final.get("attempt", 1) > 1
-        outcome["landed with an error"] += sum(t.err is not None for t in landed)
-        outcome["VIOLATION"] += executed != expected
-    print(f"orders {orders}, failure rate {failure_rate}, seed {seed}")
+            chain = cluster.chain if cluster is not None else engine.world.chain
+            outcome: Counter[str] = Counter()
+            for order_id, final in zip(ids, finals, strict=True):
+                landed = chain.landed_for(order_id)
+                executed = sum(t.err is None for t in landed)
+                expected = 1 if final["status"] == "confirmed" else 0
+                outcome[final["status"]] += 1
+                outcome["attempts>1"] += final.get("attempt", 1) > 1
+                outcome["landed with an error"] += sum(t.err is not None for t in landed)
+                outcome["VIOLATION"] += executed != expected
+    print(f"orders {orders}, failure rate {failure_rate}, seed {seed}, cluster "
+          f"{'standalone over HTTP' if remote else 'embedded'}")
     for key in ("confirmed", "failed", "attempts>1", "landed with an error", "VIOLATION"):
         print(f"  {key:<22} {outcome[key]}")
     codes = Counter(f["error"]["code"] for f in finals if f["status"] == "failed")
@@ -74,9 +104,11 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--failure-rate", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--standalone", action="store_true",
+                        help="the cluster behind HTTP JSON-RPC instead of in process")
     args = parser.parse_args()
     configure("ERROR")
-    return asyncio.run(audit(args.orders, args.failure_rate, args.seed))
+    return asyncio.run(audit(args.orders, args.failure_rate, args.seed, args.standalone))
 
 
 if __name__ == "__main__":

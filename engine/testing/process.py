@@ -63,6 +63,39 @@ class EngineProcess:
         return await asyncio.to_thread(self.proc.wait, timeout)
 
 
+class ClusterProcess:
+    """`python -m engine cluster`: the simulated cluster as its own process, over HTTP."""
+
+    def __init__(self, db: Path, *args: str) -> None:
+        self.db, self.args = db, args
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    async def start(self, timeout: float = 20.0) -> None:
+        cmd = [sys.executable, "-m", "engine", "cluster", "--port", str(self.port),
+               "--db", str(self.db), *self.args]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        health = {"jsonrpc": "2.0", "id": 1, "method": "getHealth", "params": []}
+        async with aiohttp.ClientSession() as session:
+            for _ in range(int(timeout / 0.05)):
+                try:
+                    async with session.post(self.url, json=health) as resp:
+                        if resp.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"cluster exited with {self.proc.returncode}")
+                await asyncio.sleep(0.05)
+        raise RuntimeError("cluster did not answer")
+
+    async def terminate(self, timeout: float = 30.0) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.to_thread(self.proc.wait, timeout)
+
+
 @dataclass(frozen=True)
 class Audit:
     accepted: int  # orders placed through the API (a TWAP's slices are counted apart)
@@ -84,10 +117,10 @@ class Audit:
                     or self.failed_but_executed or self.gaps)
 
 
-def audit(db: Path, acknowledged: set[str]) -> Audit:
+def audit(db: Path, acknowledged: set[str], chain_db: Path | None = None) -> Audit:
     """Read the engine's and the chain's databases directly; trust nothing the engine says."""
     orders = sqlite3.connect(db)
-    chain = sqlite3.connect(f"{db}.chain")
+    chain = sqlite3.connect(chain_db or f"{db}.chain")
     rows = orders.execute("SELECT id, status, seq FROM orders").fetchall()
     slices = orders.execute("SELECT COUNT(*) FROM orders WHERE parent IS NOT NULL").fetchone()[0]
     # A TWAP parent executes nothing itself: its slices are orders of their own, audited as such.
