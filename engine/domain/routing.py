@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from engine.domain.errors import NoRoute
@@ -38,18 +38,24 @@ class RoutePlan:
     quotes: tuple[Quote, ...]
     reason: str
     exact_out: bool = False  # the legs' outputs are fixed and their inputs what they cost
+    # The legs hop by hop: one hop for a direct route, two through SOL or USDC. The legs of
+    # one hop trade the same pair (a split across venues); each hop feeds the next.
+    hops: tuple[tuple[Quote, ...], ...] = field(init=False, repr=False, compare=False)
+    _impact: Decimal = field(init=False, repr=False, compare=False)
 
-    @property
-    def hops(self) -> tuple[tuple[Quote, ...], ...]:
-        """The legs hop by hop: one hop for a direct route, two through SOL or USDC. The legs
-        of one hop trade the same pair (a split across venues); each hop feeds the next."""
+    def __post_init__(self) -> None:
         hops: list[list[Quote]] = []
         for leg in self.legs:
             if hops and hops[-1][0].mint_in == leg.mint_in:
                 hops[-1].append(leg)
             else:
                 hops.append([leg])
-        return tuple(tuple(hop) for hop in hops)
+        object.__setattr__(self, "hops", tuple(tuple(hop) for hop in hops))  # frozen: once
+        kept = Decimal(1)
+        for hop in hops:
+            weighted = sum((leg.price_impact * leg.amount_in for leg in hop), Decimal(0))
+            kept *= 1 - weighted / max(sum(leg.amount_in for leg in hop), 1) / 100
+        object.__setattr__(self, "_impact", ((1 - kept) * 100).quantize(Decimal("0.000001")))
 
     def hop_of(self, leg: Quote) -> int:
         return next(n for n, hop in enumerate(self.hops) if leg in hop)
@@ -74,11 +80,7 @@ class RoutePlan:
     @property
     def price_impact(self) -> Decimal:
         """Percent, the hops' impacts compounded, each weighted over its split."""
-        kept = Decimal(1)
-        for hop in self.hops:
-            weighted = sum((leg.price_impact * leg.amount_in for leg in hop), Decimal(0))
-            kept *= 1 - weighted / max(sum(leg.amount_in for leg in hop), 1) / 100
-        return ((1 - kept) * 100).quantize(Decimal("0.000001"))
+        return self._impact
 
     def percent(self, leg: Quote) -> int:
         """The leg's share of its own hop's input."""

@@ -46,6 +46,7 @@ UNIT_MARGIN = 1.10
 AUTO_FLOOR, HIGH_FLOOR = 1_000, 100_000  # µlamports per CU when the market shows nothing
 SLIPPAGE_CODES = {30, 6005, 6003}  # AMM v4, CPMM, DLMM: ExceededSlippage and its kin
 Priority = str | int  # "auto", "high", or µlamports per compute unit
+MAX_REMEMBERED = 10_000
 
 
 class PoolDirectory(Protocol):
@@ -62,6 +63,7 @@ class RpcChain:
         self._rpc, self._keypair, self._pools, self._clock = rpc, keypair, pools, clock
         self._poll, self._max_fee = poll_seconds, max_priority_fee
         self.owner = keypair.pubkey()
+        self._pairs: dict[str, tuple[str, str]] = {}  # signature -> (mint in, mint out)
 
     @property
     def address(self) -> str:
@@ -79,11 +81,16 @@ class RpcChain:
                    memo: Memo, priority: Priority = "auto") -> SignedTransaction:
         body = build_swaps(self.owner, instructions, self._pools.pool_info)
         price = await self.priority_fee([str(a) for a in writable(body)], priority)
-        draft = sign(self._keypair, body, blockhash.hash, memo.text, MAX_UNITS, price)
+        draft = sign(self.owner, None, body, blockhash.hash, memo.text, MAX_UNITS, price)
         simulated = await self._call(self._rpc.simulate_transaction(wire(draft)))
         units = int(simulated["value"].get("unitsConsumed") or 0)
         limit = max(MIN_UNITS, math.ceil(units * UNIT_MARGIN))
-        tx = sign(self._keypair, body, blockhash.hash, memo.text, limit, price)
+        tx = sign(self.owner, self._keypair, body, blockhash.hash, memo.text, limit, price)
+        # What it swaps, so that reading its fill back needs no decoding (after a restart
+        # the transaction itself is read).
+        self._pairs[str(tx.signatures[0])] = (instructions[0].mint_in, instructions[-1].mint_out)
+        if len(self._pairs) > MAX_REMEMBERED:  # attempts that never landed: forget the oldest
+            del self._pairs[next(iter(self._pairs))]
         if len(bytes(tx)) > MAX_TRANSACTION_BYTES:
             logger.bind(order_id=memo.order_id).warning(
                 "transaction of {} bytes: a real cluster needs an address lookup table for it",
@@ -143,26 +150,33 @@ class RpcChain:
     def _read(self, signature: str, found: dict[str, Any]) -> Landed:
         """A fill from the cluster's record: the wallet's balance changes, not our quote."""
         meta, owner = found["meta"], str(self.owner)
-        try:
-            tx = decode(base64.b64decode(found["transaction"][0]), self._pools.pool_at)
-        except (Rejected, ValueError) as error:
-            raise PermanentError(f"transaction {signature} cannot be read: {error}",
-                                 code="UNREADABLE_TRANSACTION") from None
         fee = int(meta["fee"])
         if meta["err"] is not None:
+            self._pairs.pop(signature, None)
             return Landed(signature, int(found["slot"]), 0, 0, fee, _code(meta["err"]),
-                          _reason(meta), memo=tx.memo)
+                          _reason(meta))
         before = _tokens(meta["preTokenBalances"], owner)
         after = _tokens(meta["postTokenBalances"], owner)
         rent = ATA_RENT_LAMPORTS * len(set(after) - set(before))
         lamports = int(meta["postBalances"][0]) - int(meta["preBalances"][0]) + fee + rent
-        mint_in, mint_out = tx.swaps[0].mint_in, tx.swaps[-1].mint_out
+        pair = self._pairs.pop(signature, None)
+        mint_in, mint_out = pair if pair is not None else self._swapped(signature, found)
 
         def change(mint: str) -> int:
             return lamports if mint == WSOL_MINT else after.get(mint, 0) - before.get(mint, 0)
 
         return Landed(signature, int(found["slot"]), -change(mint_in), change(mint_out), fee,
-                      rent_lamports=rent, memo=tx.memo)
+                      rent_lamports=rent)
+
+    def _swapped(self, signature: str, found: dict[str, Any]) -> tuple[str, str]:
+        """The mints a transaction sold and bought, from the transaction itself."""
+        try:
+            tx = decode(base64.b64decode(found["transaction"][0]), self._pools.pool_at,
+                        verify=False)  # ours: what matters here is what it swapped
+        except (Rejected, ValueError) as error:
+            raise PermanentError(f"transaction {signature} cannot be read: {error}",
+                                 code="UNREADABLE_TRANSACTION") from None
+        return tx.swaps[0].mint_in, tx.swaps[-1].mint_out
 
     @staticmethod
     async def _call(request: Any) -> Any:

@@ -79,7 +79,7 @@ class PoolKeys:
         return self.vault_a if mint == self.mint_a else self.vault_b
 
     def bin_array(self, index: int) -> Pubkey:
-        return pda(DLMM, b"bin_array", bytes(self.address), struct.pack("<q", index))
+        return _bin_array(self.address, index)
 
 
 @lru_cache(maxsize=4096)
@@ -132,5 +132,12 @@ def bin_array_index(bin_id: int) -> int:
     return bin_id // BINS_PER_ARRAY  # floor, also for negative ids
 
 
+@lru_cache(maxsize=65536)
 def associated_token_address(owner: Pubkey, mint: Pubkey) -> Pubkey:
+    """The wallet's token account for a mint (a PDA: derived once, then remembered)."""
     return pda(ASSOCIATED_TOKEN, bytes(owner), bytes(TOKEN), bytes(mint))
+
+
+@lru_cache(maxsize=65536)
+def _bin_array(pair: Pubkey, index: int) -> Pubkey:
+    return pda(DLMM, b"bin_array", bytes(pair), struct.pack("<q", index))

@@ -13,6 +13,7 @@ from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
@@ -38,6 +39,7 @@ from engine.solana.programs import (
 
 MAX_TRANSACTION_BYTES = 1232  # a packet's payload: larger ones need address lookup tables
 BIN_ARRAYS_PER_SWAP = 3  # the active bin's array and the next two the swap may reach
+POOL_ACCOUNT = {AMM_V4: 1, CPMM: 3, DLMM: 0}  # where each swap names its pool
 
 
 def swap_instructions(owner: Pubkey, swaps: Sequence[SwapInstruction],
@@ -72,12 +74,15 @@ def swap_instructions(owner: Pubkey, swaps: Sequence[SwapInstruction],
     return out
 
 
-def sign(payer: Keypair, body: Sequence[Instruction], blockhash: str, memo: str,
-         unit_limit: int, unit_price: int) -> VersionedTransaction:
+def sign(owner: Pubkey, payer: Keypair | None, body: Sequence[Instruction], blockhash: str,
+         memo: str, unit_limit: int, unit_price: int) -> VersionedTransaction:
+    """The transaction signed by `payer` (`owner`'s keypair); without it, unsigned: a draft
+    to simulate without sigVerify (signing costs as much as everything else here together)."""
     instructions = [set_compute_unit_limit(unit_limit), set_compute_unit_price(unit_price),
                     *body, ix.memo(memo)]
-    message = MessageV0.try_compile(payer.pubkey(), instructions, [],
-                                    Hash.from_string(blockhash))
+    message = MessageV0.try_compile(owner, instructions, [], Hash.from_string(blockhash))
+    if payer is None:
+        return VersionedTransaction.populate(message, [Signature.default()])
     return VersionedTransaction(message, [payer])
 
 
@@ -110,17 +115,20 @@ class Decoded:
     swaps: tuple[SwapInstruction, ...]
     kinds: tuple[str, ...]  # each swap's pool program: amm_v4, cpmm or dlmm
     swap_indexes: tuple[int, ...]  # each swap's place among the instructions
+    pools: tuple[Pubkey, ...]  # each swap's pool account
     writable: tuple[Pubkey, ...]
     account_keys: tuple[Pubkey, ...]
 
 
-def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None]) -> Decoded:
-    """Parse and verify signed bytes; raise Rejected as a validator would."""
+def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None], *,
+           verify: bool = True) -> Decoded:
+    """Parse (and, unless told not to, verify) signed bytes; raise Rejected as a validator
+    would. A simulation without sigVerify, or the signer reading its own, skips the check."""
     try:
         tx = VersionedTransaction.from_bytes(raw)
     except ValueError as error:
         raise Rejected("SanitizeFailure", f"failed to deserialize transaction: {error}") from None
-    if not all(tx.verify_with_results()):
+    if verify and not all(tx.verify_with_results()):
         raise Rejected("SignatureFailure", "Transaction signature verification failure")
     message = tx.message
     if not isinstance(message, MessageV0):
@@ -130,6 +138,7 @@ def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None]) -> Decoded:
     swaps: list[SwapInstruction] = []
     kinds: list[str] = []
     indexes: list[int] = []
+    addresses: list[Pubkey] = []
     for n, compiled in enumerate(message.instructions):
         program = keys[compiled.program_id_index]
         accounts = [keys[i] for i in bytes(compiled.accounts)]
@@ -144,18 +153,19 @@ def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None]) -> Decoded:
             swaps.append(_swap(program, accounts, data, keys[0], pools, swaps))
             kinds.append({AMM_V4: "amm_v4", CPMM: "cpmm", DLMM: "dlmm"}[program])
             indexes.append(n)
+            addresses.append(accounts[POOL_ACCOUNT[program]])
         elif program not in (SYSTEM, TOKEN, ASSOCIATED_TOKEN, COMPUTE_BUDGET):
             raise Rejected("InvalidProgramForExecution", f"program {program} is not deployed")
     writable = tuple(k for n, k in enumerate(keys) if message.is_maybe_writable(n))
     return Decoded(str(tx.signatures[0]), keys[0], str(message.recent_blockhash),
                    message.header.num_required_signatures, limit, price, memo, tuple(swaps),
-                   tuple(kinds), tuple(indexes), writable, tuple(keys))
+                   tuple(kinds), tuple(indexes), tuple(addresses), writable, tuple(keys))
 
 
 def _swap(program: Pubkey, accounts: list[Pubkey], data: bytes, owner: Pubkey,
           pools: Callable[[Pubkey], PoolInfo | None],
           earlier: list[SwapInstruction]) -> SwapInstruction:
-    pool_at = {AMM_V4: 1, CPMM: 3, DLMM: 0}[program]
+    pool_at = POOL_ACCOUNT[program]
     exact_out = (data[:1] == bytes([SWAP_BASE_OUT_V2]) if program == AMM_V4
                  else data[:8] in (CPMM_SWAP_BASE_OUTPUT, DLMM_SWAP_EXACT_OUT))
     first, second = struct.unpack_from("<QQ", data, 1 if program == AMM_V4 else 8)

@@ -34,14 +34,28 @@ COLUMNS = ("id, order_type, mint_in, decimals_in, mint_out, decimals_out, amount
 PLACEHOLDERS = ", ".join("?" * (COLUMNS.count(",") + 1))
 
 
-def learned(order: Order) -> tuple[bytes | None, ...]:
-    """The route, transaction, fill and error columns, as JSON in the API's shapes."""
+LEARNED = ("route", "tx", "fill", "error", "progress")
+
+
+def learned(order: Order, only: str | None = None) -> tuple[bytes | None, ...]:
+    """The route, transaction, fill, error and progress columns, as JSON in the API's shapes;
+    with `only`, that one column and None for the others (which a write then leaves as they
+    are: each is learned by one kind of event, and re-serialising a route at every step
+    would be most of the write's cost)."""
     r = order.request
-    return (None if order.route is None else orjson.dumps(plan_json(order.route)),
-            None if order.tx is None else orjson.dumps(tx_json(order.tx)),
-            None if order.fill is None else orjson.dumps(fill_json(order.fill, r)),
-            None if order.error is None else orjson.dumps(failure_json(order.error)),
-            None if order.progress is None else orjson.dumps(progress_to_json(order.progress)))
+
+    def wanted(column: str) -> bool:
+        return only is None or only == column
+
+    return (None if order.route is None or not wanted("route")
+            else orjson.dumps(plan_json(order.route)),
+            None if order.tx is None or not wanted("tx") else orjson.dumps(tx_json(order.tx)),
+            None if order.fill is None or not wanted("fill")
+            else orjson.dumps(fill_json(order.fill, r)),
+            None if order.error is None or not wanted("error")
+            else orjson.dumps(failure_json(order.error)),
+            None if order.progress is None or not wanted("progress")
+            else orjson.dumps(progress_to_json(order.progress)))
 
 
 def row(order: Order) -> tuple[Any, ...]:

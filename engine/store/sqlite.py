@@ -14,7 +14,18 @@ import aiosqlite
 
 from engine.domain.access import ApiKey, Scope
 from engine.domain.errors import InvalidCursor
-from engine.domain.events import OrderEvent, StoredEvent, TriggerMoved
+from engine.domain.events import (
+    Failed,
+    Filled,
+    OrderEvent,
+    Routed,
+    Signed,
+    SliceDone,
+    SliceSent,
+    SliceSkipped,
+    StoredEvent,
+    TriggerMoved,
+)
 from engine.domain.order import Order
 from engine.domain.risk import TradingState
 from engine.domain.status import TERMINAL, OrderStatus
@@ -28,6 +39,10 @@ from engine.wire import (
     stored_event,
 )
 
+# The column each kind of event teaches the order (the others leave every column as it is).
+COLUMN_OF: dict[type, str] = {Routed: "route", Signed: "tx", Filled: "fill", Failed: "error",
+                              SliceSent: "progress", SliceDone: "progress",
+                              SliceSkipped: "progress"}
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",  # an acknowledged order survives power loss, not just a crash
@@ -75,12 +90,14 @@ class SqliteStore:
         # The previous (seq, status) must match: a write queued behind a refused one fails too.
         # high_water is written only by the event that moves it (or by keep_marks), so that an
         # order object holding an older mark cannot overwrite a newer one kept meanwhile.
-        sql = ("UPDATE orders SET status=?, seq=?, attempts=?, updated_at=?, route=?, tx=?, "
-               "fill=?, error=?, progress=?, high_water=COALESCE(?, high_water) "
-               "WHERE id=? AND seq=? AND status=?")
+        sql = ("UPDATE orders SET status=?, seq=?, attempts=?, updated_at=?, "
+               "route=COALESCE(?, route), tx=COALESCE(?, tx), fill=COALESCE(?, fill), "
+               "error=COALESCE(?, error), progress=COALESCE(?, progress), "
+               "high_water=COALESCE(?, high_water) WHERE id=? AND seq=? AND status=?")
         mark = order.high_water if isinstance(event.change, TriggerMoved) else None
         params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),
-                  *learned(order), text(mark), order.id, order.seq - 1, previous.value)
+                  *learned(order, COLUMN_OF.get(type(event.change), "")), text(mark),
+                  order.id, order.seq - 1, previous.value)
         return self._writer.enqueue((sql, params), order, event)
 
     async def find_key(self, key: str) -> IdempotencyKey | None:

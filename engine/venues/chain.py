@@ -8,6 +8,7 @@ import hashlib
 import random
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from solders.pubkey import Pubkey
@@ -130,7 +131,7 @@ class SimChain:
     # -- blockhashes -------------------------------------------------------------------------
     def latest_blockhash(self) -> Blockhash:
         height = self.block_height
-        digest = base58.encode(hashlib.sha256(f"blockhash:{height}".encode()).digest())
+        digest = _blockhash(height)
         if digest not in self._hashes:
             self._hashes[digest] = height
             if len(self._hashes) > 4 * BLOCKHASH_VALIDITY:  # keep the recent ones only
@@ -146,14 +147,14 @@ class SimChain:
         if made is None:  # made before a restart: look through the recent heights
             height = self.block_height
             for at in range(height, max(height - BLOCKHASH_VALIDITY - 2, -1), -1):
-                if base58.encode(hashlib.sha256(f"blockhash:{at}".encode()).digest()) == blockhash:
+                if _blockhash(at) == blockhash:
                     self._hashes[blockhash], made = at, at
                     break
         return None if made is None else made + BLOCKHASH_VALIDITY
 
-    def read(self, payload: str) -> Message:
+    def read(self, payload: str, *, verify: bool = True) -> Message:
         """Parse and verify a transaction (raises `Rejected`)."""
-        return Message.read(payload, self._pools, self._expiry)
+        return Message.read(payload, self._pools, self._expiry, verify=verify)
 
     # -- transactions ------------------------------------------------------------------------
     async def send(self, payload: str) -> str:
@@ -173,7 +174,7 @@ class SimChain:
             raise error(f"simulated transient {error.code}")
         if message.last_valid_height < self.block_height:
             raise BlockhashNotFound(f"blockhash {message.recent_blockhash[:8]}... not found")
-        if await self.status(signature) is not None:  # its blockhash is live: a rebroadcast
+        if signature in self.ledger:  # its blockhash is live, so its landing is in memory
             raise AlreadyProcessed(signature)
         self._bind(message.fee_payer)
         if message.fee_payer != self.owner:
@@ -191,9 +192,9 @@ class SimChain:
             raise SendTimeout(f"no answer to sendTransaction for {signature[:8]}...")
         return signature
 
-    def simulate(self, payload: str) -> tuple[Message, Outcome]:
+    def simulate(self, payload: str, *, verify: bool = False) -> tuple[Message, Outcome]:
         """simulateTransaction: run it against the current state without changing anything."""
-        message = self.read(payload)
+        message = self.read(payload, verify=verify)
         self._bind(message.fee_payer)
         return message, self._executor.run(message, self.now(), dry=True)
 
@@ -210,7 +211,7 @@ class SimChain:
     def _landing_delay(self, message: Message) -> float:
         """Seconds to land: 2-3 s as in the seed; paying the accounts' going rate (or more)
         buys the next slot or two."""
-        rate = self.fees.going_rate(message.writable, self.block_height)
+        rate = self.fees.going_rate(message.contended, self.block_height)
         if message.compute_unit_price > 0 and message.compute_unit_price >= rate:
             return self._rng.uniform(SLOT_SECONDS, 2 * SLOT_SECONDS)
         return self._rng.uniform(2.0, 3.0)
@@ -290,7 +291,7 @@ class SimChain:
         outcome = self._executor.run(message, self.now())
         if outcome.err is not None:
             self.wallet.charge(message.fee)
-        self.fees.landed(slot, message.writable, message.compute_unit_price)
+        self.fees.landed(slot, message.contended, message.compute_unit_price)
         landed = Landed(message.signature, slot, outcome.amount_in, outcome.amount_out,
                         message.fee, outcome.code, outcome.message, rent_lamports=outcome.rent,
                         memo=message.memo_text)
@@ -304,6 +305,12 @@ class SimChain:
         self.ledger[message.signature] = landed
         self.details[message.signature] = (message.payload, meta)
         return landed
+
+
+@lru_cache(maxsize=1024)
+def _blockhash(height: int) -> str:
+    """The blockhash of a height: a pure function of it, so a restarted cluster agrees."""
+    return base58.encode(hashlib.sha256(f"blockhash:{height}".encode()).digest())
 
 
 def _lamports(message: Message, payer: int) -> list[int]:

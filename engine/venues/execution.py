@@ -155,15 +155,17 @@ def _invocations(message: Message) -> list[str]:
 def token_balances(message: Message, wallet: Wallet) -> list[dict[str, Any]]:
     """The wallet's token accounts this transaction names, as getTransaction reports them
     (wSOL is wrapped and unwrapped inside the transaction: its account never persists)."""
-    owner = Pubkey.from_string(message.fee_payer)
+    owner = message.account_keys[0]
     keys = message.account_keys
     out = []
     for mint in dict.fromkeys(m for ix in message.instructions for m in (ix.mint_in, ix.mint_out)):
-        address = str(ata(owner, Pubkey.from_string(mint)))
-        if mint == WSOL_MINT or mint not in wallet.accounts or address not in keys:
+        if mint == WSOL_MINT or mint not in wallet.accounts:
+            continue
+        address = ata(owner, Pubkey.from_string(mint))
+        if address not in keys:
             continue
         atoms, places = wallet.balances.get(mint, 0), decimals(mint)
-        out.append({"accountIndex": keys.index(address), "mint": mint, "owner": str(owner),
+        out.append({"accountIndex": keys.index(address), "mint": mint, "owner": message.fee_payer,
                     "programId": str(TOKEN), "uiTokenAmount": {
                         "amount": str(atoms), "decimals": places,
                         "uiAmountString": _ui(atoms, places)}})

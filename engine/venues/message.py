@@ -21,7 +21,7 @@ UNITS = {"budget": 150, "housekeeping": 6_000, "memo": 2_000, "amm_v4": 35_000, 
 @dataclass(frozen=True, slots=True)
 class Message:
     """What the cluster needs of a transaction: its signature and payer, the blockhash and its
-    expiry, the compute budget, the memo, and each swap in the engine's terms."""
+    expiry, the compute budget, the memo, and each swap in the engine's terms (read once)."""
 
     signature: str
     payload: str  # base64, as sent: what the ledger keeps and getTransaction returns
@@ -34,29 +34,42 @@ class Message:
     compute_unit_limit: int
     signatures: int
     instructions: tuple[SwapInstruction, ...]
-    writable: tuple[str, ...]
     units: int  # what running it consumes
-    kinds: tuple[str, ...] = ()  # each swap's pool program
-    swap_indexes: tuple[int, ...] = ()
-    account_keys: tuple[str, ...] = ()
+    kinds: tuple[str, ...]  # each swap's pool program
+    swap_indexes: tuple[int, ...]
+    account_keys: tuple[Pubkey, ...]
+    contended: tuple[str, ...]  # the pool accounts: what other traders bid for too
+    hops: tuple[tuple[SwapInstruction, ...], ...]
+    exact_out: bool
+    amount_in: int  # what the wallet pays in at most: the first hop's input
+    mint_in: str
+    mint_out: str
 
     @classmethod
     def read(cls, payload: str, pools: Callable[[Pubkey], PoolInfo | None],
-             expiry: Callable[[str], int | None]) -> Message:
+             expiry: Callable[[str], int | None], *, verify: bool = True) -> Message:
         """Parse, verify and decode; raises `Rejected` (bad bytes or signatures)."""
         try:
             raw = base64.b64decode(payload, validate=True)
         except ValueError:
             raise Rejected("SanitizeFailure", "the transaction is not base64") from None
-        decoded = decode(raw, pools)
-        if not decoded.swaps:  # a simulation of swap programs: nothing else would run here
+        decoded = decode(raw, pools, verify=verify)
+        swaps = decoded.swaps
+        if not swaps:  # a simulation of swap programs: nothing else would run here
             raise Rejected("UnsupportedTransaction", "this simulated cluster runs swaps only")
         height = expiry(decoded.blockhash)
+        hops: list[list[SwapInstruction]] = []
+        for ix in swaps:
+            if len(hops) <= ix.hop:
+                hops.append([])
+            hops[ix.hop].append(ix)
         return cls(decoded.signature, payload, str(decoded.fee_payer), decoded.blockhash,
                    -1 if height is None else height, Memo.parse(decoded.memo), decoded.memo,
-                   decoded.unit_price, decoded.unit_limit, decoded.signatures, decoded.swaps,
-                   tuple(str(k) for k in decoded.writable), _units(decoded), decoded.kinds,
-                   decoded.swap_indexes, tuple(str(k) for k in decoded.account_keys))
+                   decoded.unit_price, decoded.unit_limit, decoded.signatures, swaps,
+                   _units(decoded), decoded.kinds, decoded.swap_indexes, decoded.account_keys,
+                   tuple(dict.fromkeys(str(k) for k in decoded.pools)),
+                   tuple(tuple(hop) for hop in hops), any(ix.exact_out for ix in swaps),
+                   sum(ix.amount_in for ix in hops[0]), swaps[0].mint_in, swaps[-1].mint_out)
 
     @property
     def order_id(self) -> str:
@@ -70,32 +83,6 @@ class Message:
     def fee(self) -> int:
         priority = -(-self.compute_unit_price * self.compute_unit_limit // 10**6)
         return BASE_FEE_LAMPORTS * self.signatures + priority
-
-    @property
-    def hops(self) -> list[list[SwapInstruction]]:
-        hops: list[list[SwapInstruction]] = []
-        for ix in self.instructions:
-            if len(hops) <= ix.hop:
-                hops.append([])
-            hops[ix.hop].append(ix)
-        return hops
-
-    @property
-    def exact_out(self) -> bool:
-        return any(ix.exact_out for ix in self.instructions)
-
-    @property
-    def amount_in(self) -> int:
-        """What the wallet pays in at most: the first hop's input (an exact out's maximum)."""
-        return sum(ix.amount_in for ix in self.hops[0])
-
-    @property
-    def mint_in(self) -> str:
-        return self.instructions[0].mint_in
-
-    @property
-    def mint_out(self) -> str:
-        return self.instructions[-1].mint_out
 
 
 def _units(decoded: Decoded) -> int:

@@ -103,7 +103,8 @@ class ClusterRpc:
                                    config: dict[str, Any] | None = None) -> dict[str, Any]:
         _base64(config)
         try:
-            message, outcome = self.chain.simulate(tx)
+            message, outcome = self.chain.simulate(tx, verify=bool((config or {}).get(
+                "sigVerify")))
         except Rejected as error:
             raise _rejected(error) from None
         return {"context": self._context(), "value": {
