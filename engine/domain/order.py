@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from engine.domain.events import (
     Accepted,
@@ -72,20 +73,21 @@ class Order:
         else:
             check(self.status, change.status)
         seq = self.seq + 1
-        order = replace(self, status=change.status, seq=seq, updated_at=at)
+        learned: dict[str, Any] = {}
         match change:
             case Routed(plan=plan):
-                order = replace(order, route=plan)
+                learned = {"route": plan}
             case Signed(attempt=attempt, tx=tx):
-                order = replace(order, attempts=attempt, tx=tx)
+                learned = {"attempts": attempt, "tx": tx}
             case Filled(fill=fill):
-                order = replace(order, fill=fill)
+                learned = {"fill": fill}
             case Failed(error=error):
-                order = replace(order, error=error)
+                learned = {"error": error}
             case TriggerMoved(high_water=mark):
-                order = replace(order, high_water=mark)
+                learned = {"high_water": mark}
             case SliceSent() | SliceDone() | SliceSkipped():
-                order = replace(order, progress=self._progressed(change))
+                learned = {"progress": self._progressed(change)}
+        order = replace(self, status=change.status, seq=seq, updated_at=at, **learned)
         return order, OrderEvent(self.id, seq, at, change, resumed)
 
     def _progressed(self, change: SliceSent | SliceDone | SliceSkipped) -> Progress:

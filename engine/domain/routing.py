@@ -42,6 +42,7 @@ class RoutePlan:
     # one hop trade the same pair (a split across venues); each hop feeds the next.
     hops: tuple[tuple[Quote, ...], ...] = field(init=False, repr=False, compare=False)
     _impact: Decimal = field(init=False, repr=False, compare=False)
+    _amounts: tuple[int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         hops: list[list[Quote]] = []
@@ -56,17 +57,19 @@ class RoutePlan:
             weighted = sum((leg.price_impact * leg.amount_in for leg in hop), Decimal(0))
             kept *= 1 - weighted / max(sum(leg.amount_in for leg in hop), 1) / 100
         object.__setattr__(self, "_impact", ((1 - kept) * 100).quantize(Decimal("0.000001")))
+        object.__setattr__(self, "_amounts", (sum(leg.amount_in for leg in hops[0]),
+                                              sum(leg.amount_out for leg in hops[-1])))
 
     def hop_of(self, leg: Quote) -> int:
         return next(n for n, hop in enumerate(self.hops) if leg in hop)
 
     @property
     def amount_in(self) -> int:
-        return sum(leg.amount_in for leg in self.hops[0])
+        return self._amounts[0]
 
     @property
     def amount_out(self) -> int:
-        return sum(leg.amount_out for leg in self.hops[-1])
+        return self._amounts[1]
 
     @property
     def venue(self) -> str:

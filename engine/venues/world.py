@@ -49,6 +49,7 @@ class SimWorld:
     launches: list[dict[str, Any]] = field(default_factory=list)
     scheduled: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     _addresses: dict[Pubkey, str] = field(default_factory=dict)  # pool account -> pool id
+    _accounts: dict[str, str] = field(default_factory=dict)  # pool id -> its account
 
     @classmethod
     def build(cls, clock: Clock, *, seed: int | None, latency_scale: float,
@@ -107,7 +108,7 @@ class SimWorld:
         moved = self.traders.trade(now)
         slot = self.chain.block_height
         for pool in self.traders.traded:  # their swaps bid for the same accounts as ours
-            self.chain.fees.others(slot, str(self.pool_info(pool.id).keys.address))
+            self.chain.fees.others(slot, self._account(pool.id))
         for pool, reason in self.traders.broken:
             self.traders.remove(pool)
             for venue in self.venues:
@@ -118,6 +119,13 @@ class SimWorld:
     def pool_info(self, pool_id: str) -> PoolInfo:
         venue = self.raydium if pool_id in self.raydium.pools else self.meteora
         return venue.info(pool_id)
+
+    def _account(self, pool_id: str) -> str:
+        """A pool's account address (fixed for the pool's life)."""
+        found = self._accounts.get(pool_id)
+        if found is None:
+            found = self._accounts[pool_id] = str(self.pool_info(pool_id).keys.address)
+        return found
 
     def pool_at(self, address: Pubkey) -> PoolInfo | None:
         """The pool whose account is at `address` (how the cluster reads an instruction)."""
