@@ -202,7 +202,8 @@ async def test_the_priority_fee_rises_with_the_fee_market(tmp_path: Path) -> Non
 
 
 def client(world: SimWorld, tmp_path: Path) -> RpcChain:
-    return build_chain(Settings(db=str(tmp_path / "c.db")), world, SystemClock())
+    return build_chain(Settings(db=str(tmp_path / "c.db"), latency_scale=0), world,
+                       SystemClock())
 
 
 async def signed(chain: RpcChain, world: SimWorld) -> Any:

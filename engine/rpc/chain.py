@@ -117,14 +117,15 @@ class RpcChain:
             return  # a rebroadcast of one that landed: nothing to do, it is in the ledger
 
     async def confirm(self, tx: SignedTransaction) -> Landed | None:
-        """Poll until it lands, or until the cluster is past its blockhash's last height."""
+        """Poll until it lands, or until the cluster is past its blockhash's last height. The
+        first look comes a slot after sending: nothing lands sooner."""
         while True:
+            await self._clock.sleep(self._poll)
             landed = await self.signature_status(tx.signature)
             if landed is not None:
                 return landed
             if await self._call(self._rpc.get_block_height()) > tx.last_valid_height:
                 return await self.signature_status(tx.signature)  # it may have just made it
-            await self._clock.sleep(self._poll)
 
     async def signature_status(self, signature: str) -> Landed | None:
         answer = await self._call(self._rpc.get_signature_statuses([signature]))
