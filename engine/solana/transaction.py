@@ -11,7 +11,7 @@ from solders.compute_budget import set_compute_unit_limit, set_compute_unit_pric
 from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair
-from solders.message import MessageV0
+from solders.message import MessageV0, to_bytes_versioned
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
@@ -83,7 +83,9 @@ def sign(owner: Pubkey, payer: Keypair | None, body: Sequence[Instruction], bloc
     message = MessageV0.try_compile(owner, instructions, [], Hash.from_string(blockhash))
     if payer is None:
         return VersionedTransaction.populate(message, [Signature.default()])
-    return VersionedTransaction(message, [payer])
+    # ed25519 over the versioned message bytes, as the constructor would do (in half the time).
+    signature = payer.sign_message(to_bytes_versioned(message))
+    return VersionedTransaction.populate(message, [signature])
 
 
 def wire(tx: VersionedTransaction) -> str:
