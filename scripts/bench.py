@@ -3,6 +3,8 @@
     python scripts/bench.py --mode closed --orders 3000 --concurrency 64 --latency-scale 0 --failure-rate 0
     python scripts/bench.py --mode open --rate 500 --seconds 10 --latency-scale 0 --failure-rate 0
     python scripts/bench.py --orders 400 --concurrency 60                     # the seed profile
+    python scripts/bench.py --cluster --orders 3000 --concurrency 64 --latency-scale 0 --failure-rate 0
+                                        # the cluster as its own process, over HTTP JSON-RPC
 
 Starts the engine as a subprocess (the README way) on a temporary database unless --url is given.
 Each run also measures, with the same load generator, a bare aiohttp endpoint that does nothing
@@ -28,7 +30,7 @@ from typing import Any
 
 import aiohttp
 
-from engine.testing.process import EngineProcess, free_port
+from engine.testing.process import ClusterProcess, EngineProcess, free_port
 
 ORDER = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.5,
          "slippage": 0.05}
@@ -191,12 +193,18 @@ async def baseline_http(args: argparse.Namespace) -> float:
 
 
 async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    engine = None
+    engine = cluster = None
     url = args.url
     if url is None:
-        engine = EngineProcess(tmp / "bench.db", "--workers", str(args.workers),
-                               "--latency-scale", str(args.latency_scale), "--failure-rate",
-                               str(args.failure_rate), "--seed", "1", "--max-pending", "100000",
+        sim = ("--latency-scale", str(args.latency_scale), "--failure-rate",
+               str(args.failure_rate), "--seed", "1")
+        remote: tuple[str, ...] = ()
+        if args.cluster:
+            cluster = ClusterProcess(tmp / "cluster.db", *sim)
+            await cluster.start()
+            remote = ("--rpc-url", cluster.url)
+        engine = EngineProcess(tmp / "bench.db", "--workers", str(args.workers), *sim, *remote,
+                               "--max-pending", "100000",
                                "--max-waiting", str(max(args.waiting + 1, 10_000)),
                                "--max-waiting-per-key", str(max(args.waiting + 1, 1_000)))
         await engine.start()
@@ -212,6 +220,10 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     if engine is not None and engine.proc is not None:
         figures |= {f"engine{k[0].upper()}{k[1:]}": v for k, v in proc_stats(engine.proc.pid).items()}
         await engine.terminate()
+    if cluster is not None and cluster.proc is not None:
+        figures |= {f"cluster{k[0].upper()}{k[1:]}": v
+                    for k, v in proc_stats(cluster.proc.pid).items()}
+        await cluster.terminate()
     submitted = len(stats.submit_ms)
     done = sum(v for k, v in stats.finals.items() if k in TERMINAL)
     figures = {
@@ -264,6 +276,8 @@ def main() -> int:
                    default="limit", help="what the parked orders are (stops: stop and "
                    "trailing stop in turn; mix: limit, stop and trailing stop)")
     p.add_argument("--no-baseline", action="store_true")
+    p.add_argument("--cluster", action="store_true",
+                   help="run the simulated cluster as its own process; the engine uses --rpc-url")
     p.add_argument("--json", type=Path, help="write the figures here")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
