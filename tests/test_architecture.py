@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1] / "engine"
-ADAPTERS = ("engine.store", "engine.venues", "engine.api")
+ADAPTERS = ("engine.store", "engine.venues", "engine.api", "engine.rpc")
 ENTRY_POINTS = ("engine.app", "engine.__main__", "engine.testing")
 IO_LIBRARIES = {"aiohttp", "aiosqlite", "sqlite3", "asyncio", "socket", "loguru", "orjson",
                 "prometheus_client", "subprocess", "threading", "concurrent", "os", "io",
@@ -68,5 +68,16 @@ def test_only_the_composition_root_imports_concrete_adapters(module: str) -> Non
 
 def test_the_rules_see_every_layer() -> None:
     assert {"engine.domain.order", "engine.store.sqlite", "engine.venues.chain",
-            "engine.api.streams", "engine.app", "engine.service"} <= set(MODULES)
+            "engine.api.streams", "engine.app", "engine.service", "engine.rpc.chain",
+            "engine.solana.transaction"} <= set(MODULES)
     assert "engine.store.sqlite" in MODULES["engine.app"]
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if within(m, "engine.solana")])
+def test_the_solana_wire_format_is_a_library_with_no_io(module: str) -> None:
+    """Both sides use it (the engine to sign, the simulated cluster to read): it knows the
+    domain and solders, and nothing that does I/O."""
+    ours = {i for i in MODULES[module] if within(i, "engine") and not (
+        within(i, "engine.domain") or within(i, "engine.solana"))}
+    io = {i for i in MODULES[module] if i.split(".")[0] in IO_LIBRARIES}
+    assert not ours and not io, (ours, io)
