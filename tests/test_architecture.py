@@ -73,11 +73,15 @@ def test_the_rules_see_every_layer() -> None:
     assert "engine.store.sqlite" in MODULES["engine.app"]
 
 
-@pytest.mark.parametrize("module", [m for m in MODULES if within(m, "engine.solana")])
-def test_the_solana_wire_format_is_a_library_with_no_io(module: str) -> None:
-    """Both sides use it (the engine to sign, the simulated cluster to read): it knows the
-    domain and solders, and nothing that does I/O."""
+LIBRARIES = ("engine.solana", "engine.pools")
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if m.startswith(LIBRARIES)])
+def test_the_wire_format_and_the_pool_math_are_libraries_with_no_io(module: str) -> None:
+    """Both sides use them (the engine to sign and to quote from accounts, the simulated
+    cluster to read transactions and run swaps): they know the domain, each other and
+    solders, and nothing that does I/O."""
     ours = {i for i in MODULES[module] if within(i, "engine") and not (
-        within(i, "engine.domain") or within(i, "engine.solana"))}
+        within(i, "engine.domain") or i.startswith(LIBRARIES))}
     io = {i for i in MODULES[module] if i.split(".")[0] in IO_LIBRARIES}
     assert not ours and not io, (ours, io)

@@ -11,10 +11,10 @@ from loguru import logger
 
 from engine.domain.errors import InsufficientFunds
 from engine.domain.routing import Quote
+from engine.pools.cpmm import CpPool
+from engine.pools.dlmm import DlmmPool
 from engine.ports import Clock
 from engine.solana.programs import PoolInfo
-from engine.venues.amm import CpPool
-from engine.venues.dlmm import DlmmPool
 
 
 class Pool(Protocol):

@@ -8,8 +8,8 @@ from importlib import resources
 from typing import Any
 
 from engine.domain.tokens import lookup
-from engine.venues.amm import CpPool
-from engine.venues.dlmm import DlmmPool, FeeParams
+from engine.pools.cpmm import CpPool
+from engine.pools.dlmm import DlmmPool, FeeParams
 
 
 def load_seed() -> dict[str, Any]:

@@ -15,12 +15,12 @@ from solders.pubkey import Pubkey
 from engine.domain import base58
 from engine.domain.errors import InvalidLaunch
 from engine.domain.tokens import LAUNCH_DECIMALS, lookup
+from engine.pools.cpmm import CpPool
+from engine.pools.dlmm import DlmmPool, FeeParams
 from engine.ports import Clock
 from engine.solana.programs import PoolInfo
-from engine.venues.amm import CpPool
 from engine.venues.chain import SLOT_SECONDS, SimChain
 from engine.venues.dex import Pool, PoolVenue
-from engine.venues.dlmm import DlmmPool, FeeParams
 from engine.venues.faults import Faults
 from engine.venues.flow import OtherTraders
 from engine.venues.ledger import ChainRecord

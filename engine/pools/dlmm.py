@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from engine.domain.errors import InsufficientFunds
-from engine.venues.amm import ceil_div
+from engine.pools.cpmm import ceil_div
 
 ONE_Q64 = 1 << 64
 FEE_PRECISION = 10**9
