@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any, Protocol
 
 from loguru import logger
 
-from engine.domain.errors import InsufficientFunds
 from engine.domain.routing import Quote
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
+from engine.pools.quoting import PoolQuote, better, quote_pool
 from engine.ports import Clock
 from engine.solana.programs import PoolInfo
 
@@ -94,27 +93,21 @@ class PoolVenue:
                     exact_out: bool) -> Quote | None:
         await self._clock.sleep(self._rng.uniform(0.15, 0.25) * self._scale)
         now = self._now()
-        best: Quote | None = None
+        best: PoolQuote | None = None
+        chosen: Pool | None = None
         for pool in self._by_pair.get(frozenset((mint_in, mint_out)), []):
             try:
-                if exact_out:
-                    (amount_in, fee), out = pool.swap_in(mint_in, amount, now), amount
-                else:
-                    (out, fee), amount_in = pool.swap_out(mint_in, amount, now), amount
-            except InsufficientFunds:
-                continue
+                found = quote_pool(pool, mint_in, amount, now, exact_out=exact_out)
             except (ArithmeticError, ValueError) as error:  # its state is broken: freeze it
                 self.freeze(pool.id, f"quote failed: {type(error).__name__}: {error}")
                 continue
-            if out <= 0 or (best is not None and (amount_in >= best.amount_in if exact_out
-                                                  else out <= best.amount_out)):
-                continue
-            ideal = (amount_in - fee) * pool.spot_price(mint_in)
-            impact = Decimal(max(0.0, 1 - out / ideal) * 100).quantize(Decimal("0.000001"))
-            best = Quote(self.name, pool.id, mint_in, mint_out, amount_in, out, fee, impact,
-                         self._labels.get(pool.id, self.name), self._slot(),
-                         self._opened.get(pool.id))
-        return best
+            if found is not None and better(found, best, exact_out=exact_out):
+                best, chosen = found, pool
+        if best is None or chosen is None:
+            return None
+        return Quote(self.name, chosen.id, mint_in, mint_out, best.amount_in, best.amount_out,
+                     best.fee, best.price_impact, self._labels.get(chosen.id, self.name),
+                     self._slot(), self._opened.get(chosen.id))
 
     def kind(self, pool: str) -> str:
         """The pool's program: amm_v4, cpmm or dlmm."""
