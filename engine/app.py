@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -31,10 +31,12 @@ from engine.metrics import Metrics
 from engine.ports import Chain, Clock, OrderStore, Venue
 from engine.risk import RiskControls
 from engine.router import Router
-from engine.rpc.chain import RpcChain
+from engine.rpc.chain import PoolDirectory, RpcChain
 from engine.rpc.client import Http, InProcess, RpcClient, Transport
 from engine.rpc.keypair import load_or_create
+from engine.rpc.venue import AccountDirectory, AccountVenue, keep_fresh
 from engine.service import Fanout, OrderService, RetryPolicy
+from engine.solana.programs import AMM_V4, CPMM, DLMM
 from engine.store.sqlite import SqliteStore
 from engine.twap import TwapScheduler
 from engine.usecases import Engine
@@ -45,15 +47,48 @@ from engine.watcher import Watcher
 from engine.workers import WorkerPool
 
 
-def build_chain(settings: Settings, world: SimWorld, clock: Clock) -> RpcChain:
+def build_chain(settings: Settings, world: SimWorld, clock: Clock,
+                pools: PoolDirectory | None = None) -> RpcChain:
     """The engine's chain: the wallet's keypair, and JSON-RPC to `--rpc-url` or, by default,
-    to the simulated cluster in this process (through an in-process transport)."""
+    to the simulated cluster in this process (through an in-process transport). `pools` says
+    which pool an id or address is (default: the simulated world's own pools)."""
     keypair = load_or_create(settings.keypair or f"{settings.db}.wallet.json")
-    transport: Transport = (Http(settings.rpc_url) if settings.rpc_url
-                            else InProcess(ClusterRpc(world.chain).dispatch))
-    return RpcChain(RpcClient(transport), keypair, world, clock,
+    return RpcChain(_rpc(settings, world), keypair, pools or world, clock,
                     poll_seconds=SLOT_SECONDS * settings.latency_scale,
                     max_priority_fee=settings.max_priority_fee)
+
+
+def _rpc(settings: Settings, world: SimWorld) -> RpcClient:
+    transport: Transport = (Http(settings.rpc_url) if settings.rpc_url
+                            else InProcess(ClusterRpc(world.chain, world).dispatch))
+    return RpcClient(transport)
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """How the engine reaches the cluster and the market: its chain, and its venues (the
+    simulated ones in this process, or venues that read pool accounts over JSON-RPC)."""
+
+    chain: RpcChain
+    venues: Sequence[Venue]
+    readers: Sequence[AccountVenue]  # empty when the venues are the in-process ones
+
+
+async def build_edge(settings: Settings, world: SimWorld, clock: Clock) -> Edge:
+    if not (settings.rpc_url or settings.pool_source == "accounts"):
+        return Edge(build_chain(settings, world, clock), world.venues, ())
+    rpc = _rpc(settings, world)
+    slot = SLOT_SECONDS * settings.latency_scale
+    readers = [AccountVenue("raydium", (AMM_V4, CPMM), rpc, clock, slot_seconds=slot,
+                            max_age_slots=settings.max_account_age),
+               AccountVenue("meteora", (DLMM,), rpc, clock, slot_seconds=slot,
+                            max_age_slots=settings.max_account_age)]
+    for reader in readers:
+        await reader.load()
+    keypair = load_or_create(settings.keypair or f"{settings.db}.wallet.json")
+    chain = RpcChain(rpc, keypair, AccountDirectory(readers), clock, poll_seconds=slot,
+                     max_priority_fee=settings.max_priority_fee)
+    return Edge(chain, readers, readers)
 
 
 def build_world(settings: Settings, clock: Clock) -> SimWorld:
@@ -117,11 +152,12 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld | None = None,
-              store: OrderStore | None = None, chain: Chain | None = None,
-              venues: Sequence[Venue] | None = None) -> web.Application:
+              store: OrderStore | None = None,
+              wrap_chain: Callable[[Chain], Chain] | None = None) -> web.Application:
     """An aiohttp app whose start-up opens the store, resumes orders and starts the workers.
 
-    A `store` or `world` passed in belongs to the caller, who closes it."""
+    A `store` or `world` passed in belongs to the caller, who closes it; `wrap_chain` wraps
+    the chain the engine is given (a test's crash points)."""
     clock = clock or SystemClock()
     owns_world = world is None
     sim = world or build_world(settings, clock)
@@ -130,20 +166,29 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         opened = store or await open_store(settings)
-        own_chain = chain or build_chain(settings, sim, clock)
-        parts = build_engine(settings, store=opened, chain=own_chain,
-                             venues=venues or sim.venues, clock=clock)
-        sim.listeners.append(parts.watcher.pools_changed)
+        edge = await build_edge(settings, sim, clock)
+        own_chain: Chain = wrap_chain(edge.chain) if wrap_chain else edge.chain
+        parts = build_engine(settings, store=opened, chain=own_chain, venues=edge.venues,
+                             clock=clock)
+        for reader in edge.readers:  # pool accounts that changed wake the price watcher
+            reader.listeners.append(parts.watcher.pools_changed)
+        if not edge.readers:
+            sim.listeners.append(parts.watcher.pools_changed)
         app[ENGINE] = parts.engine
         await parts.engine.start()
-        tasks = [asyncio.create_task(sim.run(clock, settings.launch_rate), name="market"),
-                 asyncio.create_task(parts.engine.refresh_keys(), name="api-keys")]
+        tasks = [asyncio.create_task(parts.engine.refresh_keys(), name="api-keys")]
+        if edge.readers:
+            tasks.append(asyncio.create_task(keep_fresh(edge.readers), name="accounts"))
+        if not settings.rpc_url:  # the simulated market lives here: let it trade
+            tasks.append(asyncio.create_task(sim.run(clock, settings.launch_rate),
+                                             name="market"))
         yield
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await parts.engine.stop()
-        sim.listeners.remove(parts.watcher.pools_changed)
+        if not edge.readers:
+            sim.listeners.remove(parts.watcher.pools_changed)
         await own_chain.close()
         if store is None:
             await opened.close()

@@ -122,6 +122,15 @@ class RpcClient:
         answer = await self._call("getBalance", pubkey, {"commitment": self._commitment})
         return int(answer["value"])
 
+    async def get_multiple_accounts(self, pubkeys: Sequence[str]) -> Json:
+        return await self._call("getMultipleAccounts", list(pubkeys), {
+            "encoding": "base64", "commitment": self._commitment})
+
+    async def get_program_accounts(self, program: str, data_size: int) -> Json:
+        return await self._call("getProgramAccounts", program, {
+            "encoding": "base64", "commitment": self._commitment,
+            "filters": [{"dataSize": data_size}]})
+
     async def get_token_accounts_by_owner(self, owner: str, program: str) -> Json:
         return await self._call("getTokenAccountsByOwner", owner, {"programId": program},
                                 {"encoding": "jsonParsed", "commitment": self._commitment})

@@ -154,6 +154,12 @@ TOKEN_ACCOUNT = Layout(b"", [
     ("delegated_amount", "u64"), ("close_authority_tag", "u32"), ("close_authority", "pubkey")])
 
 
+# The Clock sysvar (SysvarC1ock11111111111111111111111111111111), 40 bytes: what aggregators
+# read for the cluster's time (DLMM's fees decay with it).
+CLOCK = Layout(b"", [("slot", "u64"), ("epoch_start_timestamp", "i64"), ("epoch", "u64"),
+                     ("leader_schedule_epoch", "u64"), ("unix_timestamp", "i64")])
+
+
 def encode_bin_array(index: int, pair: Pubkey, bins: Sequence[Mapping[str, Any]]) -> bytes:
     """A BinArray: `bins` are the 70 bins in id order (index × 70 ... + 69)."""
     return BIN_ARRAY_HEAD.encode({"index": index, "lb_pair": pair}) + b"".join(

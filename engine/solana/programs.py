@@ -24,6 +24,8 @@ AMM_V4 = Pubkey.from_string("675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8")
 CPMM = Pubkey.from_string("CPMMoo8L3F4NbTegBCKVNunggL7H1ZpdTHKxQB5qKP1C")
 DLMM = Pubkey.from_string("LBUZKhRxPF3XUpBCjp4YzTKgLccjZhTSDM9YuVaPwxo")
 WSOL = Pubkey.from_string("So11111111111111111111111111111111111111112")
+CLOCK_SYSVAR = Pubkey.from_string("SysvarC1ock11111111111111111111111111111111")
+SYSVAR = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
 
 # AMM v4 (not Anchor): one tag byte, then little-endian u64 arguments.
 SWAP_BASE_IN_V2, SWAP_BASE_OUT_V2 = 16, 17
@@ -118,9 +120,12 @@ class PoolInfo:
     mint_b: str
     fee_rate: int = 2_500
     active_bin: int | None = None
+    read: PoolKeys | None = None  # the addresses as read from the pool's account, if it was
 
     @property
     def keys(self) -> PoolKeys:
+        if self.read is not None:
+            return self.read
         return pool_keys(self.pool_id, self.kind, self.mint_a, self.mint_b, self.fee_rate)
 
     @property

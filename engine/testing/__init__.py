@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp import web
 
 from engine.api.keys import ENGINE
-from engine.app import build_app, build_chain, build_world, open_store
+from engine.app import build_app, build_world, open_store
 from engine.clock import SystemClock
 from engine.config import Settings
 from engine.domain.access import KEY_PREFIX, ApiKey, Scope, key_hash
@@ -89,11 +89,8 @@ class EngineHarness:
     async def boot(self) -> None:
         """Start (or restart) the engine on the same database and the same simulated chain."""
         self._store = await open_store(self.settings, connection=self._connection)
-        chain: Chain = build_chain(self.settings, self.world, self.clock)
-        if self._wrap_chain:
-            chain = self._wrap_chain(chain)
         app = build_app(self.settings, clock=self.clock, world=self.world, store=self._store,
-                        chain=chain)
+                        wrap_chain=self._wrap_chain)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

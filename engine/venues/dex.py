@@ -109,6 +109,10 @@ class PoolVenue:
                      best.fee, best.price_impact, self._labels.get(chosen.id, self.name),
                      self._slot(), self._opened.get(chosen.id))
 
+    def opened_slot(self, pool: str) -> int | None:
+        """When a launched pool became tradable; None for the pools that always were."""
+        return self._opened.get(pool)
+
     def kind(self, pool: str) -> str:
         """The pool's program: amm_v4, cpmm or dlmm."""
         return self.info(pool).kind

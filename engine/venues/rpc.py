@@ -4,12 +4,14 @@ standalone server (`venues.server`) puts HTTP in front of it."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from solders.pubkey import Pubkey
 
+from engine.domain import base58
 from engine.domain.errors import (
     BlockhashNotFound,
     InsufficientFunds,
@@ -20,6 +22,7 @@ from engine.domain.errors import (
 from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError, RpcTimeout
+from engine.solana.pool_accounts import Account
 from engine.solana.programs import TOKEN, associated_token_address
 from engine.solana.transaction import Rejected
 from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, AlreadyProcessed, SimChain
@@ -27,14 +30,23 @@ from engine.venues.execution import decimals
 from engine.venues.wallet import Wallet
 
 MAX_SIGNATURES = 256
+MAX_ACCOUNTS = 100
 MAX_FEE_ACCOUNTS = 128
 
 Handler = Callable[..., Awaitable[Any]]
 
 
+class Accounts(Protocol):
+    """Where the cluster's accounts come from (the pools, in their programs' layouts)."""
+
+    def account(self, address: Pubkey) -> Account | None: ...
+
+    def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]: ...
+
+
 class ClusterRpc:
-    def __init__(self, chain: SimChain) -> None:
-        self.chain = chain
+    def __init__(self, chain: SimChain, accounts: Accounts) -> None:
+        self.chain, self._accounts = chain, accounts
         self._methods: dict[str, Handler] = {
             "getHealth": self.get_health, "getSlot": self.get_slot,
             "getBlockHeight": self.get_block_height,
@@ -45,7 +57,10 @@ class ClusterRpc:
             "getTransaction": self.get_transaction,
             "getRecentPrioritizationFees": self.get_recent_prioritization_fees,
             "getBalance": self.get_balance,
-            "getTokenAccountsByOwner": self.get_token_accounts_by_owner}
+            "getTokenAccountsByOwner": self.get_token_accounts_by_owner,
+            "getAccountInfo": self.get_account_info,
+            "getMultipleAccounts": self.get_multiple_accounts,
+            "getProgramAccounts": self.get_program_accounts}
 
     async def dispatch(self, method: str, params: list[Any]) -> Any:
         handler = self._methods.get(method)
@@ -173,6 +188,51 @@ class ClusterRpc:
             with contextlib.suppress(ValueError):  # a mint that is not a public key
                 accounts.append(_token_account(owner, mint, atoms, places))
         return {"context": self._context(), "value": accounts}
+
+
+    async def get_account_info(self, pubkey: str,
+                               config: dict[str, Any] | None = None) -> dict[str, Any]:
+        _base64(config)
+        found = self._accounts.account(Pubkey.from_string(pubkey))
+        return {"context": self._context(), "value": _account(found)}
+
+    async def get_multiple_accounts(self, pubkeys: list[str],
+                                    config: dict[str, Any] | None = None) -> dict[str, Any]:
+        _base64(config)
+        if not isinstance(pubkeys, list) or len(pubkeys) > MAX_ACCOUNTS:
+            raise RpcError(codes.INVALID_PARAMS, f"at most {MAX_ACCOUNTS} accounts")
+        return {"context": self._context(), "value": [
+            _account(self._accounts.account(Pubkey.from_string(k))) for k in pubkeys]}
+
+    async def get_program_accounts(self, program: str,
+                                   config: dict[str, Any] | None = None) -> Any:
+        """The program's accounts that pass every filter (dataSize, memcmp with base58 bytes)."""
+        config = config or {}
+        _base64(config)
+        filters = config.get("filters") or []
+        found = []
+        for address, account in self._accounts.program_accounts(Pubkey.from_string(program)):
+            if all(_passes(account.data, f) for f in filters):
+                found.append({"pubkey": str(address), "account": _account(account)})
+        return {"context": self._context(), "value": found} if config.get("withContext") \
+            else found
+
+
+def _passes(data: bytes, rule: dict[str, Any]) -> bool:
+    if "dataSize" in rule:
+        return len(data) == int(rule["dataSize"])
+    memcmp = rule["memcmp"]
+    wanted = base58.decode(memcmp["bytes"])
+    offset = int(memcmp["offset"])
+    return data[offset:offset + len(wanted)] == wanted
+
+
+def _account(found: Account | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {"data": [base64.b64encode(found.data).decode(), "base64"], "executable": False,
+            "lamports": found.lamports, "owner": str(found.owner),
+            "rentEpoch": 18446744073709551615, "space": len(found.data)}
 
 
 def _token_account(owner: str, mint: str, atoms: int, places: int) -> dict[str, Any]:

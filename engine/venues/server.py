@@ -69,7 +69,7 @@ def _answer(body: Any) -> web.Response:
 
 def serve_world(world: SimWorld, launch_rate: float) -> web.Application:
     """The cluster's app, its market clock running while it serves."""
-    app = rpc_app(ClusterRpc(world.chain))
+    app = rpc_app(ClusterRpc(world.chain, world))
 
     async def market(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(world.run(SystemClock(), launch_rate), name="market")

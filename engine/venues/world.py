@@ -18,8 +18,10 @@ from engine.domain.tokens import LAUNCH_DECIMALS, lookup
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool, FeeParams
 from engine.ports import Clock
-from engine.solana.programs import PoolInfo
-from engine.venues.chain import SLOT_SECONDS, SimChain
+from engine.solana.accounts import CLOCK
+from engine.solana.pool_accounts import Account, encode_pool
+from engine.solana.programs import CLOCK_SYSVAR, SYSVAR, PoolInfo
+from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, SimChain
 from engine.venues.dex import Pool, PoolVenue
 from engine.venues.faults import Faults
 from engine.venues.flow import OtherTraders
@@ -50,6 +52,7 @@ class SimWorld:
     scheduled: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     _addresses: dict[Pubkey, str] = field(default_factory=dict)  # pool account -> pool id
     _accounts: dict[str, str] = field(default_factory=dict)  # pool id -> its account
+    _owners: dict[Pubkey, str] = field(default_factory=dict)  # any pool's account -> pool id
 
     @classmethod
     def build(cls, clock: Clock, *, seed: int | None, latency_scale: float,
@@ -135,6 +138,35 @@ class SimWorld:
                                for v in self.venues for p in v.pools}
             known = self._addresses.get(address)
         return None if known is None else self.pool_info(known)
+
+    # -- pools as accounts (what getAccountInfo, getMultipleAccounts, getProgramAccounts read) --
+    def pool_accounts(self, pool_id: str) -> dict[Pubkey, Account]:
+        """The pool's accounts in its program's layouts, as its state is now."""
+        venue = self.raydium if pool_id in self.raydium.pools else self.meteora
+        pool = venue.pools[pool_id]
+        assert isinstance(pool, CpPool | DlmmPool)
+        slot = venue.opened_slot(pool_id) or 0
+        opened = slot if venue is self.meteora else GENESIS_UNIX + int(slot * SLOT_SECONDS)
+        return encode_pool(self.pool_info(pool_id), pool, opened)
+
+    def account(self, address: Pubkey) -> Account | None:
+        if address == CLOCK_SYSVAR:
+            return Account(SYSVAR, CLOCK.encode({"slot": self.chain.block_height,
+                                                 "unix_timestamp": self.chain.now()}))
+        owner = self._owners.get(address)
+        if owner is None:  # a new pool, or a bin array a price move filled: index again
+            self._owners = {a: pool_id for v in self.venues for pool_id in v.pools
+                            if isinstance(v.pools[pool_id], CpPool | DlmmPool)
+                            for a in self.pool_accounts(pool_id)}
+            owner = self._owners.get(address)
+        return None if owner is None else self.pool_accounts(owner).get(address)
+
+    def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]:
+        return [(address, account) for v in self.venues for pool_id in v.pools
+                if isinstance(v.pools[pool_id], CpPool | DlmmPool)
+                and self.pool_info(pool_id).keys.program == program
+                for address, account in self.pool_accounts(pool_id).items()
+                if account.owner == program]
 
     def problems(self) -> list[str]:
         return [f"{venue.name} pool {pool_id} frozen ({reason})"

@@ -1,0 +1,211 @@
+"""Pools as accounts, both ways: the simulated cluster writes its pools' state in the programs'
+layouts; the engine reads those bytes back into the pool math and the addresses a swap names."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from solders.pubkey import Pubkey
+
+from engine.domain.tokens import LAUNCH_DECIMALS, lookup
+from engine.pools.cpmm import CpPool
+from engine.pools.dlmm import DlmmPool, FeeParams, bin_price_q64
+from engine.solana.accounts import (
+    AMM_INFO,
+    BINS_PER_ARRAY,
+    CPMM_CONFIG,
+    CPMM_POOL,
+    LB_PAIR,
+    TOKEN_ACCOUNT,
+    decode_bin_array,
+    encode_bin_array,
+)
+from engine.solana.programs import (
+    AMM_V4,
+    CPMM,
+    CPMM_FEE_TIERS,
+    DLMM,
+    TOKEN,
+    PoolInfo,
+    PoolKeys,
+    bin_array_index,
+    pda,
+)
+
+BITMAP_HALF = 512  # LbPair's own bitmap covers bin arrays -512..511
+MAX_BIN_ID = 443_636
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    owner: Pubkey
+    data: bytes
+    lamports: int = 2_039_280
+
+
+def _decimals(mint: str) -> int:
+    token = lookup(mint)
+    return token.decimals if token else LAUNCH_DECIMALS
+
+
+def token_account(mint: Pubkey, owner: Pubkey, amount: int) -> Account:
+    return Account(TOKEN, TOKEN_ACCOUNT.encode({"mint": mint, "owner": owner, "amount": amount,
+                                                "state": 1}))
+
+
+# -- the cluster's side: state -> accounts ---------------------------------------------------
+def encode_pool(info: PoolInfo, pool: CpPool | DlmmPool, opened: int) -> dict[Pubkey, Account]:
+    """Every account of one pool: its state, its vaults (and CPMM's config, DLMM's bin arrays).
+    `opened` is when it became tradable (a slot for DLMM, unix seconds for Raydium)."""
+    k = info.keys
+    if isinstance(pool, CpPool):
+        a, b = pool.reserve_base, pool.reserve_quote
+        vaults = {k.vault_a: token_account(k.mint_a, k.authority, a),
+                  k.vault_b: token_account(k.mint_b, k.authority, b)}
+        if pool.program == "amm_v4":
+            nonce = Pubkey.find_program_address([b"amm authority"], AMM_V4)[1]
+            state = AMM_INFO.encode({
+                "status": 6, "nonce": nonce, "state": 1, "coin_decimals": _decimals(pool.base),
+                "pc_decimals": _decimals(pool.quote), "trade_fee_numerator": pool.fee_num,
+                "trade_fee_denominator": pool.fee_den, "swap_fee_numerator": pool.fee_num,
+                "swap_fee_denominator": pool.fee_den, "pool_open_time": opened,
+                "coin_vault": k.vault_a, "pc_vault": k.vault_b, "coin_vault_mint": k.mint_a,
+                "pc_vault_mint": k.mint_b})
+            return {k.address: Account(AMM_V4, state), **vaults}
+        token_0, token_1 = sorted((k.mint_a, k.mint_b), key=bytes)
+        state = CPMM_POOL.encode({
+            "amm_config": k.config, "token_0_vault": k.vault(token_0),
+            "token_1_vault": k.vault(token_1), "token_0_mint": token_0, "token_1_mint": token_1,
+            "token_0_program": TOKEN, "token_1_program": TOKEN, "observation_key": k.observation,
+            "mint_0_decimals": _decimals(str(token_0)), "mint_1_decimals": _decimals(str(token_1)),
+            "open_time": opened, "auth_bump": Pubkey.find_program_address(
+                [b"vault_and_lp_mint_auth_seed"], CPMM)[1]})
+        config = CPMM_CONFIG.encode({
+            "index": CPMM_FEE_TIERS.index(pool.fee_num) if pool.fee_num in CPMM_FEE_TIERS else 0,
+            "trade_fee_rate": pool.fee_num, "protocol_fee_rate": pool.protocol_rate,
+            "fund_fee_rate": pool.fund_rate})
+        return {k.address: Account(CPMM, state), k.config: Account(CPMM, config), **vaults}
+    return _encode_dlmm(k, pool, opened)
+
+
+def _encode_dlmm(k: PoolKeys, pool: DlmmPool, opened: int) -> dict[Pubkey, Account]:
+    arrays: dict[int, dict[int, list[int]]] = {}
+    for bin_id, amounts in pool.bins.items():
+        arrays.setdefault(bin_array_index(bin_id), {})[bin_id] = amounts
+    bitmap = [0] * 16
+    for index in arrays:
+        if -BITMAP_HALF <= index < BITMAP_HALF:
+            bit = index + BITMAP_HALF
+            bitmap[bit // 64] |= 1 << (bit % 64)
+    f = pool.fees
+    state = LB_PAIR.encode({
+        "base_factor": f.base_factor, "filter_period": f.filter_period,
+        "decay_period": f.decay_period, "reduction_factor": f.reduction_factor,
+        "variable_fee_control": f.variable_fee_control,
+        "max_volatility_accumulator": f.max_volatility_accumulator,
+        "min_bin_id": -MAX_BIN_ID, "max_bin_id": MAX_BIN_ID, "protocol_share": 500,
+        "base_fee_power_factor": f.power_factor,
+        "volatility_accumulator": pool.volatility_accumulator,
+        "volatility_reference": pool.volatility_reference,
+        "index_reference": pool.index_reference, "last_update_timestamp": pool.last_update,
+        "active_id": pool.active_id, "bin_step": pool.bin_step, "bin_step_seed": pool.bin_step,
+        "token_x_mint": k.mint_a, "token_y_mint": k.mint_b, "reserve_x": k.vault_a,
+        "reserve_y": k.vault_b, "oracle": k.config, "activation_point": opened,
+        **{f"bin_array_bitmap_{n}": word for n, word in enumerate(bitmap)}})
+    accounts = {k.address: Account(DLMM, state),
+                k.vault_a: token_account(k.mint_a, k.address, sum(x for x, _ in pool.bins.values())),
+                k.vault_b: token_account(k.mint_b, k.address, sum(y for _, y in pool.bins.values()))}
+    for index, bins in arrays.items():
+        first = index * BINS_PER_ARRAY
+        accounts[k.bin_array(index)] = Account(DLMM, encode_bin_array(index, k.address, [
+            {"amount_x": bins.get(first + n, [0, 0])[0],
+             "amount_y": bins.get(first + n, [0, 0])[1],
+             "price": bin_price_q64(pool.bin_step, first + n)} for n in range(BINS_PER_ARRAY)]))
+    return accounts
+
+
+# -- the engine's side: accounts -> pools ----------------------------------------------------
+def related(owner: Pubkey, address: Pubkey, data: bytes) -> list[Pubkey]:
+    """The other accounts a pool's quote needs: vaults, CPMM's config, DLMM's bin arrays."""
+    if owner == AMM_V4:
+        state = AMM_INFO.decode(data)
+        return [state["coin_vault"], state["pc_vault"]]
+    if owner == CPMM:
+        state = CPMM_POOL.decode(data)
+        return [state["token_0_vault"], state["token_1_vault"], state["amm_config"]]
+    state = LB_PAIR.decode(data)
+    keys = _dlmm_keys(address, state)
+    return [keys.bin_array(index) for index in _arrays(state)]
+
+
+def read_pool(pool_id: str, owner: Pubkey, address: Pubkey, data: bytes,
+              accounts: Mapping[Pubkey, bytes]) -> tuple[CpPool | DlmmPool, PoolInfo, int]:
+    """The pool math and the addresses a swap names, from its accounts; and when it opened."""
+    if owner == AMM_V4:
+        s = AMM_INFO.decode(data)
+        base, quote = s["coin_vault_mint"], s["pc_vault_mint"]
+        coin = _amount(accounts, s["coin_vault"]) - s["need_take_pnl_coin"]
+        pc = _amount(accounts, s["pc_vault"]) - s["need_take_pnl_pc"]
+        pool = CpPool(pool_id, "amm_v4", str(base), str(quote), coin, pc,
+                      s["swap_fee_numerator"], s["swap_fee_denominator"])
+        authority = Pubkey.create_program_address([b"amm authority", bytes([s["nonce"]])],
+                                                  AMM_V4)
+        keys = PoolKeys(pool_id, "amm_v4", AMM_V4, address, base, quote, s["coin_vault"],
+                        s["pc_vault"], authority, address, address)
+        return pool, PoolInfo(pool_id, "amm_v4", str(base), str(quote), pool.fee_num,
+                              read=keys), s["pool_open_time"]
+    if owner == CPMM:
+        s = CPMM_POOL.decode(data)
+        c = CPMM_CONFIG.decode(accounts[s["amm_config"]])
+        r0 = (_amount(accounts, s["token_0_vault"]) - s["protocol_fees_token_0"]
+              - s["fund_fees_token_0"] - s["creator_fees_token_0"])
+        r1 = (_amount(accounts, s["token_1_vault"]) - s["protocol_fees_token_1"]
+              - s["fund_fees_token_1"] - s["creator_fees_token_1"])
+        m0, m1 = str(s["token_0_mint"]), str(s["token_1_mint"])
+        pool = CpPool(pool_id, "cpmm", m0, m1, r0, r1, c["trade_fee_rate"], 10**6,
+                      c["protocol_fee_rate"], c["fund_fee_rate"])
+        keys = PoolKeys(pool_id, "cpmm", CPMM, address, s["token_0_mint"], s["token_1_mint"],
+                        s["token_0_vault"], s["token_1_vault"],
+                        pda(CPMM, b"vault_and_lp_mint_auth_seed"), s["amm_config"],
+                        s["observation_key"])
+        return pool, PoolInfo(pool_id, "cpmm", m0, m1, pool.fee_num, read=keys), s["open_time"]
+    s = LB_PAIR.decode(data)
+    bins: dict[int, list[int]] = {}
+    keys = _dlmm_keys(address, s)
+    for index in _arrays(s):
+        found = accounts.get(keys.bin_array(index))
+        if found is None:
+            continue
+        start, _, array = decode_bin_array(found)
+        for n, b in enumerate(array):
+            if b["amount_x"] or b["amount_y"]:
+                bins[start * BINS_PER_ARRAY + n] = [b["amount_x"], b["amount_y"]]
+    fees = FeeParams(s["base_factor"], s["base_fee_power_factor"], s["filter_period"],
+                     s["decay_period"], s["reduction_factor"], s["variable_fee_control"],
+                     s["max_volatility_accumulator"])
+    pair = DlmmPool(pool_id, str(s["token_x_mint"]), str(s["token_y_mint"]), s["bin_step"],
+                    s["active_id"], fees, bins, s["volatility_accumulator"],
+                    s["volatility_reference"], s["index_reference"], s["last_update_timestamp"])
+    return pair, PoolInfo(pool_id, "dlmm", pair.token_x, pair.token_y,
+                          active_bin=pair.active_id, read=keys), s["activation_point"]
+
+
+def _dlmm_keys(address: Pubkey, s: dict[str, Any]) -> PoolKeys:
+    return PoolKeys(str(address), "dlmm", DLMM, address, s["token_x_mint"], s["token_y_mint"],
+                    s["reserve_x"], s["reserve_y"], pda(DLMM, b"__event_authority"),
+                    s["oracle"], DLMM)
+
+
+def _arrays(s: dict[str, Any]) -> list[int]:
+    """The bin arrays the pair's bitmap says hold liquidity."""
+    return [bit - BITMAP_HALF for bit in range(2 * BITMAP_HALF)
+            if s[f"bin_array_bitmap_{bit // 64}"] >> (bit % 64) & 1]
+
+
+def _amount(accounts: Mapping[Pubkey, bytes], address: Pubkey) -> int:
+    found = accounts.get(address)
+    if found is None:
+        raise ValueError(f"token account {address} was not read")
+    return int(TOKEN_ACCOUNT.decode(found)["amount"])
