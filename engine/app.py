@@ -41,7 +41,6 @@ from engine.store.sqlite import SqliteStore
 from engine.twap import TwapScheduler
 from engine.usecases import Engine
 from engine.venues.chain import SLOT_SECONDS
-from engine.venues.rpc import ClusterRpc
 from engine.venues.world import SimWorld
 from engine.watcher import Watcher
 from engine.workers import WorkerPool
@@ -60,7 +59,7 @@ def build_chain(settings: Settings, world: SimWorld, clock: Clock,
 
 def _rpc(settings: Settings, world: SimWorld) -> RpcClient:
     transport: Transport = (Http(settings.rpc_url) if settings.rpc_url
-                            else InProcess(ClusterRpc(world.chain, world).dispatch))
+                            else InProcess(world.rpc))
     return RpcClient(transport)
 
 

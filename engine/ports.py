@@ -4,7 +4,7 @@ and raise only the errors declared here or in `engine.domain.errors`."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -161,6 +161,16 @@ class SolanaRpc(Protocol):
     async def get_multiple_accounts(self, pubkeys: Sequence[str]) -> Any: ...
 
     async def get_program_accounts(self, program: str, data_size: int) -> Any: ...
+
+    async def account_subscribe(self, pubkey: str, notify: Callable[[Any], None]) -> int:
+        """accountSubscribe (PubSub): `notify` gets each accountNotification's params."""
+
+    async def program_subscribe(self, program: str, notify: Callable[[Any], None]) -> int:
+        """programSubscribe (PubSub): `notify` gets each programNotification's params."""
+
+    @property
+    def live(self) -> bool:
+        """Whether the PubSub subscriptions are delivering now."""
 
     async def close(self) -> None: ...
 

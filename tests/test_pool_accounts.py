@@ -220,9 +220,19 @@ async def test_quotes_come_from_the_accounts_with_the_slot_they_were_read_at(
     assert quote["contextSlot"] == world.chain.block_height
 
 
+async def subscribed(world: SimWorld) -> int:
+    """The engine's subscriptions the cluster holds, once it has made them."""
+    for _ in range(100):
+        if world.rpc.subscriptions:
+            break
+        await asyncio.sleep(0.02)
+    return world.rpc.subscriptions
+
+
 async def test_a_limit_order_fires_from_an_account_update(
         remote: EngineHarness, cluster: tuple[SimWorld, str]) -> None:
     world, _ = cluster
+    assert await subscribed(world) >= 3  # three programs, and the Raydium vaults
     order_id = await remote.submit(orderType="limit", tokenIn="SOL", tokenOut="USDC",
                                    amount=1, limitPrice="154", slippage=0.02)
     await asyncio.sleep(0.2)
@@ -269,3 +279,22 @@ async def test_two_engines_on_one_cluster_see_the_same_pools_and_prices(
     assert first["contextSlot"] == second["contextSlot"]
     assert first["outAmount"] == second["outAmount"]
     assert {q["pool"] for q in first["alternatives"]} == {q["pool"] for q in second["alternatives"]}
+
+
+async def test_the_embedded_cluster_serves_the_same_account_path_in_process(
+        tmp_path: Path) -> None:
+    async with EngineHarness.start(tmp_path / "e.db", pool_source="accounts") as engine:
+        engine.world.hold_prices()
+        assert await subscribed(engine.world) >= 3
+        order_id = await engine.submit(orderType="limit", tokenIn="SOL", tokenOut="USDC",
+                                       amount=1, limitPrice="154", slippage=0.02)
+        await asyncio.sleep(0.1)
+        assert (await engine.order(order_id))["status"] == "waiting"
+        for pool in ("met-sol-usdc", "ray-sol-usdc"):
+            engine.world.move_price(pool, 1.05)
+        final = await engine.wait_terminal(order_id)
+        assert final["status"] == "confirmed"
+        routed = next(e for e in await engine.stream(order_id) if e["status"] == "routing")
+        pool = routed["route"]["legs"][0]["pool"]
+        assert pool in {str(engine.world.pool_info(p).keys.address)
+                        for p in ("met-sol-usdc", "ray-sol-usdc")}  # an account address

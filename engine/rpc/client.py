@@ -7,8 +7,9 @@ is already here, and `solders` supplies the types that matter (keys, messages, s
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import aiohttp
@@ -20,21 +21,41 @@ from engine.solana.jsonrpc import RpcError, RpcTimeout
 Json = Any
 
 
+Notify = Callable[[dict[str, Any]], None]  # one PubSub notification's `params`
+
+
 class Transport(Protocol):
     async def request(self, method: str, params: list[Any]) -> Any:
         """The call's result; raises RpcError (RpcTimeout when no answer came)."""
+
+    async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
+        """A PubSub subscription; `notify` gets each notification's params."""
+
+
+class Node(Protocol):
+    """The embedded cluster, as the in-process transport calls it."""
+
+    async def dispatch(self, method: str, params: list[Any]) -> Any: ...
+
+    def subscribe(self, method: str, params: list[Any],
+                  send: Callable[[dict[str, Any]], None]) -> int: ...
 
 
 class InProcess:
     """The embedded cluster's `dispatch`, called directly: no socket, no JSON encoding. The
     params and results are the JSON's shapes all the same, so the code path is the one a
-    remote node gets."""
+    remote node gets; subscriptions get the notifications a WebSocket would carry."""
 
-    def __init__(self, dispatch: Callable[[str, list[Any]], Awaitable[Any]]) -> None:
-        self._dispatch = dispatch
+    live = True  # nothing to lose
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
 
     async def request(self, method: str, params: list[Any]) -> Any:
-        return await self._dispatch(method, params)
+        return await self._node.dispatch(method, params)
+
+    async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
+        return self._node.subscribe(method, params, lambda message: notify(message["params"]))
 
 
 class Http:
@@ -44,6 +65,50 @@ class Http:
         self.url, self._timeout = url, aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
         self._ids = itertools.count(1)
+        self._socket: aiohttp.ClientWebSocketResponse | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._answers: dict[int, asyncio.Future[Any]] = {}
+        self._notify: dict[int, Notify] = {}
+        self.live = False  # a PubSub connection is open: notifications arrive
+
+    async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
+        """Over the node's WebSocket (the same URL, ws://): one connection for them all."""
+        if self._socket is None or self._socket.closed:
+            if self._session is None:
+                self._session = aiohttp.ClientSession(timeout=self._timeout)
+            self._socket = await self._session.ws_connect(self.url.replace("http", "ws", 1),
+                                                          heartbeat=30)
+            self._notify.clear()
+            self._reader = asyncio.create_task(self._read(self._socket))
+            self.live = True
+        ident = next(self._ids)
+        answer = self._answers[ident] = asyncio.get_running_loop().create_future()
+        await self._socket.send_str(orjson.dumps({"jsonrpc": "2.0", "id": ident,
+                                                  "method": method, "params": params}).decode())
+        number = int(await asyncio.wait_for(answer, self._timeout.total))
+        self._notify[number] = notify
+        return number
+
+    async def _read(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        try:
+            async for message in socket:
+                if message.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                data = orjson.loads(message.data)
+                if "id" in data and data["id"] in self._answers:
+                    future = self._answers.pop(data["id"])
+                    if "error" in data:
+                        failure = data["error"]
+                        future.set_exception(RpcError(int(failure["code"]),
+                                                      str(failure["message"])))
+                    else:
+                        future.set_result(data["result"])
+                elif "params" in data:
+                    notify = self._notify.get(data["params"].get("subscription"))
+                    if notify is not None:
+                        notify(data["params"])
+        finally:
+            self.live = False  # the subscriber falls back to reading, and subscribes again
 
     async def request(self, method: str, params: list[Any]) -> Any:
         if self._session is None:
@@ -70,6 +135,11 @@ class Http:
         return answer["result"]
 
     async def close(self) -> None:
+        if self._socket is not None:
+            await self._socket.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
 
@@ -130,6 +200,19 @@ class RpcClient:
         return await self._call("getProgramAccounts", program, {
             "encoding": "base64", "commitment": self._commitment,
             "filters": [{"dataSize": data_size}]})
+
+    @property
+    def live(self) -> bool:
+        """Whether subscriptions are delivering now (False: read instead, and subscribe)."""
+        return bool(getattr(self.transport, "live", False))
+
+    async def account_subscribe(self, pubkey: str, notify: Notify) -> int:
+        return await self.transport.subscribe("accountSubscribe", [pubkey, {
+            "encoding": "base64", "commitment": self._commitment}], notify)
+
+    async def program_subscribe(self, program: str, notify: Notify) -> int:
+        return await self.transport.subscribe("programSubscribe", [program, {
+            "encoding": "base64", "commitment": self._commitment}], notify)
 
     async def get_token_accounts_by_owner(self, owner: str, program: str) -> Json:
         return await self._call("getTokenAccountsByOwner", owner, {"programId": program},

@@ -1,13 +1,15 @@
 """A venue read from the cluster, as aggregators read one: the pool index from
 getProgramAccounts, each pool's accounts (state, vaults, config, bin arrays) from
-getMultipleAccounts, decoded and quoted with the pools' own integer math. A poller keeps the
-accounts fresh (one getMultipleAccounts a slot) and says which pairs moved."""
+getMultipleAccounts, decoded and quoted with the pools' own integer math. Subscriptions keep
+the accounts fresh (programSubscribe for the programs' own accounts, accountSubscribe for the
+vaults), and say which pairs moved; while they are down, the accounts are read once a slot."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from loguru import logger
@@ -45,6 +47,12 @@ class AccountVenue:
         self._now = 0  # the cluster's unix time then (the Clock sysvar)
         self._fetched: dict[str, int] = {}  # pool -> the slot its accounts were read at
         self.listeners: list[Callable[[set[frozenset[str]]], None]] = []
+        self._of: dict[Pubkey, str] = {}  # any account a pool is read from -> the pool
+        self._dirty: set[str] = set()  # pools whose accounts a notification changed
+        self._new: set[Pubkey] = set()  # pool accounts first seen in a notification
+        self._wake = asyncio.Event()
+        self._subscribed = False
+        self._watched: set[Pubkey] = set()  # vaults with an accountSubscribe
 
     # -- the index -------------------------------------------------------------------------
     async def load(self) -> set[frozenset[str]]:
@@ -60,21 +68,93 @@ class AccountVenue:
         return await self._read([p for p in self._owners if p not in self.pools])
 
     async def run(self) -> None:
-        """Keep the accounts fresh: every slot, read them all again; every 25, look for new
-        pools. Listeners hear which pairs moved."""
+        """Keep the accounts fresh, and tell the listeners which pairs moved: from the
+        subscriptions' notifications while they are live; else by reading every account once
+        a slot (looking for new pools every 25), and subscribing again."""
         rounds = 0
         while True:
-            await self._clock.sleep(max(self._slot_seconds, 0.05))
             try:
-                found = await self.load() if rounds % 25 == 0 else set()
-                moved = found | await self._read(list(self.pools))
-            except (RpcError, EngineError, ValueError) as error:
+                if self._subscribed and self._rpc.live:
+                    await self._wake.wait()
+                    self._wake.clear()
+                    moved = await self._adopt() | await self._refresh(self._take_dirty())
+                else:
+                    await self._clock.sleep(max(self._slot_seconds, 0.05))
+                    found = await self.load() if rounds % 25 == 0 else set()
+                    moved = found | await self._read(list(self.pools))
+                    rounds += 1
+                    await self.subscribe()
+            except (RpcError, EngineError, ValueError, TimeoutError) as error:
                 logger.warning("{} accounts not read: {}", self.name, error)
+                self._subscribed = False
                 continue
-            rounds += 1
             if moved:
                 for listener in self.listeners:
                     listener(moved)
+
+    async def subscribe(self) -> None:
+        """programSubscribe for each program; accountSubscribe for each pool's vaults."""
+        if self._subscribed and self._rpc.live:
+            return
+        self._subscribed = False
+        for program in self._programs:
+            await self._rpc.program_subscribe(str(program), self._on_program)
+        for pool_id in list(self.pools):
+            await self._watch_vaults(pool_id)
+        self._subscribed = True
+
+    async def _watch_vaults(self, pool_id: str) -> None:
+        owner = self._owners[pool_id]
+        for address in self._related.get(pool_id, ()):
+            if owner != DLMM and address not in self._watched:  # DLMM's bins are its own
+                self._watched.add(address)
+                await self._rpc.account_subscribe(str(address), partial(self._on_vault, address))
+
+    def _on_vault(self, address: Pubkey, params: dict[str, Any]) -> None:
+        self._on_update(address, params["result"])
+
+    def _on_program(self, params: dict[str, Any]) -> None:
+        value = params["result"]["value"]
+        self._on_update(Pubkey.from_string(value["pubkey"]),
+                        {"context": params["result"]["context"], "value": value["account"]})
+
+    def _on_update(self, address: Pubkey, result: dict[str, Any]) -> None:
+        self._raw[address] = _data(result["value"])
+        self._slot = max(self._slot, int(result["context"]["slot"]))
+        self._seen = self._clock.monotonic()
+        pool = self._of.get(address)
+        if pool is not None:
+            self._dirty.add(pool)
+        elif any(len(self._raw[address]) == size and str(owner) == result["value"]["owner"]
+                 for owner, size in SIZES.items() if owner in self._programs):
+            self._new.add(address)  # a pool's own account we have not seen: a new pool
+        else:
+            return
+        self._wake.set()
+
+    async def _refresh(self, pool_ids: list[str]) -> set[frozenset[str]]:
+        """Decode pools a notification changed; a pool whose set of accounts changed (new
+        bin arrays) is read again first."""
+        changed = [p for p in pool_ids if related(
+            self._owners[p], Pubkey.from_string(p), self._raw[Pubkey.from_string(p)])
+            != self._related.get(p)]
+        moved = await self._read(changed) if changed else set()
+        return moved | self._decode([p for p in pool_ids if p not in changed], self._slot)
+
+    def _take_dirty(self) -> list[str]:
+        dirty, self._dirty = sorted(self._dirty), set()
+        return dirty
+
+    async def _adopt(self) -> set[frozenset[str]]:
+        """Pools first seen in a notification (a launch): read their other accounts."""
+        new, self._new = self._new, set()
+        for address in new:
+            owner = next(o for o, size in SIZES.items() if len(self._raw[address]) == size)
+            self._owners[str(address)] = owner
+        moved = await self._read([str(a) for a in new])
+        for address in new:
+            await self._watch_vaults(str(address))
+        return moved
 
     async def _read(self, pool_ids: list[str]) -> set[frozenset[str]]:
         """Read these pools' accounts again; the pairs whose state changed."""
@@ -83,7 +163,7 @@ class AccountVenue:
         wanted = [Pubkey.from_string(p) for p in pool_ids]
         wanted += [a for p in pool_ids for a in self._related.get(p, ())]
         slot = await self._fetch(wanted)
-        missing = []
+        missing: list[Pubkey] = []
         for pool_id in pool_ids:  # a pool read for the first time, or with new bin arrays
             main = Pubkey.from_string(pool_id)
             need = related(self._owners[pool_id], main, self._raw[main])
@@ -92,6 +172,10 @@ class AccountVenue:
                 missing += [a for a in need if a not in self._raw or pool_id not in self.pools]
         if missing:
             slot = await self._fetch(missing)
+        return self._decode(pool_ids, slot)
+
+    def _decode(self, pool_ids: list[str], slot: int) -> set[frozenset[str]]:
+        """Decode these pools from the accounts last read; the pairs whose state changed."""
         moved: set[frozenset[str]] = set()
         for pool_id in pool_ids:
             main = Pubkey.from_string(pool_id)
@@ -110,6 +194,8 @@ class AccountVenue:
                     self._opened[pool_id] = opened
             self.pools[pool_id], self._infos[pool_id] = pool, info
             self._fetched[pool_id] = slot
+            for address in (main, *self._related.get(pool_id, ())):
+                self._of[address] = pool_id
         return moved
 
     async def _fetch(self, addresses: list[Pubkey]) -> int:
@@ -141,7 +227,9 @@ class AccountVenue:
     async def _best(self, mint_in: str, mint_out: str, amount: int, *,
                     exact_out: bool) -> Quote | None:
         ids = self._by_pair.get(frozenset((mint_in, mint_out)), [])
-        stale = [p for p in ids if self._now_slot() - self._fetched.get(p, -1) > self._max_age]
+        live = self._subscribed and self._rpc.live  # notifications keep the cache current
+        stale = [] if live else [
+            p for p in ids if self._now_slot() - self._fetched.get(p, -1) > self._max_age]
         if stale:  # older than --max-account-age slots: read them before quoting
             await self._read(stale)
         best: PoolQuote | None = None

@@ -27,6 +27,7 @@ from engine.solana.programs import TOKEN, associated_token_address
 from engine.solana.transaction import Rejected
 from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, AlreadyProcessed, SimChain
 from engine.venues.execution import decimals
+from engine.venues.pubsub import PubSub
 from engine.venues.wallet import Wallet
 
 MAX_SIGNATURES = 256
@@ -45,8 +46,8 @@ class Accounts(Protocol):
 
 
 class ClusterRpc:
-    def __init__(self, chain: SimChain, accounts: Accounts) -> None:
-        self.chain, self._accounts = chain, accounts
+    def __init__(self, chain: SimChain, accounts: Accounts, pubsub: PubSub | None = None) -> None:
+        self.chain, self._accounts, self._pubsub = chain, accounts, pubsub
         self._methods: dict[str, Handler] = {
             "getHealth": self.get_health, "getSlot": self.get_slot,
             "getBlockHeight": self.get_block_height,
@@ -72,6 +73,21 @@ class ClusterRpc:
             return await handler(*params)
         except (TypeError, KeyError, ValueError, IndexError) as error:
             raise RpcError(codes.INVALID_PARAMS, f"Invalid params: {error}") from None
+
+    def subscribe(self, method: str, params: list[Any],
+                  send: Callable[[dict[str, Any]], None]) -> int:
+        """accountSubscribe / programSubscribe: `send` gets each notification."""
+        if self._pubsub is None:
+            raise RpcError(codes.METHOD_NOT_FOUND, f"Method not found: {method}")
+        return self._pubsub.subscribe(method, params, send)
+
+    @property
+    def subscriptions(self) -> int:
+        """How many PubSub subscriptions are open (for the cluster's operator)."""
+        return self._pubsub.count if self._pubsub is not None else 0
+
+    def unsubscribe(self, number: int) -> bool:
+        return self._pubsub.unsubscribe(number) if self._pubsub is not None else False
 
     def _context(self) -> dict[str, Any]:
         return {"slot": self.chain.block_height, "apiVersion": "2.2.0"}

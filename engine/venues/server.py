@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from loguru import logger
 
 from engine.clock import SystemClock
@@ -39,8 +39,53 @@ def rpc_app(rpc: ClusterRpc) -> web.Application:
         answer = await _one(rpc, body)
         return answer if isinstance(answer, web.Response) else _answer(answer)
 
+    async def pubsub(request: web.Request) -> web.WebSocketResponse:
+        """Solana's PubSub on the same URL (a WebSocket upgrade): accountSubscribe,
+        programSubscribe and their unsubscribes; notifications as the node sends them."""
+        ws = web.WebSocketResponse(heartbeat=30)
+        await ws.prepare(request)
+        outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        writer = asyncio.create_task(_drain(ws, outbox))
+        mine: list[int] = []
+        try:
+            async for message in ws:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                outbox.put_nowait(_pubsub_answer(rpc, message.data, outbox, mine))
+        finally:
+            for number in mine:
+                rpc.unsubscribe(number)
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+        return ws
+
     app.router.add_post("/", handle)
+    app.router.add_get("/", pubsub)
     return app
+
+
+def _pubsub_answer(rpc: ClusterRpc, text: str, outbox: asyncio.Queue[dict[str, Any]],
+                   mine: list[int]) -> dict[str, Any]:
+    try:
+        request = orjson.loads(text)
+        method, params, ident = request["method"], request.get("params", []), request.get("id")
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return _error(None, RpcError(codes.PARSE_ERROR, "Parse error"))
+    try:
+        if method.endswith("Unsubscribe"):
+            return {"jsonrpc": "2.0", "id": ident, "result": rpc.unsubscribe(int(params[0]))}
+        number = rpc.subscribe(method, params, outbox.put_nowait)
+    except (RpcError, ValueError, IndexError) as error:
+        failure = error if isinstance(error, RpcError) else RpcError(codes.INVALID_PARAMS,
+                                                                     str(error))
+        return _error(ident, failure)
+    mine.append(number)
+    return {"jsonrpc": "2.0", "id": ident, "result": number}
+
+
+async def _drain(ws: web.WebSocketResponse, outbox: asyncio.Queue[dict[str, Any]]) -> None:
+    while True:
+        await ws.send_str(orjson.dumps(await outbox.get()).decode())
 
 
 async def _one(rpc: ClusterRpc, request: Any) -> dict[str, Any] | web.Response:
@@ -69,7 +114,7 @@ def _answer(body: Any) -> web.Response:
 
 def serve_world(world: SimWorld, launch_rate: float) -> web.Application:
     """The cluster's app, its market clock running while it serves."""
-    app = rpc_app(ClusterRpc(world.chain, world))
+    app = rpc_app(world.rpc)
 
     async def market(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(world.run(SystemClock(), launch_rate), name="market")

@@ -33,6 +33,8 @@ from engine.venues.pools import (
     raydium_pools,
     reference_prices,
 )
+from engine.venues.pubsub import PubSub
+from engine.venues.rpc import ClusterRpc
 from engine.venues.wallet import Wallet
 
 MIN_LAUNCH_TOKENS, MAX_LAUNCH_TOKENS = 1_000, 10**12
@@ -53,6 +55,7 @@ class SimWorld:
     _addresses: dict[Pubkey, str] = field(default_factory=dict)  # pool account -> pool id
     _accounts: dict[str, str] = field(default_factory=dict)  # pool id -> its account
     _owners: dict[Pubkey, str] = field(default_factory=dict)  # any pool's account -> pool id
+    _rpc: ClusterRpc | None = None
 
     @classmethod
     def build(cls, clock: Clock, *, seed: int | None, latency_scale: float,
@@ -149,6 +152,15 @@ class SimWorld:
         opened = slot if venue is self.meteora else GENESIS_UNIX + int(slot * SLOT_SECONDS)
         return encode_pool(self.pool_info(pool_id), pool, opened)
 
+    def pools_of(self, pairs: set[frozenset[str]] | None) -> list[str]:
+        """The pools (with their accounts) that trade these pairs; None: every pool."""
+        return [pool_id for v in self.venues for pool_id, pool in v.pools.items()
+                if isinstance(pool, CpPool | DlmmPool)
+                and (pairs is None or frozenset(pool.mints) in pairs)]
+
+    def slot(self) -> int:
+        return self.chain.block_height
+
     def account(self, address: Pubkey) -> Account | None:
         if address == CLOCK_SYSVAR:
             return Account(SYSVAR, CLOCK.encode({"slot": self.chain.block_height,
@@ -237,6 +249,13 @@ class SimWorld:
         self.launches.append(launched)
         self.notify({frozenset((mint, quote_token.mint))})
         return launched
+
+    @property
+    def rpc(self) -> ClusterRpc:
+        """The cluster's JSON-RPC (one per world: its PubSub listens to the pools)."""
+        if self._rpc is None:
+            self._rpc = ClusterRpc(self.chain, self, PubSub(self))
+        return self._rpc
 
     @property
     def venues(self) -> list[PoolVenue]:
