@@ -204,6 +204,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             await cluster.start()
             remote = ("--rpc-url", cluster.url)
         engine = EngineProcess(tmp / "bench.db", "--workers", str(args.workers), *sim, *remote,
+                               "--pool-source", args.pool_source,
                                "--max-pending", "100000",
                                "--max-waiting", str(max(args.waiting + 1, 10_000)),
                                "--max-waiting-per-key", str(max(args.waiting + 1, 1_000)))
@@ -276,6 +277,8 @@ def main() -> int:
                    default="limit", help="what the parked orders are (stops: stop and "
                    "trailing stop in turn; mix: limit, stop and trailing stop)")
     p.add_argument("--no-baseline", action="store_true")
+    p.add_argument("--pool-source", choices=("direct", "accounts"), default="direct",
+                   help="accounts: the engine quotes from pool accounts read over JSON-RPC")
     p.add_argument("--cluster", action="store_true",
                    help="run the simulated cluster as its own process; the engine uses --rpc-url")
     p.add_argument("--json", type=Path, help="write the figures here")
