@@ -21,7 +21,7 @@ from engine.api.errors import error_middleware
 from engine.api.keys import ENGINE, MARKET, SOCKETS
 from engine.api.sinks import websocket_frame
 from engine.clock import SystemClock
-from engine.config import Settings
+from engine.config import Settings, is_postgres
 from engine.domain.order import Order, OrderType
 from engine.domain.risk import TradingState
 from engine.hub import Hub
@@ -37,6 +37,7 @@ from engine.rpc.keypair import load_or_create
 from engine.rpc.venue import AccountDirectory, AccountVenue, keep_fresh
 from engine.service import Fanout, OrderService, RetryPolicy
 from engine.solana.programs import AMM_V4, CPMM, DLMM
+from engine.store.postgres import PostgresStore
 from engine.store.sqlite import SqliteStore
 from engine.twap import TwapScheduler
 from engine.usecases import Engine
@@ -51,10 +52,14 @@ def build_chain(settings: Settings, world: SimWorld, clock: Clock,
     """The engine's chain: the wallet's keypair, and JSON-RPC to `--rpc-url` or, by default,
     to the simulated cluster in this process (through an in-process transport). `pools` says
     which pool an id or address is (default: the simulated world's own pools)."""
-    keypair = load_or_create(settings.keypair or f"{settings.db}.wallet.json")
+    keypair = load_or_create(settings.keypair or _beside(settings, ".wallet.json"))
     return RpcChain(_rpc(settings, world), keypair, pools or world, clock,
                     poll_seconds=SLOT_SECONDS * settings.latency_scale,
                     max_priority_fee=settings.max_priority_fee)
+
+
+def _beside(settings: Settings, suffix: str) -> str:
+    return ("./engine" if is_postgres(settings.db) else settings.db) + suffix
 
 
 def _rpc(settings: Settings, world: SimWorld) -> RpcClient:
@@ -84,7 +89,7 @@ async def build_edge(settings: Settings, world: SimWorld, clock: Clock) -> Edge:
                             max_age_slots=settings.max_account_age)]
     for reader in readers:
         await reader.load()
-    keypair = load_or_create(settings.keypair or f"{settings.db}.wallet.json")
+    keypair = load_or_create(settings.keypair or _beside(settings, ".wallet.json"))
     chain = RpcChain(rpc, keypair, AccountDirectory(readers), clock, poll_seconds=slot,
                      max_priority_fee=settings.max_priority_fee)
     return Edge(chain, readers, readers)
@@ -98,7 +103,10 @@ def build_world(settings: Settings, clock: Clock) -> SimWorld:
 
 async def open_store(settings: Settings, *,
                      connection: type[sqlite3.Connection] = sqlite3.Connection) -> OrderStore:
-    """The order store at `settings.db`, migrated; `connection` is its write connection's class."""
+    """The order store at `settings.db`, migrated: a SQLite file, or a postgresql:// URL;
+    `connection` is the SQLite write connection's class."""
+    if is_postgres(settings.db):
+        return await PostgresStore.open(settings.db)
     return await SqliteStore.open(settings.db, connection=connection)
 
 

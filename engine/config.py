@@ -52,7 +52,8 @@ class Settings:
 HELP = {
     "host": "interface to listen on",
     "port": "TCP port",
-    "db": "SQLite database file (created on first start)",
+    "db": "SQLite database file (created on first start), or a PostgreSQL URL "
+          "(postgresql://user:pass@host:port/db) for several engines on one order book",
     "chain_db": "the simulated chain's own SQLite file (default: the --db path + .chain)",
     "workers": "orders executed concurrently (the worker pool size)",
     "latency_scale": "1 = realistic venue/chain delays, 0 = no sleeping (tests, benchmarks)",
@@ -169,8 +170,14 @@ def load(argv: Sequence[str], env: Mapping[str, str]) -> Settings:
     """Parse `argv` (without the program name); environment values are parsed the same way."""
     args = vars(parser(env).parse_args(list(argv)))
     settings = Settings(**{**args, **{name: tuple(args[name]) for name in LISTS}})
+    beside = "./engine" if is_postgres(settings.db) else settings.db  # files go next to it
     if not settings.chain_db:
-        settings = replace(settings, chain_db=f"{settings.db}.chain")
+        settings = replace(settings, chain_db=f"{beside}.chain")
     if not settings.keypair:
-        settings = replace(settings, keypair=f"{settings.db}.wallet.json")
+        settings = replace(settings, keypair=f"{beside}.wallet.json")
     return settings
+
+
+def is_postgres(db: str) -> bool:
+    """Whether --db names a PostgreSQL database (a URL) rather than a SQLite file."""
+    return db.startswith(("postgresql://", "postgres://"))

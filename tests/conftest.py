@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 import pytest_asyncio
 
 from engine.testing import EngineHarness, ManualClock
+from engine.testing.postgres import binaries, throwaway_postgres
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL for the whole run. Missing here: the tests that need it are
+    skipped, with a message; in CI (CI_REQUIRE_POSTGRES=1) that is a failure."""
+    if binaries() is None:
+        if os.environ.get("CI_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is required in CI and is not installed")
+        pytest.skip("PostgreSQL is not installed (apt-get install -y postgresql); .ci/run "
+                    "installs it")
+    with throwaway_postgres(durable=False) as url:
+        yield url
 
 
 @pytest_asyncio.fixture

@@ -4,6 +4,7 @@ only. A batch of writes is all-or-nothing per write, never per batch; a stale wr
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -27,6 +28,7 @@ from engine.domain.order import Order
 from engine.domain.requests import parse_order
 from engine.domain.status import OrderStatus as S
 from engine.ports import IdempotencyKey, OrderStore, StaleOrder
+from engine.store.postgres import PostgresStore
 
 AT = datetime(2026, 11, 25, tzinfo=UTC)
 BODY = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1}
@@ -37,12 +39,20 @@ async def open_sqlite(directory: Path) -> OrderStore:
     return await open_store(Settings(db=str(directory / "s.db")))
 
 
-STORES: dict[str, Opener] = {"sqlite": open_sqlite}
+STORES = ("sqlite", "postgresql")
 
 
-@pytest.fixture(params=sorted(STORES))
+@pytest.fixture(params=STORES)
 def opener(request: pytest.FixtureRequest) -> Opener:
-    return STORES[request.param]
+    if request.param == "sqlite":
+        return open_sqlite
+    url: str = request.getfixturevalue("postgres_url")
+
+    async def open_postgres(directory: Path) -> OrderStore:
+        # One schema per test directory: a fresh store, and the same one when reopened.
+        schema = "t_" + hashlib.sha256(str(directory).encode()).hexdigest()[:16]
+        return await PostgresStore.open(url, schema=schema)
+    return open_postgres
 
 
 @pytest_asyncio.fixture

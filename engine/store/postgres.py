@@ -1,0 +1,287 @@
+"""OrderStore on PostgreSQL (asyncpg), for several engines sharing one order book.
+
+Writes are group-committed as with SQLite: one task takes the writes queued meanwhile and
+applies them in one transaction, each in its own savepoint (a stale write is refused alone).
+Feed positions (gseq) are assigned under the row lock of a counter, so they stay gap-free and
+in commit order whichever process commits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from engine.domain.access import ApiKey, Scope
+from engine.domain.errors import InvalidCursor
+from engine.domain.events import OrderEvent, StoredEvent, TriggerMoved
+from engine.domain.order import Order
+from engine.domain.risk import TradingState
+from engine.domain.status import TERMINAL, OrderStatus
+from engine.ports import IdempotencyKey, KeyNameTaken, Page, StaleOrder, StorageError
+from engine.store.postgres_schema import MIGRATIONS
+from engine.store.rows import COLUMNS, learned, order_of, row, text
+from engine.store.sqlite import COLUMN_OF
+from engine.store.writer import MAX_BATCH, Statement, Write
+from engine.wire import iso, parse_time, stored_event
+
+INSERT = (f"INSERT INTO orders ({COLUMNS}) VALUES "
+          f"({', '.join(f'${n}' for n in range(1, COLUMNS.count(',') + 2))})")
+UPDATE = ("UPDATE orders SET status=$1, seq=$2, attempts=$3, updated_at=$4, "
+          "route=COALESCE($5, route), tx=COALESCE($6, tx), fill=COALESCE($7, fill), "
+          "error=COALESCE($8, error), progress=COALESCE($9, progress), "
+          "high_water=COALESCE($10, high_water) WHERE id=$11 AND seq=$12 AND status=$13")
+LIVE = [s.value for s in OrderStatus if s not in TERMINAL]
+ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+Connection = asyncpg.Connection | PoolConnectionProxy  # what a pool hands out
+
+
+class PostgresStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._queue: asyncio.Queue[Write] = asyncio.Queue()
+        self._task = asyncio.create_task(self._run(), name="postgres-writer")
+
+    @classmethod
+    async def open(cls, url: str, *, schema: str | None = None) -> PostgresStore:
+        """The store at `url` (postgresql://user:pass@host:port/db), migrated; `schema`, if
+        given, is where its tables live (created if missing)."""
+        settings = {"search_path": schema} if schema else {}
+        try:
+            if schema:
+                first = await asyncpg.connect(url)
+                try:
+                    await first.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                finally:
+                    await first.close()
+            pool = await asyncpg.create_pool(url, min_size=1, max_size=8,
+                                             server_settings=settings)
+            async with pool.acquire() as conn:
+                await _migrate(conn)
+        except ERRORS as error:
+            raise StorageError(f"cannot open the PostgreSQL store: {error}") from error
+        return cls(pool)
+
+    async def close(self) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        while not self._queue.empty():
+            waiter = self._queue.get_nowait().done
+            if not waiter.done():
+                waiter.set_exception(StorageError("store closed"))
+        await self._pool.close()
+
+    # -- writes ------------------------------------------------------------------------------
+    async def create(self, order: Order, event: OrderEvent,
+                     key: IdempotencyKey | None = None) -> StoredEvent:
+        extra: list[Statement] = [] if key is None else [(
+            "INSERT INTO idempotency_keys (key, fingerprint, order_id, created_at) "
+            "VALUES ($1, $2, $3, $4)", (key.key, key.fingerprint, order.id,
+                                        iso(order.created_at)))]
+        return await self._enqueue((INSERT, row(order)), order, event, extra)
+
+    def record(self, order: Order, event: OrderEvent,
+               previous: OrderStatus) -> asyncio.Future[StoredEvent]:
+        mark = order.high_water if isinstance(event.change, TriggerMoved) else None
+        params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),
+                  *learned(order, COLUMN_OF.get(type(event.change), "")), text(mark),
+                  order.id, order.seq - 1, previous.value)
+        return self._enqueue((UPDATE, params), order, event)
+
+    def _enqueue(self, statement: Statement, order: Order, event: OrderEvent,
+                 extra: Sequence[Statement] = ()) -> asyncio.Future[StoredEvent]:
+        item = Write(statement, order, event, extra)
+        self._queue.put_nowait(item)
+        return item.done
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            commit = asyncio.ensure_future(self._commit(batch))
+            try:
+                results = await asyncio.shield(commit)
+            except asyncio.CancelledError:  # closing: let the batch finish, then tell
+                outcome = await asyncio.gather(commit, return_exceptions=True)
+                self._resolve(batch, outcome[0])
+                raise
+            except ERRORS as error:
+                self._resolve(batch, error)
+                continue
+            self._resolve(batch, results)
+
+    @staticmethod
+    def _resolve(batch: list[Write], results: Any) -> None:
+        if isinstance(results, BaseException):
+            failure = StorageError(f"{type(results).__name__}: {results}")
+            results = [failure] * len(batch)
+        for item, result in zip(batch, results, strict=True):
+            if item.done.done():
+                continue
+            if isinstance(result, BaseException):
+                item.done.set_exception(result)
+            else:
+                item.done.set_result(result)
+
+    async def _commit(self, batch: list[Write]) -> list[StoredEvent | BaseException]:
+        results: list[StoredEvent | BaseException] = []
+        async with self._pool.acquire() as conn, conn.transaction():
+            gseq = int(await conn.fetchval(
+                "SELECT value FROM counters WHERE name='feed' FOR UPDATE"))
+            for item in batch:
+                try:
+                    async with conn.transaction():  # a savepoint: a refusal spoils only it
+                        results.append(await self._apply(conn, item, gseq + 1))
+                    gseq += 1
+                except StaleOrder as error:
+                    results.append(error)
+                except asyncpg.PostgresError as error:
+                    results.append(StorageError(f"{type(error).__name__}: {error}"))
+            await conn.execute("UPDATE counters SET value=$1 WHERE name='feed'", gseq)
+        return results
+
+    @staticmethod
+    async def _apply(conn: Connection, item: Write, gseq: int) -> StoredEvent:
+        sql, params = item.statement
+        if (await conn.execute(sql, *params)).split()[-1] != "1":
+            raise StaleOrder(f"order {item.event.order_id} changed under us "
+                             f"(seq {item.event.seq})")
+        event = item.stored(gseq)
+        await conn.execute("INSERT INTO feed (gseq, order_id, seq) VALUES ($1, $2, $3)",
+                           gseq, event.order_id, event.seq)
+        await conn.execute("INSERT INTO events (order_id, seq, body) VALUES ($1, $2, $3)",
+                           event.order_id, event.seq, event.body)
+        for extra_sql, extra_params in item.extra:
+            await conn.execute(extra_sql, *extra_params)
+        return event
+
+    async def _write(self, sql: str, *params: Any) -> str:
+        try:
+            async with self._pool.acquire() as conn:
+                return str(await conn.execute(sql, *params))
+        except ERRORS as error:
+            raise StorageError(f"{type(error).__name__}: {error}") from error
+
+    # -- reads ---------------------------------------------------------------------------------
+    async def _read(self, sql: str, *params: Any) -> list[Any]:
+        try:
+            async with self._pool.acquire() as conn:
+                return [tuple(r) for r in await conn.fetch(sql, *params)]
+        except ERRORS as error:
+            raise StorageError(f"{type(error).__name__}: {error}") from error
+
+    async def get(self, order_id: str) -> Order | None:
+        rows = await self._read(f"SELECT {COLUMNS} FROM orders WHERE id=$1", order_id)
+        return order_of(rows[0]) if rows else None
+
+    async def events(self, order_id: str, after: int = 0) -> list[StoredEvent]:
+        rows = await self._read("SELECT e.body, o.owner FROM events e JOIN orders o ON "
+                                "o.id = e.order_id WHERE e.order_id=$1 AND e.seq>$2 "
+                                "ORDER BY e.seq", order_id, after)
+        return [stored_event(bytes(body), owner) for body, owner in rows]
+
+    async def feed(self, after: int, limit: int) -> list[StoredEvent]:
+        rows = await self._read("SELECT e.body, o.owner FROM feed f JOIN events e ON "
+                                "e.order_id = f.order_id AND e.seq = f.seq JOIN orders o ON "
+                                "o.id = f.order_id WHERE f.gseq > $1 ORDER BY f.gseq LIMIT $2",
+                                after, limit)
+        return [stored_event(bytes(body), owner) for body, owner in rows]
+
+    async def last_gseq(self) -> int:
+        rows = await self._read("SELECT value FROM counters WHERE name='feed'")
+        return int(rows[0][0])
+
+    async def page(self, status: OrderStatus | None, limit: int, cursor: str | None,
+                   owner: str | None = None) -> Page:
+        where: list[str] = []
+        params: list[Any] = []
+        for clause, value in (("owner", owner), ("status", status.value if status else None)):
+            if value is not None:
+                params.append(value)
+                where.append(f"{clause}=${len(params)}")
+        if cursor is not None:
+            if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
+                raise InvalidCursor("cursor is not one this API returned")
+            params.append(int(cursor))
+            where.append(f"pk<${len(params)}")
+        params.append(limit + 1)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = await self._read(f"SELECT pk, {COLUMNS} FROM orders {clause} ORDER BY pk DESC "
+                                f"LIMIT ${len(params)}", *params)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page([order_of(r[1:]) for r in rows], str(rows[-1][0]) if more else None)
+
+    async def unfinished(self) -> list[Order]:
+        rows = await self._read(f"SELECT {COLUMNS} FROM orders WHERE status = ANY($1) "
+                                "ORDER BY pk", LIVE)
+        return [order_of(r) for r in rows]
+
+    async def find_key(self, key: str) -> IdempotencyKey | None:
+        rows = await self._read("SELECT key, fingerprint, order_id FROM idempotency_keys "
+                                "WHERE key=$1", key)
+        return IdempotencyKey(*rows[0]) if rows else None
+
+    async def forget_keys(self, before: datetime) -> int:
+        status = await self._write("DELETE FROM idempotency_keys WHERE created_at < $1",
+                                   iso(before))
+        return int(status.split()[-1])
+
+    async def api_keys(self) -> list[ApiKey]:
+        rows = await self._read("SELECT name, hash, scope, created_at, revoked_at FROM api_keys "
+                                "ORDER BY created_at, name")
+        return [ApiKey(name, digest, Scope(scope), parse_time(created),
+                       parse_time(revoked) if revoked else None)
+                for name, digest, scope, created, revoked in rows]
+
+    async def add_key(self, key: ApiKey) -> None:
+        try:
+            async with self._pool.acquire() as conn:
+                await conn.execute("INSERT INTO api_keys (name, hash, scope, created_at) "
+                                   "VALUES ($1, $2, $3, $4)", key.name, key.hash,
+                                   key.scope.value, iso(key.created_at))
+        except asyncpg.UniqueViolationError as error:
+            raise KeyNameTaken(f"a key named {key.name!r} exists already") from error
+        except ERRORS as error:
+            raise StorageError(f"{type(error).__name__}: {error}") from error
+
+    async def revoke_key(self, name: str, at: datetime) -> bool:
+        status = await self._write("UPDATE api_keys SET revoked_at=$1 WHERE name=$2 AND "
+                                   "revoked_at IS NULL", iso(at), name)
+        return status.split()[-1] == "1"
+
+    async def keep_marks(self, marks: Sequence[tuple[str, Decimal]]) -> None:
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.executemany("UPDATE orders SET high_water=$1 WHERE id=$2 AND "
+                                       "status='waiting'",
+                                       [(str(mark), order_id) for order_id, mark in marks])
+        except ERRORS as error:
+            raise StorageError(f"{type(error).__name__}: {error}") from error
+
+    async def trading_state(self) -> TradingState:
+        rows = await self._read("SELECT value FROM engine_state WHERE key='trading'")
+        return TradingState(rows[0][0]) if rows else TradingState.ACTIVE
+
+    async def set_trading_state(self, state: TradingState) -> None:
+        await self._write("INSERT INTO engine_state (key, value) VALUES ('trading', $1) "
+                          "ON CONFLICT (key) DO UPDATE SET value=excluded.value", state.value)
+
+
+async def _migrate(conn: Connection) -> None:
+    """Apply what is missing, one migration per transaction, under an advisory lock: several
+    engines starting at once migrate once."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(7310)")
+        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        version = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await conn.execute(script)
+            await conn.execute("INSERT INTO schema_version VALUES ($1)", number)
+
+

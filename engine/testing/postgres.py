@@ -1,0 +1,59 @@
+"""A throwaway PostgreSQL for tests, benchmarks and the README's scale-out recipe: Debian's
+`postgresql` package, `initdb` in a temporary directory, run as an unprivileged user (as root,
+the `postgres` user the package creates), on a free port, gone when it stops."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+
+from engine.testing.process import free_port
+
+USER = "engine"
+
+
+def binaries() -> str | None:
+    """The directory of initdb and pg_ctl, or None when PostgreSQL is not installed."""
+    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if os.path.exists(os.path.join(candidate, "initdb")):
+            return candidate
+    found = shutil.which("initdb")
+    return os.path.dirname(found) if found else None
+
+
+def _as_owner(argv: list[str], owner: str | None) -> list[str]:
+    return ["runuser", "-u", owner, "--", *argv] if owner else argv
+
+
+@contextlib.contextmanager
+def throwaway_postgres(*, durable: bool = True) -> Iterator[str]:
+    """Start one; yield its URL (postgresql://engine@127.0.0.1:PORT/postgres). Not `durable`
+    (tests): no fsync, which a test's throwaway data does not need."""
+    bindir = binaries()
+    if bindir is None:
+        raise RuntimeError("PostgreSQL is not installed (apt-get install -y postgresql)")
+    owner = "postgres" if os.geteuid() == 0 else None  # initdb refuses to run as root
+    home = tempfile.mkdtemp(prefix="engine-pg-")
+    data = os.path.join(home, "data")
+    if owner:
+        shutil.chown(home, owner)
+    port = free_port()
+    run = dict(check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        subprocess.run(_as_owner([f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", USER,
+                                  "-E", "UTF8", "--no-locale"], owner), **run)  # type: ignore[call-overload]
+        options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        subprocess.run(_as_owner([f"{bindir}/pg_ctl", "-D", data, "-o", options, "-w", "-l",
+                                  os.path.join(home, "log"), "start"], owner), **run)  # type: ignore[call-overload]
+        yield f"postgresql://{USER}@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(_as_owner([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"],
+                                 owner), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(home, ignore_errors=True)
