@@ -13,10 +13,10 @@ from dataclasses import replace
 from aiohttp import web
 from loguru import logger
 
-from engine import cli, keys_command
+from engine import cli, keys_command, processes
 from engine.api.door import host_name, is_loopback
 from engine.app import build_app, open_store
-from engine.config import Settings, load
+from engine.config import Settings, load, redacted
 from engine.logs import configure
 from engine.ports import OrderStore
 from engine.venues import server as cluster
@@ -37,18 +37,24 @@ def main(argv: list[str] | None = None) -> int:
         argv = argv[1:]
     settings = load(argv, os.environ)
     configure(settings.log_level, settings.log_json)
+    if settings.processes > 1:
+        why = processes.refusal(settings)
+        if why:
+            print(why, file=sys.stderr)
+            return 2
+        return processes.run(settings, argv)
     refusal = asyncio.run(_protected_mode(settings))
     if refusal:
         print(refusal, file=sys.stderr)
         return 2
     settings = within_descriptor_limit(settings)
     logger.info("engine on http://{}:{} (db {}, {} workers, latency x{}, failure rate {})",
-                settings.host, settings.port, settings.db, settings.workers,
+                settings.host, settings.port, redacted(settings.db), settings.workers,
                 settings.latency_scale, settings.failure_rate)
     app = build_app(settings)
     app.on_startup.append(_freeze_start_up_objects)  # runs once the engine has started
     web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None,
-                loop=_event_loop())
+                loop=_event_loop(), reuse_port=bool(os.environ.get(processes.CHILD)))
     return 0
 
 
@@ -74,7 +80,7 @@ async def _protected_mode(settings: Settings) -> str | None:
         return None
     return (f"refusing to serve {settings.host} without an API key: anyone who reaches the "
             "port could trade with this wallet.\nCreate one first:  python -m engine keys "
-            f"create --name me --scope admin --db {settings.db}\n(or pass --insecure-no-auth "
+            f"create --name me --scope admin --db {redacted(settings.db)}\n(or pass --insecure-no-auth "
             "to serve it open anyway)")
 
 

@@ -36,6 +36,7 @@ from engine.rpc.client import Http, InProcess, RpcClient, Transport
 from engine.rpc.keypair import load_or_create
 from engine.rpc.venue import AccountDirectory, AccountVenue, keep_fresh
 from engine.service import Fanout, OrderService, RetryPolicy
+from engine.sharing import Sharing
 from engine.solana.programs import AMM_V4, CPMM, DLMM
 from engine.store.postgres import PostgresStore
 from engine.store.sqlite import SqliteStore
@@ -106,7 +107,7 @@ async def open_store(settings: Settings, *,
     """The order store at `settings.db`, migrated: a SQLite file, or a postgresql:// URL;
     `connection` is the SQLite write connection's class."""
     if is_postgres(settings.db):
-        return await PostgresStore.open(settings.db)
+        return await PostgresStore.open(settings.db, lease_seconds=settings.lease_seconds)
     return await SqliteStore.open(settings.db, connection=connection)
 
 
@@ -116,6 +117,7 @@ class Parts:
 
     engine: Engine
     watcher: Watcher
+    sharing: Sharing | None  # beside other engine processes on a shared store
 
 
 def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
@@ -123,7 +125,13 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
     hub = Hub(settings.stream_buffer, encode=websocket_frame)
     metrics, router = Metrics(), Router(venues)
     policy = RetryPolicy(max_attempts=settings.max_attempts, scale=settings.latency_scale)
-    service = OrderService(store, Fanout((hub, metrics)), router, chain, clock, policy)
+    sharing = None
+    if store.shared:  # other processes commit events too: relay theirs, lease ours
+        sharing = Sharing(store, hub.deliver, lambda orders: engine.resume(orders),
+                          lambda order_id: engine.moved_elsewhere(order_id), clock,
+                          lease_seconds=settings.lease_seconds)
+    publishers = (hub, metrics) if sharing is None else (hub, metrics, sharing)
+    service = OrderService(store, Fanout(publishers), router, chain, clock, policy)
     pool = WorkerPool(service.execute, store.get, settings.workers, settings.max_pending,
                       give_up=service.give_up, crash_delay=settings.latency_scale)
 
@@ -155,7 +163,7 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
                     send_timeout=settings.send_timeout, max_waiting=settings.max_waiting,
                     max_waiting_per_key=settings.max_waiting_per_key)
     service.on_waiting = engine.wait
-    return Parts(engine, watcher)
+    return Parts(engine, watcher, sharing)
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld | None = None,
@@ -183,6 +191,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
             sim.listeners.append(parts.watcher.pools_changed)
         app[ENGINE] = parts.engine
         await parts.engine.start()
+        if parts.sharing is not None:
+            await parts.sharing.start()
         tasks = [asyncio.create_task(parts.engine.refresh_keys(), name="api-keys")]
         if edge.readers:
             tasks.append(asyncio.create_task(keep_fresh(edge.readers), name="accounts"))
@@ -193,6 +203,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if parts.sharing is not None:
+            await parts.sharing.stop()
         await parts.engine.stop()
         if not edge.readers:
             sim.listeners.remove(parts.watcher.pools_changed)

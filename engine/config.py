@@ -47,6 +47,8 @@ class Settings:
     max_priority_fee: int = 2_000_000  # µlamports per compute unit, whatever the market says
     pool_source: str = "direct"  # "accounts": read pools as accounts over RPC (always remote)
     max_account_age: int = 2  # slots a pool's accounts may age before a quote reads them again
+    lease_seconds: float = 10.0  # a shared store: how long an order stays with a silent process
+    processes: int = 1  # engine processes on one port (a PostgreSQL --db only)
 
 
 HELP = {
@@ -79,6 +81,9 @@ HELP = {
     "pool_source": "direct: quote the simulated pools in this process; accounts: read the pools' "
                    "accounts over JSON-RPC and quote them (always so with --rpc-url)",
     "max_account_age": "slots a pool's accounts may age before a quote reads them again",
+    "lease_seconds": "with PostgreSQL: seconds an order stays leased to an engine process "
+                     "that stopped renewing it, before another takes it over",
+    "processes": "engine processes serving one port (SO_REUSEPORT); needs a PostgreSQL --db",
 }
 FLAGS = {  # on/off switches: --flag, or ENGINE_<NAME>=1
     "log_json": "one JSON object per log line",
@@ -137,7 +142,8 @@ TYPES: dict[str, Callable[[str], Any]] = {
     "launches_per_minute": _positive_int, "requests_per_second": _non_negative,
     "max_order_usd": _non_negative, "max_open_orders": _non_negative_int,
     "max_priority_fee": _non_negative_int, "max_account_age": _non_negative_int,
-    "pool_source": _pool_source,
+    "pool_source": _pool_source, "lease_seconds": _non_negative,
+    "processes": _positive_int,
 }
 
 
@@ -176,6 +182,16 @@ def load(argv: Sequence[str], env: Mapping[str, str]) -> Settings:
     if not settings.keypair:
         settings = replace(settings, keypair=f"{beside}.wallet.json")
     return settings
+
+
+def redacted(db: str) -> str:
+    """--db as it may be logged: a URL's password replaced."""
+    if not is_postgres(db) or "@" not in db:
+        return db
+    scheme, rest = db.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}{':***' if ':' in credentials else ''}@{host}"
 
 
 def is_postgres(db: str) -> bool:

@@ -105,6 +105,10 @@ class Hub:
                 del self._subs[sub.order_id]  # no map that grows forever
 
     def publish(self, event: OrderEvent, stored: StoredEvent) -> None:
+        self.deliver(stored)
+
+    def deliver(self, stored: StoredEvent) -> None:
+        """An event, as stored: committed here, or by another engine process (the relay)."""
         subs = [*self._subs.get(stored.order_id, ()), *self._subs.get(ALL, ())]
         if not subs:
             return

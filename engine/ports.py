@@ -34,6 +34,10 @@ class StorageError(RuntimeError):
     """The store could not read or write (disk, I/O); a refused write stored nothing of itself."""
 
 
+class DuplicateKey(ValueError):
+    """Another order took this idempotency key first (another engine, at the same moment)."""
+
+
 class KeyNameTaken(ValueError):
     """An API key with that name exists (names are how keys are listed and revoked)."""
 
@@ -94,6 +98,21 @@ class OrderStore(Protocol):
 
     async def unfinished(self) -> list[Order]:
         """Every order not yet in a terminal status, oldest first."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether other engine processes may use this store too (then orders are leased)."""
+
+    async def claim_unfinished(self) -> list[Order]:
+        """The unfinished orders this process may now execute or watch: all of them for a
+        store of its own; for a shared one, those whose lease expired (their process died),
+        now leased to this one. Oldest first."""
+
+    async def renew_leases(self) -> int:
+        """Extend this process's leases on its unfinished orders; how many."""
+
+    async def watch_feed(self, notify: Callable[[int], None]) -> None:
+        """Call `notify(gseq)` when another process commits events (a shared store)."""
 
     async def close(self) -> None:
         """Finish what is queued, then release the store."""

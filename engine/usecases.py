@@ -38,7 +38,16 @@ from engine.domain.transactions import TokenBalance
 from engine.hub import ALL, Hub, Subscription
 from engine.keyring import KeyRing
 from engine.metrics import Metrics
-from engine.ports import Chain, Clock, IdempotencyKey, OrderStore, Page, StaleOrder, StorageError
+from engine.ports import (
+    Chain,
+    Clock,
+    DuplicateKey,
+    IdempotencyKey,
+    OrderStore,
+    Page,
+    StaleOrder,
+    StorageError,
+)
 from engine.risk import RiskControls
 from engine.router import Router
 from engine.service import OrderService
@@ -99,17 +108,27 @@ class Engine:
         forgotten = await self._store.forget_keys(self._clock.now() - KEY_RETENTION)
         if forgotten:
             logger.info("forgot {} idempotency keys older than {}", forgotten, KEY_RETENTION)
-        unfinished = await self._store.unfinished()
-        self._service.resumed = {order.id for order in unfinished}
-        for order in unfinished:
+        self.resume(await self._store.claim_unfinished())
+        self._pool.start()
+        self._accepting = True
+
+    def resume(self, orders: Sequence[Order]) -> None:
+        """Pick up unfinished orders: at start-up, or taken over from an engine process that
+        died (their lease expired). A submitted one asks the chain before anything is sent."""
+        self._service.resumed |= {order.id for order in orders}
+        for order in orders:
             if order.status is S.WAITING:
                 self.wait(order)  # re-armed: it waits for its price (or its slices) again
             else:
                 self._pool.enqueue(order)
-        if unfinished:
-            logger.info("resuming {} unfinished orders from the store", len(unfinished))
-        self._pool.start()
-        self._accepting = True
+        if orders:
+            logger.info("resuming {} unfinished orders from the store", len(orders))
+
+    def moved_elsewhere(self, order_id: str) -> None:
+        """Another engine process moved a waiting order on (cancelled it, say): stop
+        watching it here."""
+        self._watcher.disarm(order_id)
+        self._twap.disarm(order_id)
 
     def wait(self, order: Order) -> None:
         """A waiting order goes to what wakes it: the price watcher, or its TWAP schedule."""
@@ -176,7 +195,13 @@ class Engine:
         try:
             known = await self._read(self._store.find_key(key.key))
             if known is None:
-                return Submitted((await self._accept(body, key, caller)).id)
+                try:
+                    return Submitted((await self._accept(body, key, caller)).id)
+                except DuplicateKey:  # another engine process stored it a moment ago
+                    known = await self._read(self._store.find_key(key.key))
+                    if known is None:
+                        raise IdempotencyKeyInUse("a request with this Idempotency-Key is "
+                                                  "still being processed") from None
             if known.fingerprint != key.fingerprint:
                 raise IdempotencyKeyReused("this Idempotency-Key was used with a different "
                                            "request body")

@@ -8,10 +8,12 @@ in commit order whichever process commits."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -22,7 +24,14 @@ from engine.domain.events import OrderEvent, StoredEvent, TriggerMoved
 from engine.domain.order import Order
 from engine.domain.risk import TradingState
 from engine.domain.status import TERMINAL, OrderStatus
-from engine.ports import IdempotencyKey, KeyNameTaken, Page, StaleOrder, StorageError
+from engine.ports import (
+    DuplicateKey,
+    IdempotencyKey,
+    KeyNameTaken,
+    Page,
+    StaleOrder,
+    StorageError,
+)
 from engine.store.postgres_schema import MIGRATIONS
 from engine.store.rows import COLUMNS, learned, order_of, row, text
 from engine.store.sqlite import COLUMN_OF
@@ -41,15 +50,20 @@ Connection = asyncpg.Connection | PoolConnectionProxy  # what a pool hands out
 
 
 class PostgresStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    def __init__(self, pool: asyncpg.Pool, lease_seconds: float) -> None:
+        self._pool, self._lease = pool, lease_seconds
+        self.process = str(uuid4())  # this engine process, as its leases name it
+        self._listener: PoolConnectionProxy | None = None
+        self._on_notify: Any = None
         self._queue: asyncio.Queue[Write] = asyncio.Queue()
         self._task = asyncio.create_task(self._run(), name="postgres-writer")
 
     @classmethod
-    async def open(cls, url: str, *, schema: str | None = None) -> PostgresStore:
+    async def open(cls, url: str, *, schema: str | None = None,
+                   lease_seconds: float = 10.0) -> PostgresStore:
         """The store at `url` (postgresql://user:pass@host:port/db), migrated; `schema`, if
-        given, is where its tables live (created if missing)."""
+        given, is where its tables live (created if missing). An order this process holds is
+        leased for `lease_seconds` at a time."""
         settings = {"search_path": schema} if schema else {}
         try:
             if schema:
@@ -64,9 +78,13 @@ class PostgresStore:
                 await _migrate(conn)
         except ERRORS as error:
             raise StorageError(f"cannot open the PostgreSQL store: {error}") from error
-        return cls(pool)
+        return cls(pool, lease_seconds)
 
     async def close(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(*ERRORS):
+                await self._listener.remove_listener("engine_feed", self._on_notify)
+                await self._pool.release(self._listener)
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
         while not self._queue.empty():
@@ -82,7 +100,10 @@ class PostgresStore:
             "INSERT INTO idempotency_keys (key, fingerprint, order_id, created_at) "
             "VALUES ($1, $2, $3, $4)", (key.key, key.fingerprint, order.id,
                                         iso(order.created_at)))]
-        return await self._enqueue((INSERT, row(order)), order, event, extra)
+        claim: Statement = ("UPDATE orders SET claimed_by=$1, lease_until=now() + "
+                            "make_interval(secs => $2) WHERE id=$3",
+                            (self.process, self._lease, order.id))
+        return await self._enqueue((INSERT, row(order)), order, event, [claim, *extra])
 
     def record(self, order: Order, event: OrderEvent,
                previous: OrderStatus) -> asyncio.Future[StoredEvent]:
@@ -140,9 +161,16 @@ class PostgresStore:
                     gseq += 1
                 except StaleOrder as error:
                     results.append(error)
+                except asyncpg.UniqueViolationError as error:
+                    duplicate = "idempotency_keys" in str(error.constraint_name or "")
+                    results.append(DuplicateKey(str(error)) if duplicate
+                                   else StorageError(f"{type(error).__name__}: {error}"))
                 except asyncpg.PostgresError as error:
                     results.append(StorageError(f"{type(error).__name__}: {error}"))
             await conn.execute("UPDATE counters SET value=$1 WHERE name='feed'", gseq)
+            # Delivered at commit, to every process listening: only a position (payloads are
+            # capped, and NOTIFY serialises commits): they read the events from the feed.
+            await conn.execute("SELECT pg_notify('engine_feed', $1)", str(gseq))
         return results
 
     @staticmethod
@@ -221,6 +249,43 @@ class PostgresStore:
         rows = await self._read(f"SELECT {COLUMNS} FROM orders WHERE status = ANY($1) "
                                 "ORDER BY pk", LIVE)
         return [order_of(r) for r in rows]
+
+    @property
+    def shared(self) -> bool:
+        return True
+
+    async def claim_unfinished(self) -> list[Order]:
+        """Live orders whose lease has expired, or that no process holds, now this one's:
+        rows locked with SKIP LOCKED, so two processes never claim the same order."""
+        try:
+            async with self._pool.acquire() as conn:
+                rows = await conn.fetch(
+                    f"UPDATE orders SET claimed_by=$1, lease_until=now() + "
+                    f"make_interval(secs => $2) WHERE id IN (SELECT id FROM orders WHERE "
+                    f"status = ANY($3) AND (lease_until IS NULL OR lease_until < now()) "
+                    f"ORDER BY pk FOR UPDATE SKIP LOCKED) RETURNING pk, {COLUMNS}",
+                    self.process, self._lease, LIVE)
+        except ERRORS as error:
+            raise StorageError(f"{type(error).__name__}: {error}") from error
+        return [order_of(tuple(r)[1:]) for r in sorted(rows, key=lambda r: r[0])]
+
+    async def renew_leases(self) -> int:
+        status = await self._write("UPDATE orders SET lease_until=now() + make_interval(secs "
+                                   "=> $1) WHERE claimed_by=$2 AND status = ANY($3)",
+                                   self._lease, self.process, LIVE)
+        return int(status.split()[-1])
+
+    async def watch_feed(self, notify: Callable[[int], None]) -> None:
+        """LISTEN on one connection of the pool, kept for it."""
+        def on_notify(_conn: object, _pid: int, _channel: str, payload: object) -> None:
+            notify(int(str(payload)))
+
+        self._on_notify = on_notify
+        try:
+            self._listener = await self._pool.acquire()
+            await self._listener.add_listener("engine_feed", on_notify)
+        except ERRORS as error:
+            raise StorageError(f"{type(error).__name__}: {error}") from error
 
     async def find_key(self, key: str) -> IdempotencyKey | None:
         rows = await self._read("SELECT key, fingerprint, order_id FROM idempotency_keys "

@@ -59,4 +59,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE engine_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    """
+    -- Which engine process executes or watches an order, until when: renewed while it lives,
+    -- taken over by another once it has expired.
+    ALTER TABLE orders ADD COLUMN claimed_by TEXT;
+    ALTER TABLE orders ADD COLUMN lease_until TIMESTAMPTZ;
+    CREATE INDEX orders_by_lease ON orders (lease_until) WHERE claimed_by IS NOT NULL;
+    """,
 )

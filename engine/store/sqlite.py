@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -161,6 +161,19 @@ class SqliteStore:
         sql = (f"SELECT {COLUMNS} FROM orders WHERE status IN "
                f"({', '.join('?' * len(_LIVE))}) ORDER BY pk")
         return [order_of(r) for r in await self._read(sql, _LIVE)]
+
+    @property
+    def shared(self) -> bool:
+        return False  # one file, one engine: nothing to lease
+
+    async def claim_unfinished(self) -> list[Order]:
+        return await self.unfinished()
+
+    async def renew_leases(self) -> int:
+        return 0
+
+    async def watch_feed(self, notify: Callable[[int], None]) -> None:
+        return None  # every event is committed by this process
 
     async def api_keys(self) -> list[ApiKey]:
         rows = await self._read("SELECT name, hash, scope, created_at, revoked_at FROM api_keys "

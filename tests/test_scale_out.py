@@ -1,0 +1,104 @@
+"""Several engines, one order book: two engine processes' worth of engines on one PostgreSQL
+database and one standalone cluster. Each order executes once, whichever engine took it; a
+subscriber on either engine sees every event; a dead engine's orders move to a live one."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import asyncpg
+import pytest_asyncio
+from aiohttp import web
+
+from engine.clock import SystemClock
+from engine.testing import EngineHarness
+from engine.venues.server import serve_world
+from engine.venues.world import SimWorld
+
+LEASE = 0.6  # seconds: a stopped engine's orders move within about this
+
+
+class Desk:
+    def __init__(self, world: SimWorld, engines: list[EngineHarness]) -> None:
+        self.world, self.engines = world, engines
+
+
+@pytest_asyncio.fixture
+async def desk(postgres_url: str, tmp_path: Path) -> AsyncIterator[Desk]:
+    name = "s_" + hashlib.sha256(str(tmp_path).encode()).hexdigest()[:16]
+    conn = await asyncpg.connect(postgres_url)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    db = postgres_url.rsplit("/", 1)[0] + "/" + name
+    world = SimWorld.build(SystemClock(), seed=5, latency_scale=0, failure_rate=0,
+                           chain_db=str(tmp_path / "cluster.db"))
+    world.hold_prices()
+    runner = web.AppRunner(serve_world(world, 0))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    async with AsyncExitStack() as stack:
+        engines = [await stack.enter_async_context(EngineHarness.start(
+            db, rpc_url=f"http://{host}:{port}", keypair=str(tmp_path / "wallet.json"),
+            chain_db=str(tmp_path / f"{n}.chain"), lease_seconds=LEASE)) for n in range(2)]
+        yield Desk(world, engines)
+    await runner.cleanup()
+
+
+async def test_a_subscriber_on_one_engine_sees_every_event_of_an_order_another_executed(
+        desk: Desk) -> None:
+    a, b = desk.engines
+    order_id = await a.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+    events = await asyncio.wait_for(b.stream(order_id), 10)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert events[-1]["status"] == "confirmed"
+    assert len(desk.world.chain.landed_for(order_id)) == 1
+
+
+async def test_a_waiting_order_fires_once_though_two_engines_watch_the_market(
+        desk: Desk) -> None:
+    a, b = desk.engines
+    order_id = await a.submit(orderType="limit", tokenIn="SOL", tokenOut="USDC", amount=1,
+                              limitPrice="154", slippage=0.02)
+    await asyncio.sleep(0.3)
+    for pool in ("met-sol-usdc", "ray-sol-usdc"):
+        desk.world.move_price(pool, 1.05)
+    final = await b.wait_terminal(order_id)
+    assert final["status"] == "confirmed"
+    await asyncio.sleep(0.3)
+    assert len(desk.world.chain.landed_for(order_id)) == 1
+
+
+async def test_a_stopped_engines_waiting_order_moves_to_a_live_one_and_fires_there(
+        desk: Desk) -> None:
+    a, b = desk.engines
+    order_id = await a.submit(orderType="limit", tokenIn="SOL", tokenOut="USDC", amount=1,
+                              limitPrice="154", slippage=0.02)
+    await asyncio.sleep(0.2)
+    await a.shutdown()  # it stops renewing its lease; its order is left waiting
+    await asyncio.sleep(LEASE * 2)  # the lease expires; b takes the order over
+    for pool in ("met-sol-usdc", "ray-sol-usdc"):
+        desk.world.move_price(pool, 1.05)
+    final = await b.wait_terminal(order_id)
+    assert final["status"] == "confirmed"
+    assert len(desk.world.chain.landed_for(order_id)) == 1
+    await a.boot()  # for the fixture's own shutdown
+
+
+async def test_one_idempotency_key_sent_to_two_engines_at_once_makes_one_order(
+        desk: Desk) -> None:
+    a, b = desk.engines
+    body = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1}
+    answers = await asyncio.gather(a.post_order(body, **{"Idempotency-Key": "twice"}),
+                                   b.post_order(body, **{"Idempotency-Key": "twice"}))
+    created = [answer for status, answer in answers if status == 201]
+    assert created, answers
+    ids = {answer["orderId"] for status, answer in answers if status in (200, 201)}
+    assert len(ids) == 1 and all(status in (200, 201, 409) for status, _ in answers)
+    final = await a.wait_terminal(ids.pop())
+    assert final["status"] == "confirmed"
