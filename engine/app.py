@@ -97,9 +97,12 @@ async def build_edge(settings: Settings, world: SimWorld, clock: Clock) -> Edge:
 
 
 def build_world(settings: Settings, clock: Clock) -> SimWorld:
-    """The simulated market and cluster, recorded in `settings.chain_db` when set."""
+    """The simulated market and cluster, recorded in `settings.chain_db` when set. With
+    --rpc-url the cluster is elsewhere: this one keeps no record (and shares no file with the
+    other engine processes of the desk)."""
+    record = None if settings.rpc_url else (settings.chain_db or None)
     return SimWorld.build(clock, seed=settings.seed, latency_scale=settings.latency_scale,
-                          failure_rate=settings.failure_rate, chain_db=settings.chain_db or None)
+                          failure_rate=settings.failure_rate, chain_db=record)
 
 
 async def open_store(settings: Settings, *,

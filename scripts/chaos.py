@@ -2,6 +2,7 @@
 
     python scripts/chaos.py --kills 10 --seed 1
     python scripts/chaos.py --kills 10 --cluster   # the engine on a standalone cluster (HTTP)
+    python scripts/chaos.py --kills 10 --processes 3   # 3 engines, PostgreSQL, one cluster
 
 At the end it prints orders accepted, terminal, lost, executed twice on the chain and event
 sequences with gaps; all but the first two must be 0 (exit code 1 otherwise).
@@ -16,10 +17,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+import aiohttp
+import orjson
+
+from engine.testing.postgres import throwaway_postgres
 from engine.testing.process import (
     ClusterProcess,
     EngineProcess,
     audit,
+    audit_postgres,
     submit_until,
     wait_all_terminal,
 )
@@ -65,6 +71,65 @@ async def chaos(kills: int, seed: int, rate: float, latency_scale: float,
     return 0 if result.clean and settled and code == 0 else 1
 
 
+async def scale_out(kills: int, seed: int, rate: float, latency_scale: float,
+                    failure_rate: float, workdir: Path, processes: int) -> int:
+    """N engine processes on one PostgreSQL order book and one standalone cluster, under
+    load; one of them (never the first) is killed with SIGKILL and restarted, again and again.
+    A firehose subscriber on the first checks that it saw every event once, in order."""
+    rng = random.Random(seed)
+    sim = ("--latency-scale", str(latency_scale), "--failure-rate", str(failure_rate),
+           "--seed", str(seed))
+    with throwaway_postgres() as url:
+        cluster = ClusterProcess(workdir / "cluster.db", *sim)
+        await cluster.start()
+        shared = (*sim, "--rpc-url", cluster.url, "--keypair", str(workdir / "wallet.json"),
+                  "--lease-seconds", "2")
+        engines = [EngineProcess(url, *shared) for _ in range(processes)]
+        for engine in engines:
+            await engine.start()
+        accepted: set[str] = set()
+        stop = asyncio.Event()
+        seen: list[int] = []
+        watcher = asyncio.create_task(firehose(engines[0].url, seen, stop))
+        loads = [asyncio.create_task(submit_until(e.url, stop, accepted, rate / processes))
+                 for e in engines]
+        for n in range(kills):
+            await asyncio.sleep(rng.uniform(0.5, 1.5))
+            victim = rng.choice(engines[1:])
+            victim.kill()
+            print(f"kill {n + 1}/{kills}: engine on port {victim.port}; "
+                  f"{len(accepted)} orders acknowledged so far", flush=True)
+            await asyncio.sleep(rng.uniform(0.2, 1.0))
+            await victim.start()
+        stop.set()
+        await asyncio.gather(*loads)
+        settled = await wait_all_terminal(engines[0].url, timeout=180)
+        await asyncio.sleep(1.5)  # the relay's poll, behind any lost notification
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+        codes = [await e.terminate() for e in engines]
+        await cluster.terminate()
+        result = await audit_postgres(url, accepted, cluster.db)
+    in_order = seen == list(range(1, len(seen) + 1))
+    print(f"processes {processes} | kills {kills} | accepted {result.accepted} (+ "
+          f"{result.slices} TWAP slices) | acknowledged {len(accepted)} | terminal "
+          f"{result.terminal} | lost {result.lost} | executed twice {result.executed_twice} | "
+          f"confirmed without execution {result.confirmed_without_execution} | failed but "
+          f"executed {result.failed_but_executed} | sequences with gaps {result.gaps} | "
+          f"firehose on a survivor: {len(seen)} events, gap-free and in order: {in_order} | "
+          f"settled {settled} | exits {codes}")
+    return 0 if result.clean and settled and in_order and not any(codes) else 1
+
+
+async def firehose(url: str, seen: list[int], stop: asyncio.Event) -> None:
+    """Every event from the start, on one engine's firehose: their positions, as received."""
+    async with aiohttp.ClientSession() as session, session.ws_connect(
+            f"{url.replace('http', 'ws', 1)}/api/orders/stream?after=0",
+            protocols=("order-engine.v1",)) as ws:
+        async for message in ws:
+            seen.append(orjson.loads(message.data)["gseq"])
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--kills", type=int, default=10)
@@ -74,8 +139,13 @@ def main() -> int:
     p.add_argument("--failure-rate", type=float, default=0.2)
     p.add_argument("--cluster", action="store_true",
                    help="run the simulated cluster as its own process, the engine on --rpc-url")
+    p.add_argument("--processes", type=int, default=1,
+                   help="N engine processes on PostgreSQL and one cluster (N >= 2)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        if args.processes > 1:
+            return asyncio.run(scale_out(args.kills, args.seed, args.rate, args.latency_scale,
+                                         args.failure_rate, Path(tmp), args.processes))
         return asyncio.run(chaos(args.kills, args.seed, args.rate, args.latency_scale,
                                  args.failure_rate, Path(tmp), args.cluster))
 

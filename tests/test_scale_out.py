@@ -102,3 +102,12 @@ async def test_one_idempotency_key_sent_to_two_engines_at_once_makes_one_order(
     assert len(ids) == 1 and all(status in (200, 201, 409) for status, _ in answers)
     final = await a.wait_terminal(ids.pop())
     assert final["status"] == "confirmed"
+
+
+async def test_a_stream_resumes_with_after_on_either_engine(desk: Desk) -> None:
+    a, b = desk.engines
+    order_id = await a.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+    whole = await a.stream(order_id)
+    assert whole[-1]["status"] == "confirmed"
+    for engine in (a, b):
+        assert await engine.stream(order_id, after=2) == whole[2:]

@@ -27,7 +27,7 @@ def free_port() -> int:
 
 
 class EngineProcess:
-    def __init__(self, db: Path, *args: str) -> None:
+    def __init__(self, db: Path | str, *args: str) -> None:
         self.db, self.args = db, args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -120,30 +120,58 @@ class Audit:
 def audit(db: Path, acknowledged: set[str], chain_db: Path | None = None) -> Audit:
     """Read the engine's and the chain's databases directly; trust nothing the engine says."""
     orders = sqlite3.connect(db)
-    chain = sqlite3.connect(chain_db or f"{db}.chain")
-    rows = orders.execute("SELECT id, status, seq FROM orders").fetchall()
-    slices = orders.execute("SELECT COUNT(*) FROM orders WHERE parent IS NOT NULL").fetchone()[0]
-    # A TWAP parent executes nothing itself: its slices are orders of their own, audited as such.
-    parents = {oid for (oid,) in orders.execute("SELECT id FROM orders WHERE slices IS NOT NULL")}
+    rows = orders.execute("SELECT id, status, seq, slices, parent FROM orders").fetchall()
     events = dict(orders.execute("SELECT order_id, group_concat(seq) FROM "
                                  "(SELECT order_id, seq FROM events ORDER BY order_id, seq) "
                                  "GROUP BY order_id").fetchall())
+    orders.close()
+    return _judge(rows, events, _executed(chain_db or Path(f"{db}.chain")), acknowledged)
+
+
+async def audit_postgres(url: str, acknowledged: set[str], chain_db: Path) -> Audit:
+    """The same audit, of an order book on PostgreSQL."""
+    import asyncpg  # only the scale-out audit needs it
+
+    conn = await asyncpg.connect(url)
+    try:
+        rows = [tuple(r) for r in await conn.fetch(
+            "SELECT id, status, seq, slices, parent FROM orders")]
+        events = {r[0]: r[1] for r in await conn.fetch(
+            "SELECT order_id, string_agg(seq::text, ',' ORDER BY seq) FROM events "
+            "GROUP BY order_id")}
+    finally:
+        await conn.close()
+    return _judge(rows, events, _executed(chain_db), acknowledged)
+
+
+def _executed(chain_db: Path) -> dict[str, int]:
+    """How many transactions executed on the chain for each order (by their memo)."""
+    chain = sqlite3.connect(chain_db)
     executed: dict[str, int] = {}
     for (memo,) in chain.execute("SELECT memo FROM ledger WHERE err IS NULL"):
         order_id = memo.split(":")[1]
         executed[order_id] = executed.get(order_id, 0) + 1
-    orders.close()
     chain.close()
-    stored = {order_id for order_id, _, _ in rows}
+    return executed
+
+
+def _judge(rows: list[tuple[str, str, int, int | None, str | None]], events: dict[str, str],
+           executed: dict[str, int], acknowledged: set[str]) -> Audit:
+    slices = sum(parent is not None for *_, parent in rows)
+    # A TWAP parent executes nothing itself: its slices are orders of their own, audited as such.
+    parents = {oid for oid, _, _, schedule, _ in rows if schedule is not None}
+    stored = {oid for oid, *_ in rows}
     gaps = sum(events.get(oid, "") != ",".join(map(str, range(1, seq + 1)))
-               for oid, _, seq in rows)
+               for oid, _, seq, *_ in rows)
     return Audit(
-        accepted=len(rows) - slices, slices=slices, terminal=sum(status in TERMINAL for _, status, _ in rows),
+        accepted=len(rows) - slices, slices=slices,
+        terminal=sum(status in TERMINAL for _, status, *_ in rows),
         missing=len(acknowledged - stored),
         executed_twice=sum(n > 1 for n in executed.values()),
         confirmed_without_execution=sum(status == "confirmed" and oid not in executed
-                                        and oid not in parents for oid, status, _ in rows),
-        failed_but_executed=sum(status == "failed" and oid in executed for oid, status, _ in rows),
+                                        and oid not in parents for oid, status, *_ in rows),
+        failed_but_executed=sum(status == "failed" and oid in executed
+                                for oid, status, *_ in rows),
         gaps=gaps)
 
 
