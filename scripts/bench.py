@@ -30,6 +30,7 @@ from typing import Any
 
 import aiohttp
 
+from engine.testing.postgres import throwaway_postgres
 from engine.testing.process import ClusterProcess, EngineProcess, free_port
 
 ORDER = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.5,
@@ -91,16 +92,73 @@ async def watch(session: aiohttp.ClientSession, order_id: str, stats: Stats, mea
     return final
 
 
-async def closed_loop(url: str, orders: int, concurrency: int, subscribers: int,
+async def closed_loop(url: str | list[str], orders: int, concurrency: int, subscribers: int,
                       follow: bool = True) -> tuple[Stats, float]:
+    """`concurrency` clients; with several engine URLs, client n talks to engine n mod N."""
+    urls = [url] if isinstance(url, str) else url
     stats, remaining = Stats(), iter(range(orders))
-    async with aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=0)) as session:
-        async def client() -> None:
+    sessions = [aiohttp.ClientSession(u, connector=aiohttp.TCPConnector(limit=0)) for u in urls]
+    try:
+        async def client(session: aiohttp.ClientSession) -> None:
             for _ in remaining:
                 await one_order(session, stats, subscribers, follow)
         started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(concurrency)))
-    return stats, time.perf_counter() - started
+        await asyncio.gather(*(client(sessions[n % len(sessions)])
+                               for n in range(concurrency)))
+        return stats, time.perf_counter() - started
+    finally:
+        for session in sessions:
+            await session.close()
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of every PostgreSQL server process alive now (the bench's own server)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text:
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+async def desk(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """N engine processes on one PostgreSQL (durable, fsync on) and one cluster process; the
+    load generator spreads its clients over them. CPU per order by component."""
+    sim = ("--latency-scale", str(args.latency_scale), "--failure-rate",
+           str(args.failure_rate), "--seed", "1")
+    with throwaway_postgres() as url:
+        cluster = ClusterProcess(tmp / "cluster.db", *sim)
+        await cluster.start()
+        engines = [EngineProcess(url, "--workers", str(args.workers), *sim, "--rpc-url",
+                                 cluster.url, "--keypair", str(tmp / "wallet.json"),
+                                 "--max-pending", "100000") for _ in range(args.processes)]
+        for engine in engines:
+            await engine.start()
+        pg_before, cpu_before = postgres_cpu(), own_cpu()
+        stats, elapsed = await closed_loop([e.url for e in engines], args.orders,
+                                           args.concurrency, args.subscribers)
+        load = own_cpu() - cpu_before
+        engine_cpu = sum(proc_stats(e.proc.pid)["cpuS"] for e in engines if e.proc)
+        cluster_cpu = proc_stats(cluster.proc.pid)["cpuS"] if cluster.proc else 0.0
+        pg = postgres_cpu() - pg_before
+        for engine in engines:
+            await engine.terminate()
+        await cluster.terminate()
+    done = sum(v for k, v in stats.finals.items() if k in TERMINAL)
+    per = 1000 / max(done, 1)
+    return {"processes": args.processes, "store": "postgresql", "orders": len(stats.submit_ms),
+            "elapsedS": round(elapsed, 2), "completedPerS": round(done / elapsed, 1),
+            "notTerminal": len(stats.submit_ms) - stats.refused - done,
+            "engineCpuMsPerOrder": round(engine_cpu * per, 2),
+            "postgresCpuMsPerOrder": round(pg * per, 2),
+            "clusterCpuMsPerOrder": round(cluster_cpu * per, 2),
+            "loadGeneratorCpuMsPerOrder": round(load * per, 2),
+            "submitP50Ms": percentile(stats.submit_ms, 50),
+            "submitP99Ms": percentile(stats.submit_ms, 99)}
 
 
 async def open_loop(url: str, rate: float, seconds: float, subscribers: int,
@@ -277,6 +335,8 @@ def main() -> int:
                    default="limit", help="what the parked orders are (stops: stop and "
                    "trailing stop in turn; mix: limit, stop and trailing stop)")
     p.add_argument("--no-baseline", action="store_true")
+    p.add_argument("--processes", type=int, default=0,
+                   help="N engine processes on a throwaway PostgreSQL and one cluster process")
     p.add_argument("--pool-source", choices=("direct", "accounts"), default="direct",
                    help="accounts: the engine quotes from pool accounts read over JSON-RPC")
     p.add_argument("--cluster", action="store_true",
@@ -284,11 +344,16 @@ def main() -> int:
     p.add_argument("--json", type=Path, help="write the figures here")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        work = desk(args, Path(tmp)) if args.processes else run(args, Path(tmp))
         try:  # the load generator gets the same event loop as the engine
             import uvloop
-            figures = uvloop.run(run(args, Path(tmp)))
+            figures = uvloop.run(work)
         except ImportError:
-            figures = asyncio.run(run(args, Path(tmp)))
+            figures = asyncio.run(work)
+        if args.processes and not args.no_baseline:
+            bare = asyncio.run(baseline_http(args))
+            figures |= {"bareAiohttpRequestsPerS": bare,
+                        "ratioToBareAiohttp": round(figures["completedPerS"] / bare, 3)}
     width = max(map(len, figures))
     for key, value in figures.items():
         print(f"{key:<{width}}  {value}")
