@@ -35,6 +35,8 @@ from engine.ports import Clock, OrderStore, StaleOrder, StorageError
 from engine.router import Router
 from engine.service import OrderService
 
+CHILD_LOOK_SECONDS = 1.0  # how often a slice's end is looked for in the store
+
 
 def child_id(parent_id: str, index: int) -> str:
     """Slice `index`'s order id: the same on every run, so a slice is created once."""
@@ -169,7 +171,14 @@ class TwapScheduler:
             self._ends.pop(child, None)
             end.set_result(found)
         try:
-            ended = await end
+            while not end.done():  # told by this process's service; else (the child ran in
+                # another engine process of a shared store) found by looking again
+                await asyncio.wait({end}, timeout=CHILD_LOOK_SECONDS)
+                if not end.done():
+                    found = await self._store.get(child)
+                    if found is not None and found.status.terminal:
+                        end.set_result(found)
+            ended = end.result()
         finally:
             if self._ends.get(child) is end:
                 del self._ends[child]

@@ -26,6 +26,7 @@ from engine.testing.process import (
     EngineProcess,
     audit,
     audit_postgres,
+    reconcile_wallet,
     submit_until,
     wait_all_terminal,
 )
@@ -110,6 +111,7 @@ async def scale_out(kills: int, seed: int, rate: float, latency_scale: float,
         codes = [await e.terminate() for e in engines]
         await cluster.terminate()
         result = await audit_postgres(url, accepted, cluster.db)
+        wallet_wrong, fills_wrong = await reconcile_wallet(url, cluster.db)
     in_order = seen == list(range(1, len(seen) + 1))
     print(f"processes {processes} | kills {kills} | accepted {result.accepted} (+ "
           f"{result.slices} TWAP slices) | acknowledged {len(accepted)} | terminal "
@@ -117,8 +119,10 @@ async def scale_out(kills: int, seed: int, rate: float, latency_scale: float,
           f"confirmed without execution {result.confirmed_without_execution} | failed but "
           f"executed {result.failed_but_executed} | sequences with gaps {result.gaps} | "
           f"firehose on a survivor: {len(seen)} events, gap-free and in order: {in_order} | "
-          f"settled {settled} | exits {codes}")
-    return 0 if result.clean and settled and in_order and not any(codes) else 1
+          f"wallet mints off the ledger {wallet_wrong} | fills off their transaction "
+          f"{fills_wrong} | settled {settled} | exits {codes}")
+    reconciled = not (wallet_wrong or fills_wrong)
+    return 0 if result.clean and settled and in_order and reconciled and not any(codes) else 1
 
 
 async def firehose(url: str, seen: list[int], stop: asyncio.Event) -> None:

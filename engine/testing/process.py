@@ -144,6 +144,45 @@ async def audit_postgres(url: str, acknowledged: set[str], chain_db: Path) -> Au
     return _judge(rows, events, _executed(chain_db), acknowledged)
 
 
+async def reconcile_wallet(url: str, chain_db: Path) -> tuple[int, int]:
+    """The wallet against the chain's ledger and the orders' fills, read from the databases:
+    (mints whose final balance is not the start plus every landed transaction's effect,
+    confirmed orders whose stored fill is not what their transaction moved)."""
+    import asyncpg
+    import orjson
+
+    from engine.venues.wallet import Wallet
+
+    conn = await asyncpg.connect(url)
+    try:
+        orders = {r["id"]: r for r in await conn.fetch(
+            "SELECT id, mint_in, mint_out, decimals_in, decimals_out, status, fill FROM orders")}
+    finally:
+        await conn.close()
+    chain = sqlite3.connect(chain_db)
+    final = orjson.loads(chain.execute("SELECT value FROM meta WHERE key='wallet'").fetchone()[0])
+    ledger = chain.execute("SELECT memo, amount_in, amount_out, fee, rent, err FROM ledger")
+    expected = dict(Wallet.generous().balances)
+    sol = "So11111111111111111111111111111111111111112"
+    fills_wrong = 0
+    for memo, amount_in, amount_out, fee, rent, err in ledger:
+        order = orders[memo.split(":")[1]]
+        expected[sol] = expected.get(sol, 0) - fee - rent
+        if err is not None:
+            continue
+        expected[order["mint_in"]] = expected.get(order["mint_in"], 0) - amount_in
+        expected[order["mint_out"]] = expected.get(order["mint_out"], 0) + amount_out
+        fill = orjson.loads(order["fill"]) if order["fill"] else None
+        moved = (None if fill is None else (
+            round(float(fill["amountIn"]) * 10 ** order["decimals_in"]),
+            round(float(fill["amountOut"]) * 10 ** order["decimals_out"])))
+        fills_wrong += moved != (amount_in, amount_out)
+    chain.close()
+    balances = final["balances"]
+    wrong = sum(balances.get(m, 0) != v for m, v in expected.items())
+    return wrong, fills_wrong
+
+
 def _executed(chain_db: Path) -> dict[str, int]:
     """How many transactions executed on the chain for each order (by their memo)."""
     chain = sqlite3.connect(chain_db)
