@@ -165,7 +165,10 @@ async def test_the_form_places_an_exact_out_order_and_a_twap(page: Any,
     await page.fill("input[name=slices]", "2")
     await page.fill("input[name=intervalSeconds]", "1")
     await page.click("#submit-button")
-    await page.wait_for_selector("#form-result:has-text('accepted')", timeout=10_000)
+    await page.wait_for_function(  # a new acceptance, not the first order's still shown
+        "(first) => { const t = document.querySelector('#form-result').textContent;"
+        " return t.includes('accepted') && !t.includes(first); }", arg=exact,
+        timeout=10_000)
     twap = (await page.text_content("#form-result")).split()[-1]
     detail = await order_engine.order(twap)
     assert (detail["orderType"], detail["slices"], detail["intervalSeconds"]) == ("twap", 2, 1)
