@@ -25,17 +25,16 @@ from engine.domain.order import Order
 from engine.domain.risk import TradingState
 from engine.domain.status import TERMINAL, OrderStatus
 from engine.ports import (
-    DuplicateKey,
     IdempotencyKey,
     KeyNameTaken,
     Page,
-    StaleOrder,
     StorageError,
 )
 from engine.store.postgres_schema import MIGRATIONS
+from engine.store.postgres_writer import ERRORS, Connection, PostgresWriter
 from engine.store.rows import COLUMNS, learned, order_of, row, text
 from engine.store.sqlite import COLUMN_OF
-from engine.store.writer import MAX_BATCH, Statement, Write
+from engine.store.writer import Statement
 from engine.wire import iso, parse_time, stored_event
 
 INSERT = (f"INSERT INTO orders ({COLUMNS}) VALUES "
@@ -45,8 +44,6 @@ UPDATE = ("UPDATE orders SET status=$1, seq=$2, attempts=$3, updated_at=$4, "
           "error=COALESCE($8, error), progress=COALESCE($9, progress), "
           "high_water=COALESCE($10, high_water) WHERE id=$11 AND seq=$12 AND status=$13")
 LIVE = [s.value for s in OrderStatus if s not in TERMINAL]
-ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
-Connection = asyncpg.Connection | PoolConnectionProxy  # what a pool hands out
 
 
 class PostgresStore:
@@ -55,8 +52,7 @@ class PostgresStore:
         self.process = str(uuid4())  # this engine process, as its leases name it
         self._listener: PoolConnectionProxy | None = None
         self._on_notify: Any = None
-        self._queue: asyncio.Queue[Write] = asyncio.Queue()
-        self._task = asyncio.create_task(self._run(), name="postgres-writer")
+        self._writer = PostgresWriter(pool)
 
     @classmethod
     async def open(cls, url: str, *, schema: str | None = None,
@@ -85,12 +81,7 @@ class PostgresStore:
             with contextlib.suppress(*ERRORS):
                 await self._listener.remove_listener("engine_feed", self._on_notify)
                 await self._pool.release(self._listener)
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        while not self._queue.empty():
-            waiter = self._queue.get_nowait().done
-            if not waiter.done():
-                waiter.set_exception(StorageError("store closed"))
+        await self._writer.close()
         await self._pool.close()
 
     # -- writes ------------------------------------------------------------------------------
@@ -103,7 +94,7 @@ class PostgresStore:
         claim: Statement = ("UPDATE orders SET claimed_by=$1, lease_until=now() + "
                             "make_interval(secs => $2) WHERE id=$3",
                             (self.process, self._lease, order.id))
-        return await self._enqueue((INSERT, row(order)), order, event, [claim, *extra])
+        return await self._writer.enqueue((INSERT, row(order)), order, event, [claim, *extra])
 
     def record(self, order: Order, event: OrderEvent,
                previous: OrderStatus) -> asyncio.Future[StoredEvent]:
@@ -111,82 +102,7 @@ class PostgresStore:
         params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),
                   *learned(order, COLUMN_OF.get(type(event.change), "")), text(mark),
                   order.id, order.seq - 1, previous.value)
-        return self._enqueue((UPDATE, params), order, event)
-
-    def _enqueue(self, statement: Statement, order: Order, event: OrderEvent,
-                 extra: Sequence[Statement] = ()) -> asyncio.Future[StoredEvent]:
-        item = Write(statement, order, event, extra)
-        self._queue.put_nowait(item)
-        return item.done
-
-    async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            commit = asyncio.ensure_future(self._commit(batch))
-            try:
-                results = await asyncio.shield(commit)
-            except asyncio.CancelledError:  # closing: let the batch finish, then tell
-                outcome = await asyncio.gather(commit, return_exceptions=True)
-                self._resolve(batch, outcome[0])
-                raise
-            except ERRORS as error:
-                self._resolve(batch, error)
-                continue
-            self._resolve(batch, results)
-
-    @staticmethod
-    def _resolve(batch: list[Write], results: Any) -> None:
-        if isinstance(results, BaseException):
-            failure = StorageError(f"{type(results).__name__}: {results}")
-            results = [failure] * len(batch)
-        for item, result in zip(batch, results, strict=True):
-            if item.done.done():
-                continue
-            if isinstance(result, BaseException):
-                item.done.set_exception(result)
-            else:
-                item.done.set_result(result)
-
-    async def _commit(self, batch: list[Write]) -> list[StoredEvent | BaseException]:
-        results: list[StoredEvent | BaseException] = []
-        async with self._pool.acquire() as conn, conn.transaction():
-            gseq = int(await conn.fetchval(
-                "SELECT value FROM counters WHERE name='feed' FOR UPDATE"))
-            for item in batch:
-                try:
-                    async with conn.transaction():  # a savepoint: a refusal spoils only it
-                        results.append(await self._apply(conn, item, gseq + 1))
-                    gseq += 1
-                except StaleOrder as error:
-                    results.append(error)
-                except asyncpg.UniqueViolationError as error:
-                    duplicate = "idempotency_keys" in str(error.constraint_name or "")
-                    results.append(DuplicateKey(str(error)) if duplicate
-                                   else StorageError(f"{type(error).__name__}: {error}"))
-                except asyncpg.PostgresError as error:
-                    results.append(StorageError(f"{type(error).__name__}: {error}"))
-            await conn.execute("UPDATE counters SET value=$1 WHERE name='feed'", gseq)
-            # Delivered at commit, to every process listening: only a position (payloads are
-            # capped, and NOTIFY serialises commits): they read the events from the feed.
-            await conn.execute("SELECT pg_notify('engine_feed', $1)", str(gseq))
-        return results
-
-    @staticmethod
-    async def _apply(conn: Connection, item: Write, gseq: int) -> StoredEvent:
-        sql, params = item.statement
-        if (await conn.execute(sql, *params)).split()[-1] != "1":
-            raise StaleOrder(f"order {item.event.order_id} changed under us "
-                             f"(seq {item.event.seq})")
-        event = item.stored(gseq)
-        await conn.execute("INSERT INTO feed (gseq, order_id, seq) VALUES ($1, $2, $3)",
-                           gseq, event.order_id, event.seq)
-        await conn.execute("INSERT INTO events (order_id, seq, body) VALUES ($1, $2, $3)",
-                           event.order_id, event.seq, event.body)
-        for extra_sql, extra_params in item.extra:
-            await conn.execute(extra_sql, *extra_params)
-        return event
+        return self._writer.enqueue((UPDATE, params), order, event)
 
     async def _write(self, sql: str, *params: Any) -> str:
         try:
