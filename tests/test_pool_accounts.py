@@ -298,3 +298,17 @@ async def test_the_embedded_cluster_serves_the_same_account_path_in_process(
         pool = routed["route"]["legs"][0]["pool"]
         assert pool in {str(engine.world.pool_info(p).keys.address)
                         for p in ("met-sol-usdc", "ray-sol-usdc")}  # an account address
+
+
+async def test_a_stop_order_fires_from_an_account_update(
+        remote: EngineHarness, cluster: tuple[SimWorld, str]) -> None:
+    world, _ = cluster
+    order_id = await remote.submit(orderType="stop", tokenIn="SOL", tokenOut="USDC",
+                                   amount=1, triggerPrice="146", slippage=0.03)
+    await asyncio.sleep(0.2)
+    assert (await remote.order(order_id))["status"] == "waiting"
+    for pool in ("met-sol-usdc", "ray-sol-usdc"):
+        world.move_price(pool, 0.95)  # SOL falls, on the cluster only
+    final = await remote.wait_terminal(order_id)
+    assert final["status"] == "confirmed"
+    assert len(world.chain.landed_for(order_id)) == 1
