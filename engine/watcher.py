@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import gc
 import heapq
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
@@ -30,7 +31,8 @@ from engine.router import Router
 
 Pair = tuple[str, str]
 UPDATE_SECONDS = 5.0  # at most one price update per waiting order per this, and only on change
-TRAIL_STEP = Decimal("0.001")  # a trailing stop's mark is persisted (an event) when it rises 0.1 %
+TRAIL_STEP = Decimal("0.001")
+FREEZE_EVERY = 1_000  # arms between two gc.freeze() calls  # a trailing stop's mark is persisted (an event) when it rises 0.1 %
 
 
 @dataclass
@@ -88,6 +90,7 @@ class Watcher:
         self._updated: dict[str, tuple[float, Decimal]] = {}
         self._expiries: list[tuple[datetime, str]] = []
         self.held = False  # trading halted: triggers are checked but nothing fires
+        self._armed = 0
         self._expirer: asyncio.Task[None] | None = None
 
     @property
@@ -98,6 +101,11 @@ class Watcher:
         return self._owners[owner]
 
     def arm(self, order: Order) -> None:
+        self._armed += 1
+        if self._armed % FREEZE_EVERY == 0:
+            # Waiting orders live long and hold no cycles: out of the collector's full passes
+            # (which walked all of them) they cost nothing; refcounting still frees them.
+            gc.freeze()
         r = order.request
         pair = (r.token_in.mint, r.token_out.mint)
         book = self._books.get(pair)
