@@ -31,8 +31,8 @@ from engine.router import Router
 
 Pair = tuple[str, str]
 UPDATE_SECONDS = 5.0  # at most one price update per waiting order per this, and only on change
-TRAIL_STEP = Decimal("0.001")
-FREEZE_EVERY = 1_000  # arms between two gc.freeze() calls  # a trailing stop's mark is persisted (an event) when it rises 0.1 %
+TRAIL_STEP = Decimal("0.001")  # a trailing stop's mark is persisted (an event) when it rises 0.1 %
+FREEZE_EVERY = 1_000  # arms between two gc.freeze() calls
 
 
 @dataclass

@@ -103,7 +103,7 @@ class RpcChain:
         if isinstance(priority, int):
             return min(priority, self._max_fee)
         recent = await self._call(self._rpc.get_recent_prioritization_fees(accounts))
-        fees = sorted(int(f["prioritizationFee"]) for f in recent if f["prioritizationFee"])
+        fees = sorted([f["prioritizationFee"] for f in recent if f["prioritizationFee"]])
         if priority == "high":
             fee = max(2 * fees[int(len(fees) * 0.95)] if fees else 0, HIGH_FLOOR)
         else:

@@ -40,6 +40,8 @@ from engine.solana.programs import (
 MAX_TRANSACTION_BYTES = 1232  # a packet's payload: larger ones need address lookup tables
 BIN_ARRAYS_PER_SWAP = 3  # the active bin's array and the next two the swap may reach
 POOL_ACCOUNT = {AMM_V4: 1, CPMM: 3, DLMM: 0}  # where each swap names its pool
+ROLES = {AMM_V4: "amm_v4", CPMM: "cpmm", DLMM: "dlmm", COMPUTE_BUDGET: "budget", MEMO: "memo",
+         SYSTEM: "housekeeping", TOKEN: "housekeeping", ASSOCIATED_TOKEN: "housekeeping"}
 
 
 def swap_instructions(owner: Pubkey, swaps: Sequence[SwapInstruction],
@@ -118,7 +120,6 @@ class Decoded:
     kinds: tuple[str, ...]  # each swap's pool program: amm_v4, cpmm or dlmm
     swap_indexes: tuple[int, ...]  # each swap's place among the instructions
     pools: tuple[Pubkey, ...]  # each swap's pool account
-    writable: tuple[Pubkey, ...]
     account_keys: tuple[Pubkey, ...]
 
 
@@ -143,25 +144,28 @@ def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None], *,
     addresses: list[Pubkey] = []
     for n, compiled in enumerate(message.instructions):
         program = keys[compiled.program_id_index]
-        accounts = [keys[i] for i in bytes(compiled.accounts)]
+        role = ROLES.get(program)  # one hash lookup: most instructions are housekeeping
+        if role is None:
+            raise Rejected("InvalidProgramForExecution", f"program {program} is not deployed")
+        if role == "housekeeping":
+            continue
         data = bytes(compiled.data)
-        if program == COMPUTE_BUDGET and data[:1] == b"\x02":
-            limit = struct.unpack_from("<I", data, 1)[0]
-        elif program == COMPUTE_BUDGET and data[:1] == b"\x03":
-            price = struct.unpack_from("<Q", data, 1)[0]
-        elif program == MEMO:
+        if role == "budget":
+            if data[:1] == b"\x02":
+                limit = struct.unpack_from("<I", data, 1)[0]
+            elif data[:1] == b"\x03":
+                price = struct.unpack_from("<Q", data, 1)[0]
+        elif role == "memo":
             memo = data.decode(errors="replace")
-        elif program in (AMM_V4, CPMM, DLMM):
+        else:
+            accounts = [keys[i] for i in bytes(compiled.accounts)]
             swaps.append(_swap(program, accounts, data, keys[0], pools, swaps))
-            kinds.append({AMM_V4: "amm_v4", CPMM: "cpmm", DLMM: "dlmm"}[program])
+            kinds.append(role)
             indexes.append(n)
             addresses.append(accounts[POOL_ACCOUNT[program]])
-        elif program not in (SYSTEM, TOKEN, ASSOCIATED_TOKEN, COMPUTE_BUDGET):
-            raise Rejected("InvalidProgramForExecution", f"program {program} is not deployed")
-    writable = tuple(k for n, k in enumerate(keys) if message.is_maybe_writable(n))
     return Decoded(str(tx.signatures[0]), keys[0], str(message.recent_blockhash),
                    message.header.num_required_signatures, limit, price, memo, tuple(swaps),
-                   tuple(kinds), tuple(indexes), tuple(addresses), writable, tuple(keys))
+                   tuple(kinds), tuple(indexes), tuple(addresses), tuple(keys))
 
 
 def _swap(program: Pubkey, accounts: list[Pubkey], data: bytes, owner: Pubkey,
@@ -175,11 +179,11 @@ def _swap(program: Pubkey, accounts: list[Pubkey], data: bytes, owner: Pubkey,
     if pool is None:
         raise Rejected("InvalidAccountData", f"{program}: no such pool account")
     source = accounts[5] if program == AMM_V4 else accounts[4]
-    mint_a, mint_b = pool.mint_a, pool.mint_b
-    if source == associated_token_address(owner, Pubkey.from_string(mint_a)):
-        mint_in, mint_out = mint_a, mint_b
-    elif source == associated_token_address(owner, Pubkey.from_string(mint_b)):
-        mint_in, mint_out = mint_b, mint_a
+    keys = pool.keys
+    if source == associated_token_address(owner, keys.mint_a):
+        mint_in, mint_out = pool.mint_a, pool.mint_b
+    elif source == associated_token_address(owner, keys.mint_b):
+        mint_in, mint_out = pool.mint_b, pool.mint_a
     else:
         raise Rejected("InvalidAccountData", f"{pool.pool_id}: the source is not the signer's "
                                              "token account for either mint")
