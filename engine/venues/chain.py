@@ -261,7 +261,8 @@ class SimChain:
 
     async def _land(self, message: Message, delay: float) -> None:
         try:
-            await self._clock.sleep(delay)
+            if delay > 0:  # with no time passing, it lands at the loop's next turn
+                await self._clock.sleep(delay)
             self._settle(message)
         finally:
             del self._in_flight[message.signature]
