@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -29,6 +30,7 @@ from engine.solana.programs import AMM_V4, CLOCK_SYSVAR, CPMM, DLMM, PoolInfo
 SIZES = {AMM_V4: AMM_INFO.size, CPMM: CPMM_POOL.size, DLMM: LB_PAIR.size}
 LABELS = {AMM_V4: "Raydium", CPMM: "Raydium CPMM", DLMM: "Meteora DLMM"}
 BATCH = 100  # getMultipleAccounts takes at most 100 keys
+LIVENESS_SECONDS = 1.0
 
 
 class AccountVenue:
@@ -75,7 +77,9 @@ class AccountVenue:
         while True:
             try:
                 if self._subscribed and self._rpc.live:
-                    await self._wake.wait()
+                    # Woken by notifications; the timeout notices a connection that dropped.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), LIVENESS_SECONDS)
                     self._wake.clear()
                     moved = await self._adopt() | await self._refresh(self._take_dirty())
                 else:
