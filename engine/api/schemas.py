@@ -70,13 +70,16 @@ ORDER_EXAMPLES = {
     "exact_out": {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 150,
                   "swapMode": "ExactOut", "slippage": 0.01},
 }
-SWAP_MODE = {"swapMode": {"type": "string", "enum": ["ExactIn", "ExactOut"], "default": "ExactIn",
+# OpenAPI 3.0: with an enum, a nullable field must list null among its values too.
+SWAP_MODE = {"swapMode": {"type": "string", "enum": ["ExactIn", "ExactOut", None],
+                          "default": "ExactIn", "nullable": True,
                           "description": "ExactOut: amount is what you receive of tokenOut, and "
                                          "slippage bounds what you pay"}}
 LISTED = {"type": "string", "enum": TOKEN_NAMES,
           "description": "a listed symbol (any ASCII case) or its mint"}
 MINT = {"type": "string", "pattern": "^[1-9A-HJ-NP-Za-km-z]{32,44}$"}
-COMMON = {"priorityFee": {"oneOf": [{"type": "string", "enum": ["auto", "high"]},
+COMMON = {"priorityFee": {"oneOf": [{"type": "string", "enum": ["auto", "high", None],
+                                     "nullable": True},
                                     {"type": "integer", "minimum": 0, "maximum": 100_000_000}],
                           "description": "micro-lamports per compute unit, or from the recent "
                                          "fees on the swap's accounts (default: auto; snipers "
