@@ -36,6 +36,7 @@ from engine.router import Router
 from engine.service import OrderService
 
 CHILD_LOOK_SECONDS = 1.0  # how often a slice's end is looked for in the store
+MAX_CRASHES = 3  # unexpected errors in a schedule before its parent fails INTERNAL_ERROR
 
 
 def child_id(parent_id: str, index: int) -> str:
@@ -86,24 +87,29 @@ class TwapScheduler:
 
     async def _run(self, parent: Order) -> None:
         me = asyncio.current_task()
+        crashes = 0
         try:
             while not parent.status.terminal:
                 try:
                     parent = await self._step(parent)
+                    continue
                 except (StaleOrder, StorageError) as error:
                     if isinstance(error, StorageError):
                         logger.bind(order_id=parent.id).warning("TWAP step not stored ({}); "
                                                                 "retrying", error)
                         await self._clock.sleep(self._retry_delay)
-                    fresh = await self._store.get(parent.id)  # cancelled meanwhile, say
-                    if fresh is None or fresh.status is not S.WAITING:
+                except Exception as error:  # a bug: retry a few times, then fail the order
+                    crashes += 1
+                    logger.bind(order_id=parent.id).exception("TWAP step crashed ({} of {})",
+                                                              crashes, MAX_CRASHES)
+                    if crashes >= MAX_CRASHES:
+                        await self._service.give_up(parent.id, error)
                         return
-                    parent = fresh
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.bind(order_id=parent.id).exception("TWAP schedule stopped; it resumes at "
-                                                      "the next start")
+                    await self._clock.sleep(self._retry_delay)
+                fresh = await self._store.get(parent.id)  # cancelled meanwhile, say
+                if fresh is None or fresh.status is not S.WAITING:
+                    return
+                parent = fresh
         finally:
             if self._tasks.get(parent.id) is me:
                 del self._tasks[parent.id]
