@@ -119,11 +119,21 @@ def _encode_dlmm(k: PoolKeys, pool: DlmmPool, opened: int) -> dict[Pubkey, Accou
                 k.vault_b: token_account(k.mint_b, k.address, sum(y for _, y in pool.bins.values()))}
     for index, bins in arrays.items():
         first = index * BINS_PER_ARRAY
-        accounts[k.bin_array(index)] = Account(DLMM, encode_bin_array(index, k.address, [
-            {"amount_x": bins.get(first + n, [0, 0])[0],
-             "amount_y": bins.get(first + n, [0, 0])[1],
-             "price": bin_price_q64(pool.bin_step, first + n)} for n in range(BINS_PER_ARRAY)]))
+        held: tuple[tuple[int, int], ...] = tuple(
+            (b[0], b[1]) if (b := bins.get(first + n)) else (0, 0) for n in range(BINS_PER_ARRAY))
+        key = (k.address, index, pool.bin_step)
+        cached = _ARRAYS.get(key)
+        if cached is None or cached[0] != held:  # a swap changed this array's bins
+            data = encode_bin_array(index, k.address, [
+                (x, y, bin_price_q64(pool.bin_step, first + n)) for n, (x, y) in enumerate(held)])
+            cached = _ARRAYS[key] = (held, data)
+        accounts[k.bin_array(index)] = Account(DLMM, cached[1])
     return accounts
+
+
+# The last bytes written for each bin array, with the amounts they hold: most changes touch one
+# array of a pair, so the others are not encoded again.
+_ARRAYS: dict[tuple[Pubkey, int, int], tuple[tuple[tuple[int, int], ...], bytes]] = {}
 
 
 # -- the engine's side: accounts -> pools ----------------------------------------------------
