@@ -312,3 +312,18 @@ async def test_a_stop_order_fires_from_an_account_update(
     final = await remote.wait_terminal(order_id)
     assert final["status"] == "confirmed"
     assert len(world.chain.landed_for(order_id)) == 1
+
+
+async def test_a_sniper_on_a_raydium_launch_says_when_the_pool_opened(
+        remote: EngineHarness, cluster: tuple[SimWorld, str]) -> None:
+    world, _ = cluster
+    await remote.wait_terminal(await remote.submit(tokenIn="SOL", tokenOut="USDC", amount=1))
+    mint = str(Pubkey(bytes(range(1, 33))))  # launched after a landing: at a slot above 0
+    order_id = await remote.submit(orderType="sniper", tokenIn="SOL", tokenOut=mint,
+                                   amount=0.1, slippage=0.3)
+    await asyncio.sleep(0.1)
+    launched = world.launch(mint=mint, venue="raydium", price=None, liquidity=None)
+    final = await remote.wait_terminal(order_id, limit=15)
+    assert final["status"] == "confirmed"
+    assert final["poolOpenedSlot"] == launched["slot"]  # from the pool's open_time, in slots
+    assert final["slotsAfterPoolOpened"] >= 0

@@ -31,6 +31,7 @@ SIZES = {AMM_V4: AMM_INFO.size, CPMM: CPMM_POOL.size, DLMM: LB_PAIR.size}
 LABELS = {AMM_V4: "Raydium", CPMM: "Raydium CPMM", DLMM: "Meteora DLMM"}
 BATCH = 100  # getMultipleAccounts takes at most 100 keys
 LIVENESS_SECONDS = 1.0
+SOLANA_SLOT_SECONDS = 0.4  # the protocol's target slot time
 
 
 class AccountVenue:
@@ -194,8 +195,9 @@ class AccountVenue:
                 moved.add(frozenset(pool.mints))
             if before is None:
                 self._by_pair.setdefault(frozenset(pool.mints), []).append(pool_id)
-                if isinstance(pool, DlmmPool) and opened:
-                    self._opened[pool_id] = opened
+                opened_slot = opened if isinstance(pool, DlmmPool) else self._slot_at(opened)
+                if opened_slot and opened_slot > 0:
+                    self._opened[pool_id] = opened_slot
             self.pools[pool_id], self._infos[pool_id] = pool, info
             self._fetched[pool_id] = slot
             for address in (main, *self._related.get(pool_id, ())):
@@ -251,6 +253,13 @@ class AccountVenue:
         return Quote(self.name, chosen, mint_in, mint_out, best.amount_in, best.amount_out,
                      best.fee, best.price_impact, LABELS[self._owners[chosen]],
                      self._fetched[chosen], self._opened.get(chosen))
+
+    def _slot_at(self, unix: int) -> int:
+        """The slot of a unix time (Raydium opens pools at a time, DLMM at a slot), from the
+        Clock sysvar last read and Solana's 400 ms slots."""
+        if not unix or not self._now:
+            return 0
+        return self._slot - round((self._now - unix) / SOLANA_SLOT_SECONDS)
 
     def _now_slot(self) -> float:
         if self._slot_seconds <= 0:

@@ -148,8 +148,11 @@ class SimWorld:
         venue = self.raydium if pool_id in self.raydium.pools else self.meteora
         pool = venue.pools[pool_id]
         assert isinstance(pool, CpPool | DlmmPool)
-        slot = venue.opened_slot(pool_id) or 0
-        opened = slot if venue is self.meteora else GENESIS_UNIX + int(slot * SLOT_SECONDS)
+        slot = venue.opened_slot(pool_id)  # None: a seeded pool, open since genesis
+        if slot is None:
+            opened = 0
+        else:
+            opened = slot if venue is self.meteora else GENESIS_UNIX + int(slot * SLOT_SECONDS)
         return encode_pool(self.pool_info(pool_id), pool, opened)
 
     def pools_of(self, pairs: set[frozenset[str]] | None) -> list[str]:
