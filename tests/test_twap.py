@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,25 @@ async def settle() -> None:
     """Let the schedule, the workers and the store's threads catch up (no clock moves)."""
     for _ in range(20):
         await asyncio.sleep(0.005)
+
+
+async def until(engine: EngineHarness, parent_id: str,
+                check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The parent, once `check` holds for it (a loaded machine may take more than a settle)."""
+    for _ in range(500):
+        parent = await engine.order(parent_id)
+        if check(parent):
+            return parent
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never: {parent}")
+
+
+def sent(count: int) -> Callable[[dict[str, Any]], bool]:
+    """The parent has sent `count` slices, and the last of them has ended."""
+    def check(parent: dict[str, Any]) -> bool:
+        done = [e for e in parent["events"] if e.get("childStatus")]
+        return len(parent["children"]) == count and len(done) == count
+    return check
 
 
 async def run_slices(engine: EngineHarness, count: int, interval: float) -> None:
@@ -80,12 +99,11 @@ async def test_a_twap_sells_in_n_slices_and_its_fill_is_the_sum_of_its_childrens
 
 async def test_slices_are_spaced_by_the_interval(twap_engine: EngineHarness) -> None:
     parent_id = await twap_engine.submit(**TWAP, amount=1, slices=3, intervalSeconds=30)
-    await settle()
-    assert len((await twap_engine.order(parent_id))["children"]) == 1  # the first at once
+    await until(twap_engine, parent_id, sent(1))  # the first at once
     await run_slices(twap_engine, 1, 29)
     assert len((await twap_engine.order(parent_id))["children"]) == 1
     await run_slices(twap_engine, 1, 1)
-    assert len((await twap_engine.order(parent_id))["children"]) == 2
+    await until(twap_engine, parent_id, sent(2))
 
 
 async def test_a_slice_below_the_limit_price_is_skipped_and_carried_to_the_next(
@@ -93,8 +111,8 @@ async def test_a_slice_below_the_limit_price_is_skipped_and_carried_to_the_next(
     # 1 SOL nets about 149.9 USDC now: a limit of 152 skips until SOL rises 3 %.
     parent_id = await twap_engine.submit(**TWAP, amount=1, slices=2, intervalSeconds=10,
                                          limitPrice=152)
-    await settle()
-    parent = await twap_engine.order(parent_id)
+    parent = await until(twap_engine, parent_id,
+                         lambda p: any(e.get("slice") == 1 for e in p["events"]))
     skipped = [e for e in parent["events"] if e.get("slice") == 1]
     assert "below limitPrice" in skipped[0]["reason"] and parent["children"] == []
     sol_price(twap_engine, 1.03)
@@ -110,7 +128,7 @@ async def test_a_schedule_that_cannot_sell_everything_ends_partially_filled(
         twap_engine: EngineHarness) -> None:
     parent_id = await twap_engine.submit(**TWAP, amount=1, slices=2, intervalSeconds=10,
                                          limitPrice=149)
-    await settle()
+    await until(twap_engine, parent_id, sent(1))
     sol_price(twap_engine, 0.95)  # the second slice is below the limit
     await run_slices(twap_engine, 1, 10)
     final = await twap_engine.wait_terminal(parent_id)
@@ -132,6 +150,7 @@ async def test_cancelling_the_parent_stops_the_slices_not_yet_sent(
         twap_engine: EngineHarness) -> None:
     parent_id = await twap_engine.submit(**TWAP, amount=1, slices=5, intervalSeconds=60)
     await run_slices(twap_engine, 1, 60)
+    await until(twap_engine, parent_id, sent(2))
     assert twap_engine.http is not None
     async with twap_engine.http.delete(f"/api/orders/{parent_id}") as resp:
         assert resp.status == 200
@@ -145,7 +164,7 @@ async def test_a_restart_mid_schedule_neither_repeats_nor_loses_a_slice(
         twap_engine: EngineHarness) -> None:
     parent_id = await twap_engine.submit(**TWAP, amount=1, slices=4, intervalSeconds=60)
     await run_slices(twap_engine, 1, 60)
-    assert len((await twap_engine.order(parent_id))["children"]) == 2
+    await until(twap_engine, parent_id, sent(2))
     await twap_engine.restart()
     await run_slices(twap_engine, 3, 60)
     final = await twap_engine.wait_terminal(parent_id)
@@ -193,7 +212,7 @@ async def test_a_twap_expires_when_its_time_runs_out_before_the_schedule(
 
 async def test_halted_trading_skips_a_slice_and_carries_it(twap_engine: EngineHarness) -> None:
     parent_id = await twap_engine.submit(**TWAP, amount=1, slices=2, intervalSeconds=10)
-    await settle()
+    await until(twap_engine, parent_id, sent(1))
     assert twap_engine.http is not None
     async with twap_engine.http.put("/api/risk", json={"state": "halted"}) as resp:
         assert resp.status == 200
