@@ -159,7 +159,9 @@ class SimChain:
     # -- transactions ------------------------------------------------------------------------
     async def send(self, payload: str) -> str:
         """sendTransaction: verify, deduplicate, preflight, and let it land; its signature."""
-        await self._clock.sleep(self._rng.uniform(0.02, 0.06) * self._scale)
+        delay = self._rng.uniform(0.02, 0.06) * self._scale
+        if delay > 0:  # the node's answer takes that long; with no time passing, none
+            await self._clock.sleep(delay)
         self._land_backlog()
         message = self.read(payload)
         signature = message.signature
