@@ -16,16 +16,13 @@ import itertools
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-from aiohttp import web
 
 from engine.clock import SystemClock
 from engine.logs import configure
 from engine.testing import EngineHarness
+from engine.testing.cluster import standalone_cluster
 from engine.testing.process import MIX
-from engine.venues.server import serve_world
 from engine.venues.world import SimWorld
 
 PAIRS = [("SOL", "USDC"), ("USDC", "SOL"), ("SOL", "BONK"), ("JUP", "SOL"), ("USDC", "USDT"),
@@ -41,20 +38,6 @@ def kind(fields: dict[str, str | int], token_in: str, token_out: str) -> dict[st
     return fields
 
 
-@contextlib.asynccontextmanager
-async def standalone(world: SimWorld) -> AsyncIterator[str]:
-    """The cluster's JSON-RPC over HTTP on a free port, as `python -m engine cluster`."""
-    runner = web.AppRunner(serve_world(world, 0))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
-
-
 async def audit(orders: int, failure_rate: float, seed: int, remote: bool) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         cluster = SimWorld.build(SystemClock(), seed=seed, latency_scale=0,
@@ -63,7 +46,7 @@ async def audit(orders: int, failure_rate: float, seed: int, remote: bool) -> in
         async with contextlib.AsyncExitStack() as stack:
             extra = {}
             if cluster is not None:
-                extra = {"rpc_url": await stack.enter_async_context(standalone(cluster))}
+                extra = {"rpc_url": await stack.enter_async_context(standalone_cluster(cluster))}
             engine = await stack.enter_async_context(EngineHarness.start(
                 Path(tmp) / "ledger.db", failure_rate=failure_rate, seed=seed, **extra))
             pairs = itertools.islice(itertools.cycle(PAIRS), orders)

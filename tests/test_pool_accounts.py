@@ -14,16 +14,14 @@ from typing import Any
 
 import aiohttp
 import pytest_asyncio
-from aiohttp import web
 from solders.pubkey import Pubkey
 
-from engine.clock import SystemClock
 from engine.pools.dlmm import bin_price_q64
 from engine.solana.pool_accounts import read_pool, related
 from engine.solana.programs import AMM_V4, CPMM, DLMM, TOKEN
 from engine.testing import EngineHarness
+from engine.testing.cluster import standalone_cluster, still_world
 from engine.testing.process import ClusterProcess, EngineProcess
-from engine.venues.server import serve_world
 from engine.venues.world import SimWorld
 
 SOL = "So11111111111111111111111111111111111111112"
@@ -151,16 +149,9 @@ def test_a_dlmm_pair_and_its_bin_arrays_decode_to_the_active_bin_and_every_bin()
 
 @pytest_asyncio.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[tuple[SimWorld, str]]:
-    world = SimWorld.build(SystemClock(), seed=5, latency_scale=0, failure_rate=0,
-                           chain_db=str(tmp_path / "cluster.db"))
-    world.hold_prices()
-    runner = web.AppRunner(serve_world(world, 0))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    yield world, f"http://{host}:{port}"
-    await runner.cleanup()
+    world = still_world(tmp_path / "cluster.db")
+    async with standalone_cluster(world) as url:
+        yield world, url
 
 
 async def call(url: str, method: str, *params: Any) -> Any:

@@ -12,11 +12,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest_asyncio
-from aiohttp import web
 
-from engine.clock import SystemClock
 from engine.testing import EngineHarness
-from engine.venues.server import serve_world
+from engine.testing.cluster import standalone_cluster, still_world
 from engine.venues.world import SimWorld
 
 LEASE = 0.6  # seconds: a stopped engine's orders move within about this
@@ -34,20 +32,13 @@ async def desk(postgres_url: str, tmp_path: Path) -> AsyncIterator[Desk]:
     await conn.execute(f'CREATE DATABASE "{name}"')
     await conn.close()
     db = postgres_url.rsplit("/", 1)[0] + "/" + name
-    world = SimWorld.build(SystemClock(), seed=5, latency_scale=0, failure_rate=0,
-                           chain_db=str(tmp_path / "cluster.db"))
-    world.hold_prices()
-    runner = web.AppRunner(serve_world(world, 0))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
+    world = still_world(tmp_path / "cluster.db")
     async with AsyncExitStack() as stack:
+        url = await stack.enter_async_context(standalone_cluster(world))
         engines = [await stack.enter_async_context(EngineHarness.start(
-            db, rpc_url=f"http://{host}:{port}", keypair=str(tmp_path / "wallet.json"),
+            db, rpc_url=url, keypair=str(tmp_path / "wallet.json"),
             chain_db=str(tmp_path / f"{n}.chain"), lease_seconds=LEASE)) for n in range(2)]
         yield Desk(world, engines)
-    await runner.cleanup()
 
 
 async def test_a_subscriber_on_one_engine_sees_every_event_of_an_order_another_executed(

@@ -13,7 +13,6 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from aiohttp import web
 from solders.transaction import VersionedTransaction
 
 from engine.app import build_chain
@@ -22,7 +21,7 @@ from engine.config import Settings
 from engine.domain.errors import NodeUnhealthy, RateLimited
 from engine.rpc.chain import RpcChain
 from engine.testing import EngineHarness
-from engine.venues.server import serve_world
+from engine.testing.cluster import standalone_cluster, still_world
 from engine.venues.world import SimWorld
 
 SOL = "So11111111111111111111111111111111111111112"
@@ -48,16 +47,9 @@ class Cluster:
 
 @pytest_asyncio.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
-    world = SimWorld.build(SystemClock(), seed=5, latency_scale=0, failure_rate=0,
-                           chain_db=str(tmp_path / "cluster.db"))
-    world.hold_prices()
-    runner = web.AppRunner(serve_world(world, 0))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    yield Cluster(world, f"http://{host}:{port}")
-    await runner.cleanup()
+    world = still_world(tmp_path / "cluster.db")
+    async with standalone_cluster(world) as url:
+        yield Cluster(world, url)
 
 
 @pytest_asyncio.fixture

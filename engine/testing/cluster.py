@@ -1,0 +1,36 @@
+"""The simulated cluster on its own, in this process: what `python -m engine cluster` serves,
+on a free port, for tests and scripts that run engines against a standalone node."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from engine.clock import SystemClock
+from engine.venues.server import serve_world
+from engine.venues.world import SimWorld
+
+
+def still_world(record: Path, *, seed: int = 5, failure_rate: float = 0.0) -> SimWorld:
+    """A cluster with no time passing and no other traders: prices move only when told to."""
+    world = SimWorld.build(SystemClock(), seed=seed, latency_scale=0, failure_rate=failure_rate,
+                           chain_db=str(record))
+    world.hold_prices()
+    return world
+
+
+@contextlib.asynccontextmanager
+async def standalone_cluster(world: SimWorld) -> AsyncIterator[str]:
+    """Serve `world`'s JSON-RPC and PubSub over HTTP; yield its URL."""
+    runner = web.AppRunner(serve_world(world, 0))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
