@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from solders.pubkey import Pubkey
@@ -40,7 +40,7 @@ Handler = Callable[..., Awaitable[Any]]
 class Accounts(Protocol):
     """Where the cluster's accounts come from (the pools, in their programs' layouts)."""
 
-    def account(self, address: Pubkey) -> Account | None: ...
+    def accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]: ...
 
     def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]: ...
 
@@ -209,7 +209,7 @@ class ClusterRpc:
     async def get_account_info(self, pubkey: str,
                                config: dict[str, Any] | None = None) -> dict[str, Any]:
         _base64(config)
-        found = self._accounts.account(Pubkey.from_string(pubkey))
+        [found] = self._accounts.accounts([Pubkey.from_string(pubkey)])
         return {"context": self._context(), "value": _account(found)}
 
     async def get_multiple_accounts(self, pubkeys: list[str],
@@ -217,8 +217,8 @@ class ClusterRpc:
         _base64(config)
         if not isinstance(pubkeys, list) or len(pubkeys) > MAX_ACCOUNTS:
             raise RpcError(codes.INVALID_PARAMS, f"at most {MAX_ACCOUNTS} accounts")
-        return {"context": self._context(), "value": [
-            _account(self._accounts.account(Pubkey.from_string(k))) for k in pubkeys]}
+        found = self._accounts.accounts([Pubkey.from_string(k) for k in pubkeys])
+        return {"context": self._context(), "value": [_account(a) for a in found]}
 
     async def get_program_accounts(self, program: str,
                                    config: dict[str, Any] | None = None) -> Any:

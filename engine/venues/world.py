@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -20,7 +20,7 @@ from engine.pools.dlmm import DlmmPool, FeeParams
 from engine.ports import Clock
 from engine.solana.accounts import CLOCK
 from engine.solana.pool_accounts import Account, encode_pool
-from engine.solana.programs import CLOCK_SYSVAR, SYSVAR, PoolInfo
+from engine.solana.programs import CLOCK_SYSVAR, SYSVAR, PoolInfo, bin_array_index
 from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, SimChain
 from engine.venues.dex import Pool, PoolVenue
 from engine.venues.faults import Faults
@@ -164,17 +164,33 @@ class SimWorld:
     def slot(self) -> int:
         return self.chain.block_height
 
-    def account(self, address: Pubkey) -> Account | None:
-        if address == CLOCK_SYSVAR:
-            return Account(SYSVAR, CLOCK.encode({"slot": self.chain.block_height,
-                                                 "unix_timestamp": self.chain.now()}))
-        owner = self._owners.get(address)
-        if owner is None:  # a new pool, or a bin array a price move filled: index again
-            self._owners = {a: pool_id for v in self.venues for pool_id in v.pools
-                            if isinstance(v.pools[pool_id], CpPool | DlmmPool)
-                            for a in self.pool_accounts(pool_id)}
+    def accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]:
+        """These accounts as they are now (None where there is none); each pool they belong
+        to is written out once, however many of its accounts are asked for."""
+        written: dict[str, dict[Pubkey, Account]] = {}
+        found: list[Account | None] = []
+        for address in addresses:
+            if address == CLOCK_SYSVAR:
+                found.append(Account(SYSVAR, CLOCK.encode({
+                    "slot": self.chain.block_height, "unix_timestamp": self.chain.now()})))
+                continue
             owner = self._owners.get(address)
-        return None if owner is None else self.pool_accounts(owner).get(address)
+            if owner is None:  # a new pool, or a bin array a price move filled: index again
+                self._owners = {a: pool_id for pool_id in self.pools_of(None)
+                                for a in self._account_addresses(pool_id)}
+                owner = self._owners.get(address)
+            if owner is not None and owner not in written:
+                written[owner] = self.pool_accounts(owner)
+            found.append(None if owner is None else written[owner].get(address))
+        return found
+
+    def _account_addresses(self, pool_id: str) -> list[Pubkey]:
+        """Where a pool's accounts are, worked out without writing them."""
+        keys = self.pool_info(pool_id).keys
+        pool = self.meteora.pools.get(pool_id)
+        arrays = ([keys.bin_array(i) for i in {bin_array_index(b) for b in pool.bins}]
+                  if isinstance(pool, DlmmPool) else [])
+        return [keys.address, keys.vault_a, keys.vault_b, keys.config, *arrays]
 
     def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]:
         return [(address, account) for v in self.venues for pool_id in v.pools
