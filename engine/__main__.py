@@ -19,6 +19,7 @@ from engine.app import build_app, open_store
 from engine.config import Settings, load, redacted
 from engine.logs import configure
 from engine.ports import OrderStore
+from engine.rpc.keypair import load_or_create
 from engine.venues import server as cluster
 
 RESERVED_DESCRIPTORS = 64  # for the databases, the log and listening sockets
@@ -37,6 +38,13 @@ def main(argv: list[str] | None = None) -> int:
         argv = argv[1:]
     settings = load(argv, os.environ)
     configure(settings.log_level, settings.log_json)
+    # The wallet first: a bad keypair file is a message, not a start-up traceback; and a new
+    # one is made here once, not raced for by several processes.
+    try:
+        load_or_create(settings.keypair)
+    except (ValueError, OSError) as error:
+        print(f"cannot use the keypair {settings.keypair}: {error}", file=sys.stderr)
+        return 2
     if settings.processes > 1:
         why = processes.refusal(settings)
         if why:

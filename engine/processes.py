@@ -14,7 +14,6 @@ from types import FrameType
 from loguru import logger
 
 from engine.config import Settings, is_postgres
-from engine.rpc.keypair import load_or_create
 
 CHILD = "ENGINE_REUSE_PORT"  # set in each child: bind with SO_REUSEPORT
 
@@ -32,7 +31,6 @@ def refusal(settings: Settings) -> str | None:
 
 
 def run(settings: Settings, argv: Sequence[str]) -> int:
-    load_or_create(settings.keypair)  # once, before the children race to create it
     args = [a for a in _without_processes(argv)]
     children = [subprocess.Popen([sys.executable, "-m", "engine", *args],
                                  env={**os.environ, CHILD: "1"})

@@ -1,0 +1,43 @@
+"""The wallet's keypair file: the Solana CLI's format, created owner-only, refused if malformed."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.rpc.keypair import load_or_create
+
+
+def test_a_new_keypair_is_written_owner_only_and_read_back_the_same(tmp_path: Path) -> None:
+    path = str(tmp_path / "id.json")
+    created = load_or_create(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    data = json.loads(Path(path).read_text())
+    assert len(data) == 64 and all(0 <= b < 256 for b in data)  # secret, then public key
+    assert bytes(data[32:]) == bytes(created.pubkey())
+    assert load_or_create(path).pubkey() == created.pubkey()
+
+
+@pytest.mark.parametrize("content", ["[1, 2, 3]", '{"secret": 1}', "not json at all",
+                                     json.dumps([300] * 64)])
+def test_a_file_that_is_not_a_keypair_is_refused(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "id.json"
+    path.write_text(content)
+    with pytest.raises(ValueError):
+        load_or_create(str(path))
+
+
+def test_the_engine_refuses_to_start_on_a_malformed_keypair_with_a_message(
+        tmp_path: Path) -> None:
+    bad = tmp_path / "id.json"
+    bad.write_text("[1, 2, 3]")
+    done = subprocess.run([sys.executable, "-m", "engine", "--db", str(tmp_path / "e.db"),
+                           "--keypair", str(bad)], text=True, capture_output=True, timeout=30)
+    assert done.returncode == 2 and "not a Solana keypair file" in done.stderr
+    assert "Traceback" not in done.stderr
