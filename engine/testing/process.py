@@ -12,8 +12,10 @@ import socket
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -26,29 +28,36 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class EngineProcess:
+Probe = Any  # a request in flight, as `session.get(...)` returns it: used with `async with`
+
+
+class _Served:
+    """A server of ours as a child process, on a free port, started the README way."""
+
+    what = "server"
+
     def __init__(self, db: Path | str, *args: str) -> None:
         self.db, self.args = db, args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    async def start(self, timeout: float = 20.0) -> None:
-        cmd = [sys.executable, "-m", "engine", "--port", str(self.port), "--db", str(self.db),
-               "--log-level", "WARNING", *self.args]
+    async def _launch(self, cmd: list[str],
+                      probe: Callable[[aiohttp.ClientSession], Probe], timeout: float) -> None:
+        """Start `cmd` and wait until `probe(session)` (a request) answers 200."""
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         async with aiohttp.ClientSession() as session:
             for _ in range(int(timeout / 0.05)):
                 try:
-                    async with session.get(f"{self.url}/healthz") as resp:
+                    async with probe(session) as resp:
                         if resp.status == 200:
                             return
                 except aiohttp.ClientError:
                     pass
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"engine exited with {self.proc.returncode}")
+                    raise RuntimeError(f"{self.what} exited with {self.proc.returncode}")
                 await asyncio.sleep(0.05)
-        raise RuntimeError("engine did not become healthy")
+        raise RuntimeError(f"{self.what} did not become healthy")
 
     def kill(self) -> None:
         """SIGKILL: no clean-up of any kind, as a power cut would leave it."""
@@ -63,37 +72,25 @@ class EngineProcess:
         return await asyncio.to_thread(self.proc.wait, timeout)
 
 
-class ClusterProcess:
-    """`python -m engine cluster`: the simulated cluster as its own process, over HTTP."""
-
-    def __init__(self, db: Path, *args: str) -> None:
-        self.db, self.args = db, args
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
+class EngineProcess(_Served):
+    what = "engine"
 
     async def start(self, timeout: float = 20.0) -> None:
-        cmd = [sys.executable, "-m", "engine", "cluster", "--port", str(self.port),
-               "--db", str(self.db), *self.args]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        health = {"jsonrpc": "2.0", "id": 1, "method": "getHealth", "params": []}
-        async with aiohttp.ClientSession() as session:
-            for _ in range(int(timeout / 0.05)):
-                try:
-                    async with session.post(self.url, json=health) as resp:
-                        if resp.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"cluster exited with {self.proc.returncode}")
-                await asyncio.sleep(0.05)
-        raise RuntimeError("cluster did not answer")
+        await self._launch([sys.executable, "-m", "engine", "--port", str(self.port),
+                            "--db", str(self.db), "--log-level", "WARNING", *self.args],
+                           lambda session: session.get(f"{self.url}/healthz"), timeout)
 
-    async def terminate(self, timeout: float = 30.0) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return await asyncio.to_thread(self.proc.wait, timeout)
+
+class ClusterProcess(_Served):
+    """`python -m engine cluster`: the simulated cluster as its own process, over HTTP."""
+
+    what = "cluster"
+
+    async def start(self, timeout: float = 20.0) -> None:
+        health = {"jsonrpc": "2.0", "id": 1, "method": "getHealth", "params": []}
+        await self._launch([sys.executable, "-m", "engine", "cluster", "--port",
+                            str(self.port), "--db", str(self.db), *self.args],
+                           lambda session: session.post(self.url, json=health), timeout)
 
 
 @dataclass(frozen=True)
