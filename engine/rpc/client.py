@@ -25,6 +25,8 @@ Notify = Callable[[dict[str, Any]], None]  # one PubSub notification's `params`
 
 
 class Transport(Protocol):
+    live: bool  # subscriptions are delivering now
+
     async def request(self, method: str, params: list[Any]) -> Any:
         """The call's result; raises RpcError (RpcTimeout when no answer came)."""
 
@@ -204,7 +206,7 @@ class RpcClient:
     @property
     def live(self) -> bool:
         """Whether subscriptions are delivering now (False: read instead, and subscribe)."""
-        return bool(getattr(self.transport, "live", False))
+        return self.transport.live
 
     async def account_subscribe(self, pubkey: str, notify: Notify) -> int:
         return await self.transport.subscribe("accountSubscribe", [pubkey, {
