@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 import os
 import resource
 import sys
+import threading
 from dataclasses import replace
 
 from aiohttp import web
 from loguru import logger
 
 from engine import cli, keys_command, processes
+from engine.api import server
 from engine.api.door import host_name, is_loopback
 from engine.app import build_app, open_store
 from engine.config import Settings, load, redacted
@@ -61,9 +64,10 @@ def main(argv: list[str] | None = None) -> int:
                 settings.latency_scale, settings.failure_rate)
     app = build_app(settings)
     app.on_startup.append(_freeze_start_up_objects)  # runs once the engine has started
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None,
-                loop=_event_loop(), reuse_port=bool(os.environ.get(processes.CHILD)))
-    return 0
+    code = server.serve(app, settings.host, settings.port, grace=settings.shutdown_grace,
+                        reuse_port=bool(os.environ.get(processes.CHILD)), loop=_event_loop())
+    _exit_if_held(code)
+    return code
 
 
 async def _open_store(db: str) -> OrderStore:
@@ -92,8 +96,20 @@ async def _protected_mode(settings: Settings) -> str | None:
             "to serve it open anyway)")
 
 
+def _exit_if_held(code: int) -> None:
+    """A library thread still running after the loop closed (one that a cancelled stop never
+    joined) would hold the process for ever: leave without it. Every commit is already durable,
+    as it is through kill -9."""
+    held = [t.name for t in threading.enumerate()
+            if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if held:
+        logger.warning("exiting past threads that did not stop: {}", ", ".join(held))
+        logging.shutdown()
+        os._exit(code)
+
+
 def within_descriptor_limit(settings: Settings) -> Settings:
-    """Raise the open-file limit to its hard limit, and keep the WebSocket cap below it, so
+    """Raise the open-file limit to its hard limit, and keep the connection caps below it, so
     new connections are refused cleanly (503) before descriptors run out."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or hard > soft:
@@ -102,11 +118,12 @@ def within_descriptor_limit(settings: Settings) -> Settings:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
             soft = target
     room = max(soft - RESERVED_DESCRIPTORS, 16)
-    if settings.max_connections > room:
-        logger.warning("--max-connections {} lowered to {}: {} file descriptors available",
-                       settings.max_connections, room, soft)
-        return replace(settings, max_connections=room)
-    return settings
+    lowered = {name: room for name in ("max_open_connections", "max_open_connections_per_client",
+                                       "max_connections") if getattr(settings, name) > room}
+    for name in lowered:
+        logger.warning("--{} {} lowered to {}: {} file descriptors available",
+                       name.replace("_", "-"), getattr(settings, name), room, soft)
+    return replace(settings, **lowered) if lowered else settings  # type: ignore[arg-type]
 
 
 async def _freeze_start_up_objects(app: web.Application) -> None:

@@ -7,6 +7,7 @@ simulated world that outlives the engines it restarts); what is not passed is bu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -16,9 +17,11 @@ from aiohttp import web
 
 from engine.api import dashboard, health, heartbeat, market, openapi, orders, risk, streams
 from engine.api.auth import guard
+from engine.api.connections import CONNECTIONS, ConnectionGuard, Limits, pacing
 from engine.api.door import door
 from engine.api.errors import error_middleware
 from engine.api.keys import ENGINE, MARKET, SOCKETS
+from engine.api.server import StartupError
 from engine.api.sinks import websocket_frame
 from engine.clock import SystemClock
 from engine.config import Settings, is_postgres
@@ -37,6 +40,7 @@ from engine.rpc.keypair import load_or_create
 from engine.rpc.venue import AccountDirectory, AccountVenue, keep_fresh
 from engine.service import Fanout, OrderService, RetryPolicy
 from engine.sharing import Sharing
+from engine.solana.jsonrpc import RpcError
 from engine.solana.programs import AMM_V4, CPMM, DLMM
 from engine.store.postgres import PostgresStore
 from engine.store.sqlite import SqliteStore
@@ -69,6 +73,9 @@ def _rpc(settings: Settings, world: SimWorld) -> RpcClient:
     return RpcClient(transport)
 
 
+CLUSTER_TIMEOUT = 5.0  # seconds the cluster gets to answer at start
+
+
 @dataclass(frozen=True, slots=True)
 class Edge:
     """How the engine reaches the cluster and the market: its chain, and its venues (the
@@ -83,6 +90,8 @@ async def build_edge(settings: Settings, world: SimWorld, clock: Clock) -> Edge:
     if not (settings.rpc_url or settings.pool_source == "accounts"):
         return Edge(build_chain(settings, world, clock), world.venues, ())
     rpc = _rpc(settings, world)
+    if settings.rpc_url:
+        await _reach(rpc, settings.rpc_url)
     slot = SLOT_SECONDS * settings.latency_scale
     readers = [AccountVenue("raydium", (AMM_V4, CPMM), rpc, clock, slot_seconds=slot,
                             max_age_slots=settings.max_account_age),
@@ -96,6 +105,17 @@ async def build_edge(settings: Settings, world: SimWorld, clock: Clock) -> Edge:
     return Edge(chain, readers, readers)
 
 
+async def _reach(rpc: RpcClient, url: str) -> None:
+    """Fail the start in one line when the cluster does not answer (a wrong URL, or not yet up)."""
+    try:
+        async with asyncio.timeout(CLUSTER_TIMEOUT):
+            await rpc.get_slot()
+    except (RpcError, TimeoutError) as error:
+        await rpc.close()
+        raise StartupError(f"the cluster at {url} cannot be reached: "
+                           f"{error or 'no answer within 5 s'}") from None
+
+
 def build_world(settings: Settings, clock: Clock) -> SimWorld:
     """The simulated market and cluster, recorded in `settings.chain_db` when set. With
     --rpc-url the cluster is elsewhere: this one keeps no record (and shares no file with the
@@ -103,6 +123,12 @@ def build_world(settings: Settings, clock: Clock) -> SimWorld:
     record = None if settings.rpc_url else (settings.chain_db or None)
     return SimWorld.build(clock, seed=settings.seed, latency_scale=settings.latency_scale,
                           failure_rate=settings.failure_rate, chain_db=record)
+
+
+async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def open_store(settings: Settings, *,
@@ -179,43 +205,47 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
     clock = clock or SystemClock()
     owns_world = world is None
     sim = world or build_world(settings, clock)
-    app = web.Application(middlewares=[error_middleware, door(settings), guard(settings)],
+    connections = ConnectionGuard(Limits(
+        settings.request_timeout, settings.idle_timeout, settings.max_open_connections,
+        settings.max_open_connections_per_client))
+    app = web.Application(middlewares=[error_middleware, pacing(connections), door(settings),
+                                       guard(settings)],
                           client_max_size=settings.max_body_bytes)
+    app[CONNECTIONS] = connections
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        opened = store or await open_store(settings)
-        edge = await build_edge(settings, sim, clock)
-        own_chain: Chain = wrap_chain(edge.chain) if wrap_chain else edge.chain
-        parts = build_engine(settings, store=opened, chain=own_chain, venues=edge.venues,
-                             clock=clock)
-        for reader in edge.readers:  # pool accounts that changed wake the price watcher
-            reader.listeners.append(parts.watcher.pools_changed)
-        if not edge.readers:
-            sim.listeners.append(parts.watcher.pools_changed)
-        app[ENGINE] = parts.engine
-        await parts.engine.start()
-        if parts.sharing is not None:
-            await parts.sharing.start()
-        tasks = [asyncio.create_task(parts.engine.refresh_keys(), name="api-keys")]
-        if edge.readers:
-            tasks.append(asyncio.create_task(keep_fresh(edge.readers), name="accounts"))
-        if not settings.rpc_url:  # the simulated market lives here: let it trade
-            tasks.append(asyncio.create_task(sim.run(clock, settings.launch_rate),
-                                             name="market"))
-        yield
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if parts.sharing is not None:
-            await parts.sharing.stop()
-        await parts.engine.stop()
-        if not edge.readers:
-            sim.listeners.remove(parts.watcher.pools_changed)
-        await own_chain.close()
-        if store is None:
-            await opened.close()
-        if owns_world:
-            await sim.chain.close()
+        # Each resource is closed in reverse, also when a later step of the start fails: a
+        # store left open keeps its thread, and the process, alive after the failed start.
+        async with contextlib.AsyncExitStack() as opened:
+            if owns_world:
+                opened.push_async_callback(sim.chain.close)
+            own_store = store or await open_store(settings)
+            if store is None:
+                opened.push_async_callback(own_store.close)
+            edge = await build_edge(settings, sim, clock)
+            own_chain: Chain = wrap_chain(edge.chain) if wrap_chain else edge.chain
+            opened.push_async_callback(own_chain.close)
+            parts = build_engine(settings, store=own_store, chain=own_chain, venues=edge.venues,
+                                 clock=clock)
+            for reader in edge.readers:  # pool accounts that changed wake the price watcher
+                reader.listeners.append(parts.watcher.pools_changed)
+            if not edge.readers:
+                sim.listeners.append(parts.watcher.pools_changed)
+                opened.callback(sim.listeners.remove, parts.watcher.pools_changed)
+            app[ENGINE] = parts.engine
+            await parts.engine.start()
+            opened.push_async_callback(parts.engine.stop)
+            if parts.sharing is not None:
+                await parts.sharing.start()
+                opened.push_async_callback(parts.sharing.stop)
+            tasks = [asyncio.create_task(parts.engine.refresh_keys(), name="api-keys")]
+            if edge.readers:
+                tasks.append(asyncio.create_task(keep_fresh(edge.readers), name="accounts"))
+            if not settings.rpc_url:  # the simulated market lives here: let it trade
+                tasks.append(asyncio.create_task(sim.run(clock, settings.launch_rate),
+                                                 name="market"))
+            opened.push_async_callback(_cancel, tasks)
+            yield
 
     app[MARKET] = sim
     app[SOCKETS] = weakref.WeakSet()

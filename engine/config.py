@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -36,7 +37,11 @@ class Settings:
     max_waiting: int = 10_000  # orders waiting for their trigger at once, all keys together
     max_waiting_per_key: int = 1_000
     max_connections: int = 2_000  # open WebSockets at once
-    max_connections_per_client: int = 200  # open WebSockets per client address
+    max_connections_per_client: int = 200  # open WebSockets per API key (or client address)
+    max_open_connections: int = 10_000  # TCP connections, HTTP and WebSocket alike
+    max_open_connections_per_client: int = 1_000  # TCP connections per client address
+    request_timeout: float = 10.0  # seconds for a request's head and body to arrive
+    idle_timeout: float = 30.0  # seconds a kept-alive connection may sit with no request
     launches_per_minute: int = 60  # POST /api/sim/launch, all callers together
     requests_per_second: float = 200.0  # per API key (or per client address without keys)
     max_order_usd: float = 0.0  # the most one order may be worth, at the pools' prices; 0: off
@@ -68,7 +73,15 @@ HELP = {
     "max_waiting": "orders waiting for their trigger at once before POST answers 429",
     "max_waiting_per_key": "waiting orders one API key may hold",
     "max_connections": "open WebSockets at once before new ones are refused (503)",
-    "max_connections_per_client": "open WebSockets per client address (429)",
+    "max_connections_per_client": "open WebSockets per API key, or per client address for "
+                                  "keyless local use (429)",
+    "max_open_connections": "open TCP connections at once (HTTP and WebSocket; kept below the "
+                            "descriptor limit); the oldest idle or incomplete one makes room",
+    "max_open_connections_per_client": "open TCP connections per client address; the oldest "
+                                       "idle or incomplete one of that address makes room",
+    "request_timeout": "seconds a request's head and body get to arrive before the connection "
+                       "is closed (slow clients)",
+    "idle_timeout": "seconds a kept-alive connection may stay idle before it is closed",
     "launches_per_minute": "POST /api/sim/launch calls per minute (429 beyond)",
     "requests_per_second": "requests per second per API key, with twice that as a burst (429)",
     "max_order_usd": "the most one order may be worth in USD at the pools' prices (422); 0 = off",
@@ -113,6 +126,13 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -139,6 +159,8 @@ TYPES: dict[str, Callable[[str], Any]] = {
     "shutdown_grace": _non_negative, "launch_rate": _non_negative,
     "max_waiting": _positive_int, "max_waiting_per_key": _positive_int,
     "max_connections": _positive_int, "max_connections_per_client": _positive_int,
+    "max_open_connections": _positive_int, "max_open_connections_per_client": _positive_int,
+    "request_timeout": _positive, "idle_timeout": _positive,
     "launches_per_minute": _positive_int, "requests_per_second": _non_negative,
     "max_order_usd": _non_negative, "max_open_orders": _non_negative_int,
     "max_priority_fee": _non_negative_int, "max_account_age": _non_negative_int,
@@ -185,13 +207,17 @@ def load(argv: Sequence[str], env: Mapping[str, str]) -> Settings:
 
 
 def redacted(db: str) -> str:
-    """--db as it may be logged: a URL's password replaced."""
-    if not is_postgres(db) or "@" not in db:
+    """--db as it may be logged: a URL's password replaced, in its credentials or its query."""
+    if not is_postgres(db):
+        return db
+    db = re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", db)
+    if "@" not in db.split("?", 1)[0]:
         return db
     scheme, rest = db.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}{':***' if ':' in credentials else ''}@{host}"
+    credentials, host = rest.split("?", 1)[0].rsplit("@", 1), rest.partition("?")[1:]
+    user = credentials[0].split(":", 1)[0]
+    hidden = ":***" if ":" in credentials[0] else ""
+    return f"{scheme}://{user}{hidden}@{credentials[1]}{''.join(host)}"
 
 
 def is_postgres(db: str) -> bool:

@@ -1,13 +1,51 @@
-"""Loguru set-up: readable lines carrying the order id when there is one."""
+"""Logging: readable lines carrying the order id, one path for ours and the libraries' records,
+and no secret in any of them.
+
+Every line is redacted as it is written, whatever wrote it (our code, aiohttp, asyncpg, a
+traceback's text): API keys, and the values of `Authorization` and `Sec-WebSocket-Protocol`.
+A client's malformed request is one line at debug level, never a traceback: anyone can send
+one, so at any other level it would flood the log on demand.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 import sys
+from typing import Any
 
+from aiohttp.http_exceptions import HttpProcessingError
 from loguru import logger
 
 FORMAT = ("<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
           "<cyan>{extra[order_id]}</cyan> {message}")
+REDACTED = "[redacted]"
+SECRETS = (
+    re.compile(r"oek_[A-Za-z0-9_\-]*"),  # an API key, whole or cut short
+    re.compile(r"(?i)(bearer[.\s]+)[^\s'\",;\]\)}]+"),  # Authorization: Bearer x, bearer.x
+    # A header's value, as a line, a repr or a JSON pair writes it: up to the line's end.
+    re.compile(r"(?i)((?:authorization|sec-websocket-protocol)['\"]?\s*[:=,]\s*['\"]?)"
+               r"[^\r\n'\"]+"),
+    re.compile(r"(?i)(password=)[^&\s'\"]+"),  # a password in a URL's query
+    re.compile(r"(://[^:/\s@]+:)[^@\s/]+(?=@)"),  # or in its credentials
+)
+# aiohttp's message when it refuses a request it cannot parse (400) or that broke mid-way.
+CLIENT_ERROR = "Error handling request"
+
+
+def redact(text: str) -> str:
+    for pattern in SECRETS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, text)
+    return text
+
+
+def printable(text: str) -> str:
+    """A client's text as one log line: control characters and escapes shown, not obeyed."""
+    return text.encode("unicode_escape").decode("ascii")
+
+
+def _write(message: Any) -> None:
+    sys.stderr.write(redact(str(message)))
 
 
 def configure(level: str, as_json: bool = False) -> None:
@@ -18,8 +56,28 @@ def configure(level: str, as_json: bool = False) -> None:
     # debug level, where the operator asked for everything.
     debug = level.upper() in ("DEBUG", "TRACE")
     if as_json:
-        logger.add(sys.stderr, level=level.upper(), serialize=True, diagnose=debug,
-                   backtrace=debug)
+        logger.add(_write, level=level.upper(), serialize=True, diagnose=debug, backtrace=debug)
     else:
-        logger.add(sys.stderr, level=level.upper(), format=FORMAT, diagnose=debug,
-                   backtrace=debug)
+        logger.add(_write, level=level.upper(), format=FORMAT, diagnose=debug, backtrace=debug,
+                   colorize=sys.stderr.isatty())
+    logging.basicConfig(handlers=[_ToLoguru()], level=logging.DEBUG if debug else logging.INFO,
+                        force=True)
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)  # every statement, at debug
+
+
+class _ToLoguru(logging.Handler):
+    """The standard library's records (aiohttp, asyncio, asyncpg) written as ours."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and message.startswith(CLIENT_ERROR):
+            why = (error.message or "").strip().splitlines()
+            logger.debug("refused a malformed request{}: {}{}", message[len(CLIENT_ERROR):],
+                         type(error).__name__, f": {printable(why[0][:120])}" if why else "")
+            return
+        level: str | int = record.levelname if record.levelname in _LEVELS else record.levelno
+        logger.opt(depth=6, exception=record.exc_info).log(level, "{}: {}", record.name, message)
+
+
+_LEVELS = frozenset({"TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"})

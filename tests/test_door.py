@@ -100,3 +100,17 @@ async def test_the_dashboard_cannot_be_framed_and_runs_no_inline_script(
             assert "unsafe-inline" not in policy
             assert resp.headers["X-Content-Type-Options"] == "nosniff"
             assert resp.headers["Referrer-Policy"] == "no-referrer"
+
+
+async def test_every_refusal_says_nosniff_and_sends_no_referrer(
+        order_engine: EngineHarness) -> None:
+    assert order_engine.http is not None
+    await order_engine.create_key("bot", "read")
+    refusals = [("GET", "/api/orders", {}, 401),  # a key exists now: none sent
+                ("GET", "/api/orders", {"Host": "evil.example"}, 403),
+                ("POST", "/api/orders/execute", {"Content-Type": "text/plain"}, 415)]
+    for method, path, headers, status in refusals:
+        async with order_engine.http.request(method, path, headers=headers, data=b"x") as resp:
+            assert resp.status == status
+            assert resp.headers["X-Content-Type-Options"] == "nosniff"
+            assert resp.headers["Referrer-Policy"] == "no-referrer"

@@ -23,6 +23,7 @@ from engine.config import Settings
 from engine.domain.access import LOCAL, Caller, Scope
 from engine.domain.errors import EngineError
 from engine.limits import Buckets
+from engine.logs import printable
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Request-scoped: the Caller this request is made as, and whether it showed a valid key (or
@@ -111,7 +112,8 @@ def guard(settings: Settings) -> Middleware:
             raise
         finally:
             if settings.access_log:
-                logger.info("{} {} {} key={} client={}", request.method, request.path, status,
+                logger.info("{} {} {} key={} client={}", request.method, printable(request.path),
+                            status,
                             caller.name if caller and caller.name else "-", request.remote)
 
     return access

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 
-from engine.api.errors import ApiError
+from engine.api.errors import ALWAYS, ApiError
 from engine.config import Settings
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -26,7 +26,6 @@ LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "127.0.0.1", "::1"})
 WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CORS_METHODS = "GET, POST, PUT, DELETE"
 CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key"
-ALWAYS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
 def host_name(host: str) -> str:

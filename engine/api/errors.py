@@ -26,6 +26,10 @@ RETRY_AFTER = {"UNAVAILABLE": "1", "OVERLOADED": "1", "STORAGE_UNAVAILABLE": "5"
                "TRADING_HALTED": "30"}
 
 
+# On every answer, refusals included (the door adds them to the rest).
+ALWAYS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, field: str | None = None,
                  headers: dict[str, str] | None = None) -> None:
@@ -45,7 +49,8 @@ class ApiError(Exception):
         body: dict[str, str] = {"code": self.code, "message": self.message}
         if self.field:
             body["field"] = self.field
-        return json_response({"error": body}, status=self.status, headers=self.headers)
+        return json_response({"error": body}, status=self.status,
+                             headers={**ALWAYS, **self.headers})
 
 
 def json_response(data: object, status: int = 200,

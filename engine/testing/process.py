@@ -36,8 +36,8 @@ class _Served:
 
     what = "server"
 
-    def __init__(self, db: Path | str, *args: str) -> None:
-        self.db, self.args = db, args
+    def __init__(self, db: Path | str, *args: str, log: Path | None = None) -> None:
+        self.db, self.args, self.log = db, args, log  # log: where its stderr goes
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -45,7 +45,8 @@ class _Served:
     async def _launch(self, cmd: list[str],
                       probe: Callable[[aiohttp.ClientSession], Probe], timeout: float) -> None:
         """Start `cmd` and wait until `probe(session)` (a request) answers 200."""
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(self.log or "/dev/null", "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
         async with aiohttp.ClientSession() as session:
             for _ in range(int(timeout / 0.05)):
                 try:

@@ -1,0 +1,91 @@
+"""Starting and stopping as an operator meets it: a cluster that is not there, a busy port, a
+signal while the engine is still starting. One line each, an exit code, never a hang."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+
+from engine.testing.process import EngineProcess, free_port
+
+
+def engine_command(tmp_path: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "engine", "--db", str(tmp_path / "e.db"), *args]
+
+
+def run(command: list[str], timeout: float = 20) -> tuple[int, str, float]:
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    return done.returncode, done.stderr, time.monotonic() - started
+
+
+@pytest_asyncio.fixture
+async def silent_cluster() -> AsyncIterator[int]:
+    """A port that accepts connections and never answers (a cluster that hangs)."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1]
+    for writer in held:
+        writer.close()
+    server.close()
+
+
+def test_an_unreachable_cluster_ends_the_start_in_one_line_and_a_non_zero_exit(
+        tmp_path: Path) -> None:
+    code, stderr, seconds = run(engine_command(
+        tmp_path, "--port", str(free_port()), "--rpc-url", f"http://127.0.0.1:{free_port()}"))
+    assert code == 1 and seconds < 10
+    assert "Traceback" not in stderr
+    assert "cannot be reached" in stderr.strip().splitlines()[-1]
+
+
+async def test_a_cluster_that_never_answers_ends_the_start_within_10_s(
+        tmp_path: Path, silent_cluster: int) -> None:
+    code, stderr, seconds = await asyncio.to_thread(run, engine_command(
+        tmp_path, "--port", str(free_port()), "--rpc-url", f"http://127.0.0.1:{silent_cluster}"))
+    assert code == 1 and seconds < 10
+    assert "Traceback" not in stderr and "cannot be reached" in stderr
+
+
+async def test_sigterm_while_the_start_waits_on_the_cluster_stops_the_process(
+        tmp_path: Path, silent_cluster: int) -> None:
+    proc = subprocess.Popen(engine_command(
+        tmp_path, "--port", str(free_port()), "--rpc-url", f"http://127.0.0.1:{silent_cluster}"),
+        stderr=subprocess.PIPE, text=True)
+    await asyncio.sleep(1.5)  # imported, and waiting for the cluster's answer
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = await asyncio.to_thread(proc.communicate, None, 5)
+    assert proc.returncode == 0
+    assert "Traceback" not in stderr
+
+
+async def test_a_busy_port_is_one_line_naming_it_and_exit_2(tmp_path: Path) -> None:
+    first = EngineProcess(tmp_path / "first.db")
+    await first.start()
+    try:
+        code, stderr, _ = await asyncio.to_thread(
+            run, engine_command(tmp_path, "--port", str(first.port)))
+    finally:
+        await first.terminate()
+    assert code == 2
+    assert "Traceback" not in stderr
+    assert f"cannot listen on 127.0.0.1:{first.port}" in stderr
+
+
+async def test_sigint_stops_a_running_engine_with_exit_0(tmp_path: Path) -> None:
+    engine = EngineProcess(tmp_path / "e.db")
+    await engine.start()
+    assert engine.proc is not None
+    engine.proc.send_signal(signal.SIGINT)
+    assert await asyncio.to_thread(engine.proc.wait, 15) == 0
