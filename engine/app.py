@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
@@ -20,9 +19,10 @@ from engine.api.auth import guard
 from engine.api.connections import CONNECTIONS, ConnectionGuard, Limits, pacing
 from engine.api.door import door
 from engine.api.errors import error_middleware
-from engine.api.keys import ENGINE, MARKET, SOCKETS
+from engine.api.keys import ENGINE, MARKET
 from engine.api.server import StartupError
 from engine.api.sinks import websocket_frame
+from engine.api.sockets import SOCKETS, Sockets, key_enforcement
 from engine.clock import SystemClock
 from engine.config import Settings, is_postgres
 from engine.domain.order import Order, OrderType
@@ -248,8 +248,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
             yield
 
     app[MARKET] = sim
-    app[SOCKETS] = weakref.WeakSet()
+    app[SOCKETS] = Sockets()
     app.cleanup_ctx.append(lifecycle)
+    app.cleanup_ctx.append(key_enforcement)
     app.cleanup_ctx.append(heartbeat.heartbeat)
     app.on_shutdown.append(streams.close_all)
     _routes(app.router)

@@ -1,4 +1,6 @@
-"""`python -m engine keys create|list|revoke`: API keys, kept (as hashes) in the engine's database.
+"""`python -m engine keys create|list|revoke|unlock`: API keys, kept (as hashes) in the engine's
+database. Once a database has had a key it stays locked when its last key is revoked: `unlock`
+lets loopback clients in without a key again.
 
 `create` prints the new key once, alone on its own line of standard output, so a script can
 capture it: `KEY=$(python -m engine keys create --name bot --scope trade)`.
@@ -14,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from engine.domain.access import KEY_PREFIX, ApiKey, Scope, key_hash
+from engine.keyring import UNLOCKED_AT
 from engine.ports import KeyNameTaken, OrderStore
 
 
@@ -30,6 +33,13 @@ def parser() -> argparse.ArgumentParser:
     revoke = sub.add_parser("revoke", help="revoke a key by name (a running engine stops "
                                            "accepting it within a second)")
     revoke.add_argument("name")
+    scope = sub.add_parser("scope", help="change a key's scope (a running engine applies it, "
+                                         "and closes the sockets it no longer allows, within a "
+                                         "second)")
+    scope.add_argument("name")
+    scope.add_argument("scope", choices=[s.value for s in Scope])
+    sub.add_parser("unlock", help="after every key was revoked: serve loopback clients without "
+                                  "a key again (refused while a key is active)")
     for command in sub.choices.values():
         command.add_argument("--db", default="./engine.db", help="the engine's database")
     return p
@@ -58,11 +68,31 @@ async def run(args: argparse.Namespace, store: OrderStore) -> int:
             print(f"{key.name:<24} {key.scope.value:<6} created {key.created_at:%Y-%m-%d %H:%M}"
                   f"  {revoked}")
         return 0
+    if args.action == "unlock":
+        return await _unlock(store)
+    if args.action == "scope":
+        if await store.set_key_scope(args.name, Scope(args.scope)):
+            print(f"key {args.name!r} is now {args.scope}", file=sys.stderr)
+            return 0
+        print(f"no active key named {args.name!r}", file=sys.stderr)
+        return 1
     if await store.revoke_key(args.name, datetime.now(UTC)):
         print(f"revoked {args.name!r}", file=sys.stderr)
         return 0
     print(f"no active key named {args.name!r}", file=sys.stderr)
     return 1
+
+
+async def _unlock(store: OrderStore) -> int:
+    active = [key.name for key in await store.api_keys() if key.active]
+    if active:
+        print(f"not unlocked: these keys are active: {', '.join(active)} (revoke them first)",
+              file=sys.stderr)
+        return 1
+    await store.set_engine_value(UNLOCKED_AT, datetime.now(UTC).isoformat())
+    print("unlocked: loopback clients are served without a key (a running engine within a "
+          "second)", file=sys.stderr)
+    return 0
 
 
 def main(argv: list[str], open_store: Callable[[str], Awaitable[OrderStore]]) -> int:

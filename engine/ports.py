@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from engine.domain.access import ApiKey
+from engine.domain.access import ApiKey, Scope
 from engine.domain.events import OrderEvent, StoredEvent
 from engine.domain.order import Order
 from engine.domain.risk import TradingState
@@ -126,6 +126,9 @@ class OrderStore(Protocol):
     async def revoke_key(self, name: str, at: datetime) -> bool:
         """Revoke the active key of that name; False when there is none."""
 
+    async def set_key_scope(self, name: str, scope: Scope) -> bool:
+        """Change the scope of the active key of that name; False when there is none."""
+
     async def keep_marks(self, marks: Sequence[tuple[str, Decimal]]) -> None:
         """Keep waiting trailing stops' high-water marks, (order id, mark), in one write."""
 
@@ -134,6 +137,12 @@ class OrderStore(Protocol):
 
     async def set_trading_state(self, state: TradingState) -> None:
         """Keep the trading state across restarts."""
+
+    async def engine_value(self, key: str) -> str | None:
+        """A value the engine keeps about itself (`keys_unlocked_at`, `genesis_hash`)."""
+
+    async def set_engine_value(self, key: str, value: str) -> None:
+        """Keep it, replacing what was kept under that key."""
 
 
 class Venue(Protocol):

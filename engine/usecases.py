@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from loguru import logger
 
-from engine.domain.access import LOCAL, Caller
+from engine.domain.access import LOCAL, Caller, Scope
 from engine.domain.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
@@ -36,7 +36,7 @@ from engine.domain.routing import RoutePlan
 from engine.domain.status import OrderStatus as S
 from engine.domain.transactions import TokenBalance
 from engine.hub import ALL, Hub, Subscription
-from engine.keyring import KeyRing
+from engine.keyring import KeyMode, KeyRing
 from engine.metrics import Metrics
 from engine.ports import (
     Chain,
@@ -56,6 +56,11 @@ from engine.watcher import Watcher
 from engine.workers import WorkerPool
 
 T = TypeVar("T")
+KEY_MODES = {
+    KeyMode.OPEN: "none exists; loopback clients need none (keys create to require them)",
+    KeyMode.KEYS: "required on every request",
+    KeyMode.LOCKED: "LOCKED: every key was revoked and none is active, so nobody is served "
+                    "until a key is created or `keys unlock` opens loopback again"}
 KEY_RETENTION = timedelta(hours=48)  # idempotency keys live at least this long (promise: 24 h)
 
 
@@ -104,6 +109,7 @@ class Engine:
     async def start(self) -> None:
         """Resume every unfinished order, then start the workers and accept new ones."""
         await self._keyring.refresh()
+        logger.info("API keys: {}", KEY_MODES[self._keyring.mode])
         await self._risk.load()
         forgotten = await self._store.forget_keys(self._clock.now() - KEY_RETENTION)
         if forgotten:
@@ -160,8 +166,20 @@ class Engine:
 
     @property
     def keys_required(self) -> bool:
-        """Whether any API key exists: from then on every request needs one."""
+        """Whether every request needs a key: keys exist, or were revoked and not unlocked."""
         return self._keyring.any_active
+
+    @property
+    def key_mode(self) -> KeyMode:
+        return self._keyring.mode
+
+    def scope_of(self, name: str) -> Scope | None:
+        """The scope of the active key of that name; None once it is revoked."""
+        return self._keyring.scope_of(name)
+
+    async def keys_changed(self) -> None:
+        """Return at the next change of the keys."""
+        await self._keyring.changed()
 
     async def refresh_keys(self) -> None:
         """Follow key changes made while running (a task: it never returns)."""

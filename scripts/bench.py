@@ -33,6 +33,9 @@ import aiohttp
 from engine.testing.postgres import throwaway_postgres
 from engine.testing.process import ClusterProcess, EngineProcess, free_port
 
+# The load generator is one address asking far above the per-address request rate.
+UNLIMITED = ("--requests-per-second", "0")
+
 ORDER = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.5,
          "slippage": 0.05}
 TERMINAL = {"confirmed", "failed"}
@@ -129,7 +132,7 @@ async def desk(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     """N engine processes on one PostgreSQL (durable, fsync on) and one cluster process; the
     load generator spreads its clients over them. CPU per order by component."""
     sim = ("--latency-scale", str(args.latency_scale), "--failure-rate",
-           str(args.failure_rate), "--seed", "1")
+           str(args.failure_rate), "--seed", "1", *UNLIMITED)
     with throwaway_postgres() as url:
         cluster = ClusterProcess(tmp / "cluster.db", *sim)
         await cluster.start()
@@ -256,11 +259,11 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     if url is None:
         sim = ("--latency-scale", str(args.latency_scale), "--failure-rate",
                str(args.failure_rate), "--seed", "1")
-        remote: tuple[str, ...] = ()
+        remote: tuple[str, ...] = UNLIMITED
         if args.cluster:
             cluster = ClusterProcess(tmp / "cluster.db", *sim)
             await cluster.start()
-            remote = ("--rpc-url", cluster.url)
+            remote = (*UNLIMITED, "--rpc-url", cluster.url)
         engine = EngineProcess(tmp / "bench.db", "--workers", str(args.workers), *sim, *remote,
                                "--pool-source", args.pool_source,
                                "--max-pending", "100000",

@@ -59,7 +59,7 @@ def fill(db_path: Path, count: int) -> list[str]:
 async def orders(count: int, tmp: Path) -> None:
     db = tmp / "scale.db"
     ids = fill(db, count)
-    engine = EngineProcess(db, "--latency-scale", "0")
+    engine = EngineProcess(db, "--latency-scale", "0", "--requests-per-second", "0")
     started = time.perf_counter()
     await engine.start()
     startup = time.perf_counter() - started
@@ -88,7 +88,7 @@ async def orders(count: int, tmp: Path) -> None:
 
 
 async def subscribers(count: int, tmp: Path) -> None:
-    engine = EngineProcess(tmp / "subs.db", "--latency-scale", "0")
+    engine = EngineProcess(tmp / "subs.db", "--latency-scale", "0", "--requests-per-second", "0")
     await engine.start()
     assert engine.proc is not None
     connector = aiohttp.TCPConnector(limit=0)
@@ -125,7 +125,8 @@ async def busy(count: int, tmp: Path) -> None:
 
 
 async def _busy_run(readers: int, stream: str, db: Path, orders: int = 1500) -> tuple[float, int]:
-    engine = EngineProcess(db, "--latency-scale", "0", "--failure-rate", "0")
+    engine = EngineProcess(db, "--latency-scale", "0", "--failure-rate", "0",
+                           "--requests-per-second", "0")
     await engine.start()
     received = 0
     body = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.5}

@@ -18,7 +18,8 @@ from loguru import logger
 
 from engine.api.door import host_name, is_loopback
 from engine.api.errors import STATUS_BY_CODE, ApiError
-from engine.api.keys import ENGINE, SOCKETS
+from engine.api.keys import ENGINE
+from engine.api.sockets import SOCKETS
 from engine.config import Settings
 from engine.domain.access import LOCAL, Caller, Scope
 from engine.domain.errors import EngineError
@@ -67,7 +68,7 @@ def presented_key(request: web.Request) -> str | None:
 
 def guard(settings: Settings) -> Middleware:
     buckets = Buckets(settings.requests_per_second, 2 * settings.requests_per_second)
-    per_client: Counter[str] = Counter()
+    per_holder: Counter[str] = Counter()  # open WebSockets, per key (or address without one)
 
     @web.middleware
     async def access(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -76,6 +77,7 @@ def guard(settings: Settings) -> Middleware:
         try:
             caller = _authenticate(request, settings)
             needed = needed_scope(request)
+            holder = _holder(request, caller)
             if needed is not None:
                 if caller is None:
                     raise ApiError(401, "UNAUTHENTICATED", "send an API key: Authorization: "
@@ -83,22 +85,21 @@ def guard(settings: Settings) -> Middleware:
                 if not caller.scope.allows(needed):
                     raise ApiError(403, "FORBIDDEN", f"this key's scope is {caller.scope}; "
                                    f"this needs {needed}")
-                if caller.name is not None and settings.requests_per_second > 0:
-                    buckets.admit(caller.name, time.monotonic())
+                if settings.requests_per_second > 0:
+                    buckets.admit(holder, time.monotonic())
             request[CALLER], request[ADMITTED] = caller or LOCAL, caller is not None
             if request.headers.get(hdrs.UPGRADE, "").lower() != "websocket":
                 response = await handler(request)
                 status = response.status
                 return response
-            client = request.remote or "?"
-            _admit_socket(request, settings, per_client[client])
-            per_client[client] += 1
+            _admit_socket(request, settings, per_holder[holder], caller)
+            per_holder[holder] += 1
             try:
                 response = await handler(request)
             finally:
-                per_client[client] -= 1
-                if not per_client[client]:
-                    del per_client[client]
+                per_holder[holder] -= 1
+                if not per_holder[holder]:
+                    del per_holder[holder]
             status = response.status
             return response
         except web.HTTPException as error:
@@ -135,11 +136,20 @@ def _authenticate(request: web.Request, settings: Settings) -> Caller | None:
     return None
 
 
-def _admit_socket(request: web.Request, settings: Settings, from_client: int) -> None:
+def _holder(request: web.Request, caller: Caller | None) -> str:
+    """Whose limits a request counts against: its key's, or without one its address's."""
+    if caller is not None and caller.name is not None:
+        return f"key {caller.name}"
+    return f"address {request.remote or '?'}"
+
+
+def _admit_socket(request: web.Request, settings: Settings, held: int,
+                  caller: Caller | None) -> None:
     if len(request.app[SOCKETS]) >= settings.max_connections:
         raise ApiError(503, "TOO_MANY_CONNECTIONS", "the engine serves as many WebSockets as it "
                        "can; retry shortly", headers={"Retry-After": "5"})
-    if from_client >= settings.max_connections_per_client:
+    if held >= settings.max_connections_per_client:
+        whose = "API key" if caller is not None and caller.name else "client address"
         raise ApiError(429, "TOO_MANY_CONNECTIONS", f"at most "
-                       f"{settings.max_connections_per_client} WebSockets per client address",
+                       f"{settings.max_connections_per_client} WebSockets per {whose}",
                        headers={"Retry-After": "5"})

@@ -17,6 +17,7 @@ async def healthz(request: web.Request) -> web.Response:
     if not request.get(ADMITTED, False):  # keys are required and none came: say no more
         return json_response({"status": status}, status=200 if health.accepting else 503)
     body = {"status": status, **({"reasons": problems} if problems else {}),
+            "keys": request.app[ENGINE].key_mode.value,
             "workers": health.workers, "queued": health.queued, "inFlight": health.in_flight,
             "waiting": health.waiting, "subscribers": health.subscribers}
     return json_response(body, status=200 if health.accepting else 503)

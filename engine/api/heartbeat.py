@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from aiohttp import WSCloseCode, web
 from loguru import logger
 
-from engine.api.keys import SOCKETS
+from engine.api.sockets import SOCKETS
 
 HEARTBEAT_SECONDS = 20.0  # the server pings every peer; one silent until the next ping is dropped
 # Per open socket: whether it answered since the last ping (the streams' readers record pongs).
@@ -35,7 +35,7 @@ async def heartbeat(app: web.Application) -> AsyncIterator[None]:
 
 async def ping_all(app: web.Application) -> None:
     pongs = app[PONGS]
-    sockets: weakref.WeakSet[web.WebSocketResponse] = app[SOCKETS]
+    sockets = app[SOCKETS]
     silent: list[web.WebSocketResponse] = []
     for ws in list(sockets):
         if ws.closed:

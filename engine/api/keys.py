@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
-
 from aiohttp import web
 
 from engine.ports import Market
@@ -11,4 +9,3 @@ from engine.usecases import Engine
 
 ENGINE = web.AppKey("engine", Engine)
 MARKET = web.AppKey("market", Market)  # the simulated market's controls (/api/sim/*)
-SOCKETS = web.AppKey("sockets", weakref.WeakSet[web.WebSocketResponse])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,13 +18,14 @@ from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 from loguru import logger
 
 from engine.api import params
-from engine.api.auth import PROTOCOL, caller_of
+from engine.api.auth import PROTOCOL, caller_of, needed_scope
 from engine.api.errors import ApiError
 from engine.api.heartbeat import PONGS
-from engine.api.keys import ENGINE, SOCKETS
+from engine.api.keys import ENGINE
 from engine.api.orders import decode_body
 from engine.api.sinks import Position, SocketSink, gseq, seq
-from engine.domain.access import Caller
+from engine.api.sockets import SOCKETS
+from engine.domain.access import Caller, Scope
 from engine.domain.errors import EngineError, OrderNotFound
 from engine.domain.events import StoredEvent
 from engine.hub import Subscription
@@ -66,11 +66,12 @@ class Stream:
 
 
 def _socket(request: web.Request) -> web.WebSocketResponse:
+    """A WebSocket registered with who opened it (closed if its key is revoked)."""
     # The heartbeat is ours (`heartbeat.py`), on public calls only: aiohttp's own timer held
     # closed sockets alive for a whole period (7 KB each for 20 s on aiohttp 3.14).
     ws = web.WebSocketResponse(autoping=False, max_msg_size=MAX_MESSAGE_BYTES,
                                timeout=CLOSE_TIMEOUT, protocols=(PROTOCOL,))
-    request.app[SOCKETS].add(ws)
+    request.app[SOCKETS].add(ws, caller_of(request), needed_scope(request) or Scope.READ)
     sock = request.transport.get_extra_info("socket") if request.transport else None
     if sock is not None:
         # The kernel would otherwise buffer megabytes per silent subscriber; keep it small so
@@ -81,7 +82,7 @@ def _socket(request: web.Request) -> web.WebSocketResponse:
 
 async def close_all(app: web.Application) -> None:
     """On shutdown, tell every subscriber we are going away (1001) instead of vanishing."""
-    sockets: weakref.WeakSet[web.WebSocketResponse] = app[SOCKETS]
+    sockets = app[SOCKETS]
     if ENGINE in app:
         app[ENGINE].release_streams()
     for ws in list(sockets):
@@ -183,6 +184,7 @@ async def _serve(request: web.Request, ws: web.WebSocketResponse, sub: Subscript
                  stream: Stream, after: int, history: list[StoredEvent]) -> None:
     """Follow the stream until it ends; a reader task notices when the client leaves."""
     engine = request.app[ENGINE]
+    request.app[SOCKETS].following(ws, sub)
     forward = asyncio.current_task()
     assert forward is not None
     reader = asyncio.create_task(_read_until_closed(request.app, ws, forward))

@@ -236,6 +236,11 @@ class PostgresStore:
                                    "revoked_at IS NULL", iso(at), name)
         return status.split()[-1] == "1"
 
+    async def set_key_scope(self, name: str, scope: Scope) -> bool:
+        status = await self._write("UPDATE api_keys SET scope=$1 WHERE name=$2 AND revoked_at "
+                                   "IS NULL", scope.value, name)
+        return status.split()[-1] == "1"
+
     async def keep_marks(self, marks: Sequence[tuple[str, Decimal]]) -> None:
         try:
             async with self._pool.acquire() as conn, conn.transaction():
@@ -246,12 +251,19 @@ class PostgresStore:
             raise StorageError(f"{type(error).__name__}: {error}") from error
 
     async def trading_state(self) -> TradingState:
-        rows = await self._read("SELECT value FROM engine_state WHERE key='trading'")
-        return TradingState(rows[0][0]) if rows else TradingState.ACTIVE
+        value = await self.engine_value("trading")
+        return TradingState(value) if value else TradingState.ACTIVE
 
     async def set_trading_state(self, state: TradingState) -> None:
-        await self._write("INSERT INTO engine_state (key, value) VALUES ('trading', $1) "
-                          "ON CONFLICT (key) DO UPDATE SET value=excluded.value", state.value)
+        await self.set_engine_value("trading", state.value)
+
+    async def engine_value(self, key: str) -> str | None:
+        rows = await self._read("SELECT value FROM engine_state WHERE key=$1", key)
+        return str(rows[0][0]) if rows else None
+
+    async def set_engine_value(self, key: str, value: str) -> None:
+        await self._write("INSERT INTO engine_state (key, value) VALUES ($1, $2) "
+                          "ON CONFLICT (key) DO UPDATE SET value=excluded.value", key, value)
 
 
 async def _migrate(conn: Connection) -> None:

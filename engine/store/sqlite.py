@@ -205,6 +205,16 @@ class SqliteStore:
         except sqlite3.Error as error:
             raise StorageError(str(error)) from error
 
+    async def set_key_scope(self, name: str, scope: Scope) -> bool:
+        def change(db: sqlite3.Connection) -> bool:
+            with db:
+                return db.execute("UPDATE api_keys SET scope=? WHERE name=? AND revoked_at IS "
+                                  "NULL", (scope.value, name)).rowcount == 1
+        try:
+            return await self._writer.call(change)
+        except sqlite3.Error as error:
+            raise StorageError(str(error)) from error
+
     async def keep_marks(self, marks: Sequence[tuple[str, Decimal]]) -> None:
         def keep(db: sqlite3.Connection) -> None:  # one transaction, one fsync, for them all
             db.execute("BEGIN IMMEDIATE")
@@ -221,14 +231,21 @@ class SqliteStore:
             raise StorageError(str(error)) from error
 
     async def trading_state(self) -> TradingState:
-        rows = await self._read("SELECT value FROM engine_state WHERE key='trading'", ())
-        return TradingState(rows[0][0]) if rows else TradingState.ACTIVE
+        value = await self.engine_value("trading")
+        return TradingState(value) if value else TradingState.ACTIVE
 
     async def set_trading_state(self, state: TradingState) -> None:
+        await self.set_engine_value("trading", state.value)
+
+    async def engine_value(self, key: str) -> str | None:
+        rows = await self._read("SELECT value FROM engine_state WHERE key=?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    async def set_engine_value(self, key: str, value: str) -> None:
         def put(db: sqlite3.Connection) -> None:
             with db:
-                db.execute("INSERT INTO engine_state (key, value) VALUES ('trading', ?) "
-                           "ON CONFLICT (key) DO UPDATE SET value=excluded.value", (state.value,))
+                db.execute("INSERT INTO engine_state (key, value) VALUES (?, ?) "
+                           "ON CONFLICT (key) DO UPDATE SET value=excluded.value", (key, value))
         try:
             await self._writer.call(put)
         except sqlite3.Error as error:

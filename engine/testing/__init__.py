@@ -56,8 +56,8 @@ class EngineHarness:
                     connection: type[sqlite3.Connection] = sqlite3.Connection,
                     chain: Callable[[Chain], Chain] | None = None,
                     **overrides: Any) -> AsyncIterator[EngineHarness]:
-        """Start an engine: zero latency and no random failures unless asked for, with the
-        simulated market's controls (`/api/sim/*`) served.
+        """Start an engine: zero latency, no random failures and no request rate limit unless
+        asked for, with the simulated market's controls (`/api/sim/*`) served.
 
         `connection` is the class of the store's write connection (to script disk faults);
         `chain` wraps the simulated chain the engine talks to (to script crashes); any other
@@ -67,7 +67,7 @@ class EngineHarness:
                            latency_scale=latency_scale, workers=workers, port=0,
                            shutdown_grace=0.0, max_pending=max_pending,
                            stream_buffer=stream_buffer, send_timeout=send_timeout,
-                           **{"sim_api": True, **overrides})
+                           **{"sim_api": True, "requests_per_second": 0.0, **overrides})
         harness = cls(settings, clock, build_world(settings, clock), connection=connection,
                       chain=chain)
         await harness.boot()
@@ -129,6 +129,11 @@ class EngineHarness:
     async def revoke_key(self, name: str) -> None:
         assert self._store is not None
         await self._store.revoke_key(name, self.clock.now())
+        await self.engine.reload_keys()
+
+    async def set_key_scope(self, name: str, scope: str) -> None:
+        assert self._store is not None
+        await self._store.set_key_scope(name, Scope(scope))
         await self.engine.reload_keys()
 
     async def restart(self) -> None:

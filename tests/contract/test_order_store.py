@@ -16,6 +16,7 @@ from stubs import change_to
 
 from engine.app import open_store
 from engine.config import Settings
+from engine.domain.access import ApiKey, Scope
 from engine.domain.errors import InvalidCursor
 from engine.domain.events import (
     Failed,
@@ -271,3 +272,18 @@ async def test_every_kind_of_request_reads_back_as_written(store: OrderStore,
     order, event = new_order(1, body)
     await store.create(order, event)
     assert await store.get(order.id) == order
+
+
+async def test_an_engine_value_is_kept_and_replaced(store: OrderStore) -> None:
+    assert await store.engine_value("genesis_hash") is None
+    await store.set_engine_value("genesis_hash", "first")
+    await store.set_engine_value("genesis_hash", "second")
+    assert await store.engine_value("genesis_hash") == "second"
+
+
+async def test_a_keys_scope_changes_only_while_it_is_active(store: OrderStore) -> None:
+    await store.add_key(ApiKey("bot", "h1", Scope.ADMIN, AT))
+    assert await store.set_key_scope("bot", Scope.READ)
+    assert [key.scope for key in await store.api_keys()] == [Scope.READ]
+    await store.revoke_key("bot", AT)
+    assert not await store.set_key_scope("bot", Scope.ADMIN)
