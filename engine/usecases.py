@@ -7,6 +7,7 @@ methods and never reaches past them into the store, the queue, the watcher or th
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, replace
@@ -53,7 +54,7 @@ from engine.router import Router
 from engine.service import OrderService
 from engine.twap import TwapScheduler
 from engine.watcher import Watcher
-from engine.workers import WorkerPool
+from engine.workers import MAX_CRASHES, WorkerPool
 
 T = TypeVar("T")
 KEY_MODES = {
@@ -62,6 +63,12 @@ KEY_MODES = {
     KeyMode.LOCKED: "LOCKED: every key was revoked and none is active, so nobody is served "
                     "until a key is created or `keys unlock` opens loopback again"}
 KEY_RETENTION = timedelta(hours=48)  # idempotency keys live at least this long (promise: 24 h)
+INTERRUPTED = "interrupted_executions"  # engine value: {order id: starts it was executing at}
+EXECUTING = frozenset({S.ROUTING, S.BUILDING, S.SUBMITTED})
+
+
+class Interrupted(Exception):
+    """The process stopped (killed, out of memory, a native crash) while an order executed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +121,29 @@ class Engine:
         forgotten = await self._store.forget_keys(self._clock.now() - KEY_RETENTION)
         if forgotten:
             logger.info("forgot {} idempotency keys older than {}", forgotten, KEY_RETENTION)
-        self.resume(await self._store.claim_unfinished())
+        unfinished = await self._store.claim_unfinished()
+        self.resume(await self._end_repeat_killers(unfinished))
         self._pool.start()
         self._accepting = True
+
+    async def _end_repeat_killers(self, orders: list[Order]) -> list[Order]:
+        """Count, durably, the orders that were executing when the process stopped; fail those
+        it stopped during MAX_CRASHES times in a row (an order that kills the process, natively
+        or by memory, would otherwise run at every start). A submitted one is left to the
+        chain's answer: its transaction may have landed."""
+        known = await self._read(self._store.engine_value(INTERRUPTED))
+        before: dict[str, int] = json.loads(known) if known else {}
+        counts = {o.id: before.get(o.id, 0) + 1 for o in orders if o.status in EXECUTING}
+        await self._store.set_engine_value(INTERRUPTED, json.dumps(counts))
+        ended = {order_id for order_id, count in counts.items() if count >= MAX_CRASHES}
+        for order in orders:
+            if order.id in ended and order.status is not S.SUBMITTED:
+                logger.bind(order_id=order.id).error(
+                    "the engine stopped while executing this order {} times; failing it",
+                    counts[order.id])
+                await self._service.give_up(order.id, Interrupted(
+                    f"the engine stopped during its execution {counts[order.id]} times"))
+        return [o for o in orders if o.id not in ended or o.status is S.SUBMITTED]
 
     def resume(self, orders: Sequence[Order]) -> None:
         """Pick up unfinished orders: at start-up, or taken over from an engine process that
@@ -270,12 +297,19 @@ class Engine:
             order = await self.get(order_id, caller)
             if order.status not in (S.PENDING, S.WAITING):
                 raise NotCancellable(order.status.value, finished=order.status.terminal)
+            # Written first, disarmed after: a write that fails leaves the order waiting and
+            # still watched. Firing meanwhile is safe: its first step finds it cancelled.
+            try:
+                order = await self._service.cancel(order, "cancelled by the trader")
+            except StaleOrder:
+                continue
+            except StorageError as error:
+                raise StorageUnavailable(f"the cancel could not be stored ({error}); the order "
+                                         "is unchanged and still waiting") from None
             self._watcher.disarm(order_id)
             self._twap.disarm(order_id)
-            with contextlib.suppress(StaleOrder):
-                order = await self._service.cancel(order, "cancelled by the trader")
-                logger.bind(order_id=order_id).info("cancelled by {}", caller.name or "local")
-                return order
+            logger.bind(order_id=order_id).info("cancelled by {}", caller.name or "local")
+            return order
 
     async def cancel_waiting(self, caller: Caller = LOCAL) -> list[str]:
         """Cancel every waiting order the caller owns (all of them for an admin); their ids."""

@@ -84,3 +84,42 @@ async def test_a_disk_error_at_any_write_leaves_no_half_written_order(
             final = await engine.wait_terminal(body["orderId"], limit=10)
             assert final["status"] in ("confirmed", "failed")
     check_database(tmp_path / "e.db")
+
+
+class SwitchableDisk(sqlite3.Connection):
+    """A write connection whose writes fail while `failing` is set (a disk that comes back)."""
+
+    failing = False
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        if SwitchableDisk.failing and sql.lstrip().split(" ", 1)[0].upper() in WRITES:
+            raise sqlite3.OperationalError("disk I/O error")
+        return super().execute(sql, parameters)
+
+
+async def test_a_cancel_the_disk_refuses_answers_503_and_leaves_the_order_watched(
+        tmp_path: Path) -> None:
+    limit = {**ORDER, "orderType": "limit", "limitPrice": 10_000}
+    async with EngineHarness.start(tmp_path / "e.db", connection=SwitchableDisk) as engine:
+        order_id = await engine.submit(**limit)
+        assert engine.http is not None
+
+        async def waiting() -> int:
+            assert engine.http is not None
+            async with engine.http.get("/healthz") as resp:
+                return int((await resp.json())["waiting"])
+
+        while await waiting() != 1:  # armed by the watcher right after its 201
+            await engine.clock.sleep(0.01)
+        SwitchableDisk.failing = True
+        try:
+            async with engine.http.delete(f"/api/orders/{order_id}") as resp:
+                assert resp.status == 503
+                assert (await resp.json())["error"]["code"] == "STORAGE_UNAVAILABLE"
+        finally:
+            SwitchableDisk.failing = False
+        assert await waiting() == 1
+        assert (await engine.order(order_id))["status"] == "waiting"
+        async with engine.http.delete(f"/api/orders/{order_id}") as resp:
+            assert resp.status == 200
+        assert await waiting() == 0
