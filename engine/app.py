@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
+from loguru import logger
 
 from engine.api import dashboard, health, heartbeat, market, openapi, orders, risk, streams
 from engine.api.auth import guard
@@ -114,6 +115,27 @@ async def _reach(rpc: RpcClient, url: str) -> None:
         await rpc.close()
         raise StartupError(f"the cluster at {url} cannot be reached: "
                            f"{error or 'no answer within 5 s'}") from None
+
+
+GENESIS = "genesis_hash"  # engine value: the cluster this database's orders were made on
+
+
+async def same_cluster(store: OrderStore, chain: RpcChain, settings: Settings) -> None:
+    """Refuse to resume a database's orders on a cluster that never saw them: the store keeps
+    the genesis hash of the cluster it was first used with."""
+    seen = await chain.genesis_hash()
+    kept = await store.engine_value(GENESIS)
+    if kept == seen:
+        return
+    if kept is not None and not settings.allow_other_cluster:
+        where = settings.rpc_url or "the embedded simulated cluster"
+        raise StartupError(
+            f"this database's orders were made on the cluster whose genesis hash is {kept}, "
+            f"but {where} has genesis hash {seen}; start with that cluster, or a new --db "
+            "(--allow-other-cluster adopts this one anyway)")
+    if kept is not None:
+        logger.warning("--allow-other-cluster: adopting genesis {} (was {})", seen, kept)
+    await store.set_engine_value(GENESIS, seen)
 
 
 def build_world(settings: Settings, clock: Clock) -> SimWorld:
@@ -225,6 +247,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
             edge = await build_edge(settings, sim, clock)
             own_chain: Chain = wrap_chain(edge.chain) if wrap_chain else edge.chain
             opened.push_async_callback(own_chain.close)
+            await same_cluster(own_store, edge.chain, settings)
             parts = build_engine(settings, store=own_store, chain=own_chain, venues=edge.venues,
                                  clock=clock)
             for reader in edge.readers:  # pool accounts that changed wake the price watcher

@@ -34,6 +34,7 @@ class Settings:
     sim_api: bool = False  # serve /api/sim/* (the simulated market's controls)
     insecure_no_auth: bool = False  # serve a non-loopback address without any API key
     access_log: bool = False
+    allow_other_cluster: bool = False  # resume a database's orders on a cluster they were not made on
     max_waiting: int = 10_000  # orders waiting for their trigger at once, all keys together
     max_waiting_per_key: int = 1_000
     max_connections: int = 2_000  # open WebSockets at once
@@ -103,6 +104,9 @@ FLAGS = {  # on/off switches: --flag, or ENGINE_<NAME>=1
     "sim_api": "serve /api/sim/* (the simulated market's controls: token launches)",
     "insecure_no_auth": "allow serving a non-loopback address with no API key (DANGEROUS)",
     "access_log": "log one line per request (method, path, status, key, client) at INFO",
+    "allow_other_cluster": "start on a database whose orders were made on another cluster (a "
+                           "different genesis hash), and adopt this one (DANGEROUS: its "
+                           "unfinished orders resume on a chain that never saw them)",
 }
 LISTS = {  # repeatable: --flag A --flag B, or ENGINE_<NAME>=A,B
     "allowed_hosts": ("--allowed-host", "a Host name this engine answers to, besides loopback "

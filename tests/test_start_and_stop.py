@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from engine.testing.process import EngineProcess, free_port
+from engine.testing.process import ClusterProcess, EngineProcess, free_port
 
 
 def engine_command(tmp_path: Path, *args: str) -> list[str]:
@@ -89,3 +89,26 @@ async def test_sigint_stops_a_running_engine_with_exit_0(tmp_path: Path) -> None
     assert engine.proc is not None
     engine.proc.send_signal(signal.SIGINT)
     assert await asyncio.to_thread(engine.proc.wait, 15) == 0
+
+
+async def test_a_database_from_another_cluster_is_refused_naming_both_genesis_hashes(
+        tmp_path: Path) -> None:
+    db = tmp_path / "e.db"
+    embedded = EngineProcess(db)
+    await embedded.start()
+    assert await embedded.terminate() == 0
+    cluster = ClusterProcess(tmp_path / "cluster.db")
+    await cluster.start()
+    try:
+        args = ("--rpc-url", cluster.url, "--port", str(free_port()))
+        code, stderr, _ = await asyncio.to_thread(run, engine_command(tmp_path, *args))
+        assert code == 1 and "Traceback" not in stderr
+        line = stderr.strip().splitlines()[-1]
+        assert "genesis hash" in line and cluster.url in line
+        hashes = [word.strip(",") for word in line.split() if len(word.strip(",")) >= 43]
+        assert len(set(hashes)) == 2
+        adopted = EngineProcess(db, "--rpc-url", cluster.url, "--allow-other-cluster")
+        await adopted.start()
+        assert await adopted.terminate() == 0
+    finally:
+        await cluster.terminate()

@@ -72,6 +72,10 @@ class RpcChain:
     async def close(self) -> None:
         await self._rpc.close()
 
+    async def genesis_hash(self) -> str:
+        """The cluster's identity: its genesis block's hash."""
+        return str(await self._call(self._rpc.get_genesis_hash()))
+
     async def latest_blockhash(self) -> Blockhash:
         answer = await self._call(self._rpc.get_latest_blockhash())
         value = answer["value"]

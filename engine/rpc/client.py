@@ -169,6 +169,9 @@ class RpcClient:
     async def get_slot(self) -> int:
         return int(await self._call("getSlot", {"commitment": self._commitment}))
 
+    async def get_genesis_hash(self) -> str:
+        return str(await self._call("getGenesisHash"))
+
     async def send_transaction(self, tx: str, *, skip_preflight: bool = False) -> str:
         return str(await self._call("sendTransaction", tx, {
             "encoding": "base64", "skipPreflight": skip_preflight,

@@ -86,6 +86,13 @@ class SimChain:
         self.ledger = {landed.signature: landed for landed in recent}
         self._backlog = [payload for _, payload, _ in record.in_flight()]
 
+    @property
+    def genesis_hash(self) -> str:
+        """This cluster's identity, as a node's getGenesisHash answers it: fixed at its first
+        start and kept by its record, different for every cluster started afresh."""
+        return base58.encode(hashlib.sha256(f"genesis {self._genesis.isoformat()}".encode())
+                             .digest())
+
     def _counters(self) -> dict[str, Any]:
         return {"genesis": self._genesis.isoformat(), "skipped": self._skipped,
                 "landed": self._landed, "flowed": self._flowed, "owner": self.owner}

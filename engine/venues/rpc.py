@@ -50,6 +50,7 @@ class ClusterRpc:
         self.chain, self._accounts, self._pubsub = chain, accounts, pubsub
         self._methods: dict[str, Handler] = {
             "getHealth": self.get_health, "getSlot": self.get_slot,
+            "getGenesisHash": self.get_genesis_hash,
             "getBlockHeight": self.get_block_height,
             "getLatestBlockhash": self.get_latest_blockhash,
             "sendTransaction": self.send_transaction,
@@ -97,6 +98,9 @@ class ClusterRpc:
 
     async def get_slot(self, config: dict[str, Any] | None = None) -> int:
         return self.chain.block_height
+
+    async def get_genesis_hash(self) -> str:
+        return self.chain.genesis_hash
 
     async def get_block_height(self, config: dict[str, Any] | None = None) -> int:
         return self.chain.block_height
