@@ -134,7 +134,8 @@ class Engine:
         known = await self._read(self._store.engine_value(INTERRUPTED))
         before: dict[str, int] = json.loads(known) if known else {}
         counts = {o.id: before.get(o.id, 0) + 1 for o in orders if o.status in EXECUTING}
-        await self._store.set_engine_value(INTERRUPTED, json.dumps(counts))
+        if counts or before:
+            await self._store.set_engine_value(INTERRUPTED, json.dumps(counts))
         ended = {order_id for order_id, count in counts.items() if count >= MAX_CRASHES}
         for order in orders:
             if order.id in ended and order.status is not S.SUBMITTED:

@@ -41,7 +41,9 @@ def faulty_connection(n: int, always: bool) -> type[sqlite3.Connection]:
 
     def check(sql: str) -> None:
         nonlocal calls
-        if sql.lstrip().split(" ", 1)[0].upper() not in WRITES:
+        # The sweep is over an order's writes: what the engine keeps about itself at start-up
+        # (engine_state) comes before any order and is not counted.
+        if sql.lstrip().split(" ", 1)[0].upper() not in WRITES or "engine_state" in sql:
             return
         calls += 1
         if calls == n or (always and calls > n):

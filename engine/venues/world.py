@@ -56,6 +56,7 @@ class SimWorld:
     _accounts: dict[str, str] = field(default_factory=dict)  # pool id -> its account
     _owners: dict[Pubkey, str] = field(default_factory=dict)  # any pool's account -> pool id
     _rpc: ClusterRpc | None = None
+    record: ChainRecord | None = None  # the durable record, when the cluster keeps one
 
     @classmethod
     def build(cls, clock: Clock, *, seed: int | None, latency_scale: float,
@@ -89,13 +90,14 @@ class SimWorld:
         saved = record.everything() if record else {}
         wallet = Wallet.from_state(saved["wallet"]) if "wallet" in saved else Wallet.generous()
         for key, state in saved.items():
-            if key.startswith("pool:"):
+            if key.startswith("pool:") and key[5:] in pools:  # launched ones: further down
                 pools[key[5:]].restore(state)
 
         def snapshot(touched: list[str]) -> dict[str, Any]:
-            """The wallet and the pools a landing changed (other traders' flow is not kept)."""
+            """The wallet and the pools a landing changed (other traders' flow is not kept);
+            a launched pool too, which the seeded `pools` do not hold."""
             return {"wallet": chain.wallet.state()} | {
-                f"pool:{pool_id}": pools[pool_id].state() for pool_id in touched}
+                f"pool:{pool_id}": world.pool(pool_id).state() for pool_id in touched}
 
         def changed(pairs: set[frozenset[str]]) -> None:
             world.notify(pairs)
@@ -106,8 +108,23 @@ class SimWorld:
                          on_slot=lambda now: world.trade(now), on_change=changed,
                          record=record, snapshot=snapshot)
         world = cls(raydium, meteora, chain, faults, traders, random.Random(rng.random()),
-                    latency_scale)
+                    latency_scale, record=record)
+        launched = sorted((v for k, v in saved.items() if k.startswith("launch:")),
+                          key=lambda launch: int(launch["slot"]))
+        for launch in launched:  # reopened as they were made, then as their swaps left them
+            pool = world._open_launch(launch)
+            if f"pool:{pool.id}" in saved:
+                pool.restore(saved[f"pool:{pool.id}"])
+        world.scheduled = [(int(slot), {**plan, "price": Decimal(plan["price"]),
+                                        "liquidity": Decimal(plan["liquidity"])})
+                           for slot, plan in saved.get("scheduled", [])]
         return world
+
+    def pool(self, pool_id: str) -> Pool:
+        for venue in self.venues:
+            if pool_id in venue.pools:
+                return venue.pools[pool_id]
+        raise KeyError(pool_id)
 
     def trade(self, now: int) -> set[frozenset[str]]:
         """One slot of other traders' swaps; a pool whose math fails is frozen, once."""
@@ -213,9 +230,18 @@ class SimWorld:
         """Open the pools of scheduled launches whose slot has come."""
         height = self.chain.block_height
         due = [plan for slot, plan in self.scheduled if slot <= height]
+        if not due:
+            return
         self.scheduled = [(slot, plan) for slot, plan in self.scheduled if slot > height]
         for plan in due:
             self.launch(**plan)
+        self._keep_schedule()
+
+    def _keep_schedule(self) -> None:
+        if self.record is not None:
+            self.record.put_meta({"scheduled": [
+                [slot, {**plan, "price": str(plan["price"]), "liquidity": str(plan["liquidity"])}]
+                for slot, plan in self.scheduled]})
 
     async def run(self, clock: Clock, launch_rate: float = 0.0) -> None:
         """Let the market live slot by slot (other traders, random launches) in real time."""
@@ -249,25 +275,35 @@ class SimWorld:
             plan = {"mint": mint, "venue": venue, "quote": quote, "price": price,
                     "liquidity": liquidity}
             self.scheduled.append((slot, plan))
+            self._keep_schedule()
             return {"mint": mint, "decimals": LAUNCH_DECIMALS, "venue": venue, "slot": slot,
                     "scheduled": True, "quoteMint": quote_token.mint, "price": str(price),
                     "liquidity": str(liquidity)}
-        quote_atoms = quote_token.to_atoms(liquidity)
-        token_atoms = int(liquidity / price * 10**LAUNCH_DECIMALS)
-        pool_id = f"{venue[:3]}-launch-{mint[:6].lower()}"
-        slot = self.chain.block_height
-        pool = _launch_pool(venue, pool_id, mint, quote_token.mint, token_atoms, quote_atoms, price,
-                            quote_token.decimals)
-        target = self.raydium if venue == "raydium" else self.meteora
-        target.add_pool(pool, "Raydium CP" if venue == "raydium" else "Meteora DLMM", slot)
-        fair = float(price) * 10 ** (quote_token.decimals - LAUNCH_DECIMALS)
-        self.traders.add(pool, fair)
-        launched = {"mint": mint, "decimals": LAUNCH_DECIMALS, "venue": venue, "pool": pool_id,
+        launched = {"mint": mint, "decimals": LAUNCH_DECIMALS, "venue": venue,
+                    "pool": f"{venue[:3]}-launch-{mint[:6].lower()}",
                     "quoteMint": quote_token.mint, "price": str(price),
-                    "liquidity": str(liquidity), "slot": slot}
-        self.launches.append(launched)
+                    "liquidity": str(liquidity), "slot": self.chain.block_height}
+        self._open_launch(launched)
+        if self.record is not None:  # on disk before any swap on it (batches land in order)
+            self.record.put_meta({f"launch:{launched['pool']}": launched})
         self.notify({frozenset((mint, quote_token.mint))})
         return launched
+
+    def _open_launch(self, launched: dict[str, Any]) -> Pool:
+        """Open a launch's pool, from what `launch` records (also at a restart)."""
+        quote_token = lookup(launched["quoteMint"])
+        assert quote_token is not None
+        price, liquidity = Decimal(launched["price"]), Decimal(launched["liquidity"])
+        venue, mint = launched["venue"], launched["mint"]
+        pool = _launch_pool(venue, launched["pool"], mint, quote_token.mint,
+                            int(liquidity / price * 10**LAUNCH_DECIMALS),
+                            quote_token.to_atoms(liquidity), price, quote_token.decimals)
+        target = self.raydium if venue == "raydium" else self.meteora
+        target.add_pool(pool, "Raydium CP" if venue == "raydium" else "Meteora DLMM",
+                        int(launched["slot"]))
+        self.traders.add(pool, float(price) * 10 ** (quote_token.decimals - LAUNCH_DECIMALS))
+        self.launches.append(launched)
+        return pool
 
     @property
     def rpc(self) -> ClusterRpc:
