@@ -30,7 +30,7 @@ from engine.domain.order import Order, OrderType
 from engine.domain.risk import TradingState
 from engine.hub import Hub
 from engine.keyring import KeyRing
-from engine.limits import PerMinute
+from engine.limits import Buckets, PerMinute
 from engine.metrics import Metrics
 from engine.ports import Chain, Clock, OrderStore, Venue
 from engine.risk import RiskControls
@@ -172,7 +172,9 @@ class Parts:
 
 
 def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
-                 venues: Sequence[Venue], clock: Clock) -> Parts:
+                 venues: Sequence[Venue], clock: Clock, rates: Buckets) -> Parts:
+    """`rates`: the per-key request buckets the API admits requests with (TWAP slices draw
+    on them too)."""
     hub = Hub(settings.stream_buffer, encode=websocket_frame)
     metrics, router = Metrics(), Router(venues)
     policy = RetryPolicy(max_attempts=settings.max_attempts, scale=settings.latency_scale)
@@ -195,7 +197,7 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
     controls = RiskControls(store, router, watcher, max_order_usd=settings.max_order_usd,
                             max_open_orders=settings.max_open_orders,
                             open_orders=lambda: pool.pending + pool.in_flight + engine.waiting)
-    twap = TwapScheduler(service, store, router, clock, pool.enqueue,
+    twap = TwapScheduler(service, store, router, clock, pool, rates,
                          held=lambda: controls.state is TradingState.HALTED,
                          retry_delay=max(settings.latency_scale, 0.1))
     metrics.gauge("engine_trading_halted", "1 while trading is halted (PUT /api/risk)",
@@ -227,11 +229,12 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
     clock = clock or SystemClock()
     owns_world = world is None
     sim = world or build_world(settings, clock)
+    rates = Buckets(settings.requests_per_second, 2 * settings.requests_per_second)
     connections = ConnectionGuard(Limits(
         settings.request_timeout, settings.idle_timeout, settings.max_open_connections,
         settings.max_open_connections_per_client))
     app = web.Application(middlewares=[error_middleware, pacing(connections), door(settings),
-                                       guard(settings)],
+                                       guard(settings, rates, clock.monotonic)],
                           client_max_size=settings.max_body_bytes)
     app[CONNECTIONS] = connections
 
@@ -249,7 +252,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
             opened.push_async_callback(own_chain.close)
             await same_cluster(own_store, edge.chain, settings)
             parts = build_engine(settings, store=own_store, chain=own_chain, venues=edge.venues,
-                                 clock=clock)
+                                 clock=clock, rates=rates)
             for reader in edge.readers:  # pool accounts that changed wake the price watcher
                 reader.listeners.append(parts.watcher.pools_changed)
             if not edge.readers:

@@ -39,6 +39,15 @@ class TokenBucket:
         return (1 - self.tokens) / self.rate if self.rate > 0 else 60.0
 
 
+def key_holder(name: str) -> str:
+    """The bucket of an API key's requests (a keyless caller's is its address's)."""
+    return f"key {name}"
+
+
+def address_holder(address: str) -> str:
+    return f"address {address}"
+
+
 @dataclass
 class Buckets:
     """One bucket per caller name, forgotten once full again (no map that grows forever)."""
@@ -55,6 +64,10 @@ class Buckets:
                              if b.tokens + (now - b.updated) * b.rate < b.burst}
         if wait:
             raise RateLimited(f"more than {self.rate:g} requests a second", wait)
+
+    @property
+    def enabled(self) -> bool:
+        return self.rate > 0
 
 
 @dataclass

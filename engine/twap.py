@@ -13,11 +13,12 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
+from typing import Protocol
 from uuid import NAMESPACE_URL, uuid5
 
 from loguru import logger
 
-from engine.domain.errors import NoRoute
+from engine.domain.errors import NoRoute, Overloaded
 from engine.domain.events import (
     Change,
     Expired,
@@ -31,12 +32,23 @@ from engine.domain.events import (
 )
 from engine.domain.order import Order, OrderRequest, OrderType
 from engine.domain.status import OrderStatus as S
+from engine.limits import Buckets, RateLimited, key_holder
 from engine.ports import Clock, OrderStore, StaleOrder, StorageError
 from engine.router import Router
 from engine.service import OrderService
 
 CHILD_LOOK_SECONDS = 1.0  # how often a slice's end is looked for in the store
 MAX_CRASHES = 3  # unexpected errors in a schedule before its parent fails INTERNAL_ERROR
+
+
+class SliceQueue(Protocol):
+    """Where slices go: the workers' queue, with its admission."""
+
+    def reserve(self, *, scheduled: bool = False) -> None: ...
+
+    def release(self) -> None: ...
+
+    def enqueue(self, order: Order, *, reserved: bool = False, urgent: bool = False) -> None: ...
 
 
 def child_id(parent_id: str, index: int) -> str:
@@ -46,10 +58,11 @@ def child_id(parent_id: str, index: int) -> str:
 
 class TwapScheduler:
     def __init__(self, service: OrderService, store: OrderStore, router: Router, clock: Clock,
-                 enqueue: Callable[[Order], None], held: Callable[[], bool],
+                 queue: SliceQueue, rates: Buckets, held: Callable[[], bool],
                  retry_delay: float = 1.0) -> None:
         self._service, self._store, self._router, self._clock = service, store, router, clock
-        self._enqueue, self._held, self._retry_delay = enqueue, held, retry_delay
+        self._queue, self._rates = queue, rates
+        self._held, self._retry_delay = held, retry_delay
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._owners: Counter[str | None] = Counter()
         self._ends: dict[str, asyncio.Future[Order]] = {}  # child id -> its final state
@@ -142,6 +155,7 @@ class TwapScheduler:
                 seen = "no route" if price is None else f"net price {price:.8g}"
                 return await self._advance(parent, SliceSkipped(
                     index, f"{seen} below limitPrice {limit}: carried to the next slice", price))
+        await self._admit(parent.owner)  # may wait: before the slice is recorded
         # Shielded: a cancel must not fall between the slice's record and its child's start,
         # or the child would sit in `pending` with nobody to run it.
         sending = asyncio.create_task(self._send(parent, index, amount))
@@ -151,19 +165,46 @@ class TwapScheduler:
 
     async def _send(self, parent: Order, index: int, amount: int) -> Order:
         child = child_id(parent.id, index)
-        parent = await self._advance(parent, SliceSent(index, child, amount))
+        try:
+            parent = await self._advance(parent, SliceSent(index, child, amount))
+        except BaseException:
+            self._queue.release()  # the place `_admit` reserved: no child will take it
+            raise
         await self._start_child(parent, child, amount)
         logger.bind(order_id=parent.id).info("TWAP slice {} sent as order {}", index + 1, child)
         return parent
 
     async def _start_child(self, parent: Order, child: str, amount: int) -> None:
-        if await self._store.get(child) is not None:
-            return  # created before a restart: the start-up resumed it
-        r = parent.request
-        request = OrderRequest(OrderType.MARKET, r.token_in, r.token_out, amount, r.slippage,
-                               priority_fee=r.priority_fee)
-        self._enqueue(await self._service.create(request, owner=parent.owner, order_id=child,
-                                                 parent=parent.id))
+        """Create and queue the slice's child, in the queue place `_admit` reserved."""
+        try:
+            if await self._store.get(child) is not None:
+                self._queue.release()
+                return  # created before a restart: the start-up resumed it
+            r = parent.request
+            request = OrderRequest(OrderType.MARKET, r.token_in, r.token_out, amount,
+                                   r.slippage, priority_fee=r.priority_fee)
+            order = await self._service.create(request, owner=parent.owner, order_id=child,
+                                               parent=parent.id)
+        except BaseException:
+            self._queue.release()
+            raise
+        self._queue.enqueue(order, reserved=True)
+
+    async def _admit(self, owner: str | None) -> None:
+        """A slice is an order like any other: it takes one of its key's requests and a place
+        in the queue, waiting (the slice runs late) while either is used up."""
+        while owner is not None and self._rates.enabled:
+            try:
+                self._rates.admit(key_holder(owner), self._clock.monotonic())
+                break
+            except RateLimited as limited:
+                await self._clock.sleep(limited.retry_after)
+        while True:
+            try:
+                self._queue.reserve(scheduled=True)
+                return
+            except Overloaded:
+                await self._clock.sleep(self._retry_delay)
 
     async def _settle(self, parent: Order, index: int, child: str) -> Order:
         """Wait for the open slice's child to end, and count what it sold."""
@@ -172,6 +213,7 @@ class TwapScheduler:
         if found is None:  # the engine stopped between the slice's record and its child
             progress = parent.progress
             assert progress is not None
+            await self._admit(parent.owner)
             await self._start_child(parent, child, progress.open_amount)
         elif found.status.terminal:
             self._ends.pop(child, None)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import Awaitable, Callable
 
 from loguru import logger
 
 from engine.domain.errors import Overloaded
 from engine.domain.order import Order
+from engine.fair_queue import FairQueue
 from engine.ports import StaleOrder, StorageError
 
 Execute = Callable[[Order], Awaitable[Order]]
@@ -28,9 +28,8 @@ class WorkerPool:
         # Unexpected errors per order: a poison order must end, not crash a worker forever.
         self._crashes: dict[str, int] = {}
         self._size, self._max_pending = size, max_pending
-        # Bounded by admission (see reserve); snipers jump the line, the rest is first come.
-        self._queue: asyncio.PriorityQueue[tuple[int, int, Order]] = asyncio.PriorityQueue()
-        self._arrivals = itertools.count()
+        # Bounded by admission (see reserve); snipers jump the line, each key has its own.
+        self._queue = FairQueue()
         self._reserved = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._busy: set[asyncio.Task[None]] = set()
@@ -56,9 +55,12 @@ class WorkerPool:
             task = asyncio.create_task(self._work(), name=f"worker-{n}")
             self._tasks.add(task)
 
-    def reserve(self) -> None:
-        """Claim a queue slot before storing a new order, so a full queue stores nothing."""
-        if self.pending >= self._max_pending:
+    def reserve(self, *, scheduled: bool = False) -> None:
+        """Claim a queue slot before storing a new order, so a full queue stores nothing.
+        A `scheduled` order (a TWAP slice) leaves the last tenth of the queue to orders placed
+        directly: a key's schedules cannot fill the queue that other keys submit to."""
+        room = self._max_pending - (max(1, self._max_pending // 10) if scheduled else 0)
+        if self.pending >= room:
             raise Overloaded(f"{self.pending} orders are waiting")
         self._reserved += 1
 
@@ -68,7 +70,7 @@ class WorkerPool:
     def enqueue(self, order: Order, *, reserved: bool = False, urgent: bool = False) -> None:
         if reserved:
             self.release()
-        self._queue.put_nowait((0 if urgent else 1, next(self._arrivals), order))
+        self._queue.put_nowait(order, urgent=urgent)
 
     async def stop(self, grace: float) -> None:
         """Take no new orders; give executing ones `grace` seconds, then cancel (they resume)."""
@@ -89,7 +91,7 @@ class WorkerPool:
         me = asyncio.current_task()
         assert me is not None
         while not self._stopping:
-            _, _, order = await self._queue.get()
+            order = await self._queue.get()
             self._busy.add(me)
             self.peak_in_flight = max(self.peak_in_flight, len(self._busy))
             try:
@@ -109,7 +111,6 @@ class WorkerPool:
                 self._crashes.pop(order.id, None)
             finally:
                 self._busy.discard(me)
-                self._queue.task_done()
 
     def _crashed(self, order_id: str, error: Exception) -> None:
         crashes = self._crashes[order_id] = self._crashes.get(order_id, 0) + 1

@@ -8,7 +8,6 @@ beside `order-engine.v1` (the one the server selects); never in a URL, which end
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
@@ -23,7 +22,7 @@ from engine.api.sockets import SOCKETS
 from engine.config import Settings
 from engine.domain.access import LOCAL, Caller, Scope
 from engine.domain.errors import EngineError
-from engine.limits import Buckets
+from engine.limits import Buckets, address_holder, key_holder
 from engine.logs import printable
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -66,8 +65,9 @@ def presented_key(request: web.Request) -> str | None:
     return None
 
 
-def guard(settings: Settings) -> Middleware:
-    buckets = Buckets(settings.requests_per_second, 2 * settings.requests_per_second)
+def guard(settings: Settings, buckets: Buckets, now: Callable[[], float]) -> Middleware:
+    """`buckets`: the request rates per key, which a key's TWAP slices draw on too, on the
+    engine's clock (`now`, monotonic seconds)."""
     per_holder: Counter[str] = Counter()  # open WebSockets, per key (or address without one)
 
     @web.middleware
@@ -85,8 +85,8 @@ def guard(settings: Settings) -> Middleware:
                 if not caller.scope.allows(needed):
                     raise ApiError(403, "FORBIDDEN", f"this key's scope is {caller.scope}; "
                                    f"this needs {needed}")
-                if settings.requests_per_second > 0:
-                    buckets.admit(holder, time.monotonic())
+                if buckets.enabled:
+                    buckets.admit(holder, now())
             request[CALLER], request[ADMITTED] = caller or LOCAL, caller is not None
             if request.headers.get(hdrs.UPGRADE, "").lower() != "websocket":
                 response = await handler(request)
@@ -139,8 +139,8 @@ def _authenticate(request: web.Request, settings: Settings) -> Caller | None:
 def _holder(request: web.Request, caller: Caller | None) -> str:
     """Whose limits a request counts against: its key's, or without one its address's."""
     if caller is not None and caller.name is not None:
-        return f"key {caller.name}"
-    return f"address {request.remote or '?'}"
+        return key_holder(caller.name)
+    return address_holder(request.remote or "?")
 
 
 def _admit_socket(request: web.Request, settings: Settings, held: int,
