@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from engine.config import load
+from engine.config import FLAGS, HELP, LISTS, load
 
 
 def test_defaults_are_the_documented_ones() -> None:
@@ -25,3 +27,9 @@ def test_environment_fills_in_and_flags_win() -> None:
 def test_bad_values_are_refused_at_start(argv: list[str]) -> None:
     with pytest.raises(SystemExit):
         load(argv, {})
+
+
+def test_every_option_is_in_the_env_example() -> None:
+    example = (Path(__file__).parents[1] / ".env.example").read_text()
+    for name in (*HELP, *FLAGS, *LISTS):
+        assert f"ENGINE_{name.upper()}" in example, name
