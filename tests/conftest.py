@@ -28,6 +28,23 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
+PROGRAMS_BESIDE = Path(__file__).resolve().parents[2] / "shared" / "programs"
+
+
+@pytest.fixture(scope="session")
+def programs() -> Path:
+    """The real programs' bytecode: `ENGINE_PROGRAMS`, else the `shared/programs` directory
+    beside the repository. Missing, their tests are skipped with a message; where CI requires
+    them (CI_REQUIRE_PROGRAMS=1), that is a failure."""
+    directory = Path(os.environ.get("ENGINE_PROGRAMS", PROGRAMS_BESIDE))
+    if not any(directory.glob("*.so")):
+        if os.environ.get("CI_REQUIRE_PROGRAMS"):
+            pytest.fail(f"the programs' bytecode is required in CI and {directory} has none")
+        pytest.skip(f"no programs' bytecode in {directory} (set ENGINE_PROGRAMS to a directory "
+                    "of <program id>.so files)")
+    return directory
+
+
 @pytest_asyncio.fixture
 async def slow_engine(tmp_path: Path) -> AsyncIterator[EngineHarness]:
     """Seed-profile latencies on a manual clock: nothing happens until the test moves time."""

@@ -11,6 +11,14 @@ def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
+def _cpmm_ceil_div(numerator: int, denominator: int) -> int:
+    """CPMM's `checked_ceil_div`: up, except below one, where it rounds to the nearest (half
+    up), so a price under half an atom is 0."""
+    if numerator < denominator:
+        return 1 if 2 * numerator >= denominator else 0
+    return ceil_div(numerator, denominator)
+
+
 @dataclass
 class CpPool:
     """x·y = k with the fee taken on the input. `base`/`quote` are mints; reserves in atoms."""
@@ -51,6 +59,13 @@ class CpPool:
         r_in, r_out = self.reserves(mint_in)
         if not 0 < amount_out < r_out:
             raise InsufficientFunds(f"{self.id}: pool cannot pay {amount_out}")
+        if self.program == "cpmm":
+            net = _cpmm_ceil_div(r_in * amount_out, r_out - amount_out)
+            if net == 0:  # the program refuses a swap that would take nothing in
+                raise InsufficientFunds(f"{self.id}: {amount_out} is too little to buy")
+            amount_in = ceil_div(net * self.fee_den, self.fee_den - self.fee_num)
+            # The program's trade fee, on which the protocol and fund shares are taken.
+            return amount_in, ceil_div(amount_in * self.fee_num, self.fee_den)
         net = ceil_div(r_in * amount_out, r_out - amount_out)
         amount_in = ceil_div(net * self.fee_den, self.fee_den - self.fee_num)
         return amount_in, amount_in - net

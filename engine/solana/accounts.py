@@ -154,6 +154,23 @@ TOKEN_ACCOUNT = Layout(b"", [
     ("delegated_amount", "u64"), ("close_authority_tag", "u32"), ("close_authority", "pubkey")])
 
 
+# CPMM's ObservationState: 4,075 bytes; a swap writes its price into it (at most once a second).
+OBSERVATION_SIZE = 8 + 1 + 2 + 32 + 100 * 40 + 4 * 8
+OBSERVATION = anchor_discriminator("ObservationState", "account")
+
+
+def observation_state(pool: Pubkey) -> bytes:
+    """As `initialize` leaves it: not yet written (`initialized` false), for `pool`."""
+    head = OBSERVATION + struct.pack("<?H", False, 0) + bytes(pool)
+    return head + bytes(OBSERVATION_SIZE - len(head))
+
+
+def mint(authority: Pubkey | None, supply: int, decimals: int) -> bytes:
+    """An initialised SPL Token mint (82 bytes), with or without a mint authority."""
+    tag, key = (1, bytes(authority)) if authority is not None else (0, bytes(32))
+    return struct.pack("<I32sQBBI32s", tag, key, supply, decimals, 1, 0, bytes(32))
+
+
 # The Clock sysvar (SysvarC1ock11111111111111111111111111111111), 40 bytes: what aggregators
 # read for the cluster's time (DLMM's fees decay with it).
 CLOCK = Layout(b"", [("slot", "u64"), ("epoch_start_timestamp", "i64"), ("epoch", "u64"),

@@ -3,6 +3,8 @@ layouts; the engine reads those bytes back into the pool math and the addresses 
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +23,8 @@ from engine.solana.accounts import (
     TOKEN_ACCOUNT,
     decode_bin_array,
     encode_bin_array,
+    mint,
+    observation_state,
 )
 from engine.solana.programs import (
     AMM_V4,
@@ -34,15 +38,28 @@ from engine.solana.programs import (
     pda,
 )
 
+LOCKED_LP = 100  # LP tokens CPMM's initialize keeps from the first depositor, for ever
+# Who created the pools and owns the configs' fees (no one's key: the cluster made them).
+POOL_CREATOR = Pubkey.find_program_address([b"pool creator"], CPMM)[0]
 BITMAP_HALF = 512  # LbPair's own bitmap covers bin arrays -512..511
 MAX_BIN_ID = 443_636
+
+
+def rent_exempt(size: int) -> int:
+    """The lamports that keep an account of `size` bytes alive: two years of rent, as the
+    runtime's default Rent sysvar asks (3,480 lamports a byte-year, 128 bytes of overhead)."""
+    return (128 + size) * 3_480 * 2
 
 
 @dataclass(frozen=True, slots=True)
 class Account:
     owner: Pubkey
     data: bytes
-    lamports: int = 2_039_280
+    lamports: int = -1  # -1: rent-exempt for the data's size
+
+    def __post_init__(self) -> None:
+        if self.lamports < 0:
+            object.__setattr__(self, "lamports", rent_exempt(len(self.data)))
 
 
 def _decimals(mint: str) -> int:
@@ -74,20 +91,35 @@ def encode_pool(info: PoolInfo, pool: CpPool | DlmmPool, opened: int) -> dict[Pu
                 "coin_vault": k.vault_a, "pc_vault": k.vault_b, "coin_vault_mint": k.mint_a,
                 "pc_vault_mint": k.mint_b})
             return {k.address: Account(AMM_V4, state), **vaults}
-        token_0, token_1 = sorted((k.mint_a, k.mint_b), key=bytes)
-        state = CPMM_POOL.encode({
-            "amm_config": k.config, "token_0_vault": k.vault(token_0),
-            "token_1_vault": k.vault(token_1), "token_0_mint": token_0, "token_1_mint": token_1,
-            "token_0_program": TOKEN, "token_1_program": TOKEN, "observation_key": k.observation,
-            "mint_0_decimals": _decimals(str(token_0)), "mint_1_decimals": _decimals(str(token_1)),
-            "open_time": opened, "auth_bump": Pubkey.find_program_address(
-                [b"vault_and_lp_mint_auth_seed"], CPMM)[1]})
-        config = CPMM_CONFIG.encode({
-            "index": CPMM_FEE_TIERS.index(pool.fee_num) if pool.fee_num in CPMM_FEE_TIERS else 0,
-            "trade_fee_rate": pool.fee_num, "protocol_fee_rate": pool.protocol_rate,
-            "fund_fee_rate": pool.fund_rate})
-        return {k.address: Account(CPMM, state), k.config: Account(CPMM, config), **vaults}
+        return _encode_cpmm(k, pool, opened, vaults)
     return _encode_dlmm(k, pool, opened)
+
+
+def _encode_cpmm(k: PoolKeys, pool: CpPool, opened: int,
+                 vaults: dict[Pubkey, Account]) -> dict[Pubkey, Account]:
+    """PoolState, AmmConfig, the LP mint and the observation, as `initialize` and
+    `create_amm_config` leave them: LP supply sqrt(x·y) less the 100 the program locks."""
+    token_0, token_1 = sorted((k.mint_a, k.mint_b), key=bytes)
+    lp_mint = pda(CPMM, b"pool_lp_mint", bytes(k.address))
+    authority, auth_bump = Pubkey.find_program_address([b"vault_and_lp_mint_auth_seed"], CPMM)
+    lp_supply = max(math.isqrt(pool.reserve_base * pool.reserve_quote) - LOCKED_LP, 0)
+    index = CPMM_FEE_TIERS.index(pool.fee_num) if pool.fee_num in CPMM_FEE_TIERS else 0
+    state = CPMM_POOL.encode({
+        "amm_config": k.config, "pool_creator": POOL_CREATOR,
+        "token_0_vault": k.vault(token_0), "token_1_vault": k.vault(token_1), "lp_mint": lp_mint,
+        "token_0_mint": token_0, "token_1_mint": token_1, "token_0_program": TOKEN,
+        "token_1_program": TOKEN, "observation_key": k.observation, "auth_bump": auth_bump,
+        "lp_mint_decimals": 9, "mint_0_decimals": _decimals(str(token_0)),
+        "mint_1_decimals": _decimals(str(token_1)), "lp_supply": lp_supply,
+        "open_time": opened})
+    config = CPMM_CONFIG.encode({
+        "bump": Pubkey.find_program_address([b"amm_config", struct.pack(">H", index)], CPMM)[1],
+        "index": index, "trade_fee_rate": pool.fee_num, "protocol_fee_rate": pool.protocol_rate,
+        "fund_fee_rate": pool.fund_rate, "create_pool_fee": 150_000_000,
+        "protocol_owner": POOL_CREATOR, "fund_owner": POOL_CREATOR})
+    return {k.address: Account(CPMM, state), k.config: Account(CPMM, config),
+            k.observation: Account(CPMM, observation_state(k.address)),
+            lp_mint: Account(TOKEN, mint(authority, lp_supply, 9)), **vaults}
 
 
 def _encode_dlmm(k: PoolKeys, pool: DlmmPool, opened: int) -> dict[Pubkey, Account]:

@@ -20,7 +20,7 @@ from engine.pools.dlmm import DlmmPool, FeeParams
 from engine.ports import Clock
 from engine.solana.accounts import CLOCK
 from engine.solana.pool_accounts import Account, encode_pool
-from engine.solana.programs import CLOCK_SYSVAR, SYSVAR, PoolInfo, bin_array_index
+from engine.solana.programs import CLOCK_SYSVAR, CPMM, SYSVAR, PoolInfo, bin_array_index, pda
 from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, SimChain
 from engine.venues.dex import Pool, PoolVenue
 from engine.venues.faults import Faults
@@ -207,7 +207,9 @@ class SimWorld:
         pool = self.meteora.pools.get(pool_id)
         arrays = ([keys.bin_array(i) for i in {bin_array_index(b) for b in pool.bins}]
                   if isinstance(pool, DlmmPool) else [])
-        return [keys.address, keys.vault_a, keys.vault_b, keys.config, *arrays]
+        cpmm = [keys.observation, pda(CPMM, b"pool_lp_mint", bytes(keys.address))] \
+            if keys.kind == "cpmm" else []
+        return [keys.address, keys.vault_a, keys.vault_b, keys.config, *cpmm, *arrays]
 
     def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]:
         return [(address, account) for v in self.venues for pool_id in v.pools

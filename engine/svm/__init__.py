@@ -1,0 +1,1 @@
+"""The venues' programs, run as bytecode in solders.litesvm."""

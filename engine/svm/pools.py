@@ -1,0 +1,77 @@
+"""Pools placed in the runtime as their programs would have made them, and swapped there.
+
+A pool's accounts are the cluster's own encoding (`encode_pool`): the same bytes the engine reads
+over JSON-RPC, here executed on by the real program. Mints are written too (the programs read
+them), and vaults of the native mint are native token accounts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from engine.pools.cpmm import CpPool
+from engine.pools.dlmm import DlmmPool
+from engine.solana.accounts import TOKEN_ACCOUNT
+from engine.solana.instructions import Swap, create_ata_idempotent, swap
+from engine.solana.pool_accounts import encode_pool, read_pool
+from engine.solana.programs import TOKEN, PoolInfo, associated_token_address
+from engine.svm.runtime import Outcome, Runtime
+
+Pool = CpPool | DlmmPool
+
+
+def place(runtime: Runtime, info: PoolInfo, pool: Pool, decimals: dict[str, int],
+          opened: int = 0) -> None:
+    """Write every account of `pool` (and its mints) into the runtime."""
+    for mint in (info.mint_a, info.mint_b):
+        address = Pubkey.from_string(mint)
+        if runtime.data(address) is None:
+            runtime.put_mint(address, decimals[mint])
+    for address, account in encode_pool(info, pool, opened).items():
+        if account.owner == TOKEN and len(account.data) == 165:
+            held = TOKEN_ACCOUNT.decode(account.data)
+            runtime.put_token_account(address, held["mint"], held["owner"], held["amount"])
+        else:
+            runtime.put(address, account.owner, account.data)
+
+
+def read(runtime: Runtime, info: PoolInfo, accounts: list[Pubkey]) -> Pool:
+    """The pool as the engine reads it from these accounts (its state first)."""
+    keys = info.keys
+    raw = {address: data for address in accounts if (data := runtime.data(address)) is not None}
+    pool, _, _ = read_pool(info.pool_id, keys.program, keys.address, raw[keys.address], raw)
+    return pool
+
+
+@dataclass
+class Trader:
+    """A wallet with token accounts, swapping through the real programs."""
+
+    runtime: Runtime
+    keypair: Keypair
+
+    @classmethod
+    def funded(cls, runtime: Runtime, lamports: int = 10**12) -> Trader:
+        keypair = Keypair()
+        runtime.fund(keypair.pubkey(), lamports)
+        return cls(runtime, keypair)
+
+    @property
+    def owner(self) -> Pubkey:
+        return self.keypair.pubkey()
+
+    def holding(self, mint: Pubkey) -> Pubkey:
+        return associated_token_address(self.owner, mint)
+
+    def give(self, mint: Pubkey, amount: int) -> None:
+        self.runtime.put_token_account(self.holding(mint), mint, self.owner, amount)
+
+    def balance(self, mint: Pubkey) -> int:
+        return self.runtime.token_amount(self.holding(mint))
+
+    def swap(self, s: Swap) -> Outcome:
+        return self.runtime.send([create_ata_idempotent(self.owner, self.owner, s.mint_out),
+                                  swap(s, self.owner)], self.keypair)
