@@ -148,17 +148,21 @@ class DlmmPool:
                 f = self.fee_rate(va)
                 price = bin_price_q64(self.bin_step, active)
                 if exact_out:
-                    used, got, fee = self._buy(remaining, reserve_out, price, f, x_in)
+                    used, got, fee, removed = self._buy(remaining, reserve_out, price, f, x_in)
                     remaining -= got
                 else:
                     used, got, fee = self._sell(remaining, reserve_out, price, f, x_in)
                     remaining -= used
+                    removed = got
                 gained = used - fee
-                touched[active] = [x + gained, y - got] if x_in else [x - got, y + gained]
+                touched[active] = [x + gained, y - removed] if x_in else [x - removed, y + gained]
                 total_in, out, fees = total_in + used, out + got, fees + fee
             if remaining > 0:
                 active += step
-        return total_in, out, fees, (touched, active, (va, v_ref, i_ref, now))
+        # The program stamps the time only when the swap moved the active bin: a swap inside
+        # one bin leaves the fee filter's window running from the last move.
+        stamped = now if active != self.active_id else self.last_update
+        return total_in, out, fees, (touched, active, (va, v_ref, i_ref, stamped))
 
     @staticmethod
     def _sell(amount_in: int, reserve_out: int, price: int, f: int,
@@ -175,9 +179,13 @@ class DlmmPool:
 
     @staticmethod
     def _buy(amount_out: int, reserve_out: int, price: int, f: int,
-             x_in: bool) -> tuple[int, int, int]:
-        """One bin, exact out: (input used, output, fee); the fee is on top of the net input."""
+             x_in: bool) -> tuple[int, int, int, int]:
+        """One bin, exact out: (input used, output, fee, taken from the bin); the fee is on top
+        of the net input. The program takes from the bin what the net input buys at exact-in
+        rounding, which in a partly used bin is a few atoms more than the output: they stay
+        in the reserve, in no bin."""
         got = min(amount_out, reserve_out)
         net = ceil_div(got * ONE_Q64, price) if x_in else ceil_div(got * price, ONE_Q64)
         fee = ceil_div(net * f, FEE_PRECISION - f)
-        return net + fee, got, fee
+        bought = net * price // ONE_Q64 if x_in else net * ONE_Q64 // price
+        return net + fee, got, fee, min(bought, reserve_out)

@@ -179,14 +179,27 @@ CLOCK = Layout(b"", [("slot", "u64"), ("epoch_start_timestamp", "i64"), ("epoch"
 
 # A bin as the simulation fills it: its amounts and price, the rest zero (a third of the
 # cost of a full encode, which a pool's 210 bins pay at every change).
-_BIN_AMOUNTS = struct.Struct(f"<QQ16s{BIN.size - 32}x")
+_BIN_AMOUNTS = struct.Struct(f"<QQ16s16s{BIN.size - 48}x")
 
 
 def encode_bin_array(index: int, pair: Pubkey, bins: Sequence[tuple[int, int, int]]) -> bytes:
     """A BinArray: `bins` are the 70 bins in id order (index × 70 ... + 69), each (amount of
-    X, amount of Y, Q64.64 price)."""
+    X, amount of Y, Q64.64 price). Each bin's liquidity supply is what a first deposit of its
+    amounts mints (price·x + y, in Q64.64): the program divides its fees by it."""
     return BIN_ARRAY_HEAD.encode({"index": index, "lb_pair": pair}) + b"".join(
-        _BIN_AMOUNTS.pack(x, y, price.to_bytes(16, "little")) for x, y, price in bins)
+        _BIN_AMOUNTS.pack(x, y, price.to_bytes(16, "little"),
+                          min(price * x + (y << 64), 2**128 - 1).to_bytes(16, "little"))
+        for x, y, price in bins)
+
+
+# Meteora DLMM's Oracle: a header (index, active size, length) then `length` observations of
+# 32 bytes; `initialize_lb_pair` makes it with room for 10.
+ORACLE = bytes([139, 194, 131, 179, 140, 179, 229, 244])
+ORACLE_LENGTH = 10
+
+
+def oracle_state() -> bytes:
+    return ORACLE + struct.pack("<QQQ", 0, 0, ORACLE_LENGTH) + bytes(32 * ORACLE_LENGTH)
 
 
 def decode_bin_array(data: bytes) -> tuple[int, Pubkey, list[dict[str, Any]]]:

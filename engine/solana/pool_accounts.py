@@ -25,6 +25,7 @@ from engine.solana.accounts import (
     encode_bin_array,
     mint,
     observation_state,
+    oracle_state,
 )
 from engine.solana.programs import (
     AMM_V4,
@@ -35,6 +36,7 @@ from engine.solana.programs import (
     PoolInfo,
     PoolKeys,
     bin_array_index,
+    dlmm_pair_address,
     pda,
 )
 
@@ -42,7 +44,8 @@ LOCKED_LP = 100  # LP tokens CPMM's initialize keeps from the first depositor, f
 # Who created the pools and owns the configs' fees (no one's key: the cluster made them).
 POOL_CREATOR = Pubkey.find_program_address([b"pool creator"], CPMM)[0]
 BITMAP_HALF = 512  # LbPair's own bitmap covers bin arrays -512..511
-MAX_BIN_ID = 443_636
+MAX_BIN_ID = 351_639  # over the bin step: the widest bin ids a pair may use (price in range)
+PROTOCOL_SHARE = 1_000  # of each DLMM fee, in basis points (the fact sheet)
 
 
 def rent_exempt(size: int) -> int:
@@ -137,7 +140,9 @@ def _encode_dlmm(k: PoolKeys, pool: DlmmPool, opened: int) -> dict[Pubkey, Accou
         "decay_period": f.decay_period, "reduction_factor": f.reduction_factor,
         "variable_fee_control": f.variable_fee_control,
         "max_volatility_accumulator": f.max_volatility_accumulator,
-        "min_bin_id": -MAX_BIN_ID, "max_bin_id": MAX_BIN_ID, "protocol_share": 500,
+        "min_bin_id": -(MAX_BIN_ID // pool.bin_step), "max_bin_id": MAX_BIN_ID // pool.bin_step,
+        "protocol_share": PROTOCOL_SHARE, "bump_seed": dlmm_pair_address(
+            k.mint_a, k.mint_b, pool.bin_step)[1],
         "base_fee_power_factor": f.power_factor,
         "volatility_accumulator": pool.volatility_accumulator,
         "volatility_reference": pool.volatility_reference,
@@ -146,7 +151,7 @@ def _encode_dlmm(k: PoolKeys, pool: DlmmPool, opened: int) -> dict[Pubkey, Accou
         "token_x_mint": k.mint_a, "token_y_mint": k.mint_b, "reserve_x": k.vault_a,
         "reserve_y": k.vault_b, "oracle": k.config, "activation_point": opened,
         **{f"bin_array_bitmap_{n}": word for n, word in enumerate(bitmap)}})
-    accounts = {k.address: Account(DLMM, state),
+    accounts = {k.address: Account(DLMM, state), k.config: Account(DLMM, oracle_state()),
                 k.vault_a: token_account(k.mint_a, k.address, sum(x for x, _ in pool.bins.values())),
                 k.vault_b: token_account(k.mint_b, k.address, sum(y for _, y in pool.bins.values()))}
     for index, bins in arrays.items():
@@ -231,7 +236,8 @@ def read_pool(pool_id: str, owner: Pubkey, address: Pubkey, data: bytes,
                     s["active_id"], fees, bins, s["volatility_accumulator"],
                     s["volatility_reference"], s["index_reference"], s["last_update_timestamp"])
     return pair, PoolInfo(pool_id, "dlmm", pair.token_x, pair.token_y,
-                          active_bin=pair.active_id, read=keys), s["activation_point"]
+                          active_bin=pair.active_id, bin_step=pair.bin_step, read=keys), \
+        s["activation_point"]
 
 
 def _dlmm_keys(address: Pubkey, s: dict[str, Any]) -> PoolKeys:

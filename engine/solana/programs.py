@@ -84,8 +84,16 @@ class PoolKeys:
         return _bin_array(self.address, index)
 
 
+def dlmm_pair_address(mint_x: Pubkey, mint_y: Pubkey, bin_step: int) -> tuple[Pubkey, int]:
+    """A permissionless DLMM pair's address and bump: [min mint, max mint, bin step (u16 LE)]."""
+    low, high = sorted((mint_x, mint_y), key=bytes)
+    return Pubkey.find_program_address([bytes(low), bytes(high), struct.pack("<H", bin_step)],
+                                       DLMM)
+
+
 @lru_cache(maxsize=4096)
-def pool_keys(pool_id: str, kind: str, mint_a: str, mint_b: str, fee_rate: int = 2_500) -> PoolKeys:
+def pool_keys(pool_id: str, kind: str, mint_a: str, mint_b: str, fee_rate: int = 2_500,
+              bin_step: int = 0) -> PoolKeys:
     a, b = Pubkey.from_string(mint_a), Pubkey.from_string(mint_b)
     if kind == "amm_v4":
         address = generated(pool_id, "amm")
@@ -102,10 +110,11 @@ def pool_keys(pool_id: str, kind: str, mint_a: str, mint_b: str, fee_rate: int =
                         pda(CPMM, b"pool_vault", bytes(address), bytes(b)),
                         pda(CPMM, b"vault_and_lp_mint_auth_seed"), config,
                         pda(CPMM, b"observation", bytes(address)))
-    if kind == "dlmm":
-        return PoolKeys(pool_id, kind, DLMM, generated(pool_id, "lb_pair"), a, b,
-                        generated(pool_id, "reserve_x"), generated(pool_id, "reserve_y"),
-                        pda(DLMM, b"__event_authority"), generated(pool_id, "oracle"), DLMM)
+    if kind == "dlmm":  # as the program derives them: it signs for the pair with its seeds
+        pair = dlmm_pair_address(a, b, bin_step)[0]
+        return PoolKeys(pool_id, kind, DLMM, pair, a, b,
+                        pda(DLMM, bytes(pair), bytes(a)), pda(DLMM, bytes(pair), bytes(b)),
+                        pda(DLMM, b"__event_authority"), pda(DLMM, b"oracle", bytes(pair)), DLMM)
     raise ValueError(f"unknown pool program {kind!r}")
 
 
@@ -120,13 +129,15 @@ class PoolInfo:
     mint_b: str
     fee_rate: int = 2_500
     active_bin: int | None = None
+    bin_step: int = 0  # DLMM: a part of the pair's address
     read: PoolKeys | None = None  # the addresses as read from the pool's account, if it was
 
     @property
     def keys(self) -> PoolKeys:
         if self.read is not None:
             return self.read
-        return pool_keys(self.pool_id, self.kind, self.mint_a, self.mint_b, self.fee_rate)
+        return pool_keys(self.pool_id, self.kind, self.mint_a, self.mint_b, self.fee_rate,
+                         self.bin_step)
 
     @property
     def venue(self) -> str:

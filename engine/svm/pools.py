@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from solders.compute_budget import set_compute_unit_limit
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
@@ -16,11 +17,12 @@ from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
 from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.instructions import Swap, create_ata_idempotent, swap
-from engine.solana.pool_accounts import encode_pool, read_pool
+from engine.solana.pool_accounts import encode_pool, read_pool, related
 from engine.solana.programs import TOKEN, PoolInfo, associated_token_address
 from engine.svm.runtime import Outcome, Runtime
 
 Pool = CpPool | DlmmPool
+MAX_UNITS = 1_400_000  # what a transaction may ask for: a swap across many bins needs it
 
 
 def place(runtime: Runtime, info: PoolInfo, pool: Pool, decimals: dict[str, int],
@@ -38,11 +40,15 @@ def place(runtime: Runtime, info: PoolInfo, pool: Pool, decimals: dict[str, int]
             runtime.put(address, account.owner, account.data)
 
 
-def read(runtime: Runtime, info: PoolInfo, accounts: list[Pubkey]) -> Pool:
-    """The pool as the engine reads it from these accounts (its state first)."""
+def read(runtime: Runtime, info: PoolInfo) -> Pool:
+    """The pool as the engine reads it from its accounts, found as the engine finds them."""
     keys = info.keys
-    raw = {address: data for address in accounts if (data := runtime.data(address)) is not None}
-    pool, _, _ = read_pool(info.pool_id, keys.program, keys.address, raw[keys.address], raw)
+    state = runtime.data(keys.address)
+    if state is None:
+        raise KeyError(f"no pool at {keys.address}")
+    wanted = [*related(keys.program, keys.address, state), keys.vault_a, keys.vault_b]
+    raw = {address: data for address in wanted if (data := runtime.data(address)) is not None}
+    pool, _, _ = read_pool(info.pool_id, keys.program, keys.address, state, raw)
     return pool
 
 
@@ -72,6 +78,8 @@ class Trader:
     def balance(self, mint: Pubkey) -> int:
         return self.runtime.token_amount(self.holding(mint))
 
-    def swap(self, s: Swap) -> Outcome:
-        return self.runtime.send([create_ata_idempotent(self.owner, self.owner, s.mint_out),
+    def swap(self, s: Swap, unit_limit: int = MAX_UNITS) -> Outcome:
+        """The swap, after the output's token account is made (if it is not yet)."""
+        return self.runtime.send([set_compute_unit_limit(unit_limit),
+                                  create_ata_idempotent(self.owner, self.owner, s.mint_out),
                                   swap(s, self.owner)], self.keypair)

@@ -124,7 +124,7 @@ class PoolVenue:
             return PoolInfo(pool, found.program, found.base, found.quote, found.fee_num)
         if isinstance(found, DlmmPool):
             return PoolInfo(pool, "dlmm", found.token_x, found.token_y,
-                            active_bin=found.active_id)
+                            active_bin=found.active_id, bin_step=found.bin_step)
         a, b = found.mints  # another curve: addressed as the venue's classic program
         return PoolInfo(pool, "dlmm" if self.name == "meteora" else "amm_v4", a, b)
 
