@@ -26,8 +26,11 @@ def test_raydium_v4_one_sol_pays_the_fact_sheet_figure() -> None:
 
 def test_raydium_fee_rounds_up_and_output_rounds_down() -> None:
     pool = CpPool("p", "amm_v4", "A", "B", 1_000_000, 1_000_000, 25, 10_000)
-    # fee = ceil(1 * 25 / 10000) = 1, so a 1-atom swap nets nothing.
-    assert pool.swap_out("A", 1, 0) == (0, 1)
+    # The program's checked_ceil_div: a fee under half an atom (an input under 200 atoms at
+    # 0.25 %) is none, as the AMM v4 binary before its 2025-08 fix charges; the 1-atom swap
+    # still buys nothing.
+    assert pool.swap_out("A", 1, 0) == (0, 0)
+    assert pool.swap_out("A", 200, 0)[1] == 1
     # 401 in: fee ceil(1.0025) = 2, net 399, out floor(1e6 * 399 / 1000399) = 398.
     assert pool.swap_out("A", 401, 0) == (398, 2)
 

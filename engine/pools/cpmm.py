@@ -11,9 +11,9 @@ def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def _cpmm_ceil_div(numerator: int, denominator: int) -> int:
-    """CPMM's `checked_ceil_div`: up, except below one, where it rounds to the nearest (half
-    up), so a price under half an atom is 0."""
+def _checked_ceil_div(numerator: int, denominator: int) -> int:
+    """The programs' `checked_ceil_div` (CPMM's, AMM v4's): up, except below one, where it
+    rounds to the nearest (half up), so a price under half an atom is 0."""
     if numerator < denominator:
         return 1 if 2 * numerator >= denominator else 0
     return ceil_div(numerator, denominator)
@@ -49,7 +49,10 @@ class CpPool:
     def swap_out(self, mint_in: str, amount_in: int, now: int = 0) -> tuple[int, int]:
         """(amount out, fee in input atoms) for an exact-in swap, without changing the pool."""
         r_in, r_out = self.reserves(mint_in)
-        fee = ceil_div(amount_in * self.fee_num, self.fee_den)
+        if self.program == "amm_v4":  # SwapBaseIn's fee: half an atom or less is no fee
+            fee = _checked_ceil_div(amount_in * self.fee_num, self.fee_den)
+        else:
+            fee = ceil_div(amount_in * self.fee_num, self.fee_den)
         net = amount_in - fee
         return r_out * net // (r_in + net), fee
 
@@ -59,15 +62,14 @@ class CpPool:
         r_in, r_out = self.reserves(mint_in)
         if not 0 < amount_out < r_out:
             raise InsufficientFunds(f"{self.id}: pool cannot pay {amount_out}")
+        net = _checked_ceil_div(r_in * amount_out, r_out - amount_out)
+        if net == 0:  # both programs refuse a swap that would take nothing in
+            raise InsufficientFunds(f"{self.id}: {amount_out} is too little to buy")
         if self.program == "cpmm":
-            net = _cpmm_ceil_div(r_in * amount_out, r_out - amount_out)
-            if net == 0:  # the program refuses a swap that would take nothing in
-                raise InsufficientFunds(f"{self.id}: {amount_out} is too little to buy")
             amount_in = ceil_div(net * self.fee_den, self.fee_den - self.fee_num)
             # The program's trade fee, on which the protocol and fund shares are taken.
             return amount_in, ceil_div(amount_in * self.fee_num, self.fee_den)
-        net = ceil_div(r_in * amount_out, r_out - amount_out)
-        amount_in = ceil_div(net * self.fee_den, self.fee_den - self.fee_num)
+        amount_in = _checked_ceil_div(net * self.fee_den, self.fee_den - self.fee_num)
         return amount_in, amount_in - net
 
     def swap(self, mint_in: str, amount_in: int, now: int = 0) -> int:

@@ -20,8 +20,8 @@ from engine.solana.programs import (
     DLMM_SWAP,
     DLMM_SWAP_EXACT_OUT,
     MEMO,
-    SWAP_BASE_IN_V2,
-    SWAP_BASE_OUT_V2,
+    SWAP_BASE_IN,
+    SWAP_BASE_OUT,
     SYSTEM,
     TOKEN,
     TOKEN_CLOSE_ACCOUNT,
@@ -59,10 +59,7 @@ def swap(s: Swap, owner: Pubkey) -> Instruction:
     k, signer = s.keys, AccountMeta(owner, is_signer=True, is_writable=False)
     args = (s.threshold, s.amount) if s.exact_out else (s.amount, s.threshold)
     if k.kind == "amm_v4":
-        tag = bytes([SWAP_BASE_OUT_V2 if s.exact_out else SWAP_BASE_IN_V2])
-        return Instruction(AMM_V4, tag + struct.pack("<QQ", *args), [
-            _r(TOKEN), _w(k.address), _r(k.authority), _w(k.vault_a), _w(k.vault_b),
-            _w(source), _w(destination), signer])
+        return _amm_v4_swap(s, args, source, destination, signer)
     if k.kind == "cpmm":
         discriminator = CPMM_SWAP_BASE_OUTPUT if s.exact_out else CPMM_SWAP_BASE_INPUT
         payer = AccountMeta(owner, is_signer=True, is_writable=True)
@@ -75,6 +72,22 @@ def swap(s: Swap, owner: Pubkey) -> Instruction:
         _w(k.address), _r(DLMM), _w(k.vault_a), _w(k.vault_b), _w(source), _w(destination),
         _r(k.mint_a), _r(k.mint_b), _w(k.config), _r(DLMM), signer, _r(TOKEN), _r(TOKEN),
         _r(k.authority), _r(DLMM), *(_w(k.bin_array(i)) for i in s.bin_arrays)])
+
+
+def _amm_v4_swap(s: Swap, args: tuple[int, int], source: Pubkey, destination: Pubkey,
+                 signer: AccountMeta) -> Instruction:
+    """The legacy SwapBaseIn / SwapBaseOut (tags 9 and 11), which every AMM v4 binary runs:
+    17 accounts, the market's among them. The order book's own accounts (bids, asks, event
+    queue, its vaults and signer) are named by the market's address: a pool trading without
+    its order book (status 6) checks none of them, and a transaction names it only once."""
+    k = s.keys
+    assert k.market is not None, "an AMM v4 pool's market accounts come from its AmmInfo"
+    open_orders, market_program, market = k.market
+    tag = bytes([SWAP_BASE_OUT if s.exact_out else SWAP_BASE_IN])
+    return Instruction(AMM_V4, tag + struct.pack("<QQ", *args), [
+        _r(TOKEN), _w(k.address), _r(k.authority), _w(open_orders), _w(k.vault_a),
+        _w(k.vault_b), _r(market_program), _w(market), *(_w(market) for _ in range(5)),
+        _r(market), _w(source), _w(destination), signer])
 
 
 def create_ata_idempotent(payer: Pubkey, owner: Pubkey, mint: Pubkey) -> Instruction:

@@ -85,17 +85,35 @@ def encode_pool(info: PoolInfo, pool: CpPool | DlmmPool, opened: int) -> dict[Pu
         vaults = {k.vault_a: token_account(k.mint_a, k.authority, a),
                   k.vault_b: token_account(k.mint_b, k.authority, b)}
         if pool.program == "amm_v4":
-            nonce = Pubkey.find_program_address([b"amm authority"], AMM_V4)[1]
-            state = AMM_INFO.encode({
-                "status": 6, "nonce": nonce, "state": 1, "coin_decimals": _decimals(pool.base),
-                "pc_decimals": _decimals(pool.quote), "trade_fee_numerator": pool.fee_num,
-                "trade_fee_denominator": pool.fee_den, "swap_fee_numerator": pool.fee_num,
-                "swap_fee_denominator": pool.fee_den, "pool_open_time": opened,
-                "coin_vault": k.vault_a, "pc_vault": k.vault_b, "coin_vault_mint": k.mint_a,
-                "pc_vault_mint": k.mint_b})
+            state = _amm_info(k, pool, opened)
             return {k.address: Account(AMM_V4, state), **vaults}
         return _encode_cpmm(k, pool, opened, vaults)
     return _encode_dlmm(k, pool, opened)
+
+
+def _amm_info(k: PoolKeys, pool: CpPool, opened: int) -> bytes:
+    """AmmInfo as `initialize2` and the admin leave a pool that trades without its order book
+    (status 6): the fee, PnL and decimal parameters mainnet pools carry."""
+    nonce = Pubkey.find_program_address([b"amm authority"], AMM_V4)[1]
+    assert k.market is not None
+    open_orders, market_program, market = k.market
+    coin, pc = _decimals(pool.base), _decimals(pool.quote)
+    return AMM_INFO.encode({
+        "status": 6, "nonce": nonce, "order_num": 7, "depth": 3, "coin_decimals": coin,
+        "pc_decimals": pc, "state": 1, "min_size": 1, "vol_max_cut_ratio": 500,
+        "amount_wave": 500_000, "coin_lot_size": 1, "pc_lot_size": 1,
+        "min_price_multiplier": 1, "max_price_multiplier": 1_000_000_000,
+        "sys_decimal_value": 10 ** max(coin, pc), "min_separate_numerator": 5,
+        "min_separate_denominator": 10_000, "trade_fee_numerator": pool.fee_num,
+        "trade_fee_denominator": pool.fee_den, "pnl_numerator": 12, "pnl_denominator": 100,
+        "swap_fee_numerator": pool.fee_num, "swap_fee_denominator": pool.fee_den,
+        "pool_open_time": opened, "coin_vault": k.vault_a, "pc_vault": k.vault_b,
+        "coin_vault_mint": k.mint_a, "pc_vault_mint": k.mint_b,
+        "lp_mint": pda(AMM_V4, bytes(k.address), b"lp_mint_associated_seed"),
+        "open_orders": open_orders, "market": market, "market_program": market_program,
+        "target_orders": pda(AMM_V4, bytes(k.address), b"target_associated_seed"),
+        "amm_owner": POOL_CREATOR,
+        "lp_amount": math.isqrt(pool.reserve_base * pool.reserve_quote)})
 
 
 def _encode_cpmm(k: PoolKeys, pool: CpPool, opened: int,
@@ -200,7 +218,8 @@ def read_pool(pool_id: str, owner: Pubkey, address: Pubkey, data: bytes,
         authority = Pubkey.create_program_address([b"amm authority", bytes([s["nonce"]])],
                                                   AMM_V4)
         keys = PoolKeys(pool_id, "amm_v4", AMM_V4, address, base, quote, s["coin_vault"],
-                        s["pc_vault"], authority, address, address)
+                        s["pc_vault"], authority, address, address,
+                        (s["open_orders"], s["market_program"], s["market"]))
         return pool, PoolInfo(pool_id, "amm_v4", str(base), str(quote), pool.fee_num,
                               read=keys), s["pool_open_time"]
     if owner == CPMM:

@@ -29,6 +29,9 @@ SYSVAR = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
 
 # AMM v4 (not Anchor): one tag byte, then little-endian u64 arguments.
 SWAP_BASE_IN_V2, SWAP_BASE_OUT_V2 = 16, 17
+# What every AMM v4 binary runs (V2 came in 2025-09): the same swap, naming the pool's market.
+SWAP_BASE_IN, SWAP_BASE_OUT = 9, 11
+OPENBOOK = Pubkey.from_string("srmqPvymJeFKQ4zGQed1GFppgkRHL9kaELCbyksJtPX")  # AMM v4's market
 # Anchor: sha256("global:<name>")[:8], then Borsh arguments.
 CPMM_SWAP_BASE_INPUT = bytes([143, 190, 90, 218, 196, 30, 51, 222])
 CPMM_SWAP_BASE_OUTPUT = bytes([55, 217, 98, 86, 163, 74, 180, 173])
@@ -76,6 +79,9 @@ class PoolKeys:
     authority: Pubkey  # AMM v4 / CPMM authority; DLMM event authority
     config: Pubkey  # CPMM amm_config; DLMM oracle; AMM v4: the pool itself
     observation: Pubkey  # CPMM observation state; DLMM: the program (no bitmap extension)
+    # AMM v4: its open orders, market program and market (from AmmInfo), which the legacy
+    # swap names; a pool that trades without its order book (status 6) reads none of them.
+    market: tuple[Pubkey, Pubkey, Pubkey] | None = None
 
     def vault(self, mint: Pubkey) -> Pubkey:
         return self.vault_a if mint == self.mint_a else self.vault_b
@@ -99,7 +105,9 @@ def pool_keys(pool_id: str, kind: str, mint_a: str, mint_b: str, fee_rate: int =
         address = generated(pool_id, "amm")
         authority = pda(AMM_V4, b"amm authority")
         return PoolKeys(pool_id, kind, AMM_V4, address, a, b, generated(pool_id, "coin_vault"),
-                        generated(pool_id, "pc_vault"), authority, address, address)
+                        generated(pool_id, "pc_vault"), authority, address, address,
+                        (generated(pool_id, "open_orders"), OPENBOOK,
+                         generated(pool_id, "market")))
     if kind == "cpmm":
         index = CPMM_FEE_TIERS.index(fee_rate) if fee_rate in CPMM_FEE_TIERS else 0
         config = pda(CPMM, b"amm_config", struct.pack(">H", index))

@@ -24,10 +24,15 @@ from engine.solana.programs import (
     ASSOCIATED_TOKEN,
     COMPUTE_BUDGET,
     CPMM,
+    CPMM_SWAP_BASE_INPUT,
     CPMM_SWAP_BASE_OUTPUT,
     DLMM,
+    DLMM_SWAP,
     DLMM_SWAP_EXACT_OUT,
     MEMO,
+    SWAP_BASE_IN,
+    SWAP_BASE_IN_V2,
+    SWAP_BASE_OUT,
     SWAP_BASE_OUT_V2,
     SYSTEM,
     TOKEN,
@@ -40,6 +45,9 @@ from engine.solana.programs import (
 MAX_TRANSACTION_BYTES = 1232  # a packet's payload: larger ones need address lookup tables
 BIN_ARRAYS_PER_SWAP = 3  # the active bin's array and the next two the swap may reach
 POOL_ACCOUNT = {AMM_V4: 1, CPMM: 3, DLMM: 0}  # where each swap names its pool
+AMM_V4_SWAPS = frozenset({SWAP_BASE_IN, SWAP_BASE_OUT, SWAP_BASE_IN_V2, SWAP_BASE_OUT_V2})
+SWAP_DISCRIMINATORS = frozenset({CPMM_SWAP_BASE_INPUT, CPMM_SWAP_BASE_OUTPUT, DLMM_SWAP,
+                                 DLMM_SWAP_EXACT_OUT})
 ROLES = {AMM_V4: "amm_v4", CPMM: "cpmm", DLMM: "dlmm", COMPUTE_BUDGET: "budget", MEMO: "memo",
          SYSTEM: "housekeeping", TOKEN: "housekeeping", ASSOCIATED_TOKEN: "housekeeping"}
 
@@ -172,13 +180,24 @@ def _swap(program: Pubkey, accounts: list[Pubkey], data: bytes, owner: Pubkey,
           pools: Callable[[Pubkey], PoolInfo | None],
           earlier: list[SwapInstruction]) -> SwapInstruction:
     pool_at = POOL_ACCOUNT[program]
-    exact_out = (data[:1] == bytes([SWAP_BASE_OUT_V2]) if program == AMM_V4
-                 else data[:8] in (CPMM_SWAP_BASE_OUTPUT, DLMM_SWAP_EXACT_OUT))
+    if program == AMM_V4:
+        if not data or data[0] not in AMM_V4_SWAPS:
+            raise Rejected("InvalidInstructionData", f"{program}: instruction {data[:1].hex()} "
+                                                     "is not a swap")
+        exact_out = data[0] in (SWAP_BASE_OUT, SWAP_BASE_OUT_V2)
+        source_at = 14 if data[0] in (SWAP_BASE_IN, SWAP_BASE_OUT) else 5
+    else:
+        if data[:8] not in SWAP_DISCRIMINATORS:  # Anchor: InstructionFallbackNotFound
+            raise Rejected("InstructionError", f"{program}: custom program error: 0x65")
+        exact_out = data[:8] in (CPMM_SWAP_BASE_OUTPUT, DLMM_SWAP_EXACT_OUT)
+        source_at = 4
+    if len(data) < (17 if program == AMM_V4 else 24) or len(accounts) <= source_at:
+        raise Rejected("InvalidInstructionData", f"{program}: a swap's data or accounts are short")
     first, second = struct.unpack_from("<QQ", data, 1 if program == AMM_V4 else 8)
-    pool = pools(accounts[pool_at]) if len(accounts) > pool_at else None
+    pool = pools(accounts[pool_at])
     if pool is None:
         raise Rejected("InvalidAccountData", f"{program}: no such pool account")
-    source = accounts[5] if program == AMM_V4 else accounts[4]
+    source = accounts[source_at]
     keys = pool.keys
     if source == associated_token_address(owner, keys.mint_a):
         mint_in, mint_out = pool.mint_a, pool.mint_b

@@ -1,19 +1,20 @@
-"""Raydium CPMM, judged by its own bytecode: seeded random swaps (both directions, exact in and
-exact out, one atom to most of a reserve, sequences that build on each other) executed by the
-program and quoted by the engine from the accounts just before. Every amount must agree to the
-atom, and so must the pool the engine reads back afterwards."""
+"""Raydium CPMM and AMM v4, each judged by its own bytecode: seeded random swaps (both
+directions, exact in and exact out, one atom to most of a reserve, sequences that build on each
+other) executed by the program and quoted by the engine from the accounts just before. Every
+amount must agree to the atom, and so must the pool the engine reads back afterwards."""
 
 from __future__ import annotations
 
 import random
 from pathlib import Path
 
+import pytest
 from solders.keypair import Keypair
 
 from engine.domain.errors import InsufficientFunds
 from engine.pools.cpmm import CpPool
 from engine.solana.instructions import Swap
-from engine.solana.programs import CPMM, CPMM_FEE_TIERS, PoolInfo
+from engine.solana.programs import CPMM_FEE_TIERS, PROGRAMS, PoolInfo
 from engine.svm.pools import Trader, place, read
 from engine.svm.runtime import NATIVE_MINT, Runtime
 
@@ -21,17 +22,23 @@ U64_MAX = 2**64 - 1
 POOLS, SWAPS = 16, 160  # 2,560 swaps
 
 
-def random_pool(rng: random.Random, n: int) -> tuple[CpPool, PoolInfo, dict[str, int]]:
+def random_pool(rng: random.Random, n: int,
+                program: str) -> tuple[CpPool, PoolInfo, dict[str, int]]:
     mints = [str(Keypair().pubkey()) for _ in range(2)]
     if n % 4 == 0:
         mints[0] = str(NATIVE_MINT)  # a native (wSOL) vault
     decimals = {mints[0]: rng.choice([6, 9]), mints[1]: rng.choice([0, 6, 9])}
     reserves = [rng.randint(10**3, 10**15) if rng.random() < 0.3 else
                 int(10 ** rng.uniform(6, 13)) for _ in range(2)]
-    fee = rng.choice(CPMM_FEE_TIERS)
-    pool = CpPool(f"cpmm-{n}", "cpmm", mints[0], mints[1], reserves[0], reserves[1], fee, 10**6,
-                  rng.choice([0, 120_000, 250_000]), rng.choice([0, 40_000]))
-    return pool, PoolInfo(pool.id, "cpmm", mints[0], mints[1], fee), decimals
+    if program == "amm_v4":
+        fee, den = rng.choice([(25, 10_000), (30, 10_000), (1, 100)])
+        pool = CpPool(f"amm-{n}", "amm_v4", mints[0], mints[1], reserves[0], reserves[1], fee,
+                      den)
+    else:
+        fee, den = rng.choice(CPMM_FEE_TIERS), 10**6
+        pool = CpPool(f"cpmm-{n}", "cpmm", mints[0], mints[1], reserves[0], reserves[1], fee,
+                      den, rng.choice([0, 120_000, 250_000]), rng.choice([0, 40_000]))
+    return pool, PoolInfo(pool.id, program, mints[0], mints[1], fee), decimals
 
 
 def amount(rng: random.Random, ceiling: int) -> int:
@@ -39,13 +46,14 @@ def amount(rng: random.Random, ceiling: int) -> int:
     return max(1, min(ceiling, int(10 ** rng.uniform(0, max(0.0, len(str(ceiling)) - 0.5)))))
 
 
-def test_every_cpmm_swap_equals_the_programs_to_the_atom(programs: Path) -> None:
+@pytest.mark.parametrize("program", ["cpmm", "amm_v4"])
+def test_every_swap_equals_the_programs_to_the_atom(programs: Path, program: str) -> None:
     rng = random.Random(21)
     differences: list[str] = []
     executed = refused = 0
     for n in range(POOLS):
-        runtime = Runtime(programs, [CPMM])
-        pool, info, decimals = random_pool(rng, n)
+        runtime = Runtime(programs, [PROGRAMS[program]])
+        pool, info, decimals = random_pool(rng, n, program)
         place(runtime, info, pool, decimals)
         keys = info.keys
         trader = Trader.funded(runtime)
@@ -66,7 +74,8 @@ def test_every_cpmm_swap_equals_the_programs_to_the_atom(programs: Path) -> None
                     expected = (asked, out) if 0 < out < r_out else None
             except InsufficientFunds:
                 expected = None
-            trader.give(mint_in, 10**18)
+            budget = min(U64_MAX, max(10**18, expected[0] if expected else 0))
+            trader.give(mint_in, budget)
             before_out = trader.balance(mint_out) if runtime.data(trader.holding(mint_out)) else 0
             outcome = trader.swap(Swap(keys, mint_in, mint_out, asked,
                                        U64_MAX if exact_out else 0, exact_out))
@@ -78,7 +87,7 @@ def test_every_cpmm_swap_equals_the_programs_to_the_atom(programs: Path) -> None
                                        f"engine quoted {expected}")
                 continue
             executed += 1
-            done = (10**18 - trader.balance(mint_in), trader.balance(mint_out) - before_out)
+            done = (budget - trader.balance(mint_in), trader.balance(mint_out) - before_out)
             if done != expected:
                 differences.append(f"{where}: program {done}, engine {expected}")
                 continue
@@ -91,7 +100,7 @@ def test_every_cpmm_swap_equals_the_programs_to_the_atom(programs: Path) -> None
                 differences.append(f"{where}: the pool read back {after.state()}, the engine's "
                                    f"model {model.state()}")
                 break
-    print(f"CPMM: {executed} swaps executed by the program, {refused} refused, "
+    print(f"{program}: {executed} swaps executed by the program, {refused} refused, "
           f"{len(differences)} differences")
     assert not differences, "\n".join(differences[:20])
     assert executed > POOLS * SWAPS * 0.8
