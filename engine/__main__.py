@@ -17,9 +17,9 @@ from loguru import logger
 
 from engine import cli, keys_command, processes
 from engine.api import server
-from engine.api.door import host_name, is_loopback
 from engine.app import build_app, open_store
 from engine.config import Settings, load, redacted
+from engine.domain.hosts import host_name, is_loopback
 from engine.logs import configure
 from engine.ports import OrderStore
 from engine.rpc.keypair import load_or_create

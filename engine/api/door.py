@@ -12,7 +12,6 @@ through an engine it can reach (on localhost, or by DNS rebinding).
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
@@ -20,29 +19,12 @@ from aiohttp.typedefs import Middleware
 
 from engine.api.errors import ALWAYS, ApiError
 from engine.config import Settings
+from engine.domain.hosts import LOOPBACK_NAMES, host_name, is_loopback
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "127.0.0.1", "::1"})
 WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CORS_METHODS = "GET, POST, PUT, DELETE"
 CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key"
-
-
-def host_name(host: str) -> str:
-    """The name in a Host header, without its port or IPv6 brackets, lower-cased."""
-    host = host.strip().lower()
-    if host.startswith("["):
-        return host[1:host.find("]")] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-
-
-def is_loopback(name: str) -> bool:
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def trusted_hosts(settings: Settings) -> frozenset[str]:

@@ -101,6 +101,9 @@ class AccountVenue:
         """programSubscribe for each program; accountSubscribe for each pool's vaults."""
         if self._subscribed and self._rpc.live:
             return
+        if self._subscribed:  # they were live: the cluster (or the network) dropped them
+            logger.warning("{}: the cluster dropped our subscriptions; subscribing again",
+                           self.name)
         self._subscribed = False
         for program in self._programs:
             await self._rpc.program_subscribe(str(program), self._on_program)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, hdrs, web
 from loguru import logger
 
 from engine.clock import SystemClock
+from engine.domain.hosts import host_name, is_loopback
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError, RpcTimeout
 from engine.venues.rpc import ClusterRpc
@@ -20,12 +22,40 @@ from engine.venues.world import SimWorld
 
 MAX_BODY = 256 * 1024
 MAX_BATCH = 100
+MAX_ANSWER_BYTES = 16 * 1024 * 1024  # one HTTP answer, a batch's included
+MAX_SUBSCRIPTIONS = 10_000  # PubSub subscriptions, every connection together
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 256
+MAX_BACKLOG = 2_048  # notifications a PubSub client may leave unread before it is dropped
 
 
-def rpc_app(rpc: ClusterRpc) -> web.Application:
+@dataclass(frozen=True, slots=True)
+class Door:
+    """Who may call the cluster: a loopback Host (or one listed), and no browser Origin unless
+    listed, so that a web page open on the same machine can neither fund itself, nor trade,
+    nor cancel anyone's subscriptions."""
+
+    hosts: frozenset[str] = frozenset()
+    origins: frozenset[str] = frozenset()
+
+    def refusal(self, request: web.Request) -> str | None:
+        host = host_name(request.host)
+        if host not in self.hosts and not is_loopback(host):
+            return "this cluster does not answer to that Host (start it with --allowed-host)"
+        origin = request.headers.get(hdrs.ORIGIN)
+        if origin is not None and origin not in self.origins:
+            return "browser origins may not call this cluster (start it with --allow-origin)"
+        return None
+
+
+def rpc_app(rpc: ClusterRpc, door: Door | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
+    door = door or Door()
+    live = _Subscriptions()
 
     async def handle(request: web.Request) -> web.Response:
+        refused = door.refusal(request)
+        if refused:
+            return web.Response(status=403, text=refused)
         try:
             body = orjson.loads(await request.read())
         except orjson.JSONDecodeError:
@@ -39,22 +69,29 @@ def rpc_app(rpc: ClusterRpc) -> web.Application:
         answer = await _one(rpc, body)
         return answer if isinstance(answer, web.Response) else _answer(answer)
 
-    async def pubsub(request: web.Request) -> web.WebSocketResponse:
+    async def pubsub(request: web.Request) -> web.StreamResponse:
         """Solana's PubSub on the same URL (a WebSocket upgrade): accountSubscribe,
-        programSubscribe and their unsubscribes; notifications as the node sends them."""
+        programSubscribe and their unsubscribes; notifications as the node sends them. A
+        subscription belongs to the connection that made it; a client that stops reading is
+        dropped once its backlog is full."""
+        refused = door.refusal(request)
+        if refused:
+            return web.Response(status=403, text=refused)
         ws = web.WebSocketResponse(heartbeat=30)
         await ws.prepare(request)
-        outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_BACKLOG)
         writer = asyncio.create_task(_drain(ws, outbox))
-        mine: list[int] = []
+        mine: set[int] = set()
+        send = _sender(ws, outbox)
         try:
             async for message in ws:
                 if message.type != WSMsgType.TEXT:
                     continue
-                outbox.put_nowait(_pubsub_answer(rpc, message.data, outbox, mine))
+                send(_pubsub_answer(rpc, message.data, send, mine, live))
         finally:
             for number in mine:
                 rpc.unsubscribe(number)
+            live.count -= len(mine)
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
         return ws
@@ -64,22 +101,52 @@ def rpc_app(rpc: ClusterRpc) -> web.Application:
     return app
 
 
-def _pubsub_answer(rpc: ClusterRpc, text: str, outbox: asyncio.Queue[dict[str, Any]],
-                   mine: list[int]) -> dict[str, Any]:
+@dataclass
+class _Subscriptions:
+    count: int = 0
+
+
+def _sender(ws: web.WebSocketResponse,
+            outbox: asyncio.Queue[dict[str, Any]]) -> Callable[[dict[str, Any]], None]:
+    def send(message: dict[str, Any]) -> None:
+        try:
+            outbox.put_nowait(message)
+        except asyncio.QueueFull:  # it stopped reading: drop it rather than hold its backlog
+            if not ws.closed:
+                logger.info("dropping a PubSub client {} notifications behind", MAX_BACKLOG)
+                asyncio.get_running_loop().create_task(
+                    ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too far behind"))
+    return send
+
+
+def _pubsub_answer(rpc: ClusterRpc, text: str, send: Callable[[dict[str, Any]], None],
+                   mine: set[int], live: _Subscriptions) -> dict[str, Any]:
     try:
         request = orjson.loads(text)
         method, params, ident = request["method"], request.get("params", []), request.get("id")
-    except (orjson.JSONDecodeError, KeyError, TypeError):
+        if not isinstance(method, str) or not isinstance(params, list):
+            raise TypeError
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
         return _error(None, RpcError(codes.PARSE_ERROR, "Parse error"))
     try:
         if method.endswith("Unsubscribe"):
-            return {"jsonrpc": "2.0", "id": ident, "result": rpc.unsubscribe(int(params[0]))}
-        number = rpc.subscribe(method, params, outbox.put_nowait)
-    except (RpcError, ValueError, IndexError) as error:
+            number = int(params[0])
+            if number not in mine:  # another connection's, or none: not this client's to end
+                raise RpcError(codes.INVALID_PARAMS, "Invalid subscription id.")
+            mine.discard(number)
+            live.count -= 1
+            return {"jsonrpc": "2.0", "id": ident, "result": rpc.unsubscribe(number)}
+        if len(mine) >= MAX_SUBSCRIPTIONS_PER_CONNECTION or live.count >= MAX_SUBSCRIPTIONS:
+            raise RpcError(codes.INVALID_PARAMS, "too many subscriptions "
+                           f"({MAX_SUBSCRIPTIONS_PER_CONNECTION} a connection, "
+                           f"{MAX_SUBSCRIPTIONS} in all)")
+        number = rpc.subscribe(method, params, send)
+    except (RpcError, ValueError, IndexError, TypeError) as error:
         failure = error if isinstance(error, RpcError) else RpcError(codes.INVALID_PARAMS,
-                                                                     str(error))
+                                                                     f"Invalid params: {error}")
         return _error(ident, failure)
-    mine.append(number)
+    mine.add(number)
+    live.count += 1
     return {"jsonrpc": "2.0", "id": ident, "result": number}
 
 
@@ -101,6 +168,10 @@ async def _one(rpc: ClusterRpc, request: Any) -> dict[str, Any] | web.Response:
             return web.Response(status=429, text="Too Many Requests",
                                 headers={"Retry-After": "1"})
         return _error(ident, error)
+    except Exception as error:  # a client's malformed parameters: its answer, no traceback
+        logger.debug("{} refused: {}: {}", request["method"], type(error).__name__, error)
+        return _error(ident, RpcError(codes.INVALID_PARAMS, f"Invalid params: "
+                                      f"{type(error).__name__}: {str(error)[:200]}"))
     return {"jsonrpc": "2.0", "id": ident, "result": result}
 
 
@@ -109,12 +180,18 @@ def _error(ident: Any, error: RpcError) -> dict[str, Any]:
 
 
 def _answer(body: Any) -> web.Response:
-    return web.Response(body=orjson.dumps(body), content_type="application/json")
+    data = orjson.dumps(body)
+    if len(data) > MAX_ANSWER_BYTES:
+        ident = body.get("id") if isinstance(body, dict) else None
+        data = orjson.dumps(_error(ident, RpcError(codes.INVALID_PARAMS, "the answer would "
+                                                   f"exceed {MAX_ANSWER_BYTES} bytes: ask for "
+                                                   "less (dataSlice, filters, smaller batches)")))
+    return web.Response(body=data, content_type="application/json")
 
 
-def serve_world(world: SimWorld, launch_rate: float) -> web.Application:
+def serve_world(world: SimWorld, launch_rate: float, door: Door | None = None) -> web.Application:
     """The cluster's app, its market clock running while it serves."""
-    app = rpc_app(world.rpc)
+    app = rpc_app(world.rpc, door)
 
     async def market(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(world.run(SystemClock(), launch_rate), name="market")
@@ -137,11 +214,17 @@ def main(argv: Sequence[str]) -> int:
     p.add_argument("--latency-scale", type=float, default=1.0)
     p.add_argument("--failure-rate", type=float, default=0.08)
     p.add_argument("--launch-rate", type=float, default=0.0)
+    p.add_argument("--allowed-host", action="append", default=[],
+                   help="a Host name served besides loopback (repeatable)")
+    p.add_argument("--allow-origin", action="append", default=[],
+                   help="a browser origin allowed to call the cluster (repeatable; none by "
+                        "default: a web page must not reach a local cluster)")
     args = p.parse_args(list(argv))
+    door = Door(frozenset(host_name(h) for h in args.allowed_host), frozenset(args.allow_origin))
     world = SimWorld.build(SystemClock(), seed=args.seed, latency_scale=args.latency_scale,
                            failure_rate=args.failure_rate, chain_db=args.db)
     logger.info("simulated cluster: JSON-RPC on http://{}:{} (record {})", args.host,
                 args.port, args.db)
-    web.run_app(serve_world(world, args.launch_rate), host=args.host, port=args.port,
+    web.run_app(serve_world(world, args.launch_rate, door), host=args.host, port=args.port,
                 print=None, access_log=None)
     return 0

@@ -1,0 +1,78 @@
+"""The standalone cluster cannot be abused from the machine it runs on: no foreign Host or
+browser Origin, subscriptions that only their connection may end, caps, and malformed
+parameters answered -32602 (alone in their batch), never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from engine.solana.programs import CPMM
+from engine.testing.process import ClusterProcess
+from engine.venues import server
+
+
+@pytest_asyncio.fixture
+async def cluster(tmp_path: Path) -> AsyncIterator[ClusterProcess]:
+    process = ClusterProcess(tmp_path / "cluster.db", "--latency-scale", "0")
+    await process.start()
+    yield process
+    await process.terminate()
+
+
+def call(method: str, params: list[Any], ident: int = 1) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": ident, "method": method, "params": params}
+
+
+async def test_a_foreign_host_or_a_browser_origin_is_refused(cluster: ClusterProcess) -> None:
+    async with aiohttp.ClientSession() as session:
+        for headers in ({"Host": "rebind.attacker.example"}, {"Origin": "http://localhost:3000"}):
+            async with session.post(cluster.url, json=call("getBalance", ["x"]),
+                                    headers=headers) as resp:
+                assert resp.status == 403
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await session.ws_connect(cluster.url, headers=headers)
+            assert refused.value.status == 403
+
+
+async def test_only_the_connection_that_subscribed_may_unsubscribe(
+        cluster: ClusterProcess) -> None:
+    async with aiohttp.ClientSession() as session, \
+            session.ws_connect(cluster.url) as owner, session.ws_connect(cluster.url) as other:
+        await owner.send_json(call("programSubscribe", [str(CPMM), {"encoding": "base64"}]))
+        number = (await owner.receive_json(timeout=5))["result"]
+        await other.send_json(call("programUnsubscribe", [number]))
+        refused = await other.receive_json(timeout=5)
+        assert refused["error"]["code"] == -32602
+        await owner.send_json(call("programUnsubscribe", [number], 2))
+        assert (await owner.receive_json(timeout=5))["result"] is True
+
+
+async def test_subscriptions_are_capped_per_connection(cluster: ClusterProcess) -> None:
+    async with aiohttp.ClientSession() as session, session.ws_connect(cluster.url) as ws:
+        for n in range(server.MAX_SUBSCRIPTIONS_PER_CONNECTION + 1):
+            await ws.send_json(call("accountSubscribe", [str(CPMM)], n))
+        answers = [await ws.receive_json(timeout=5)
+                   for _ in range(server.MAX_SUBSCRIPTIONS_PER_CONNECTION + 1)]
+    assert all("result" in a for a in answers[:-1])
+    assert answers[-1]["error"]["code"] == -32602
+
+
+@pytest.mark.parametrize("params", [
+    ["AAAA", [1]], [str(CPMM), [1]], [{"x": 1}], [None, None, None]])
+async def test_malformed_parameters_fail_alone_in_their_batch(
+        cluster: ClusterProcess, params: list[Any]) -> None:
+    batch = [call("getSlot", [], 1), call("sendTransaction", params, 2),
+             call("getProgramAccounts", params, 3), call("simulateTransaction", params, 4),
+             call("getSlot", [], 5)]
+    async with aiohttp.ClientSession() as session, session.post(cluster.url, json=batch) as resp:
+        assert resp.status == 200
+        answers = {a["id"]: a for a in await resp.json()}
+    assert "result" in answers[1] and "result" in answers[5]
+    for ident in (2, 3, 4):
+        assert answers[ident]["error"]["code"] in (-32602, -32003, -32002), answers[ident]
