@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         return keys_command.main(argv[1:], _open_store)
     if argv[:1] == ["cluster"]:
         configure("INFO", False)
-        return cluster.main(argv[1:])
+        return cluster.main(argv[1:], lambda path: str(load_or_create(path).pubkey()))
     if argv[:1] == ["serve"]:
         argv = argv[1:]
     settings = load(argv, os.environ)

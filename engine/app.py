@@ -139,12 +139,14 @@ async def same_cluster(store: OrderStore, chain: RpcChain, settings: Settings) -
 
 
 def build_world(settings: Settings, clock: Clock) -> SimWorld:
-    """The simulated market and cluster, recorded in `settings.chain_db` when set. With
-    --rpc-url the cluster is elsewhere: this one keeps no record (and shares no file with the
-    other engine processes of the desk)."""
+    """The simulated market and cluster, recorded in `settings.chain_db` when set, funding
+    the engine's own wallet. With --rpc-url the cluster is elsewhere: this one keeps no record
+    (and shares no file with the other engine processes of the desk)."""
     record = None if settings.rpc_url else (settings.chain_db or None)
+    wallet = load_or_create(settings.keypair or _beside(settings, ".wallet.json")).pubkey()
     return SimWorld.build(clock, seed=settings.seed, latency_scale=settings.latency_scale,
-                          failure_rate=settings.failure_rate, chain_db=record)
+                          failure_rate=settings.failure_rate, chain_db=record,
+                          funded=str(wallet))
 
 
 async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:

@@ -134,7 +134,8 @@ async def desk(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     sim = ("--latency-scale", str(args.latency_scale), "--failure-rate",
            str(args.failure_rate), "--seed", "1", *UNLIMITED)
     with throwaway_postgres() as url:
-        cluster = ClusterProcess(tmp / "cluster.db", *sim)
+        cluster = ClusterProcess(tmp / "cluster.db", *sim, "--fund-keypair",
+                                 str(tmp / "wallet.json"))
         await cluster.start()
         engines = [EngineProcess(url, "--workers", str(args.workers), *sim, "--rpc-url",
                                  cluster.url, "--keypair", str(tmp / "wallet.json"),
@@ -261,7 +262,8 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                str(args.failure_rate), "--seed", "1")
         remote: tuple[str, ...] = UNLIMITED
         if args.cluster:
-            cluster = ClusterProcess(tmp / "cluster.db", *sim)
+            cluster = ClusterProcess(tmp / "cluster.db", *sim, "--fund-keypair",
+                                     str(tmp / "bench.db.wallet.json"))
             await cluster.start()
             remote = (*UNLIMITED, "--rpc-url", cluster.url)
         engine = EngineProcess(tmp / "bench.db", "--workers", str(args.workers), *sim, *remote,

@@ -41,7 +41,8 @@ async def chaos(kills: int, seed: int, rate: float, latency_scale: float,
     args: tuple[str, ...] = sim
     cluster = None
     if standalone:  # the cluster lives on while the engine is killed again and again
-        cluster = ClusterProcess(workdir / "cluster.db", *sim)
+        cluster = ClusterProcess(workdir / "cluster.db", *sim, "--fund-keypair",
+                                 f"{db}.wallet.json")
         await cluster.start()
         args = (*sim, "--rpc-url", cluster.url)
     accepted: set[str] = set()
@@ -81,7 +82,8 @@ async def scale_out(kills: int, seed: int, rate: float, latency_scale: float,
     sim = ("--latency-scale", str(latency_scale), "--failure-rate", str(failure_rate),
            "--seed", str(seed))
     with throwaway_postgres() as url:
-        cluster = ClusterProcess(workdir / "cluster.db", *sim)
+        cluster = ClusterProcess(workdir / "cluster.db", *sim, "--fund-keypair",
+                                 str(workdir / "wallet.json"))
         await cluster.start()
         shared = (*sim, "--rpc-url", cluster.url, "--keypair", str(workdir / "wallet.json"),
                   "--lease-seconds", "2")

@@ -21,7 +21,7 @@ from pathlib import Path
 from engine.clock import SystemClock
 from engine.logs import configure
 from engine.testing import EngineHarness
-from engine.testing.cluster import standalone_cluster
+from engine.testing.cluster import standalone_cluster, wallet_for
 from engine.testing.process import MIX
 from engine.venues.world import SimWorld
 
@@ -40,9 +40,10 @@ def kind(fields: dict[str, str | int], token_in: str, token_out: str) -> dict[st
 
 async def audit(orders: int, failure_rate: float, seed: int, remote: bool) -> int:
     with tempfile.TemporaryDirectory() as tmp:
+        wallet = wallet_for(Path(tmp) / "ledger.db.wallet.json")  # the engine's, funded
         cluster = SimWorld.build(SystemClock(), seed=seed, latency_scale=0,
-                                 failure_rate=failure_rate,
-                                 chain_db=f"{tmp}/cluster.db") if remote else None
+                                 failure_rate=failure_rate, chain_db=f"{tmp}/cluster.db",
+                                 funded=wallet) if remote else None
         async with contextlib.AsyncExitStack() as stack:
             extra = {}
             if cluster is not None:

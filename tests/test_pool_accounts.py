@@ -20,7 +20,7 @@ from engine.pools.dlmm import bin_price_q64
 from engine.solana.pool_accounts import read_pool, related
 from engine.solana.programs import AMM_V4, CPMM, DLMM, TOKEN
 from engine.testing import EngineHarness
-from engine.testing.cluster import standalone_cluster, still_world
+from engine.testing.cluster import standalone_cluster, still_world, wallet_for
 from engine.testing.process import ClusterProcess, EngineProcess
 from engine.venues.world import SimWorld
 
@@ -149,7 +149,8 @@ def test_a_dlmm_pair_and_its_bin_arrays_decode_to_the_active_bin_and_every_bin()
 
 @pytest_asyncio.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[tuple[SimWorld, str]]:
-    world = still_world(tmp_path / "cluster.db")
+    world = still_world(tmp_path / "cluster.db",
+                        funded=wallet_for(tmp_path / "e.db.wallet.json"))
     async with standalone_cluster(world) as url:
         yield world, url
 

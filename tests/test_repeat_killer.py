@@ -62,7 +62,8 @@ class KillingProxy:
 
 @pytest_asyncio.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[ClusterProcess]:
-    process = ClusterProcess(tmp_path / "cluster.db", *SIM)
+    process = ClusterProcess(tmp_path / "cluster.db", *SIM, "--fund-keypair",
+                             str(tmp_path / "wallet.json"))
     await process.start()
     yield process
     await process.terminate()

@@ -14,7 +14,7 @@ import asyncpg
 import pytest_asyncio
 
 from engine.testing import EngineHarness
-from engine.testing.cluster import standalone_cluster, still_world
+from engine.testing.cluster import standalone_cluster, still_world, wallet_for
 from engine.venues.world import SimWorld
 
 LEASE = 0.6  # seconds: a stopped engine's orders move within about this
@@ -32,7 +32,7 @@ async def desk(postgres_url: str, tmp_path: Path) -> AsyncIterator[Desk]:
     await conn.execute(f'CREATE DATABASE "{name}"')
     await conn.close()
     db = postgres_url.rsplit("/", 1)[0] + "/" + name
-    world = still_world(tmp_path / "cluster.db")
+    world = still_world(tmp_path / "cluster.db", funded=wallet_for(tmp_path / "wallet.json"))
     async with AsyncExitStack() as stack:
         url = await stack.enter_async_context(standalone_cluster(world))
         engines = [await stack.enter_async_context(EngineHarness.start(

@@ -21,7 +21,7 @@ from engine.config import Settings
 from engine.domain.errors import NodeUnhealthy, RateLimited
 from engine.rpc.chain import RpcChain
 from engine.testing import EngineHarness
-from engine.testing.cluster import standalone_cluster, still_world
+from engine.testing.cluster import standalone_cluster, still_world, wallet_for
 from engine.venues.world import SimWorld
 
 SOL = "So11111111111111111111111111111111111111112"
@@ -47,7 +47,8 @@ class Cluster:
 
 @pytest_asyncio.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
-    world = still_world(tmp_path / "cluster.db")
+    world = still_world(tmp_path / "cluster.db",
+                        funded=wallet_for(tmp_path / "e.db.wallet.json"))
     async with standalone_cluster(world) as url:
         yield Cluster(world, url)
 
@@ -179,7 +180,8 @@ async def test_an_unlanded_transaction_is_re_signed_only_after_its_blockhash_exp
 
 
 async def test_the_priority_fee_rises_with_the_fee_market(tmp_path: Path) -> None:
-    world = SimWorld.build(SystemClock(), seed=5, latency_scale=0, failure_rate=0)
+    world = SimWorld.build(SystemClock(), seed=5, latency_scale=0, failure_rate=0,
+                           funded=wallet_for(tmp_path / "e.db.wallet.json"))
     chain = client(world, tmp_path)
     pool = str(world.pool_info("met-sol-usdc").keys.address)
     quiet = await chain.priority_fee([pool], "auto")
@@ -194,7 +196,7 @@ async def test_the_priority_fee_rises_with_the_fee_market(tmp_path: Path) -> Non
 
 
 def client(world: SimWorld, tmp_path: Path) -> RpcChain:
-    return build_chain(Settings(db=str(tmp_path / "c.db"), latency_scale=0), world,
+    return build_chain(Settings(db=str(tmp_path / "e.db"), latency_scale=0), world,
                        SystemClock())
 
 

@@ -10,14 +10,23 @@ from pathlib import Path
 from aiohttp import web
 
 from engine.clock import SystemClock
+from engine.rpc.keypair import load_or_create
 from engine.venues.server import serve_world
 from engine.venues.world import SimWorld
 
 
-def still_world(record: Path, *, seed: int = 5, failure_rate: float = 0.0) -> SimWorld:
-    """A cluster with no time passing and no other traders: prices move only when told to."""
+def wallet_for(keypair: Path) -> str:
+    """The public key of the keypair file an engine will sign with (made if missing): the
+    wallet a cluster must be told to fund."""
+    return str(load_or_create(str(keypair)).pubkey())
+
+
+def still_world(record: Path, *, funded: str, seed: int = 5,
+                failure_rate: float = 0.0) -> SimWorld:
+    """A cluster with no time passing and no other traders: prices move only when told to;
+    `funded` is the wallet genesis funds."""
     world = SimWorld.build(SystemClock(), seed=seed, latency_scale=0, failure_rate=failure_rate,
-                           chain_db=str(record))
+                           chain_db=str(record), funded=funded)
     world.hold_prices()
     return world
 

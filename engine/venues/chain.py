@@ -40,6 +40,10 @@ RANDOM_TRANSIENTS: tuple[type[TransientError], ...] = (RateLimited, NodeUnhealth
                                                        BlockhashNotFound, SendTimeout)
 
 
+class WalletMismatch(Exception):
+    """The configuration funds another wallet than the cluster's record holds."""
+
+
 class AlreadyProcessed(Exception):
     """A rebroadcast of a transaction that has landed: the cluster does not run it twice."""
 
@@ -51,14 +55,17 @@ class SimChain:
                  on_slot: Callable[[int], set[frozenset[str]]] = lambda now: set(),
                  on_change: Callable[[set[frozenset[str]]], None] = lambda pairs: None,
                  record: ChainRecord | None = None,
-                 snapshot: Callable[[list[str]], dict[str, Any]] = lambda pools: {}) -> None:
+                 snapshot: Callable[[list[str]], dict[str, Any]] = lambda pools: {},
+                 funded: str | None = None) -> None:
         self._rng, self._clock, self._pools = rng, clock, pools
         self._scale, self._failure_rate, self.faults = latency_scale, failure_rate, faults
         self.wallet, self._on_slot, self._on_change = wallet, on_slot, on_change
         self._record, self._snapshot = record, snapshot
         self.fees = FeeMarket(random.Random(rng.random()))
         self._executor = Executor(programs, lambda: self.wallet, faults.slips)
-        self.owner: str | None = None  # the wallet's public key: the first payer to appear
+        # The wallet's public key, from configuration (the engine's keypair, or the cluster's
+        # --fund): never whoever asks first. None: no wallet holds money on this cluster.
+        self.owner: str | None = funded
         self._genesis = clock.now()
         self._skipped = 0  # blocks fast-forwarded when no time passes (latency scale 0)
         self._landed = 0
@@ -81,7 +88,12 @@ class SimChain:
             return
         self._genesis = datetime.fromisoformat(meta["genesis"])
         self._skipped, self._landed, self._flowed = meta["skipped"], meta["landed"], meta["flowed"]
-        self.owner = meta.get("owner")
+        recorded = meta.get("owner")
+        if recorded and self.owner and recorded != self.owner:
+            raise WalletMismatch(f"this cluster's record funds the wallet {recorded}; the "
+                                 f"configuration names {self.owner} (start afresh with "
+                                 "another record, or fund the recorded wallet)")
+        self.owner = self.owner or recorded
         recent = record.landed(since_slot=self.block_height - BLOCKHASH_VALIDITY - 1)
         self.ledger = {landed.signature: landed for landed in recent}
         self._backlog = [payload for _, payload, _ in record.in_flight()]
@@ -185,7 +197,6 @@ class SimChain:
             raise BlockhashNotFound(f"blockhash {message.recent_blockhash[:8]}... not found")
         if signature in self.ledger:  # its blockhash is live, so its landing is in memory
             raise AlreadyProcessed(signature)
-        self._bind(message.fee_payer)
         if message.fee_payer != self.owner:
             raise InsufficientFunds(f"AccountNotFound: {message.fee_payer} holds no SOL")
         problem = self._executor.shortfall(message)
@@ -204,17 +215,11 @@ class SimChain:
     def simulate(self, payload: str, *, verify: bool = False) -> tuple[Message, Outcome]:
         """simulateTransaction: run it against the current state without changing anything."""
         message = self.read(payload, verify=verify)
-        self._bind(message.fee_payer)
         return message, self._executor.run(message, self.now(), dry=True)
 
-    def _bind(self, payer: str) -> None:
-        if self.owner is None:  # the simulation's faucet: the first wallet gets the funds
-            self.owner = payer
-            if self._record is not None:
-                self._record.put_meta({"chain": self._counters()})
-
     def wallet_of(self, owner: str) -> Wallet | None:
-        self._bind(owner)
+        """The wallet of that address: the funded one's, else none (naming an address never
+        funds it)."""
         return self.wallet if owner == self.owner else None
 
     def _landing_delay(self, message: Message) -> float:

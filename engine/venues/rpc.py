@@ -190,6 +190,8 @@ class ClusterRpc:
 
     async def get_balance(self, pubkey: str,
                           config: dict[str, Any] | None = None) -> dict[str, Any]:
+        if not isinstance(pubkey, str) or not base58.is_public_key(pubkey):
+            raise RpcError(codes.INVALID_PARAMS, "Invalid param: Invalid")
         wallet = self.chain.wallet_of(pubkey)
         lamports = wallet.balances.get(WSOL_MINT, 0) if wallet else 0
         return {"context": self._context(), "value": lamports}

@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import orjson
 from aiohttp import WSCloseCode, WSMsgType, hdrs, web
 from loguru import logger
+from solders.pubkey import Pubkey
 
 from engine.clock import SystemClock
 from engine.domain.hosts import host_name, is_loopback
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError, RpcTimeout
+from engine.venues.chain import WalletMismatch
 from engine.venues.rpc import ClusterRpc
 from engine.venues.world import SimWorld
 
@@ -204,7 +208,22 @@ def serve_world(world: SimWorld, launch_rate: float, door: Door | None = None) -
     return app
 
 
-def main(argv: Sequence[str]) -> int:
+def _funding(fund: str | None, keypair: str | None,
+             address_of: Callable[[str], str]) -> tuple[str | None, int | None]:
+    """(the funded wallet's address, its lamports if given) from --fund / --fund-keypair."""
+    if fund and keypair:
+        raise ValueError("--fund and --fund-keypair name one wallet: give one of them")
+    if keypair:
+        return address_of(keypair), None
+    if not fund:
+        return None, None
+    address, _, sol = fund.partition("=")
+    Pubkey.from_string(address)  # ValueError when it is not a public key
+    return address, (int(Decimal(sol) * 10**9) if sol else None)
+
+
+def main(argv: Sequence[str], address_of: Callable[[str], str]) -> int:
+    """`address_of`: a keypair file's public key (the file made if missing)."""
     p = argparse.ArgumentParser(prog="python -m engine cluster",
                                 description="The simulated Solana cluster, over JSON-RPC.")
     p.add_argument("--host", default="127.0.0.1")
@@ -219,10 +238,29 @@ def main(argv: Sequence[str]) -> int:
     p.add_argument("--allow-origin", action="append", default=[],
                    help="a browser origin allowed to call the cluster (repeatable; none by "
                         "default: a web page must not reach a local cluster)")
+    p.add_argument("--fund", metavar="PUBKEY[=SOL]", default=None,
+                   help="the wallet genesis funds: SOL (10,000 unless given) and the listed "
+                        "tokens; no other address holds anything")
+    p.add_argument("--fund-keypair", metavar="PATH", default=None,
+                   help="fund the wallet of this keypair file (an engine's --keypair; created "
+                        "mode 0600 if missing, as the engine would)")
     args = p.parse_args(list(argv))
+    try:
+        funded, lamports = _funding(args.fund, args.fund_keypair, address_of)
+    except ValueError as error:
+        p.error(str(error))
     door = Door(frozenset(host_name(h) for h in args.allowed_host), frozenset(args.allow_origin))
-    world = SimWorld.build(SystemClock(), seed=args.seed, latency_scale=args.latency_scale,
-                           failure_rate=args.failure_rate, chain_db=args.db)
+    try:
+        world = SimWorld.build(SystemClock(), seed=args.seed, latency_scale=args.latency_scale,
+                               failure_rate=args.failure_rate, chain_db=args.db, funded=funded,
+                               lamports=lamports)
+    except WalletMismatch as error:
+        print(f"cannot start the cluster: {error}", file=sys.stderr)
+        return 2
+    if world.chain.owner is None:
+        logger.warning("no wallet is funded: start with --fund PUBKEY or --fund-keypair PATH")
+    else:
+        logger.info("funded wallet: {}", world.chain.owner)
     logger.info("simulated cluster: JSON-RPC on http://{}:{} (record {})", args.host,
                 args.port, args.db)
     web.run_app(serve_world(world, args.launch_rate, door), host=args.host, port=args.port,

@@ -14,7 +14,7 @@ from solders.pubkey import Pubkey
 
 from engine.domain import base58
 from engine.domain.errors import InvalidLaunch
-from engine.domain.tokens import LAUNCH_DECIMALS, lookup
+from engine.domain.tokens import LAUNCH_DECIMALS, WSOL_MINT, lookup
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool, FeeParams
 from engine.ports import Clock
@@ -60,8 +60,11 @@ class SimWorld:
 
     @classmethod
     def build(cls, clock: Clock, *, seed: int | None, latency_scale: float,
-              failure_rate: float, chain_db: str | None = None) -> SimWorld:
-        """A fresh market, or, given `chain_db`, the one recorded there (created if new)."""
+              failure_rate: float, chain_db: str | None = None, funded: str | None = None,
+              lamports: int | None = None) -> SimWorld:
+        """A fresh market, or, given `chain_db`, the one recorded there (created if new).
+        `funded`: the wallet genesis funds (SOL, and the listed tokens), `lamports` of SOL if
+        given; no other address holds anything."""
         rng = random.Random(seed)
         # One stream per component, so adding a quote does not reshuffle the chain's luck.
         streams = [random.Random(rng.random()) for _ in range(4)]
@@ -89,6 +92,8 @@ class SimWorld:
         record = ChainRecord(chain_db) if chain_db else None
         saved = record.everything() if record else {}
         wallet = Wallet.from_state(saved["wallet"]) if "wallet" in saved else Wallet.generous()
+        if lamports is not None and "wallet" not in saved:
+            wallet.balances[WSOL_MINT] = lamports
         for key, state in saved.items():
             if key.startswith("pool:") and key[5:] in pools:  # launched ones: further down
                 pools[key[5:]].restore(state)
@@ -106,7 +111,7 @@ class SimWorld:
                          latency_scale=latency_scale, failure_rate=failure_rate, faults=faults,
                          wallet=wallet, pools=lambda address: world.pool_at(address),
                          on_slot=lambda now: world.trade(now), on_change=changed,
-                         record=record, snapshot=snapshot)
+                         record=record, snapshot=snapshot, funded=funded)
         world = cls(raydium, meteora, chain, faults, traders, random.Random(rng.random()),
                     latency_scale, record=record)
         launched = sorted((v for k, v in saved.items() if k.startswith("launch:")),
