@@ -26,10 +26,23 @@ from engine.rpc.keypair import load_or_create
 from engine.venues import server as cluster
 
 RESERVED_DESCRIPTORS = 64  # for the databases, the log and listening sockets
+USAGE = """commands (each has its own --help):
+  python -m engine [serve] [options]    run the engine (the options below)
+  python -m engine submit IN OUT AMOUNT submit an order and follow it (--detach: print its id)
+  python -m engine watch ID             follow an order's events (an id or a unique prefix)
+  python -m engine cancel ID            cancel an order (or --all-waiting)
+  python -m engine orders               a table of recent orders
+  python -m engine demo                 orders of every type, streamed side by side
+  python -m engine keys create|list|revoke|scope|unlock
+                                        API keys, in the engine's database
+  python -m engine cluster              the simulated Solana cluster on its own (JSON-RPC)
+"""
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["-h"], ["--help"]):
+        print(USAGE)
     if argv and argv[0] in cli.COMMANDS:
         return cli.main(argv)
     if argv[:1] == ["keys"]:

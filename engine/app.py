@@ -282,9 +282,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
     app.cleanup_ctx.append(heartbeat.heartbeat)
     app.on_shutdown.append(streams.close_all)
     _routes(app.router)
+    app.router.add_get("/api/sim", market.sim_status, allow_head=False)  # says if it is on
     if settings.sim_api:  # the simulated market's controls: off unless asked for
         app[market.LAUNCHES] = PerMinute(settings.launches_per_minute)
-        app.router.add_get("/api/sim", market.sim_status, allow_head=False)
         app.router.add_post("/api/sim/launch", market.launch)
     return app
 

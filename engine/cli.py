@@ -1,14 +1,17 @@
-"""Terminal client: `python -m engine submit|watch|orders|demo` against a running engine.
+"""Terminal client: `python -m engine submit|watch|cancel|orders|demo` against a running engine.
 
 Exit codes: 0 the order confirmed (or the command succeeded); 1 it failed, expired or was
-cancelled; 2 the engine refused the request; 3 no engine at --url.
+cancelled; 2 the engine refused the request; 3 no engine at --url; 130 stopped with Ctrl-C (the
+order goes on).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import signal
 import sys
 import time
 from typing import Any
@@ -17,7 +20,8 @@ import aiohttp
 
 from engine.domain import base58
 
-OK, ORDER_DID_NOT_FILL, REFUSED, UNREACHABLE = 0, 1, 2, 3
+OK, ORDER_DID_NOT_FILL, REFUSED, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
+PREFIX_PAGES = 25  # pages of 200 orders searched for an id's prefix
 COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m"]
 
 
@@ -35,7 +39,12 @@ def describe(event: dict[str, Any]) -> str:
             return f"slice {event['slice']} sent: {event['amount']} as {event['childId'][:8]}"
         return f"slice {event['slice']} skipped: {event['reason']}"
     if status == "waiting":
-        return str(event.get("reason") or f"current price {event.get('currentPrice')}")
+        if "highWaterMark" in event:  # a trailing stop that moved its trigger
+            return (f"best price {event['highWaterMark']}, now triggers at "
+                    f"{event['triggerPrice']}")
+        if "currentPrice" in event:
+            return str(event.get("reason") or f"current price {event['currentPrice']}")
+        return str(event.get("reason") or "waiting")
     if status == "routing":
         expect = (f"at most {event['maxAmountIn']} in" if "maxAmountIn" in event
                   else f"expect {event['expectedOut']}")
@@ -93,17 +102,80 @@ async def cmd_submit(session: aiohttp.ClientSession, args: argparse.Namespace) -
     order_id = await submit(session, order)
     if order_id is None:
         return REFUSED
-    final = await follow(session, order_id, "", time.monotonic())
+    if args.detach:
+        print(order_id)
+        return OK
+    return await _follow_to_the_end(session, order_id)
+
+
+async def _follow_to_the_end(session: aiohttp.ClientSession, order_id: str) -> int:
+    """Follow until the order ends; Ctrl-C stops following (one line), never the order."""
+    try:
+        final = await follow(session, order_id, "", time.monotonic())
+    except asyncio.CancelledError:
+        print(f"\nstopped following {order_id}: the order goes on. Watch it with "
+              f"`python -m engine watch {order_id[:8]}`, or cancel it with "
+              f"`python -m engine cancel {order_id[:8]}`", file=sys.stderr)
+        return INTERRUPTED
     return OK if final == "confirmed" else ORDER_DID_NOT_FILL
+
+
+async def resolve(session: aiohttp.ClientSession, given: str) -> str | None:
+    """The order an id or a unique prefix of one names (as `submit` prints the first 8)."""
+    async with session.get(f"/api/orders/{given}") as resp:
+        if resp.status == 200:
+            return given
+    found: list[str] = []
+    cursor: str | None = None
+    for _ in range(PREFIX_PAGES):
+        params = {"limit": "200", **({"cursor": cursor} if cursor else {})}
+        async with session.get("/api/orders", params=params) as resp:
+            if resp.status != 200:
+                break
+            page = await resp.json()
+        found += [o["orderId"] for o in page["orders"] if o["orderId"].startswith(given)]
+        cursor = page.get("nextCursor")
+        if cursor is None or len(found) > 1:
+            break
+    if len(found) == 1:
+        return found[0]
+    print(f"{'no order' if not found else 'more than one order'} starts with {given!r}",
+          file=sys.stderr)
+    return None
 
 
 async def cmd_watch(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
-    async with session.get(f"/api/orders/{args.order_id}") as resp:
-        if resp.status == 404:
-            print(f"no order {args.order_id}", file=sys.stderr)
+    order_id = await resolve(session, args.order_id)
+    if order_id is None:
+        return REFUSED
+    return await _follow_to_the_end(session, order_id)
+
+
+async def cmd_cancel(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
+    if args.all_waiting:
+        async with session.delete("/api/orders", params={"status": "waiting"}) as resp:
+            body = await resp.json()
+        if resp.status != 200:
+            print(f"refused ({resp.status}): {body['error']['message']}", file=sys.stderr)
             return REFUSED
-    final = await follow(session, args.order_id, "", time.monotonic())
-    return OK if final == "confirmed" else ORDER_DID_NOT_FILL
+        cancelled = body.get("cancelled", [])
+        print(f"cancelled {len(cancelled)} waiting orders")
+        for order_id in cancelled:
+            print(order_id)
+        return OK
+    if not args.order_id:
+        print("give an order id (or a prefix of one), or --all-waiting", file=sys.stderr)
+        return REFUSED
+    order_id = await resolve(session, args.order_id)
+    if order_id is None:
+        return REFUSED
+    async with session.delete(f"/api/orders/{order_id}") as resp:
+        body = await resp.json()
+    if resp.status != 200:
+        print(f"not cancelled ({resp.status}): {body['error']['message']}", file=sys.stderr)
+        return REFUSED
+    print(f"cancelled {order_id}")
+    return OK
 
 
 async def cmd_orders(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
@@ -113,11 +185,12 @@ async def cmd_orders(session: aiohttp.ClientSession, args: argparse.Namespace) -
         if resp.status != 200:
             print(body["error"]["message"], file=sys.stderr)
             return REFUSED
-    print(f"{'order':<36}  {'type':<6}  {'status':<9}  {'amount':>14}  pair          filled")
+    print(f"{'order':<36}  {'type':<13}  {'status':<16}  {'amount':>14}  pair          filled")
     for o in body["orders"]:
-        filled = (o.get("fill") or {}).get("amountOut", "")
-        print(f"{o['orderId']:<36}  {o['orderType']:<6}  {o['status']:<9}  {o['amount']:>14}  "
-              f"{o['tokenIn'] + '/' + o['tokenOut']:<12}  {filled}")
+        # A fill's output; a TWAP's, what its slices received together.
+        filled = (o.get("fill") or {}).get("amountOut") or o.get("received") or ""
+        print(f"{o['orderId']:<36}  {o['orderType']:<13}  {o['status']:<16}  "
+              f"{o['amount']:>14}  {o['tokenIn'] + '/' + o['tokenOut']:<12}  {filled}")
     return OK
 
 
@@ -167,7 +240,8 @@ async def cmd_demo(session: aiohttp.ClientSession, args: argparse.Namespace) -> 
     return OK if "refused" not in finals else REFUSED
 
 
-COMMANDS = {"submit": cmd_submit, "watch": cmd_watch, "orders": cmd_orders, "demo": cmd_demo}
+COMMANDS = {"submit": cmd_submit, "watch": cmd_watch, "cancel": cmd_cancel,
+            "orders": cmd_orders, "demo": cmd_demo}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -200,8 +274,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--exact-out", action="store_true",
                    help="market, limit, stop: AMOUNT is what you receive of TOKEN_OUT")
     s.add_argument("--ttl", type=float, help="seconds a waiting order may wait")
+    s.add_argument("--detach", action="store_true",
+                   help="print the order's id and exit, without following it")
     w = sub.add_parser("watch", parents=[common], help="follow an order's stream")
-    w.add_argument("order_id")
+    w.add_argument("order_id", help="the order's id, or a unique prefix of it")
+    c = sub.add_parser("cancel", parents=[common], help="cancel an order that has not started "
+                                                        "executing, or every waiting one")
+    c.add_argument("order_id", nargs="?", help="the order's id, or a unique prefix of it")
+    c.add_argument("--all-waiting", action="store_true",
+                   help="cancel every waiting order you own (all of them with an admin key)")
     o = sub.add_parser("orders", parents=[common], help="a table of recent orders")
     o.add_argument("--status")
     o.add_argument("--limit", type=int, default=20)
@@ -216,6 +297,11 @@ def main(argv: list[str]) -> int:
     command = COMMANDS[args.command]
 
     async def run() -> int:
+        # Ctrl-C cancels the command (a follow says how to go on), without a traceback.
+        main_task = asyncio.current_task()
+        assert main_task is not None
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not main
+            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, main_task.cancel)
         try:
             headers = {"Authorization": f"Bearer {args.key}"} if args.key else None
             async with aiohttp.ClientSession(args.url, headers=headers) as session:
@@ -225,4 +311,8 @@ def main(argv: list[str]) -> int:
                   file=sys.stderr)
             return UNREACHABLE
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except (KeyboardInterrupt, asyncio.CancelledError):  # outside a follow
+        print("\nstopped", file=sys.stderr)
+        return INTERRUPTED

@@ -1,4 +1,5 @@
-"""Start a throwaway PostgreSQL and print its URL; it stops (and is deleted) on Ctrl-C.
+"""Start a throwaway PostgreSQL and print its URL; it stops (and is deleted) on Ctrl-C, on
+SIGTERM and when its terminal closes (SIGHUP).
 
     python scripts/postgres.py            # postgresql://engine@127.0.0.1:PORT/postgres
     python -m engine --db postgresql://engine@127.0.0.1:PORT/postgres
@@ -15,11 +16,20 @@ import sys
 from engine.testing.postgres import throwaway_postgres
 
 
+class Stop(Exception):
+    """A signal asked us to stop: leave the `with` so the server stops and its files go."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stop(signal.Signals(signum).name)
+
+
 def main() -> int:
-    with throwaway_postgres() as url:
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
+    with contextlib.suppress(Stop), throwaway_postgres() as url:
         print(url, flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            signal.pause()
+        signal.pause()
     return 0
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -50,3 +53,99 @@ async def test_orders_prints_a_table_and_watch_replays_a_stream(
     assert code == 0 and order_id in out and "confirmed" in out
     code, out, _ = await run(capsys, "watch", order_id, "--url", order_engine.url)
     assert code == 0 and out.splitlines()[-1].split()[2] == "confirmed"
+
+
+LIMIT = ("--type", "limit", "--limit-price", "100000")
+
+
+async def test_submit_detach_prints_the_id_and_cancel_takes_its_prefix(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    url = ("--url", order_engine.url)
+    code, out, _ = await run(capsys, "submit", "SOL", "USDC", "1", *LIMIT, "--detach", *url)
+    order_id = out.strip()
+    assert code == 0 and len(order_id) == 36
+    code, out, _ = await run(capsys, "cancel", order_id[:8], *url)
+    assert code == 0 and order_id in out
+    assert (await order_engine.order(order_id))["status"] == "cancelled"
+    code, _, err = await run(capsys, "cancel", order_id[:8], *url)
+    assert code == 2 and "not cancelled" in err
+
+
+async def test_watch_takes_the_prefix_submit_printed(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    order_id = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+    await order_engine.wait_terminal(order_id)
+    code, out, _ = await run(capsys, "watch", order_id[:8], "--url", order_engine.url)
+    assert code == 0 and out.splitlines()[-1].split()[2] == "confirmed"
+    code, _, err = await run(capsys, "watch", "zzzz", "--url", order_engine.url)
+    assert code == 2 and "no order starts with 'zzzz'" in err
+
+
+async def test_cancel_all_waiting_cancels_every_waiting_order(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    ids = [await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1,
+                                     orderType="limit", limitPrice=100_000) for _ in range(3)]
+    for _ in range(100):
+        statuses = {(await order_engine.order(i))["status"] for i in ids}
+        if statuses == {"waiting"}:
+            break
+        await asyncio.sleep(0.01)
+    code, out, _ = await run(capsys, "cancel", "--all-waiting", "--url", order_engine.url)
+    assert code == 0 and "cancelled 3 waiting orders" in out
+    assert {(await order_engine.order(i))["status"] for i in ids} == {"cancelled"}
+
+
+def test_waiting_events_say_what_they_wait_for() -> None:
+    trailing = {"status": "waiting", "highWaterMark": "151.2", "triggerPrice": "143.64"}
+    assert cli.describe(trailing) == "best price 151.2, now triggers at 143.64"
+    assert "None" not in cli.describe({"status": "waiting"})
+
+
+async def test_the_orders_table_shows_a_twaps_fill_and_keeps_its_columns(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    order_id = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1,
+                                         orderType="trailing_stop", trail=0.2)
+    twap = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1,
+                                     orderType="twap", slices=2, intervalSeconds=1)
+    assert (await order_engine.wait_terminal(twap))["status"] == "confirmed"
+    received = (await order_engine.order(twap))["received"]
+    code, out, _ = await run(capsys, "orders", "--url", order_engine.url)
+    header, row = out.splitlines()[0], next(r for r in out.splitlines() if order_id in r)
+    assert code == 0 and row.index("waiting") == header.index("status")
+    twap_row = next(r for r in out.splitlines() if r.startswith(twap))
+    assert twap_row.split()[-1] == received
+
+
+async def test_ctrl_c_stops_following_in_one_line_and_the_order_keeps_waiting(
+        order_engine: EngineHarness) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "engine", "submit", "SOL", "USDC", "1", *LIMIT,
+        "--url", order_engine.url, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    lines = [await asyncio.wait_for(proc.stdout.readline(), 15) for _ in range(2)]
+    assert b"waiting" in lines[-1]
+    order_id = lines[0].split()[1].decode()
+    proc.send_signal(signal.SIGINT)
+    _, err = await asyncio.wait_for(proc.communicate(), 15)
+    assert proc.returncode == 130
+    text = err.decode().strip()
+    assert "Traceback" not in text and len(text.splitlines()) == 1
+    assert f"python -m engine cancel {order_id}" in text
+    order = await order_engine.order(
+        next(o for o in await _ids(order_engine) if o.startswith(order_id)))
+    assert order["status"] == "waiting"
+
+
+async def _ids(engine: EngineHarness) -> list[str]:
+    assert engine.http is not None
+    async with engine.http.get("/api/orders") as resp:
+        return [o["orderId"] for o in (await resp.json())["orders"]]
+
+
+def test_help_lists_the_commands() -> None:
+    done = subprocess.run([sys.executable, "-m", "engine", "--help"], capture_output=True,
+                          text=True, timeout=30, check=False)
+    assert done.returncode == 0
+    for command in ("submit", "watch", "cancel", "orders", "demo", "keys", "cluster", "--port"):
+        assert command in done.stdout

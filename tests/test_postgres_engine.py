@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from engine.testing import EngineHarness
 
@@ -39,3 +47,21 @@ async def test_orders_execute_and_resume_on_postgresql(postgres_url: str,
         async with engine.http.get("/api/orders", params={"limit": "10"}) as resp:
             page = await resp.json()
         assert {o["orderId"] for o in page["orders"]} == {market, limit}
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_scripts_postgres_cleans_up_on_every_signal(postgres_url: str, signum: int) -> None:
+    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "engine-pg-*")))
+    script = Path(__file__).parents[1] / "scripts" / "postgres.py"
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    mine = set(glob.glob(os.path.join(tempfile.gettempdir(), "engine-pg-*"))) - before
+    assert len(mine) == 1
+    proc.send_signal(signum)
+    assert proc.wait(30) == 0
+    proc.stdout.close()
+    assert not any(os.path.exists(d) for d in mine)
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0  # nothing listens there any more

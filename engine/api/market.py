@@ -76,7 +76,9 @@ def _jupiter_shape(plan: RoutePlan, token_in: Token, token_out: Token, bps: int,
 
 
 async def sim_status(request: web.Request) -> web.Response:
-    """GET /api/sim: present only when the engine serves the simulated market's controls."""
+    """GET /api/sim: whether the engine serves the simulated market's controls (--sim-api)."""
+    if LAUNCHES not in request.app:
+        return json_response({"enabled": False})
     return json_response({"enabled": True, "launchesPerMinute": request.app[LAUNCHES].limit,
                           "problems": request.app[MARKET].problems()})
 

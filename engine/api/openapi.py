@@ -117,9 +117,11 @@ SPEC: dict[str, Any] = {
                         {"$ref": "#/components/schemas/Risk"})},
                         **error_responses(400, 415, 422, 503)}}},
         "/api/sim": {"get": {
-            "summary": "Simulation: whether its controls are served (only with --sim-api)",
-            "responses": {"200": {"description": "served", **as_json({"type": "object"})},
-                          **error_responses(404)}}},
+            "summary": "Simulation: whether its controls are served (they are with --sim-api)",
+            "responses": {"200": {"description": "{enabled}, and with --sim-api the launch rate "
+                                                 "and any frozen pool", **as_json({
+                                                     "type": "object"})},
+                          **error_responses(401)}}},
         "/api/sim/launch": {"post": {
             "summary": "Simulation: launch a token and its first pool (admin once keys exist)",
             "requestBody": request_body({"type": "object", "additionalProperties": False,
