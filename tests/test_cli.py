@@ -149,3 +149,14 @@ def test_help_lists_the_commands() -> None:
     assert done.returncode == 0
     for command in ("submit", "watch", "cancel", "orders", "demo", "keys", "cluster", "--port"):
         assert command in done.stdout
+
+
+async def test_the_demo_shows_every_order_type_filling_every_time(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = await run(capsys, "demo", "--url", order_engine.url)
+    assert code == 0, out
+    assert "\033[" not in out  # not a terminal: no colour escapes
+    lines = [line.split() for line in out.splitlines()]
+    confirmed = {words[1] for words in lines if words[1].startswith("#")
+                 and words[3] == "confirmed"}
+    assert confirmed == {f"#{n}" for n in range(10)}
