@@ -171,6 +171,16 @@ class SimChain:
                     break
         return None if made is None else made + BLOCKHASH_VALIDITY
 
+    def blockhash_valid(self, blockhash: str) -> bool:
+        """isBlockhashValid: one of this cluster's, still young enough to land with."""
+        expiry = self._expiry(blockhash)
+        return expiry is not None and self.block_height <= expiry
+
+    @property
+    def transaction_count(self) -> int:
+        """Transactions landed since genesis (getTransactionCount)."""
+        return self._landed
+
     def read(self, payload: str, *, verify: bool = True) -> Message:
         """Parse and verify a transaction (raises `Rejected`)."""
         return Message.read(payload, self._pools, self._expiry, verify=verify)

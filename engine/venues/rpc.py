@@ -27,10 +27,12 @@ from engine.solana.programs import TOKEN, associated_token_address
 from engine.solana.transaction import Rejected
 from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, AlreadyProcessed, SimChain
 from engine.venues.execution import decimals
+from engine.venues.node_info import NodeInfo
 from engine.venues.pubsub import PubSub
 from engine.venues.wallet import Wallet
 
 MAX_SIGNATURES = 256
+FINALITY_DEPTH = 32  # slots after which a landed transaction is finalized
 MAX_ACCOUNTS = 100
 MAX_FEE_ACCOUNTS = 128
 
@@ -62,7 +64,8 @@ class ClusterRpc:
             "getTokenAccountsByOwner": self.get_token_accounts_by_owner,
             "getAccountInfo": self.get_account_info,
             "getMultipleAccounts": self.get_multiple_accounts,
-            "getProgramAccounts": self.get_program_accounts}
+            "getProgramAccounts": self.get_program_accounts,
+            **NodeInfo(chain).methods()}
 
     async def dispatch(self, method: str, params: list[Any]) -> Any:
         handler = self._methods.get(method)
@@ -162,9 +165,11 @@ class ClusterRpc:
             if landed.err is not None:
                 found = await self.chain.transaction(signature)
                 err = found[2]["err"] if found else landed.err
-            values.append({"slot": landed.slot, "confirmations": max(height - landed.slot, 0),
+            depth = max(height - landed.slot, 0)
+            final = depth >= FINALITY_DEPTH  # a node roots a block about 32 slots later
+            values.append({"slot": landed.slot, "confirmations": None if final else depth,
                            "err": err, "status": {"Ok": None} if err is None else {"Err": err},
-                           "confirmationStatus": "confirmed"})
+                           "confirmationStatus": "finalized" if final else "confirmed"})
         return {"context": self._context(), "value": values}
 
     async def get_transaction(self, signature: str,

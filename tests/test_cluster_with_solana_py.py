@@ -1,0 +1,113 @@
+"""The cluster as solana-py sees it: its own AsyncClient, with its own parsers, against the
+standalone cluster over HTTP. A method works when the typed response parses and holds the right
+values; every one a wallet or SDK asks before anything else is answered."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest_asyncio
+from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Confirmed
+from solders.hash import Hash
+from solders.message import MessageV0
+from solders.pubkey import Pubkey
+from solders.rpc.responses import GetStakeMinimumDelegationResp, IsBlockhashValidResp
+from solders.signature import Signature
+from solders.system_program import TransferParams, transfer
+
+from engine.testing.process import ClusterProcess, EngineProcess
+
+
+async def raw(cluster: ClusterProcess, method: str, *params: object) -> str:
+    """A method solana-py's client lacks: sent as JSON, parsed by solders' own response type."""
+    async with aiohttp.ClientSession() as session, session.post(cluster.url, json={
+            "jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}) as resp:
+        return await resp.text()
+
+
+@pytest_asyncio.fixture
+async def client(tmp_path: Path) -> AsyncIterator[tuple[AsyncClient, ClusterProcess]]:
+    wallet = tmp_path / "wallet.json"
+    cluster = ClusterProcess(tmp_path / "cluster.db", "--latency-scale", "0", "--failure-rate",
+                             "0", "--fund-keypair", str(wallet))
+    await cluster.start()
+    async with AsyncClient(cluster.url) as solana:
+        yield solana, cluster
+    await cluster.terminate()
+
+
+async def test_what_a_client_asks_first_is_answered_and_parses(
+        client: tuple[AsyncClient, ClusterProcess]) -> None:
+    solana, _ = client
+    assert (await solana.get_version()).value.solana_core == "2.2.0"
+    assert await solana.is_connected()
+    genesis = (await solana.get_genesis_hash()).value
+    assert isinstance(genesis, Hash)
+    identity = (await solana.get_identity()).value.identity
+    epoch = (await solana.get_epoch_info()).value
+    assert epoch.slots_in_epoch == 432_000 and epoch.absolute_slot == epoch.block_height
+    schedule = (await solana.get_epoch_schedule()).value
+    assert schedule.slots_per_epoch == 432_000
+    assert (await solana.get_minimum_balance_for_rent_exemption(165)).value == 2_039_280
+    assert (await solana.get_minimum_balance_for_rent_exemption(0)).value == 890_880
+    assert (await solana.get_slot_leader()).value == identity
+    assert (await solana.get_slot_leaders(0, 3)).value == [identity] * 3
+    assert [n.pubkey for n in (await solana.get_cluster_nodes()).value] == [identity]
+    votes = (await solana.get_vote_accounts()).value
+    assert votes.current[0].node_pubkey == identity and votes.delinquent == []
+    supply = (await solana.get_supply()).value
+    assert supply.total == supply.circulating > 0
+    assert (await solana.get_inflation_governor()).value.initial == 0.08
+    assert (await solana.get_inflation_rate()).value.total == 0.08
+    minimum = await raw(client[1], "getStakeMinimumDelegation")
+    assert GetStakeMinimumDelegationResp.from_json(minimum).value == 1_000_000_000
+    assert (await solana.get_first_available_block()).value == 0
+    assert (await solana.get_minimum_ledger_slot()).value == 0
+    assert (await solana.get_transaction_count()).value >= 0
+    assert (await solana.get_recent_performance_samples(1)).value[0].num_slots > 0
+    assert isinstance((await solana.get_block_time(0)).value, int)
+    assert (await solana.get_leader_schedule()).value is not None
+
+
+async def test_blockhashes_and_fees_as_a_wallet_asks(
+        client: tuple[AsyncClient, ClusterProcess]) -> None:
+    solana, cluster = client
+    latest = (await solana.get_latest_blockhash(Confirmed)).value
+    for blockhash, valid in ((latest.blockhash, True), (Hash.default(), False)):
+        answer = await raw(cluster, "isBlockhashValid", str(blockhash))
+        assert IsBlockhashValidResp.from_json(answer).value is valid
+    payer = Pubkey.new_unique()
+    message = MessageV0.try_compile(payer, [transfer(TransferParams(
+        from_pubkey=payer, to_pubkey=Pubkey.new_unique(), lamports=1))], [], latest.blockhash)
+    assert (await solana.get_fee_for_message(message)).value == 5_000
+
+
+async def test_an_engines_transaction_is_finalized_32_slots_after_it_landed(
+        tmp_path: Path, client: tuple[AsyncClient, ClusterProcess]) -> None:
+    solana, cluster = client
+    engine = EngineProcess(tmp_path / "e.db", "--latency-scale", "0", "--failure-rate", "0",
+                           "--rpc-url", cluster.url, "--keypair", str(tmp_path / "wallet.json"))
+    await engine.start()
+    try:
+        signatures = []
+        async with aiohttp.ClientSession() as session:
+            for _ in range(34):  # at zero latency each landing is a block
+                async with session.post(f"{engine.url}/api/orders/execute", json={
+                        "orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC",
+                        "amount": 0.01}) as resp:
+                    order_id = (await resp.json())["orderId"]
+                async with session.ws_connect(f"{engine.url}/api/orders/status/{order_id}") as ws:
+                    events = [m.json() async for m in ws]
+                assert events[-1]["status"] == "confirmed"
+                signatures.append(events[-1]["txHash"])
+    finally:
+        await engine.terminate()
+    statuses = (await solana.get_signature_statuses(
+        [Signature.from_string(signatures[0]), Signature.from_string(signatures[-1])])).value
+    assert statuses[0] is not None and str(statuses[0].confirmation_status) == \
+        "TransactionConfirmationStatus.Finalized"
+    assert statuses[1] is not None and str(statuses[1].confirmation_status) == \
+        "TransactionConfirmationStatus.Confirmed"
