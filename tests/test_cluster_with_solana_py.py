@@ -11,12 +11,20 @@ import aiohttp
 import pytest_asyncio
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
+from solana.rpc.models import DataSliceOpts, MemcmpOpts, TokenAccountOpts
 from solders.hash import Hash
+from solders.keypair import Keypair
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
-from solders.rpc.responses import GetStakeMinimumDelegationResp, IsBlockhashValidResp
+from solders.rpc.responses import (
+    GetAccountInfoResp,
+    GetStakeMinimumDelegationResp,
+    IsBlockhashValidResp,
+)
 from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
+from spl.token.constants import TOKEN_PROGRAM_ID
+from spl.token.instructions import get_associated_token_address
 
 from engine.testing.process import ClusterProcess, EngineProcess
 
@@ -111,3 +119,41 @@ async def test_an_engines_transaction_is_finalized_32_slots_after_it_landed(
         "TransactionConfirmationStatus.Finalized"
     assert statuses[1] is not None and str(statuses[1].confirmation_status) == \
         "TransactionConfirmationStatus.Confirmed"
+
+
+async def test_accounts_that_exist_are_served_in_the_encoding_asked_for(
+        tmp_path: Path, client: tuple[AsyncClient, ClusterProcess]) -> None:
+    solana, _ = client
+    owner = Keypair.from_json((tmp_path / "wallet.json").read_text()).pubkey()
+    usdc = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
+    wallet = (await solana.get_account_info(owner)).value
+    assert wallet is not None and wallet.lamports == 10_000 * 10**9
+    assert wallet.owner == Pubkey.from_string("11111111111111111111111111111111")
+    held = (await solana.get_token_accounts_by_owner(owner, TokenAccountOpts(mint=usdc))).value
+    assert len(held) == 1 and held[0].pubkey == get_associated_token_address(owner, usdc)
+    assert held[0].account.data[64:72] == (1_000_000 * 10**6).to_bytes(8, "little")
+    parsed = (await solana.get_token_accounts_by_owner_json_parsed(
+        owner, TokenAccountOpts(program_id=TOKEN_PROGRAM_ID))).value
+    amounts = {a.account.data.parsed["info"]["mint"]:
+               a.account.data.parsed["info"]["tokenAmount"]["uiAmountString"] for a in parsed}
+    assert amounts[str(usdc)] == "1000000"
+    mint = (await solana.get_account_info_json_parsed(usdc)).value
+    assert mint is not None and mint.data.parsed["info"]["decimals"] == 6
+    sliced = (await solana.get_account_info(owner, encoding="base64", data_slice=DataSliceOpts(
+        offset=0, length=8))).value
+    assert sliced is not None and sliced.data == b""
+    pool = await raw(client[1], "getAccountInfo", str(held[0].pubkey),
+                     {"encoding": "base64", "dataSlice": {"offset": 32, "length": 32}})
+    assert GetAccountInfoResp.from_json(pool).value.data == bytes(owner)
+
+
+async def test_the_token_programs_accounts_filter_by_owner(
+        tmp_path: Path, client: tuple[AsyncClient, ClusterProcess]) -> None:
+    solana, _ = client
+    owner = Keypair.from_json((tmp_path / "wallet.json").read_text()).pubkey()
+    mine = (await solana.get_program_accounts(TOKEN_PROGRAM_ID, encoding="base64", filters=[
+        165, MemcmpOpts(offset=32, bytes=str(owner))])).value
+    assert len(mine) >= 5
+    nobody = (await solana.get_program_accounts(TOKEN_PROGRAM_ID, encoding="base64", filters=[
+        MemcmpOpts(offset=32, bytes=str(Pubkey.new_unique()))])).value
+    assert nobody == []

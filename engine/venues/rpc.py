@@ -5,7 +5,6 @@ standalone server (`venues.server`) puts HTTP in front of it."""
 from __future__ import annotations
 
 import base64
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
@@ -19,17 +18,17 @@ from engine.domain.errors import (
     RateLimited,
     SendTimeout,
 )
-from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT
+from engine.domain.tokens import WSOL_MINT
 from engine.solana import jsonrpc as codes
+from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.jsonrpc import RpcError, RpcTimeout
 from engine.solana.pool_accounts import Account
-from engine.solana.programs import TOKEN, associated_token_address
+from engine.solana.programs import TOKEN
 from engine.solana.transaction import Rejected
 from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, AlreadyProcessed, SimChain
-from engine.venues.execution import decimals
+from engine.venues.encoding import encode_account, encoding_of
 from engine.venues.node_info import NodeInfo
 from engine.venues.pubsub import PubSub
-from engine.venues.wallet import Wallet
 
 MAX_SIGNATURES = 256
 FINALITY_DEPTH = 32  # slots after which a landed transaction is finalized
@@ -40,7 +39,8 @@ Handler = Callable[..., Awaitable[Any]]
 
 
 class Accounts(Protocol):
-    """Where the cluster's accounts come from (the pools, in their programs' layouts)."""
+    """Where the cluster's accounts come from (the pools, in their programs' layouts; the
+    wallet, its token accounts and the mints)."""
 
     def accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]: ...
 
@@ -204,43 +204,50 @@ class ClusterRpc:
     async def get_token_accounts_by_owner(self, owner: str, selector: dict[str, str],
                                           config: dict[str, Any] | None = None
                                           ) -> dict[str, Any]:
-        if selector.get("programId", str(TOKEN)) != str(TOKEN) and "mint" not in selector:
-            return {"context": self._context(), "value": []}
-        wallet: Wallet | None = self.chain.wallet_of(owner)
-        accounts = []
-        for mint in sorted(wallet.accounts if wallet else ()):
-            if "mint" in selector and selector["mint"] != mint:
+        """The owner's token accounts, of one mint or of the Token program, in the encoding
+        asked for (jsonParsed as a node parses them)."""
+        if not isinstance(selector, dict) or not ({"mint", "programId"} & set(selector)):
+            raise RpcError(codes.INVALID_PARAMS, "Invalid params: select a mint or a programId")
+        encoding_of(config)
+        key, found = Pubkey.from_string(owner), []
+        for address, account in self._accounts.program_accounts(TOKEN):
+            if account.owner != TOKEN or len(account.data) != 165:
                 continue
-            atoms, places = wallet.balances.get(mint, 0) if wallet else 0, decimals(mint)
-            with contextlib.suppress(ValueError):  # a mint that is not a public key
-                accounts.append(_token_account(owner, mint, atoms, places))
-        return {"context": self._context(), "value": accounts}
-
+            held = TOKEN_ACCOUNT.decode(account.data)
+            if held["owner"] != key or str(held["mint"]) != selector.get("mint", str(held["mint"])):
+                continue
+            if selector.get("programId", str(TOKEN)) != str(TOKEN):
+                continue
+            found.append({"pubkey": str(address), "account": encode_account(account, config)})
+        return {"context": self._context(), "value": found}
 
     async def get_account_info(self, pubkey: str,
                                config: dict[str, Any] | None = None) -> dict[str, Any]:
-        _base64(config)
+        encoding_of(config)
         [found] = self._accounts.accounts([Pubkey.from_string(pubkey)])
-        return {"context": self._context(), "value": _account(found)}
+        return {"context": self._context(), "value": encode_account(found, config)}
 
     async def get_multiple_accounts(self, pubkeys: list[str],
                                     config: dict[str, Any] | None = None) -> dict[str, Any]:
-        _base64(config)
+        encoding_of(config)
         if not isinstance(pubkeys, list) or len(pubkeys) > MAX_ACCOUNTS:
             raise RpcError(codes.INVALID_PARAMS, f"at most {MAX_ACCOUNTS} accounts")
         found = self._accounts.accounts([Pubkey.from_string(k) for k in pubkeys])
-        return {"context": self._context(), "value": [_account(a) for a in found]}
+        return {"context": self._context(), "value": [encode_account(a, config) for a in found]}
 
     async def get_program_accounts(self, program: str,
                                    config: dict[str, Any] | None = None) -> Any:
         """The program's accounts that pass every filter (dataSize, memcmp with base58 bytes)."""
         config = config or {}
-        _base64(config)
+        encoding_of(config)
         filters = config.get("filters") or []
+        if not isinstance(filters, list) or not all(isinstance(f, dict) for f in filters):
+            raise RpcError(codes.INVALID_PARAMS, "Invalid params: filters are objects")
         found = []
         for address, account in self._accounts.program_accounts(Pubkey.from_string(program)):
             if all(_passes(account.data, f) for f in filters):
-                found.append({"pubkey": str(address), "account": _account(account)})
+                found.append({"pubkey": str(address),
+                              "account": encode_account(account, config)})
         return {"context": self._context(), "value": found} if config.get("withContext") \
             else found
 
@@ -249,28 +256,10 @@ def _passes(data: bytes, rule: dict[str, Any]) -> bool:
     if "dataSize" in rule:
         return len(data) == int(rule["dataSize"])
     memcmp = rule["memcmp"]
-    wanted = base58.decode(memcmp["bytes"])
+    wanted = (base64.b64decode(memcmp["bytes"]) if memcmp.get("encoding") == "base64"
+              else base58.decode(memcmp["bytes"]))
     offset = int(memcmp["offset"])
     return data[offset:offset + len(wanted)] == wanted
-
-
-def _account(found: Account | None) -> dict[str, Any] | None:
-    if found is None:
-        return None
-    return {"data": [base64.b64encode(found.data).decode(), "base64"], "executable": False,
-            "lamports": found.lamports, "owner": str(found.owner),
-            "rentEpoch": 18446744073709551615, "space": len(found.data)}
-
-
-def _token_account(owner: str, mint: str, atoms: int, places: int) -> dict[str, Any]:
-    address = associated_token_address(Pubkey.from_string(owner), Pubkey.from_string(mint))
-    return {"pubkey": str(address), "account": {
-        "lamports": ATA_RENT_LAMPORTS, "owner": str(TOKEN), "executable": False,
-        "rentEpoch": 18446744073709551615, "space": 165, "data": {
-            "program": "spl-token", "space": 165, "parsed": {"type": "account", "info": {
-                "mint": mint, "owner": owner, "state": "initialized", "isNative": False,
-                "tokenAmount": {"amount": str(atoms), "decimals": places,
-                                "uiAmountString": str(atoms / 10**places)}}}}}}
 
 
 def _base64(config: dict[str, Any] | None) -> None:

@@ -20,11 +20,20 @@ from engine.pools.dlmm import DlmmPool, FeeParams
 from engine.ports import Clock
 from engine.solana.accounts import CLOCK
 from engine.solana.pool_accounts import Account, encode_pool
-from engine.solana.programs import CLOCK_SYSVAR, CPMM, SYSVAR, PoolInfo, bin_array_index, pda
+from engine.solana.programs import (
+    CLOCK_SYSVAR,
+    CPMM,
+    SYSVAR,
+    TOKEN,
+    PoolInfo,
+    bin_array_index,
+    pda,
+)
 from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, SimChain
 from engine.venues.dex import Pool, PoolVenue
 from engine.venues.faults import Faults
 from engine.venues.flow import OtherTraders
+from engine.venues.holdings import holdings
 from engine.venues.ledger import ChainRecord
 from engine.venues.pools import (
     build_bins,
@@ -191,12 +200,18 @@ class SimWorld:
         to is written out once, however many of its accounts are asked for."""
         written: dict[str, dict[Pubkey, Account]] = {}
         found: list[Account | None] = []
+        others: dict[Pubkey, Account] = {}
         for address in addresses:
             if address == CLOCK_SYSVAR:
                 found.append(Account(SYSVAR, CLOCK.encode({
                     "slot": self.chain.block_height, "unix_timestamp": self.chain.now()})))
                 continue
             owner = self._owners.get(address)
+            if owner is None:  # the wallet, its token accounts, a mint?
+                others = others or self._holdings()
+                if address in others:
+                    found.append(others[address])
+                    continue
             if owner is None:  # a new pool, or a bin array a price move filled: index again
                 self._owners = {a: pool_id for pool_id in self.pools_of(None)
                                 for a in self._account_addresses(pool_id)}
@@ -216,7 +231,13 @@ class SimWorld:
             if keys.kind == "cpmm" else []
         return [keys.address, keys.vault_a, keys.vault_b, keys.config, *cpmm, *arrays]
 
+    def _holdings(self) -> dict[Pubkey, Account]:
+        return holdings(self.chain.owner, self.chain.wallet, [x["mint"] for x in self.launches])
+
     def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]:
+        if program == TOKEN:
+            return [(address, account) for address, account in self._holdings().items()
+                    if account.owner == TOKEN]
         return [(address, account) for v in self.venues for pool_id in v.pools
                 if isinstance(v.pools[pool_id], CpPool | DlmmPool)
                 and self.pool_info(pool_id).keys.program == program

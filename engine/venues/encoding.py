@@ -1,0 +1,101 @@
+"""Accounts as a node encodes them: base58 (the default), base64, jsonParsed for SPL Token
+accounts and mints (other accounts fall back to base64, as a node's do), and `dataSlice`."""
+
+from __future__ import annotations
+
+import base64
+import struct
+from decimal import Decimal
+from typing import Any
+
+from engine.domain import base58
+from engine.domain.tokens import lookup
+from engine.solana import jsonrpc as codes
+from engine.solana.accounts import TOKEN_ACCOUNT
+from engine.solana.jsonrpc import RpcError
+from engine.solana.pool_accounts import Account
+from engine.solana.programs import TOKEN
+
+ENCODINGS = ("base58", "base64", "jsonParsed")
+BASE58_LIMIT = 128  # bytes a node will write in base58
+RENT_EPOCH = 18446744073709551615
+
+
+def encoding_of(config: dict[str, Any] | None, default: str = "base58") -> str:
+    if config is not None and not isinstance(config, dict):
+        raise RpcError(codes.INVALID_PARAMS, "Invalid params: the configuration is an object")
+    encoding = (config or {}).get("encoding", default)
+    if encoding not in ENCODINGS:
+        raise RpcError(codes.INVALID_PARAMS, f"Invalid params: encoding {encoding!r} is not "
+                                             f"one of {', '.join(ENCODINGS)}")
+    return str(encoding)
+
+
+def encode_account(found: Account | None, config: dict[str, Any] | None,
+                   default: str = "base58") -> dict[str, Any] | None:
+    if found is None:
+        return None
+    encoding = encoding_of(config, default)
+    data: Any = None
+    if encoding == "jsonParsed":
+        data = _parsed(found)
+        if data is None:
+            encoding = "base64"
+    if data is None:
+        data = _binary(_sliced(found.data, config), encoding)
+    return {"data": data, "executable": False, "lamports": found.lamports,
+            "owner": str(found.owner), "rentEpoch": RENT_EPOCH, "space": len(found.data)}
+
+
+def _sliced(data: bytes, config: dict[str, Any] | None) -> bytes:
+    window = (config or {}).get("dataSlice")
+    if window is None:
+        return data
+    try:
+        offset, length = int(window["offset"]), int(window["length"])
+    except (TypeError, KeyError, ValueError):
+        raise RpcError(codes.INVALID_PARAMS, "Invalid params: dataSlice is {offset, length}") \
+            from None
+    if offset < 0 or length < 0:
+        raise RpcError(codes.INVALID_PARAMS, "Invalid params: dataSlice is not negative")
+    return data[offset:offset + length]
+
+
+def _binary(data: bytes, encoding: str) -> list[str]:
+    if encoding == "base58":
+        if len(data) > BASE58_LIMIT:
+            raise RpcError(codes.INVALID_PARAMS, "Encoded binary (base 58) data should be less "
+                                                 "than 128 bytes, please use Base64 encoding.")
+        return [base58.encode(data), "base58"]
+    return [base64.b64encode(data).decode(), "base64"]
+
+
+def _parsed(found: Account) -> dict[str, Any] | None:
+    """SPL Token's accounts and mints as a node's jsonParsed gives them; None for others."""
+    if found.owner != TOKEN:
+        return None
+    if len(found.data) == 165:
+        held = TOKEN_ACCOUNT.decode(found.data)
+        token = lookup(str(held["mint"]))
+        places = token.decimals if token else 6
+        native = bool(held["is_native_tag"])
+        return {"program": "spl-token", "space": 165, "parsed": {"type": "account", "info": {
+            "mint": str(held["mint"]), "owner": str(held["owner"]),
+            "state": "initialized" if held["state"] == 1 else "frozen", "isNative": native,
+            "tokenAmount": ui_amount(int(held["amount"]), places)}}}
+    if len(found.data) == 82:
+        tag, authority, supply, decimals, initialised, freeze_tag, freeze = struct.unpack(
+            "<I32sQBBI32s", found.data)
+        return {"program": "spl-token", "space": 82, "parsed": {"type": "mint", "info": {
+            "mintAuthority": base58.encode(authority) if tag else None,
+            "supply": str(supply), "decimals": decimals, "isInitialized": bool(initialised),
+            "freezeAuthority": base58.encode(freeze) if freeze_tag else None}}}
+    return None
+
+
+def ui_amount(atoms: int, places: int) -> dict[str, Any]:
+    text = format(Decimal(atoms).scaleb(-places), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return {"amount": str(atoms), "decimals": places, "uiAmount": atoms / 10**places,
+            "uiAmountString": text}
