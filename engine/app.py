@@ -146,7 +146,7 @@ def build_world(settings: Settings, clock: Clock) -> SimWorld:
     wallet = load_or_create(settings.keypair or _beside(settings, ".wallet.json")).pubkey()
     return SimWorld.build(clock, seed=settings.seed, latency_scale=settings.latency_scale,
                           failure_rate=settings.failure_rate, chain_db=record,
-                          funded=str(wallet))
+                          funded=str(wallet), market_flow=settings.market_flow)
 
 
 async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:

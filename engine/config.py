@@ -24,6 +24,7 @@ class Settings:
     max_attempts: int = 3
     max_pending: int = 10_000
     launch_rate: float = 0.0
+    market_flow: float | None = None  # other traders' swaps a slot; None: as seeded (30 % a pool)
     shutdown_grace: float = 10.0
     max_body_bytes: int = 16 * 1024
     stream_buffer: int = 256  # events a WebSocket subscriber may fall behind before 4008
@@ -70,6 +71,9 @@ HELP = {
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "max_pending": "orders waiting for a worker before POST answers 503",
     "launch_rate": "simulated token launches per minute (for sniper orders); 0 = none",
+    "market_flow": "other traders' swaps per slot on the simulated pools, on average (default: "
+                   "each pool trades in 30 %% of slots); 0 = a quiet market, prices move only "
+                   "with the engine's own swaps",
     "shutdown_grace": "seconds executing orders get to finish on SIGTERM/SIGINT",
     "max_waiting": "orders waiting for their trigger at once before POST answers 429",
     "max_waiting_per_key": "waiting orders one API key may hold",
@@ -160,7 +164,7 @@ def _pool_source(text: str) -> str:
 TYPES: dict[str, Callable[[str], Any]] = {
     "port": int, "workers": _positive_int, "latency_scale": _non_negative,
     "failure_rate": _fraction, "seed": int, "max_pending": _positive_int,
-    "shutdown_grace": _non_negative, "launch_rate": _non_negative,
+    "shutdown_grace": _non_negative, "launch_rate": _non_negative, "market_flow": _non_negative,
     "max_waiting": _positive_int, "max_waiting_per_key": _positive_int,
     "max_connections": _positive_int, "max_connections_per_client": _positive_int,
     "max_open_connections": _positive_int, "max_open_connections_per_client": _positive_int,

@@ -14,9 +14,12 @@ from engine.venues.dex import Pool
 
 class OtherTraders:
     def __init__(self, pools: Sequence[Pool], reference_usd: Mapping[str, Decimal],
-                 rng: random.Random, *, activity: float = 0.3, size: float = 0.0004) -> None:
+                 rng: random.Random, *, activity: float = 0.3, size: float = 0.0004,
+                 per_slot: float | None = None) -> None:
+        """Each pool trades in `activity` of the slots; or, given `per_slot`, that many swaps a
+        slot on average over all the pools (0: a quiet market, prices move only with ours)."""
         self._pools, self._rng = list(pools), rng
-        self._activity, self._size = activity, size
+        self._activity, self._size, self._per_slot = activity, size, per_slot
         self._fair = {p.id: self._fair_price(p, reference_usd) for p in pools}
         self.enabled = True
         self.broken: list[tuple[Pool, str]] = []  # pools whose swaps failed, for the world
@@ -43,10 +46,12 @@ class OtherTraders:
         """One slot of everybody else's activity; returns the pairs whose price moved."""
         moved: set[frozenset[str]] = set()
         self.traded = []
-        if not self.enabled:
+        if not self.enabled or self._per_slot == 0 or not self._pools:
             return moved
+        activity = (self._activity if self._per_slot is None
+                    else min(1.0, self._per_slot / len(self._pools)))
         for pool in list(self._pools):
-            if self._rng.random() >= self._activity:
+            if self._rng.random() >= activity:
                 continue
             first, second = pool.mints
             deviation = math.log(pool.spot_price(first) / self._fair[pool.id])

@@ -233,6 +233,9 @@ def main(argv: Sequence[str], address_of: Callable[[str], str]) -> int:
     p.add_argument("--latency-scale", type=float, default=1.0)
     p.add_argument("--failure-rate", type=float, default=0.08)
     p.add_argument("--launch-rate", type=float, default=0.0)
+    p.add_argument("--market-flow", type=float, default=None,
+                   help="other traders' swaps per slot, on average (default: each pool trades "
+                        "in 30 %% of slots); 0: a quiet market")
     p.add_argument("--allowed-host", action="append", default=[],
                    help="a Host name served besides loopback (repeatable)")
     p.add_argument("--allow-origin", action="append", default=[],
@@ -253,7 +256,7 @@ def main(argv: Sequence[str], address_of: Callable[[str], str]) -> int:
     try:
         world = SimWorld.build(SystemClock(), seed=args.seed, latency_scale=args.latency_scale,
                                failure_rate=args.failure_rate, chain_db=args.db, funded=funded,
-                               lamports=lamports)
+                               lamports=lamports, market_flow=args.market_flow)
     except WalletMismatch as error:
         print(f"cannot start the cluster: {error}", file=sys.stderr)
         return 2

@@ -70,7 +70,7 @@ class SimWorld:
     @classmethod
     def build(cls, clock: Clock, *, seed: int | None, latency_scale: float,
               failure_rate: float, chain_db: str | None = None, funded: str | None = None,
-              lamports: int | None = None) -> SimWorld:
+              lamports: int | None = None, market_flow: float | None = None) -> SimWorld:
         """A fresh market, or, given `chain_db`, the one recorded there (created if new).
         `funded`: the wallet genesis funds (SOL, and the listed tokens), `lamports` of SOL if
         given; no other address holds anything."""
@@ -79,7 +79,8 @@ class SimWorld:
         streams = [random.Random(rng.random()) for _ in range(4)]
         market = load_seed()
         ray_pools, met_pools = raydium_pools(market), meteora_pools(market)
-        traders = OtherTraders([*ray_pools, *met_pools], reference_prices(market), streams[0])
+        traders = OtherTraders([*ray_pools, *met_pools], reference_prices(market), streams[0],
+                               per_slot=market_flow)
         faults = Faults()
         # Venues read the cluster's clock and the cluster runs the venues' swaps: the closures
         # below refer to `chain` and `world`, bound once they exist further down.
