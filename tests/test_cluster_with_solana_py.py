@@ -157,3 +157,16 @@ async def test_the_token_programs_accounts_filter_by_owner(
     nobody = (await solana.get_program_accounts(TOKEN_PROGRAM_ID, encoding="base64", filters=[
         MemcmpOpts(offset=32, bytes=str(Pubkey.new_unique()))])).value
     assert nobody == []
+
+
+async def test_a_token_accounts_balance_and_a_mints_supply(
+        tmp_path: Path, client: tuple[AsyncClient, ClusterProcess]) -> None:
+    solana, _ = client
+    owner = Keypair.from_json((tmp_path / "wallet.json").read_text()).pubkey()
+    usdc = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
+    balance = (await solana.get_token_account_balance(
+        get_associated_token_address(owner, usdc))).value
+    assert (balance.amount, balance.decimals, balance.ui_amount_string) == (
+        "1000000000000", 6, "1000000")
+    supply = (await solana.get_token_supply(usdc)).value
+    assert supply.decimals == 6 and int(supply.amount) > 0

@@ -29,6 +29,7 @@ from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, AlreadyProcessed, Si
 from engine.venues.encoding import encode_account, encoding_of
 from engine.venues.node_info import NodeInfo
 from engine.venues.pubsub import PubSub
+from engine.venues.token_rpc import TokenRpc
 
 MAX_SIGNATURES = 256
 FINALITY_DEPTH = 32  # slots after which a landed transaction is finalized
@@ -65,7 +66,7 @@ class ClusterRpc:
             "getAccountInfo": self.get_account_info,
             "getMultipleAccounts": self.get_multiple_accounts,
             "getProgramAccounts": self.get_program_accounts,
-            **NodeInfo(chain).methods()}
+            **NodeInfo(chain).methods(), **TokenRpc(accounts, self._context).methods()}
 
     async def dispatch(self, method: str, params: list[Any]) -> Any:
         handler = self._methods.get(method)
