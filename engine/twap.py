@@ -217,14 +217,15 @@ class TwapScheduler:
             await self._start_child(parent, child, progress.open_amount)
         elif found.status.terminal:
             self._ends.pop(child, None)
-            end.set_result(found)
+            if not end.done():  # the child's end may have been told while the store was read
+                end.set_result(found)
         try:
             while not end.done():  # told by this process's service; else (the child ran in
                 # another engine process of a shared store) found by looking again
                 await asyncio.wait({end}, timeout=CHILD_LOOK_SECONDS)
                 if not end.done():
                     found = await self._store.get(child)
-                    if found is not None and found.status.terminal:
+                    if found is not None and found.status.terminal and not end.done():
                         end.set_result(found)
             ended = end.result()
         finally:
