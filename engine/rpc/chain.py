@@ -44,7 +44,9 @@ MAX_UNITS = 1_400_000  # what a transaction may ask for; the draft that is simul
 MIN_UNITS = 50_000  # the floor under simulated units
 UNIT_MARGIN = 1.10
 AUTO_FLOOR, HIGH_FLOOR = 1_000, 100_000  # µlamports per CU when the market shows nothing
-SLIPPAGE_CODES = {30, 6005, 6003}  # AMM v4, CPMM, DLMM: ExceededSlippage and its kin
+SLIPPAGE_CODES = {30, 6005, 6003, 6104}  # AMM v4, CPMM, DLMM (and DLMM's exact out)
+# SPL Token's InsufficientFunds (CPMM and DLMM find it in the transfer); AMM v4 checks first.
+INSUFFICIENT_CODES = {1, 40}
 Priority = str | int  # "auto", "high", or µlamports per compute unit
 MAX_REMEMBERED = 10_000
 
@@ -139,7 +141,7 @@ class RpcChain:
         found = await self._call(self._rpc.get_transaction(signature))
         if found is None:  # a node without the transaction's details: a status is enough
             return Landed(signature, int(status["slot"]), 0, 0, 0,
-                          None if status["err"] is None else _code(status["err"]))
+                          None if status["err"] is None else error_code(status["err"]))
         return self._read(signature, found)
 
     async def balances(self) -> list[TokenBalance]:
@@ -158,7 +160,7 @@ class RpcChain:
         fee = int(meta["fee"])
         if meta["err"] is not None:
             self._pairs.pop(signature, None)
-            return Landed(signature, int(found["slot"]), 0, 0, fee, _code(meta["err"]),
+            return Landed(signature, int(found["slot"]), 0, 0, fee, error_code(meta["err"]),
                           _reason(meta))
         before = _tokens(meta["preTokenBalances"], owner)
         after = _tokens(meta["postTokenBalances"], owner)
@@ -210,7 +212,7 @@ def _translate(error: RpcError) -> EngineError:
             return BlockhashNotFound(error.message)
         if err == "AlreadyProcessed":
             return _AlreadyProcessed(error.message)
-        code = _code(err)
+        code = error_code(err)
         if code == InsufficientFunds.code:
             return InsufficientFunds(error.message)
         return PermanentError(f"{error.message} {err}", code=code)
@@ -220,14 +222,14 @@ def _translate(error: RpcError) -> EngineError:
         PermanentError(error.message, code="RPC_INVALID_REQUEST"))
 
 
-def _code(err: Any) -> str:
+def error_code(err: Any) -> str:
     """The engine's code for a transaction error (`meta.err`)."""
     if isinstance(err, dict) and "InstructionError" in err:
         _, failure = err["InstructionError"]
         custom = failure.get("Custom") if isinstance(failure, dict) else None
         if custom in SLIPPAGE_CODES:
             return "SLIPPAGE_EXCEEDED"
-        if custom == 1:
+        if custom in INSUFFICIENT_CODES:
             return InsufficientFunds.code
         if failure == "ComputationalBudgetExceeded":
             return "COMPUTE_BUDGET_EXCEEDED"

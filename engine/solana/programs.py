@@ -45,6 +45,10 @@ BINS_PER_ARRAY = 70
 CPMM_FEE_TIERS = (2_500, 10_000, 20_000, 40_000)  # trade fee rates over 1e6: config index
 # Custom program errors (6000 + index for Anchor programs; AMM v4 uses plain codes).
 EXCEEDED_SLIPPAGE = {"amm_v4": 30, "cpmm": 6005, "dlmm": 6003}
+# An exact out whose maximum in is too small: the same, but DLMM's own (6104), as its bytecode
+# raises it.
+EXCEEDED_MAXIMUM_IN = {**EXCEEDED_SLIPPAGE, "dlmm": 6104}
+MAXIMUM_IN_NAMES = {"dlmm": "InsufficientInAmount"}
 SLIPPAGE_NAMES = {"amm_v4": "ExceededSlippage", "cpmm": "ExceededSlippage",
                   "dlmm": "ExceededAmountSlippageTolerance"}
 PROGRAMS = {"amm_v4": AMM_V4, "cpmm": CPMM, "dlmm": DLMM}

@@ -13,7 +13,14 @@ from solders.pubkey import Pubkey
 from engine.domain.errors import InsufficientFunds
 from engine.domain.tokens import LAUNCH_DECIMALS, WSOL_MINT, lookup
 from engine.domain.transactions import SwapInstruction
-from engine.solana.programs import EXCEEDED_SLIPPAGE, PROGRAMS, SLIPPAGE_NAMES, TOKEN
+from engine.solana.programs import (
+    EXCEEDED_MAXIMUM_IN,
+    EXCEEDED_SLIPPAGE,
+    MAXIMUM_IN_NAMES,
+    PROGRAMS,
+    SLIPPAGE_NAMES,
+    TOKEN,
+)
 from engine.solana.programs import associated_token_address as ata
 from engine.venues.message import Message
 from engine.venues.wallet import Wallet
@@ -133,7 +140,8 @@ class Executor:
     def _slippage(self, message: Message, n: int, ix: SwapInstruction, result: int,
                   logs: list[str]) -> Outcome:
         kind = self._programs[ix.venue].kind(ix.pool)
-        code, name = EXCEEDED_SLIPPAGE[kind], SLIPPAGE_NAMES[kind]
+        code, name = ((EXCEEDED_MAXIMUM_IN[kind], MAXIMUM_IN_NAMES.get(kind, SLIPPAGE_NAMES[kind]))
+                      if ix.exact_out else (EXCEEDED_SLIPPAGE[kind], SLIPPAGE_NAMES[kind]))
         bound = (f"in {result} > maximum {ix.amount_in}" if ix.exact_out
                  else f"out {result} < minimum {ix.min_out}")
         text = f"{ix.venue}: {name} (custom program error: {hex(code)}): {bound}"
