@@ -4,6 +4,7 @@ values; every one a wallet or SDK asks before anything else is answered."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest_asyncio
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
 from solana.rpc.models import DataSliceOpts, MemcmpOpts, TokenAccountOpts
+from solana.rpc.websocket_api import SolanaWsClient
 from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.message import MessageV0
@@ -170,3 +172,34 @@ async def test_a_token_accounts_balance_and_a_mints_supply(
         "1000000000000", 6, "1000000")
     supply = (await solana.get_token_supply(usdc)).value
     assert supply.decimals == 6 and int(supply.amount) > 0
+
+
+async def test_slot_and_signature_subscriptions_with_solana_pys_websocket_client(
+        tmp_path: Path) -> None:
+    wallet = tmp_path / "wallet.json"
+    cluster = ClusterProcess(tmp_path / "live.db", "--latency-scale", "0.1", "--failure-rate",
+                             "0", "--market-flow", "0", "--fund-keypair", str(wallet))
+    await cluster.start()
+    engine = EngineProcess(tmp_path / "e.db", "--latency-scale", "0.1", "--failure-rate", "0",
+                           "--rpc-url", cluster.url, "--keypair", str(wallet))
+    await engine.start()
+    try:
+        async with SolanaWsClient(cluster.url.replace("http", "ws", 1)) as ws:
+            await ws.slot_subscribe()
+            slots = [(await asyncio.wait_for(ws.recv(), 5)).result.slot for _ in range(3)]
+            assert slots == sorted(slots) and len(set(slots)) == 3
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{engine.url}/api/orders/execute", json={
+                    "orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC",
+                    "amount": 0.01}) as resp:
+                order_id = (await resp.json())["orderId"]
+            async with session.ws_connect(f"{engine.url}/api/orders/status/{order_id}") as feed:
+                events = [m.json() async for m in feed]
+        signature = Signature.from_string(events[-1]["txHash"])
+        async with SolanaWsClient(cluster.url.replace("http", "ws", 1)) as ws:
+            await ws.signature_subscribe(signature=signature)
+            landed = await asyncio.wait_for(ws.recv(), 5)
+            assert landed.result.value.err is None
+    finally:
+        await engine.terminate()
+        await cluster.terminate()

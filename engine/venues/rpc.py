@@ -26,6 +26,7 @@ from engine.solana.pool_accounts import Account
 from engine.solana.programs import TOKEN
 from engine.solana.transaction import Rejected
 from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, AlreadyProcessed, SimChain
+from engine.venues.chain_events import ChainEvents
 from engine.venues.encoding import encode_account, encoding_of
 from engine.venues.node_info import NodeInfo
 from engine.venues.pubsub import PubSub
@@ -49,8 +50,10 @@ class Accounts(Protocol):
 
 
 class ClusterRpc:
-    def __init__(self, chain: SimChain, accounts: Accounts, pubsub: PubSub | None = None) -> None:
+    def __init__(self, chain: SimChain, accounts: Accounts, pubsub: PubSub | None = None,
+                 events: ChainEvents | None = None) -> None:
         self.chain, self._accounts, self._pubsub = chain, accounts, pubsub
+        self._events = events
         self._methods: dict[str, Handler] = {
             "getHealth": self.get_health, "getSlot": self.get_slot,
             "getGenesisHash": self.get_genesis_hash,
@@ -81,7 +84,10 @@ class ClusterRpc:
 
     def subscribe(self, method: str, params: list[Any],
                   send: Callable[[dict[str, Any]], None]) -> int:
-        """accountSubscribe / programSubscribe: `send` gets each notification."""
+        """accountSubscribe / programSubscribe, slotSubscribe / signatureSubscribe: `send`
+        gets each notification."""
+        if method in ChainEvents.METHODS and self._events is not None:
+            return self._events.subscribe(method, params, send)
         if self._pubsub is None:
             raise RpcError(codes.METHOD_NOT_FOUND, f"Method not found: {method}")
         return self._pubsub.subscribe(method, params, send)
@@ -92,6 +98,8 @@ class ClusterRpc:
         return self._pubsub.count if self._pubsub is not None else 0
 
     def unsubscribe(self, number: int) -> bool:
+        if self._events is not None and self._events.owns(number):
+            return self._events.unsubscribe(number)
         return self._pubsub.unsubscribe(number) if self._pubsub is not None else False
 
     def _context(self) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from engine.solana.programs import (
     pda,
 )
 from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, SimChain
+from engine.venues.chain_events import ChainEvents
 from engine.venues.dex import Pool, PoolVenue
 from engine.venues.faults import Faults
 from engine.venues.flow import OtherTraders
@@ -66,6 +67,7 @@ class SimWorld:
     _owners: dict[Pubkey, str] = field(default_factory=dict)  # any pool's account -> pool id
     _rpc: ClusterRpc | None = None
     record: ChainRecord | None = None  # the durable record, when the cluster keeps one
+    slot_listeners: list[Callable[[int], None]] = field(default_factory=list)  # each new slot
 
     @classmethod
     def build(cls, clock: Clock, *, seed: int | None, latency_scale: float,
@@ -135,6 +137,17 @@ class SimWorld:
                            for slot, plan in saved.get("scheduled", [])]
         return world
 
+    def landing(self, signature: str) -> tuple[int, Any] | None:
+        """(slot, `err` as a node reports it) of a landed transaction this cluster remembers."""
+        landed = self.chain.ledger.get(signature)
+        if landed is None:
+            return None
+        details = self.chain.details.get(signature)
+        return landed.slot, (details[1].get("err") if details else None)
+
+    def received(self, signature: str) -> bool:
+        return self.chain.pending(signature) or signature in self.chain.ledger
+
     def pool(self, pool_id: str) -> Pool:
         for venue in self.venues:
             if pool_id in venue.pools:
@@ -145,6 +158,8 @@ class SimWorld:
         """One slot of other traders' swaps; a pool whose math fails is frozen, once."""
         moved = self.traders.trade(now)
         slot = self.chain.block_height
+        for listener in self.slot_listeners:
+            listener(slot)
         for pool in self.traders.traded:  # their swaps bid for the same accounts as ours
             self.chain.fees.others(slot, self._account(pool.id))
         for pool, reason in self.traders.broken:
@@ -338,7 +353,7 @@ class SimWorld:
     def rpc(self) -> ClusterRpc:
         """The cluster's JSON-RPC (one per world: its PubSub listens to the pools)."""
         if self._rpc is None:
-            self._rpc = ClusterRpc(self.chain, self, PubSub(self))
+            self._rpc = ClusterRpc(self.chain, self, PubSub(self), ChainEvents(self))
         return self._rpc
 
     @property
