@@ -173,3 +173,20 @@ async def test_the_form_places_an_exact_out_order_and_a_twap(page: Any,
     detail = await order_engine.order(twap)
     assert (detail["orderType"], detail["slices"], detail["intervalSeconds"]) == ("twap", 2, 1)
     assert page.errors == []
+
+
+@pytest.mark.parametrize(("order_type", "shown", "hidden"), [
+    ("market", [], ["limitPrice", "triggerPrice", "trail", "maxPrice", "slices"]),
+    ("limit", ["limitPrice"], ["triggerPrice", "trail", "slices", "intervalSeconds"]),
+    ("stop", ["triggerPrice"], ["limitPrice", "trail", "slices"]),
+    ("trailing_stop", ["trail"], ["limitPrice", "triggerPrice", "slices"]),
+    ("twap", ["limitPrice", "slices", "intervalSeconds"], ["triggerPrice", "trail"]),
+    ("sniper", ["maxPrice"], ["limitPrice", "slices"]),
+])
+async def test_the_form_shows_each_order_types_own_fields_only(
+        page: Any, order_type: str, shown: list[str], hidden: list[str]) -> None:
+    await page.select_option("#orderType", order_type)
+    for name in shown:
+        assert await page.is_visible(f"input[name={name}]"), name
+    for name in hidden:
+        assert not await page.is_visible(f"input[name={name}]"), name

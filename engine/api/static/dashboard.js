@@ -170,7 +170,7 @@ function formBody(form) {
 function syncFormType() {
   const type = $("orderType").value;
   document.querySelectorAll(".limit-only").forEach((e) => e.classList.toggle("hidden", type !== "limit" && type !== "twap"));
-  document.querySelectorAll(".twap-only").forEach((e) => e.classList.toggle("hidden", type !== "twap" && !e.classList.contains("limit-only")));
+  document.querySelectorAll(".twap-only:not(.limit-only)").forEach((e) => e.classList.toggle("hidden", type !== "twap"));
   document.querySelectorAll(".exact-out-able").forEach((e) => e.classList.toggle("hidden", !["market", "limit", "stop"].includes(type)));
   document.querySelectorAll(".sniper-only").forEach((e) => e.classList.toggle("hidden", type !== "sniper"));
   document.querySelectorAll(".stop-only").forEach((e) => e.classList.toggle("hidden", type !== "stop"));
