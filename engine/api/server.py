@@ -60,6 +60,8 @@ def serve(app: web.Application, host: str, port: int, *, grace: float, reuse_por
     finally:
         sock.close()
         loop.run_until_complete(loop.shutdown_asyncgens())
+        # Threads of asyncio's own executor (name lookups, to_thread) end here, not at exit.
+        loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
 
 
