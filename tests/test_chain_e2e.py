@@ -30,7 +30,7 @@ def balance(engine: EngineHarness, mint: str) -> int:
 async def test_a_large_order_is_split_across_both_venues_in_one_transaction(
         order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()
-    events = await order_engine.stream(await order_engine.submit(
+    events = await order_engine.history(await order_engine.submit(
         tokenIn="SOL", tokenOut="USDC", amount=5000, slippage=0.05))
     routing, building, confirmed = events[1], events[2], events[-1]
     assert {leg["venue"] for leg in routing["route"]["legs"]} == {"raydium", "meteora"}
@@ -59,7 +59,7 @@ async def test_a_dropped_transaction_is_resigned_only_after_its_blockhash_expire
         order_engine: EngineHarness) -> None:
     order_engine.world.faults.drop(attempt=1)
     order_id = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
-    events = await order_engine.stream(order_id)
+    events = await order_engine.history(order_id)
     first, second = events[2], events[4]
     assert (first["status"], second["status"]) == ("building", "building")
     assert second["attempt"] == 2 and second["txHash"] != first["txHash"]

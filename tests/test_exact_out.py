@@ -38,7 +38,7 @@ async def test_an_exact_out_market_order_receives_exactly_the_amount_and_spends_
     assert final["status"] == "confirmed", final
     assert final["amountOut"] == "150"
     assert balance(order_engine, "USDC") == usdc + 150_000_000  # to the atom
-    events = await order_engine.stream(order_id)
+    events = await order_engine.history(order_id)
     routed = next(e for e in events if e["status"] == "routing")
     assert routed["route"]["swapMode"] == "ExactOut"
     spent = Decimal(final["amountIn"])

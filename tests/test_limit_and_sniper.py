@@ -41,7 +41,7 @@ async def test_a_limit_order_waits_and_fills_only_once_the_price_crosses(
     final = await order_engine.wait_terminal(order_id)
     assert final["status"] == "confirmed"
     assert Decimal(final["executedPrice"]) >= Decimal(151)
-    events = await order_engine.stream(order_id)
+    events = await order_engine.history(order_id)
     assert [e["status"] for e in events][:3] == ["pending", "waiting", "routing"]
     assert events[1]["limitPrice"] == "151"
 
@@ -65,7 +65,7 @@ async def test_cancel_before_execution_and_409_after(order_engine: EngineHarness
     assert order_engine.http is not None
     async with order_engine.http.delete(f"/api/orders/{waiting}") as resp:
         assert resp.status == 200 and (await resp.json())["status"] == "cancelled"
-    events = await order_engine.stream(waiting)
+    events = await order_engine.history(waiting)
     assert events[-1]["status"] == "cancelled"
     done = await order_engine.submit(**SOL_USDC)
     await order_engine.wait_terminal(done)
@@ -96,11 +96,11 @@ async def test_a_slippage_failure_puts_a_limit_order_back_to_waiting(
     order_engine.world.faults.force_slippage(attempt=1)
     order_id = await limit(order_engine, "140")
     final = await order_engine.wait_terminal(order_id)
-    statuses = [e["status"] for e in await order_engine.stream(order_id)]
+    statuses = [e["status"] for e in await order_engine.history(order_id)]
     assert final["status"] == "confirmed"
     assert statuses[statuses.index("submitted") + 1] == "waiting"  # re-armed, not failed
     assert statuses.count("submitted") == 2
-    building = [e for e in await order_engine.stream(order_id) if e["status"] == "building"]
+    building = [e for e in await order_engine.history(order_id) if e["status"] == "building"]
     assert [e["attempt"] for e in building] == [1, 2]  # numbering goes on after the re-arm
     assert building[0]["txHash"] != building[1]["txHash"]
 

@@ -33,7 +33,7 @@ async def test_bonk_to_usdc_confirms_through_sol_and_the_wallet_moves_by_the_fil
                                          slippage=0.02)
     final = await order_engine.wait_terminal(order_id)
     assert final["status"] == "confirmed", final
-    routed = next(e for e in await order_engine.stream(order_id) if e["status"] == "routing")
+    routed = next(e for e in await order_engine.history(order_id) if e["status"] == "routing")
     legs = routed["route"]["legs"]
     assert routed["route"]["via"] == mint("SOL")
     assert (legs[0]["inputMint"], legs[0]["outputMint"]) == (mint("BONK"), mint("SOL"))

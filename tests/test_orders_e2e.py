@@ -20,7 +20,7 @@ async def test_post_answers_201_with_id_and_websocket_url(order_engine: EngineHa
 
 async def test_market_order_streams_its_lifecycle_in_order(order_engine: EngineHarness) -> None:
     order_id = await order_engine.submit(**SOL_USDC)
-    events = await order_engine.stream(order_id)
+    events = await order_engine.history(order_id)
     assert [e["status"] for e in events] == [
         "pending", "routing", "building", "submitted", "confirmed"]
     assert [e["seq"] for e in events] == [1, 2, 3, 4, 5]
@@ -35,7 +35,7 @@ async def test_market_order_streams_its_lifecycle_in_order(order_engine: EngineH
 async def test_routing_picks_the_venue_paying_more_after_fees(order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()
     # At the same price, Meteora's 0.04 % fee beats Raydium's 0.25 %.
-    events = await order_engine.stream(await order_engine.submit(**SOL_USDC))
+    events = await order_engine.history(await order_engine.submit(**SOL_USDC))
     routing = events[1]
     assert routing["venue"] == "meteora"
     quotes = {q["venue"]: int(q["outAmount"]) for q in routing["route"]["quotes"]}
@@ -43,12 +43,12 @@ async def test_routing_picks_the_venue_paying_more_after_fees(order_engine: Engi
     assert "meteora pays" in routing["reason"]
 
     order_engine.world.move_price("ray-sol-usdc", 1.01)  # SOL 1 % dearer on Raydium
-    events = await order_engine.stream(await order_engine.submit(**SOL_USDC))
+    events = await order_engine.history(await order_engine.submit(**SOL_USDC))
     assert events[1]["venue"] == "raydium"
 
 
 async def test_sol_is_wrapped_before_and_unwrapped_after(order_engine: EngineHarness) -> None:
-    events = await order_engine.stream(await order_engine.submit(**SOL_USDC))
+    events = await order_engine.history(await order_engine.submit(**SOL_USDC))
     steps = events[2]["instructions"]
     assert steps.index("token.syncNative(wSOL)") < steps.index(
         next(s for s in steps if ".swap(" in s)) < steps.index("token.closeAccount(wSOL->SOL)")
@@ -67,7 +67,7 @@ async def test_fill_below_the_slippage_floor_fails_without_retry(
 async def test_transient_failure_is_retried_with_the_next_attempt(
         order_engine: EngineHarness) -> None:
     order_engine.world.faults.fail_send(RateLimited, attempt=1)
-    events = await order_engine.stream(await order_engine.submit(**SOL_USDC))
+    events = await order_engine.history(await order_engine.submit(**SOL_USDC))
     assert [e["status"] for e in events] == [
         "pending", "routing", "building", "submitted", "building", "submitted", "confirmed"]
     assert [e.get("attempt") for e in events[2:]] == [1, 1, 2, 2, 2]
@@ -78,7 +78,7 @@ async def test_three_failed_attempts_fail_the_order_once_with_the_reason(
         order_engine: EngineHarness) -> None:
     order_engine.world.faults.fail_send(RateLimited, times=-1)
     order_id = await order_engine.submit(**SOL_USDC)
-    events = await order_engine.stream(order_id)
+    events = await order_engine.history(order_id)
     statuses = [e["status"] for e in events]
     assert statuses.count("failed") == 1 and statuses[-1] == "failed"
     assert statuses.count("building") == 3
@@ -99,15 +99,15 @@ async def test_send_timeout_after_landing_confirms_once_without_resigning(
 
 async def test_late_subscriber_gets_the_same_full_history(order_engine: EngineHarness) -> None:
     order_id = await order_engine.submit(**SOL_USDC)
-    first = await order_engine.stream(order_id)
-    late = await order_engine.stream(order_id)  # the order is long finished
+    first = await order_engine.history(order_id)
+    late = await order_engine.history(order_id)  # the order is long finished
     assert late == first and late[0]["status"] == "pending"
 
 
 async def test_resume_with_after_sends_only_what_was_missed(order_engine: EngineHarness) -> None:
     order_id = await order_engine.submit(**SOL_USDC)
-    everything = await order_engine.stream(order_id)
-    assert await order_engine.stream(order_id, after=2) == everything[2:]
+    everything = await order_engine.history(order_id)
+    assert await order_engine.history(order_id, after=2) == everything[2:]
 
 
 async def test_same_endpoint_upgrade_streams_the_order_sent_as_first_message(
@@ -183,7 +183,7 @@ async def test_streams_opened_right_after_submission_are_complete_under_concurre
         order_engine: EngineHarness) -> None:
     async def submit_and_follow() -> list[str]:
         order_id = await order_engine.submit(**SOL_USDC)
-        return [e["status"] for e in await order_engine.stream(order_id)]
+        return [e["status"] for e in await order_engine.history(order_id)]
 
     streams = await asyncio.gather(*(submit_and_follow() for _ in range(60)))
     assert all(s[0] == "pending" and s[-1] in ("confirmed", "failed") for s in streams)

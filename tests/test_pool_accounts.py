@@ -287,7 +287,7 @@ async def test_the_embedded_cluster_serves_the_same_account_path_in_process(
             engine.world.move_price(pool, 1.05)
         final = await engine.wait_terminal(order_id)
         assert final["status"] == "confirmed"
-        routed = next(e for e in await engine.stream(order_id) if e["status"] == "routing")
+        routed = next(e for e in await engine.history(order_id) if e["status"] == "routing")
         pool = routed["route"]["legs"][0]["pool"]
         assert pool in {str(engine.world.pool_info(p).keys.address)
                         for p in ("met-sol-usdc", "ray-sol-usdc")}  # an account address

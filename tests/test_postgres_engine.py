@@ -40,7 +40,7 @@ async def test_orders_execute_and_resume_on_postgresql(postgres_url: str,
         assert (await engine.wait_terminal(market))["status"] == "confirmed"
         await engine.restart()  # the waiting order is re-armed from PostgreSQL
         assert (await engine.order(limit))["status"] == "waiting"
-        events = await engine.stream(market)
+        events = await engine.history(market)
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
         assert len(engine.world.chain.landed_for(market)) == 1
         assert engine.http is not None

@@ -15,7 +15,7 @@ TERMINAL = {"confirmed", "failed"}
 async def test_orders_are_still_there_after_a_restart(tmp_path: Path) -> None:
     async with EngineHarness.start(tmp_path / "engine.db") as engine:
         order_id = await engine.submit(**ORDER)
-        before = await engine.stream(order_id)
+        before = await engine.history(order_id)
         await engine.restart()
         record = await engine.order(order_id)
         assert record["status"] == "confirmed"

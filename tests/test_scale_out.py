@@ -45,7 +45,7 @@ async def test_a_subscriber_on_one_engine_sees_every_event_of_an_order_another_e
         desk: Desk) -> None:
     a, b = desk.engines
     order_id = await a.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
-    events = await asyncio.wait_for(b.stream(order_id), 10)
+    events = await asyncio.wait_for(b.history(order_id), 10)
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert events[-1]["status"] == "confirmed"
     assert len(desk.world.chain.landed_for(order_id)) == 1
@@ -98,7 +98,7 @@ async def test_one_idempotency_key_sent_to_two_engines_at_once_makes_one_order(
 async def test_a_stream_resumes_with_after_on_either_engine(desk: Desk) -> None:
     a, b = desk.engines
     order_id = await a.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
-    whole = await a.stream(order_id)
+    whole = await a.history(order_id)
     assert whole[-1]["status"] == "confirmed"
     for engine in (a, b):
-        assert await engine.stream(order_id, after=2) == whole[2:]
+        assert await engine.history(order_id, after=2) == whole[2:]

@@ -93,7 +93,7 @@ async def test_a_confirmed_orders_transaction_reads_back_as_wire_md_says(
         assert data[0] == 16 and accounts[0] == TOKEN and accounts[7] == owner
     amount_in, minimum = struct.unpack_from("<QQ", data, 8 if program == DLMM else 1)
     assert amount_in == 2 * 10**9
-    routed = next(e for e in await remote.stream(final["orderId"]) if e["status"] == "routing")
+    routed = next(e for e in await remote.history(final["orderId"]) if e["status"] == "routing")
     assert minimum == int(int(routed["route"]["outAmount"]) * 0.99)
     limit = struct.unpack_from("<I", instructions(tx)[0][2], 1)[0]
     assert limit == max(50_000, math.ceil(found["meta"]["computeUnitsConsumed"] * 1.1))
@@ -156,7 +156,7 @@ async def test_429_and_node_unhealthy_are_retried(order_engine: EngineHarness,
     order_id = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
     final = await order_engine.wait_terminal(order_id)
     assert final["status"] == "confirmed" and final["attempt"] == 2
-    building = [e for e in await order_engine.stream(order_id) if e["status"] == "building"]
+    building = [e for e in await order_engine.history(order_id) if e["status"] == "building"]
     assert building[1]["previousError"]["code"] == error.code
 
 
@@ -173,7 +173,7 @@ async def test_an_unlanded_transaction_is_re_signed_only_after_its_blockhash_exp
     order_id = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
     final = await order_engine.wait_terminal(order_id)
     assert final["status"] == "confirmed" and final["attempt"] == 2
-    building = [e for e in await order_engine.stream(order_id) if e["status"] == "building"]
+    building = [e for e in await order_engine.history(order_id) if e["status"] == "building"]
     assert building[1]["previousError"]["code"] == "BLOCKHASH_EXPIRED"
     first_expiry = building[0]["lastValidBlockHeight"]
     assert building[1]["lastValidBlockHeight"] - 150 > first_expiry  # a blockhash made after
@@ -214,7 +214,7 @@ async def test_an_orders_priority_fee_is_what_its_transaction_bids(
     tx = VersionedTransaction.from_bytes(base64.b64decode(landed))
     price = struct.unpack_from("<Q", instructions(tx)[1][2], 1)[0]
     assert price == 12_345
-    events = await order_engine.stream(final["orderId"])
+    events = await order_engine.history(final["orderId"])
     assert events[0]["priorityFee"] == 12_345
 
 

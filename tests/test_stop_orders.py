@@ -46,7 +46,7 @@ async def test_a_stop_waits_then_sells_once_when_the_price_falls_to_its_trigger(
     assert final["status"] == "confirmed"
     price = Decimal(final["executedPrice"])
     assert Decimal("147.5") * Decimal("0.98") <= price <= Decimal("147.5")  # within slippage
-    events = await order_engine.stream(order_id)
+    events = await order_engine.history(order_id)
     assert [e["status"] for e in events] == ["pending", "waiting", "routing", "building",
                                               "submitted", "confirmed"]
     assert events[1]["triggerPrice"] == "147.5"
@@ -108,7 +108,7 @@ async def test_a_trailing_stop_follows_the_price_up_and_sells_on_the_fall_below_
         order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()  # SOL nets about 149.9 USDC at the margin
     order_id = await trailing(order_engine, "0.02")
-    following = asyncio.create_task(order_engine.stream(order_id))  # someone watches it
+    following = asyncio.create_task(order_engine.history(order_id))  # someone watches it
     await settle()
     first = await order_engine.order(order_id)
     assert first["status"] == "waiting"
@@ -174,7 +174,7 @@ async def test_a_bracket_takes_profit_when_the_price_rises_and_its_stop_never_fi
     fall(order_engine, 1.02)  # about 152.9: the take-profit leg
     final = await order_engine.wait_terminal(order_id)
     assert final["status"] == "confirmed" and Decimal(final["executedPrice"]) >= Decimal(152)
-    events = await order_engine.stream(order_id)
+    events = await order_engine.history(order_id)
     routed = [e for e in events if e["status"] == "routing"]
     assert [e["leg"] for e in routed] == ["take_profit"]
     assert events[1]["takeProfitPrice"] == "152" and events[1]["stopPrice"] == "147"
@@ -190,7 +190,7 @@ async def test_a_bracket_stops_out_when_the_price_falls(order_engine: EngineHarn
     fall(order_engine, 0.975)  # about 146.2: the stop leg
     final = await order_engine.wait_terminal(order_id)
     assert final["status"] == "confirmed"
-    routed = [e for e in await order_engine.stream(order_id) if e["status"] == "routing"]
+    routed = [e for e in await order_engine.history(order_id) if e["status"] == "routing"]
     assert [e["leg"] for e in routed] == ["stop"]
 
 

@@ -246,7 +246,7 @@ async def test_bad_twap_requests_are_refused_with_the_field_named(
 async def test_the_parent_streams_each_slice(twap_engine: EngineHarness) -> None:
     parent_id = await twap_engine.submit(**TWAP, amount=1, slices=2, intervalSeconds=10)
     await run_slices(twap_engine, 1, 10)
-    events = await twap_engine.stream(parent_id)
+    events = await twap_engine.history(parent_id)
     assert [e["status"] for e in events] == ["pending", "waiting", "waiting", "waiting",
                                              "waiting", "waiting", "confirmed"]
     assert events[1]["slices"] == 2 and events[1]["intervalSeconds"] == 10

@@ -163,20 +163,23 @@ class EngineHarness:
         async with self.http.get(f"/api/orders/{order_id}", headers=self._auth()) as resp:
             return dict(await resp.json())
 
-    async def stream(self, order_id: str, after: int = 0) -> list[dict[str, Any]]:
-        """Subscribe over WebSocket and collect events until the server closes the stream."""
+    async def stream(self, order_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
+        """An order's events as they come, over its WebSocket (from `after`), until it ends:
+        `async for event in order_engine.stream(order_id)`."""
         assert self.http is not None
-        events = []
         protocols = ("order-engine.v1", *((f"bearer.{self.key}",) if self.key else ()))
         async with self.http.ws_connect(f"/api/orders/status/{order_id}?after={after}",
                                         protocols=protocols) as ws:
             async for message in ws:
-                events.append(message.json())
-        return events
+                yield message.json()
+
+    async def history(self, order_id: str, after: int = 0) -> list[dict[str, Any]]:
+        """Every event of the order until it ends (waiting for the end), as a list."""
+        return [event async for event in self.stream(order_id, after)]
 
     async def wait_terminal(self, order_id: str, limit: float = 10.0) -> dict[str, Any]:
         """The order's terminal event, waiting on its WebSocket stream."""
-        events = await asyncio.wait_for(self.stream(order_id), limit)
+        events = await asyncio.wait_for(self.history(order_id), limit)
         if not events or events[-1]["status"] not in {s.value for s in TERMINAL}:
             raise AssertionError(f"stream of {order_id} ended without a terminal event: {events}")
         return events[-1]

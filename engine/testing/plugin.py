@@ -1,10 +1,17 @@
-"""pytest plugin (entry point `order_engine`): an `order_engine` fixture for bot tests."""
+"""pytest plugin (entry point `order_engine`): an `order_engine` fixture for bot tests.
+
+A bot author's project need not configure pytest-asyncio: an `async def` test that asks for
+`order_engine` runs on asyncio as it is, in pytest-asyncio's strict mode too."""
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from engine.testing import EngineHarness
 
@@ -17,3 +24,12 @@ if importlib.util.find_spec("pytest_asyncio") is not None:
         """An engine on zero-latency simulated venues, seeded, with a temporary database."""
         async with EngineHarness.start(tmp_path / "engine.db") as harness:
             yield harness
+
+
+    def pytest_pycollect_makeitem(collector: Any, name: str, obj: object) -> None:
+        """Mark `async def` tests that use the fixture as asyncio tests (before pytest-asyncio
+        looks at them); everything else is collected as pytest does."""
+        if inspect.iscoroutinefunction(obj) and "order_engine" in inspect.signature(
+                obj).parameters and not any(m.name == "asyncio" for m in getattr(
+                    obj, "pytestmark", [])):
+            pytest.mark.asyncio(obj)
