@@ -190,3 +190,19 @@ async def test_the_form_shows_each_order_types_own_fields_only(
         assert await page.is_visible(f"input[name={name}]"), name
     for name in hidden:
         assert not await page.is_visible(f"input[name={name}]"), name
+
+
+async def test_without_the_sim_api_the_page_loads_without_console_errors(tmp_path: Path) -> None:
+    from playwright.async_api import async_playwright
+
+    async with EngineHarness.start(tmp_path / "e.db", sim_api=False) as engine, \
+            async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await page.goto(engine.url + "/")
+        await page.wait_for_selector("#connection.confirmed", timeout=10_000)
+        await browser.close()
+    assert errors == []
