@@ -4,6 +4,7 @@ parameters answered -32602 (alone in their batch), never a 500."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from engine.solana.programs import CPMM
+from engine.solana.programs import CPMM, DLMM
 from engine.testing.process import ClusterProcess
 from engine.venues import server
 
@@ -76,3 +77,37 @@ async def test_malformed_parameters_fail_alone_in_their_batch(
     assert "result" in answers[1] and "result" in answers[5]
     for ident in (2, 3, 4):
         assert answers[ident]["error"]["code"] in (-32602, -32003, -32002), answers[ident]
+
+
+class SilentSocket:
+    """A PubSub client that never reads: only its close is seen."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.codes: list[int] = []
+
+    async def close(self, *, code: int, message: bytes) -> bool:
+        self.codes.append(code)
+        self.closed = True
+        return True
+
+
+async def test_a_client_that_stops_reading_is_dropped_once_when_its_backlog_is_full() -> None:
+    ws = SilentSocket()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(server.MAX_BACKLOG)
+    send = server.backlog_sender(ws, outbox)  # type: ignore[arg-type]
+    for n in range(server.MAX_BACKLOG + 50):
+        send({"n": n})
+    await asyncio.sleep(0)
+    assert outbox.qsize() == server.MAX_BACKLOG
+    assert ws.codes == [1008]  # policy violation, once, however many more came
+
+
+async def test_an_answer_over_the_size_cap_is_an_error_not_megabytes(
+        cluster: ClusterProcess) -> None:
+    batch = [call("getProgramAccounts", [str(DLMM), {"encoding": "base64"}], n)
+             for n in range(server.MAX_BATCH)]
+    async with aiohttp.ClientSession() as session, session.post(cluster.url, json=batch) as resp:
+        body = await resp.read()
+    assert len(body) < 1024 and b"-32602" in body and b"exceed" in body

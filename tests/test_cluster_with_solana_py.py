@@ -38,6 +38,19 @@ async def raw(cluster: ClusterProcess, method: str, *params: object) -> str:
         return await resp.text()
 
 
+async def confirmed_signature(engine_url: str) -> str:
+    """Sell a little SOL through the engine; its transaction's signature, once confirmed."""
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{engine_url}/api/orders/execute", json={
+                "orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC",
+                "amount": 0.01}) as resp:
+            order_id = (await resp.json())["orderId"]
+        async with session.ws_connect(f"{engine_url}/api/orders/status/{order_id}") as feed:
+            events = [m.json() async for m in feed]
+    assert events[-1]["status"] == "confirmed"
+    return str(events[-1]["txHash"])
+
+
 @pytest_asyncio.fixture
 async def client(tmp_path: Path) -> AsyncIterator[tuple[AsyncClient, ClusterProcess]]:
     wallet = tmp_path / "wallet.json"
@@ -102,17 +115,8 @@ async def test_an_engines_transaction_is_finalized_32_slots_after_it_landed(
                            "--rpc-url", cluster.url, "--keypair", str(tmp_path / "wallet.json"))
     await engine.start()
     try:
-        signatures = []
-        async with aiohttp.ClientSession() as session:
-            for _ in range(34):  # at zero latency each landing is a block
-                async with session.post(f"{engine.url}/api/orders/execute", json={
-                        "orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC",
-                        "amount": 0.01}) as resp:
-                    order_id = (await resp.json())["orderId"]
-                async with session.ws_connect(f"{engine.url}/api/orders/status/{order_id}") as ws:
-                    events = [m.json() async for m in ws]
-                assert events[-1]["status"] == "confirmed"
-                signatures.append(events[-1]["txHash"])
+        # At zero latency each landing is a block.
+        signatures = [await confirmed_signature(engine.url) for _ in range(34)]
     finally:
         await engine.terminate()
     statuses = (await solana.get_signature_statuses(
@@ -188,14 +192,7 @@ async def test_slot_and_signature_subscriptions_with_solana_pys_websocket_client
             await ws.slot_subscribe()
             slots = [(await asyncio.wait_for(ws.recv(), 5)).result.slot for _ in range(3)]
             assert slots == sorted(slots) and len(set(slots)) == 3
-        async with aiohttp.ClientSession() as session:
-            async with session.post(f"{engine.url}/api/orders/execute", json={
-                    "orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC",
-                    "amount": 0.01}) as resp:
-                order_id = (await resp.json())["orderId"]
-            async with session.ws_connect(f"{engine.url}/api/orders/status/{order_id}") as feed:
-                events = [m.json() async for m in feed]
-        signature = Signature.from_string(events[-1]["txHash"])
+        signature = Signature.from_string(await confirmed_signature(engine.url))
         async with SolanaWsClient(cluster.url.replace("http", "ws", 1)) as ws:
             await ws.signature_subscribe(signature=signature)
             landed = await asyncio.wait_for(ws.recv(), 5)

@@ -38,6 +38,7 @@ from engine.solana.programs import (
     bin_array_index,
     dlmm_pair_address,
     pda,
+    pda_bump,
 )
 
 LOCKED_LP = 100  # LP tokens CPMM's initialize keeps from the first depositor, for ever
@@ -94,7 +95,7 @@ def encode_pool(info: PoolInfo, pool: CpPool | DlmmPool, opened: int) -> dict[Pu
 def _amm_info(k: PoolKeys, pool: CpPool, opened: int) -> bytes:
     """AmmInfo as `initialize2` and the admin leave a pool that trades without its order book
     (status 6): the fee, PnL and decimal parameters mainnet pools carry."""
-    nonce = Pubkey.find_program_address([b"amm authority"], AMM_V4)[1]
+    nonce = pda_bump(AMM_V4, b"amm authority")[1]
     assert k.market is not None
     open_orders, market_program, market = k.market
     coin, pc = _decimals(pool.base), _decimals(pool.quote)
@@ -122,7 +123,7 @@ def _encode_cpmm(k: PoolKeys, pool: CpPool, opened: int,
     `create_amm_config` leave them: LP supply sqrt(x·y) less the 100 the program locks."""
     token_0, token_1 = sorted((k.mint_a, k.mint_b), key=bytes)
     lp_mint = pda(CPMM, b"pool_lp_mint", bytes(k.address))
-    authority, auth_bump = Pubkey.find_program_address([b"vault_and_lp_mint_auth_seed"], CPMM)
+    authority, auth_bump = pda_bump(CPMM, b"vault_and_lp_mint_auth_seed")
     lp_supply = max(math.isqrt(pool.reserve_base * pool.reserve_quote) - LOCKED_LP, 0)
     index = CPMM_FEE_TIERS.index(pool.fee_num) if pool.fee_num in CPMM_FEE_TIERS else 0
     state = CPMM_POOL.encode({
@@ -134,7 +135,7 @@ def _encode_cpmm(k: PoolKeys, pool: CpPool, opened: int,
         "mint_1_decimals": _decimals(str(token_1)), "lp_supply": lp_supply,
         "open_time": opened})
     config = CPMM_CONFIG.encode({
-        "bump": Pubkey.find_program_address([b"amm_config", struct.pack(">H", index)], CPMM)[1],
+        "bump": pda_bump(CPMM, b"amm_config", struct.pack(">H", index))[1],
         "index": index, "trade_fee_rate": pool.fee_num, "protocol_fee_rate": pool.protocol_rate,
         "fund_fee_rate": pool.fund_rate, "create_pool_fee": 150_000_000,
         "protocol_owner": POOL_CREATOR, "fund_owner": POOL_CREATOR})

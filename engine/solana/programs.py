@@ -63,8 +63,15 @@ def generated(pool_id: str, role: str) -> Pubkey:
     return Pubkey(hashlib.sha256(f"sim-pool:{pool_id}:{role}".encode()).digest())
 
 
+@lru_cache(maxsize=65536)
+def pda_bump(program: Pubkey, *seeds: bytes) -> tuple[Pubkey, int]:
+    """A program-derived address and its bump; remembered, since a pool's accounts are written
+    out again at every change and the search hashes up to 255 times."""
+    return Pubkey.find_program_address(list(seeds), program)
+
+
 def pda(program: Pubkey, *seeds: bytes) -> Pubkey:
-    return Pubkey.find_program_address(list(seeds), program)[0]
+    return pda_bump(program, *seeds)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +104,7 @@ class PoolKeys:
 def dlmm_pair_address(mint_x: Pubkey, mint_y: Pubkey, bin_step: int) -> tuple[Pubkey, int]:
     """A permissionless DLMM pair's address and bump: [min mint, max mint, bin step (u16 LE)]."""
     low, high = sorted((mint_x, mint_y), key=bytes)
-    return Pubkey.find_program_address([bytes(low), bytes(high), struct.pack("<H", bin_step)],
-                                       DLMM)
+    return pda_bump(DLMM, bytes(low), bytes(high), struct.pack("<H", bin_step))
 
 
 @lru_cache(maxsize=4096)

@@ -75,7 +75,6 @@ class Runtime:
             raise ProgramsMissing(f"{programs} has no {', '.join(missing)} (as <id>.so)")
         for program, path in files.items():
             self.svm.add_program_from_file(program, path)
-        self.loaded = tuple(files)
 
     # -- accounts ------------------------------------------------------------------------------
     def rent(self, size: int) -> int:
@@ -89,10 +88,6 @@ class Runtime:
     def data(self, address: Pubkey) -> bytes | None:
         account = self.svm.get_account(address)
         return None if account is None else bytes(account.data)
-
-    def lamports(self, address: Pubkey) -> int:
-        account = self.svm.get_account(address)
-        return 0 if account is None else int(account.lamports)
 
     def put_mint(self, address: Pubkey, decimals: int, supply: int = 0) -> None:
         """An initialised SPL mint with no authority left (as a launched token's)."""

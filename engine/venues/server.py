@@ -86,7 +86,7 @@ def rpc_app(rpc: ClusterRpc, door: Door | None = None) -> web.Application:
         outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_BACKLOG)
         writer = asyncio.create_task(_drain(ws, outbox))
         mine: set[int] = set()
-        send = _sender(ws, outbox)
+        send = backlog_sender(ws, outbox)
         try:
             async for message in ws:
                 if message.type != WSMsgType.TEXT:
@@ -110,16 +110,20 @@ class _Subscriptions:
     count: int = 0
 
 
-def _sender(ws: web.WebSocketResponse,
+def backlog_sender(ws: web.WebSocketResponse,
             outbox: asyncio.Queue[dict[str, Any]]) -> Callable[[dict[str, Any]], None]:
+    """What a PubSub connection's notifications go through: queued for its writer, until a
+    full queue says the client stopped reading, which closes it (once)."""
+    closing: list[asyncio.Task[bool]] = []  # the one close, held until it is done
+
     def send(message: dict[str, Any]) -> None:
         try:
             outbox.put_nowait(message)
         except asyncio.QueueFull:  # it stopped reading: drop it rather than hold its backlog
-            if not ws.closed:
+            if not closing and not ws.closed:
                 logger.info("dropping a PubSub client {} notifications behind", MAX_BACKLOG)
-                asyncio.get_running_loop().create_task(
-                    ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too far behind"))
+                closing.append(asyncio.get_running_loop().create_task(
+                    ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too far behind")))
     return send
 
 
