@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -163,7 +164,7 @@ class EngineHarness:
         async with self.http.get(f"/api/orders/{order_id}", headers=self._auth()) as resp:
             return dict(await resp.json())
 
-    async def stream(self, order_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
+    async def stream(self, order_id: str, after: int = 0) -> AsyncGenerator[dict[str, Any]]:
         """An order's events as they come, over its WebSocket (from `after`), until it ends:
         `async for event in order_engine.stream(order_id)`."""
         assert self.http is not None
@@ -175,7 +176,9 @@ class EngineHarness:
 
     async def history(self, order_id: str, after: int = 0) -> list[dict[str, Any]]:
         """Every event of the order until it ends (waiting for the end), as a list."""
-        return [event async for event in self.stream(order_id, after)]
+        # Closed here, also when cancelled (a timeout): its socket must not outlive the call.
+        async with contextlib.aclosing(self.stream(order_id, after)) as events:
+            return [event async for event in events]
 
     async def wait_terminal(self, order_id: str, limit: float = 10.0) -> dict[str, Any]:
         """The order's terminal event, waiting on its WebSocket stream."""
