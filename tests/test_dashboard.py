@@ -206,3 +206,69 @@ async def test_without_the_sim_api_the_page_loads_without_console_errors(tmp_pat
         await page.wait_for_selector("#connection.confirmed", timeout=10_000)
         await browser.close()
     assert errors == []
+
+
+async def test_a_waiting_order_is_cancelled_from_its_row(page: Any,
+                                                         order_engine: EngineHarness) -> None:
+    order_id = await order_engine.submit(orderType="limit", tokenIn="SOL", tokenOut="USDC",
+                                         amount=1, limitPrice=10_000)
+    row = f"tr[data-order-id='{order_id}']"
+    await page.wait_for_selector(f"{row} .chip.waiting", timeout=10_000)
+    await page.click(f"{row} button.cancel")
+    await page.wait_for_selector(f"{row} .chip.cancelled", timeout=10_000)
+    assert not await page.is_visible(f"{row} button.cancel")
+    assert (await order_engine.order(order_id))["status"] == "cancelled"
+    assert page.errors == []
+
+
+async def test_an_orders_detail_shows_its_route_quotes_attempts_and_fill(
+        page: Any, order_engine: EngineHarness) -> None:
+    order_id = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+    done = await order_engine.wait_terminal(order_id)
+    order = await order_engine.order(order_id)
+    row = f"tr[data-order-id='{order_id}']"
+    await page.wait_for_selector(f"{row} .chip.confirmed", timeout=10_000)
+    await page.click(row)
+    await page.wait_for_selector("#detail-body h3:has-text('Fill')", timeout=10_000)
+    text = await page.text_content("#detail-body")
+    assert "Quotes compared" in text and "raydium" in text and "meteora" in text
+    assert order["route"]["reason"] in text
+    assert done["txHash"] in text
+    instructions = await page.eval_on_selector_all("ol.instructions li", "l => l.map(e => e.textContent)")
+    assert any(".swap(" in i for i in instructions)
+    assert f"{order['fill']['amountOut']} USDC" in text
+    await page.click("#close-detail")
+    assert not await page.is_visible("#detail")
+    assert page.errors == []
+
+
+async def test_the_wallet_panel_lists_balances_and_follows_a_fill(
+        page: Any, order_engine: EngineHarness) -> None:
+    await page.wait_for_selector("#wallet-rows tr", timeout=10_000)
+    usdc = "#wallet-rows tr[data-mint='EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v'] td.number"
+    before = await page.text_content(usdc)
+    order_id = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+    await order_engine.wait_terminal(order_id)
+    assert order_engine.http is not None
+    async with order_engine.http.get("/api/wallet") as resp:
+        wallet = await resp.json()
+    after = next(b["amount"] for b in wallet["balances"] if b["symbol"] == "USDC")
+    assert after != before
+    await page.wait_for_function("(s) => document.querySelector(s[0]).textContent === s[1]",
+                                 arg=[usdc, after], timeout=10_000)
+    assert wallet["address"] in await page.text_content("#wallet-address")
+
+
+async def test_idle_charts_say_so_and_the_price_chart_draws_quotes(
+        page: Any, order_engine: EngineHarness) -> None:
+    await page.wait_for_selector("#throughput[data-empty=true]", timeout=10_000)
+    await page.wait_for_selector("#latency[data-empty=true]", timeout=10_000)
+    await page.wait_for_selector("#price-now:has-text('1 SOL =')", timeout=10_000)
+    await page.wait_for_selector("#price-chart[data-empty=false]", timeout=10_000)
+    await page.select_option("#pair", "BONK/USDC")
+    await page.wait_for_selector("#price-now:has-text('1 BONK =')", timeout=10_000)
+    order_id = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+    await order_engine.wait_terminal(order_id)
+    await page.wait_for_selector("#throughput[data-empty=false]", timeout=10_000)
+    await page.wait_for_selector("#latency[data-empty=false]", timeout=10_000)
+    assert page.errors == []

@@ -1,4 +1,4 @@
-"""The live dashboard at GET /: one page and its two files, served from the package."""
+"""The live dashboard at GET /: one page and its scripts and style, served from the package."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from aiohttp import web
 
 from engine.api.errors import ApiError
 
-FILES = {"dashboard.js": "application/javascript", "dashboard.css": "text/css"}
+FILES = {"dashboard.js": "text/javascript", "charts.js": "text/javascript",
+         "panels.js": "text/javascript", "dashboard.css": "text/css"}
 # Only our own files run; no inline script or style, no framing by another site, no forms
 # posted elsewhere; WebSockets and fetches to this engine only.
 POLICY = {"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "

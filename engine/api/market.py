@@ -134,6 +134,7 @@ async def wallet(request: web.Request) -> web.Response:
         balances.append({"mint": balance.mint, "symbol": token.symbol if token else None,
                          "atoms": str(balance.atoms),
                          "amount": token.format(balance.atoms) if token else None,
+                         "decimals": token.decimals if token else None,
                          "tokenAccount": balance.has_account})
     return json_response({"address": address, "balances": balances})
 

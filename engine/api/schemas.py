@@ -199,6 +199,7 @@ SCHEMAS: dict[str, Any] = {
                                        "symbol": {"type": "string", "nullable": True},
                                        "atoms": {"type": "string", "pattern": "^[0-9]+$"},
                                        "amount": {"type": "string", "nullable": True},
+                                       "decimals": {"type": "integer", "nullable": True},
                                        "tokenAccount": {"type": "boolean"}}}}}},
     "Launch": {"type": "object", "required": ["mint", "decimals", "venue", "slot"],
                "properties": {"mint": {"type": "string"}, "decimals": {"type": "integer"},

@@ -1,26 +1,41 @@
 // The dashboard: one page, no build step, fed by the firehose WebSocket.
-"use strict";
+import { drawLine } from "./charts.js";
+import { el, renderDetail, renderWallet } from "./panels.js";
+
 const rows = new Map();          // orderId -> {tr, order}
 const venues = new Map();        // venue -> {won, improvement}
 const confirmedAt = [];          // times (ms) of recent confirmations
 const latencies = [];            // [time, seconds] submit -> final
-let lastGseq = 0;
+const prices = [];               // [time, price] of the chosen pair
+const decimals = new Map();      // symbol -> decimals, learnt from the wallet
+const FINAL = ["confirmed", "partially_filled", "failed", "expired", "cancelled"];
+const CANCELLABLE = ["pending", "waiting"];
+let lastGseq = 0, shownOrder = null, walletDue = false;
 
 const $ = (id) => document.getElementById(id);
 
-function chip(status) {
-  const span = document.createElement("span");
-  span.className = `chip ${status}`;
-  span.textContent = status;
-  return span;
+function chip(status) { return el("span", status, `chip ${status}`); }
+
+function cancelButton(orderId) {
+  const button = el("button", "Cancel", "cancel");
+  button.addEventListener("click", async (ev) => {
+    ev.stopPropagation();  // not a click on the row (which opens the detail)
+    button.disabled = true;
+    const r = await api(`/api/orders/${orderId}`, { method: "DELETE" });
+    const body = await r.json();
+    $("form-result").textContent = r.ok ? `cancelled ${orderId}` : `${body.error.code}: ${body.error.message}`;
+    if (r.ok) upsert({ orderId, status: body.status });
+    else button.disabled = false;
+  });
+  return button;
 }
 
 function upsert(order) {
   let row = rows.get(order.orderId);
   if (!row) {
-    const tr = document.createElement("tr");
+    const tr = el("tr");
     tr.dataset.orderId = order.orderId;
-    tr.innerHTML = "<td></td><td></td><td></td><td></td><td></td><td></td><td></td>";
+    for (let i = 0; i < 8; i++) tr.append(el("td"));
     tr.addEventListener("click", () => showDetail(order.orderId));
     $("order-rows").prepend(tr);
     row = { tr, order: {} };
@@ -40,6 +55,10 @@ function upsert(order) {
   cells[4].replaceChildren(chip(o.status));
   cells[5].textContent = o.venue || "";
   cells[6].textContent = o.amountOut || "";
+  row.tr.dataset.status = o.status;
+  const cancellable = CANCELLABLE.includes(o.status) && (o.status === "waiting" || o.orderType !== "market");
+  cells[7].replaceChildren(...(cancellable ? [cancelButton(o.orderId)] : []));
+  if (shownOrder === o.orderId) showDetail(o.orderId);
 }
 
 function onEvent(e) {
@@ -52,9 +71,10 @@ function onEvent(e) {
   if (e.status === "pending") update.submittedAt = Date.parse(e.at);
   upsert(update);
   if (e.status === "routing" && e.route) countVenue(e);
-  if (["confirmed", "partially_filled", "failed", "expired", "cancelled"].includes(e.status)) {
+  if (FINAL.includes(e.status)) {
     const row = rows.get(e.orderId);
-    if (e.status === "confirmed") confirmedAt.push(Date.now());
+    if (e.status === "confirmed" || e.status === "partially_filled") walletDue = true;
+    if (e.status === "confirmed") confirmedAt.push([Date.now(), 1]);
     if (row && row.order.submittedAt) {
       latencies.push([Date.now(), (Date.parse(e.at) - row.order.submittedAt) / 1000]);
     }
@@ -69,8 +89,8 @@ function countVenue(e) {
   v.won += 1;
   venues.set(e.venue, v);
   $("venue-stats").replaceChildren(...[...venues].map(([name, s]) => {
-    const tr = document.createElement("tr");
-    tr.innerHTML = `<td>${name}</td><td>${s.won}</td><td>${s.improvement.toFixed(3)} %</td>`;
+    const tr = el("tr");
+    tr.append(el("td", name), el("td", s.won), el("td", `${s.improvement.toFixed(3)} %`));
     return tr;
   }));
 }
@@ -95,43 +115,68 @@ function socketProtocols() {
 }
 
 async function showDetail(orderId) {
+  shownOrder = orderId;
   const resp = await api(`/api/orders/${orderId}`);
+  if (!resp.ok || shownOrder !== orderId) return;
   const order = await resp.json();
   $("detail").hidden = false;
   $("detail-id").textContent = orderId;
-  const attempts = order.events.filter((e) => e.status === "building")
-    .map((e) => ({ attempt: e.attempt, txHash: e.txHash, previousError: e.previousError }));
-  $("detail-body").textContent = JSON.stringify({
-    status: order.status, request: { type: order.orderType, tokenIn: order.tokenIn, tokenOut: order.tokenOut, amount: order.amount, slippage: order.slippage },
-    route: order.route, attempts, fill: order.fill, signature: order.txHash, error: order.error,
-  }, null, 2);
+  renderDetail($("detail-body"), order);
 }
 
-function chart(canvas, points, label) {
-  const ctx = canvas.getContext("2d"), w = canvas.width, h = canvas.height;
-  ctx.clearRect(0, 0, w, h);
-  const max = Math.max(1e-9, ...points);
-  ctx.strokeStyle = "#5b8cff"; ctx.beginPath();
-  points.forEach((p, i) => {
-    const x = (i / Math.max(1, points.length - 1)) * (w - 10) + 5, y = h - 15 - (p / max) * (h - 30);
-    i ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
-  });
-  ctx.stroke();
-  ctx.fillStyle = "#9fb0cc"; ctx.fillText(`${label} (max ${max.toFixed(2)})`, 6, 12);
+function perSecond(events, now) {
+  const buckets = [];
+  for (let s = 59; s >= 0; s--) {
+    const from = now - (s + 1) * 1000, to = now - s * 1000;
+    const inside = events.filter(([t]) => t >= from && t < to).map(([, v]) => v);
+    buckets.push([to, inside]);
+  }
+  return buckets;
 }
 
 function drawCharts() {
-  const now = Date.now(), perSecond = [], latency = [];
-  for (let s = 59; s >= 0; s--) {
-    const from = now - (s + 1) * 1000, to = now - s * 1000;
-    perSecond.push(confirmedAt.filter((t) => t >= from && t < to).length);
-    const l = latencies.filter(([t]) => t >= from && t < to).map(([, v]) => v);
-    latency.push(l.length ? l.reduce((a, b) => a + b, 0) / l.length : 0);
+  const now = Date.now();
+  for (const list of [confirmedAt, latencies, prices]) {
+    while (list.length && list[0][0] < now - 61_000) list.shift();
   }
-  while (confirmedAt.length && confirmedAt[0] < now - 61000) confirmedAt.shift();
-  while (latencies.length && latencies[0][0] < now - 61000) latencies.shift();
-  chart($("throughput"), perSecond, "confirmed / s");
-  chart($("latency"), latency, "latency s");
+  const rate = perSecond(confirmedAt, now).map(([t, v]) => [t, v.length]);
+  const latency = perSecond(latencies, now).filter(([, v]) => v.length)
+    .map(([t, v]) => [t, v.reduce((a, b) => a + b, 0) / v.length]);
+  drawLine($("throughput"), rate, { label: "confirmed / s", empty: "no confirmed orders in the last minute" });
+  drawLine($("latency"), latency, { label: "latency (s), submit → final", empty: "no finished orders in the last minute" });
+  const [base, quote] = $("pair").value.split("/");
+  drawLine($("price-chart"), prices, { label: `${base} in ${quote} (net of fees, 1 ${base})`, fromZero: false, empty: "waiting for a quote" });
+}
+
+async function samplePrice() {
+  const [base, quote] = $("pair").value.split("/");
+  if (!decimals.has(base) || !decimals.has(quote)) return;
+  const atoms = 10n ** BigInt(decimals.get(base));
+  const resp = await api(`/api/quotes?inputMint=${base}&outputMint=${quote}&amount=${atoms}`);
+  if (!resp.ok) { $("price-now").textContent = `${base}/${quote}: no route`; return; }
+  const q = await resp.json();
+  if ($("pair").value !== `${base}/${quote}`) return;  // the trader switched pairs meanwhile
+  const price = Number(q.outAmount) / 10 ** decimals.get(quote);
+  prices.push([Date.now(), price]);
+  $("price-now").textContent = `1 ${base} = ${price.toPrecision(6)} ${quote} (slot ${q.contextSlot})`;
+}
+
+async function showWallet() {
+  const resp = await api("/api/wallet");
+  if (!resp.ok) return;
+  const wallet = await resp.json();
+  const first = decimals.size === 0;
+  wallet.balances.forEach((b) => b.symbol && b.decimals !== null && decimals.set(b.symbol, b.decimals));
+  renderWallet($("wallet-rows"), wallet);
+  if (first) fillPairs();
+}
+
+function fillPairs() {
+  const symbols = [...decimals.keys()].filter((s) => s !== "USDC");
+  const pairs = symbols.map((s) => `${s}/USDC`);
+  $("pair").replaceChildren(...pairs.map((p) => el("option", p)));
+  if (pairs.includes("SOL/USDC")) $("pair").value = "SOL/USDC";
+  samplePrice();
 }
 
 function connect() {
@@ -153,30 +198,33 @@ async function showTrading() {
   $("trading").textContent = `trading ${risk.state} · ${risk.openOrders} open`;
 }
 
+const TYPE_FIELDS = {
+  limitPrice: ["limit", "twap"], slices: ["twap"], intervalSeconds: ["twap"], maxPrice: ["sniper"],
+  triggerPrice: ["stop"], trail: ["trailing_stop"], takeProfitPrice: ["bracket"], stopPrice: ["bracket"],
+  swapMode: ["market", "limit", "stop"],
+};
+
 function formBody(form) {
   const body = {};
   for (const [k, v] of new FormData(form)) if (v !== "") body[k] = v;
-  if (body.orderType !== "limit" && body.orderType !== "twap") delete body.limitPrice;
-  if (body.orderType !== "twap") { delete body.slices; delete body.intervalSeconds; }
-  if (!["market", "limit", "stop"].includes(body.orderType) || body.swapMode === "ExactIn") delete body.swapMode;
-  if (body.orderType !== "sniper") delete body.maxPrice;
-  if (body.orderType !== "stop") delete body.triggerPrice;
-  if (body.orderType !== "trailing_stop") delete body.trail;
-  if (body.orderType !== "bracket") { delete body.takeProfitPrice; delete body.stopPrice; }
+  for (const [field, types] of Object.entries(TYPE_FIELDS)) {
+    if (!types.includes(body.orderType)) delete body[field];
+  }
+  if (body.swapMode === "ExactIn") delete body.swapMode;
   if (body.orderType === "market") delete body.ttlSeconds;
   return body;
 }
 
+// Each type's own fields only: a field shows when its label's data-types names the type.
 function syncFormType() {
   const type = $("orderType").value;
-  document.querySelectorAll(".limit-only").forEach((e) => e.classList.toggle("hidden", type !== "limit" && type !== "twap"));
-  document.querySelectorAll(".twap-only:not(.limit-only)").forEach((e) => e.classList.toggle("hidden", type !== "twap"));
-  document.querySelectorAll(".exact-out-able").forEach((e) => e.classList.toggle("hidden", !["market", "limit", "stop"].includes(type)));
-  document.querySelectorAll(".sniper-only").forEach((e) => e.classList.toggle("hidden", type !== "sniper"));
-  document.querySelectorAll(".stop-only").forEach((e) => e.classList.toggle("hidden", type !== "stop"));
-  document.querySelectorAll(".trailing-only").forEach((e) => e.classList.toggle("hidden", type !== "trailing_stop"));
-  document.querySelectorAll(".bracket-only").forEach((e) => e.classList.toggle("hidden", type !== "bracket"));
-  document.querySelectorAll(".trigger-only").forEach((e) => e.classList.toggle("hidden", type === "market"));
+  document.querySelectorAll("[data-types]").forEach((label) => {
+    label.classList.toggle("hidden", !label.dataset.types.split(" ").includes(type));
+  });
+}
+
+async function post(path, body) {
+  return api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
 }
 
 async function start() {
@@ -184,30 +232,38 @@ async function start() {
   const page = await resp.json();
   lastGseq = page.gseq || 0;
   page.orders.reverse().forEach((o) => {
-    upsert({ ...o, amountOut: o.fill ? o.fill.amountOut : undefined, venue: o.route ? o.route.venue : undefined });
+    upsert({ ...o, amountOut: o.fill ? o.fill.amountOut : o.received, venue: o.route ? o.route.venue : undefined });
     if (o.route) countVenue({ venue: o.route.venue, route: o.route });  // decisions made before we loaded
   });
   connect();
+  drawCharts();
   setInterval(drawCharts, 1000);
   showTrading();
   setInterval(showTrading, 5000);
+  await showWallet();
+  // The wallet refreshes after fills (at most once a second) and every 10 s for other changes.
+  setInterval(() => { if (walletDue) { walletDue = false; showWallet(); } }, 1000);
+  setInterval(showWallet, 10_000);
+  setInterval(samplePrice, 2000);
+  $("pair").addEventListener("change", () => { prices.length = 0; samplePrice(); drawCharts(); });
   // The launch controls exist only when the engine serves the simulated market's (--sim-api).
-  const sim = await api("/api/sim");
-  $("launch-button").classList.toggle("unavailable", !sim.ok);
+  const sim = await (await api("/api/sim")).json();
+  $("launch-button").classList.toggle("unavailable", !sim.enabled);
   syncFormType();
   $("orderType").addEventListener("change", syncFormType);
   $("order-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const r = await api("/api/orders/execute", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(formBody(ev.target)) });
+    const r = await post("/api/orders/execute", formBody(ev.target));
     const body = await r.json();
     $("form-result").textContent = r.ok ? `accepted ${body.orderId}` : `${body.error.code}: ${body.error.message}`;
   });
   $("launch-button").addEventListener("click", async () => {
     const mint = $("order-form").tokenOut.value;
-    const r = await api("/api/sim/launch", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ mint, venue: "raydium", price: 0.000001, liquidity: 85 }) });
+    const r = await post("/api/sim/launch", { mint, venue: "raydium", price: 0.000001, liquidity: 85 });
     const body = await r.json();
     $("form-result").textContent = r.ok ? `launched ${body.mint} on ${body.venue}` : `${body.error.code}: ${body.error.message}`;
   });
+  $("close-detail").addEventListener("click", () => { shownOrder = null; $("detail").hidden = true; });
 }
 
 start();

@@ -1,0 +1,106 @@
+// The wallet and order-detail panels, built as DOM nodes (text only: nothing is parsed as HTML).
+
+export function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+export function table(headers, rows) {
+  const t = el("table");
+  const head = el("tr");
+  headers.forEach((h) => head.append(el("th", h)));
+  t.append(el("thead"));
+  t.tHead.append(head);
+  const body = el("tbody");
+  rows.forEach((cells) => {
+    const tr = el("tr");
+    cells.forEach((c) => tr.append(c instanceof Node ? wrap(c) : el("td", c ?? "")));
+    body.append(tr);
+  });
+  t.append(body);
+  return t;
+}
+
+function wrap(node) { const td = el("td"); td.append(node); return td; }
+
+function facts(pairs) {
+  const dl = el("dl");
+  pairs.filter(([, v]) => v !== undefined && v !== null && v !== "").forEach(([k, v]) => {
+    dl.append(el("dt", k), el("dd", v));
+  });
+  return dl;
+}
+
+export function renderWallet(target, wallet) {
+  $id("wallet-address").textContent = wallet.address;
+  target.replaceChildren(...wallet.balances.map((b) => {
+    const tr = el("tr");
+    tr.dataset.mint = b.mint;
+    tr.append(el("td", b.symbol || `${b.mint.slice(0, 4)}…${b.mint.slice(-4)}`),
+              el("td", b.amount ?? `${b.atoms} atoms`, "number"));
+    return tr;
+  }));
+}
+
+function $id(id) { return document.getElementById(id); }
+
+function requestFacts(order) {
+  const fields = [["status", order.status],
+    ["error", order.error ? `${order.error.code}: ${order.error.message}` : null],
+    ["signature", order.txHash], ["type", order.orderType], ["pair", `${order.tokenIn} → ${order.tokenOut}`],
+    ["amount", `${order.amount} ${order.swapMode === "ExactOut" ? order.tokenOut : order.tokenIn}`],
+    ["slippage", order.slippage], ["limit price", order.limitPrice], ["trigger price", order.triggerPrice],
+    ["trail", order.trail], ["take profit", order.takeProfitPrice], ["stop", order.stopPrice],
+    ["max price", order.maxPrice], ["slices", order.slices], ["every (s)", order.intervalSeconds],
+    ["best price seen", order.highWaterMark], ["expires", order.expiresAt], ["created", order.createdAt]];
+  return facts(fields);
+}
+
+function routeSection(route) {
+  const section = el("div");
+  section.append(el("h3", "Route"), el("p", route.reason));
+  section.append(table(["leg", "venue", "pool", "in (atoms)", "out (atoms)", "fee (atoms)", "impact"],
+    route.legs.map((l, i) => [i + 1, l.venue, l.pool, l.inAmount, l.outAmount, l.feeAmount, `${l.priceImpactPct} %`])));
+  section.append(el("h3", "Quotes compared"));
+  section.append(table(["venue", "pool", "in (atoms)", "out (atoms)", "fee (atoms)", "slot"],
+    route.quotes.map((q) => [q.venue, q.pool, q.inAmount, q.outAmount, q.feeAmount, q.slot])));
+  return section;
+}
+
+function attemptsSection(events) {
+  const section = el("div");
+  const built = events.filter((e) => e.status === "building");
+  section.append(el("h3", `Attempts (${built.length})`));
+  section.append(table(["attempt", "signature", "instructions", "previous error"], built.map((e) => {
+    const list = el("ol", undefined, "instructions");
+    (e.instructions || []).forEach((i) => list.append(el("li", i)));
+    return [e.attempt, el("code", e.txHash), list, e.previousError ? `${e.previousError.code}: ${e.previousError.message}` : ""];
+  })));
+  return section;
+}
+
+function fillSection(fill, order) {
+  const section = el("div");
+  section.append(el("h3", "Fill"));
+  section.append(facts([["sold", `${fill.amountIn} ${order.tokenIn}`], ["bought", `${fill.amountOut} ${order.tokenOut}`],
+    ["price", `${fill.executedPrice} ${order.tokenOut} per ${order.tokenIn}`], ["venue", fill.venue],
+    ["network fee", `${fill.networkFeeLamports} lamports`], ["token account rent", `${fill.ataRentLamports} lamports`],
+    ["slot", fill.slot], ["commitment", fill.commitment], ["signature", fill.txHash]]));
+  return section;
+}
+
+export function renderDetail(target, order) {
+  const parts = [el("h3", "Order"), requestFacts(order)];
+  if (order.route) parts.push(routeSection(order.route));
+  parts.push(attemptsSection(order.events));
+  if (order.fill) parts.push(fillSection(order.fill, order));
+  if (order.children) {
+    parts.push(el("h3", "Slices"), facts([["sent", `${order.slicesSent} of ${order.slices}`],
+      ["sold", `${order.filled} ${order.tokenIn}`], ["received", `${order.received} ${order.tokenOut}`],
+      ["remaining", `${order.remaining} ${order.tokenIn}`], ["average price", order.averagePrice]]));
+    parts.push(table(["slice", "order"], order.children.map((id, i) => [i + 1, el("code", id)])));
+  }
+  target.replaceChildren(...parts);
+}
