@@ -23,6 +23,7 @@ from engine.domain.hosts import host_name, is_loopback
 from engine.logs import configure
 from engine.ports import OrderStore
 from engine.rpc.keypair import load_or_create
+from engine.state_files import adopt_older_names
 from engine.venues import server as cluster
 
 RESERVED_DESCRIPTORS = 64  # for the databases, the log and listening sockets
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = argv[1:]
     settings = load(argv, os.environ)
     configure(settings.log_level, settings.log_json)
+    adopt_older_names(settings)
     # The wallet first: a bad keypair file is a message, not a start-up traceback; and a new
     # one is made here once, not raced for by several processes.
     try:

@@ -25,7 +25,7 @@ from engine.api.server import StartupError
 from engine.api.sinks import websocket_frame
 from engine.api.sockets import SOCKETS, Sockets, key_enforcement
 from engine.clock import SystemClock
-from engine.config import Settings, is_postgres
+from engine.config import Settings, is_postgres, state_paths
 from engine.domain.order import Order, OrderType
 from engine.domain.risk import TradingState
 from engine.hub import Hub
@@ -58,14 +58,10 @@ def build_chain(settings: Settings, world: SimWorld, clock: Clock,
     """The engine's chain: the wallet's keypair, and JSON-RPC to `--rpc-url` or, by default,
     to the simulated cluster in this process (through an in-process transport). `pools` says
     which pool an id or address is (default: the simulated world's own pools)."""
-    keypair = load_or_create(settings.keypair or _beside(settings, ".wallet.json"))
+    keypair = load_or_create(settings.keypair or state_paths(settings.db).keypair)
     return RpcChain(_rpc(settings, world), keypair, pools or world, clock,
                     poll_seconds=SLOT_SECONDS * settings.latency_scale,
                     max_priority_fee=settings.max_priority_fee)
-
-
-def _beside(settings: Settings, suffix: str) -> str:
-    return ("./engine" if is_postgres(settings.db) else settings.db) + suffix
 
 
 def _rpc(settings: Settings, world: SimWorld) -> RpcClient:
@@ -100,7 +96,7 @@ async def build_edge(settings: Settings, world: SimWorld, clock: Clock) -> Edge:
                             max_age_slots=settings.max_account_age)]
     for reader in readers:
         await reader.load()
-    keypair = load_or_create(settings.keypair or _beside(settings, ".wallet.json"))
+    keypair = load_or_create(settings.keypair or state_paths(settings.db).keypair)
     chain = RpcChain(rpc, keypair, AccountDirectory(readers), clock, poll_seconds=slot,
                      max_priority_fee=settings.max_priority_fee)
     return Edge(chain, readers, readers)
@@ -143,7 +139,7 @@ def build_world(settings: Settings, clock: Clock) -> SimWorld:
     the engine's own wallet. With --rpc-url the cluster is elsewhere: this one keeps no record
     (and shares no file with the other engine processes of the desk)."""
     record = None if settings.rpc_url else (settings.chain_db or None)
-    wallet = load_or_create(settings.keypair or _beside(settings, ".wallet.json")).pubkey()
+    wallet = load_or_create(settings.keypair or state_paths(settings.db).keypair).pubkey()
     return SimWorld.build(clock, seed=settings.seed, latency_scale=settings.latency_scale,
                           failure_rate=settings.failure_rate, chain_db=record,
                           funded=str(wallet), market_flow=settings.market_flow)

@@ -6,6 +6,7 @@ import argparse
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 
@@ -14,7 +15,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     db: str = "./engine.db"
-    chain_db: str = ""  # empty: next to --db, as <db>.chain
+    chain_db: str = ""  # empty: beside --db (state_paths)
     workers: int = 10
     latency_scale: float = 1.0
     failure_rate: float = 0.08
@@ -49,7 +50,7 @@ class Settings:
     max_order_usd: float = 0.0  # the most one order may be worth, at the pools' prices; 0: off
     max_open_orders: int = 0  # waiting and executing orders together; 0: off
     # The chain edge.
-    keypair: str = ""  # the wallet's keypair file; empty: next to --db, as <db>.wallet.json
+    keypair: str = ""  # the wallet's keypair file; empty: beside --db (state_paths)
     rpc_url: str = ""  # a Solana JSON-RPC endpoint; empty: the embedded simulated cluster
     max_priority_fee: int = 2_000_000  # µlamports per compute unit, whatever the market says
     pool_source: str = "direct"  # "accounts": read pools as accounts over RPC (always remote)
@@ -63,7 +64,7 @@ HELP = {
     "port": "TCP port",
     "db": "SQLite database file (created on first start), or a PostgreSQL URL "
           "(postgresql://user:pass@host:port/db) for several engines on one order book",
-    "chain_db": "the simulated chain's own SQLite file (default: the --db path + .chain)",
+    "chain_db": "the embedded cluster's own SQLite file (default: <name>.chain.db beside the --db)",
     "workers": "orders executed concurrently (the worker pool size)",
     "latency_scale": "1 = realistic venue/chain delays, 0 = no sleeping (tests, benchmarks)",
     "failure_rate": "probability that one execution attempt fails transiently",
@@ -92,7 +93,8 @@ HELP = {
     "max_order_usd": "the most one order may be worth in USD at the pools' prices (422); 0 = off",
     "max_open_orders": "waiting and executing orders together before POST answers 429; 0 = off",
     "keypair": "the wallet's keypair (Solana CLI format: a JSON array of 64 bytes), created "
-               "mode 0600 if missing (default: the --db path + .wallet.json)",
+               "mode 0600 if missing (default: wallet.json beside the --db; ./wallet.json for "
+               "PostgreSQL)",
     "rpc_url": "a Solana JSON-RPC URL, e.g. http://127.0.0.1:8899 from `python -m engine "
                "cluster` (default: the simulated cluster, in this process)",
     "max_priority_fee": "the most micro-lamports per compute unit the engine bids",
@@ -206,12 +208,33 @@ def load(argv: Sequence[str], env: Mapping[str, str]) -> Settings:
     """Parse `argv` (without the program name); environment values are parsed the same way."""
     args = vars(parser(env).parse_args(list(argv)))
     settings = Settings(**{**args, **{name: tuple(args[name]) for name in LISTS}})
-    beside = "./engine" if is_postgres(settings.db) else settings.db  # files go next to it
-    if not settings.chain_db:
-        settings = replace(settings, chain_db=f"{beside}.chain")
-    if not settings.keypair:
-        settings = replace(settings, keypair=f"{beside}.wallet.json")
-    return settings
+    paths = state_paths(settings.db)
+    return replace(settings, chain_db=settings.chain_db or paths.chain_db,
+                   keypair=settings.keypair or paths.keypair)
+
+
+WALLET = "wallet.json"
+
+
+@dataclass(frozen=True, slots=True)
+class StatePaths:
+    keypair: str
+    chain_db: str
+    legacy_keypair: str  # the names before this scheme: `<db>.wallet.json`, `<db>.chain`
+    legacy_chain_db: str
+
+
+def state_paths(db: str) -> StatePaths:
+    """Where an engine's state lives besides its database. One scheme, whatever the store: the
+    wallet's keypair is `wallet.json` and the embedded cluster's record `<name>.chain.db`, in
+    the directory of a SQLite `--db` (`./` for a PostgreSQL URL). So `engine.db` has
+    `wallet.json` and `engine.chain.db` beside it, and engines sharing a PostgreSQL database,
+    started from the same directory, use that same wallet."""
+    path = Path("./engine.db" if is_postgres(db) else db)
+    stem = path.name.removesuffix(".db") or path.name
+    folder = path.parent
+    return StatePaths(keypair=str(folder / WALLET), chain_db=str(folder / f"{stem}.chain.db"),
+                      legacy_keypair=f"{path}.wallet.json", legacy_chain_db=f"{path}.chain")
 
 
 def redacted(db: str) -> str:

@@ -263,7 +263,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         remote: tuple[str, ...] = UNLIMITED
         if args.cluster:
             cluster = ClusterProcess(tmp / "cluster.db", *sim, "--fund-keypair",
-                                     str(tmp / "bench.db.wallet.json"))
+                                     str(tmp / "wallet.json"))
             await cluster.start()
             remote = (*UNLIMITED, "--rpc-url", cluster.url)
         engine = EngineProcess(tmp / "bench.db", "--workers", str(args.workers), *sim, *remote,

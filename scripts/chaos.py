@@ -20,6 +20,7 @@ from pathlib import Path
 import aiohttp
 import orjson
 
+from engine.config import state_paths
 from engine.testing.postgres import throwaway_postgres
 from engine.testing.process import (
     ClusterProcess,
@@ -42,7 +43,7 @@ async def chaos(kills: int, seed: int, rate: float, latency_scale: float,
     cluster = None
     if standalone:  # the cluster lives on while the engine is killed again and again
         cluster = ClusterProcess(workdir / "cluster.db", *sim, "--fund-keypair",
-                                 f"{db}.wallet.json")
+                                 state_paths(str(db)).keypair)
         await cluster.start()
         args = (*sim, "--rpc-url", cluster.url)
     accepted: set[str] = set()

@@ -40,7 +40,7 @@ def kind(fields: dict[str, str | int], token_in: str, token_out: str) -> dict[st
 
 async def audit(orders: int, failure_rate: float, seed: int, remote: bool) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        wallet = wallet_for(Path(tmp) / "ledger.db.wallet.json")  # the engine's, funded
+        wallet = wallet_for(Path(tmp) / "wallet.json")  # the engine's, funded
         cluster = SimWorld.build(SystemClock(), seed=seed, latency_scale=0,
                                  failure_rate=failure_rate, chain_db=f"{tmp}/cluster.db",
                                  funded=wallet) if remote else None

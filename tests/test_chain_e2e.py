@@ -172,7 +172,7 @@ def client(world: SimWorld, tmp_path: Path) -> RpcChain:
 async def test_a_landing_is_reported_only_once_the_chain_record_holds_it(tmp_path: Path) -> None:
     path = str(tmp_path / "chain.db")
     world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0, chain_db=path,
-                           funded=wallet_for(tmp_path / "e.db.wallet.json"))
+                           funded=wallet_for(tmp_path / "wallet.json"))
     chain = client(world, tmp_path)
     pool = next(p for p in world.raydium.pools.values() if set(p.mints) == {WSOL_MINT, USDC})
     ix = SwapInstruction("raydium", pool.id, WSOL_MINT, USDC, 10**9, 1)
@@ -184,7 +184,7 @@ async def test_a_landing_is_reported_only_once_the_chain_record_holds_it(tmp_pat
     assert on_disk == [("order:o-1:1",)]  # read by another connection, as after a crash
     await world.chain.close()
     again = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0, chain_db=path,
-                           funded=wallet_for(tmp_path / "e.db.wallet.json"))
+                           funded=wallet_for(tmp_path / "wallet.json"))
     assert await client(again, tmp_path).signature_status(tx.signature) == landed
     assert again.chain.wallet.state() == world.chain.wallet.state()
     await again.chain.close()
@@ -194,7 +194,7 @@ async def test_with_a_record_the_chain_keeps_only_unexpired_landings_in_memory(
         tmp_path: Path) -> None:
     world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
                            chain_db=str(tmp_path / "chain.db"),
-                           funded=wallet_for(tmp_path / "e.db.wallet.json"))
+                           funded=wallet_for(tmp_path / "wallet.json"))
     chain = client(world, tmp_path)
     pool = next(p for p in world.raydium.pools.values() if set(p.mints) == {WSOL_MINT, USDC})
     first = None

@@ -13,7 +13,7 @@ def test_defaults_are_the_documented_ones() -> None:
     s = load([], {})
     assert (s.port, s.workers, s.latency_scale, s.failure_rate, s.db) == (
         8080, 10, 1.0, 0.08, "./engine.db")
-    assert s.chain_db == "./engine.db.chain" and s.log_json is False
+    assert (s.chain_db, s.keypair, s.log_json) == ("engine.chain.db", "wallet.json", False)
 
 
 def test_environment_fills_in_and_flags_win() -> None:
@@ -33,3 +33,37 @@ def test_every_option_is_in_the_env_example() -> None:
     example = (Path(__file__).parents[1] / ".env.example").read_text()
     for name in (*HELP, *FLAGS, *LISTS):
         assert f"ENGINE_{name.upper()}" in example, name
+
+
+def test_the_wallet_has_one_default_path_whatever_the_store() -> None:
+    sqlite, postgres = load([], {}), load(["--db", "postgresql://u@localhost/engine"], {})
+    assert sqlite.keypair == postgres.keypair == "wallet.json"
+    elsewhere = load(["--db", "/srv/desk/orders.db"], {})
+    assert (elsewhere.keypair, elsewhere.chain_db) == ("/srv/desk/wallet.json",
+                                                       "/srv/desk/orders.chain.db")
+
+
+def test_state_files_under_older_names_are_renamed_and_never_overwritten(tmp_path: Path) -> None:
+    from engine.state_files import adopt_older_names
+
+    db = tmp_path / "engine.db"
+    (tmp_path / "engine.db.wallet.json").write_text("[1]")
+    for suffix in ("", "-wal"):
+        (tmp_path / f"engine.db.chain{suffix}").write_text(f"chain{suffix}")
+    adopt_older_names(load(["--db", str(db)], {}))
+    assert (tmp_path / "wallet.json").read_text() == "[1]"
+    assert (tmp_path / "engine.chain.db").read_text() == "chain"
+    assert (tmp_path / "engine.chain.db-wal").read_text() == "chain-wal"
+    assert not (tmp_path / "engine.db.wallet.json").exists()
+    (tmp_path / "engine.db.wallet.json").write_text("[2]")  # an old file beside a current one
+    adopt_older_names(load(["--db", str(db)], {}))
+    assert (tmp_path / "wallet.json").read_text() == "[1]"
+
+
+def test_an_explicit_keypair_path_is_left_alone(tmp_path: Path) -> None:
+    from engine.state_files import adopt_older_names
+
+    (tmp_path / "engine.db.wallet.json").write_text("[1]")
+    adopt_older_names(load(["--db", str(tmp_path / "engine.db"),
+                            "--keypair", str(tmp_path / "mine.json")], {}))
+    assert (tmp_path / "engine.db.wallet.json").exists() and not (tmp_path / "wallet.json").exists()

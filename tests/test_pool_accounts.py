@@ -150,7 +150,7 @@ def test_a_dlmm_pair_and_its_bin_arrays_decode_to_the_active_bin_and_every_bin()
 @pytest_asyncio.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[tuple[SimWorld, str]]:
     world = still_world(tmp_path / "cluster.db",
-                        funded=wallet_for(tmp_path / "e.db.wallet.json"))
+                        funded=wallet_for(tmp_path / "wallet.json"))
     async with standalone_cluster(world) as url:
         yield world, url
 

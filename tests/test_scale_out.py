@@ -37,7 +37,7 @@ async def desk(postgres_url: str, tmp_path: Path) -> AsyncIterator[Desk]:
         url = await stack.enter_async_context(standalone_cluster(world))
         engines = [await stack.enter_async_context(EngineHarness.start(
             db, rpc_url=url, keypair=str(tmp_path / "wallet.json"),
-            chain_db=str(tmp_path / f"{n}.chain"), lease_seconds=LEASE)) for n in range(2)]
+            chain_db=str(tmp_path / f"{n}.chain.db"), lease_seconds=LEASE)) for n in range(2)]
         yield Desk(world, engines)
 
 

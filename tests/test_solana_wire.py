@@ -48,7 +48,7 @@ class Cluster:
 @pytest_asyncio.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
     world = still_world(tmp_path / "cluster.db",
-                        funded=wallet_for(tmp_path / "e.db.wallet.json"))
+                        funded=wallet_for(tmp_path / "wallet.json"))
     async with standalone_cluster(world) as url:
         yield Cluster(world, url)
 
@@ -181,7 +181,7 @@ async def test_an_unlanded_transaction_is_re_signed_only_after_its_blockhash_exp
 
 async def test_the_priority_fee_rises_with_the_fee_market(tmp_path: Path) -> None:
     world = SimWorld.build(SystemClock(), seed=5, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "e.db.wallet.json"))
+                           funded=wallet_for(tmp_path / "wallet.json"))
     chain = client(world, tmp_path)
     pool = str(world.pool_info("met-sol-usdc").keys.address)
     quiet = await chain.priority_fee([pool], "auto")

@@ -19,6 +19,8 @@ from typing import Any
 
 import aiohttp
 
+from engine.config import state_paths
+
 TERMINAL = ("confirmed", "partially_filled", "failed")
 
 
@@ -123,7 +125,7 @@ def audit(db: Path, acknowledged: set[str], chain_db: Path | None = None) -> Aud
                                  "(SELECT order_id, seq FROM events ORDER BY order_id, seq) "
                                  "GROUP BY order_id").fetchall())
     orders.close()
-    return _judge(rows, events, _executed(chain_db or Path(f"{db}.chain")), acknowledged)
+    return _judge(rows, events, _executed(chain_db or Path(state_paths(str(db)).chain_db)), acknowledged)
 
 
 async def audit_postgres(url: str, acknowledged: set[str], chain_db: Path) -> Audit:
