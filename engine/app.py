@@ -84,7 +84,9 @@ class Edge:
 
 
 async def build_edge(settings: Settings, world: SimWorld, clock: Clock) -> Edge:
-    if not (settings.rpc_url or settings.pool_source == "accounts"):
+    # With the programs' bytecode, the runtime's accounts are the only truth: the engine reads
+    # them, as it would a node's, never the simulation's pool objects.
+    if not (settings.rpc_url or settings.pool_source == "accounts" or settings.programs):
         return Edge(build_chain(settings, world, clock), world.venues, ())
     rpc = _rpc(settings, world)
     if settings.rpc_url:
@@ -142,7 +144,8 @@ def build_world(settings: Settings, clock: Clock) -> SimWorld:
     wallet = load_or_create(settings.keypair or state_paths(settings.db).keypair).pubkey()
     return SimWorld.build(clock, seed=settings.seed, latency_scale=settings.latency_scale,
                           failure_rate=settings.failure_rate, chain_db=record,
-                          funded=str(wallet), market_flow=settings.market_flow)
+                          funded=str(wallet), market_flow=settings.market_flow,
+                          programs=settings.programs or None)
 
 
 async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:

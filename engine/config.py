@@ -26,6 +26,7 @@ class Settings:
     max_pending: int = 10_000
     launch_rate: float = 0.0
     market_flow: float | None = None  # other traders' swaps a slot; None: as seeded (30 % a pool)
+    programs: str = ""  # a directory of the programs' bytecode: the cluster runs it
     shutdown_grace: float = 10.0
     max_body_bytes: int = 16 * 1024
     stream_buffer: int = 256  # events a WebSocket subscriber may fall behind before 4008
@@ -75,6 +76,8 @@ HELP = {
     "market_flow": "other traders' swaps per slot on the simulated pools, on average (default: "
                    "each pool trades in 30 %% of slots); 0 = a quiet market, prices move only "
                    "with the engine's own swaps",
+    "programs": "a directory of the programs' bytecode (<program id>.so): the embedded "
+                "cluster executes every transaction with it (default: the Python model)",
     "shutdown_grace": "seconds executing orders get to finish on SIGTERM/SIGINT",
     "max_waiting": "orders waiting for their trigger at once before POST answers 429",
     "max_waiting_per_key": "waiting orders one API key may hold",

@@ -26,18 +26,20 @@ MAX_UNITS = 1_400_000  # what a transaction may ask for: a swap across many bins
 
 
 def place(runtime: Runtime, info: PoolInfo, pool: Pool, decimals: dict[str, int],
-          opened: int = 0) -> None:
-    """Write every account of `pool` (and its mints) into the runtime."""
+          opened: int = 0) -> set[Pubkey]:
+    """Write every account of `pool` (and its mints) into the runtime; the pool's addresses."""
     for mint in (info.mint_a, info.mint_b):
         address = Pubkey.from_string(mint)
         if runtime.data(address) is None:
             runtime.put_mint(address, decimals[mint])
-    for address, account in encode_pool(info, pool, opened).items():
+    accounts = encode_pool(info, pool, opened)
+    for address, account in accounts.items():
         if account.owner == TOKEN and len(account.data) == 165:
             held = TOKEN_ACCOUNT.decode(account.data)
             runtime.put_token_account(address, held["mint"], held["owner"], held["amount"])
         else:
             runtime.put(address, account.owner, account.data)
+    return set(accounts)
 
 
 def read(runtime: Runtime, info: PoolInfo) -> Pool:

@@ -26,7 +26,7 @@ from engine.domain.tokens import WSOL_MINT
 from engine.domain.transactions import Blockhash, Landed, Memo
 from engine.ports import Clock
 from engine.solana.programs import PoolInfo
-from engine.venues.execution import Executor, Outcome, SwapProgram, token_balances
+from engine.venues.execution import Executor, Outcome, Runs, SwapProgram, token_balances
 from engine.venues.faults import Faults
 from engine.venues.fees import FeeMarket
 from engine.venues.ledger import ChainRecord
@@ -56,13 +56,16 @@ class SimChain:
                  on_change: Callable[[set[frozenset[str]]], None] = lambda pairs: None,
                  record: ChainRecord | None = None,
                  snapshot: Callable[[list[str]], dict[str, Any]] = lambda pools: {},
-                 funded: str | None = None) -> None:
+                 funded: str | None = None,
+                 runs: Callable[[SimChain], Runs] | None = None) -> None:
         self._rng, self._clock, self._pools = rng, clock, pools
         self._scale, self._failure_rate, self.faults = latency_scale, failure_rate, faults
         self.wallet, self._on_slot, self._on_change = wallet, on_slot, on_change
         self._record, self._snapshot = record, snapshot
         self.fees = FeeMarket(random.Random(rng.random()))
-        self._executor = Executor(programs, lambda: self.wallet, faults.slips)
+        # The model runs the swaps, unless the programs' bytecode does (`runs`).
+        self._executor: Runs = (runs(self) if runs is not None
+                                else Executor(programs, lambda: self.wallet, faults.slips))
         # The wallet's public key, from configuration (the engine's keypair, or the cluster's
         # --fund): never whoever asks first. None: no wallet holds money on this cluster.
         self.owner: str | None = funded
@@ -314,19 +317,21 @@ class SimChain:
         slot, lamports = self.block_height, self.wallet.balances.get(WSOL_MINT, 0)
         before = token_balances(message, self.wallet)
         outcome = self._executor.run(message, self.now())
-        if outcome.err is not None:
+        if outcome.err is not None and not outcome.charged:
             self.wallet.charge(message.fee)
         self.fees.landed(slot, message.contended, message.compute_unit_price)
         landed = Landed(message.signature, slot, outcome.amount_in, outcome.amount_out,
                         message.fee, outcome.code, outcome.message, rent_lamports=outcome.rent,
                         memo=message.memo_text)
         status = "succeeded" if outcome.err is None else "failed"
-        meta = {"err": outcome.err, "fee": message.fee, "computeUnitsConsumed": message.units,
+        units = message.units if outcome.units is None else outcome.units
+        meta = {"err": outcome.err, "fee": message.fee, "computeUnitsConsumed": units,
                 "preBalances": _lamports(message, lamports),
                 "postBalances": _lamports(message, self.wallet.balances.get(WSOL_MINT, 0)),
                 "preTokenBalances": before,
                 "postTokenBalances": token_balances(message, self.wallet),
-                "logMessages": [*outcome.logs, f"Transaction {status}"]}
+                "logMessages": [*outcome.logs, f"Transaction {status}"],
+                **({"innerInstructions": outcome.inner} if outcome.inner else {})}
         self.ledger[message.signature] = landed
         self.details[message.signature] = (message.payload, meta)
         return landed

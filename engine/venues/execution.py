@@ -56,11 +56,23 @@ class Outcome:
     message: str = ""
     logs: list[str] = field(default_factory=list)
     rent: int = 0
+    units: int | None = None  # what it consumed, where measured (None: the model's table)
+    inner: list[dict[str, Any]] = field(default_factory=list)  # inner instructions
+    charged: bool = False  # the fee of a failure already taken (the runtime takes its own)
 
 
 def decimals(mint: str) -> int:
     token = lookup(mint)
     return token.decimals if token else LAUNCH_DECIMALS
+
+
+class Runs(Protocol):
+    """What runs a landed transaction: the Python model (`Executor`) or the programs'
+    bytecode (`venues.bytecode.RuntimeExecutor`)."""
+
+    def shortfall(self, message: Message) -> str | None: ...
+
+    def run(self, message: Message, now: int, *, dry: bool = False) -> Outcome: ...
 
 
 class Executor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
 from engine.domain.errors import InsufficientFunds
@@ -24,6 +24,9 @@ class OtherTraders:
         self.enabled = True
         self.broken: list[tuple[Pool, str]] = []  # pools whose swaps failed, for the world
         self.traded: list[Pool] = []  # the pools swapped in the last slot
+        # How a swap is made: the pool's own math, or (with the programs) a transaction.
+        self.swap: Callable[[Pool, str, int, int], object] = (
+            lambda pool, mint, amount, now: pool.swap(mint, amount, now))
 
     @staticmethod
     def _fair_price(pool: Pool, reference_usd: Mapping[str, Decimal]) -> float:
@@ -62,7 +65,7 @@ class OtherTraders:
             if amount <= 0:
                 continue
             try:
-                pool.swap(mint_in, amount, now)
+                self.swap(pool, mint_in, amount, now)
             except InsufficientFunds:
                 continue
             except (ArithmeticError, ValueError) as error:  # the pool's state is broken

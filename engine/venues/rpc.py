@@ -156,7 +156,8 @@ class ClusterRpc:
             raise _rejected(error) from None
         return {"context": self._context(), "value": {
             "err": outcome.err, "logs": outcome.logs, "accounts": None,
-            "unitsConsumed": message.units, "returnData": None}}
+            "unitsConsumed": message.units if outcome.units is None else outcome.units,
+            "returnData": None}}
 
     async def get_signature_statuses(self, signatures: list[str],
                                      config: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -190,7 +191,8 @@ class ClusterRpc:
         return {"slot": landed.slot, "blockTime": GENESIS_UNIX + int(landed.slot * SLOT_SECONDS),
                 "version": 0, "transaction": [payload, "base64"], "meta": {
                     **meta, "status": {"Ok": None} if meta["err"] is None else {"Err": meta["err"]},
-                    "innerInstructions": [], "rewards": [], "loadedAddresses": {
+                    "innerInstructions": meta.get("innerInstructions", []), "rewards": [],
+                    "loadedAddresses": {
                         "writable": [], "readonly": []}}}
 
     async def get_recent_prioritization_fees(self, accounts: list[str] | None = None

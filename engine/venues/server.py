@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -240,6 +241,10 @@ def main(argv: Sequence[str], address_of: Callable[[str], str]) -> int:
     p.add_argument("--market-flow", type=float, default=None,
                    help="other traders' swaps per slot, on average (default: each pool trades "
                         "in 30 %% of slots); 0: a quiet market")
+    p.add_argument("--programs", metavar="DIR", default=os.environ.get("ENGINE_PROGRAMS"),
+                   help="a directory of the programs' bytecode (<program id>.so): every "
+                        "transaction runs in it (default: the Python model) [env "
+                        "ENGINE_PROGRAMS]")
     p.add_argument("--allowed-host", action="append", default=[],
                    help="a Host name served besides loopback (repeatable)")
     p.add_argument("--allow-origin", action="append", default=[],
@@ -260,7 +265,8 @@ def main(argv: Sequence[str], address_of: Callable[[str], str]) -> int:
     try:
         world = SimWorld.build(SystemClock(), seed=args.seed, latency_scale=args.latency_scale,
                                failure_rate=args.failure_rate, chain_db=args.db, funded=funded,
-                               lamports=lamports, market_flow=args.market_flow)
+                               lamports=lamports, market_flow=args.market_flow,
+                               programs=args.programs)
     except WalletMismatch as error:
         print(f"cannot start the cluster: {error}", file=sys.stderr)
         return 2

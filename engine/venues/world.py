@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from loguru import logger
@@ -14,7 +15,7 @@ from solders.pubkey import Pubkey
 
 from engine.domain import base58
 from engine.domain.errors import InvalidLaunch
-from engine.domain.tokens import LAUNCH_DECIMALS, WSOL_MINT, lookup
+from engine.domain.tokens import LAUNCH_DECIMALS, TOKENS, WSOL_MINT, lookup
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool, FeeParams
 from engine.ports import Clock
@@ -29,6 +30,7 @@ from engine.solana.programs import (
     bin_array_index,
     pda,
 )
+from engine.venues.bytecode import Bytecode, RuntimeExecutor
 from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, SimChain
 from engine.venues.chain_events import ChainEvents
 from engine.venues.dex import Pool, PoolVenue
@@ -68,14 +70,18 @@ class SimWorld:
     _rpc: ClusterRpc | None = None
     record: ChainRecord | None = None  # the durable record, when the cluster keeps one
     slot_listeners: list[Callable[[int], None]] = field(default_factory=list)  # each new slot
+    bytecode: Bytecode | None = None  # the programs that run the transactions (--programs)
 
     @classmethod
     def build(cls, clock: Clock, *, seed: int | None, latency_scale: float,
               failure_rate: float, chain_db: str | None = None, funded: str | None = None,
-              lamports: int | None = None, market_flow: float | None = None) -> SimWorld:
+              lamports: int | None = None, market_flow: float | None = None,
+              programs: str | None = None) -> SimWorld:
         """A fresh market, or, given `chain_db`, the one recorded there (created if new).
         `funded`: the wallet genesis funds (SOL, and the listed tokens), `lamports` of SOL if
-        given; no other address holds anything."""
+        given; no other address holds anything. `programs`: a directory of the programs'
+        bytecode, which then runs every transaction (else the Python model does)."""
+        bytecode = Bytecode(Path(programs)) if programs else None
         rng = random.Random(seed)
         # One stream per component, so adding a quote does not reshuffle the chain's luck.
         streams = [random.Random(rng.random()) for _ in range(4)]
@@ -123,9 +129,11 @@ class SimWorld:
                          latency_scale=latency_scale, failure_rate=failure_rate, faults=faults,
                          wallet=wallet, pools=lambda address: world.pool_at(address),
                          on_slot=lambda now: world.trade(now), on_change=changed,
-                         record=record, snapshot=snapshot, funded=funded)
+                         record=record, snapshot=snapshot, funded=funded,
+                         runs=None if bytecode is None else lambda c: RuntimeExecutor(
+                             bytecode, c, lambda ids: world.read_back(ids), faults.slips))
         world = cls(raydium, meteora, chain, faults, traders, random.Random(rng.random()),
-                    latency_scale, record=record)
+                    latency_scale, record=record, bytecode=bytecode)
         launched = sorted((v for k, v in saved.items() if k.startswith("launch:")),
                           key=lambda launch: int(launch["slot"]))
         for launch in launched:  # reopened as they were made, then as their swaps left them
@@ -135,7 +143,40 @@ class SimWorld:
         world.scheduled = [(int(slot), {**plan, "price": Decimal(plan["price"]),
                                         "liquidity": Decimal(plan["liquidity"])})
                            for slot, plan in saved.get("scheduled", [])]
+        if bytecode is not None:
+            world._load_runtime(bytecode)
         return world
+
+    # -- the programs' runtime (with --programs) ----------------------------------------------
+    def _load_runtime(self, bytecode: Bytecode) -> None:
+        """Write every pool, mint and the wallet into the runtime, as the record left them;
+        from now on other traders swap through the programs too."""
+        bytecode.decimals = {t.mint: t.decimals for t in TOKENS} | {
+            x["mint"]: LAUNCH_DECIMALS for x in self.launches}
+        for pool_id in self.pools_of(None):
+            self._place(pool_id)
+        if self.chain.owner is not None:
+            bytecode.place_wallet(self.chain.owner, self.chain.wallet)
+
+        def swap(pool: Pool, mint_in: str, amount: int, now: int) -> None:
+            bytecode.at(int((now - GENESIS_UNIX) / SLOT_SECONDS), now)
+            bytecode.trade(self.pool_info(pool.id), pool, mint_in, amount)  # type: ignore[arg-type]
+
+        self.traders.swap = swap
+
+    def _place(self, pool_id: str) -> None:
+        if self.bytecode is not None:
+            pool = self.pool(pool_id)
+            assert isinstance(pool, CpPool | DlmmPool)
+            self.bytecode.place(self.pool_info(pool_id), pool, self._opened(pool_id))
+
+    def read_back(self, pool_ids: Iterable[str]) -> None:
+        """The pools made equal to their accounts, as the programs left them."""
+        assert self.bytecode is not None
+        for pool_id in pool_ids:
+            pool = self.pool(pool_id)
+            assert isinstance(pool, CpPool | DlmmPool)
+            self.bytecode.read_back(self.pool_info(pool_id), pool)
 
     def landing(self, signature: str) -> tuple[int, Any] | None:
         """(slot, `err` as a node reports it) of a landed transaction this cluster remembers."""
@@ -192,15 +233,21 @@ class SimWorld:
     # -- pools as accounts (what getAccountInfo, getMultipleAccounts, getProgramAccounts read) --
     def pool_accounts(self, pool_id: str) -> dict[Pubkey, Account]:
         """The pool's accounts in its program's layouts, as its state is now."""
+        if self.bytecode is not None:  # what the programs wrote
+            return self.bytecode.pool_accounts(pool_id)
         venue = self.raydium if pool_id in self.raydium.pools else self.meteora
         pool = venue.pools[pool_id]
         assert isinstance(pool, CpPool | DlmmPool)
-        slot = venue.opened_slot(pool_id)  # None: a seeded pool, open since genesis
+        return encode_pool(self.pool_info(pool_id), pool, self._opened(pool_id))
+
+    def _opened(self, pool_id: str) -> int:
+        """When a pool became tradable, as its program keeps it (a slot for DLMM, unix seconds
+        for Raydium); 0 for a seeded pool, open since genesis."""
+        venue = self.raydium if pool_id in self.raydium.pools else self.meteora
+        slot = venue.opened_slot(pool_id)
         if slot is None:
-            opened = 0
-        else:
-            opened = slot if venue is self.meteora else GENESIS_UNIX + int(slot * SLOT_SECONDS)
-        return encode_pool(self.pool_info(pool_id), pool, opened)
+            return 0
+        return slot if venue is self.meteora else GENESIS_UNIX + int(slot * SLOT_SECONDS)
 
     def pools_of(self, pairs: set[frozenset[str]] | None) -> list[str]:
         """The pools (with their accounts) that trade these pairs; None: every pool."""
@@ -214,13 +261,16 @@ class SimWorld:
     def accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]:
         """These accounts as they are now (None where there is none); each pool they belong
         to is written out once, however many of its accounts are asked for."""
+        if self.bytecode is not None:  # every account lives in the runtime
+            clock = self._clock_account()
+            return [clock if address == CLOCK_SYSVAR else self.bytecode.account(address)
+                    for address in addresses]
         written: dict[str, dict[Pubkey, Account]] = {}
         found: list[Account | None] = []
         others: dict[Pubkey, Account] = {}
         for address in addresses:
             if address == CLOCK_SYSVAR:
-                found.append(Account(SYSVAR, CLOCK.encode({
-                    "slot": self.chain.block_height, "unix_timestamp": self.chain.now()})))
+                found.append(self._clock_account())
                 continue
             owner = self._owners.get(address)
             if owner is None:  # the wallet, its token accounts, a mint?
@@ -237,6 +287,11 @@ class SimWorld:
             found.append(None if owner is None else written[owner].get(address))
         return found
 
+    def _clock_account(self) -> Account:
+        """The Clock sysvar at the cluster's current slot."""
+        return Account(SYSVAR, CLOCK.encode({"slot": self.chain.block_height,
+                                             "unix_timestamp": self.chain.now()}))
+
     def _account_addresses(self, pool_id: str) -> list[Pubkey]:
         """Where a pool's accounts are, worked out without writing them."""
         keys = self.pool_info(pool_id).keys
@@ -251,6 +306,8 @@ class SimWorld:
         return holdings(self.chain.owner, self.chain.wallet, [x["mint"] for x in self.launches])
 
     def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]:
+        if self.bytecode is not None:
+            return self.bytecode.program_accounts(program)
         if program == TOKEN:
             return [(address, account) for address, account in self._holdings().items()
                     if account.owner == TOKEN]
@@ -347,6 +404,9 @@ class SimWorld:
                         int(launched["slot"]))
         self.traders.add(pool, float(price) * 10 ** (quote_token.decimals - LAUNCH_DECIMALS))
         self.launches.append(launched)
+        if self.bytecode is not None:
+            self.bytecode.decimals[mint] = LAUNCH_DECIMALS
+            self._place(pool.id)
         return pool
 
     @property
@@ -376,6 +436,7 @@ class SimWorld:
         for venue in self.venues:
             if pool_id in venue.pools:
                 venue.pools[pool_id].scale_price(factor)
+                self._place(pool_id)  # a scripted move: the accounts rewritten, as a cheatcode
                 self.notify({frozenset(venue.pools[pool_id].mints)})
                 return
         raise KeyError(pool_id)

@@ -1,0 +1,312 @@
+"""The cluster's transactions executed by the programs' own bytecode (`--programs DIR`).
+
+Every transaction that lands, the engine's and other traders', runs in `solders.litesvm` with
+Raydium's and Meteora's compiled programs and the built-in System, ComputeBudget, SPL Token,
+Associated Token Account and Memo programs. The runtime holds the accounts; the simulated
+market's pool objects and the wallet are read back from them after each transaction (so what
+the cluster serves and records is what the programs wrote), and written into them where the
+simulation itself changes a pool (a launch, a scripted price move, a restart from the record).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from solders.account import Account
+from solders.pubkey import Pubkey
+from solders.system_program import ID as SYSTEM
+from solders.transaction import VersionedTransaction
+from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
+
+from engine.domain import base58
+from engine.domain.errors import InsufficientFunds
+from engine.domain.tokens import WSOL_MINT
+from engine.pools.cpmm import CpPool
+from engine.pools.dlmm import DlmmPool
+from engine.solana.instructions import Swap
+from engine.solana.pool_accounts import Account as Stored
+from engine.solana.programs import (
+    AMM_V4,
+    CPMM,
+    DLMM,
+    EXCEEDED_MAXIMUM_IN,
+    EXCEEDED_SLIPPAGE,
+    PROGRAMS,
+    PoolInfo,
+    associated_token_address,
+    bin_array_index,
+)
+from engine.svm.pools import Trader, place, read
+from engine.svm.runtime import TOKEN_ACCOUNT_SIZE, Runtime
+from engine.venues.execution import Outcome
+from engine.venues.message import Message
+from engine.venues.wallet import Wallet
+
+Pool = CpPool | DlmmPool
+# SPL Token's "insufficient funds" and AMM v4's own: a wallet short of its input.
+SHORT_OF_FUNDS = {("token", 1), ("amm_v4", 40)}
+MARKET_FUNDS = 10**18  # what the other traders' wallet holds of each token: never short
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """What the runtime did with one transaction."""
+
+    err: object  # None, or the error as a node reports it in `meta.err`
+    code: str | None  # the engine's name for it: SLIPPAGE_EXCEEDED, INSUFFICIENT_FUNDS, ...
+    message: str
+    logs: tuple[str, ...]
+    units: int
+    inner: list[dict[str, object]]
+
+class Bytecode:
+    def __init__(self, programs: Path) -> None:
+        self.runtime = Runtime(programs, wanted=(AMM_V4, CPMM, DLMM))
+        # The cluster verifies signatures and blockhashes itself (its own blockhashes, its own
+        # expiry) and deduplicates by signature: the runtime only executes.
+        self.runtime.svm.with_sigverify(False).with_blockhash_check(False)
+        self.runtime.svm.with_transaction_history(0)
+        self._market: Trader | None = None
+        self._placed: dict[str, set[Pubkey]] = {}  # pool id -> the accounts written for it
+        self.decimals: dict[str, int] = {}
+
+    @property
+    def rent_of_token_account(self) -> int:
+        return self.runtime.rent(TOKEN_ACCOUNT_SIZE)
+
+    # -- time --------------------------------------------------------------------------------
+    def at(self, slot: int, unix_time: int) -> None:
+        self.runtime.set_time(unix_time, slot)
+
+    # -- pools -------------------------------------------------------------------------------
+    def place(self, info: PoolInfo, pool: Pool, opened: int) -> None:
+        """Write a pool's accounts as its state is now (a new, moved or restored pool); an
+        account written before that the pool no longer has (a bin array a scripted move left)
+        is closed, so no program finds liquidity the pool does not hold."""
+        written = place(self.runtime, info, pool, self.decimals, opened)
+        for stale in self._placed.get(info.pool_id, set()) - written:
+            self.runtime.svm.set_account(stale, _system(0))
+        self._placed[info.pool_id] = written
+
+    def read_back(self, info: PoolInfo, pool: Pool) -> None:
+        """The pool object made equal to its accounts, as the program left them."""
+        pool.restore(read(self.runtime, info).state())  # type: ignore[arg-type]
+
+    # -- what a node serves: the runtime's accounts, as they are ------------------------------
+    def account(self, address: Pubkey) -> Stored | None:
+        found = self.runtime.svm.get_account(address)
+        if found is None or (found.lamports == 0 and not found.data):
+            return None  # never made, or closed
+        return Stored(found.owner, bytes(found.data), found.lamports)
+
+    def pool_accounts(self, pool_id: str) -> dict[Pubkey, Stored]:
+        return {address: found for address in self._placed.get(pool_id, ())
+                if (found := self.account(address)) is not None}
+
+    def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Stored]]:
+        return [(address, Stored(found.owner, bytes(found.data), found.lamports))
+                for address, found in self.runtime.svm.get_program_accounts(program)
+                if found.lamports > 0]
+
+    # -- the wallet --------------------------------------------------------------------------
+    def place_wallet(self, owner: str, wallet: Wallet) -> None:
+        key = Pubkey.from_string(owner)
+        self.runtime.svm.set_account(key, _system(wallet.balances.get(WSOL_MINT, 0)))
+        for mint in wallet.accounts:
+            address = Pubkey.from_string(mint)
+            self.runtime.put_token_account(associated_token_address(key, address), address,
+                                           key, wallet.balances.get(mint, 0))
+
+    def read_wallet(self, owner: str, wallet: Wallet, mints: Iterable[str]) -> None:
+        """The wallet's lamports and token accounts of `mints`, as the runtime holds them."""
+        key = Pubkey.from_string(owner)
+        wallet.balances[WSOL_MINT] = int(self.runtime.svm.get_balance(key) or 0)
+        for mint in mints:
+            if mint == WSOL_MINT:
+                continue
+            data = self.runtime.data(associated_token_address(key, Pubkey.from_string(mint)))
+            if data is None:
+                wallet.accounts.discard(mint)
+                wallet.balances.pop(mint, None)
+                continue
+            wallet.accounts.add(mint)
+            wallet.balances[mint] = self.runtime.token_amount(
+                associated_token_address(key, Pubkey.from_string(mint)))
+
+    def charge(self, owner: str, lamports: int) -> None:
+        """Take a fee the runtime did not (a failure scripted before the program ran)."""
+        key = Pubkey.from_string(owner)
+        self.runtime.svm.set_account(key, _system(int(self.runtime.svm.get_balance(key) or 0)
+                                                  - lamports))
+
+    # -- transactions ------------------------------------------------------------------------
+    def execute(self, payload: str, *, dry: bool = False) -> Execution:
+        """Run a signed transaction (base64), or only simulate it (`dry`)."""
+        transaction = VersionedTransaction.from_bytes(base64.b64decode(payload))
+        svm = self.runtime.svm
+        result = (svm.simulate_transaction(transaction) if dry
+                  else svm.send_transaction(transaction))
+        if isinstance(result, FailedTransactionMetadata):
+            meta = result.meta()
+            err = _node_error(str(result.err()))
+            code, message = _engine_code(err, transaction, tuple(meta.logs()))
+            return Execution(err, code, message, tuple(meta.logs()),
+                             int(meta.compute_units_consumed()), _inner(meta))
+        meta = result.meta() if not isinstance(result, TransactionMetadata) else result
+        return Execution(None, None, "", tuple(meta.logs()), int(meta.compute_units_consumed()),
+                         _inner(meta))
+
+    def trade(self, info: PoolInfo, pool: Pool, mint_in: str, amount: int) -> None:
+        """Another trader's swap, run by the program; the pool read back after it. Raises
+        InsufficientFunds when the program refuses it (the trader tries again next slot)."""
+        trader = self._trader(info)
+        mint_out = info.mint_b if mint_in == info.mint_a else info.mint_a
+        arrays = _arrays_ahead(pool, mint_in == pool.mints[0]) if isinstance(pool, DlmmPool) else ()
+        outcome = trader.swap(Swap(info.keys, Pubkey.from_string(mint_in),
+                                   Pubkey.from_string(mint_out), amount, 0, False, arrays))
+        if not outcome.ok:
+            raise InsufficientFunds(f"the program refused: {outcome.error}")
+        self.read_back(info, pool)
+
+    def _trader(self, info: PoolInfo) -> Trader:
+        if self._market is None:
+            self._market = Trader.funded(self.runtime, MARKET_FUNDS)
+        for mint in (info.mint_a, info.mint_b):
+            key = Pubkey.from_string(mint)
+            if self.runtime.data(self._market.holding(key)) is None or \
+                    self._market.balance(key) < MARKET_FUNDS // 2:
+                self._market.give(key, MARKET_FUNDS)
+        return self._market
+
+def _system(lamports: int) -> Account:
+    """A wallet: lamports, no data, owned by the System program."""
+    return Account(lamports, b"", SYSTEM, False, 0)
+
+def _arrays_ahead(pair: DlmmPool, x_in: bool) -> tuple[int, ...]:
+    """The bin arrays a swap may cross: the active one, then those holding liquidity in the
+    swap's direction (the program walks them in this order)."""
+    start = bin_array_index(pair.active_id)
+    held = {bin_array_index(b) for b, amounts in pair.bins.items() if any(amounts)}
+    ahead = sorted((i for i in held if (i <= start if x_in else i >= start)), reverse=x_in)
+    return tuple(dict.fromkeys([start, *ahead]))
+
+_INSTRUCTION_ERROR = re.compile(r"InstructionError\((\d+), (.*)\)")
+_CUSTOM = re.compile(r"Custom\((\d+)\)")
+
+def _node_error(text: str) -> object:
+    """solders' error, as a node's JSON: {"InstructionError": [2, {"Custom": 6005}]}, or a
+    transaction-level name such as "InsufficientFundsForFee"."""
+    found = _INSTRUCTION_ERROR.search(text)
+    if found is None:
+        return text.split("(")[0].split(".")[-1]
+    index, inner = int(found.group(1)), found.group(2)
+    custom = _CUSTOM.search(inner)
+    detail: object = {"Custom": int(custom.group(1))} if custom else inner.split(".")[-1]
+    return {"InstructionError": [index, detail]}
+
+def _engine_code(err: object, transaction: VersionedTransaction,
+                 logs: tuple[str, ...]) -> tuple[str, str]:
+    """The engine's name for a program's error, and a one-line reason."""
+    if not isinstance(err, dict):
+        return ("INSUFFICIENT_FUNDS" if "InsufficientFunds" in str(err) else "TRANSACTION_ERROR",
+                str(err))
+    index, detail = err["InstructionError"]
+    keys = transaction.message.account_keys
+    program = keys[transaction.message.instructions[index].program_id_index]
+    kind = next((k for k, p in PROGRAMS.items() if p == program), "token"
+                if str(program).startswith("Tokenkeg") else str(program))
+    reason = next((line for line in reversed(logs) if "Error Message" in line or "failed" in line),
+                  str(detail))
+    if isinstance(detail, dict):
+        custom = int(detail["Custom"])
+        if (kind, custom) in SHORT_OF_FUNDS:
+            return "INSUFFICIENT_FUNDS", reason
+        if custom in (EXCEEDED_SLIPPAGE.get(kind), EXCEEDED_MAXIMUM_IN.get(kind)):
+            return "SLIPPAGE_EXCEEDED", reason
+    if detail == "ComputationalBudgetExceeded" or "exceeded CUs" in reason:
+        return "COMPUTE_BUDGET_EXCEEDED", reason
+    return "PROGRAM_ERROR", reason
+
+def _inner(meta: TransactionMetadata) -> list[dict[str, object]]:
+    """Inner instructions as getTransaction's meta lists them (programs and data, compiled)."""
+    out: list[dict[str, object]] = []
+    for index, group in enumerate(meta.inner_instructions()):
+        if group:
+            compiled = [(inner.instruction(), inner.stack_height) for inner in group]
+            out.append({"index": index, "instructions": [
+                {"programIdIndex": ix.program_id_index, "accounts": list(ix.accounts),
+                 "data": base58.encode(bytes(ix.data)), "stackHeight": height()}
+                for ix, height in compiled]})
+    return out
+
+Readback = Callable[[str], None]
+
+
+class RuntimeExecutor:
+    """The cluster's `Runs` with programs: each landing executed by the bytecode, the wallet
+    and the pools it named read back from the runtime's accounts."""
+
+    def __init__(self, bytecode: Bytecode, chain: ChainView,
+                 read_back: Callable[[Iterable[str]], None],
+                 slips: Callable[[str, int], bool]) -> None:
+        self._bytecode, self._chain, self._read_back, self._slips = (
+            bytecode, chain, read_back, slips)
+
+    def shortfall(self, message: Message) -> str | None:
+        return self._chain.wallet.shortfall(message.mint_in, message.amount_in, message.mint_out,
+                                            message.fee)
+
+    def run(self, message: Message, now: int, *, dry: bool = False) -> Outcome:
+        chain, bytecode = self._chain, self._bytecode
+        bytecode.at(chain.block_height, now)
+        if dry:
+            done = bytecode.execute(message.payload, dry=True)
+            return Outcome(err=done.err, code=done.code, message=done.message,
+                           logs=list(done.logs), units=done.units)
+        owner, wallet = message.fee_payer, chain.wallet
+        mints = {m for ix in message.instructions for m in (ix.mint_in, ix.mint_out)}
+        before, held = dict(wallet.balances), set(wallet.accounts)
+        if self._slips(message.order_id, message.attempt):
+            bytecode.charge(owner, message.fee)
+            bytecode.read_wallet(owner, wallet, mints)
+            return scripted_slip(message)
+        done = bytecode.execute(message.payload)
+        bytecode.read_wallet(owner, wallet, mints)
+        if done.err is not None:
+            return Outcome(err=done.err, code=done.code, message=done.message,
+                           logs=list(done.logs), units=done.units, inner=done.inner,
+                           charged=True)
+        self._read_back(dict.fromkeys(ix.pool for ix in message.instructions))
+        rent = len(wallet.accounts - held) * bytecode.rent_of_token_account
+        lamports = wallet.balances.get(WSOL_MINT, 0) - before.get(WSOL_MINT, 0)
+        spent = {m: before.get(m, 0) - wallet.balances.get(m, 0) for m in mints}
+        spent[WSOL_MINT] = -lamports - message.fee - rent  # SOL moved by the swap itself
+        return Outcome(spent[message.mint_in], -spent[message.mint_out], logs=list(done.logs),
+                       rent=rent, units=done.units, inner=done.inner, charged=True)
+
+
+class ChainView(Protocol):
+    """What the executor reads of the cluster."""
+
+    wallet: Wallet
+
+    @property
+    def block_height(self) -> int: ...
+
+
+def scripted_slip(message: Message) -> Outcome:
+    """A slip the test harness scripted for this attempt: the last swap fails its bound, as
+    the program would fail it (its error code and log), and changes nothing but the fee."""
+    kind, n = message.kinds[-1], len(message.instructions) - 1
+    ix = message.instructions[-1]
+    code = (EXCEEDED_MAXIMUM_IN if ix.exact_out else EXCEEDED_SLIPPAGE)[kind]
+    index = message.swap_indexes[n] if message.swap_indexes else 0
+    return Outcome(err={"InstructionError": [index, {"Custom": code}]}, code="SLIPPAGE_EXCEEDED",
+                   message=f"{ix.venue}: the price moved past the order's bound (scripted)",
+                   logs=[f"Program {PROGRAMS[kind]} invoke [1]",
+                         f"Program {PROGRAMS[kind]} failed: custom program error: {hex(code)}"],
+                   charged=True)
