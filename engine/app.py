@@ -20,7 +20,7 @@ from engine.api.auth import guard
 from engine.api.connections import CONNECTIONS, ConnectionGuard, Limits, pacing
 from engine.api.door import door
 from engine.api.errors import error_middleware
-from engine.api.keys import ENGINE, MARKET
+from engine.api.keys import ENGINE, EXECUTION, MARKET
 from engine.api.server import StartupError
 from engine.api.sinks import websocket_frame
 from engine.api.sockets import SOCKETS, Sockets, key_enforcement
@@ -115,6 +115,9 @@ async def _reach(rpc: RpcClient, url: str) -> None:
                            f"{error or 'no answer within 5 s'}") from None
 
 
+EXECUTION_TEXT = {"bytecode": "the programs' own bytecode (LiteSVM)",
+                  "model": "the simulation's Python model of the programs",
+                  "validator": "a validator's (a real node)"}
 GENESIS = "genesis_hash"  # engine value: the cluster this database's orders were made on
 
 
@@ -252,6 +255,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
             own_chain: Chain = wrap_chain(edge.chain) if wrap_chain else edge.chain
             opened.push_async_callback(own_chain.close)
             await same_cluster(own_store, edge.chain, settings)
+            app[EXECUTION] = await edge.chain.execution()
+            logger.info("the cluster's transactions run as {}", EXECUTION_TEXT.get(
+                app[EXECUTION], app[EXECUTION]))
             parts = build_engine(settings, store=own_store, chain=own_chain, venues=edge.venues,
                                  clock=clock, rates=rates)
             for reader in edge.readers:  # pool accounts that changed wake the price watcher

@@ -286,6 +286,11 @@ class OrderService:
                 return await self._finish(order, landed)
         try:
             await self._chain.send(tx)
+        except SlippageExceeded as error:  # the node's preflight: the price moved since routing
+            if order.request.trigger is None:
+                raise
+            return await self._advance(order, Armed("re-armed after a slippage failure",
+                                                    error=Failure(error.code, error.message)))
         except TransientError as error:
             if fresh and not error.maybe_landed:
                 raise  # refused before it left us: re-signing cannot produce a second copy

@@ -29,6 +29,9 @@ def postgres_url() -> Iterator[str]:
 
 
 PROGRAMS_BESIDE = Path(__file__).resolve().parents[2] / "shared" / "programs"
+# ENGINE_PROGRAMS tells the tests where the bytecode is; taken out of the environment, so that
+# an engine or cluster a test starts runs the programs only when that test asks for them.
+PROGRAMS_DIR = Path(os.environ.pop("ENGINE_PROGRAMS", PROGRAMS_BESIDE))
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +39,7 @@ def programs() -> Path:
     """The real programs' bytecode: `ENGINE_PROGRAMS`, else the `shared/programs` directory
     beside the repository. Missing, their tests are skipped with a message; where CI requires
     them (CI_REQUIRE_PROGRAMS=1), that is a failure."""
-    directory = Path(os.environ.get("ENGINE_PROGRAMS", PROGRAMS_BESIDE))
+    directory = PROGRAMS_DIR
     if not any(directory.glob("*.so")):
         if os.environ.get("CI_REQUIRE_PROGRAMS"):
             pytest.fail(f"the programs' bytecode is required in CI and {directory} has none")

@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from engine.api.auth import ADMITTED
 from engine.api.errors import json_response
-from engine.api.keys import ENGINE, MARKET
+from engine.api.keys import ENGINE, EXECUTION, MARKET
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -18,6 +18,7 @@ async def healthz(request: web.Request) -> web.Response:
         return json_response({"status": status}, status=200 if health.accepting else 503)
     body = {"status": status, **({"reasons": problems} if problems else {}),
             "keys": request.app[ENGINE].key_mode.value,
+            "cluster": {"execution": request.app.get(EXECUTION, "unknown")},
             "workers": health.workers, "queued": health.queued, "inFlight": health.in_flight,
             "waiting": health.waiting, "subscribers": health.subscribers}
     return json_response(body, status=200 if health.accepting else 503)

@@ -9,3 +9,4 @@ from engine.usecases import Engine
 
 ENGINE = web.AppKey("engine", Engine)
 MARKET = web.AppKey("market", Market)  # the simulated market's controls (/api/sim/*)
+EXECUTION = web.AppKey("execution", str)  # what runs the cluster's transactions (getVersion)

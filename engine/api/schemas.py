@@ -215,5 +215,9 @@ SCHEMAS: dict[str, Any] = {
         "openOrders": {"type": "integer", "minimum": 0}}},
     "Health": {"type": "object", "required": ["status"], "properties": {
         "status": {"type": "string", "enum": ["ok", "degraded", "starting"]},
-        "reasons": {"type": "array", "items": {"type": "string"}}}},
+        "reasons": {"type": "array", "items": {"type": "string"}},
+        "cluster": {"type": "object", "properties": {"execution": {
+            "type": "string", "enum": ["bytecode", "model", "validator", "unknown"],
+            "description": "what runs the cluster's transactions: the programs' own bytecode, "
+                           "the simulation's Python model, or a real validator"}}}}},
 }

@@ -21,6 +21,7 @@ from engine.domain.errors import (
     PermanentError,
     RateLimited,
     SendTimeout,
+    SlippageExceeded,
     TransientError,
 )
 from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT
@@ -74,6 +75,13 @@ class RpcChain:
     async def close(self) -> None:
         await self._rpc.close()
 
+    async def execution(self) -> str:
+        """What runs the cluster's transactions, as its getVersion says: "bytecode" (the
+        programs themselves), "model" (the simulation's Python), or "validator" (a real node,
+        which does not say)."""
+        version = await self._call(self._rpc.get_version())
+        return str(version.get("execution", "validator"))
+
     async def genesis_hash(self) -> str:
         """The cluster's identity: its genesis block's hash."""
         return str(await self._call(self._rpc.get_genesis_hash()))
@@ -88,9 +96,12 @@ class RpcChain:
         body = build_swaps(self.owner, instructions, self._pools.pool_info)
         price = await self.priority_fee([str(a) for a in writable(body)], priority)
         draft = sign(self.owner, None, body, blockhash.hash, memo.text, MAX_UNITS, price)
-        simulated = await self._call(self._rpc.simulate_transaction(wire(draft)))
-        units = int(simulated["value"].get("unitsConsumed") or 0)
-        limit = max(MIN_UNITS, math.ceil(units * UNIT_MARGIN))
+        simulated = (await self._call(self._rpc.simulate_transaction(wire(draft))))["value"]
+        units = int(simulated.get("unitsConsumed") or 0)
+        # A simulation that failed stopped early and says nothing of what the whole costs: the
+        # most then, so that a landing fails for the program's reason, not for its budget.
+        limit = (MAX_UNITS if simulated.get("err") is not None
+                 else max(MIN_UNITS, math.ceil(units * UNIT_MARGIN)))
         tx = sign(self.owner, self._keypair, body, blockhash.hash, memo.text, limit, price)
         # What it swaps, so that reading its fill back needs no decoding (after a restart
         # the transaction itself is read).
@@ -215,6 +226,8 @@ def _translate(error: RpcError) -> EngineError:
         code = error_code(err)
         if code == InsufficientFunds.code:
             return InsufficientFunds(error.message)
+        if code == SlippageExceeded.code:  # the preflight ran the program and it refused
+            return SlippageExceeded(f"{error.message} {err}")
         return PermanentError(f"{error.message} {err}", code=code)
     if error.code == codes.SIGNATURE_VERIFICATION_FAILURE:
         return PermanentError(error.message, code="SIGNATURE_VERIFICATION_FAILED")

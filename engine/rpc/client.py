@@ -169,6 +169,9 @@ class RpcClient:
     async def get_slot(self) -> int:
         return int(await self._call("getSlot", {"commitment": self._commitment}))
 
+    async def get_version(self) -> dict[str, Any]:
+        return dict(await self._call("getVersion"))
+
     async def get_genesis_hash(self) -> str:
         return str(await self._call("getGenesisHash"))
 

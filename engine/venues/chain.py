@@ -44,6 +44,15 @@ class WalletMismatch(Exception):
     """The configuration funds another wallet than the cluster's record holds."""
 
 
+class PreflightFailed(Exception):
+    """The preflight simulation ran the transaction and it failed: a node answers -32002 with
+    the program's error and logs, and nothing is charged."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.message or str(outcome.err))
+        self.outcome = outcome
+
+
 class AlreadyProcessed(Exception):
     """A rebroadcast of a transaction that has landed: the cluster does not run it twice."""
 
@@ -64,6 +73,7 @@ class SimChain:
         self._record, self._snapshot = record, snapshot
         self.fees = FeeMarket(random.Random(rng.random()))
         # The model runs the swaps, unless the programs' bytecode does (`runs`).
+        self.execution = "model" if runs is None else "bytecode"
         self._executor: Runs = (runs(self) if runs is not None
                                 else Executor(programs, lambda: self.wallet, faults.slips))
         # The wallet's public key, from configuration (the engine's keypair, or the cluster's
@@ -189,7 +199,7 @@ class SimChain:
         return Message.read(payload, self._pools, self._expiry, verify=verify)
 
     # -- transactions ------------------------------------------------------------------------
-    async def send(self, payload: str) -> str:
+    async def send(self, payload: str, *, preflight: bool = True) -> str:
         """sendTransaction: verify, deduplicate, preflight, and let it land; its signature."""
         delay = self._rng.uniform(0.02, 0.06) * self._scale
         if delay > 0:  # the node's answer takes that long; with no time passing, none
@@ -215,6 +225,10 @@ class SimChain:
         problem = self._executor.shortfall(message)
         if problem is not None:  # preflight simulation refuses it; nothing is charged
             raise InsufficientFunds(f"transaction simulation failed: {problem}")
+        if preflight and self.execution == "bytecode":  # the programs run it first, as a node's
+            simulated = self._executor.run(message, self.now(), dry=True)  # preflight does
+            if simulated.err is not None:
+                raise PreflightFailed(simulated)
         if not self.faults.drops(message.order_id, message.attempt):
             if self._record is not None:
                 self._record.sent(signature, payload, message.last_valid_height)

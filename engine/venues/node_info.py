@@ -58,7 +58,8 @@ class NodeInfo:
         return {"slot": self._chain.block_height, "apiVersion": VERSION["solana-core"]}
 
     async def get_version(self) -> dict[str, Any]:
-        return VERSION
+        # Beside a validator's fields: what executes transactions here (clients ignore it).
+        return {**VERSION, "execution": self._chain.execution}
 
     async def get_identity(self) -> dict[str, str]:
         return {"identity": self.identity}

@@ -25,7 +25,13 @@ from engine.solana.jsonrpc import RpcError, RpcTimeout
 from engine.solana.pool_accounts import Account
 from engine.solana.programs import TOKEN
 from engine.solana.transaction import Rejected
-from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, AlreadyProcessed, SimChain
+from engine.venues.chain import (
+    GENESIS_UNIX,
+    SLOT_SECONDS,
+    AlreadyProcessed,
+    PreflightFailed,
+    SimChain,
+)
 from engine.venues.chain_events import ChainEvents
 from engine.venues.encoding import encode_account, encoding_of
 from engine.venues.node_info import NodeInfo
@@ -125,9 +131,13 @@ class ClusterRpc:
     async def send_transaction(self, tx: str, config: dict[str, Any] | None = None) -> str:
         _base64(config)
         try:
-            return await self.chain.send(tx)
+            return await self.chain.send(tx, preflight=not (config or {}).get("skipPreflight"))
         except Rejected as error:
             raise _rejected(error) from None
+        except PreflightFailed as failed:
+            outcome = failed.outcome
+            raise _preflight(outcome.err, _error_text(outcome.err), outcome.logs,
+                             outcome.units or 0) from None
         except AlreadyProcessed:
             raise _preflight("AlreadyProcessed",
                              "This transaction has already been processed") from None
@@ -278,9 +288,21 @@ def _base64(config: dict[str, Any] | None) -> None:
         raise RpcError(codes.INVALID_PARAMS, "this cluster takes base64 transactions only")
 
 
-def _preflight(err: Any, message: str, logs: list[str] | None = None) -> RpcError:
+def _preflight(err: Any, message: str, logs: list[str] | None = None,
+               units: int = 0) -> RpcError:
     return RpcError(codes.PREFLIGHT_FAILURE, f"Transaction simulation failed: {message}",
-                    {"err": err, "logs": logs or [], "unitsConsumed": 0, "accounts": None})
+                    {"err": err, "logs": logs or [], "unitsConsumed": units, "accounts": None})
+
+
+def _error_text(err: Any) -> str:
+    """A node's wording of a transaction error: "Error processing Instruction 4: custom
+    program error: 0x1773"."""
+    if isinstance(err, dict) and "InstructionError" in err:
+        index, detail = err["InstructionError"]
+        what = (f"custom program error: {hex(detail['Custom'])}"
+                if isinstance(detail, dict) and "Custom" in detail else str(detail))
+        return f"Error processing Instruction {index}: {what}"
+    return str(err)
 
 
 def _rejected(error: Rejected) -> RpcError:

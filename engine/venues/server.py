@@ -274,8 +274,10 @@ def main(argv: Sequence[str], address_of: Callable[[str], str]) -> int:
         logger.warning("no wallet is funded: start with --fund PUBKEY or --fund-keypair PATH")
     else:
         logger.info("funded wallet: {}", world.chain.owner)
-    logger.info("simulated cluster: JSON-RPC on http://{}:{} (record {})", args.host,
-                args.port, args.db)
+    logger.info("simulated cluster: JSON-RPC on http://{}:{} (record {}); transactions run as {}",
+                args.host, args.port, args.db,
+                f"the programs' bytecode from {args.programs}" if args.programs
+                else "the Python model (no --programs)")
     web.run_app(serve_world(world, args.launch_rate, door), host=args.host, port=args.port,
                 print=None, access_log=None)
     return 0

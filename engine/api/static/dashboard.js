@@ -228,6 +228,8 @@ async function post(path, body) {
 }
 
 async function start() {
+  syncFormType();  // before anything is awaited: the form shows each type's fields from the start
+  $("orderType").addEventListener("change", syncFormType);
   const resp = await api("/api/orders?limit=50");
   const page = await resp.json();
   lastGseq = page.gseq || 0;
@@ -249,8 +251,6 @@ async function start() {
   // The launch controls exist only when the engine serves the simulated market's (--sim-api).
   const sim = await (await api("/api/sim")).json();
   $("launch-button").classList.toggle("unavailable", !sim.enabled);
-  syncFormType();
-  $("orderType").addEventListener("change", syncFormType);
   $("order-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const r = await post("/api/orders/execute", formBody(ev.target));
