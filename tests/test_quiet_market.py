@@ -22,7 +22,17 @@ ORDERS: list[dict[str, Any]] = [
 
 
 async def test_in_a_quiet_market_every_fill_is_what_the_route_planned(tmp_path: Path) -> None:
-    async with EngineHarness.start(tmp_path / "e.db", market_flow=0.0) as engine:
+    await every_fill_is_what_the_route_planned(tmp_path)
+
+
+async def test_on_the_programs_every_fill_is_what_the_route_planned(tmp_path: Path,
+                                                                    programs: Path) -> None:
+    """The same orders, executed by the programs' bytecode: the engine's plan is theirs."""
+    await every_fill_is_what_the_route_planned(tmp_path, programs=str(programs))
+
+
+async def every_fill_is_what_the_route_planned(tmp_path: Path, **settings: Any) -> None:
+    async with EngineHarness.start(tmp_path / "e.db", market_flow=0.0, **settings) as engine:
         venues = set()
         for body in ORDERS:
             order_id = await engine.submit(**{"orderType": "market", "slippage": 0.01, **body})

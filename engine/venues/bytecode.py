@@ -11,17 +11,18 @@ simulation itself changes a pool (a launch, a scripted price move, a restart fro
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from solders.account import Account
+from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM
 from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
+from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError
 
 from engine.domain import base58
 from engine.domain.errors import InsufficientFunds
@@ -152,7 +153,7 @@ class Bytecode:
                   else svm.send_transaction(transaction))
         if isinstance(result, FailedTransactionMetadata):
             meta = result.meta()
-            err = _node_error(str(result.err()))
+            err = _node_error(result.err())
             code, message = _engine_code(err, transaction, tuple(meta.logs()))
             return Execution(err, code, message, tuple(meta.logs()),
                              int(meta.compute_units_consumed()), _inner(meta))
@@ -173,8 +174,9 @@ class Bytecode:
         self.read_back(info, pool)
 
     def _trader(self, info: PoolInfo) -> Trader:
-        if self._market is None:
-            self._market = Trader.funded(self.runtime, MARKET_FUNDS)
+        if self._market is None:  # funded by writing its account, as genesis would
+            self._market = Trader(self.runtime, Keypair())
+            self.runtime.svm.set_account(self._market.owner, _system(MARKET_FUNDS))
         for mint in (info.mint_a, info.mint_b):
             key = Pubkey.from_string(mint)
             if self.runtime.data(self._market.holding(key)) is None or \
@@ -194,19 +196,21 @@ def _arrays_ahead(pair: DlmmPool, x_in: bool) -> tuple[int, ...]:
     ahead = sorted((i for i in held if (i <= start if x_in else i >= start)), reverse=x_in)
     return tuple(dict.fromkeys([start, *ahead]))
 
-_INSTRUCTION_ERROR = re.compile(r"InstructionError\((\d+), (.*)\)")
-_CUSTOM = re.compile(r"Custom\((\d+)\)")
-
-def _node_error(text: str) -> object:
-    """solders' error, as a node's JSON: {"InstructionError": [2, {"Custom": 6005}]}, or a
+def _node_error(error: object) -> object:
+    """solders' error as a node's JSON: {"InstructionError": [2, {"Custom": 6005}]}, or a
     transaction-level name such as "InsufficientFundsForFee"."""
-    found = _INSTRUCTION_ERROR.search(text)
-    if found is None:
-        return text.split("(")[0].split(".")[-1]
-    index, inner = int(found.group(1)), found.group(2)
-    custom = _CUSTOM.search(inner)
-    detail: object = {"Custom": int(custom.group(1))} if custom else inner.split(".")[-1]
-    return {"InstructionError": [index, detail]}
+    if isinstance(error, TransactionErrorInstructionError):
+        inner = error.err
+        detail: object = ({"Custom": int(inner.code)} if isinstance(inner, InstructionErrorCustom)
+                          else _name(inner))
+        return {"InstructionError": [int(error.index), detail]}
+    return _name(error)
+
+
+def _name(error: object) -> str:
+    """A fieldless error's variant name (`TransactionErrorFieldless.AccountNotFound`)."""
+    return str(error).rsplit(".", 1)[-1].split("(")[0]
+
 
 def _engine_code(err: object, transaction: VersionedTransaction,
                  logs: tuple[str, ...]) -> tuple[str, str]:
