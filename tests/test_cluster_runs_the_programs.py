@@ -48,6 +48,14 @@ async def test_an_order_lands_as_the_programs_execute_it(tmp_path: Path, program
         # lines add up to them, less the built-ins' (ComputeBudget, System) fixed 150 each.
         counted = _top_level_units(logs)
         assert 0 < meta["computeUnitsConsumed"] - counted <= 1_000, (meta, counted)
+        # Every account's lamports and every token account's balance, the pool's vaults too.
+        keys = len(meta["preBalances"])
+        assert keys == len(meta["postBalances"]) > 10
+        owner = engine.world.chain.owner
+        vaults = {b["accountIndex"] for b in meta["postTokenBalances"] if b["owner"] != owner}
+        assert len(vaults) == 2
+        paid = meta["preBalances"][0] - meta["postBalances"][0]
+        assert paid == 10**9 + meta["fee"]  # 1 SOL in, and the fee (the wSOL account refunded)
         version = await engine.world.rpc.dispatch("getVersion", [])
         assert version["execution"] == "bytecode"
         assert engine.http is not None

@@ -11,10 +11,10 @@ simulation itself changes a pool (a launch, a scripted price move, a restart fro
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from solders.account import Account
 from solders.keypair import Keypair
@@ -26,9 +26,10 @@ from solders.transaction_status import InstructionErrorCustom, TransactionErrorI
 
 from engine.domain import base58
 from engine.domain.errors import InsufficientFunds
-from engine.domain.tokens import WSOL_MINT
+from engine.domain.tokens import LAUNCH_DECIMALS, WSOL_MINT
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
+from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.instructions import Swap
 from engine.solana.pool_accounts import Account as Stored
 from engine.solana.programs import (
@@ -38,13 +39,14 @@ from engine.solana.programs import (
     EXCEEDED_MAXIMUM_IN,
     EXCEEDED_SLIPPAGE,
     PROGRAMS,
+    TOKEN,
     PoolInfo,
     associated_token_address,
     bin_array_index,
 )
 from engine.svm.pools import Trader, place, read
 from engine.svm.runtime import TOKEN_ACCOUNT_SIZE, Runtime
-from engine.venues.execution import Outcome
+from engine.venues.execution import Outcome, ui_amount
 from engine.venues.message import Message
 from engine.venues.wallet import Wallet
 
@@ -112,6 +114,23 @@ class Bytecode:
         return [(address, Stored(found.owner, bytes(found.data), found.lamports))
                 for address, found in self.runtime.svm.get_program_accounts(program)
                 if found.lamports > 0]
+
+    def balances(self, keys: Sequence[Pubkey]) -> tuple[list[int], list[dict[str, object]]]:
+        """Every account's lamports, and every token account's balance, as getTransaction's
+        meta lists them (pre or post)."""
+        lamports, tokens = [], []
+        for index, key in enumerate(keys):
+            found = self.runtime.svm.get_account(key)
+            lamports.append(0 if found is None else int(found.lamports))
+            if found is None or found.owner != TOKEN or len(found.data) != TOKEN_ACCOUNT_SIZE:
+                continue
+            held = TOKEN_ACCOUNT.decode(bytes(found.data))
+            mint = str(held["mint"])
+            places = self.decimals.get(mint, LAUNCH_DECIMALS)
+            tokens.append({"accountIndex": index, "mint": mint, "owner": str(held["owner"]),
+                           "programId": str(TOKEN), "uiTokenAmount": ui_amount(
+                               int(held["amount"]), places)})
+        return lamports, tokens
 
     # -- the wallet --------------------------------------------------------------------------
     def place_wallet(self, owner: str, wallet: Wallet) -> None:
@@ -278,19 +297,25 @@ class RuntimeExecutor:
             bytecode.charge(owner, message.fee)
             bytecode.read_wallet(owner, wallet, mints)
             return scripted_slip(message)
+        keys = message.account_keys
+        pre = bytecode.balances(keys)
         done = bytecode.execute(message.payload)
+        post = bytecode.balances(keys)
+        balances: dict[str, list[Any]] = {"preBalances": pre[0], "postBalances": post[0],
+                    "preTokenBalances": pre[1], "postTokenBalances": post[1]}
         bytecode.read_wallet(owner, wallet, mints)
         if done.err is not None:
             return Outcome(err=done.err, code=done.code, message=done.message,
                            logs=list(done.logs), units=done.units, inner=done.inner,
-                           charged=True)
+                           charged=True, balances=balances)
         self._read_back(dict.fromkeys(ix.pool for ix in message.instructions))
         rent = len(wallet.accounts - held) * bytecode.rent_of_token_account
         lamports = wallet.balances.get(WSOL_MINT, 0) - before.get(WSOL_MINT, 0)
         spent = {m: before.get(m, 0) - wallet.balances.get(m, 0) for m in mints}
         spent[WSOL_MINT] = -lamports - message.fee - rent  # SOL moved by the swap itself
         return Outcome(spent[message.mint_in], -spent[message.mint_out], logs=list(done.logs),
-                       rent=rent, units=done.units, inner=done.inner, charged=True)
+                       rent=rent, units=done.units, inner=done.inner, charged=True,
+                       balances=balances)
 
 
 class ChainView(Protocol):

@@ -339,11 +339,11 @@ class SimChain:
                         memo=message.memo_text)
         status = "succeeded" if outcome.err is None else "failed"
         units = message.units if outcome.units is None else outcome.units
-        meta = {"err": outcome.err, "fee": message.fee, "computeUnitsConsumed": units,
-                "preBalances": _lamports(message, lamports),
-                "postBalances": _lamports(message, self.wallet.balances.get(WSOL_MINT, 0)),
-                "preTokenBalances": before,
-                "postTokenBalances": token_balances(message, self.wallet),
+        balances = outcome.balances or {
+            "preBalances": _lamports(message, lamports),
+            "postBalances": _lamports(message, self.wallet.balances.get(WSOL_MINT, 0)),
+            "preTokenBalances": before, "postTokenBalances": token_balances(message, self.wallet)}
+        meta = {"err": outcome.err, "fee": message.fee, "computeUnitsConsumed": units, **balances,
                 "logMessages": [*outcome.logs, f"Transaction {status}"],
                 **({"innerInstructions": outcome.inner} if outcome.inner else {})}
         self.ledger[message.signature] = landed

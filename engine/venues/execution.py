@@ -59,6 +59,9 @@ class Outcome:
     units: int | None = None  # what it consumed, where measured (None: the model's table)
     inner: list[dict[str, Any]] = field(default_factory=list)  # inner instructions
     charged: bool = False  # the fee of a failure already taken (the runtime takes its own)
+    # Every account's lamports and token balances before and after, where the runtime read
+    # them (getTransaction's pre/post balances); None: the model's own account of the wallet.
+    balances: dict[str, list[Any]] | None = None
 
 
 def decimals(mint: str) -> int:
@@ -186,12 +189,16 @@ def token_balances(message: Message, wallet: Wallet) -> list[dict[str, Any]]:
             continue
         atoms, places = wallet.balances.get(mint, 0), decimals(mint)
         out.append({"accountIndex": keys.index(address), "mint": mint, "owner": message.fee_payer,
-                    "programId": str(TOKEN), "uiTokenAmount": {
-                        "amount": str(atoms), "decimals": places,
-                        "uiAmountString": _ui(atoms, places)}})
+                    "programId": str(TOKEN), "uiTokenAmount": ui_amount(atoms, places)})
     return out
 
 
 def _ui(atoms: int, places: int) -> str:
     whole, frac = divmod(atoms, 10**places)
     return f"{whole}.{frac:0{places}d}".rstrip("0").rstrip(".") if places else str(whole)
+
+
+def ui_amount(atoms: int, places: int) -> dict[str, Any]:
+    """A token balance as a node's `uiTokenAmount`."""
+    return {"amount": str(atoms), "decimals": places, "uiAmount": atoms / 10**places,
+            "uiAmountString": _ui(atoms, places)}
