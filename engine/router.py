@@ -15,6 +15,7 @@ from engine.domain.routing import (
     chain_hops,
     choose,
     choose_exact_out,
+    pivot_floor,
     split_amounts,
     worth_splitting,
 )
@@ -81,7 +82,8 @@ class Router:
         for pivot in self._pivots(mint_in, mint_out):
             try:
                 first = await self._one_hop(mint_in, pivot, amount_in)
-                second = await self._one_hop(pivot, mint_out, first.amount_out)
+                delivered = sum(pivot_floor(leg.amount_out) for leg in first.legs)
+                second = await self._one_hop(pivot, mint_out, delivered)
                 if best is None or second.amount_out > best.amount_out:
                     token = lookup(pivot)
                     best = chain_hops(first, second, direct, token.symbol if token else pivot)

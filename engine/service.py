@@ -39,6 +39,7 @@ from engine.domain.events import (
     TriggerMoved,
 )
 from engine.domain.order import Order, OrderRequest, OrderType
+from engine.domain.routing import pivot_floor
 from engine.domain.status import OrderStatus as S
 from engine.domain.transactions import Landed, Memo, SwapInstruction
 from engine.ports import Chain, Clock, IdempotencyKey, OrderStore, Publisher, StaleOrder
@@ -258,7 +259,8 @@ class OrderService:
                     after: TransientError | None = None) -> Order:
         r, plan = order.request, order.route
         assert plan is not None
-        last = len(plan.hops) - 1  # the slippage floor applies to the final output only
+        last = len(plan.hops) - 1  # the slippage floor bounds the final output; a first hop is
+        # bound to deliver what the second spends (`pivot_floor`)
         if plan.exact_out:  # the output is fixed; slippage bounds what it may cost
             instructions = [SwapInstruction(leg.venue, leg.pool, leg.mint_in, leg.mint_out,
                                             r.max_in(leg.amount_in), leg.amount_out,
@@ -266,7 +268,8 @@ class OrderService:
         else:
             instructions = [SwapInstruction(leg.venue, leg.pool, leg.mint_in, leg.mint_out,
                                             leg.amount_in,
-                                            r.min_out(leg.amount_out) if hop == last else 0,
+                                            r.min_out(leg.amount_out) if hop == last
+                                            else pivot_floor(leg.amount_out),
                                             hop)
                             for hop, legs in enumerate(plan.hops) for leg in legs]
         blockhash = await self._chain.latest_blockhash()

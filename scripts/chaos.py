@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import tempfile
@@ -60,6 +61,8 @@ async def chaos(kills: int, seed: int, rate: float, latency_scale: float,
     engine = EngineProcess(db, *args)
     await engine.start()
     settled = await wait_all_terminal(engine.url, timeout=120)
+    async with aiohttp.ClientSession() as session, session.get(f"{engine.url}/healthz") as resp:
+        execution = (await resp.json())["cluster"]["execution"]
     code = await engine.terminate()
     if cluster is not None:
         await cluster.terminate()
@@ -70,7 +73,7 @@ async def chaos(kills: int, seed: int, rate: float, latency_scale: float,
           f"{result.executed_twice} | confirmed without execution "
           f"{result.confirmed_without_execution} | failed but executed "
           f"{result.failed_but_executed} | sequences with gaps {result.gaps} | "
-          f"settled {settled} | final exit {code}")
+          f"settled {settled} | final exit {code} | transactions run by {execution}")
     return 0 if result.clean and settled and code == 0 else 1
 
 
@@ -144,11 +147,15 @@ def main() -> int:
     p.add_argument("--rate", type=float, default=60, help="orders per second submitted")
     p.add_argument("--latency-scale", type=float, default=0.2)
     p.add_argument("--failure-rate", type=float, default=0.2)
+    p.add_argument("--programs", help="a directory of the programs' bytecode: the cluster "
+                   "(embedded or standalone) runs every transaction with it")
     p.add_argument("--cluster", action="store_true",
                    help="run the simulated cluster as its own process, the engine on --rpc-url")
     p.add_argument("--processes", type=int, default=1,
                    help="N engine processes on PostgreSQL and one cluster (N >= 2)")
     args = p.parse_args()
+    if args.programs:  # the engines and the cluster started below read it, as `--programs`
+        os.environ["ENGINE_PROGRAMS"] = str(Path(args.programs).resolve())
     with tempfile.TemporaryDirectory() as tmp:
         if args.processes > 1:
             return asyncio.run(scale_out(args.kills, args.seed, args.rate, args.latency_scale,

@@ -5,6 +5,7 @@ none. Runs the engine in-process (zero latency) on a temporary database.
 
     python scripts/ledger_check.py --orders 1000 --failure-rate 0.3 --seed 7
     python scripts/ledger_check.py --standalone   # the cluster behind HTTP JSON-RPC
+    python scripts/ledger_check.py --programs DIR # the programs' bytecode runs every transaction
 """
 
 from __future__ import annotations
@@ -38,14 +39,15 @@ def kind(fields: dict[str, str | int], token_in: str, token_out: str) -> dict[st
     return fields
 
 
-async def audit(orders: int, failure_rate: float, seed: int, remote: bool) -> int:
+async def audit(orders: int, failure_rate: float, seed: int, remote: bool,
+                programs: str | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         wallet = wallet_for(Path(tmp) / "wallet.json")  # the engine's, funded
         cluster = SimWorld.build(SystemClock(), seed=seed, latency_scale=0,
                                  failure_rate=failure_rate, chain_db=f"{tmp}/cluster.db",
-                                 funded=wallet) if remote else None
+                                 funded=wallet, programs=programs) if remote else None
         async with contextlib.AsyncExitStack() as stack:
-            extra = {}
+            extra: dict[str, str] = {"programs": programs or ""}
             if cluster is not None:
                 extra = {"rpc_url": await stack.enter_async_context(standalone_cluster(cluster))}
             engine = await stack.enter_async_context(EngineHarness.start(
@@ -74,8 +76,15 @@ async def audit(orders: int, failure_rate: float, seed: int, remote: bool) -> in
                 outcome["attempts>1"] += final.get("attempt", 1) > 1
                 outcome["landed with an error"] += sum(t.err is not None for t in landed)
                 outcome["VIOLATION"] += executed != expected
+            world = cluster or engine.world
+            if world.bytecode is not None and world.chain.owner is not None:
+                # The wallet the cluster keeps is the runtime's own accounts, atom for atom.
+                kept = dict(world.chain.wallet.balances)
+                world.bytecode.read_wallet(world.chain.owner, world.chain.wallet, list(kept))
+                outcome["VIOLATION"] += world.chain.wallet.balances != kept
     print(f"orders {orders}, failure rate {failure_rate}, seed {seed}, cluster "
-          f"{'standalone over HTTP' if remote else 'embedded'}")
+          f"{'standalone over HTTP' if remote else 'embedded'}, transactions run by "
+          f"{'the programs bytecode' if programs else 'the Python model'}")
     for key in ("confirmed", "failed", "attempts>1", "landed with an error", "VIOLATION"):
         print(f"  {key:<22} {outcome[key]}")
     codes = Counter(f["error"]["code"] for f in finals if f["status"] == "failed")
@@ -90,9 +99,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--standalone", action="store_true",
                         help="the cluster behind HTTP JSON-RPC instead of in process")
+    parser.add_argument("--programs", help="a directory of the programs' bytecode: the "
+                        "cluster runs every transaction with it")
     args = parser.parse_args()
     configure("ERROR")
-    return asyncio.run(audit(args.orders, args.failure_rate, args.seed, args.standalone))
+    return asyncio.run(audit(args.orders, args.failure_rate, args.seed, args.standalone,
+                             args.programs))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,17 @@ from engine.domain.errors import NoRoute
 SPLIT_STEPS = 10  # splits tried: 10/90, 20/80, ... 90/10
 SPLIT_WORTH_TRYING_PCT = Decimal("0.05")  # below this price impact a split cannot beat the fees
 MAX_PRICE_IMPACT_PCT = Decimal(30)  # beyond this the pools are too shallow for the order
+# A route through a pivot token is two swap instructions with fixed amounts: the second can
+# spend only what the first is bound to deliver (the programs take no "whatever came in"). The
+# first hop is bound to deliver its quote less this margin, in basis points; the second spends
+# exactly that, and what the first delivers beyond it stays in the wallet (as SOL, unwrapped,
+# or USDC). Without the margin any price move on the first pool would fail the transaction.
+PIVOT_MARGIN_BPS = 30
+
+
+def pivot_floor(amount_out: int) -> int:
+    """What a first hop quoted at `amount_out` is bound to deliver, and its second hop spends."""
+    return amount_out * (10_000 - PIVOT_MARGIN_BPS) // 10_000
 
 
 @dataclass(frozen=True, slots=True)

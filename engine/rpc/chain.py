@@ -244,7 +244,9 @@ def error_code(err: Any) -> str:
             return "SLIPPAGE_EXCEEDED"
         if custom in INSUFFICIENT_CODES:
             return InsufficientFunds.code
-        if failure == "ComputationalBudgetExceeded":
+        # A program that runs out of its units fails to complete (the budget's own error is
+        # for the transaction's): both are the compute limit.
+        if failure in ("ComputationalBudgetExceeded", "ProgramFailedToComplete"):
             return "COMPUTE_BUDGET_EXCEEDED"
     return "TRANSACTION_FAILED"
 

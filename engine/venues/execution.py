@@ -108,8 +108,10 @@ class Executor:
             last = ix.hop == message.instructions[-1].hop
             # A simulation neither sees nor uses up a scripted slip: only the landing does.
             slipped = last and not dry and self._slips(message.order_id, message.attempt)
+            # Every swap enforces its own bound, as each program does: the last its slippage
+            # floor, a first hop what the second spends.
             bad = (result > ix.amount_in or slipped) if ix.exact_out else (
-                (result < ix.min_out or slipped) and last)
+                result < ix.min_out or (slipped and last))
             if bad:
                 return self._slippage(message, n, ix, result, logs)
         if dry:
