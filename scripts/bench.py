@@ -342,12 +342,16 @@ def main() -> int:
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--processes", type=int, default=0,
                    help="N engine processes on a throwaway PostgreSQL and one cluster process")
+    p.add_argument("--programs", help="a directory of the programs' bytecode: the cluster "
+                   "(embedded, or --cluster) runs every transaction with it")
     p.add_argument("--pool-source", choices=("direct", "accounts"), default="direct",
                    help="accounts: the engine quotes from pool accounts read over JSON-RPC")
     p.add_argument("--cluster", action="store_true",
                    help="run the simulated cluster as its own process; the engine uses --rpc-url")
     p.add_argument("--json", type=Path, help="write the figures here")
     args = p.parse_args()
+    if args.programs:  # the engine and the cluster started below read it, as `--programs`
+        os.environ["ENGINE_PROGRAMS"] = str(Path(args.programs).resolve())
     with tempfile.TemporaryDirectory() as tmp:
         work = desk(args, Path(tmp)) if args.processes else run(args, Path(tmp))
         try:  # the load generator gets the same event loop as the engine

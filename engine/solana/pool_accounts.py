@@ -7,6 +7,7 @@ import math
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from solders.pubkey import Pubkey
@@ -245,10 +246,8 @@ def read_pool(pool_id: str, owner: Pubkey, address: Pubkey, data: bytes,
         found = accounts.get(keys.bin_array(index))
         if found is None:
             continue
-        start, _, array = decode_bin_array(found)
-        for n, b in enumerate(array):
-            if b["amount_x"] or b["amount_y"]:
-                bins[start * BINS_PER_ARRAY + n] = [b["amount_x"], b["amount_y"]]
+        for bin_id, amount_x, amount_y in _held_bins(found):
+            bins[bin_id] = [amount_x, amount_y]
     fees = FeeParams(s["base_factor"], s["base_fee_power_factor"], s["filter_period"],
                      s["decay_period"], s["reduction_factor"], s["variable_fee_control"],
                      s["max_volatility_accumulator"])
@@ -267,9 +266,24 @@ def _dlmm_keys(address: Pubkey, s: dict[str, Any]) -> PoolKeys:
 
 
 def _arrays(s: dict[str, Any]) -> list[int]:
-    """The bin arrays the pair's bitmap says hold liquidity."""
-    return [bit - BITMAP_HALF for bit in range(2 * BITMAP_HALF)
-            if s[f"bin_array_bitmap_{bit // 64}"] >> (bit % 64) & 1]
+    """The bin arrays the pair's bitmap says hold liquidity (its set bits, word by word)."""
+    found = []
+    for word in range(2 * BITMAP_HALF // 64):
+        bits = s[f"bin_array_bitmap_{word}"]
+        while bits:
+            low = bits & -bits
+            found.append(word * 64 + low.bit_length() - 1 - BITMAP_HALF)
+            bits ^= low
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _held_bins(data: bytes) -> tuple[tuple[int, int, int], ...]:
+    """(bin id, amount x, amount y) of a bin array's bins holding anything. Remembered by the
+    bytes: a pool's arrays are read again at every change, and most of them did not change."""
+    start, _, array = decode_bin_array(data)
+    return tuple((start * BINS_PER_ARRAY + n, b["amount_x"], b["amount_y"])
+                 for n, b in enumerate(array) if b["amount_x"] or b["amount_y"])
 
 
 def _amount(accounts: Mapping[Pubkey, bytes], address: Pubkey) -> int:

@@ -175,10 +175,10 @@ class Bytecode:
             err = _node_error(result.err())
             code, message = _engine_code(err, transaction, tuple(meta.logs()))
             return Execution(err, code, message, tuple(meta.logs()),
-                             int(meta.compute_units_consumed()), _inner(meta))
+                             int(meta.compute_units_consumed()), [] if dry else _inner(meta))
         meta = result.meta() if not isinstance(result, TransactionMetadata) else result
         return Execution(None, None, "", tuple(meta.logs()), int(meta.compute_units_consumed()),
-                         _inner(meta))
+                         [] if dry else _inner(meta))  # a simulation's answer has none
 
     def trade(self, info: PoolInfo, pool: Pool, mint_in: str, amount: int) -> None:
         """Another trader's swap, run by the program; the pool read back after it. Raises
