@@ -15,7 +15,7 @@ from dataclasses import replace
 from aiohttp import web
 from loguru import logger
 
-from engine import cli, keys_command, processes
+from engine import cli, keys_command, processes, programs_command
 from engine.api import server
 from engine.app import build_app, open_store
 from engine.config import Settings, load, redacted
@@ -37,6 +37,7 @@ USAGE = """commands (each has its own --help):
   python -m engine keys create|list|revoke|scope|unlock
                                         API keys, in the engine's database
   python -m engine cluster              the simulated Solana cluster on its own (JSON-RPC)
+  python -m engine programs dump        the programs' bytecode from a node (--rpc-url, --dir)
 """
 
 
@@ -51,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["cluster"]:
         configure("INFO", False)
         return cluster.main(argv[1:], lambda path: str(load_or_create(path).pubkey()))
+    if argv[:1] == ["programs"]:
+        return programs_command.main(argv[1:])
     if argv[:1] == ["serve"]:
         argv = argv[1:]
     settings = load(argv, os.environ)

@@ -61,6 +61,7 @@ class Account:
     owner: Pubkey
     data: bytes
     lamports: int = -1  # -1: rent-exempt for the data's size
+    executable: bool = False  # a program's account
 
     def __post_init__(self) -> None:
         if self.lamports < 0:

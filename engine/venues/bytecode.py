@@ -104,14 +104,15 @@ class Bytecode:
         found = self.runtime.svm.get_account(address)
         if found is None or (found.lamports == 0 and not found.data):
             return None  # never made, or closed
-        return Stored(found.owner, bytes(found.data), found.lamports)
+        return Stored(found.owner, bytes(found.data), found.lamports, found.executable)
 
     def pool_accounts(self, pool_id: str) -> dict[Pubkey, Stored]:
         return {address: found for address in self._placed.get(pool_id, ())
                 if (found := self.account(address)) is not None}
 
     def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Stored]]:
-        return [(address, Stored(found.owner, bytes(found.data), found.lamports))
+        return [(address, Stored(found.owner, bytes(found.data), found.lamports,
+                                 found.executable))
                 for address, found in self.runtime.svm.get_program_accounts(program)
                 if found.lamports > 0]
 

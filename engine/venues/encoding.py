@@ -43,7 +43,7 @@ def encode_account(found: Account | None, config: dict[str, Any] | None,
             encoding = "base64"
     if data is None:
         data = _binary(_sliced(found.data, config), encoding)
-    return {"data": data, "executable": False, "lamports": found.lamports,
+    return {"data": data, "executable": found.executable, "lamports": found.lamports,
             "owner": str(found.owner), "rentEpoch": RENT_EPOCH, "space": len(found.data)}
 
 

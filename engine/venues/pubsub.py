@@ -84,7 +84,7 @@ class PubSub:
 def _notification(method: str, number: int, slot: int, address: Pubkey,
                   account: Account) -> dict[str, Any]:
     value = {"data": [base64.b64encode(account.data).decode(), "base64"],
-             "executable": False, "lamports": account.lamports, "owner": str(account.owner),
+             "executable": account.executable, "lamports": account.lamports, "owner": str(account.owner),
              "rentEpoch": 18446744073709551615, "space": len(account.data)}
     if method == "programNotification":
         value = {"pubkey": str(address), "account": value}
