@@ -11,7 +11,8 @@ import pytest
 
 ROOT = Path(__file__).parents[1] / "engine"
 ADAPTERS = ("engine.store", "engine.venues", "engine.api", "engine.rpc")
-ENTRY_POINTS = ("engine.app", "engine.__main__", "engine.testing", "engine.processes")
+ENTRY_POINTS = ("engine.app", "engine.__main__", "engine.testing", "engine.processes",
+                "engine.programs_command")  # a command of its own: it builds its RPC client
 IO_LIBRARIES = {"aiohttp", "aiosqlite", "sqlite3", "asyncio", "socket", "loguru", "orjson",
                 "prometheus_client", "subprocess", "threading", "concurrent", "os", "io",
                 "pathlib", "time", "random", "uvloop"}

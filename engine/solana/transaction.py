@@ -132,9 +132,11 @@ class Decoded:
 
 
 def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None], *,
-           verify: bool = True) -> Decoded:
+           verify: bool = True, any_program: bool = False) -> Decoded:
     """Parse (and, unless told not to, verify) signed bytes; raise Rejected as a validator
-    would. A simulation without sigVerify, or the signer reading its own, skips the check."""
+    would. A simulation without sigVerify, or the signer reading its own, skips the check.
+    `any_program`: a runtime executes it, so any message version and any program is taken,
+    and a swap not in the engine's shape is left to its program (not read as a swap)."""
     try:
         tx = VersionedTransaction.from_bytes(raw)
     except ValueError as error:
@@ -142,7 +144,7 @@ def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None], *,
     if verify and not all(tx.verify_with_results()):
         raise Rejected("SignatureFailure", "Transaction signature verification failure")
     message = tx.message
-    if not isinstance(message, MessageV0):
+    if not isinstance(message, MessageV0) and not any_program:
         raise Rejected("UnsupportedVersion", "this cluster takes v0 messages")
     keys = list(message.account_keys)
     limit, price, memo = 200_000, 0, ""
@@ -153,9 +155,9 @@ def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None], *,
     for n, compiled in enumerate(message.instructions):
         program = keys[compiled.program_id_index]
         role = ROLES.get(program)  # one hash lookup: most instructions are housekeeping
-        if role is None:
+        if role is None and not any_program:
             raise Rejected("InvalidProgramForExecution", f"program {program} is not deployed")
-        if role == "housekeeping":
+        if role is None or role == "housekeeping":
             continue
         data = bytes(compiled.data)
         if role == "budget":
@@ -167,7 +169,12 @@ def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None], *,
             memo = data.decode(errors="replace")
         else:
             accounts = [keys[i] for i in bytes(compiled.accounts)]
-            swaps.append(_swap(program, accounts, data, keys[0], pools, swaps))
+            try:
+                swaps.append(_swap(program, accounts, data, keys[0], pools, swaps))
+            except Rejected:
+                if not any_program:
+                    raise
+                continue  # not the engine's kind of swap: its program alone judges it
             kinds.append(role)
             indexes.append(n)
             addresses.append(accounts[POOL_ACCOUNT[program]])

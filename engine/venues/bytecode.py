@@ -53,6 +53,11 @@ from engine.venues.wallet import Wallet
 Pool = CpPool | DlmmPool
 # SPL Token's "insufficient funds" and AMM v4's own: a wallet short of its input.
 SHORT_OF_FUNDS = {("token", 1), ("amm_v4", 40)}
+# Programs and sysvars a transaction names: never the record's to keep.
+FIXED = frozenset({SYSTEM, TOKEN, AMM_V4, CPMM, DLMM, *(Pubkey.from_string(p) for p in (
+    "ComputeBudget111111111111111111111111111111", "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr",
+    "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL", "SysvarRent111111111111111111111111111111111",
+    "SysvarC1ock11111111111111111111111111111111"))})
 MARKET_FUNDS = 10**18  # what the other traders' wallet holds of each token: never short
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,8 @@ class Bytecode:
         self.runtime.svm.with_transaction_history(0)
         self._market: Trader | None = None
         self._placed: dict[str, set[Pubkey]] = {}  # pool id -> the accounts written for it
+        self._pool_keys: set[Pubkey] = set()  # every pool's accounts, together
+        self._kept: set[Pubkey] = set()  # accounts the record holds beyond wallet and pools
         self.decimals: dict[str, int] = {}
 
     @property
@@ -93,7 +100,9 @@ class Bytecode:
         written = place(self.runtime, info, pool, self.decimals, opened)
         for stale in self._placed.get(info.pool_id, set()) - written:
             self.runtime.svm.set_account(stale, _system(0))
+            self._pool_keys.discard(stale)
         self._placed[info.pool_id] = written
+        self._pool_keys |= written
 
     def read_back(self, info: PoolInfo, pool: Pool) -> None:
         """The pool object made equal to its accounts, as the program left them."""
@@ -132,6 +141,42 @@ class Bytecode:
                            "programId": str(TOKEN), "uiTokenAmount": ui_amount(
                                int(held["amount"]), places)})
         return lamports, tokens
+
+    # -- what the record keeps beyond the wallet and the pools --------------------------------
+    def kept_accounts(self, keys: Sequence[Pubkey], wallet: set[Pubkey]) -> dict[str, object]:
+        """The accounts a transaction named that are neither the funded wallet's nor a pool's
+        nor a program, as they are now (a closed one as 0 lamports), for the record."""
+        pools = self._pool_keys
+        kept: dict[str, object] = {}
+        for key in keys:
+            if key in wallet or key in pools or key in FIXED:
+                continue
+            found = self.runtime.svm.get_account(key)
+            if found is None or (found.lamports == 0 and not found.data):
+                if key in self._kept:
+                    kept[f"account:{key}"] = {"lamports": 0}
+                continue
+            if found.executable or found.owner in (AMM_V4, CPMM, DLMM):
+                continue
+            self._kept.add(key)
+            kept[f"account:{key}"] = {"lamports": found.lamports, "owner": str(found.owner),
+                                      "data": base64.b64encode(bytes(found.data)).decode()}
+        return kept
+
+    def restore_accounts(self, accounts: dict[str, dict[str, object]]) -> None:
+        for address, kept in accounts.items():
+            key = Pubkey.from_string(address)
+            self._kept.add(key)
+            lamports = int(str(kept["lamports"]))
+            if lamports == 0:
+                self.runtime.svm.set_account(key, _system(0))
+                continue
+            self.runtime.svm.set_account(key, Account(
+                lamports, base64.b64decode(str(kept["data"])), Pubkey.from_string(
+                    str(kept["owner"])), False, 0))
+
+    def place_system(self, key: Pubkey, lamports: int) -> None:
+        self.runtime.svm.set_account(key, _system(lamports))
 
     # -- the wallet --------------------------------------------------------------------------
     def place_wallet(self, owner: str, wallet: Wallet) -> None:
@@ -271,16 +316,22 @@ Readback = Callable[[str], None]
 
 
 class RuntimeExecutor:
-    """The cluster's `Runs` with programs: each landing executed by the bytecode, the wallet
-    and the pools it named read back from the runtime's accounts."""
+    """The cluster's `Runs` with programs: each landing executed by the bytecode, then the
+    wallet and every pool the transaction named read back from the runtime's accounts. Any
+    transaction runs, not only the engine's swaps (a transfer, a token instruction, someone
+    else's swap): its programs judge it."""
 
     def __init__(self, bytecode: Bytecode, chain: ChainView,
-                 read_back: Callable[[Iterable[str]], None],
+                 read_back: Callable[[Sequence[Pubkey]], None],
                  slips: Callable[[str, int], bool]) -> None:
         self._bytecode, self._chain, self._read_back, self._slips = (
             bytecode, chain, read_back, slips)
 
     def shortfall(self, message: Message) -> str | None:
+        """The engine's swaps from the funded wallet are checked as before; anything else is
+        left to the preflight, which runs the programs."""
+        if not message.instructions or message.fee_payer != self._chain.owner:
+            return None
         return self._chain.wallet.shortfall(message.mint_in, message.amount_in, message.mint_out,
                                             message.fee)
 
@@ -291,25 +342,27 @@ class RuntimeExecutor:
             done = bytecode.execute(message.payload, dry=True)
             return Outcome(err=done.err, code=done.code, message=done.message,
                            logs=list(done.logs), units=done.units)
-        owner, wallet = message.fee_payer, chain.wallet
+        wallet = chain.wallet
         mints = {m for ix in message.instructions for m in (ix.mint_in, ix.mint_out)}
         before, held = dict(wallet.balances), set(wallet.accounts)
-        if self._slips(message.order_id, message.attempt):
-            bytecode.charge(owner, message.fee)
-            bytecode.read_wallet(owner, wallet, mints)
+        if message.instructions and self._slips(message.order_id, message.attempt):
+            bytecode.charge(message.fee_payer, message.fee)
+            self._follow_wallet(mints)
             return scripted_slip(message)
         keys = message.account_keys
         pre = bytecode.balances(keys)
         done = bytecode.execute(message.payload)
         post = bytecode.balances(keys)
         balances: dict[str, list[Any]] = {"preBalances": pre[0], "postBalances": post[0],
-                    "preTokenBalances": pre[1], "postTokenBalances": post[1]}
-        bytecode.read_wallet(owner, wallet, mints)
+                                          "preTokenBalances": pre[1], "postTokenBalances": post[1]}
+        self._follow_wallet(mints)
+        failed = Outcome(err=done.err, code=done.code, message=done.message, logs=list(done.logs),
+                         units=done.units, inner=done.inner, charged=True, balances=balances)
         if done.err is not None:
-            return Outcome(err=done.err, code=done.code, message=done.message,
-                           logs=list(done.logs), units=done.units, inner=done.inner,
-                           charged=True, balances=balances)
-        self._read_back(dict.fromkeys(ix.pool for ix in message.instructions))
+            return failed
+        self._read_back(keys)
+        if not message.instructions or message.fee_payer != chain.owner:
+            return failed  # no error: not the engine's swap, so no amounts of its own
         rent = len(wallet.accounts - held) * bytecode.rent_of_token_account
         lamports = wallet.balances.get(WSOL_MINT, 0) - before.get(WSOL_MINT, 0)
         spent = {m: before.get(m, 0) - wallet.balances.get(m, 0) for m in mints}
@@ -318,11 +371,18 @@ class RuntimeExecutor:
                        rent=rent, units=done.units, inner=done.inner, charged=True,
                        balances=balances)
 
+    def _follow_wallet(self, mints: set[str]) -> None:
+        """The funded wallet as the runtime holds it (any transaction may have paid it)."""
+        owner, wallet = self._chain.owner, self._chain.wallet
+        if owner is not None:
+            self._bytecode.read_wallet(owner, wallet, mints | wallet.accounts)
+
 
 class ChainView(Protocol):
     """What the executor reads of the cluster."""
 
     wallet: Wallet
+    owner: str | None
 
     @property
     def block_height(self) -> int: ...

@@ -64,7 +64,7 @@ class SimChain:
                  on_slot: Callable[[int], set[frozenset[str]]] = lambda now: set(),
                  on_change: Callable[[set[frozenset[str]]], None] = lambda pairs: None,
                  record: ChainRecord | None = None,
-                 snapshot: Callable[[list[str]], dict[str, Any]] = lambda pools: {},
+                 snapshot: Callable[[Message], dict[str, Any]] = lambda message: {},
                  funded: str | None = None,
                  runs: Callable[[SimChain], Runs] | None = None) -> None:
         self._rng, self._clock, self._pools = rng, clock, pools
@@ -196,11 +196,14 @@ class SimChain:
 
     def read(self, payload: str, *, verify: bool = True) -> Message:
         """Parse and verify a transaction (raises `Rejected`)."""
-        return Message.read(payload, self._pools, self._expiry, verify=verify)
+        return Message.read(payload, self._pools, self._expiry, verify=verify,
+                            any_program=self.execution == "bytecode")
 
     # -- transactions ------------------------------------------------------------------------
-    async def send(self, payload: str, *, preflight: bool = True) -> str:
-        """sendTransaction: verify, deduplicate, preflight, and let it land; its signature."""
+    async def send(self, payload: str, *, preflight: bool = True, faults: bool = True) -> str:
+        """sendTransaction: verify, deduplicate, preflight, and let it land; its signature.
+        `faults`: whether the node's transient failures and scripted faults may strike (not
+        for the cluster's own transactions, such as its faucet's)."""
         delay = self._rng.uniform(0.02, 0.06) * self._scale
         if delay > 0:  # the node's answer takes that long; with no time passing, none
             await self._clock.sleep(delay)
@@ -209,10 +212,10 @@ class SimChain:
         signature = message.signature
         if signature in self._in_flight:
             return signature  # a rebroadcast of one still in flight: one copy lands
-        scripted = self.faults.send_error(message.order_id, message.attempt)
+        scripted = self.faults.send_error(message.order_id, message.attempt) if faults else None
         if scripted is not None:
             raise scripted(f"scripted {scripted.code} for attempt {message.attempt}")
-        unlucky = self._rng.random() < self._failure_rate
+        unlucky = faults and self._rng.random() < self._failure_rate
         error = self._rng.choice(RANDOM_TRANSIENTS) if unlucky else None
         if error is not None and error is not SendTimeout:
             raise error(f"simulated transient {error.code}")
@@ -220,8 +223,8 @@ class SimChain:
             raise BlockhashNotFound(f"blockhash {message.recent_blockhash[:8]}... not found")
         if signature in self.ledger:  # its blockhash is live, so its landing is in memory
             raise AlreadyProcessed(signature)
-        if message.fee_payer != self.owner:
-            raise InsufficientFunds(f"AccountNotFound: {message.fee_payer} holds no SOL")
+        if message.fee_payer != self.owner and self.execution == "model":  # with programs,
+            raise InsufficientFunds(f"AccountNotFound: {message.fee_payer} holds no SOL")  # it runs
         problem = self._executor.shortfall(message)
         if problem is not None:  # preflight simulation refuses it; nothing is charged
             raise InsufficientFunds(f"transaction simulation failed: {problem}")
@@ -229,12 +232,13 @@ class SimChain:
             simulated = self._executor.run(message, self.now(), dry=True)  # preflight does
             if simulated.err is not None:
                 raise PreflightFailed(simulated)
-        if not self.faults.drops(message.order_id, message.attempt):
+        if not (faults and self.faults.drops(message.order_id, message.attempt)):
             if self._record is not None:
                 self._record.sent(signature, payload, message.last_valid_height)
             delay = self._landing_delay(message) * self._scale
             self._in_flight[signature] = asyncio.create_task(self._land(message, delay))
-        if error is SendTimeout or self.faults.times_out(message.order_id, message.attempt):
+        if error is SendTimeout or (faults and self.faults.times_out(message.order_id,
+                                                                    message.attempt)):
             # The dangerous case: delivered, and it will land, but the client never heard back.
             raise SendTimeout(f"no answer to sendTransaction for {signature[:8]}...")
         return signature
@@ -243,6 +247,11 @@ class SimChain:
         """simulateTransaction: run it against the current state without changing anything."""
         message = self.read(payload, verify=verify)
         return message, self._executor.run(message, self.now(), dry=True)
+
+    def keep(self, values: dict[str, Any]) -> None:
+        """Write values of the cluster's own into its record (when it keeps one)."""
+        if self._record is not None:
+            self._record.put_meta(values)
 
     def wallet_of(self, owner: str) -> Wallet | None:
         """The wallet of that address: the funded one's, else none (naming an address never
@@ -315,13 +324,13 @@ class SimChain:
             landed = self._execute(message)
             self._landed += 1
             self.advance()
-            self._on_change({frozenset((ix.mint_in, ix.mint_out))
-                             for ix in message.instructions})
+            if self.execution == "model":  # with programs, the pools read back say so
+                self._on_change({frozenset((ix.mint_in, ix.mint_out))
+                                 for ix in message.instructions})
         if self._record is not None:
-            pools = [ix.pool for ix in message.instructions]
             details = self.details.get(signature)
             self._record.record(landed, signature, {"chain": self._counters(),
-                                                    **self._snapshot(pools)}, details)
+                                                    **self._snapshot(message)}, details)
             self._forget_expired()
 
     def _execute(self, message: Message) -> Landed:

@@ -47,16 +47,19 @@ class Message:
 
     @classmethod
     def read(cls, payload: str, pools: Callable[[Pubkey], PoolInfo | None],
-             expiry: Callable[[str], int | None], *, verify: bool = True) -> Message:
-        """Parse, verify and decode; raises `Rejected` (bad bytes or signatures)."""
+             expiry: Callable[[str], int | None], *, verify: bool = True,
+             any_program: bool = False) -> Message:
+        """Parse, verify and decode; raises `Rejected` (bad bytes or signatures).
+        `any_program`: the programs' runtime executes it, so it need not be a swap."""
         try:
             raw = base64.b64decode(payload, validate=True)
         except ValueError:
             raise Rejected("SanitizeFailure", "the transaction is not base64") from None
-        decoded = decode(raw, pools, verify=verify)
+        decoded = decode(raw, pools, verify=verify, any_program=any_program)
         swaps = decoded.swaps
-        if not swaps:  # a simulation of swap programs: nothing else would run here
-            raise Rejected("UnsupportedTransaction", "this simulated cluster runs swaps only")
+        if not swaps and not any_program:  # the model of the swap programs runs nothing else
+            raise Rejected("UnsupportedTransaction", "without --programs this simulated cluster "
+                                                     "runs swaps only")
         height = expiry(decoded.blockhash)
         hops: list[list[SwapInstruction]] = []
         for ix in swaps:
@@ -69,7 +72,8 @@ class Message:
                    _units(decoded), decoded.kinds, decoded.swap_indexes, decoded.account_keys,
                    tuple(dict.fromkeys(str(k) for k in decoded.pools)),
                    tuple(tuple(hop) for hop in hops), any(ix.exact_out for ix in swaps),
-                   sum(ix.amount_in for ix in hops[0]), swaps[0].mint_in, swaps[-1].mint_out)
+                   sum(ix.amount_in for ix in hops[0]) if hops else 0,
+                   swaps[0].mint_in if swaps else "", swaps[-1].mint_out if swaps else "")
 
     @property
     def order_id(self) -> str:

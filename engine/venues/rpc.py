@@ -18,7 +18,6 @@ from engine.domain.errors import (
     RateLimited,
     SendTimeout,
 )
-from engine.domain.tokens import WSOL_MINT
 from engine.solana import jsonrpc as codes
 from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.jsonrpc import RpcError, RpcTimeout
@@ -34,6 +33,7 @@ from engine.venues.chain import (
 )
 from engine.venues.chain_events import ChainEvents
 from engine.venues.encoding import encode_account, encoding_of
+from engine.venues.faucet import Faucet
 from engine.venues.node_info import NodeInfo
 from engine.venues.pubsub import PubSub
 from engine.venues.token_rpc import TokenRpc
@@ -57,7 +57,7 @@ class Accounts(Protocol):
 
 class ClusterRpc:
     def __init__(self, chain: SimChain, accounts: Accounts, pubsub: PubSub | None = None,
-                 events: ChainEvents | None = None) -> None:
+                 events: ChainEvents | None = None, faucet: Faucet | None = None) -> None:
         self.chain, self._accounts, self._pubsub = chain, accounts, pubsub
         self._events = events
         self._methods: dict[str, Handler] = {
@@ -75,7 +75,8 @@ class ClusterRpc:
             "getAccountInfo": self.get_account_info,
             "getMultipleAccounts": self.get_multiple_accounts,
             "getProgramAccounts": self.get_program_accounts,
-            **NodeInfo(chain).methods(), **TokenRpc(accounts, self._context).methods()}
+            **NodeInfo(chain).methods(), **TokenRpc(accounts, self._context).methods(),
+            **(faucet or Faucet(chain)).methods()}
 
     async def dispatch(self, method: str, params: list[Any]) -> Any:
         handler = self._methods.get(method)
@@ -218,9 +219,8 @@ class ClusterRpc:
                           config: dict[str, Any] | None = None) -> dict[str, Any]:
         if not isinstance(pubkey, str) or not base58.is_public_key(pubkey):
             raise RpcError(codes.INVALID_PARAMS, "Invalid param: Invalid")
-        wallet = self.chain.wallet_of(pubkey)
-        lamports = wallet.balances.get(WSOL_MINT, 0) if wallet else 0
-        return {"context": self._context(), "value": lamports}
+        [found] = self._accounts.accounts([Pubkey.from_string(pubkey)])
+        return {"context": self._context(), "value": found.lamports if found else 0}
 
     async def get_token_accounts_by_owner(self, owner: str, selector: dict[str, str],
                                           config: dict[str, Any] | None = None

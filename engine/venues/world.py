@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +27,7 @@ from engine.solana.programs import (
     SYSVAR,
     TOKEN,
     PoolInfo,
+    associated_token_address,
     bin_array_index,
     pda,
 )
@@ -34,10 +35,12 @@ from engine.venues.bytecode import Bytecode, RuntimeExecutor
 from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, SimChain
 from engine.venues.chain_events import ChainEvents
 from engine.venues.dex import Pool, PoolVenue
+from engine.venues.faucet import FAUCET_LAMPORTS, Faucet, faucet_keypair
 from engine.venues.faults import Faults
 from engine.venues.flow import OtherTraders
 from engine.venues.holdings import holdings
 from engine.venues.ledger import ChainRecord
+from engine.venues.message import Message
 from engine.venues.pools import (
     build_bins,
     load_seed,
@@ -70,6 +73,7 @@ class SimWorld:
     _rpc: ClusterRpc | None = None
     record: ChainRecord | None = None  # the durable record, when the cluster keeps one
     slot_listeners: list[Callable[[int], None]] = field(default_factory=list)  # each new slot
+    airdropped: dict[str, int] = field(default_factory=dict)  # the faucet's, by address
     bytecode: Bytecode | None = None  # the programs that run the transactions (--programs)
 
     @classmethod
@@ -116,11 +120,17 @@ class SimWorld:
             if key.startswith("pool:") and key[5:] in pools:  # launched ones: further down
                 pools[key[5:]].restore(state)
 
-        def snapshot(touched: list[str]) -> dict[str, Any]:
+        def snapshot(message: Message) -> dict[str, Any]:
             """The wallet and the pools a landing changed (other traders' flow is not kept);
-            a launched pool too, which the seeded `pools` do not hold."""
-            return {"wallet": chain.wallet.state()} | {
-                f"pool:{pool_id}": world.pool(pool_id).state() for pool_id in touched}
+            a launched pool too, which the seeded `pools` do not hold. With the programs, any
+            other account the transaction named, as the runtime holds it."""
+            touched = {ix.pool for ix in message.instructions}
+            kept: dict[str, Any] = {"wallet": chain.wallet.state()}
+            if bytecode is not None:
+                touched |= {info.pool_id for key in message.account_keys
+                            if (info := world.pool_at(key)) is not None}
+                kept |= bytecode.kept_accounts(message.account_keys, world.wallet_addresses())
+            return kept | {f"pool:{pool_id}": world.pool(pool_id).state() for pool_id in touched}
 
         def changed(pairs: set[frozenset[str]]) -> None:
             world.notify(pairs)
@@ -144,19 +154,24 @@ class SimWorld:
                                         "liquidity": Decimal(plan["liquidity"])})
                            for slot, plan in saved.get("scheduled", [])]
         if bytecode is not None:
-            world._load_runtime(bytecode)
+            world._load_runtime(bytecode, saved)
+        world.airdropped = dict(saved.get("faucet", {}))
         return world
 
     # -- the programs' runtime (with --programs) ----------------------------------------------
-    def _load_runtime(self, bytecode: Bytecode) -> None:
-        """Write every pool, mint and the wallet into the runtime, as the record left them;
-        from now on other traders swap through the programs too."""
+    def _load_runtime(self, bytecode: Bytecode, saved: dict[str, Any]) -> None:
+        """Write every pool, mint, the wallet, the faucet and every other account a landing
+        left into the runtime, as the record keeps them; from now on other traders swap
+        through the programs too."""
         bytecode.decimals = {t.mint: t.decimals for t in TOKENS} | {
             x["mint"]: LAUNCH_DECIMALS for x in self.launches}
         for pool_id in self.pools_of(None):
             self._place(pool_id)
         if self.chain.owner is not None:
             bytecode.place_wallet(self.chain.owner, self.chain.wallet)
+        bytecode.place_system(faucet_keypair(self.chain.genesis_hash).pubkey(), FAUCET_LAMPORTS)
+        bytecode.restore_accounts({key[8:]: value for key, value in saved.items()
+                                   if key.startswith("account:")})
 
         def swap(pool: Pool, mint_in: str, amount: int, now: int) -> None:
             bytecode.at(int((now - GENESIS_UNIX) / SLOT_SECONDS), now)
@@ -164,19 +179,36 @@ class SimWorld:
 
         self.traders.swap = swap
 
+    def wallet_addresses(self) -> set[Pubkey]:
+        """The funded wallet and its token accounts: the record keeps them as the wallet."""
+        owner = self.chain.owner
+        if owner is None:
+            return set()
+        key = Pubkey.from_string(owner)
+        return {key} | {associated_token_address(key, Pubkey.from_string(mint))
+                        for mint in [*self.chain.wallet.accounts, WSOL_MINT]}
+
     def _place(self, pool_id: str) -> None:
         if self.bytecode is not None:
             pool = self.pool(pool_id)
             assert isinstance(pool, CpPool | DlmmPool)
             self.bytecode.place(self.pool_info(pool_id), pool, self._opened(pool_id))
 
-    def read_back(self, pool_ids: Iterable[str]) -> None:
-        """The pools made equal to their accounts, as the programs left them."""
+    def read_back(self, keys: Sequence[Pubkey]) -> None:
+        """Every pool a transaction named (by its pool account) made equal to its accounts,
+        as the programs left them; their pairs' watchers told."""
         assert self.bytecode is not None
-        for pool_id in pool_ids:
-            pool = self.pool(pool_id)
+        pairs = set()
+        for key in keys:
+            info = self.pool_at(key)
+            if info is None:
+                continue
+            pool = self.pool(info.pool_id)
             assert isinstance(pool, CpPool | DlmmPool)
-            self.bytecode.read_back(self.pool_info(pool_id), pool)
+            self.bytecode.read_back(info, pool)
+            pairs.add(frozenset(pool.mints))
+        if pairs:
+            self.notify(pairs)
 
     def landing(self, signature: str) -> tuple[int, Any] | None:
         """(slot, `err` as a node reports it) of a landed transaction this cluster remembers."""
@@ -413,7 +445,8 @@ class SimWorld:
     def rpc(self) -> ClusterRpc:
         """The cluster's JSON-RPC (one per world: its PubSub listens to the pools)."""
         if self._rpc is None:
-            self._rpc = ClusterRpc(self.chain, self, PubSub(self), ChainEvents(self))
+            self._rpc = ClusterRpc(self.chain, self, PubSub(self), ChainEvents(self),
+                                   Faucet(self.chain, self.airdropped))
         return self._rpc
 
     @property

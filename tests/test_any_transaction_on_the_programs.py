@@ -1,0 +1,177 @@
+"""With the programs' runtime the cluster runs any transaction, not only the engine's swaps, as a
+test validator does: a faucet's airdrop, System transfers in legacy and v0 messages, SPL Token's
+own instructions built by solana-py's builders; what they leave survives a restart."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from solana.exceptions import SolanaRpcException
+from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Confirmed
+from solana.rpc.core import RPCException
+from solders.keypair import Keypair
+from solders.message import Message, MessageV0
+from solders.pubkey import Pubkey
+from solders.system_program import CreateAccountParams, TransferParams, create_account, transfer
+from solders.transaction import Transaction, VersionedTransaction
+from spl.token.constants import TOKEN_PROGRAM_ID
+from spl.token.instructions import (
+    create_associated_token_account,
+    get_associated_token_address,
+    initialize_mint,
+    mint_to,
+)
+from spl.token.models import InitializeMintParams, MintToParams
+
+from engine.testing.process import ClusterProcess
+
+SOL = 10**9
+
+
+def start(tmp_path: Path, programs: Path | None) -> ClusterProcess:
+    extra = ("--programs", str(programs)) if programs else ()
+    return ClusterProcess(tmp_path / "cluster.db", "--latency-scale", "0", "--failure-rate", "0",
+                          "--market-flow", "0", "--fund-keypair", str(tmp_path / "w.json"),
+                          *extra)
+
+
+@pytest_asyncio.fixture
+async def node(tmp_path: Path, programs: Path) -> AsyncIterator[AsyncClient]:
+    cluster = start(tmp_path, programs)
+    await cluster.start()
+    async with AsyncClient(cluster.url, commitment=Confirmed) as client:
+        yield client
+    await cluster.terminate()
+
+
+async def send(client: AsyncClient, payer: Keypair, instructions: list[Any],
+               *signers: Keypair) -> None:
+    """A legacy transaction, as solana-py's own helpers build them, sent and confirmed."""
+    blockhash = (await client.get_latest_blockhash()).value.blockhash
+    message = Message.new_with_blockhash(instructions, payer.pubkey(), blockhash)
+    signature = (await client.send_raw_transaction(bytes(Transaction(
+        [payer, *signers], message, blockhash)))).value
+    await client.confirm_transaction(signature, Confirmed, sleep_seconds=0.05)
+
+
+async def new_token(client: AsyncClient, payer: Keypair, decimals: int,
+                    minted: int) -> tuple[Pubkey, Pubkey]:
+    """A mint (SPL Token's InitializeMint) and the payer's token account holding `minted`."""
+    mint = Keypair()
+    rent = (await client.get_minimum_balance_for_rent_exemption(82)).value
+    await send(client, payer, [
+        create_account(CreateAccountParams(from_pubkey=payer.pubkey(), to_pubkey=mint.pubkey(),
+                                           lamports=rent, space=82, owner=TOKEN_PROGRAM_ID)),
+        initialize_mint(InitializeMintParams(decimals=decimals, program_id=TOKEN_PROGRAM_ID,
+                                             mint=mint.pubkey(),
+                                             mint_authority=payer.pubkey()))], mint)
+    holder = get_associated_token_address(payer.pubkey(), mint.pubkey())
+    await send(client, payer, [
+        create_associated_token_account(payer.pubkey(), payer.pubkey(), mint.pubkey()),
+        mint_to(MintToParams(program_id=TOKEN_PROGRAM_ID, mint=mint.pubkey(), dest=holder,
+                             mint_authority=payer.pubkey(), amount=minted))])
+    return mint.pubkey(), holder
+
+
+async def funded(client: AsyncClient, sol: int = 10) -> Keypair:
+    owner = Keypair()
+    signature = (await client.request_airdrop(owner.pubkey(), sol * SOL)).value
+    await client.confirm_transaction(signature, Confirmed, sleep_seconds=0.05)
+    return owner
+
+
+async def test_an_airdrop_lands_and_funds_a_new_address(node: AsyncClient) -> None:
+    owner = await funded(node, 5)
+    assert (await node.get_balance(owner.pubkey())).value == 5 * SOL
+
+
+async def test_system_transfers_in_legacy_and_v0_messages(node: AsyncClient) -> None:
+    sender, receiver = await funded(node), Keypair().pubkey()
+    blockhash = (await node.get_latest_blockhash()).value.blockhash
+    pay = transfer(TransferParams(from_pubkey=sender.pubkey(), to_pubkey=receiver,
+                                  lamports=2 * SOL))
+    legacy = Transaction([sender], Message.new_with_blockhash([pay], sender.pubkey(), blockhash),
+                         blockhash)
+    sent = (await node.send_raw_transaction(bytes(legacy))).value
+    await node.confirm_transaction(sent, Confirmed, sleep_seconds=0.05)
+    again = transfer(TransferParams(from_pubkey=sender.pubkey(), to_pubkey=receiver,
+                                    lamports=SOL))
+    v0 = VersionedTransaction(MessageV0.try_compile(sender.pubkey(), [again], [], blockhash),
+                              [sender])
+    sent = (await node.send_raw_transaction(bytes(v0))).value
+    await node.confirm_transaction(sent, Confirmed, sleep_seconds=0.05)
+    assert (await node.get_balance(receiver)).value == 3 * SOL
+    assert (await node.get_balance(sender.pubkey())).value == 7 * SOL - 2 * 5_000  # two fees
+    found = (await node.get_transaction(sent, max_supported_transaction_version=0)).value
+    assert found is not None and found.transaction.meta is not None
+    assert found.transaction.meta.fee == 5_000
+
+
+async def test_spl_token_instructions_built_by_solana_py_run(
+        node: AsyncClient) -> None:
+    payer = await funded(node)
+    mint, holder = await new_token(node, payer, 6, 1_250_000)
+    balance = (await node.get_token_account_balance(holder)).value
+    assert (balance.amount, balance.decimals) == ("1250000", 6)
+    assert (await node.get_token_supply(mint)).value.amount == "1250000"
+
+
+async def test_a_transfer_the_runtime_refuses_is_a_preflight_error(node: AsyncClient) -> None:
+    broke, receiver = Keypair(), Keypair().pubkey()
+    blockhash = (await node.get_latest_blockhash()).value.blockhash
+    pay = transfer(TransferParams(from_pubkey=broke.pubkey(), to_pubkey=receiver, lamports=SOL))
+    tx = Transaction([broke], Message.new_with_blockhash([pay], broke.pubkey(), blockhash),
+                     blockhash)
+    with pytest.raises(RPCException) as refused:
+        await node.send_raw_transaction(bytes(tx))
+    assert "AccountNotFound" in str(refused.value)
+
+
+async def test_the_faucet_has_caps(node: AsyncClient) -> None:
+    with pytest.raises((RPCException, SolanaRpcException)):
+        await node.request_airdrop(Keypair().pubkey(), 1_001 * SOL)
+    greedy = Keypair().pubkey()
+    for _ in range(10):
+        await node.request_airdrop(greedy, 1_000 * SOL)
+    with pytest.raises((RPCException, SolanaRpcException)):
+        await node.request_airdrop(greedy, SOL)
+
+
+async def test_without_programs_an_airdrop_is_refused_with_the_reason(tmp_path: Path) -> None:
+    cluster = start(tmp_path, None)
+    await cluster.start()
+    try:
+        async with AsyncClient(cluster.url) as client:
+            with pytest.raises((RPCException, SolanaRpcException)) as refused:
+                await client.request_airdrop(Keypair().pubkey(), SOL)
+    finally:
+        await cluster.terminate()
+    assert "--programs" in str(refused.value)
+
+
+async def test_accounts_a_transaction_made_survive_a_restart(tmp_path: Path,
+                                                            programs: Path) -> None:
+    cluster = start(tmp_path, programs)
+    await cluster.start()
+    try:
+        async with AsyncClient(cluster.url, commitment=Confirmed) as client:
+            owner = await funded(client, 3)
+            mint, holder = await new_token(client, owner, 0, 42)
+            lamports = (await client.get_balance(owner.pubkey())).value
+    finally:
+        cluster.kill()  # no clean stop: what landed is on disk already
+    again = start(tmp_path, programs)
+    again.port, again.url = cluster.port, cluster.url
+    await again.start()
+    try:
+        async with AsyncClient(again.url) as client:
+            assert (await client.get_balance(owner.pubkey())).value == lamports
+            assert (await client.get_token_account_balance(holder)).value.amount == "42"
+            assert (await client.get_account_info(mint)).value is not None
+    finally:
+        await again.terminate()
