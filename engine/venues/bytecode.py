@@ -46,7 +46,8 @@ from engine.solana.programs import (
 )
 from engine.svm.pools import Trader, place, read
 from engine.svm.runtime import TOKEN_ACCOUNT_SIZE, Runtime
-from engine.venues.execution import Outcome, ui_amount
+from engine.venues.encoding import ui_amount
+from engine.venues.execution import Outcome
 from engine.venues.message import Message
 from engine.venues.wallet import Wallet
 
@@ -174,6 +175,12 @@ class Bytecode:
             self.runtime.svm.set_account(key, Account(
                 lamports, base64.b64decode(str(kept["data"])), Pubkey.from_string(
                     str(kept["owner"])), False, 0))
+
+    def known(self, also: set[Pubkey]) -> list[tuple[Pubkey, Stored]]:
+        """The accounts the runtime holds that the cluster can name: pools, programs, what the
+        record keeps, and `also`."""
+        named = self._pool_keys | self._kept | also | {AMM_V4, CPMM, DLMM}
+        return [(key, found) for key in named if (found := self.account(key)) is not None]
 
     def place_system(self, key: Pubkey, lamports: int) -> None:
         self.runtime.svm.set_account(key, _system(lamports))

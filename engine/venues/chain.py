@@ -90,6 +90,7 @@ class SimChain:
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._backlog: list[str] = []  # payloads sent before a restart, not yet landed
         self._hashes: dict[str, int] = {}  # blockhash -> the height it was made at
+        self._named: dict[str, list[tuple[str, int]]] = {}  # address -> landings, no record
         if record is not None:
             self._load(record)
 
@@ -330,7 +331,8 @@ class SimChain:
         if self._record is not None:
             details = self.details.get(signature)
             self._record.record(landed, signature, {"chain": self._counters(),
-                                                    **self._snapshot(message)}, details)
+                                                    **self._snapshot(message)}, details,
+                                [str(key) for key in message.account_keys])
             self._forget_expired()
 
     def _execute(self, message: Message) -> Landed:
@@ -357,7 +359,33 @@ class SimChain:
                 **({"innerInstructions": outcome.inner} if outcome.inner else {})}
         self.ledger[message.signature] = landed
         self.details[message.signature] = (message.payload, meta)
+        if self._record is None:  # else the record keeps who each transaction named
+            for key in message.account_keys:
+                self._named.setdefault(str(key), []).append((message.signature, slot))
         return landed
+
+    async def settled(self) -> None:
+        """Until what has landed is readable from the record (when there is one)."""
+        if self._record is not None:
+            await self._record.durable()
+
+    def in_slots(self, first: int, last: int) -> list[tuple[Landed, str, dict[str, Any]]]:
+        """The transactions that landed in these slots (getBlock), in landing order."""
+        if self._record is not None:
+            return self._record.in_slots(first, last)
+        return [(landed, *self.details[landed.signature]) for landed in self.ledger.values()
+                if first <= landed.slot <= last and landed.signature in self.details]
+
+    def naming(self, address: str, limit: int) -> list[tuple[str, int]]:
+        """(signature, slot) of the newest landed transactions that named `address`."""
+        if self._record is not None:
+            return self._record.naming(address, limit)
+        return list(reversed(self._named.get(address, [])))[:limit]
+
+
+def blockhash_at(height: int) -> str:
+    """The blockhash of a block (getBlock's `blockhash`)."""
+    return _blockhash(height)
 
 
 @lru_cache(maxsize=1024)

@@ -8,6 +8,9 @@ import struct
 from decimal import Decimal
 from typing import Any
 
+from solders.message import MessageV0
+from solders.transaction import VersionedTransaction
+
 from engine.domain import base58
 from engine.domain.tokens import lookup
 from engine.solana import jsonrpc as codes
@@ -99,3 +102,50 @@ def ui_amount(atoms: int, places: int) -> dict[str, Any]:
         text = text.rstrip("0").rstrip(".")
     return {"amount": str(atoms), "decimals": places, "uiAmount": atoms / 10**places,
             "uiAmountString": text}
+
+
+TRANSACTION_ENCODINGS = ("json", "jsonParsed", "base58", "base64")
+UNSUPPORTED_VERSION = -32015
+
+
+def transaction_encoding(config: dict[str, Any] | None) -> str:
+    encoding = (config or {}).get("encoding") or "json"
+    if encoding not in TRANSACTION_ENCODINGS:
+        raise RpcError(codes.INVALID_PARAMS, f"Invalid params: encoding {encoding!r} is not one "
+                                             f"of {', '.join(TRANSACTION_ENCODINGS)}")
+    return str(encoding)
+
+
+def encode_transaction(payload: str, config: dict[str, Any] | None) -> tuple[Any, Any]:
+    """(`transaction`, `version`) as getTransaction and getBlock give them: the signed bytes in
+    base64 or base58, or the message as JSON (jsonParsed as json: no program is parsed). A v0
+    transaction for a client that did not say it reads them is -32015, as a node answers."""
+    raw = base64.b64decode(payload)
+    tx = VersionedTransaction.from_bytes(raw)
+    message = tx.message
+    version: Any = 0 if isinstance(message, MessageV0) else "legacy"
+    supported = (config or {}).get("maxSupportedTransactionVersion")
+    if version == 0 and supported is None:
+        raise RpcError(UNSUPPORTED_VERSION, "Transaction version (0) is not supported by the "
+                                            "requesting client. Please try the request again "
+                                            "with the following configuration parameter: "
+                                            '"maxSupportedTransactionVersion": 0')
+    encoding = transaction_encoding(config)
+    if encoding == "base64":
+        return [payload, "base64"], version
+    if encoding == "base58":
+        return [base58.encode(raw), "base58"], version
+    header = message.header
+    body: dict[str, Any] = {
+        "accountKeys": [str(k) for k in message.account_keys],
+        "header": {"numRequiredSignatures": header.num_required_signatures,
+                   "numReadonlySignedAccounts": header.num_readonly_signed_accounts,
+                   "numReadonlyUnsignedAccounts": header.num_readonly_unsigned_accounts},
+        "recentBlockhash": str(message.recent_blockhash),
+        "instructions": [{"programIdIndex": ix.program_id_index,
+                          "accounts": list(bytes(ix.accounts)),
+                          "data": base58.encode(bytes(ix.data)), "stackHeight": None}
+                         for ix in message.instructions]}
+    if version == 0:
+        body["addressTableLookups"] = []
+    return {"signatures": [str(s) for s in tx.signatures], "message": body}, version

@@ -22,6 +22,7 @@ from engine.solana.programs import (
     TOKEN,
 )
 from engine.solana.programs import associated_token_address as ata
+from engine.venues.encoding import ui_amount
 from engine.venues.message import Message
 from engine.venues.wallet import Wallet
 
@@ -193,14 +194,3 @@ def token_balances(message: Message, wallet: Wallet) -> list[dict[str, Any]]:
         out.append({"accountIndex": keys.index(address), "mint": mint, "owner": message.fee_payer,
                     "programId": str(TOKEN), "uiTokenAmount": ui_amount(atoms, places)})
     return out
-
-
-def _ui(atoms: int, places: int) -> str:
-    whole, frac = divmod(atoms, 10**places)
-    return f"{whole}.{frac:0{places}d}".rstrip("0").rstrip(".") if places else str(whole)
-
-
-def ui_amount(atoms: int, places: int) -> dict[str, Any]:
-    """A token balance as a node's `uiTokenAmount`."""
-    return {"amount": str(atoms), "decimals": places, "uiAmount": atoms / 10**places,
-            "uiAmountString": _ui(atoms, places)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,10 @@ CREATE INDEX IF NOT EXISTS ledger_by_memo ON ledger (memo);
 CREATE INDEX IF NOT EXISTS ledger_by_slot ON ledger (slot);
 CREATE TABLE IF NOT EXISTS in_flight (signature TEXT PRIMARY KEY, payload TEXT NOT NULL,
                                       last_valid_height INTEGER NOT NULL);
+-- every account a landed transaction named, for getSignaturesForAddress
+CREATE TABLE IF NOT EXISTS touched (address TEXT NOT NULL, slot INTEGER NOT NULL,
+                                    signature TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS touched_by_address ON touched (address, slot);
 """
 
 
@@ -38,6 +43,7 @@ class _Batch:
 
     sent: list[tuple[str, str, int]] = field(default_factory=list)
     landed: list[tuple[Any, ...]] = field(default_factory=list)
+    touched: list[tuple[str, int, str]] = field(default_factory=list)
     settled: list[tuple[str]] = field(default_factory=list)  # no longer in flight
     meta: dict[str, Any] = field(default_factory=dict)  # the latest value of each key wins
     durable: asyncio.Future[None] | None = None
@@ -109,6 +115,22 @@ class ChainRecord:
         return [Landed(s, slot, a_in, a_out, fee, err, msg, "confirmed", rent, memo)
                 for s, slot, a_in, a_out, fee, err, msg, rent, memo in rows]
 
+    def in_slots(self, first: int, last: int) -> list[tuple[Landed, str, dict[str, Any]]]:
+        """The transactions that landed in these slots, with their bytes and meta, in order."""
+        rows = self._reader.execute(
+            "SELECT signature, slot, amount_in, amount_out, fee, err, err_message, rent, memo, "
+            "payload, meta FROM ledger WHERE slot BETWEEN ? AND ? AND payload IS NOT NULL "
+            "ORDER BY rowid", (first, last))
+        return [(Landed(s, slot, a_in, a_out, fee, err, msg, "confirmed", rent, memo), payload,
+                 orjson.loads(meta)) for s, slot, a_in, a_out, fee, err, msg, rent, memo,
+                payload, meta in rows]
+
+    def naming(self, address: str, limit: int) -> list[tuple[str, int]]:
+        """(signature, slot) of the newest transactions that named `address`, newest first."""
+        return list(self._reader.execute(
+            "SELECT signature, slot FROM touched WHERE address=? ORDER BY slot DESC, rowid DESC "
+            "LIMIT ?", (address, limit)))
+
     def in_flight(self) -> list[tuple[str, str, int]]:
         return list(self._reader.execute(
             "SELECT signature, payload, last_valid_height FROM in_flight"))
@@ -121,10 +143,13 @@ class ChainRecord:
         self._open().sent.append((signature, payload, last_valid_height))
 
     def record(self, landed: Landed | None, signature: str, state: dict[str, Any],
-               details: tuple[str, dict[str, Any]] | None = None) -> None:
-        """The landing (or the drop) of `signature` and the state it left, in one transaction."""
+               details: tuple[str, dict[str, Any]] | None = None,
+               accounts: Sequence[str] = ()) -> None:
+        """The landing (or the drop) of `signature`, the accounts it named and the state it
+        left, in one transaction."""
         batch = self._open()
         if landed is not None:
+            batch.touched += [(address, landed.slot, signature) for address in accounts]
             payload, meta = details if details is not None else (None, None)
             batch.landed.append((landed.signature, landed.memo, landed.slot, landed.amount_in,
                                  landed.amount_out, landed.fee_lamports, landed.err,
@@ -171,6 +196,7 @@ class ChainRecord:
             db.executemany("INSERT OR IGNORE INTO in_flight VALUES (?, ?, ?)", batch.sent)
             db.executemany("INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            batch.landed)
+            db.executemany("INSERT INTO touched VALUES (?, ?, ?)", batch.touched)
             db.executemany("DELETE FROM in_flight WHERE signature=?", batch.settled)
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                            [(k, orjson.dumps(v)) for k, v in batch.meta.items()])
@@ -181,4 +207,4 @@ class ChainRecord:
 
 
 def _pending(batch: _Batch) -> bool:
-    return bool(batch.sent or batch.landed or batch.settled or batch.meta)
+    return bool(batch.sent or batch.landed or batch.settled or batch.meta or batch.touched)

@@ -32,8 +32,9 @@ from engine.venues.chain import (
     SimChain,
 )
 from engine.venues.chain_events import ChainEvents
-from engine.venues.encoding import encode_account, encoding_of
+from engine.venues.encoding import encode_account, encode_transaction, encoding_of
 from engine.venues.faucet import Faucet
+from engine.venues.ledger_rpc import LedgerRpc
 from engine.venues.node_info import NodeInfo
 from engine.venues.pubsub import PubSub
 from engine.venues.token_rpc import TokenRpc
@@ -53,6 +54,8 @@ class Accounts(Protocol):
     def accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]: ...
 
     def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]: ...
+
+    def known(self) -> list[tuple[Pubkey, Account]]: ...
 
 
 class ClusterRpc:
@@ -75,8 +78,9 @@ class ClusterRpc:
             "getAccountInfo": self.get_account_info,
             "getMultipleAccounts": self.get_multiple_accounts,
             "getProgramAccounts": self.get_program_accounts,
-            **NodeInfo(chain).methods(), **TokenRpc(accounts, self._context).methods(),
-            **(faucet or Faucet(chain)).methods()}
+            **(node := NodeInfo(chain)).methods(), **TokenRpc(accounts, self._context).methods(),
+            **(faucet or Faucet(chain)).methods(),
+            **LedgerRpc(chain, node.identity, transaction_json, accounts.known).methods()}
 
     async def dispatch(self, method: str, params: list[Any]) -> Any:
         handler = self._methods.get(method)
@@ -200,11 +204,7 @@ class ClusterRpc:
             return None
         landed, payload, meta = found
         return {"slot": landed.slot, "blockTime": GENESIS_UNIX + int(landed.slot * SLOT_SECONDS),
-                "version": 0, "transaction": [payload, "base64"], "meta": {
-                    **meta, "status": {"Ok": None} if meta["err"] is None else {"Err": meta["err"]},
-                    "innerInstructions": meta.get("innerInstructions", []), "rewards": [],
-                    "loadedAddresses": {
-                        "writable": [], "readonly": []}}}
+                **transaction_json(payload, meta, config)}
 
     async def get_recent_prioritization_fees(self, accounts: list[str] | None = None
                                              ) -> list[dict[str, int]]:
@@ -281,6 +281,16 @@ def _passes(data: bytes, rule: dict[str, Any]) -> bool:
               else base58.decode(memcmp["bytes"]))
     offset = int(memcmp["offset"])
     return data[offset:offset + len(wanted)] == wanted
+
+
+def transaction_json(payload: str, meta: dict[str, Any],
+                     config: dict[str, Any] | None) -> dict[str, Any]:
+    """A landed transaction and its meta, as getTransaction and getBlock give them."""
+    transaction, version = encode_transaction(payload, config)
+    return {"version": version, "transaction": transaction, "meta": {
+        **meta, "status": {"Ok": None} if meta["err"] is None else {"Err": meta["err"]},
+        "innerInstructions": meta.get("innerInstructions", []), "rewards": [],
+        "loadedAddresses": {"writable": [], "readonly": []}}}
 
 
 def _base64(config: dict[str, Any] | None) -> None:

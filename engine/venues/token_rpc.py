@@ -16,13 +16,15 @@ from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.jsonrpc import RpcError
 from engine.solana.pool_accounts import Account
 from engine.solana.programs import TOKEN
-from engine.venues.encoding import ui_amount
+from engine.venues.encoding import encode_account, encoding_of, ui_amount
 
 Handler = Callable[..., Awaitable[Any]]
 
 
 class Reader(Protocol):
     def accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]: ...
+
+    def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]: ...
 
 
 class TokenRpc:
@@ -31,7 +33,9 @@ class TokenRpc:
 
     def methods(self) -> dict[str, Handler]:
         return {"getTokenAccountBalance": self.get_token_account_balance,
-                "getTokenSupply": self.get_token_supply}
+                "getTokenSupply": self.get_token_supply,
+                "getTokenLargestAccounts": self.get_token_largest_accounts,
+                "getTokenAccountsByDelegate": self.get_token_accounts_by_delegate}
 
     def _read(self, address: Any, size: int, what: str) -> bytes:
         if not isinstance(address, str) or not base58.is_public_key(address):
@@ -53,3 +57,42 @@ class TokenRpc:
                                config: dict[str, Any] | None = None) -> dict[str, Any]:
         supply, decimals = struct.unpack_from("<QB", self._read(mint, 82, "mint"), 36)
         return {"context": self._context(), "value": ui_amount(supply, decimals)}
+
+    async def get_token_largest_accounts(self, mint: str, config: dict[str, Any] | None = None
+                                         ) -> dict[str, Any]:
+        """The mint's 20 largest token accounts, as a node answers."""
+        _, decimals = struct.unpack_from("<QB", self._read(mint, 82, "mint"), 36)
+        held = sorted(((address, int(state["amount"])) for address, state in self._holders()
+                       if str(state["mint"]) == mint), key=lambda pair: pair[1], reverse=True)
+        return {"context": self._context(), "value": [
+            {"address": str(address), **ui_amount(amount, decimals)}
+            for address, amount in held[:20]]}
+
+    async def get_token_accounts_by_delegate(self, delegate: str, selector: dict[str, str],
+                                             config: dict[str, Any] | None = None
+                                             ) -> dict[str, Any]:
+        """The token accounts that name `delegate` as theirs (approve), of a mint or of the
+        Token program."""
+        if not isinstance(delegate, str) or not base58.is_public_key(delegate):
+            raise RpcError(codes.INVALID_PARAMS, "Invalid param: Invalid")
+        if not isinstance(selector, dict) or not ({"mint", "programId"} & set(selector)):
+            raise RpcError(codes.INVALID_PARAMS, "Invalid params: select a mint or a programId")
+        if selector.get("programId", str(TOKEN)) != str(TOKEN):
+            return {"context": self._context(), "value": []}
+        encoding_of(config)
+        found = []
+        for address, account in self._accounts.program_accounts(TOKEN):
+            if len(account.data) != 165:
+                continue
+            state = TOKEN_ACCOUNT.decode(account.data)
+            if not state["delegate_tag"] or str(state["delegate"]) != delegate:
+                continue
+            if str(state["mint"]) != selector.get("mint", str(state["mint"])):
+                continue
+            found.append({"pubkey": str(address), "account": encode_account(account, config)})
+        return {"context": self._context(), "value": found}
+
+    def _holders(self) -> list[tuple[Pubkey, dict[str, Any]]]:
+        return [(address, TOKEN_ACCOUNT.decode(account.data))
+                for address, account in self._accounts.program_accounts(TOKEN)
+                if len(account.data) == 165]

@@ -349,6 +349,15 @@ class SimWorld:
                 for address, account in self.pool_accounts(pool_id).items()
                 if account.owner == program]
 
+    def known(self) -> list[tuple[Pubkey, Account]]:
+        """Every account this cluster keeps that it can name (getLargestAccounts)."""
+        if self.bytecode is not None:
+            return self.bytecode.known(self.wallet_addresses() | {
+                faucet_keypair(self.chain.genesis_hash).pubkey()})
+        pools = [pair for pool_id in self.pools_of(None)
+                 for pair in self.pool_accounts(pool_id).items()]
+        return [*self._holdings().items(), *pools]
+
     def problems(self) -> list[str]:
         return [f"{venue.name} pool {pool_id} frozen ({reason})"
                 for venue in self.venues for pool_id, reason in venue.frozen.items()]
