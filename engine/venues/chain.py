@@ -91,6 +91,8 @@ class SimChain:
         self._backlog: list[str] = []  # payloads sent before a restart, not yet landed
         self._hashes: dict[str, int] = {}  # blockhash -> the height it was made at
         self._named: dict[str, list[tuple[str, int]]] = {}  # address -> landings, no record
+        # Told of each landing: its message, what landed, and getTransaction's meta (PubSub).
+        self.landing_listeners: list[Callable[[Message, Landed, dict[str, Any]], None]] = []
         if record is not None:
             self._load(record)
 
@@ -362,6 +364,8 @@ class SimChain:
         if self._record is None:  # else the record keeps who each transaction named
             for key in message.account_keys:
                 self._named.setdefault(str(key), []).append((message.signature, slot))
+        for listener in self.landing_listeners:
+            listener(message, landed, meta)
         return landed
 
     async def settled(self) -> None:

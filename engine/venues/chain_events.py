@@ -1,6 +1,10 @@
-"""PubSub on the chain itself: `slotSubscribe` (each new slot) and `signatureSubscribe` (a
-transaction's landing, once; at once if it landed already; `enableReceivedNotification` says
-when it was received first), as a node sends them."""
+"""PubSub on the chain itself, as a node sends it: `slotSubscribe` (each new slot),
+`signatureSubscribe` (a transaction's landing, once; at once if it landed already;
+`enableReceivedNotification` says when it was received first), `logsSubscribe` (each landed
+transaction's logs: all, allWithVotes, or those mentioning an address), `blockSubscribe` (each
+slot's block once the next slot begins: all, or mentioning an account or program),
+`rootSubscribe`, `slotsUpdatesSubscribe` and `voteSubscribe` (the one validator's vote on each
+slot)."""
 
 from __future__ import annotations
 
@@ -16,10 +20,14 @@ from engine.solana.jsonrpc import RpcError
 
 Send = Callable[[dict[str, Any]], None]
 ROOT_DEPTH = 32
+GENESIS_UNIX_MS = 1_764_000_000_000
 
 
 class Chain(Protocol):
     slot_listeners: list[Callable[[int], None]]
+
+    @property
+    def landing_listeners(self) -> list[Callable[[Any, Any, dict[str, Any]], None]]: ...
 
     def landing(self, signature: str) -> tuple[int, Any] | None:
         """(its slot, its `err` as a node reports it) once the transaction landed."""
@@ -29,19 +37,32 @@ class Chain(Protocol):
 
 @dataclass
 class _Watch:
-    method: str  # slotNotification or signatureNotification
+    method: str  # the notification's name: slotNotification, logsNotification, ...
     send: Send
     signature: str | None = None
+    mentions: str | None = None  # logs/blocks: only those naming this address
+    config: dict[str, Any] | None = None
+
+
+PER_SLOT = {"slotsUpdatesSubscribe": "slotsUpdatesNotification",
+            "rootSubscribe": "rootNotification", "voteSubscribe": "voteNotification",
+            "slotSubscribe": "slotNotification"}
 
 
 class ChainEvents:
-    METHODS = frozenset({"slotSubscribe", "signatureSubscribe"})
+    METHODS = frozenset({"slotSubscribe", "signatureSubscribe", "logsSubscribe",
+                         "blockSubscribe", *PER_SLOT})
 
-    def __init__(self, chain: Chain, first_id: int = 1_000_000) -> None:
-        self._chain = chain
+    def __init__(self, chain: Chain, first_id: int = 1_000_000,
+                 block: Callable[[int, list[tuple[Any, dict[str, Any]]], dict[str, Any]],
+                                 dict[str, Any]] | None = None,
+                 vote: Callable[[int], dict[str, Any]] | None = None) -> None:
+        self._chain, self._block, self._vote = chain, block, vote
         self._watches: dict[int, _Watch] = {}
         self._ids = itertools.count(first_id)  # apart from the account subscriptions' numbers
+        self._slot_landings: dict[int, list[tuple[Any, dict[str, Any]]]] = {}
         chain.slot_listeners.append(self._slot)
+        chain.landing_listeners.append(self._landed)
 
     def owns(self, number: int) -> bool:
         return number in self._watches
@@ -52,8 +73,18 @@ class ChainEvents:
 
     def subscribe(self, method: str, params: list[Any], send: Send) -> int:
         number = next(self._ids)
-        if method == "slotSubscribe":
-            self._watches[number] = _Watch("slotNotification", send)
+        if method in PER_SLOT:
+            self._watches[number] = _Watch(PER_SLOT[method], send)
+            return number
+        if method == "logsSubscribe":
+            self._watches[number] = _Watch("logsNotification", send,
+                                           mentions=_mentions(params, "mentions"))
+            return number
+        if method == "blockSubscribe":
+            config = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
+            self._watches[number] = _Watch("blockNotification", send, config=config,
+                                           mentions=_mentions(params,
+                                                              "mentionsAccountOrProgram"))
             return number
         if not params or not isinstance(params[0], str) or not _is_signature(params[0]):
             raise RpcError(codes.INVALID_PARAMS, "Invalid params: a signature in base58")
@@ -71,13 +102,52 @@ class ChainEvents:
         return self._watches.pop(number, None) is not None
 
     def _slot(self, slot: int) -> None:
+        done = sorted(s for s in self._slot_landings if s < slot)  # their blocks are complete
+        blocks = {s: self._slot_landings.pop(s) for s in done}
+        root = max(slot - ROOT_DEPTH, 0)
         for number, watch in list(self._watches.items()):
-            if watch.method == "slotNotification":
-                watch.send(_message(watch.method, number, {
-                    "parent": max(slot - 1, 0), "root": max(slot - ROOT_DEPTH, 0),
-                    "slot": slot}))
-            else:
+            method = watch.method
+            if method == "slotNotification":
+                watch.send(_message(method, number, {"parent": max(slot - 1, 0), "root": root,
+                                                     "slot": slot}))
+            elif method == "rootNotification":
+                watch.send(_message(method, number, root))
+            elif method == "slotsUpdatesNotification":
+                for update in _slot_updates(slot):
+                    watch.send(_message(method, number, update))
+            elif method == "voteNotification" and self._vote is not None:
+                watch.send(_message(method, number, self._vote(slot)))
+            elif method == "blockNotification" and self._block is not None:
+                for done_slot, landed in blocks.items():
+                    self._send_block(number, watch, done_slot, landed)
+            elif method == "signatureNotification":
                 self._settled(number)
+
+    def _landed(self, message: Any, landed: Any, meta: dict[str, Any]) -> None:
+        keys = {str(k) for k in message.account_keys}
+        if any(w.method == "blockNotification" for w in self._watches.values()):
+            self._slot_landings.setdefault(landed.slot, []).append((message, meta))
+        for number, watch in list(self._watches.items()):
+            if watch.method != "logsNotification":
+                continue
+            if watch.mentions is not None and watch.mentions not in keys:
+                continue
+            watch.send(_message(watch.method, number, {
+                "context": {"slot": landed.slot}, "value": {
+                    "signature": landed.signature, "err": meta.get("err"),
+                    "logs": meta.get("logMessages", [])}}))
+
+    def _send_block(self, number: int, watch: _Watch, slot: int,
+                    landed: list[tuple[Any, dict[str, Any]]]) -> None:
+        if watch.mentions is not None:
+            landed = [(m, meta) for m, meta in landed
+                      if watch.mentions in {str(k) for k in m.account_keys}]
+            if not landed:
+                return
+        assert self._block is not None
+        block = self._block(slot, [(m.payload, meta) for m, meta in landed], watch.config or {})
+        watch.send(_message(watch.method, number, {"context": {"slot": slot}, "value": {
+            "slot": slot, "err": None, "block": block}}))
 
     def _settled(self, number: int) -> None:
         watch = self._watches.get(number)
@@ -95,6 +165,30 @@ class ChainEvents:
         watch = self._watches.get(number)
         if watch is not None:
             watch.send(_message(watch.method, number, {"context": {"slot": 0}, "value": value}))
+
+
+def _mentions(params: list[Any], key: str) -> str | None:
+    """The address a logs or block filter names ({"mentions": [address]}), or None for all."""
+    wanted = params[0] if params else "all"
+    if wanted in ("all", "allWithVotes"):
+        return None
+    if isinstance(wanted, dict) and key in wanted:
+        named = wanted[key]
+        named = named[0] if isinstance(named, list) and len(named) == 1 else named
+        if isinstance(named, str) and base58.is_public_key(named):
+            return named
+    raise RpcError(codes.INVALID_PARAMS, f"Invalid params: a filter is \"all\" or "
+                                         f"{{\"{key}\": [one address]}}")
+
+
+def _slot_updates(slot: int) -> list[dict[str, Any]]:
+    """What a validator reports of a slot as it goes: its bank made, then frozen."""
+    stamp = GENESIS_UNIX_MS + int(slot * 400)
+    return [{"type": "createdBank", "slot": slot, "parent": max(slot - 1, 0),
+             "timestamp": stamp},
+            {"type": "frozen", "slot": slot, "timestamp": stamp + 400, "stats": {
+                "numTransactionEntries": 0, "numSuccessfulTransactions": 0,
+                "numFailedTransactions": 0, "maxTransactionsPerEntry": 0}}]
 
 
 def _is_signature(text: str) -> bool:

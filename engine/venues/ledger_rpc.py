@@ -5,6 +5,7 @@ production, and the largest accounts it knows of."""
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -55,21 +56,8 @@ class LedgerRpc:
         if slot > self._chain.block_height:
             raise RpcError(BLOCK_NOT_AVAILABLE, f"Block not available for slot {slot}")
         await self._chain.settled()
-        landed = self._chain.in_slots(slot, slot)
-        block: dict[str, Any] = {
-            "blockHeight": slot, "blockTime": GENESIS_UNIX + int(slot * SLOT_SECONDS),
-            "blockhash": blockhash_at(slot), "parentSlot": max(slot - 1, 0),
-            "previousBlockhash": blockhash_at(max(slot - 1, 0))}
-        if details == "full":
-            block["transactions"] = [self._json(payload, meta, config)
-                                     for _, payload, meta in landed]
-        elif details == "accounts":
-            block["transactions"] = [_accounts_only(payload, meta) for _, payload, meta in landed]
-        elif details == "signatures":
-            block["signatures"] = [found.signature for found, _, _ in landed]
-        if config.get("rewards") is not False:
-            block["rewards"] = []
-        return block
+        landed = [(payload, meta) for _, payload, meta in self._chain.in_slots(slot, slot)]
+        return block_json(slot, landed, config, self._json)
 
     async def get_blocks(self, start: int, end: int | None = None,
                          config: dict[str, Any] | None = None) -> list[int]:
@@ -147,6 +135,34 @@ class LedgerRpc:
 
     def _context(self) -> dict[str, Any]:
         return {"slot": self._chain.block_height, "apiVersion": "2.2.0"}
+
+
+def block_json(slot: int, landed: list[tuple[str, dict[str, Any]]], config: dict[str, Any],
+               transaction_json: TransactionJson) -> dict[str, Any]:
+    """A block as getBlock and blockSubscribe give it, with `transactionDetails` as asked."""
+    details = config.get("transactionDetails") or "full"
+    block: dict[str, Any] = {
+        "blockHeight": slot, "blockTime": GENESIS_UNIX + int(slot * SLOT_SECONDS),
+        "blockhash": blockhash_at(slot), "parentSlot": max(slot - 1, 0),
+        "previousBlockhash": blockhash_at(max(slot - 1, 0))}
+    if details == "full":
+        block["transactions"] = [transaction_json(payload, meta, config)
+                                 for payload, meta in landed]
+    elif details == "accounts":
+        block["transactions"] = [_accounts_only(payload, meta) for payload, meta in landed]
+    elif details == "signatures":
+        block["signatures"] = [str(VersionedTransaction.from_bytes(
+            base64.b64decode(payload)).signatures[0]) for payload, _ in landed]
+    if config.get("rewards") is not False:
+        block["rewards"] = []
+    return block
+
+
+def vote_json(slot: int, vote_account: str) -> dict[str, Any]:
+    """The one validator's vote on a slot, as voteSubscribe sends it."""
+    signature = hashlib.sha512(f"vote {vote_account} {slot}".encode()).digest()
+    return {"hash": blockhash_at(slot), "slots": [slot], "timestamp": GENESIS_UNIX + int(
+        slot * SLOT_SECONDS), "signature": base58.encode(signature), "votePubkey": vote_account}
 
 
 def _slot(value: Any, name: str) -> int:

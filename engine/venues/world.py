@@ -40,7 +40,9 @@ from engine.venues.faults import Faults
 from engine.venues.flow import OtherTraders
 from engine.venues.holdings import holdings
 from engine.venues.ledger import ChainRecord
+from engine.venues.ledger_rpc import block_json, vote_json
 from engine.venues.message import Message
+from engine.venues.node_info import NodeInfo
 from engine.venues.pools import (
     build_bins,
     load_seed,
@@ -49,7 +51,7 @@ from engine.venues.pools import (
     reference_prices,
 )
 from engine.venues.pubsub import PubSub
-from engine.venues.rpc import ClusterRpc
+from engine.venues.rpc import ClusterRpc, transaction_json
 from engine.venues.wallet import Wallet
 
 MIN_LAUNCH_TOKENS, MAX_LAUNCH_TOKENS = 1_000, 10**12
@@ -454,9 +456,16 @@ class SimWorld:
     def rpc(self) -> ClusterRpc:
         """The cluster's JSON-RPC (one per world: its PubSub listens to the pools)."""
         if self._rpc is None:
-            self._rpc = ClusterRpc(self.chain, self, PubSub(self), ChainEvents(self),
+            vote = NodeInfo(self.chain).vote
+            events = ChainEvents(self, block=lambda slot, landed, config: block_json(
+                slot, landed, config, transaction_json), vote=lambda slot: vote_json(slot, vote))
+            self._rpc = ClusterRpc(self.chain, self, PubSub(self), events,
                                    Faucet(self.chain, self.airdropped))
         return self._rpc
+
+    @property
+    def landing_listeners(self) -> list[Callable[[Message, Any, dict[str, Any]], None]]:
+        return self.chain.landing_listeners
 
     @property
     def venues(self) -> list[PoolVenue]:

@@ -1,0 +1,113 @@
+"""The chain's PubSub subscriptions as solana-py's WebSocket client receives them and solders
+parses them: logs (all, and mentioning an address), blocks, roots, slot updates and votes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest_asyncio
+from solana.rpc.websocket_api import SolanaWsClient
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from solders.rpc.config import RpcTransactionLogsFilter, RpcTransactionLogsFilterMentions
+from solders.rpc.responses import (
+    BlockNotification,
+    LogsNotification,
+    RootNotification,
+    SlotUpdateNotification,
+    VoteNotification,
+)
+
+from engine.testing.process import ClusterProcess, EngineProcess
+
+
+async def sell(engine_url: str) -> str:
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{engine_url}/api/orders/execute", json={
+                "orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC",
+                "amount": 0.01}) as resp:
+            order_id = (await resp.json())["orderId"]
+        async with session.ws_connect(f"{engine_url}/api/orders/status/{order_id}") as feed:
+            events = [m.json() async for m in feed]
+    assert events[-1]["status"] == "confirmed"
+    return str(events[-1]["txHash"])
+
+
+@pytest_asyncio.fixture
+async def live(tmp_path: Path) -> AsyncIterator[tuple[str, str, Pubkey]]:
+    """(the cluster's WebSocket URL, an engine's URL, the engine's wallet), a market moving."""
+    wallet = tmp_path / "wallet.json"
+    cluster = ClusterProcess(tmp_path / "cluster.db", "--latency-scale", "0.05",
+                             "--failure-rate", "0", "--market-flow", "0",
+                             "--fund-keypair", str(wallet))
+    await cluster.start()
+    engine = EngineProcess(tmp_path / "e.db", "--latency-scale", "0.05", "--failure-rate", "0",
+                           "--rpc-url", cluster.url, "--keypair", str(wallet))
+    await engine.start()
+    try:
+        yield (cluster.url.replace("http", "ws", 1), engine.url,
+               Keypair.from_json(wallet.read_text()).pubkey())
+    finally:
+        await engine.terminate()
+        await cluster.terminate()
+
+
+async def next_of(ws: SolanaWsClient, kind: type[Any]) -> Any:
+    """The next message of this kind (solana-py hands over one message, or a list)."""
+    while True:
+        received = await asyncio.wait_for(ws.recv(), 10)
+        for message in received if isinstance(received, list) else [received]:
+            if isinstance(message, kind):
+                return message
+
+
+async def test_logs_of_every_transaction_and_of_those_naming_an_address(
+        live: tuple[str, str, Pubkey]) -> None:
+    url, engine, wallet = live
+    async with SolanaWsClient(url) as everything, SolanaWsClient(url) as mine, \
+            SolanaWsClient(url) as nobody:
+        await everything.logs_subscribe(filter_=RpcTransactionLogsFilter.All)
+        await mine.logs_subscribe(filter_=RpcTransactionLogsFilterMentions(wallet))
+        await nobody.logs_subscribe(
+            filter_=RpcTransactionLogsFilterMentions(Pubkey.new_unique()))
+        signature = await sell(engine)
+        for ws in (everything, mine):
+            logs = (await next_of(ws, LogsNotification)).result.value
+            assert str(logs.signature) == signature and logs.err is None
+            assert logs.logs and logs.logs[-1] == "Transaction succeeded"
+        try:
+            await asyncio.wait_for(nobody.recv(), 0.5)
+            raise AssertionError("a transaction that did not name the address was sent")
+        except TimeoutError:
+            pass
+
+
+async def test_a_block_is_sent_once_its_slot_is_over(live: tuple[str, str, Pubkey]) -> None:
+    url, engine, _ = live
+    async with SolanaWsClient(url) as ws:
+        await ws.block_subscribe(max_supported_transaction_version=0)
+        signature = await sell(engine)
+        while True:
+            block = (await next_of(ws, BlockNotification)).result.value
+            transactions = block.block.transactions or []
+            if transactions:
+                break
+        assert [str(t.transaction.signatures[0]) for t in transactions] == [signature]
+        assert block.slot == block.block.block_height
+
+
+async def test_roots_slot_updates_and_votes_follow_the_slots(
+        live: tuple[str, str, Pubkey]) -> None:
+    url, _, _ = live
+    async with SolanaWsClient(url) as ws:
+        await ws.root_subscribe()
+        await ws.slots_updates_subscribe()
+        await ws.vote_subscribe()
+        root = (await next_of(ws, RootNotification)).result
+        update = (await next_of(ws, SlotUpdateNotification)).result
+        vote = (await next_of(ws, VoteNotification)).result
+        assert root >= 0 and update.slot >= root and vote.slots[0] >= root
