@@ -182,6 +182,12 @@ class Bytecode:
         named = self._pool_keys | self._kept | also | {AMM_V4, CPMM, DLMM}
         return [(key, found) for key in named if (found := self.account(key)) is not None]
 
+    def pool_of(self, key: Pubkey) -> str | None:
+        """The pool one of whose accounts is at `key`."""
+        if key not in self._pool_keys:
+            return None
+        return next((pool_id for pool_id, keys in self._placed.items() if key in keys), None)
+
     def place_system(self, key: Pubkey, lamports: int) -> None:
         self.runtime.svm.set_account(key, _system(lamports))
 
@@ -329,7 +335,7 @@ class RuntimeExecutor:
     else's swap): its programs judge it."""
 
     def __init__(self, bytecode: Bytecode, chain: ChainView,
-                 read_back: Callable[[Sequence[Pubkey]], None],
+                 read_back: Callable[[Sequence[Pubkey]], object],
                  slips: Callable[[str, int], bool]) -> None:
         self._bytecode, self._chain, self._read_back, self._slips = (
             bytecode, chain, read_back, slips)

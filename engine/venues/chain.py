@@ -81,6 +81,7 @@ class SimChain:
         self.owner: str | None = funded
         self._genesis = clock.now()
         self._skipped = 0  # blocks fast-forwarded when no time passes (latency scale 0)
+        self._paused: int | None = None  # the slot the clock stands at, while paused
         self._landed = 0
         self._flowed = 0  # the last slot whose market activity has run
         # signature -> what happened, in landing order. With a durable record, only landings
@@ -132,10 +133,36 @@ class SimChain:
     # -- time --------------------------------------------------------------------------------
     @property
     def block_height(self) -> int:
+        if self._paused is not None:
+            return self._paused
+        return self._running_height()
+
+    def _running_height(self) -> int:
         if self._scale > 0:
             elapsed = (self._clock.now() - self._genesis).total_seconds()
             return int(elapsed / (SLOT_SECONDS * self._scale)) + self._skipped
         return self._landed + self._skipped
+
+    def travel_to(self, height: int) -> None:
+        """Move the cluster forward to `height` (a test's cheatcode); never back."""
+        now = self.block_height
+        if height < now:
+            raise ValueError(f"the cluster is at slot {now}: time travels forward only")
+        if self._paused is not None:
+            self._paused = height
+        self._skipped += height - now
+        self.keep({"chain": self._counters()})
+
+    def pause(self) -> None:
+        """Stop the slots (a test's cheatcode): until `resume`, time stands still."""
+        if self._paused is None:
+            self._paused = self.block_height
+
+    def resume(self) -> None:
+        if self._paused is not None:
+            self._skipped += self._paused - self._running_height()
+            self._paused = None
+            self.keep({"chain": self._counters()})
 
     def now(self) -> int:
         """The cluster's unix time at the current slot. A read: it changes nothing."""

@@ -82,6 +82,10 @@ class ClusterRpc:
             **(faucet or Faucet(chain)).methods(),
             **LedgerRpc(chain, node.identity, transaction_json, accounts.known).methods()}
 
+    def enable(self, methods: dict[str, Handler]) -> None:
+        """Serve these methods too (the cheatcodes, when the cluster is started with them)."""
+        self._methods.update(methods)
+
     async def dispatch(self, method: str, params: list[Any]) -> Any:
         handler = self._methods.get(method)
         if handler is None:

@@ -22,6 +22,7 @@ from engine.domain.hosts import host_name, is_loopback
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError, RpcTimeout
 from engine.venues.chain import WalletMismatch
+from engine.venues.cheatcodes import Cheatcodes
 from engine.venues.rpc import ClusterRpc
 from engine.venues.world import SimWorld
 
@@ -65,6 +66,8 @@ def rpc_app(rpc: ClusterRpc, door: Door | None = None) -> web.Application:
             body = orjson.loads(await request.read())
         except orjson.JSONDecodeError:
             return _answer(_error(None, RpcError(codes.PARSE_ERROR, "Parse error")))
+        if hdrs.ORIGIN in request.headers and _cheats(body):  # even from an allowed origin
+            return web.Response(status=403, text="cheatcodes are never served to a browser")
         if isinstance(body, list):  # a batch: one answer per request, in order
             if not body or len(body) > MAX_BATCH:
                 return _answer(_error(None, RpcError(codes.INVALID_PARAMS,
@@ -164,6 +167,12 @@ async def _drain(ws: web.WebSocketResponse, outbox: asyncio.Queue[dict[str, Any]
         await ws.send_str(orjson.dumps(await outbox.get()).decode())
 
 
+def _cheats(body: Any) -> bool:
+    requests = body if isinstance(body, list) else [body]
+    return any(isinstance(r, dict) and str(r.get("method", "")).startswith("surfnet_")
+               for r in requests)
+
+
 async def _one(rpc: ClusterRpc, request: Any) -> dict[str, Any] | web.Response:
     if not isinstance(request, dict) or not isinstance(request.get("method"), str):
         return _error(None, RpcError(-32600, "Invalid request"))
@@ -245,6 +254,10 @@ def main(argv: Sequence[str], address_of: Callable[[str], str]) -> int:
                    help="a directory of the programs' bytecode (<program id>.so): every "
                         "transaction runs in it (default: the Python model) [env "
                         "ENGINE_PROGRAMS]")
+    p.add_argument("--cheatcodes", action="store_true",
+                   help="serve surfpool's test set-up methods (surfnet_setAccount, "
+                        "surfnet_setTokenAccount, surfnet_resetAccount, surfnet_timeTravel, "
+                        "surfnet_pauseClock, surfnet_resumeClock); never to a browser")
     p.add_argument("--allowed-host", action="append", default=[],
                    help="a Host name served besides loopback (repeatable)")
     p.add_argument("--allow-origin", action="append", default=[],
@@ -270,6 +283,9 @@ def main(argv: Sequence[str], address_of: Callable[[str], str]) -> int:
     except WalletMismatch as error:
         print(f"cannot start the cluster: {error}", file=sys.stderr)
         return 2
+    if args.cheatcodes:
+        world.rpc.enable(Cheatcodes(world).methods())
+        logger.warning("cheatcodes are on: any local client may set accounts and move time")
     if world.chain.owner is None:
         logger.warning("no wallet is funded: start with --fund PUBKEY or --fund-keypair PATH")
     else:

@@ -196,21 +196,29 @@ class SimWorld:
             assert isinstance(pool, CpPool | DlmmPool)
             self.bytecode.place(self.pool_info(pool_id), pool, self._opened(pool_id))
 
-    def read_back(self, keys: Sequence[Pubkey]) -> None:
-        """Every pool a transaction named (by its pool account) made equal to its accounts,
-        as the programs left them; their pairs' watchers told."""
+    def read_back(self, keys: Sequence[Pubkey]) -> dict[str, Any]:
+        """Every pool a transaction named (by any of its accounts) made equal to its accounts,
+        as the programs left them; their pairs' watchers told. Their states, for the record."""
         assert self.bytecode is not None
-        pairs = set()
+        pairs, states = set(), {}
         for key in keys:
-            info = self.pool_at(key)
-            if info is None:
+            info = self.pool_at(key) or self._owner_of(key)
+            if info is None or info.pool_id in states:
                 continue
             pool = self.pool(info.pool_id)
             assert isinstance(pool, CpPool | DlmmPool)
             self.bytecode.read_back(info, pool)
             pairs.add(frozenset(pool.mints))
+            states[f"pool:{info.pool_id}"] = pool.state()
         if pairs:
             self.notify(pairs)
+        return states
+
+    def _owner_of(self, key: Pubkey) -> PoolInfo | None:
+        """The pool one of whose accounts (a vault, a bin array) is at `key`."""
+        assert self.bytecode is not None
+        pool_id = self.bytecode.pool_of(key)
+        return None if pool_id is None else self.pool_info(pool_id)
 
     def landing(self, signature: str) -> tuple[int, Any] | None:
         """(slot, `err` as a node reports it) of a landed transaction this cluster remembers."""
