@@ -149,3 +149,15 @@ def encode_transaction(payload: str, config: dict[str, Any] | None) -> tuple[Any
     if version == 0:
         body["addressTableLookups"] = []
     return {"signatures": [str(s) for s in tx.signatures], "message": body}, version
+
+
+def passes_filter(data: bytes, rule: dict[str, Any]) -> bool:
+    """getProgramAccounts' and programSubscribe's filters: dataSize, or memcmp with its bytes
+    in base58 (the default) or base64."""
+    if "dataSize" in rule:
+        return len(data) == int(rule["dataSize"])
+    memcmp = rule["memcmp"]
+    wanted = (base64.b64decode(memcmp["bytes"]) if memcmp.get("encoding") == "base64"
+              else base58.decode(memcmp["bytes"]))
+    offset = int(memcmp["offset"])
+    return data[offset:offset + len(wanted)] == wanted

@@ -1,11 +1,12 @@
-"""The simulated cluster's PubSub: `accountSubscribe` and `programSubscribe`, notified when a
-pool's accounts change (a landing, other traders' swaps, a launch), with the slot of the change."""
+"""The simulated cluster's PubSub: `accountSubscribe` and `programSubscribe` (with its
+filters), notified when an account changes: a pool's (a landing, other traders' swaps, a
+launch) and any account a landed transaction named, with the slot of the change, in the
+encoding asked for."""
 
 from __future__ import annotations
 
-import base64
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -14,6 +15,7 @@ from solders.pubkey import Pubkey
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 from engine.solana.pool_accounts import Account
+from engine.venues.encoding import encode_account, encoding_of, passes_filter
 
 Send = Callable[[dict[str, Any]], None]  # one notification, as the JSON-RPC message
 
@@ -22,6 +24,13 @@ class PoolMarket(Protocol):
     """The world as the PubSub sees it: which pools a change touched, and their accounts."""
 
     listeners: list[Callable[[set[frozenset[str]] | None], None]]
+
+    @property
+    def landing_listeners(self) -> list[Callable[[Any, Any, dict[str, Any]], None]]: ...
+
+    def accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]: ...
+
+    def is_pool_account(self, address: Pubkey) -> bool: ...
 
     def pools_of(self, pairs: set[frozenset[str]] | None) -> list[str]: ...
 
@@ -35,7 +44,14 @@ class _Subscription:
     method: str  # accountNotification or programNotification
     target: Pubkey
     send: Send
-    sent: dict[Pubkey, bytes] = field(default_factory=dict)  # what it was told last
+    config: dict[str, Any] = field(default_factory=dict)  # encoding, filters
+    sent: dict[Pubkey, tuple[bytes, int]] = field(default_factory=dict)  # told last
+
+    def wants(self, address: Pubkey, account: Account) -> bool:
+        if self.method == "accountNotification":
+            return address == self.target
+        return account.owner == self.target and all(
+            passes_filter(account.data, rule) for rule in self.config.get("filters") or [])
 
 
 class PubSub:
@@ -44,6 +60,7 @@ class PubSub:
         self._subscriptions: dict[int, _Subscription] = {}
         self._ids = itertools.count(1)
         market.listeners.append(self._changed)
+        market.landing_listeners.append(self._landed)
 
     def subscribe(self, method: str, params: list[Any], send: Send) -> int:
         kinds = {"accountSubscribe": "accountNotification",
@@ -51,11 +68,19 @@ class PubSub:
         if method not in kinds or not params or not isinstance(params[0], str):
             raise RpcError(codes.INVALID_PARAMS, f"cannot subscribe with {method}")
         config = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
-        if config.get("encoding", "base64") != "base64":
-            raise RpcError(codes.INVALID_PARAMS, "this cluster sends base64 accounts only")
+        encoding_of(config, "base64")  # -32602 for one it does not know
+        filters = config.get("filters") or []
+        if method == "accountSubscribe" and filters:
+            raise RpcError(codes.INVALID_PARAMS, "accountSubscribe takes no filters")
+        try:
+            for rule in filters:  # checked now: a bad filter is the subscriber's error
+                passes_filter(b"", rule)
+        except (KeyError, TypeError, ValueError):
+            raise RpcError(codes.INVALID_PARAMS, "Invalid params: a filter is {dataSize} or "
+                                                 "{memcmp: {offset, bytes}}") from None
         number = next(self._ids)
         self._subscriptions[number] = _Subscription(kinds[method],
-                                                    Pubkey.from_string(params[0]), send)
+                                                    Pubkey.from_string(params[0]), send, config)
         return number
 
     def unsubscribe(self, number: int) -> bool:
@@ -68,25 +93,41 @@ class PubSub:
     def _changed(self, pairs: set[frozenset[str]] | None) -> None:
         if not self._subscriptions:
             return
-        slot = self._market.slot()
         for pool_id in self._market.pools_of(pairs):
-            accounts = self._market.pool_accounts(pool_id)
+            self._tell(self._market.pool_accounts(pool_id).items())
+
+    def _landed(self, message: Any, landed: Any, meta: dict[str, Any]) -> None:
+        """Every account a landed transaction named, as it is now (a transfer's, a token
+        account's: not only pools')."""
+        if not self._subscriptions:
+            return
+        # A pool's accounts are told by `_changed`; the others only if someone listens.
+        accounts = {s.target for s in self._subscriptions.values()
+                    if s.method == "accountNotification"}
+        any_owner = any(s.method == "programNotification" for s in self._subscriptions.values())
+        keys = [key for key in message.account_keys if not self._market.is_pool_account(key)
+                and (any_owner or key in accounts)]
+        if not keys:
+            return
+        found = self._market.accounts(keys)
+        self._tell([(key, account) for key, account in zip(keys, found, strict=True)
+                    if account is not None])
+
+    def _tell(self, accounts: Iterable[tuple[Pubkey, Account]]) -> None:
+        slot = self._market.slot()
+        for address, account in accounts:
             for number, sub in list(self._subscriptions.items()):
-                for address, account in accounts.items():
-                    wanted = (address == sub.target if sub.method == "accountNotification"
-                              else account.owner == sub.target)
-                    if not wanted or sub.sent.get(address) == account.data:
-                        continue
-                    sub.sent[address] = account.data
-                    sub.send(_notification(sub.method, number, slot, address, account))
+                state = (account.data, account.lamports)
+                if not sub.wants(address, account) or sub.sent.get(address) == state:
+                    continue
+                sub.sent[address] = state
+                sub.send(_notification(sub, number, slot, address, account))
 
 
-def _notification(method: str, number: int, slot: int, address: Pubkey,
+def _notification(sub: _Subscription, number: int, slot: int, address: Pubkey,
                   account: Account) -> dict[str, Any]:
-    value = {"data": [base64.b64encode(account.data).decode(), "base64"],
-             "executable": account.executable, "lamports": account.lamports, "owner": str(account.owner),
-             "rentEpoch": 18446744073709551615, "space": len(account.data)}
-    if method == "programNotification":
+    value: Any = encode_account(account, sub.config, "base64")
+    if sub.method == "programNotification":
         value = {"pubkey": str(address), "account": value}
-    return {"jsonrpc": "2.0", "method": method, "params": {
+    return {"jsonrpc": "2.0", "method": sub.method, "params": {
         "result": {"context": {"slot": slot}, "value": value}, "subscription": number}}

@@ -4,7 +4,6 @@ standalone server (`venues.server`) puts HTTP in front of it."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
@@ -32,7 +31,12 @@ from engine.venues.chain import (
     SimChain,
 )
 from engine.venues.chain_events import ChainEvents
-from engine.venues.encoding import encode_account, encode_transaction, encoding_of
+from engine.venues.encoding import (
+    encode_account,
+    encode_transaction,
+    encoding_of,
+    passes_filter,
+)
 from engine.venues.faucet import Faucet
 from engine.venues.ledger_rpc import LedgerRpc
 from engine.venues.node_info import NodeInfo
@@ -270,21 +274,11 @@ class ClusterRpc:
             raise RpcError(codes.INVALID_PARAMS, "Invalid params: filters are objects")
         found = []
         for address, account in self._accounts.program_accounts(Pubkey.from_string(program)):
-            if all(_passes(account.data, f) for f in filters):
+            if all(passes_filter(account.data, f) for f in filters):
                 found.append({"pubkey": str(address),
                               "account": encode_account(account, config)})
         return {"context": self._context(), "value": found} if config.get("withContext") \
             else found
-
-
-def _passes(data: bytes, rule: dict[str, Any]) -> bool:
-    if "dataSize" in rule:
-        return len(data) == int(rule["dataSize"])
-    memcmp = rule["memcmp"]
-    wanted = (base64.b64decode(memcmp["bytes"]) if memcmp.get("encoding") == "base64"
-              else base58.decode(memcmp["bytes"]))
-    offset = int(memcmp["offset"])
-    return data[offset:offset + len(wanted)] == wanted
 
 
 def transaction_json(payload: str, meta: dict[str, Any],

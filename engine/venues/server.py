@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -254,6 +255,9 @@ def main(argv: Sequence[str], address_of: Callable[[str], str]) -> int:
                    help="a directory of the programs' bytecode (<program id>.so): every "
                         "transaction runs in it (default: the Python model) [env "
                         "ENGINE_PROGRAMS]")
+    p.add_argument("--pubsub-port", type=int, default=None,
+                   help="also serve PubSub (and JSON-RPC) here, as a test validator does "
+                        "(default: --port + 1; 0: only on --port)")
     p.add_argument("--cheatcodes", action="store_true",
                    help="serve surfpool's test set-up methods (surfnet_setAccount, "
                         "surfnet_setTokenAccount, surfnet_resetAccount, surfnet_timeTravel, "
@@ -294,6 +298,22 @@ def main(argv: Sequence[str], address_of: Callable[[str], str]) -> int:
                 args.host, args.port, args.db,
                 f"the programs' bytecode from {args.programs}" if args.programs
                 else "the Python model (no --programs)")
-    web.run_app(serve_world(world, args.launch_rate, door), host=args.host, port=args.port,
-                print=None, access_log=None)
+    # PubSub is served on the JSON-RPC port and, as a test validator serves it, on the next
+    # one, where clients such as @solana/web3.js look for it by default.
+    pubsub_port = args.port + 1 if args.pubsub_port is None else args.pubsub_port
+    try:
+        sockets = [_listen(args.host, port) for port in dict.fromkeys(
+            p for p in (args.port, pubsub_port) if p)]
+    except OSError as error:
+        print(f"cannot listen on {args.host}: {error.strerror}", file=sys.stderr)
+        return 2
+    web.run_app(serve_world(world, args.launch_rate, door), sock=sockets, print=None,
+                access_log=None)
     return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listening.bind((host, port))
+    return listening

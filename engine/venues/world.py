@@ -329,6 +329,12 @@ class SimWorld:
             found.append(None if owner is None else written[owner].get(address))
         return found
 
+    def is_pool_account(self, address: Pubkey) -> bool:
+        """Whether `address` is one of a pool's accounts (its state, vaults, arrays...)."""
+        if self.bytecode is not None:
+            return self.bytecode.pool_of(address) is not None
+        return address in self._owners
+
     def _clock_account(self) -> Account:
         """The Clock sysvar at the cluster's current slot."""
         return Account(SYSVAR, CLOCK.encode({"slot": self.chain.block_height,
