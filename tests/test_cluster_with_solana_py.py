@@ -200,3 +200,14 @@ async def test_slot_and_signature_subscriptions_with_solana_pys_websocket_client
     finally:
         await engine.terminate()
         await cluster.terminate()
+
+
+async def test_accounts_are_served_in_base64_zstd_as_solders_decodes_them(
+        tmp_path: Path, client: tuple[AsyncClient, ClusterProcess]) -> None:
+    solana, _ = client
+    owner = Keypair.from_json((tmp_path / "wallet.json").read_text()).pubkey()
+    usdc = get_associated_token_address(owner, Pubkey.from_string(
+        "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"))
+    plain = (await solana.get_account_info(usdc, encoding="base64")).value
+    packed = (await solana.get_account_info(usdc, encoding="base64+zstd")).value
+    assert plain is not None and packed is not None and packed.data == plain.data

@@ -8,6 +8,7 @@ import struct
 from decimal import Decimal
 from typing import Any
 
+import zstandard
 from solders.message import MessageV0
 from solders.transaction import VersionedTransaction
 
@@ -19,7 +20,7 @@ from engine.solana.jsonrpc import RpcError
 from engine.solana.pool_accounts import Account
 from engine.solana.programs import TOKEN
 
-ENCODINGS = ("base58", "base64", "jsonParsed")
+ENCODINGS = ("base58", "base64", "base64+zstd", "jsonParsed")
 BASE58_LIMIT = 128  # bytes a node will write in base58
 RENT_EPOCH = 18446744073709551615
 
@@ -70,6 +71,9 @@ def _binary(data: bytes, encoding: str) -> list[str]:
             raise RpcError(codes.INVALID_PARAMS, "Encoded binary (base 58) data should be less "
                                                  "than 128 bytes, please use Base64 encoding.")
         return [base58.encode(data), "base58"]
+    if encoding == "base64+zstd":
+        return [base64.b64encode(zstandard.ZstdCompressor().compress(data)).decode(),
+                "base64+zstd"]
     return [base64.b64encode(data).decode(), "base64"]
 
 
