@@ -31,7 +31,7 @@ from engine.solana.programs import (
     bin_array_index,
     pda,
 )
-from engine.venues.bytecode import Bytecode, RuntimeExecutor
+from engine.venues.bytecode import Bytecode
 from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, SimChain
 from engine.venues.chain_events import ChainEvents
 from engine.venues.dex import Pool, PoolVenue
@@ -52,6 +52,7 @@ from engine.venues.pools import (
 )
 from engine.venues.pubsub import PubSub
 from engine.venues.rpc import ClusterRpc, transaction_json
+from engine.venues.runtime_executor import RuntimeExecutor
 from engine.venues.wallet import Wallet
 
 MIN_LAUNCH_TOKENS, MAX_LAUNCH_TOKENS = 1_000, 10**12
