@@ -58,6 +58,7 @@ FIXED = frozenset({SYSTEM, TOKEN, AMM_V4, CPMM, DLMM, *(Pubkey.from_string(p) fo
     "SysvarC1ock11111111111111111111111111111111"))})
 MARKET_FUNDS = 10**18  # what the other traders' wallet holds of each token: never short
 
+
 @dataclass(frozen=True, slots=True)
 class Execution:
     """What the runtime did with one transaction."""
@@ -68,6 +69,7 @@ class Execution:
     logs: tuple[str, ...]
     units: int
     inner: list[dict[str, object]]
+
 
 class Bytecode:
     def __init__(self, programs: Path) -> None:
@@ -147,8 +149,8 @@ class Bytecode:
         pools = self._pool_keys
         kept: dict[str, object] = {}
         for key in keys:
-            if key in wallet or key in pools or key in FIXED:
-                continue
+            if key in wallet or key in pools or key in FIXED or str(key) in self.decimals:
+                continue  # restored as the wallet, a pool, a program or a mint is
             found = self.runtime.svm.get_account(key)
             if found is None or (found.lamports == 0 and not found.data):
                 if key in self._kept:
@@ -259,9 +261,11 @@ class Bytecode:
                 self._market.give(key, MARKET_FUNDS)
         return self._market
 
+
 def _system(lamports: int) -> Account:
     """A wallet: lamports, no data, owned by the System program."""
     return Account(lamports, b"", SYSTEM, False, 0)
+
 
 def _arrays_ahead(pair: DlmmPool, x_in: bool) -> tuple[int, ...]:
     """The bin arrays a swap may cross: the active one, then those holding liquidity in the
@@ -270,6 +274,7 @@ def _arrays_ahead(pair: DlmmPool, x_in: bool) -> tuple[int, ...]:
     held = {bin_array_index(b) for b, amounts in pair.bins.items() if any(amounts)}
     ahead = sorted((i for i in held if (i <= start if x_in else i >= start)), reverse=x_in)
     return tuple(dict.fromkeys([start, *ahead]))
+
 
 def _node_error(error: object) -> object:
     """solders' error as a node's JSON: {"InstructionError": [2, {"Custom": 6005}]}, or a
@@ -309,6 +314,7 @@ def _engine_code(err: object, transaction: VersionedTransaction,
     if detail == "ComputationalBudgetExceeded" or "exceeded CUs" in reason:
         return "COMPUTE_BUDGET_EXCEEDED", reason
     return "PROGRAM_ERROR", reason
+
 
 def _inner(meta: TransactionMetadata) -> list[dict[str, object]]:
     """Inner instructions as getTransaction's meta lists them (programs and data, compiled)."""

@@ -57,13 +57,13 @@ class RuntimeExecutor:
         balances: dict[str, list[Any]] = {"preBalances": pre[0], "postBalances": post[0],
                                           "preTokenBalances": pre[1], "postTokenBalances": post[1]}
         self._follow_wallet(mints)
-        failed = Outcome(err=done.err, code=done.code, message=done.message, logs=list(done.logs),
-                         units=done.units, inner=done.inner, charged=True, balances=balances)
+        ran = Outcome(err=done.err, code=done.code, message=done.message, logs=list(done.logs),
+                      units=done.units, inner=done.inner, charged=True, balances=balances)
         if done.err is not None:
-            return failed
+            return ran
         self._read_back(keys)
         if not message.instructions or message.fee_payer != chain.owner:
-            return failed  # no error: not the engine's swap, so no amounts of its own
+            return ran  # not the engine's kind of swap: no amounts of its own to report
         rent = len(wallet.accounts - held) * bytecode.rent_of_token_account
         lamports = wallet.balances.get(WSOL_MINT, 0) - before.get(WSOL_MINT, 0)
         spent = {m: before.get(m, 0) - wallet.balances.get(m, 0) for m in mints}
