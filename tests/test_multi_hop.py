@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from pathlib import Path
 
+from engine.domain.routing import pivot_floor
 from engine.domain.tokens import lookup
 from engine.testing import EngineHarness
 
@@ -27,6 +29,17 @@ def atoms(symbol: str, amount: str) -> int:
 
 async def test_bonk_to_usdc_confirms_through_sol_and_the_wallet_moves_by_the_fill(
         order_engine: EngineHarness) -> None:
+    await bonk_to_usdc_through_sol(order_engine)
+
+
+async def test_on_the_programs_the_hop_through_sol_moves_the_wallet_alike(
+        tmp_path: Path, programs: Path) -> None:
+    """The same order run by the programs' bytecode: the same fill, the same margin kept."""
+    async with EngineHarness.start(tmp_path / "e.db", programs=str(programs)) as engine:
+        await bonk_to_usdc_through_sol(engine)
+
+
+async def bonk_to_usdc_through_sol(order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()
     before = {s: balance(order_engine, s) for s in ("BONK", "USDC", "SOL")}
     order_id = await order_engine.submit(tokenIn="BONK", tokenOut="USDC", amount=50_000_000,
@@ -40,9 +53,13 @@ async def test_bonk_to_usdc_confirms_through_sol_and_the_wallet_moves_by_the_fil
     assert (legs[-1]["inputMint"], legs[-1]["outputMint"]) == (mint("SOL"), mint("USDC"))
     assert balance(order_engine, "BONK") == before["BONK"] - atoms("BONK", final["amountIn"])
     assert balance(order_engine, "USDC") == before["USDC"] + atoms("USDC", final["amountOut"])
-    # SOL only pays the network fee (and any token account rent): the hop through it nets zero.
-    assert before["SOL"] - balance(order_engine, "SOL") == (
-        final["networkFeeLamports"] + final["ataRentLamports"])
+    # SOL pays the network fee (and any token account rent) and keeps what the first hop
+    # delivered beyond what the second spends (a swap program spends a fixed amount): the
+    # first hop's margin, exactly, in a market that holds still.
+    kept = int(legs[0]["outAmount"]) - int(legs[-1]["inAmount"])
+    assert kept == int(legs[0]["outAmount"]) - pivot_floor(int(legs[0]["outAmount"])) > 0
+    assert balance(order_engine, "SOL") - before["SOL"] == (
+        kept - final["networkFeeLamports"] - final["ataRentLamports"])
     assert len(order_engine.world.chain.landed_for(order_id)) == 1
 
 

@@ -65,6 +65,14 @@ class Outcome:
     balances: dict[str, list[Any]] | None = None
 
 
+class ShortOfIntermediate(Exception):
+    """A later hop names more of the intermediate token than the hops before it delivered."""
+
+    def __init__(self, hop: int) -> None:
+        super().__init__(f"hop {hop} is short of its input")
+        self.hop = hop
+
+
 def decimals(mint: str) -> int:
     token = lookup(mint)
     return token.decimals if token else LAUNCH_DECIMALS
@@ -104,7 +112,14 @@ class Executor:
                            code="COMPUTE_BUDGET_EXCEEDED", logs=logs,
                            message=f"{message.units} units needed, limit "
                                    f"{message.compute_unit_limit}")
-        amounts = self._plan(message, now)
+        try:
+            amounts = self._plan(message, now)
+        except ShortOfIntermediate as short:
+            index = self._index(message, len(message.hops[0]) * short.hop)
+            return Outcome(err={"InstructionError": [index, {"Custom": TOKEN_INSUFFICIENT_FUNDS}]},
+                           code=InsufficientFunds.code,
+                           message="the first swap delivered less than the second spends",
+                           logs=[*logs, f"Program {TOKEN} failed: custom program error: 0x1"])
         for n, (ix, (_, result)) in enumerate(zip(message.instructions, amounts, strict=True)):
             last = ix.hop == message.instructions[-1].hop
             # A simulation neither sees nor uses up a scripted slip: only the landing does.
@@ -127,12 +142,19 @@ class Executor:
             paid, got = message.amount_in, sum(o for ix, o in zip(message.instructions, outs,
                                                                   strict=True) if ix in last_hop)
         rent = wallet.settle(message.mint_in, paid, message.mint_out, got, message.fee)
+        if len(message.hops) > 1:  # what the first hop delivered beyond what the second spent
+            pivot = message.hops[0][0].mint_out
+            delivered = sum(o for ix, o in zip(message.instructions, outs, strict=True)
+                            if ix in message.hops[0])
+            spent = sum(ix.amount_in for ix in message.hops[1])
+            wallet.balances[pivot] = wallet.balances.get(pivot, 0) + delivered - spent
         return Outcome(paid, got, logs=logs, rent=rent)
 
     def _plan(self, message: Message, now: int) -> list[tuple[int, int]]:
-        """(input, result) per instruction: an exact out's result is what it would cost; a
-        later hop swaps what the hop before it actually produced, in the planned shares (the
-        last leg takes the rest), as a route's second swap spends the intermediate balance."""
+        """(input, result) per instruction: an exact out's result is what it would cost; every
+        swap spends the amount its instruction names, as the programs do (a second hop the first
+        did not deliver enough for fails on the token transfer; what the first delivered beyond
+        it stays in the wallet)."""
         if message.exact_out:
             ix = message.instructions[0]
             try:
@@ -143,12 +165,13 @@ class Executor:
         plan: list[tuple[int, int]] = []
         carried = 0
         for n, hop in enumerate(message.hops):
-            if n == 0:
-                inputs = [ix.amount_in for ix in hop]
-            else:
-                planned = max(sum(ix.amount_in for ix in hop), 1)
-                inputs = [carried * ix.amount_in // planned for ix in hop[:-1]]
-                inputs.append(carried - sum(inputs))
+            inputs = [ix.amount_in for ix in hop]
+            if n > 0 and carried < sum(inputs):  # the intermediate account is short of it
+                if any(result < ix.min_out for ix, (_, result) in zip(
+                        message.hops[n - 1], plan[-len(message.hops[n - 1]):], strict=True)):
+                    # An earlier swap already fails its own bound, as the program would first.
+                    return plan + [(ix.amount_in, 0) for h in message.hops[n:] for ix in h]
+                raise ShortOfIntermediate(n)
             outs = [self._programs[ix.venue].preview(ix.pool, ix.mint_in, amount, now)
                     for ix, amount in zip(hop, inputs, strict=True)]
             plan += list(zip(inputs, outs, strict=True))
