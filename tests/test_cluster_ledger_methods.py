@@ -138,3 +138,17 @@ async def test_the_ledger_survives_a_restart(
         assert landed is not None
         block = (await client.get_block(landed.slot, max_supported_transaction_version=0)).value
         assert [str(t.transaction.signatures[0]) for t in block.transactions] == [signatures[1]]
+
+
+async def test_a_transaction_in_json_parsed_names_its_accounts_and_parses_the_memo(
+        ledger: tuple[ClusterProcess, list[str], Pubkey]) -> None:
+    cluster, signatures, wallet = ledger
+    async with AsyncClient(cluster.url) as client:
+        found = (await client.get_transaction(Signature.from_string(signatures[0]),
+                                              "jsonParsed",
+                                              max_supported_transaction_version=0)).value
+    assert found is not None
+    message = found.transaction.transaction.message
+    assert message.account_keys[0].pubkey == wallet and message.account_keys[0].signer
+    memos = [ix for ix in message.instructions if getattr(ix, "program", "") == "spl-memo"]
+    assert len(memos) == 1 and str(memos[0].parsed).startswith("order:")

@@ -19,6 +19,7 @@ from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.jsonrpc import RpcError
 from engine.solana.pool_accounts import Account
 from engine.solana.programs import TOKEN
+from engine.venues.parsed import parsed_message
 
 ENCODINGS = ("base58", "base64", "base64+zstd", "jsonParsed")
 BASE58_LIMIT = 128  # bytes a node will write in base58
@@ -122,7 +123,7 @@ def transaction_encoding(config: dict[str, Any] | None) -> str:
 
 def encode_transaction(payload: str, config: dict[str, Any] | None) -> tuple[Any, Any]:
     """(`transaction`, `version`) as getTransaction and getBlock give them: the signed bytes in
-    base64 or base58, or the message as JSON (jsonParsed as json: no program is parsed). A v0
+    base64 or base58, or the message as JSON, or parsed (`engine.venues.parsed`). A v0
     transaction for a client that did not say it reads them is -32015, as a node answers."""
     raw = base64.b64decode(payload)
     tx = VersionedTransaction.from_bytes(raw)
@@ -139,6 +140,9 @@ def encode_transaction(payload: str, config: dict[str, Any] | None) -> tuple[Any
         return [payload, "base64"], version
     if encoding == "base58":
         return [base58.encode(raw), "base58"], version
+    signatures = [str(s) for s in tx.signatures]
+    if encoding == "jsonParsed":
+        return {"signatures": signatures, "message": parsed_message(message)}, version
     header = message.header
     body: dict[str, Any] = {
         "accountKeys": [str(k) for k in message.account_keys],
@@ -152,7 +156,7 @@ def encode_transaction(payload: str, config: dict[str, Any] | None) -> tuple[Any
                          for ix in message.instructions]}
     if version == 0:
         body["addressTableLookups"] = []
-    return {"signatures": [str(s) for s in tx.signatures], "message": body}, version
+    return {"signatures": signatures, "message": body}, version
 
 
 def passes_filter(data: bytes, rule: dict[str, Any]) -> bool:

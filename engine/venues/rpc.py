@@ -4,10 +4,12 @@ standalone server (`venues.server`) puts HTTP in front of it."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
 
 from engine.domain import base58
 from engine.domain.errors import (
@@ -40,6 +42,7 @@ from engine.venues.encoding import (
 from engine.venues.faucet import Faucet
 from engine.venues.ledger_rpc import LedgerRpc
 from engine.venues.node_info import NodeInfo
+from engine.venues.parsed import parsed_inner
 from engine.venues.pubsub import PubSub
 from engine.venues.token_rpc import TokenRpc
 
@@ -285,9 +288,13 @@ def transaction_json(payload: str, meta: dict[str, Any],
                      config: dict[str, Any] | None) -> dict[str, Any]:
     """A landed transaction and its meta, as getTransaction and getBlock give them."""
     transaction, version = encode_transaction(payload, config)
+    inner = meta.get("innerInstructions", [])
+    if (config or {}).get("encoding") == "jsonParsed" and inner:
+        keys = VersionedTransaction.from_bytes(base64.b64decode(payload)).message.account_keys
+        inner = parsed_inner(inner, list(keys))
     return {"version": version, "transaction": transaction, "meta": {
         **meta, "status": {"Ok": None} if meta["err"] is None else {"Err": meta["err"]},
-        "innerInstructions": meta.get("innerInstructions", []), "rewards": [],
+        "innerInstructions": inner, "rewards": [],
         "loadedAddresses": {"writable": [], "readonly": []}}}
 
 

@@ -61,6 +61,10 @@ check("getSignaturesForAddress", signatures.length >= 1 && signatures[0].memo !=
 const landed = await connection.getTransaction(signatures[0].signature,
   { maxSupportedTransactionVersion: 0 });
 check("getTransaction", landed !== null && landed.meta.err === null, landed);
+const parsedTx = await connection.getParsedTransaction(signatures[0].signature,
+  { maxSupportedTransactionVersion: 0 });
+check("getParsedTransaction", parsedTx.transaction.message.instructions.some(
+  (ix) => ix.program === "spl-memo" && ix.parsed.startsWith("order:")), parsedTx);
 const block = await connection.getBlock(landed.slot, { maxSupportedTransactionVersion: 0 });
 check("getBlock", block.transactions.some(
   (t) => t.transaction.signatures[0] === signatures[0].signature), block);
@@ -110,6 +114,10 @@ const sent = await connection.sendTransaction(v0);
 await connection.confirmTransaction({ signature: sent, blockhash,
   lastValidBlockHeight: (await connection.getLatestBlockhash()).lastValidBlockHeight });
 check("sendTransaction", (await connection.getBalance(receiver)) === 3 * LAMPORTS_PER_SOL / 4);
+const transfer = await connection.getParsedTransaction(sent, { maxSupportedTransactionVersion: 0 });
+check("getParsedTransaction (System transfer)", transfer.transaction.message.instructions.some(
+  (ix) => ix.program === "system" && ix.parsed.type === "transfer"
+    && ix.parsed.info.lamports === LAMPORTS_PER_SOL / 4), transfer);
 
 // Logs and account changes of transactions made here.
 const logged = new Promise((resolve) => {

@@ -1,0 +1,75 @@
+"""Transactions in `jsonParsed`, as a node gives them: account keys with their signer and
+writable flags, and each instruction parsed where the node knows its program (System's
+transfer and createAccount, Memo) or else "partially decoded" (its program id, its accounts
+by address and its data in base58), inner instructions too."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from solders.message import Message, MessageV0
+from solders.pubkey import Pubkey
+
+from engine.domain import base58
+
+SYSTEM = "11111111111111111111111111111111"
+MEMOS = {"MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr", "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo"}
+
+
+def parsed_message(message: Message | MessageV0 | Any) -> dict[str, Any]:
+    keys = [str(k) for k in message.account_keys]
+    header = message.header
+    signers = header.num_required_signatures
+
+    def writable(n: int) -> bool:
+        if n < signers:
+            return n < signers - header.num_readonly_signed_accounts
+        return n < len(keys) - header.num_readonly_unsigned_accounts
+
+    body: dict[str, Any] = {
+        "accountKeys": [{"pubkey": key, "signer": n < signers, "writable": writable(n),
+                         "source": "transaction"} for n, key in enumerate(keys)],
+        "recentBlockhash": str(message.recent_blockhash),
+        "instructions": [instruction(keys[ix.program_id_index],
+                                     [keys[i] for i in bytes(ix.accounts)], bytes(ix.data))
+                         for ix in message.instructions]}
+    if isinstance(message, MessageV0):
+        body["addressTableLookups"] = []
+    return body
+
+
+def parsed_inner(inner: list[dict[str, Any]], keys: list[Pubkey]) -> list[dict[str, Any]]:
+    """The meta's inner instructions (compiled) in the parsed form."""
+    names = [str(k) for k in keys]
+    return [{"index": group["index"], "instructions": [
+        {**instruction(names[ix["programIdIndex"]], [names[a] for a in ix["accounts"]],
+                       base58.decode(ix["data"])), "stackHeight": ix.get("stackHeight")}
+        for ix in group["instructions"]]} for group in inner]
+
+
+def instruction(program: str, accounts: list[str], data: bytes) -> dict[str, Any]:
+    parsed = _parse(program, accounts, data)
+    if parsed is not None:
+        name, value = parsed
+        return {"parsed": value, "program": name, "programId": program, "stackHeight": None}
+    return {"accounts": accounts, "data": base58.encode(data), "programId": program,
+            "stackHeight": None}
+
+
+def _parse(program: str, accounts: list[str], data: bytes) -> tuple[str, Any] | None:
+    if program in MEMOS:
+        return "spl-memo", data.decode(errors="replace")
+    if program != SYSTEM or len(data) < 4:
+        return None
+    tag = struct.unpack_from("<I", data)[0]
+    if tag == 2 and len(data) >= 12 and len(accounts) >= 2:
+        return "system", {"type": "transfer", "info": {
+            "source": accounts[0], "destination": accounts[1],
+            "lamports": struct.unpack_from("<Q", data, 4)[0]}}
+    if tag == 0 and len(data) >= 52 and len(accounts) >= 2:
+        lamports, space = struct.unpack_from("<QQ", data, 4)
+        return "system", {"type": "createAccount", "info": {
+            "source": accounts[0], "newAccount": accounts[1], "lamports": lamports,
+            "space": space, "owner": str(Pubkey(data[20:52]))}}
+    return None
