@@ -17,6 +17,7 @@ from solana.rpc.core import RPCException
 from solders.keypair import Keypair
 from solders.message import Message, MessageV0
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 from solders.system_program import CreateAccountParams, TransferParams, create_account, transfer
 from solders.transaction import Transaction, VersionedTransaction
 from spl.token.constants import TOKEN_PROGRAM_ID
@@ -50,17 +51,18 @@ async def node(tmp_path: Path, programs: Path) -> AsyncIterator[AsyncClient]:
 
 
 async def send(client: AsyncClient, payer: Keypair, instructions: list[Any],
-               *signers: Keypair) -> None:
+               *signers: Keypair) -> Signature:
     """A legacy transaction, as solana-py's own helpers build them, sent and confirmed."""
     blockhash = (await client.get_latest_blockhash()).value.blockhash
     message = Message.new_with_blockhash(instructions, payer.pubkey(), blockhash)
     signature = (await client.send_raw_transaction(bytes(Transaction(
         [payer, *signers], message, blockhash)))).value
     await client.confirm_transaction(signature, Confirmed, sleep_seconds=0.05)
+    return signature
 
 
 async def new_token(client: AsyncClient, payer: Keypair, decimals: int,
-                    minted: int) -> tuple[Pubkey, Pubkey]:
+                    minted: int) -> tuple[Pubkey, Pubkey, Signature]:
     """A mint (SPL Token's InitializeMint) and the payer's token account holding `minted`."""
     mint = Keypair()
     rent = (await client.get_minimum_balance_for_rent_exemption(82)).value
@@ -71,11 +73,11 @@ async def new_token(client: AsyncClient, payer: Keypair, decimals: int,
                                              mint=mint.pubkey(),
                                              mint_authority=payer.pubkey()))], mint)
     holder = get_associated_token_address(payer.pubkey(), mint.pubkey())
-    await send(client, payer, [
+    minting = await send(client, payer, [
         create_associated_token_account(payer.pubkey(), payer.pubkey(), mint.pubkey()),
         mint_to(MintToParams(program_id=TOKEN_PROGRAM_ID, mint=mint.pubkey(), dest=holder,
                              mint_authority=payer.pubkey(), amount=minted))])
-    return mint.pubkey(), holder
+    return mint.pubkey(), holder, minting
 
 
 async def funded(client: AsyncClient, sol: int = 10) -> Keypair:
@@ -115,10 +117,18 @@ async def test_system_transfers_in_legacy_and_v0_messages(node: AsyncClient) -> 
 async def test_spl_token_instructions_built_by_solana_py_run(
         node: AsyncClient) -> None:
     payer = await funded(node)
-    mint, holder = await new_token(node, payer, 6, 1_250_000)
+    mint, holder, minting = await new_token(node, payer, 6, 1_250_000)
     balance = (await node.get_token_account_balance(holder)).value
     assert (balance.amount, balance.decimals) == ("1250000", 6)
     assert (await node.get_token_supply(mint)).value.amount == "1250000"
+    found = (await node.get_transaction(minting, "jsonParsed")).value  # as a node parses it
+    assert found is not None
+    parsed = {(ix.program, ix.parsed["type"]): ix.parsed["info"]
+              for ix in found.transaction.transaction.message.instructions}
+    assert parsed[("spl-associated-token-account", "create")]["account"] == str(holder)
+    assert parsed[("spl-token", "mintTo")] == {"mint": str(mint), "account": str(holder),
+                                               "mintAuthority": str(payer.pubkey()),
+                                               "amount": "1250000"}
 
 
 async def test_a_transfer_the_runtime_refuses_is_a_preflight_error(node: AsyncClient) -> None:
@@ -161,7 +171,7 @@ async def test_accounts_a_transaction_made_survive_a_restart(tmp_path: Path,
     try:
         async with AsyncClient(cluster.url, commitment=Confirmed) as client:
             owner = await funded(client, 3)
-            mint, holder = await new_token(client, owner, 0, 42)
+            mint, holder, _ = await new_token(client, owner, 0, 42)
             lamports = (await client.get_balance(owner.pubkey())).value
     finally:
         cluster.kill()  # no clean stop: what landed is on disk already

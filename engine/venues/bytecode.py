@@ -45,7 +45,7 @@ from engine.solana.programs import (
 )
 from engine.svm.pools import Trader, place, read
 from engine.svm.runtime import TOKEN_ACCOUNT_SIZE, Runtime
-from engine.venues.encoding import ui_amount
+from engine.venues.parsed import ui_amount
 from engine.venues.wallet import Wallet
 
 Pool = CpPool | DlmmPool

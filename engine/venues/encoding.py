@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import struct
-from decimal import Decimal
 from typing import Any
 
 import zstandard
@@ -19,7 +18,7 @@ from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.jsonrpc import RpcError
 from engine.solana.pool_accounts import Account
 from engine.solana.programs import TOKEN
-from engine.venues.parsed import parsed_message
+from engine.venues.parsed import parsed_message, ui_amount
 
 ENCODINGS = ("base58", "base64", "base64+zstd", "jsonParsed")
 BASE58_LIMIT = 128  # bytes a node will write in base58
@@ -99,14 +98,6 @@ def _parsed(found: Account) -> dict[str, Any] | None:
             "supply": str(supply), "decimals": decimals, "isInitialized": bool(initialised),
             "freezeAuthority": base58.encode(freeze) if freeze_tag else None}}}
     return None
-
-
-def ui_amount(atoms: int, places: int) -> dict[str, Any]:
-    text = format(Decimal(atoms).scaleb(-places), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return {"amount": str(atoms), "decimals": places, "uiAmount": atoms / 10**places,
-            "uiAmountString": text}
 
 
 TRANSACTION_ENCODINGS = ("json", "jsonParsed", "base58", "base64")

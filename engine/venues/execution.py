@@ -22,8 +22,8 @@ from engine.solana.programs import (
     TOKEN,
 )
 from engine.solana.programs import associated_token_address as ata
-from engine.venues.encoding import ui_amount
 from engine.venues.message import Message
+from engine.venues.parsed import ui_amount
 from engine.venues.wallet import Wallet
 
 TOKEN_INSUFFICIENT_FUNDS = 1  # SPL Token's custom error for a transfer beyond the balance

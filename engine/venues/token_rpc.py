@@ -16,7 +16,8 @@ from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.jsonrpc import RpcError
 from engine.solana.pool_accounts import Account
 from engine.solana.programs import TOKEN
-from engine.venues.encoding import encode_account, encoding_of, ui_amount
+from engine.venues.encoding import encode_account, encoding_of
+from engine.venues.parsed import ui_amount
 
 Handler = Callable[..., Awaitable[Any]]
 
