@@ -32,8 +32,7 @@ async def test_a_limit_order_waits_and_fills_only_once_the_price_crosses(
         order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()  # 1 SOL nets about 149.92 USDC on Meteora
     order_id = await limit(order_engine, "151")
-    await settle(order_engine)
-    assert await status(order_engine, order_id) == "waiting"
+    await order_engine.wait_for_status(order_id, "waiting")
     order_engine.world.move_price("met-sol-usdc", 1.005)  # about 150.6: not yet
     await settle(order_engine)
     assert await status(order_engine, order_id) == "waiting"
@@ -42,7 +41,9 @@ async def test_a_limit_order_waits_and_fills_only_once_the_price_crosses(
     assert final["status"] == "confirmed"
     assert Decimal(final["executedPrice"]) >= Decimal(151)
     events = await order_engine.history(order_id)
-    assert [e["status"] for e in events][:3] == ["pending", "waiting", "routing"]
+    statuses = [e["status"] for e in events]
+    # pending, then waiting (with a price update for each move that did not cross), then it fires
+    assert statuses[0] == "pending" and set(statuses[1:statuses.index("routing")]) == {"waiting"}
     assert events[1]["limitPrice"] == "151"
 
 
@@ -61,7 +62,7 @@ async def test_a_limit_order_expires(order_engine: EngineHarness) -> None:
 async def test_cancel_before_execution_and_409_after(order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()
     waiting = await limit(order_engine, "200")
-    await settle(order_engine)
+    await order_engine.wait_for_status(waiting, "waiting")
     assert order_engine.http is not None
     async with order_engine.http.delete(f"/api/orders/{waiting}") as resp:
         assert resp.status == 200 and (await resp.json())["status"] == "cancelled"
@@ -186,3 +187,16 @@ async def test_a_cancel_that_beats_a_quoting_worker_stops_the_order_before_anyth
     assert [e["status"] for e in record["events"]] == ["pending", "cancelled"]
     assert slow_engine.world.chain.landed_for(order_id) == []
     assert slow_engine.engine.health().in_flight == 0
+
+
+async def test_the_harness_waits_for_a_status_and_says_when_it_never_comes(
+        order_engine: EngineHarness) -> None:
+    done = await order_engine.submit(**SOL_USDC)
+    routed = await order_engine.wait_for_status(done, "routing")
+    assert routed["venue"] in ("raydium", "meteora")
+    try:
+        await order_engine.wait_for_status(done, "waiting")  # a market order never waits
+    except AssertionError as error:
+        assert "without reaching 'waiting'" in str(error)
+    else:
+        raise AssertionError("waiting for a status the order never reaches did not fail")

@@ -180,6 +180,19 @@ class EngineHarness:
         async with contextlib.aclosing(self.stream(order_id, after)) as events:
             return [event async for event in events]
 
+    async def wait_for_status(self, order_id: str, status: str,
+                              limit: float = 10.0) -> dict[str, Any]:
+        """The order's first event with this status (from its history, then live): a test
+        waits for a condition, not for time. Raises if the order ends without reaching it."""
+        async def first() -> dict[str, Any]:
+            async with contextlib.aclosing(self.stream(order_id)) as events:
+                async for event in events:
+                    if event["status"] == status:
+                        return event
+            raise AssertionError(f"{order_id} ended without reaching {status!r}")
+
+        return await asyncio.wait_for(first(), limit)
+
     async def wait_terminal(self, order_id: str, limit: float = 10.0) -> dict[str, Any]:
         """The order's terminal event, waiting on its WebSocket stream."""
         events = await asyncio.wait_for(self.history(order_id), limit)
