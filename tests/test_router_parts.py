@@ -1,0 +1,91 @@
+"""The router on its own, with venues faked by a price each: which venue wins, when a route goes
+through SOL or USDC and what its second hop spends, exact out on direct pools only, and what it
+says when nothing trades the pair. No engine, no HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from engine.domain.errors import NoRoute
+from engine.domain.request import SwapMode
+from engine.domain.routing import Quote, pivot_floor
+from engine.domain.tokens import lookup
+from engine.router import Router
+
+
+def mint(symbol: str) -> str:
+    token = lookup(symbol)
+    assert token is not None
+    return token.mint
+
+
+SOL, USDC, BONK, JUP = mint("SOL"), mint("USDC"), mint("BONK"), mint("JUP")
+
+
+@dataclass
+class FakeVenue:
+    """A venue with one pool a pair, paying `rate` atoms out per atom in, less a 0.25 % fee."""
+
+    name: str
+    rates: dict[tuple[str, str], float]
+    asked: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def has_pair(self, mint_in: str, mint_out: str) -> bool:
+        return (mint_in, mint_out) in self.rates
+
+    async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> Quote | None:
+        self.asked.append((mint_in, mint_out, amount_in))
+        rate = self.rates.get((mint_in, mint_out))
+        if rate is None:
+            return None
+        fee = amount_in * 25 // 10_000
+        return Quote(self.name, f"{self.name}-{mint_in[:4]}-{mint_out[:4]}", mint_in, mint_out,
+                     amount_in, int((amount_in - fee) * rate), fee)
+
+    async def quote_exact_out(self, mint_in: str, mint_out: str,
+                              amount_out: int) -> Quote | None:
+        rate = self.rates.get((mint_in, mint_out))
+        if rate is None:
+            return None
+        needed = int(amount_out / rate / (1 - 0.0025)) + 1
+        return Quote(self.name, f"{self.name}-{mint_in[:4]}-{mint_out[:4]}", mint_in, mint_out,
+                     needed, amount_out, needed * 25 // 10_000)
+
+
+async def test_the_venue_that_pays_more_wins_and_the_reason_says_by_how_much() -> None:
+    router = Router([FakeVenue("raydium", {(SOL, USDC): 0.150}),
+                     FakeVenue("meteora", {(SOL, USDC): 0.151})])
+    plan = await router.plan(SOL, USDC, 10**9)
+    assert plan.venue == "meteora" and "meteora" in plan.reason
+    assert [q.venue for q in plan.quotes] == ["meteora", "raydium"]
+
+
+async def test_a_pair_without_a_pool_goes_through_sol_and_its_second_hop_spends_the_floor(
+        ) -> None:
+    venue = FakeVenue("raydium", {(BONK, SOL): 0.00002, (SOL, USDC): 0.15})
+    plan = await Router([venue]).plan(BONK, USDC, 10**12)
+    assert plan.via == SOL and len(plan.hops) == 2
+    first, second = plan.hops
+    assert sum(q.amount_in for q in second) == sum(pivot_floor(q.amount_out) for q in first)
+    assert plan.amount_out == sum(q.amount_out for q in second)
+
+
+async def test_exact_out_takes_direct_pools_only() -> None:
+    router = Router([FakeVenue("raydium", {(BONK, SOL): 0.00002, (SOL, USDC): 0.15})])
+    plan = await router.plan(SOL, USDC, 150 * 10**6, SwapMode.EXACT_OUT)
+    assert plan.exact_out and plan.amount_out == 150 * 10**6
+    assert not router.has_route(BONK, USDC, SwapMode.EXACT_OUT)
+    with pytest.raises(NoRoute):
+        await router.plan(BONK, USDC, 10**6, SwapMode.EXACT_OUT)
+
+
+async def test_nothing_trades_the_pair_is_no_route_and_no_venue_is_asked_twice() -> None:
+    venue = FakeVenue("raydium", {(SOL, USDC): 0.15})
+    router = Router([venue])
+    assert not router.has_route(JUP, BONK)
+    with pytest.raises(NoRoute):
+        await router.plan(JUP, BONK, 10**6)
+    await router.plan(SOL, USDC, 10**9)
+    assert len(venue.asked) == len(set(venue.asked))
