@@ -1,0 +1,118 @@
+"""The worker pool on its own, with a fake execution: at most `size` orders run at once, a full
+queue refuses before anything is stored, a poison order ends after three crashes, a storage
+error is retried without limit, and a stop lets what runs finish within its grace."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+from stubs import new_order
+
+from engine.domain.errors import Overloaded
+from engine.domain.order import Order
+from engine.ports import StorageError
+from engine.workers import MAX_CRASHES, WorkerPool
+
+
+class FakeExecution:
+    """Records each execution; `gate` holds them until the test lets them go."""
+
+    def __init__(self, fails: list[Exception] | None = None) -> None:
+        self.ran: list[str] = []
+        self.running = 0
+        self.most_at_once = 0
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.fails = fails or []
+        self.given_up: list[tuple[str, Exception]] = []
+
+    async def execute(self, order: Order) -> Order:
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            await self.gate.wait()
+            self.ran.append(order.id)
+            if self.fails:
+                raise self.fails.pop(0)
+            return order
+        finally:
+            self.running -= 1
+
+    async def reload(self, order_id: str) -> Order | None:
+        return new_order(order_id)
+
+    async def give_up(self, order_id: str, error: Exception) -> None:
+        self.given_up.append((order_id, error))
+
+
+async def until(condition: Callable[[], object], turns: int = 100_000) -> None:
+    """Event-loop turns until `condition()` holds: a condition, not a time."""
+    for _ in range(turns):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the condition never held")
+
+
+async def test_at_most_size_orders_run_at_once() -> None:
+    fake = FakeExecution()
+    fake.gate.clear()
+    pool = WorkerPool(fake.execute, fake.reload, 3, 100, give_up=fake.give_up, crash_delay=0)
+    pool.start()
+    for n in range(10):
+        pool.enqueue(new_order(f"o-{n}"))
+    await until(lambda: fake.running == 3)
+    assert pool.in_flight == 3 and pool.queued == 7
+    fake.gate.set()
+    await until(lambda: len(fake.ran) == 10)
+    assert fake.most_at_once == 3
+    await pool.stop(0)
+
+
+async def test_a_full_queue_refuses_before_anything_is_stored() -> None:
+    fake = FakeExecution()
+    pool = WorkerPool(fake.execute, fake.reload, 1, 2, give_up=fake.give_up)
+    pool.reserve()
+    pool.reserve()
+    with pytest.raises(Overloaded):
+        pool.reserve()
+    pool.release()
+    pool.reserve()  # a released slot is free again
+
+
+async def test_a_poison_order_ends_after_three_crashes_and_the_workers_live_on() -> None:
+    fake = FakeExecution(fails=[RuntimeError("boom")] * MAX_CRASHES)
+    pool = WorkerPool(fake.execute, fake.reload, 1, 10, give_up=fake.give_up, crash_delay=0)
+    pool.start()
+    pool.enqueue(new_order("poison"))
+    await until(lambda: fake.given_up)
+    assert fake.ran == ["poison"] * MAX_CRASHES and fake.given_up[0][0] == "poison"
+    pool.enqueue(new_order("next"))
+    await until(lambda: "next" in fake.ran)
+    await pool.stop(0)
+
+
+async def test_a_storage_error_is_retried_beyond_the_crash_limit() -> None:
+    fake = FakeExecution(fails=[StorageError("disk")] * (MAX_CRASHES + 2))
+    pool = WorkerPool(fake.execute, fake.reload, 1, 10, give_up=fake.give_up, crash_delay=0)
+    pool.start()
+    pool.enqueue(new_order("o-1"))
+    await until(lambda: len(fake.ran) == MAX_CRASHES + 3)
+    assert fake.given_up == []  # the disk, not the order: never given up
+    await pool.stop(0)
+
+
+async def test_stop_lets_running_orders_finish_within_the_grace() -> None:
+    fake = FakeExecution()
+    fake.gate.clear()
+    pool = WorkerPool(fake.execute, fake.reload, 2, 10, give_up=fake.give_up)
+    pool.start()
+    pool.enqueue(new_order("running"))
+    await until(lambda: fake.running == 1)
+    stopping = asyncio.create_task(pool.stop(5))
+    await asyncio.sleep(0)
+    fake.gate.set()  # it finishes inside the grace
+    await stopping
+    assert fake.ran == ["running"]
