@@ -1,0 +1,131 @@
+"""The price watcher on its own: a real Router over a fake venue whose price the test sets, and
+its collaborators recorded. A limit fires once its net price is reached and not before, a stop
+once the price falls to it, nothing fires while trading is held, a disarmed order is forgotten.
+No engine, no store, no HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from engine.clock import SystemClock
+from engine.domain.events import Armed
+from engine.domain.order import Order
+from engine.domain.requests import parse_order
+from engine.domain.routing import Quote
+from engine.domain.tokens import lookup
+from engine.router import Router
+from engine.watcher import Watcher
+
+AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def mint(symbol: str) -> str:
+    token = lookup(symbol)
+    assert token is not None
+    return token.mint
+
+
+SOL, USDC = mint("SOL"), mint("USDC")
+
+
+@dataclass
+class OnePool:
+    """A venue with one SOL/USDC pool paying `usdc_per_sol`, with no fee and no impact."""
+
+    usdc_per_sol: Decimal
+    name: str = "raydium"
+    asked: int = 0  # quotes given: the watcher has looked at the price
+
+    def has_pair(self, mint_in: str, mint_out: str) -> bool:
+        return {mint_in, mint_out} == {SOL, USDC}
+
+    async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> Quote | None:
+        self.asked += 1
+        rate = (self.usdc_per_sol / 1000 if mint_in == SOL
+                else 1000 / self.usdc_per_sol)  # atoms: 9 decimals against 6
+        return Quote(self.name, "pool", mint_in, mint_out, amount_in, int(amount_in * rate), 0)
+
+    async def quote_exact_out(self, mint_in: str, mint_out: str,
+                              amount_out: int) -> Quote | None:
+        return None
+
+
+@dataclass
+class Recorded:
+    fired: list[str] = field(default_factory=list)
+
+    def fire(self, order: Order) -> None:
+        self.fired.append(order.id)
+
+
+def waiting(order_id: str, body: dict[str, Any]) -> Order:
+    request = parse_order({"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1, **body}, AT)
+    order, _ = Order.accept(order_id, request, AT)
+    return order.apply(Armed("armed"), AT)[0]
+
+
+def watcher(pool: OnePool, recorded: Recorded) -> Watcher:
+    async def nothing(*args: Any) -> None:
+        return None
+
+    async def same(order: Order, *args: Any) -> Order:
+        return order
+
+    return Watcher(Router([pool]), SystemClock(), recorded.fire, nothing, nothing, lambda: (),
+                   same, nothing)
+
+
+async def until(condition: Callable[[], object], turns: int = 10_000) -> bool:
+    for _ in range(turns):
+        if condition():
+            return True
+        await asyncio.sleep(0)
+    return False
+
+
+async def test_a_limit_fires_once_its_price_is_reached_and_not_before() -> None:
+    pool, recorded = OnePool(Decimal(150)), Recorded()
+    watch = watcher(pool, recorded)
+    watch.arm(waiting("limit", {"orderType": "limit", "limitPrice": "155"}))
+    watch.pools_changed(None)
+    assert await until(lambda: pool.asked)  # it looked, and 150 < 155: it waits
+    assert not await until(lambda: recorded.fired, turns=200)
+    pool.usdc_per_sol = Decimal(156)
+    watch.pools_changed({frozenset((SOL, USDC))})
+    assert await until(lambda: recorded.fired == ["limit"])
+    assert watch.waiting == 0  # fired orders leave the book
+    await watch.stop()
+
+
+async def test_a_stop_fires_once_the_price_falls_to_it() -> None:
+    pool, recorded = OnePool(Decimal(150)), Recorded()
+    watch = watcher(pool, recorded)
+    watch.arm(waiting("stop", {"orderType": "stop", "triggerPrice": "120"}))
+    watch.pools_changed(None)
+    assert await until(lambda: pool.asked)
+    assert not await until(lambda: recorded.fired, turns=200)
+    pool.usdc_per_sol = Decimal(119)
+    watch.pools_changed(None)
+    assert await until(lambda: recorded.fired == ["stop"])
+    await watch.stop()
+
+
+async def test_nothing_fires_while_trading_is_held_and_a_disarmed_order_is_gone() -> None:
+    pool, recorded = OnePool(Decimal(160)), Recorded()
+    watch = watcher(pool, recorded)
+    watch.held = True
+    watch.arm(waiting("held", {"orderType": "limit", "limitPrice": "155"}))
+    watch.arm(waiting("dropped", {"orderType": "limit", "limitPrice": "155"}))
+    watch.pools_changed(None)
+    assert await until(lambda: pool.asked)  # the price is met, but trading is held
+    assert not await until(lambda: recorded.fired, turns=200)
+    assert watch.disarm("dropped") is not None and watch.waiting == 1
+    watch.held = False
+    watch.pools_changed(None)
+    assert await until(lambda: recorded.fired == ["held"])
+    await watch.stop()
