@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 import pytest_asyncio
+from cluster_clients import confirmed_sale, raw
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.core import RPCException
 from solana.rpc.models import TokenAccountOpts
@@ -28,24 +28,6 @@ from engine.testing.process import ClusterProcess, EngineProcess
 USDC = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
 
 
-async def raw(url: str, method: str, *params: object) -> str:
-    async with aiohttp.ClientSession() as session, session.post(url, json={
-            "jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}) as resp:
-        return await resp.text()
-
-
-async def sell(engine_url: str) -> str:
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{engine_url}/api/orders/execute", json={
-                "orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC",
-                "amount": 0.01}) as resp:
-            order_id = (await resp.json())["orderId"]
-        async with session.ws_connect(f"{engine_url}/api/orders/status/{order_id}") as feed:
-            events = [m.json() async for m in feed]
-    assert events[-1]["status"] == "confirmed"
-    return str(events[-1]["txHash"])
-
-
 @pytest_asyncio.fixture
 async def ledger(tmp_path: Path) -> AsyncIterator[tuple[ClusterProcess, list[str], Pubkey]]:
     """A cluster on which an engine sold SOL twice: (the cluster, the two signatures, the
@@ -58,7 +40,7 @@ async def ledger(tmp_path: Path) -> AsyncIterator[tuple[ClusterProcess, list[str
                            "--rpc-url", cluster.url, "--keypair", str(wallet))
     await engine.start()
     try:
-        signatures = [await sell(engine.url), await sell(engine.url)]
+        signatures = [await confirmed_sale(engine.url), await confirmed_sale(engine.url)]
     finally:
         await engine.terminate()
     yield cluster, signatures, Keypair.from_json(wallet.read_text()).pubkey()

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest_asyncio
+from cluster_clients import confirmed_sale
 from solana.rpc.websocket_api import SolanaWsClient
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
@@ -23,18 +23,6 @@ from solders.rpc.responses import (
 )
 
 from engine.testing.process import ClusterProcess, EngineProcess
-
-
-async def sell(engine_url: str) -> str:
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{engine_url}/api/orders/execute", json={
-                "orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC",
-                "amount": 0.01}) as resp:
-            order_id = (await resp.json())["orderId"]
-        async with session.ws_connect(f"{engine_url}/api/orders/status/{order_id}") as feed:
-            events = [m.json() async for m in feed]
-    assert events[-1]["status"] == "confirmed"
-    return str(events[-1]["txHash"])
 
 
 @pytest_asyncio.fixture
@@ -74,7 +62,7 @@ async def test_logs_of_every_transaction_and_of_those_naming_an_address(
         await mine.logs_subscribe(filter_=RpcTransactionLogsFilterMentions(wallet))
         await nobody.logs_subscribe(
             filter_=RpcTransactionLogsFilterMentions(Pubkey.new_unique()))
-        signature = await sell(engine)
+        signature = await confirmed_sale(engine)
         for ws in (everything, mine):
             logs = (await next_of(ws, LogsNotification)).result.value
             assert str(logs.signature) == signature and logs.err is None
@@ -90,7 +78,7 @@ async def test_a_block_is_sent_once_its_slot_is_over(live: tuple[str, str, Pubke
     url, engine, _ = live
     async with SolanaWsClient(url) as ws:
         await ws.block_subscribe(max_supported_transaction_version=0)
-        signature = await sell(engine)
+        signature = await confirmed_sale(engine)
         while True:
             block = (await next_of(ws, BlockNotification)).result.value
             transactions = block.block.transactions or []

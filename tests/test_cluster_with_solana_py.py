@@ -8,8 +8,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest_asyncio
+from cluster_clients import confirmed_sale, raw
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
 from solana.rpc.models import DataSliceOpts, MemcmpOpts, TokenAccountOpts
@@ -29,26 +29,6 @@ from spl.token.constants import TOKEN_PROGRAM_ID
 from spl.token.instructions import get_associated_token_address
 
 from engine.testing.process import ClusterProcess, EngineProcess
-
-
-async def raw(cluster: ClusterProcess, method: str, *params: object) -> str:
-    """A method solana-py's client lacks: sent as JSON, parsed by solders' own response type."""
-    async with aiohttp.ClientSession() as session, session.post(cluster.url, json={
-            "jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}) as resp:
-        return await resp.text()
-
-
-async def confirmed_signature(engine_url: str) -> str:
-    """Sell a little SOL through the engine; its transaction's signature, once confirmed."""
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{engine_url}/api/orders/execute", json={
-                "orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC",
-                "amount": 0.01}) as resp:
-            order_id = (await resp.json())["orderId"]
-        async with session.ws_connect(f"{engine_url}/api/orders/status/{order_id}") as feed:
-            events = [m.json() async for m in feed]
-    assert events[-1]["status"] == "confirmed"
-    return str(events[-1]["txHash"])
 
 
 @pytest_asyncio.fixture
@@ -85,7 +65,7 @@ async def test_what_a_client_asks_first_is_answered_and_parses(
     assert supply.total == supply.circulating > 0
     assert (await solana.get_inflation_governor()).value.initial == 0.08
     assert (await solana.get_inflation_rate()).value.total == 0.08
-    minimum = await raw(client[1], "getStakeMinimumDelegation")
+    minimum = await raw(client[1].url, "getStakeMinimumDelegation")
     assert GetStakeMinimumDelegationResp.from_json(minimum).value == 1_000_000_000
     assert (await solana.get_first_available_block()).value == 0
     assert (await solana.get_minimum_ledger_slot()).value == 0
@@ -100,7 +80,7 @@ async def test_blockhashes_and_fees_as_a_wallet_asks(
     solana, cluster = client
     latest = (await solana.get_latest_blockhash(Confirmed)).value
     for blockhash, valid in ((latest.blockhash, True), (Hash.default(), False)):
-        answer = await raw(cluster, "isBlockhashValid", str(blockhash))
+        answer = await raw(cluster.url, "isBlockhashValid", str(blockhash))
         assert IsBlockhashValidResp.from_json(answer).value is valid
     payer = Pubkey.new_unique()
     message = MessageV0.try_compile(payer, [transfer(TransferParams(
@@ -116,7 +96,7 @@ async def test_an_engines_transaction_is_finalized_32_slots_after_it_landed(
     await engine.start()
     try:
         # At zero latency each landing is a block.
-        signatures = [await confirmed_signature(engine.url) for _ in range(34)]
+        signatures = [await confirmed_sale(engine.url) for _ in range(34)]
     finally:
         await engine.terminate()
     statuses = (await solana.get_signature_statuses(
@@ -148,7 +128,7 @@ async def test_accounts_that_exist_are_served_in_the_encoding_asked_for(
     sliced = (await solana.get_account_info(owner, encoding="base64", data_slice=DataSliceOpts(
         offset=0, length=8))).value
     assert sliced is not None and sliced.data == b""
-    pool = await raw(client[1], "getAccountInfo", str(held[0].pubkey),
+    pool = await raw(client[1].url, "getAccountInfo", str(held[0].pubkey),
                      {"encoding": "base64", "dataSlice": {"offset": 32, "length": 32}})
     assert GetAccountInfoResp.from_json(pool).value.data == bytes(owner)
 
@@ -192,7 +172,7 @@ async def test_slot_and_signature_subscriptions_with_solana_pys_websocket_client
             await ws.slot_subscribe()
             slots = [(await asyncio.wait_for(ws.recv(), 5)).result.slot for _ in range(3)]
             assert slots == sorted(slots) and len(set(slots)) == 3
-        signature = Signature.from_string(await confirmed_signature(engine.url))
+        signature = Signature.from_string(await confirmed_sale(engine.url))
         async with SolanaWsClient(cluster.url.replace("http", "ws", 1)) as ws:
             await ws.signature_subscribe(signature=signature)
             landed = await asyncio.wait_for(ws.recv(), 5)
