@@ -26,7 +26,7 @@ from engine.api.sinks import websocket_frame
 from engine.api.sockets import SOCKETS, Sockets, key_enforcement
 from engine.clock import SystemClock
 from engine.config import Settings, is_postgres, state_paths
-from engine.domain.order import Order, OrderType
+from engine.domain.order import Order
 from engine.domain.risk import TradingState
 from engine.hub import Hub
 from engine.keyring import KeyRing
@@ -193,10 +193,9 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
                       give_up=service.give_up, crash_delay=settings.latency_scale)
 
     def fire(order: Order) -> None:  # snipers jump the queue: the launch slot is the prize
-        pool.enqueue(order, urgent=order.request.order_type is OrderType.SNIPER)
+        pool.enqueue(order, urgent=order.request.order_type.snipes)
 
-    watcher = Watcher(router, clock, fire, service.expire, service.update_waiting, hub.watched,
-                      service.trail, store.keep_marks)
+    watcher = Watcher(router, clock, service, fire, hub.watched, store.keep_marks)
     keyring = KeyRing(store)
     controls = RiskControls(store, router, watcher, max_order_usd=settings.max_order_usd,
                             max_open_orders=settings.max_open_orders,

@@ -51,7 +51,7 @@ class Metrics:
     def publish(self, event: OrderEvent, stored: StoredEvent) -> None:
         self._transitions[event.status].inc()
         change = event.change
-        kind = change.request.order_type.value if isinstance(change, Accepted) else "unknown"
+        kind = change.request.order_type.name if isinstance(change, Accepted) else "unknown"
         if event.order_id in self._live:
             kind, status, at = self._live[event.order_id]
             self._stages[status].observe((event.at - at).total_seconds())

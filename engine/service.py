@@ -38,7 +38,7 @@ from engine.domain.events import (
     StoredEvent,
     TriggerMoved,
 )
-from engine.domain.order import Order, OrderRequest, OrderType
+from engine.domain.order import Order, OrderRequest
 from engine.domain.routing import pivot_floor
 from engine.domain.status import OrderStatus as S
 from engine.domain.transactions import Landed, Memo, SwapInstruction
@@ -139,14 +139,8 @@ class OrderService:
         return order
 
     async def _step(self, order: Order, attempt: int, *, fresh: bool) -> Order:
-        if order.status is S.PENDING and order.request.trigger is not None:
-            r = order.request
-            priced = r.min_price is not None or r.stop_price is not None
-            reason = "armed: waiting for the price" if priced else "armed"
-            if r.schedule is not None:
-                reason = (f"scheduled: {r.schedule.slices} slices, one every "
-                          f"{r.schedule.interval} s from now")
-            return await self._advance(order, Armed(reason))
+        if order.status is S.PENDING and order.request.waits:
+            return await self._advance(order, Armed(order.request.order_type.armed()))
         if order.status in (S.PENDING, S.WAITING):
             return await self._route(order)
         if order.status is S.ROUTING:
@@ -199,8 +193,8 @@ class OrderService:
         """A price update for an order's subscribers (the watcher rate-limits these)."""
         return await self._advance(order, PriceUpdated(price))
 
-    async def trail(self, order: Order, mark: Decimal) -> Order:
-        """Keep a trailing stop's new high-water mark (its trigger follows)."""
+    async def move(self, order: Order, mark: Decimal) -> Order:
+        """Keep a waiting order's new mark (see `OrderType.moved`): its trigger follows."""
         return await self._advance(order, TriggerMoved(mark))
 
     async def cancel(self, order: Order, reason: str) -> Order:
@@ -239,11 +233,11 @@ class OrderService:
             plan = await self._router.plan(r.token_in.mint, r.token_out.mint, r.amount,
                                            r.swap_mode)
         except NoRoute as error:
-            if r.trigger is None:
+            if not r.waits:
                 raise
             return await self._advance(order, Armed(f"not yet: {error.message}"))
         price = r.net_price(plan.amount_in, plan.amount_out)
-        if r.trigger is not None and not r.trigger.met(r.order_type, price):
+        if r.waits and not r.order_type.met(price, order.mark):
             return await self._advance(order, Armed("price moved away before execution", price))
         logger.bind(order_id=order.id).info(
             "routing {} {} {}->{}: {} | quotes {} | plan {}", r.amount_token.format(r.amount),
@@ -252,8 +246,7 @@ class OrderService:
                       if plan.exact_out else f"{q.venue}={r.token_out.format(q.amount_out)}"
                       for q in plan.quotes),
             ", ".join(f"{plan.percent(leg)}% {leg.venue}" for leg in plan.legs))
-        leg = r.trigger.leg(r.order_type, price) if r.trigger is not None else None
-        return self._stage(order, Routed(plan, price, leg))
+        return self._stage(order, Routed(plan, price, r.order_type.leg(price)))
 
     async def _sign(self, order: Order, attempt: int,
                     after: TransientError | None = None) -> Order:
@@ -290,7 +283,7 @@ class OrderService:
         try:
             await self._chain.send(tx)
         except SlippageExceeded as error:  # the node's preflight: the price moved since routing
-            if order.request.trigger is None:
+            if not order.request.waits:
                 raise
             return await self._advance(order, Armed("re-armed after a slippage failure",
                                                     error=Failure(error.code, error.message)))
@@ -306,7 +299,7 @@ class OrderService:
 
     async def _finish(self, order: Order, landed: Landed) -> Order:
         slipped = landed.err == SlippageExceeded.code
-        if slipped and order.request.trigger is not None:
+        if slipped and order.request.waits:
             # The price was met when we fired but moved before landing: wait for it again.
             failure = Failure(SlippageExceeded.code, landed.err_message)
             return await self._advance(order, Armed("re-armed after a slippage failure",
@@ -319,10 +312,9 @@ class OrderService:
         assert plan is not None
         opened = max((leg.opened_slot for leg in plan.legs if leg.opened_slot is not None),
                      default=None)
-        sniper = order.request.order_type is OrderType.SNIPER
         fill = Fill(landed.signature, landed.slot, plan.venue, landed.amount_in,
                     landed.amount_out, landed.fee_lamports, landed.rent_lamports,
-                    landed.commitment, opened if sniper else None)
+                    landed.commitment, opened if order.request.order_type.snipes else None)
         r = order.request
         logger.bind(order_id=order.id).info(
             "confirmed {} {} -> {} {} on {} in slot {} (tx {})", r.token_in.format(fill.amount_in),

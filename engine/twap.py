@@ -30,7 +30,8 @@ from engine.domain.events import (
     SliceSent,
     SliceSkipped,
 )
-from engine.domain.order import Order, OrderRequest, OrderType
+from engine.domain.order import Order, OrderRequest
+from engine.domain.order_types import Market
 from engine.domain.status import OrderStatus as S
 from engine.limits import Buckets, RateLimited, key_holder
 from engine.ports import Clock, OrderStore, StaleOrder, StorageError
@@ -132,14 +133,14 @@ class TwapScheduler:
 
     async def _step(self, parent: Order) -> Order:
         r, progress = parent.request, parent.progress
-        assert r.schedule is not None and progress is not None and r.trigger is not None
+        assert r.schedule is not None and progress is not None
         if progress.open is not None:
             return await self._settle(parent, progress.next_slice - 1, progress.open)
         if progress.next_slice >= r.schedule.slices:
             return await self._advance(parent, _ending(parent))
         index = progress.next_slice
         due = parent.created_at + timedelta(seconds=index * r.schedule.interval)
-        expires = r.trigger.expires_at
+        expires = r.expires_at
         if expires is not None and expires <= due:
             await self._clock.sleep((expires - self._clock.now()).total_seconds())
             return await self._advance(parent, Expired(
@@ -148,10 +149,10 @@ class TwapScheduler:
         amount = r.schedule.share(r.amount, index) + progress.carried
         if self._held():
             return await self._advance(parent, SliceSkipped(index, "trading is halted"))
-        limit = r.trigger.price
-        if limit is not None:
+        limit = r.schedule.limit
+        if limit is not None:  # no quote is needed without one
             price = await self._price(r, amount)
-            if price is None or price < limit:
+            if price is None or not r.schedule.allows(price):
                 seen = "no route" if price is None else f"net price {price:.8g}"
                 return await self._advance(parent, SliceSkipped(
                     index, f"{seen} below limitPrice {limit}: carried to the next slice", price))
@@ -181,7 +182,7 @@ class TwapScheduler:
                 self._queue.release()
                 return  # created before a restart: the start-up resumed it
             r = parent.request
-            request = OrderRequest(OrderType.MARKET, r.token_in, r.token_out, amount,
+            request = OrderRequest(Market(), r.token_in, r.token_out, amount,
                                    r.slippage, priority_fee=r.priority_fee)
             order = await self._service.create(request, owner=parent.owner, order_id=child,
                                                parent=parent.id)

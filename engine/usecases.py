@@ -29,7 +29,7 @@ from engine.domain.errors import (
     TooManyWaiting,
 )
 from engine.domain.events import StoredEvent
-from engine.domain.order import Order, OrderType
+from engine.domain.order import Order
 from engine.domain.request import SwapMode
 from engine.domain.requests import parse_order
 from engine.domain.risk import TradingState
@@ -260,10 +260,9 @@ class Engine:
             raise NotAccepting("the engine is not accepting orders")
         request = parse_order(body, self._clock.now())
         await self._risk.check(request)
-        if request.trigger is not None:
+        if request.waits:
             self._admit_waiting(caller)
-        sniping = request.order_type is OrderType.SNIPER
-        if not sniping and not self._router.has_route(request.token_in.mint,
+        if not request.order_type.snipes and not self._router.has_route(request.token_in.mint,
                                                       request.token_out.mint, request.swap_mode):
             how = " directly (ExactOut needs a direct pool)" if request.exact_out else ""
             raise NoRoute(f"no venue trades {request.token_in.symbol}/"

@@ -1,10 +1,12 @@
-"""Waiting orders (limit, stop, trailing stop, bracket, sniper): one watcher per pair, woken
-by pool updates.
+"""Waiting orders (every type the price decides, see `OrderType.watch`): one watcher per pair,
+woken by pool updates.
 
-Limits and snipers sit in a list sorted by the least net price they accept, stops in one by
-their trigger, so a price update only looks at the end of each that it satisfies; trailing stops
-are skipped with one comparison while the price stays between their triggers and marks; a
-bracket waits in both lists. Nothing polls per order, and no worker is occupied.
+An order waiting for the price to rise to a level (a limit, a sniper, a triggered stop-limit)
+sits in a list sorted by it, one waiting for a fall (a stop, a stop-limit) in another, so a price
+update only looks at the end of each that it reaches; a bracket waits in both. Orders whose
+trigger follows the market (trailing stops) are skipped with one comparison while the price
+stays between their triggers and marks. Nothing polls per order, and no worker is occupied.
+The watcher knows no order type: each says where it waits, when it is met and how it moves.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 from loguru import logger
 
@@ -41,9 +44,9 @@ class Book:
 
     token_in: Token
     token_out: Token
-    entries: list[tuple[Decimal, str]] = field(default_factory=list)  # limits, snipers
-    stops: list[tuple[Decimal, str]] = field(default_factory=list)  # by ascending stop price
-    trailing: dict[str, Decimal | None] = field(default_factory=dict)  # id -> high-water mark
+    rises: list[tuple[Decimal, str]] = field(default_factory=list)  # by the level they wait for
+    falls: list[tuple[Decimal, str]] = field(default_factory=list)  # likewise
+    trailing: dict[str, Decimal | None] = field(default_factory=dict)  # id -> its mark
     # Bounds over the trailing stops, from their last full look: while the price stays at or
     # below every mark and above every trigger, nothing can move or fire (None: look again).
     lowest_mark: Decimal | None = None
@@ -55,7 +58,7 @@ class Book:
 
     @property
     def waiting(self) -> bool:
-        return bool(self.entries or self.stops or self.trailing)
+        return bool(self.rises or self.falls or self.trailing)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
@@ -65,25 +68,33 @@ Entry = tuple[Decimal, str]
 
 def _places(book: Book, order: Order) -> list[tuple[list[Entry], Entry]]:
     """The sorted lists an order waits in (a bracket waits in both), and its entry there."""
-    r = order.request
+    watch = order.request.order_type.watch(order.mark)
     places: list[tuple[list[Entry], Entry]] = []
-    if r.stop_price is not None:
-        places.append((book.stops, (r.stop_price, order.id)))
-    if r.min_price is not None or r.stop_price is None:
-        places.append((book.entries, (r.min_price or Decimal(0), order.id)))
+    if watch.falls_to is not None:
+        places.append((book.falls, (watch.falls_to, order.id)))
+    if watch.rises_to is not None:
+        places.append((book.rises, (watch.rises_to, order.id)))
     return places
 
 
+class WaitingOrders(Protocol):
+    """The steps of a waiting order the watcher takes (the order service's)."""
+
+    async def update_waiting(self, order: Order, price: Decimal) -> Order: ...
+
+    async def move(self, order: Order, mark: Decimal) -> Order: ...
+
+    async def expire(self, order_id: str, reason: str) -> None: ...
+
+
 class Watcher:
-    def __init__(self, router: Router, clock: Clock, fire: Callable[[Order], None],
-                 close: Callable[[str, str], Awaitable[None]],
-                 update: Callable[[Order, Decimal], Awaitable[Order | None]],
-                 watched: Callable[[], Iterable[str]],
-                 trail: Callable[[Order, Decimal], Awaitable[Order]],
+    def __init__(self, router: Router, clock: Clock, orders: WaitingOrders,
+                 fire: Callable[[Order], None], watched: Callable[[], Iterable[str]],
                  keep_marks: Callable[[list[tuple[str, Decimal]]], Awaitable[None]]) -> None:
-        self._router, self._clock = router, clock
-        self._fire, self._close, self._update, self._watched = fire, close, update, watched
-        self._trail, self._keep_marks = trail, keep_marks
+        """`fire` queues an order whose price is met; `watched` names the orders someone
+        streams (only they get price updates); `keep_marks` stores trailing marks in bulk."""
+        self._router, self._clock, self._steps = router, clock, orders
+        self._fire, self._watched, self._keep_marks = fire, watched, keep_marks
         self._books: dict[Pair, Book] = {}
         self._orders: dict[str, Order] = {}
         self._owners: Counter[str | None] = Counter()  # waiting orders per owner, for the caps
@@ -117,16 +128,9 @@ class Watcher:
         if not r.exact_out:  # an exact out's input is not known before it is quoted
             book.smallest = min(book.smallest, r.amount)
         self._owners[order.owner] += 1
-        if r.trigger is not None and r.trigger.trail is not None:
-            book.trailing[order.id] = order.high_water
-            if order.high_water is not None:
-                book.kept[order.id] = order.high_water
-            book.lowest_mark = None
-        else:
-            for line, entry in _places(book, order):
-                bisect.insort(line, entry)
-        if r.trigger is not None and r.trigger.expires_at is not None:
-            heapq.heappush(self._expiries, (r.trigger.expires_at, order.id))
+        self._place(book, order)
+        if r.expires_at is not None:
+            heapq.heappush(self._expiries, (r.expires_at, order.id))
             if self._expirer is None:
                 self._expirer = asyncio.create_task(self._expire_loop(), name="expirer")
         book.wake.set()  # look once at once: the price may already be there
@@ -139,12 +143,27 @@ class Watcher:
                 del self._owners[order.owner]
             r = order.request
             book = self._books[(r.token_in.mint, r.token_out.mint)]
-            book.kept.pop(order_id, None)
-            if book.trailing.pop(order_id, False) is False:
-                for line, entry in _places(book, order):
-                    line.remove(entry)
+            self._unplace(book, order)
             self._updated.pop(order_id, None)
         return order
+
+    @staticmethod
+    def _place(book: Book, order: Order) -> None:
+        if order.request.order_type.watch(order.mark).follows:
+            book.trailing[order.id] = order.mark
+            if order.mark is not None:
+                book.kept[order.id] = order.mark
+            book.lowest_mark = None
+        else:
+            for line, entry in _places(book, order):
+                bisect.insort(line, entry)
+
+    @staticmethod
+    def _unplace(book: Book, order: Order) -> None:
+        book.kept.pop(order.id, None)
+        if book.trailing.pop(order.id, False) is False:
+            for line, entry in _places(book, order):
+                line.remove(entry)
 
     def pools_changed(self, pairs: set[frozenset[str]] | None = None) -> None:
         """Pool state moved (a swap, a launch, a new slot): wake the watchers of the pairs
@@ -186,8 +205,8 @@ class Watcher:
         low = price * (1 - MAX_PRICE_IMPACT_PCT / 100)
         ready = [] if self.held else list(dict.fromkeys(  # a bracket may be in both lists
             oid for _, oid in (
-                *book.entries[:bisect.bisect_right(book.entries, (price, "\uffff"))],
-                *book.stops[bisect.bisect_left(book.stops, (low, "")):])))
+                *book.rises[:bisect.bisect_right(book.rises, (price, "\uffff"))],
+                *book.falls[bisect.bisect_left(book.falls, (low, "")):])))
         verified = await asyncio.gather(*(self._met(book, oid) for oid in ready))
         fired = [oid for oid, met in zip(ready, verified, strict=True) if met]
         fired += await self._follow_marks(book, price)
@@ -209,26 +228,39 @@ class Watcher:
         rises: list[tuple[str, Decimal]] = []
         for order_id, mark in list(book.trailing.items()):
             order = self._orders.get(order_id)
-            trail = order.request.trigger.trail if order and order.request.trigger else None
-            if order is None or trail is None:
+            if order is None:
                 continue
-            if mark is None or price > mark:
-                book.trailing[order_id] = mark = price
+            kind = order.request.order_type
+            moved = kind.moved(price, mark)
+            if moved is not None:
+                book.trailing[order_id] = mark = moved
             kept = book.kept.get(order_id)
-            if kept is None or mark >= kept * (1 + TRAIL_STEP):
+            if mark is not None and (kept is None or mark >= kept * (1 + TRAIL_STEP)):
                 book.kept[order_id] = mark
                 rises.append((order_id, mark))
-            trigger = mark * (1 - trail)
-            if not self.held and price <= trigger:
+            trigger = kind.watch(mark).falls_to
+            if not self.held and kind.met(price, mark):
                 ready.append(order_id)
-            else:
+            elif mark is not None and trigger is not None:
                 marks.append(mark)
                 triggers.append(trigger)
         book.lowest_mark = min(marks, default=None)
         book.highest_trigger = max(triggers, default=Decimal(0))
         if rises:
             await self._keep(rises)
-        return ready
+        return [order_id for order_id in ready if await self._fires_from_its_mark(book, order_id)]
+
+    async def _fires_from_its_mark(self, book: Book, order_id: str) -> bool:
+        """A trailing stop about to fire keeps the mark it fires from first (an event), so
+        that the worker checking it again judges it by the same mark."""
+        order, mark = self._orders.get(order_id), book.trailing.get(order_id)
+        if order is None or mark is None or order.mark == mark:
+            return order is not None
+        try:
+            self._orders[order_id] = await self._steps.move(order, mark)
+        except Exception:  # cancelled or fired meanwhile: the next check sees it
+            return False
+        return True
 
     async def _keep(self, rises: list[tuple[str, Decimal]]) -> None:
         """Keep risen marks in one write (they survive a restart); the orders someone follows
@@ -243,18 +275,33 @@ class Watcher:
             if order is None or order_id not in watched:
                 continue
             try:
-                self._orders[order_id] = await self._trail(order, mark)
+                self._orders[order_id] = await self._steps.move(order, mark)
             except Exception:  # cancelled or fired meanwhile: the next check sees it
                 continue
 
     async def _met(self, book: Book, order_id: str) -> bool:
-        """The order's own amount moves the price too: check it before firing."""
+        """The order's own amount moves the price too: check it before firing. A price that
+        moves the order's mark (a stop-limit's trigger) is kept first, and the order waits
+        where its type says it now waits."""
         order = self._orders.get(order_id)
         if order is None:
             return False
         r = order.request
         price = await self._price(book, r.amount, r.swap_mode)
-        return price is not None and r.trigger is not None and r.trigger.met(r.order_type, price)
+        if price is None:
+            return False
+        mark = r.order_type.moved(price, order.mark)
+        if mark is not None:
+            try:
+                moved = await self._steps.move(order, mark)
+            except Exception:  # cancelled or fired meanwhile: the next check sees it
+                return False
+            if self._orders.get(order_id) is not order:
+                return False
+            self._unplace(book, order)
+            self._orders[order_id] = order = moved
+            self._place(book, order)
+        return r.order_type.met(price, order.mark)
 
     async def _price(self, book: Book, amount: int,
                      mode: SwapMode = SwapMode.EXACT_IN) -> Decimal | None:
@@ -277,7 +324,7 @@ class Watcher:
             if last and (now - last[0] < UPDATE_SECONDS or last[1] == price):
                 continue
             try:
-                updated = await self._update(order, price)
+                updated = await self._steps.update_waiting(order, price)
             except Exception:  # cancelled or fired meanwhile: the next check sees it
                 continue
             if updated is not None and order_id in self._orders:
@@ -291,4 +338,4 @@ class Watcher:
             while self._expiries and self._expiries[0][0] <= now:
                 _, order_id = heapq.heappop(self._expiries)
                 if self.disarm(order_id) is not None:
-                    await self._close(order_id, "expired")
+                    await self._steps.expire(order_id, "expired")

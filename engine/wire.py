@@ -36,7 +36,15 @@ from engine.domain.events import (
     TriggerMoved,
 )
 from engine.domain.order import Order, OrderRequest
-from engine.domain.request import PRICE_FIELDS
+from engine.domain.order_types import (
+    Bracket,
+    Limit,
+    OrderType,
+    Sniper,
+    Stop,
+    TrailingStop,
+    Twap,
+)
 from engine.domain.routing import Quote, RoutePlan
 from engine.domain.schedule import Progress
 from engine.domain.status import OrderStatus
@@ -82,7 +90,7 @@ def _details(order: Order, change: Change) -> Json:
         case Accepted():
             return {**summary(r), **({"parentId": order.parent} if order.parent else {})}
         case Armed(reason=reason, current_price=price, error=error):
-            out = {**_trigger(r), **_trailing(order), "reason": reason}
+            out = {**_terms(r), **_moved(order), "reason": reason}
             if price is not None:
                 out["currentPrice"] = price_text(price)
             if error is not None:
@@ -91,7 +99,7 @@ def _details(order: Order, change: Change) -> Json:
         case PriceUpdated(price=price):
             return {"currentPrice": price_text(price)}
         case TriggerMoved():
-            return _trailing(order)
+            return _moved(order)
         case Routed(plan=plan, expected_price=price, leg=leg):
             bound = ({"expectedIn": r.token_in.format(plan.amount_in),
                       "maxAmountIn": r.token_in.format(r.max_in(plan.amount_in))}
@@ -177,44 +185,52 @@ def _instructions(r: OrderRequest, plan: RoutePlan | None) -> list[str]:
 # -- orders ----------------------------------------------------------------------------------
 def summary(r: OrderRequest) -> Json:
     """What the first event and the API say about the request itself."""
-    out = {"orderType": r.order_type.value, "tokenIn": r.token_in.symbol,
+    out = {"orderType": r.order_type.name, "tokenIn": r.token_in.symbol,
            "tokenOut": r.token_out.symbol, "inputMint": r.token_in.mint,
            "outputMint": r.token_out.mint, "amount": r.amount_token.format(r.amount),
            "swapMode": r.swap_mode.value, "slippage": str(r.slippage),
            "priorityFee": r.priority}
-    return out | _trigger(r)
+    return out | _terms(r)
 
 
-def _trigger(r: OrderRequest) -> Json:
-    if r.trigger is None:
+def _terms(r: OrderRequest) -> Json:
+    """The order type's own fields, in the request's names; a waiting type's expiry."""
+    if not r.waits:
         return {}
-    price, expires, trail = r.trigger.price, r.trigger.expires_at, r.trigger.trail
-    if trail is not None:  # a trailing stop
-        return {"trail": str(trail), "expiresAt": iso(expires) if expires else None}
-    if r.schedule is not None:  # a TWAP
-        return {"slices": r.schedule.slices, "intervalSeconds": r.schedule.interval,
-                "limitPrice": None if price is None else str(price),
-                "expiresAt": iso(expires) if expires else None}
-    if r.trigger.stop is not None:  # a bracket
-        return {"takeProfitPrice": str(price), "stopPrice": str(r.trigger.stop),
-                "expiresAt": iso(expires) if expires else None}
-    return {PRICE_FIELDS[r.order_type]: None if price is None else str(price),
-            "expiresAt": iso(expires) if expires else None}
+    return {**_fields(r.order_type),
+            "expiresAt": iso(r.expires_at) if r.expires_at else None}
 
 
-def _trailing(order: Order) -> Json:
-    """A trailing stop's mark and the trigger it implies, once it has seen a price."""
-    trail = order.request.trigger.trail if order.request.trigger else None
-    if trail is None or order.high_water is None:
-        return {}
-    return {"highWaterMark": price_text(order.high_water),
-            "triggerPrice": price_text(order.high_water * (1 - trail))}
+def _fields(t: OrderType) -> Json:
+    match t:
+        case Limit(price=price):
+            return {"limitPrice": str(price)}
+        case Sniper(max_price=price):
+            return {"maxPrice": None if price is None else str(price)}
+        case Stop(price=price):
+            return {"triggerPrice": str(price)}
+        case TrailingStop(trail=trail):
+            return {"trail": str(trail)}
+        case Bracket(take_profit=take_profit, stop=stop):
+            return {"takeProfitPrice": str(take_profit), "stopPrice": str(stop)}
+        case Twap(schedule=schedule):
+            return {"slices": schedule.slices, "intervalSeconds": schedule.interval,
+                    "limitPrice": None if schedule.limit is None else str(schedule.limit)}
+    return {}
+
+
+def _moved(order: Order) -> Json:
+    """Where a waiting order's mark has moved its trigger, once it has seen a price."""
+    t, mark = order.request.order_type, order.mark
+    if isinstance(t, TrailingStop) and mark is not None:
+        return {"highWaterMark": price_text(mark), "triggerPrice": price_text(t.trigger(mark))}
+    return {}
 
 
 def order_json(order: Order) -> Json:
     """GET /api/orders/{id} (without its events) and the list's rows."""
     r = order.request
-    return {"orderId": order.id, "status": order.status.value, **summary(r), **_trailing(order),
+    return {"orderId": order.id, "status": order.status.value, **summary(r), **_moved(order),
             **progress_json(order), **({"parentId": order.parent} if order.parent else {}),
             "attempts": order.attempts, "createdAt": iso(order.created_at),
             "updatedAt": iso(order.updated_at),

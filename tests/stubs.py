@@ -20,7 +20,8 @@ from engine.domain.events import (
     Sent,
     Signed,
 )
-from engine.domain.order import Order, OrderRequest, OrderType
+from engine.domain.order import Order, OrderRequest
+from engine.domain.order_types import Market
 from engine.domain.routing import Quote, RoutePlan
 from engine.domain.status import OrderStatus
 from engine.domain.tokens import Token, lookup
@@ -36,7 +37,7 @@ def token(symbol: str) -> Token:
 
 
 def request(amount: int = 10**9) -> OrderRequest:
-    return OrderRequest(OrderType.MARKET, token("SOL"), token("USDC"), amount, Decimal("0.01"))
+    return OrderRequest(Market(), token("SOL"), token("USDC"), amount, Decimal("0.01"))
 
 
 def new_order(order_id: str = "o-1", amount: int = 10**9) -> Order:

@@ -86,3 +86,19 @@ def test_the_wire_format_and_the_pool_math_are_libraries_with_no_io(module: str)
         within(i, "engine.domain") or i.startswith(LIBRARIES))}
     io = {i for i in MODULES[module] if i.split(".")[0] in IO_LIBRARIES}
     assert not ours and not io, (ours, io)
+
+
+# Where a request is parsed (the domain's `requests`) and a response rendered (`engine.wire`)
+# are the only places that name an order type; everything else asks the type (`OrderType`).
+# A TWAP's slices are market orders, made by its scheduler.
+NAMES_ORDER_TYPES = {"engine.wire": None, "engine.twap": {"Market"}}
+ORDER_TYPES = "engine.domain.order_types"
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if not within(m, "engine.domain")])
+def test_only_the_domain_knows_the_order_types_rules(module: str) -> None:
+    named = {i.removeprefix(ORDER_TYPES + ".") for i in MODULES[module]
+             if within(i, ORDER_TYPES) and i != ORDER_TYPES}
+    allowed = NAMES_ORDER_TYPES.get(module, set())
+    concrete = named - {"ORDER_TYPES", "OrderType", "order_type_of"}
+    assert allowed is None or concrete <= allowed, concrete

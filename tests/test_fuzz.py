@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from stubs import change_to
 
-from engine.domain.order import Order, OrderRequest, OrderType
+from engine.domain.order import Order, OrderRequest
+from engine.domain.order_types import Market
 from engine.domain.status import TRANSITIONS, IllegalTransition, OrderStatus
 from engine.domain.tokens import lookup
 from engine.testing import EngineHarness
@@ -115,7 +116,7 @@ def test_the_fuzzer_mostly_produced_refusals_and_some_orders() -> None:
 def order() -> Order:
     sol, usdc = lookup("SOL"), lookup("USDC")
     assert sol is not None and usdc is not None
-    request = OrderRequest(OrderType.MARKET, sol, usdc, 10**9, Decimal("0.01"))
+    request = OrderRequest(Market(), sol, usdc, 10**9, Decimal("0.01"))
     return Order.accept("o", request, datetime(2026, 1, 1, tzinfo=UTC))[0]
 
 

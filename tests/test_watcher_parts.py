@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.clock import SystemClock
-from engine.domain.events import Armed
+from engine.domain.events import Armed, TriggerMoved
 from engine.domain.order import Order
 from engine.domain.requests import parse_order
 from engine.domain.routing import Quote
@@ -57,10 +57,28 @@ class OnePool:
 
 @dataclass
 class Recorded:
-    fired: list[str] = field(default_factory=list)
+    """The watcher's collaborators: the queue it fires into and the order service's steps."""
+
+    fired: list[Order] = field(default_factory=list)
+    moves: list[tuple[str, Decimal]] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+
+    @property
+    def fired_ids(self) -> list[str]:
+        return [order.id for order in self.fired]
 
     def fire(self, order: Order) -> None:
-        self.fired.append(order.id)
+        self.fired.append(order)
+
+    async def update_waiting(self, order: Order, price: Decimal) -> Order:
+        return order
+
+    async def move(self, order: Order, mark: Decimal) -> Order:
+        self.moves.append((order.id, mark))
+        return order.apply(TriggerMoved(mark), AT)[0]
+
+    async def expire(self, order_id: str, reason: str) -> None:
+        self.expired.append(order_id)
 
 
 def waiting(order_id: str, body: dict[str, Any]) -> Order:
@@ -70,14 +88,11 @@ def waiting(order_id: str, body: dict[str, Any]) -> Order:
 
 
 def watcher(pool: OnePool, recorded: Recorded) -> Watcher:
-    async def nothing(*args: Any) -> None:
+    async def keep_marks(marks: list[tuple[str, Decimal]]) -> None:
         return None
 
-    async def same(order: Order, *args: Any) -> Order:
-        return order
-
-    return Watcher(Router([pool]), SystemClock(), recorded.fire, nothing, nothing, lambda: (),
-                   same, nothing)
+    return Watcher(Router([pool]), SystemClock(), recorded, recorded.fire, lambda: (),
+                   keep_marks)
 
 
 async def until(condition: Callable[[], object], turns: int = 10_000) -> bool:
@@ -97,7 +112,7 @@ async def test_a_limit_fires_once_its_price_is_reached_and_not_before() -> None:
     assert not await until(lambda: recorded.fired, turns=200)
     pool.usdc_per_sol = Decimal(156)
     watch.pools_changed({frozenset((SOL, USDC))})
-    assert await until(lambda: recorded.fired == ["limit"])
+    assert await until(lambda: recorded.fired_ids == ["limit"])
     assert watch.waiting == 0  # fired orders leave the book
     await watch.stop()
 
@@ -111,7 +126,7 @@ async def test_a_stop_fires_once_the_price_falls_to_it() -> None:
     assert not await until(lambda: recorded.fired, turns=200)
     pool.usdc_per_sol = Decimal(119)
     watch.pools_changed(None)
-    assert await until(lambda: recorded.fired == ["stop"])
+    assert await until(lambda: recorded.fired_ids == ["stop"])
     await watch.stop()
 
 
@@ -127,5 +142,25 @@ async def test_nothing_fires_while_trading_is_held_and_a_disarmed_order_is_gone(
     assert watch.disarm("dropped") is not None and watch.waiting == 1
     watch.held = False
     watch.pools_changed(None)
-    assert await until(lambda: recorded.fired == ["held"])
+    assert await until(lambda: recorded.fired_ids == ["held"])
+    await watch.stop()
+
+
+async def test_a_trailing_stop_follows_the_best_price_and_fires_from_its_kept_mark() -> None:
+    pool, recorded = OnePool(Decimal(150)), Recorded()
+    watch = watcher(pool, recorded)
+    watch.arm(waiting("trail", {"orderType": "trailing_stop", "trail": "0.1"}))
+    watch.pools_changed(None)
+    assert await until(lambda: pool.asked)
+    for price in (200, 181):  # the mark follows the price up, and a fall of less than the
+        looked = pool.asked  # trail fires nothing
+        pool.usdc_per_sol = Decimal(price)
+        watch.pools_changed(None)
+        assert await until(lambda looked=looked: pool.asked > looked)
+    assert not await until(lambda: recorded.fired, turns=300)
+    pool.usdc_per_sol = Decimal(180)  # 10 % below the best price seen
+    watch.pools_changed(None)
+    assert await until(lambda: recorded.fired_ids == ["trail"])
+    assert recorded.fired[0].mark == Decimal(200)  # the worker judges it by the same mark
+    assert recorded.moves[-1] == ("trail", Decimal(200))
     await watch.stop()

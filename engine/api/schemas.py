@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.domain.events import Change
-from engine.domain.order import OrderType
+from engine.domain.order_types import ORDER_TYPES
 from engine.domain.status import OrderStatus
 from engine.domain.tokens import TOKENS
 
@@ -94,10 +94,10 @@ EXPIRY = {"expiresAt": {"type": "string", "format": "date-time", "nullable": Tru
                          "nullable": True}}
 
 
-def order_request(kind: OrderType, extra: dict[str, Any], required: list[str]) -> dict[str, Any]:
+def order_request(kind: str, extra: dict[str, Any], required: list[str]) -> dict[str, Any]:
     return {"type": "object", "additionalProperties": False,
             "required": ["orderType", "tokenIn", "tokenOut", "amount", *required],
-            "properties": {"orderType": {"type": "string", "enum": [kind.value]}, **COMMON,
+            "properties": {"orderType": {"type": "string", "enum": [kind]}, **COMMON,
                            **extra}}
 
 
@@ -112,24 +112,24 @@ SCHEMAS: dict[str, Any] = {
             "code": {"type": "string"}, "message": {"type": "string"},
             "field": {"type": "string"}}}}},
     "OrderRequest": {"oneOf": [
-        order_request(OrderType.MARKET, SWAP_MODE, []),
-        order_request(OrderType.LIMIT, {"limitPrice": PRICE, **EXPIRY, **SWAP_MODE},
+        order_request("market", SWAP_MODE, []),
+        order_request("limit", {"limitPrice": PRICE, **EXPIRY, **SWAP_MODE},
                        ["limitPrice"]),
-        order_request(OrderType.STOP, {"triggerPrice": PRICE, **EXPIRY, **SWAP_MODE},
+        order_request("stop", {"triggerPrice": PRICE, **EXPIRY, **SWAP_MODE},
                        ["triggerPrice"]),
-        order_request(OrderType.TRAILING_STOP, {"trail": {"oneOf": [
+        order_request("trailing_stop", {"trail": {"oneOf": [
             {"type": "number", "exclusiveMinimum": True, "minimum": 0, "exclusiveMaximum": True,
              "maximum": 0.5}, NUMBER["oneOf"][1]]}, **EXPIRY}, ["trail"]),
-        order_request(OrderType.BRACKET, {"takeProfitPrice": PRICE, "stopPrice": PRICE,
+        order_request("bracket", {"takeProfitPrice": PRICE, "stopPrice": PRICE,
                                            **EXPIRY}, ["takeProfitPrice", "stopPrice"]),
-        order_request(OrderType.TWAP, {
+        order_request("twap", {
             "slices": {"type": "integer", "minimum": 2, "maximum": 1000},
             "intervalSeconds": {"type": "integer", "minimum": 1, "maximum": 86_400},
             "limitPrice": {**PRICE, "nullable": True,
                            "description": "a slice whose net price is below it is skipped "
                                           "and carried to the next"}, **EXPIRY},
             ["slices", "intervalSeconds"]),
-        order_request(OrderType.SNIPER, {"maxPrice": {**PRICE, "nullable": True}, **EXPIRY,
+        order_request("sniper", {"maxPrice": {**PRICE, "nullable": True}, **EXPIRY,
                                           "tokenOut": {"oneOf": [LISTED, MINT],
                                                        "description": "any mint: a sniper "
                                                        "waits for its pool"}}, [])],
@@ -143,7 +143,7 @@ SCHEMAS: dict[str, Any] = {
               "properties": {
                   "orderId": {"type": "string"},
                   "status": {"type": "string", "enum": STATUSES},
-                  "orderType": {"type": "string", "enum": [t.value for t in OrderType]},
+                  "orderType": {"type": "string", "enum": list(ORDER_TYPES)},
                   "tokenIn": {"type": "string"}, "tokenOut": {"type": "string"},
                   "inputMint": {"type": "string"}, "outputMint": {"type": "string"},
                   "amount": {"type": "string"}, "slippage": {"type": "string"},

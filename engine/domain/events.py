@@ -71,11 +71,12 @@ class PriceUpdated:
 
 @dataclass(frozen=True, slots=True)
 class TriggerMoved:
-    """A trailing stop's high-water mark rose (by 0.1 % or more): its trigger follows. Not a
-    status change; kept so that a restart trails from the same mark."""
+    """A waiting order's mark moved (see `OrderType.moved`): a trailing stop's best price rose
+    (by 0.1 % or more, or before it fires), a stop-limit was triggered and is a limit order
+    now. Not a status change; kept so that a restart waits from the same mark."""
 
     status: ClassVar[OrderStatus] = OrderStatus.WAITING
-    high_water: Decimal
+    mark: Decimal
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,13 +24,14 @@ from engine.domain.events import (
     SliceSkipped,
     TriggerMoved,
 )
-from engine.domain.request import OrderRequest, OrderType, Trigger
+from engine.domain.order_types import OrderType
+from engine.domain.request import OrderRequest
 from engine.domain.routing import RoutePlan
 from engine.domain.schedule import Progress
 from engine.domain.status import IllegalTransition, OrderStatus, check
 from engine.domain.transactions import SignedTransaction
 
-__all__ = ["Order", "OrderRequest", "OrderType", "Trigger"]
+__all__ = ["Order", "OrderRequest", "OrderType"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +51,9 @@ class Order:
     fill: Fill | None = None
     error: Failure | None = None
     owner: str | None = None  # the name of the API key that placed it; None: placed without one
-    high_water: Decimal | None = None  # a trailing stop's best net price since it was armed
+    # What it has seen that moves its trigger (see `OrderType.moved`): a trailing stop's best
+    # net price since it was armed, the net price that triggered a stop-limit.
+    mark: Decimal | None = None
     progress: Progress | None = None  # a TWAP parent's slices so far
     parent: str | None = None  # a TWAP slice's parent order
 
@@ -83,8 +86,8 @@ class Order:
                 learned = {"fill": fill}
             case Failed(error=error):
                 learned = {"error": error}
-            case TriggerMoved(high_water=mark):
-                learned = {"high_water": mark}
+            case TriggerMoved(mark=mark):
+                learned = {"mark": mark}
             case SliceSent() | SliceDone() | SliceSkipped():
                 learned = {"progress": self._progressed(change)}
         order = replace(self, status=change.status, seq=seq, updated_at=at, **learned)

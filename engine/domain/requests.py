@@ -10,8 +10,18 @@ from typing import Any
 
 from engine.domain.base58 import is_public_key
 from engine.domain.errors import Refused
-from engine.domain.order import OrderRequest, OrderType, Trigger
-from engine.domain.request import PRICE_FIELDS, SwapMode
+from engine.domain.order_types import (
+    ORDER_TYPES,
+    Bracket,
+    Limit,
+    Market,
+    OrderType,
+    Sniper,
+    Stop,
+    TrailingStop,
+    Twap,
+)
+from engine.domain.request import OrderRequest, SwapMode
 from engine.domain.schedule import (
     MAX_INTERVAL,
     MAX_SLICES,
@@ -32,16 +42,16 @@ MAX_EXPONENT = 24  # |log10| of any number we accept: beyond it, no derived inte
 # 9 decimals, with room to spare; outside it a trigger could never be met (or would overflow).
 MIN_PRICE, MAX_PRICE = Decimal("1e-15"), Decimal("1e15")
 COMMON = {"orderType", "tokenIn", "tokenOut", "amount", "slippage", "priorityFee"}
+WAITING = COMMON | {"expiresAt", "ttlSeconds"}
 MAX_PRIORITY_FEE = 100_000_000  # µlamports per CU: 140 SOL for a full 1.4M-unit transaction
-FIELDS = {
-    OrderType.MARKET: COMMON | {"swapMode"},
-    OrderType.LIMIT: COMMON | {"limitPrice", "expiresAt", "ttlSeconds", "swapMode"},
-    OrderType.SNIPER: COMMON | {"maxPrice", "expiresAt", "ttlSeconds"},
-    OrderType.STOP: COMMON | {"triggerPrice", "expiresAt", "ttlSeconds", "swapMode"},
-    OrderType.TRAILING_STOP: COMMON | {"trail", "expiresAt", "ttlSeconds"},
-    OrderType.BRACKET: COMMON | {"takeProfitPrice", "stopPrice", "expiresAt", "ttlSeconds"},
-    OrderType.TWAP: COMMON | {"slices", "intervalSeconds", "limitPrice", "expiresAt",
-                              "ttlSeconds"},
+FIELDS = {  # each type's fields in the request body
+    "market": COMMON | {"swapMode"},
+    "limit": WAITING | {"limitPrice", "swapMode"},
+    "sniper": WAITING | {"maxPrice"},
+    "stop": WAITING | {"triggerPrice", "swapMode"},
+    "trailing_stop": WAITING | {"trail"},
+    "bracket": WAITING | {"takeProfitPrice", "stopPrice"},
+    "twap": WAITING | {"slices", "intervalSeconds", "limitPrice"},
 }
 MAX_TRAIL = Decimal("0.5")
 
@@ -57,25 +67,46 @@ def parse_order(body: Any, now: datetime) -> OrderRequest:
     """Validate a decoded JSON body; raise InvalidOrder naming the first bad field."""
     if not isinstance(body, dict):
         raise InvalidOrder("the body must be a JSON object", code="INVALID_BODY")
-    order_type = _order_type(body.get("orderType"))
-    unknown = sorted(set(body) - FIELDS[order_type])
+    name = _order_type(body.get("orderType"))
+    unknown = sorted(set(body) - FIELDS[name])
     if unknown:
-        raise InvalidOrder(f"unknown field {unknown[0]!r} for a {order_type.value} order",
+        raise InvalidOrder(f"unknown field {unknown[0]!r} for a {name} order",
                            field=unknown[0], code="UNKNOWN_FIELD")
     token_in = _token(body.get("tokenIn"), "tokenIn")
     # A sniper waits for a token that has no pool yet: any valid mint address will do.
-    token_out = _token(body.get("tokenOut"), "tokenOut", order_type is OrderType.SNIPER)
+    token_out = _token(body.get("tokenOut"), "tokenOut", ORDER_TYPES[name].snipes)
     if token_in == token_out:
         raise InvalidOrder("tokenIn and tokenOut must differ", field="tokenOut", code="SAME_TOKEN")
     mode = _swap_mode(body.get("swapMode"))
     amount = _amount(body.get("amount"), token_out if mode is SwapMode.EXACT_OUT else token_in)
     slippage = _slippage(body.get("slippage", None))
-    trigger = None
-    if order_type is not OrderType.MARKET:
-        trigger = _trigger(body, order_type, now)
-    schedule = _schedule(body, amount) if order_type is OrderType.TWAP else None
-    return OrderRequest(order_type, token_in, token_out, amount, slippage, trigger, mode,
-                        schedule, _priority_fee(body.get("priorityFee")))
+    order_type = _terms(name, body, amount)
+    expires = _expiry(body, now) if order_type.waits else None
+    return OrderRequest(order_type, token_in, token_out, amount, slippage, expires, mode,
+                        _priority_fee(body.get("priorityFee")))
+
+
+def _terms(name: str, body: dict[str, Any], amount: int) -> OrderType:
+    """The order type `name` with its own fields from the body."""
+    match name:
+        case "limit":
+            return Limit(_price(body, "limitPrice"))
+        case "sniper":  # no maxPrice: any price
+            return Sniper(None if body.get("maxPrice") is None else _price(body, "maxPrice"))
+        case "stop":
+            return Stop(_price(body, "triggerPrice"))
+        case "trailing_stop":
+            return TrailingStop(_trail(body))
+        case "bracket":
+            take_profit, stop = _price(body, "takeProfitPrice"), _price(body, "stopPrice")
+            if not take_profit > stop:
+                raise InvalidOrder("takeProfitPrice must be above stopPrice", field="stopPrice",
+                                   code="INVALID_BRACKET")
+            return Bracket(take_profit, stop)
+        case "twap":
+            limit = None if body.get("limitPrice") is None else _price(body, "limitPrice")
+            return Twap(_schedule(body, amount, limit))
+    return Market()
 
 
 def _priority_fee(value: Any) -> str | int | None:
@@ -92,13 +123,13 @@ def _priority_fee(value: Any) -> str | int | None:
     return int(number)
 
 
-def _schedule(body: dict[str, Any], amount: int) -> Schedule:
+def _schedule(body: dict[str, Any], amount: int, limit: Decimal | None) -> Schedule:
     slices = _count(body, "slices", MIN_SLICES, MAX_SLICES)
     interval = _count(body, "intervalSeconds", MIN_INTERVAL, MAX_INTERVAL)
     if amount < slices:
         raise InvalidOrder(f"amount is too small to split into {slices} slices", field="slices",
                            code="INVALID_SLICES")
-    return Schedule(slices, interval)
+    return Schedule(slices, interval, limit)
 
 
 def _count(body: dict[str, Any], name: str, low: int, high: int) -> int:
@@ -123,25 +154,14 @@ def _swap_mode(value: Any) -> SwapMode:
                            code="INVALID_SWAP_MODE") from None
 
 
-def _trigger(body: dict[str, Any], order_type: OrderType, now: datetime) -> Trigger:
-    if order_type is OrderType.TRAILING_STOP:
-        if body.get("trail") is None:
-            raise InvalidOrder("trail is required", field="trail", code="MISSING_FIELD")
-        trail = _decimal(body["trail"], "trail")
-        if not 0 < trail < MAX_TRAIL:
-            raise InvalidOrder("trail is a fraction in (0, 0.5); 0.02 trails 2 % below the best "
-                               "price", field="trail", code="INVALID_TRAIL")
-        return Trigger(None, _expiry(body, now), trail)
-    if order_type is OrderType.BRACKET:
-        take_profit, stop = _price(body, "takeProfitPrice"), _price(body, "stopPrice")
-        if not take_profit > stop:
-            raise InvalidOrder("takeProfitPrice must be above stopPrice", field="stopPrice",
-                               code="INVALID_BRACKET")
-        return Trigger(take_profit, _expiry(body, now), stop=stop)
-    name = PRICE_FIELDS[order_type]
-    if order_type in (OrderType.SNIPER, OrderType.TWAP) and body.get(name) is None:  # optional
-        return Trigger(None, _expiry(body, now))
-    return Trigger(_price(body, name), _expiry(body, now))
+def _trail(body: dict[str, Any]) -> Decimal:
+    if body.get("trail") is None:
+        raise InvalidOrder("trail is required", field="trail", code="MISSING_FIELD")
+    trail = _decimal(body["trail"], "trail")
+    if not 0 < trail < MAX_TRAIL:
+        raise InvalidOrder("trail is a fraction in (0, 0.5); 0.02 trails 2 % below the best "
+                           "price", field="trail", code="INVALID_TRAIL")
+    return trail
 
 
 def _price(body: dict[str, Any], name: str) -> Decimal:
@@ -180,17 +200,13 @@ def _expiry(body: dict[str, Any], now: datetime) -> datetime | None:
     return at
 
 
-def _order_type(value: Any) -> OrderType:
+def _order_type(value: Any) -> str:
     if value is None:
         raise InvalidOrder("orderType is required", field="orderType", code="MISSING_FIELD")
-    try:
-        kind = OrderType(value) if isinstance(value, str) else None
-    except ValueError:
-        kind = None
-    if kind is None:
-        raise InvalidOrder(f"orderType must be one of {', '.join(t.value for t in OrderType)}",
+    if not isinstance(value, str) or value not in FIELDS:
+        raise InvalidOrder(f"orderType must be one of {', '.join(FIELDS)}",
                            field="orderType", code="UNKNOWN_ORDER_TYPE")
-    return kind
+    return value
 
 
 def _token(value: Any, name: str, any_mint: bool = False) -> Token:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
 MIN_SLICES, MAX_SLICES = 2, 1_000
 MIN_INTERVAL, MAX_INTERVAL = 1, 86_400  # seconds
@@ -11,10 +12,16 @@ MIN_INTERVAL, MAX_INTERVAL = 1, 86_400  # seconds
 @dataclass(frozen=True, slots=True)
 class Schedule:
     """Sell the amount in `slices` equal parts (the remainder in the last), one every
-    `interval` seconds from the moment the order is armed."""
+    `interval` seconds from the moment the order is armed; with a `limit`, a slice whose net
+    price is below it is skipped and its amount carried to the next."""
 
     slices: int
     interval: int
+    limit: Decimal | None = None
+
+    def allows(self, price: Decimal) -> bool:
+        """Whether a slice may be sent at this net price."""
+        return self.limit is None or price >= self.limit
 
     def share(self, total: int, index: int) -> int:
         """Slice `index`'s own part of `total` (0-based), before any carried amount."""

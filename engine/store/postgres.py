@@ -42,7 +42,7 @@ INSERT = (f"INSERT INTO orders ({COLUMNS}) VALUES "
 UPDATE = ("UPDATE orders SET status=$1, seq=$2, attempts=$3, updated_at=$4, "
           "route=COALESCE($5, route), tx=COALESCE($6, tx), fill=COALESCE($7, fill), "
           "error=COALESCE($8, error), progress=COALESCE($9, progress), "
-          "high_water=COALESCE($10, high_water) WHERE id=$11 AND seq=$12 AND status=$13")
+          "mark=COALESCE($10, mark) WHERE id=$11 AND seq=$12 AND status=$13")
 LIVE = [s.value for s in OrderStatus if s not in TERMINAL]
 
 
@@ -98,7 +98,7 @@ class PostgresStore:
 
     def record(self, order: Order, event: OrderEvent,
                previous: OrderStatus) -> asyncio.Future[StoredEvent]:
-        mark = order.high_water if isinstance(event.change, TriggerMoved) else None
+        mark = order.mark if isinstance(event.change, TriggerMoved) else None
         params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),
                   *learned(order, COLUMN_OF.get(type(event.change), "")), text(mark),
                   order.id, order.seq - 1, previous.value)
@@ -244,7 +244,7 @@ class PostgresStore:
     async def keep_marks(self, marks: Sequence[tuple[str, Decimal]]) -> None:
         try:
             async with self._pool.acquire() as conn, conn.transaction():
-                await conn.executemany("UPDATE orders SET high_water=$1 WHERE id=$2 AND "
+                await conn.executemany("UPDATE orders SET mark=$1 WHERE id=$2 AND "
                                        "status='waiting'",
                                        [(str(mark), order_id) for order_id, mark in marks])
         except ERRORS as error:

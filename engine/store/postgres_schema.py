@@ -66,4 +66,22 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE orders ADD COLUMN lease_until TIMESTAMPTZ;
     CREATE INDEX orders_by_lease ON orders (lease_until) WHERE claimed_by IS NOT NULL;
     """,
+    """
+    -- An order type's terms as its own record (`OrderType.record`), in place of a column per
+    -- field of every type: a new order type needs no migration.
+    ALTER TABLE orders ADD COLUMN terms BYTEA NOT NULL DEFAULT convert_to('{}', 'UTF8');
+    UPDATE orders SET terms = convert_to(CASE order_type
+        WHEN 'limit' THEN json_build_object('price', trigger_price)::text
+        WHEN 'stop' THEN json_build_object('price', trigger_price)::text
+        WHEN 'sniper' THEN json_build_object('max_price', trigger_price)::text
+        WHEN 'trailing_stop' THEN json_build_object('trail', trail)::text
+        WHEN 'bracket' THEN json_build_object('take_profit', trigger_price,
+                                              'stop', stop_price)::text
+        WHEN 'twap' THEN json_build_object('slices', slices, 'interval', interval_seconds,
+                                           'limit', trigger_price)::text
+        ELSE '{}' END, 'UTF8');
+    ALTER TABLE orders RENAME COLUMN high_water TO mark;
+    ALTER TABLE orders DROP COLUMN trigger_price, DROP COLUMN trail, DROP COLUMN stop_price,
+        DROP COLUMN slices, DROP COLUMN interval_seconds;
+    """,
 )

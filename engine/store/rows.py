@@ -1,15 +1,17 @@
-"""Order rows <-> domain orders: the columns, and the JSON (in the API's shapes) some hold."""
+"""Order rows <-> domain orders: the columns by name; an order type's terms are its own
+record (`OrderType.record`), and the route, fill and error JSON in the API's shapes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
-from engine.domain.order import Order, OrderRequest, OrderType, Trigger
+from engine.domain.order import Order, OrderRequest
+from engine.domain.order_types import order_type_of
 from engine.domain.request import SwapMode
-from engine.domain.schedule import Schedule
 from engine.domain.status import OrderStatus
 from engine.domain.tokens import Token, lookup, unlisted
 from engine.wire import (
@@ -27,11 +29,12 @@ from engine.wire import (
     tx_json,
 )
 
-COLUMNS = ("id, order_type, mint_in, decimals_in, mint_out, decimals_out, amount, slippage, "
-           "status, seq, attempts, created_at, updated_at, route, tx, fill, error, progress, "
-           "trigger_price, expires_at, owner, trail, high_water, stop_price, swap_mode, "
-           "slices, interval_seconds, parent, priority_fee")
-PLACEHOLDERS = ", ".join("?" * (COLUMNS.count(",") + 1))
+NAMES = ("id", "order_type", "terms", "mint_in", "decimals_in", "mint_out", "decimals_out",
+         "amount", "slippage", "swap_mode", "priority_fee", "expires_at", "status", "seq",
+         "attempts", "created_at", "updated_at", "route", "tx", "fill", "error", "progress",
+         "owner", "mark", "parent")
+COLUMNS = ", ".join(NAMES)
+PLACEHOLDERS = ", ".join("?" * len(NAMES))
 
 
 LEARNED = ("route", "tx", "fill", "error", "progress")
@@ -61,54 +64,48 @@ def learned(order: Order, only: str | None = None) -> tuple[bytes | None, ...]:
 def row(order: Order) -> tuple[Any, ...]:
     """The values of COLUMNS for a new order."""
     r = order.request
-    return (order.id, r.order_type.value, r.token_in.mint, r.token_in.decimals, r.token_out.mint,
-            r.token_out.decimals, r.amount, str(r.slippage), order.status.value, order.seq,
-            order.attempts, iso(order.created_at), iso(order.updated_at), *learned(order),
-            *_trigger_columns(r.trigger), order.owner, text(r.trigger.trail if r.trigger else None),
-            text(order.high_water), text(r.trigger.stop if r.trigger else None),
-            r.swap_mode.value, r.schedule.slices if r.schedule else None,
-            r.schedule.interval if r.schedule else None, order.parent,
-            None if r.priority_fee is None else str(r.priority_fee))
+    values = {
+        "id": order.id, "order_type": r.order_type.name,
+        "terms": orjson.dumps(r.order_type.record()), "mint_in": r.token_in.mint,
+        "decimals_in": r.token_in.decimals, "mint_out": r.token_out.mint,
+        "decimals_out": r.token_out.decimals, "amount": r.amount, "slippage": str(r.slippage),
+        "swap_mode": r.swap_mode.value,
+        "priority_fee": None if r.priority_fee is None else str(r.priority_fee),
+        "expires_at": iso(r.expires_at) if r.expires_at else None,
+        "status": order.status.value, "seq": order.seq, "attempts": order.attempts,
+        "created_at": iso(order.created_at), "updated_at": iso(order.updated_at),
+        **dict(zip(LEARNED, learned(order), strict=True)),
+        "owner": order.owner, "mark": text(order.mark), "parent": order.parent}
+    return tuple(values[name] for name in NAMES)
 
 
 def text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _trigger_columns(trigger: Trigger | None) -> tuple[str | None, str | None]:
-    if trigger is None:
-        return None, None
-    expires = iso(trigger.expires_at) if trigger.expires_at else None
-    return text(trigger.price), expires
-
-
 def _token(mint: str, decimals: int) -> Token:
     return lookup(mint) or unlisted(mint, decimals)
 
 
-def order_of(values: Any) -> Order:
+def order_of(values: Sequence[Any]) -> Order:
     """The order a row of COLUMNS holds."""
-    (oid, kind, mint_in, dec_in, mint_out, dec_out, amount, slippage, status, seq, attempts,
-     created, updated, route, tx, fill, error, progress, price, expires, owner, trail,
-     high_water, stop, mode, slices, interval, parent, priority) = values
-    order_type = OrderType(kind)
-    trigger = None
-    if order_type is not OrderType.MARKET:
-        trigger = Trigger(None if price is None else Decimal(price),
-                          parse_time(expires) if expires else None,
-                          None if trail is None else Decimal(trail),
-                          None if stop is None else Decimal(stop))
-    r = OrderRequest(order_type, _token(mint_in, dec_in), _token(mint_out, dec_out),
-                     int(amount), Decimal(slippage), trigger, SwapMode(mode),
-                     None if slices is None else Schedule(slices, interval),
+    c = dict(zip(NAMES, values, strict=True))
+    priority = c["priority_fee"]
+    r = OrderRequest(order_type_of(c["order_type"], orjson.loads(c["terms"])),
+                     _token(c["mint_in"], c["decimals_in"]),
+                     _token(c["mint_out"], c["decimals_out"]), int(c["amount"]),
+                     Decimal(c["slippage"]),
+                     parse_time(c["expires_at"]) if c["expires_at"] else None,
+                     SwapMode(c["swap_mode"]),
                      int(priority) if priority and priority.isdigit() else priority)
-    return Order(oid, r, OrderStatus(status), seq, parse_time(created), parse_time(updated),
-                 attempts,
+    route, tx, fill, error, progress = (c[name] for name in LEARNED)
+    return Order(c["id"], r, OrderStatus(c["status"]), c["seq"], parse_time(c["created_at"]),
+                 parse_time(c["updated_at"]), c["attempts"],
                  None if route is None else plan_from_json(orjson.loads(route), r.token_in.mint,
                                                            r.token_out.mint),
                  None if tx is None else tx_from_json(orjson.loads(tx)),
                  None if fill is None else fill_from_json(orjson.loads(fill), r),
-                 None if error is None else failure_from_json(orjson.loads(error)), owner,
-                 None if high_water is None else Decimal(high_water),
+                 None if error is None else failure_from_json(orjson.loads(error)), c["owner"],
+                 None if c["mark"] is None else Decimal(c["mark"]),
                  None if progress is None else progress_from_json(orjson.loads(progress)),
-                 parent)
+                 c["parent"])

@@ -93,4 +93,25 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE orders ADD COLUMN priority_fee TEXT;  -- "auto", "high" or µlamports; NULL: by type
     """,
+    """
+    -- An order type's terms as its own record (`OrderType.record`), in place of a column per
+    -- field of every type: a new order type needs no migration. `mark` is what moves a
+    -- waiting order's trigger, a trailing stop's best price or a stop-limit's trigger.
+    ALTER TABLE orders ADD COLUMN terms BLOB NOT NULL DEFAULT '{}';
+    UPDATE orders SET terms = CASE order_type
+        WHEN 'limit' THEN json_object('price', trigger_price)
+        WHEN 'stop' THEN json_object('price', trigger_price)
+        WHEN 'sniper' THEN json_object('max_price', trigger_price)
+        WHEN 'trailing_stop' THEN json_object('trail', trail)
+        WHEN 'bracket' THEN json_object('take_profit', trigger_price, 'stop', stop_price)
+        WHEN 'twap' THEN json_object('slices', slices, 'interval', interval_seconds,
+                                     'limit', trigger_price)
+        ELSE '{}' END;
+    ALTER TABLE orders RENAME COLUMN high_water TO mark;
+    ALTER TABLE orders DROP COLUMN trigger_price;
+    ALTER TABLE orders DROP COLUMN trail;
+    ALTER TABLE orders DROP COLUMN stop_price;
+    ALTER TABLE orders DROP COLUMN slices;
+    ALTER TABLE orders DROP COLUMN interval_seconds;
+    """,
 )

@@ -88,13 +88,13 @@ class SqliteStore:
     def record(self, order: Order, event: OrderEvent,
                previous: OrderStatus) -> asyncio.Future[StoredEvent]:
         # The previous (seq, status) must match: a write queued behind a refused one fails too.
-        # high_water is written only by the event that moves it (or by keep_marks), so that an
+        # mark is written only by the event that moves it (or by keep_marks), so that an
         # order object holding an older mark cannot overwrite a newer one kept meanwhile.
         sql = ("UPDATE orders SET status=?, seq=?, attempts=?, updated_at=?, "
                "route=COALESCE(?, route), tx=COALESCE(?, tx), fill=COALESCE(?, fill), "
                "error=COALESCE(?, error), progress=COALESCE(?, progress), "
-               "high_water=COALESCE(?, high_water) WHERE id=? AND seq=? AND status=?")
-        mark = order.high_water if isinstance(event.change, TriggerMoved) else None
+               "mark=COALESCE(?, mark) WHERE id=? AND seq=? AND status=?")
+        mark = order.mark if isinstance(event.change, TriggerMoved) else None
         params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),
                   *learned(order, COLUMN_OF.get(type(event.change), "")), text(mark),
                   order.id, order.seq - 1, previous.value)
@@ -219,7 +219,7 @@ class SqliteStore:
         def keep(db: sqlite3.Connection) -> None:  # one transaction, one fsync, for them all
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.executemany("UPDATE orders SET high_water=? WHERE id=? AND status='waiting'",
+                db.executemany("UPDATE orders SET mark=? WHERE id=? AND status='waiting'",
                                [(str(mark), order_id) for order_id, mark in marks])
             except BaseException:
                 db.execute("ROLLBACK")

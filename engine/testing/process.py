@@ -122,7 +122,7 @@ class Audit:
 def audit(db: Path, acknowledged: set[str], chain_db: Path | None = None) -> Audit:
     """Read the engine's and the chain's databases directly; trust nothing the engine says."""
     orders = sqlite3.connect(db)
-    rows = orders.execute("SELECT id, status, seq, slices, parent FROM orders").fetchall()
+    rows = orders.execute("SELECT id, status, seq, order_type, parent FROM orders").fetchall()
     events = dict(orders.execute("SELECT order_id, group_concat(seq) FROM "
                                  "(SELECT order_id, seq FROM events ORDER BY order_id, seq) "
                                  "GROUP BY order_id").fetchall())
@@ -137,7 +137,7 @@ async def audit_postgres(url: str, acknowledged: set[str], chain_db: Path) -> Au
     conn = await asyncpg.connect(url)
     try:
         rows = [tuple(r) for r in await conn.fetch(
-            "SELECT id, status, seq, slices, parent FROM orders")]
+            "SELECT id, status, seq, order_type, parent FROM orders")]
         events = {r[0]: r[1] for r in await conn.fetch(
             "SELECT order_id, string_agg(seq::text, ',' ORDER BY seq) FROM events "
             "GROUP BY order_id")}
@@ -196,11 +196,11 @@ def _executed(chain_db: Path) -> dict[str, int]:
     return executed
 
 
-def _judge(rows: list[tuple[str, str, int, int | None, str | None]], events: dict[str, str],
+def _judge(rows: list[tuple[str, str, int, str, str | None]], events: dict[str, str],
            executed: dict[str, int], acknowledged: set[str]) -> Audit:
     slices = sum(parent is not None for *_, parent in rows)
     # A TWAP parent executes nothing itself: its slices are orders of their own, audited as such.
-    parents = {oid for oid, _, _, schedule, _ in rows if schedule is not None}
+    parents = {oid for oid, _, _, kind, _ in rows if kind == "twap"}
     stored = {oid for oid, *_ in rows}
     gaps = sum(events.get(oid, "") != ",".join(map(str, range(1, seq + 1)))
                for oid, _, seq, *_ in rows)

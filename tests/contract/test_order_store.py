@@ -26,6 +26,7 @@ from engine.domain.events import (
     StoredEvent,
 )
 from engine.domain.order import Order
+from engine.domain.order_types import TrailingStop
 from engine.domain.requests import parse_order
 from engine.domain.status import OrderStatus as S
 from engine.ports import IdempotencyKey, OrderStore, StaleOrder
@@ -254,11 +255,11 @@ async def test_kept_marks_survive_and_an_older_order_object_does_not_overwrite_t
     waiting, armed = order.apply(change_to(S.WAITING), AT)
     await store.record(waiting, armed, S.PENDING)
     await store.keep_marks([(order.id, Decimal("151.5"))])
-    ticked, tick = waiting.apply(PriceUpdated(Decimal("150")), AT)  # its high_water is None
+    ticked, tick = waiting.apply(PriceUpdated(Decimal("150")), AT)  # its mark is None
     await store.record(ticked, tick, S.WAITING)
     stored = await store.get(order.id)
-    assert stored is not None and stored.high_water == Decimal("151.5")
-    assert stored.request.trigger is not None and stored.request.trigger.trail == Decimal("0.05")
+    assert stored is not None and stored.mark == Decimal("151.5")
+    assert stored.request.order_type == TrailingStop(Decimal("0.05"))
 
 
 @pytest.mark.parametrize("body", [
