@@ -42,6 +42,9 @@ def describe(event: dict[str, Any]) -> str:
         if "highWaterMark" in event:  # a trailing stop that moved its trigger
             return (f"best price {event['highWaterMark']}, now triggers at "
                     f"{event['triggerPrice']}")
+        if "triggeredAt" in event and "reason" not in event:  # a stop-limit, triggered
+            return (f"triggered at {event['triggeredAt']}: now a limit order at "
+                    f"{event['limitPrice']}")
         if "currentPrice" in event:
             return str(event.get("reason") or f"current price {event['currentPrice']}")
         return str(event.get("reason") or "waiting")
@@ -209,8 +212,8 @@ class DemoRefused(Exception):
 
 
 def demo_orders(price: float, mint: str) -> list[dict[str, Any]]:
-    """Every order type, its triggers set from the price now so that each fires: the limit
-    and the stop at once, the trailing stop and the bracket's stop leg after the demo's own
+    """Every order type, its triggers set from the price now so that each fires: the limit,
+    the stop and the stop-limit at once, the trailing stop and the bracket's stop leg after the demo's own
     sell pushes the price down by more than they allow."""
     sell = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1, "ttlSeconds": 60}
     return [
@@ -219,6 +222,8 @@ def demo_orders(price: float, mint: str) -> list[dict[str, Any]]:
         {"orderType": "market", "tokenIn": "SOL", "tokenOut": "BONK", "amount": 0.75},
         {**sell, "orderType": "limit", "limitPrice": round(price * 0.99, 4)},
         {**sell, "orderType": "stop", "triggerPrice": round(price * 1.01, 4)},
+        {**sell, "orderType": "stop_limit", "triggerPrice": round(price * 1.01, 4),
+         "limitPrice": round(price * 0.97, 4)},
         {**sell, "orderType": "trailing_stop", "trail": 0.002},
         {**sell, "orderType": "bracket", "takeProfitPrice": round(price * 1.05, 4),
          "stopPrice": round(price * 0.998, 4)},
@@ -291,19 +296,22 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("token_out")
     s.add_argument("amount")
     s.add_argument("--type", default="market",
-                   choices=("market", "limit", "stop", "trailing_stop", "bracket", "twap",
-                            "sniper"))
+                   choices=("market", "limit", "stop", "stop_limit", "trailing_stop", "bracket",
+                            "twap", "sniper"))
     s.add_argument("--slippage", type=float)
-    s.add_argument("--limit-price")
+    s.add_argument("--limit-price", help="limit, stop_limit, twap: the least net price it "
+                   "sells at")
     s.add_argument("--max-price")
-    s.add_argument("--trigger-price", help="stop orders: sell once the net price falls to this")
+    s.add_argument("--trigger-price", help="stop: sell once the net price falls to this; "
+                   "stop_limit: then become a limit order at --limit-price")
     s.add_argument("--trail", help="trailing stops: sell this fraction below the best price")
     s.add_argument("--take-profit-price", help="brackets: sell once the net price rises to this")
     s.add_argument("--stop-price", help="brackets: or once it falls to this")
     s.add_argument("--slices", type=int, help="twap: how many slices (2..1000)")
     s.add_argument("--interval-seconds", type=int, help="twap: seconds between slices")
     s.add_argument("--exact-out", action="store_true",
-                   help="market, limit, stop: AMOUNT is what you receive of TOKEN_OUT")
+                   help="market, limit, stop, stop_limit: AMOUNT is what you receive of "
+                   "TOKEN_OUT")
     s.add_argument("--ttl", type=float, help="seconds a waiting order may wait")
     s.add_argument("--detach", action="store_true",
                    help="print the order's id and exit, without following it")

@@ -42,6 +42,7 @@ from engine.domain.order_types import (
     OrderType,
     Sniper,
     Stop,
+    StopLimit,
     TrailingStop,
     Twap,
 )
@@ -213,6 +214,8 @@ def _fields(t: OrderType) -> Json:
             return {"trail": str(trail)}
         case Bracket(take_profit=take_profit, stop=stop):
             return {"takeProfitPrice": str(take_profit), "stopPrice": str(stop)}
+        case StopLimit(trigger=trigger, limit=limit):
+            return {"triggerPrice": str(trigger), "limitPrice": str(limit)}
         case Twap(schedule=schedule):
             return {"slices": schedule.slices, "intervalSeconds": schedule.interval,
                     "limitPrice": None if schedule.limit is None else str(schedule.limit)}
@@ -224,6 +227,8 @@ def _moved(order: Order) -> Json:
     t, mark = order.request.order_type, order.mark
     if isinstance(t, TrailingStop) and mark is not None:
         return {"highWaterMark": price_text(mark), "triggerPrice": price_text(t.trigger(mark))}
+    if isinstance(t, StopLimit) and mark is not None:  # now a limit order
+        return {"triggeredAt": price_text(mark), "limitPrice": str(t.limit)}
     return {}
 
 

@@ -159,4 +159,4 @@ async def test_the_demo_shows_every_order_type_filling_every_time(
     lines = [line.split() for line in out.splitlines()]
     confirmed = {words[1] for words in lines if words[1].startswith("#")
                  and words[3] == "confirmed"}
-    assert confirmed == {f"#{n}" for n in range(10)}
+    assert confirmed == {f"#{n}" for n in range(11)}

@@ -164,3 +164,21 @@ async def test_a_trailing_stop_follows_the_best_price_and_fires_from_its_kept_ma
     assert recorded.fired[0].mark == Decimal(200)  # the worker judges it by the same mark
     assert recorded.moves[-1] == ("trail", Decimal(200))
     await watch.stop()
+
+
+async def test_a_stop_limit_is_triggered_by_the_fall_then_waits_as_a_limit_order() -> None:
+    pool, recorded = OnePool(Decimal(150)), Recorded()
+    watch = watcher(pool, recorded)
+    watch.arm(waiting("sl", {"orderType": "stop_limit", "triggerPrice": "140",
+                             "limitPrice": "135"}))
+    watch.pools_changed(None)
+    assert await until(lambda: pool.asked)
+    pool.usdc_per_sol = Decimal(130)  # through the trigger and below the limit: a gap
+    watch.pools_changed(None)
+    assert await until(lambda: recorded.moves == [("sl", Decimal(130))])  # triggered, kept
+    assert not await until(lambda: recorded.fired, turns=300)
+    pool.usdc_per_sol = Decimal(136)  # back above the limit (and above nothing it fell to)
+    watch.pools_changed(None)
+    assert await until(lambda: recorded.fired_ids == ["sl"])
+    assert recorded.fired[0].mark == Decimal(130) and len(recorded.moves) == 1
+    await watch.stop()

@@ -23,7 +23,7 @@ from engine.api.schemas import (
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "Solana order execution engine", "version": "0.2.0",
-             "description": "Market, limit, stop, trailing stop, bracket, TWAP and sniper orders "
+             "description": "Market, limit, stop, stop-limit, trailing stop, bracket, TWAP and sniper orders "
                             "(exact in or exact out) routed "
                             "between Raydium and Meteora, directly or through SOL or USDC. "
                             "WebSocket streams are described in the README (AsyncAPI section). "

@@ -117,6 +117,8 @@ SCHEMAS: dict[str, Any] = {
                        ["limitPrice"]),
         order_request("stop", {"triggerPrice": PRICE, **EXPIRY, **SWAP_MODE},
                        ["triggerPrice"]),
+        order_request("stop_limit", {"triggerPrice": PRICE, "limitPrice": PRICE, **EXPIRY,
+                                     **SWAP_MODE}, ["triggerPrice", "limitPrice"]),
         order_request("trailing_stop", {"trail": {"oneOf": [
             {"type": "number", "exclusiveMinimum": True, "minimum": 0, "exclusiveMaximum": True,
              "maximum": 0.5}, NUMBER["oneOf"][1]]}, **EXPIRY}, ["trail"]),
@@ -151,6 +153,8 @@ SCHEMAS: dict[str, Any] = {
                   "maxPrice": {"type": "string", "nullable": True},
                   "triggerPrice": {"type": "string", "nullable": True},
                   "trail": {"type": "string"}, "highWaterMark": {"type": "string"},
+                  "triggeredAt": {"type": "string", "description": "the net price that "
+                                  "triggered a stop-limit: a limit order since"},
                   "takeProfitPrice": {"type": "string"}, "stopPrice": {"type": "string"},
                   "swapMode": {"type": "string", "enum": ["ExactIn", "ExactOut"]},
                   "slices": {"type": "integer"}, "intervalSeconds": {"type": "integer"},

@@ -18,6 +18,7 @@ from engine.domain.order_types import (
     OrderType,
     Sniper,
     Stop,
+    StopLimit,
     TrailingStop,
     Twap,
 )
@@ -52,6 +53,7 @@ FIELDS = {  # each type's fields in the request body
     "trailing_stop": WAITING | {"trail"},
     "bracket": WAITING | {"takeProfitPrice", "stopPrice"},
     "twap": WAITING | {"slices", "intervalSeconds", "limitPrice"},
+    "stop_limit": WAITING | {"triggerPrice", "limitPrice", "swapMode"},
 }
 MAX_TRAIL = Decimal("0.5")
 
@@ -103,6 +105,13 @@ def _terms(name: str, body: dict[str, Any], amount: int) -> OrderType:
                 raise InvalidOrder("takeProfitPrice must be above stopPrice", field="stopPrice",
                                    code="INVALID_BRACKET")
             return Bracket(take_profit, stop)
+        case "stop_limit":
+            trigger, floor = _price(body, "triggerPrice"), _price(body, "limitPrice")
+            if floor > trigger:
+                raise InvalidOrder("limitPrice must be at most triggerPrice: a stop-limit sells "
+                                   "once the price falls to its trigger, for no less than its "
+                                   "limit", field="limitPrice", code="INVALID_STOP_LIMIT")
+            return StopLimit(trigger, floor)
         case "twap":
             limit = None if body.get("limitPrice") is None else _price(body, "limitPrice")
             return Twap(_schedule(body, amount, limit))

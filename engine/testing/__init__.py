@@ -184,12 +184,20 @@ class EngineHarness:
                               limit: float = 10.0) -> dict[str, Any]:
         """The order's first event with this status (from its history, then live): a test
         waits for a condition, not for time. Raises if the order ends without reaching it."""
+        return await self.wait_for_event(order_id, lambda event: event["status"] == status,
+                                         f"reaching {status!r}", limit)
+
+    async def wait_for_event(self, order_id: str, matches: Callable[[dict[str, Any]], bool],
+                             what: str = "the event awaited",
+                             limit: float = 10.0) -> dict[str, Any]:
+        """The order's first event that `matches` (from its history, then live), e.g.
+        `lambda event: "triggeredAt" in event`. Raises if the order ends without one."""
         async def first() -> dict[str, Any]:
             async with contextlib.aclosing(self.stream(order_id)) as events:
                 async for event in events:
-                    if event["status"] == status:
+                    if matches(event):
                         return event
-            raise AssertionError(f"{order_id} ended without reaching {status!r}")
+            raise AssertionError(f"{order_id} ended without {what}")
 
         return await asyncio.wait_for(first(), limit)
 

@@ -199,9 +199,9 @@ async function showTrading() {
 }
 
 const TYPE_FIELDS = {
-  limitPrice: ["limit", "twap"], slices: ["twap"], intervalSeconds: ["twap"], maxPrice: ["sniper"],
-  triggerPrice: ["stop"], trail: ["trailing_stop"], takeProfitPrice: ["bracket"], stopPrice: ["bracket"],
-  swapMode: ["market", "limit", "stop"],
+  limitPrice: ["limit", "stop_limit", "twap"], slices: ["twap"], intervalSeconds: ["twap"],
+  maxPrice: ["sniper"], triggerPrice: ["stop", "stop_limit"], trail: ["trailing_stop"],
+  takeProfitPrice: ["bracket"], stopPrice: ["bracket"], swapMode: ["market", "limit", "stop", "stop_limit"],
 };
 
 function formBody(form) {

@@ -54,7 +54,7 @@ function requestFacts(order) {
     ["slippage", order.slippage], ["limit price", order.limitPrice], ["trigger price", order.triggerPrice],
     ["trail", order.trail], ["take profit", order.takeProfitPrice], ["stop", order.stopPrice],
     ["max price", order.maxPrice], ["slices", order.slices], ["every (s)", order.intervalSeconds],
-    ["best price seen", order.highWaterMark], ["expires", order.expiresAt], ["created", order.createdAt]];
+    ["best price seen", order.highWaterMark], ["triggered at", order.triggeredAt], ["expires", order.expiresAt], ["created", order.createdAt]];
   return facts(fields);
 }
 

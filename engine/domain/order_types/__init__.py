@@ -11,11 +11,12 @@ from engine.domain.order_types.limit import Limit
 from engine.domain.order_types.market import Market
 from engine.domain.order_types.sniper import Sniper
 from engine.domain.order_types.stop import Stop
+from engine.domain.order_types.stop_limit import StopLimit
 from engine.domain.order_types.trailing_stop import TrailingStop
 from engine.domain.order_types.twap import Twap
 
 ORDER_TYPES: dict[str, type[OrderType]] = {
-    t.name: t for t in (Market, Limit, Sniper, Stop, TrailingStop, Bracket, Twap)}
+    t.name: t for t in (Market, Limit, Sniper, Stop, TrailingStop, Bracket, Twap, StopLimit)}
 
 
 def order_type_of(name: str, record: Record) -> OrderType:
@@ -24,4 +25,4 @@ def order_type_of(name: str, record: Record) -> OrderType:
 
 
 __all__ = ["ORDER_TYPES", "STOP_LOSS", "TAKE_PROFIT", "Bracket", "Limit", "Market", "OrderType",
-           "Record", "Sniper", "Stop", "TrailingStop", "Twap", "Watch", "order_type_of"]
+           "Record", "Sniper", "Stop", "StopLimit", "TrailingStop", "Twap", "Watch", "order_type_of"]
