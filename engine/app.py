@@ -24,6 +24,7 @@ from engine.api.keys import ENGINE, EXECUTION, MARKET
 from engine.api.server import StartupError
 from engine.api.sinks import websocket_frame
 from engine.api.sockets import SOCKETS, Sockets, key_enforcement
+from engine.api.wire import EVENTS
 from engine.clock import SystemClock
 from engine.config import Settings, is_postgres, state_paths
 from engine.domain.order import Order
@@ -162,8 +163,9 @@ async def open_store(settings: Settings, *,
     """The order store at `settings.db`, migrated: a SQLite file, or a postgresql:// URL;
     `connection` is the SQLite write connection's class."""
     if is_postgres(settings.db):
-        return await PostgresStore.open(settings.db, lease_seconds=settings.lease_seconds)
-    return await SqliteStore.open(settings.db, connection=connection)
+        return await PostgresStore.open(settings.db, EVENTS,
+                                        lease_seconds=settings.lease_seconds)
+    return await SqliteStore.open(settings.db, EVENTS, connection=connection)
 
 
 @dataclass(frozen=True, slots=True)

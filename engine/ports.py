@@ -64,6 +64,16 @@ class IdempotencyKey:
     order_id: str = ""
 
 
+class EventCodec(Protocol):
+    """An event's bytes as stored and streamed, rendered once (at its feed position) by the
+    API's codec, and the positions read back from them: the store keeps them, never shapes
+    them."""
+
+    def body(self, order: Order, event: OrderEvent, gseq: int) -> bytes: ...
+
+    def stored(self, body: bytes, owner: str | None) -> StoredEvent: ...
+
+
 class OrderStore(Protocol):
     async def create(self, order: Order, event: OrderEvent,
                      key: IdempotencyKey | None = None) -> StoredEvent:

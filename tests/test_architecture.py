@@ -88,10 +88,10 @@ def test_the_wire_format_and_the_pool_math_are_libraries_with_no_io(module: str)
     assert not ours and not io, (ours, io)
 
 
-# Where a request is parsed (the domain's `requests`) and a response rendered (`engine.wire`)
+# Where a request is parsed (the domain's `requests`) and a response rendered (`engine.api.wire`)
 # are the only places that name an order type; everything else asks the type (`OrderType`).
 # A TWAP's slices are market orders, made by its scheduler.
-NAMES_ORDER_TYPES = {"engine.wire": None, "engine.twap": {"Market"}}
+NAMES_ORDER_TYPES = {"engine.api.wire": None, "engine.twap": {"Market"}}
 ORDER_TYPES = "engine.domain.order_types"
 
 
@@ -102,3 +102,10 @@ def test_only_the_domain_knows_the_order_types_rules(module: str) -> None:
     allowed = NAMES_ORDER_TYPES.get(module, set())
     concrete = named - {"ORDER_TYPES", "OrderType", "order_type_of"}
     assert allowed is None or concrete <= allowed, concrete
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if within(m, "engine.store")])
+def test_the_store_keeps_records_of_its_own_and_imports_nothing_of_the_api(module: str) -> None:
+    """Renaming an API field is never a data migration: the store's records are its own
+    (`engine.store.records`), and the events' bytes are rendered by a codec it is given."""
+    assert not {i for i in MODULES[module] if within(i, "engine.api")}

@@ -7,6 +7,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import orjson
+
 from engine.testing import EngineHarness
 
 DUMP = Path(__file__).parent / "fixtures" / "orders-schema-11.sql"
@@ -66,3 +68,16 @@ async def test_its_unfinished_orders_resume_and_fire_when_their_price_comes(
         assert (await engine.wait_terminal(ANY_PRICE_SNIPER))["status"] == "confirmed"
         assert (await engine.http.delete(f"/api/orders/{LIMIT}")).status == 200  # type: ignore[union-attr]
         assert (await engine.order(LIMIT))["status"] == "cancelled"
+
+
+async def test_finished_orders_read_back_as_they_were_stored(tmp_path: Path) -> None:
+    """Routes and fills stored in the API's shapes of the time read back exactly."""
+    db = sqlite3.connect(older_database(tmp_path / "old.db"))
+    stored = db.execute("SELECT id, fill, route FROM orders WHERE status='confirmed'").fetchall()
+    db.close()
+    assert len(stored) == 4  # a market, an exact-out limit and two TWAP slices
+    async with EngineHarness.start(tmp_path / "old.db", allow_other_cluster=True) as engine:
+        for order_id, fill, route in stored:
+            order = await engine.order(order_id)
+            assert order["fill"] == orjson.loads(fill)
+            assert order["route"] == orjson.loads(route)

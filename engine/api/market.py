@@ -12,13 +12,13 @@ from engine.api import params
 from engine.api.errors import ApiError, json_response
 from engine.api.keys import ENGINE, MARKET
 from engine.api.orders import decode_body
+from engine.api.wire import quote_json
 from engine.domain.base58 import is_public_key
 from engine.domain.request import SwapMode
 from engine.domain.requests import parse_decimal
 from engine.domain.routing import RoutePlan
 from engine.domain.tokens import Token, lookup
 from engine.limits import PerMinute
-from engine.wire import quote_json
 
 MAX_SLIPPAGE_BPS = 5_000
 # A launch's price (quote per token) and liquidity (quote tokens); the market also checks the

@@ -13,10 +13,10 @@ from engine.api import params
 from engine.api.auth import caller_of
 from engine.api.errors import ApiError, json_response
 from engine.api.keys import ENGINE
+from engine.api.wire import order_json
 from engine.domain.errors import InvalidCursor
 from engine.domain.status import OrderStatus
 from engine.ports import IdempotencyKey
-from engine.wire import order_json
 
 MAX_PAGE = 200
 MAX_KEY_LENGTH = 255

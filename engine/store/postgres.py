@@ -25,6 +25,7 @@ from engine.domain.order import Order
 from engine.domain.risk import TradingState
 from engine.domain.status import TERMINAL, OrderStatus
 from engine.ports import (
+    EventCodec,
     IdempotencyKey,
     KeyNameTaken,
     Page,
@@ -32,10 +33,10 @@ from engine.ports import (
 )
 from engine.store.postgres_schema import MIGRATIONS
 from engine.store.postgres_writer import ERRORS, Connection, PostgresWriter
+from engine.store.records import iso, parse_time
 from engine.store.rows import COLUMNS, learned, order_of, row, text
 from engine.store.sqlite import COLUMN_OF
 from engine.store.writer import Statement
-from engine.wire import iso, parse_time, stored_event
 
 INSERT = (f"INSERT INTO orders ({COLUMNS}) VALUES "
           f"({', '.join(f'${n}' for n in range(1, COLUMNS.count(',') + 2))})")
@@ -47,19 +48,19 @@ LIVE = [s.value for s in OrderStatus if s not in TERMINAL]
 
 
 class PostgresStore:
-    def __init__(self, pool: asyncpg.Pool, lease_seconds: float) -> None:
-        self._pool, self._lease = pool, lease_seconds
+    def __init__(self, pool: asyncpg.Pool, codec: EventCodec, lease_seconds: float) -> None:
+        self._pool, self._lease, self._codec = pool, lease_seconds, codec
         self.process = str(uuid4())  # this engine process, as its leases name it
         self._listener: PoolConnectionProxy | None = None
         self._on_notify: Any = None
-        self._writer = PostgresWriter(pool)
+        self._writer = PostgresWriter(pool, codec)
 
     @classmethod
-    async def open(cls, url: str, *, schema: str | None = None,
+    async def open(cls, url: str, codec: EventCodec, *, schema: str | None = None,
                    lease_seconds: float = 10.0) -> PostgresStore:
         """The store at `url` (postgresql://user:pass@host:port/db), migrated; `schema`, if
         given, is where its tables live (created if missing). An order this process holds is
-        leased for `lease_seconds` at a time."""
+        leased for `lease_seconds` at a time; `codec` renders events as they are stored."""
         settings = {"search_path": schema} if schema else {}
         try:
             if schema:
@@ -74,7 +75,7 @@ class PostgresStore:
                 await _migrate(conn)
         except ERRORS as error:
             raise StorageError(f"cannot open the PostgreSQL store: {error}") from error
-        return cls(pool, lease_seconds)
+        return cls(pool, codec, lease_seconds)
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -127,14 +128,14 @@ class PostgresStore:
         rows = await self._read("SELECT e.body, o.owner FROM events e JOIN orders o ON "
                                 "o.id = e.order_id WHERE e.order_id=$1 AND e.seq>$2 "
                                 "ORDER BY e.seq", order_id, after)
-        return [stored_event(bytes(body), owner) for body, owner in rows]
+        return [self._codec.stored(bytes(body), owner) for body, owner in rows]
 
     async def feed(self, after: int, limit: int) -> list[StoredEvent]:
         rows = await self._read("SELECT e.body, o.owner FROM feed f JOIN events e ON "
                                 "e.order_id = f.order_id AND e.seq = f.seq JOIN orders o ON "
                                 "o.id = f.order_id WHERE f.gseq > $1 ORDER BY f.gseq LIMIT $2",
                                 after, limit)
-        return [stored_event(bytes(body), owner) for body, owner in rows]
+        return [self._codec.stored(bytes(body), owner) for body, owner in rows]
 
     async def last_gseq(self) -> int:
         rows = await self._read("SELECT value FROM counters WHERE name='feed'")

@@ -13,7 +13,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from engine.domain.events import OrderEvent, StoredEvent
 from engine.domain.order import Order
-from engine.ports import DuplicateKey, StaleOrder, StorageError
+from engine.ports import DuplicateKey, EventCodec, StaleOrder, StorageError
 from engine.store.writer import MAX_BATCH, Statement, Write
 
 ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
@@ -21,7 +21,8 @@ Connection = asyncpg.Connection | PoolConnectionProxy  # what a pool hands out
 
 
 class PostgresWriter:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, codec: EventCodec) -> None:
+        self._codec = codec
         self._pool = pool
         self._queue: asyncio.Queue[Write] = asyncio.Queue()
         self._task = asyncio.create_task(self._run(), name="postgres-writer")
@@ -36,7 +37,7 @@ class PostgresWriter:
 
     def enqueue(self, statement: Statement, order: Order, event: OrderEvent,
                  extra: Sequence[Statement] = ()) -> asyncio.Future[StoredEvent]:
-        item = Write(statement, order, event, extra)
+        item = Write(statement, order, event, self._codec, extra)
         self._queue.put_nowait(item)
         return item.done
 

@@ -1,5 +1,5 @@
 """Order rows <-> domain orders: the columns by name; an order type's terms are its own
-record (`OrderType.record`), and the route, fill and error JSON in the API's shapes."""
+record (`OrderType.record`), and what the order learned the store's records (`records`)."""
 
 from __future__ import annotations
 
@@ -14,19 +14,19 @@ from engine.domain.order_types import order_type_of
 from engine.domain.request import SwapMode
 from engine.domain.status import OrderStatus
 from engine.domain.tokens import Token, lookup, unlisted
-from engine.wire import (
-    failure_from_json,
-    failure_json,
-    fill_from_json,
-    fill_json,
+from engine.store.records import (
+    failure_of,
+    failure_record,
+    fill_of,
+    fill_record,
     iso,
     parse_time,
-    plan_from_json,
-    plan_json,
-    progress_from_json,
-    progress_to_json,
-    tx_from_json,
-    tx_json,
+    plan_of,
+    plan_record,
+    progress_of,
+    progress_record,
+    tx_of,
+    tx_record,
 )
 
 NAMES = ("id", "order_type", "terms", "mint_in", "decimals_in", "mint_out", "decimals_out",
@@ -41,24 +41,22 @@ LEARNED = ("route", "tx", "fill", "error", "progress")
 
 
 def learned(order: Order, only: str | None = None) -> tuple[bytes | None, ...]:
-    """The route, transaction, fill, error and progress columns, as JSON in the API's shapes;
+    """The route, transaction, fill, error and progress columns, as the store's records;
     with `only`, that one column and None for the others (which a write then leaves as they
     are: each is learned by one kind of event, and re-serialising a route at every step
     would be most of the write's cost)."""
-    r = order.request
-
     def wanted(column: str) -> bool:
         return only is None or only == column
 
     return (None if order.route is None or not wanted("route")
-            else orjson.dumps(plan_json(order.route)),
-            None if order.tx is None or not wanted("tx") else orjson.dumps(tx_json(order.tx)),
+            else orjson.dumps(plan_record(order.route)),
+            None if order.tx is None or not wanted("tx") else orjson.dumps(tx_record(order.tx)),
             None if order.fill is None or not wanted("fill")
-            else orjson.dumps(fill_json(order.fill, r)),
+            else orjson.dumps(fill_record(order.fill)),
             None if order.error is None or not wanted("error")
-            else orjson.dumps(failure_json(order.error)),
+            else orjson.dumps(failure_record(order.error)),
             None if order.progress is None or not wanted("progress")
-            else orjson.dumps(progress_to_json(order.progress)))
+            else orjson.dumps(progress_record(order.progress)))
 
 
 def row(order: Order) -> tuple[Any, ...]:
@@ -101,11 +99,11 @@ def order_of(values: Sequence[Any]) -> Order:
     route, tx, fill, error, progress = (c[name] for name in LEARNED)
     return Order(c["id"], r, OrderStatus(c["status"]), c["seq"], parse_time(c["created_at"]),
                  parse_time(c["updated_at"]), c["attempts"],
-                 None if route is None else plan_from_json(orjson.loads(route), r.token_in.mint,
-                                                           r.token_out.mint),
-                 None if tx is None else tx_from_json(orjson.loads(tx)),
-                 None if fill is None else fill_from_json(orjson.loads(fill), r),
-                 None if error is None else failure_from_json(orjson.loads(error)), c["owner"],
+                 None if route is None else plan_of(orjson.loads(route), r.token_in.mint,
+                                                    r.token_out.mint),
+                 None if tx is None else tx_of(orjson.loads(tx)),
+                 None if fill is None else fill_of(orjson.loads(fill), r.token_in, r.token_out),
+                 None if error is None else failure_of(orjson.loads(error)), c["owner"],
                  None if c["mark"] is None else Decimal(c["mark"]),
-                 None if progress is None else progress_from_json(orjson.loads(progress)),
+                 None if progress is None else progress_of(orjson.loads(progress)),
                  c["parent"])

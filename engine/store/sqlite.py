@@ -29,15 +29,11 @@ from engine.domain.events import (
 from engine.domain.order import Order
 from engine.domain.risk import TradingState
 from engine.domain.status import TERMINAL, OrderStatus
-from engine.ports import IdempotencyKey, KeyNameTaken, Page, StorageError
+from engine.ports import EventCodec, IdempotencyKey, KeyNameTaken, Page, StorageError
+from engine.store.records import iso, parse_time
 from engine.store.rows import COLUMNS, PLACEHOLDERS, learned, order_of, row, text
 from engine.store.schema import MIGRATIONS
 from engine.store.writer import GroupCommitWriter
-from engine.wire import (
-    iso,
-    parse_time,
-    stored_event,
-)
 
 # The column each kind of event teaches the order (the others leave every column as it is).
 COLUMN_OF: dict[type, str] = {Routed: "route", Signed: "tx", Filled: "fill", Failed: "error",
@@ -56,22 +52,24 @@ class SqliteStore:
     """Writes go through a group-commit writer thread; reads through aiosqlite on a second
     connection, which with WAL never waits for a write and sees only what is committed."""
 
-    def __init__(self, writer: GroupCommitWriter, reader: aiosqlite.Connection) -> None:
-        self._writer, self._reader = writer, reader
+    def __init__(self, writer: GroupCommitWriter, reader: aiosqlite.Connection,
+                 codec: EventCodec) -> None:
+        self._writer, self._reader, self._codec = writer, reader, codec
 
     @classmethod
-    async def open(cls, path: str, *,
+    async def open(cls, path: str, codec: EventCodec, *,
                    connection: type[sqlite3.Connection] = sqlite3.Connection) -> SqliteStore:
-        """`connection` is the class of the write connection (sqlite3's `factory`)."""
+        """`codec` renders events as they are stored; `connection` is the class of the write
+        connection (sqlite3's `factory`)."""
         private_file(path)
-        writer = GroupCommitWriter(lambda: _connect_sync(path, connection))
+        writer = GroupCommitWriter(lambda: _connect_sync(path, connection), codec)
         try:
             await writer.open()
             await writer.call(_migrate)
             reader = await _connect(path)
         except sqlite3.Error as error:
             raise StorageError(f"cannot open {path}: {error}") from error
-        return cls(writer, reader)
+        return cls(writer, reader, codec)
 
     async def close(self) -> None:
         await self._reader.close()
@@ -124,7 +122,7 @@ class SqliteStore:
         sql = ("SELECT e.body, o.owner FROM feed f JOIN events e ON e.order_id = f.order_id "
                "AND e.seq = f.seq JOIN orders o ON o.id = f.order_id "
                "WHERE f.gseq > ? ORDER BY f.gseq LIMIT ?")
-        return [stored_event(*row) for row in await self._read(sql, (after, limit))]
+        return [self._codec.stored(*row) for row in await self._read(sql, (after, limit))]
 
     async def get(self, order_id: str) -> Order | None:
         rows = await self._read(f"SELECT {COLUMNS} FROM orders WHERE id=?", (order_id,))
@@ -133,7 +131,7 @@ class SqliteStore:
     async def events(self, order_id: str, after: int = 0) -> list[StoredEvent]:
         sql = ("SELECT e.body, o.owner FROM events e JOIN orders o ON o.id = e.order_id "
                "WHERE e.order_id=? AND e.seq>? ORDER BY e.seq")
-        return [stored_event(*row) for row in await self._read(sql, (order_id, after))]
+        return [self._codec.stored(*row) for row in await self._read(sql, (order_id, after))]
 
     async def page(self, status: OrderStatus | None, limit: int, cursor: str | None,
                    owner: str | None = None) -> Page:

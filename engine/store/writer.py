@@ -13,10 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from engine import wire
 from engine.domain.events import OrderEvent, StoredEvent
 from engine.domain.order import Order
-from engine.ports import StaleOrder, StorageError
+from engine.ports import EventCodec, StaleOrder, StorageError
 
 Statement = tuple[str, tuple[Any, ...]]
 T = TypeVar("T")
@@ -31,6 +30,7 @@ class Write:
     statement: Statement
     order: Order
     event: OrderEvent
+    codec: EventCodec
     extra: Sequence[Statement] = ()
     done: asyncio.Future[StoredEvent] = field(default_factory=lambda: (
         asyncio.get_running_loop().create_future()))
@@ -38,11 +38,12 @@ class Write:
     def stored(self, gseq: int) -> StoredEvent:
         e = self.event
         return StoredEvent(e.order_id, e.seq, gseq, e.status,
-                           wire.event_body(self.order, e, gseq), self.order.owner)
+                           self.codec.body(self.order, e, gseq), self.order.owner)
 
 
 class GroupCommitWriter:
-    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(self, connect: Callable[[], sqlite3.Connection], codec: EventCodec) -> None:
+        self._codec = codec
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._connect = connect
         self._db: sqlite3.Connection | None = None
@@ -80,7 +81,7 @@ class GroupCommitWriter:
         """Queue a write now; the future gets the stored event once its batch is committed.
 
         Writes are committed in the order they were submitted."""
-        item = Write(statement, order, event, extra)
+        item = Write(statement, order, event, self._codec, extra)
         self._queue.put_nowait(item)
         return item.done
 

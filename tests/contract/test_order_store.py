@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 from stubs import change_to
 
+from engine.api.wire import EVENTS
 from engine.app import open_store
 from engine.config import Settings
 from engine.domain.access import ApiKey, Scope
@@ -53,7 +54,7 @@ def opener(request: pytest.FixtureRequest) -> Opener:
     async def open_postgres(directory: Path) -> OrderStore:
         # One schema per test directory: a fresh store, and the same one when reopened.
         schema = "t_" + hashlib.sha256(str(directory).encode()).hexdigest()[:16]
-        return await PostgresStore.open(url, schema=schema)
+        return await PostgresStore.open(url, EVENTS, schema=schema)
     return open_postgres
 
 

@@ -1,7 +1,8 @@
-"""The JSON shapes of orders and events: where typed values become the API's dicts, and back.
+"""The API's JSON shapes of orders and events: where typed values become the API's dicts.
 
-Used at the two edges only: the store (order columns and event bodies) and the HTTP/WebSocket
-API. An event is serialised once, when it is stored; every stream sends those bytes as they are.
+An event is rendered once, when it is stored (the store is given `EVENTS` and keeps the bytes
+without reading them); every stream sends those bytes as they are. The store keeps its own
+records of orders (`engine.store.records`): nothing here is read back into an order.
 """
 
 from __future__ import annotations
@@ -47,9 +48,7 @@ from engine.domain.order_types import (
     Twap,
 )
 from engine.domain.routing import Quote, RoutePlan
-from engine.domain.schedule import Progress
 from engine.domain.status import OrderStatus
-from engine.domain.transactions import SignedTransaction
 
 Json = dict[str, Any]
 
@@ -83,6 +82,16 @@ def stored_event(body: bytes, owner: str | None) -> StoredEvent:
     data = orjson.loads(body)
     return StoredEvent(data["orderId"], data["seq"], data.get("gseq", 0),
                        OrderStatus(data["status"]), body, owner)
+
+
+class ApiEvents:
+    """The store's `EventCodec`: events in the API's shape."""
+
+    body = staticmethod(event_body)
+    stored = staticmethod(stored_event)
+
+
+EVENTS = ApiEvents()
 
 
 def _details(order: Order, change: Change) -> Json:
@@ -155,18 +164,6 @@ def progress_json(order: Order) -> Json:
             "received": r.token_out.format(progress.filled_out),
             "remaining": r.token_in.format(r.amount - progress.filled_in),
             "averagePrice": average, "children": list(progress.children)}
-
-
-def progress_to_json(progress: Progress) -> Json:
-    """The store's column (atoms, exact)."""
-    return {"next": progress.next_slice, "carried": progress.carried,
-            "in": progress.filled_in, "out": progress.filled_out, "open": progress.open,
-            "openAmount": progress.open_amount, "children": list(progress.children)}
-
-
-def progress_from_json(d: Json) -> Progress:
-    return Progress(int(d["next"]), int(d["carried"]), int(d["in"]), int(d["out"]), d["open"],
-                    int(d["openAmount"]), tuple(d["children"]))
 
 
 def _instructions(r: OrderRequest, plan: RoutePlan | None) -> list[str]:
@@ -253,14 +250,6 @@ def quote_json(q: Quote) -> Json:
             "poolOpenedSlot": q.opened_slot}
 
 
-def quote_from_json(d: Json, mint_in: str, mint_out: str) -> Quote:
-    """A stored quote; one stored before routes had hops names no mints: the order's own."""
-    return Quote(d["venue"], d["pool"], d.get("inputMint", mint_in),
-                 d.get("outputMint", mint_out), int(d["inAmount"]),
-                 int(d["outAmount"]), int(d["feeAmount"]), Decimal(d["priceImpactPct"]),
-                 d.get("label", ""), int(d.get("slot", 0)), d.get("poolOpenedSlot"))
-
-
 def plan_json(plan: RoutePlan) -> Json:
     return {"venue": plan.venue, "reason": plan.reason, "inAmount": str(plan.amount_in),
             "outAmount": str(plan.amount_out),
@@ -269,24 +258,6 @@ def plan_json(plan: RoutePlan) -> Json:
             "priceImpactPct": str(plan.price_impact),
             "legs": [{**quote_json(leg), "percent": plan.percent(leg)} for leg in plan.legs],
             "quotes": [quote_json(q) for q in plan.quotes]}
-
-
-def plan_from_json(data: Json, mint_in: str, mint_out: str) -> RoutePlan:
-    def quotes(key: str) -> tuple[Quote, ...]:
-        return tuple(quote_from_json(d, mint_in, mint_out) for d in data[key])
-
-    return RoutePlan(quotes("legs"), quotes("quotes"), data["reason"],
-                     data.get("swapMode") == "ExactOut")
-
-
-def tx_json(tx: SignedTransaction) -> Json:
-    return {"signature": tx.signature, "lastValidBlockHeight": tx.last_valid_height,
-            "payload": tx.payload}
-
-
-def tx_from_json(data: Json) -> SignedTransaction:
-    return SignedTransaction(data["signature"], int(data["lastValidBlockHeight"]),
-                             data["payload"])
 
 
 def fill_json(fill: Fill, r: OrderRequest) -> Json:
@@ -303,16 +274,5 @@ def fill_json(fill: Fill, r: OrderRequest) -> Json:
     return out
 
 
-def fill_from_json(d: Json, r: OrderRequest) -> Fill:
-    return Fill(d["txHash"], int(d["slot"]), d["venue"],
-                r.token_in.to_atoms(Decimal(d["amountIn"])),
-                r.token_out.to_atoms(Decimal(d["amountOut"])), int(d["networkFeeLamports"]),
-                int(d.get("ataRentLamports", 0)), d["commitment"], d.get("poolOpenedSlot"))
-
-
 def failure_json(failure: Failure) -> Json:
     return {"code": failure.code, "message": failure.message}
-
-
-def failure_from_json(d: Json) -> Failure:
-    return Failure(d["code"], d["message"])
