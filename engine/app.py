@@ -199,7 +199,7 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
 
     watcher = Watcher(router, clock, service, fire, hub.watched, store.keep_marks)
     keyring = KeyRing(store)
-    controls = RiskControls(store, router, watcher, max_order_usd=settings.max_order_usd,
+    controls = RiskControls(store, router, watcher, clock, max_order_usd=settings.max_order_usd,
                             max_open_orders=settings.max_open_orders,
                             open_orders=lambda: pool.pending + pool.in_flight + engine.waiting)
     twap = TwapScheduler(service, store, router, clock, pool, rates,

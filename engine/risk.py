@@ -8,15 +8,15 @@ from decimal import Decimal
 
 from loguru import logger
 
-from engine.domain.errors import NoRoute
 from engine.domain.request import OrderRequest
 from engine.domain.risk import NotionalTooLarge, TooManyOpenOrders, TradingHalted, TradingState
 from engine.domain.tokens import Token, lookup
-from engine.ports import OrderStore
+from engine.ports import Clock, OrderStore
 from engine.router import Router
 from engine.watcher import Watcher
 
 STABLES = ("USDC", "USDT")  # valued at one dollar
+PRICE_LIFETIME = 0.4  # seconds (a slot): how long a marginal price serves notional checks
 PIVOT = "SOL"  # a token with no USDC pool is valued through its SOL pool
 
 
@@ -27,10 +27,11 @@ def _token(symbol: str) -> Token:
 
 
 class RiskControls:
-    def __init__(self, store: OrderStore, router: Router, watcher: Watcher, *,
+    def __init__(self, store: OrderStore, router: Router, watcher: Watcher, clock: Clock, *,
                  max_order_usd: float, max_open_orders: int,
                  open_orders: Callable[[], int]) -> None:
-        self._store, self._router, self._watcher = store, router, watcher
+        self._store, self._router, self._watcher, self._clock = store, router, watcher, clock
+        self._prices: dict[tuple[str, str], tuple[float, Decimal | None]] = {}
         self.max_order_usd = Decimal(str(max_order_usd)) if max_order_usd else None
         self.max_open_orders = max_open_orders or None
         self._open_orders = open_orders
@@ -82,10 +83,13 @@ class RiskControls:
         return None if price is None else token.to_ui(atoms) * price
 
     async def _price(self, base: Token, quote: Token) -> Decimal | None:
-        """The marginal price of `base` in `quote` (a small amount, so no price impact)."""
-        reference = max(1, 10 ** base.decimals // 1000)
-        try:
-            plan = await self._router.plan(base.mint, quote.mint, reference)
-        except NoRoute:
-            return None
-        return quote.to_ui(plan.amount_out) / base.to_ui(reference)
+        """The marginal price of `base` in `quote` (a small amount, so no price impact), as
+        seen within the last slot: a stream of orders in one pair asks the router once a
+        slot, not once (or three times) an order."""
+        now = self._clock.monotonic()
+        seen = self._prices.get((base.mint, quote.mint))
+        if seen is not None and now - seen[0] < PRICE_LIFETIME:
+            return seen[1]
+        price = await self._router.price(base, quote, max(1, 10 ** base.decimals // 1000))
+        self._prices[(base.mint, quote.mint)] = (now, price)
+        return price

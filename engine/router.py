@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from decimal import Decimal
 
 from loguru import logger
 
@@ -19,7 +20,7 @@ from engine.domain.routing import (
     split_amounts,
     worth_splitting,
 )
-from engine.domain.tokens import lookup
+from engine.domain.tokens import Token, lookup
 from engine.ports import Venue
 
 PIVOTS = tuple(t.mint for t in (lookup("SOL"), lookup("USDC")) if t is not None)
@@ -42,6 +43,17 @@ class Router:
         """SOL or USDC, where pools lead from the input to it and from it to the output."""
         return [m for m in PIVOTS if m not in (mint_in, mint_out)
                 and self._direct(mint_in, m) and self._direct(m, mint_out)]
+
+    async def price(self, token_in: Token, token_out: Token, amount: int,
+                    mode: SwapMode = SwapMode.EXACT_IN) -> Decimal | None:
+        """The best net price for this amount, tokenOut per tokenIn in UI units (after fees
+        and price impact): what triggers, TWAP limits and notional checks compare. None
+        without a route."""
+        try:
+            plan = await self.plan(token_in.mint, token_out.mint, amount, mode)
+        except NoRoute:
+            return None
+        return token_out.to_ui(plan.amount_out) / token_in.to_ui(plan.amount_in)
 
     async def plan(self, mint_in: str, mint_out: str, amount: int,
                    mode: SwapMode = SwapMode.EXACT_IN) -> RoutePlan:

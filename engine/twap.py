@@ -12,13 +12,12 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
-from decimal import Decimal
 from typing import Protocol
 from uuid import NAMESPACE_URL, uuid5
 
 from loguru import logger
 
-from engine.domain.errors import NoRoute, Overloaded
+from engine.domain.errors import Overloaded
 from engine.domain.events import (
     Change,
     Expired,
@@ -151,7 +150,7 @@ class TwapScheduler:
             return await self._advance(parent, SliceSkipped(index, "trading is halted"))
         limit = r.schedule.limit
         if limit is not None:  # no quote is needed without one
-            price = await self._price(r, amount)
+            price = await self._router.price(r.token_in, r.token_out, amount)
             if price is None or not r.schedule.allows(price):
                 seen = "no route" if price is None else f"net price {price:.8g}"
                 return await self._advance(parent, SliceSkipped(
@@ -236,13 +235,6 @@ class TwapScheduler:
         return await self._advance(parent, SliceDone(
             index, child, ended.status, sold.amount_in if sold else 0,
             sold.amount_out if sold else 0))
-
-    async def _price(self, r: OrderRequest, amount: int) -> Decimal | None:
-        try:
-            plan = await self._router.plan(r.token_in.mint, r.token_out.mint, amount)
-        except NoRoute:
-            return None
-        return r.net_price(plan.amount_in, plan.amount_out)
 
     async def _advance(self, parent: Order, change: Change) -> Order:
         return await self._service.advance(parent, change)

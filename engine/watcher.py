@@ -24,7 +24,6 @@ from typing import Protocol
 
 from loguru import logger
 
-from engine.domain.errors import NoRoute
 from engine.domain.order import Order
 from engine.domain.request import SwapMode
 from engine.domain.routing import MAX_PRICE_IMPACT_PCT
@@ -305,12 +304,7 @@ class Watcher:
 
     async def _price(self, book: Book, amount: int,
                      mode: SwapMode = SwapMode.EXACT_IN) -> Decimal | None:
-        """The best net price (tokenOut per tokenIn) for this amount, None without a route."""
-        try:
-            plan = await self._router.plan(book.token_in.mint, book.token_out.mint, amount, mode)
-        except NoRoute:
-            return None
-        return book.token_out.to_ui(plan.amount_out) / book.token_in.to_ui(plan.amount_in)
+        return await self._router.price(book.token_in, book.token_out, amount, mode)
 
     async def _send_updates(self, book: Book, price: Decimal) -> None:
         """Price updates go only to orders someone is watching: far fewer than those waiting."""

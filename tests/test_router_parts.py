@@ -10,9 +10,12 @@ import pytest
 
 from engine.domain.errors import NoRoute
 from engine.domain.request import SwapMode
+from engine.domain.requests import parse_order
 from engine.domain.routing import Quote, pivot_floor
 from engine.domain.tokens import lookup
+from engine.risk import PRICE_LIFETIME, RiskControls
 from engine.router import Router
+from engine.testing import ManualClock
 
 
 def mint(symbol: str) -> str:
@@ -89,3 +92,21 @@ async def test_nothing_trades_the_pair_is_no_route_and_no_venue_is_asked_twice()
         await router.plan(JUP, BONK, 10**6)
     await router.plan(SOL, USDC, 10**9)
     assert len(venue.asked) == len(set(venue.asked))
+
+
+async def test_notional_checks_ask_the_router_once_a_slot_not_once_an_order() -> None:
+    class Held:
+        held = False
+
+    venue = FakeVenue("raydium", {(BONK, SOL): 0.01, (SOL, USDC): 0.15})  # atoms per atom
+    clock = ManualClock()
+    risk = RiskControls(None, Router([venue]), Held(), clock,  # type: ignore[arg-type]
+                        max_order_usd=1_000, max_open_orders=0, open_orders=lambda: 0)
+    order = parse_order({"orderType": "market", "tokenIn": "BONK", "tokenOut": "SOL",
+                         "amount": 1_000_000}, clock.now())
+    for _ in range(20):  # BONK has no USDC pool: valued through SOL, two prices
+        await risk.check(order)
+    assert len(venue.asked) == 2
+    await clock.advance(PRICE_LIFETIME)
+    await risk.check(order)
+    assert len(venue.asked) == 4
