@@ -15,12 +15,21 @@ from dataclasses import dataclass
 from aiohttp import web
 from loguru import logger
 
-from engine.api import dashboard, health, heartbeat, market, openapi, orders, risk, streams
+from engine.api import (
+    dashboard,
+    health,
+    heartbeat,
+    market,
+    openapi,
+    orders,
+    risk_routes,
+    streams,
+)
+from engine.api.app_keys import ENGINE, EXECUTION, MARKET
 from engine.api.auth import guard
 from engine.api.connections import CONNECTIONS, ConnectionGuard, Limits, pacing
 from engine.api.door import door
 from engine.api.errors import error_middleware
-from engine.api.keys import ENGINE, EXECUTION, MARKET
 from engine.api.server import StartupError
 from engine.api.sinks import websocket_frame
 from engine.api.sockets import SOCKETS, Sockets, key_enforcement
@@ -33,25 +42,25 @@ from engine.hub import Hub
 from engine.keyring import KeyRing
 from engine.limits import Buckets, PerMinute
 from engine.metrics import Metrics
+from engine.orders.risk_controls import RiskControls
+from engine.orders.router import Router
+from engine.orders.service import Fanout, OrderService, RetryPolicy
+from engine.orders.twap import TwapScheduler
+from engine.orders.watcher import Watcher
+from engine.orders.workers import WorkerPool
 from engine.ports import Chain, Clock, OrderStore, Venue
-from engine.risk import RiskControls
-from engine.router import Router
-from engine.rpc.chain import PoolDirectory, RpcChain
-from engine.rpc.client import Http, InProcess, RpcClient, Transport
-from engine.rpc.keypair import load_or_create
-from engine.rpc.venue import AccountDirectory, AccountVenue, keep_fresh
-from engine.service import Fanout, OrderService, RetryPolicy
 from engine.sharing import Sharing
+from engine.simulator.cluster import SLOT_SECONDS
+from engine.simulator.world import SimWorld
 from engine.solana.jsonrpc import RpcError
 from engine.solana.programs import AMM_V4, CPMM, DLMM
+from engine.solana_client.account_venue import AccountDirectory, AccountVenue, keep_fresh
+from engine.solana_client.chain import PoolDirectory, RpcChain
+from engine.solana_client.client import Http, InProcess, RpcClient, Transport
+from engine.solana_client.keypair import load_or_create
 from engine.store.postgres import PostgresStore
 from engine.store.sqlite import SqliteStore
-from engine.twap import TwapScheduler
 from engine.usecases import Engine
-from engine.venues.chain import SLOT_SECONDS
-from engine.venues.world import SimWorld
-from engine.watcher import Watcher
-from engine.workers import WorkerPool
 
 
 def build_chain(settings: Settings, world: SimWorld, clock: Clock,
@@ -220,7 +229,7 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
                     workers=settings.workers, shutdown_grace=settings.shutdown_grace,
                     send_timeout=settings.send_timeout, max_waiting=settings.max_waiting,
                     max_waiting_per_key=settings.max_waiting_per_key)
-    service.on_waiting = engine.wait
+    service.on_waiting = engine.hand_to_waker
     return Parts(engine, watcher, sharing)
 
 
@@ -312,7 +321,7 @@ def _routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/orders", orders.list_orders, allow_head=False)
     router.add_get("/api/quotes", market.quotes, allow_head=False)
     router.add_get("/api/wallet", market.wallet, allow_head=False)
-    router.add_get("/api/risk", risk.get_risk, allow_head=False)
-    router.add_put("/api/risk", risk.put_risk)
+    router.add_get("/api/risk", risk_routes.get_risk, allow_head=False)
+    router.add_put("/api/risk", risk_routes.put_risk)
     router.add_delete(order, orders.cancel)
     router.add_delete("/api/orders", orders.cancel_waiting)

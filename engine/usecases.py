@@ -30,8 +30,8 @@ from engine.domain.errors import (
 )
 from engine.domain.events import StoredEvent
 from engine.domain.order import Order
+from engine.domain.parsing import parse_order
 from engine.domain.request import SwapMode
-from engine.domain.requests import parse_order
 from engine.domain.risk import TradingState
 from engine.domain.routing import RoutePlan
 from engine.domain.status import OrderStatus as S
@@ -39,6 +39,12 @@ from engine.domain.transactions import TokenBalance
 from engine.hub import ALL, Hub, Subscription
 from engine.keyring import KeyMode, KeyRing
 from engine.metrics import Metrics
+from engine.orders.risk_controls import RiskControls
+from engine.orders.router import Router
+from engine.orders.service import OrderService
+from engine.orders.twap import TwapScheduler
+from engine.orders.watcher import Watcher
+from engine.orders.workers import MAX_CRASHES, WorkerPool
 from engine.ports import (
     Chain,
     Clock,
@@ -49,12 +55,6 @@ from engine.ports import (
     StaleOrder,
     StorageError,
 )
-from engine.risk import RiskControls
-from engine.router import Router
-from engine.service import OrderService
-from engine.twap import TwapScheduler
-from engine.watcher import Watcher
-from engine.workers import MAX_CRASHES, WorkerPool
 
 T = TypeVar("T")
 KEY_MODES = {
@@ -152,7 +152,7 @@ class Engine:
         self._service.resumed |= {order.id for order in orders}
         for order in orders:
             if order.status is S.WAITING:
-                self.wait(order)  # re-armed: it waits for its price (or its slices) again
+                self.hand_to_waker(order)  # re-armed: it waits for its price (or its slices) again
             else:
                 self._pool.enqueue(order)
         if orders:
@@ -164,7 +164,7 @@ class Engine:
         self._watcher.disarm(order_id)
         self._twap.disarm(order_id)
 
-    def wait(self, order: Order) -> None:
+    def hand_to_waker(self, order: Order) -> None:
         """A waiting order goes to what wakes it: the price watcher, or its TWAP schedule."""
         if order.request.schedule is not None:
             self._twap.arm(order)

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from engine.clock import SystemClock
 from engine.logs import configure
+from engine.simulator.world import SimWorld
 from engine.testing import EngineHarness
 from engine.testing.cluster import standalone_cluster, wallet_for
 from engine.testing.process import MIX
-from engine.venues.world import SimWorld
 
 PAIRS = [("SOL", "USDC"), ("USDC", "SOL"), ("SOL", "BONK"), ("JUP", "SOL"), ("USDC", "USDT"),
          ("SOL", "USDT"), ("WIF", "SOL"), ("RAY", "USDC"),

@@ -15,10 +15,10 @@ from engine.config import Settings
 from engine.domain.errors import BlockhashNotFound
 from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT, lookup
 from engine.domain.transactions import Memo, SwapInstruction
-from engine.rpc.chain import RpcChain
+from engine.simulator.world import SimWorld
+from engine.solana_client.chain import RpcChain
 from engine.testing import EngineHarness
 from engine.testing.cluster import wallet_for
-from engine.venues.world import SimWorld
 
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from engine import cli
+from engine.commands import cli
 from engine.testing import EngineHarness
 
 

@@ -13,9 +13,9 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from engine.simulator import cluster_server as server
 from engine.solana.programs import CPMM, DLMM
 from engine.testing.process import ClusterProcess
-from engine.venues import server
 
 
 @pytest_asyncio.fixture

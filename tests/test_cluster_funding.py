@@ -13,8 +13,8 @@ import aiohttp
 from solders.keypair import Keypair
 
 from engine.clock import SystemClock
+from engine.simulator.world import SimWorld
 from engine.testing.process import ClusterProcess, EngineProcess
-from engine.venues.world import SimWorld
 
 SIM = ("--latency-scale", "0", "--failure-rate", "0")
 ORDER = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.5}

@@ -13,11 +13,11 @@ from solders.keypair import Keypair
 
 from engine.domain.errors import InsufficientFunds
 from engine.pools.dlmm import DlmmPool, FeeParams
+from engine.simulator.pools import build_bins
 from engine.solana.instructions import Swap
 from engine.solana.programs import DLMM, PoolInfo, bin_array_index
 from engine.svm.pools import Trader, place, read
 from engine.svm.runtime import NATIVE_MINT, Runtime
-from engine.venues.pools import build_bins
 
 POOLS, SWAPS = 14, 150  # 2,100 swaps
 START = 1_750_000_000

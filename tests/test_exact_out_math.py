@@ -7,7 +7,7 @@ import pytest
 from engine.domain.errors import InsufficientFunds
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool, FeeParams
-from engine.venues.pools import load_seed, meteora_pools, raydium_pools
+from engine.simulator.pools import load_seed, meteora_pools, raydium_pools
 
 SOL, USDC = "So11111111111111111111111111111111111111112", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 

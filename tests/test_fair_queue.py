@@ -11,7 +11,7 @@ from conftest import run_until
 from stubs import new_order
 
 from engine.domain.order import Order
-from engine.fair_queue import FairQueue
+from engine.orders.fair_queue import FairQueue
 from engine.testing import EngineHarness, ManualClock
 
 TWAP = {"orderType": "twap", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.3,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.rpc.keypair import load_or_create
+from engine.solana_client.keypair import load_or_create
 
 
 def test_a_new_keypair_is_written_owner_only_and_read_back_the_same(tmp_path: Path) -> None:

@@ -5,11 +5,12 @@ order keeps its terms, its mark and its history, and fires when its price comes.
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 
-from engine.testing import EngineHarness
+from engine.testing import EngineHarness, ManualClock
 
 DUMP = Path(__file__).parent / "fixtures" / "orders-schema-11.sql"
 LIMIT, STOP, TRAILING = "6f13e825-484c-47e0-b382-f7920941538e", \
@@ -33,6 +34,11 @@ TERMS = {  # what the API said of each when it was placed
 }
 
 
+def written_then() -> ManualClock:
+    """The time the database was written: its TWAPs' next slices are an hour away still."""
+    return ManualClock(datetime(2026, 12, 5, 11, 55, tzinfo=UTC))
+
+
 def older_database(path: Path) -> Path:
     db = sqlite3.connect(path)
     db.executescript(DUMP.read_text())
@@ -43,7 +49,8 @@ def older_database(path: Path) -> Path:
 async def test_every_waiting_order_keeps_its_terms_mark_and_history(tmp_path: Path) -> None:
     events_before = dict(sqlite3.connect(older_database(tmp_path / "old.db")).execute(
         "SELECT order_id, count(*) FROM events GROUP BY order_id").fetchall())
-    async with EngineHarness.start(tmp_path / "old.db", allow_other_cluster=True) as engine:
+    async with EngineHarness.start(tmp_path / "old.db", allow_other_cluster=True,
+                                   clock=written_then()) as engine:
         engine.world.hold_prices()
         for order_id, terms in TERMS.items():
             order = await engine.order(order_id)
@@ -56,7 +63,8 @@ async def test_every_waiting_order_keeps_its_terms_mark_and_history(tmp_path: Pa
 async def test_its_unfinished_orders_resume_and_fire_when_their_price_comes(
         tmp_path: Path) -> None:
     async with EngineHarness.start(older_database(tmp_path / "old.db"),
-                                   allow_other_cluster=True) as engine:
+                                   allow_other_cluster=True,
+                                   clock=written_then()) as engine:
         engine.world.hold_prices()
         for pool in ("met-sol-usdc", "ray-sol-usdc"):  # SOL falls to about 7.5 USDC
             engine.world.move_price(pool, 0.05)
@@ -76,7 +84,8 @@ async def test_finished_orders_read_back_as_they_were_stored(tmp_path: Path) -> 
     stored = db.execute("SELECT id, fill, route FROM orders WHERE status='confirmed'").fetchall()
     db.close()
     assert len(stored) == 4  # a market, an exact-out limit and two TWAP slices
-    async with EngineHarness.start(tmp_path / "old.db", allow_other_cluster=True) as engine:
+    async with EngineHarness.start(tmp_path / "old.db", allow_other_cluster=True,
+                                   clock=written_then()) as engine:
         for order_id, fill, route in stored:
             order = await engine.order(order_id)
             assert order["fill"] == orjson.loads(fill)

@@ -17,12 +17,12 @@ import pytest_asyncio
 from solders.pubkey import Pubkey
 
 from engine.pools.dlmm import bin_price_q64
+from engine.simulator.world import SimWorld
 from engine.solana.pool_accounts import read_pool, related
 from engine.solana.programs import AMM_V4, CPMM, DLMM, TOKEN
 from engine.testing import EngineHarness
 from engine.testing.cluster import standalone_cluster, still_world, wallet_for
 from engine.testing.process import ClusterProcess, EngineProcess
-from engine.venues.world import SimWorld
 
 SOL = "So11111111111111111111111111111111111111112"
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"

@@ -11,12 +11,12 @@ from solders.keypair import Keypair
 
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool, FeeParams
-from engine.rpc.chain import error_code
+from engine.simulator.pools import build_bins
 from engine.solana.instructions import Swap
 from engine.solana.programs import EXCEEDED_MAXIMUM_IN, EXCEEDED_SLIPPAGE, PROGRAMS, PoolInfo
+from engine.solana_client.chain import error_code
 from engine.svm.pools import Trader, place, read
 from engine.svm.runtime import Runtime
-from engine.venues.pools import build_bins
 
 U64_MAX = 2**64 - 1
 

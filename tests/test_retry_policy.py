@@ -1,4 +1,4 @@
-from engine.service import RetryPolicy
+from engine.orders.service import RetryPolicy
 
 
 def test_backoff_doubles_from_half_a_second_and_caps_at_two() -> None:

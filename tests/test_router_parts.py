@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 import pytest
 
 from engine.domain.errors import NoRoute
+from engine.domain.parsing import parse_order
 from engine.domain.request import SwapMode
-from engine.domain.requests import parse_order
 from engine.domain.routing import Quote, pivot_floor
 from engine.domain.tokens import lookup
-from engine.risk import PRICE_LIFETIME, RiskControls
-from engine.router import Router
+from engine.orders.risk_controls import PRICE_LIFETIME, RiskControls
+from engine.orders.router import Router
 from engine.testing import ManualClock
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import asyncpg
 import pytest_asyncio
 
+from engine.simulator.world import SimWorld
 from engine.testing import EngineHarness
 from engine.testing.cluster import standalone_cluster, still_world, wallet_for
-from engine.venues.world import SimWorld
 
 LEASE = 0.6  # seconds: a stopped engine's orders move within about this
 

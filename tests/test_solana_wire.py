@@ -19,10 +19,10 @@ from engine.app import build_chain
 from engine.clock import SystemClock
 from engine.config import Settings
 from engine.domain.errors import NodeUnhealthy, RateLimited
-from engine.rpc.chain import RpcChain
+from engine.simulator.world import SimWorld
+from engine.solana_client.chain import RpcChain
 from engine.testing import EngineHarness
 from engine.testing.cluster import standalone_cluster, still_world, wallet_for
-from engine.venues.world import SimWorld
 
 SOL = "So11111111111111111111111111111111111111112"
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"

@@ -14,10 +14,10 @@ from engine.app import open_store
 from engine.config import Settings
 from engine.domain.events import Armed, SliceSent
 from engine.domain.order import Order
-from engine.domain.requests import parse_order
+from engine.domain.parsing import parse_order
 from engine.domain.status import OrderStatus as S
+from engine.orders.twap import child_id
 from engine.testing import EngineHarness, ManualClock
-from engine.twap import child_id
 
 TWAP = {"orderType": "twap", "tokenIn": "SOL", "tokenOut": "USDC", "slippage": 0.02}
 

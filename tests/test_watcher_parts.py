@@ -15,11 +15,11 @@ from typing import Any
 from engine.clock import SystemClock
 from engine.domain.events import Armed, TriggerMoved
 from engine.domain.order import Order
-from engine.domain.requests import parse_order
+from engine.domain.parsing import parse_order
 from engine.domain.routing import Quote
 from engine.domain.tokens import lookup
-from engine.router import Router
-from engine.watcher import Watcher
+from engine.orders.router import Router
+from engine.orders.watcher import Watcher
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -12,8 +12,8 @@ from stubs import new_order
 
 from engine.domain.errors import Overloaded
 from engine.domain.order import Order
+from engine.orders.workers import MAX_CRASHES, WorkerPool
 from engine.ports import StorageError
-from engine.workers import MAX_CRASHES, WorkerPool
 
 
 class FakeExecution:

@@ -15,8 +15,8 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 from loguru import logger
 
+from engine.api.app_keys import ENGINE
 from engine.api.errors import STATUS_BY_CODE, ApiError
-from engine.api.keys import ENGINE
 from engine.api.sockets import SOCKETS
 from engine.config import Settings
 from engine.domain.access import LOCAL, Caller, Scope

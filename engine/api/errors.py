@@ -8,7 +8,7 @@ import orjson
 from aiohttp import web
 from loguru import logger
 
-from engine.api.keys import ENGINE
+from engine.api.app_keys import ENGINE
 from engine.domain.errors import EngineError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from engine.api.app_keys import ENGINE, EXECUTION, MARKET
 from engine.api.auth import ADMITTED
 from engine.api.errors import json_response
-from engine.api.keys import ENGINE, EXECUTION, MARKET
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -9,13 +9,13 @@ from typing import Any
 from aiohttp import web
 
 from engine.api import params
+from engine.api.app_keys import ENGINE, MARKET
 from engine.api.errors import ApiError, json_response
-from engine.api.keys import ENGINE, MARKET
 from engine.api.orders import decode_body
 from engine.api.wire import quote_json
 from engine.domain.base58 import is_public_key
+from engine.domain.parsing import parse_decimal
 from engine.domain.request import SwapMode
-from engine.domain.requests import parse_decimal
 from engine.domain.routing import RoutePlan
 from engine.domain.tokens import Token, lookup
 from engine.limits import PerMinute

@@ -10,9 +10,9 @@ import orjson
 from aiohttp import web
 
 from engine.api import params
+from engine.api.app_keys import ENGINE
 from engine.api.auth import caller_of
 from engine.api.errors import ApiError, json_response
-from engine.api.keys import ENGINE
 from engine.api.wire import order_json
 from engine.domain.errors import InvalidCursor
 from engine.domain.status import OrderStatus

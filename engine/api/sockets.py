@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from loguru import logger
 
-from engine.api.keys import ENGINE
+from engine.api.app_keys import ENGINE
 from engine.domain.access import Caller, Scope
 from engine.hub import Subscription
 from engine.usecases import Engine

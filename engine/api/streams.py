@@ -18,10 +18,10 @@ from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 from loguru import logger
 
 from engine.api import params
+from engine.api.app_keys import ENGINE
 from engine.api.auth import PROTOCOL, caller_of, needed_scope
 from engine.api.errors import ApiError
 from engine.api.heartbeat import PONGS
-from engine.api.keys import ENGINE
 from engine.api.orders import decode_body
 from engine.api.sinks import Position, SocketSink, gseq, seq
 from engine.api.sockets import SOCKETS

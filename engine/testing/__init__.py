@@ -20,16 +20,16 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from engine.api.keys import ENGINE
+from engine.api.app_keys import ENGINE
 from engine.app import build_app, build_world, open_store
 from engine.clock import SystemClock
 from engine.config import Settings
 from engine.domain.access import KEY_PREFIX, ApiKey, Scope, key_hash
 from engine.domain.status import TERMINAL
 from engine.ports import Chain, Clock, OrderStore
+from engine.simulator.world import SimWorld
 from engine.testing.clock import ManualClock
 from engine.usecases import Engine
-from engine.venues.world import SimWorld
 
 __all__ = ["EngineHarness", "ManualClock"]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from aiohttp import web
 
 from engine.clock import SystemClock
-from engine.rpc.keypair import load_or_create
-from engine.venues.server import serve_world
-from engine.venues.world import SimWorld
+from engine.simulator.cluster_server import serve_world
+from engine.simulator.world import SimWorld
+from engine.solana_client.keypair import load_or_create
 
 
 def wallet_for(keypair: Path) -> str:

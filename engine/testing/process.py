@@ -153,7 +153,7 @@ async def reconcile_wallet(url: str, chain_db: Path) -> tuple[int, int]:
     import asyncpg
     import orjson
 
-    from engine.venues.wallet import Wallet
+    from engine.simulator.wallet import Wallet
 
     conn = await asyncpg.connect(url)
     try:

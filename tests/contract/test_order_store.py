@@ -28,7 +28,7 @@ from engine.domain.events import (
 )
 from engine.domain.order import Order
 from engine.domain.order_types import TrailingStop
-from engine.domain.requests import parse_order
+from engine.domain.parsing import parse_order
 from engine.domain.status import OrderStatus as S
 from engine.ports import IdempotencyKey, OrderStore, StaleOrder
 from engine.store.postgres import PostgresStore

@@ -20,12 +20,12 @@ from solders.pubkey import Pubkey
 
 from engine.clock import SystemClock
 from engine.domain.hosts import host_name, is_loopback
+from engine.simulator.cheatcodes import Cheatcodes
+from engine.simulator.cluster import WalletMismatch
+from engine.simulator.rpc_server import ClusterRpc
+from engine.simulator.world import SimWorld
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError, RpcTimeout
-from engine.venues.chain import WalletMismatch
-from engine.venues.cheatcodes import Cheatcodes
-from engine.venues.rpc import ClusterRpc
-from engine.venues.world import SimWorld
 
 MAX_BODY = 256 * 1024
 MAX_BATCH = 100

@@ -13,12 +13,12 @@ from solders.transaction import VersionedTransaction
 
 from engine.domain import base58
 from engine.domain.tokens import lookup
+from engine.simulator.parsed import parsed_message, ui_amount
 from engine.solana import jsonrpc as codes
 from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.jsonrpc import RpcError
 from engine.solana.pool_accounts import Account
 from engine.solana.programs import TOKEN
-from engine.venues.parsed import parsed_message, ui_amount
 
 ENCODINGS = ("base58", "base64", "base64+zstd", "jsonParsed")
 BASE58_LIMIT = 128  # bytes a node will write in base58
@@ -114,7 +114,7 @@ def transaction_encoding(config: dict[str, Any] | None) -> str:
 
 def encode_transaction(payload: str, config: dict[str, Any] | None) -> tuple[Any, Any]:
     """(`transaction`, `version`) as getTransaction and getBlock give them: the signed bytes in
-    base64 or base58, or the message as JSON, or parsed (`engine.venues.parsed`). A v0
+    base64 or base58, or the message as JSON, or parsed (`engine.simulator.parsed`). A v0
     transaction for a client that did not say it reads them is -32015, as a node answers."""
     raw = base64.b64decode(payload)
     tx = VersionedTransaction.from_bytes(raw)

@@ -42,8 +42,8 @@ from engine.domain.order import Order, OrderRequest
 from engine.domain.routing import pivot_floor
 from engine.domain.status import OrderStatus as S
 from engine.domain.transactions import Landed, Memo, SwapInstruction
+from engine.orders.router import Router
 from engine.ports import Chain, Clock, IdempotencyKey, OrderStore, Publisher, StaleOrder
-from engine.router import Router
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from engine.domain.errors import InsufficientFunds
 from engine.domain.tokens import lookup
-from engine.venues.dex import Pool
+from engine.simulator.dex import Pool
 
 
 class OtherTraders:

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from solders.pubkey import Pubkey
 
-from engine.rpc.client import Http, RpcClient
 from engine.solana.jsonrpc import RpcError
 from engine.solana.programs import AMM_V4, CPMM, DLMM
+from engine.solana_client.client import Http, RpcClient
 
 UPGRADEABLE = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
 OLDER_LOADERS = {Pubkey.from_string("BPFLoader2111111111111111111111111111111111"),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from engine.api.app_keys import ENGINE
 from engine.api.auth import caller_of
 from engine.api.errors import ApiError, json_response
-from engine.api.keys import ENGINE
 from engine.api.orders import decode_body
 from engine.domain.risk import TradingState
 from engine.usecases import Risk

@@ -12,10 +12,10 @@ from typing import Any, Protocol
 
 from solders.pubkey import Pubkey
 
+from engine.simulator.encoding import encode_account, encoding_of, passes_filter
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 from engine.solana.pool_accounts import Account
-from engine.venues.encoding import encode_account, encoding_of, passes_filter
 
 Send = Callable[[dict[str, Any]], None]  # one notification, as the JSON-RPC message
 

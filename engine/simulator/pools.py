@@ -13,7 +13,7 @@ from engine.pools.dlmm import DlmmPool, FeeParams
 
 
 def load_seed() -> dict[str, Any]:
-    text = resources.files("engine.venues").joinpath("data/pools.json").read_text()
+    text = resources.files("engine.simulator").joinpath("data/pools.json").read_text()
     return dict(json.loads(text))
 
 

@@ -19,9 +19,9 @@ from solders.system_program import TransferParams, transfer
 from solders.transaction import Transaction
 
 from engine.domain import base58
+from engine.simulator.cluster import SimChain
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
-from engine.venues.chain import SimChain
 
 LAMPORTS_PER_SOL = 10**9
 PER_REQUEST = 1_000 * LAMPORTS_PER_SOL  # the most one request gives

@@ -16,13 +16,13 @@ from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM
 
 from engine.domain import base58
+from engine.simulator.bytecode import Bytecode
+from engine.simulator.cluster import GENESIS_UNIX, SLOT_SECONDS, SimChain
+from engine.simulator.node_info import SLOTS_PER_EPOCH, NodeInfo
 from engine.solana import jsonrpc as codes
 from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.jsonrpc import RpcError
 from engine.solana.programs import TOKEN, associated_token_address
-from engine.venues.bytecode import Bytecode
-from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, SimChain
-from engine.venues.node_info import SLOTS_PER_EPOCH, NodeInfo
 
 Handler = Callable[..., Awaitable[Any]]
 STATES = {"uninitialized": 0, "initialized": 1, "frozen": 2}

@@ -28,6 +28,8 @@ from engine.domain.errors import InsufficientFunds
 from engine.domain.tokens import LAUNCH_DECIMALS, WSOL_MINT
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
+from engine.simulator.parsed import ui_amount
+from engine.simulator.wallet import Wallet
 from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.instructions import Swap
 from engine.solana.pool_accounts import Account as Stored
@@ -45,8 +47,6 @@ from engine.solana.programs import (
 )
 from engine.svm.pools import Trader, place, read
 from engine.svm.runtime import TOKEN_ACCOUNT_SIZE, Runtime
-from engine.venues.parsed import ui_amount
-from engine.venues.wallet import Wallet
 
 Pool = CpPool | DlmmPool
 # SPL Token's "insufficient funds" and AMM v4's own: a wallet short of its input.

@@ -9,7 +9,7 @@ from loguru import logger
 
 from engine.domain.errors import Overloaded
 from engine.domain.order import Order
-from engine.fair_queue import FairQueue
+from engine.orders.fair_queue import FairQueue
 from engine.ports import StaleOrder, StorageError
 
 Execute = Callable[[Order], Awaitable[Order]]

@@ -33,9 +33,9 @@ from engine.domain.order import Order, OrderRequest
 from engine.domain.order_types import Market
 from engine.domain.status import OrderStatus as S
 from engine.limits import Buckets, RateLimited, key_holder
+from engine.orders.router import Router
+from engine.orders.service import OrderService
 from engine.ports import Clock, OrderStore, StaleOrder, StorageError
-from engine.router import Router
-from engine.service import OrderService
 
 CHILD_LOOK_SECONDS = 1.0  # how often a slice's end is looked for in the store
 MAX_CRASHES = 3  # unexpected errors in a schedule before its parent fails INTERNAL_ERROR

@@ -13,10 +13,10 @@ from typing import Any
 from solders.message import Message, MessageV0
 from solders.pubkey import Pubkey
 
+from engine.simulator.cluster import GENESIS_UNIX, SLOT_SECONDS, SimChain
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 from engine.solana.pool_accounts import rent_exempt
-from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, SimChain
 
 VERSION = {"solana-core": "2.2.0", "feature-set": 3_294_202_862}
 SLOTS_PER_EPOCH = 432_000

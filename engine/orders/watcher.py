@@ -28,8 +28,8 @@ from engine.domain.order import Order
 from engine.domain.request import SwapMode
 from engine.domain.routing import MAX_PRICE_IMPACT_PCT
 from engine.domain.tokens import Token
+from engine.orders.router import Router
 from engine.ports import Clock
-from engine.router import Router
 
 Pair = tuple[str, str]
 UPDATE_SECONDS = 5.0  # at most one price update per waiting order per this, and only on change

@@ -13,11 +13,11 @@ from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
 from engine.domain import base58
+from engine.simulator.cluster import GENESIS_UNIX, SLOT_SECONDS, SimChain, blockhash_at
+from engine.simulator.encoding import transaction_encoding
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 from engine.solana.pool_accounts import Account
-from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, SimChain, blockhash_at
-from engine.venues.encoding import transaction_encoding
 
 MAX_BLOCK_RANGE = 500_000  # getBlocks, as a node bounds it
 MAX_SIGNATURES = 1_000  # getSignaturesForAddress's limit

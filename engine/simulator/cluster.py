@@ -25,13 +25,13 @@ from engine.domain.errors import (
 from engine.domain.tokens import WSOL_MINT
 from engine.domain.transactions import Blockhash, Landed, Memo
 from engine.ports import Clock
+from engine.simulator.execution import Executor, Outcome, Runs, SwapProgram, token_balances
+from engine.simulator.faults import Faults
+from engine.simulator.fees import FeeMarket
+from engine.simulator.ledger import ChainRecord
+from engine.simulator.message import Message
+from engine.simulator.wallet import Wallet
 from engine.solana.programs import PoolInfo
-from engine.venues.execution import Executor, Outcome, Runs, SwapProgram, token_balances
-from engine.venues.faults import Faults
-from engine.venues.fees import FeeMarket
-from engine.venues.ledger import ChainRecord
-from engine.venues.message import Message
-from engine.venues.wallet import Wallet
 
 SLOT_SECONDS = 0.4
 BLOCKHASH_VALIDITY = 150  # blocks, as MAX_PROCESSING_AGE

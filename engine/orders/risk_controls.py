@@ -11,9 +11,9 @@ from loguru import logger
 from engine.domain.request import OrderRequest
 from engine.domain.risk import NotionalTooLarge, TooManyOpenOrders, TradingHalted, TradingState
 from engine.domain.tokens import Token, lookup
+from engine.orders.router import Router
+from engine.orders.watcher import Watcher
 from engine.ports import Clock, OrderStore
-from engine.router import Router
-from engine.watcher import Watcher
 
 STABLES = ("USDC", "USDT")  # valued at one dollar
 PRICE_LIFETIME = 0.4  # seconds (a slot): how long a marginal price serves notional checks

@@ -19,32 +19,32 @@ from engine.domain.errors import (
     RateLimited,
     SendTimeout,
 )
-from engine.solana import jsonrpc as codes
-from engine.solana.accounts import TOKEN_ACCOUNT
-from engine.solana.jsonrpc import RpcError, RpcTimeout
-from engine.solana.pool_accounts import Account
-from engine.solana.programs import TOKEN
-from engine.solana.transaction import Rejected
-from engine.venues.chain import (
+from engine.simulator.chain_events import ChainEvents
+from engine.simulator.cluster import (
     GENESIS_UNIX,
     SLOT_SECONDS,
     AlreadyProcessed,
     PreflightFailed,
     SimChain,
 )
-from engine.venues.chain_events import ChainEvents
-from engine.venues.encoding import (
+from engine.simulator.encoding import (
     encode_account,
     encode_transaction,
     encoding_of,
     passes_filter,
 )
-from engine.venues.faucet import Faucet
-from engine.venues.ledger_rpc import LedgerRpc
-from engine.venues.node_info import NodeInfo
-from engine.venues.parsed import parsed_inner
-from engine.venues.pubsub import PubSub
-from engine.venues.token_rpc import TokenRpc
+from engine.simulator.faucet import Faucet
+from engine.simulator.ledger_rpc import LedgerRpc
+from engine.simulator.node_info import NodeInfo
+from engine.simulator.parsed import parsed_inner
+from engine.simulator.pubsub import PubSub
+from engine.simulator.token_rpc import TokenRpc
+from engine.solana import jsonrpc as codes
+from engine.solana.accounts import TOKEN_ACCOUNT
+from engine.solana.jsonrpc import RpcError, RpcTimeout
+from engine.solana.pool_accounts import Account
+from engine.solana.programs import TOKEN
+from engine.solana.transaction import Rejected
 
 MAX_SIGNATURES = 256
 FINALITY_DEPTH = 32  # slots after which a landed transaction is finalized

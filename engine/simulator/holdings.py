@@ -7,10 +7,10 @@ from __future__ import annotations
 from solders.pubkey import Pubkey
 
 from engine.domain.tokens import LAUNCH_DECIMALS, TOKENS, WSOL_MINT
+from engine.simulator.wallet import Wallet
 from engine.solana.accounts import TOKEN_ACCOUNT, mint
 from engine.solana.pool_accounts import Account
 from engine.solana.programs import SYSTEM, TOKEN, associated_token_address
-from engine.venues.wallet import Wallet
 
 LISTED_SUPPLY = 10**18  # the simulation does not know a listed token's real supply
 

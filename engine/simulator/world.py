@@ -19,6 +19,29 @@ from engine.domain.tokens import LAUNCH_DECIMALS, TOKENS, WSOL_MINT, lookup
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool, FeeParams
 from engine.ports import Clock
+from engine.simulator.bytecode import Bytecode
+from engine.simulator.chain_events import ChainEvents
+from engine.simulator.cluster import GENESIS_UNIX, SLOT_SECONDS, SimChain
+from engine.simulator.dex import Pool, PoolVenue
+from engine.simulator.faucet import FAUCET_LAMPORTS, Faucet, faucet_keypair
+from engine.simulator.faults import Faults
+from engine.simulator.flow import OtherTraders
+from engine.simulator.holdings import holdings
+from engine.simulator.ledger import ChainRecord
+from engine.simulator.ledger_rpc import block_json, vote_json
+from engine.simulator.message import Message
+from engine.simulator.node_info import NodeInfo
+from engine.simulator.pools import (
+    build_bins,
+    load_seed,
+    meteora_pools,
+    raydium_pools,
+    reference_prices,
+)
+from engine.simulator.pubsub import PubSub
+from engine.simulator.rpc_server import ClusterRpc, transaction_json
+from engine.simulator.runtime_executor import RuntimeExecutor
+from engine.simulator.wallet import Wallet
 from engine.solana.accounts import CLOCK
 from engine.solana.pool_accounts import Account, encode_pool
 from engine.solana.programs import (
@@ -31,29 +54,6 @@ from engine.solana.programs import (
     bin_array_index,
     pda,
 )
-from engine.venues.bytecode import Bytecode
-from engine.venues.chain import GENESIS_UNIX, SLOT_SECONDS, SimChain
-from engine.venues.chain_events import ChainEvents
-from engine.venues.dex import Pool, PoolVenue
-from engine.venues.faucet import FAUCET_LAMPORTS, Faucet, faucet_keypair
-from engine.venues.faults import Faults
-from engine.venues.flow import OtherTraders
-from engine.venues.holdings import holdings
-from engine.venues.ledger import ChainRecord
-from engine.venues.ledger_rpc import block_json, vote_json
-from engine.venues.message import Message
-from engine.venues.node_info import NodeInfo
-from engine.venues.pools import (
-    build_bins,
-    load_seed,
-    meteora_pools,
-    raydium_pools,
-    reference_prices,
-)
-from engine.venues.pubsub import PubSub
-from engine.venues.rpc import ClusterRpc, transaction_json
-from engine.venues.runtime_executor import RuntimeExecutor
-from engine.venues.wallet import Wallet
 
 MIN_LAUNCH_TOKENS, MAX_LAUNCH_TOKENS = 1_000, 10**12
 

@@ -13,6 +13,9 @@ from solders.pubkey import Pubkey
 from engine.domain.errors import InsufficientFunds
 from engine.domain.tokens import LAUNCH_DECIMALS, WSOL_MINT, lookup
 from engine.domain.transactions import SwapInstruction
+from engine.simulator.message import Message
+from engine.simulator.parsed import ui_amount
+from engine.simulator.wallet import Wallet
 from engine.solana.programs import (
     EXCEEDED_MAXIMUM_IN,
     EXCEEDED_SLIPPAGE,
@@ -22,9 +25,6 @@ from engine.solana.programs import (
     TOKEN,
 )
 from engine.solana.programs import associated_token_address as ata
-from engine.venues.message import Message
-from engine.venues.parsed import ui_amount
-from engine.venues.wallet import Wallet
 
 TOKEN_INSUFFICIENT_FUNDS = 1  # SPL Token's custom error for a transfer beyond the balance
 

@@ -9,11 +9,11 @@ from typing import Any, Protocol
 from solders.pubkey import Pubkey
 
 from engine.domain.tokens import WSOL_MINT
+from engine.simulator.bytecode import Bytecode
+from engine.simulator.execution import Outcome
+from engine.simulator.message import Message
+from engine.simulator.wallet import Wallet
 from engine.solana.programs import EXCEEDED_MAXIMUM_IN, EXCEEDED_SLIPPAGE, PROGRAMS
-from engine.venues.bytecode import Bytecode
-from engine.venues.execution import Outcome
-from engine.venues.message import Message
-from engine.venues.wallet import Wallet
 
 
 class RuntimeExecutor:

@@ -1,0 +1,1 @@
+"""The commands beside the server: the terminal client (cli), `keys` and `programs`."""
