@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -66,3 +67,28 @@ def change_to(status: OrderStatus) -> Change:
         OrderStatus.CANCELLED: Cancelled("cancelled by the trader"),
         OrderStatus.PARTIALLY_FILLED: PartiallyFilled("the schedule ended with 0.5 SOL unsold"),
     }[status]
+
+
+SOL, USDC = token("SOL").mint, token("USDC").mint
+
+
+@dataclass
+class OnePool:
+    """A venue with one SOL/USDC pool paying `usdc_per_sol`, with no fee and no impact."""
+
+    usdc_per_sol: Decimal
+    name: str = "raydium"
+    asked: int = 0  # quotes given: the watcher has looked at the price
+
+    def has_pair(self, mint_in: str, mint_out: str) -> bool:
+        return {mint_in, mint_out} == {SOL, USDC}
+
+    async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> Quote | None:
+        self.asked += 1
+        rate = (self.usdc_per_sol / 1000 if mint_in == SOL
+                else 1000 / self.usdc_per_sol)  # atoms: 9 decimals against 6
+        return Quote(self.name, "pool", mint_in, mint_out, amount_in, int(amount_in * rate), 0)
+
+    async def quote_exact_out(self, mint_in: str, mint_out: str,
+                              amount_out: int) -> Quote | None:
+        return None

@@ -12,47 +12,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from stubs import SOL, USDC, OnePool
+
 from engine.clock import SystemClock
 from engine.domain.events import Armed, TriggerMoved
 from engine.domain.order import Order
 from engine.domain.parsing import parse_order
-from engine.domain.routing import Quote
-from engine.domain.tokens import lookup
 from engine.orders.router import Router
 from engine.orders.watcher import Watcher
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def mint(symbol: str) -> str:
-    token = lookup(symbol)
-    assert token is not None
-    return token.mint
-
-
-SOL, USDC = mint("SOL"), mint("USDC")
-
-
-@dataclass
-class OnePool:
-    """A venue with one SOL/USDC pool paying `usdc_per_sol`, with no fee and no impact."""
-
-    usdc_per_sol: Decimal
-    name: str = "raydium"
-    asked: int = 0  # quotes given: the watcher has looked at the price
-
-    def has_pair(self, mint_in: str, mint_out: str) -> bool:
-        return {mint_in, mint_out} == {SOL, USDC}
-
-    async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> Quote | None:
-        self.asked += 1
-        rate = (self.usdc_per_sol / 1000 if mint_in == SOL
-                else 1000 / self.usdc_per_sol)  # atoms: 9 decimals against 6
-        return Quote(self.name, "pool", mint_in, mint_out, amount_in, int(amount_in * rate), 0)
-
-    async def quote_exact_out(self, mint_in: str, mint_out: str,
-                              amount_out: int) -> Quote | None:
-        return None
 
 
 @dataclass

@@ -1,0 +1,172 @@
+"""The order service on its own: a real SQLite store in a temp dir, a Router over a fake pool,
+and a scripted chain that records what it is asked. No engine, no worker pool, no HTTP.
+
+It drives an order step by step, writes each step before it publishes it, writes the signed
+transaction before it can be sent, re-signs only what never left, and re-arms an order that
+waits for its price instead of failing it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest_asyncio
+from stubs import OnePool
+
+from engine.api.wire import EVENTS
+from engine.domain.errors import SendTimeout, SlippageExceeded, TransientError
+from engine.domain.events import OrderEvent, StoredEvent
+from engine.domain.order import Order
+from engine.domain.parsing import parse_order
+from engine.domain.status import OrderStatus as S
+from engine.domain.transactions import Blockhash, Landed, Memo, SignedTransaction, SwapInstruction
+from engine.orders.router import Router
+from engine.orders.service import OrderService, RetryPolicy
+from engine.ports import OrderStore
+from engine.store.sqlite import SqliteStore
+from engine.testing import ManualClock
+
+
+@dataclass
+class ScriptedChain:
+    """Lands every transaction for what the pool quoted, unless a fault is queued."""
+
+    store: OrderStore
+    send_faults: list[Exception] = field(default_factory=list)
+    landing_errors: list[str] = field(default_factory=list)
+    signed: list[tuple[int, Sequence[SwapInstruction]]] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+    written_before_send: list[bool] = field(default_factory=list)
+    _memos: dict[str, Memo] = field(default_factory=dict)
+    _swaps: dict[str, Sequence[SwapInstruction]] = field(default_factory=dict)
+
+    address = "wallet"
+
+    async def latest_blockhash(self) -> Blockhash:
+        return Blockhash(f"hash-{len(self.signed)}", 100)
+
+    async def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash,
+                   memo: Memo, priority: str | int = "auto") -> SignedTransaction:
+        self.signed.append((memo.attempt, instructions))
+        signature = f"sig-{memo.order_id[:4]}-{memo.attempt}"
+        self._memos[signature], self._swaps[signature] = memo, instructions
+        return SignedTransaction(signature, blockhash.last_valid_height, "payload")
+
+    async def send(self, tx: SignedTransaction) -> None:
+        stored = await self.store.get(self._memos[tx.signature].order_id)
+        self.written_before_send.append(stored is not None and stored.tx == tx)
+        if self.send_faults:
+            raise self.send_faults.pop(0)
+        self.sent.append(tx.signature)
+
+    async def confirm(self, tx: SignedTransaction) -> Landed | None:
+        err = self.landing_errors.pop(0) if self.landing_errors else None
+        message = "slippage: 0x1773" if err else ""
+        swaps = self._swaps[tx.signature]  # it swaps what was signed, for its floor
+        return Landed(tx.signature, 7, sum(s.amount_in for s in swaps),
+                      sum(s.min_out for s in swaps), 5_000, err, message)
+
+    async def signature_status(self, signature: str) -> Landed | None:
+        return None
+
+    async def balances(self) -> list[Any]:
+        return []
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass
+class Published:
+    events: list[OrderEvent] = field(default_factory=list)
+
+    def publish(self, event: OrderEvent, stored: StoredEvent) -> None:
+        self.events.append(event)
+
+    @property
+    def statuses(self) -> list[str]:
+        return [e.status.value for e in self.events]
+
+
+@dataclass
+class Parts:
+    service: OrderService
+    chain: ScriptedChain
+    published: Published
+    pool: OnePool
+    store: OrderStore
+
+
+@pytest_asyncio.fixture
+async def parts(tmp_path: Path) -> AsyncIterator[Parts]:
+    store = await SqliteStore.open(str(tmp_path / "orders.db"), EVENTS)
+    pool, published = OnePool(Decimal(150)), Published()
+    chain = ScriptedChain(store)
+    service = OrderService(store, published, Router([pool]), chain, ManualClock(),
+                           RetryPolicy(scale=0.0))
+    yield Parts(service, chain, published, pool, store)
+    await store.close()
+
+
+async def place(parts: Parts, **body: Any) -> Order:
+    request = parse_order({"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1,
+                           "orderType": "market", **body}, ManualClock().now())
+    return await parts.service.create(request)
+
+
+async def test_a_market_order_is_driven_to_confirmed_and_each_step_is_stored_first(
+        parts: Parts) -> None:
+    order = await parts.service.execute(await place(parts))
+    assert order.status is S.CONFIRMED and order.fill is not None
+    assert parts.published.statuses == ["pending", "routing", "building", "submitted",
+                                        "confirmed"]
+    assert parts.chain.written_before_send == [True]  # write-ahead: the signature first
+    stored = await parts.store.get(order.id)
+    assert stored is not None and stored.status is S.CONFIRMED and stored.seq == 5
+
+
+async def test_a_send_refused_before_it_left_is_signed_again_as_the_next_attempt(
+        parts: Parts) -> None:
+    parts.chain.send_faults.append(TransientError("node busy"))
+    order = await parts.service.execute(await place(parts))
+    assert order.status is S.CONFIRMED and order.attempts == 2
+    assert [attempt for attempt, _ in parts.chain.signed] == [1, 2]
+    assert parts.chain.sent == [f"sig-{order.id[:4]}-2"]
+
+
+async def test_a_send_whose_outcome_is_unknown_waits_for_that_transaction_not_a_new_one(
+        parts: Parts) -> None:
+    parts.chain.send_faults.append(SendTimeout("no answer"))
+    order = await parts.service.execute(await place(parts))
+    assert order.status is S.CONFIRMED and order.attempts == 1
+    assert len(parts.chain.signed) == 1  # it may have landed: nothing is signed twice
+
+
+async def test_a_slipped_market_order_fails_and_a_slipped_limit_waits_again(
+        parts: Parts) -> None:
+    parts.chain.landing_errors.append(SlippageExceeded.code)
+    market = await parts.service.execute(await place(parts))
+    assert market.status is S.FAILED and market.error is not None
+    assert market.error.code == SlippageExceeded.code
+    parts.chain.landing_errors.append(SlippageExceeded.code)
+    limit = await place(parts, orderType="limit", limitPrice=140)
+    armed = await parts.service.execute(limit)  # armed: waiting for its price
+    assert armed.status is S.WAITING
+    rearmed = await parts.service.execute(armed)  # the watcher fired it; it slipped
+    assert rearmed.status is S.WAITING
+    assert parts.published.events[-1].change.error.code == (  # type: ignore[union-attr]
+        SlippageExceeded.code)  # the re-arming event says why
+    assert (await parts.service.execute(rearmed)).status is S.CONFIRMED
+
+
+async def test_a_fired_order_whose_price_moved_away_is_armed_again_without_a_transaction(
+        parts: Parts) -> None:
+    armed = await parts.service.execute(await place(parts, orderType="limit", limitPrice=149))
+    parts.pool.usdc_per_sol = Decimal(140)  # gone below the limit before a worker took it
+    again = await parts.service.execute(armed)
+    assert again.status is S.WAITING and parts.chain.signed == []
+    assert parts.published.events[-1].change.reason == (  # type: ignore[union-attr]
+        "price moved away before execution")
