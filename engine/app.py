@@ -25,7 +25,7 @@ from engine.api import (
     risk_routes,
     streams,
 )
-from engine.api.app_keys import ENGINE, EXECUTION, MARKET
+from engine.api.app_keys import ENGINE, EXECUTION, MARKET, SEND_TIMEOUT
 from engine.api.auth import guard
 from engine.api.connections import CONNECTIONS, ConnectionGuard, Limits, pacing
 from engine.api.door import door
@@ -46,6 +46,7 @@ from engine.orders.risk_controls import RiskControls
 from engine.orders.router import Router
 from engine.orders.service import Fanout, OrderService, RetryPolicy
 from engine.orders.twap import TwapScheduler
+from engine.orders.wakers import Wakers
 from engine.orders.watcher import Watcher
 from engine.orders.workers import WorkerPool
 from engine.ports import Chain, Clock, OrderStore, Venue
@@ -60,7 +61,8 @@ from engine.solana_client.client import Http, InProcess, RpcClient, Transport
 from engine.solana_client.keypair import load_or_create
 from engine.store.postgres import PostgresStore
 from engine.store.sqlite import SqliteStore
-from engine.usecases import Engine
+from engine.usecases import Access, Engine, Operations, Orders, Trading
+from engine.usecases.orders import WaitingLimits
 
 
 def build_chain(settings: Settings, world: SimWorld, clock: Clock,
@@ -186,8 +188,8 @@ class Parts:
     sharing: Sharing | None  # beside other engine processes on a shared store
 
 
-def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
-                 venues: Sequence[Venue], clock: Clock, rates: Buckets) -> Parts:
+def build_engine(settings: Settings, *, store: OrderStore, chain: Chain, venues: Sequence[Venue],
+                 clock: Clock, rates: Buckets) -> Parts:
     """`rates`: the per-key request buckets the API admits requests with (TWAP slices draw
     on them too)."""
     hub = Hub(settings.stream_buffer, encode=websocket_frame)
@@ -195,8 +197,8 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
     policy = RetryPolicy(max_attempts=settings.max_attempts, scale=settings.latency_scale)
     sharing = None
     if store.shared:  # other processes commit events too: relay theirs, lease ours
-        sharing = Sharing(store, hub.deliver, lambda orders: engine.resume(orders),
-                          lambda order_id: engine.moved_elsewhere(order_id), clock,
+        sharing = Sharing(store, hub.deliver, lambda orders: operations.resume(orders),
+                          lambda order_id: operations.moved_elsewhere(order_id), clock,
                           lease_seconds=settings.lease_seconds)
     publishers = (hub, metrics) if sharing is None else (hub, metrics, sharing)
     service = OrderService(store, Fanout(publishers), router, chain, clock, policy)
@@ -210,26 +212,29 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain,
     keyring = KeyRing(store)
     controls = RiskControls(store, router, watcher, clock, max_order_usd=settings.max_order_usd,
                             max_open_orders=settings.max_open_orders,
-                            open_orders=lambda: pool.pending + pool.in_flight + engine.waiting)
+                            open_orders=lambda: pool.pending + pool.in_flight + wakers.waiting)
     twap = TwapScheduler(service, store, router, clock, pool, rates,
                          held=lambda: controls.state is TradingState.HALTED,
                          retry_delay=max(settings.latency_scale, 0.1))
+    wakers = Wakers(watcher, twap)
+    service.on_finished = twap.child_finished
+    service.on_waiting = wakers.hand_over
     metrics.gauge("engine_trading_halted", "1 while trading is halted (PUT /api/risk)",
                   lambda: float(controls.state is TradingState.HALTED))
-    service.on_finished = twap.child_finished
     metrics.gauge("engine_queue_depth", "Orders waiting for a worker", lambda: pool.pending)
     metrics.gauge("engine_in_flight", "Orders executing now", lambda: pool.in_flight)
     metrics.gauge("engine_waiting_orders", "Orders waiting for their trigger",
-                  lambda: engine.waiting)
+                  lambda: wakers.waiting)
     metrics.gauge("engine_websocket_subscribers", "Open order-stream subscriptions",
                   lambda: hub.subscriber_count)
-    engine = Engine(store=store, chain=chain, clock=clock, router=router, service=service,
-                    pool=pool, watcher=watcher, twap=twap, hub=hub, metrics=metrics, keyring=keyring,
-                    risk=controls,
-                    workers=settings.workers, shutdown_grace=settings.shutdown_grace,
-                    send_timeout=settings.send_timeout, max_waiting=settings.max_waiting,
-                    max_waiting_per_key=settings.max_waiting_per_key)
-    service.on_waiting = engine.hand_to_waker
+    orders = Orders(store=store, service=service, pool=pool, wakers=wakers, risk=controls,
+                    router=router, hub=hub, metrics=metrics, clock=clock,
+                    limits=WaitingLimits(settings.max_waiting, settings.max_waiting_per_key))
+    operations = Operations(store=store, orders=orders, service=service, pool=pool,
+                            wakers=wakers, keyring=keyring, risk=controls, hub=hub,
+                            metrics=metrics, clock=clock, workers=settings.workers,
+                            shutdown_grace=settings.shutdown_grace)
+    engine = Engine(orders, Access(keyring), Trading(controls, router, chain), operations)
     return Parts(engine, watcher, sharing)
 
 
@@ -251,6 +256,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
                                        guard(settings, rates, clock.monotonic)],
                           client_max_size=settings.max_body_bytes)
     app[CONNECTIONS] = connections
+    app[SEND_TIMEOUT] = settings.send_timeout
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         # Each resource is closed in reverse, also when a later step of the start fails: a
@@ -276,12 +282,12 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
                 sim.listeners.append(parts.watcher.pools_changed)
                 opened.callback(sim.listeners.remove, parts.watcher.pools_changed)
             app[ENGINE] = parts.engine
-            await parts.engine.start()
-            opened.push_async_callback(parts.engine.stop)
+            await parts.engine.operations.start()
+            opened.push_async_callback(parts.engine.operations.stop)
             if parts.sharing is not None:
                 await parts.sharing.start()
                 opened.push_async_callback(parts.sharing.stop)
-            tasks = [asyncio.create_task(parts.engine.refresh_keys(), name="api-keys")]
+            tasks = [asyncio.create_task(parts.engine.access.follow_changes(), name="api-keys")]
             if edge.readers:
                 tasks.append(asyncio.create_task(keep_fresh(edge.readers), name="accounts"))
             if not settings.rpc_url:  # the simulated market lives here: let it trade

@@ -123,7 +123,7 @@ async def test_an_order_whose_execution_keeps_raising_ends_failed_with_internal_
         final = await engine.wait_terminal(order_id)
         follower = await engine.submit(tokenIn="USDC", tokenOut="SOL", amount=1)
         assert (await engine.wait_terminal(follower))["status"] == "failed"  # the worker lives
-        health = engine.engine.health()
+        health = engine.engine.operations.health()
     assert final["status"] == "failed" and final["error"]["code"] == "INTERNAL_ERROR"
     assert "OverflowError" in final["error"]["message"]
     assert health.in_flight == 0 and health.queued == 0

@@ -53,7 +53,7 @@ async def test_one_keys_twaps_neither_overfill_the_queue_nor_delay_another_keys_
             await engine.submit(**TWAP)
         for _ in range(50):
             await asyncio.sleep(0.005)  # the schedules create their first slices
-        health = engine.engine.health()
+        health = engine.engine.operations.health()
         assert health.queued <= 18  # slices leave the last tenth of --max-pending free
         engine.use_key(modest)
         mine = await engine.submit(**MARKET)  # the last tenth is kept for direct orders

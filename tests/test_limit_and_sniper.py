@@ -86,7 +86,7 @@ async def test_waiting_orders_are_rearmed_after_a_restart(tmp_path: Path) -> Non
         order_id = await limit(engine, "151")
         await settle(engine)
         await engine.restart()
-        assert engine.engine.health().waiting == 1
+        assert engine.engine.operations.health().waiting == 1
         engine.world.move_price("met-sol-usdc", 1.011)
         final = await engine.wait_terminal(order_id)
     assert final["status"] == "confirmed"
@@ -174,10 +174,11 @@ async def test_a_cancel_that_beats_a_quoting_worker_stops_the_order_before_anyth
         slow_engine: EngineHarness) -> None:
     order_id = await slow_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
     for _ in range(1000):  # the worker takes it and waits for its quotes (simulated time is frozen)
-        if slow_engine.engine.health().in_flight:
+        if slow_engine.engine.operations.health().in_flight:
             break
         await asyncio.sleep(0)
-    assert slow_engine.engine.health().in_flight == 1 and await status(slow_engine, order_id) == "pending"
+    assert slow_engine.engine.operations.health().in_flight == 1
+    assert await status(slow_engine, order_id) == "pending"
     assert slow_engine.http is not None and isinstance(slow_engine.clock, ManualClock)
     async with slow_engine.http.delete(f"/api/orders/{order_id}") as resp:
         assert resp.status == 200
@@ -186,7 +187,7 @@ async def test_a_cancel_that_beats_a_quoting_worker_stops_the_order_before_anyth
     record = await slow_engine.order(order_id)
     assert [e["status"] for e in record["events"]] == ["pending", "cancelled"]
     assert slow_engine.world.chain.landed_for(order_id) == []
-    assert slow_engine.engine.health().in_flight == 0
+    assert slow_engine.engine.operations.health().in_flight == 0
 
 
 async def test_the_harness_waits_for_a_status_and_says_when_it_never_comes(

@@ -44,7 +44,7 @@ async def test_metrics_show_waiting_orders_and_subscribers(order_engine: EngineH
     order_engine.world.hold_prices()
     await order_engine.submit(orderType="limit", limitPrice="500", **SOL_USDC)
     for _ in range(50):
-        if order_engine.engine.health().waiting:
+        if order_engine.engine.operations.health().waiting:
             break
         await asyncio.sleep(0.01)
     m = await scrape(order_engine)

@@ -25,7 +25,7 @@ async def test_orders_are_still_there_after_a_restart(tmp_path: Path) -> None:
 async def test_never_more_orders_execute_than_workers(slow_engine: EngineHarness) -> None:
     ids = [await slow_engine.submit(**ORDER) for _ in range(9)]
     await run_until(slow_engine, all_in(slow_engine, ids, TERMINAL))
-    assert slow_engine.engine.health().peak_in_flight == 3  # workers=3: saturated, never exceeded
+    assert slow_engine.engine.operations.health().peak_in_flight == 3  # workers=3: saturated, never exceeded
     assert {(await slow_engine.order(i))["status"] for i in ids} == {"confirmed"}
 
 

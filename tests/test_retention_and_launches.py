@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from engine.testing import EngineHarness, ManualClock
-from engine.usecases import KEY_RETENTION
+from engine.usecases.operations import KEY_RETENTION
 
 ORDER = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1}
 

@@ -85,7 +85,7 @@ async def test_a_waiting_stop_is_rearmed_after_a_restart(tmp_path: Path) -> None
         order_id = await stop(engine, "147.5")
         await settle()
         await engine.restart()
-        assert engine.engine.health().waiting == 1
+        assert engine.engine.operations.health().waiting == 1
         fall(engine, 0.98)
         final = await engine.wait_terminal(order_id)
     assert final["status"] == "confirmed"
@@ -201,7 +201,7 @@ async def test_cancelling_a_bracket_cancels_both_legs(order_engine: EngineHarnes
     assert order_engine.http is not None
     async with order_engine.http.delete(f"/api/orders/{order_id}") as resp:
         assert resp.status == 200
-    assert order_engine.engine.health().waiting == 0
+    assert order_engine.engine.operations.health().waiting == 0
     fall(order_engine, 0.9)
     await settle()
     assert order_engine.world.chain.landed_for(order_id) == []

@@ -79,11 +79,11 @@ async def test_a_subscriber_that_stops_reading_is_cut_off_and_hurts_no_one(
         ids = await asyncio.gather(*(engine.submit(**ORDER) for _ in range(400)))
         await asyncio.wait_for(follower, 60)
         for _ in range(100):  # the stalled one is dropped once its buffer or send times out
-            if engine.engine.health().subscribers == 0:
+            if engine.engine.operations.health().subscribers == 0:
                 break
             await asyncio.sleep(0.05)
         grown = rss_mb() - before
-        subscribers_left = engine.engine.health().subscribers
+        subscribers_left = engine.engine.operations.health().subscribers
         statuses = {(await engine.order(i))["status"] for i in ids}
         stalled.close()
     assert [e["gseq"] for e in events] == list(range(1, total + 1))  # the reader missed nothing
@@ -107,7 +107,7 @@ async def test_each_streamed_event_is_byte_for_byte_the_stored_one(
     assert order_engine.http is not None
     async with order_engine.http.ws_connect(f"/api/orders/status/{order_id}") as ws:
         live = [message.data.encode() async for message in ws]
-    stored = await order_engine.engine.events(order_id)
+    stored = await order_engine.engine.orders.events(order_id)
     assert live == [event.body for event in stored] and len(live) == 5
     db = sqlite3.connect(order_engine.settings.db)
     rows = db.execute("SELECT body FROM events WHERE order_id=? ORDER BY seq", (order_id,))

@@ -122,16 +122,16 @@ def guard(settings: Settings, buckets: Buckets, now: Callable[[], float]) -> Mid
 
 def _authenticate(request: web.Request, settings: Settings) -> Caller | None:
     """The caller, or None when a key is needed and none valid was sent."""
-    engine = request.app[ENGINE]
+    access = request.app[ENGINE].access
     secret = presented_key(request)
     if secret is not None:
-        caller = engine.authenticate(secret)
+        caller = access.authenticate(secret)
         if caller is None:
             raise ApiError(401, "UNAUTHENTICATED", "this API key is unknown or revoked",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         return caller
     local = is_loopback(host_name(request.remote or ""))
-    if not engine.keys_required and (local or settings.insecure_no_auth):
+    if not access.keys_required and (local or settings.insecure_no_auth):
         return LOCAL
     return None
 

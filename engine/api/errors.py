@@ -80,7 +80,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 def _refuse(request: web.Request, error: ApiError) -> web.Response:
     engine = request.app.get(ENGINE)
     if engine is not None:
-        engine.refused(error.code)
+        engine.operations.refused(error.code)
     return error.response()
 
 

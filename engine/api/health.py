@@ -11,13 +11,13 @@ from engine.api.errors import json_response
 
 
 async def healthz(request: web.Request) -> web.Response:
-    health = request.app[ENGINE].health()
+    health = request.app[ENGINE].operations.health()
     problems = request.app[MARKET].problems()
     status = ("degraded" if problems else "ok") if health.accepting else "starting"
     if not request.get(ADMITTED, False):  # keys are required and none came: say no more
         return json_response({"status": status}, status=200 if health.accepting else 503)
     body = {"status": status, **({"reasons": problems} if problems else {}),
-            "keys": request.app[ENGINE].key_mode.value,
+            "keys": request.app[ENGINE].access.key_mode.value,
             "cluster": {"execution": request.app.get(EXECUTION, "unknown")},
             "workers": health.workers, "queued": health.queued, "inFlight": health.in_flight,
             "waiting": health.waiting, "subscribers": health.subscribers}
@@ -26,5 +26,5 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     """GET /metrics in the Prometheus text format."""
-    return web.Response(body=request.app[ENGINE].metrics_text(),
+    return web.Response(body=request.app[ENGINE].operations.metrics_text(),
                         headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -44,7 +44,7 @@ async def quotes(request: web.Request) -> web.Response:
         raise ApiError(400, "INVALID_PARAMETER", "swapMode must be ExactIn or ExactOut",
                        "swapMode") from None
     started = time.perf_counter()
-    plan = await request.app[ENGINE].quote(token_in.mint, token_out.mint, amount, mode)
+    plan = await request.app[ENGINE].trading.quote(token_in.mint, token_out.mint, amount, mode)
     return json_response(_jupiter_shape(plan, token_in, token_out, bps,
                                         time.perf_counter() - started))
 
@@ -127,7 +127,7 @@ def _bounded(data: dict[str, Any], name: str, low: Decimal, high: Decimal) -> De
 async def wallet(request: web.Request) -> web.Response:
     """GET /api/wallet: the wallet's address, and every balance, in atoms and in the token's
     units where it is listed."""
-    address, held = await request.app[ENGINE].wallet()
+    address, held = await request.app[ENGINE].trading.wallet()
     balances = []
     for balance in sorted(held, key=lambda b: b.mint):
         token = lookup(balance.mint)

@@ -54,7 +54,7 @@ async def execute(request: web.Request) -> web.Response:
     body = decode_body(raw)
     # "The same body" is the same bytes: the fingerprint is the hash of what was sent.
     fingerprint = IdempotencyKey(key, hashlib.sha256(raw).hexdigest()) if key else None
-    submitted = await request.app[ENGINE].submit(body, fingerprint, caller_of(request))
+    submitted = await request.app[ENGINE].orders.submit(body, fingerprint, caller_of(request))
     return _created(request, submitted.order_id, submitted.replayed)
 
 
@@ -77,10 +77,10 @@ def _idempotency_key(request: web.Request) -> str | None:
 
 
 async def get_order(request: web.Request) -> web.Response:
-    engine = request.app[ENGINE]
+    orders = request.app[ENGINE].orders
     order_id = request.match_info["order_id"]
-    order = await engine.get(order_id, caller_of(request))
-    events = await engine.events(order_id)
+    order = await orders.get(order_id, caller_of(request))
+    events = await orders.events(order_id)
     # Each stored event body is already the JSON the streams send: spliced in, not re-encoded.
     record = orjson.dumps(order_json(order))
     body = record[:-1] + b',"events":[' + b",".join(e.body for e in events) + b"]}"
@@ -89,7 +89,7 @@ async def get_order(request: web.Request) -> web.Response:
 
 async def cancel(request: web.Request) -> web.Response:
     """DELETE /api/orders/{id}: cancel an order that has not started executing."""
-    order = await request.app[ENGINE].cancel(request.match_info["order_id"], caller_of(request))
+    order = await request.app[ENGINE].orders.cancel(request.match_info["order_id"], caller_of(request))
     return json_response(order_json(order))
 
 
@@ -97,7 +97,7 @@ async def cancel_waiting(request: web.Request) -> web.Response:
     """DELETE /api/orders?status=waiting: cancel every waiting order of the caller."""
     if request.query.get("status") != "waiting":
         raise ApiError(400, "INVALID_STATUS", "bulk cancel takes status=waiting", "status")
-    cancelled = await request.app[ENGINE].cancel_waiting(caller_of(request))
+    cancelled = await request.app[ENGINE].orders.cancel_waiting(caller_of(request))
     return json_response({"cancelled": cancelled, "count": len(cancelled)})
 
 
@@ -106,7 +106,7 @@ async def list_orders(request: web.Request) -> web.Response:
     status = _status(query.get("status"))
     limit = params.integer(query, "limit", 50, 1, MAX_PAGE, "INVALID_LIMIT")
     try:
-        page, gseq = await request.app[ENGINE].page(status, limit, query.get("cursor"),
+        page, gseq = await request.app[ENGINE].orders.page(status, limit, query.get("cursor"),
                                                     caller_of(request))
     except InvalidCursor as error:
         error.field = "cursor"

@@ -19,7 +19,7 @@ def _json(risk: Risk) -> dict[str, object]:
 
 
 async def get_risk(request: web.Request) -> web.Response:
-    return json_response(_json(request.app[ENGINE].risk()))
+    return json_response(_json(request.app[ENGINE].trading.risk()))
 
 
 async def put_risk(request: web.Request) -> web.Response:
@@ -34,5 +34,5 @@ async def put_risk(request: web.Request) -> web.Response:
     if not isinstance(text, str) or text not in {s.value for s in TradingState}:
         raise ApiError(422, "INVALID_STATE", "state is active or halted", "state")
     state = TradingState(text)
-    risk = await request.app[ENGINE].set_trading_state(state, caller_of(request))
+    risk = await request.app[ENGINE].trading.set_trading_state(state, caller_of(request))
     return json_response(_json(risk))

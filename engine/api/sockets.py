@@ -15,7 +15,7 @@ from loguru import logger
 from engine.api.app_keys import ENGINE
 from engine.domain.access import Caller, Scope
 from engine.hub import Subscription
-from engine.usecases import Engine
+from engine.usecases import Access
 
 CLOSE_KEY_REVOKED = 4401  # as HTTP's 401: authenticate again, with a valid key
 CLOSE_SCOPE_LOWERED = 4403  # as HTTP's 403: this key may no longer do this
@@ -48,7 +48,7 @@ class Sockets:
         if held is not None:
             held.subscription = subscription
 
-    def no_longer_allowed(self, engine: Engine) -> list[tuple[web.WebSocketResponse, int, str]]:
+    def no_longer_allowed(self, access: Access) -> list[tuple[web.WebSocketResponse, int, str]]:
         """The sockets whose caller may no longer hold them: each with its close code and why."""
         refused = []
         for ws, held in list(self._open.items()):
@@ -56,10 +56,10 @@ class Sockets:
             if ws.closed:
                 continue
             if name is None:
-                if engine.keys_required:  # keys exist now: a keyless socket is one no more
+                if access.keys_required:  # keys exist now: a keyless socket is one no more
                     refused.append((ws, CLOSE_KEY_REVOKED, "an API key is now required"))
                 continue
-            scope = engine.scope_of(name)
+            scope = access.scope_of(name)
             if scope is None:
                 refused.append((ws, CLOSE_KEY_REVOKED, "key revoked"))
             elif not scope.allows(held.needs):
@@ -76,11 +76,11 @@ class Sockets:
             await ws.close(code=code, message=reason.encode())
 
 
-async def enforce_keys(app: web.Application, engine: Engine, sockets: Sockets) -> None:
+async def enforce_keys(app: web.Application, access: Access, sockets: Sockets) -> None:
     """Close, at every change of the keys, the sockets their keys no longer allow (a task)."""
     while True:
-        await engine.keys_changed()
-        refused = sockets.no_longer_allowed(engine)
+        await access.keys_changed()
+        refused = sockets.no_longer_allowed(access)
         if refused:
             logger.info("closing {} WebSockets whose key was revoked or lowered", len(refused))
         await asyncio.gather(*(sockets.close(ws, code, why) for ws, code, why in refused),
@@ -89,7 +89,7 @@ async def enforce_keys(app: web.Application, engine: Engine, sockets: Sockets) -
 
 async def key_enforcement(app: web.Application) -> AsyncIterator[None]:
     """`enforce_keys` for the app's lifetime (a `cleanup_ctx`, after the engine's)."""
-    task = asyncio.create_task(enforce_keys(app, app[ENGINE], app[SOCKETS]), name="key-sockets")
+    task = asyncio.create_task(enforce_keys(app, app[ENGINE].access, app[SOCKETS]), name="key-sockets")
     yield
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)

@@ -18,7 +18,7 @@ from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 from loguru import logger
 
 from engine.api import params
-from engine.api.app_keys import ENGINE
+from engine.api.app_keys import ENGINE, SEND_TIMEOUT
 from engine.api.auth import PROTOCOL, caller_of, needed_scope
 from engine.api.errors import ApiError
 from engine.api.heartbeat import PONGS
@@ -29,7 +29,7 @@ from engine.domain.access import Caller, Scope
 from engine.domain.errors import EngineError, OrderNotFound
 from engine.domain.events import StoredEvent
 from engine.hub import Subscription
-from engine.usecases import Engine
+from engine.usecases import Orders
 
 CLOSE_TIMEOUT = 2.0  # seconds a peer gets to answer our close frame
 FIRST_MESSAGE_SECONDS = 10.0
@@ -53,12 +53,12 @@ class Stream:
     owner: str | None = None  # the firehose of one key's orders; None: every order
 
     @classmethod
-    def of_order(cls, engine: Engine, order_id: str) -> Stream:
-        return cls(seq, lambda after: engine.events(order_id, after), True, "seq")
+    def of_order(cls, orders: Orders, order_id: str) -> Stream:
+        return cls(seq, lambda after: orders.events(order_id, after), True, "seq")
 
     @classmethod
-    def firehose(cls, engine: Engine, owner: str | None) -> Stream:
-        return cls(gseq, lambda after: engine.feed(after, FEED_PAGE), False, "gseq", owner)
+    def firehose(cls, orders: Orders, owner: str | None) -> Stream:
+        return cls(gseq, lambda after: orders.feed(after, FEED_PAGE), False, "gseq", owner)
 
     def shows(self, event: StoredEvent) -> bool:
         """Others' events still move a filtered firehose's position, so gaps stay detectable."""
@@ -84,29 +84,29 @@ async def close_all(app: web.Application) -> None:
     """On shutdown, tell every subscriber we are going away (1001) instead of vanishing."""
     sockets = app[SOCKETS]
     if ENGINE in app:
-        app[ENGINE].release_streams()
+        app[ENGINE].operations.release_streams()
     for ws in list(sockets):
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
 
 
 async def status(request: web.Request) -> web.StreamResponse:
     """GET /api/orders/status/{order_id}[?after=N] as a WebSocket."""
-    engine = request.app[ENGINE]
+    orders = request.app[ENGINE].orders
     order_id = request.match_info["order_id"]
     after = _after(request)
     ws = _socket(request)
     await ws.prepare(request)
     # Subscribe before reading history, so nothing committed in between is missed; seq dedupes.
     caller = caller_of(request)
-    sub = engine.subscribe(order_id)
-    history = await engine.events(order_id, after)
-    visible = caller.sees(history[0].owner) if history else await _exists(engine, order_id,
+    sub = orders.subscribe(order_id)
+    history = await orders.events(order_id, after)
+    visible = caller.sees(history[0].owner) if history else await _exists(orders, order_id,
                                                                             caller)
     if not visible:  # every order has an event; one the caller may not see does not exist
-        engine.unsubscribe(sub)
+        orders.unsubscribe(sub)
         await ws.close(code=CLOSE_NOT_FOUND, message=b"order not found")
         return ws
-    await _serve(request, ws, sub, Stream.of_order(engine, order_id), after, history)
+    await _serve(request, ws, sub, Stream.of_order(orders, order_id), after, history)
     return ws
 
 
@@ -120,9 +120,9 @@ async def execute(request: web.Request) -> web.StreamResponse:
     message = await _first_message(ws)
     if message is None:
         return ws
-    engine = request.app[ENGINE]
+    orders = request.app[ENGINE].orders
     try:
-        order_id = (await engine.submit(decode_body(message.data), None,
+        order_id = (await orders.submit(decode_body(message.data), None,
                                         caller_of(request))).order_id
     except (ApiError, EngineError) as error:
         refusal = error if isinstance(error, ApiError) else ApiError.refusal(error)
@@ -130,20 +130,20 @@ async def execute(request: web.Request) -> web.StreamResponse:
                                       **({"field": refusal.field} if refusal.field else {})}})
         await ws.close(code=CLOSE_INVALID_ORDER, message=refusal.code.encode())
         return ws
-    sub = engine.subscribe(order_id)
-    await _serve(request, ws, sub, Stream.of_order(engine, order_id), 0,
-                 await engine.events(order_id))
+    sub = orders.subscribe(order_id)
+    await _serve(request, ws, sub, Stream.of_order(orders, order_id), 0,
+                 await orders.events(order_id))
     return ws
 
 
 async def firehose(request: web.Request) -> web.StreamResponse:
     """GET /api/orders/stream[?after=G]: every order's events in `gseq` order, resumable."""
-    engine = request.app[ENGINE]
+    orders = request.app[ENGINE].orders
     after = _after(request)
     ws = _socket(request)
     await ws.prepare(request)
-    sub = engine.subscribe(None)
-    stream = Stream.firehose(engine, caller_of(request).owner_filter)
+    sub = orders.subscribe(None)
+    stream = Stream.firehose(orders, caller_of(request).owner_filter)
     await _serve(request, ws, sub, stream, after, await stream.fetch(after))
     return ws
 
@@ -168,9 +168,9 @@ async def _first_message(ws: web.WebSocketResponse) -> WSMessage | None:
     return None
 
 
-async def _exists(engine: Engine, order_id: str, caller: Caller) -> bool:
+async def _exists(orders: Orders, order_id: str, caller: Caller) -> bool:
     try:
-        await engine.get(order_id, caller)
+        await orders.get(order_id, caller)
     except OrderNotFound:
         return False
     return True
@@ -183,21 +183,21 @@ def _after(request: web.Request) -> int:
 async def _serve(request: web.Request, ws: web.WebSocketResponse, sub: Subscription,
                  stream: Stream, after: int, history: list[StoredEvent]) -> None:
     """Follow the stream until it ends; a reader task notices when the client leaves."""
-    engine = request.app[ENGINE]
+    orders = request.app[ENGINE].orders
     request.app[SOCKETS].following(ws, sub)
     forward = asyncio.current_task()
     assert forward is not None
     reader = asyncio.create_task(_read_until_closed(request.app, ws, forward))
     try:
         await _follow(ws, sub, stream, after, deque(history), request.transport,
-                      engine.send_timeout)
+                      request.app[SEND_TIMEOUT])
     except asyncio.CancelledError:
         if not reader.done():
             raise
     except ConnectionResetError:
         logger.debug("subscriber of {} went away", sub.order_id)
     finally:
-        engine.unsubscribe(sub)
+        orders.unsubscribe(sub)
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reader

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from uuid import uuid4
@@ -87,6 +87,10 @@ class OrderService:
         # worker may wait on the worker's writes too; each write queued after a refused one is
         # refused as well, so the worker still learns of the refusal from its own last write.
         self._unsynced: dict[str, list[asyncio.Future[StoredEvent]]] = {}
+
+    def resuming(self, order_ids: Iterable[str]) -> None:
+        """Orders picked up again (at start-up, or taken over): their next event says so."""
+        self.resumed.update(order_ids)
 
     async def create(self, request: OrderRequest, key: IdempotencyKey | None = None,
                      owner: str | None = None, *, order_id: str | None = None,

@@ -117,7 +117,7 @@ class EngineHarness:
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         await self._store.add_key(ApiKey(name, key_hash(secret), Scope(scope),
                                          self.clock.now()))
-        await self.engine.reload_keys()
+        await self.engine.access.reload()
         return secret
 
     def use_key(self, key: str | None) -> None:
@@ -130,12 +130,12 @@ class EngineHarness:
     async def revoke_key(self, name: str) -> None:
         assert self._store is not None
         await self._store.revoke_key(name, self.clock.now())
-        await self.engine.reload_keys()
+        await self.engine.access.reload()
 
     async def set_key_scope(self, name: str, scope: str) -> None:
         assert self._store is not None
         await self._store.set_key_scope(name, Scope(scope))
-        await self.engine.reload_keys()
+        await self.engine.access.reload()
 
     async def restart(self) -> None:
         await self.shutdown()

@@ -1,0 +1,56 @@
+"""The market as a trader asks about it: the trading state and its limits, quotes, the
+wallet."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from loguru import logger
+
+from engine.domain.access import LOCAL, Caller
+from engine.domain.errors import StorageUnavailable
+from engine.domain.request import SwapMode
+from engine.domain.risk import TradingState
+from engine.domain.routing import RoutePlan
+from engine.domain.transactions import TokenBalance
+from engine.orders.risk_controls import RiskControls
+from engine.orders.router import Router
+from engine.ports import Chain, StorageError
+
+
+@dataclass(frozen=True, slots=True)
+class Risk:
+    state: TradingState
+    max_order_usd: Decimal | None
+    max_open_orders: int | None
+    open_orders: int
+
+
+class Trading:
+    def __init__(self, risk: RiskControls, router: Router, chain: Chain) -> None:
+        self._risk, self._router, self._chain = risk, router, chain
+
+    def risk(self) -> Risk:
+        r = self._risk
+        return Risk(r.state, r.max_order_usd, r.max_open_orders, r.open_orders)
+
+    async def set_trading_state(self, state: TradingState, caller: Caller = LOCAL) -> Risk:
+        """Halt or resume trading (admin); kept across restarts."""
+        try:
+            await self._risk.set_state(state)
+        except StorageError as error:
+            raise StorageUnavailable(f"the trading state could not be stored: {error}") from None
+        logger.warning("trading set {} by {}", state.value, caller.name or "local")
+        return self.risk()
+
+    async def quote(self, mint_in: str, mint_out: str, amount: int,
+                    mode: SwapMode = SwapMode.EXACT_IN) -> RoutePlan:
+        """The best plan now for this amount (of the input, or of the output for ExactOut);
+        raises NoRoute."""
+        return await self._router.plan(mint_in, mint_out, amount, mode)
+
+    async def wallet(self) -> tuple[str, Sequence[TokenBalance]]:
+        """The wallet's address (its public key) and its balances, from the cluster."""
+        return self._chain.address, await self._chain.balances()
