@@ -37,11 +37,11 @@ from engine.api.wire import EVENTS
 from engine.clock import SystemClock
 from engine.config import Settings, is_postgres, state_paths
 from engine.domain.order import Order
-from engine.domain.risk import TradingState
 from engine.hub import Hub
 from engine.keyring import KeyRing
 from engine.limits import Buckets, PerMinute
 from engine.metrics import Metrics
+from engine.orders.halt import TradingSwitch
 from engine.orders.risk_controls import RiskControls
 from engine.orders.router import Router
 from engine.orders.service import Fanout, OrderService, RetryPolicy
@@ -191,42 +191,28 @@ class Parts:
 def build_engine(settings: Settings, *, store: OrderStore, chain: Chain, venues: Sequence[Venue],
                  clock: Clock, rates: Buckets) -> Parts:
     """`rates`: the per-key request buckets the API admits requests with (TWAP slices draw
-    on them too)."""
+    on them too). Each part is made from parts made before it; the ones that react to an
+    order's events subscribe to them (`events`) once made."""
     hub = Hub(settings.stream_buffer, encode=websocket_frame)
-    metrics, router = Metrics(), Router(venues)
+    metrics, router, trading, events = Metrics(), Router(venues), TradingSwitch(), Fanout()
     policy = RetryPolicy(max_attempts=settings.max_attempts, scale=settings.latency_scale)
-    sharing = None
-    if store.shared:  # other processes commit events too: relay theirs, lease ours
-        sharing = Sharing(store, hub.deliver, lambda orders: operations.resume(orders),
-                          lambda order_id: operations.moved_elsewhere(order_id), clock,
-                          lease_seconds=settings.lease_seconds)
-    publishers = (hub, metrics) if sharing is None else (hub, metrics, sharing)
-    service = OrderService(store, Fanout(publishers), router, chain, clock, policy)
+    service = OrderService(store, events, router, chain, clock, policy)
     pool = WorkerPool(service.execute, store.get, settings.workers, settings.max_pending,
                       give_up=service.give_up, crash_delay=settings.latency_scale)
 
     def fire(order: Order) -> None:  # snipers jump the queue: the launch slot is the prize
         pool.enqueue(order, urgent=order.request.order_type.snipes)
 
-    watcher = Watcher(router, clock, service, fire, hub.watched, store.keep_marks)
-    keyring = KeyRing(store)
-    controls = RiskControls(store, router, watcher, clock, max_order_usd=settings.max_order_usd,
-                            max_open_orders=settings.max_open_orders,
-                            open_orders=lambda: pool.pending + pool.in_flight + wakers.waiting)
-    twap = TwapScheduler(service, store, router, clock, pool, rates,
-                         held=lambda: controls.state is TradingState.HALTED,
+    watcher = Watcher(router, clock, service, fire, hub.watched, store.keep_marks, trading)
+    twap = TwapScheduler(service, store, router, clock, pool, rates, trading,
                          retry_delay=max(settings.latency_scale, 0.1))
     wakers = Wakers(watcher, twap)
-    service.on_finished = twap.child_finished
-    service.on_waiting = wakers.hand_over
-    metrics.gauge("engine_trading_halted", "1 while trading is halted (PUT /api/risk)",
-                  lambda: float(controls.state is TradingState.HALTED))
-    metrics.gauge("engine_queue_depth", "Orders waiting for a worker", lambda: pool.pending)
-    metrics.gauge("engine_in_flight", "Orders executing now", lambda: pool.in_flight)
-    metrics.gauge("engine_waiting_orders", "Orders waiting for their trigger",
-                  lambda: wakers.waiting)
-    metrics.gauge("engine_websocket_subscribers", "Open order-stream subscriptions",
-                  lambda: hub.subscriber_count)
+    events.subscribe(hub, metrics, wakers, twap)
+    controls = RiskControls(store, router, watcher, clock, trading,
+                            max_order_usd=settings.max_order_usd,
+                            max_open_orders=settings.max_open_orders,
+                            open_orders=lambda: pool.pending + pool.in_flight + wakers.waiting)
+    keyring = KeyRing(store)
     orders = Orders(store=store, service=service, pool=pool, wakers=wakers, risk=controls,
                     router=router, hub=hub, metrics=metrics, clock=clock,
                     limits=WaitingLimits(settings.max_waiting, settings.max_waiting_per_key))
@@ -234,6 +220,20 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain, venues:
                             wakers=wakers, keyring=keyring, risk=controls, hub=hub,
                             metrics=metrics, clock=clock, workers=settings.workers,
                             shutdown_grace=settings.shutdown_grace)
+    sharing = None
+    if store.shared:  # other processes commit events too: relay theirs, lease ours
+        sharing = Sharing(store, hub.deliver, operations.resume, operations.moved_elsewhere,
+                          clock, lease_seconds=settings.lease_seconds)
+        events.subscribe(sharing)
+    for name, documentation, read in (
+            ("engine_trading_halted", "1 while trading is halted (PUT /api/risk)",
+             lambda: float(trading.halted)),
+            ("engine_queue_depth", "Orders waiting for a worker", lambda: pool.pending),
+            ("engine_in_flight", "Orders executing now", lambda: pool.in_flight),
+            ("engine_waiting_orders", "Orders waiting for their trigger", lambda: wakers.waiting),
+            ("engine_websocket_subscribers", "Open order-stream subscriptions",
+             lambda: hub.subscriber_count)):
+        metrics.gauge(name, documentation, read)
     engine = Engine(orders, Access(keyring), Trading(controls, router, chain), operations)
     return Parts(engine, watcher, sharing)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from engine.domain.events import OrderEvent, StoredEvent
+from engine.domain.order import Order
 
 ALL = "*"  # the firehose: every order's events
 
@@ -104,7 +105,8 @@ class Hub:
             if not subs:
                 del self._subs[sub.order_id]  # no map that grows forever
 
-    def publish(self, event: OrderEvent, stored: StoredEvent) -> None:
+    def publish(self, event: OrderEvent, stored: StoredEvent,
+                order: Order | None = None) -> None:
         self.deliver(stored)
 
     def deliver(self, stored: StoredEvent) -> None:

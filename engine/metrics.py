@@ -8,6 +8,7 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from engine.domain.events import Accepted, Change, Failed, OrderEvent, Routed, Signed, StoredEvent
+from engine.domain.order import Order
 from engine.domain.status import OrderStatus
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -48,7 +49,8 @@ class Metrics:
     def gauge(self, name: str, documentation: str, read: Callable[[], float]) -> None:
         Gauge(name, documentation, registry=self.registry).set_function(read)
 
-    def publish(self, event: OrderEvent, stored: StoredEvent) -> None:
+    def publish(self, event: OrderEvent, stored: StoredEvent,
+                order: Order | None = None) -> None:
         self._transitions[event.status].inc()
         change = event.change
         kind = change.request.order_type.name if isinstance(change, Accepted) else "unknown"

@@ -249,9 +249,11 @@ class Chain(Protocol):
 
 
 class Publisher(Protocol):
-    """Told of each event once it is durable: the typed event and its stored form."""
+    """Told of each event once it is durable: the typed event, its stored form and the order
+    after it. The one way the engine's parts react to an order's events (the streams, the
+    metrics, the waking of waiting orders, a TWAP's slices, the other engine processes)."""
 
-    def publish(self, event: OrderEvent, stored: StoredEvent) -> None: ...
+    def publish(self, event: OrderEvent, stored: StoredEvent, order: Order) -> None: ...
 
 
 class Market(Protocol):

@@ -38,7 +38,8 @@ class Sharing:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
-    def publish(self, event: OrderEvent, stored: StoredEvent) -> None:
+    def publish(self, event: OrderEvent, stored: StoredEvent,
+                order: Order | None = None) -> None:
         """A Publisher: remember what this process committed (it publishes those itself)."""
         self._mine.add(stored.gseq)
         self._order.append(stored.gseq)

@@ -83,7 +83,7 @@ class ScriptedChain:
 class Published:
     events: list[OrderEvent] = field(default_factory=list)
 
-    def publish(self, event: OrderEvent, stored: StoredEvent) -> None:
+    def publish(self, event: OrderEvent, stored: StoredEvent, order: Order) -> None:
         self.events.append(event)
 
     @property

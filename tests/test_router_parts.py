@@ -13,6 +13,7 @@ from engine.domain.parsing import parse_order
 from engine.domain.request import SwapMode
 from engine.domain.routing import Quote, pivot_floor
 from engine.domain.tokens import lookup
+from engine.orders.halt import TradingSwitch
 from engine.orders.risk_controls import PRICE_LIFETIME, RiskControls
 from engine.orders.router import Router
 from engine.testing import ManualClock
@@ -95,12 +96,10 @@ async def test_nothing_trades_the_pair_is_no_route_and_no_venue_is_asked_twice()
 
 
 async def test_notional_checks_ask_the_router_once_a_slot_not_once_an_order() -> None:
-    class Held:
-        held = False
-
     venue = FakeVenue("raydium", {(BONK, SOL): 0.01, (SOL, USDC): 0.15})  # atoms per atom
     clock = ManualClock()
-    risk = RiskControls(None, Router([venue]), Held(), clock,  # type: ignore[arg-type]
+    risk = RiskControls(None, Router([venue]), None, clock,  # type: ignore[arg-type]
+                        TradingSwitch(),
                         max_order_usd=1_000, max_open_orders=0, open_orders=lambda: 0)
     order = parse_order({"orderType": "market", "tokenIn": "BONK", "tokenOut": "SOL",
                          "amount": 1_000_000}, clock.now())

@@ -22,8 +22,9 @@ from engine.domain.order import Order
 from engine.domain.parsing import parse_order
 from engine.domain.status import OrderStatus as S
 from engine.limits import Buckets
+from engine.orders.halt import TradingSwitch
 from engine.orders.router import Router
-from engine.orders.service import OrderService, RetryPolicy
+from engine.orders.service import Fanout, OrderService, RetryPolicy
 from engine.orders.twap import TwapScheduler, child_id
 from engine.store.sqlite import SqliteStore
 from engine.testing import ManualClock
@@ -34,7 +35,6 @@ class RunAtOnce:
     """The workers' queue, as the scheduler sees it: each slice executed as it is queued."""
 
     service: OrderService | None = None
-    twap: TwapScheduler | None = None
     children: list[Order] = field(default_factory=list)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -50,17 +50,15 @@ class RunAtOnce:
         task.add_done_callback(self.tasks.discard)
 
     async def _run(self, order: Order) -> None:
-        assert self.service is not None and self.twap is not None
-        ended = await self.service.execute(order)
-        self.children.append(ended)
-        self.twap.child_finished(ended)
+        assert self.service is not None
+        self.children.append(await self.service.execute(order))  # its end is an event
 
 
 @dataclass
 class Skipped:
     reasons: list[str] = field(default_factory=list)
 
-    def publish(self, event: OrderEvent, stored: StoredEvent) -> None:
+    def publish(self, event: OrderEvent, stored: StoredEvent, order: Order) -> None:
         if isinstance(event.change, SliceSkipped):
             self.reasons.append(event.change.reason)
 
@@ -74,7 +72,7 @@ class Parts:
     clock: ManualClock
     store: SqliteStore
     skipped: Skipped
-    halted: list[bool]
+    trading: TradingSwitch
 
 
 async def skipped(parts: Parts, count: int) -> bool:
@@ -88,15 +86,17 @@ async def idle(parts: Parts) -> bool:
 @pytest_asyncio.fixture
 async def parts(tmp_path: Path) -> AsyncIterator[Parts]:
     store = await SqliteStore.open(str(tmp_path / "orders.db"), EVENTS)
-    pool, clock, queue, skipped, halted = OnePool(Decimal(150)), ManualClock(), RunAtOnce(), \
-        Skipped(), [False]
+    pool, clock, queue, skipped, trading = OnePool(Decimal(150)), ManualClock(), RunAtOnce(), \
+        Skipped(), TradingSwitch()
     router = Router([pool])
-    service = OrderService(store, skipped, router, ScriptedChain(store), clock,
+    events = Fanout()
+    service = OrderService(store, events, router, ScriptedChain(store), clock,
                            RetryPolicy(scale=0.0))
     twap = TwapScheduler(service, store, router, clock, queue, Buckets(0, 0),
-                         held=lambda: halted[0])
-    queue.service, queue.twap = service, twap
-    yield Parts(twap, service, queue, pool, clock, store, skipped, halted)
+                         trading)
+    events.subscribe(skipped, twap)  # a slice's end reaches its schedule as an event
+    queue.service = service
+    yield Parts(twap, service, queue, pool, clock, store, skipped, trading)
     await twap.stop()
     await store.close()
 
@@ -166,11 +166,11 @@ async def test_a_slice_below_the_limit_is_skipped_and_carried_to_the_next(
 
 
 async def test_a_slice_due_while_trading_is_halted_is_skipped(parts: Parts) -> None:
-    parts.halted[0] = True
+    parts.trading.halted = True
     parent = await start(parts)
     await until(lambda: skipped(parts, 1))
     assert parts.queue.children == [] and parts.skipped.reasons == ["trading is halted"]
-    parts.halted[0] = False
+    parts.trading.halted = False
     await at(parts, 10)
     await until(sent(parts, 1))
     await at(parts, 20)

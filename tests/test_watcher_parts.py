@@ -18,6 +18,7 @@ from engine.clock import SystemClock
 from engine.domain.events import Armed, TriggerMoved
 from engine.domain.order import Order
 from engine.domain.parsing import parse_order
+from engine.orders.halt import TradingSwitch
 from engine.orders.router import Router
 from engine.orders.watcher import Watcher
 
@@ -31,6 +32,7 @@ class Recorded:
     fired: list[Order] = field(default_factory=list)
     moves: list[tuple[str, Decimal]] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
+    trading: TradingSwitch = field(default_factory=TradingSwitch)
 
     @property
     def fired_ids(self) -> list[str]:
@@ -61,7 +63,7 @@ def watcher(pool: OnePool, recorded: Recorded) -> Watcher:
         return None
 
     return Watcher(Router([pool]), SystemClock(), recorded, recorded.fire, lambda: (),
-                   keep_marks)
+                   keep_marks, recorded.trading)
 
 
 async def until(condition: Callable[[], object], turns: int = 10_000) -> bool:
@@ -102,14 +104,14 @@ async def test_a_stop_fires_once_the_price_falls_to_it() -> None:
 async def test_nothing_fires_while_trading_is_held_and_a_disarmed_order_is_gone() -> None:
     pool, recorded = OnePool(Decimal(160)), Recorded()
     watch = watcher(pool, recorded)
-    watch.held = True
+    recorded.trading.halted = True
     watch.arm(waiting("held", {"orderType": "limit", "limitPrice": "155"}))
     watch.arm(waiting("dropped", {"orderType": "limit", "limitPrice": "155"}))
     watch.pools_changed(None)
     assert await until(lambda: pool.asked)  # the price is met, but trading is held
     assert not await until(lambda: recorded.fired, turns=200)
     assert watch.disarm("dropped") is not None and watch.waiting == 1
-    watch.held = False
+    recorded.trading.halted = False
     watch.pools_changed(None)
     assert await until(lambda: recorded.fired_ids == ["held"])
     await watch.stop()

@@ -11,6 +11,7 @@ from loguru import logger
 from engine.domain.request import OrderRequest
 from engine.domain.risk import NotionalTooLarge, TooManyOpenOrders, TradingHalted, TradingState
 from engine.domain.tokens import Token, lookup
+from engine.orders.halt import TradingSwitch
 from engine.orders.router import Router
 from engine.orders.watcher import Watcher
 from engine.ports import Clock, OrderStore
@@ -27,10 +28,13 @@ def _token(symbol: str) -> Token:
 
 
 class RiskControls:
-    def __init__(self, store: OrderStore, router: Router, watcher: Watcher, clock: Clock, *,
-                 max_order_usd: float, max_open_orders: int,
+    def __init__(self, store: OrderStore, router: Router, watcher: Watcher, clock: Clock,
+                 trading: TradingSwitch, *, max_order_usd: float, max_open_orders: int,
                  open_orders: Callable[[], int]) -> None:
+        """`trading` is the switch the watcher and the TWAP schedules read; `open_orders`
+        counts the orders queued, executing and waiting."""
         self._store, self._router, self._watcher, self._clock = store, router, watcher, clock
+        self._trading = trading
         self._prices: dict[tuple[str, str], tuple[float, Decimal | None]] = {}
         self.max_order_usd = Decimal(str(max_order_usd)) if max_order_usd else None
         self.max_open_orders = max_open_orders or None
@@ -50,7 +54,7 @@ class RiskControls:
         if persist:
             await self._store.set_trading_state(state)
         changed, self.state = self.state is not state, state
-        self._watcher.held = state is TradingState.HALTED
+        self._trading.halted = state is TradingState.HALTED
         if changed:
             logger.warning("trading {}", state.value)
         if state is TradingState.ACTIVE:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from uuid import uuid4
 
@@ -46,15 +46,19 @@ from engine.orders.router import Router
 from engine.ports import Chain, Clock, IdempotencyKey, OrderStore, Publisher, StaleOrder
 
 
-@dataclass(frozen=True)
+@dataclass
 class Fanout:
-    """Publish each event to several publishers (the hub, the metrics)."""
+    """Publish each event to every subscriber, in the order they subscribed. Made before the
+    service; the parts that react to its events (and are made from it) subscribe once made."""
 
-    publishers: tuple[Publisher, ...]
+    publishers: list[Publisher] = field(default_factory=list)
 
-    def publish(self, event: OrderEvent, stored: StoredEvent) -> None:
+    def subscribe(self, *publishers: Publisher) -> None:
+        self.publishers.extend(publishers)
+
+    def publish(self, event: OrderEvent, stored: StoredEvent, order: Order) -> None:
         for publisher in self.publishers:
-            publisher.publish(event, stored)
+            publisher.publish(event, stored, order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +81,6 @@ class OrderService:
                  new_id: Callable[[], str] = lambda: str(uuid4())) -> None:
         self._store, self._publisher, self._router = store, publisher, router
         self._chain, self._clock, self._policy, self._new_id = chain, clock, policy, new_id
-        # Hands a waiting limit or sniper order to the price watcher.
-        self.on_waiting: Callable[[Order], None] = lambda order: None
-        # Told of every order that ends, once its last event is durable (TWAP slices).
-        self.on_finished: Callable[[Order], None] = lambda order: None
         # Orders picked up again at start-up: their next event says so.
         self.resumed: set[str] = set()
         # Per order, writes queued but not yet known durable (see `_stage`). A cancel racing a
@@ -98,7 +98,7 @@ class OrderService:
         """Store a new order durably, then announce it; the caller queues it."""
         order, event = Order.accept(order_id or self._new_id(), request, self._clock.now(),
                                     owner, parent)
-        self._publisher.publish(event, await self._store.create(order, event, key))
+        self._publisher.publish(event, await self._store.create(order, event, key), order)
         return order
 
     async def execute(self, order: Order) -> Order:
@@ -120,8 +120,7 @@ class OrderService:
         last_error: TransientError | None = None
         while not order.status.terminal:
             if order.status is S.WAITING and previous is not None:
-                self.on_waiting(order)
-                break
+                break  # parked: its `armed` event hands it to what wakes it
             try:
                 if rebuild:
                     step = self._sign(order, attempt, last_error)
@@ -167,20 +166,14 @@ class OrderService:
         previous = order.status
         order, event = order.apply(change, self._clock.now(), resumed=resumed)
         durable = self._store.record(order, event, previous)
-        durable.add_done_callback(lambda stored: self._publish(event, stored))
-        if order.status.terminal:
-            ended = order
-            durable.add_done_callback(lambda stored: self._finished(ended, stored))
+        durable.add_done_callback(lambda stored: self._publish(event, stored, order))
         self._unsynced.setdefault(order.id, []).append(durable)
         return order
 
-    def _publish(self, event: OrderEvent, durable: asyncio.Future[StoredEvent]) -> None:
+    def _publish(self, event: OrderEvent, durable: asyncio.Future[StoredEvent],
+                 order: Order) -> None:
         if not durable.cancelled() and durable.exception() is None:
-            self._publisher.publish(event, durable.result())
-
-    def _finished(self, order: Order, durable: asyncio.Future[StoredEvent]) -> None:
-        if not durable.cancelled() and durable.exception() is None:
-            self.on_finished(order)
+            self._publisher.publish(event, durable.result(), order)
 
     async def _synced(self, order_id: str) -> None:
         """Wait for the order's queued writes; raise the first that failed (StaleOrder, say)."""

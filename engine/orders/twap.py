@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Protocol
 from uuid import NAMESPACE_URL, uuid5
@@ -23,16 +22,19 @@ from engine.domain.events import (
     Expired,
     Failed,
     Failure,
+    OrderEvent,
     PartiallyFilled,
     ScheduleDone,
     SliceDone,
     SliceSent,
     SliceSkipped,
+    StoredEvent,
 )
 from engine.domain.order import Order, OrderRequest
 from engine.domain.order_types import Market
 from engine.domain.status import OrderStatus as S
 from engine.limits import Buckets, RateLimited, key_holder
+from engine.orders.halt import TradingSwitch
 from engine.orders.router import Router
 from engine.orders.service import OrderService
 from engine.ports import Clock, OrderStore, StaleOrder, StorageError
@@ -58,11 +60,11 @@ def child_id(parent_id: str, index: int) -> str:
 
 class TwapScheduler:
     def __init__(self, service: OrderService, store: OrderStore, router: Router, clock: Clock,
-                 queue: SliceQueue, rates: Buckets, held: Callable[[], bool],
+                 queue: SliceQueue, rates: Buckets, trading: TradingSwitch,
                  retry_delay: float = 1.0) -> None:
         self._service, self._store, self._router, self._clock = service, store, router, clock
         self._queue, self._rates = queue, rates
-        self._held, self._retry_delay = held, retry_delay
+        self._trading, self._retry_delay = trading, retry_delay
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._owners: Counter[str | None] = Counter()
         self._ends: dict[str, asyncio.Future[Order]] = {}  # child id -> its final state
@@ -86,6 +88,11 @@ class TwapScheduler:
         task = self._tasks.get(order_id)
         if task is not None:
             task.cancel()
+
+    def publish(self, event: OrderEvent, stored: StoredEvent, order: Order) -> None:
+        """A Publisher: a slice's child that ended (durably) lets its schedule go on."""
+        if order.parent is not None and order.status.terminal:
+            self.child_finished(order)
 
     def child_finished(self, child: Order) -> None:
         end = self._ends.pop(child.id, None)
@@ -146,7 +153,7 @@ class TwapScheduler:
                 f"expired before slice {index + 1} of {r.schedule.slices}"))
         await self._clock.sleep((due - self._clock.now()).total_seconds())
         amount = r.schedule.share(r.amount, index) + progress.carried
-        if self._held():
+        if self._trading.halted:
             return await self._advance(parent, SliceSkipped(index, "trading is halted"))
         limit = r.schedule.limit
         if limit is not None:  # no quote is needed without one

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from engine.domain.events import Armed, OrderEvent, StoredEvent
 from engine.domain.order import Order
+from engine.domain.status import OrderStatus
 from engine.orders.twap import TwapScheduler
 from engine.orders.watcher import Watcher
 
@@ -13,6 +15,12 @@ class Wakers:
 
     def __init__(self, watcher: Watcher, twap: TwapScheduler) -> None:
         self._watcher, self._twap = watcher, twap
+
+    def publish(self, event: OrderEvent, stored: StoredEvent, order: Order) -> None:
+        """A Publisher: an order armed (placed, or re-armed after its price moved away or its
+        fill slipped) waits for what wakes it, once that is durable."""
+        if isinstance(event.change, Armed) and order.status is OrderStatus.WAITING:
+            self.hand_over(order)
 
     def hand_over(self, order: Order) -> None:
         """A waiting order goes to what wakes it: its TWAP schedule, or the price watcher."""

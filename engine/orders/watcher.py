@@ -28,6 +28,7 @@ from engine.domain.order import Order
 from engine.domain.request import SwapMode
 from engine.domain.routing import MAX_PRICE_IMPACT_PCT
 from engine.domain.tokens import Token
+from engine.orders.halt import TradingSwitch
 from engine.orders.router import Router
 from engine.ports import Clock
 
@@ -89,17 +90,19 @@ class WaitingOrders(Protocol):
 class Watcher:
     def __init__(self, router: Router, clock: Clock, orders: WaitingOrders,
                  fire: Callable[[Order], None], watched: Callable[[], Iterable[str]],
-                 keep_marks: Callable[[list[tuple[str, Decimal]]], Awaitable[None]]) -> None:
+                 keep_marks: Callable[[list[tuple[str, Decimal]]], Awaitable[None]],
+                 trading: TradingSwitch) -> None:
         """`fire` queues an order whose price is met; `watched` names the orders someone
-        streams (only they get price updates); `keep_marks` stores trailing marks in bulk."""
+        streams (only they get price updates); `keep_marks` stores trailing marks in bulk;
+        while `trading` is halted, triggers are checked but nothing fires."""
         self._router, self._clock, self._steps = router, clock, orders
         self._fire, self._watched, self._keep_marks = fire, watched, keep_marks
+        self._trading = trading
         self._books: dict[Pair, Book] = {}
         self._orders: dict[str, Order] = {}
         self._owners: Counter[str | None] = Counter()  # waiting orders per owner, for the caps
         self._updated: dict[str, tuple[float, Decimal]] = {}
         self._expiries: list[tuple[datetime, str]] = []
-        self.held = False  # trading halted: triggers are checked but nothing fires
         self._armed = 0
         self._expirer: asyncio.Task[None] | None = None
 
@@ -202,7 +205,7 @@ class Watcher:
         # triggers it; a large order's own price may be lower still (by at most the routable
         # price impact), so stops that close are checked at their own amount.
         low = price * (1 - MAX_PRICE_IMPACT_PCT / 100)
-        ready = [] if self.held else list(dict.fromkeys(  # a bracket may be in both lists
+        ready = [] if self._trading.halted else list(dict.fromkeys(  # a bracket may be in both lists
             oid for _, oid in (
                 *book.rises[:bisect.bisect_right(book.rises, (price, "\uffff"))],
                 *book.falls[bisect.bisect_left(book.falls, (low, "")):])))
@@ -238,7 +241,7 @@ class Watcher:
                 book.kept[order_id] = mark
                 rises.append((order_id, mark))
             trigger = kind.watch(mark).falls_to
-            if not self.held and kind.met(price, mark):
+            if not self._trading.halted and kind.met(price, mark):
                 ready.append(order_id)
             elif mark is not None and trigger is not None:
                 marks.append(mark)
