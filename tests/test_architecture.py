@@ -113,3 +113,11 @@ def test_the_store_keeps_records_of_its_own_and_imports_nothing_of_the_api(modul
     """Renaming an API field is never a data migration: the store's records are its own
     (`engine.store.records`), and the events' bytes are rendered by a codec it is given."""
     assert not {i for i in MODULES[module] if within(i, "engine.api")}
+
+
+def test_the_two_store_dialects_share_their_sql_and_never_import_each_other() -> None:
+    """What is common (queries, paging, cursors, the rows and records) is written once."""
+    assert not {i for i in MODULES["engine.store.postgres"] if within(i, "engine.store.sqlite")}
+    assert not {i for i in MODULES["engine.store.sqlite"] if within(i, "engine.store.postgres")}
+    assert "engine.store.queries" in MODULES["engine.store.sqlite"]
+    assert "engine.store.queries" in MODULES["engine.store.postgres"]

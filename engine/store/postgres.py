@@ -19,8 +19,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from engine.domain.access import ApiKey, Scope
-from engine.domain.errors import InvalidCursor
-from engine.domain.events import OrderEvent, StoredEvent, TriggerMoved
+from engine.domain.events import OrderEvent, StoredEvent
 from engine.domain.order import Order
 from engine.domain.risk import TradingState
 from engine.domain.status import TERMINAL, OrderStatus
@@ -31,19 +30,33 @@ from engine.ports import (
     Page,
     StorageError,
 )
+from engine.store import queries as q
 from engine.store.postgres_schema import MIGRATIONS
 from engine.store.postgres_writer import ERRORS, Connection, PostgresWriter
 from engine.store.records import iso, parse_time
-from engine.store.rows import COLUMNS, learned, order_of, row, text
-from engine.store.sqlite import COLUMN_OF
+from engine.store.rows import COLUMNS, order_of, row
 from engine.store.writer import Statement
 
-INSERT = (f"INSERT INTO orders ({COLUMNS}) VALUES "
-          f"({', '.join(f'${n}' for n in range(1, COLUMNS.count(',') + 2))})")
-UPDATE = ("UPDATE orders SET status=$1, seq=$2, attempts=$3, updated_at=$4, "
-          "route=COALESCE($5, route), tx=COALESCE($6, tx), fill=COALESCE($7, fill), "
-          "error=COALESCE($8, error), progress=COALESCE($9, progress), "
-          "mark=COALESCE($10, mark) WHERE id=$11 AND seq=$12 AND status=$13")
+
+class SQL:
+    """The shared queries (`queries`), numbered once for PostgreSQL."""
+
+    ADD_KEY = q.numbered(q.ADD_KEY)
+    ENGINE_VALUE = q.numbered(q.ENGINE_VALUE)
+    EVENTS = q.numbered(q.EVENTS)
+    FEED = q.numbered(q.FEED)
+    FIND_KEY = q.numbered(q.FIND_KEY)
+    FORGET_KEYS = q.numbered(q.FORGET_KEYS)
+    GET = q.numbered(q.GET)
+    INSERT_KEY = q.numbered(q.INSERT_KEY)
+    INSERT_ORDER = q.numbered(q.INSERT_ORDER)
+    KEEP_MARK = q.numbered(q.KEEP_MARK)
+    RECORD = q.numbered(q.RECORD)
+    REVOKE_KEY = q.numbered(q.REVOKE_KEY)
+    SET_ENGINE_VALUE = q.numbered(q.SET_ENGINE_VALUE)
+    SET_SCOPE = q.numbered(q.SET_SCOPE)
+
+
 LIVE = [s.value for s in OrderStatus if s not in TERMINAL]
 
 
@@ -89,21 +102,17 @@ class PostgresStore:
     async def create(self, order: Order, event: OrderEvent,
                      key: IdempotencyKey | None = None) -> StoredEvent:
         extra: list[Statement] = [] if key is None else [(
-            "INSERT INTO idempotency_keys (key, fingerprint, order_id, created_at) "
-            "VALUES ($1, $2, $3, $4)", (key.key, key.fingerprint, order.id,
-                                        iso(order.created_at)))]
+            SQL.INSERT_KEY,
+            (key.key, key.fingerprint, order.id, iso(order.created_at)))]
         claim: Statement = ("UPDATE orders SET claimed_by=$1, lease_until=now() + "
                             "make_interval(secs => $2) WHERE id=$3",
                             (self.process, self._lease, order.id))
-        return await self._writer.enqueue((INSERT, row(order)), order, event, [claim, *extra])
+        return await self._writer.enqueue((SQL.INSERT_ORDER, row(order)), order, event, [claim, *extra])
 
     def record(self, order: Order, event: OrderEvent,
                previous: OrderStatus) -> asyncio.Future[StoredEvent]:
-        mark = order.mark if isinstance(event.change, TriggerMoved) else None
-        params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),
-                  *learned(order, COLUMN_OF.get(type(event.change), "")), text(mark),
-                  order.id, order.seq - 1, previous.value)
-        return self._writer.enqueue((UPDATE, params), order, event)
+        statement = (SQL.RECORD, q.record_params(order, event, previous))
+        return self._writer.enqueue(statement, order, event)
 
     async def _write(self, sql: str, *params: Any) -> str:
         try:
@@ -121,20 +130,15 @@ class PostgresStore:
             raise StorageError(f"{type(error).__name__}: {error}") from error
 
     async def get(self, order_id: str) -> Order | None:
-        rows = await self._read(f"SELECT {COLUMNS} FROM orders WHERE id=$1", order_id)
+        rows = await self._read(SQL.GET, order_id)
         return order_of(rows[0]) if rows else None
 
     async def events(self, order_id: str, after: int = 0) -> list[StoredEvent]:
-        rows = await self._read("SELECT e.body, o.owner FROM events e JOIN orders o ON "
-                                "o.id = e.order_id WHERE e.order_id=$1 AND e.seq>$2 "
-                                "ORDER BY e.seq", order_id, after)
+        rows = await self._read(SQL.EVENTS, order_id, after)
         return [self._codec.stored(bytes(body), owner) for body, owner in rows]
 
     async def feed(self, after: int, limit: int) -> list[StoredEvent]:
-        rows = await self._read("SELECT e.body, o.owner FROM feed f JOIN events e ON "
-                                "e.order_id = f.order_id AND e.seq = f.seq JOIN orders o ON "
-                                "o.id = f.order_id WHERE f.gseq > $1 ORDER BY f.gseq LIMIT $2",
-                                after, limit)
+        rows = await self._read(SQL.FEED, after, limit)
         return [self._codec.stored(bytes(body), owner) for body, owner in rows]
 
     async def last_gseq(self) -> int:
@@ -143,24 +147,8 @@ class PostgresStore:
 
     async def page(self, status: OrderStatus | None, limit: int, cursor: str | None,
                    owner: str | None = None) -> Page:
-        where: list[str] = []
-        params: list[Any] = []
-        for clause, value in (("owner", owner), ("status", status.value if status else None)):
-            if value is not None:
-                params.append(value)
-                where.append(f"{clause}=${len(params)}")
-        if cursor is not None:
-            if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
-                raise InvalidCursor("cursor is not one this API returned")
-            params.append(int(cursor))
-            where.append(f"pk<${len(params)}")
-        params.append(limit + 1)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = await self._read(f"SELECT pk, {COLUMNS} FROM orders {clause} ORDER BY pk DESC "
-                                f"LIMIT ${len(params)}", *params)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Page([order_of(r[1:]) for r in rows], str(rows[-1][0]) if more else None)
+        sql, params = q.page_query(status, limit, cursor, owner)
+        return q.page_of(await self._read(q.numbered(sql), *params), limit)
 
     async def unfinished(self) -> list[Order]:
         rows = await self._read(f"SELECT {COLUMNS} FROM orders WHERE status = ANY($1) "
@@ -205,18 +193,15 @@ class PostgresStore:
             raise StorageError(f"{type(error).__name__}: {error}") from error
 
     async def find_key(self, key: str) -> IdempotencyKey | None:
-        rows = await self._read("SELECT key, fingerprint, order_id FROM idempotency_keys "
-                                "WHERE key=$1", key)
+        rows = await self._read(SQL.FIND_KEY, key)
         return IdempotencyKey(*rows[0]) if rows else None
 
     async def forget_keys(self, before: datetime) -> int:
-        status = await self._write("DELETE FROM idempotency_keys WHERE created_at < $1",
-                                   iso(before))
+        status = await self._write(SQL.FORGET_KEYS, iso(before))
         return int(status.split()[-1])
 
     async def api_keys(self) -> list[ApiKey]:
-        rows = await self._read("SELECT name, hash, scope, created_at, revoked_at FROM api_keys "
-                                "ORDER BY created_at, name")
+        rows = await self._read(q.API_KEYS)
         return [ApiKey(name, digest, Scope(scope), parse_time(created),
                        parse_time(revoked) if revoked else None)
                 for name, digest, scope, created, revoked in rows]
@@ -224,8 +209,7 @@ class PostgresStore:
     async def add_key(self, key: ApiKey) -> None:
         try:
             async with self._pool.acquire() as conn:
-                await conn.execute("INSERT INTO api_keys (name, hash, scope, created_at) "
-                                   "VALUES ($1, $2, $3, $4)", key.name, key.hash,
+                await conn.execute(SQL.ADD_KEY, key.name, key.hash,
                                    key.scope.value, iso(key.created_at))
         except asyncpg.UniqueViolationError as error:
             raise KeyNameTaken(f"a key named {key.name!r} exists already") from error
@@ -233,20 +217,17 @@ class PostgresStore:
             raise StorageError(f"{type(error).__name__}: {error}") from error
 
     async def revoke_key(self, name: str, at: datetime) -> bool:
-        status = await self._write("UPDATE api_keys SET revoked_at=$1 WHERE name=$2 AND "
-                                   "revoked_at IS NULL", iso(at), name)
+        status = await self._write(SQL.REVOKE_KEY, iso(at), name)
         return status.split()[-1] == "1"
 
     async def set_key_scope(self, name: str, scope: Scope) -> bool:
-        status = await self._write("UPDATE api_keys SET scope=$1 WHERE name=$2 AND revoked_at "
-                                   "IS NULL", scope.value, name)
+        status = await self._write(SQL.SET_SCOPE, scope.value, name)
         return status.split()[-1] == "1"
 
     async def keep_marks(self, marks: Sequence[tuple[str, Decimal]]) -> None:
         try:
             async with self._pool.acquire() as conn, conn.transaction():
-                await conn.executemany("UPDATE orders SET mark=$1 WHERE id=$2 AND "
-                                       "status='waiting'",
+                await conn.executemany(SQL.KEEP_MARK,
                                        [(str(mark), order_id) for order_id, mark in marks])
         except ERRORS as error:
             raise StorageError(f"{type(error).__name__}: {error}") from error
@@ -259,12 +240,11 @@ class PostgresStore:
         await self.set_engine_value("trading", state.value)
 
     async def engine_value(self, key: str) -> str | None:
-        rows = await self._read("SELECT value FROM engine_state WHERE key=$1", key)
+        rows = await self._read(SQL.ENGINE_VALUE, key)
         return str(rows[0][0]) if rows else None
 
     async def set_engine_value(self, key: str, value: str) -> None:
-        await self._write("INSERT INTO engine_state (key, value) VALUES ($1, $2) "
-                          "ON CONFLICT (key) DO UPDATE SET value=excluded.value", key, value)
+        await self._write(SQL.SET_ENGINE_VALUE, key, value)
 
 
 async def _migrate(conn: Connection) -> None:

@@ -13,32 +13,20 @@ from typing import Any
 import aiosqlite
 
 from engine.domain.access import ApiKey, Scope
-from engine.domain.errors import InvalidCursor
 from engine.domain.events import (
-    Failed,
-    Filled,
     OrderEvent,
-    Routed,
-    Signed,
-    SliceDone,
-    SliceSent,
-    SliceSkipped,
     StoredEvent,
-    TriggerMoved,
 )
 from engine.domain.order import Order
 from engine.domain.risk import TradingState
 from engine.domain.status import TERMINAL, OrderStatus
 from engine.ports import EventCodec, IdempotencyKey, KeyNameTaken, Page, StorageError
+from engine.store import queries as q
 from engine.store.records import iso, parse_time
-from engine.store.rows import COLUMNS, PLACEHOLDERS, learned, order_of, row, text
+from engine.store.rows import COLUMNS, order_of, row
 from engine.store.schema import MIGRATIONS
 from engine.store.writer import GroupCommitWriter
 
-# The column each kind of event teaches the order (the others leave every column as it is).
-COLUMN_OF: dict[type, str] = {Routed: "route", Signed: "tx", Filled: "fill", Failed: "error",
-                              SliceSent: "progress", SliceDone: "progress",
-                              SliceSkipped: "progress"}
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",  # an acknowledged order survives power loss, not just a crash
@@ -77,38 +65,25 @@ class SqliteStore:
 
     async def create(self, order: Order, event: OrderEvent,
                      key: IdempotencyKey | None = None) -> StoredEvent:
-        insert = (f"INSERT INTO orders ({COLUMNS}) VALUES ({PLACEHOLDERS})", row(order))
-        extra = [] if key is None else [(
-            "INSERT INTO idempotency_keys (key, fingerprint, order_id, created_at) "
-            "VALUES (?, ?, ?, ?)", (key.key, key.fingerprint, order.id, iso(order.created_at)))]
+        insert = (q.INSERT_ORDER, row(order))
+        extra = [] if key is None else [
+            (q.INSERT_KEY, (key.key, key.fingerprint, order.id, iso(order.created_at)))]
         return await self._writer.write(insert, order, event, extra)
 
     def record(self, order: Order, event: OrderEvent,
                previous: OrderStatus) -> asyncio.Future[StoredEvent]:
-        # The previous (seq, status) must match: a write queued behind a refused one fails too.
-        # mark is written only by the event that moves it (or by keep_marks), so that an
-        # order object holding an older mark cannot overwrite a newer one kept meanwhile.
-        sql = ("UPDATE orders SET status=?, seq=?, attempts=?, updated_at=?, "
-               "route=COALESCE(?, route), tx=COALESCE(?, tx), fill=COALESCE(?, fill), "
-               "error=COALESCE(?, error), progress=COALESCE(?, progress), "
-               "mark=COALESCE(?, mark) WHERE id=? AND seq=? AND status=?")
-        mark = order.mark if isinstance(event.change, TriggerMoved) else None
-        params = (order.status.value, order.seq, order.attempts, iso(order.updated_at),
-                  *learned(order, COLUMN_OF.get(type(event.change), "")), text(mark),
-                  order.id, order.seq - 1, previous.value)
-        return self._writer.enqueue((sql, params), order, event)
+        statement = (q.RECORD, q.record_params(order, event, previous))
+        return self._writer.enqueue(statement, order, event)
 
     async def find_key(self, key: str) -> IdempotencyKey | None:
-        rows = await self._read("SELECT key, fingerprint, order_id FROM idempotency_keys "
-                                "WHERE key=?", (key,))
+        rows = await self._read(q.FIND_KEY, (key,))
         return IdempotencyKey(*rows[0]) if rows else None
 
     async def forget_keys(self, before: datetime) -> int:
         """Drop idempotency keys created before `before`; returns how many."""
         def forget(db: sqlite3.Connection) -> int:
             with db:
-                return db.execute("DELETE FROM idempotency_keys WHERE created_at < ?",
-                                  (iso(before),)).rowcount
+                return db.execute(q.FORGET_KEYS, (iso(before),)).rowcount
         try:
             return await self._writer.call(forget)
         except sqlite3.Error as error:
@@ -119,40 +94,20 @@ class SqliteStore:
         return int(rows[0][0] or 0)
 
     async def feed(self, after: int, limit: int) -> list[StoredEvent]:
-        sql = ("SELECT e.body, o.owner FROM feed f JOIN events e ON e.order_id = f.order_id "
-               "AND e.seq = f.seq JOIN orders o ON o.id = f.order_id "
-               "WHERE f.gseq > ? ORDER BY f.gseq LIMIT ?")
-        return [self._codec.stored(*row) for row in await self._read(sql, (after, limit))]
+        return [self._codec.stored(*row) for row in await self._read(q.FEED, (after, limit))]
 
     async def get(self, order_id: str) -> Order | None:
-        rows = await self._read(f"SELECT {COLUMNS} FROM orders WHERE id=?", (order_id,))
+        rows = await self._read(q.GET, (order_id,))
         return order_of(rows[0]) if rows else None
 
     async def events(self, order_id: str, after: int = 0) -> list[StoredEvent]:
-        sql = ("SELECT e.body, o.owner FROM events e JOIN orders o ON o.id = e.order_id "
-               "WHERE e.order_id=? AND e.seq>? ORDER BY e.seq")
-        return [self._codec.stored(*row) for row in await self._read(sql, (order_id, after))]
+        return [self._codec.stored(*row)
+                for row in await self._read(q.EVENTS, (order_id, after))]
 
     async def page(self, status: OrderStatus | None, limit: int, cursor: str | None,
                    owner: str | None = None) -> Page:
-        where: list[str] = []
-        params: list[Any] = []
-        if owner is not None:
-            where.append("owner=?")
-            params.append(owner)
-        if status is not None:
-            where.append("status=?")
-            params.append(status.value)
-        if cursor is not None:
-            where.append("pk<?")
-            params.append(_decode_cursor(cursor))
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        sql = f"SELECT pk, {COLUMNS} FROM orders {clause} ORDER BY pk DESC LIMIT ?"
-        rows = await self._read(sql, (*params, limit + 1))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = _encode_cursor(rows[-1][0]) if more else None
-        return Page([order_of(r[1:]) for r in rows], next_cursor)
+        sql, params = q.page_query(status, limit, cursor, owner)
+        return q.page_of(await self._read(sql, tuple(params)), limit)
 
     async def unfinished(self) -> list[Order]:
         # IN over the live statuses, not NOT IN the terminal ones: it stays on the status index.
@@ -174,8 +129,7 @@ class SqliteStore:
         return None  # every event is committed by this process
 
     async def api_keys(self) -> list[ApiKey]:
-        rows = await self._read("SELECT name, hash, scope, created_at, revoked_at FROM api_keys "
-                                "ORDER BY created_at, name", ())
+        rows = await self._read(q.API_KEYS, ())
         return [ApiKey(name, digest, Scope(scope), parse_time(created),
                        parse_time(revoked) if revoked else None)
                 for name, digest, scope, created, revoked in rows]
@@ -183,9 +137,8 @@ class SqliteStore:
     async def add_key(self, key: ApiKey) -> None:
         def add(db: sqlite3.Connection) -> None:
             with db:
-                db.execute("INSERT INTO api_keys (name, hash, scope, created_at) "
-                           "VALUES (?, ?, ?, ?)",
-                           (key.name, key.hash, key.scope.value, iso(key.created_at)))
+                db.execute(q.ADD_KEY, (key.name, key.hash, key.scope.value,
+                                       iso(key.created_at)))
         try:
             await self._writer.call(add)
         except sqlite3.IntegrityError as error:
@@ -196,8 +149,7 @@ class SqliteStore:
     async def revoke_key(self, name: str, at: datetime) -> bool:
         def revoke(db: sqlite3.Connection) -> bool:
             with db:
-                return db.execute("UPDATE api_keys SET revoked_at=? WHERE name=? AND "
-                                  "revoked_at IS NULL", (iso(at), name)).rowcount == 1
+                return db.execute(q.REVOKE_KEY, (iso(at), name)).rowcount == 1
         try:
             return await self._writer.call(revoke)
         except sqlite3.Error as error:
@@ -206,8 +158,7 @@ class SqliteStore:
     async def set_key_scope(self, name: str, scope: Scope) -> bool:
         def change(db: sqlite3.Connection) -> bool:
             with db:
-                return db.execute("UPDATE api_keys SET scope=? WHERE name=? AND revoked_at IS "
-                                  "NULL", (scope.value, name)).rowcount == 1
+                return db.execute(q.SET_SCOPE, (scope.value, name)).rowcount == 1
         try:
             return await self._writer.call(change)
         except sqlite3.Error as error:
@@ -217,7 +168,7 @@ class SqliteStore:
         def keep(db: sqlite3.Connection) -> None:  # one transaction, one fsync, for them all
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.executemany("UPDATE orders SET mark=? WHERE id=? AND status='waiting'",
+                db.executemany(q.KEEP_MARK,
                                [(str(mark), order_id) for order_id, mark in marks])
             except BaseException:
                 db.execute("ROLLBACK")
@@ -236,14 +187,13 @@ class SqliteStore:
         await self.set_engine_value("trading", state.value)
 
     async def engine_value(self, key: str) -> str | None:
-        rows = await self._read("SELECT value FROM engine_state WHERE key=?", (key,))
+        rows = await self._read(q.ENGINE_VALUE, (key,))
         return str(rows[0][0]) if rows else None
 
     async def set_engine_value(self, key: str, value: str) -> None:
         def put(db: sqlite3.Connection) -> None:
             with db:
-                db.execute("INSERT INTO engine_state (key, value) VALUES (?, ?) "
-                           "ON CONFLICT (key) DO UPDATE SET value=excluded.value", (key, value))
+                db.execute(q.SET_ENGINE_VALUE, (key, value))
         try:
             await self._writer.call(put)
         except sqlite3.Error as error:
@@ -286,13 +236,3 @@ def _migrate(db: sqlite3.Connection) -> None:
     version = int(db.execute("PRAGMA user_version").fetchone()[0])
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         db.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={number}; COMMIT;")
-
-
-def _encode_cursor(pk: int) -> str:
-    return str(pk)  # the last row's key: the next page continues below it
-
-
-def _decode_cursor(cursor: str) -> int:
-    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
-        raise InvalidCursor("cursor is not one this API returned")
-    return int(cursor)
