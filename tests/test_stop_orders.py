@@ -17,7 +17,8 @@ async def status(engine: EngineHarness, order_id: str) -> str:
 
 
 async def settle() -> None:
-    """Let the watcher and the workers react (zero latency: a few loop turns)."""
+    """Let the watcher and the workers react (zero latency: a few loop turns). Used where the
+    behaviour is that nothing happens, so there is no event to wait for."""
     for _ in range(20):
         await asyncio.sleep(0.01)
 
@@ -36,7 +37,7 @@ async def test_a_stop_waits_then_sells_once_when_the_price_falls_to_its_trigger(
         order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()  # 1 SOL nets about 149.92 USDC
     order_id = await stop(order_engine, "147.5")
-    await settle()
+    await order_engine.wait_for_status(order_id, "waiting")
     assert await status(order_engine, order_id) == "waiting"
     fall(order_engine, 0.99)  # about 148.4: not yet
     await settle()
@@ -71,7 +72,7 @@ async def test_a_rising_price_never_fires_a_stop(order_engine: EngineHarness) ->
 async def test_a_stop_can_be_cancelled_and_expires(order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()
     order_id = await stop(order_engine, "100")
-    await settle()
+    await order_engine.wait_for_status(order_id, "waiting")
     assert order_engine.http is not None
     async with order_engine.http.delete(f"/api/orders/{order_id}") as resp:
         assert resp.status == 200 and (await resp.json())["status"] == "cancelled"
@@ -83,7 +84,7 @@ async def test_a_waiting_stop_is_rearmed_after_a_restart(tmp_path: Path) -> None
     async with EngineHarness.start(tmp_path / "e.db") as engine:
         engine.world.hold_prices()
         order_id = await stop(engine, "147.5")
-        await settle()
+        await engine.wait_for_status(order_id, "waiting")
         await engine.restart()
         assert engine.engine.operations.health().waiting == 1
         fall(engine, 0.98)
@@ -109,14 +110,13 @@ async def test_a_trailing_stop_follows_the_price_up_and_sells_on_the_fall_below_
     order_engine.world.hold_prices()  # SOL nets about 149.9 USDC at the margin
     order_id = await trailing(order_engine, "0.02")
     following = asyncio.create_task(order_engine.history(order_id))  # someone watches it
-    await settle()
-    first = await order_engine.order(order_id)
+    first = await order_engine.wait_for_event(order_id, lambda e: "highWaterMark" in e)
     assert first["status"] == "waiting"
     start = Decimal(first["highWaterMark"])
     fall(order_engine, 1.03)  # up 3 %: the mark and the trigger follow
-    await settle()
+    await order_engine.wait_for_event(
+        order_id, lambda e: Decimal(e.get("highWaterMark", 0)) > start * Decimal("1.025"))
     risen = await order_engine.order(order_id)
-    assert Decimal(risen["highWaterMark"]) > start * Decimal("1.025")
     assert Decimal(risen["triggerPrice"]) == Decimal(risen["highWaterMark"]) * Decimal("0.98")
     fall(order_engine, 0.99)  # 1 % off the top: less than the trail, it holds
     await settle()
@@ -136,7 +136,7 @@ async def test_a_trailing_stops_mark_survives_a_restart(tmp_path: Path) -> None:
     async with EngineHarness.start(tmp_path / "e.db") as engine:
         engine.world.hold_prices()
         order_id = await trailing(engine, "0.05")
-        await settle()
+        await engine.wait_for_status(order_id, "waiting")
         fall(engine, 1.04)
         await settle()
         before = Decimal((await engine.order(order_id))["highWaterMark"])
@@ -169,7 +169,7 @@ async def test_a_bracket_takes_profit_when_the_price_rises_and_its_stop_never_fi
         order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()  # about 149.9
     order_id = await bracket(order_engine, "152", "147")
-    await settle()
+    await order_engine.wait_for_status(order_id, "waiting")
     assert await status(order_engine, order_id) == "waiting"
     fall(order_engine, 1.02)  # about 152.9: the take-profit leg
     final = await order_engine.wait_terminal(order_id)
@@ -186,7 +186,7 @@ async def test_a_bracket_takes_profit_when_the_price_rises_and_its_stop_never_fi
 async def test_a_bracket_stops_out_when_the_price_falls(order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()
     order_id = await bracket(order_engine, "152", "147")
-    await settle()
+    await order_engine.wait_for_status(order_id, "waiting")
     fall(order_engine, 0.975)  # about 146.2: the stop leg
     final = await order_engine.wait_terminal(order_id)
     assert final["status"] == "confirmed"
@@ -197,7 +197,7 @@ async def test_a_bracket_stops_out_when_the_price_falls(order_engine: EngineHarn
 async def test_cancelling_a_bracket_cancels_both_legs(order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()
     order_id = await bracket(order_engine, "152", "147")
-    await settle()
+    await order_engine.wait_for_status(order_id, "waiting")
     assert order_engine.http is not None
     async with order_engine.http.delete(f"/api/orders/{order_id}") as resp:
         assert resp.status == 200
@@ -220,7 +220,7 @@ async def test_a_waiting_bracket_is_rearmed_on_both_legs_after_a_restart(tmp_pat
     async with EngineHarness.start(tmp_path / "e.db") as engine:
         engine.world.hold_prices()
         order_id = await bracket(engine, "152", "147")
-        await settle()
+        await engine.wait_for_status(order_id, "waiting")
         await engine.restart()
         fall(engine, 0.975)
         final = await engine.wait_terminal(order_id)
