@@ -42,6 +42,7 @@ from engine.keyring import KeyRing
 from engine.limits import Buckets, PerMinute
 from engine.metrics import Metrics
 from engine.orders.halt import TradingSwitch
+from engine.orders.long_lived import LongLived
 from engine.orders.risk_controls import RiskControls
 from engine.orders.router import Router
 from engine.orders.service import Fanout, OrderService, RetryPolicy
@@ -206,7 +207,7 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain, venues:
     watcher = Watcher(router, clock, service, fire, hub.watched, store.keep_marks, trading)
     twap = TwapScheduler(service, store, router, clock, pool, rates, trading,
                          retry_delay=max(settings.latency_scale, 0.1))
-    wakers = Wakers(watcher, twap)
+    wakers = Wakers(watcher, twap, LongLived())
     events.subscribe(hub, metrics, wakers, twap)
     controls = RiskControls(store, router, watcher, clock, trading,
                             max_order_usd=settings.max_order_usd,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine.domain.events import Armed, OrderEvent, StoredEvent
 from engine.domain.order import Order
 from engine.domain.status import OrderStatus
+from engine.orders.long_lived import LongLived
 from engine.orders.twap import TwapScheduler
 from engine.orders.watcher import Watcher
 
@@ -13,8 +14,8 @@ class Wakers:
     """The price watcher and the TWAP scheduler, as the rest of the engine sees them: one
     place hands a waiting order to the right one, counts and forgets waiting orders."""
 
-    def __init__(self, watcher: Watcher, twap: TwapScheduler) -> None:
-        self._watcher, self._twap = watcher, twap
+    def __init__(self, watcher: Watcher, twap: TwapScheduler, long_lived: LongLived) -> None:
+        self._watcher, self._twap, self._long_lived = watcher, twap, long_lived
 
     def publish(self, event: OrderEvent, stored: StoredEvent, order: Order) -> None:
         """A Publisher: an order armed (placed, or re-armed after its price moved away or its
@@ -24,6 +25,7 @@ class Wakers:
 
     def hand_over(self, order: Order) -> None:
         """A waiting order goes to what wakes it: its TWAP schedule, or the price watcher."""
+        self._long_lived.arrived()
         if order.request.schedule is not None:
             self._twap.arm(order)
         else:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import gc
 import heapq
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
@@ -35,7 +34,6 @@ from engine.ports import Clock
 Pair = tuple[str, str]
 UPDATE_SECONDS = 5.0  # at most one price update per waiting order per this, and only on change
 TRAIL_STEP = Decimal("0.001")  # a trailing stop's mark is persisted (an event) when it rises 0.1 %
-FREEZE_EVERY = 1_000  # arms between two gc.freeze() calls
 
 
 @dataclass
@@ -103,7 +101,6 @@ class Watcher:
         self._owners: Counter[str | None] = Counter()  # waiting orders per owner, for the caps
         self._updated: dict[str, tuple[float, Decimal]] = {}
         self._expiries: list[tuple[datetime, str]] = []
-        self._armed = 0
         self._expirer: asyncio.Task[None] | None = None
 
     @property
@@ -114,11 +111,6 @@ class Watcher:
         return self._owners[owner]
 
     def arm(self, order: Order) -> None:
-        self._armed += 1
-        if self._armed % FREEZE_EVERY == 0:
-            # Waiting orders live long and hold no cycles: out of the collector's full passes
-            # (which walked all of them) they cost nothing; refcounting still frees them.
-            gc.freeze()
         r = order.request
         pair = (r.token_in.mint, r.token_out.mint)
         book = self._books.get(pair)
