@@ -112,8 +112,12 @@ class OrderService:
         first = attempt if order.status is S.WAITING else 1
         try:
             return await self._run(order, attempt, first)
-        finally:
-            self._unsynced.pop(order.id, None)  # a crash left them: their callbacks still run
+        except BaseException:
+            # A crash left writes queued: their callbacks still run. (A run that ends, in a
+            # terminal status or parked in `waiting`, waited for its last write already, and
+            # a parked order may be executing in another worker by the time this one returns.)
+            self._unsynced.pop(order.id, None)
+            raise
 
     async def _run(self, order: Order, attempt: int, first: int) -> Order:
         rebuild, previous = False, None

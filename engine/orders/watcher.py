@@ -38,7 +38,8 @@ TRAIL_STEP = Decimal("0.001")  # a trailing stop's mark is persisted (an event) 
 
 @dataclass
 class Book:
-    """The waiting orders of one pair, by ascending minimum price."""
+    """The waiting orders of one pair: those waiting for a rise and for a fall, each sorted by
+    its level, and those whose trigger follows the market."""
 
     token_in: Token
     token_out: Token
