@@ -19,6 +19,7 @@ from engine.domain.tokens import LAUNCH_DECIMALS, TOKENS, WSOL_MINT, lookup
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool, FeeParams
 from engine.ports import Clock
+from engine.simulator.accounts_view import PoolsAsAccounts
 from engine.simulator.bytecode import Bytecode
 from engine.simulator.chain_events import ChainEvents
 from engine.simulator.cluster import GENESIS_UNIX, SLOT_SECONDS, SimChain
@@ -26,7 +27,6 @@ from engine.simulator.dex import Pool, PoolVenue
 from engine.simulator.faucet import FAUCET_LAMPORTS, Faucet, faucet_keypair
 from engine.simulator.faults import Faults
 from engine.simulator.flow import OtherTraders
-from engine.simulator.holdings import holdings
 from engine.simulator.ledger import ChainRecord
 from engine.simulator.ledger_rpc import block_json, vote_json
 from engine.simulator.message import Message
@@ -42,17 +42,10 @@ from engine.simulator.pubsub import PubSub
 from engine.simulator.rpc_server import ClusterRpc, transaction_json
 from engine.simulator.runtime_executor import RuntimeExecutor
 from engine.simulator.wallet import Wallet
-from engine.solana.accounts import CLOCK
-from engine.solana.pool_accounts import Account, encode_pool
+from engine.solana.pool_accounts import Account
 from engine.solana.programs import (
-    CLOCK_SYSVAR,
-    CPMM,
-    SYSVAR,
-    TOKEN,
     PoolInfo,
     associated_token_address,
-    bin_array_index,
-    pda,
 )
 
 MIN_LAUNCH_TOKENS, MAX_LAUNCH_TOKENS = 1_000, 10**12
@@ -72,8 +65,7 @@ class SimWorld:
     scheduled: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     _addresses: dict[Pubkey, str] = field(default_factory=dict)  # pool account -> pool id
     _accounts: dict[str, str] = field(default_factory=dict)  # pool id -> its account
-    _owners: dict[Pubkey, str] = field(default_factory=dict)  # any pool's account -> pool id
-    _layout: tuple[object, ...] = ()  # what the index of `_owners` was made from
+    _as_accounts: PoolsAsAccounts | None = None
     _rpc: ClusterRpc | None = None
     record: ChainRecord | None = None  # the durable record, when the cluster keeps one
     slot_listeners: list[Callable[[int], None]] = field(default_factory=list)  # each new slot
@@ -196,7 +188,7 @@ class SimWorld:
         if self.bytecode is not None:
             pool = self.pool(pool_id)
             assert isinstance(pool, CpPool | DlmmPool)
-            self.bytecode.place(self.pool_info(pool_id), pool, self._opened(pool_id))
+            self.bytecode.place(self.pool_info(pool_id), pool, self.opened(pool_id))
 
     def read_back(self, keys: Sequence[Pubkey]) -> dict[str, Any]:
         """Every pool a transaction named (by any of its accounts) made equal to its accounts,
@@ -275,23 +267,29 @@ class SimWorld:
         return None if known is None else self.pool_info(known)
 
     # -- pools as accounts (what getAccountInfo, getMultipleAccounts, getProgramAccounts read) --
-    def pool_accounts(self, pool_id: str) -> dict[Pubkey, Account]:
-        """The pool's accounts in its program's layouts, as its state is now."""
-        if self.bytecode is not None:  # what the programs wrote
-            return self.bytecode.pool_accounts(pool_id)
-        venue = self.raydium if pool_id in self.raydium.pools else self.meteora
-        pool = venue.pools[pool_id]
-        assert isinstance(pool, CpPool | DlmmPool)
-        return encode_pool(self.pool_info(pool_id), pool, self._opened(pool_id))
+    @property
+    def as_accounts(self) -> PoolsAsAccounts:
+        if self._as_accounts is None:
+            self._as_accounts = PoolsAsAccounts(self)
+        return self._as_accounts
 
-    def _opened(self, pool_id: str) -> int:
-        """When a pool became tradable, as its program keeps it (a slot for DLMM, unix seconds
-        for Raydium); 0 for a seeded pool, open since genesis."""
-        venue = self.raydium if pool_id in self.raydium.pools else self.meteora
-        slot = venue.opened_slot(pool_id)
-        if slot is None:
-            return 0
-        return slot if venue is self.meteora else GENESIS_UNIX + int(slot * SLOT_SECONDS)
+    def pool_accounts(self, pool_id: str) -> dict[Pubkey, Account]:
+        return self.as_accounts.pool_accounts(pool_id)
+
+    def opened(self, pool_id: str) -> int:
+        return self.as_accounts.opened(pool_id)
+
+    def accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]:
+        return self.as_accounts.accounts(addresses)
+
+    def is_pool_account(self, address: Pubkey) -> bool:
+        return self.as_accounts.is_pool_account(address)
+
+    def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]:
+        return self.as_accounts.program_accounts(program)
+
+    def known(self) -> list[tuple[Pubkey, Account]]:
+        return self.as_accounts.known()
 
     def pools_of(self, pairs: set[frozenset[str]] | None) -> list[str]:
         """The pools (with their accounts) that trade these pairs; None: every pool."""
@@ -301,95 +299,6 @@ class SimWorld:
 
     def slot(self) -> int:
         return self.chain.block_height
-
-    def accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]:
-        """These accounts as they are now (None where there is none); each pool they belong
-        to is written out once, however many of its accounts are asked for."""
-        if self.bytecode is not None:  # every account lives in the runtime
-            clock = self._clock_account()
-            return [clock if address == CLOCK_SYSVAR else self.bytecode.account(address)
-                    for address in addresses]
-        written: dict[str, dict[Pubkey, Account]] = {}
-        found: list[Account | None] = []
-        others: dict[Pubkey, Account] = {}
-        for address in addresses:
-            if address == CLOCK_SYSVAR:
-                found.append(self._clock_account())
-                continue
-            owner = self._owners.get(address)
-            if owner is None:  # the wallet, its token accounts, a mint?
-                others = others or self._holdings()
-                if address in others:
-                    found.append(others[address])
-                    continue
-            if owner is None:  # a new pool, or a bin array a price move filled: index again
-                owner = self._reindexed().get(address)
-            if owner is not None and owner not in written:
-                written[owner] = self.pool_accounts(owner)
-            found.append(None if owner is None else written[owner].get(address))
-        return found
-
-    def is_pool_account(self, address: Pubkey) -> bool:
-        """Whether `address` is one of a pool's accounts (its state, vaults, arrays...)."""
-        if self.bytecode is not None:
-            return self.bytecode.pool_of(address) is not None
-        return address in self._owners
-
-    def _clock_account(self) -> Account:
-        """The Clock sysvar at the cluster's current slot."""
-        return Account(SYSVAR, CLOCK.encode({"slot": self.chain.block_height,
-                                             "unix_timestamp": self.chain.now()}))
-
-    def _reindexed(self) -> dict[Pubkey, str]:
-        """Every pool's accounts, indexed again only when where they are may have changed
-        (a pool added, a DLMM pool's bins reaching past their arrays): an address nobody owns
-        (a closed token account, say) is asked for after every swap, and working out every
-        pool's addresses each time cost a fifth of the cluster's time."""
-        layout = tuple((pool_id, min(pool.bins), max(pool.bins))
-                       if isinstance(pool, DlmmPool) and pool.bins else pool_id
-                       for v in self.venues for pool_id, pool in v.pools.items())
-        if layout != self._layout:
-            self._owners = {a: pool_id for pool_id in self.pools_of(None)
-                            for a in self._account_addresses(pool_id)}
-            self._layout = layout
-        return self._owners
-
-    def _account_addresses(self, pool_id: str) -> list[Pubkey]:
-        """Where a pool's accounts are, worked out without writing them. A DLMM pool's bin
-        arrays are every one its bins span (one with no bin between two that have some is
-        indexed too, and read as missing), so its bin range alone says when to index again."""
-        keys = self.pool_info(pool_id).keys
-        pool = self.meteora.pools.get(pool_id)
-        arrays = ([keys.bin_array(i) for i in range(bin_array_index(min(pool.bins)),
-                                                     bin_array_index(max(pool.bins)) + 1)]
-                  if isinstance(pool, DlmmPool) and pool.bins else [])
-        cpmm = [keys.observation, pda(CPMM, b"pool_lp_mint", bytes(keys.address))] \
-            if keys.kind == "cpmm" else []
-        return [keys.address, keys.vault_a, keys.vault_b, keys.config, *cpmm, *arrays]
-
-    def _holdings(self) -> dict[Pubkey, Account]:
-        return holdings(self.chain.owner, self.chain.wallet, [x["mint"] for x in self.launches])
-
-    def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]:
-        if self.bytecode is not None:
-            return self.bytecode.program_accounts(program)
-        if program == TOKEN:
-            return [(address, account) for address, account in self._holdings().items()
-                    if account.owner == TOKEN]
-        return [(address, account) for v in self.venues for pool_id in v.pools
-                if isinstance(v.pools[pool_id], CpPool | DlmmPool)
-                and self.pool_info(pool_id).keys.program == program
-                for address, account in self.pool_accounts(pool_id).items()
-                if account.owner == program]
-
-    def known(self) -> list[tuple[Pubkey, Account]]:
-        """Every account this cluster keeps that it can name (getLargestAccounts)."""
-        if self.bytecode is not None:
-            return self.bytecode.known(self.wallet_addresses() | {
-                faucet_keypair(self.chain.genesis_hash).pubkey()})
-        pools = [pair for pool_id in self.pools_of(None)
-                 for pair in self.pool_accounts(pool_id).items()]
-        return [*self._holdings().items(), *pools]
 
     def problems(self) -> list[str]:
         return [f"{venue.name} pool {pool_id} frozen ({reason})"
