@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -13,11 +12,9 @@ from typing import Any
 from loguru import logger
 from solders.pubkey import Pubkey
 
-from engine.domain import base58
-from engine.domain.errors import InvalidLaunch
 from engine.domain.tokens import LAUNCH_DECIMALS, TOKENS, WSOL_MINT, lookup
 from engine.pools.cpmm import CpPool
-from engine.pools.dlmm import DlmmPool, FeeParams
+from engine.pools.dlmm import DlmmPool
 from engine.ports import Clock
 from engine.simulator.accounts_view import PoolsAsAccounts
 from engine.simulator.bytecode import Bytecode
@@ -27,12 +24,12 @@ from engine.simulator.dex import Pool, PoolVenue
 from engine.simulator.faucet import FAUCET_LAMPORTS, Faucet, faucet_keypair
 from engine.simulator.faults import Faults
 from engine.simulator.flow import OtherTraders
+from engine.simulator.launches import choose_launch, launch_pool
 from engine.simulator.ledger import ChainRecord
 from engine.simulator.ledger_rpc import block_json, vote_json
 from engine.simulator.message import Message
 from engine.simulator.node_info import NodeInfo
 from engine.simulator.pools import (
-    build_bins,
     load_seed,
     meteora_pools,
     raydium_pools,
@@ -47,8 +44,6 @@ from engine.solana.programs import (
     PoolInfo,
     associated_token_address,
 )
-
-MIN_LAUNCH_TOKENS, MAX_LAUNCH_TOKENS = 1_000, 10**12
 
 
 @dataclass
@@ -346,15 +341,7 @@ class SimWorld:
         """A new mint and its first pool, tradable from `slot` (default: now; pump.fun style)."""
         quote_token = lookup(quote)
         assert quote_token is not None
-        mint = mint or base58.encode(self.rng.randbytes(32))
-        venue = venue or self.rng.choice(["raydium", "meteora"])
-        price = price or Decimal(self.rng.uniform(2e-8, 2e-6)).quantize(Decimal("1e-12"))
-        liquidity = liquidity or Decimal(self.rng.choice([50, 85, 200]))
-        tokens = liquidity / price
-        if not MIN_LAUNCH_TOKENS <= tokens <= MAX_LAUNCH_TOKENS:
-            raise InvalidLaunch(f"liquidity / price is {tokens:.3g} tokens; a pool holds "
-                                f"{MIN_LAUNCH_TOKENS:,}..{MAX_LAUNCH_TOKENS:,}, so both reserves "
-                                "are non-zero and every amount fits a u64", field="liquidity")
+        mint, venue, price, liquidity = choose_launch(self.rng, mint, venue, price, liquidity)
         if slot is not None and slot > self.chain.block_height:
             plan = {"mint": mint, "venue": venue, "quote": quote, "price": price,
                     "liquidity": liquidity}
@@ -379,9 +366,9 @@ class SimWorld:
         assert quote_token is not None
         price, liquidity = Decimal(launched["price"]), Decimal(launched["liquidity"])
         venue, mint = launched["venue"], launched["mint"]
-        pool = _launch_pool(venue, launched["pool"], mint, quote_token.mint,
-                            int(liquidity / price * 10**LAUNCH_DECIMALS),
-                            quote_token.to_atoms(liquidity), price, quote_token.decimals)
+        pool = launch_pool(venue, launched["pool"], mint, quote_token.mint,
+                           int(liquidity / price * 10**LAUNCH_DECIMALS),
+                           quote_token.to_atoms(liquidity), price, quote_token.decimals)
         target = self.raydium if venue == "raydium" else self.meteora
         target.add_pool(pool, "Raydium CP" if venue == "raydium" else "Meteora DLMM",
                         int(launched["slot"]))
@@ -431,16 +418,3 @@ class SimWorld:
                 self.notify({frozenset(venue.pools[pool_id].mints)})
                 return
         raise KeyError(pool_id)
-
-
-def _launch_pool(venue: str, pool_id: str, mint: str, quote_mint: str, token_atoms: int,
-                 quote_atoms: int, price: Decimal, quote_decimals: int) -> Pool:
-    if venue == "raydium":
-        return CpPool(pool_id, "cpmm", mint, quote_mint, token_atoms, quote_atoms, 2_500, 10**6,
-                      120_000, 40_000)
-    bin_step = 100  # memecoin pools use wide bins
-    atoms_price = float(price) * 10 ** (quote_decimals - LAUNCH_DECIMALS)
-    active = round(math.log(atoms_price) / math.log(1 + bin_step / 10_000))
-    spec = {"shape": "spot", "binsEachSide": 30, "depthX": token_atoms, "depthY": quote_atoms}
-    return DlmmPool(pool_id, mint, quote_mint, bin_step, active, FeeParams(base_factor=10_000),
-                    build_bins(spec, active), index_reference=active)
