@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from engine.commands import cli
+from engine.commands.orders_text import describe
 from engine.testing import EngineHarness
 
 
@@ -97,8 +98,8 @@ async def test_cancel_all_waiting_cancels_every_waiting_order(
 
 def test_waiting_events_say_what_they_wait_for() -> None:
     trailing = {"status": "waiting", "highWaterMark": "151.2", "triggerPrice": "143.64"}
-    assert cli.describe(trailing) == "best price 151.2, now triggers at 143.64"
-    assert "None" not in cli.describe({"status": "waiting"})
+    assert describe(trailing) == "best price 151.2, now triggers at 143.64"
+    assert "None" not in describe({"status": "waiting"})
 
 
 async def test_the_orders_table_shows_a_twaps_fill_and_keeps_its_columns(

@@ -18,78 +18,18 @@ from typing import Any
 
 import aiohttp
 
-from engine.domain import base58
+from engine.commands.demo import cmd_demo
+from engine.commands.orders_text import (
+    INTERRUPTED,
+    OK,
+    ORDER_DID_NOT_FILL,
+    REFUSED,
+    UNREACHABLE,
+    follow,
+    submit,
+)
 
-OK, ORDER_DID_NOT_FILL, REFUSED, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
 PREFIX_PAGES = 25  # pages of 200 orders searched for an id's prefix
-COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m"]
-
-
-def describe(event: dict[str, Any]) -> str:
-    status = event["status"]
-    if status == "pending":
-        exact = " (exact out)" if event.get("swapMode") == "ExactOut" else ""
-        return (f"{event['orderType']} {event['amount']}{exact} {event['tokenIn']} -> "
-                f"{event['tokenOut']}")
-    if "slice" in event:  # a TWAP parent's slice
-        done = f"; sold {event['filled']}, {event['remaining']} left"
-        if "childStatus" in event:
-            return f"slice {event['slice']} {event['childStatus']}{done}"
-        if "childId" in event:
-            return f"slice {event['slice']} sent: {event['amount']} as {event['childId'][:8]}"
-        return f"slice {event['slice']} skipped: {event['reason']}"
-    if status == "waiting":
-        if "highWaterMark" in event:  # a trailing stop that moved its trigger
-            return (f"best price {event['highWaterMark']}, now triggers at "
-                    f"{event['triggerPrice']}")
-        if "triggeredAt" in event and "reason" not in event:  # a stop-limit, triggered
-            return (f"triggered at {event['triggeredAt']}: now a limit order at "
-                    f"{event['limitPrice']}")
-        if "currentPrice" in event:
-            return str(event.get("reason") or f"current price {event['currentPrice']}")
-        return str(event.get("reason") or "waiting")
-    if status == "routing":
-        expect = (f"at most {event['maxAmountIn']} in" if "maxAmountIn" in event
-                  else f"expect {event['expectedOut']}")
-        return f"{event['venue']}: {event['reason']}, {expect}"
-    if status in ("building", "submitted"):
-        return f"attempt {event['attempt']} tx {str(event['txHash'])[:16]}..."
-    if status in ("confirmed", "partially_filled") and "children" in event:
-        return (f"sold {event['filled']} for {event['received']} (average "
-                f"{event['averagePrice']}) in {len(event['children'])} slices")
-    if status == "confirmed":
-        sniped = (f", {event['slotsAfterPoolOpened']} slots after the pool opened"
-                  if "slotsAfterPoolOpened" in event else "")
-        return (f"filled {event['amountOut']} at {event['executedPrice']} on {event['venue']} "
-                f"(slot {event['slot']}{sniped})")
-    if status == "failed":
-        return f"{event['error']['code']}: {event['error']['message']}"
-    return str(event.get("reason", ""))
-
-
-async def follow(session: aiohttp.ClientSession, order_id: str, label: str, started: float,
-                 colour: str = "") -> str:
-    """Print an order's events as they arrive; returns its final status."""
-    final, reset = "?", "\033[0m" if colour else ""
-    async with session.ws_connect(f"/api/orders/status/{order_id}") as ws:
-        async for message in ws:
-            event = message.json()
-            final = event["status"]
-            print(f"{time.monotonic() - started:6.2f}s {colour}{label} {order_id[:8]} "
-                  f"{final:<9}{reset} {describe(event)}", flush=True)
-    return final
-
-
-async def submit(session: aiohttp.ClientSession, order: dict[str, Any]) -> str | None:
-    async with session.post("/api/orders/execute", json=order) as resp:
-        body = await resp.json()
-    if resp.status != 201:
-        print(f"refused ({resp.status}): {body['error']['code']}: {body['error']['message']}",
-              file=sys.stderr)
-        return None
-    return str(body["orderId"])
-
-
 async def cmd_submit(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
     order: dict[str, Any] = {"orderType": args.type, "tokenIn": args.token_in,
                              "tokenOut": args.token_out, "amount": args.amount}
@@ -195,85 +135,6 @@ async def cmd_orders(session: aiohttp.ClientSession, args: argparse.Namespace) -
         print(f"{o['orderId']:<36}  {o['orderType']:<13}  {o['status']:<16}  "
               f"{o['amount']:>14}  {o['tokenIn'] + '/' + o['tokenOut']:<12}  {filled}")
     return OK
-
-
-async def net_price(session: aiohttp.ClientSession, amount_sol: float) -> float:
-    """USDC per SOL now, net of fees and impact, for `amount_sol` (as trigger orders judge)."""
-    async with session.get("/api/quotes", params={
-            "inputMint": "SOL", "outputMint": "USDC", "amount": str(int(amount_sol * 1e9))}) as r:
-        quote = await r.json()
-        if r.status != 200:
-            raise DemoRefused(quote["error"]["message"])
-    return int(quote["outAmount"]) / 1e6 / amount_sol
-
-
-class DemoRefused(Exception):
-    """The engine cannot run the demo (no quote, say)."""
-
-
-def demo_orders(price: float, mint: str) -> list[dict[str, Any]]:
-    """Every order type, its triggers set from the price now so that each fires: the limit,
-    the stop and the stop-limit at once, the trailing stop and the bracket's stop leg after the demo's own
-    sell pushes the price down by more than they allow."""
-    sell = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1, "ttlSeconds": 60}
-    return [
-        {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1.5},
-        {"orderType": "market", "tokenIn": "USDC", "tokenOut": "SOL", "amount": "250"},
-        {"orderType": "market", "tokenIn": "SOL", "tokenOut": "BONK", "amount": 0.75},
-        {**sell, "orderType": "limit", "limitPrice": round(price * 0.99, 4)},
-        {**sell, "orderType": "stop", "triggerPrice": round(price * 1.01, 4)},
-        {**sell, "orderType": "stop_limit", "triggerPrice": round(price * 1.01, 4),
-         "limitPrice": round(price * 0.97, 4)},
-        {**sell, "orderType": "trailing_stop", "trail": 0.002},
-        {**sell, "orderType": "bracket", "takeProfitPrice": round(price * 1.05, 4),
-         "stopPrice": round(price * 0.998, 4)},
-        {"orderType": "twap", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1.2,
-         "slices": 3, "intervalSeconds": 2},
-        {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 100,
-         "swapMode": "ExactOut"},
-        {"orderType": "sniper", "tokenIn": "SOL", "tokenOut": mint, "amount": 0.5,
-         "slippage": 0.2},
-    ]
-
-
-async def cmd_demo(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
-    """Orders of every type, streamed side by side: a token launch for the sniper, and a sell
-    that moves the price through the trailing stop's and the bracket's triggers."""
-    mint = base58.encode(os.urandom(32))
-    try:
-        price = await net_price(session, 1)
-    except DemoRefused as error:
-        print(f"no demo: {error}", file=sys.stderr)
-        return REFUSED
-    orders = demo_orders(price, mint)
-    started = time.monotonic()
-    coloured = not args.plain and sys.stdout.isatty()  # escapes only to a terminal
-
-    async def run(n: int, order: dict[str, Any]) -> str:
-        order_id = await submit(session, order)
-        if order_id is None:
-            return "refused"
-        colour = COLOURS[n % len(COLOURS)] if coloured else ""
-        return await follow(session, order_id, f"#{n}", started, colour)
-
-    async def move_the_market() -> None:
-        await asyncio.sleep(2)
-        async with session.post("/api/sim/launch", json={
-                "mint": mint, "venue": "raydium", "price": 0.000001, "liquidity": 85}) as resp:
-            print(f"{time.monotonic() - started:6.2f}s launch of {mint[:8]}: {resp.status}")
-        for _ in range(4):  # a whale sells until the stops below the price are crossed
-            order_id = await submit(session, {"orderType": "market", "tokenIn": "SOL",
-                                              "tokenOut": "USDC", "amount": 150,
-                                              "slippage": 0.05})
-            print(f"{time.monotonic() - started:6.2f}s a sale of 150 SOL moves the price "
-                  f"({order_id and order_id[:8]})")
-            await asyncio.sleep(1)
-
-    finals, _ = await asyncio.gather(asyncio.gather(*(run(n, o) for n, o in enumerate(orders))),
-                                     move_the_market())
-    print(f"done in {time.monotonic() - started:.1f}s: "
-          f"{ {s: finals.count(s) for s in sorted(set(finals))} }")
-    return OK if set(finals) == {"confirmed"} else ORDER_DID_NOT_FILL
 
 
 COMMANDS = {"submit": cmd_submit, "watch": cmd_watch, "cancel": cmd_cancel,

@@ -1,0 +1,95 @@
+"""`python -m engine demo`: orders of every type at once against a running engine, each one
+firing, streamed side by side."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from typing import Any
+
+import aiohttp
+
+from engine.commands.orders_text import COLOURS, OK, ORDER_DID_NOT_FILL, REFUSED, follow, submit
+from engine.domain import base58
+
+
+async def net_price(session: aiohttp.ClientSession, amount_sol: float) -> float:
+    """USDC per SOL now, net of fees and impact, for `amount_sol` (as trigger orders judge)."""
+    async with session.get("/api/quotes", params={
+            "inputMint": "SOL", "outputMint": "USDC", "amount": str(int(amount_sol * 1e9))}) as r:
+        quote = await r.json()
+        if r.status != 200:
+            raise DemoRefused(quote["error"]["message"])
+    return int(quote["outAmount"]) / 1e6 / amount_sol
+
+
+class DemoRefused(Exception):
+    """The engine cannot run the demo (no quote, say)."""
+
+
+def demo_orders(price: float, mint: str) -> list[dict[str, Any]]:
+    """Every order type, its triggers set from the price now so that each fires: the limit,
+    the stop and the stop-limit at once, the trailing stop and the bracket's stop leg after
+    the demo's own sell pushes the price down by more than they allow."""
+    sell = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1, "ttlSeconds": 60}
+    return [
+        {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1.5},
+        {"orderType": "market", "tokenIn": "USDC", "tokenOut": "SOL", "amount": "250"},
+        {"orderType": "market", "tokenIn": "SOL", "tokenOut": "BONK", "amount": 0.75},
+        {**sell, "orderType": "limit", "limitPrice": round(price * 0.99, 4)},
+        {**sell, "orderType": "stop", "triggerPrice": round(price * 1.01, 4)},
+        {**sell, "orderType": "stop_limit", "triggerPrice": round(price * 1.01, 4),
+         "limitPrice": round(price * 0.97, 4)},
+        {**sell, "orderType": "trailing_stop", "trail": 0.002},
+        {**sell, "orderType": "bracket", "takeProfitPrice": round(price * 1.05, 4),
+         "stopPrice": round(price * 0.998, 4)},
+        {"orderType": "twap", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1.2,
+         "slices": 3, "intervalSeconds": 2},
+        {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 100,
+         "swapMode": "ExactOut"},
+        {"orderType": "sniper", "tokenIn": "SOL", "tokenOut": mint, "amount": 0.5,
+         "slippage": 0.2},
+    ]
+
+
+async def cmd_demo(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
+    """Orders of every type, streamed side by side: a token launch for the sniper, and a sell
+    that moves the price through the trailing stop's and the bracket's triggers."""
+    mint = base58.encode(os.urandom(32))
+    try:
+        price = await net_price(session, 1)
+    except DemoRefused as error:
+        print(f"no demo: {error}", file=sys.stderr)
+        return REFUSED
+    orders = demo_orders(price, mint)
+    started = time.monotonic()
+    coloured = not args.plain and sys.stdout.isatty()  # escapes only to a terminal
+
+    async def run(n: int, order: dict[str, Any]) -> str:
+        order_id = await submit(session, order)
+        if order_id is None:
+            return "refused"
+        colour = COLOURS[n % len(COLOURS)] if coloured else ""
+        return await follow(session, order_id, f"#{n}", started, colour)
+
+    async def move_the_market() -> None:
+        await asyncio.sleep(2)
+        async with session.post("/api/sim/launch", json={
+                "mint": mint, "venue": "raydium", "price": 0.000001, "liquidity": 85}) as resp:
+            print(f"{time.monotonic() - started:6.2f}s launch of {mint[:8]}: {resp.status}")
+        for _ in range(4):  # a whale sells until the stops below the price are crossed
+            order_id = await submit(session, {"orderType": "market", "tokenIn": "SOL",
+                                              "tokenOut": "USDC", "amount": 150,
+                                              "slippage": 0.05})
+            print(f"{time.monotonic() - started:6.2f}s a sale of 150 SOL moves the price "
+                  f"({order_id and order_id[:8]})")
+            await asyncio.sleep(1)
+
+    finals, _ = await asyncio.gather(asyncio.gather(*(run(n, o) for n, o in enumerate(orders))),
+                                     move_the_market())
+    print(f"done in {time.monotonic() - started:.1f}s: "
+          f"{ {s: finals.count(s) for s in sorted(set(finals))} }")
+    return OK if set(finals) == {"confirmed"} else ORDER_DID_NOT_FILL

@@ -1,0 +1,78 @@
+"""An order's events as terminal lines, and the calls the commands share: submit an order,
+follow its stream. The exit codes every command uses."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import aiohttp
+
+OK, ORDER_DID_NOT_FILL, REFUSED, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
+COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m"]
+
+
+def describe(event: dict[str, Any]) -> str:
+    status = event["status"]
+    if status == "pending":
+        exact = " (exact out)" if event.get("swapMode") == "ExactOut" else ""
+        return (f"{event['orderType']} {event['amount']}{exact} {event['tokenIn']} -> "
+                f"{event['tokenOut']}")
+    if "slice" in event:  # a TWAP parent's slice
+        done = f"; sold {event['filled']}, {event['remaining']} left"
+        if "childStatus" in event:
+            return f"slice {event['slice']} {event['childStatus']}{done}"
+        if "childId" in event:
+            return f"slice {event['slice']} sent: {event['amount']} as {event['childId'][:8]}"
+        return f"slice {event['slice']} skipped: {event['reason']}"
+    if status == "waiting":
+        if "highWaterMark" in event:  # a trailing stop that moved its trigger
+            return (f"best price {event['highWaterMark']}, now triggers at "
+                    f"{event['triggerPrice']}")
+        if "triggeredAt" in event and "reason" not in event:  # a stop-limit, triggered
+            return (f"triggered at {event['triggeredAt']}: now a limit order at "
+                    f"{event['limitPrice']}")
+        if "currentPrice" in event:
+            return str(event.get("reason") or f"current price {event['currentPrice']}")
+        return str(event.get("reason") or "waiting")
+    if status == "routing":
+        expect = (f"at most {event['maxAmountIn']} in" if "maxAmountIn" in event
+                  else f"expect {event['expectedOut']}")
+        return f"{event['venue']}: {event['reason']}, {expect}"
+    if status in ("building", "submitted"):
+        return f"attempt {event['attempt']} tx {str(event['txHash'])[:16]}..."
+    if status in ("confirmed", "partially_filled") and "children" in event:
+        return (f"sold {event['filled']} for {event['received']} (average "
+                f"{event['averagePrice']}) in {len(event['children'])} slices")
+    if status == "confirmed":
+        sniped = (f", {event['slotsAfterPoolOpened']} slots after the pool opened"
+                  if "slotsAfterPoolOpened" in event else "")
+        return (f"filled {event['amountOut']} at {event['executedPrice']} on {event['venue']} "
+                f"(slot {event['slot']}{sniped})")
+    if status == "failed":
+        return f"{event['error']['code']}: {event['error']['message']}"
+    return str(event.get("reason", ""))
+
+
+async def follow(session: aiohttp.ClientSession, order_id: str, label: str, started: float,
+                 colour: str = "") -> str:
+    """Print an order's events as they arrive; returns its final status."""
+    final, reset = "?", "\033[0m" if colour else ""
+    async with session.ws_connect(f"/api/orders/status/{order_id}") as ws:
+        async for message in ws:
+            event = message.json()
+            final = event["status"]
+            print(f"{time.monotonic() - started:6.2f}s {colour}{label} {order_id[:8]} "
+                  f"{final:<9}{reset} {describe(event)}", flush=True)
+    return final
+
+
+async def submit(session: aiohttp.ClientSession, order: dict[str, Any]) -> str | None:
+    async with session.post("/api/orders/execute", json=order) as resp:
+        body = await resp.json()
+    if resp.status != 201:
+        print(f"refused ({resp.status}): {body['error']['code']}: {body['error']['message']}",
+              file=sys.stderr)
+        return None
+    return str(body["orderId"])
