@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from stubs import SOL, USDC, OnePool
 
 from engine.clock import SystemClock
 from engine.domain.events import Armed, TriggerMoved
 from engine.domain.order import Order
 from engine.domain.parsing import parse_order
+from engine.orders import long_lived
 from engine.orders.halt import TradingSwitch
 from engine.orders.router import Router
 from engine.orders.watcher import Watcher
@@ -153,3 +155,13 @@ async def test_a_stop_limit_is_triggered_by_the_fall_then_waits_as_a_limit_order
     assert await until(lambda: recorded.fired_ids == ["sl"])
     assert recorded.fired[0].mark == Decimal(130) and len(recorded.moves) == 1
     await watch.stop()
+
+
+def test_waiting_orders_leave_the_collectors_full_passes_every_thousand(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    freezes: list[int] = []
+    monkeypatch.setattr(long_lived.gc, "freeze", lambda: freezes.append(1))
+    kept = long_lived.LongLived(every=1_000)
+    for _ in range(2_999):
+        kept.arrived()
+    assert len(freezes) == 2  # at the 1,000th and the 2,000th

@@ -58,10 +58,6 @@ def iso(at: datetime) -> str:
     return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def price_text(price: Decimal) -> str:
     return f"{price:.12g}"
 
@@ -261,7 +257,7 @@ def plan_json(plan: RoutePlan) -> Json:
 
 
 def fill_json(fill: Fill, r: OrderRequest) -> Json:
-    price = r.token_out.to_ui(fill.amount_out) / r.token_in.to_ui(fill.amount_in)
+    price = r.net_price(fill.amount_in, fill.amount_out)
     out: Json = {"txHash": fill.signature, "slot": fill.slot, "venue": fill.venue,
                  "amountIn": r.token_in.format(fill.amount_in),
                  "amountOut": r.token_out.format(fill.amount_out),

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from engine.domain.order_types import OrderType
 from engine.domain.schedule import Schedule
-from engine.domain.tokens import Token
+from engine.domain.tokens import Token, net_price
 
 
 class SwapMode(StrEnum):
@@ -69,4 +69,4 @@ class OrderRequest:
 
     def net_price(self, amount_in: int, amount_out: int) -> Decimal:
         """tokenOut per tokenIn, in UI units: what triggers and limits compare."""
-        return self.token_out.to_ui(amount_out) / self.token_in.to_ui(amount_in)
+        return net_price(self.token_in, self.token_out, amount_in, amount_out)

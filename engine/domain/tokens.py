@@ -50,6 +50,12 @@ _BY_KEY["WSOL"] = TOKENS[0]
 LAUNCH_DECIMALS = 6  # new tokens (as on pump.fun) have 6 decimals
 
 
+def net_price(token_in: Token, token_out: Token, amount_in: int, amount_out: int) -> Decimal:
+    """tokenOut per tokenIn, in UI units, for what a swap took and gave: the one price every
+    trigger, limit and fill compares."""
+    return token_out.to_ui(amount_out) / token_in.to_ui(amount_in)
+
+
 def unlisted(mint: str, decimals: int = LAUNCH_DECIMALS) -> Token:
     """A token we know only by its mint, such as one a sniper waits for."""
     return Token(f"{mint[:4]}…{mint[-4:]}", mint, decimals)

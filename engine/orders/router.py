@@ -20,7 +20,7 @@ from engine.domain.routing import (
     split_amounts,
     worth_splitting,
 )
-from engine.domain.tokens import Token, lookup
+from engine.domain.tokens import Token, lookup, net_price
 from engine.ports import Venue
 
 PIVOTS = tuple(t.mint for t in (lookup("SOL"), lookup("USDC")) if t is not None)
@@ -53,7 +53,7 @@ class Router:
             plan = await self.plan(token_in.mint, token_out.mint, amount, mode)
         except NoRoute:
             return None
-        return token_out.to_ui(plan.amount_out) / token_in.to_ui(plan.amount_in)
+        return net_price(token_in, token_out, plan.amount_in, plan.amount_out)
 
     async def plan(self, mint_in: str, mint_out: str, amount: int,
                    mode: SwapMode = SwapMode.EXACT_IN) -> RoutePlan:

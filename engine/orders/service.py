@@ -82,7 +82,7 @@ class OrderService:
         self._store, self._publisher, self._router = store, publisher, router
         self._chain, self._clock, self._policy, self._new_id = chain, clock, policy, new_id
         # Orders picked up again at start-up: their next event says so.
-        self.resumed: set[str] = set()
+        self._resumed: set[str] = set()
         # Per order, writes queued but not yet known durable (see `_stage`). A cancel racing a
         # worker may wait on the worker's writes too; each write queued after a refused one is
         # refused as well, so the worker still learns of the refusal from its own last write.
@@ -90,7 +90,7 @@ class OrderService:
 
     def resuming(self, order_ids: Iterable[str]) -> None:
         """Orders picked up again (at start-up, or taken over): their next event says so."""
-        self.resumed.update(order_ids)
+        self._resumed.update(order_ids)
 
     async def create(self, request: OrderRequest, key: IdempotencyKey | None = None,
                      owner: str | None = None, *, order_id: str | None = None,
@@ -165,8 +165,8 @@ class OrderService:
     def _stage(self, order: Order, change: Change) -> Order:
         """Apply a change and queue its write without waiting: the steps that only compute
         (route, sign) share one commit. Each event is published once its write is durable."""
-        resumed = order.id in self.resumed
-        self.resumed.discard(order.id)
+        resumed = order.id in self._resumed
+        self._resumed.discard(order.id)
         previous = order.status
         order, event = order.apply(change, self._clock.now(), resumed=resumed)
         durable = self._store.record(order, event, previous)
