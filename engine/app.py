@@ -57,9 +57,10 @@ from engine.simulator.world import SimWorld
 from engine.solana.jsonrpc import RpcError
 from engine.solana.programs import AMM_V4, CPMM, DLMM
 from engine.solana_client.account_venue import AccountDirectory, AccountVenue, keep_fresh
-from engine.solana_client.chain import PoolDirectory, RpcChain
+from engine.solana_client.chain import RpcChain
 from engine.solana_client.client import Http, InProcess, RpcClient, Transport
 from engine.solana_client.keypair import load_or_create
+from engine.solana_client.lookup_tables import Memory
 from engine.store.postgres import PostgresStore
 from engine.store.sqlite import SqliteStore
 from engine.usecases import Access, Engine, Operations, Orders, Trading
@@ -67,14 +68,14 @@ from engine.usecases.orders import WaitingLimits
 
 
 def build_chain(settings: Settings, world: SimWorld, clock: Clock,
-                pools: PoolDirectory | None = None) -> RpcChain:
+                memory: Memory | None) -> RpcChain:
     """The engine's chain: the wallet's keypair, and JSON-RPC to `--rpc-url` or, by default,
-    to the simulated cluster in this process (through an in-process transport). `pools` says
-    which pool an id or address is (default: the simulated world's own pools)."""
+    to the simulated cluster in this process (through an in-process transport), with the
+    simulated world's own pools as its directory. `memory` keeps its lookup tables."""
     keypair = load_or_create(settings.keypair or state_paths(settings.db).keypair)
-    return RpcChain(_rpc(settings, world), keypair, pools or world, clock,
+    return RpcChain(_rpc(settings, world), keypair, world, clock,
                     poll_seconds=SLOT_SECONDS * settings.latency_scale,
-                    max_priority_fee=settings.max_priority_fee)
+                    max_priority_fee=settings.max_priority_fee, memory=memory)
 
 
 def _rpc(settings: Settings, world: SimWorld) -> RpcClient:
@@ -96,11 +97,12 @@ class Edge:
     readers: Sequence[AccountVenue]  # empty when the venues are the in-process ones
 
 
-async def build_edge(settings: Settings, world: SimWorld, clock: Clock) -> Edge:
+async def build_edge(settings: Settings, world: SimWorld, clock: Clock,
+                     memory: Memory) -> Edge:
     # With the programs' bytecode, the runtime's accounts are the only truth: the engine reads
     # them, as it would a node's, never the simulation's pool objects.
     if not (settings.rpc_url or settings.pool_source == "accounts" or settings.programs):
-        return Edge(build_chain(settings, world, clock), world.venues, ())
+        return Edge(build_chain(settings, world, clock, memory), world.venues, ())
     rpc = _rpc(settings, world)
     if settings.rpc_url:
         await _reach(rpc, settings.rpc_url)
@@ -113,7 +115,7 @@ async def build_edge(settings: Settings, world: SimWorld, clock: Clock) -> Edge:
         await reader.load()
     keypair = load_or_create(settings.keypair or state_paths(settings.db).keypair)
     chain = RpcChain(rpc, keypair, AccountDirectory(readers), clock, poll_seconds=slot,
-                     max_priority_fee=settings.max_priority_fee)
+                     max_priority_fee=settings.max_priority_fee, memory=memory)
     return Edge(chain, readers, readers)
 
 
@@ -268,7 +270,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
             own_store = store or await open_store(settings)
             if store is None:
                 opened.push_async_callback(own_store.close)
-            edge = await build_edge(settings, sim, clock)
+            edge = await build_edge(settings, sim, clock, own_store)
             own_chain: Chain = wrap_chain(edge.chain) if wrap_chain else edge.chain
             opened.push_async_callback(own_chain.close)
             await same_cluster(own_store, edge.chain, settings)

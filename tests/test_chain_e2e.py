@@ -166,7 +166,8 @@ async def test_every_confirmed_order_landed_exactly_once_and_every_failed_one_ne
 
 def client(world: SimWorld, tmp_path: Path) -> RpcChain:
     """The engine's side of the chain, over JSON-RPC to this world's cluster, in process."""
-    return build_chain(Settings(db=str(tmp_path / "e.db"), latency_scale=0), world, SystemClock())
+    return build_chain(Settings(db=str(tmp_path / "e.db"), latency_scale=0), world,
+                       SystemClock(), None)
 
 
 async def test_a_landing_is_reported_only_once_the_chain_record_holds_it(tmp_path: Path) -> None:

@@ -197,7 +197,7 @@ async def test_the_priority_fee_rises_with_the_fee_market(tmp_path: Path) -> Non
 
 def client(world: SimWorld, tmp_path: Path) -> RpcChain:
     return build_chain(Settings(db=str(tmp_path / "e.db"), latency_scale=0), world,
-                       SystemClock())
+                       SystemClock(), None)
 
 
 async def signed(chain: RpcChain, world: SimWorld) -> Any:

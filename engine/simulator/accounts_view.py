@@ -14,6 +14,7 @@ from engine.pools.dlmm import DlmmPool
 from engine.simulator.cluster import GENESIS_UNIX, SLOT_SECONDS
 from engine.simulator.faucet import faucet_keypair
 from engine.simulator.holdings import holdings
+from engine.solana import lookup_tables
 from engine.solana.accounts import CLOCK
 from engine.solana.pool_accounts import Account, encode_pool
 from engine.solana.programs import CLOCK_SYSVAR, CPMM, SYSVAR, TOKEN, bin_array_index, pda
@@ -112,15 +113,17 @@ class PoolsAsAccounts:
         return [keys.address, keys.vault_a, keys.vault_b, keys.config, *cpmm, *arrays]
 
     def _holdings(self) -> dict[Pubkey, Account]:
+        """The wallet's accounts, the mints, and the lookup tables."""
         chain = self._world.chain
-        return holdings(chain.owner, chain.wallet, [x["mint"] for x in self._world.launches])
+        return holdings(chain.owner, chain.wallet, [x["mint"] for x in self._world.launches]) | \
+            chain.tables.accounts()
 
     def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]:
         if self._world.bytecode is not None:
             return self._world.bytecode.program_accounts(program)
-        if program == TOKEN:
+        if program in (TOKEN, lookup_tables.PROGRAM):
             return [(address, account) for address, account in self._holdings().items()
-                    if account.owner == TOKEN]
+                    if account.owner == program]
         return [(address, account) for v in self._world.venues for pool_id in v.pools
                 if isinstance(v.pools[pool_id], CpPool | DlmmPool)
                 and self._world.pool_info(pool_id).keys.program == program

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from solders.account import Account
+from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM
@@ -28,10 +29,13 @@ from engine.domain.errors import InsufficientFunds
 from engine.domain.tokens import LAUNCH_DECIMALS, WSOL_MINT
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
+from engine.simulator.cluster import blockhash_at
 from engine.simulator.parsed import ui_amount
 from engine.simulator.wallet import Wallet
+from engine.solana import lookup_tables
 from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.instructions import Swap
+from engine.solana.lookup_tables import BadTable, LookupTable
 from engine.solana.pool_accounts import Account as Stored
 from engine.solana.programs import (
     AMM_V4,
@@ -181,6 +185,16 @@ class Bytecode:
         named = self._pool_keys | self._kept | also | {AMM_V4, CPMM, DLMM}
         return [(key, found) for key in named if (found := self.account(key)) is not None]
 
+    def table(self, address: Pubkey, slot: int) -> tuple[Pubkey, ...] | None:
+        """A lookup table's addresses usable at `slot`, as the runtime holds the table."""
+        found = self.runtime.svm.get_account(address)
+        if found is None or found.owner != lookup_tables.PROGRAM:
+            return None
+        try:
+            return LookupTable.decode(address, bytes(found.data)).usable(slot)
+        except BadTable:
+            return None
+
     def pool_of(self, key: Pubkey) -> str | None:
         """The pool one of whose accounts is at `key`."""
         if key not in self._pool_keys:
@@ -226,6 +240,8 @@ class Bytecode:
         """Run a signed transaction (base64), or only simulate it (`dry`)."""
         transaction = VersionedTransaction.from_bytes(base64.b64decode(payload))
         svm = self.runtime.svm
+        if lookup_tables.PROGRAM in transaction.message.account_keys:
+            self._recent_slots()  # a table is derived from a recent slot: SlotHashes says which
         result = (svm.simulate_transaction(transaction) if dry
                   else svm.send_transaction(transaction))
         if isinstance(result, FailedTransactionMetadata):
@@ -237,6 +253,14 @@ class Bytecode:
         meta = result.meta() if not isinstance(result, TransactionMetadata) else result
         return Execution(None, None, "", tuple(meta.logs()), int(meta.compute_units_consumed()),
                          [] if dry else _inner(meta))  # a simulation's answer has none
+
+    def _recent_slots(self) -> None:
+        """SlotHashes as a validator's bank at this slot holds it: the slots before it (what
+        CreateLookupTable checks its slot against), with the cluster's blockhashes."""
+        slot = int(self.runtime.svm.get_clock().slot)
+        self.runtime.svm.set_slot_hashes([
+            (s, Hash.from_string(blockhash_at(s)))
+            for s in range(slot - 1, max(slot - 1 - lookup_tables.RECENT_SLOTS, -1), -1)])
 
     def trade(self, info: PoolInfo, pool: Pool, mint_in: str, amount: int) -> None:
         """Another trader's swap, run by the program; the pool read back after it. Raises

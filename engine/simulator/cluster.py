@@ -29,9 +29,11 @@ from engine.simulator.execution import Executor, Outcome, Runs, SwapProgram, tok
 from engine.simulator.faults import Faults
 from engine.simulator.fees import FeeMarket
 from engine.simulator.ledger import ChainRecord
+from engine.simulator.lookup_tables import TableModel, WithTables
 from engine.simulator.message import Message
 from engine.simulator.wallet import Wallet
 from engine.solana.programs import PoolInfo
+from engine.solana.transaction import Tables
 
 SLOT_SECONDS = 0.4
 BLOCKHASH_VALIDITY = 150  # blocks, as MAX_PROCESSING_AGE
@@ -66,7 +68,8 @@ class SimChain:
                  record: ChainRecord | None = None,
                  snapshot: Callable[[Message], dict[str, Any]] = lambda message: {},
                  funded: str | None = None,
-                 runs: Callable[[SimChain], Runs] | None = None) -> None:
+                 runs: Callable[[SimChain], Runs] | None = None,
+                 tables: Tables | None = None) -> None:
         self._rng, self._clock, self._pools = rng, clock, pools
         self._scale, self._failure_rate, self.faults = latency_scale, failure_rate, faults
         self.wallet, self._on_slot, self._on_change = wallet, on_slot, on_change
@@ -74,8 +77,12 @@ class SimChain:
         self.fees = FeeMarket(random.Random(rng.random()))
         # The model runs the swaps, unless the programs' bytecode does (`runs`).
         self.execution = "model" if runs is None else "bytecode"
-        self._executor: Runs = (runs(self) if runs is not None
-                                else Executor(programs, lambda: self.wallet, faults.slips))
+        # Lookup tables: the model's own, unless the runtime holds them (`tables` reads them).
+        self.tables = TableModel(lambda: self.block_height, lambda: self.wallet,
+                                 lambda: self.owner)
+        self._tables = tables or self.tables.usable
+        self._executor: Runs = (runs(self) if runs is not None else WithTables(
+            Executor(programs, lambda: self.wallet, faults.slips), self.tables))
         # The wallet's public key, from configuration (the engine's keypair, or the cluster's
         # --fund): never whoever asks first. None: no wallet holds money on this cluster.
         self.owner: str | None = funded
@@ -227,7 +234,7 @@ class SimChain:
     def read(self, payload: str, *, verify: bool = True) -> Message:
         """Parse and verify a transaction (raises `Rejected`)."""
         return Message.read(payload, self._pools, self._expiry, verify=verify,
-                            any_program=self.execution == "bytecode")
+                            any_program=self.execution == "bytecode", tables=self._tables)
 
     # -- transactions ------------------------------------------------------------------------
     async def send(self, payload: str, *, preflight: bool = True, faults: bool = True) -> str:
@@ -385,6 +392,9 @@ class SimChain:
             "preTokenBalances": before, "postTokenBalances": token_balances(message, self.wallet)}
         meta = {"err": outcome.err, "fee": message.fee, "computeUnitsConsumed": units, **balances,
                 "logMessages": [*outcome.logs, f"Transaction {status}"],
+                **({"loadedAddresses": {"writable": [str(k) for k in message.loaded[0]],
+                                        "readonly": [str(k) for k in message.loaded[1]]}}
+                   if any(message.loaded) else {}),
                 **({"innerInstructions": outcome.inner} if outcome.inner else {})}
         self.ledger[message.signature] = landed
         self.details[message.signature] = (message.payload, meta)

@@ -13,7 +13,7 @@ from solders.transaction import VersionedTransaction
 
 from engine.domain import base58
 from engine.domain.tokens import lookup
-from engine.simulator.parsed import parsed_message, ui_amount
+from engine.simulator.parsed import parsed_message, table_lookups, ui_amount
 from engine.solana import jsonrpc as codes
 from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.jsonrpc import RpcError
@@ -112,10 +112,12 @@ def transaction_encoding(config: dict[str, Any] | None) -> str:
     return str(encoding)
 
 
-def encode_transaction(payload: str, config: dict[str, Any] | None) -> tuple[Any, Any]:
+def encode_transaction(payload: str, config: dict[str, Any] | None,
+                       loaded: dict[str, list[str]] | None = None) -> tuple[Any, Any]:
     """(`transaction`, `version`) as getTransaction and getBlock give them: the signed bytes in
-    base64 or base58, or the message as JSON, or parsed (`engine.simulator.parsed`). A v0
-    transaction for a client that did not say it reads them is -32015, as a node answers."""
+    base64 or base58, or the message as JSON, or parsed (`engine.simulator.parsed`, which lists
+    the `loaded` addresses too). A v0 transaction for a client that did not say it reads them
+    is -32015, as a node answers."""
     raw = base64.b64decode(payload)
     tx = VersionedTransaction.from_bytes(raw)
     message = tx.message
@@ -133,7 +135,7 @@ def encode_transaction(payload: str, config: dict[str, Any] | None) -> tuple[Any
         return [base58.encode(raw), "base58"], version
     signatures = [str(s) for s in tx.signatures]
     if encoding == "jsonParsed":
-        return {"signatures": signatures, "message": parsed_message(message)}, version
+        return {"signatures": signatures, "message": parsed_message(message, loaded)}, version
     header = message.header
     body: dict[str, Any] = {
         "accountKeys": [str(k) for k in message.account_keys],
@@ -145,8 +147,8 @@ def encode_transaction(payload: str, config: dict[str, Any] | None) -> tuple[Any
                           "accounts": list(bytes(ix.accounts)),
                           "data": base58.encode(bytes(ix.data)), "stackHeight": None}
                          for ix in message.instructions]}
-    if version == 0:
-        body["addressTableLookups"] = []
+    if isinstance(message, MessageV0):
+        body["addressTableLookups"] = table_lookups(message)
     return {"signatures": signatures, "message": body}, version
 
 

@@ -10,7 +10,14 @@ from solders.pubkey import Pubkey
 
 from engine.domain.transactions import Memo, SwapInstruction
 from engine.solana.programs import PoolInfo
-from engine.solana.transaction import Decoded, Rejected, decode
+from engine.solana.transaction import (
+    MAX_TRANSACTION_BYTES,
+    Decoded,
+    Rejected,
+    TableInstruction,
+    Tables,
+    decode,
+)
 
 BASE_FEE_LAMPORTS = 5_000  # per signature
 # Compute units each step costs on the simulated validator (of the order real ones report).
@@ -37,7 +44,9 @@ class Message:
     units: int  # what running it consumes
     kinds: tuple[str, ...]  # each swap's pool program
     swap_indexes: tuple[int, ...]
-    account_keys: tuple[Pubkey, ...]
+    account_keys: tuple[Pubkey, ...]  # its own, then those its lookups loaded
+    loaded: tuple[tuple[Pubkey, ...], tuple[Pubkey, ...]]  # looked up: writable, read-only
+    table_instructions: tuple[TableInstruction, ...]
     contended: tuple[str, ...]  # the pool accounts: what other traders bid for too
     hops: tuple[tuple[SwapInstruction, ...], ...]
     exact_out: bool
@@ -48,18 +57,27 @@ class Message:
     @classmethod
     def read(cls, payload: str, pools: Callable[[Pubkey], PoolInfo | None],
              expiry: Callable[[str], int | None], *, verify: bool = True,
-             any_program: bool = False) -> Message:
+             any_program: bool = False, tables: Tables = lambda address: None) -> Message:
         """Parse, verify and decode; raises `Rejected` (bad bytes or signatures).
-        `any_program`: the programs' runtime executes it, so it need not be a swap."""
+        `any_program`: the programs' runtime executes it, so it need not be a swap.
+        `tables`: the lookup tables' addresses usable now."""
         try:
             raw = base64.b64decode(payload, validate=True)
         except ValueError:
             raise Rejected("SanitizeFailure", "the transaction is not base64") from None
-        decoded = decode(raw, pools, verify=verify, any_program=any_program)
+        if len(raw) > MAX_TRANSACTION_BYTES:  # a packet's payload, as every node enforces
+            raise Rejected("TooLarge", f"decoded solana_transaction::versioned::"
+                                       f"VersionedTransaction too large: {len(raw)} bytes "
+                                       f"(max: {MAX_TRANSACTION_BYTES} bytes)")
+        decoded = decode(raw, pools, verify=verify, any_program=any_program, tables=tables)
         swaps = decoded.swaps
-        if not swaps and not any_program:  # the model of the swap programs runs nothing else
+        if not any_program and not swaps and not decoded.table_instructions:
             raise Rejected("UnsupportedTransaction", "without --programs this simulated cluster "
-                                                     "runs swaps only")
+                                                     "runs swaps and lookup tables only")
+        if not any_program and swaps and decoded.table_instructions:
+            raise Rejected("UnsupportedTransaction", "without --programs this simulated cluster "
+                                                     "runs lookup-table instructions in "
+                                                     "transactions of their own")
         height = expiry(decoded.blockhash)
         hops: list[list[SwapInstruction]] = []
         for ix in swaps:
@@ -70,6 +88,7 @@ class Message:
                    -1 if height is None else height, Memo.parse(decoded.memo), decoded.memo,
                    decoded.unit_price, decoded.unit_limit, decoded.signatures, swaps,
                    _units(decoded), decoded.kinds, decoded.swap_indexes, decoded.account_keys,
+                   decoded.loaded, decoded.table_instructions,
                    tuple(dict.fromkeys(str(k) for k in decoded.pools)),
                    tuple(tuple(hop) for hop in hops), any(ix.exact_out for ix in swaps),
                    sum(ix.amount_in for ix in hops[0]) if hops else 0,
@@ -90,6 +109,8 @@ class Message:
 
 
 def _units(decoded: Decoded) -> int:
+    if not decoded.swaps:  # the lookup-table program: a few thousand units an instruction
+        return 2 * UNITS["budget"] + UNITS["housekeeping"] * len(decoded.table_instructions)
     swaps = sum(UNITS[kind] + (2 * UNITS["bin"] if kind == "dlmm" else 0)
                 for kind in decoded.kinds)
     return 2 * UNITS["budget"] + UNITS["memo"] + 4 * UNITS["housekeeping"] + swaps

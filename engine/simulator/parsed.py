@@ -35,26 +35,42 @@ TOKEN_INSTRUCTIONS: dict[int, tuple[str, tuple[str, ...], str]] = {
 MEMOS = {"MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr", "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo"}
 
 
-def parsed_message(message: Message | MessageV0 | Any) -> dict[str, Any]:
-    keys = [str(k) for k in message.account_keys]
+def parsed_message(message: Message | MessageV0 | Any,
+                   loaded: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """A message as jsonParsed gives it; `loaded`: what a v0 message's lookups loaded
+    (meta.loadedAddresses), listed after its own keys with their source."""
+    own = [str(k) for k in message.account_keys]
     header = message.header
     signers = header.num_required_signatures
+    looked_up = loaded or {"writable": [], "readonly": []}
+    keys = [*own, *looked_up["writable"], *looked_up["readonly"]]
 
     def writable(n: int) -> bool:
+        if n >= len(own):
+            return n < len(own) + len(looked_up["writable"])
         if n < signers:
             return n < signers - header.num_readonly_signed_accounts
-        return n < len(keys) - header.num_readonly_unsigned_accounts
+        return n < len(own) - header.num_readonly_unsigned_accounts
 
     body: dict[str, Any] = {
         "accountKeys": [{"pubkey": key, "signer": n < signers, "writable": writable(n),
-                         "source": "transaction"} for n, key in enumerate(keys)],
+                         "source": "transaction" if n < len(own) else "lookupTable"}
+                        for n, key in enumerate(keys)],
         "recentBlockhash": str(message.recent_blockhash),
         "instructions": [instruction(keys[ix.program_id_index],
                                      [keys[i] for i in bytes(ix.accounts)], bytes(ix.data))
                          for ix in message.instructions]}
     if isinstance(message, MessageV0):
-        body["addressTableLookups"] = []
+        body["addressTableLookups"] = table_lookups(message)
     return body
+
+
+def table_lookups(message: MessageV0) -> list[dict[str, Any]]:
+    """A v0 message's lookups, as a node's JSON lists them."""
+    return [{"accountKey": str(found.account_key),
+             "writableIndexes": list(bytes(found.writable_indexes)),
+             "readonlyIndexes": list(bytes(found.readonly_indexes))}
+            for found in message.address_table_lookups]
 
 
 def parsed_inner(inner: list[dict[str, Any]], keys: list[Pubkey]) -> list[dict[str, Any]]:

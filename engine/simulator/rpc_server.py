@@ -131,13 +131,13 @@ class ClusterRpc:
         return "ok"
 
     async def get_slot(self, config: dict[str, Any] | None = None) -> int:
-        return self.chain.block_height
+        return _at(self.chain.block_height, config)
 
     async def get_genesis_hash(self) -> str:
         return self.chain.genesis_hash
 
     async def get_block_height(self, config: dict[str, Any] | None = None) -> int:
-        return self.chain.block_height
+        return _at(self.chain.block_height, config)
 
     async def get_latest_blockhash(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
         blockhash = self.chain.latest_blockhash()
@@ -287,15 +287,23 @@ class ClusterRpc:
 def transaction_json(payload: str, meta: dict[str, Any],
                      config: dict[str, Any] | None) -> dict[str, Any]:
     """A landed transaction and its meta, as getTransaction and getBlock give them."""
-    transaction, version = encode_transaction(payload, config)
+    loaded = meta.get("loadedAddresses", {"writable": [], "readonly": []})
+    transaction, version = encode_transaction(payload, config, loaded)
     inner = meta.get("innerInstructions", [])
     if (config or {}).get("encoding") == "jsonParsed" and inner:
         keys = VersionedTransaction.from_bytes(base64.b64decode(payload)).message.account_keys
-        inner = parsed_inner(inner, list(keys))
+        inner = parsed_inner(inner, [*keys, *(Pubkey.from_string(k) for k in (
+            *loaded["writable"], *loaded["readonly"]))])
     return {"version": version, "transaction": transaction, "meta": {
         **meta, "status": {"Ok": None} if meta["err"] is None else {"Err": meta["err"]},
         "innerInstructions": inner, "rewards": [],
-        "loadedAddresses": {"writable": [], "readonly": []}}}
+        "loadedAddresses": loaded}}
+
+
+def _at(height: int, config: dict[str, Any] | None) -> int:
+    """The slot a commitment level sees: finalized trails by the depth a validator roots at."""
+    commitment = config.get("commitment") if isinstance(config, dict) else None
+    return max(height - FINALITY_DEPTH, 0) if commitment == "finalized" else height
 
 
 def _base64(config: dict[str, Any] | None) -> None:
@@ -323,5 +331,9 @@ def _error_text(err: Any) -> str:
 def _rejected(error: Rejected) -> RpcError:
     if error.reason == "SignatureFailure":
         return RpcError(codes.SIGNATURE_VERIFICATION_FAILURE, error.message)
+    if error.reason == "TooLarge":
+        return RpcError(codes.INVALID_PARAMS, error.message)
+    if error.reason in ("AddressLookupTableNotFound", "InvalidAddressLookupTableIndex"):
+        return _preflight(error.reason, error.message)  # as a node's preflight answers it
     return RpcError(codes.INVALID_PARAMS, f"invalid transaction: {error.message}",
                     {"err": error.reason})

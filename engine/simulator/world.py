@@ -116,7 +116,7 @@ class SimWorld:
             a launched pool too, which the seeded `pools` do not hold. With the programs, any
             other account the transaction named, as the runtime holds it."""
             touched = {ix.pool for ix in message.instructions}
-            kept: dict[str, Any] = {"wallet": chain.wallet.state()}
+            kept: dict[str, Any] = {"wallet": chain.wallet.state(), **chain.tables.state(message)}
             if bytecode is not None:
                 touched |= {info.pool_id for key in message.account_keys
                             if (info := world.pool_at(key)) is not None}
@@ -132,7 +132,10 @@ class SimWorld:
                          on_slot=lambda now: world.trade(now), on_change=changed,
                          record=record, snapshot=snapshot, funded=funded,
                          runs=None if bytecode is None else lambda c: RuntimeExecutor(
-                             bytecode, c, lambda ids: world.read_back(ids), faults.slips))
+                             bytecode, c, lambda ids: world.read_back(ids), faults.slips),
+                         tables=None if bytecode is None else lambda address: bytecode.table(
+                             address, chain.block_height))
+        chain.tables.restore(saved)
         world = cls(raydium, meteora, chain, faults, traders, random.Random(rng.random()),
                     latency_scale, record=record, bytecode=bytecode)
         launched = sorted((v for k, v in saved.items() if k.startswith("launch:")),

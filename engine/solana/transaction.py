@@ -7,6 +7,7 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from solders.address_lookup_table_account import AddressLookupTableAccount
 from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
 from solders.hash import Hash
 from solders.instruction import Instruction
@@ -19,6 +20,8 @@ from solders.transaction import VersionedTransaction
 
 from engine.domain.transactions import SwapInstruction
 from engine.solana import instructions as ix
+from engine.solana import lookup_tables
+from engine.solana.lookup_tables import Lookup, LookupFailed
 from engine.solana.programs import (
     AMM_V4,
     ASSOCIATED_TOKEN,
@@ -49,7 +52,9 @@ AMM_V4_SWAPS = frozenset({SWAP_BASE_IN, SWAP_BASE_OUT, SWAP_BASE_IN_V2, SWAP_BAS
 SWAP_DISCRIMINATORS = frozenset({CPMM_SWAP_BASE_INPUT, CPMM_SWAP_BASE_OUTPUT, DLMM_SWAP,
                                  DLMM_SWAP_EXACT_OUT})
 ROLES = {AMM_V4: "amm_v4", CPMM: "cpmm", DLMM: "dlmm", COMPUTE_BUDGET: "budget", MEMO: "memo",
-         SYSTEM: "housekeeping", TOKEN: "housekeeping", ASSOCIATED_TOKEN: "housekeeping"}
+         SYSTEM: "housekeeping", TOKEN: "housekeeping", ASSOCIATED_TOKEN: "housekeeping",
+         lookup_tables.PROGRAM: "lookup_table"}
+Tables = Callable[[Pubkey], tuple[Pubkey, ...] | None]  # a table's usable addresses, now
 
 
 def swap_instructions(owner: Pubkey, swaps: Sequence[SwapInstruction],
@@ -85,12 +90,15 @@ def swap_instructions(owner: Pubkey, swaps: Sequence[SwapInstruction],
 
 
 def sign(owner: Pubkey, payer: Keypair | None, body: Sequence[Instruction], blockhash: str,
-         memo: str, unit_limit: int, unit_price: int) -> VersionedTransaction:
+         memo: str, unit_limit: int, unit_price: int,
+         tables: Sequence[AddressLookupTableAccount] = ()) -> VersionedTransaction:
     """The transaction signed by `payer` (`owner`'s keypair); without it, unsigned: a draft
-    to simulate without sigVerify (signing costs as much as everything else here together)."""
+    to simulate without sigVerify (signing costs as much as everything else here together).
+    An account found in one of `tables` is looked up there (one byte instead of 32)."""
     instructions = [set_compute_unit_limit(unit_limit), set_compute_unit_price(unit_price),
                     *body, ix.memo(memo)]
-    message = MessageV0.try_compile(owner, instructions, [], Hash.from_string(blockhash))
+    message = MessageV0.try_compile(owner, instructions, list(tables),
+                                    Hash.from_string(blockhash))
     if payer is None:
         return VersionedTransaction.populate(message, [Signature.default()])
     # ed25519 over the versioned message bytes, as the constructor would do (in half the time).
@@ -128,15 +136,30 @@ class Decoded:
     kinds: tuple[str, ...]  # each swap's pool program: amm_v4, cpmm or dlmm
     swap_indexes: tuple[int, ...]  # each swap's place among the instructions
     pools: tuple[Pubkey, ...]  # each swap's pool account
-    account_keys: tuple[Pubkey, ...]
+    account_keys: tuple[Pubkey, ...]  # the message's own, then those its lookups loaded
+    loaded: tuple[tuple[Pubkey, ...], tuple[Pubkey, ...]]  # looked up: writable, read-only
+    table_instructions: tuple[TableInstruction, ...]  # the Address Lookup Table program's
+
+
+@dataclass(frozen=True, slots=True)
+class TableInstruction:
+    """An instruction to the Address Lookup Table program: where it is, its data, accounts,
+    and which of those accounts signed."""
+
+    index: int
+    data: bytes
+    accounts: tuple[Pubkey, ...]
+    signed: tuple[bool, ...]
 
 
 def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None], *,
-           verify: bool = True, any_program: bool = False) -> Decoded:
+           verify: bool = True, any_program: bool = False,
+           tables: Tables = lambda address: None) -> Decoded:
     """Parse (and, unless told not to, verify) signed bytes; raise Rejected as a validator
     would. A simulation without sigVerify, or the signer reading its own, skips the check.
     `any_program`: a runtime executes it, so any message version and any program is taken,
-    and a swap not in the engine's shape is left to its program (not read as a swap)."""
+    and a swap not in the engine's shape is left to its program (not read as a swap).
+    `tables`: the lookup tables' usable addresses, which the message's lookups load."""
     try:
         tx = VersionedTransaction.from_bytes(raw)
     except ValueError as error:
@@ -147,7 +170,11 @@ def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None], *,
     if not isinstance(message, MessageV0) and not any_program:
         raise Rejected("UnsupportedVersion", "this cluster takes v0 messages")
     keys = list(message.account_keys)
+    signers = message.header.num_required_signatures
+    loaded = _loaded(message, tables) if isinstance(message, MessageV0) else ((), ())
+    keys += [*loaded[0], *loaded[1]]
     limit, price, memo = 200_000, 0, ""
+    table_instructions: list[TableInstruction] = []
     swaps: list[SwapInstruction] = []
     kinds: list[str] = []
     indexes: list[int] = []
@@ -160,6 +187,11 @@ def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None], *,
         if role is None or role == "housekeeping":
             continue
         data = bytes(compiled.data)
+        if role == "lookup_table":
+            at = bytes(compiled.accounts)
+            table_instructions.append(TableInstruction(n, data, tuple(keys[i] for i in at),
+                                                       tuple(i < signers for i in at)))
+            continue
         if role == "budget":
             if data[:1] == b"\x02":
                 limit = struct.unpack_from("<I", data, 1)[0]
@@ -178,9 +210,24 @@ def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None], *,
             kinds.append(role)
             indexes.append(n)
             addresses.append(accounts[POOL_ACCOUNT[program]])
-    return Decoded(str(tx.signatures[0]), keys[0], str(message.recent_blockhash),
-                   message.header.num_required_signatures, limit, price, memo, tuple(swaps),
-                   tuple(kinds), tuple(indexes), tuple(addresses), tuple(keys))
+    return Decoded(str(tx.signatures[0]), keys[0], str(message.recent_blockhash), signers,
+                   limit, price, memo, tuple(swaps), tuple(kinds), tuple(indexes),
+                   tuple(addresses), tuple(keys), loaded, tuple(table_instructions))
+
+
+def _loaded(message: MessageV0, tables: Tables) -> tuple[tuple[Pubkey, ...], tuple[Pubkey, ...]]:
+    """What a v0 message's lookups load (raises Rejected as a node does when it cannot)."""
+    if not message.address_table_lookups:
+        return (), ()
+    lookups = [Lookup(found.account_key, tuple(bytes(found.writable_indexes)),
+                      tuple(bytes(found.readonly_indexes)))
+               for found in message.address_table_lookups]
+    usable = {lookup.table: addresses for lookup in lookups
+              if (addresses := tables(lookup.table)) is not None}
+    try:
+        return lookup_tables.resolve(lookups, usable)
+    except LookupFailed as error:
+        raise Rejected(error.reason, str(error)) from None
 
 
 def _swap(program: Pubkey, accounts: list[Pubkey], data: bytes, owner: Pubkey,

@@ -9,7 +9,6 @@ import math
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from loguru import logger
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
@@ -37,9 +36,11 @@ from engine.ports import Clock, SolanaRpc
 from engine.solana import jsonrpc as codes
 from engine.solana.instructions import writable
 from engine.solana.jsonrpc import RpcError, RpcTimeout
+from engine.solana.lookup_tables import lookupable
 from engine.solana.programs import TOKEN, PoolInfo
 from engine.solana.transaction import MAX_TRANSACTION_BYTES, Rejected, decode, sign, wire
 from engine.solana.transaction import swap_instructions as build_swaps
+from engine.solana_client.lookup_tables import LookupTables, Memory
 
 MAX_UNITS = 1_400_000  # what a transaction may ask for; the draft that is simulated asks it
 MIN_UNITS = 50_000  # the floor under simulated units
@@ -62,9 +63,12 @@ class PoolDirectory(Protocol):
 
 class RpcChain:
     def __init__(self, rpc: SolanaRpc, keypair: Keypair, pools: PoolDirectory, clock: Clock, *,
-                 poll_seconds: float, max_priority_fee: int) -> None:
+                 poll_seconds: float, max_priority_fee: int, memory: Memory | None) -> None:
+        """`memory`: where the wallet's lookup tables are kept across restarts (None: for
+        this process only)."""
         self._rpc, self._keypair, self._pools, self._clock = rpc, keypair, pools, clock
         self._poll, self._max_fee = poll_seconds, max_priority_fee
+        self._tables = LookupTables(rpc, keypair, clock, memory, poll_seconds=poll_seconds)
         self.owner = keypair.pubkey()
         self._pairs: dict[str, tuple[str, str]] = {}  # signature -> (mint in, mint out)
 
@@ -96,22 +100,29 @@ class RpcChain:
         body = build_swaps(self.owner, instructions, self._pools.pool_info)
         price = await self.priority_fee([str(a) for a in writable(body)], priority)
         draft = sign(self.owner, None, body, blockhash.hash, memo.text, MAX_UNITS, price)
+        tables = []
+        if len(bytes(draft)) > MAX_TRANSACTION_BYTES:  # as aggregators do: look accounts up
+            await self._tables.cover(lookupable(body))
+            tables = self._tables.usable()
+            draft = sign(self.owner, None, body, blockhash.hash, memo.text, MAX_UNITS, price,
+                         tables)
+            if len(bytes(draft)) > MAX_TRANSACTION_BYTES:
+                raise PermanentError(f"the route's transaction is {len(bytes(draft))} bytes "
+                                     f"even with lookup tables, over Solana's "
+                                     f"{MAX_TRANSACTION_BYTES}", code="TRANSACTION_TOO_LARGE")
         simulated = (await self._call(self._rpc.simulate_transaction(wire(draft))))["value"]
         units = int(simulated.get("unitsConsumed") or 0)
         # A simulation that failed stopped early and says nothing of what the whole costs: the
         # most then, so that a landing fails for the program's reason, not for its budget.
         limit = (MAX_UNITS if simulated.get("err") is not None
                  else max(MIN_UNITS, math.ceil(units * UNIT_MARGIN)))
-        tx = sign(self.owner, self._keypair, body, blockhash.hash, memo.text, limit, price)
+        tx = sign(self.owner, self._keypair, body, blockhash.hash, memo.text, limit, price,
+                  tables)
         # What it swaps, so that reading its fill back needs no decoding (after a restart
         # the transaction itself is read).
         self._pairs[str(tx.signatures[0])] = (instructions[0].mint_in, instructions[-1].mint_out)
         if len(self._pairs) > MAX_REMEMBERED:  # attempts that never landed: forget the oldest
             del self._pairs[next(iter(self._pairs))]
-        if len(bytes(tx)) > MAX_TRANSACTION_BYTES:
-            logger.bind(order_id=memo.order_id).warning(
-                "transaction of {} bytes: a real cluster needs an address lookup table for it",
-                len(bytes(tx)))
         return SignedTransaction(str(tx.signatures[0]), blockhash.last_valid_height, wire(tx))
 
     async def priority_fee(self, accounts: list[str], priority: Priority) -> int:
@@ -153,7 +164,7 @@ class RpcChain:
         if found is None:  # a node without the transaction's details: a status is enough
             return Landed(signature, int(status["slot"]), 0, 0, 0,
                           None if status["err"] is None else error_code(status["err"]))
-        return self._read(signature, found)
+        return await self._read(signature, found)
 
     async def balances(self) -> list[TokenBalance]:
         lamports = await self._call(self._rpc.get_balance(str(self.owner)))
@@ -165,7 +176,7 @@ class RpcChain:
             balances.append(TokenBalance(info["mint"], int(info["tokenAmount"]["amount"]), True))
         return balances
 
-    def _read(self, signature: str, found: dict[str, Any]) -> Landed:
+    async def _read(self, signature: str, found: dict[str, Any]) -> Landed:
         """A fill from the cluster's record: the wallet's balance changes, not our quote."""
         meta, owner = found["meta"], str(self.owner)
         fee = int(meta["fee"])
@@ -178,7 +189,7 @@ class RpcChain:
         rent = ATA_RENT_LAMPORTS * len(set(after) - set(before))
         lamports = int(meta["postBalances"][0]) - int(meta["preBalances"][0]) + fee + rent
         pair = self._pairs.pop(signature, None)
-        mint_in, mint_out = pair if pair is not None else self._swapped(signature, found)
+        mint_in, mint_out = pair if pair is not None else await self._swapped(signature, found)
 
         def change(mint: str) -> int:
             return lamports if mint == WSOL_MINT else after.get(mint, 0) - before.get(mint, 0)
@@ -186,11 +197,14 @@ class RpcChain:
         return Landed(signature, int(found["slot"]), -change(mint_in), change(mint_out), fee,
                       rent_lamports=rent)
 
-    def _swapped(self, signature: str, found: dict[str, Any]) -> tuple[str, str]:
-        """The mints a transaction sold and bought, from the transaction itself."""
+    async def _swapped(self, signature: str, found: dict[str, Any]) -> tuple[str, str]:
+        """The mints a transaction sold and bought, from the transaction itself (and the
+        wallet's lookup tables, where it looked accounts up)."""
+        await self._tables.load()
         try:
             tx = decode(base64.b64decode(found["transaction"][0]), self._pools.pool_at,
-                        verify=False)  # ours: what matters here is what it swapped
+                        verify=False,  # ours: what matters here is what it swapped
+                        tables=self._tables.addresses)
         except (Rejected, ValueError) as error:
             raise PermanentError(f"transaction {signature} cannot be read: {error}",
                                  code="UNREADABLE_TRANSACTION") from None

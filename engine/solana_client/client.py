@@ -166,8 +166,8 @@ class RpcClient:
     async def get_block_height(self) -> int:
         return int(await self._call("getBlockHeight", {"commitment": self._commitment}))
 
-    async def get_slot(self) -> int:
-        return int(await self._call("getSlot", {"commitment": self._commitment}))
+    async def get_slot(self, commitment: str | None = None) -> int:
+        return int(await self._call("getSlot", {"commitment": commitment or self._commitment}))
 
     async def get_version(self) -> dict[str, Any]:
         return dict(await self._call("getVersion"))

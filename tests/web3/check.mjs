@@ -4,7 +4,7 @@
 // per check and exits 1 on the first failure. "reads": the cluster runs the Python model (no
 // --programs), so airdrops and transfers are not tried.
 import {
-  Connection, Keypair, LAMPORTS_PER_SOL, PublicKey, SystemProgram, Transaction,
+  AddressLookupTableProgram, Connection, Keypair, LAMPORTS_PER_SOL, PublicKey, SystemProgram, Transaction,
   TransactionMessage, VersionedTransaction, sendAndConfirmTransaction,
 } from "@solana/web3.js";
 
@@ -138,4 +138,32 @@ const last = new Transaction().add(SystemProgram.transfer(
 await sendAndConfirmTransaction(connection, last, [payer]);
 check("logsSubscribe", (await logged).err === null);
 check("accountSubscribe", (await changed) === LAMPORTS_PER_SOL);
+
+// An address lookup table made with web3.js's own instructions, read back with its own
+// decoder, then looked up by a v0 transfer.
+const recentSlot = await connection.getSlot("finalized");
+const [create, tableAddress] = AddressLookupTableProgram.createLookupTable(
+  { authority: payer.publicKey, payer: payer.publicKey, recentSlot });
+const extend = AddressLookupTableProgram.extendLookupTable({ lookupTable: tableAddress,
+  authority: payer.publicKey, payer: payer.publicKey, addresses: [receiver] });
+await sendAndConfirmTransaction(connection, new Transaction().add(create, extend), [payer]);
+const table = (await connection.getAddressLookupTable(tableAddress)).value;
+check("getAddressLookupTable", table !== null && table.state.addresses.length === 1
+  && table.state.addresses[0].equals(receiver)
+  && table.state.authority.equals(payer.publicKey), table);
+while ((await connection.getSlot()) <= table.state.lastExtendedSlot) {  // usable next slot
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+const fresh = await connection.getLatestBlockhash();
+const viaTable = new VersionedTransaction(new TransactionMessage({ payerKey: payer.publicKey,
+  recentBlockhash: fresh.blockhash, instructions: [SystemProgram.transfer(
+    { fromPubkey: payer.publicKey, toPubkey: receiver, lamports: LAMPORTS_PER_SOL / 8 })],
+}).compileToV0Message([table]));
+viaTable.sign([payer]);
+const looked = await connection.sendTransaction(viaTable);
+await connection.confirmTransaction({ signature: looked, ...fresh });
+const lookedUp = await connection.getTransaction(looked, { maxSupportedTransactionVersion: 0 });
+check("a v0 transaction's lookups", lookedUp.meta.loadedAddresses.writable.length === 1
+  && lookedUp.meta.loadedAddresses.writable[0].equals(receiver)
+  && (await connection.getBalance(receiver)) === LAMPORTS_PER_SOL * 9 / 8, lookedUp.meta);
 process.exit(0);
