@@ -53,12 +53,16 @@ class Values:
 
 
 @pytest.fixture(params=["model", "bytecode"])
-async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SimWorld]:
-    programs = None
-    if request.param == "bytecode":
-        programs = str(request.getfixturevalue("programs"))
+def runs(request: pytest.FixtureRequest) -> Path | None:
+    """What runs the cluster's transactions: the model (None), or the programs' bytecode."""
+    return request.getfixturevalue("programs") if request.param == "bytecode" else None
+
+
+@pytest.fixture
+async def world(runs: Path | None, tmp_path: Path) -> AsyncIterator[SimWorld]:
     built = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "wallet.json"), programs=programs,
+                           funded=wallet_for(tmp_path / "wallet.json"),
+                           programs=str(runs) if runs else None,
                            chain_db=str(tmp_path / "chain.db"))
     yield built
     await built.chain.close()
@@ -296,3 +300,27 @@ async def test_an_order_split_on_both_hops_is_confirmed_in_one_transaction(
         final["txHash"], {"encoding": "base64", "maxSupportedTransactionVersion": 0}])
     raw = base64.b64decode(found["transaction"][0])
     assert len(raw) <= MAX_TRANSACTION_BYTES and found["meta"]["loadedAddresses"]["writable"]
+
+
+async def test_a_restarted_cluster_still_has_the_tables(tmp_path: Path,
+                                                        runs: Path | None) -> None:
+    def build() -> SimWorld:
+        return SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                              funded=wallet_for(tmp_path / "wallet.json"),
+                              programs=str(runs) if runs else None,
+                              chain_db=str(tmp_path / "chain.db"))
+    first, memory = build(), Values()
+    chain = engine_side(first, tmp_path, memory)
+    await a_first_landing(chain, first)
+    tx = await chain.sign(split_both_hops(first), await chain.latest_blockhash(), Memo("o", 1))
+    await first.chain.close()
+    again = build()  # as after a kill: from the record alone
+    try:
+        table = await rpc(again, "getAccountInfo", memory.kept["lookup_tables"],
+                          {"encoding": "base64"})
+        assert table["value"]["owner"] == str(alt.PROGRAM)
+        await rpc(again, "sendTransaction", tx.payload, {"encoding": "base64"})
+        landed = await engine_side(again, tmp_path, memory).confirm(tx)
+        assert landed is not None and landed.err is None
+    finally:
+        await again.chain.close()
