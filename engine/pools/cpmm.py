@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from engine.domain.errors import InsufficientFunds
@@ -33,6 +34,13 @@ class CpPool:
     fee_den: int
     protocol_rate: int = 0  # CPMM: share of the trade fee kept outside the curve, over 1e6
     fund_rate: int = 0
+    # LP tokens minted when the pool was made (sqrt of the first deposit's product); swaps
+    # never change it, so the pool's accounts keep showing it. 0: from the reserves given.
+    lp_supply: int = 0
+
+    def __post_init__(self) -> None:
+        if self.lp_supply == 0:
+            self.lp_supply = math.isqrt(self.reserve_base * self.reserve_quote)
 
     def reserves(self, mint_in: str) -> tuple[int, int]:
         if mint_in == self.base:
@@ -99,10 +107,12 @@ class CpPool:
         return r_out / r_in
 
     def state(self) -> list[int]:
-        return [self.reserve_base, self.reserve_quote]
+        return [self.reserve_base, self.reserve_quote, self.lp_supply]
 
     def restore(self, state: list[int]) -> None:
-        self.reserve_base, self.reserve_quote = state
+        self.reserve_base, self.reserve_quote = state[:2]
+        if len(state) > 2:  # a record written before the supply was kept: as it was made
+            self.lp_supply = state[2]
 
     def scale_price(self, factor: float) -> None:
         """Scripted: make base `factor` times dearer in quote, keeping the quote depth."""

@@ -17,7 +17,15 @@ from engine.simulator.holdings import holdings
 from engine.solana import lookup_tables
 from engine.solana.accounts import CLOCK
 from engine.solana.pool_accounts import Account, encode_pool
-from engine.solana.programs import CLOCK_SYSVAR, CPMM, SYSVAR, TOKEN, bin_array_index, pda
+from engine.solana.programs import (
+    CLOCK_SYSVAR,
+    CPMM,
+    SYSVAR,
+    TOKEN,
+    bin_array_index,
+    pda,
+    preset_parameter_address,
+)
 
 if TYPE_CHECKING:
     from engine.simulator.world import SimWorld
@@ -110,7 +118,9 @@ class PoolsAsAccounts:
                   if isinstance(pool, DlmmPool) and pool.bins else [])
         cpmm = [keys.observation, pda(CPMM, b"pool_lp_mint", bytes(keys.address))] \
             if keys.kind == "cpmm" else []
-        return [keys.address, keys.vault_a, keys.vault_b, keys.config, *cpmm, *arrays]
+        preset = [preset_parameter_address(pool.bin_step, pool.fees.base_factor)] \
+            if isinstance(pool, DlmmPool) else []
+        return [keys.address, keys.vault_a, keys.vault_b, keys.config, *cpmm, *preset, *arrays]
 
     def _holdings(self) -> dict[Pubkey, Account]:
         """The wallet's accounts, the mints, and the lookup tables."""
@@ -124,17 +134,18 @@ class PoolsAsAccounts:
         if program in (TOKEN, lookup_tables.PROGRAM):
             return [(address, account) for address, account in self._holdings().items()
                     if account.owner == program]
-        return [(address, account) for v in self._world.venues for pool_id in v.pools
-                if isinstance(v.pools[pool_id], CpPool | DlmmPool)
-                and self._world.pool_info(pool_id).keys.program == program
-                for address, account in self.pool_accounts(pool_id).items()
-                if account.owner == program]
+        # Once each: pools share accounts (a CPMM fee tier's config, a DLMM preset).
+        return list({address: account for v in self._world.venues for pool_id in v.pools
+                     if isinstance(v.pools[pool_id], CpPool | DlmmPool)
+                     and self._world.pool_info(pool_id).keys.program == program
+                     for address, account in self.pool_accounts(pool_id).items()
+                     if account.owner == program}.items())
 
     def known(self) -> list[tuple[Pubkey, Account]]:
         """Every account this cluster keeps that it can name (getLargestAccounts)."""
         if self._world.bytecode is not None:
             return self._world.bytecode.known(self._world.wallet_addresses() | {
                 faucet_keypair(self._world.chain.genesis_hash).pubkey()})
-        pools = [pair for pool_id in self._world.pools_of(None)
-                 for pair in self.pool_accounts(pool_id).items()]
-        return [*self._holdings().items(), *pools]
+        pools = {address: account for pool_id in self._world.pools_of(None)
+                 for address, account in self.pool_accounts(pool_id).items()}
+        return [*self._holdings().items(), *pools.items()]

@@ -198,6 +198,15 @@ ORACLE = bytes([139, 194, 131, 179, 140, 179, 229, 244])
 ORACLE_LENGTH = 10
 
 
+# What `initialize_preset_parameter` leaves: the fee parameters a pair of that bin step and base
+# factor is created with (an admin-only account; no swap reads it).
+PRESET_PARAMETER = Layout(anchor_discriminator("PresetParameter", "account"), [
+    ("bin_step", "u16"), ("base_factor", "u16"), ("filter_period", "u16"),
+    ("decay_period", "u16"), ("reduction_factor", "u16"), ("variable_fee_control", "u32"),
+    ("max_volatility_accumulator", "u32"), ("min_bin_id", "i32"), ("max_bin_id", "i32"),
+    ("protocol_share", "u16")])
+
+
 def oracle_state() -> bytes:
     return ORACLE + struct.pack("<QQQ", 0, 0, ORACLE_LENGTH) + bytes(32 * ORACLE_LENGTH)
 

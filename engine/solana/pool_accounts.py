@@ -3,7 +3,6 @@ layouts; the engine reads those bytes back into the pool math and the addresses 
 
 from __future__ import annotations
 
-import math
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from engine.solana.accounts import (
     CPMM_CONFIG,
     CPMM_POOL,
     LB_PAIR,
+    PRESET_PARAMETER,
     TOKEN_ACCOUNT,
     decode_bin_array,
     encode_bin_array,
@@ -40,6 +40,7 @@ from engine.solana.programs import (
     dlmm_pair_address,
     pda,
     pda_bump,
+    preset_parameter_address,
 )
 
 LOCKED_LP = 100  # LP tokens CPMM's initialize keeps from the first depositor, for ever
@@ -116,7 +117,7 @@ def _amm_info(k: PoolKeys, pool: CpPool, opened: int) -> bytes:
         "open_orders": open_orders, "market": market, "market_program": market_program,
         "target_orders": pda(AMM_V4, bytes(k.address), b"target_associated_seed"),
         "amm_owner": POOL_CREATOR,
-        "lp_amount": math.isqrt(pool.reserve_base * pool.reserve_quote)})
+        "lp_amount": pool.lp_supply})
 
 
 def _encode_cpmm(k: PoolKeys, pool: CpPool, opened: int,
@@ -126,7 +127,7 @@ def _encode_cpmm(k: PoolKeys, pool: CpPool, opened: int,
     token_0, token_1 = sorted((k.mint_a, k.mint_b), key=bytes)
     lp_mint = pda(CPMM, b"pool_lp_mint", bytes(k.address))
     authority, auth_bump = pda_bump(CPMM, b"vault_and_lp_mint_auth_seed")
-    lp_supply = max(math.isqrt(pool.reserve_base * pool.reserve_quote) - LOCKED_LP, 0)
+    lp_supply = max(pool.lp_supply - LOCKED_LP, 0)
     index = CPMM_FEE_TIERS.index(pool.fee_num) if pool.fee_num in CPMM_FEE_TIERS else 0
     state = CPMM_POOL.encode({
         "amm_config": k.config, "pool_creator": POOL_CREATOR,
@@ -172,7 +173,15 @@ def _encode_dlmm(k: PoolKeys, pool: DlmmPool, opened: int) -> dict[Pubkey, Accou
         "token_x_mint": k.mint_a, "token_y_mint": k.mint_b, "reserve_x": k.vault_a,
         "reserve_y": k.vault_b, "oracle": k.config, "activation_point": opened,
         **{f"bin_array_bitmap_{n}": word for n, word in enumerate(bitmap)}})
+    preset = PRESET_PARAMETER.encode({
+        "bin_step": pool.bin_step, "base_factor": f.base_factor,
+        "filter_period": f.filter_period, "decay_period": f.decay_period,
+        "reduction_factor": f.reduction_factor, "variable_fee_control": f.variable_fee_control,
+        "max_volatility_accumulator": f.max_volatility_accumulator,
+        "min_bin_id": -(MAX_BIN_ID // pool.bin_step), "max_bin_id": MAX_BIN_ID // pool.bin_step,
+        "protocol_share": PROTOCOL_SHARE})
     accounts = {k.address: Account(DLMM, state), k.config: Account(DLMM, oracle_state()),
+                preset_parameter_address(pool.bin_step, f.base_factor): Account(DLMM, preset),
                 k.vault_a: token_account(k.mint_a, k.address, sum(x for x, _ in pool.bins.values())),
                 k.vault_b: token_account(k.mint_b, k.address, sum(y for _, y in pool.bins.values()))}
     for index, bins in arrays.items():
@@ -217,7 +226,8 @@ def read_pool(pool_id: str, owner: Pubkey, address: Pubkey, data: bytes,
         coin = _amount(accounts, s["coin_vault"]) - s["need_take_pnl_coin"]
         pc = _amount(accounts, s["pc_vault"]) - s["need_take_pnl_pc"]
         pool = CpPool(pool_id, "amm_v4", str(base), str(quote), coin, pc,
-                      s["swap_fee_numerator"], s["swap_fee_denominator"])
+                      s["swap_fee_numerator"], s["swap_fee_denominator"],
+                      lp_supply=s["lp_amount"])
         authority = Pubkey.create_program_address([b"amm authority", bytes([s["nonce"]])],
                                                   AMM_V4)
         keys = PoolKeys(pool_id, "amm_v4", AMM_V4, address, base, quote, s["coin_vault"],
@@ -234,7 +244,7 @@ def read_pool(pool_id: str, owner: Pubkey, address: Pubkey, data: bytes,
               - s["fund_fees_token_1"] - s["creator_fees_token_1"])
         m0, m1 = str(s["token_0_mint"]), str(s["token_1_mint"])
         pool = CpPool(pool_id, "cpmm", m0, m1, r0, r1, c["trade_fee_rate"], 10**6,
-                      c["protocol_fee_rate"], c["fund_fee_rate"])
+                      c["protocol_fee_rate"], c["fund_fee_rate"], s["lp_supply"] + LOCKED_LP)
         keys = PoolKeys(pool_id, "cpmm", CPMM, address, s["token_0_mint"], s["token_1_mint"],
                         s["token_0_vault"], s["token_1_vault"],
                         pda(CPMM, b"vault_and_lp_mint_auth_seed"), s["amm_config"],

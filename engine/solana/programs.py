@@ -107,6 +107,13 @@ def dlmm_pair_address(mint_x: Pubkey, mint_y: Pubkey, bin_step: int) -> tuple[Pu
     return pda_bump(DLMM, bytes(low), bytes(high), struct.pack("<H", bin_step))
 
 
+@lru_cache(maxsize=64)
+def preset_parameter_address(bin_step: int, base_factor: int) -> Pubkey:
+    """Where DLMM keeps the preset a pair of this bin step and base factor is made from."""
+    return pda(DLMM, b"preset_parameter", struct.pack("<H", bin_step),
+               struct.pack("<H", base_factor))
+
+
 @lru_cache(maxsize=4096)
 def pool_keys(pool_id: str, kind: str, mint_a: str, mint_b: str, fee_rate: int = 2_500,
               bin_step: int = 0) -> PoolKeys:
