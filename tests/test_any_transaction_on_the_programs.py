@@ -20,6 +20,8 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import CreateAccountParams, TransferParams, create_account, transfer
 from solders.transaction import Transaction, VersionedTransaction
+from spl.token import instructions as spl
+from spl.token import models as spl_models
 from spl.token.constants import TOKEN_PROGRAM_ID
 from spl.token.instructions import (
     create_associated_token_account,
@@ -185,3 +187,84 @@ async def test_accounts_a_transaction_made_survive_a_restart(tmp_path: Path,
             assert (await client.get_account_info(mint)).value is not None
     finally:
         await again.terminate()
+
+
+async def test_every_spl_token_instruction_is_parsed_as_a_node_parses_it(
+        node: AsyncClient) -> None:
+    """Built by solana-py's SPL builders, run by SPL Token's bytecode, read back in jsonParsed:
+    each instruction's type and fields as a node's parser names them, the values as
+    solana-py's own decoders read the same instruction."""
+    payer, other, freezer = await funded(node), Keypair(), Keypair().pubkey()
+    mint, multisig, vault, held = Keypair(), Keypair(), Keypair(), Keypair()
+    me = payer.pubkey()
+    rent = (await node.get_minimum_balance_for_rent_exemption(355)).value
+
+    def space(account: Keypair, size: int) -> Any:
+        return create_account(CreateAccountParams(from_pubkey=me, to_pubkey=account.pubkey(),
+                                                  lamports=rent, space=size,
+                                                  owner=TOKEN_PROGRAM_ID))
+    t, m = spl, spl_models
+    setup = [
+        space(mint, 82), t.initialize_mint2(m.InitializeMint2Params(
+            program_id=TOKEN_PROGRAM_ID, mint=mint.pubkey(), decimals=3, mint_authority=me,
+            freeze_authority=freezer)),
+        space(multisig, 355), t.initialize_multisig(m.InitializeMultisigParams(
+            program_id=TOKEN_PROGRAM_ID, multisig=multisig.pubkey(), m=1,
+            signers=[me, other.pubkey()])),
+        space(vault, 165), t.initialize_immutable_owner(m.InitializeImmutableOwnerParams(
+            program_id=TOKEN_PROGRAM_ID, account=vault.pubkey())),
+        t.initialize_account3(m.InitializeAccount3Params(
+            program_id=TOKEN_PROGRAM_ID, account=vault.pubkey(), mint=mint.pubkey(),
+            owner=multisig.pubkey())),
+        space(held, 165), t.initialize_account2(m.InitializeAccount2Params(
+            program_id=TOKEN_PROGRAM_ID, account=held.pubkey(), mint=mint.pubkey(), owner=me))]
+    use = [
+        t.mint_to_checked(m.MintToCheckedParams(
+            program_id=TOKEN_PROGRAM_ID, mint=mint.pubkey(), dest=vault.pubkey(),
+            mint_authority=me, amount=5_000, decimals=3)),
+        t.transfer(m.TransferParams(program_id=TOKEN_PROGRAM_ID, source=vault.pubkey(),
+                                    dest=held.pubkey(), owner=multisig.pubkey(), amount=1_000,
+                                    signers=[me])),
+        t.approve_checked(m.ApproveCheckedParams(
+            program_id=TOKEN_PROGRAM_ID, source=held.pubkey(), mint=mint.pubkey(),
+            delegate=other.pubkey(), owner=me, amount=250, decimals=3)),
+        t.revoke(m.RevokeParams(program_id=TOKEN_PROGRAM_ID, account=held.pubkey(), owner=me)),
+        t.burn_checked(m.BurnCheckedParams(program_id=TOKEN_PROGRAM_ID, mint=mint.pubkey(),
+                                           account=held.pubkey(), owner=me, amount=100,
+                                           decimals=3)),
+        t.set_authority(m.SetAuthorityParams(
+            program_id=TOKEN_PROGRAM_ID, account=mint.pubkey(),
+            authority=m.AuthorityType.MINT_TOKENS, current_authority=me,
+            new_authority=other.pubkey()))]
+    parsed = {}
+    for instructions, signers in ((setup[:4], (mint, multisig)), (setup[4:], (vault, held)),
+                                  (use, ())):
+        signature = await send(node, payer, instructions, *signers)
+        found = (await node.get_transaction(signature, "jsonParsed")).value
+        assert found is not None
+        for ix in found.transaction.transaction.message.instructions:
+            if getattr(ix, "program", None) == "spl-token":
+                parsed[ix.parsed["type"]] = ix.parsed["info"]
+    assert parsed["initializeMint2"] == {"mint": str(mint.pubkey()), "decimals": 3,
+                                         "mintAuthority": str(me),
+                                         "freezeAuthority": str(freezer)}
+    assert parsed["initializeMultisig"] == {
+        "multisig": str(multisig.pubkey()), "rentSysvar": "SysvarRent111111111111111111111111111111111",
+        "signers": [str(me), str(other.pubkey())], "m": 1}
+    assert parsed["initializeImmutableOwner"] == {"account": str(vault.pubkey())}
+    assert parsed["initializeAccount3"]["owner"] == str(multisig.pubkey())
+    assert parsed["initializeAccount2"]["owner"] == str(me)
+    assert parsed["mintToChecked"]["tokenAmount"]["uiAmountString"] == "5"
+    assert parsed["transfer"] == {"source": str(vault.pubkey()), "destination": str(held.pubkey()),
+                                  "multisigAuthority": str(multisig.pubkey()),
+                                  "signers": [str(me)], "amount": "1000"}
+    assert parsed["approveChecked"]["delegate"] == str(other.pubkey())
+    assert parsed["revoke"] == {"source": str(held.pubkey()), "owner": str(me)}
+    assert parsed["burnChecked"]["tokenAmount"]["amount"] == "100"
+    assert parsed["setAuthority"] == {"mint": str(mint.pubkey()), "authority": str(me),
+                                      "authorityType": "mintTokens",
+                                      "newAuthority": str(other.pubkey())}
+    # solana-py's decoders read the same instructions the same way.
+    assert spl.decode_transfer(use[1]).amount == int(parsed["transfer"]["amount"])
+    assert spl.decode_set_authority(use[5]).new_authority == other.pubkey()
+    assert (await node.get_token_account_balance(held.pubkey())).value.amount == "900"

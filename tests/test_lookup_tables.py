@@ -239,6 +239,13 @@ async def test_addresses_are_not_usable_in_the_slot_they_were_appended(
     await world.chain.settled()
     [status] = (await rpc(world, "getSignatureStatuses", [signature]))["value"]
     assert status is not None and status["err"] is None
+    found = await rpc(world, "getTransaction", signature,
+                      {"encoding": "jsonParsed", "maxSupportedTransactionVersion": 0})
+    parsed = [ix["parsed"] for ix in found["transaction"]["message"]["instructions"]
+              if ix.get("program") == "address-lookup-table"]
+    assert [ix["type"] for ix in parsed] == ["createLookupTable", "extendLookupTable"]
+    assert parsed[0]["info"]["recentSlot"] == recent
+    assert parsed[1]["info"]["newAddresses"] == [str(a) for a in targets]
     lookups = [AddressLookupTableAccount(table, targets)]
     with pytest.raises(RpcError) as refused:  # the clock stands still: still the same slot
         await rpc(world, "simulateTransaction", signed(world, payer, swap, lookups),

@@ -30,7 +30,7 @@ from engine.domain.tokens import LAUNCH_DECIMALS, WSOL_MINT
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
 from engine.simulator.cluster import blockhash_at
-from engine.simulator.parsed import ui_amount
+from engine.simulator.parsed_token import ui_amount
 from engine.simulator.wallet import Wallet
 from engine.solana import lookup_tables
 from engine.solana.accounts import TOKEN_ACCOUNT

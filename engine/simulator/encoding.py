@@ -13,7 +13,8 @@ from solders.transaction import VersionedTransaction
 
 from engine.domain import base58
 from engine.domain.tokens import lookup
-from engine.simulator.parsed import parsed_message, table_lookups, ui_amount
+from engine.simulator.parsed import parsed_message, table_lookups
+from engine.simulator.parsed_token import ui_amount
 from engine.solana import jsonrpc as codes
 from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.jsonrpc import RpcError

@@ -14,7 +14,7 @@ from engine.domain.errors import InsufficientFunds
 from engine.domain.tokens import LAUNCH_DECIMALS, WSOL_MINT, lookup
 from engine.domain.transactions import SwapInstruction
 from engine.simulator.message import Message
-from engine.simulator.parsed import ui_amount
+from engine.simulator.parsed_token import ui_amount
 from engine.simulator.wallet import Wallet
 from engine.solana.programs import (
     EXCEEDED_MAXIMUM_IN,

@@ -1,37 +1,24 @@
 """Transactions in `jsonParsed`, as a node gives them: account keys with their signer and
 writable flags, and each instruction parsed where the node knows its program (System's
-transfer and createAccount, SPL Token's common instructions, the Associated Token Account
-program, Memo) or else "partially decoded" (its program id, its accounts by address and its
-data in base58), inner instructions too."""
+transfer and createAccount, SPL Token's and the Address Lookup Table program's instructions
+(`parsed_token`), the Associated Token Account program, Memo) or else "partially decoded" (its
+program id, its accounts by address and its data in base58), inner instructions too."""
 
 from __future__ import annotations
 
 import struct
-from decimal import Decimal
 from typing import Any
 
 from solders.message import Message, MessageV0
 from solders.pubkey import Pubkey
 
 from engine.domain import base58
+from engine.simulator.parsed_token import lookup_table, token
 
 SYSTEM = "11111111111111111111111111111111"
 TOKEN = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
 ASSOCIATED = "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL"
-# SPL Token's instructions a node parses, by tag: (type, the accounts' names in order, the
-# data after the tag: "amount" (u64), "checked" (u64 and decimals), or nothing).
-TOKEN_INSTRUCTIONS: dict[int, tuple[str, tuple[str, ...], str]] = {
-    1: ("initializeAccount", ("account", "mint", "owner", "rentSysvar"), ""),
-    3: ("transfer", ("source", "destination", "authority"), "amount"),
-    4: ("approve", ("source", "delegate", "owner"), "amount"),
-    7: ("mintTo", ("mint", "account", "mintAuthority"), "amount"),
-    8: ("burn", ("account", "mint", "authority"), "amount"),
-    9: ("closeAccount", ("account", "destination", "owner"), ""),
-    10: ("freezeAccount", ("account", "mint", "freezeAuthority"), ""),
-    11: ("thawAccount", ("account", "mint", "freezeAuthority"), ""),
-    12: ("transferChecked", ("source", "mint", "destination", "authority"), "checked"),
-    17: ("syncNative", ("account",), ""),
-}
+LOOKUP_TABLE = "AddressLookupTab1e1111111111111111111111111"
 MEMOS = {"MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr", "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo"}
 
 
@@ -95,7 +82,9 @@ def _parse(program: str, accounts: list[str], data: bytes) -> tuple[str, Any] | 
     if program in MEMOS:
         return "spl-memo", data.decode(errors="replace")
     if program == TOKEN:
-        return _token(accounts, data)
+        return token(accounts, data)
+    if program == LOOKUP_TABLE:
+        return lookup_table(accounts, data)
     if program == ASSOCIATED and len(accounts) >= 6:
         kind = "createIdempotent" if data[:1] == b"\x01" else "create"
         return "spl-associated-token-account", {"type": kind, "info": {
@@ -114,28 +103,3 @@ def _parse(program: str, accounts: list[str], data: bytes) -> tuple[str, Any] | 
             "source": accounts[0], "newAccount": accounts[1], "lamports": lamports,
             "space": space, "owner": str(Pubkey(data[20:52]))}}
     return None
-
-
-def _token(accounts: list[str], data: bytes) -> tuple[str, Any] | None:
-    known = TOKEN_INSTRUCTIONS.get(data[0]) if data else None
-    if known is None:
-        return None
-    kind, names, tail = known
-    if len(accounts) < len(names):
-        return None
-    info: dict[str, Any] = dict(zip(names, accounts, strict=False))
-    if tail == "amount" and len(data) >= 9:
-        info["amount"] = str(struct.unpack_from("<Q", data, 1)[0])
-    elif tail == "checked" and len(data) >= 10:
-        amount, decimals = struct.unpack_from("<QB", data, 1)
-        info["tokenAmount"] = ui_amount(amount, decimals)
-    return "spl-token", {"type": kind, "info": info}
-
-
-def ui_amount(atoms: int, places: int) -> dict[str, Any]:
-    """A token amount as a node's jsonParsed gives it (`uiTokenAmount`, `tokenAmount`)."""
-    text = format(Decimal(atoms).scaleb(-places), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return {"amount": str(atoms), "decimals": places, "uiAmount": atoms / 10**places,
-            "uiAmountString": text}

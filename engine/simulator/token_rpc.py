@@ -12,7 +12,7 @@ from solders.pubkey import Pubkey
 from engine.domain import base58
 from engine.domain.tokens import lookup
 from engine.simulator.encoding import encode_account, encoding_of
-from engine.simulator.parsed import ui_amount
+from engine.simulator.parsed_token import ui_amount
 from engine.solana import jsonrpc as codes
 from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.jsonrpc import RpcError
