@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine.domain.errors import InsufficientFunds
 
@@ -37,6 +37,9 @@ class CpPool:
     # LP tokens minted when the pool was made (sqrt of the first deposit's product); swaps
     # never change it, so the pool's accounts keep showing it. 0: from the reserves given.
     lp_supply: int = 0
+    # How many times the reserves changed: what is derived from them (the pool's accounts'
+    # bytes) is made again only when this moved.
+    changes: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         if self.lp_supply == 0:
@@ -113,13 +116,16 @@ class CpPool:
         self.reserve_base, self.reserve_quote = state[:2]
         if len(state) > 2:  # a record written before the supply was kept: as it was made
             self.lp_supply = state[2]
+        self.changes += 1
 
     def scale_price(self, factor: float) -> None:
         """Scripted: make base `factor` times dearer in quote, keeping the quote depth."""
         self.reserve_base = int(self.reserve_base / factor)
+        self.changes += 1
 
     def _set(self, mint_in: str, r_in: int, r_out: int) -> None:
         if mint_in == self.base:
             self.reserve_base, self.reserve_quote = r_in, r_out
         else:
             self.reserve_quote, self.reserve_base = r_in, r_out
+        self.changes += 1

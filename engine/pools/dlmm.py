@@ -26,7 +26,7 @@ def bin_price_q64(bin_step: int, bin_id: int) -> int:
         return int(price * ONE_Q64)
 
 
-@dataclass
+@dataclass(frozen=True)
 class FeeParams:
     base_factor: int
     power_factor: int = 0
@@ -50,6 +50,9 @@ class DlmmPool:
     volatility_reference: int = 0
     index_reference: int = 0
     last_update: int = 0
+    # How many times the state changed: what is derived from it (its accounts' bytes) is
+    # made again only when this moved.
+    changes: int = field(default=0, compare=False)
 
     @property
     def mints(self) -> tuple[str, str]:
@@ -69,6 +72,7 @@ class DlmmPool:
         self.active_id = state["active"]
         (self.volatility_accumulator, self.volatility_reference, self.index_reference,
          self.last_update) = state["vol"]
+        self.changes += 1
 
     def scale_price(self, factor: float) -> None:
         """Scripted: re-centre every bin `n` steps so the price moves by about `factor`."""
@@ -76,6 +80,7 @@ class DlmmPool:
         self.bins = {i + shift: b for i, b in self.bins.items()}
         self.active_id += shift
         self.index_reference += shift
+        self.changes += 1
 
     def base_fee_rate(self) -> int:
         return int(self.fees.base_factor * self.bin_step * 10 * 10**self.fees.power_factor)
@@ -114,6 +119,7 @@ class DlmmPool:
         self.bins.update(bins)
         (self.volatility_accumulator, self.volatility_reference, self.index_reference,
          self.last_update) = vol
+        self.changes += 1
 
     def spot_price(self, mint_in: str) -> float:
         price = bin_price_q64(self.bin_step, self.active_id) / ONE_Q64

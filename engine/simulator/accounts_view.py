@@ -36,6 +36,9 @@ class PoolsAsAccounts:
         self._world = world
         self._owners: dict[Pubkey, str] = {}  # any pool's account -> pool id
         self._layout: tuple[object, ...] = ()  # what the index of `_owners` was made from
+        self._ranges: dict[str, tuple[int, int, int]] = {}  # pair -> (changes, low, high bin)
+        # Each pool's accounts as last encoded, with the pool and its change count then.
+        self._encoded: dict[str, tuple[object, int, dict[Pubkey, Account]]] = {}
 
     def pool_accounts(self, pool_id: str) -> dict[Pubkey, Account]:
         """The pool's accounts in its program's layouts, as its state is now."""
@@ -44,7 +47,12 @@ class PoolsAsAccounts:
         venue = self._world.raydium if pool_id in self._world.raydium.pools else self._world.meteora
         pool = venue.pools[pool_id]
         assert isinstance(pool, CpPool | DlmmPool)
-        return encode_pool(self._world.pool_info(pool_id), pool, self.opened(pool_id))
+        kept = self._encoded.get(pool_id)
+        if kept is not None and kept[0] is pool and kept[1] == pool.changes:
+            return kept[2]  # the same object: whoever told its bytes before need not again
+        accounts = encode_pool(self._world.pool_info(pool_id), pool, self.opened(pool_id))
+        self._encoded[pool_id] = (pool, pool.changes, accounts)
+        return accounts
 
     def opened(self, pool_id: str) -> int:
         """When a pool became tradable, as its program keeps it (a slot for DLMM, unix seconds
@@ -98,14 +106,21 @@ class PoolsAsAccounts:
         (a pool added, a DLMM pool's bins reaching past their arrays): an address nobody owns
         (a closed token account, say) is asked for after every swap, and working out every
         pool's addresses each time cost a fifth of the cluster's time."""
-        layout = tuple((pool_id, min(pool.bins), max(pool.bins))
-                       if isinstance(pool, DlmmPool) and pool.bins else pool_id
+        layout = tuple(self._range(pool_id, pool) if isinstance(pool, DlmmPool) and pool.bins
+                       else pool_id
                        for v in self._world.venues for pool_id, pool in v.pools.items())
         if layout != self._layout:
             self._owners = {a: pool_id for pool_id in self._world.pools_of(None)
                             for a in self._account_addresses(pool_id)}
             self._layout = layout
         return self._owners
+
+    def _range(self, pool_id: str, pool: DlmmPool) -> tuple[str, int, int]:
+        """A pair's lowest and highest bin, worked out again only when its state changed."""
+        kept = self._ranges.get(pool_id)
+        if kept is None or kept[0] != pool.changes:
+            kept = self._ranges[pool_id] = (pool.changes, min(pool.bins), max(pool.bins))
+        return pool_id, kept[1], kept[2]
 
     def _account_addresses(self, pool_id: str) -> list[Pubkey]:
         """Where a pool's accounts are, worked out without writing them. A DLMM pool's bin

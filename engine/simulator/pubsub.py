@@ -5,6 +5,7 @@ encoding asked for."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from engine.simulator.encoding import encode_account, encoding_of, passes_filter
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 from engine.solana.pool_accounts import Account
+from engine.solana.programs import AMM_V4, CPMM, DLMM
 
 Send = Callable[[dict[str, Any]], None]  # one notification, as the JSON-RPC message
 
@@ -38,6 +40,9 @@ class PoolMarket(Protocol):
 
     def slot(self) -> int: ...
 
+    @property
+    def runs_any_program(self) -> bool: ...
+
 
 @dataclass
 class _Subscription:
@@ -54,11 +59,19 @@ class _Subscription:
             passes_filter(account.data, rule) for rule in self.config.get("filters") or [])
 
 
+POOL_PROGRAMS = frozenset({AMM_V4, CPMM, DLMM})
+
+
 class PubSub:
     def __init__(self, market: PoolMarket) -> None:
         self._market = market
         self._subscriptions: dict[int, _Subscription] = {}
+        # The same, by what they watch (an account's address, or a program's): who to ask.
+        self._by_target: dict[Pubkey, dict[int, _Subscription]] = {}
         self._ids = itertools.count(1)
+        self._told: dict[str, object] = {}  # pool id -> the accounts object told last
+        self._pending: set[str] = set()  # pools changed since the last flush
+        self._flushing = False
         market.listeners.append(self._changed)
         market.landing_listeners.append(self._landed)
 
@@ -79,22 +92,51 @@ class PubSub:
             raise RpcError(codes.INVALID_PARAMS, "Invalid params: a filter is {dataSize} or "
                                                  "{memcmp: {offset, bytes}}") from None
         number = next(self._ids)
-        self._subscriptions[number] = _Subscription(kinds[method],
-                                                    Pubkey.from_string(params[0]), send, config)
+        sub = _Subscription(kinds[method], Pubkey.from_string(params[0]), send, config)
+        self._subscriptions[number] = sub
+        self._by_target.setdefault(sub.target, {})[number] = sub
         return number
 
     def unsubscribe(self, number: int) -> bool:
-        return self._subscriptions.pop(number, None) is not None
+        sub = self._subscriptions.pop(number, None)
+        if sub is None:
+            return False
+        same = self._by_target[sub.target]
+        del same[number]
+        if not same:
+            del self._by_target[sub.target]
+        return True
 
     @property
     def count(self) -> int:
         return len(self._subscriptions)
 
     def _changed(self, pairs: set[frozenset[str]] | None) -> None:
+        """Pools of these pairs changed: their accounts are told once the changes of this
+        turn of the event loop are all in, as a node tells an account once a slot however
+        often it was written (under load, many landings and other traders' swaps share a
+        turn; each pool is encoded once for all of them)."""
         if not self._subscriptions:
             return
-        for pool_id in self._market.pools_of(pairs):
-            self._tell(self._market.pool_accounts(pool_id).items())
+        self._pending.update(self._market.pools_of(pairs))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a script driving the market): tell them now
+            self._flush()
+            return
+        if not self._flushing:
+            self._flushing = True
+            loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flushing = False
+        pending, self._pending = self._pending, set()
+        for pool_id in sorted(pending):
+            accounts = self._market.pool_accounts(pool_id)
+            if self._told.get(pool_id) is accounts:  # the very accounts told last: unchanged
+                continue
+            self._told[pool_id] = accounts
+            self._tell(accounts.items())
 
     def _landed(self, message: Any, landed: Any, meta: dict[str, Any]) -> None:
         """Every account a landed transaction named, as it is now (a transfer's, a token
@@ -104,7 +146,12 @@ class PubSub:
         # A pool's accounts are told by `_changed`; the others only if someone listens.
         accounts = {s.target for s in self._subscriptions.values()
                     if s.method == "accountNotification"}
-        any_owner = any(s.method == "programNotification" for s in self._subscriptions.values())
+        # Without the programs' runtime, a pool program owns nothing but its pools' accounts
+        # (the model runs no other of its instructions): subscribers to those programs alone
+        # need no other account read.
+        only_pools = () if self._market.runs_any_program else POOL_PROGRAMS
+        any_owner = any(s.method == "programNotification" and s.target not in only_pools
+                        for s in self._subscriptions.values())
         keys = [key for key in message.account_keys if not self._market.is_pool_account(key)
                 and (any_owner or key in accounts)]
         if not keys:
@@ -115,8 +162,11 @@ class PubSub:
 
     def _tell(self, accounts: Iterable[tuple[Pubkey, Account]]) -> None:
         slot = self._market.slot()
+        targets = self._by_target
         for address, account in accounts:
-            for number, sub in list(self._subscriptions.items()):
+            # Only those subscribed to this account or to its owner can want it.
+            for number, sub in [*targets.get(address, {}).items(),
+                                *targets.get(account.owner, {}).items()]:
                 state = (account.data, account.lamports)
                 if not sub.wants(address, account) or sub.sent.get(address) == state:
                     continue

@@ -298,6 +298,12 @@ class SimWorld:
     def slot(self) -> int:
         return self.chain.block_height
 
+    @property
+    def runs_any_program(self) -> bool:
+        """Whether any program's instructions run here (the programs' runtime), not only the
+        model's swaps and lookup tables."""
+        return self.bytecode is not None
+
     def problems(self) -> list[str]:
         return [f"{venue.name} pool {pool_id} frozen ({reason})"
                 for venue in self.venues for pool_id, reason in venue.frozen.items()]

@@ -146,6 +146,7 @@ BINS_PER_ARRAY = 70
 BIN_ARRAY_HEAD = Layout(bytes([92, 142, 92, 220, 5, 148, 70, 181]), [
     ("index", "i64"), ("version", "u8"), ("padding_1", "pad:7"), ("lb_pair", "pubkey")])
 BIN_ARRAY_SIZE = BIN_ARRAY_HEAD.size + BINS_PER_ARRAY * BIN.size
+_AMOUNTS = struct.Struct(f"<QQ{BIN.size - 16}x")  # a bin's two amounts, the rest skipped
 
 # SPL Token account, 165 bytes (COption: a u32 tag, then the value).
 TOKEN_ACCOUNT = Layout(b"", [
@@ -209,6 +210,16 @@ PRESET_PARAMETER = Layout(anchor_discriminator("PresetParameter", "account"), [
 
 def oracle_state() -> bytes:
     return ORACLE + struct.pack("<QQQ", 0, 0, ORACLE_LENGTH) + bytes(32 * ORACLE_LENGTH)
+
+
+def bin_array_amounts(data: bytes) -> tuple[int, list[tuple[int, int]]]:
+    """A BinArray's index and each bin's (amount of X, amount of Y): all a quote needs, read
+    in one pass (the pools' reader does this after every swap that touched the array)."""
+    if len(data) < BIN_ARRAY_SIZE or data[:8] != BIN_ARRAY_HEAD.discriminator:
+        raise ValueError(f"a BinArray is {BIN_ARRAY_SIZE} bytes with its discriminator")
+    index = struct.unpack_from("<q", data, 8)[0]
+    head, end = BIN_ARRAY_HEAD.size, BIN_ARRAY_HEAD.size + BINS_PER_ARRAY * BIN.size
+    return index, list(_AMOUNTS.iter_unpack(data[head:end]))
 
 
 def decode_bin_array(data: bytes) -> tuple[int, Pubkey, list[dict[str, Any]]]:

@@ -22,7 +22,7 @@ from engine.solana.accounts import (
     LB_PAIR,
     PRESET_PARAMETER,
     TOKEN_ACCOUNT,
-    decode_bin_array,
+    bin_array_amounts,
     encode_bin_array,
     mint,
     observation_state,
@@ -173,15 +173,8 @@ def _encode_dlmm(k: PoolKeys, pool: DlmmPool, opened: int) -> dict[Pubkey, Accou
         "token_x_mint": k.mint_a, "token_y_mint": k.mint_b, "reserve_x": k.vault_a,
         "reserve_y": k.vault_b, "oracle": k.config, "activation_point": opened,
         **{f"bin_array_bitmap_{n}": word for n, word in enumerate(bitmap)}})
-    preset = PRESET_PARAMETER.encode({
-        "bin_step": pool.bin_step, "base_factor": f.base_factor,
-        "filter_period": f.filter_period, "decay_period": f.decay_period,
-        "reduction_factor": f.reduction_factor, "variable_fee_control": f.variable_fee_control,
-        "max_volatility_accumulator": f.max_volatility_accumulator,
-        "min_bin_id": -(MAX_BIN_ID // pool.bin_step), "max_bin_id": MAX_BIN_ID // pool.bin_step,
-        "protocol_share": PROTOCOL_SHARE})
-    accounts = {k.address: Account(DLMM, state), k.config: Account(DLMM, oracle_state()),
-                preset_parameter_address(pool.bin_step, f.base_factor): Account(DLMM, preset),
+    accounts = {k.address: Account(DLMM, state), k.config: _ORACLE,
+                **_preset(pool.bin_step, f),
                 k.vault_a: token_account(k.mint_a, k.address, sum(x for x, _ in pool.bins.values())),
                 k.vault_b: token_account(k.mint_b, k.address, sum(y for _, y in pool.bins.values()))}
     for index, bins in arrays.items():
@@ -198,6 +191,22 @@ def _encode_dlmm(k: PoolKeys, pool: DlmmPool, opened: int) -> dict[Pubkey, Accou
     return accounts
 
 
+_ORACLE = Account(DLMM, oracle_state())  # a pair's Oracle as `initialize` leaves it
+
+
+@lru_cache(maxsize=64)
+def _preset(bin_step: int, f: FeeParams) -> dict[Pubkey, Account]:
+    """The PresetParameter a pair of this bin step and fee parameters is made from."""
+    preset = PRESET_PARAMETER.encode({
+        "bin_step": bin_step, "base_factor": f.base_factor,
+        "filter_period": f.filter_period, "decay_period": f.decay_period,
+        "reduction_factor": f.reduction_factor, "variable_fee_control": f.variable_fee_control,
+        "max_volatility_accumulator": f.max_volatility_accumulator,
+        "min_bin_id": -(MAX_BIN_ID // bin_step), "max_bin_id": MAX_BIN_ID // bin_step,
+        "protocol_share": PROTOCOL_SHARE})
+    return {preset_parameter_address(bin_step, f.base_factor): Account(DLMM, preset)}
+
+
 # The last bytes written for each bin array, with the amounts they hold: most changes touch one
 # array of a pair, so the others are not encoded again.
 _ARRAYS: dict[tuple[Pubkey, int, int], tuple[tuple[tuple[int, int], ...], bytes]] = {}
@@ -212,7 +221,7 @@ def related(owner: Pubkey, address: Pubkey, data: bytes) -> list[Pubkey]:
     if owner == CPMM:
         state = CPMM_POOL.decode(data)
         return [state["token_0_vault"], state["token_1_vault"], state["amm_config"]]
-    state = LB_PAIR.decode(data)
+    state = _lb_pair(data)
     keys = _dlmm_keys(address, state)
     return [keys.bin_array(index) for index in _arrays(state)]
 
@@ -250,7 +259,7 @@ def read_pool(pool_id: str, owner: Pubkey, address: Pubkey, data: bytes,
                         pda(CPMM, b"vault_and_lp_mint_auth_seed"), s["amm_config"],
                         s["observation_key"])
         return pool, PoolInfo(pool_id, "cpmm", m0, m1, pool.fee_num, read=keys), s["open_time"]
-    s = LB_PAIR.decode(data)
+    s = _lb_pair(data)
     bins: dict[int, list[int]] = {}
     keys = _dlmm_keys(address, s)
     for index in _arrays(s):
@@ -288,13 +297,20 @@ def _arrays(s: dict[str, Any]) -> list[int]:
     return found
 
 
+@lru_cache(maxsize=64)
+def _lb_pair(data: bytes) -> dict[str, Any]:
+    """An LbPair decoded (read-only): a pair is read twice for each change, for the accounts
+    it names and for its state."""
+    return LB_PAIR.decode(data)
+
+
 @lru_cache(maxsize=4096)
 def _held_bins(data: bytes) -> tuple[tuple[int, int, int], ...]:
     """(bin id, amount x, amount y) of a bin array's bins holding anything. Remembered by the
     bytes: a pool's arrays are read again at every change, and most of them did not change."""
-    start, _, array = decode_bin_array(data)
-    return tuple((start * BINS_PER_ARRAY + n, b["amount_x"], b["amount_y"])
-                 for n, b in enumerate(array) if b["amount_x"] or b["amount_y"])
+    start, amounts = bin_array_amounts(data)
+    first = start * BINS_PER_ARRAY
+    return tuple((first + n, x, y) for n, (x, y) in enumerate(amounts) if x or y)
 
 
 def _amount(accounts: Mapping[Pubkey, bytes], address: Pubkey) -> int:

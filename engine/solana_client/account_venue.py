@@ -194,7 +194,7 @@ class AccountVenue:
             except (KeyError, ValueError) as error:
                 logger.warning("{} pool {} unreadable: {}", self.name, pool_id, error)
                 continue
-            if before is None or before.state() != pool.state():
+            if before is None or before != pool:  # the dataclasses' own (C-level) compare
                 moved.add(frozenset(pool.mints))
             if before is None:
                 self._by_pair.setdefault(frozenset(pool.mints), []).append(pool_id)
