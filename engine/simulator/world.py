@@ -257,11 +257,12 @@ class SimWorld:
 
     def pool_at(self, address: Pubkey) -> PoolInfo | None:
         """The pool whose account is at `address` (how the cluster reads an instruction)."""
-        known = self._addresses.get(address)
-        if known is None or len(self._addresses) != sum(len(v.pools) for v in self.venues):
+        # Pools are only ever added (a launch): the index is made again when there are more.
+        # Most addresses a transaction names are no pool's, and must not cost a new index.
+        if len(self._addresses) != sum(len(v.pools) for v in self.venues):
             self._addresses = {self.pool_info(p).keys.address: p
                                for v in self.venues for p in v.pools}
-            known = self._addresses.get(address)
+        known = self._addresses.get(address)
         return None if known is None else self.pool_info(known)
 
     # -- pools as accounts (what getAccountInfo, getMultipleAccounts, getProgramAccounts read) --
