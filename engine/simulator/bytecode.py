@@ -73,6 +73,8 @@ class Execution:
     logs: tuple[str, ...]
     units: int
     inner: list[dict[str, object]]
+    # A simulation's accounts after it ran (the transaction's own; none when it failed).
+    post: tuple[tuple[Pubkey, Stored], ...] = ()
 
 
 class Bytecode:
@@ -249,10 +251,13 @@ class Bytecode:
             err = _node_error(result.err())
             code, message = _engine_code(err, transaction, tuple(meta.logs()))
             return Execution(err, code, message, tuple(meta.logs()),
-                             int(meta.compute_units_consumed()), [] if dry else _inner(meta))
+                             int(meta.compute_units_consumed()), _inner(meta))
         meta = result.meta() if not isinstance(result, TransactionMetadata) else result
+        post = () if isinstance(result, TransactionMetadata) else tuple(
+            (key, Stored(found.owner, bytes(found.data), found.lamports, found.executable))
+            for key, found in result.post_accounts())
         return Execution(None, None, "", tuple(meta.logs()), int(meta.compute_units_consumed()),
-                         [] if dry else _inner(meta))  # a simulation's answer has none
+                         _inner(meta), post)
 
     def _recent_slots(self) -> None:
         """SlotHashes as a validator's bank at this slot holds it: the slots before it (what

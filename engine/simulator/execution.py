@@ -63,6 +63,9 @@ class Outcome:
     # Every account's lamports and token balances before and after, where the runtime read
     # them (getTransaction's pre/post balances); None: the model's own account of the wallet.
     balances: dict[str, list[Any]] | None = None
+    # A simulation's accounts after it ran, where the runtime says (None: the model's, which
+    # does not compute them).
+    post_accounts: dict[Pubkey, Any] | None = None
 
 
 class ShortOfIntermediate(Exception):

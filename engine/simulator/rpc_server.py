@@ -38,6 +38,7 @@ from engine.simulator.ledger_rpc import LedgerRpc
 from engine.simulator.node_info import NodeInfo
 from engine.simulator.parsed import parsed_inner
 from engine.simulator.pubsub import PubSub
+from engine.simulator.simulation_rpc import SimulationRpc
 from engine.simulator.token_rpc import TokenRpc
 from engine.solana import jsonrpc as codes
 from engine.solana.accounts import TOKEN_ACCOUNT
@@ -76,7 +77,6 @@ class ClusterRpc:
             "getBlockHeight": self.get_block_height,
             "getLatestBlockhash": self.get_latest_blockhash,
             "sendTransaction": self.send_transaction,
-            "simulateTransaction": self.simulate_transaction,
             "getSignatureStatuses": self.get_signature_statuses,
             "getTransaction": self.get_transaction,
             "getRecentPrioritizationFees": self.get_recent_prioritization_fees,
@@ -87,6 +87,7 @@ class ClusterRpc:
             "getProgramAccounts": self.get_program_accounts,
             **(node := NodeInfo(chain)).methods(), **TokenRpc(accounts, self._context).methods(),
             **(faucet or Faucet(chain)).methods(),
+            **SimulationRpc(chain, self._context, _rejected).methods(),
             **LedgerRpc(chain, node.identity, transaction_json, accounts.known).methods()}
 
     def enable(self, methods: dict[str, Handler]) -> None:
@@ -171,19 +172,6 @@ class ClusterRpc:
                            {"numSlotsBehind": 42}) from None
         except SendTimeout as error:
             raise RpcTimeout(error.message) from None
-
-    async def simulate_transaction(self, tx: str,
-                                   config: dict[str, Any] | None = None) -> dict[str, Any]:
-        _base64(config)
-        try:
-            message, outcome = self.chain.simulate(tx, verify=bool((config or {}).get(
-                "sigVerify")))
-        except Rejected as error:
-            raise _rejected(error) from None
-        return {"context": self._context(), "value": {
-            "err": outcome.err, "logs": outcome.logs, "accounts": None,
-            "unitsConsumed": message.units if outcome.units is None else outcome.units,
-            "returnData": None}}
 
     async def get_signature_statuses(self, signatures: list[str],
                                      config: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -42,7 +42,8 @@ class RuntimeExecutor:
         if dry:
             done = bytecode.execute(message.payload, dry=True)
             return Outcome(err=done.err, code=done.code, message=done.message,
-                           logs=list(done.logs), units=done.units)
+                           logs=list(done.logs), units=done.units, inner=done.inner,
+                           post_accounts=dict(done.post))
         wallet = chain.wallet
         mints = {m for ix in message.instructions for m in (ix.mint_in, ix.mint_out)}
         before, held = dict(wallet.balances), set(wallet.accounts)
