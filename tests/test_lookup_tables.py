@@ -25,6 +25,7 @@ from solders.transaction import VersionedTransaction
 from engine.app import build_chain
 from engine.clock import SystemClock
 from engine.config import Settings
+from engine.domain.errors import TransientError
 from engine.domain.tokens import lookup
 from engine.domain.transactions import Memo, SwapInstruction
 from engine.simulator.world import SimWorld
@@ -33,6 +34,8 @@ from engine.solana.jsonrpc import RpcError
 from engine.solana.lookup_tables import LookupTable, lookupable
 from engine.solana.transaction import MAX_TRANSACTION_BYTES, swap_instructions
 from engine.solana_client.chain import RpcChain
+from engine.solana_client.client import InProcess, RpcClient
+from engine.solana_client.lookup_tables import LookupTables
 from engine.testing import EngineHarness
 from engine.testing.cluster import wallet_for
 
@@ -331,3 +334,35 @@ async def test_a_restarted_cluster_still_has_the_tables(tmp_path: Path,
         assert landed is not None and landed.err is None
     finally:
         await again.chain.close()
+
+
+async def test_a_node_failing_the_tables_transaction_is_a_transient_failure_and_no_table_leaks(
+        tmp_path: Path) -> None:
+    class Unhealthy(RpcClient):
+        """The node, unhealthy for the first transaction it is sent."""
+
+        failed = False
+
+        async def send_transaction(self, tx: str, *, skip_preflight: bool = False) -> str:
+            if not self.failed:
+                self.failed = True
+                raise RpcError(-32005, "Node is unhealthy")
+            return await super().send_transaction(tx, skip_preflight=skip_preflight)
+
+    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                           funded=wallet_for(tmp_path / "wallet.json"))
+    try:
+        await a_first_landing(engine_side(world, tmp_path), world)
+        memory = Values()
+        tables = LookupTables(Unhealthy(InProcess(world.rpc)), wallet(tmp_path), SystemClock(),
+                              memory, poll_seconds=0)
+        wanted = [Keypair().pubkey() for _ in range(3)]
+        with pytest.raises(TransientError) as failed:
+            await tables.cover(wanted)
+        assert failed.value.code == "LOOKUP_TABLE_FAILED"
+        await tables.cover(wanted)  # the order's next attempt
+        [table] = tables.usable()
+        assert list(table.addresses) == wanted
+        assert memory.kept["lookup_tables"] == str(table.key)  # the one that never was: gone
+    finally:
+        await world.chain.close()

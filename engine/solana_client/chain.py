@@ -200,7 +200,7 @@ class RpcChain:
     async def _swapped(self, signature: str, found: dict[str, Any]) -> tuple[str, str]:
         """The mints a transaction sold and bought, from the transaction itself (and the
         wallet's lookup tables, where it looked accounts up)."""
-        await self._tables.load()
+        await self._call(self._tables.load())
         try:
             tx = decode(base64.b64decode(found["transaction"][0]), self._pools.pool_at,
                         verify=False,  # ours: what matters here is what it swapped

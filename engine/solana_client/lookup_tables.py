@@ -26,6 +26,7 @@ from solders.transaction import VersionedTransaction
 from engine.domain.errors import TransientError
 from engine.ports import Clock, SolanaRpc
 from engine.solana import lookup_tables as program
+from engine.solana.jsonrpc import RpcError
 from engine.solana.lookup_tables import BadTable, LookupTable
 
 KEPT = "lookup_tables"  # engine value: the tables' addresses, comma-separated
@@ -65,28 +66,42 @@ class LookupTables:
         """Put the `addresses` no table holds yet into the wallet's tables, and return once a
         transaction landing now may look every one of them up."""
         async with self._lock:
-            await self.load()
-            held = {a for table in self._tables.values() for a in table.addresses}
-            missing = [a for a in dict.fromkeys(addresses) if a not in held]
-            while missing:
-                table = next((t for t in self._tables.values()
-                              if t.authority == self._owner and t.room > 0), None)
-                instructions: list[Instruction] = []
-                if table is None:
-                    recent = await self._rpc.get_slot("finalized")  # in SlotHashes for sure
-                    create, address = program.create(self._owner, self._owner, recent)
-                    instructions.append(create)
-                    table = LookupTable(address, self._owner)
-                    await self._keep([*self._tables, address])  # before it may exist
-                chunk = missing[:min(table.room, PER_EXTENSION)]
-                instructions.append(program.extend(table.address, self._owner, self._owner,
-                                                   chunk))
-                await self._run(instructions)
-                await self._read([table.address])
-                logger.info("lookup table {} holds {} addresses", table.address,
-                            len(self._tables[table.address].addresses))
-                missing = missing[len(chunk):]
-            await self._active()
+            try:
+                await self._cover(addresses)
+            except RpcError as error:  # the node refused or failed: the order tries again
+                self._loaded = False  # a table sent may yet exist: read the kept ones again
+                raise TransientError(f"lookup table: {error.message}",
+                                     code="LOOKUP_TABLE_FAILED") from None
+            except TransientError:
+                self._loaded = False
+                raise
+
+    async def _cover(self, addresses: Sequence[Pubkey]) -> None:
+        await self.load()
+        held = {a for table in self._tables.values() for a in table.addresses}
+        missing = [a for a in dict.fromkeys(addresses) if a not in held]
+        while missing:
+            table = next((t for t in self._tables.values()
+                          if t.authority == self._owner and t.room > 0), None)
+            instructions: list[Instruction] = []
+            if table is None:
+                recent = await self._rpc.get_slot("finalized")  # in SlotHashes for sure
+                create, address = program.create(self._owner, self._owner, recent)
+                instructions.append(create)
+                table = LookupTable(address, self._owner)
+                await self._keep([*self._tables, address])  # before it may exist
+            chunk = missing[:min(table.room, PER_EXTENSION)]
+            instructions.append(program.extend(table.address, self._owner, self._owner,
+                                               chunk))
+            await self._run(instructions)
+            await self._read([table.address])
+            if table.address not in self._tables:
+                raise TransientError(f"lookup table {table.address} landed but cannot be "
+                                     "read yet", code="LOOKUP_TABLE_FAILED")
+            logger.info("lookup table {} holds {} addresses", table.address,
+                        len(self._tables[table.address].addresses))
+            missing = missing[len(chunk):]
+        await self._active()
 
     # -- reading and keeping -------------------------------------------------------------------
     async def load(self) -> None:
