@@ -31,11 +31,13 @@ from engine.ports import (
     StorageError,
 )
 from engine.store import queries as q
-from engine.store.postgres_schema import MIGRATIONS
 from engine.store.postgres_writer import ERRORS, Connection, PostgresWriter
 from engine.store.records import iso, parse_time
 from engine.store.rows import COLUMNS, order_of, row
+from engine.store.schema import POSTGRES_BEFORE, migrations
 from engine.store.writer import Statement
+
+MIGRATIONS = migrations("postgres")  # the schema's history, in this dialect
 
 
 class SQL:
@@ -252,10 +254,27 @@ async def _migrate(conn: Connection) -> None:
     engines starting at once migrate once."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(7310)")
-        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        version = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
+        version = await _version(conn)
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             await conn.execute(script)
-            await conn.execute("INSERT INTO schema_version VALUES ($1)", number)
+            await conn.execute("INSERT INTO schema_history VALUES ($1)", number)
+
+
+async def _version(conn: Connection) -> int:
+    """How far along the schema's history this database is. One made before the history was
+    one is placed on it (its own `schema_version` read once, then dropped)."""
+    if await conn.fetchval("SELECT to_regclass('schema_history')") is not None:
+        return int(await conn.fetchval("SELECT max(version) FROM schema_history") or 0)
+    await conn.execute("CREATE TABLE schema_history (version INTEGER NOT NULL)")
+    version = 0
+    if await conn.fetchval("SELECT to_regclass('schema_version')") is not None:
+        before = int(await conn.fetchval("SELECT max(version) FROM schema_version") or 0)
+        if before and before not in POSTGRES_BEFORE:
+            raise ValueError(f"this database's schema_version {before} is from no engine "
+                             "this one knows")
+        version = POSTGRES_BEFORE.get(before, 0)
+        await conn.execute("DROP TABLE schema_version")
+    await conn.execute("INSERT INTO schema_history SELECT generate_series(1, $1::int)", version)
+    return version
 
 

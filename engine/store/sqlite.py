@@ -24,8 +24,10 @@ from engine.ports import EventCodec, IdempotencyKey, KeyNameTaken, Page, Storage
 from engine.store import queries as q
 from engine.store.records import iso, parse_time
 from engine.store.rows import COLUMNS, order_of, row
-from engine.store.schema import MIGRATIONS
+from engine.store.schema import migrations
 from engine.store.writer import GroupCommitWriter
+
+MIGRATIONS = migrations("sqlite")  # the schema's history, in this dialect
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
