@@ -366,3 +366,10 @@ async def test_a_node_failing_the_tables_transaction_is_a_transient_failure_and_
         assert memory.kept["lookup_tables"] == str(table.key)  # the one that never was: gone
     finally:
         await world.chain.close()
+
+
+async def test_the_finalized_slot_a_table_is_derived_from_trails_by_32(world: SimWorld) -> None:
+    world.chain.travel_to(100)
+    assert await rpc(world, "getSlot") == 100
+    assert await rpc(world, "getSlot", {"commitment": "finalized"}) == 68
+    assert await rpc(world, "getBlockHeight", {"commitment": "finalized"}) == 68
