@@ -238,26 +238,29 @@ class Bytecode:
                                                   - lamports))
 
     # -- transactions ------------------------------------------------------------------------
-    def execute(self, payload: str, *, dry: bool = False) -> Execution:
-        """Run a signed transaction (base64), or only simulate it (`dry`)."""
+    def execute(self, payload: str, *, dry: bool = False, detail: bool = False) -> Execution:
+        """Run a signed transaction (base64), or only simulate it (`dry`). A landing reports
+        its inner instructions; a simulation only with `detail`, and then the accounts as it
+        left them too (the engine's own simulations need neither)."""
         transaction = VersionedTransaction.from_bytes(base64.b64decode(payload))
         svm = self.runtime.svm
         if lookup_tables.PROGRAM in transaction.message.account_keys:
             self._recent_slots()  # a table is derived from a recent slot: SlotHashes says which
         result = (svm.simulate_transaction(transaction) if dry
                   else svm.send_transaction(transaction))
+        told = detail or not dry
         if isinstance(result, FailedTransactionMetadata):
             meta = result.meta()
             err = _node_error(result.err())
             code, message = _engine_code(err, transaction, tuple(meta.logs()))
             return Execution(err, code, message, tuple(meta.logs()),
-                             int(meta.compute_units_consumed()), _inner(meta))
+                             int(meta.compute_units_consumed()), _inner(meta) if told else [])
         meta = result.meta() if not isinstance(result, TransactionMetadata) else result
-        post = () if isinstance(result, TransactionMetadata) else tuple(
+        post = () if isinstance(result, TransactionMetadata) or not detail else tuple(
             (key, Stored(found.owner, bytes(found.data), found.lamports, found.executable))
             for key, found in result.post_accounts())
         return Execution(None, None, "", tuple(meta.logs()), int(meta.compute_units_consumed()),
-                         _inner(meta), post)
+                         _inner(meta) if told else [], post)
 
     def _recent_slots(self) -> None:
         """SlotHashes as a validator's bank at this slot holds it: the slots before it (what
@@ -274,7 +277,8 @@ class Bytecode:
         mint_out = info.mint_b if mint_in == info.mint_a else info.mint_a
         arrays = _arrays_ahead(pool, mint_in == pool.mints[0]) if isinstance(pool, DlmmPool) else ()
         outcome = trader.swap(Swap(info.keys, Pubkey.from_string(mint_in),
-                                   Pubkey.from_string(mint_out), amount, 0, False, arrays))
+                                   Pubkey.from_string(mint_out), amount, 0, False, arrays),
+                              open_output=False)  # `_trader` gave it both token accounts
         if not outcome.ok:
             raise InsufficientFunds(f"the program refused: {outcome.error}")
         self.read_back(info, pool)

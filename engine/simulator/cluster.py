@@ -280,10 +280,12 @@ class SimChain:
             raise SendTimeout(f"no answer to sendTransaction for {signature[:8]}...")
         return signature
 
-    def simulate(self, payload: str, *, verify: bool = False) -> tuple[Message, Outcome]:
-        """simulateTransaction: run it against the current state without changing anything."""
+    def simulate(self, payload: str, *, verify: bool = False,
+                 detail: bool = False) -> tuple[Message, Outcome]:
+        """simulateTransaction: run it against the current state without changing anything;
+        `detail`: with its inner instructions and the accounts as it left them."""
         message = self.read(payload, verify=verify)
-        return message, self._executor.run(message, self.now(), dry=True)
+        return message, self._executor.run(message, self.now(), dry=True, detail=detail)
 
     def keep(self, values: dict[str, Any]) -> None:
         """Write values of the cluster's own into its record (when it keeps one)."""

@@ -87,7 +87,11 @@ class Runs(Protocol):
 
     def shortfall(self, message: Message) -> str | None: ...
 
-    def run(self, message: Message, now: int, *, dry: bool = False) -> Outcome: ...
+    def run(self, message: Message, now: int, *, dry: bool = False,
+            detail: bool = False) -> Outcome:
+        """`dry`: a simulation, which changes nothing; `detail`: it answers with its inner
+        instructions and the accounts as it left them (where the runner can tell)."""
+        ...
 
 
 class Executor:
@@ -99,7 +103,8 @@ class Executor:
         return self._wallet().shortfall(message.mint_in, message.amount_in, message.mint_out,
                                         message.fee)
 
-    def run(self, message: Message, now: int, *, dry: bool = False) -> Outcome:
+    def run(self, message: Message, now: int, *, dry: bool = False,
+            detail: bool = False) -> Outcome:
         """The swaps of `message`, all or none; `dry` (a simulation) changes nothing. A failed
         outcome changes nothing either: the caller charges its fee."""
         wallet, logs = self._wallet(), _invocations(message)

@@ -182,7 +182,8 @@ class WithTables:
     def shortfall(self, message: Message) -> str | None:
         return None if message.table_instructions else self._swaps.shortfall(message)
 
-    def run(self, message: Message, now: int, *, dry: bool = False) -> Outcome:
+    def run(self, message: Message, now: int, *, dry: bool = False,
+            detail: bool = False) -> Outcome:
         if message.table_instructions:
             return self._tables.run(message, dry=dry)
-        return self._swaps.run(message, now, dry=dry)
+        return self._swaps.run(message, now, dry=dry, detail=detail)

@@ -36,11 +36,12 @@ class RuntimeExecutor:
         return self._chain.wallet.shortfall(message.mint_in, message.amount_in, message.mint_out,
                                             message.fee)
 
-    def run(self, message: Message, now: int, *, dry: bool = False) -> Outcome:
+    def run(self, message: Message, now: int, *, dry: bool = False,
+            detail: bool = False) -> Outcome:
         chain, bytecode = self._chain, self._bytecode
         bytecode.at(chain.block_height, now)
         if dry:
-            done = bytecode.execute(message.payload, dry=True)
+            done = bytecode.execute(message.payload, dry=True, detail=detail)
             return Outcome(err=done.err, code=done.code, message=done.message,
                            logs=list(done.logs), units=done.units, inner=done.inner,
                            post_accounts=dict(done.post))

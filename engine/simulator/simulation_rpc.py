@@ -58,7 +58,9 @@ class SimulationRpc:
                 "err": "BlockhashNotFound", "logs": [], "accounts": None, "unitsConsumed": 0,
                 "returnData": None, "innerInstructions": None, "replacementBlockhash": None}}
         try:
-            message, outcome = self._chain.simulate(tx, verify=verify)
+            message, outcome = self._chain.simulate(
+                tx, verify=verify, detail=wanted is not None or bool(config.get(
+                    "innerInstructions")))
         except Rejected as error:
             raise self._rejected(error) from None
         accounts = None

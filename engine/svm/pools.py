@@ -80,8 +80,11 @@ class Trader:
     def balance(self, mint: Pubkey) -> int:
         return self.runtime.token_amount(self.holding(mint))
 
-    def swap(self, s: Swap, unit_limit: int = MAX_UNITS) -> Outcome:
-        """The swap, after the output's token account is made (if it is not yet)."""
-        return self.runtime.send([set_compute_unit_limit(unit_limit),
-                                  create_ata_idempotent(self.owner, self.owner, s.mint_out),
+    def swap(self, s: Swap, unit_limit: int = MAX_UNITS, *, open_output: bool = True) -> Outcome:
+        """The swap, after the output's token account is made (if it is not yet; a trader
+        that holds both tokens already says so, `open_output=False`, and saves the Associated
+        Token Account program's run: a fifth of a Raydium swap's time)."""
+        opening = [create_ata_idempotent(self.owner, self.owner, s.mint_out)] if open_output \
+            else []
+        return self.runtime.send([set_compute_unit_limit(unit_limit), *opening,
                                   swap(s, self.owner)], self.keypair, self.owner)
