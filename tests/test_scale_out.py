@@ -56,7 +56,7 @@ async def test_a_waiting_order_fires_once_though_two_engines_watch_the_market(
     a, b = desk.engines
     order_id = await a.submit(orderType="limit", tokenIn="SOL", tokenOut="USDC", amount=1,
                               limitPrice="154", slippage=0.02)
-    await a.wait_for_status(order_id, "waiting")
+    await b.wait_for_status(order_id, "waiting")  # seen on the other engine too
     for pool in ("met-sol-usdc", "ray-sol-usdc"):
         desk.world.move_price(pool, 1.05)
     final = await b.wait_terminal(order_id)
@@ -70,7 +70,7 @@ async def test_a_stopped_engines_waiting_order_moves_to_a_live_one_and_fires_the
     a, b = desk.engines
     order_id = await a.submit(orderType="limit", tokenIn="SOL", tokenOut="USDC", amount=1,
                               limitPrice="154", slippage=0.02)
-    await a.wait_for_status(order_id, "waiting")
+    await b.wait_for_status(order_id, "waiting")  # a has armed it: b saw the event
     await a.shutdown()  # it stops renewing its lease; its order is left waiting
     for _ in range(200):  # the lease expires; b takes the order over and watches it
         if b.engine.operations.health().waiting == 1:
