@@ -11,7 +11,7 @@ simulation itself changes a pool (a launch, a scripted price move, a restart fro
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,15 +22,14 @@ from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM
 from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
-from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError
 
-from engine.domain import base58
 from engine.domain.errors import InsufficientFunds
 from engine.domain.tokens import LAUNCH_DECIMALS, WSOL_MINT
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
 from engine.simulator.cluster import blockhash_at
 from engine.simulator.parsed_token import ui_amount
+from engine.simulator.runtime_report import engine_code, inner_instructions, node_error
 from engine.simulator.wallet import Wallet
 from engine.solana import lookup_tables
 from engine.solana.accounts import TOKEN_ACCOUNT
@@ -41,9 +40,6 @@ from engine.solana.programs import (
     AMM_V4,
     CPMM,
     DLMM,
-    EXCEEDED_MAXIMUM_IN,
-    EXCEEDED_SLIPPAGE,
-    PROGRAMS,
     TOKEN,
     PoolInfo,
     associated_token_address,
@@ -53,8 +49,6 @@ from engine.svm.pools import Trader, place, read
 from engine.svm.runtime import TOKEN_ACCOUNT_SIZE, Runtime
 
 Pool = CpPool | DlmmPool
-# SPL Token's "insufficient funds" and AMM v4's own: a wallet short of its input.
-SHORT_OF_FUNDS = {("token", 1), ("amm_v4", 40)}
 # Programs and sysvars a transaction names: never the record's to keep.
 FIXED = frozenset({SYSTEM, TOKEN, AMM_V4, CPMM, DLMM, *(Pubkey.from_string(p) for p in (
     "ComputeBudget111111111111111111111111111111", "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr",
@@ -251,16 +245,16 @@ class Bytecode:
         told = detail or not dry
         if isinstance(result, FailedTransactionMetadata):
             meta = result.meta()
-            err = _node_error(result.err())
-            code, message = _engine_code(err, transaction, tuple(meta.logs()))
+            err = node_error(result.err())
+            code, message = engine_code(err, transaction, tuple(meta.logs()))
             return Execution(err, code, message, tuple(meta.logs()),
-                             int(meta.compute_units_consumed()), _inner(meta) if told else [])
+                             int(meta.compute_units_consumed()), inner_instructions(meta) if told else [])
         meta = result.meta() if not isinstance(result, TransactionMetadata) else result
         post = () if isinstance(result, TransactionMetadata) or not detail else tuple(
             (key, Stored(found.owner, bytes(found.data), found.lamports, found.executable))
             for key, found in result.post_accounts())
         return Execution(None, None, "", tuple(meta.logs()), int(meta.compute_units_consumed()),
-                         _inner(meta) if told else [], post)
+                         inner_instructions(meta) if told else [], post)
 
     def _recent_slots(self) -> None:
         """SlotHashes as a validator's bank at this slot holds it: the slots before it (what
@@ -307,58 +301,3 @@ def _arrays_ahead(pair: DlmmPool, x_in: bool) -> tuple[int, ...]:
     held = {bin_array_index(b) for b, amounts in pair.bins.items() if any(amounts)}
     ahead = sorted((i for i in held if (i <= start if x_in else i >= start)), reverse=x_in)
     return tuple(dict.fromkeys([start, *ahead]))
-
-
-def _node_error(error: object) -> object:
-    """solders' error as a node's JSON: {"InstructionError": [2, {"Custom": 6005}]}, or a
-    transaction-level name such as "InsufficientFundsForFee"."""
-    if isinstance(error, TransactionErrorInstructionError):
-        inner = error.err
-        detail: object = ({"Custom": int(inner.code)} if isinstance(inner, InstructionErrorCustom)
-                          else _name(inner))
-        return {"InstructionError": [int(error.index), detail]}
-    return _name(error)
-
-
-def _name(error: object) -> str:
-    """A fieldless error's variant name (`TransactionErrorFieldless.AccountNotFound`)."""
-    return str(error).rsplit(".", 1)[-1].split("(")[0]
-
-
-def _engine_code(err: object, transaction: VersionedTransaction,
-                 logs: tuple[str, ...]) -> tuple[str, str]:
-    """The engine's name for a program's error, and a one-line reason."""
-    if not isinstance(err, dict):
-        return ("INSUFFICIENT_FUNDS" if "InsufficientFunds" in str(err) else "TRANSACTION_ERROR",
-                str(err))
-    index, detail = err["InstructionError"]
-    keys = transaction.message.account_keys
-    program = keys[transaction.message.instructions[index].program_id_index]
-    kind = next((k for k, p in PROGRAMS.items() if p == program), "token"
-                if str(program).startswith("Tokenkeg") else str(program))
-    reason = next((line for line in reversed(logs) if "Error Message" in line or "failed" in line),
-                  str(detail))
-    if isinstance(detail, dict):
-        custom = int(detail["Custom"])
-        if (kind, custom) in SHORT_OF_FUNDS:
-            return "INSUFFICIENT_FUNDS", reason
-        if custom in (EXCEEDED_SLIPPAGE.get(kind), EXCEEDED_MAXIMUM_IN.get(kind)):
-            return "SLIPPAGE_EXCEEDED", reason
-    if detail == "ComputationalBudgetExceeded" or "exceeded CUs" in reason:
-        return "COMPUTE_BUDGET_EXCEEDED", reason
-    return "PROGRAM_ERROR", reason
-
-
-def _inner(meta: TransactionMetadata) -> list[dict[str, object]]:
-    """Inner instructions as getTransaction's meta lists them (programs and data, compiled)."""
-    out: list[dict[str, object]] = []
-    for index, group in enumerate(meta.inner_instructions()):
-        if group:
-            compiled = [(inner.instruction(), inner.stack_height) for inner in group]
-            out.append({"index": index, "instructions": [
-                {"programIdIndex": ix.program_id_index, "accounts": list(ix.accounts),
-                 "data": base58.encode(bytes(ix.data)), "stackHeight": height()}
-                for ix, height in compiled]})
-    return out
-
-Readback = Callable[[str], None]
