@@ -373,3 +373,22 @@ async def test_the_finalized_slot_a_table_is_derived_from_trails_by_32(world: Si
     assert await rpc(world, "getSlot") == 100
     assert await rpc(world, "getSlot", {"commitment": "finalized"}) == 68
     assert await rpc(world, "getBlockHeight", {"commitment": "finalized"}) == 68
+
+
+async def test_a_full_table_is_followed_by_a_new_one(world: SimWorld, tmp_path: Path) -> None:
+    world.chain.travel_to(1_000)  # a cluster that has lived a while: slots to derive from
+    await a_first_landing(engine_side(world, tmp_path), world)
+    memory = Values()
+    tables = LookupTables(RpcClient(InProcess(world.rpc)), wallet(tmp_path), SystemClock(),
+                          memory, poll_seconds=0)
+    wanted = [Keypair().pubkey() for _ in range(alt.MAX_ADDRESSES + 30)]
+    await tables.cover(wanted)
+    first, second = tables.usable()
+    assert len(first.addresses) == alt.MAX_ADDRESSES and len(second.addresses) == 30
+    assert [*first.addresses, *second.addresses] == wanted
+    assert memory.kept["lookup_tables"] == f"{first.key},{second.key}"
+    for table in (first, second):  # each as its account holds it, its authority the wallet
+        found = await rpc(world, "getAccountInfo", str(table.key), {"encoding": "base64"})
+        read = AddressLookupTable.deserialize(base64.b64decode(found["value"]["data"][0]))
+        assert list(read.addresses) == list(table.addresses)
+        assert read.meta.authority == wallet(tmp_path).pubkey()

@@ -31,6 +31,7 @@ from engine.solana.lookup_tables import BadTable, LookupTable
 
 KEPT = "lookup_tables"  # engine value: the tables' addresses, comma-separated
 PER_EXTENSION = 20  # addresses one ExtendLookupTable carries (640 bytes of a 1,232-byte packet)
+CANDIDATE_SLOTS = 16  # recent slots tried for a new table's address
 MAX_WAIT_POLLS = 600  # slots to wait for a table transaction to land, or a table to activate
 
 
@@ -85,8 +86,7 @@ class LookupTables:
                           if t.authority == self._owner and t.room > 0), None)
             instructions: list[Instruction] = []
             if table is None:
-                recent = await self._rpc.get_slot("finalized")  # in SlotHashes for sure
-                create, address = program.create(self._owner, self._owner, recent)
+                create, address = await self._new_table()
                 instructions.append(create)
                 table = LookupTable(address, self._owner)
                 await self._keep([*self._tables, address])  # before it may exist
@@ -102,6 +102,20 @@ class LookupTables:
                         len(self._tables[table.address].addresses))
             missing = missing[len(chunk):]
         await self._active()
+
+    async def _new_table(self) -> tuple[Instruction, Pubkey]:
+        """CreateLookupTable at an address no table holds yet. The address is derived from a
+        recent slot, so a second table made before that slot moves on must take an earlier
+        one (each in SlotHashes: a finalized slot and the few before it)."""
+        finalized = await self._rpc.get_slot("finalized")
+        candidates = [program.create(self._owner, self._owner, slot)
+                      for slot in range(finalized, max(finalized - CANDIDATE_SLOTS, -1), -1)]
+        answer = await self._rpc.get_multiple_accounts([str(a) for _, a in candidates])
+        for (create, address), found in zip(candidates, answer["value"], strict=True):
+            if found is None and address not in self._tables:
+                return create, address
+        raise TransientError("every recent slot already derives one of this wallet's tables",
+                             code="LOOKUP_TABLE_FAILED")
 
     # -- reading and keeping -------------------------------------------------------------------
     async def load(self) -> None:
