@@ -72,17 +72,21 @@ class Http:
         self._answers: dict[int, asyncio.Future[Any]] = {}
         self._notify: dict[int, Notify] = {}
         self.live = False  # a PubSub connection is open: notifications arrive
+        self._connecting = asyncio.Lock()
 
     async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
-        """Over the node's WebSocket (the same URL, ws://): one connection for them all."""
-        if self._socket is None or self._socket.closed:
-            if self._session is None:
-                self._session = aiohttp.ClientSession(timeout=self._timeout)
-            self._socket = await self._session.ws_connect(self.url.replace("http", "ws", 1),
-                                                          heartbeat=30)
-            self._notify.clear()
-            self._reader = asyncio.create_task(self._read(self._socket))
-            self.live = True
+        """Over the node's WebSocket (the same URL, ws://): one connection for them all.
+        Subscribers that start together (each venue's reader) wait for the one connection
+        rather than each opening its own, which would be left open, unread."""
+        async with self._connecting:
+            if self._socket is None or self._socket.closed:
+                if self._session is None:
+                    self._session = aiohttp.ClientSession(timeout=self._timeout)
+                self._socket = await self._session.ws_connect(
+                    self.url.replace("http", "ws", 1), heartbeat=30)
+                self._notify.clear()
+                self._reader = asyncio.create_task(self._read(self._socket))
+                self.live = True
         ident = next(self._ids)
         answer = self._answers[ident] = asyncio.get_running_loop().create_future()
         await self._socket.send_str(orjson.dumps({"jsonrpc": "2.0", "id": ident,
