@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 
 from engine.domain.tokens import lookup
@@ -21,11 +20,6 @@ def balance(engine: EngineHarness, symbol: str) -> int:
 
 def lamports(engine: EngineHarness) -> int:
     return balance(engine, "SOL")
-
-
-async def settle() -> None:
-    for _ in range(20):
-        await asyncio.sleep(0.01)
 
 
 async def test_an_exact_out_market_order_receives_exactly_the_amount_and_spends_within_bounds(
@@ -81,8 +75,7 @@ async def test_an_exact_out_limit_waits_for_its_price_then_buys_exactly_the_amou
     order_id = await order_engine.submit(orderType="limit", tokenIn="SOL", tokenOut="USDC",
                                          amount=150, swapMode="ExactOut", limitPrice="155",
                                          slippage=0.02)
-    await settle()
-    assert (await order_engine.order(order_id))["status"] == "waiting"
+    await order_engine.wait_for_status(order_id, "waiting")
     for pool in ("met-sol-usdc", "ray-sol-usdc"):
         order_engine.world.move_price(pool, 1.05)  # SOL dearer: 150 USDC for less SOL
     final = await order_engine.wait_terminal(order_id)
@@ -96,8 +89,7 @@ async def test_an_exact_out_stop_sells_when_the_price_falls(
     order_engine.world.hold_prices()
     order_id = await order_engine.submit(orderType="stop", tokenIn="SOL", tokenOut="USDC",
                                          amount=150, swapMode="ExactOut", triggerPrice="145")
-    await settle()
-    assert (await order_engine.order(order_id))["status"] == "waiting"
+    await order_engine.wait_for_status(order_id, "waiting")
     for pool in ("met-sol-usdc", "ray-sol-usdc"):
         order_engine.world.move_price(pool, 0.95)
     final = await order_engine.wait_terminal(order_id)

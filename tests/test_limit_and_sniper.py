@@ -84,7 +84,7 @@ async def test_waiting_orders_are_rearmed_after_a_restart(tmp_path: Path) -> Non
     async with EngineHarness.start(tmp_path / "e.db") as engine:
         engine.world.hold_prices()
         order_id = await limit(engine, "151")
-        await settle(engine)
+        await engine.wait_for_status(order_id, "waiting")
         await engine.restart()
         assert engine.engine.operations.health().waiting == 1
         engine.world.move_price("met-sol-usdc", 1.011)
@@ -126,8 +126,7 @@ async def test_a_sniper_fires_in_the_launch_slot_exactly_once(
         order_engine: EngineHarness) -> None:
     mint = new_mint()
     order_id = await snipe(order_engine, mint)
-    await settle(order_engine)
-    assert await status(order_engine, order_id) == "waiting"
+    await order_engine.wait_for_status(order_id, "waiting")
     launched = await launch(order_engine, mint=mint, venue="raydium", price="0.000001",
                             liquidity="100")
     final = await order_engine.wait_terminal(order_id)
