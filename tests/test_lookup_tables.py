@@ -392,3 +392,20 @@ async def test_a_full_table_is_followed_by_a_new_one(world: SimWorld, tmp_path: 
         read = AddressLookupTable.deserialize(base64.b64decode(found["value"]["data"][0]))
         assert list(read.addresses) == list(table.addresses)
         assert read.meta.authority == wallet(tmp_path).pubkey()
+
+
+async def test_without_the_programs_a_table_transaction_with_other_work_is_refused(
+        tmp_path: Path) -> None:
+    built = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                           funded=wallet_for(tmp_path / "wallet.json"))
+    try:
+        payer = wallet(tmp_path)
+        create, _ = alt.create(payer.pubkey(), payer.pubkey(), 0)
+        pay = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=Keypair().pubkey(),
+                                      lamports=1))
+        with pytest.raises(RpcError) as refused:  # the model would run the table part alone
+            await rpc(built, "sendTransaction", signed(built, payer, [create, pay]),
+                      {"encoding": "base64"})
+        assert refused.value.code == -32602 and "of their own" in refused.value.message
+    finally:
+        await built.chain.close()

@@ -74,7 +74,7 @@ class Message:
         if not any_program and not swaps and not decoded.table_instructions:
             raise Rejected("UnsupportedTransaction", "without --programs this simulated cluster "
                                                      "runs swaps and lookup tables only")
-        if not any_program and swaps and decoded.table_instructions:
+        if not any_program and decoded.table_instructions and (swaps or decoded.housekeeping):
             raise Rejected("UnsupportedTransaction", "without --programs this simulated cluster "
                                                      "runs lookup-table instructions in "
                                                      "transactions of their own")

@@ -139,6 +139,7 @@ class Decoded:
     account_keys: tuple[Pubkey, ...]  # the message's own, then those its lookups loaded
     loaded: tuple[tuple[Pubkey, ...], tuple[Pubkey, ...]]  # looked up: writable, read-only
     table_instructions: tuple[TableInstruction, ...]  # the Address Lookup Table program's
+    housekeeping: int  # instructions of System, SPL Token, ATA (or, for a runtime, any program)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +176,7 @@ def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None], *,
     keys += [*loaded[0], *loaded[1]]
     limit, price, memo = 200_000, 0, ""
     table_instructions: list[TableInstruction] = []
+    housekeeping = 0  # System, SPL Token and ATA instructions (and any other program's)
     swaps: list[SwapInstruction] = []
     kinds: list[str] = []
     indexes: list[int] = []
@@ -185,6 +187,7 @@ def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None], *,
         if role is None and not any_program:
             raise Rejected("InvalidProgramForExecution", f"program {program} is not deployed")
         if role is None or role == "housekeeping":
+            housekeeping += 1
             continue
         data = bytes(compiled.data)
         if role == "lookup_table":
@@ -212,7 +215,8 @@ def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None], *,
             addresses.append(accounts[POOL_ACCOUNT[program]])
     return Decoded(str(tx.signatures[0]), keys[0], str(message.recent_blockhash), signers,
                    limit, price, memo, tuple(swaps), tuple(kinds), tuple(indexes),
-                   tuple(addresses), tuple(keys), loaded, tuple(table_instructions))
+                   tuple(addresses), tuple(keys), loaded, tuple(table_instructions),
+                   housekeeping)
 
 
 def _loaded(message: MessageV0, tables: Tables) -> tuple[tuple[Pubkey, ...], tuple[Pubkey, ...]]:
