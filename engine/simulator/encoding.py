@@ -163,3 +163,12 @@ def passes_filter(data: bytes, rule: dict[str, Any]) -> bool:
               else base58.decode(memcmp["bytes"]))
     offset = int(memcmp["offset"])
     return data[offset:offset + len(wanted)] == wanted
+
+
+MAX_ACCOUNTS = 100  # accounts one request may name (getMultipleAccounts, a simulation's)
+
+
+def base64_transactions_only(config: dict[str, Any] | None) -> None:
+    """sendTransaction and simulateTransaction take the signed bytes in base64 only."""
+    if config and config.get("encoding", "base64") != "base64":
+        raise RpcError(codes.INVALID_PARAMS, "this cluster takes base64 transactions only")

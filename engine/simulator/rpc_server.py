@@ -28,6 +28,8 @@ from engine.simulator.cluster import (
     SimChain,
 )
 from engine.simulator.encoding import (
+    MAX_ACCOUNTS,
+    base64_transactions_only,
     encode_account,
     encode_transaction,
     encoding_of,
@@ -49,7 +51,6 @@ from engine.solana.transaction import Rejected
 
 MAX_SIGNATURES = 256
 FINALITY_DEPTH = 32  # slots after which a landed transaction is finalized
-MAX_ACCOUNTS = 100
 MAX_FEE_ACCOUNTS = 128
 
 Handler = Callable[..., Awaitable[Any]]
@@ -146,7 +147,7 @@ class ClusterRpc:
             "blockhash": blockhash.hash, "lastValidBlockHeight": blockhash.last_valid_height}}
 
     async def send_transaction(self, tx: str, config: dict[str, Any] | None = None) -> str:
-        _base64(config)
+        base64_transactions_only(config)
         try:
             return await self.chain.send(tx, preflight=not (config or {}).get("skipPreflight"))
         except Rejected as error:
@@ -292,11 +293,6 @@ def _at(height: int, config: dict[str, Any] | None) -> int:
     """The slot a commitment level sees: finalized trails by the depth a validator roots at."""
     commitment = config.get("commitment") if isinstance(config, dict) else None
     return max(height - FINALITY_DEPTH, 0) if commitment == "finalized" else height
-
-
-def _base64(config: dict[str, Any] | None) -> None:
-    if config and config.get("encoding", "base64") != "base64":
-        raise RpcError(codes.INVALID_PARAMS, "this cluster takes base64 transactions only")
 
 
 def _preflight(err: Any, message: str, logs: list[str] | None = None,

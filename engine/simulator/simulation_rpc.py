@@ -17,12 +17,16 @@ from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
 from engine.simulator.cluster import SimChain
-from engine.simulator.encoding import encode_account, encoding_of
+from engine.simulator.encoding import (
+    MAX_ACCOUNTS,
+    base64_transactions_only,
+    encode_account,
+    encoding_of,
+)
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 from engine.solana.transaction import Rejected
 
-MAX_ACCOUNTS = 100
 Handler = Callable[..., Awaitable[Any]]
 
 
@@ -37,8 +41,7 @@ class SimulationRpc:
     async def simulate_transaction(self, tx: str,
                                    config: dict[str, Any] | None = None) -> dict[str, Any]:
         config = config if isinstance(config, dict) else {}
-        if config.get("encoding", "base64") != "base64":
-            raise RpcError(codes.INVALID_PARAMS, "this cluster takes base64 transactions only")
+        base64_transactions_only(config)
         verify, replace = bool(config.get("sigVerify")), bool(config.get("replaceRecentBlockhash"))
         if verify and replace:
             raise RpcError(codes.INVALID_PARAMS,
