@@ -67,17 +67,6 @@ from engine.usecases import Access, Engine, Operations, Orders, Trading
 from engine.usecases.orders import WaitingLimits
 
 
-def build_chain(settings: Settings, world: SimWorld, clock: Clock,
-                memory: Memory | None) -> RpcChain:
-    """The engine's chain: the wallet's keypair, and JSON-RPC to `--rpc-url` or, by default,
-    to the simulated cluster in this process (through an in-process transport), with the
-    simulated world's own pools as its directory. `memory` keeps its lookup tables."""
-    keypair = load_or_create(settings.keypair or state_paths(settings.db).keypair)
-    return RpcChain(_rpc(settings, world), keypair, world, clock,
-                    poll_seconds=SLOT_SECONDS * settings.latency_scale,
-                    max_priority_fee=settings.max_priority_fee, memory=memory)
-
-
 def _rpc(settings: Settings, world: SimWorld) -> RpcClient:
     transport: Transport = (Http(settings.rpc_url) if settings.rpc_url
                             else InProcess(world.rpc))
@@ -89,34 +78,30 @@ CLUSTER_TIMEOUT = 5.0  # seconds the cluster gets to answer at start
 
 @dataclass(frozen=True, slots=True)
 class Edge:
-    """How the engine reaches the cluster and the market: its chain, and its venues (the
-    simulated ones in this process, or venues that read pool accounts over JSON-RPC)."""
+    """How the engine reaches the cluster and the market: its chain, and its venues, which
+    read the pools' accounts over JSON-RPC (the embedded cluster's, through an in-process
+    transport, or `--rpc-url`'s): one path, whichever cluster answers."""
 
     chain: RpcChain
-    venues: Sequence[Venue]
-    readers: Sequence[AccountVenue]  # empty when the venues are the in-process ones
+    venues: Sequence[AccountVenue]
 
 
 async def build_edge(settings: Settings, world: SimWorld, clock: Clock,
                      memory: Memory) -> Edge:
-    # With the programs' bytecode, the runtime's accounts are the only truth: the engine reads
-    # them, as it would a node's, never the simulation's pool objects.
-    if not (settings.rpc_url or settings.pool_source == "accounts" or settings.programs):
-        return Edge(build_chain(settings, world, clock, memory), world.venues, ())
     rpc = _rpc(settings, world)
     if settings.rpc_url:
         await _reach(rpc, settings.rpc_url)
     slot = SLOT_SECONDS * settings.latency_scale
-    readers = [AccountVenue("raydium", (AMM_V4, CPMM), rpc, clock, slot_seconds=slot,
-                            max_age_slots=settings.max_account_age),
-               AccountVenue("meteora", (DLMM,), rpc, clock, slot_seconds=slot,
-                            max_age_slots=settings.max_account_age)]
-    for reader in readers:
-        await reader.load()
+    venues = [AccountVenue("raydium", (AMM_V4, CPMM), rpc, clock, slot_seconds=slot,
+                           max_age_slots=settings.max_account_age),
+              AccountVenue("meteora", (DLMM,), rpc, clock, slot_seconds=slot,
+                           max_age_slots=settings.max_account_age)]
+    for venue in venues:
+        await venue.load()
     keypair = load_or_create(settings.keypair or state_paths(settings.db).keypair)
-    chain = RpcChain(rpc, keypair, AccountDirectory(readers), clock, poll_seconds=slot,
+    chain = RpcChain(rpc, keypair, AccountDirectory(venues), clock, poll_seconds=slot,
                      max_priority_fee=settings.max_priority_fee, memory=memory)
-    return Edge(chain, readers, readers)
+    return Edge(chain, venues)
 
 
 async def _reach(rpc: RpcClient, url: str) -> None:
@@ -222,7 +207,7 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain, venues:
     operations = Operations(store=store, orders=orders, service=service, pool=pool,
                             wakers=wakers, keyring=keyring, risk=controls, hub=hub,
                             metrics=metrics, clock=clock, workers=settings.workers,
-                            shutdown_grace=settings.shutdown_grace)
+                            shutdown_grace=settings.shutdown_grace, router=router)
     sharing = None
     if store.shared:  # other processes commit events too: relay theirs, lease ours
         sharing = Sharing(store, hub.deliver, operations.resume, operations.moved_elsewhere,
@@ -279,11 +264,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
                 app[EXECUTION], app[EXECUTION]))
             parts = build_engine(settings, store=own_store, chain=own_chain, venues=edge.venues,
                                  clock=clock, rates=rates)
-            for reader in edge.readers:  # pool accounts that changed wake the price watcher
-                reader.listeners.append(parts.watcher.pools_changed)
-            if not edge.readers:
-                sim.listeners.append(parts.watcher.pools_changed)
-                opened.callback(sim.listeners.remove, parts.watcher.pools_changed)
+            for venue in edge.venues:  # pool accounts that changed wake the price watcher
+                venue.listeners.append(parts.watcher.pools_changed)
             app[ENGINE] = parts.engine
             await parts.engine.operations.start()
             opened.push_async_callback(parts.engine.operations.stop)
@@ -291,8 +273,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
                 await parts.sharing.start()
                 opened.push_async_callback(parts.sharing.stop)
             tasks = [asyncio.create_task(parts.engine.access.follow_changes(), name="api-keys")]
-            if edge.readers:
-                tasks.append(asyncio.create_task(keep_fresh(edge.readers), name="accounts"))
+            tasks.append(asyncio.create_task(keep_fresh(edge.venues), name="accounts"))
             if not settings.rpc_url:  # the simulated market lives here: let it trade
                 tasks.append(asyncio.create_task(sim.run(clock, settings.launch_rate),
                                                  name="market"))

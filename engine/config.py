@@ -54,7 +54,6 @@ class Settings:
     keypair: str = ""  # the wallet's keypair file; empty: beside --db (state_paths)
     rpc_url: str = ""  # a Solana JSON-RPC endpoint; empty: the embedded simulated cluster
     max_priority_fee: int = 2_000_000  # µlamports per compute unit, whatever the market says
-    pool_source: str = "direct"  # "accounts": read pools as accounts over RPC (always remote)
     max_account_age: int = 2  # slots a pool's accounts may age before a quote reads them again
     lease_seconds: float = 10.0  # a shared store: how long an order stays with a silent process
     processes: int = 1  # engine processes on one port (a PostgreSQL --db only)
@@ -101,8 +100,6 @@ HELP = {
     "rpc_url": "a Solana JSON-RPC URL, e.g. http://127.0.0.1:8899 from `python -m engine "
                "cluster` (default: the simulated cluster, in this process)",
     "max_priority_fee": "the most micro-lamports per compute unit the engine bids",
-    "pool_source": "direct: quote the simulated pools in this process; accounts: read the pools' "
-                   "accounts over JSON-RPC and quote them (always so with --rpc-url)",
     "max_account_age": "slots a pool's accounts may age before a quote reads them again",
     "lease_seconds": "with PostgreSQL: seconds an order stays leased to an engine process "
                      "that stopped renewing it, before another takes it over",
@@ -160,12 +157,6 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def _pool_source(text: str) -> str:
-    if text not in ("direct", "accounts"):
-        raise argparse.ArgumentTypeError("must be direct or accounts")
-    return text
-
-
 TYPES: dict[str, Callable[[str], Any]] = {
     "port": int, "workers": _positive_int, "latency_scale": _non_negative,
     "failure_rate": _fraction, "seed": int, "max_pending": _positive_int,
@@ -177,7 +168,7 @@ TYPES: dict[str, Callable[[str], Any]] = {
     "launches_per_minute": _positive_int, "requests_per_second": _non_negative,
     "max_order_usd": _non_negative, "max_open_orders": _non_negative_int,
     "max_priority_fee": _non_negative_int, "max_account_age": _non_negative_int,
-    "pool_source": _pool_source, "lease_seconds": _non_negative,
+    "lease_seconds": _non_negative,
     "processes": _positive_int,
 }
 

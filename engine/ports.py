@@ -171,6 +171,9 @@ class Venue(Protocol):
         """The venue's cheapest pool to receive exactly `amount_out`; the quote's `amount_in`
         is what it would take, fees included. None if no pool can pay it."""
 
+    def problems(self) -> list[str]:
+        """Pools this venue leaves out of its quotes, and why (for /healthz)."""
+
 
 class SolanaRpc(Protocol):
     """Solana's JSON-RPC methods the engine calls, by their real names, taking and returning

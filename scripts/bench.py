@@ -267,7 +267,6 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             await cluster.start()
             remote = (*UNLIMITED, "--rpc-url", cluster.url)
         engine = EngineProcess(tmp / "bench.db", "--workers", str(args.workers), *sim, *remote,
-                               "--pool-source", args.pool_source,
                                "--max-pending", "100000",
                                "--max-waiting", str(max(args.waiting + 1, 10_000)),
                                "--max-waiting-per-key", str(max(args.waiting + 1, 1_000)))
@@ -344,8 +343,6 @@ def main() -> int:
                    help="N engine processes on a throwaway PostgreSQL and one cluster process")
     p.add_argument("--programs", help="a directory of the programs' bytecode: the cluster "
                    "(embedded, or --cluster) runs every transaction with it")
-    p.add_argument("--pool-source", choices=("direct", "accounts"), default="direct",
-                   help="accounts: the engine quotes from pool accounts read over JSON-RPC")
     p.add_argument("--cluster", action="store_true",
                    help="run the simulated cluster as its own process; the engine uses --rpc-url")
     p.add_argument("--json", type=Path, help="write the figures here")

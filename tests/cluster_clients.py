@@ -1,10 +1,28 @@
 """What the cluster tests share: a JSON-RPC call sent as raw JSON (for methods a client lacks,
-parsed then by solders' own response types) and an engine's sale, to give the cluster a landed
-transaction."""
+parsed then by solders' own response types), an engine's sale, to give the cluster a landed
+transaction, and the engine's chain adapter alone on an in-process cluster."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import aiohttp
+
+from engine.clock import SystemClock
+from engine.config import Settings
+from engine.simulator.world import SimWorld
+from engine.solana_client.chain import RpcChain
+from engine.solana_client.client import InProcess, RpcClient
+from engine.solana_client.keypair import load_or_create
+from engine.solana_client.lookup_tables import Memory
+
+
+def chain_adapter(world: SimWorld, keypair: Path, memory: Memory | None = None) -> RpcChain:
+    """The engine's chain adapter over JSON-RPC to this world's cluster, in process, naming
+    pools as the simulation does (the adapter on its own, without the engine's venues)."""
+    return RpcChain(RpcClient(InProcess(world.rpc)), load_or_create(keypair), world,
+                    SystemClock(), poll_seconds=0,
+                    max_priority_fee=Settings().max_priority_fee, memory=memory)
 
 
 async def raw(url: str, method: str, *params: object) -> str:

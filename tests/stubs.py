@@ -83,6 +83,9 @@ class OnePool:
     def has_pair(self, mint_in: str, mint_out: str) -> bool:
         return {mint_in, mint_out} == {SOL, USDC}
 
+    def problems(self) -> list[str]:
+        return []
+
     async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> Quote | None:
         self.asked += 1
         rate = (self.usdc_per_sol / 1000 if mint_in == SOL

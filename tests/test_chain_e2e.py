@@ -7,11 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from cluster_clients import chain_adapter
 from conftest import all_in, run_until
 
-from engine.app import build_chain
 from engine.clock import SystemClock
-from engine.config import Settings
 from engine.domain.errors import BlockhashNotFound
 from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT, lookup
 from engine.domain.transactions import Memo, SwapInstruction
@@ -166,8 +165,7 @@ async def test_every_confirmed_order_landed_exactly_once_and_every_failed_one_ne
 
 def client(world: SimWorld, tmp_path: Path) -> RpcChain:
     """The engine's side of the chain, over JSON-RPC to this world's cluster, in process."""
-    return build_chain(Settings(db=str(tmp_path / "e.db"), latency_scale=0), world,
-                       SystemClock(), None)
+    return chain_adapter(world, tmp_path / "wallet.json")
 
 
 async def test_a_landing_is_reported_only_once_the_chain_record_holds_it(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.domain import base58
-from engine.testing import EngineHarness, ManualClock
+from engine.testing import EngineHarness
 
 SOL_USDC = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1, "slippage": 0.01}
 
@@ -167,26 +167,6 @@ async def test_a_launch_scheduled_for_a_later_slot_opens_then_and_the_sniper_fir
     final = await order_engine.wait_terminal(order_id)
     assert final["status"] == "confirmed"
     assert final["poolOpenedSlot"] >= launched["slot"]
-
-
-async def test_a_cancel_that_beats_a_quoting_worker_stops_the_order_before_anything_is_sent(
-        slow_engine: EngineHarness) -> None:
-    order_id = await slow_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
-    for _ in range(1000):  # the worker takes it and waits for its quotes (simulated time is frozen)
-        if slow_engine.engine.operations.health().in_flight:
-            break
-        await asyncio.sleep(0)
-    assert slow_engine.engine.operations.health().in_flight == 1
-    assert await status(slow_engine, order_id) == "pending"
-    assert slow_engine.http is not None and isinstance(slow_engine.clock, ManualClock)
-    async with slow_engine.http.delete(f"/api/orders/{order_id}") as resp:
-        assert resp.status == 200
-    await slow_engine.clock.advance(5)
-    # The worker's queued routing, building and submitted writes are all refused.
-    record = await slow_engine.order(order_id)
-    assert [e["status"] for e in record["events"]] == ["pending", "cancelled"]
-    assert slow_engine.world.chain.landed_for(order_id) == []
-    assert slow_engine.engine.operations.health().in_flight == 0
 
 
 async def test_the_harness_waits_for_a_status_and_says_when_it_never_comes(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cluster_clients import chain_adapter
 from solders.address_lookup_table_account import AddressLookupTable, AddressLookupTableAccount
 from solders.hash import Hash
 from solders.instruction import AccountMeta, Instruction
@@ -22,9 +23,7 @@ from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
-from engine.app import build_chain
 from engine.clock import SystemClock
-from engine.config import Settings
 from engine.domain.errors import TransientError
 from engine.domain.tokens import lookup
 from engine.domain.transactions import Memo, SwapInstruction
@@ -72,9 +71,7 @@ async def world(runs: Path | None, tmp_path: Path) -> AsyncIterator[SimWorld]:
 
 
 def engine_side(world: SimWorld, tmp_path: Path, memory: Values | None = None) -> RpcChain:
-    settings = Settings(db=str(tmp_path / "e.db"), latency_scale=0,
-                        keypair=str(tmp_path / "wallet.json"))
-    return build_chain(settings, world, SystemClock(), memory)
+    return chain_adapter(world, tmp_path / "wallet.json", memory)
 
 
 def split_both_hops(world: SimWorld) -> list[SwapInstruction]:

@@ -7,12 +7,14 @@ waits for its price instead of failing it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from stubs import OnePool
 
@@ -21,11 +23,12 @@ from engine.domain.errors import SendTimeout, SlippageExceeded, TransientError
 from engine.domain.events import OrderEvent, StoredEvent
 from engine.domain.order import Order
 from engine.domain.parsing import parse_order
+from engine.domain.routing import Quote
 from engine.domain.status import OrderStatus as S
 from engine.domain.transactions import Blockhash, Landed, Memo, SignedTransaction, SwapInstruction
 from engine.orders.router import Router
 from engine.orders.service import OrderService, RetryPolicy
-from engine.ports import OrderStore
+from engine.ports import OrderStore, StaleOrder
 from engine.store.sqlite import SqliteStore
 from engine.testing import ManualClock
 
@@ -170,3 +173,36 @@ async def test_a_fired_order_whose_price_moved_away_is_armed_again_without_a_tra
     assert again.status is S.WAITING and parts.chain.signed == []
     assert parts.published.events[-1].change.reason == (  # type: ignore[union-attr]
         "price moved away before execution")
+
+
+class HeldPool(OnePool):
+    """A venue whose quote waits until the test lets it answer."""
+
+    def __init__(self, usdc_per_sol: Decimal) -> None:
+        super().__init__(usdc_per_sol)
+        self.asking, self.answer = asyncio.Event(), asyncio.Event()
+
+    async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> Quote | None:
+        self.asking.set()
+        await self.answer.wait()
+        return await super().quote(mint_in, mint_out, amount_in)
+
+
+async def test_a_cancel_that_beats_a_quoting_worker_stops_the_order_before_anything_is_sent(
+        parts: Parts) -> None:
+    pool = HeldPool(Decimal(150))
+    service = OrderService(parts.store, parts.published, Router([pool]), parts.chain,
+                           ManualClock(), RetryPolicy(scale=0.0))
+    order = await service.create(parse_order({"tokenIn": "SOL", "tokenOut": "USDC",
+                                              "amount": 1, "orderType": "market"},
+                                             ManualClock().now()))
+    working = asyncio.create_task(service.execute(order))
+    await pool.asking.wait()  # the worker holds the order, waiting for its quote
+    await service.cancel(order, "cancelled by its owner")
+    pool.answer.set()
+    with pytest.raises(StaleOrder):  # its routing, building and submitted writes are refused
+        await working
+    assert parts.published.statuses == ["pending", "cancelled"]
+    assert parts.chain.sent == []
+    stored = await parts.store.get(order.id)
+    assert stored is not None and stored.status is S.CANCELLED

@@ -276,7 +276,7 @@ async def test_two_engines_on_one_cluster_see_the_same_pools_and_prices(
 
 async def test_the_embedded_cluster_serves_the_same_account_path_in_process(
         tmp_path: Path) -> None:
-    async with EngineHarness.start(tmp_path / "e.db", pool_source="accounts") as engine:
+    async with EngineHarness.start(tmp_path / "e.db") as engine:
         engine.world.hold_prices()
         assert await subscribed(engine.world, 3)
         order_id = await engine.submit(orderType="limit", tokenIn="SOL", tokenOut="USDC",

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
 from dataclasses import replace
 
 from engine.app import build_world
 from engine.config import Settings
 from engine.domain.routing import Quote
 from engine.domain.tokens import lookup
-from engine.ports import Venue
+from engine.simulator.world import SimWorld
+from engine.solana.programs import AMM_V4, CPMM, DLMM
+from engine.solana_client.account_venue import AccountVenue
+from engine.solana_client.client import InProcess, RpcClient
 from engine.testing import ManualClock
 
 
@@ -20,11 +21,17 @@ def mint(symbol: str) -> str:
     return token.mint
 
 
-async def quote_everywhere(venues: Sequence[Venue], clock: ManualClock) -> list[Quote | None]:
-    quoting = asyncio.gather(*(venue.quote(mint("SOL"), mint("USDC"), 10**9) for venue in venues))
-    await asyncio.sleep(0)  # let each quote reach its simulated latency
-    await clock.advance(1.0)
-    return list(await quoting)
+async def quote_everywhere(world: SimWorld, clock: ManualClock) -> list[Quote | None]:
+    """Every venue's quote, read from the cluster's accounts as the engine reads them."""
+    rpc = RpcClient(InProcess(world.rpc))
+    venues = [AccountVenue("raydium", (AMM_V4, CPMM), rpc, clock, slot_seconds=0.4,
+                           max_age_slots=2),
+              AccountVenue("meteora", (DLMM,), rpc, clock, slot_seconds=0.4, max_age_slots=2)]
+    for venue in venues:
+        await venue.load()
+    quotes = [await venue.quote(mint("SOL"), mint("USDC"), 10**9) for venue in venues]
+    await rpc.close()
+    return quotes
 
 
 async def test_quoting_after_slots_passed_leaves_every_pool_as_it_was() -> None:
@@ -34,12 +41,13 @@ async def test_quoting_after_slots_passed_leaves_every_pool_as_it_was() -> None:
     before = {pool_id: repr(pool.state()) for venue in world.venues
               for pool_id, pool in venue.pools.items()}
 
-    first = await quote_everywhere(world.venues, clock)
-    second = await quote_everywhere(world.venues, clock)
+    first = await quote_everywhere(world, clock)
+    second = await quote_everywhere(world, clock)
 
     after = {pool_id: repr(pool.state()) for venue in world.venues
              for pool_id, pool in venue.pools.items()}
     assert after == before
+    assert all(q is not None for q in first)
     assert [q.amount_out if q else None for q in first] == [
         q.amount_out if q else None for q in second]
 

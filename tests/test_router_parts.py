@@ -39,6 +39,9 @@ class FakeVenue:
     def has_pair(self, mint_in: str, mint_out: str) -> bool:
         return (mint_in, mint_out) in self.rates
 
+    def problems(self) -> list[str]:
+        return []
+
     async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> Quote | None:
         self.asked.append((mint_in, mint_out, amount_in))
         rate = self.rates.get((mint_in, mint_out))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from solders.pubkey import Pubkey
 
 from engine.domain.tokens import lookup
+from engine.simulator.world import SimWorld
+from engine.solana.accounts import AMM_INFO
+from engine.solana.pool_accounts import Account
 from engine.testing import EngineHarness
 
 SOL, USDC = (lookup(s).mint for s in ("SOL", "USDC"))  # type: ignore[union-attr]
@@ -57,42 +62,42 @@ async def test_launches_beyond_the_rate_are_told_to_wait(tmp_path: Path) -> None
         assert [status for status, _ in answers] == [201, 201, 429]
 
 
-class BrokenPool:
-    """A pool whose state went bad: every computation on it raises."""
+def with_bad_fee(world: SimWorld, pool_id: str) -> Callable[[str], dict[Pubkey, Account]]:
+    """The cluster's pool accounts, but this AMM v4 pool's state with a fee denominator of 0:
+    a pool whose state went bad (its every swap would divide by zero)."""
+    served = world.as_accounts.pool_accounts
+    address = world.pool_info(pool_id).keys.address
 
-    id = "ray-broken-sol-usdc"
-    mints = (SOL, USDC)
-
-    def depth(self, mint: str) -> int:
-        return 10**12
-
-    def swap_out(self, mint_in: str, amount_in: int, now: int) -> tuple[int, int]:
-        raise ArithmeticError("reserves went negative")
-
-    def swap(self, mint_in: str, amount_in: int, now: int) -> int:
-        raise ArithmeticError("reserves went negative")
-
-    def spot_price(self, mint_in: str) -> float:
-        return 150.0
-
-    def scale_price(self, factor: float) -> None: ...
-
-    def state(self) -> Any:
-        return []
-
-    def restore(self, state: Any) -> None: ...
+    def accounts(asked: str) -> dict[Pubkey, Account]:
+        found = served(asked)
+        if asked != pool_id:
+            return found
+        state = found[address]
+        broken = AMM_INFO.encode({**AMM_INFO.decode(state.data), "swap_fee_denominator": 0})
+        return {**found, address: Account(state.owner, broken, state.lamports)}
+    return accounts
 
 
-async def test_a_pool_whose_math_fails_is_frozen_once_and_health_says_why(
-        order_engine: EngineHarness) -> None:
-    order_engine.world.raydium.add_pool(BrokenPool(), "Raydium", 0)
+async def test_a_pool_whose_math_fails_is_left_out_until_its_accounts_change_and_health_says_why(
+        order_engine: EngineHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = order_engine.world
+    world.hold_prices()
+    pool_id = next(p for p in world.raydium.pools if world.pool_info(p).kind == "amm_v4"
+                   and set(world.pool(p).mints) == {SOL, USDC})
+    address = str(world.pool_info(pool_id).keys.address)
+    monkeypatch.setattr(world.as_accounts, "pool_accounts", with_bad_fee(world, pool_id))
+    world.notify(None)
+    health = await order_engine.wait_until(lambda: get(order_engine, "/healthz"),
+                                           lambda h: h[1]["status"] == "degraded")
+    assert address in health[1]["reasons"][0] and "swap_fee_denominator" in health[1]["reasons"][0]
     for _ in range(3):  # every quote still answers, from the healthy pools
         status, quote = await get(order_engine, QUOTE)
-        assert status == 200 and quote["routePlan"][0]["swapInfo"]["ammKey"] != BrokenPool.id
-    assert list(order_engine.world.raydium.frozen) == [BrokenPool.id]
-    health = (await get(order_engine, "/healthz"))[1]
-    assert health["status"] == "degraded" and BrokenPool.id in health["reasons"][0]
+        assert status == 200 and quote["routePlan"][0]["swapInfo"]["ammKey"] != address
     final = await order_engine.wait_terminal(
         await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1))
     assert final["status"] == "confirmed"
-
+    monkeypatch.undo()  # the pool's accounts are written again, well this time
+    world.notify(None)
+    health = await order_engine.wait_until(lambda: get(order_engine, "/healthz"),
+                                           lambda h: h[1]["status"] == "ok")
+    assert "reasons" not in health[1]

@@ -13,9 +13,9 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
+from cluster_clients import chain_adapter
 from solders.transaction import VersionedTransaction
 
-from engine.app import build_chain
 from engine.clock import SystemClock
 from engine.config import Settings
 from engine.domain.errors import NodeUnhealthy, RateLimited
@@ -196,8 +196,7 @@ async def test_the_priority_fee_rises_with_the_fee_market(tmp_path: Path) -> Non
 
 
 def client(world: SimWorld, tmp_path: Path) -> RpcChain:
-    return build_chain(Settings(db=str(tmp_path / "e.db"), latency_scale=0), world,
-                       SystemClock(), None)
+    return chain_adapter(world, tmp_path / "wallet.json")
 
 
 async def signed(chain: RpcChain, world: SimWorld) -> Any:

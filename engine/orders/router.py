@@ -30,6 +30,10 @@ class Router:
     def __init__(self, venues: Sequence[Venue]) -> None:
         self._venues = venues
 
+    def problems(self) -> list[str]:
+        """Every venue's pools left out of quotes, and why."""
+        return [problem for venue in self._venues for problem in venue.problems()]
+
     def has_route(self, mint_in: str, mint_out: str,
                   mode: SwapMode = SwapMode.EXACT_IN) -> bool:
         if mode is SwapMode.EXACT_OUT:

@@ -20,7 +20,7 @@ from engine.simulator.accounts_view import PoolsAsAccounts
 from engine.simulator.bytecode import Bytecode
 from engine.simulator.chain_events import ChainEvents
 from engine.simulator.cluster import GENESIS_UNIX, SLOT_SECONDS, SimChain
-from engine.simulator.dex import Pool, PoolVenue
+from engine.simulator.dex import Dex, Pool
 from engine.simulator.faucet import FAUCET_LAMPORTS, Faucet, faucet_keypair
 from engine.simulator.faults import Faults
 from engine.simulator.flow import OtherTraders
@@ -48,8 +48,8 @@ from engine.solana.programs import (
 
 @dataclass
 class SimWorld:
-    raydium: PoolVenue
-    meteora: PoolVenue
+    raydium: Dex
+    meteora: Dex
     chain: SimChain
     faults: Faults
     traders: OtherTraders
@@ -85,21 +85,7 @@ class SimWorld:
         traders = OtherTraders([*ray_pools, *met_pools], reference_prices(market), streams[0],
                                per_slot=market_flow)
         faults = Faults()
-        # Venues read the cluster's clock and the cluster runs the venues' swaps: the closures
-        # below refer to `chain` and `world`, bound once they exist further down.
-        def now() -> int:
-            return chain.now()
-
-        def slot() -> int:
-            return chain.block_height
-
-        labels = {p.id: market["raydium"]["labels"][p.program] for p in ray_pools} | {
-            p.id: market["meteora"]["label"] for p in met_pools}
-
-        raydium = PoolVenue("raydium", ray_pools, rng=streams[1], clock=clock,
-                            latency_scale=latency_scale, chain_time=now, slot=slot, labels=labels)
-        meteora = PoolVenue("meteora", met_pools, rng=streams[2], clock=clock,
-                            latency_scale=latency_scale, chain_time=now, slot=slot, labels=labels)
+        raydium, meteora = Dex("raydium", ray_pools), Dex("meteora", met_pools)
         all_pools: list[Pool] = [*ray_pools, *met_pools]
         pools = {p.id: p for p in all_pools}
         record = ChainRecord(chain_db) if chain_db else None
@@ -224,10 +210,23 @@ class SimWorld:
         return self.chain.pending(signature) or signature in self.chain.ledger
 
     def pool(self, pool_id: str) -> Pool:
+        """A pool by its name in this simulation, or by its address on the cluster (the id
+        the engine's routes carry)."""
+        pool_id = self.named(pool_id)
         for venue in self.venues:
             if pool_id in venue.pools:
                 return venue.pools[pool_id]
         raise KeyError(pool_id)
+
+    def named(self, pool: str) -> str:
+        """The simulation's name of a pool given by name or by its account's address."""
+        if any(pool in venue.pools for venue in self.venues):
+            return pool
+        try:
+            found = self.pool_at(Pubkey.from_string(pool))
+        except ValueError:
+            return pool  # neither: the caller's KeyError names what was asked
+        return pool if found is None else found.pool_id
 
     def trade(self, now: int) -> set[frozenset[str]]:
         """One slot of other traders' swaps; a pool whose math fails is frozen, once."""
@@ -380,8 +379,7 @@ class SimWorld:
                            int(liquidity / price * 10**LAUNCH_DECIMALS),
                            quote_token.to_atoms(liquidity), price, quote_token.decimals)
         target = self.raydium if venue == "raydium" else self.meteora
-        target.add_pool(pool, "Raydium CP" if venue == "raydium" else "Meteora DLMM",
-                        int(launched["slot"]))
+        target.add_pool(pool, int(launched["slot"]))
         self.traders.add(pool, float(price) * 10 ** (quote_token.decimals - LAUNCH_DECIMALS))
         self.launches.append(launched)
         if self.bytecode is not None:
@@ -405,7 +403,7 @@ class SimWorld:
         return self.chain.landing_listeners
 
     @property
-    def venues(self) -> list[PoolVenue]:
+    def venues(self) -> list[Dex]:
         return [self.raydium, self.meteora]
 
     def is_known_mint(self, mint: str) -> bool:
@@ -420,7 +418,9 @@ class SimWorld:
         self.traders.enabled = False
 
     def move_price(self, pool_id: str, factor: float) -> None:
-        """Make the pool's first token `factor` times dearer (e.g. 1.01 = +1 %)."""
+        """Make the pool's first token `factor` times dearer (e.g. 1.01 = +1 %); the pool by
+        its name or its address."""
+        pool_id = self.named(pool_id)
         for venue in self.venues:
             if pool_id in venue.pools:
                 venue.pools[pool_id].scale_price(factor)

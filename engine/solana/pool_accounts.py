@@ -231,6 +231,8 @@ def read_pool(pool_id: str, owner: Pubkey, address: Pubkey, data: bytes,
     """The pool math and the addresses a swap names, from its accounts; and when it opened."""
     if owner == AMM_V4:
         s = AMM_INFO.decode(data)
+        if not s["swap_fee_denominator"]:  # the program would divide by it on every swap
+            raise ValueError("swap_fee_denominator is 0")
         base, quote = s["coin_vault_mint"], s["pc_vault_mint"]
         coin = _amount(accounts, s["coin_vault"]) - s["need_take_pnl_coin"]
         pc = _amount(accounts, s["pc_vault"]) - s["need_take_pnl_pc"]

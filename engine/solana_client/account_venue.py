@@ -56,6 +56,9 @@ class AccountVenue:
         self._wake = asyncio.Event()
         self._subscribed = False
         self._watched: set[Pubkey] = set()  # vaults with an accountSubscribe
+        # Pools left out of quotes until their accounts change: unreadable, or their math
+        # failed (a fault in one pool must not fail every quote, nor be logged on each).
+        self.broken: dict[str, str] = {}
 
     # -- the index -------------------------------------------------------------------------
     async def load(self) -> set[frozenset[str]]:
@@ -83,11 +86,12 @@ class AccountVenue:
                         await asyncio.wait_for(self._wake.wait(), LIVENESS_SECONDS)
                     self._wake.clear()
                     moved = await self._adopt() | await self._refresh(self._take_dirty())
-                else:
-                    await self._clock.sleep(max(self._slot_seconds, 0.05))
-                    found = await self.load() if rounds % 25 == 0 else set()
-                    moved = found | await self._read(list(self.pools))
+                else:  # at once the first time: the index was just read, subscribe now
+                    if rounds:
+                        await self._clock.sleep(max(self._slot_seconds, 0.05))
                     rounds += 1
+                    found = await self.load() if rounds % 25 == 1 else set()
+                    moved = found | await self._read(list(self.pools))
                     await self.subscribe()
             except (RpcError, EngineError, ValueError, TimeoutError) as error:
                 logger.warning("{} accounts not read: {}", self.name, error)
@@ -192,15 +196,19 @@ class AccountVenue:
                 pool, info, opened = read_pool(pool_id, self._owners[pool_id], main,
                                                self._raw[main], self._raw)
             except (KeyError, ValueError) as error:
-                logger.warning("{} pool {} unreadable: {}", self.name, pool_id, error)
+                self._leave_out(pool_id, f"unreadable: {type(error).__name__}: {error}")
                 continue
+            self.broken.pop(pool_id, None)  # its accounts changed, and they read well now
             if before is None or before != pool:  # the dataclasses' own (C-level) compare
                 moved.add(frozenset(pool.mints))
             if before is None:
                 self._by_pair.setdefault(frozenset(pool.mints), []).append(pool_id)
-                opened_slot = opened if isinstance(pool, DlmmPool) else self._slot_at(opened)
-                if opened_slot and opened_slot > 0:
-                    self._opened[pool_id] = opened_slot
+                # Seeded pools say 0 (open since genesis); Raydium keeps a launch's unix time,
+                # which may fall in slot 0 itself, DLMM its activation slot.
+                if opened and isinstance(pool, DlmmPool):
+                    self._opened[pool_id] = opened
+                elif opened:
+                    self._opened[pool_id] = max(0, self._slot_at(opened))
             self.pools[pool_id], self._infos[pool_id] = pool, info
             self._fetched[pool_id] = slot
             for address in (main, *self._related.get(pool_id, ())):
@@ -244,10 +252,13 @@ class AccountVenue:
         best: PoolQuote | None = None
         chosen = ""
         for pool_id in ids:
+            if pool_id in self.broken:
+                continue
             try:
                 found = quote_pool(self.pools[pool_id], mint_in, amount, self._now,
                                    exact_out=exact_out)
-            except (ArithmeticError, ValueError):
+            except (ArithmeticError, ValueError) as error:
+                self._leave_out(pool_id, f"quote failed: {type(error).__name__}: {error}")
                 continue
             if found is not None and better(found, best, exact_out=exact_out):
                 best, chosen = found, pool_id
@@ -256,6 +267,16 @@ class AccountVenue:
         return Quote(self.name, chosen, mint_in, mint_out, best.amount_in, best.amount_out,
                      best.fee, best.price_impact, LABELS[self._owners[chosen]],
                      self._fetched[chosen], self._opened.get(chosen))
+
+    def problems(self) -> list[str]:
+        return [f"{self.name} pool {pool_id} left out of quotes ({reason})"
+                for pool_id, reason in self.broken.items()]
+
+    def _leave_out(self, pool_id: str, reason: str) -> None:
+        if self.broken.get(pool_id) != reason:
+            logger.error("{} pool {} left out of quotes until its accounts change: {}",
+                         self.name, pool_id, reason)
+        self.broken[pool_id] = reason
 
     def _slot_at(self, unix: int) -> int:
         """The slot of a unix time (Raydium opens pools at a time, DLMM at a slot), from the

@@ -11,11 +11,11 @@ import asyncio
 import contextlib
 import secrets
 import sqlite3
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -30,6 +30,8 @@ from engine.ports import Chain, Clock, OrderStore
 from engine.simulator.world import SimWorld
 from engine.testing.clock import ManualClock
 from engine.usecases import Engine
+
+T = TypeVar("T")
 
 __all__ = ["EngineHarness", "ManualClock"]
 
@@ -186,6 +188,20 @@ class EngineHarness:
         waits for a condition, not for time. Raises if the order ends without reaching it."""
         return await self.wait_for_event(order_id, lambda event: event["status"] == status,
                                          f"reaching {status!r}", limit)
+
+    @staticmethod
+    async def wait_until(read: Callable[[], Awaitable[T]], holds: Callable[[T], bool],
+                         limit: float = 10.0) -> T:
+        """What `read` answers once it `holds`, asked again every 10 ms: for a condition no
+        event announces (the engine's health, a balance). Raises after `limit` seconds."""
+        async def first() -> T:
+            answer = await read()
+            while not holds(answer):
+                await asyncio.sleep(0.01)  # nothing to wait on: ask again
+                answer = await read()
+            return answer
+
+        return await asyncio.wait_for(first(), limit)
 
     async def wait_for_event(self, order_id: str, matches: Callable[[dict[str, Any]], bool],
                              what: str = "the event awaited",

@@ -16,6 +16,7 @@ from engine.hub import Hub
 from engine.keyring import KeyMode, KeyRing
 from engine.metrics import Metrics
 from engine.orders.risk_controls import RiskControls
+from engine.orders.router import Router
 from engine.orders.service import OrderService
 from engine.orders.wakers import Wakers
 from engine.orders.workers import MAX_CRASHES, WorkerPool
@@ -46,17 +47,18 @@ class Health:
     waiting: int
     subscribers: int
     peak_in_flight: int  # the most orders that ever executed at once (at most `workers`)
+    problems: tuple[str, ...] = ()  # pools the venues leave out of quotes, and why
 
 
 class Operations:
     def __init__(self, *, store: OrderStore, orders: Orders, service: OrderService,
                  pool: WorkerPool, wakers: Wakers, keyring: KeyRing, risk: RiskControls,
                  hub: Hub, metrics: Metrics, clock: Clock, workers: int,
-                 shutdown_grace: float) -> None:
+                 shutdown_grace: float, router: Router) -> None:
         self._store, self._orders, self._service, self._pool = store, orders, service, pool
         self._wakers, self._keyring, self._risk, self._hub = wakers, keyring, risk, hub
         self._metrics, self._clock = metrics, clock
-        self._workers, self._grace = workers, shutdown_grace
+        self._workers, self._grace, self._router = workers, shutdown_grace, router
 
     async def start(self) -> None:
         """Resume every unfinished order, then start the workers and accept new ones."""
@@ -122,7 +124,7 @@ class Operations:
     def health(self) -> Health:
         return Health(self._orders.accepting, self._workers, self._pool.queued,
                       self._pool.in_flight, self._wakers.waiting, self._hub.subscriber_count,
-                      self._pool.peak_in_flight)
+                      self._pool.peak_in_flight, tuple(self._router.problems()))
 
     def refused(self, code: str) -> None:
         """Count a request refused with this code (for /metrics)."""
