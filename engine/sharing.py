@@ -73,8 +73,11 @@ class Sharing:
 
     async def _relay(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):  # the backstop: read the feed anyway
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            # The backstop: read the feed anyway. (asyncio.timeout: wait_for may swallow a
+            # cancellation in 3.11, and a stop would then wait for this loop forever.)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(POLL_SECONDS):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self._catch_up()

@@ -82,8 +82,12 @@ class AccountVenue:
             try:
                 if self._subscribed and self._rpc.live:
                     # Woken by notifications; the timeout notices a connection that dropped.
+                    # (asyncio.timeout, not wait_for: in 3.11 wait_for can swallow the task's
+                    # cancellation when the wake comes at that moment, and the engine's stop
+                    # then waits for this loop forever.)
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), LIVENESS_SECONDS)
+                        async with asyncio.timeout(LIVENESS_SECONDS):
+                            await self._wake.wait()
                     self._wake.clear()
                     moved = await self._adopt() | await self._refresh(self._take_dirty())
                 else:  # at once the first time: the index was just read, subscribe now
