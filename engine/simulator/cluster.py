@@ -90,6 +90,11 @@ class SimChain:
         self._skipped = 0  # blocks fast-forwarded when no time passes (latency scale 0)
         self._paused: int | None = None  # the slot the clock stands at, while paused
         self._landed = 0
+        # With no time passing (latency scale 0) a block is what lands in one turn of the
+        # event loop: transactions sent together share a slot, as on a real cluster, and the
+        # market's other traders trade once a block, not once a transaction.
+        self._blocks = 0
+        self._in_block = False
         self._flowed = 0  # the last slot whose market activity has run
         # signature -> what happened, in landing order. With a durable record, only landings
         # whose blockhash could still be valid stay in memory; older ones are read from disk.
@@ -112,6 +117,7 @@ class SimChain:
             return
         self._genesis = datetime.fromisoformat(meta["genesis"])
         self._skipped, self._landed, self._flowed = meta["skipped"], meta["landed"], meta["flowed"]
+        self._blocks = meta.get("blocks", self._landed)  # older records: a block a landing
         recorded = meta.get("owner")
         if recorded and self.owner and recorded != self.owner:
             raise WalletMismatch(f"this cluster's record funds the wallet {recorded}; the "
@@ -131,7 +137,8 @@ class SimChain:
 
     def _counters(self) -> dict[str, Any]:
         return {"genesis": self._genesis.isoformat(), "skipped": self._skipped,
-                "landed": self._landed, "flowed": self._flowed, "owner": self.owner}
+                "landed": self._landed, "blocks": self._blocks, "flowed": self._flowed,
+                "owner": self.owner}
 
     def _land_backlog(self) -> None:
         while self._backlog:
@@ -148,7 +155,7 @@ class SimChain:
         if self._scale > 0:
             elapsed = (self._clock.now() - self._genesis).total_seconds()
             return int(elapsed / (SLOT_SECONDS * self._scale)) + self._skipped
-        return self._landed + self._skipped
+        return self._blocks + self._skipped
 
     def travel_to(self, height: int) -> None:
         """Move the cluster forward to `height` (a test's cheatcode); never back."""
@@ -362,6 +369,7 @@ class SimChain:
         if self.block_height <= message.last_valid_height and signature not in self.ledger:
             landed = self._execute(message)
             self._landed += 1
+            self._open_block()
             self.advance()
             if self.execution == "model":  # with programs, the pools read back say so
                 self._on_change({frozenset((ix.mint_in, ix.mint_out))
@@ -372,6 +380,21 @@ class SimChain:
                                                     **self._snapshot(message)}, details,
                                 [str(key) for key in message.account_keys])
             self._forget_expired()
+
+    def _open_block(self) -> None:
+        """The first landing of this turn of the loop makes the next block; the others of the
+        turn land in it too."""
+        if self._in_block:
+            return
+        self._blocks += 1
+        try:
+            asyncio.get_running_loop().call_soon(self._close_block)
+        except RuntimeError:  # no loop (a script landing by hand): a block a landing
+            return
+        self._in_block = True
+
+    def _close_block(self) -> None:
+        self._in_block = False
 
     def _execute(self, message: Message) -> Landed:
         """Run the swaps atomically: one leg outside its bound fails the whole transaction,
