@@ -13,7 +13,7 @@ from conftest import all_in, run_until
 from engine.clock import SystemClock
 from engine.domain.errors import BlockhashNotFound
 from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT, lookup
-from engine.domain.transactions import Memo, SwapInstruction
+from engine.domain.transactions import Memo, SignedTransaction, SwapInstruction
 from engine.simulator.world import SimWorld
 from engine.solana_client.chain import RpcChain
 from engine.testing import EngineHarness
@@ -211,4 +211,29 @@ async def test_with_a_record_the_chain_keeps_only_unexpired_landings_in_memory(
     with pytest.raises(BlockhashNotFound):  # a rebroadcast of an old landing is refused
         await chain.send(first)
     assert len(world.chain.landed_for("o-0")) == 1
+    await world.chain.close()
+
+
+async def test_with_no_time_passing_what_lands_in_one_turn_shares_a_block(
+        tmp_path: Path) -> None:
+    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                           chain_db=str(tmp_path / "chain.db"),
+                           funded=wallet_for(tmp_path / "wallet.json"))
+    chain = client(world, tmp_path)
+    pool = next(p for p in world.raydium.pools.values() if set(p.mints) == {WSOL_MINT, USDC})
+
+    async def signed(order_id: str) -> SignedTransaction:
+        ix = SwapInstruction("raydium", pool.id, WSOL_MINT, USDC, 10**8, 1)
+        return await chain.sign([ix], await chain.latest_blockhash(), memo=Memo(order_id, 1))
+
+    together = [await signed("o-1"), await signed("o-2")]
+    for tx in together:  # sent in one turn: both land in the next
+        await chain.send(tx)
+    first, second = [await chain.confirm(tx) for tx in together]
+    later = await signed("o-3")
+    await chain.send(later)
+    third = await chain.confirm(later)
+    assert first is not None and second is not None and third is not None
+    assert first.slot == second.slot and third.slot == first.slot + 1
+    assert world.chain.transaction_count == 3
     await world.chain.close()

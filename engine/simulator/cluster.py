@@ -369,7 +369,7 @@ class SimChain:
         if self.block_height <= message.last_valid_height and signature not in self.ledger:
             landed = self._execute(message)
             self._landed += 1
-            self._open_block()
+            self._end_block_soon()
             self.advance()
             if self.execution == "model":  # with programs, the pools read back say so
                 self._on_change({frozenset((ix.mint_in, ix.mint_out))
@@ -381,20 +381,23 @@ class SimChain:
                                 [str(key) for key in message.account_keys])
             self._forget_expired()
 
-    def _open_block(self) -> None:
-        """The first landing of this turn of the loop makes the next block; the others of the
-        turn land in it too."""
+    def _end_block_soon(self) -> None:
+        """The block a landing is in ends with this turn of the event loop: what lands in the
+        same turn shares its slot. Without a loop (a script landing by hand), at once."""
         if self._in_block:
             return
-        self._blocks += 1
         try:
-            asyncio.get_running_loop().call_soon(self._close_block)
-        except RuntimeError:  # no loop (a script landing by hand): a block a landing
+            asyncio.get_running_loop().call_soon(self._end_block)
+        except RuntimeError:
+            self._blocks += 1
             return
         self._in_block = True
 
-    def _close_block(self) -> None:
+    def _end_block(self) -> None:
         self._in_block = False
+        self._blocks += 1
+        self.advance()  # the market lives through the new slot
+        self.keep({"chain": self._counters()})
 
     def _execute(self, message: Message) -> Landed:
         """Run the swaps atomically: one leg outside its bound fails the whole transaction,
