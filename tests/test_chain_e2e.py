@@ -197,7 +197,8 @@ async def test_with_a_record_the_chain_keeps_only_unexpired_landings_in_memory(
     chain = client(world, tmp_path)
     pool = next(p for p in world.raydium.pools.values() if set(p.mints) == {WSOL_MINT, USDC})
     first = None
-    for n in range(400):  # at zero latency every landing is a block: 150 of them expire a hash
+    # At zero latency each landing in a turn of its own is a block: 150 of them expire a hash.
+    for n in range(400):
         ix = SwapInstruction("raydium", pool.id, WSOL_MINT, USDC, 10**7, 1)
         tx = await chain.sign([ix], await chain.latest_blockhash(), memo=Memo(f"o-{n}", 1))
         await chain.send(tx)

@@ -95,7 +95,7 @@ async def test_an_engines_transaction_is_finalized_32_slots_after_it_landed(
                            "--rpc-url", cluster.url, "--keypair", str(tmp_path / "wallet.json"))
     await engine.start()
     try:
-        # At zero latency each landing is a block.
+        # At zero latency each landing in a turn of its own is a block.
         signatures = [await confirmed_sale(engine.url) for _ in range(34)]
     finally:
         await engine.terminate()

@@ -162,7 +162,7 @@ async def test_a_launch_scheduled_for_a_later_slot_opens_then_and_the_sniper_fir
     assert launched["scheduled"] is True
     await settle(order_engine)
     assert await status(order_engine, order_id) == "waiting"  # no pool yet
-    for _ in range(2):  # other orders land, and each landing takes a slot at zero latency
+    for _ in range(2):  # other orders land one after the other: a slot each at zero latency
         await order_engine.wait_terminal(await order_engine.submit(**SOL_USDC))
     final = await order_engine.wait_terminal(order_id)
     assert final["status"] == "confirmed"
