@@ -86,11 +86,8 @@ async def test_cancel_all_waiting_cancels_every_waiting_order(
         order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
     ids = [await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1,
                                      orderType="limit", limitPrice=100_000) for _ in range(3)]
-    for _ in range(100):
-        statuses = {(await order_engine.order(i))["status"] for i in ids}
-        if statuses == {"waiting"}:
-            break
-        await asyncio.sleep(0.01)
+    for order_id in ids:
+        await order_engine.wait_for_status(order_id, "waiting")
     code, out, _ = await run(capsys, "cancel", "--all-waiting", "--url", order_engine.url)
     assert code == 0 and "cancelled 3 waiting orders" in out
     assert {(await order_engine.order(i))["status"] for i in ids} == {"cancelled"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import stat
@@ -157,10 +156,8 @@ async def test_waiting_orders_are_capped_per_key_and_cancelled_in_bulk(
     other = await locked.create_key("other", "trade")
     for _ in range(2):
         assert (await call(locked, "POST", "/api/orders/execute", key, LIMIT))[0] == 201
-    for _ in range(500):  # the watcher arms them right after their 201
-        if (await call(locked, "GET", "/healthz", key))[1]["waiting"] == 2:
-            break
-        await asyncio.sleep(0.01)
+    await locked.wait_until(lambda: call(locked, "GET", "/healthz", key),
+                            lambda health: health[1]["waiting"] == 2)  # armed after their 201
     status, body = await call(locked, "POST", "/api/orders/execute", key, LIMIT)
     assert (status, body["error"]["code"]) == (429, "TOO_MANY_WAITING")
     assert (await call(locked, "POST", "/api/orders/execute", other, LIMIT))[0] == 201
@@ -180,10 +177,8 @@ def test_a_public_bind_without_a_key_refuses_to_start(tmp_path: Path) -> None:
 async def test_waiting_orders_are_capped_for_everyone(tmp_path: Path) -> None:
     async with EngineHarness.start(tmp_path / "e.db", max_waiting=1) as engine:
         assert (await call(engine, "POST", "/api/orders/execute", None, LIMIT))[0] == 201
-        for _ in range(500):
-            if (await call(engine, "GET", "/healthz"))[1]["waiting"] == 1:
-                break
-            await asyncio.sleep(0.01)
+        await engine.wait_until(lambda: call(engine, "GET", "/healthz"),
+                                lambda health: health[1]["waiting"] == 1)
         status, body = await call(engine, "POST", "/api/orders/execute", None, LIMIT)
         assert (status, body["error"]["code"]) == (429, "TOO_MANY_WAITING")
         assert (await call(engine, "POST", "/api/orders/execute", None, MARKET))[0] == 201

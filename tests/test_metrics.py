@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from prometheus_client.parser import text_string_to_metric_families
 
 from engine.domain.errors import RateLimited
@@ -43,10 +41,7 @@ async def test_metrics_count_orders_attempts_retries_and_failures(
 async def test_metrics_show_waiting_orders_and_subscribers(order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()
     await order_engine.submit(orderType="limit", limitPrice="500", **SOL_USDC)
-    for _ in range(50):
-        if order_engine.engine.operations.health().waiting:
-            break
-        await asyncio.sleep(0.01)
+    await order_engine.wait_until(order_engine.health, lambda now: now.waiting > 0)
     m = await scrape(order_engine)
     assert m[("engine_waiting_orders", ())] == 1
     assert ("engine_websocket_subscribers", ()) in m

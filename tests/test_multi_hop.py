@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from pathlib import Path
 
@@ -109,9 +108,7 @@ async def test_a_waiting_order_on_a_two_hop_pair_wakes_when_a_pool_of_its_route_
         now = Decimal((await resp.json())["outAmount"]) / 10**6 / 1_000_000  # USDC per BONK
     order_id = await order_engine.submit(orderType="limit", tokenIn="BONK", tokenOut="USDC",
                                          amount=1_000_000, limitPrice=str(now * Decimal("1.03")))
-    for _ in range(20):
-        await asyncio.sleep(0.01)
-    assert (await order_engine.order(order_id))["status"] == "waiting"
+    await order_engine.wait_for_status(order_id, "waiting")
     for pool in ("met-sol-usdc", "ray-sol-usdc"):  # SOL 5 % dearer in USDC: BONK too, via SOL
         order_engine.world.move_price(pool, 1.05)
     final = await order_engine.wait_terminal(order_id)

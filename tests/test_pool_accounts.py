@@ -5,7 +5,6 @@ The bytes here are built by hand from the layout table of ../shared/market/wire.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import struct
 from collections.abc import AsyncIterator
@@ -215,11 +214,9 @@ async def test_quotes_come_from_the_accounts_with_the_slot_they_were_read_at(
 async def subscribed(world: SimWorld, at_least: int) -> bool:
     """Whether the cluster comes to hold this many of the engine's subscriptions (it makes
     them one after the other, in the background)."""
-    for _ in range(250):
-        if world.rpc.subscriptions >= at_least:
-            return True
-        await asyncio.sleep(0.02)
-    return False
+    async def count() -> int:
+        return world.rpc.subscriptions
+    return await EngineHarness.wait_until(count, lambda n: n >= at_least) >= at_least
 
 
 async def test_a_limit_order_fires_from_an_account_update(
@@ -228,8 +225,7 @@ async def test_a_limit_order_fires_from_an_account_update(
     assert await subscribed(world, 3)  # three programs, and the Raydium vaults
     order_id = await remote.submit(orderType="limit", tokenIn="SOL", tokenOut="USDC",
                                    amount=1, limitPrice="154", slippage=0.02)
-    await asyncio.sleep(0.2)
-    assert (await remote.order(order_id))["status"] == "waiting"
+    await remote.wait_for_status(order_id, "waiting")
     for pool in ("met-sol-usdc", "ray-sol-usdc"):
         world.move_price(pool, 1.05)  # on the cluster: only its accounts say so
     final = await remote.wait_terminal(order_id)
@@ -242,7 +238,7 @@ async def test_a_sniper_fires_when_its_pool_account_appears(
     mint = str(Pubkey(bytes(range(32))))
     order_id = await remote.submit(orderType="sniper", tokenIn="SOL", tokenOut=mint,
                                    amount=0.1, slippage=0.3)
-    await asyncio.sleep(0.1)
+    await remote.wait_for_status(order_id, "waiting")
     world.launch(mint=mint, venue="meteora", price=None, liquidity=None)
     final = await remote.wait_terminal(order_id, limit=15)
     assert final["status"] == "confirmed"
@@ -281,8 +277,7 @@ async def test_the_embedded_cluster_serves_the_same_account_path_in_process(
         assert await subscribed(engine.world, 3)
         order_id = await engine.submit(orderType="limit", tokenIn="SOL", tokenOut="USDC",
                                        amount=1, limitPrice="154", slippage=0.02)
-        await asyncio.sleep(0.1)
-        assert (await engine.order(order_id))["status"] == "waiting"
+        await engine.wait_for_status(order_id, "waiting")
         for pool in ("met-sol-usdc", "ray-sol-usdc"):
             engine.world.move_price(pool, 1.05)
         final = await engine.wait_terminal(order_id)
@@ -298,8 +293,7 @@ async def test_a_stop_order_fires_from_an_account_update(
     world, _ = cluster
     order_id = await remote.submit(orderType="stop", tokenIn="SOL", tokenOut="USDC",
                                    amount=1, triggerPrice="146", slippage=0.03)
-    await asyncio.sleep(0.2)
-    assert (await remote.order(order_id))["status"] == "waiting"
+    await remote.wait_for_status(order_id, "waiting")
     for pool in ("met-sol-usdc", "ray-sol-usdc"):
         world.move_price(pool, 0.95)  # SOL falls, on the cluster only
     final = await remote.wait_terminal(order_id)
@@ -314,7 +308,7 @@ async def test_a_sniper_on_a_raydium_launch_says_when_the_pool_opened(
     mint = str(Pubkey(bytes(range(1, 33))))  # launched after a landing: at a slot above 0
     order_id = await remote.submit(orderType="sniper", tokenIn="SOL", tokenOut=mint,
                                    amount=0.1, slippage=0.3)
-    await asyncio.sleep(0.1)
+    await remote.wait_for_status(order_id, "waiting")
     launched = world.launch(mint=mint, venue="raydium", price=None, liquidity=None)
     final = await remote.wait_terminal(order_id, limit=15)
     assert final["status"] == "confirmed"

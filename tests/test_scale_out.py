@@ -72,10 +72,8 @@ async def test_a_stopped_engines_waiting_order_moves_to_a_live_one_and_fires_the
                               limitPrice="154", slippage=0.02)
     await b.wait_for_status(order_id, "waiting")  # a has armed it: b saw the event
     await a.shutdown()  # it stops renewing its lease; its order is left waiting
-    for _ in range(200):  # the lease expires; b takes the order over and watches it
-        if b.engine.operations.health().waiting == 1:
-            break
-        await asyncio.sleep(LEASE / 10)
+    # The lease expires; b takes the order over and watches it.
+    await b.wait_until(b.health, lambda now: now.waiting == 1, limit=40 * LEASE)
     assert b.engine.operations.health().waiting == 1
     for pool in ("met-sol-usdc", "ray-sol-usdc"):
         desk.world.move_price(pool, 1.05)

@@ -78,10 +78,8 @@ async def test_a_subscriber_that_stops_reading_is_cut_off_and_hurts_no_one(
         before = rss_mb()
         ids = await asyncio.gather(*(engine.submit(**ORDER) for _ in range(400)))
         await asyncio.wait_for(follower, 60)
-        for _ in range(100):  # the stalled one is dropped once its buffer or send times out
-            if engine.engine.operations.health().subscribers == 0:
-                break
-            await asyncio.sleep(0.05)
+        # The stalled one is dropped once its buffer or its send times out.
+        await engine.wait_until(engine.health, lambda now: now.subscribers == 0, limit=5)
         grown = rss_mb() - before
         subscribers_left = engine.engine.operations.health().subscribers
         statuses = {(await engine.order(i))["status"] for i in ids}

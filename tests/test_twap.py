@@ -38,12 +38,7 @@ async def settle() -> None:
 async def until(engine: EngineHarness, parent_id: str,
                 check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
     """The parent, once `check` holds for it (a loaded machine may take more than a settle)."""
-    for _ in range(500):
-        parent = await engine.order(parent_id)
-        if check(parent):
-            return parent
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"never: {parent}")
+    return await engine.wait_until(lambda: engine.order(parent_id), check)
 
 
 def sent(count: int) -> Callable[[dict[str, Any]], bool]:

@@ -30,6 +30,7 @@ from engine.ports import Chain, Clock, OrderStore
 from engine.simulator.world import SimWorld
 from engine.testing.clock import ManualClock
 from engine.usecases import Engine
+from engine.usecases.operations import Health
 
 T = TypeVar("T")
 
@@ -188,6 +189,11 @@ class EngineHarness:
         waits for a condition, not for time. Raises if the order ends without reaching it."""
         return await self.wait_for_event(order_id, lambda event: event["status"] == status,
                                          f"reaching {status!r}", limit)
+
+    async def health(self) -> Health:
+        """What /healthz counts (waiting orders, subscribers, in flight), read in process: with
+        `wait_until`, e.g. `wait_until(engine.health, lambda h: h.waiting == 2)`."""
+        return self.engine.operations.health()
 
     @staticmethod
     async def wait_until(read: Callable[[], Awaitable[T]], holds: Callable[[T], bool],
