@@ -101,3 +101,41 @@ async def test_a_pool_whose_math_fails_is_left_out_until_its_accounts_change_and
     health = await order_engine.wait_until(lambda: get(order_engine, "/healthz"),
                                            lambda h: h[1]["status"] == "ok")
     assert "reasons" not in health[1]
+
+
+class BrokenPool:
+    """A simulated pool whose state went bad: every swap on it raises."""
+
+    id = "ray-broken-sol-usdc"
+    mints = (SOL, USDC)
+
+    def depth(self, mint: str) -> int:
+        return 10**12
+
+    def spot_price(self, mint_in: str) -> float:
+        return 150.0
+
+    def swap(self, mint_in: str, amount_in: int, now: int) -> int:
+        raise ArithmeticError("reserves went negative")
+
+
+async def test_a_market_pool_whose_swaps_fail_is_frozen_once_and_health_says_why(
+        order_engine: EngineHarness) -> None:
+    world = order_engine.world
+    broken = BrokenPool()
+    world.raydium.add_pool(broken, world.chain.block_height)  # type: ignore[arg-type]
+    world.traders.add(broken, 150.0 * 10**-3)  # type: ignore[arg-type]
+    for _ in range(200):  # other traders pick it before long (30 % of slots)
+        world.trade(world.chain.now())
+        if world.raydium.frozen:
+            break
+    assert list(world.raydium.frozen) == [BrokenPool.id]
+    for _ in range(3):  # frozen once: no longer traded, nor frozen again
+        world.trade(world.chain.now())
+    health = (await get(order_engine, "/healthz"))[1]
+    assert health["status"] == "degraded" and health["reasons"] == [
+        "raydium pool ray-broken-sol-usdc frozen (swap failed: ArithmeticError: reserves went "
+        "negative)"]
+    final = await order_engine.wait_terminal(
+        await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1))
+    assert final["status"] == "confirmed"
