@@ -52,7 +52,7 @@ from engine.orders.watcher import Watcher
 from engine.orders.workers import WorkerPool
 from engine.ports import Chain, Clock, OrderStore, Venue
 from engine.sharing import Sharing
-from engine.simulator.cluster import SLOT_SECONDS
+from engine.simulator.slots import SLOT_SECONDS
 from engine.simulator.world import SimWorld
 from engine.solana.jsonrpc import RpcError
 from engine.solana.programs import AMM_V4, CPMM, DLMM

@@ -11,9 +11,10 @@ from solders.pubkey import Pubkey
 
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
-from engine.simulator.cluster import GENESIS_UNIX, SLOT_SECONDS
+from engine.simulator.cluster import GENESIS_UNIX
 from engine.simulator.faucet import faucet_keypair
 from engine.simulator.holdings import holdings
+from engine.simulator.slots import SLOT_SECONDS
 from engine.solana import lookup_tables
 from engine.solana.accounts import CLOCK
 from engine.solana.pool_accounts import Account, encode_pool

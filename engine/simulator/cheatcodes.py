@@ -17,8 +17,9 @@ from solders.system_program import ID as SYSTEM
 
 from engine.domain import base58
 from engine.simulator.bytecode import Bytecode
-from engine.simulator.cluster import GENESIS_UNIX, SLOT_SECONDS, SimChain
+from engine.simulator.cluster import GENESIS_UNIX, SimChain
 from engine.simulator.node_info import SLOTS_PER_EPOCH, NodeInfo
+from engine.simulator.slots import SLOT_SECONDS
 from engine.solana import jsonrpc as codes
 from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.jsonrpc import RpcError

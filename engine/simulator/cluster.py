@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import random
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -31,11 +30,11 @@ from engine.simulator.fees import FeeMarket
 from engine.simulator.ledger import ChainRecord
 from engine.simulator.lookup_tables import TableModel, WithTables
 from engine.simulator.message import Message
+from engine.simulator.slots import SLOT_SECONDS, Slots
 from engine.simulator.wallet import Wallet
 from engine.solana.programs import PoolInfo
 from engine.solana.transaction import Tables
 
-SLOT_SECONDS = 0.4
 BLOCKHASH_VALIDITY = 150  # blocks, as MAX_PROCESSING_AGE
 GENESIS_UNIX = 1_764_000_000
 RANDOM_TRANSIENTS: tuple[type[TransientError], ...] = (RateLimited, NodeUnhealthy,
@@ -86,15 +85,8 @@ class SimChain:
         # The wallet's public key, from configuration (the engine's keypair, or the cluster's
         # --fund): never whoever asks first. None: no wallet holds money on this cluster.
         self.owner: str | None = funded
-        self._genesis = clock.now()
-        self._skipped = 0  # blocks fast-forwarded when no time passes (latency scale 0)
-        self._paused: int | None = None  # the slot the clock stands at, while paused
+        self.slots = Slots(clock, latency_scale)
         self._landed = 0
-        # With no time passing (latency scale 0) a block is what lands in one turn of the
-        # event loop: transactions sent together share a slot, as on a real cluster, and the
-        # market's other traders trade once a block, not once a transaction.
-        self._blocks = 0
-        self._in_block = False
         self._flowed = 0  # the last slot whose market activity has run
         # signature -> what happened, in landing order. With a durable record, only landings
         # whose blockhash could still be valid stay in memory; older ones are read from disk.
@@ -115,9 +107,8 @@ class SimChain:
         if meta is None:
             record.initialise({"chain": self._counters()})
             return
-        self._genesis = datetime.fromisoformat(meta["genesis"])
-        self._skipped, self._landed, self._flowed = meta["skipped"], meta["landed"], meta["flowed"]
-        self._blocks = meta.get("blocks", self._landed)  # older records: a block a landing
+        self.slots.load(meta)
+        self._landed, self._flowed = meta["landed"], meta["flowed"]
         recorded = meta.get("owner")
         if recorded and self.owner and recorded != self.owner:
             raise WalletMismatch(f"this cluster's record funds the wallet {recorded}; the "
@@ -132,12 +123,11 @@ class SimChain:
     def genesis_hash(self) -> str:
         """This cluster's identity, as a node's getGenesisHash answers it: fixed at its first
         start and kept by its record, different for every cluster started afresh."""
-        return base58.encode(hashlib.sha256(f"genesis {self._genesis.isoformat()}".encode())
+        return base58.encode(hashlib.sha256(f"genesis {self.slots.genesis.isoformat()}".encode())
                              .digest())
 
     def _counters(self) -> dict[str, Any]:
-        return {"genesis": self._genesis.isoformat(), "skipped": self._skipped,
-                "landed": self._landed, "blocks": self._blocks, "flowed": self._flowed,
+        return {**self.slots.counters(), "landed": self._landed, "flowed": self._flowed,
                 "owner": self.owner}
 
     def _land_backlog(self) -> None:
@@ -147,35 +137,19 @@ class SimChain:
     # -- time --------------------------------------------------------------------------------
     @property
     def block_height(self) -> int:
-        if self._paused is not None:
-            return self._paused
-        return self._running_height()
-
-    def _running_height(self) -> int:
-        if self._scale > 0:
-            elapsed = (self._clock.now() - self._genesis).total_seconds()
-            return int(elapsed / (SLOT_SECONDS * self._scale)) + self._skipped
-        return self._blocks + self._skipped
+        return self.slots.height
 
     def travel_to(self, height: int) -> None:
         """Move the cluster forward to `height` (a test's cheatcode); never back."""
-        now = self.block_height
-        if height < now:
-            raise ValueError(f"the cluster is at slot {now}: time travels forward only")
-        if self._paused is not None:
-            self._paused = height
-        self._skipped += height - now
+        self.slots.travel_to(height)
         self.keep({"chain": self._counters()})
 
     def pause(self) -> None:
         """Stop the slots (a test's cheatcode): until `resume`, time stands still."""
-        if self._paused is None:
-            self._paused = self.block_height
+        self.slots.pause()
 
     def resume(self) -> None:
-        if self._paused is not None:
-            self._skipped += self._paused - self._running_height()
-            self._paused = None
+        if self.slots.resume():
             self.keep({"chain": self._counters()})
 
     def now(self) -> int:
@@ -198,8 +172,8 @@ class SimChain:
     def idle(self) -> None:
         """A client waits on a transaction that is not coming: with no time passing (latency
         scale 0), each such wait is a block, so that blockhashes still expire."""
-        if self._scale <= 0:
-            self._skipped += 1
+        if self.slots.no_time:
+            self.slots.skipped += 1
             self.advance()
             if self._record is not None:
                 self._record.put_meta({"chain": self._counters()})
@@ -369,7 +343,7 @@ class SimChain:
         if self.block_height <= message.last_valid_height and signature not in self.ledger:
             landed = self._execute(message)
             self._landed += 1
-            self._end_block_soon()
+            self.slots.end_block_soon(self._block_ended)
             self.advance()
             if self.execution == "model":  # with programs, the pools read back say so
                 self._on_change({frozenset((ix.mint_in, ix.mint_out))
@@ -381,21 +355,7 @@ class SimChain:
                                 [str(key) for key in message.account_keys])
             self._forget_expired()
 
-    def _end_block_soon(self) -> None:
-        """The block a landing is in ends with this turn of the event loop: what lands in the
-        same turn shares its slot. Without a loop (a script landing by hand), at once."""
-        if self._in_block:
-            return
-        try:
-            asyncio.get_running_loop().call_soon(self._end_block)
-        except RuntimeError:
-            self._blocks += 1
-            return
-        self._in_block = True
-
-    def _end_block(self) -> None:
-        self._in_block = False
-        self._blocks += 1
+    def _block_ended(self) -> None:
         self.advance()  # the market lives through the new slot
         self.keep({"chain": self._counters()})
 

@@ -13,8 +13,9 @@ from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
 from engine.domain import base58
-from engine.simulator.cluster import GENESIS_UNIX, SLOT_SECONDS, SimChain, blockhash_at
+from engine.simulator.cluster import GENESIS_UNIX, SimChain, blockhash_at
 from engine.simulator.encoding import transaction_encoding
+from engine.simulator.slots import SLOT_SECONDS
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 from engine.solana.pool_accounts import Account

@@ -13,7 +13,8 @@ from typing import Any
 from solders.message import Message, MessageV0
 from solders.pubkey import Pubkey
 
-from engine.simulator.cluster import GENESIS_UNIX, SLOT_SECONDS, SimChain
+from engine.simulator.cluster import GENESIS_UNIX, SimChain
+from engine.simulator.slots import SLOT_SECONDS
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 from engine.solana.pool_accounts import rent_exempt

@@ -22,7 +22,6 @@ from engine.domain.errors import (
 from engine.simulator.chain_events import ChainEvents
 from engine.simulator.cluster import (
     GENESIS_UNIX,
-    SLOT_SECONDS,
     AlreadyProcessed,
     PreflightFailed,
     SimChain,
@@ -41,6 +40,7 @@ from engine.simulator.node_info import NodeInfo
 from engine.simulator.parsed import parsed_inner
 from engine.simulator.pubsub import PubSub
 from engine.simulator.simulation_rpc import SimulationRpc
+from engine.simulator.slots import SLOT_SECONDS
 from engine.simulator.token_rpc import TokenRpc
 from engine.solana import jsonrpc as codes
 from engine.solana.accounts import TOKEN_ACCOUNT

@@ -19,7 +19,7 @@ from engine.ports import Clock
 from engine.simulator.accounts_view import PoolsAsAccounts
 from engine.simulator.bytecode import Bytecode
 from engine.simulator.chain_events import ChainEvents
-from engine.simulator.cluster import GENESIS_UNIX, SLOT_SECONDS, SimChain
+from engine.simulator.cluster import GENESIS_UNIX, SimChain
 from engine.simulator.dex import Dex, Pool
 from engine.simulator.faucet import FAUCET_LAMPORTS, Faucet, faucet_keypair
 from engine.simulator.faults import Faults
@@ -38,6 +38,7 @@ from engine.simulator.pools import (
 from engine.simulator.pubsub import PubSub
 from engine.simulator.rpc_server import ClusterRpc, transaction_json
 from engine.simulator.runtime_executor import RuntimeExecutor
+from engine.simulator.slots import SLOT_SECONDS
 from engine.simulator.wallet import Wallet
 from engine.solana.pool_accounts import Account
 from engine.solana.programs import (
