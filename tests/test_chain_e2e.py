@@ -14,6 +14,7 @@ from engine.clock import SystemClock
 from engine.domain.errors import BlockhashNotFound
 from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT, lookup
 from engine.domain.transactions import Memo, SignedTransaction, SwapInstruction
+from engine.simulator.dex import Pool
 from engine.simulator.world import SimWorld
 from engine.solana_client.chain import RpcChain
 from engine.testing import EngineHarness
@@ -189,13 +190,19 @@ async def test_a_landing_is_reported_only_once_the_chain_record_holds_it(tmp_pat
     await again.chain.close()
 
 
-async def test_with_a_record_the_chain_keeps_only_unexpired_landings_in_memory(
-        tmp_path: Path) -> None:
+def recorded_world(tmp_path: Path) -> tuple[SimWorld, RpcChain, Pool]:
+    """A zero-latency world with a chain record, the engine's chain adapter on it, and its
+    Raydium SOL/USDC pool."""
     world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
                            chain_db=str(tmp_path / "chain.db"),
                            funded=wallet_for(tmp_path / "wallet.json"))
-    chain = client(world, tmp_path)
     pool = next(p for p in world.raydium.pools.values() if set(p.mints) == {WSOL_MINT, USDC})
+    return world, client(world, tmp_path), pool
+
+
+async def test_with_a_record_the_chain_keeps_only_unexpired_landings_in_memory(
+        tmp_path: Path) -> None:
+    world, chain, pool = recorded_world(tmp_path)
     first = None
     # At zero latency each landing in a turn of its own is a block: 150 of them expire a hash.
     for n in range(400):
@@ -217,11 +224,7 @@ async def test_with_a_record_the_chain_keeps_only_unexpired_landings_in_memory(
 
 async def test_with_no_time_passing_what_lands_in_one_turn_shares_a_block(
         tmp_path: Path) -> None:
-    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           chain_db=str(tmp_path / "chain.db"),
-                           funded=wallet_for(tmp_path / "wallet.json"))
-    chain = client(world, tmp_path)
-    pool = next(p for p in world.raydium.pools.values() if set(p.mints) == {WSOL_MINT, USDC})
+    world, chain, pool = recorded_world(tmp_path)
 
     async def signed(order_id: str) -> SignedTransaction:
         ix = SwapInstruction("raydium", pool.id, WSOL_MINT, USDC, 10**8, 1)
