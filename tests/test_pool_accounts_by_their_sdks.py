@@ -82,10 +82,10 @@ def pools(world: SimWorld, kind: str) -> dict[str, Any]:
     """Each pool of that program by its account's address: (its info, its state)."""
     out = {}
     for venue in world.venues:
-        for pool_id, pool in venue.pools.items():
+        for pool_id in venue.pools:
             info = world.pool_info(pool_id)
             if info.kind == kind:
-                out[str(info.keys.address)] = (info, pool)
+                out[str(info.keys.address)] = (info, world.pool(pool_id))
     return out
 
 

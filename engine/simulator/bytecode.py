@@ -93,16 +93,18 @@ class Bytecode:
         self.runtime.set_time(unix_time, slot)
 
     # -- pools -------------------------------------------------------------------------------
-    def place(self, info: PoolInfo, pool: Pool, opened: int) -> None:
+    def place(self, info: PoolInfo, pool: Pool, opened: int) -> list[Pubkey]:
         """Write a pool's accounts as its state is now (a new, moved or restored pool); an
         account written before that the pool no longer has (a bin array a scripted move left)
-        is closed, so no program finds liquidity the pool does not hold."""
+        is closed, so no program finds liquidity the pool does not hold. Every account
+        written or closed."""
         written = place(self.runtime, info, pool, self.decimals, opened)
-        for stale in self._placed.get(info.pool_id, set()) - written:
+        closed = self._placed.get(info.pool_id, set()) - written
+        for stale in closed:
             self.runtime.svm.set_account(stale, _system(0))
-            self._pool_keys.discard(stale)
         self._placed[info.pool_id] = written
-        self._pool_keys |= written
+        self._pool_keys |= written  # a closed one stays a pool's: the record keeps it closed
+        return [*written, *closed]
 
     def read_back(self, info: PoolInfo, pool: Pool) -> None:
         """The pool object made equal to its accounts, as the program left them."""
@@ -142,21 +144,22 @@ class Bytecode:
                                int(held["amount"]), places)})
         return lamports, tokens
 
-    # -- what the record keeps beyond the wallet and the pools --------------------------------
+    # -- what the record keeps beyond the wallet ----------------------------------------------
     def kept_accounts(self, keys: Sequence[Pubkey], wallet: set[Pubkey]) -> dict[str, object]:
-        """The accounts a transaction named that are neither the funded wallet's nor a pool's
-        nor a program, as they are now (a closed one as 0 lamports), for the record."""
+        """The accounts a transaction named that are neither the funded wallet's nor a
+        program, as they are now (a closed one as 0 lamports), for the record. A pool's are
+        kept as their bytes: the pool is read back from them at a restart."""
         pools = self._pool_keys
         kept: dict[str, object] = {}
         for key in keys:
-            if key in wallet or key in pools or key in FIXED or str(key) in self.decimals:
-                continue  # restored as the wallet, a pool, a program or a mint is
+            if key in wallet or key in FIXED or str(key) in self.decimals:
+                continue  # restored as the wallet, a program or a mint is
             found = self.runtime.svm.get_account(key)
             if found is None or (found.lamports == 0 and not found.data):
-                if key in self._kept:
+                if key in self._kept or key in pools:
                     kept[f"account:{key}"] = {"lamports": 0}
                 continue
-            if found.executable or found.owner in (AMM_V4, CPMM, DLMM):
+            if found.executable or (found.owner in (AMM_V4, CPMM, DLMM) and key not in pools):
                 continue
             self._kept.add(key)
             kept[f"account:{key}"] = {"lamports": found.lamports, "owner": str(found.owner),
@@ -265,7 +268,7 @@ class Bytecode:
             for s in range(slot - 1, max(slot - 1 - lookup_tables.RECENT_SLOTS, -1), -1)])
 
     def trade(self, info: PoolInfo, pool: Pool, mint_in: str, amount: int) -> None:
-        """Another trader's swap, run by the program; the pool read back after it. Raises
+        """Another trader's swap, run by the program (the pool is read back when next needed). Raises
         InsufficientFunds when the program refuses it (the trader tries again next slot)."""
         trader = self._trader(info)
         mint_out = info.mint_b if mint_in == info.mint_a else info.mint_a
@@ -275,7 +278,6 @@ class Bytecode:
                               open_output=False)  # `_trader` gave it both token accounts
         if not outcome.ok:
             raise InsufficientFunds(f"the program refused: {outcome.error}")
-        self.read_back(info, pool)
 
     def _trader(self, info: PoolInfo) -> Trader:
         if self._market is None:  # funded by writing its account, as genesis would

@@ -34,7 +34,7 @@ class World(Protocol):
     chain: SimChain
     bytecode: Bytecode | None
 
-    def read_back(self, keys: list[Pubkey]) -> dict[str, Any]: ...
+    def read_back(self, keys: list[Pubkey]) -> None: ...
 
     def wallet_addresses(self) -> set[Pubkey]: ...
 
@@ -164,7 +164,7 @@ class Cheatcodes:
         """What a cheatcode wrote is what the cluster serves and keeps: a pool or the wallet
         read back, and the account in the record."""
         world, bytecode = self._world, self._runtime()
-        self._chain.keep(world.read_back([key]))
+        world.read_back([key])
         wallet = world.wallet_addresses()
         if self._chain.owner is not None and key in wallet:
             bytecode.read_wallet(self._chain.owner, self._chain.wallet,

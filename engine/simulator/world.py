@@ -67,6 +67,7 @@ class SimWorld:
     slot_listeners: list[Callable[[int], None]] = field(default_factory=list)  # each new slot
     airdropped: dict[str, int] = field(default_factory=dict)  # the faucet's, by address
     bytecode: Bytecode | None = None  # the programs that run the transactions (--programs)
+    _stale: set[str] = field(default_factory=set)  # pools the programs changed since read
 
     @classmethod
     def build(cls, clock: Clock, *, seed: int | None, latency_scale: float,
@@ -102,12 +103,11 @@ class SimWorld:
             """The wallet and the pools a landing changed (other traders' flow is not kept);
             a launched pool too, which the seeded `pools` do not hold. With the programs, any
             other account the transaction named, as the runtime holds it."""
-            touched = {ix.pool for ix in message.instructions}
             kept: dict[str, Any] = {"wallet": chain.wallet.state(), **chain.tables.state(message)}
-            if bytecode is not None:
-                touched |= {info.pool_id for key in message.account_keys
-                            if (info := world.pool_at(key)) is not None}
-                kept |= bytecode.kept_accounts(message.account_keys, world.wallet_addresses())
+            if bytecode is not None:  # the pools too, as their accounts' bytes
+                return kept | bytecode.kept_accounts(message.account_keys,
+                                                     world.wallet_addresses())
+            touched = {ix.pool for ix in message.instructions}
             return kept | {f"pool:{pool_id}": world.pool(pool_id).state() for pool_id in touched}
 
         def changed(pairs: set[frozenset[str]]) -> None:
@@ -153,10 +153,12 @@ class SimWorld:
         bytecode.place_system(faucet_keypair(self.chain.genesis_hash).pubkey(), FAUCET_LAMPORTS)
         bytecode.restore_accounts({key[8:]: value for key, value in saved.items()
                                    if key.startswith("account:")})
+        self._stale = set(self.pools_of(None))  # the record's accounts are the pools' truth
 
         def swap(pool: Pool, mint_in: str, amount: int, now: int) -> None:
             bytecode.at(int((now - GENESIS_UNIX) / SLOT_SECONDS), now)
             bytecode.trade(self.pool_info(pool.id), pool, mint_in, amount)  # type: ignore[arg-type]
+            self._stale.add(pool.id)
 
         self.traders.swap = swap
 
@@ -169,29 +171,34 @@ class SimWorld:
         return {key} | {associated_token_address(key, Pubkey.from_string(mint))
                         for mint in [*self.chain.wallet.accounts, WSOL_MINT]}
 
-    def _place(self, pool_id: str) -> None:
-        if self.bytecode is not None:
-            pool = self.pool(pool_id)
-            assert isinstance(pool, CpPool | DlmmPool)
-            self.bytecode.place(self.pool_info(pool_id), pool, self.opened(pool_id))
+    def _place(self, pool_id: str) -> list[Pubkey]:
+        """Write the pool's accounts into the runtime (with the programs); what was written."""
+        if self.bytecode is None:
+            return []
+        pool = self.pool(pool_id)
+        assert isinstance(pool, CpPool | DlmmPool)
+        return self.bytecode.place(self.pool_info(pool_id), pool, self.opened(pool_id))
 
-    def read_back(self, keys: Sequence[Pubkey]) -> dict[str, Any]:
-        """Every pool a transaction named (by any of its accounts) made equal to its accounts,
-        as the programs left them; their pairs' watchers told. Their states, for the record."""
-        assert self.bytecode is not None
-        pairs, states = set(), {}
+    def read_back(self, keys: Sequence[Pubkey]) -> None:
+        """Every pool a transaction named (by any of its accounts) is now as the programs left
+        its accounts: its pair's watchers are told, and the pool object is read back from the
+        accounts when next asked for (`pool`, or other traders at the next slot), so a block
+        of landings on one pool is read once, not once a landing."""
+        pairs = set()
         for key in keys:
             info = self.pool_at(key) or self._owner_of(key)
-            if info is None or info.pool_id in states:
-                continue
-            pool = self.pool(info.pool_id)
-            assert isinstance(pool, CpPool | DlmmPool)
-            self.bytecode.read_back(info, pool)
-            pairs.add(frozenset(pool.mints))
-            states[f"pool:{info.pool_id}"] = pool.state()
+            if info is not None:
+                self._stale.add(info.pool_id)
+                pairs.add(frozenset((info.mint_a, info.mint_b)))
         if pairs:
             self.notify(pairs)
-        return states
+
+    def _read_stale(self, pool_id: str, pool: Pool) -> Pool:
+        if pool_id in self._stale:
+            assert self.bytecode is not None and isinstance(pool, CpPool | DlmmPool)
+            self._stale.discard(pool_id)
+            self.bytecode.read_back(self.pool_info(pool_id), pool)
+        return pool
 
     def _owner_of(self, key: Pubkey) -> PoolInfo | None:
         """The pool one of whose accounts (a vault, a bin array) is at `key`."""
@@ -216,7 +223,7 @@ class SimWorld:
         pool_id = self.named(pool_id)
         for venue in self.venues:
             if pool_id in venue.pools:
-                return venue.pools[pool_id]
+                return self._read_stale(pool_id, venue.pools[pool_id])
         raise KeyError(pool_id)
 
     def named(self, pool: str) -> str:
@@ -231,6 +238,8 @@ class SimWorld:
 
     def trade(self, now: int) -> set[frozenset[str]]:
         """One slot of other traders' swaps; a pool whose math fails is frozen, once."""
+        for pool_id in list(self._stale):  # they price their swaps from the pools
+            self.pool(pool_id)
         moved = self.traders.trade(now)
         slot = self.chain.block_height
         for listener in self.slot_listeners:
@@ -422,10 +431,9 @@ class SimWorld:
         """Make the pool's first token `factor` times dearer (e.g. 1.01 = +1 %); the pool by
         its name or its address."""
         pool_id = self.named(pool_id)
-        for venue in self.venues:
-            if pool_id in venue.pools:
-                venue.pools[pool_id].scale_price(factor)
-                self._place(pool_id)  # a scripted move: the accounts rewritten, as a cheatcode
-                self.notify({frozenset(venue.pools[pool_id].mints)})
-                return
-        raise KeyError(pool_id)
+        pool = self.pool(pool_id)
+        pool.scale_price(factor)
+        written = self._place(pool_id)  # a scripted move: the accounts rewritten, as a cheatcode
+        self.chain.keep(self.bytecode.kept_accounts(written, self.wallet_addresses())
+                        if self.bytecode is not None else {f"pool:{pool_id}": pool.state()})
+        self.notify({frozenset(pool.mints)})
