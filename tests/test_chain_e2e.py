@@ -241,3 +241,14 @@ async def test_with_no_time_passing_what_lands_in_one_turn_shares_a_block(
     assert first.slot == second.slot and third.slot == first.slot + 1
     assert world.chain.transaction_count == 3
     await world.chain.close()
+
+
+async def test_a_scripted_price_move_is_in_the_record(tmp_path: Path) -> None:
+    world, _, pool = recorded_world(tmp_path)
+    world.move_price(pool.id, 1.05)
+    await world.chain.close()
+    again = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                           chain_db=str(tmp_path / "chain.db"),
+                           funded=wallet_for(tmp_path / "wallet.json"))
+    assert again.pool(pool.id).state() == pool.state()  # moved, with no landing since
+    await again.chain.close()

@@ -206,6 +206,18 @@ async def test_the_runtimes_accounts_survive_a_restart(tmp_path: Path, programs:
         assert (await again.wait_terminal(order_id))["status"] == "confirmed"
 
 
+async def test_a_scripted_price_move_survives_a_restart(tmp_path: Path, programs: Path) -> None:
+    chain_db = str(tmp_path / "chain.db")
+    moved = ("met-sol-usdc", "ray-sol-usdc")
+    async with harness(tmp_path, programs, chain_db=chain_db, market_flow=0.0) as engine:
+        for pool_id in moved:
+            engine.world.move_price(pool_id, 1.05)
+        pools = {p: _read_back(engine, p) for p in moved}
+    async with harness(tmp_path, programs, chain_db=chain_db, market_flow=0.0) as again:
+        assert {p: _read_back(again, p) for p in moved} == pools
+        assert {p: again.world.pool(p).state() for p in moved} == pools
+
+
 async def test_the_standalone_cluster_runs_the_programs_for_an_engine(tmp_path: Path,
                                                                       programs: Path) -> None:
     wallet = tmp_path / "wallet.json"

@@ -12,16 +12,16 @@ from typing import Any
 from loguru import logger
 from solders.pubkey import Pubkey
 
-from engine.domain.tokens import LAUNCH_DECIMALS, TOKENS, WSOL_MINT, lookup
+from engine.domain.tokens import LAUNCH_DECIMALS, WSOL_MINT, lookup
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
 from engine.ports import Clock
 from engine.simulator.accounts_view import PoolsAsAccounts
 from engine.simulator.bytecode import Bytecode
 from engine.simulator.chain_events import ChainEvents
-from engine.simulator.cluster import GENESIS_UNIX, SimChain
+from engine.simulator.cluster import SimChain
 from engine.simulator.dex import Dex, Pool
-from engine.simulator.faucet import FAUCET_LAMPORTS, Faucet, faucet_keypair
+from engine.simulator.faucet import Faucet
 from engine.simulator.faults import Faults
 from engine.simulator.flow import OtherTraders
 from engine.simulator.launches import choose_launch, launch_pool
@@ -38,12 +38,12 @@ from engine.simulator.pools import (
 from engine.simulator.pubsub import PubSub
 from engine.simulator.rpc_server import ClusterRpc, transaction_json
 from engine.simulator.runtime_executor import RuntimeExecutor
+from engine.simulator.runtime_pools import RuntimePools
 from engine.simulator.slots import SLOT_SECONDS
 from engine.simulator.wallet import Wallet
 from engine.solana.pool_accounts import Account
 from engine.solana.programs import (
     PoolInfo,
-    associated_token_address,
 )
 
 
@@ -67,7 +67,7 @@ class SimWorld:
     slot_listeners: list[Callable[[int], None]] = field(default_factory=list)  # each new slot
     airdropped: dict[str, int] = field(default_factory=dict)  # the faucet's, by address
     bytecode: Bytecode | None = None  # the programs that run the transactions (--programs)
-    _stale: set[str] = field(default_factory=set)  # pools the programs changed since read
+    runtime: RuntimePools | None = None  # the pools in the programs' runtime (bytecode's)
 
     @classmethod
     def build(cls, clock: Clock, *, seed: int | None, latency_scale: float,
@@ -135,76 +135,22 @@ class SimWorld:
                                         "liquidity": Decimal(plan["liquidity"])})
                            for slot, plan in saved.get("scheduled", [])]
         if bytecode is not None:
-            world._load_runtime(bytecode, saved)
+            world.runtime = RuntimePools(bytecode, world)
+            world.runtime.load(saved)
         world.airdropped = dict(saved.get("faucet", {}))
         return world
 
     # -- the programs' runtime (with --programs) ----------------------------------------------
-    def _load_runtime(self, bytecode: Bytecode, saved: dict[str, Any]) -> None:
-        """Write every pool, mint, the wallet, the faucet and every other account a landing
-        left into the runtime, as the record keeps them; from now on other traders swap
-        through the programs too."""
-        bytecode.decimals = {t.mint: t.decimals for t in TOKENS} | {
-            x["mint"]: LAUNCH_DECIMALS for x in self.launches}
-        for pool_id in self.pools_of(None):
-            self._place(pool_id)
-        if self.chain.owner is not None:
-            bytecode.place_wallet(self.chain.owner, self.chain.wallet)
-        bytecode.place_system(faucet_keypair(self.chain.genesis_hash).pubkey(), FAUCET_LAMPORTS)
-        bytecode.restore_accounts({key[8:]: value for key, value in saved.items()
-                                   if key.startswith("account:")})
-        self._stale = set(self.pools_of(None))  # the record's accounts are the pools' truth
-
-        def swap(pool: Pool, mint_in: str, amount: int, now: int) -> None:
-            bytecode.at(int((now - GENESIS_UNIX) / SLOT_SECONDS), now)
-            bytecode.trade(self.pool_info(pool.id), pool, mint_in, amount)  # type: ignore[arg-type]
-            self._stale.add(pool.id)
-
-        self.traders.swap = swap
-
     def wallet_addresses(self) -> set[Pubkey]:
-        """The funded wallet and its token accounts: the record keeps them as the wallet."""
-        owner = self.chain.owner
-        if owner is None:
-            return set()
-        key = Pubkey.from_string(owner)
-        return {key} | {associated_token_address(key, Pubkey.from_string(mint))
-                        for mint in [*self.chain.wallet.accounts, WSOL_MINT]}
-
-    def _place(self, pool_id: str) -> list[Pubkey]:
-        """Write the pool's accounts into the runtime (with the programs); what was written."""
-        if self.bytecode is None:
-            return []
-        pool = self.pool(pool_id)
-        assert isinstance(pool, CpPool | DlmmPool)
-        return self.bytecode.place(self.pool_info(pool_id), pool, self.opened(pool_id))
+        """The funded wallet and its token accounts (with the programs)."""
+        return set() if self.runtime is None else self.runtime.wallet_addresses()
 
     def read_back(self, keys: Sequence[Pubkey]) -> None:
-        """Every pool a transaction named (by any of its accounts) is now as the programs left
-        its accounts: its pair's watchers are told, and the pool object is read back from the
-        accounts when next asked for (`pool`, or other traders at the next slot), so a block
-        of landings on one pool is read once, not once a landing."""
-        pairs = set()
-        for key in keys:
-            info = self.pool_at(key) or self._owner_of(key)
-            if info is not None:
-                self._stale.add(info.pool_id)
-                pairs.add(frozenset((info.mint_a, info.mint_b)))
+        """The programs wrote these accounts: the pools they belong to are read back when next
+        asked for; their pairs' watchers are told now."""
+        pairs = set() if self.runtime is None else self.runtime.changed(keys)
         if pairs:
             self.notify(pairs)
-
-    def _read_stale(self, pool_id: str, pool: Pool) -> Pool:
-        if pool_id in self._stale:
-            assert self.bytecode is not None and isinstance(pool, CpPool | DlmmPool)
-            self._stale.discard(pool_id)
-            self.bytecode.read_back(self.pool_info(pool_id), pool)
-        return pool
-
-    def _owner_of(self, key: Pubkey) -> PoolInfo | None:
-        """The pool one of whose accounts (a vault, a bin array) is at `key`."""
-        assert self.bytecode is not None
-        pool_id = self.bytecode.pool_of(key)
-        return None if pool_id is None else self.pool_info(pool_id)
 
     def landing(self, signature: str) -> tuple[int, Any] | None:
         """(slot, `err` as a node reports it) of a landed transaction this cluster remembers."""
@@ -223,7 +169,8 @@ class SimWorld:
         pool_id = self.named(pool_id)
         for venue in self.venues:
             if pool_id in venue.pools:
-                return self._read_stale(pool_id, venue.pools[pool_id])
+                found = venue.pools[pool_id]
+                return found if self.runtime is None else self.runtime.fresh(pool_id, found)
         raise KeyError(pool_id)
 
     def named(self, pool: str) -> str:
@@ -238,8 +185,8 @@ class SimWorld:
 
     def trade(self, now: int) -> set[frozenset[str]]:
         """One slot of other traders' swaps; a pool whose math fails is frozen, once."""
-        for pool_id in list(self._stale):  # they price their swaps from the pools
-            self.pool(pool_id)
+        if self.runtime is not None:
+            self.runtime.refresh()
         moved = self.traders.trade(now)
         slot = self.chain.block_height
         for listener in self.slot_listeners:
@@ -392,9 +339,9 @@ class SimWorld:
         target.add_pool(pool, int(launched["slot"]))
         self.traders.add(pool, float(price) * 10 ** (quote_token.decimals - LAUNCH_DECIMALS))
         self.launches.append(launched)
-        if self.bytecode is not None:
-            self.bytecode.decimals[mint] = LAUNCH_DECIMALS
-            self._place(pool.id)
+        if self.runtime is not None:
+            self.runtime.bytecode.decimals[mint] = LAUNCH_DECIMALS
+            self.runtime.place(pool.id)
         return pool
 
     @property
@@ -433,7 +380,10 @@ class SimWorld:
         pool_id = self.named(pool_id)
         pool = self.pool(pool_id)
         pool.scale_price(factor)
-        written = self._place(pool_id)  # a scripted move: the accounts rewritten, as a cheatcode
-        self.chain.keep(self.bytecode.kept_accounts(written, self.wallet_addresses())
-                        if self.bytecode is not None else {f"pool:{pool_id}": pool.state()})
+        if self.runtime is None:
+            self.chain.keep({f"pool:{pool_id}": pool.state()})
+        else:  # a scripted move: the accounts rewritten, as a cheatcode would, and kept
+            written = self.runtime.place(pool_id)
+            self.chain.keep(self.runtime.bytecode.kept_accounts(written,
+                                                                self.wallet_addresses()))
         self.notify({frozenset(pool.mints)})
