@@ -69,7 +69,7 @@ async def audit(orders: int, failure_rate: float, seed: int, remote: bool,
             chain = cluster.chain if cluster is not None else engine.world.chain
             outcome: Counter[str] = Counter()
             for order_id, final in zip(ids, finals, strict=True):
-                landed = chain.landed_for(order_id)
+                landed = chain.history.landed_for(order_id)
                 executed = sum(t.err is None for t in landed)
                 expected = 1 if final["status"] == "confirmed" else 0
                 outcome[final["status"]] += 1

@@ -66,7 +66,7 @@ async def test_a_dropped_transaction_is_resigned_only_after_its_blockhash_expire
     assert order_engine.world.chain.block_height > first["lastValidBlockHeight"]
     assert second["lastValidBlockHeight"] > first["lastValidBlockHeight"]
     assert events[-1]["status"] == "confirmed"
-    assert [t.signature for t in order_engine.world.chain.landed_for(order_id)] == [
+    assert [t.signature for t in order_engine.world.chain.history.landed_for(order_id)] == [
         second["txHash"]]
 
 
@@ -77,7 +77,7 @@ async def test_an_order_the_wallet_cannot_pay_fails_at_once_with_insufficient_fu
     final = await order_engine.wait_terminal(order_id)
     assert final["status"] == "failed" and final["attempt"] == 1
     assert final["error"]["code"] == "INSUFFICIENT_FUNDS"
-    assert order_engine.world.chain.landed_for(order_id) == []
+    assert order_engine.world.chain.history.landed_for(order_id) == []
     assert balance(order_engine, USDC) == 10 * 10**6
 
 
@@ -158,7 +158,7 @@ async def test_every_confirmed_order_landed_exactly_once_and_every_failed_one_ne
         ids = await asyncio.gather(*(engine.submit(tokenIn=a, tokenOut=b, amount=1, slippage=0.02)
                                      for a, b in pairs * 25))
         finals = await asyncio.gather(*(engine.wait_terminal(i, limit=60) for i in ids))
-    executed = {i: [t for t in engine.world.chain.landed_for(i) if t.err is None] for i in ids}
+    executed = {i: [t for t in engine.world.chain.history.landed_for(i) if t.err is None] for i in ids}
     for order_id, final in zip(ids, finals, strict=True):
         assert len(executed[order_id]) == (1 if final["status"] == "confirmed" else 0), final
     assert sum(f["status"] == "confirmed" for f in finals) > 100
@@ -212,13 +212,13 @@ async def test_with_a_record_the_chain_keeps_only_unexpired_landings_in_memory(
         assert await chain.confirm(tx) is not None
         first = first or tx
     assert first is not None
-    assert len(world.chain.ledger) <= 152
+    assert len(world.chain.history.ledger) <= 152
     old = await chain.signature_status(first.signature)  # read back from the record
     assert old is not None and old.amount_in == 10**7 and old.err is None
-    assert [t.memo for t in world.chain.landed_for("o-0")] == ["order:o-0:1"]
+    assert [t.memo for t in world.chain.history.landed_for("o-0")] == ["order:o-0:1"]
     with pytest.raises(BlockhashNotFound):  # a rebroadcast of an old landing is refused
         await chain.send(first)
-    assert len(world.chain.landed_for("o-0")) == 1
+    assert len(world.chain.history.landed_for("o-0")) == 1
     await world.chain.close()
 
 

@@ -101,7 +101,7 @@ async def test_crash_at_each_step_then_restart_executes_exactly_once(
         record = await engine.order(order_id)
 
     assert final["status"] == "confirmed", final
-    executed = [t for t in engine.world.chain.landed_for(order_id) if t.err is None]
+    executed = [t for t in engine.world.chain.history.landed_for(order_id) if t.err is None]
     assert len(executed) == 1
     assert executed[0].signature == final["txHash"]
     assert [e["seq"] for e in record["events"]] == list(range(1, len(record["events"]) + 1))
@@ -127,4 +127,4 @@ async def test_an_order_whose_execution_keeps_raising_ends_failed_with_internal_
     assert final["status"] == "failed" and final["error"]["code"] == "INTERNAL_ERROR"
     assert "OverflowError" in final["error"]["message"]
     assert health.in_flight == 0 and health.queued == 0
-    assert engine.world.chain.landed_for(order_id) == []
+    assert engine.world.chain.history.landed_for(order_id) == []

@@ -133,7 +133,7 @@ async def test_a_sniper_fires_in_the_launch_slot_exactly_once(
     assert final["status"] == "confirmed"
     assert final["poolOpenedSlot"] == launched["slot"]
     assert final["slotsAfterPoolOpened"] <= 1
-    assert len(order_engine.world.chain.landed_for(order_id)) == 1
+    assert len(order_engine.world.chain.history.landed_for(order_id)) == 1
 
 
 async def test_a_sniper_does_not_fire_above_its_max_price(order_engine: EngineHarness) -> None:
@@ -143,7 +143,7 @@ async def test_a_sniper_does_not_fire_above_its_max_price(order_engine: EngineHa
     await launch(order_engine, mint=mint, venue="meteora", price="0.000001", liquidity="100")
     await settle(order_engine)
     assert await status(order_engine, order_id) == "waiting"
-    assert order_engine.world.chain.landed_for(order_id) == []
+    assert order_engine.world.chain.history.landed_for(order_id) == []
 
 
 async def test_launch_refuses_a_bad_mint(order_engine: EngineHarness) -> None:

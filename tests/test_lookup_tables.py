@@ -236,7 +236,7 @@ async def test_addresses_are_not_usable_in_the_slot_they_were_appended(
     signature = await rpc(world, "sendTransaction", signed(world, payer, [
         create, alt.extend(table, payer.pubkey(), payer.pubkey(), targets)]),
         {"encoding": "base64"})
-    await world.chain.settled()
+    await world.chain.history.settled()
     [status] = (await rpc(world, "getSignatureStatuses", [signature]))["value"]
     assert status is not None and status["err"] is None
     found = await rpc(world, "getTransaction", signature,
@@ -267,7 +267,7 @@ async def test_a_table_must_be_derived_from_a_recent_slot(world: SimWorld,
     create, _ = alt.create(payer.pubkey(), payer.pubkey(), future)
     signature = await rpc(world, "sendTransaction", signed(world, payer, [create]),
                           {"encoding": "base64", "skipPreflight": True})
-    await world.chain.settled()
+    await world.chain.history.settled()
     found = await rpc(world, "getTransaction", signature,
                       {"encoding": "json", "maxSupportedTransactionVersion": 0})
     assert found["meta"]["err"] == {"InstructionError": [0, "InvalidInstructionData"]}

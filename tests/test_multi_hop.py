@@ -59,7 +59,7 @@ async def bonk_to_usdc_through_sol(order_engine: EngineHarness) -> None:
     assert kept == int(legs[0]["outAmount"]) - pivot_floor(int(legs[0]["outAmount"])) > 0
     assert balance(order_engine, "SOL") - before["SOL"] == (
         kept - final["networkFeeLamports"] - final["ataRentLamports"])
-    assert len(order_engine.world.chain.landed_for(order_id)) == 1
+    assert len(order_engine.world.chain.history.landed_for(order_id)) == 1
 
 
 async def test_usdc_to_jup_confirms_through_sol(order_engine: EngineHarness) -> None:

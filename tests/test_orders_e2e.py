@@ -94,7 +94,7 @@ async def test_send_timeout_after_landing_confirms_once_without_resigning(
     order_id = await order_engine.submit(**SOL_USDC)
     final = await order_engine.wait_terminal(order_id)
     assert final["status"] == "confirmed" and final["attempt"] == 1
-    assert len(order_engine.world.chain.landed_for(order_id)) == 1
+    assert len(order_engine.world.chain.history.landed_for(order_id)) == 1
 
 
 async def test_late_subscriber_gets_the_same_full_history(order_engine: EngineHarness) -> None:

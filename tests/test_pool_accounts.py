@@ -298,7 +298,7 @@ async def test_a_stop_order_fires_from_an_account_update(
         world.move_price(pool, 0.95)  # SOL falls, on the cluster only
     final = await remote.wait_terminal(order_id)
     assert final["status"] == "confirmed"
-    assert len(world.chain.landed_for(order_id)) == 1
+    assert len(world.chain.history.landed_for(order_id)) == 1
 
 
 async def test_a_sniper_on_a_raydium_launch_says_when_the_pool_opened(

@@ -42,7 +42,7 @@ async def test_orders_execute_and_resume_on_postgresql(postgres_url: str,
         assert (await engine.order(limit))["status"] == "waiting"
         events = await engine.history(market)
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-        assert len(engine.world.chain.landed_for(market)) == 1
+        assert len(engine.world.chain.history.landed_for(market)) == 1
         assert engine.http is not None
         async with engine.http.get("/api/orders", params={"limit": "10"}) as resp:
             page = await resp.json()

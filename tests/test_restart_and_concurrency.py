@@ -37,7 +37,7 @@ async def test_an_order_caught_mid_flight_by_a_crash_resumes_and_lands_once(
     await run_until(slow_engine, all_in(slow_engine, [order_id], TERMINAL))
     record = await slow_engine.order(order_id)
     assert record["status"] == "confirmed"
-    assert len(slow_engine.world.chain.landed_for(order_id)) == 1
+    assert len(slow_engine.world.chain.history.landed_for(order_id)) == 1
     assert [e["seq"] for e in record["events"]] == list(range(1, len(record["events"]) + 1))
     assert [e.get("resumed") for e in record["events"]].count(True) == 1  # the marker, once
 
@@ -48,4 +48,4 @@ async def test_queued_orders_left_pending_by_a_crash_are_executed_after_restart(
     await slow_engine.restart()
     await run_until(slow_engine, all_in(slow_engine, ids, TERMINAL))
     for order_id in ids:
-        assert len(slow_engine.world.chain.landed_for(order_id)) == 1
+        assert len(slow_engine.world.chain.history.landed_for(order_id)) == 1

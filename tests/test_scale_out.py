@@ -48,7 +48,7 @@ async def test_a_subscriber_on_one_engine_sees_every_event_of_an_order_another_e
     events = await asyncio.wait_for(b.history(order_id), 10)
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert events[-1]["status"] == "confirmed"
-    assert len(desk.world.chain.landed_for(order_id)) == 1
+    assert len(desk.world.chain.history.landed_for(order_id)) == 1
 
 
 async def test_a_waiting_order_fires_once_though_two_engines_watch_the_market(
@@ -62,7 +62,7 @@ async def test_a_waiting_order_fires_once_though_two_engines_watch_the_market(
     final = await b.wait_terminal(order_id)
     assert final["status"] == "confirmed"
     await asyncio.sleep(0.3)
-    assert len(desk.world.chain.landed_for(order_id)) == 1
+    assert len(desk.world.chain.history.landed_for(order_id)) == 1
 
 
 async def test_a_stopped_engines_waiting_order_moves_to_a_live_one_and_fires_there(
@@ -79,7 +79,7 @@ async def test_a_stopped_engines_waiting_order_moves_to_a_live_one_and_fires_the
         desk.world.move_price(pool, 1.05)
     final = await b.wait_terminal(order_id)
     assert final["status"] == "confirmed"
-    assert len(desk.world.chain.landed_for(order_id)) == 1
+    assert len(desk.world.chain.history.landed_for(order_id)) == 1
     await a.boot()  # for the fixture's own shutdown
 
 

@@ -136,7 +136,7 @@ async def test_a_rebroadcast_of_a_landed_transaction_is_already_processed_and_ha
     answer = await cluster.call("sendTransaction", tx.payload, {"encoding": "base64"})
     assert answer["error"]["data"]["err"] == "AlreadyProcessed"
     await chain.send(tx)  # the engine takes it as landed
-    assert len([t for t in cluster.world.chain.ledger.values()
+    assert len([t for t in cluster.world.chain.history.ledger.values()
                 if t.signature == tx.signature]) == 1
 
 
@@ -209,7 +209,7 @@ async def test_an_orders_priority_fee_is_what_its_transaction_bids(
         order_engine: EngineHarness) -> None:
     final = await order_engine.wait_terminal(await order_engine.submit(
         tokenIn="SOL", tokenOut="USDC", amount=1, priorityFee=12_345))
-    landed = order_engine.world.chain.details[final["txHash"]][0]
+    landed = order_engine.world.chain.history.details[final["txHash"]][0]
     tx = VersionedTransaction.from_bytes(base64.b64decode(landed))
     price = struct.unpack_from("<Q", instructions(tx)[1][2], 1)[0]
     assert price == 12_345

@@ -77,7 +77,7 @@ async def test_it_waits_above_its_trigger_and_sells_at_once_when_the_fall_meets_
     assert events[1]["reason"] == "armed: waiting for the price to fall to 147.5"
     assert Decimal(events[2]["triggeredAt"]) <= Decimal("147.5")
     assert events[2]["limitPrice"] == "145"
-    assert len(order_engine.world.chain.landed_for(order_id)) == 1
+    assert len(order_engine.world.chain.history.landed_for(order_id)) == 1
 
 
 async def test_a_gap_below_its_limit_sells_nothing_until_the_price_comes_back(
@@ -88,7 +88,7 @@ async def test_a_gap_below_its_limit_sells_nothing_until_the_price_comes_back(
     assert Decimal((await triggered(order_engine, order_id))["triggeredAt"]) < 145
     await looked(order_engine)
     assert (await order_engine.order(order_id))["status"] == "waiting"
-    assert order_engine.world.chain.landed_for(order_id) == []
+    assert order_engine.world.chain.history.landed_for(order_id) == []
     move(order_engine, 1.03)  # about 146.7: back above the limit (and the trigger no more)
     final = await order_engine.wait_terminal(order_id)
     assert final["status"] == "confirmed"
@@ -103,7 +103,7 @@ async def test_a_price_that_never_falls_to_the_trigger_sells_nothing(
     await looked(order_engine)
     order = await order_engine.order(order_id)
     assert order["status"] == "waiting" and "triggeredAt" not in order
-    assert order_engine.world.chain.landed_for(order_id) == []
+    assert order_engine.world.chain.history.landed_for(order_id) == []
 
 
 async def test_once_triggered_it_is_a_limit_order_after_a_restart(tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ async def test_a_stop_waits_then_sells_once_when_the_price_falls_to_its_trigger(
     assert [e["status"] for e in events] == ["pending", "waiting", "routing", "building",
                                               "submitted", "confirmed"]
     assert events[1]["triggerPrice"] == "147.5"
-    assert len(order_engine.world.chain.landed_for(order_id)) == 1
+    assert len(order_engine.world.chain.history.landed_for(order_id)) == 1
 
 
 async def test_a_stop_already_below_its_trigger_sells_at_once(
@@ -72,7 +72,7 @@ async def test_a_rising_price_never_fires_a_stop(order_engine: EngineHarness) ->
     fall(order_engine, 1.05)
     await settle()
     assert await status(order_engine, order_id) == "waiting"
-    assert order_engine.world.chain.landed_for(order_id) == []
+    assert order_engine.world.chain.history.landed_for(order_id) == []
 
 
 async def test_a_stop_can_be_cancelled_and_expires(order_engine: EngineHarness) -> None:
@@ -135,7 +135,7 @@ async def test_a_trailing_stop_follows_the_price_up_and_sells_on_the_fall_below_
     moves = [e for e in events if e["status"] == "waiting" and "highWaterMark" in e]
     assert 2 <= len(moves) <= 40  # shown when the mark moves 0.1 %, not on every tick
     assert Decimal(moves[-1]["highWaterMark"]) == Decimal(risen["highWaterMark"])
-    assert len(order_engine.world.chain.landed_for(order_id)) == 1
+    assert len(order_engine.world.chain.history.landed_for(order_id)) == 1
 
 
 async def test_a_trailing_stops_mark_survives_a_restart(tmp_path: Path) -> None:
@@ -186,7 +186,7 @@ async def test_a_bracket_takes_profit_when_the_price_rises_and_its_stop_never_fi
     assert events[1]["takeProfitPrice"] == "152" and events[1]["stopPrice"] == "147"
     fall(order_engine, 0.9)  # far below the stop now: nothing else happens
     await settle()
-    assert len(order_engine.world.chain.landed_for(order_id)) == 1
+    assert len(order_engine.world.chain.history.landed_for(order_id)) == 1
 
 
 async def test_a_bracket_stops_out_when_the_price_falls(order_engine: EngineHarness) -> None:
@@ -210,7 +210,7 @@ async def test_cancelling_a_bracket_cancels_both_legs(order_engine: EngineHarnes
     assert order_engine.engine.operations.health().waiting == 0
     fall(order_engine, 0.9)
     await settle()
-    assert order_engine.world.chain.landed_for(order_id) == []
+    assert order_engine.world.chain.history.landed_for(order_id) == []
 
 
 async def test_a_brackets_take_profit_must_be_above_its_stop(order_engine: EngineHarness) -> None:

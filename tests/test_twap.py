@@ -89,7 +89,7 @@ async def test_a_twap_sells_in_n_slices_and_its_fill_is_the_sum_of_its_childrens
         "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"] - usdc
     assert gained == int(received * 10**6)
     for kid in kids:
-        assert len(twap_engine.world.chain.landed_for(kid["orderId"])) == 1
+        assert len(twap_engine.world.chain.history.landed_for(kid["orderId"])) == 1
 
 
 async def test_slices_are_spaced_by_the_interval(twap_engine: EngineHarness) -> None:
@@ -166,7 +166,7 @@ async def test_a_restart_mid_schedule_neither_repeats_nor_loses_a_slice(
     assert final["status"] == "confirmed" and final["filled"] == "1"
     kids = await children(twap_engine, await twap_engine.order(parent_id))
     assert [k["orderId"] for k in kids] == [child_id(parent_id, n) for n in range(4)]
-    assert sum(len(twap_engine.world.chain.landed_for(k["orderId"])) for k in kids) == 4
+    assert sum(len(twap_engine.world.chain.history.landed_for(k["orderId"])) for k in kids) == 4
 
 
 async def test_a_slice_recorded_before_a_crash_gets_its_child_once_after_restart(

@@ -27,7 +27,7 @@ from engine.domain.errors import InsufficientFunds
 from engine.domain.tokens import LAUNCH_DECIMALS, WSOL_MINT
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
-from engine.simulator.cluster import blockhash_at
+from engine.simulator.blockhashes import blockhash_at
 from engine.simulator.parsed_token import ui_amount
 from engine.simulator.runtime_report import engine_code, inner_instructions, node_error
 from engine.simulator.wallet import Wallet

@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import random
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from typing import Any
 
 from solders.pubkey import Pubkey
@@ -22,11 +21,13 @@ from engine.domain.errors import (
     TransientError,
 )
 from engine.domain.tokens import WSOL_MINT
-from engine.domain.transactions import Blockhash, Landed, Memo
+from engine.domain.transactions import Blockhash, Landed
 from engine.ports import Clock
+from engine.simulator.blockhashes import BLOCKHASH_VALIDITY, Blockhashes
 from engine.simulator.execution import Executor, Outcome, Runs, SwapProgram, token_balances
 from engine.simulator.faults import Faults
 from engine.simulator.fees import FeeMarket
+from engine.simulator.history import History
 from engine.simulator.ledger import ChainRecord
 from engine.simulator.lookup_tables import TableModel, WithTables
 from engine.simulator.message import Message
@@ -35,7 +36,6 @@ from engine.simulator.wallet import Wallet
 from engine.solana.programs import PoolInfo
 from engine.solana.transaction import Tables
 
-BLOCKHASH_VALIDITY = 150  # blocks, as MAX_PROCESSING_AGE
 GENESIS_UNIX = 1_764_000_000
 RANDOM_TRANSIENTS: tuple[type[TransientError], ...] = (RateLimited, NodeUnhealthy,
                                                        BlockhashNotFound, SendTimeout)
@@ -88,14 +88,10 @@ class SimChain:
         self.slots = Slots(clock, latency_scale)
         self._landed = 0
         self._flowed = 0  # the last slot whose market activity has run
-        # signature -> what happened, in landing order. With a durable record, only landings
-        # whose blockhash could still be valid stay in memory; older ones are read from disk.
-        self.ledger: dict[str, Landed] = {}
-        self.details: dict[str, tuple[str, dict[str, Any]]] = {}  # signature -> (tx, meta)
+        self.history = History(record)
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._backlog: list[str] = []  # payloads sent before a restart, not yet landed
-        self._hashes: dict[str, int] = {}  # blockhash -> the height it was made at
-        self._named: dict[str, list[tuple[str, int]]] = {}  # address -> landings, no record
+        self.blockhashes = Blockhashes(lambda: self.block_height)
         # Told of each landing: its message, what landed, and getTransaction's meta (PubSub).
         self.landing_listeners: list[Callable[[Message, Landed, dict[str, Any]], None]] = []
         if record is not None:
@@ -115,8 +111,7 @@ class SimChain:
                                  f"configuration names {self.owner} (start afresh with "
                                  "another record, or fund the recorded wallet)")
         self.owner = self.owner or recorded
-        recent = record.landed(since_slot=self.block_height - BLOCKHASH_VALIDITY - 1)
-        self.ledger = {landed.signature: landed for landed in recent}
+        self.history.load(since_slot=self.block_height - BLOCKHASH_VALIDITY - 1)
         self._backlog = [payload for _, payload, _ in record.in_flight()]
 
     @property
@@ -180,32 +175,10 @@ class SimChain:
 
     # -- blockhashes -------------------------------------------------------------------------
     def latest_blockhash(self) -> Blockhash:
-        height = self.block_height
-        digest = _blockhash(height)
-        if digest not in self._hashes:
-            self._hashes[digest] = height
-            if len(self._hashes) > 4 * BLOCKHASH_VALIDITY:  # keep the recent ones only
-                horizon = height - 2 * BLOCKHASH_VALIDITY
-                for old in [h for h, at in self._hashes.items() if at < horizon]:
-                    del self._hashes[old]
-        return Blockhash(digest, height + BLOCKHASH_VALIDITY)
-
-    def _expiry(self, blockhash: str) -> int | None:
-        """The last height at which a transaction with this blockhash may land; None: not a
-        blockhash of this cluster (or one too old to remember, which is the same)."""
-        made = self._hashes.get(blockhash)
-        if made is None:  # made before a restart: look through the recent heights
-            height = self.block_height
-            for at in range(height, max(height - BLOCKHASH_VALIDITY - 2, -1), -1):
-                if _blockhash(at) == blockhash:
-                    self._hashes[blockhash], made = at, at
-                    break
-        return None if made is None else made + BLOCKHASH_VALIDITY
+        return self.blockhashes.latest()
 
     def blockhash_valid(self, blockhash: str) -> bool:
-        """isBlockhashValid: one of this cluster's, still young enough to land with."""
-        expiry = self._expiry(blockhash)
-        return expiry is not None and self.block_height <= expiry
+        return self.blockhashes.valid(blockhash)
 
     @property
     def transaction_count(self) -> int:
@@ -214,7 +187,7 @@ class SimChain:
 
     def read(self, payload: str, *, verify: bool = True) -> Message:
         """Parse and verify a transaction (raises `Rejected`)."""
-        return Message.read(payload, self._pools, self._expiry, verify=verify,
+        return Message.read(payload, self._pools, self.blockhashes.expiry, verify=verify,
                             any_program=self.execution == "bytecode", tables=self._tables)
 
     # -- transactions ------------------------------------------------------------------------
@@ -239,7 +212,7 @@ class SimChain:
             raise error(f"simulated transient {error.code}")
         if message.last_valid_height < self.block_height:
             raise BlockhashNotFound(f"blockhash {message.recent_blockhash[:8]}... not found")
-        if signature in self.ledger:  # its blockhash is live, so its landing is in memory
+        if signature in self.history:  # its blockhash is live, so its landing is in memory
             raise AlreadyProcessed(signature)
         if message.fee_payer != self.owner and self.execution == "model":  # with programs,
             raise InsufficientFunds(f"AccountNotFound: {message.fee_payer} holds no SOL")  # it runs
@@ -291,43 +264,17 @@ class SimChain:
 
     async def status(self, signature: str) -> Landed | None:
         self._land_backlog()
-        if self._record is None:
-            return self.ledger.get(signature)
-        # What the cluster tells us must survive a crash of ours, or we could act on a landing
-        # that the restarted cluster never saw.
-        await self._record.durable()
-        return self.ledger.get(signature) or self._record.lookup(signature)
+        return await self.history.status(signature)
 
     async def transaction(self, signature: str) -> tuple[Landed, str, dict[str, Any]] | None:
         landed = await self.status(signature)
-        if landed is None:
-            return None
-        found = self.details.get(signature) or (
-            self._record.details(signature) if self._record is not None else None)
-        return None if found is None else (landed, *found)
+        found = None if landed is None else self.history.found(signature)
+        return None if landed is None or found is None else (landed, *found)
 
     async def close(self) -> None:
         """Let the record write what it holds."""
         if self._record is not None:
             await self._record.close()
-
-    def _forget_expired(self) -> None:
-        """Drop from memory the landings whose blockhash has expired: they can never be sent
-        again (the cluster refuses an expired blockhash), and the record keeps them."""
-        horizon = self.block_height - BLOCKHASH_VALIDITY - 1
-        while self.ledger:
-            oldest = next(iter(self.ledger.values()))
-            if oldest.slot >= horizon:
-                return
-            del self.ledger[oldest.signature]
-            self.details.pop(oldest.signature, None)
-
-    def landed_for(self, order_id: str) -> list[Landed]:
-        """Every transaction the chain executed for an order, found by its memo."""
-        prefix = f"{Memo.PREFIX}{order_id}:"
-        if self._record is not None:
-            return self._record.landed_for(prefix)
-        return [landed for landed in self.ledger.values() if landed.memo.startswith(prefix)]
 
     async def _land(self, message: Message, delay: float) -> None:
         try:
@@ -340,7 +287,7 @@ class SimChain:
     def _settle(self, message: Message) -> None:
         """Land the transaction (unless its blockhash expired first) and write it down."""
         landed, signature = None, message.signature
-        if self.block_height <= message.last_valid_height and signature not in self.ledger:
+        if self.block_height <= message.last_valid_height and signature not in self.history:
             landed = self._execute(message)
             self._landed += 1
             self.slots.end_block_soon(self._block_ended)
@@ -349,11 +296,11 @@ class SimChain:
                 self._on_change({frozenset((ix.mint_in, ix.mint_out))
                                  for ix in message.instructions})
         if self._record is not None:
-            details = self.details.get(signature)
+            details = self.history.details.get(signature)
             self._record.record(landed, signature, {"chain": self._counters(),
                                                     **self._snapshot(message)}, details,
                                 [str(key) for key in message.account_keys])
-            self._forget_expired()
+            self.history.forget_expired(self.block_height, BLOCKHASH_VALIDITY)
 
     def _block_ended(self) -> None:
         self.advance()  # the market lives through the new slot
@@ -384,43 +331,10 @@ class SimChain:
                                         "readonly": [str(k) for k in message.loaded[1]]}}
                    if any(message.loaded) else {}),
                 **({"innerInstructions": outcome.inner} if outcome.inner else {})}
-        self.ledger[message.signature] = landed
-        self.details[message.signature] = (message.payload, meta)
-        if self._record is None:  # else the record keeps who each transaction named
-            for key in message.account_keys:
-                self._named.setdefault(str(key), []).append((message.signature, slot))
+        self.history.add(message, landed, meta)
         for listener in self.landing_listeners:
             listener(message, landed, meta)
         return landed
-
-    async def settled(self) -> None:
-        """Until what has landed is readable from the record (when there is one)."""
-        if self._record is not None:
-            await self._record.durable()
-
-    def in_slots(self, first: int, last: int) -> list[tuple[Landed, str, dict[str, Any]]]:
-        """The transactions that landed in these slots (getBlock), in landing order."""
-        if self._record is not None:
-            return self._record.in_slots(first, last)
-        return [(landed, *self.details[landed.signature]) for landed in self.ledger.values()
-                if first <= landed.slot <= last and landed.signature in self.details]
-
-    def naming(self, address: str, limit: int) -> list[tuple[str, int]]:
-        """(signature, slot) of the newest landed transactions that named `address`."""
-        if self._record is not None:
-            return self._record.naming(address, limit)
-        return list(reversed(self._named.get(address, [])))[:limit]
-
-
-def blockhash_at(height: int) -> str:
-    """The blockhash of a block (getBlock's `blockhash`)."""
-    return _blockhash(height)
-
-
-@lru_cache(maxsize=1024)
-def _blockhash(height: int) -> str:
-    """The blockhash of a height: a pure function of it, so a restarted cluster agrees."""
-    return base58.encode(hashlib.sha256(f"blockhash:{height}".encode()).digest())
 
 
 def _lamports(message: Message, payer: int) -> list[int]:

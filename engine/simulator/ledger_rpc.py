@@ -13,7 +13,8 @@ from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
 from engine.domain import base58
-from engine.simulator.cluster import GENESIS_UNIX, SimChain, blockhash_at
+from engine.simulator.blockhashes import blockhash_at
+from engine.simulator.cluster import GENESIS_UNIX, SimChain
 from engine.simulator.encoding import transaction_encoding
 from engine.simulator.slots import SLOT_SECONDS
 from engine.solana import jsonrpc as codes
@@ -56,8 +57,8 @@ class LedgerRpc:
         transaction_encoding(config)
         if slot > self._chain.block_height:
             raise RpcError(BLOCK_NOT_AVAILABLE, f"Block not available for slot {slot}")
-        await self._chain.settled()
-        landed = [(payload, meta) for _, payload, meta in self._chain.in_slots(slot, slot)]
+        await self._chain.history.settled()
+        landed = [(payload, meta) for _, payload, meta in self._chain.history.in_slots(slot, slot)]
         return block_json(slot, landed, config, self._json)
 
     async def get_blocks(self, start: int, end: int | None = None,
@@ -87,8 +88,8 @@ class LedgerRpc:
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= \
                 MAX_SIGNATURES:
             raise RpcError(codes.INVALID_PARAMS, f"Invalid limit; max {MAX_SIGNATURES}")
-        await self._chain.settled()
-        found = self._chain.naming(address, SEARCHED)
+        await self._chain.history.settled()
+        found = self._chain.history.naming(address, SEARCHED)
         before, until = config.get("before"), config.get("until")
         if before is not None:
             found = found[next((n + 1 for n, (s, _) in enumerate(found) if s == before),

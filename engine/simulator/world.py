@@ -154,14 +154,14 @@ class SimWorld:
 
     def landing(self, signature: str) -> tuple[int, Any] | None:
         """(slot, `err` as a node reports it) of a landed transaction this cluster remembers."""
-        landed = self.chain.ledger.get(signature)
+        landed = self.chain.history.ledger.get(signature)
         if landed is None:
             return None
-        details = self.chain.details.get(signature)
+        details = self.chain.history.details.get(signature)
         return landed.slot, (details[1].get("err") if details else None)
 
     def received(self, signature: str) -> bool:
-        return self.chain.pending(signature) or signature in self.chain.ledger
+        return self.chain.pending(signature) or signature in self.chain.history
 
     def pool(self, pool_id: str) -> Pool:
         """A pool by its name in this simulation, or by its address on the cluster (the id
