@@ -206,6 +206,20 @@ async def test_the_runtimes_accounts_survive_a_restart(tmp_path: Path, programs:
         assert (await again.wait_terminal(order_id))["status"] == "confirmed"
 
 
+async def test_other_traders_swaps_are_kept_with_the_next_landing(tmp_path: Path,
+                                                                 programs: Path) -> None:
+    chain_db = str(tmp_path / "chain.db")
+    async with harness(tmp_path, programs, chain_db=chain_db, market_flow=20.0) as engine:
+        for _ in range(5):  # five empty slots: other traders swap on most pools
+            engine.world.chain.idle()
+        engine.world.hold_prices()  # the landing below is the last change
+        order_id = await engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+        assert (await engine.wait_terminal(order_id))["status"] == "confirmed"
+        pools = {p: _read_back(engine, p) for p in engine.world.pools_of(None)}
+    async with harness(tmp_path, programs, chain_db=chain_db, market_flow=0.0) as again:
+        assert {p: _read_back(again, p) for p in pools} == pools
+
+
 async def test_a_scripted_price_move_survives_a_restart(tmp_path: Path, programs: Path) -> None:
     chain_db = str(tmp_path / "chain.db")
     moved = ("met-sol-usdc", "ray-sol-usdc")

@@ -33,7 +33,7 @@ from engine.simulator.runtime_report import engine_code, inner_instructions, nod
 from engine.simulator.wallet import Wallet
 from engine.solana import lookup_tables
 from engine.solana.accounts import TOKEN_ACCOUNT
-from engine.solana.instructions import Swap
+from engine.solana.instructions import Swap, swap
 from engine.solana.lookup_tables import BadTable, LookupTable
 from engine.solana.pool_accounts import Account as Stored
 from engine.solana.programs import (
@@ -81,7 +81,8 @@ class Bytecode:
         self._market: Trader | None = None
         self._placed: dict[str, set[Pubkey]] = {}  # pool id -> the accounts written for it
         self._pool_keys: set[Pubkey] = set()  # every pool's accounts, together
-        self._kept: set[Pubkey] = set()  # accounts the record holds beyond wallet and pools
+        self._kept: set[Pubkey] = set()  # accounts the record holds beyond the wallet
+        self._unkept: set[Pubkey] = set()  # pool accounts other traders changed since
         self.decimals: dict[str, int] = {}
 
     @property
@@ -146,12 +147,14 @@ class Bytecode:
 
     # -- what the record keeps beyond the wallet ----------------------------------------------
     def kept_accounts(self, keys: Sequence[Pubkey], wallet: set[Pubkey]) -> dict[str, object]:
-        """The accounts a transaction named that are neither the funded wallet's nor a
-        program, as they are now (a closed one as 0 lamports), for the record. A pool's are
+        """For the record, as they are now (a closed one as 0 lamports): the accounts a
+        transaction named that are neither the funded wallet's nor a program, and the pools'
+        accounts other traders' swaps changed since the record last kept any. A pool's are
         kept as their bytes: the pool is read back from them at a restart."""
         pools = self._pool_keys
         kept: dict[str, object] = {}
-        for key in keys:
+        named, self._unkept = [*keys, *self._unkept], set()
+        for key in named:
             if key in wallet or key in FIXED or str(key) in self.decimals:
                 continue  # restored as the wallet, a program or a mint is
             found = self.runtime.svm.get_account(key)
@@ -273,11 +276,13 @@ class Bytecode:
         trader = self._trader(info)
         mint_out = info.mint_b if mint_in == info.mint_a else info.mint_a
         arrays = _arrays_ahead(pool, mint_in == pool.mints[0]) if isinstance(pool, DlmmPool) else ()
-        outcome = trader.swap(Swap(info.keys, Pubkey.from_string(mint_in),
-                                   Pubkey.from_string(mint_out), amount, 0, False, arrays),
-                              open_output=False)  # `_trader` gave it both token accounts
+        request = Swap(info.keys, Pubkey.from_string(mint_in), Pubkey.from_string(mint_out),
+                       amount, 0, False, arrays)
+        outcome = trader.swap(request, open_output=False)  # `_trader` gave it both accounts
         if not outcome.ok:
             raise InsufficientFunds(f"the program refused: {outcome.error}")
+        self._unkept |= {meta.pubkey for meta in swap(request, trader.owner).accounts
+                         if meta.is_writable and meta.pubkey in self._pool_keys}
 
     def _trader(self, info: PoolInfo) -> Trader:
         if self._market is None:  # funded by writing its account, as genesis would
