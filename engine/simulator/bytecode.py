@@ -80,7 +80,8 @@ class Bytecode:
         self.runtime.svm.with_transaction_history(0)
         self._market: Trader | None = None
         self._placed: dict[str, set[Pubkey]] = {}  # pool id -> the accounts written for it
-        self._pool_keys: set[Pubkey] = set()  # every pool's accounts, together
+        self._pool_keys: set[Pubkey] = set()  # every pool's accounts, closed ones too
+        self._owners: dict[Pubkey, str] = {}  # a pool's open account -> its pool id
         self._kept: set[Pubkey] = set()  # accounts the record holds beyond the wallet
         self._unkept: set[Pubkey] = set()  # pool accounts other traders changed since
         self.decimals: dict[str, int] = {}
@@ -103,6 +104,8 @@ class Bytecode:
         closed = self._placed.get(info.pool_id, set()) - written
         for stale in closed:
             self.runtime.svm.set_account(stale, _system(0))
+            self._owners.pop(stale, None)
+        self._owners |= dict.fromkeys(written, info.pool_id)
         self._placed[info.pool_id] = written
         self._pool_keys |= written  # a closed one stays a pool's: the record keeps it closed
         return [*written, *closed]
@@ -199,9 +202,7 @@ class Bytecode:
 
     def pool_of(self, key: Pubkey) -> str | None:
         """The pool one of whose accounts is at `key`."""
-        if key not in self._pool_keys:
-            return None
-        return next((pool_id for pool_id, keys in self._placed.items() if key in keys), None)
+        return self._owners.get(key)
 
     def place_system(self, key: Pubkey, lamports: int) -> None:
         self.runtime.svm.set_account(key, _system(lamports))
