@@ -71,6 +71,7 @@ class RpcChain:
         self._tables = LookupTables(rpc, keypair, clock, memory, poll_seconds=poll_seconds)
         self.owner = keypair.pubkey()
         self._pairs: dict[str, tuple[str, str]] = {}  # signature -> (mint in, mint out)
+        self._simulated: set[str] = set()  # signed after a simulation that succeeded
 
     @property
     def address(self) -> str:
@@ -120,9 +121,13 @@ class RpcChain:
                   tables)
         # What it swaps, so that reading its fill back needs no decoding (after a restart
         # the transaction itself is read).
-        self._pairs[str(tx.signatures[0])] = (instructions[0].mint_in, instructions[-1].mint_out)
+        signature = str(tx.signatures[0])
+        self._pairs[signature] = (instructions[0].mint_in, instructions[-1].mint_out)
         if len(self._pairs) > MAX_REMEMBERED:  # attempts that never landed: forget the oldest
-            del self._pairs[next(iter(self._pairs))]
+            self._simulated.discard(forgotten := next(iter(self._pairs)))
+            del self._pairs[forgotten]
+        if simulated.get("err") is None:
+            self._simulated.add(signature)
         return SignedTransaction(str(tx.signatures[0]), blockhash.last_valid_height, wire(tx))
 
     async def priority_fee(self, accounts: list[str], priority: Priority) -> int:
@@ -139,8 +144,14 @@ class RpcChain:
         return min(fee, self._max_fee)
 
     async def send(self, tx: SignedTransaction) -> None:
+        """Send it. One this process has just simulated, successfully, goes without the node's
+        preflight, which would only run it again (RPC providers advise simulating first, then
+        `skipPreflight`): a price that moves in between fails it on chain, for its fee, instead
+        of at the node. Any other (a failed simulation, a rebroadcast after a restart) keeps
+        the preflight, which refuses a failing transaction for nothing."""
         try:
-            await self._call(self._rpc.send_transaction(tx.payload))
+            await self._call(self._rpc.send_transaction(
+                tx.payload, skip_preflight=tx.signature in self._simulated))
         except _AlreadyProcessed:
             return  # a rebroadcast of one that landed: nothing to do, it is in the ledger
 
@@ -180,6 +191,7 @@ class RpcChain:
         """A fill from the cluster's record: the wallet's balance changes, not our quote."""
         meta, owner = found["meta"], str(self.owner)
         fee = int(meta["fee"])
+        self._simulated.discard(signature)  # landed: never sent again
         if meta["err"] is not None:
             self._pairs.pop(signature, None)
             return Landed(signature, int(found["slot"]), 0, 0, fee, error_code(meta["err"]),

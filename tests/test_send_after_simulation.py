@@ -1,0 +1,91 @@
+"""The engine simulates each transaction before it sends it (for its compute limit). One whose
+simulation succeeded goes without the node's preflight, which would only run it again; one
+whose simulation failed, or one this process did not simulate (a rebroadcast after a restart),
+keeps the preflight, which refuses a failing transaction without charging it. Judged by the
+programs themselves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cluster_clients import chain_adapter
+from solders.pubkey import Pubkey
+
+from engine.clock import SystemClock
+from engine.domain.errors import SlippageExceeded
+from engine.domain.tokens import WSOL_MINT, lookup
+from engine.domain.transactions import Memo, SignedTransaction, SwapInstruction
+from engine.simulator.world import SimWorld
+from engine.solana_client.chain import RpcChain
+from engine.testing.cluster import wallet_for
+
+USDC = lookup("USDC").mint  # type: ignore[union-attr]
+
+
+def a_world(tmp_path: Path, programs: Path) -> SimWorld:
+    return SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                          funded=wallet_for(tmp_path / "wallet.json"), market_flow=0,
+                          programs=str(programs))
+
+
+async def a_sale(world: SimWorld, chain: RpcChain, min_out: int | None = None
+                 ) -> SignedTransaction:
+    """0.1 SOL sold on Raydium's SOL/USDC CPMM pool for at least `min_out` atoms of USDC (by
+    default 99 % of what it pays now)."""
+    if min_out is None:
+        out, _ = world.pool("ray-sol-usdc").swap_out(WSOL_MINT, 10**8, world.chain.now())
+        min_out = out * 99 // 100
+    ix = SwapInstruction("raydium", "ray-sol-usdc", WSOL_MINT, USDC, 10**8, min_out)
+    return await chain.sign([ix], await chain.latest_blockhash(), Memo("o-1", 1))
+
+
+def lamports(world: SimWorld) -> int:
+    assert world.bytecode is not None and world.chain.owner is not None
+    return world.bytecode.runtime.svm.get_balance(Pubkey.from_string(world.chain.owner)) or 0
+
+
+async def test_a_simulated_transaction_is_sent_without_preflight_and_a_move_since_fails_it_on_chain(
+        tmp_path: Path, programs: Path) -> None:
+    world = a_world(tmp_path, programs)
+    chain = chain_adapter(world, tmp_path / "wallet.json")
+    try:
+        tx = await a_sale(world, chain)  # simulated: it would pass
+        world.move_price("ray-sol-usdc", 0.5)  # SOL at half its price before it is sent
+        held = lamports(world)
+        await chain.send(tx)  # no preflight: the node takes it
+        landed = await chain.confirm(tx)
+        assert landed is not None and landed.err == "SLIPPAGE_EXCEEDED"
+        assert landed.fee_lamports > 0 and lamports(world) == held - landed.fee_lamports
+    finally:
+        await world.chain.close()
+
+
+async def test_a_transaction_whose_simulation_failed_keeps_the_preflight_and_costs_nothing(
+        tmp_path: Path, programs: Path) -> None:
+    world = a_world(tmp_path, programs)
+    chain = chain_adapter(world, tmp_path / "wallet.json")
+    try:
+        tx = await a_sale(world, chain, min_out=2**63)  # no pool pays that
+        held = lamports(world)
+        with pytest.raises(SlippageExceeded):
+            await chain.send(tx)  # the node's preflight ran the program: -32002
+        assert lamports(world) == held
+        assert await chain.signature_status(tx.signature) is None  # never landed
+    finally:
+        await world.chain.close()
+
+
+async def test_a_transaction_this_process_did_not_simulate_keeps_the_preflight(
+        tmp_path: Path, programs: Path) -> None:
+    world = a_world(tmp_path, programs)
+    try:
+        tx = await a_sale(world, chain_adapter(world, tmp_path / "wallet.json"))
+        world.move_price("ray-sol-usdc", 0.5)
+        held = lamports(world)
+        restarted = chain_adapter(world, tmp_path / "wallet.json")  # as after a restart
+        with pytest.raises(SlippageExceeded):
+            await restarted.send(tx)
+        assert lamports(world) == held
+    finally:
+        await world.chain.close()
