@@ -272,8 +272,9 @@ class Bytecode:
             for s in range(slot - 1, max(slot - 1 - lookup_tables.RECENT_SLOTS, -1), -1)])
 
     def trade(self, info: PoolInfo, pool: Pool, mint_in: str, amount: int) -> None:
-        """Another trader's swap, run by the program (the pool is read back when next needed). Raises
-        InsufficientFunds when the program refuses it (the trader tries again next slot)."""
+        """Another trader's swap, run by the program; the pool accounts it wrote are the
+        record's to keep with the next landing. Raises InsufficientFunds when the program
+        refuses it (the trader tries again next slot)."""
         trader = self._trader(info)
         mint_out = info.mint_b if mint_in == info.mint_a else info.mint_a
         arrays = _arrays_ahead(pool, mint_in == pool.mints[0]) if isinstance(pool, DlmmPool) else ()

@@ -100,9 +100,10 @@ class SimWorld:
                 pools[key[5:]].restore(state)
 
         def snapshot(message: Message) -> dict[str, Any]:
-            """The wallet and the pools a landing changed (other traders' flow is not kept);
-            a launched pool too, which the seeded `pools` do not hold. With the programs, any
-            other account the transaction named, as the runtime holds it."""
+            """What a landing changed, for the record: the wallet, and the states of the pools
+            it swapped on (a launched one too, which the seeded `pools` do not hold). With the
+            programs, the pools as their accounts' bytes instead: every account the transaction
+            named, and those other traders' swaps changed since the record last kept any."""
             kept: dict[str, Any] = {"wallet": chain.wallet.state(), **chain.tables.state(message)}
             if bytecode is not None:  # the pools too, as their accounts' bytes
                 return kept | bytecode.kept_accounts(message.account_keys,
