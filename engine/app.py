@@ -100,7 +100,8 @@ async def build_edge(settings: Settings, world: SimWorld, clock: Clock,
         await venue.load()
     keypair = load_or_create(settings.keypair or state_paths(settings.db).keypair)
     chain = RpcChain(rpc, keypair, AccountDirectory(venues), clock, poll_seconds=slot,
-                     max_priority_fee=settings.max_priority_fee, memory=memory)
+                     max_priority_fee=settings.max_priority_fee, memory=memory,
+                     always_preflight=settings.always_preflight)
     return Edge(chain, venues)
 
 

@@ -54,6 +54,7 @@ class Settings:
     keypair: str = ""  # the wallet's keypair file; empty: beside --db (state_paths)
     rpc_url: str = ""  # a Solana JSON-RPC endpoint; empty: the embedded simulated cluster
     max_priority_fee: int = 2_000_000  # µlamports per compute unit, whatever the market says
+    always_preflight: bool = False  # the node's preflight even after the engine's simulation
     max_account_age: int = 2  # slots a pool's accounts may age before a quote reads them again
     lease_seconds: float = 10.0  # a shared store: how long an order stays with a silent process
     processes: int = 1  # engine processes on one port (a PostgreSQL --db only)
@@ -110,6 +111,10 @@ FLAGS = {  # on/off switches: --flag, or ENGINE_<NAME>=1
     "sim_api": "serve /api/sim/* (the simulated market's controls: token launches)",
     "insecure_no_auth": "allow serving a non-loopback address with no API key (DANGEROUS)",
     "access_log": "log one line per request (method, path, status, key, client) at INFO",
+    "always_preflight": "send every transaction with the node's preflight, also one the engine "
+                        "has just simulated (a second simulation an order; a price that moves "
+                        "in between is refused for nothing instead of failing on chain for its "
+                        "fee)",
     "allow_other_cluster": "start on a database whose orders were made on another cluster (a "
                            "different genesis hash), and adopt this one (DANGEROUS: its "
                            "unfinished orders resume on a chain that never saw them)",

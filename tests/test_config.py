@@ -20,6 +20,8 @@ def test_environment_fills_in_and_flags_win() -> None:
     env = {"ENGINE_PORT": "9001", "ENGINE_WORKERS": "4", "ENGINE_LOG_JSON": "true"}
     assert (load([], env).port, load([], env).workers, load([], env).log_json) == (9001, 4, True)
     assert load(["--port", "9002"], env).port == 9002
+    assert (load([], {}).always_preflight, load(["--always-preflight"], {}).always_preflight,
+            load([], {"ENGINE_ALWAYS_PREFLIGHT": "1"}).always_preflight) == (False, True, True)
 
 
 @pytest.mark.parametrize("argv", [["--failure-rate", "1.5"], ["--workers", "0"],

@@ -18,6 +18,8 @@ from engine.domain.tokens import WSOL_MINT, lookup
 from engine.domain.transactions import Memo, SignedTransaction, SwapInstruction
 from engine.simulator.world import SimWorld
 from engine.solana_client.chain import RpcChain
+from engine.solana_client.client import InProcess, RpcClient
+from engine.solana_client.keypair import load_or_create
 from engine.testing.cluster import wallet_for
 
 USDC = lookup("USDC").mint  # type: ignore[union-attr]
@@ -72,6 +74,23 @@ async def test_a_transaction_whose_simulation_failed_keeps_the_preflight_and_cos
             await chain.send(tx)  # the node's preflight ran the program: -32002
         assert lamports(world) == held
         assert await chain.signature_status(tx.signature) is None  # never landed
+    finally:
+        await world.chain.close()
+
+
+async def test_with_always_preflight_a_move_since_the_simulation_is_refused_for_nothing(
+        tmp_path: Path, programs: Path) -> None:
+    world = a_world(tmp_path, programs)
+    chain = RpcChain(RpcClient(InProcess(world.rpc)), load_or_create(tmp_path / "wallet.json"),
+                     world, SystemClock(), poll_seconds=0, max_priority_fee=10**6, memory=None,
+                     always_preflight=True)
+    try:
+        tx = await a_sale(world, chain)
+        world.move_price("ray-sol-usdc", 0.5)
+        held = lamports(world)
+        with pytest.raises(SlippageExceeded):
+            await chain.send(tx)
+        assert lamports(world) == held
     finally:
         await world.chain.close()
 

@@ -63,15 +63,18 @@ class PoolDirectory(Protocol):
 
 class RpcChain:
     def __init__(self, rpc: SolanaRpc, keypair: Keypair, pools: PoolDirectory, clock: Clock, *,
-                 poll_seconds: float, max_priority_fee: int, memory: Memory | None) -> None:
+                 poll_seconds: float, max_priority_fee: int, memory: Memory | None,
+                 always_preflight: bool = False) -> None:
         """`memory`: where the wallet's lookup tables are kept across restarts (None: for
-        this process only)."""
+        this process only). `always_preflight`: the node's preflight for every send (see
+        `send`)."""
         self._rpc, self._keypair, self._pools, self._clock = rpc, keypair, pools, clock
         self._poll, self._max_fee = poll_seconds, max_priority_fee
         self._tables = LookupTables(rpc, keypair, clock, memory, poll_seconds=poll_seconds)
         self.owner = keypair.pubkey()
         self._pairs: dict[str, tuple[str, str]] = {}  # signature -> (mint in, mint out)
         self._simulated: set[str] = set()  # signed after a simulation that succeeded
+        self._always_preflight = always_preflight
 
     @property
     def address(self) -> str:
@@ -147,11 +150,12 @@ class RpcChain:
         """Send it. One this process has just simulated, successfully, goes without the node's
         preflight, which would only run it again (RPC providers advise simulating first, then
         `skipPreflight`): a price that moves in between fails it on chain, for its fee, instead
-        of at the node. Any other (a failed simulation, a rebroadcast after a restart) keeps
-        the preflight, which refuses a failing transaction for nothing."""
+        of at the node. Any other (a failed simulation, a rebroadcast after a restart), and
+        every one with `always_preflight`, keeps the preflight, which refuses a failing
+        transaction for nothing."""
+        skip = tx.signature in self._simulated and not self._always_preflight
         try:
-            await self._call(self._rpc.send_transaction(
-                tx.payload, skip_preflight=tx.signature in self._simulated))
+            await self._call(self._rpc.send_transaction(tx.payload, skip_preflight=skip))
         except _AlreadyProcessed:
             return  # a rebroadcast of one that landed: nothing to do, it is in the ledger
 
