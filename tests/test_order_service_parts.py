@@ -19,8 +19,8 @@ import pytest_asyncio
 from stubs import OnePool
 
 from engine.api.wire import EVENTS
-from engine.domain.errors import SendTimeout, SlippageExceeded, TransientError
-from engine.domain.events import OrderEvent, StoredEvent
+from engine.domain.errors import OutOfCompute, SendTimeout, SlippageExceeded, TransientError
+from engine.domain.events import OrderEvent, Signed, StoredEvent
 from engine.domain.order import Order
 from engine.domain.parsing import parse_order
 from engine.domain.routing import Quote
@@ -163,6 +163,17 @@ async def test_a_slipped_market_order_fails_and_a_slipped_limit_waits_again(
     assert parts.published.events[-1].change.error.code == (  # type: ignore[union-attr]
         SlippageExceeded.code)  # the re-arming event says why
     assert (await parts.service.execute(rearmed)).status is S.CONFIRMED
+
+
+async def test_a_landing_out_of_compute_is_simulated_and_signed_again(parts: Parts) -> None:
+    parts.chain.landing_errors.append(OutOfCompute.code)  # it met more bins than simulated
+    order = await parts.service.execute(await place(parts))
+    assert order.status is S.CONFIRMED and order.attempts == 2
+    assert [attempt for attempt, _ in parts.chain.signed] == [1, 2]
+    second = next(e.change for e in parts.published.events
+                  if isinstance(e.change, Signed) and e.change.attempt == 2)
+    assert second.previous_error is not None
+    assert second.previous_error.code == OutOfCompute.code  # the second attempt says why
 
 
 async def test_a_fired_order_whose_price_moved_away_is_armed_again_without_a_transaction(

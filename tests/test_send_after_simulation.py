@@ -13,10 +13,11 @@ from cluster_clients import chain_adapter
 from solders.pubkey import Pubkey
 
 from engine.clock import SystemClock
-from engine.domain.errors import SlippageExceeded
+from engine.domain.errors import OutOfCompute, SlippageExceeded
 from engine.domain.tokens import WSOL_MINT, lookup
 from engine.domain.transactions import Memo, SignedTransaction, SwapInstruction
 from engine.simulator.world import SimWorld
+from engine.solana.transaction import sign, swap_instructions, wire
 from engine.solana_client.chain import RpcChain
 from engine.solana_client.client import InProcess, RpcClient
 from engine.solana_client.keypair import load_or_create
@@ -106,5 +107,22 @@ async def test_a_transaction_this_process_did_not_simulate_keeps_the_preflight(
         with pytest.raises(SlippageExceeded):
             await restarted.send(tx)
         assert lamports(world) == held
+    finally:
+        await world.chain.close()
+
+
+async def test_a_compute_limit_too_small_is_refused_by_the_preflight_as_worth_another_attempt(
+        tmp_path: Path, programs: Path) -> None:
+    world = a_world(tmp_path, programs)
+    chain = chain_adapter(world, tmp_path / "wallet.json")
+    payer = load_or_create(tmp_path / "wallet.json")
+    ix = SwapInstruction("raydium", "ray-sol-usdc", WSOL_MINT, USDC, 10**8, 1)
+    blockhash = await chain.latest_blockhash()
+    tx = sign(payer.pubkey(), payer, swap_instructions(payer.pubkey(), [ix], world.pool_info),
+              blockhash.hash, Memo("o-1", 1).text, unit_limit=5_000, unit_price=0)
+    try:
+        with pytest.raises(OutOfCompute):  # the order's next attempt simulates afresh
+            await chain.send(SignedTransaction(str(tx.signatures[0]),
+                                               blockhash.last_valid_height, wire(tx)))
     finally:
         await world.chain.close()

@@ -66,6 +66,14 @@ class BlockhashExpired(TransientError):
     code = "BLOCKHASH_EXPIRED"
 
 
+class OutOfCompute(TransientError):
+    """The transaction met a state that took more compute units than its simulation had (a
+    swap crossing more DLMM bins, say) and failed; it changed nothing but its fee, so it is
+    simulated and signed again."""
+
+    code = "COMPUTE_BUDGET_EXCEEDED"
+
+
 class SendTimeout(TransientError):
     """The node did not answer: the transaction may or may not have landed."""
 

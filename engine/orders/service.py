@@ -16,6 +16,7 @@ from engine.domain.errors import (
     EngineError,
     InternalError,
     NoRoute,
+    OutOfCompute,
     PermanentError,
     RetriesExhausted,
     SlippageExceeded,
@@ -307,6 +308,8 @@ class OrderService:
                                                     error=failure))
         if landed.err is not None:
             message = f"{landed.err_message or landed.err} (tx {landed.signature}, slot {landed.slot})"
+            if landed.err == OutOfCompute.code:
+                raise OutOfCompute(message)  # it swapped nothing: another attempt may
             return await self._fail(order, SlippageExceeded(message) if slipped
                                     else PermanentError(message, code=landed.err))
         plan = order.route

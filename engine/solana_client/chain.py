@@ -17,6 +17,7 @@ from engine.domain.errors import (
     EngineError,
     InsufficientFunds,
     NodeUnhealthy,
+    OutOfCompute,
     PermanentError,
     RateLimited,
     SendTimeout,
@@ -258,6 +259,8 @@ def _translate(error: RpcError) -> EngineError:
             return InsufficientFunds(error.message)
         if code == SlippageExceeded.code:  # the preflight ran the program and it refused
             return SlippageExceeded(f"{error.message} {err}")
+        if code == OutOfCompute.code:
+            return OutOfCompute(f"{error.message} {err}")
         return PermanentError(f"{error.message} {err}", code=code)
     if error.code == codes.SIGNATURE_VERIFICATION_FAILURE:
         return PermanentError(error.message, code="SIGNATURE_VERIFICATION_FAILED")
