@@ -1,7 +1,8 @@
 """The engine simulates each transaction before it sends it (for its compute limit). One whose
 simulation succeeded goes without the node's preflight, which would only run it again; one
 whose simulation failed, or one this process did not simulate (a rebroadcast after a restart),
-keeps the preflight, which refuses a failing transaction without charging it. Judged by the
+keeps the preflight, which refuses a failing transaction without charging it; and a refusal
+for a compute limit too small is worth another attempt (it simulates afresh). Judged by the
 programs themselves."""
 
 from __future__ import annotations
