@@ -15,6 +15,7 @@ from typing import Protocol
 
 from engine.domain.events import OrderEvent, StoredEvent
 from engine.domain.order import Order
+from engine.histories import Histories
 
 ALL = "*"  # the firehose: every order's events
 
@@ -90,6 +91,7 @@ class Hub:
         self._encode = encode  # the sinks' framing of an event body, done once per event
         self._subs: defaultdict[str, set[Subscription]] = defaultdict(set)
         self._unflushed: dict[Sink, None] = {}  # sinks offered something in this loop pass
+        self.histories = Histories()  # the latest orders' events, for streams that open now
 
     def subscribe(self, order_id: str) -> Subscription:
         capacity = self._firehose_buffer if order_id == ALL else self._buffer
@@ -107,10 +109,17 @@ class Hub:
 
     def publish(self, event: OrderEvent, stored: StoredEvent,
                 order: Order | None = None) -> None:
-        self.deliver(stored)
+        """An event this process committed."""
+        self.histories.add(stored)
+        self._fan_out(stored)
 
     def deliver(self, stored: StoredEvent) -> None:
-        """An event, as stored: committed here, or by another engine process (the relay)."""
+        """An event another engine process committed (the relay): its order's history is read
+        from the store from now on (the relay's events may come after this process's own)."""
+        self.histories.forget(stored.order_id)
+        self._fan_out(stored)
+
+    def _fan_out(self, stored: StoredEvent) -> None:
         subs = [*self._subs.get(stored.order_id, ()), *self._subs.get(ALL, ())]
         if not subs:
             return
