@@ -177,8 +177,8 @@ class Orders:
         return order
 
     async def events(self, order_id: str, after: int = 0) -> list[StoredEvent]:
-        """An order's stored events with seq > after: from memory for the latest orders,
-        whose events the hub delivered whole (a stream subscribed before asking gets any
+        """An order's stored events with seq > after: from memory for the latest orders, whose
+        events this process published, whole (a stream subscribed before asking gets any
         event committed since), else from the store."""
         kept = self._hub.histories.after(order_id, after)
         return kept if kept is not None else await read(self._store.events(order_id, after))
