@@ -1,8 +1,8 @@
 """The histories of the most recent orders, kept as this process committed their events.
 
 A client that submits an order usually opens its status stream at once, and the stream begins
-with the order's history. Reading that from the store cost a query an order (7-13 % of the
-engine's CPU under bench load); the events were in memory a moment before. Only a history seen
+with the order's history. Reading that from the store cost a query an order (about a tenth of
+the engine's CPU under bench load); the events were in memory a moment before. Only a history seen
 whole, from its first event and without a gap, is kept, and only for the latest orders; any
 other is read from the store, as before.
 """
