@@ -17,12 +17,14 @@ from engine.solana_client.keypair import load_or_create
 from engine.solana_client.lookup_tables import Memory
 
 
-def chain_adapter(world: SimWorld, keypair: Path, memory: Memory | None = None) -> RpcChain:
+def chain_adapter(world: SimWorld, keypair: Path, memory: Memory | None = None, *,
+                  always_preflight: bool = False) -> RpcChain:
     """The engine's chain adapter over JSON-RPC to this world's cluster, in process, naming
     pools as the simulation does (the adapter on its own, without the engine's venues)."""
     return RpcChain(RpcClient(InProcess(world.rpc)), load_or_create(keypair), world,
                     SystemClock(), poll_seconds=0,
-                    max_priority_fee=Settings().max_priority_fee, memory=memory)
+                    max_priority_fee=Settings().max_priority_fee, memory=memory,
+                    always_preflight=always_preflight)
 
 
 async def raw(url: str, method: str, *params: object) -> str:

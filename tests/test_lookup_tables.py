@@ -70,6 +70,15 @@ async def world(runs: Path | None, tmp_path: Path) -> AsyncIterator[SimWorld]:
     await built.chain.close()
 
 
+@pytest.fixture
+async def model_world(tmp_path: Path) -> AsyncIterator[SimWorld]:
+    """The cluster without the programs: its model runs the swaps and the tables."""
+    built = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                           funded=wallet_for(tmp_path / "wallet.json"))
+    yield built
+    await built.chain.close()
+
+
 def engine_side(world: SimWorld, tmp_path: Path, memory: Values | None = None) -> RpcChain:
     return chain_adapter(world, tmp_path / "wallet.json", memory)
 
@@ -275,20 +284,15 @@ async def test_a_table_must_be_derived_from_a_recent_slot(world: SimWorld,
 
 
 async def test_without_the_programs_freezing_a_table_is_refused_honestly(
-        tmp_path: Path) -> None:
-    built = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "wallet.json"))
-    try:
-        payer = wallet(tmp_path)
-        freeze = Instruction(alt.PROGRAM, struct.pack("<I", alt.FREEZE), [
-            AccountMeta(Keypair().pubkey(), False, True), AccountMeta(payer.pubkey(), True, False),
-            AccountMeta(payer.pubkey(), True, True)])
-        simulated = await rpc(built, "simulateTransaction", signed(built, payer, [freeze]),
-                              {"encoding": "base64"})
-        assert simulated["value"]["err"] == {"InstructionError": [0, "InvalidInstructionData"]}
-        assert any("--programs" in line for line in simulated["value"]["logs"])
-    finally:
-        await built.chain.close()
+        model_world: SimWorld, tmp_path: Path) -> None:
+    payer = wallet(tmp_path)
+    freeze = Instruction(alt.PROGRAM, struct.pack("<I", alt.FREEZE), [
+        AccountMeta(Keypair().pubkey(), False, True), AccountMeta(payer.pubkey(), True, False),
+        AccountMeta(payer.pubkey(), True, True)])
+    simulated = await rpc(model_world, "simulateTransaction",
+                          signed(model_world, payer, [freeze]), {"encoding": "base64"})
+    assert simulated["value"]["err"] == {"InstructionError": [0, "InvalidInstructionData"]}
+    assert any("--programs" in line for line in simulated["value"]["logs"])
 
 
 # -- through the API ---------------------------------------------------------------------------
@@ -334,7 +338,7 @@ async def test_a_restarted_cluster_still_has_the_tables(tmp_path: Path,
 
 
 async def test_a_node_failing_the_tables_transaction_is_a_transient_failure_and_no_table_leaks(
-        tmp_path: Path) -> None:
+        model_world: SimWorld, tmp_path: Path) -> None:
     class Unhealthy(RpcClient):
         """The node, unhealthy for the first transaction it is sent."""
 
@@ -346,23 +350,19 @@ async def test_a_node_failing_the_tables_transaction_is_a_transient_failure_and_
                 raise RpcError(-32005, "Node is unhealthy")
             return await super().send_transaction(tx, skip_preflight=skip_preflight)
 
-    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "wallet.json"))
-    try:
-        await a_first_landing(engine_side(world, tmp_path), world)
-        memory = Values()
-        tables = LookupTables(Unhealthy(InProcess(world.rpc)), wallet(tmp_path), SystemClock(),
-                              memory, poll_seconds=0)
-        wanted = [Keypair().pubkey() for _ in range(3)]
-        with pytest.raises(TransientError) as failed:
-            await tables.cover(wanted)
-        assert failed.value.code == "LOOKUP_TABLE_FAILED"
-        await tables.cover(wanted)  # the order's next attempt
-        [table] = tables.usable()
-        assert list(table.addresses) == wanted
-        assert memory.kept["lookup_tables"] == str(table.key)  # the one that never was: gone
-    finally:
-        await world.chain.close()
+    world = model_world
+    await a_first_landing(engine_side(world, tmp_path), world)
+    memory = Values()
+    tables = LookupTables(Unhealthy(InProcess(world.rpc)), wallet(tmp_path), SystemClock(),
+                          memory, poll_seconds=0)
+    wanted = [Keypair().pubkey() for _ in range(3)]
+    with pytest.raises(TransientError) as failed:
+        await tables.cover(wanted)
+    assert failed.value.code == "LOOKUP_TABLE_FAILED"
+    await tables.cover(wanted)  # the order's next attempt
+    [table] = tables.usable()
+    assert list(table.addresses) == wanted
+    assert memory.kept["lookup_tables"] == str(table.key)  # the one that never was: gone
 
 
 async def test_the_finalized_slot_a_table_is_derived_from_trails_by_32(world: SimWorld) -> None:
@@ -392,17 +392,12 @@ async def test_a_full_table_is_followed_by_a_new_one(world: SimWorld, tmp_path: 
 
 
 async def test_without_the_programs_a_table_transaction_with_other_work_is_refused(
-        tmp_path: Path) -> None:
-    built = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "wallet.json"))
-    try:
-        payer = wallet(tmp_path)
-        create, _ = alt.create(payer.pubkey(), payer.pubkey(), 0)
-        pay = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=Keypair().pubkey(),
-                                      lamports=1))
-        with pytest.raises(RpcError) as refused:  # the model would run the table part alone
-            await rpc(built, "sendTransaction", signed(built, payer, [create, pay]),
-                      {"encoding": "base64"})
-        assert refused.value.code == -32602 and "of their own" in refused.value.message
-    finally:
-        await built.chain.close()
+        model_world: SimWorld, tmp_path: Path) -> None:
+    payer = wallet(tmp_path)
+    create, _ = alt.create(payer.pubkey(), payer.pubkey(), 0)
+    pay = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=Keypair().pubkey(),
+                                  lamports=1))
+    with pytest.raises(RpcError) as refused:  # the model would run the table part alone
+        await rpc(model_world, "sendTransaction", signed(model_world, payer, [create, pay]),
+                  {"encoding": "base64"})
+    assert refused.value.code == -32602 and "of their own" in refused.value.message
