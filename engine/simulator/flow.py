@@ -45,11 +45,16 @@ class OtherTraders:
     def remove(self, pool: Pool) -> None:
         self._pools = [p for p in self._pools if p.id != pool.id]
 
+    @property
+    def active(self) -> bool:
+        """Whether anyone trades at all (not held, not a quiet market, some pool to trade)."""
+        return self.enabled and self._per_slot != 0 and bool(self._pools)
+
     def trade(self, now: int) -> set[frozenset[str]]:
         """One slot of everybody else's activity; returns the pairs whose price moved."""
         moved: set[frozenset[str]] = set()
         self.traded = []
-        if not self.enabled or self._per_slot == 0 or not self._pools:
+        if not self.active:
             return moved
         activity = (self._activity if self._per_slot is None
                     else min(1.0, self._per_slot / len(self._pools)))

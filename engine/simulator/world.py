@@ -186,7 +186,7 @@ class SimWorld:
 
     def trade(self, now: int) -> set[frozenset[str]]:
         """One slot of other traders' swaps; a pool whose math fails is frozen, once."""
-        if self.runtime is not None:
+        if self.runtime is not None and self.traders.active:  # they price from the pools
             self.runtime.refresh()
         moved = self.traders.trade(now)
         slot = self.chain.block_height
