@@ -23,25 +23,29 @@ Send = Callable[[dict[str, Any]], None]  # one notification, as the JSON-RPC mes
 
 
 class PoolMarket(Protocol):
-    """The world as the PubSub sees it: which pools a change touched, and their accounts."""
+    """The world as the PubSub sees it: which pools a change touched, and the slot."""
 
     listeners: list[Callable[[set[frozenset[str]] | None], None]]
 
     @property
     def landing_listeners(self) -> list[Callable[[Any, Any, dict[str, Any]], None]]: ...
 
-    def accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]: ...
-
-    def is_pool_account(self, address: Pubkey) -> bool: ...
-
     def pools_of(self, pairs: set[frozenset[str]] | None) -> list[str]: ...
-
-    def pool_accounts(self, pool_id: str) -> dict[Pubkey, Account]: ...
 
     def slot(self) -> int: ...
 
     @property
     def runs_any_program(self) -> bool: ...
+
+
+class AccountsReader(Protocol):
+    """The cluster's accounts, as the PubSub reads them for its notifications."""
+
+    def accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]: ...
+
+    def is_pool_account(self, address: Pubkey) -> bool: ...
+
+    def pool_accounts(self, pool_id: str) -> dict[Pubkey, Account]: ...
 
 
 @dataclass
@@ -63,8 +67,8 @@ POOL_PROGRAMS = frozenset({AMM_V4, CPMM, DLMM})
 
 
 class PubSub:
-    def __init__(self, market: PoolMarket) -> None:
-        self._market = market
+    def __init__(self, market: PoolMarket, accounts: AccountsReader) -> None:
+        self._market, self._accounts = market, accounts
         self._subscriptions: dict[int, _Subscription] = {}
         # The same, by what they watch (an account's address, or a program's): who to ask.
         self._by_target: dict[Pubkey, dict[int, _Subscription]] = {}
@@ -132,7 +136,7 @@ class PubSub:
         self._flushing = False
         pending, self._pending = self._pending, set()
         for pool_id in sorted(pending):
-            accounts = self._market.pool_accounts(pool_id)
+            accounts = self._accounts.pool_accounts(pool_id)
             if self._told.get(pool_id) is accounts:  # the very accounts told last: unchanged
                 continue
             self._told[pool_id] = accounts
@@ -152,11 +156,11 @@ class PubSub:
         only_pools = () if self._market.runs_any_program else POOL_PROGRAMS
         any_owner = any(s.method == "programNotification" and s.target not in only_pools
                         for s in self._subscriptions.values())
-        keys = [key for key in message.account_keys if not self._market.is_pool_account(key)
+        keys = [key for key in message.account_keys if not self._accounts.is_pool_account(key)
                 and (any_owner or key in accounts)]
         if not keys:
             return
-        found = self._market.accounts(keys)
+        found = self._accounts.accounts(keys)
         self._tell([(key, account) for key, account in zip(keys, found, strict=True)
                     if account is not None])
 

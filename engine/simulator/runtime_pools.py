@@ -26,7 +26,9 @@ class Market(Protocol):
 
     chain: SimChain
     traders: OtherTraders
-    launches: list[dict[str, Any]]
+
+    @property
+    def launches(self) -> list[dict[str, Any]]: ...
 
     def pools_of(self, pairs: set[frozenset[str]] | None) -> list[str]: ...
 

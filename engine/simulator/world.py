@@ -12,7 +12,7 @@ from typing import Any
 from loguru import logger
 from solders.pubkey import Pubkey
 
-from engine.domain.tokens import LAUNCH_DECIMALS, WSOL_MINT, lookup
+from engine.domain.tokens import LAUNCH_DECIMALS, WSOL_MINT
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
 from engine.ports import Clock
@@ -24,7 +24,7 @@ from engine.simulator.dex import Dex, Pool
 from engine.simulator.faucet import Faucet
 from engine.simulator.faults import Faults
 from engine.simulator.flow import OtherTraders
-from engine.simulator.launches import choose_launch, launch_pool
+from engine.simulator.launches import Launches
 from engine.simulator.ledger import ChainRecord
 from engine.simulator.ledger_rpc import block_json, vote_json
 from engine.simulator.message import Message
@@ -41,10 +41,7 @@ from engine.simulator.runtime_executor import RuntimeExecutor
 from engine.simulator.runtime_pools import RuntimePools
 from engine.simulator.slots import SLOT_SECONDS
 from engine.simulator.wallet import Wallet
-from engine.solana.pool_accounts import Account
-from engine.solana.programs import (
-    PoolInfo,
-)
+from engine.solana.programs import PoolInfo
 
 
 @dataclass
@@ -57,8 +54,7 @@ class SimWorld:
     rng: random.Random
     latency_scale: float
     listeners: list[Callable[[set[frozenset[str]] | None], None]] = field(default_factory=list)
-    launches: list[dict[str, Any]] = field(default_factory=list)
-    scheduled: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    token_launches: Launches = field(init=False)
     _addresses: dict[Pubkey, str] = field(default_factory=dict)  # pool account -> pool id
     _accounts: dict[str, str] = field(default_factory=dict)  # pool id -> its account
     _as_accounts: PoolsAsAccounts | None = None
@@ -126,15 +122,11 @@ class SimWorld:
         chain.tables.restore(saved)
         world = cls(raydium, meteora, chain, faults, traders, random.Random(rng.random()),
                     latency_scale, record=record, bytecode=bytecode)
-        launched = sorted((v for k, v in saved.items() if k.startswith("launch:")),
-                          key=lambda launch: int(launch["slot"]))
-        for launch in launched:  # reopened as they were made, then as their swaps left them
-            pool = world._open_launch(launch)
+        world.token_launches = Launches(world.rng, record, lambda: chain.block_height,
+                                        world._add_launched, world.notify)
+        for pool in world.token_launches.restore(saved):  # then as their swaps left them
             if f"pool:{pool.id}" in saved:
                 pool.restore(saved[f"pool:{pool.id}"])
-        world.scheduled = [(int(slot), {**plan, "price": Decimal(plan["price"]),
-                                        "liquidity": Decimal(plan["liquidity"])})
-                           for slot, plan in saved.get("scheduled", [])]
         if bytecode is not None:
             world.runtime = RuntimePools(bytecode, world)
             world.runtime.load(saved)
@@ -229,23 +221,8 @@ class SimWorld:
             self._as_accounts = PoolsAsAccounts(self)
         return self._as_accounts
 
-    def pool_accounts(self, pool_id: str) -> dict[Pubkey, Account]:
-        return self.as_accounts.pool_accounts(pool_id)
-
     def opened(self, pool_id: str) -> int:
         return self.as_accounts.opened(pool_id)
-
-    def accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]:
-        return self.as_accounts.accounts(addresses)
-
-    def is_pool_account(self, address: Pubkey) -> bool:
-        return self.as_accounts.is_pool_account(address)
-
-    def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]:
-        return self.as_accounts.program_accounts(program)
-
-    def known(self) -> list[tuple[Pubkey, Account]]:
-        return self.as_accounts.known()
 
     def pools_of(self, pairs: set[frozenset[str]] | None) -> list[str]:
         """The pools (with their accounts) that trade these pairs; None: every pool."""
@@ -268,26 +245,9 @@ class SimWorld:
 
     def notify(self, pairs: set[frozenset[str]] | None) -> None:
         """Pool state changed for these pairs (None: any); price watchers re-check."""
-        self.open_due_launches()
+        self.token_launches.open_due()
         for listener in self.listeners:
             listener(pairs)
-
-    def open_due_launches(self) -> None:
-        """Open the pools of scheduled launches whose slot has come."""
-        height = self.chain.block_height
-        due = [plan for slot, plan in self.scheduled if slot <= height]
-        if not due:
-            return
-        self.scheduled = [(slot, plan) for slot, plan in self.scheduled if slot > height]
-        for plan in due:
-            self.launch(**plan)
-        self._keep_schedule()
-
-    def _keep_schedule(self) -> None:
-        if self.record is not None:
-            self.record.put_meta({"scheduled": [
-                [slot, {**plan, "price": str(plan["price"]), "liquidity": str(plan["liquidity"])}]
-                for slot, plan in self.scheduled]})
 
     async def run(self, clock: Clock, launch_rate: float = 0.0) -> None:
         """Let the market live slot by slot (other traders, random launches) in real time."""
@@ -297,7 +257,7 @@ class SimWorld:
         while True:
             await clock.sleep(tick)
             self.chain.advance()
-            self.open_due_launches()
+            self.token_launches.open_due()
             if launch_rate and self.rng.random() < launch_rate / 60 * SLOT_SECONDS:
                 launched = self.launch()
                 logger.info("token launch: {} on {}", launched["mint"], launched["venue"])
@@ -305,45 +265,18 @@ class SimWorld:
     def launch(self, *, mint: str | None = None, venue: str | None = None, quote: str = "SOL",
                price: Decimal | None = None, liquidity: Decimal | None = None,
                slot: int | None = None) -> dict[str, Any]:
-        """A new mint and its first pool, tradable from `slot` (default: now; pump.fun style)."""
-        quote_token = lookup(quote)
-        assert quote_token is not None
-        mint, venue, price, liquidity = choose_launch(self.rng, mint, venue, price, liquidity)
-        if slot is not None and slot > self.chain.block_height:
-            plan = {"mint": mint, "venue": venue, "quote": quote, "price": price,
-                    "liquidity": liquidity}
-            self.scheduled.append((slot, plan))
-            self._keep_schedule()
-            return {"mint": mint, "decimals": LAUNCH_DECIMALS, "venue": venue, "slot": slot,
-                    "scheduled": True, "quoteMint": quote_token.mint, "price": str(price),
-                    "liquidity": str(liquidity)}
-        launched = {"mint": mint, "decimals": LAUNCH_DECIMALS, "venue": venue,
-                    "pool": f"{venue[:3]}-launch-{mint[:6].lower()}",
-                    "quoteMint": quote_token.mint, "price": str(price),
-                    "liquidity": str(liquidity), "slot": self.chain.block_height}
-        self._open_launch(launched)
-        if self.record is not None:  # on disk before any swap on it (batches land in order)
-            self.record.put_meta({f"launch:{launched['pool']}": launched})
-        self.notify({frozenset((mint, quote_token.mint))})
-        return launched
+        """A new mint and its first pool, tradable from `slot` (default: now)."""
+        return self.token_launches.launch(mint=mint, venue=venue, quote=quote, price=price,
+                                          liquidity=liquidity, slot=slot)
 
-    def _open_launch(self, launched: dict[str, Any]) -> Pool:
-        """Open a launch's pool, from what `launch` records (also at a restart)."""
-        quote_token = lookup(launched["quoteMint"])
-        assert quote_token is not None
-        price, liquidity = Decimal(launched["price"]), Decimal(launched["liquidity"])
-        venue, mint = launched["venue"], launched["mint"]
-        pool = launch_pool(venue, launched["pool"], mint, quote_token.mint,
-                           int(liquidity / price * 10**LAUNCH_DECIMALS),
-                           quote_token.to_atoms(liquidity), price, quote_token.decimals)
-        target = self.raydium if venue == "raydium" else self.meteora
-        target.add_pool(pool, int(launched["slot"]))
-        self.traders.add(pool, float(price) * 10 ** (quote_token.decimals - LAUNCH_DECIMALS))
-        self.launches.append(launched)
+    def _add_launched(self, venue: str, pool: Pool, slot: int, atoms_price: float) -> None:
+        """A launch's pool opens: on its venue, to other traders and in the runtime. Its
+        first mint is the one launched."""
+        (self.raydium if venue == "raydium" else self.meteora).add_pool(pool, slot)
+        self.traders.add(pool, atoms_price)
         if self.runtime is not None:
-            self.runtime.bytecode.decimals[mint] = LAUNCH_DECIMALS
+            self.runtime.bytecode.decimals[pool.mints[0]] = LAUNCH_DECIMALS
             self.runtime.place(pool.id)
-        return pool
 
     @property
     def rpc(self) -> ClusterRpc:
@@ -352,7 +285,8 @@ class SimWorld:
             vote = NodeInfo(self.chain).vote
             events = ChainEvents(self, block=lambda slot, landed, config: block_json(
                 slot, landed, config, transaction_json), vote=lambda slot: vote_json(slot, vote))
-            self._rpc = ClusterRpc(self.chain, self, PubSub(self), events,
+            self._rpc = ClusterRpc(self.chain, self.as_accounts,
+                                   PubSub(self, self.as_accounts), events,
                                    Faucet(self.chain, self.airdropped))
         return self._rpc
 
@@ -364,12 +298,16 @@ class SimWorld:
     def venues(self) -> list[Dex]:
         return [self.raydium, self.meteora]
 
+    @property
+    def launches(self) -> list[dict[str, Any]]:
+        """The launches opened so far, in order (each as the record keeps it)."""
+        return self.token_launches.opened
+
     def is_known_mint(self, mint: str) -> bool:
-        return (lookup(mint) is not None or self.launched_at(mint) is not None
-                or any(plan["mint"] == mint for _, plan in self.scheduled))
+        return self.token_launches.is_known_mint(mint)
 
     def launched_at(self, mint: str) -> int | None:
-        return next((x["slot"] for x in self.launches if x["mint"] == mint), None)
+        return self.token_launches.opened_at(mint)
 
     def hold_prices(self) -> None:
         """Stop other traders' flow: prices move only with the engine's own swaps."""
