@@ -41,11 +41,13 @@ from engine.hub import Hub
 from engine.keyring import KeyRing
 from engine.limits import Buckets, PerMinute
 from engine.metrics import Metrics
+from engine.orders.fanout import Fanout
 from engine.orders.halt import TradingSwitch
 from engine.orders.long_lived import LongLived
+from engine.orders.retry import RetryPolicy
 from engine.orders.risk_controls import RiskControls
 from engine.orders.router import Router
-from engine.orders.service import Fanout, OrderService, RetryPolicy
+from engine.orders.service import OrderService
 from engine.orders.twap import TwapScheduler
 from engine.orders.wakers import Wakers
 from engine.orders.watcher import Watcher

@@ -1,4 +1,4 @@
-from engine.orders.service import RetryPolicy
+from engine.orders.retry import RetryPolicy
 
 
 def test_backoff_doubles_from_half_a_second_and_caps_at_two() -> None:

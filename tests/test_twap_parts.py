@@ -22,9 +22,11 @@ from engine.domain.order import Order
 from engine.domain.parsing import parse_order
 from engine.domain.status import OrderStatus as S
 from engine.limits import Buckets
+from engine.orders.fanout import Fanout
 from engine.orders.halt import TradingSwitch
+from engine.orders.retry import RetryPolicy
 from engine.orders.router import Router
-from engine.orders.service import Fanout, OrderService, RetryPolicy
+from engine.orders.service import OrderService
 from engine.orders.twap import TwapScheduler, child_id
 from engine.store.sqlite import SqliteStore
 from engine.testing import ManualClock

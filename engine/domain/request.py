@@ -10,8 +10,10 @@ from decimal import Decimal
 from enum import StrEnum
 
 from engine.domain.order_types import OrderType
+from engine.domain.routing import RoutePlan, pivot_floor
 from engine.domain.schedule import Schedule
 from engine.domain.tokens import Token, net_price
+from engine.domain.transactions import SwapInstruction
 
 
 class SwapMode(StrEnum):
@@ -66,6 +68,20 @@ class OrderRequest:
     def max_in(self, quoted_in: int) -> int:
         """The exact-out bound: the most input the trader pays for a quote."""
         return math.ceil(Decimal(quoted_in) * (1 + self.slippage))
+
+    def swaps(self, plan: RoutePlan) -> list[SwapInstruction]:
+        """The plan's legs as swaps, each bounded: exact out, by what each may cost at most;
+        exact in, the final hop by the slippage floor, and a first hop by what its second
+        spends (`pivot_floor`)."""
+        if plan.exact_out:
+            return [SwapInstruction(leg.venue, leg.pool, leg.mint_in, leg.mint_out,
+                                    self.max_in(leg.amount_in), leg.amount_out, exact_out=True)
+                    for leg in plan.legs]
+        last = len(plan.hops) - 1
+        return [SwapInstruction(leg.venue, leg.pool, leg.mint_in, leg.mint_out, leg.amount_in,
+                                self.min_out(leg.amount_out) if hop == last
+                                else pivot_floor(leg.amount_out), hop)
+                for hop, legs in enumerate(plan.hops) for leg in legs]
 
     def net_price(self, amount_in: int, amount_out: int) -> Decimal:
         """tokenOut per tokenIn, in UI units: what triggers and limits compare."""

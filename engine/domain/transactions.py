@@ -18,7 +18,7 @@ class SwapInstruction:
     mint_in: str
     mint_out: str
     amount_in: int  # a later hop's is its planned share: it swaps that share of what came in
-    min_out: int  # 0 on the hops before the last: the slippage floor applies to the final output
+    min_out: int  # the final hop: the slippage floor; a first hop: what the second spends
     hop: int = 0  # 0, or 1 for the second hop of a route through SOL or USDC
     exact_out: bool = False
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from uuid import uuid4
 
@@ -40,40 +39,11 @@ from engine.domain.events import (
     TriggerMoved,
 )
 from engine.domain.order import Order, OrderRequest
-from engine.domain.routing import pivot_floor
 from engine.domain.status import OrderStatus as S
-from engine.domain.transactions import Landed, Memo, SwapInstruction
+from engine.domain.transactions import Landed, Memo
+from engine.orders.retry import RetryPolicy
 from engine.orders.router import Router
 from engine.ports import Chain, Clock, IdempotencyKey, OrderStore, Publisher, StaleOrder
-
-
-@dataclass
-class Fanout:
-    """Publish each event to every subscriber, in the order they subscribed. Made before the
-    service; the parts that react to its events (and are made from it) subscribe once made."""
-
-    publishers: list[Publisher] = field(default_factory=list)
-
-    def subscribe(self, *publishers: Publisher) -> None:
-        self.publishers.extend(publishers)
-
-    def publish(self, event: OrderEvent, stored: StoredEvent, order: Order) -> None:
-        for publisher in self.publishers:
-            publisher.publish(event, stored, order)
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Attempts in total (not retries) and an exponential backoff, scaled with the simulation."""
-
-    max_attempts: int = 3
-    base: float = 0.5
-    cap: float = 2.0
-    scale: float = 1.0
-
-    def backoff(self, attempt: int) -> float:
-        """Delay after failed attempt n: 0.5 s, 1 s, 2 s (cap), times `scale`."""
-        return min(self.base * 2.0 ** (attempt - 1), self.cap) * self.scale
 
 
 class OrderService:
@@ -254,19 +224,7 @@ class OrderService:
                     after: TransientError | None = None) -> Order:
         r, plan = order.request, order.route
         assert plan is not None
-        last = len(plan.hops) - 1  # the slippage floor bounds the final output; a first hop is
-        # bound to deliver what the second spends (`pivot_floor`)
-        if plan.exact_out:  # the output is fixed; slippage bounds what it may cost
-            instructions = [SwapInstruction(leg.venue, leg.pool, leg.mint_in, leg.mint_out,
-                                            r.max_in(leg.amount_in), leg.amount_out,
-                                            exact_out=True) for leg in plan.legs]
-        else:
-            instructions = [SwapInstruction(leg.venue, leg.pool, leg.mint_in, leg.mint_out,
-                                            leg.amount_in,
-                                            r.min_out(leg.amount_out) if hop == last
-                                            else pivot_floor(leg.amount_out),
-                                            hop)
-                            for hop, legs in enumerate(plan.hops) for leg in legs]
+        instructions = r.swaps(plan)
         blockhash = await self._chain.latest_blockhash()
         tx = await self._chain.sign(instructions, blockhash, Memo(order.id, attempt),
                                     r.priority)
