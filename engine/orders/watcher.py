@@ -1,22 +1,15 @@
 """Waiting orders (every type the price decides, see `OrderType.watch`): one watcher per pair,
-woken by pool updates.
-
-An order waiting for the price to rise to a level (a limit, a sniper, a triggered stop-limit)
-sits in a list sorted by it, one waiting for a fall (a stop, a stop-limit) in another, so a price
-update only looks at the end of each that it reaches; a bracket waits in both. Orders whose
-trigger follows the market (trailing stops) are skipped with one comparison while the price
-stays between their triggers and marks. Nothing polls per order, and no worker is occupied.
-The watcher knows no order type: each says where it waits, when it is met and how it moves.
+woken by pool updates. Each pair's orders wait in a `Book`, sorted so that a price update only
+looks at those it may fire. Nothing polls per order, and no worker is occupied. The watcher
+knows no order type: each says where it waits, when it is met and how it moves.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
 import heapq
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -26,54 +19,13 @@ from loguru import logger
 from engine.domain.order import Order
 from engine.domain.request import SwapMode
 from engine.domain.routing import MAX_PRICE_IMPACT_PCT
-from engine.domain.tokens import Token
+from engine.orders.book import Book, Pair
 from engine.orders.halt import TradingSwitch
 from engine.orders.router import Router
 from engine.ports import Clock
 
-Pair = tuple[str, str]
 UPDATE_SECONDS = 5.0  # at most one price update per waiting order per this, and only on change
 TRAIL_STEP = Decimal("0.001")  # a trailing stop's mark is persisted (an event) when it rises 0.1 %
-
-
-@dataclass
-class Book:
-    """The waiting orders of one pair: those waiting for a rise and for a fall, each sorted by
-    its level, and those whose trigger follows the market."""
-
-    token_in: Token
-    token_out: Token
-    rises: list[tuple[Decimal, str]] = field(default_factory=list)  # by the level they wait for
-    falls: list[tuple[Decimal, str]] = field(default_factory=list)  # likewise
-    trailing: dict[str, Decimal | None] = field(default_factory=dict)  # id -> its mark
-    # Bounds over the trailing stops, from their last full look: while the price stays at or
-    # below every mark and above every trigger, nothing can move or fire (None: look again).
-    lowest_mark: Decimal | None = None
-    highest_trigger: Decimal = Decimal(0)
-    kept: dict[str, Decimal] = field(default_factory=dict)  # the marks the store holds
-    # No order here is smaller (kept as orders leave): the marginal price is quoted for this
-    # much at most, so that it bounds every order's own price and is not rounded to nothing.
-    smallest: int = 10**30
-
-    @property
-    def waiting(self) -> bool:
-        return bool(self.rises or self.falls or self.trailing)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
-
-
-Entry = tuple[Decimal, str]
-
-
-def _places(book: Book, order: Order) -> list[tuple[list[Entry], Entry]]:
-    """The sorted lists an order waits in (a bracket waits in both), and its entry there."""
-    watch = order.request.order_type.watch(order.mark)
-    places: list[tuple[list[Entry], Entry]] = []
-    if watch.falls_to is not None:
-        places.append((book.falls, (watch.falls_to, order.id)))
-    if watch.rises_to is not None:
-        places.append((book.rises, (watch.rises_to, order.id)))
-    return places
 
 
 class WaitingOrders(Protocol):
@@ -123,7 +75,7 @@ class Watcher:
         if not r.exact_out:  # an exact out's input is not known before it is quoted
             book.smallest = min(book.smallest, r.amount)
         self._owners[order.owner] += 1
-        self._place(book, order)
+        book.place(order)
         if r.expires_at is not None:
             heapq.heappush(self._expiries, (r.expires_at, order.id))
             if self._expirer is None:
@@ -138,27 +90,9 @@ class Watcher:
                 del self._owners[order.owner]
             r = order.request
             book = self._books[(r.token_in.mint, r.token_out.mint)]
-            self._unplace(book, order)
+            book.unplace(order)
             self._updated.pop(order_id, None)
         return order
-
-    @staticmethod
-    def _place(book: Book, order: Order) -> None:
-        if order.request.order_type.watch(order.mark).follows:
-            book.trailing[order.id] = order.mark
-            if order.mark is not None:
-                book.kept[order.id] = order.mark
-            book.lowest_mark = None
-        else:
-            for line, entry in _places(book, order):
-                bisect.insort(line, entry)
-
-    @staticmethod
-    def _unplace(book: Book, order: Order) -> None:
-        book.kept.pop(order.id, None)
-        if book.trailing.pop(order.id, False) is False:
-            for line, entry in _places(book, order):
-                line.remove(entry)
 
     def pools_changed(self, pairs: set[frozenset[str]] | None = None) -> None:
         """Pool state moved (a swap, a launch, a new slot): wake the watchers of the pairs
@@ -198,10 +132,7 @@ class Watcher:
         # triggers it; a large order's own price may be lower still (by at most the routable
         # price impact), so stops that close are checked at their own amount.
         low = price * (1 - MAX_PRICE_IMPACT_PCT / 100)
-        ready = [] if self._trading.halted else list(dict.fromkeys(  # a bracket may be in both lists
-            oid for _, oid in (
-                *book.rises[:bisect.bisect_right(book.rises, (price, "\uffff"))],
-                *book.falls[bisect.bisect_left(book.falls, (low, "")):])))
+        ready = [] if self._trading.halted else book.reached(price, low)
         verified = await asyncio.gather(*(self._met(book, oid) for oid in ready))
         fired = [oid for oid, met in zip(ready, verified, strict=True) if met]
         fired += await self._follow_marks(book, price)
@@ -293,9 +224,9 @@ class Watcher:
                 return False
             if self._orders.get(order_id) is not order:
                 return False
-            self._unplace(book, order)
+            book.unplace(order)
             self._orders[order_id] = order = moved
-            self._place(book, order)
+            book.place(order)
         return r.order_type.met(price, order.mark)
 
     async def _price(self, book: Book, amount: int,
