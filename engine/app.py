@@ -15,21 +15,13 @@ from dataclasses import dataclass
 from aiohttp import web
 from loguru import logger
 
-from engine.api import (
-    dashboard,
-    health,
-    heartbeat,
-    market,
-    openapi,
-    orders,
-    risk_routes,
-    streams,
-)
+from engine.api import heartbeat, market, streams
 from engine.api.app_keys import ENGINE, EXECUTION, MARKET, SEND_TIMEOUT
 from engine.api.auth import guard
 from engine.api.connections import CONNECTIONS, ConnectionGuard, Limits, pacing
 from engine.api.door import door
 from engine.api.errors import error_middleware
+from engine.api.routes import add_routes, add_sim_routes
 from engine.api.server import StartupError
 from engine.api.sinks import websocket_frame
 from engine.api.sockets import SOCKETS, Sockets, key_enforcement
@@ -289,32 +281,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
     app.cleanup_ctx.append(key_enforcement)
     app.cleanup_ctx.append(heartbeat.heartbeat)
     app.on_shutdown.append(streams.close_all)
-    _routes(app.router)
-    app.router.add_get("/api/sim", market.sim_status, allow_head=False)  # says if it is on
+    add_routes(app.router)
     if settings.sim_api:  # the simulated market's controls: off unless asked for
         app[market.LAUNCHES] = PerMinute(settings.launches_per_minute)
-        app.router.add_post("/api/sim/launch", market.launch)
+        add_sim_routes(app.router)
     return app
-
-
-def _routes(router: web.UrlDispatcher) -> None:
-    router.add_get("/", dashboard.index, allow_head=False)
-    router.add_get("/static/{name}", dashboard.asset, allow_head=False)
-    router.add_get("/healthz", health.healthz, allow_head=False)
-    router.add_get("/metrics", health.metrics, allow_head=False)
-    router.add_get("/api/openapi.json", openapi.openapi, allow_head=False)
-    router.add_post("/api/orders/execute", orders.execute)
-    router.add_get("/api/orders/execute", streams.execute, allow_head=False)
-    router.add_get("/api/orders/status/{order_id}", streams.status, allow_head=False)
-    router.add_get("/api/orders/stream", streams.firehose, allow_head=False)
-    # An order id is anything but the fixed names beside it, so that DELETE on the submission
-    # URL is a 405 with its own Allow header, not "no order 'execute'".
-    order = "/api/orders/{order_id:(?!(?:execute|stream)$)[^{}/]+}"
-    router.add_get(order, orders.get_order, allow_head=False)
-    router.add_get("/api/orders", orders.list_orders, allow_head=False)
-    router.add_get("/api/quotes", market.quotes, allow_head=False)
-    router.add_get("/api/wallet", market.wallet, allow_head=False)
-    router.add_get("/api/risk", risk_routes.get_risk, allow_head=False)
-    router.add_put("/api/risk", risk_routes.put_risk)
-    router.add_delete(order, orders.cancel)
-    router.add_delete("/api/orders", orders.cancel_waiting)
