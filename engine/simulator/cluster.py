@@ -319,18 +319,10 @@ class SimChain:
         landed = Landed(message.signature, slot, outcome.amount_in, outcome.amount_out,
                         message.fee, outcome.code, outcome.message, rent_lamports=outcome.rent,
                         memo=message.memo_text)
-        status = "succeeded" if outcome.err is None else "failed"
-        units = message.units if outcome.units is None else outcome.units
-        balances = outcome.balances or {
+        meta = outcome.meta(message, outcome.balances or {  # the runtime's, else the model's
             "preBalances": _lamports(message, lamports),
             "postBalances": _lamports(message, self.wallet.balances.get(WSOL_MINT, 0)),
-            "preTokenBalances": before, "postTokenBalances": token_balances(message, self.wallet)}
-        meta = {"err": outcome.err, "fee": message.fee, "computeUnitsConsumed": units, **balances,
-                "logMessages": [*outcome.logs, f"Transaction {status}"],
-                **({"loadedAddresses": {"writable": [str(k) for k in message.loaded[0]],
-                                        "readonly": [str(k) for k in message.loaded[1]]}}
-                   if any(message.loaded) else {}),
-                **({"innerInstructions": outcome.inner} if outcome.inner else {})}
+            "preTokenBalances": before, "postTokenBalances": token_balances(message, self.wallet)})
         self.history.add(message, landed, meta)
         for listener in self.landing_listeners:
             listener(message, landed, meta)

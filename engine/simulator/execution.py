@@ -67,6 +67,20 @@ class Outcome:
     # does not compute them).
     post_accounts: dict[Pubkey, Any] | None = None
 
+    def meta(self, message: Message, balances: dict[str, list[Any]]) -> dict[str, Any]:
+        """getTransaction's meta of this landing: its error, fee and units, `balances` (pre
+        and post), logs, the addresses its lookups loaded and its inner instructions."""
+        status = "succeeded" if self.err is None else "failed"
+        loaded = message.loaded
+        return {"err": self.err, "fee": message.fee,
+                "computeUnitsConsumed": message.units if self.units is None else self.units,
+                **balances,
+                "logMessages": [*self.logs, f"Transaction {status}"],
+                **({"loadedAddresses": {"writable": [str(k) for k in loaded[0]],
+                                        "readonly": [str(k) for k in loaded[1]]}}
+                   if any(loaded) else {}),
+                **({"innerInstructions": self.inner} if self.inner else {})}
+
 
 class ShortOfIntermediate(Exception):
     """A later hop names more of the intermediate token than the hops before it delivered."""

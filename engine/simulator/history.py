@@ -35,6 +35,14 @@ class History:
             for key in message.account_keys:
                 self._named.setdefault(str(key), []).append((message.signature, landed.slot))
 
+    def landing(self, signature: str) -> tuple[int, Any] | None:
+        """(slot, `err` as a node reports it) of a landing still in memory."""
+        landed = self.ledger.get(signature)
+        if landed is None:
+            return None
+        details = self.details.get(signature)
+        return landed.slot, (details[1].get("err") if details else None)
+
     def __contains__(self, signature: str) -> bool:
         """Whether it landed with a blockhash still in memory's horizon."""
         return signature in self.ledger

@@ -147,11 +147,7 @@ class SimWorld:
 
     def landing(self, signature: str) -> tuple[int, Any] | None:
         """(slot, `err` as a node reports it) of a landed transaction this cluster remembers."""
-        landed = self.chain.history.ledger.get(signature)
-        if landed is None:
-            return None
-        details = self.chain.history.details.get(signature)
-        return landed.slot, (details[1].get("err") if details else None)
+        return self.chain.history.landing(signature)
 
     def received(self, signature: str) -> bool:
         return self.chain.pending(signature) or signature in self.chain.history
