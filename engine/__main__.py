@@ -18,14 +18,13 @@ from loguru import logger
 from engine import processes
 from engine.api import server
 from engine.app import build_app, open_store
-from engine.commands import cli
+from engine.commands import cli, cluster
 from engine.commands import keys as keys_command
 from engine.commands import programs as programs_command
 from engine.config import Settings, load, redacted
 from engine.domain.hosts import host_name, is_loopback
 from engine.logs import configure
 from engine.ports import OrderStore
-from engine.simulator import cluster_server as cluster
 from engine.solana_client.keypair import load_or_create
 from engine.state_files import adopt_older_names
 
