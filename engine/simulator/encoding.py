@@ -9,11 +9,12 @@ from typing import Any
 
 import zstandard
 from solders.message import MessageV0
+from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
 from engine.domain import base58
 from engine.domain.tokens import lookup
-from engine.simulator.parsed import parsed_message, table_lookups
+from engine.simulator.parsed import parsed_inner, parsed_message, table_lookups
 from engine.simulator.parsed_token import ui_amount
 from engine.solana import jsonrpc as codes
 from engine.solana.accounts import TOKEN_ACCOUNT
@@ -172,3 +173,19 @@ def base64_transactions_only(config: dict[str, Any] | None) -> None:
     """sendTransaction and simulateTransaction take the signed bytes in base64 only."""
     if config and config.get("encoding", "base64") != "base64":
         raise RpcError(codes.INVALID_PARAMS, "this cluster takes base64 transactions only")
+
+
+def transaction_json(payload: str, meta: dict[str, Any],
+                     config: dict[str, Any] | None) -> dict[str, Any]:
+    """A landed transaction and its meta, as getTransaction and getBlock give them."""
+    loaded = meta.get("loadedAddresses", {"writable": [], "readonly": []})
+    transaction, version = encode_transaction(payload, config, loaded)
+    inner = meta.get("innerInstructions", [])
+    if (config or {}).get("encoding") == "jsonParsed" and inner:
+        keys = VersionedTransaction.from_bytes(base64.b64decode(payload)).message.account_keys
+        inner = parsed_inner(inner, [*keys, *(Pubkey.from_string(k) for k in (
+            *loaded["writable"], *loaded["readonly"]))])
+    return {"version": version, "transaction": transaction, "meta": {
+        **meta, "status": {"Ok": None} if meta["err"] is None else {"Err": meta["err"]},
+        "innerInstructions": inner, "rewards": [],
+        "loadedAddresses": loaded}}

@@ -15,7 +15,7 @@ from solders.transaction import VersionedTransaction
 from engine.domain import base58
 from engine.simulator.blockhashes import blockhash_at
 from engine.simulator.cluster import GENESIS_UNIX, SimChain
-from engine.simulator.encoding import transaction_encoding
+from engine.simulator.encoding import transaction_encoding, transaction_json
 from engine.simulator.slots import SLOT_SECONDS
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
@@ -28,14 +28,12 @@ BLOCK_NOT_AVAILABLE = -32004
 NO_SNAPSHOT = -32008
 DETAILS = ("full", "accounts", "signatures", "none")
 Handler = Callable[..., Awaitable[Any]]
-TransactionJson = Callable[[str, dict[str, Any], dict[str, Any] | None], dict[str, Any]]
 
 
 class LedgerRpc:
-    def __init__(self, chain: SimChain, identity: str, transaction_json: TransactionJson,
+    def __init__(self, chain: SimChain, identity: str,
                  known: Callable[[], Sequence[tuple[Pubkey, Account]]]) -> None:
-        self._chain, self._identity, self._json, self._known = (
-            chain, identity, transaction_json, known)
+        self._chain, self._identity, self._known = chain, identity, known
 
     def methods(self) -> dict[str, Handler]:
         return {"getBlock": self.get_block, "getBlocks": self.get_blocks,
@@ -59,7 +57,7 @@ class LedgerRpc:
             raise RpcError(BLOCK_NOT_AVAILABLE, f"Block not available for slot {slot}")
         await self._chain.history.settled()
         landed = [(payload, meta) for _, payload, meta in self._chain.history.in_slots(slot, slot)]
-        return block_json(slot, landed, config, self._json)
+        return block_json(slot, landed, config)
 
     async def get_blocks(self, start: int, end: int | None = None,
                          config: dict[str, Any] | None = None) -> list[int]:
@@ -139,8 +137,8 @@ class LedgerRpc:
         return {"slot": self._chain.block_height, "apiVersion": "2.2.0"}
 
 
-def block_json(slot: int, landed: list[tuple[str, dict[str, Any]]], config: dict[str, Any],
-               transaction_json: TransactionJson) -> dict[str, Any]:
+def block_json(slot: int, landed: list[tuple[str, dict[str, Any]]],
+               config: dict[str, Any]) -> dict[str, Any]:
     """A block as getBlock and blockSubscribe give it, with `transactionDetails` as asked."""
     details = config.get("transactionDetails") or "full"
     block: dict[str, Any] = {

@@ -4,12 +4,10 @@ standalone server (`venues.server`) puts HTTP in front of it."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from solders.pubkey import Pubkey
-from solders.transaction import VersionedTransaction
 
 from engine.domain import base58
 from engine.domain.errors import (
@@ -30,14 +28,13 @@ from engine.simulator.encoding import (
     MAX_ACCOUNTS,
     base64_transactions_only,
     encode_account,
-    encode_transaction,
     encoding_of,
     passes_filter,
+    transaction_json,
 )
 from engine.simulator.faucet import Faucet
 from engine.simulator.ledger_rpc import LedgerRpc
 from engine.simulator.node_info import NodeInfo
-from engine.simulator.parsed import parsed_inner
 from engine.simulator.pubsub import PubSub
 from engine.simulator.simulation_rpc import SimulationRpc
 from engine.simulator.slots import SLOT_SECONDS
@@ -89,7 +86,7 @@ class ClusterRpc:
             **(node := NodeInfo(chain)).methods(), **TokenRpc(accounts, self._context).methods(),
             **(faucet or Faucet(chain)).methods(),
             **SimulationRpc(chain, self._context, _rejected).methods(),
-            **LedgerRpc(chain, node.identity, transaction_json, accounts.known).methods()}
+            **LedgerRpc(chain, node.identity, accounts.known).methods()}
 
     def enable(self, methods: dict[str, Handler]) -> None:
         """Serve these methods too (the cheatcodes, when the cluster is started with them)."""
@@ -271,22 +268,6 @@ class ClusterRpc:
                               "account": encode_account(account, config)})
         return {"context": self._context(), "value": found} if config.get("withContext") \
             else found
-
-
-def transaction_json(payload: str, meta: dict[str, Any],
-                     config: dict[str, Any] | None) -> dict[str, Any]:
-    """A landed transaction and its meta, as getTransaction and getBlock give them."""
-    loaded = meta.get("loadedAddresses", {"writable": [], "readonly": []})
-    transaction, version = encode_transaction(payload, config, loaded)
-    inner = meta.get("innerInstructions", [])
-    if (config or {}).get("encoding") == "jsonParsed" and inner:
-        keys = VersionedTransaction.from_bytes(base64.b64decode(payload)).message.account_keys
-        inner = parsed_inner(inner, [*keys, *(Pubkey.from_string(k) for k in (
-            *loaded["writable"], *loaded["readonly"]))])
-    return {"version": version, "transaction": transaction, "meta": {
-        **meta, "status": {"Ok": None} if meta["err"] is None else {"Err": meta["err"]},
-        "innerInstructions": inner, "rewards": [],
-        "loadedAddresses": loaded}}
 
 
 def _at(height: int, config: dict[str, Any] | None) -> int:

@@ -36,7 +36,7 @@ from engine.simulator.pools import (
     reference_prices,
 )
 from engine.simulator.pubsub import PubSub
-from engine.simulator.rpc_server import ClusterRpc, transaction_json
+from engine.simulator.rpc_server import ClusterRpc
 from engine.simulator.runtime_executor import RuntimeExecutor
 from engine.simulator.runtime_pools import RuntimePools
 from engine.simulator.slots import SLOT_SECONDS
@@ -279,8 +279,7 @@ class SimWorld:
         """The cluster's JSON-RPC (one per world: its PubSub listens to the pools)."""
         if self._rpc is None:
             vote = NodeInfo(self.chain).vote
-            events = ChainEvents(self, block=lambda slot, landed, config: block_json(
-                slot, landed, config, transaction_json), vote=lambda slot: vote_json(slot, vote))
+            events = ChainEvents(self, block=block_json, vote=lambda slot: vote_json(slot, vote))
             self._rpc = ClusterRpc(self.chain, self.as_accounts,
                                    PubSub(self, self.as_accounts), events,
                                    Faucet(self.chain, self.airdropped))
