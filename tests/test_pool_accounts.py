@@ -17,7 +17,7 @@ from solders.pubkey import Pubkey
 
 from engine.pools.dlmm import bin_price_q64
 from engine.simulator.world import SimWorld
-from engine.solana.pool_accounts import read_pool, related
+from engine.solana.pool_reading import read_pool, related
 from engine.solana.programs import AMM_V4, CPMM, DLMM, TOKEN
 from engine.testing import EngineHarness
 from engine.testing.cluster import standalone_cluster, still_world, wallet_for

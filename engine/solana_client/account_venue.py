@@ -24,7 +24,7 @@ from engine.pools.quoting import PoolQuote, better, quote_pool
 from engine.ports import Clock, SolanaRpc
 from engine.solana.accounts import AMM_INFO, CLOCK, CPMM_POOL, LB_PAIR
 from engine.solana.jsonrpc import RpcError
-from engine.solana.pool_accounts import read_pool, related
+from engine.solana.pool_reading import read_pool, related
 from engine.solana.programs import AMM_V4, CLOCK_SYSVAR, CPMM, DLMM, PoolInfo
 
 SIZES = {AMM_V4: AMM_INFO.size, CPMM: CPMM_POOL.size, DLMM: LB_PAIR.size}

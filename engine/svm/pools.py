@@ -17,7 +17,8 @@ from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
 from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.instructions import Swap, create_ata_idempotent, swap
-from engine.solana.pool_accounts import encode_pool, read_pool, related
+from engine.solana.pool_accounts import encode_pool
+from engine.solana.pool_reading import read_pool, related
 from engine.solana.programs import TOKEN, PoolInfo, associated_token_address
 from engine.svm.runtime import Outcome, Runtime
 
