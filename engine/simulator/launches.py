@@ -56,8 +56,8 @@ class Launches:
     """The market's launches: those opened, in the order they opened, and those scheduled for
     a later slot. Both are in the chain record before anything trades on them, so a restart
     reopens the same pools. `height`: the cluster's block height now. `add`: put an opened
-    launch's pool on its venue (the venue, pool, opening slot and price in atoms given). `changed`: the
-    pairs whose pools changed, told after a launch opens."""
+    launch's pool on its venue (given the venue, the pool, its opening slot and its price in
+    atoms). `changed`: told the pair of a launch once it opens."""
 
     def __init__(self, rng: random.Random, record: ChainRecord | None,
                  height: Callable[[], int], add: Callable[[str, Pool, int, float], None],
