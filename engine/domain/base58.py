@@ -6,14 +6,22 @@ ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _INDEX = {c: i for i, c in enumerate(ALPHABET)}
 
 
+_PAIRS = [high + low for high in ALPHABET for low in ALPHABET]  # two digits: 58 * high + low
+_TEN_DIGITS = 58**10
+
+
 def encode(data: bytes) -> str:
+    # Ten digits per division of the big number, two per small one: a long input (an inner
+    # instruction's data) costs a tenth of the big-number divisions of one digit at a time.
     n = int.from_bytes(data, "big")
-    out = []
+    pairs = []
     while n:
-        n, rem = divmod(n, 58)
-        out.append(ALPHABET[rem])
+        n, ten = divmod(n, _TEN_DIGITS)
+        for _ in range(5):
+            ten, pair = divmod(ten, 58 * 58)
+            pairs.append(_PAIRS[pair])
     pad = len(data) - len(data.lstrip(b"\0"))
-    return "1" * pad + "".join(reversed(out))
+    return "1" * pad + "".join(reversed(pairs)).lstrip("1")
 
 
 def decode(text: str) -> bytes:

@@ -45,6 +45,7 @@ class Message:
     kinds: tuple[str, ...]  # each swap's pool program
     swap_indexes: tuple[int, ...]
     account_keys: tuple[Pubkey, ...]  # its own, then those its lookups loaded
+    writable: tuple[Pubkey, ...]  # those it may write: no other account can change
     loaded: tuple[tuple[Pubkey, ...], tuple[Pubkey, ...]]  # looked up: writable, read-only
     table_instructions: tuple[TableInstruction, ...]
     contended: tuple[str, ...]  # the pool accounts: what other traders bid for too
@@ -88,7 +89,7 @@ class Message:
                    -1 if height is None else height, Memo.parse(decoded.memo), decoded.memo,
                    decoded.unit_price, decoded.unit_limit, decoded.signatures, swaps,
                    _units(decoded), decoded.kinds, decoded.swap_indexes, decoded.account_keys,
-                   decoded.loaded, decoded.table_instructions,
+                   decoded.writable, decoded.loaded, decoded.table_instructions,
                    tuple(dict.fromkeys(str(k) for k in decoded.pools)),
                    tuple(tuple(hop) for hop in hops), any(ix.exact_out for ix in swaps),
                    sum(ix.amount_in for ix in hops[0]) if hops else 0,

@@ -143,8 +143,8 @@ class PubSub:
             self._tell(accounts.items())
 
     def _landed(self, message: Any, landed: Any, meta: dict[str, Any]) -> None:
-        """Every account a landed transaction named, as it is now (a transfer's, a token
-        account's: not only pools')."""
+        """Every account a landed transaction may have written, as it is now (a transfer's,
+        a token account's: not only pools')."""
         if not self._subscriptions:
             return
         # A pool's accounts are told by `_changed`; the others only if someone listens.
@@ -156,7 +156,8 @@ class PubSub:
         only_pools = () if self._market.runs_any_program else POOL_PROGRAMS
         any_owner = any(s.method == "programNotification" and s.target not in only_pools
                         for s in self._subscriptions.values())
-        keys = [key for key in message.account_keys if not self._accounts.is_pool_account(key)
+        # Only an account the transaction may write can have changed.
+        keys = [key for key in message.writable if not self._accounts.is_pool_account(key)
                 and (any_owner or key in accounts)]
         if not keys:
             return

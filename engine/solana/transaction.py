@@ -138,6 +138,7 @@ class Decoded:
     pools: tuple[Pubkey, ...]  # each swap's pool account
     account_keys: tuple[Pubkey, ...]  # the message's own, then those its lookups loaded
     loaded: tuple[tuple[Pubkey, ...], tuple[Pubkey, ...]]  # looked up: writable, read-only
+    writable: tuple[Pubkey, ...]  # those it may write (as its header and lookups say)
     table_instructions: tuple[TableInstruction, ...]  # the Address Lookup Table program's
     housekeeping: int  # instructions of System, SPL Token, ATA (or, for a runtime, any program)
 
@@ -213,9 +214,12 @@ def decode(raw: bytes, pools: Callable[[Pubkey], PoolInfo | None], *,
             kinds.append(role)
             indexes.append(n)
             addresses.append(accounts[POOL_ACCOUNT[program]])
+    header, static = message.header, len(message.account_keys)
+    writable = (*keys[:signers - header.num_readonly_signed_accounts],
+                *keys[signers:static - header.num_readonly_unsigned_accounts], *loaded[0])
     return Decoded(str(tx.signatures[0]), keys[0], str(message.recent_blockhash), signers,
                    limit, price, memo, tuple(swaps), tuple(kinds), tuple(indexes),
-                   tuple(addresses), tuple(keys), loaded, tuple(table_instructions),
+                   tuple(addresses), tuple(keys), loaded, writable, tuple(table_instructions),
                    housekeeping)
 
 

@@ -70,6 +70,7 @@ class Outcome:
 class Runtime:
     def __init__(self, programs: Path, wanted: Sequence[Pubkey] = ()) -> None:
         self.svm = LiteSVM()
+        self._time: tuple[int, int | None] | None = None  # the clock set last (set_time)
         files = program_files(programs)
         missing = [str(p) for p in wanted if p not in files]
         if missing:
@@ -113,6 +114,9 @@ class Runtime:
         return int(TOKEN_ACCOUNT.decode(data)["amount"])
 
     def set_time(self, unix_timestamp: int, slot: int | None = None) -> None:
+        if (unix_timestamp, slot) == self._time:
+            return  # every transaction of a slot sets it: once is enough (nothing else does)
+        self._time = (unix_timestamp, slot)
         clock = self.svm.get_clock()
         clock.unix_timestamp = unix_timestamp
         if slot is not None:
