@@ -50,11 +50,12 @@ from engine.simulator.slots import SLOT_SECONDS
 from engine.simulator.world import SimWorld
 from engine.solana.jsonrpc import RpcError
 from engine.solana.programs import AMM_V4, CPMM, DLMM
-from engine.solana_client.account_venue import AccountDirectory, AccountVenue, keep_fresh
+from engine.solana_client.account_venue import AccountVenue
 from engine.solana_client.chain import RpcChain
 from engine.solana_client.client import Http, InProcess, RpcClient, Transport
 from engine.solana_client.keypair import load_or_create
 from engine.solana_client.lookup_tables import Memory
+from engine.solana_client.venues import AccountDirectory, keep_fresh
 from engine.store.postgres import PostgresStore
 from engine.store.sqlite import SqliteStore
 from engine.usecases import Access, Engine, Operations, Orders, Trading

@@ -304,23 +304,3 @@ class AccountVenue:
 
 def _data(account: dict[str, Any]) -> bytes:
     return base64.b64decode(account["data"][0])
-
-
-class AccountDirectory:
-    """Which pool an id or address is, across the account venues (for the chain adapter)."""
-
-    def __init__(self, venues: Sequence[AccountVenue]) -> None:
-        self._venues = venues
-
-    def pool_info(self, pool_id: str) -> PoolInfo:
-        for venue in self._venues:
-            if pool_id in venue.pools:
-                return venue.pool_info(pool_id)
-        raise KeyError(pool_id)
-
-    def pool_at(self, address: Pubkey) -> PoolInfo | None:
-        return next((found for v in self._venues if (found := v.pool_at(address))), None)
-
-
-async def keep_fresh(venues: Sequence[AccountVenue]) -> None:
-    await asyncio.gather(*(venue.run() for venue in venues))
