@@ -86,6 +86,15 @@ async def test_an_amount_beyond_all_liquidity_fails_with_no_route(
     final = await order_engine.wait_terminal(await order_engine.submit(
         tokenIn="SOL", tokenOut="USDC", amount=900_000_000))
     assert final["status"] == "failed" and final["error"]["code"] == "NO_ROUTE"
+    assert "too large for the available liquidity" in final["error"]["message"]
+
+
+async def test_an_amount_every_pool_pays_nothing_for_fails_as_too_small(
+        order_engine: EngineHarness) -> None:
+    final = await order_engine.wait_terminal(await order_engine.submit(
+        tokenIn="SOL", tokenOut="USDC", amount="0.000000001"))  # a lamport: no USDC atom
+    assert final["status"] == "failed" and final["error"]["code"] == "NO_ROUTE"
+    assert "too small: every pool pays nothing" in final["error"]["message"]
 
 
 async def test_a_pair_with_no_path_at_all_is_refused_at_submission(

@@ -72,6 +72,10 @@ async def test_an_order_worth_more_than_the_limit_is_refused(tmp_path: Path) -> 
                 "amount": 10_000_000_000}  # priced through its SOL pool: far over $1,000
         status, body = await call(engine, "POST", "/api/orders/execute", bonk)
         assert (status, body["error"]["code"]) == (422, "NOTIONAL_TOO_LARGE")
+        assert "is worth $" in body["error"]["message"]  # priced, not "cannot be priced"
+        # A thousandth of a BONK pays nothing in any pool: it is priced at a larger amount.
+        some_bonk = {**bonk, "amount": 1_000_000}  # about $20
+        assert (await call(engine, "POST", "/api/orders/execute", some_bonk))[0] == 201
         usdc = {"orderType": "market", "tokenIn": "USDC", "tokenOut": "SOL", "amount": 999}
         assert (await call(engine, "POST", "/api/orders/execute", usdc))[0] == 201
 

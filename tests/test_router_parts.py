@@ -5,12 +5,14 @@ says when nothing trades the pair. No engine, no HTTP."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import pytest
 
 from engine.domain.errors import NoRoute
 from engine.domain.parsing import parse_order
-from engine.domain.request import SwapMode
+from engine.domain.request import OrderRequest, SwapMode
+from engine.domain.risk import NotionalTooLarge
 from engine.domain.routing import Quote, pivot_floor
 from engine.domain.tokens import lookup
 from engine.orders.halt import TradingSwitch
@@ -30,11 +32,13 @@ SOL, USDC, BONK, JUP = mint("SOL"), mint("USDC"), mint("BONK"), mint("JUP")
 
 @dataclass
 class FakeVenue:
-    """A venue with one pool a pair, paying `rate` atoms out per atom in, less a 0.25 % fee."""
+    """A venue with one pool a pair, paying `rate` atoms out per atom in, less a 0.25 % fee; as
+    a real venue, no quote for an input beyond its `depth` or for one that pays nothing."""
 
     name: str
     rates: dict[tuple[str, str], float]
     asked: list[tuple[str, str, int]] = field(default_factory=list)
+    depth: int = 10**30
 
     def has_pair(self, mint_in: str, mint_out: str) -> bool:
         return (mint_in, mint_out) in self.rates
@@ -48,8 +52,11 @@ class FakeVenue:
         if rate is None:
             return None
         fee = amount_in * 25 // 10_000
+        out = int((amount_in - fee) * rate)
+        if out <= 0 or amount_in > self.depth:
+            return None
         return Quote(self.name, f"{self.name}-{mint_in[:4]}-{mint_out[:4]}", mint_in, mint_out,
-                     amount_in, int((amount_in - fee) * rate), fee)
+                     amount_in, out, fee)
 
     async def quote_exact_out(self, mint_in: str, mint_out: str,
                               amount_out: int) -> Quote | None:
@@ -98,6 +105,22 @@ async def test_nothing_trades_the_pair_is_no_route_and_no_venue_is_asked_twice()
     assert len(venue.asked) == len(set(venue.asked))
 
 
+async def test_an_amount_every_pool_pays_nothing_for_is_refused_as_too_small() -> None:
+    router = Router([FakeVenue("raydium", {(SOL, USDC): 0.15}),
+                     FakeVenue("meteora", {(SOL, USDC): 0.15})])
+    with pytest.raises(NoRoute, match="too small: every pool pays nothing"):
+        await router.plan(SOL, USDC, 1)  # a lamport: 0.00015 of a USDC atom
+
+
+async def test_an_amount_beyond_every_pool_even_split_is_refused_as_too_large() -> None:
+    router = Router([FakeVenue("raydium", {(SOL, USDC): 0.15}, depth=10**12),
+                     FakeVenue("meteora", {(SOL, USDC): 0.15}, depth=10**12)])
+    with pytest.raises(NoRoute, match="too large for the available liquidity"):
+        await router.plan(SOL, USDC, 5 * 10**12)  # more than both together hold
+    plan = await router.plan(SOL, USDC, 15 * 10**11)  # more than either: split, not refused
+    assert len(plan.legs) == 2
+
+
 async def test_notional_checks_ask_the_router_once_a_slot_not_once_an_order() -> None:
     venue = FakeVenue("raydium", {(BONK, SOL): 0.01, (SOL, USDC): 0.15})  # atoms per atom
     clock = ManualClock()
@@ -106,9 +129,38 @@ async def test_notional_checks_ask_the_router_once_a_slot_not_once_an_order() ->
                         max_order_usd=1_000, max_open_orders=0, open_orders=lambda: 0)
     order = parse_order({"orderType": "market", "tokenIn": "BONK", "tokenOut": "SOL",
                          "amount": 1_000_000}, clock.now())
-    for _ in range(20):  # BONK has no USDC pool: valued through SOL, two prices
+    await risk.check(order)  # BONK has no USDC pool: priced through SOL
+    once = len(venue.asked)
+    for _ in range(19):
         await risk.check(order)
-    assert len(venue.asked) == 2
+    assert len(venue.asked) == once
     await clock.advance(PRICE_LIFETIME)
     await risk.check(order)
-    assert len(venue.asked) == 4
+    assert len(venue.asked) == 2 * once
+
+
+async def test_a_token_so_cheap_a_thousandth_pays_nothing_is_priced_at_a_larger_amount() -> None:
+    bonk = lookup("BONK")
+    usdc = lookup("USDC")
+    assert bonk is not None and usdc is not None
+    # A BONK at $0.00002: a thousandth of one pays no atom of USDC, a thousand BONK 20,000.
+    router = Router([FakeVenue("raydium", {(BONK, USDC): 0.0002})])
+    assert await router.price(bonk, usdc, 100) is None
+    price = await router.marginal_price(bonk, usdc)
+    assert price is not None and Decimal("0.0000199") < price <= Decimal("0.00002")
+
+
+async def test_the_notional_limit_values_a_cheap_token_instead_of_refusing_it() -> None:
+    venue = FakeVenue("raydium", {(BONK, USDC): 0.0002})
+    clock = ManualClock()
+    risk = RiskControls(None, Router([venue]), None, clock,  # type: ignore[arg-type]
+                        TradingSwitch(),
+                        max_order_usd=1_000, max_open_orders=0, open_orders=lambda: 0)
+
+    def bonk(amount: int) -> OrderRequest:
+        return parse_order({"orderType": "market", "tokenIn": "BONK", "tokenOut": "USDC",
+                            "amount": amount}, clock.now())
+
+    await risk.check(bonk(1_000_000))  # about $20: accepted
+    with pytest.raises(NotionalTooLarge, match=r"is worth \$1,99\d\.\d\d"):
+        await risk.check(bonk(100_000_000))  # about $2,000

@@ -94,6 +94,6 @@ class RiskControls:
         seen = self._prices.get((base.mint, quote.mint))
         if seen is not None and now - seen[0] < PRICE_LIFETIME:
             return seen[1]
-        price = await self._router.price(base, quote, max(1, 10 ** base.decimals // 1000))
+        price = await self._router.marginal_price(base, quote)
         self._prices[(base.mint, quote.mint)] = (now, price)
         return price

@@ -24,6 +24,20 @@ from engine.domain.tokens import Token, lookup, net_price
 from engine.ports import Venue
 
 PIVOTS = tuple(t.mint for t in (lookup("SOL"), lookup("USDC")) if t is not None)
+UNFILLED_PROBE = 10**6  # no pool fills an amount: this many times as much, to tell why
+MARGINAL_STEPS = 4  # a thousandth of a token, then a thousand times as much, ... (a million)
+MARGINAL_ATOMS = 1_000  # what a marginal price's amount must pay out: a tenth of a percent
+
+
+class _Unfilled(NoRoute):
+    """No pool quotes the amount, whole or split: too little to pay anything, or too much
+    for the liquidity. `plan` tells which."""
+
+    def __init__(self, venues: Sequence[Venue], mint_in: str, mint_out: str,
+                 amount_in: int) -> None:
+        super().__init__("the amount is too large for the available liquidity")
+        self.venues, self.mint_in, self.mint_out, self.amount_in = (
+            venues, mint_in, mint_out, amount_in)
 
 
 class Router:
@@ -54,15 +68,44 @@ class Router:
         and price impact): what triggers, TWAP limits and notional checks compare. None
         without a route."""
         try:
-            plan = await self.plan(token_in.mint, token_out.mint, amount, mode)
+            plan = await self._plan(token_in.mint, token_out.mint, amount, mode)
         except NoRoute:
             return None
         return net_price(token_in, token_out, plan.amount_in, plan.amount_out)
 
+    async def marginal_price(self, base: Token, quote: Token) -> Decimal | None:
+        """The price of a small amount of `base` in `quote` (no price impact to speak of): a
+        thousandth of a token, or, for a token so cheap that this pays out too few atoms to
+        price it well (a thousandth of a BONK pays nothing), a thousand times as much, and so
+        on. None without a route."""
+        amount, found = max(1, 10 ** base.decimals // 1000), None
+        for _ in range(MARGINAL_STEPS):
+            price = await self.price(base, quote, amount)
+            if price is not None:
+                found = price
+                if quote.to_atoms(base.to_ui(amount) * price) >= MARGINAL_ATOMS:
+                    break
+            amount *= 1000
+        return found
+
     async def plan(self, mint_in: str, mint_out: str, amount: int,
                    mode: SwapMode = SwapMode.EXACT_IN) -> RoutePlan:
         """The plan that nets the most for `amount` of the input; with ExactOut, the one that
-        costs the least for `amount` of the output."""
+        costs the least for `amount` of the output. An amount no pool fills is refused as too
+        small or as too large, whichever it is."""
+        try:
+            return await self._plan(mint_in, mint_out, amount, mode)
+        except _Unfilled as unfilled:
+            larger = await self._quote([(v, unfilled.amount_in * UNFILLED_PROBE)
+                                        for v in unfilled.venues],
+                                       unfilled.mint_in, unfilled.mint_out)
+            if larger:  # a pool that fills more had the liquidity for less
+                raise NoRoute("the amount is too small: every pool pays nothing for it") \
+                    from None
+            raise
+
+    async def _plan(self, mint_in: str, mint_out: str, amount: int,
+                    mode: SwapMode) -> RoutePlan:
         if mode is SwapMode.EXACT_OUT:
             return await self._exact_out(mint_in, mint_out, amount)
         return await self._exact_in(mint_in, mint_out, amount)
@@ -119,6 +162,8 @@ class Router:
         if worth_splitting(quotes, len(venues)):
             sizes = split_amounts(amount_in)
             partials = await self._quote([(v, s) for v in venues for s in sizes], mint_in, mint_out)
+        if not quotes and not partials:  # no pool quotes it, whole or split
+            raise _Unfilled(venues, mint_in, mint_out, amount_in)
         return choose(amount_in, quotes, partials)
 
     async def _quote(self, asks: list[tuple[Venue, int]], mint_in: str,
