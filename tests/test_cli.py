@@ -41,6 +41,22 @@ async def test_a_refused_order_exits_2_with_the_reason(
     assert code == 2 and "UNKNOWN_TOKEN" in err
 
 
+async def test_submit_bids_the_priority_fee_it_is_given(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = await run(capsys, "submit", "SOL", "USDC", "1", "--priority-fee", "250000",
+                             "--detach", "--url", order_engine.url)
+    assert code == 0
+    assert (await order_engine.wait_terminal(out.strip()))["status"] == "confirmed"
+    order = await order_engine.order(out.strip())
+    assert order["priorityFee"] == 250000
+    [landed] = order_engine.world.chain.history.landed_for(order["orderId"])
+    # The base fee, and the bid on at least the 50,000 units every limit asks
+    assert landed.fee_lamports >= 5_000 + 250_000 * 50_000 // 10**6
+    code, _, err = await run(capsys, "submit", "SOL", "USDC", "1", "--priority-fee", "soon",
+                             "--url", order_engine.url)
+    assert code == 2 and "INVALID_PRIORITY_FEE" in err
+
+
 async def test_no_engine_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = await run(capsys, "orders", "--url", "http://127.0.0.1:9")
     assert code == 3 and "no engine" in err

@@ -30,6 +30,8 @@ from engine.commands.orders_text import (
 )
 
 PREFIX_PAGES = 25  # pages of 200 orders searched for an id's prefix
+
+
 async def cmd_submit(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
     order: dict[str, Any] = {"orderType": args.type, "tokenIn": args.token_in,
                              "tokenOut": args.token_out, "amount": args.amount}
@@ -39,7 +41,7 @@ async def cmd_submit(session: aiohttp.ClientSession, args: argparse.Namespace) -
                        ("stopPrice", args.stop_price), ("slices", args.slices),
                        ("intervalSeconds", args.interval_seconds),
                        ("swapMode", "ExactOut" if args.exact_out else None),
-                       ("ttlSeconds", args.ttl)):
+                       ("ttlSeconds", args.ttl), ("priorityFee", args.priority_fee)):
         if value is not None:
             order[key] = value
     order_id = await submit(session, order)
@@ -174,6 +176,9 @@ def parser() -> argparse.ArgumentParser:
                    help="market, limit, stop, stop_limit: AMOUNT is what you receive of "
                    "TOKEN_OUT")
     s.add_argument("--ttl", type=float, help="seconds a waiting order may wait")
+    s.add_argument("--priority-fee", metavar="auto|high|N",
+                   help="auto (from recent fees; the default), high, or N micro-lamports per "
+                        "compute unit")
     s.add_argument("--detach", action="store_true",
                    help="print the order's id and exit, without following it")
     w = sub.add_parser("watch", parents=[common], help="follow an order's stream")
