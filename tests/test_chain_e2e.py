@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -144,6 +145,16 @@ async def test_quotes_answer_in_the_aggregator_shape(order_engine: EngineHarness
     leg = quote["routePlan"][0]
     assert leg["percent"] == 100 and leg["swapInfo"]["label"] in ("Raydium", "Meteora DLMM")
     assert {"priceImpactPct", "contextSlot", "swapMode"} <= set(quote)
+
+
+async def test_a_tiny_amount_is_quoted_for_the_atoms_it_pays_without_impact(
+        order_engine: EngineHarness) -> None:
+    assert order_engine.http is not None
+    params = {"inputMint": "BONK", "outputMint": USDC, "amount": "10000"}  # 0.1 BONK, $0.000002
+    async with order_engine.http.get("/api/quotes", params=params) as resp:
+        quote = await resp.json()
+    assert resp.status == 200, quote  # not "too large for the available liquidity"
+    assert int(quote["outAmount"]) >= 1 and Decimal(quote["priceImpactPct"]) < 1
 
 
 async def test_bad_quote_requests_are_4xx(order_engine: EngineHarness) -> None:

@@ -41,7 +41,9 @@ def quote_pool(pool: Curve, mint_in: str, amount: int, now: int, *,
     if out <= 0:
         return None
     ideal = (amount_in - fee) * pool.spot_price(mint_in)
-    impact = Decimal(max(0.0, 1 - out / ideal) * 100).quantize(Decimal("0.000001"))
+    # Outputs are whole atoms: up to one lost to rounding is not the curve's impact (it is
+    # most of a tiny amount's output, which must not read as too large for the liquidity).
+    impact = Decimal(max(0.0, 1 - (out + 1) / ideal) * 100).quantize(Decimal("0.000001"))
     return PoolQuote(amount_in, out, fee, impact)
 
 
