@@ -254,9 +254,11 @@ async def test_the_wallet_panel_lists_balances_and_follows_a_fill(
     async with order_engine.http.get("/api/wallet") as resp:
         wallet = await resp.json()
     after = next(b["amount"] for b in wallet["balances"] if b["symbol"] == "USDC")
-    assert after != before
+    whole, _, fraction = after.partition(".")
+    shown = f"{int(whole):,}" + (f".{fraction}" if fraction else "")  # grouped in threes
+    assert shown != before
     await page.wait_for_function("(s) => document.querySelector(s[0]).textContent === s[1]",
-                                 arg=[usdc, after], timeout=10_000)
+                                 arg=[usdc, shown], timeout=10_000)
     assert wallet["address"] in await page.text_content("#wallet-address")
 
 

@@ -1,6 +1,6 @@
 // The dashboard: one page, no build step, fed by the firehose WebSocket.
 import { drawLine } from "./charts.js";
-import { el, renderDetail, renderWallet } from "./panels.js";
+import { el, grouped, renderDetail, renderWallet } from "./panels.js";
 
 const rows = new Map();          // orderId -> {tr, order}
 const venues = new Map();        // venue -> {won, improvement}
@@ -51,10 +51,10 @@ function upsert(order) {
   cells[0].textContent = o.orderId.slice(0, 8);
   cells[1].textContent = o.orderType || "";
   cells[2].textContent = o.tokenIn ? `${o.tokenIn}/${o.tokenOut}` : "";
-  cells[3].textContent = o.amount || "";
+  cells[3].textContent = grouped(o.amount) || "";
   cells[4].replaceChildren(chip(o.status));
   cells[5].textContent = o.venue || "";
-  cells[6].textContent = o.amountOut || "";
+  cells[6].textContent = grouped(o.amountOut) || "";
   row.tr.dataset.status = o.status;
   const cancellable = CANCELLABLE.includes(o.status) && (o.status === "waiting" || o.orderType !== "market");
   cells[7].replaceChildren(...(cancellable ? [cancelButton(o.orderId)] : []));

@@ -23,6 +23,15 @@ export function table(headers, rows) {
   return t;
 }
 
+// A decimal string with its whole part grouped in threes ("10000000000.5" -> "10,000,000,000.5");
+// exact: the string never becomes a float.
+export function grouped(text) {
+  if (text === undefined || text === null || text === "") return text;
+  const [whole, fraction] = String(text).split(".");
+  const digits = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return fraction === undefined ? digits : `${digits}.${fraction}`;
+}
+
 function wrap(node) { const td = el("td"); td.append(node); return td; }
 
 function facts(pairs) {
@@ -39,7 +48,9 @@ export function renderWallet(target, wallet) {
     const tr = el("tr");
     tr.dataset.mint = b.mint;
     tr.append(el("td", b.symbol || `${b.mint.slice(0, 4)}…${b.mint.slice(-4)}`),
-              el("td", b.amount ?? `${b.atoms} atoms`, "number"));
+              el("td", b.amount !== undefined && b.amount !== null ? grouped(b.amount)
+                                                                  : `${grouped(b.atoms)} atoms`,
+                 "number"));
     return tr;
   }));
 }
