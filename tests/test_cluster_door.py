@@ -79,6 +79,20 @@ async def test_malformed_parameters_fail_alone_in_their_batch(
         assert answers[ident]["error"]["code"] in (-32602, -32003, -32002), answers[ident]
 
 
+async def test_what_is_not_a_request_is_answered_as_json_rpc_2_says(
+        cluster: ClusterProcess) -> None:
+    async with aiohttp.ClientSession() as session:
+        for body, code in ((b"[]", -32600), (b"5", -32600), (b'{"id": 1}', -32600),
+                           (b"{not json", -32700),
+                           (b"[" + b",".join([b'{"jsonrpc":"2.0","id":1,"method":"getSlot"}']
+                                             * (server.MAX_BATCH + 1)) + b"]", -32602)):
+            async with session.post(cluster.url, data=body,
+                                    headers={"Content-Type": "application/json"}) as resp:
+                assert resp.status == 200
+                answer = await resp.json()
+            assert (answer["id"], answer["error"]["code"]) == (None, code), body[:20]
+
+
 class SilentSocket:
     """A PubSub client that never reads: only its close is seen."""
 

@@ -63,7 +63,9 @@ def rpc_app(rpc: ClusterRpc, door: Door | None = None) -> web.Application:
         if hdrs.ORIGIN in request.headers and _cheats(body):  # even from an allowed origin
             return web.Response(status=403, text="cheatcodes are never served to a browser")
         if isinstance(body, list):  # a batch: one answer per request, in order
-            if not body or len(body) > MAX_BATCH:
+            if not body:  # JSON-RPC 2.0: an empty array is one invalid request
+                return _answer(_error(None, RpcError(codes.INVALID_REQUEST, "Invalid request")))
+            if len(body) > MAX_BATCH:
                 return _answer(_error(None, RpcError(codes.INVALID_PARAMS,
                                                      f"a batch holds 1..{MAX_BATCH} requests")))
             answers = [await _one(rpc, item) for item in body]
@@ -169,7 +171,7 @@ def _cheats(body: Any) -> bool:
 
 async def _one(rpc: ClusterRpc, request: Any) -> dict[str, Any] | web.Response:
     if not isinstance(request, dict) or not isinstance(request.get("method"), str):
-        return _error(None, RpcError(-32600, "Invalid request"))
+        return _error(None, RpcError(codes.INVALID_REQUEST, "Invalid request"))
     ident = request.get("id")
     try:
         result = await rpc.dispatch(request["method"], request.get("params", []))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 PARSE_ERROR = -32700
+INVALID_REQUEST = -32600  # not a request object, or an empty batch (JSON-RPC 2.0)
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 PREFLIGHT_FAILURE = -32002  # data: {err, logs, unitsConsumed}
