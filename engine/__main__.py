@@ -82,7 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("engine on http://{}:{} (db {}, {} workers, latency x{}, failure rate {})",
                 settings.host, settings.port, redacted(settings.db), settings.workers,
                 settings.latency_scale, settings.failure_rate)
-    app = build_app(settings)
+    try:
+        app = build_app(settings)
+    except server.StartupError as error:  # as one met while starting: a line, and 1
+        logger.error("cannot start: {}", error)
+        return 1
     app.on_startup.append(_freeze_start_up_objects)  # runs once the engine has started
     code = server.serve(app, settings.host, settings.port, grace=settings.shutdown_grace,
                         reuse_port=bool(os.environ.get(processes.CHILD)), loop=_event_loop())

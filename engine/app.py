@@ -46,6 +46,7 @@ from engine.orders.watcher import Watcher
 from engine.orders.workers import WorkerPool
 from engine.ports import Chain, Clock, OrderStore, Venue
 from engine.sharing import Sharing
+from engine.simulator.cluster import WalletMismatch
 from engine.simulator.slots import SLOT_SECONDS
 from engine.simulator.world import SimWorld
 from engine.solana.jsonrpc import RpcError
@@ -58,6 +59,7 @@ from engine.solana_client.lookup_tables import Memory
 from engine.solana_client.venues import AccountDirectory, keep_fresh
 from engine.store.postgres import PostgresStore
 from engine.store.sqlite import SqliteStore
+from engine.svm.runtime import ProgramsMissing
 from engine.usecases import Access, Engine, Operations, Orders, Trading
 from engine.usecases.orders import WaitingLimits
 
@@ -141,10 +143,13 @@ def build_world(settings: Settings, clock: Clock) -> SimWorld:
     (and shares no file with the other engine processes of the desk)."""
     record = None if settings.rpc_url else (settings.chain_db or None)
     wallet = load_or_create(settings.keypair or state_paths(settings.db).keypair).pubkey()
-    return SimWorld.build(clock, seed=settings.seed, latency_scale=settings.latency_scale,
-                          failure_rate=settings.failure_rate, chain_db=record,
-                          funded=str(wallet), market_flow=settings.market_flow,
-                          programs=settings.programs or None)
+    try:
+        return SimWorld.build(clock, seed=settings.seed, latency_scale=settings.latency_scale,
+                              failure_rate=settings.failure_rate, chain_db=record,
+                              funded=str(wallet), market_flow=settings.market_flow,
+                              programs=settings.programs or None)
+    except (ProgramsMissing, WalletMismatch) as error:
+        raise StartupError(str(error)) from None
 
 
 async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -127,44 +128,69 @@ LISTS = {  # repeatable: --flag A --flag B, or ENGINE_<NAME>=A,B
 }
 
 
+def _number(text: str) -> float:
+    """A finite number; argparse (and the environment's reader) shows the message."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
 def _fraction(text: str) -> float:
-    value = float(text)
+    value = _number(text)
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError("must be between 0 and 1")
     return value
 
 
 def _non_negative(text: str) -> float:
-    value = float(text)
+    value = _number(text)
     if not value >= 0:
         raise argparse.ArgumentTypeError("must be >= 0")
     return value
 
 
 def _positive(text: str) -> float:
-    value = float(text)
+    value = _number(text)
     if not value > 0:
         raise argparse.ArgumentTypeError("must be > 0")
     return value
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    value = _whole(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be >= 1")
     return value
 
 
 def _non_negative_int(text: str) -> int:
-    value = int(text)
+    value = _whole(text)
     if value < 0:
         raise argparse.ArgumentTypeError("must be >= 0")
     return value
 
 
+def _port(text: str) -> int:
+    value = _whole(text)
+    if not 0 <= value <= 65_535:
+        raise argparse.ArgumentTypeError("must be a TCP port, 0..65535 (0: any free one)")
+    return value
+
+
 TYPES: dict[str, Callable[[str], Any]] = {
-    "port": int, "workers": _positive_int, "latency_scale": _non_negative,
-    "failure_rate": _fraction, "seed": int, "max_pending": _positive_int,
+    "port": _port, "workers": _positive_int, "latency_scale": _non_negative,
+    "failure_rate": _fraction, "seed": _whole, "max_pending": _positive_int,
     "shutdown_grace": _non_negative, "launch_rate": _non_negative, "market_flow": _non_negative,
     "max_waiting": _positive_int, "max_waiting_per_key": _positive_int,
     "max_connections": _positive_int, "max_connections_per_client": _positive_int,

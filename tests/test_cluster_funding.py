@@ -76,3 +76,11 @@ def test_a_cluster_record_that_funds_another_wallet_refuses_to_start(tmp_path: P
     assert refused.returncode == 2
     assert first in refused.stderr and second in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_a_programs_directory_without_the_programs_refuses_to_start(tmp_path: Path) -> None:
+    refused = subprocess.run([sys.executable, "-m", "engine", "cluster", "--db",
+                              str(tmp_path / "cluster.db"), "--port", "0", "--programs",
+                              str(tmp_path)], capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert f"cannot start the cluster: {tmp_path} has no" in refused.stderr

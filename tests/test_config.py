@@ -31,6 +31,18 @@ def test_bad_values_are_refused_at_start(argv: list[str]) -> None:
         load(argv, {})
 
 
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--max-order-usd", "abc"], "'abc' is not a number"),
+    (["--latency-scale", "inf"], "'inf' is not a finite number"),
+    (["--workers", "x"], "'x' is not a whole number"),
+    (["--port", "99999"], "must be a TCP port")])
+def test_a_bad_value_is_named_in_the_operators_terms(
+        argv: list[str], says: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        load(argv, {})
+    assert f"argument {argv[0]}: {says}" in capsys.readouterr().err
+
+
 def test_every_option_is_in_the_env_example() -> None:
     example = (Path(__file__).parents[1] / ".env.example").read_text()
     for name in (*HELP, *FLAGS, *LISTS):

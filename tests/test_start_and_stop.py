@@ -50,6 +50,15 @@ def test_an_unreachable_cluster_ends_the_start_in_one_line_and_a_non_zero_exit(
     assert "cannot be reached" in stderr.strip().splitlines()[-1]
 
 
+def test_a_programs_directory_without_the_programs_ends_the_start_in_one_line(
+        tmp_path: Path) -> None:
+    for directory in (tmp_path, tmp_path / "missing"):  # empty, and not there at all
+        code, stderr, _ = run(engine_command(tmp_path, "--port", str(free_port()),
+                                             "--programs", str(directory)))
+        assert code == 1 and "Traceback" not in stderr
+        assert f"cannot start: {directory}" in stderr.strip().splitlines()[-1]
+
+
 async def test_a_cluster_that_never_answers_ends_the_start_within_10_s(
         tmp_path: Path, silent_cluster: int) -> None:
     code, stderr, seconds = await asyncio.to_thread(run, engine_command(

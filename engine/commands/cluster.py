@@ -20,6 +20,7 @@ from engine.simulator.cheatcodes import Cheatcodes
 from engine.simulator.cluster import WalletMismatch
 from engine.simulator.cluster_server import Door, serve_world
 from engine.simulator.world import SimWorld
+from engine.svm.runtime import ProgramsMissing
 
 
 def _funding(fund: str | None, keypair: str | None,
@@ -83,7 +84,7 @@ def main(argv: Sequence[str], address_of: Callable[[str], str]) -> int:
                                failure_rate=args.failure_rate, chain_db=args.db, funded=funded,
                                lamports=lamports, market_flow=args.market_flow,
                                programs=args.programs)
-    except WalletMismatch as error:
+    except (ProgramsMissing, WalletMismatch) as error:
         print(f"cannot start the cluster: {error}", file=sys.stderr)
         return 2
     if args.cheatcodes:

@@ -35,6 +35,8 @@ class ProgramsMissing(Exception):
 
 def program_files(directory: Path) -> dict[Pubkey, Path]:
     """Every `<program id>.so` in `directory`, by program id."""
+    if not directory.is_dir():
+        raise ProgramsMissing(f"{directory} is not a directory of the programs' bytecode")
     found = {}
     for path in sorted(directory.glob("*.so")):
         try:
