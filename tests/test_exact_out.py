@@ -43,6 +43,16 @@ async def test_an_exact_out_market_order_receives_exactly_the_amount_and_spends_
     assert events[0]["swapMode"] == "ExactOut" and events[0]["amount"] == "150"
 
 
+async def test_an_exact_out_of_one_atom_is_bought_for_the_atom_it_rounds_up_to(
+        order_engine: EngineHarness) -> None:
+    # A lamport is worth 0.15 of a USDC atom: its input rounds up to one atom, which is
+    # rounding, not a price impact that would refuse it as too large for the liquidity.
+    final = await order_engine.wait_terminal(await order_engine.submit(
+        tokenIn="USDC", tokenOut="SOL", amount="0.000000001", swapMode="ExactOut"))
+    assert final["status"] == "confirmed", final
+    assert final["amountOut"] == "0.000000001"
+
+
 async def test_an_exact_out_quote_answers_in_the_aggregator_shape_with_the_most_in(
         order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()

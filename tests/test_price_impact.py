@@ -26,6 +26,19 @@ def test_an_amount_that_pays_nothing_is_no_quote() -> None:
     assert quote_pool(pool(), SOL, 6, 0, exact_out=False) is None  # 0.9 of an atom
 
 
+def test_an_exact_out_whose_input_rounds_up_an_atom_has_no_price_impact() -> None:
+    quote = quote_pool(pool(), USDC, 10, 0, exact_out=True)  # ten lamports: 1.5 atoms, paid 2
+    assert quote is not None and (quote.amount_in, quote.amount_out) == (2, 10)
+    assert quote.price_impact == 0
+
+
+def test_a_large_exact_out_has_the_curves_impact() -> None:
+    quote = quote_pool(pool(), SOL, 15_000 * 10**6, 0, exact_out=True)  # a tenth of the USDC
+    assert quote is not None
+    # x·y = k asks 1,000 / 9 SOL for it, 1/9 more than at the spot price: 10 % impact.
+    assert abs(quote.price_impact - 10) < Decimal("0.000002")
+
+
 def test_a_large_trade_has_the_curves_impact() -> None:
     quote = quote_pool(pool(), SOL, 100 * 10**9, 0, exact_out=False)  # a tenth of the reserve
     assert quote is not None

@@ -40,10 +40,13 @@ def quote_pool(pool: Curve, mint_in: str, amount: int, now: int, *,
         return None
     if out <= 0:
         return None
-    ideal = (amount_in - fee) * pool.spot_price(mint_in)
-    # Outputs are whole atoms: up to one lost to rounding is not the curve's impact (it is
-    # most of a tiny amount's output, which must not read as too large for the liquidity).
-    impact = Decimal(max(0.0, 1 - (out + 1) / ideal) * 100).quantize(Decimal("0.000001"))
+    # Amounts are whole atoms: up to one lost to rounding (an output rounded down, an exact
+    # out's input rounded up) is not the curve's impact. It is most of a tiny amount, which
+    # must not read as too large for the liquidity.
+    spent, got = (amount_in - 1, out) if exact_out else (amount_in, out + 1)
+    ideal = (spent - fee) * pool.spot_price(mint_in)
+    share = 1 - got / ideal if ideal > 0 else 0.0
+    impact = Decimal(max(0.0, share) * 100).quantize(Decimal("0.000001"))
     return PoolQuote(amount_in, out, fee, impact)
 
 
