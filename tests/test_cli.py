@@ -109,6 +109,13 @@ async def test_cancel_all_waiting_cancels_every_waiting_order(
     assert {(await order_engine.order(i))["status"] for i in ids} == {"cancelled"}
 
 
+def test_a_slice_whose_child_failed_is_a_line_that_says_why() -> None:
+    line = describe({"status": "waiting", "slice": 1, "childStatus": "failed",
+                     "childError": {"code": "NO_ROUTE", "message": "the amount is too small"},
+                     "filled": "0", "remaining": "1"})
+    assert line == "slice 1 failed (NO_ROUTE: the amount is too small); sold 0, 1 left"
+
+
 def test_waiting_events_say_what_they_wait_for() -> None:
     trailing = {"status": "waiting", "highWaterMark": "151.2", "triggerPrice": "143.64"}
     assert describe(trailing) == "best price 151.2, now triggers at 143.64"

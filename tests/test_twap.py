@@ -141,6 +141,17 @@ async def test_a_schedule_that_sells_nothing_fails_with_not_filled(
     assert final["status"] == "failed" and final["error"]["code"] == "NOT_FILLED"
 
 
+async def test_a_slice_whose_child_failed_says_why(twap_engine: EngineHarness) -> None:
+    twap_engine.world.faults.force_slippage()  # the first child's swap slips
+    parent_id = await twap_engine.submit(**TWAP, amount=1, slices=2, intervalSeconds=10)
+    await run_slices(twap_engine, 1, 10)
+    await twap_engine.wait_terminal(parent_id)
+    failed, sold = [e for e in await twap_engine.history(parent_id) if "childStatus" in e]
+    assert failed["childStatus"] == "failed"
+    assert failed["childError"]["code"] == "SLIPPAGE_EXCEEDED" and failed["childError"]["message"]
+    assert sold["childStatus"] == "confirmed" and "childError" not in sold
+
+
 async def test_cancelling_the_parent_stops_the_slices_not_yet_sent(
         twap_engine: EngineHarness) -> None:
     parent_id = await twap_engine.submit(**TWAP, amount=1, slices=5, intervalSeconds=60)

@@ -134,9 +134,10 @@ def _details(order: Order, change: Change) -> Json:
             return {"slice": index + 1, "childId": child,
                     "amount": r.token_in.format(amount), **progress_json(order)}
         case SliceDone(index=index, child=child, child_status=status, amount_in=spent,
-                       amount_out=got):
+                       amount_out=got, child_error=error):
             return {"slice": index + 1, "childId": child, "childStatus": status.value,
                     "amountIn": r.token_in.format(spent), "amountOut": r.token_out.format(got),
+                    **({"childError": failure_json(error)} if error is not None else {}),
                     **progress_json(order)}
         case SliceSkipped(index=index, reason=reason, current_price=price):
             return {"slice": index + 1, "reason": reason,

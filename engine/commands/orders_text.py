@@ -22,7 +22,9 @@ def describe(event: dict[str, Any]) -> str:
     if "slice" in event:  # a TWAP parent's slice
         done = f"; sold {event['filled']}, {event['remaining']} left"
         if "childStatus" in event:
-            return f"slice {event['slice']} {event['childStatus']}{done}"
+            error = event.get("childError")
+            why = f" ({error['code']}: {error['message']})" if error else ""
+            return f"slice {event['slice']} {event['childStatus']}{why}{done}"
         if "childId" in event:
             return f"slice {event['slice']} sent: {event['amount']} as {event['childId'][:8]}"
         return f"slice {event['slice']} skipped: {event['reason']}"

@@ -140,7 +140,8 @@ class SliceSent:
 
 @dataclass(frozen=True, slots=True)
 class SliceDone:
-    """The open slice's child ended (`child_status`), having sold `amount_in` for `amount_out`."""
+    """The open slice's child ended (`child_status`), having sold `amount_in` for `amount_out`;
+    `child_error`: why, when it failed."""
 
     status: ClassVar[OrderStatus] = OrderStatus.WAITING
     index: int
@@ -148,6 +149,7 @@ class SliceDone:
     child_status: OrderStatus
     amount_in: int
     amount_out: int
+    child_error: Failure | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -241,7 +241,7 @@ class TwapScheduler:
         sold = ended.fill if ended.status is S.CONFIRMED else None
         return await self._advance(parent, SliceDone(
             index, child, ended.status, sold.amount_in if sold else 0,
-            sold.amount_out if sold else 0))
+            sold.amount_out if sold else 0, ended.error))
 
     async def _advance(self, parent: Order, change: Change) -> Order:
         return await self._service.advance(parent, change)
