@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from stubs import OnePool
+from stubs import SOL, OnePool, token
 
 from engine.api.wire import EVENTS
 from engine.domain.errors import OutOfCompute, SendTimeout, SlippageExceeded, TransientError
-from engine.domain.events import OrderEvent, Signed, StoredEvent
+from engine.domain.events import OrderEvent, Routed, Signed, StoredEvent
 from engine.domain.order import Order
 from engine.domain.parsing import parse_order
 from engine.domain.routing import Quote
@@ -41,6 +41,7 @@ class ScriptedChain:
     store: OrderStore
     send_faults: list[Exception] = field(default_factory=list)
     landing_errors: list[str] = field(default_factory=list)
+    failed_hops: list[int] = field(default_factory=list)  # the hop each landing error names
     signed: list[tuple[int, Sequence[SwapInstruction]]] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)
     written_before_send: list[bool] = field(default_factory=list)
@@ -68,10 +69,12 @@ class ScriptedChain:
 
     async def confirm(self, tx: SignedTransaction) -> Landed | None:
         err = self.landing_errors.pop(0) if self.landing_errors else None
+        hop = self.failed_hops.pop(0) if err and self.failed_hops else None
         message = "slippage: 0x1773" if err else ""
         swaps = self._swaps[tx.signature]  # it swaps what was signed, for its floor
-        return Landed(tx.signature, 7, sum(s.amount_in for s in swaps),
-                      sum(s.min_out for s in swaps), 5_000, err, message)
+        if err:
+            return Landed(tx.signature, 7, 0, 0, 5_000, err, message, failed_hop=hop)
+        return Landed(tx.signature, 7, swaps[0].amount_in, swaps[-1].min_out, 5_000)
 
     async def signature_status(self, signature: str) -> Landed | None:
         return None
@@ -164,6 +167,71 @@ async def test_a_slipped_market_order_fails_and_a_slipped_limit_waits_again(
     assert parts.published.events[-1].change.error.code == (  # type: ignore[union-attr]
         SlippageExceeded.code)  # the re-arming event says why
     assert (await parts.service.execute(rearmed)).status is S.CONFIRMED
+
+
+BONK = token("BONK").mint
+
+
+class ThroughSol(OnePool):
+    """SOL/USDC as OnePool, and a BONK/SOL pool (a BONK at 133 lamports): BONK -> USDC goes
+    through SOL."""
+
+    def has_pair(self, mint_in: str, mint_out: str) -> bool:
+        return super().has_pair(mint_in, mint_out) or {mint_in, mint_out} == {BONK, SOL}
+
+    async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> Quote | None:
+        if {mint_in, mint_out} != {BONK, SOL}:
+            return await super().quote(mint_in, mint_out, amount_in)
+        rate = 0.00133 if mint_in == BONK else 1 / 0.00133  # atoms: 5 decimals against 9
+        return Quote(self.name, "bonk-pool", mint_in, mint_out, amount_in,
+                     int(amount_in * rate), 0)
+
+
+@pytest_asyncio.fixture
+async def through_sol(tmp_path: Path) -> AsyncIterator[Parts]:
+    store = await SqliteStore.open(str(tmp_path / "orders.db"), EVENTS)
+    pool, published = ThroughSol(Decimal(150)), Published()
+    chain = ScriptedChain(store)
+    service = OrderService(store, published, Router([pool]), chain, ManualClock(),
+                           RetryPolicy(scale=0.0))
+    yield Parts(service, chain, published, pool, store)
+    await store.close()
+
+
+async def a_bonk_sale(parts: Parts) -> Order:
+    return await parts.service.create(parse_order(
+        {"orderType": "market", "tokenIn": "BONK", "tokenOut": "USDC", "amount": 1_000_000},
+        ManualClock().now()))
+
+
+async def test_a_first_hop_that_slipped_is_routed_afresh_and_tried_again(
+        through_sol: Parts) -> None:
+    through_sol.chain.landing_errors.append(SlippageExceeded.code)
+    through_sol.chain.failed_hops.append(0)  # the margin between the hops, not the order's
+    order = await through_sol.service.execute(await a_bonk_sale(through_sol))
+    assert order.status is S.CONFIRMED and order.attempts == 2
+    assert through_sol.published.statuses == [
+        "pending", "routing", "building", "submitted",
+        "routing", "building", "submitted", "confirmed"]
+    again = [e.change for e in through_sol.published.events if isinstance(e.change, Routed)][1]
+    assert again.previous_error is not None
+    assert again.previous_error.code == SlippageExceeded.code  # the fresh route says why
+
+
+async def test_a_final_hop_that_slipped_fails_the_order_on_its_own_bound(
+        through_sol: Parts) -> None:
+    through_sol.chain.landing_errors.append(SlippageExceeded.code)
+    through_sol.chain.failed_hops.append(1)  # the order's own slippage floor
+    order = await through_sol.service.execute(await a_bonk_sale(through_sol))
+    assert order.status is S.FAILED and order.attempts == 1
+    assert order.error is not None and order.error.code == SlippageExceeded.code
+
+
+async def test_a_direct_route_that_slipped_fails_the_order(parts: Parts) -> None:
+    parts.chain.landing_errors.append(SlippageExceeded.code)
+    parts.chain.failed_hops.append(0)  # its only hop is its final one
+    order = await parts.service.execute(await place(parts))
+    assert order.status is S.FAILED and order.attempts == 1
 
 
 async def test_a_landing_out_of_compute_is_simulated_and_signed_again(parts: Parts) -> None:

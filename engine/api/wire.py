@@ -106,7 +106,7 @@ def _details(order: Order, change: Change) -> Json:
             return {"currentPrice": price_text(price)}
         case TriggerMoved():
             return _moved(order)
-        case Routed(plan=plan, expected_price=price, leg=leg):
+        case Routed(plan=plan, expected_price=price, leg=leg, previous_error=previous):
             bound = ({"expectedIn": r.token_in.format(plan.amount_in),
                       "maxAmountIn": r.token_in.format(r.max_in(plan.amount_in))}
                      if plan.exact_out else
@@ -114,6 +114,7 @@ def _details(order: Order, change: Change) -> Json:
                       "minAmountOut": r.token_out.format(r.min_out(plan.amount_out))})
             return {"venue": plan.venue, "reason": plan.reason, "route": plan_json(plan),
                     **({"leg": leg} if leg else {}),
+                    **({"previousError": failure_json(previous)} if previous else {}),
                     "expectedPrice": price_text(price), **bound}
         case Signed(attempt=attempt, tx=tx, previous_error=previous):
             out = {"attempt": attempt, "txHash": tx.signature,

@@ -41,7 +41,9 @@ def describe(event: dict[str, Any]) -> str:
     if status == "routing":
         expect = (f"at most {event['maxAmountIn']} in" if "maxAmountIn" in event
                   else f"expect {event['expectedOut']}")
-        return f"{event['venue']}: {event['reason']}, {expect}"
+        again = (f" (again, after {event['previousError']['code']})"
+                 if "previousError" in event else "")
+        return f"{event['venue']}{again}: {event['reason']}, {expect}"
     if status in ("building", "submitted"):
         return f"attempt {event['attempt']} tx {str(event['txHash'])[:16]}..."
     if status in ("confirmed", "partially_filled") and "children" in event:

@@ -50,6 +50,14 @@ class TransientError(EngineError):
     maybe_landed = False
 
 
+class FirstHopSlipped(TransientError):
+    """A two-hop route's first swap delivered less than its second was to spend: the first
+    pool moved by more than the margin between them, not past the order's own slippage. The
+    order is routed afresh and tried again."""
+
+    code = "SLIPPAGE_EXCEEDED"
+
+
 class RateLimited(TransientError):
     code = "RATE_LIMITED"
 

@@ -85,6 +85,7 @@ class Routed:
     plan: RoutePlan
     expected_price: Decimal
     leg: str | None = None  # a bracket's leg that fired: take_profit or stop
+    previous_error: Failure | None = None  # why it is routed again (a first hop that slipped)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,8 @@ class OrderStatus(StrEnum):
 
 S = OrderStatus
 
-# submitted -> building is the next attempt after a transient failure; failed is reachable
+# submitted -> building is the next attempt after a transient failure, and submitted -> routing
+# the next one on a fresh route (a two-hop route whose first swap slipped); failed is reachable
 # from every live state because a permanent error can surface at any step. Limit and sniper
 # orders wait for their price (or their pool) in `waiting`: waiting -> waiting is a price update,
 # and routing/submitted -> waiting re-arms one whose price slipped away before it filled.
@@ -36,7 +37,7 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
                           S.CONFIRMED, S.PARTIALLY_FILLED}),
     S.ROUTING: frozenset({S.BUILDING, S.WAITING, S.FAILED}),
     S.BUILDING: frozenset({S.SUBMITTED, S.FAILED}),
-    S.SUBMITTED: frozenset({S.CONFIRMED, S.FAILED, S.BUILDING, S.WAITING}),
+    S.SUBMITTED: frozenset({S.CONFIRMED, S.FAILED, S.BUILDING, S.ROUTING, S.WAITING}),
     S.CONFIRMED: frozenset(),
     S.PARTIALLY_FILLED: frozenset(),
     S.FAILED: frozenset(),

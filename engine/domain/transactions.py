@@ -75,6 +75,7 @@ class Landed:
     commitment: str = "confirmed"
     rent_lamports: int = 0  # token accounts this transaction had to open (not refunded)
     memo: str = ""
+    failed_hop: int | None = None  # the hop whose swap failed (0: a route's first), if known
 
 
 

@@ -13,6 +13,7 @@ from loguru import logger
 from engine.domain.errors import (
     BlockhashExpired,
     EngineError,
+    FirstHopSlipped,
     InternalError,
     NoRoute,
     OutOfCompute,
@@ -97,7 +98,9 @@ class OrderService:
             if order.status is S.WAITING and previous is not None:
                 break  # parked: its `armed` event hands it to what wakes it
             try:
-                if rebuild:
+                if rebuild and isinstance(last_error, FirstHopSlipped):
+                    step = self._route(order, after=last_error)  # a fresh route, then sign
+                elif rebuild:
                     step = self._sign(order, attempt, last_error)
                 else:  # a transaction submitted by this very loop has certainly not been sent yet
                     step = self._step(order, attempt, fresh=previous is S.BUILDING)
@@ -199,7 +202,7 @@ class OrderService:
                 await self._fail(order, failure)
                 return
 
-    async def _route(self, order: Order) -> Order:
+    async def _route(self, order: Order, after: TransientError | None = None) -> Order:
         r = order.request
         try:
             plan = await self._router.plan(r.token_in.mint, r.token_out.mint, r.amount,
@@ -218,7 +221,8 @@ class OrderService:
                       if plan.exact_out else f"{q.venue}={r.token_out.format(q.amount_out)}"
                       for q in plan.quotes),
             ", ".join(f"{plan.percent(leg)}% {leg.venue}" for leg in plan.legs))
-        return self._stage(order, Routed(plan, price, r.order_type.leg(price)))
+        return self._stage(order, Routed(plan, price, r.order_type.leg(price),
+                                         Failure.of(after) if after is not None else None))
 
     async def _sign(self, order: Order, attempt: int,
                     after: TransientError | None = None) -> Order:
@@ -264,14 +268,18 @@ class OrderService:
             failure = Failure(SlippageExceeded.code, landed.err_message)
             return await self._advance(order, Armed("re-armed after a slippage failure",
                                                     error=failure))
+        plan = order.route
+        assert plan is not None
         if landed.err is not None:
             message = f"{landed.err_message or landed.err} (tx {landed.signature}, slot {landed.slot})"
             if landed.err == OutOfCompute.code:
                 raise OutOfCompute(message)  # it swapped nothing: another attempt may
+            if slipped and landed.failed_hop == 0 and len(plan.hops) > 1:
+                # The first pool moved past the margin between the hops, not past the order's
+                # own bound: a fresh route, and another attempt, may well fill it.
+                raise FirstHopSlipped(f"the route's first swap slipped: {message}")
             return await self._fail(order, SlippageExceeded(message) if slipped
                                     else PermanentError(message, code=landed.err))
-        plan = order.route
-        assert plan is not None
         opened = max((leg.opened_slot for leg in plan.legs if leg.opened_slot is not None),
                      default=None)
         fill = Fill(landed.signature, landed.slot, plan.venue, landed.amount_in,

@@ -39,7 +39,14 @@ from engine.solana.instructions import writable
 from engine.solana.jsonrpc import RpcError, RpcTimeout
 from engine.solana.lookup_tables import lookupable
 from engine.solana.programs import TOKEN, PoolInfo
-from engine.solana.transaction import MAX_TRANSACTION_BYTES, Rejected, decode, sign, wire
+from engine.solana.transaction import (
+    MAX_TRANSACTION_BYTES,
+    Decoded,
+    Rejected,
+    decode,
+    sign,
+    wire,
+)
 from engine.solana.transaction import swap_instructions as build_swaps
 from engine.solana_client.lookup_tables import LookupTables, Memory
 
@@ -199,8 +206,11 @@ class RpcChain:
         self._simulated.discard(signature)  # landed: never sent again
         if meta["err"] is not None:
             self._pairs.pop(signature, None)
-            return Landed(signature, int(found["slot"]), 0, 0, fee, error_code(meta["err"]),
-                          _reason(meta))
+            code = error_code(meta["err"])
+            hop = (await self._failed_hop(signature, found, meta["err"])
+                   if code == SlippageExceeded.code else None)
+            return Landed(signature, int(found["slot"]), 0, 0, fee, code, _reason(meta),
+                          failed_hop=hop)
         before = _tokens(meta["preTokenBalances"], owner)
         after = _tokens(meta["postTokenBalances"], owner)
         rent = ATA_RENT_LAMPORTS * len(set(after) - set(before))
@@ -215,17 +225,28 @@ class RpcChain:
                       rent_lamports=rent)
 
     async def _swapped(self, signature: str, found: dict[str, Any]) -> tuple[str, str]:
-        """The mints a transaction sold and bought, from the transaction itself (and the
-        wallet's lookup tables, where it looked accounts up)."""
+        """The mints a transaction sold and bought, from the transaction itself."""
+        tx = await self._decoded(signature, found)
+        return tx.swaps[0].mint_in, tx.swaps[-1].mint_out
+
+    async def _failed_hop(self, signature: str, found: dict[str, Any], err: Any) -> int | None:
+        """The hop of the swap whose instruction failed (`InstructionError`'s index)."""
+        tx = await self._decoded(signature, found)
+        index = err["InstructionError"][0]
+        return next((swap.hop for n, swap in zip(tx.swap_indexes, tx.swaps, strict=True)
+                     if n == index), None)
+
+    async def _decoded(self, signature: str, found: dict[str, Any]) -> Decoded:
+        """A landed transaction of ours, read back (with the wallet's lookup tables, where it
+        looked accounts up)."""
         await self._call(self._tables.load())
         try:
-            tx = decode(base64.b64decode(found["transaction"][0]), self._pools.pool_at,
-                        verify=False,  # ours: what matters here is what it swapped
-                        tables=self._tables.addresses)
+            return decode(base64.b64decode(found["transaction"][0]), self._pools.pool_at,
+                          verify=False,  # ours: what matters here is what it swapped
+                          tables=self._tables.addresses)
         except (Rejected, ValueError) as error:
             raise PermanentError(f"transaction {signature} cannot be read: {error}",
                                  code="UNREADABLE_TRANSACTION") from None
-        return tx.swaps[0].mint_in, tx.swaps[-1].mint_out
 
     @staticmethod
     async def _call(request: Any) -> Any:

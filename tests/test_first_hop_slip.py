@@ -1,0 +1,65 @@
+"""A route through SOL binds its first swap to deliver its quote less a small margin, which the
+second swap spends. A first pool that moves past that margin fails the transaction, but not
+past the order's own slippage: the chain adapter says which hop failed, and a market order is
+routed afresh and tried again, where a failure of the final hop (the order's own bound) fails
+it. The adapter is judged by the cluster, on the model and on the programs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from cluster_clients import chain_adapter
+
+from engine.clock import SystemClock
+from engine.domain.routing import pivot_floor
+from engine.domain.tokens import WSOL_MINT, lookup
+from engine.domain.transactions import Landed, Memo, SwapInstruction
+from engine.simulator.world import SimWorld
+from engine.testing.cluster import wallet_for
+
+BONK, USDC = (lookup(s).mint for s in ("BONK", "USDC"))  # type: ignore[union-attr]
+
+
+@pytest_asyncio.fixture(params=["model", "programs"])
+async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SimWorld]:
+    """A quiet market, run by the model or by the programs, the wallet at tmp_path funded."""
+    programs = str(request.getfixturevalue("programs")) if request.param == "programs" else None
+    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                           funded=wallet_for(tmp_path / "wallet.json"), market_flow=0,
+                           programs=programs)
+    yield world
+    await world.chain.close()
+
+
+async def two_hops(world: SimWorld, tmp_path: Path, moved: str, factor: float) -> Landed:
+    """A million BONK sold through SOL for USDC, bound as the engine binds it; `moved` is made
+    `factor` times dearer between the signing and the landing."""
+    chain = chain_adapter(world, tmp_path / "wallet.json")
+    now, amount = world.chain.now(), 10**11
+    sol, _ = world.pool("ray-bonk-sol").swap_out(BONK, amount, now)
+    usdc, _ = world.pool("ray-sol-usdc").swap_out(WSOL_MINT, pivot_floor(sol), now)
+    tx = await chain.sign([SwapInstruction("raydium", "ray-bonk-sol", BONK, WSOL_MINT, amount,
+                                           pivot_floor(sol), 0),
+                           SwapInstruction("raydium", "ray-sol-usdc", WSOL_MINT, USDC,
+                                           pivot_floor(sol), usdc * 99 // 100, 1)],
+                          await chain.latest_blockhash(), Memo("o-1", 1))
+    world.move_price(moved, factor)
+    await chain.send(tx)  # simulated already: no preflight, it lands and fails
+    landed = await chain.confirm(tx)
+    assert landed is not None
+    return landed
+
+
+async def test_a_first_hop_that_slips_is_named_as_the_first(world: SimWorld,
+                                                            tmp_path: Path) -> None:
+    landed = await two_hops(world, tmp_path, "ray-bonk-sol", 0.99)  # BONK 1 % cheaper
+    assert (landed.err, landed.failed_hop) == ("SLIPPAGE_EXCEEDED", 0)
+
+
+async def test_a_final_hop_that_slips_is_named_as_the_second(world: SimWorld,
+                                                             tmp_path: Path) -> None:
+    landed = await two_hops(world, tmp_path, "ray-sol-usdc", 0.95)  # SOL 5 % cheaper
+    assert (landed.err, landed.failed_hop) == ("SLIPPAGE_EXCEEDED", 1)
