@@ -14,7 +14,7 @@ from engine.pools.dlmm import DlmmPool, FeeParams
 from engine.simulator.pools import build_bins
 from engine.solana.instructions import Swap
 from engine.solana.programs import EXCEEDED_MAXIMUM_IN, EXCEEDED_SLIPPAGE, PROGRAMS, PoolInfo
-from engine.solana_client.chain import error_code
+from engine.solana_client.rpc_errors import error_code
 from engine.svm.pools import Trader, place, read
 from engine.svm.runtime import Runtime
 

@@ -13,16 +13,8 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from engine.domain.errors import (
-    BlockhashNotFound,
-    EngineError,
-    InsufficientFunds,
-    NodeUnhealthy,
-    OutOfCompute,
     PermanentError,
-    RateLimited,
-    SendTimeout,
     SlippageExceeded,
-    TransientError,
 )
 from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT
 from engine.domain.transactions import (
@@ -34,9 +26,8 @@ from engine.domain.transactions import (
     TokenBalance,
 )
 from engine.ports import Clock, SolanaRpc
-from engine.solana import jsonrpc as codes
 from engine.solana.instructions import writable
-from engine.solana.jsonrpc import RpcError, RpcTimeout
+from engine.solana.jsonrpc import RpcError
 from engine.solana.lookup_tables import lookupable
 from engine.solana.programs import TOKEN, PoolInfo
 from engine.solana.transaction import (
@@ -49,14 +40,12 @@ from engine.solana.transaction import (
 )
 from engine.solana.transaction import swap_instructions as build_swaps
 from engine.solana_client.lookup_tables import LookupTables, Memory
+from engine.solana_client.rpc_errors import AlreadyProcessed, error_code, translate
 
 MAX_UNITS = 1_400_000  # what a transaction may ask for; the draft that is simulated asks it
 MIN_UNITS = 50_000  # the floor under simulated units
 UNIT_MARGIN = 1.10
 AUTO_FLOOR, HIGH_FLOOR = 1_000, 100_000  # µlamports per CU when the market shows nothing
-SLIPPAGE_CODES = {30, 6005, 6003, 6104}  # AMM v4, CPMM, DLMM (and DLMM's exact out)
-# SPL Token's InsufficientFunds (CPMM and DLMM find it in the transfer); AMM v4 checks first.
-INSUFFICIENT_CODES = {1, 40}
 Priority = str | int  # "auto", "high", or µlamports per compute unit
 MAX_REMEMBERED = 10_000
 
@@ -164,7 +153,7 @@ class RpcChain:
         skip = tx.signature in self._simulated and not self._always_preflight
         try:
             await self._call(self._rpc.send_transaction(tx.payload, skip_preflight=skip))
-        except _AlreadyProcessed:
+        except AlreadyProcessed:
             return  # a rebroadcast of one that landed: nothing to do, it is in the ledger
 
     async def confirm(self, tx: SignedTransaction) -> Landed | None:
@@ -253,56 +242,7 @@ class RpcChain:
         try:
             return await request
         except RpcError as error:
-            raise _translate(error) from None
-
-
-class _AlreadyProcessed(PermanentError):
-    code = "ALREADY_PROCESSED"
-
-
-def _translate(error: RpcError) -> EngineError:
-    """JSON-RPC errors as the engine acts on them: transient ones are retried, a timeout may
-    still land, a preflight failure names the program's error."""
-    if isinstance(error, RpcTimeout):
-        return SendTimeout(error.message)
-    if error.code == codes.RATE_LIMITED_HTTP:
-        return RateLimited(error.message)
-    if error.code == codes.NODE_UNHEALTHY:
-        return NodeUnhealthy(error.message)
-    err = error.transaction_error
-    if error.code == codes.PREFLIGHT_FAILURE:
-        if err == "BlockhashNotFound":
-            return BlockhashNotFound(error.message)
-        if err == "AlreadyProcessed":
-            return _AlreadyProcessed(error.message)
-        code = error_code(err)
-        if code == InsufficientFunds.code:
-            return InsufficientFunds(error.message)
-        if code == SlippageExceeded.code:  # the preflight ran the program and it refused
-            return SlippageExceeded(f"{error.message} {err}")
-        if code == OutOfCompute.code:
-            return OutOfCompute(f"{error.message} {err}")
-        return PermanentError(f"{error.message} {err}", code=code)
-    if error.code == codes.SIGNATURE_VERIFICATION_FAILURE:
-        return PermanentError(error.message, code="SIGNATURE_VERIFICATION_FAILED")
-    return TransientError(error.message, code="RPC_ERROR") if error.code < -32000 else (
-        PermanentError(error.message, code="RPC_INVALID_REQUEST"))
-
-
-def error_code(err: Any) -> str:
-    """The engine's code for a transaction error (`meta.err`)."""
-    if isinstance(err, dict) and "InstructionError" in err:
-        _, failure = err["InstructionError"]
-        custom = failure.get("Custom") if isinstance(failure, dict) else None
-        if custom in SLIPPAGE_CODES:
-            return "SLIPPAGE_EXCEEDED"
-        if custom in INSUFFICIENT_CODES:
-            return InsufficientFunds.code
-        # A program that runs out of its units fails to complete (the budget's own error is
-        # for the transaction's): both are the compute limit.
-        if failure in ("ComputationalBudgetExceeded", "ProgramFailedToComplete"):
-            return "COMPUTE_BUDGET_EXCEEDED"
-    return "TRANSACTION_FAILED"
+            raise translate(error) from None
 
 
 def _reason(meta: dict[str, Any]) -> str:
