@@ -65,8 +65,10 @@ class Metrics:
 
     def _count(self, change: Change, kind: str) -> None:
         match change:
-            case Routed(plan=plan):
+            case Routed(plan=plan, previous_error=previous):
                 self.venue_wins.labels(plan.venue).inc()
+                if previous is not None:  # routed afresh for the next attempt: a retry too
+                    self.retries.labels(previous.code).inc()
             case Signed(previous_error=previous):
                 self.attempts.inc()
                 if previous is not None:

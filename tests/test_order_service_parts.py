@@ -26,6 +26,8 @@ from engine.domain.parsing import parse_order
 from engine.domain.routing import Quote
 from engine.domain.status import OrderStatus as S
 from engine.domain.transactions import Blockhash, Landed, Memo, SignedTransaction, SwapInstruction
+from engine.metrics import Metrics
+from engine.orders.fanout import Fanout
 from engine.orders.retry import RetryPolicy
 from engine.orders.router import Router
 from engine.orders.service import OrderService
@@ -105,6 +107,7 @@ class Parts:
     published: Published
     pool: OnePool
     store: OrderStore
+    metrics: Metrics | None = None
 
 
 @pytest_asyncio.fixture
@@ -191,10 +194,10 @@ class ThroughSol(OnePool):
 async def through_sol(tmp_path: Path) -> AsyncIterator[Parts]:
     store = await SqliteStore.open(str(tmp_path / "orders.db"), EVENTS)
     pool, published = ThroughSol(Decimal(150)), Published()
-    chain = ScriptedChain(store)
-    service = OrderService(store, published, Router([pool]), chain, ManualClock(),
-                           RetryPolicy(scale=0.0))
-    yield Parts(service, chain, published, pool, store)
+    chain, metrics = ScriptedChain(store), Metrics()
+    service = OrderService(store, Fanout([published, metrics]), Router([pool]), chain,
+                           ManualClock(), RetryPolicy(scale=0.0))
+    yield Parts(service, chain, published, pool, store, metrics)
     await store.close()
 
 
@@ -216,6 +219,9 @@ async def test_a_first_hop_that_slipped_is_routed_afresh_and_tried_again(
     again = [e.change for e in through_sol.published.events if isinstance(e.change, Routed)][1]
     assert again.previous_error is not None
     assert again.previous_error.code == SlippageExceeded.code  # the fresh route says why
+    assert through_sol.metrics is not None  # and it counts as a retry
+    assert 'engine_retries_total{code="SLIPPAGE_EXCEEDED"} 1.0' in (
+        through_sol.metrics.render().decode())
 
 
 async def test_a_final_hop_that_slipped_fails_the_order_on_its_own_bound(
