@@ -121,12 +121,17 @@ async def test_an_amount_beyond_every_pool_even_split_is_refused_as_too_large() 
     assert len(plan.legs) == 2
 
 
+def notional_limit(router: Router, clock: ManualClock) -> RiskControls:
+    """Risk controls that check only a $1,000 limit on an order's worth."""
+    return RiskControls(None, router, None, clock,  # type: ignore[arg-type]
+                        TradingSwitch(), max_order_usd=1_000, max_open_orders=0,
+                        open_orders=lambda: 0)
+
+
 async def test_notional_checks_ask_the_router_once_a_slot_not_once_an_order() -> None:
     venue = FakeVenue("raydium", {(BONK, SOL): 0.01, (SOL, USDC): 0.15})  # atoms per atom
     clock = ManualClock()
-    risk = RiskControls(None, Router([venue]), None, clock,  # type: ignore[arg-type]
-                        TradingSwitch(),
-                        max_order_usd=1_000, max_open_orders=0, open_orders=lambda: 0)
+    risk = notional_limit(Router([venue]), clock)
     order = parse_order({"orderType": "market", "tokenIn": "BONK", "tokenOut": "SOL",
                          "amount": 1_000_000}, clock.now())
     await risk.check(order)  # BONK has no USDC pool: priced through SOL
@@ -153,9 +158,7 @@ async def test_a_token_so_cheap_a_thousandth_pays_nothing_is_priced_at_a_larger_
 async def test_the_notional_limit_values_a_cheap_token_instead_of_refusing_it() -> None:
     venue = FakeVenue("raydium", {(BONK, USDC): 0.0002})
     clock = ManualClock()
-    risk = RiskControls(None, Router([venue]), None, clock,  # type: ignore[arg-type]
-                        TradingSwitch(),
-                        max_order_usd=1_000, max_open_orders=0, open_orders=lambda: 0)
+    risk = notional_limit(Router([venue]), clock)
 
     def bonk(amount: int) -> OrderRequest:
         return parse_order({"orderType": "market", "tokenIn": "BONK", "tokenOut": "USDC",
