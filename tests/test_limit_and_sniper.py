@@ -136,6 +136,23 @@ async def test_a_sniper_fires_in_the_launch_slot_exactly_once(
     assert len(order_engine.world.chain.history.landed_for(order_id)) == 1
 
 
+async def test_the_wallet_shows_a_sniped_token_in_its_mints_decimals(
+        order_engine: EngineHarness) -> None:
+    mint = new_mint()
+    order_id = await snipe(order_engine, mint)
+    await order_engine.wait_for_status(order_id, "waiting")
+    await launch(order_engine, mint=mint, venue="raydium", price="0.000001", liquidity="100")
+    final = await order_engine.wait_terminal(order_id)
+    assert final["status"] == "confirmed"
+    assert order_engine.http is not None
+    async with order_engine.http.get("/api/wallet") as resp:
+        held = next(b for b in (await resp.json())["balances"] if b["mint"] == mint)
+    # Not a listed token, so no symbol; its decimals are the mint's, as the chain reads them.
+    assert held["symbol"] is None and held["decimals"] == 6
+    assert Decimal(held["amount"]) == Decimal(held["atoms"]).scaleb(-6) == Decimal(
+        final["amountOut"])
+
+
 async def test_a_sniper_does_not_fire_above_its_max_price(order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()
     mint = new_mint()

@@ -17,7 +17,7 @@ from engine.domain.base58 import is_public_key
 from engine.domain.parsing import parse_decimal
 from engine.domain.request import SwapMode
 from engine.domain.routing import RoutePlan
-from engine.domain.tokens import Token, lookup
+from engine.domain.tokens import Token, format_atoms, lookup
 from engine.limits import PerMinute
 
 MAX_SLIPPAGE_BPS = 5_000
@@ -126,16 +126,20 @@ def _bounded(data: dict[str, Any], name: str, low: Decimal, high: Decimal) -> De
 
 async def wallet(request: web.Request) -> web.Response:
     """GET /api/wallet: the wallet's address, and every balance, in atoms and in the token's
-    units where it is listed."""
+    units (by its mint's decimals; the symbol where it is listed)."""
     address, held = await request.app[ENGINE].trading.wallet()
     balances = []
     for balance in sorted(held, key=lambda b: b.mint):
         token = lookup(balance.mint)
+        # The mint's own decimals, as the chain reports them: an unlisted token (a launch) has
+        # an amount too.
+        decimals = balance.decimals if balance.decimals is not None else (
+            token.decimals if token else None)
         balances.append({"mint": balance.mint, "symbol": token.symbol if token else None,
                          "atoms": str(balance.atoms),
-                         "amount": token.format(balance.atoms) if token else None,
-                         "decimals": token.decimals if token else None,
-                         "tokenAccount": balance.has_account})
+                         "amount": None if decimals is None else format_atoms(balance.atoms,
+                                                                              decimals),
+                         "decimals": decimals, "tokenAccount": balance.has_account})
     return json_response({"address": address, "balances": balances})
 
 

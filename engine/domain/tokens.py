@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 WSOL_MINT = "So11111111111111111111111111111111111111112"
+SOL_DECIMALS = 9  # a lamport is 10⁻⁹ SOL
 ATA_RENT_LAMPORTS = 2_039_280  # 165-byte token account, rent-exempt minimum
 
 
@@ -28,13 +29,19 @@ class Token:
 
     def format(self, atoms: int) -> str:
         """UI amount as a plain decimal string, without exponent or trailing zeros."""
-        text = f"{self.to_ui(atoms):f}"
-        return text.rstrip("0").rstrip(".") if "." in text else text
+        return format_atoms(atoms, self.decimals)
+
+
+def format_atoms(atoms: int, decimals: int) -> str:
+    """`atoms` of a mint with `decimals` as a plain decimal string (no exponent, no trailing
+    zeros): 1500000 atoms of 6 decimals are "1.5"."""
+    text = f"{Decimal(atoms).scaleb(-decimals):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 # Mints and decimals from ../shared/market (classic SPL Token program).
 TOKENS: tuple[Token, ...] = (
-    Token("SOL", WSOL_MINT, 9),
+    Token("SOL", WSOL_MINT, SOL_DECIMALS),
     Token("USDC", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", 6),
     Token("USDT", "Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB", 6),
     Token("BONK", "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263", 5),

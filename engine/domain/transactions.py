@@ -81,8 +81,10 @@ class Landed:
 
 @dataclass(frozen=True, slots=True)
 class TokenBalance:
-    """One balance of the wallet: lamports for native SOL, atoms for a token."""
+    """One balance of the wallet: lamports for native SOL, atoms for a token, and the
+    decimals its mint declares (as the chain reports them; None where it did not)."""
 
     mint: str
     atoms: int
     has_account: bool
+    decimals: int | None = None

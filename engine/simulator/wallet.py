@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT, lookup
-from engine.domain.transactions import TokenBalance
 
 GENEROUS = {"SOL": 10_000, "USDC": 1_000_000, "USDT": 1_000_000, "BONK": 10_000_000_000,
             "JUP": 1_000_000, "WIF": 100_000, "RAY": 100_000}
@@ -64,7 +63,3 @@ class Wallet:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Wallet:
         return cls(dict(state["balances"]), set(state["accounts"]))
-
-    def token_balances(self) -> list[TokenBalance]:
-        return [TokenBalance(mint, atoms, mint in self.accounts or mint == WSOL_MINT)
-                for mint, atoms in self.balances.items()]

@@ -16,7 +16,7 @@ from engine.domain.errors import (
     PermanentError,
     SlippageExceeded,
 )
-from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT
+from engine.domain.tokens import ATA_RENT_LAMPORTS, SOL_DECIMALS, WSOL_MINT
 from engine.domain.transactions import (
     Blockhash,
     Landed,
@@ -182,10 +182,12 @@ class RpcChain:
         lamports = await self._call(self._rpc.get_balance(str(self.owner)))
         accounts = await self._call(self._rpc.get_token_accounts_by_owner(str(self.owner),
                                                                           str(TOKEN)))
-        balances = [TokenBalance(WSOL_MINT, lamports, True)]
+        balances = [TokenBalance(WSOL_MINT, lamports, True, SOL_DECIMALS)]
         for account in accounts["value"]:
             info = account["account"]["data"]["parsed"]["info"]
-            balances.append(TokenBalance(info["mint"], int(info["tokenAmount"]["amount"]), True))
+            held = info["tokenAmount"]
+            balances.append(TokenBalance(info["mint"], int(held["amount"]), True,
+                                         int(held["decimals"])))
         return balances
 
     async def _read(self, signature: str, found: dict[str, Any]) -> Landed:
