@@ -161,10 +161,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--type", default="market",
                    choices=("market", "limit", "stop", "stop_limit", "trailing_stop", "bracket",
                             "twap", "sniper"))
-    s.add_argument("--slippage", type=float)
+    s.add_argument("--slippage", help="the most the fill may fall short of the quote, as a "
+                   "fraction in (0, 0.5] (default 0.01)")
     s.add_argument("--limit-price", help="limit, stop_limit, twap: the least net price it "
                    "sells at")
-    s.add_argument("--max-price")
+    s.add_argument("--max-price", help="sniper: the most paid per token, in TOKEN_IN per "
+                   "TOKEN_OUT (without it, any price)")
     s.add_argument("--trigger-price", help="stop: sell once the net price falls to this; "
                    "stop_limit: then become a limit order at --limit-price")
     s.add_argument("--trail", help="trailing stops: sell this fraction below the best price")
