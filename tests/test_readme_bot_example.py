@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).parents[1] / "README.md"
 
 
@@ -17,10 +19,15 @@ def bot_example() -> str:
     return found.group(1)
 
 
-def test_the_readme_bot_example_passes_as_written_in_an_empty_directory(tmp_path: Path) -> None:
+# pytest-asyncio's default mode is strict; some projects run in auto.
+@pytest.mark.parametrize("options", [(), ("-o", "asyncio_mode=auto")], ids=["strict", "auto"])
+def test_the_readme_bot_example_passes_as_written_in_an_empty_directory(
+        tmp_path: Path, options: tuple[str, ...]) -> None:
     (tmp_path / "test_bot.py").write_text(bot_example())
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          check=False)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           *options], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
+    # Nothing to configure: not even a warning that asks for configuration.
+    assert "warning" not in (done.stdout + done.stderr).lower(), done.stdout + done.stderr

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,24 @@ from engine.testing import EngineHarness
 if importlib.util.find_spec("pytest_asyncio") is not None:
     import pytest_asyncio
 
-    @pytest_asyncio.fixture
+    @pytest_asyncio.fixture(loop_scope="function")
     async def order_engine(tmp_path: Path) -> AsyncIterator[EngineHarness]:
         """An engine on zero-latency simulated venues, seeded, with a temporary database."""
         async with EngineHarness.start(tmp_path / "engine.db") as harness:
             yield harness
 
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(config: pytest.Config) -> None:
+        """pytest-asyncio warns, in a project that has not set its async fixtures' default
+        loop scope, that the default will change. A bot project often has no async fixture
+        but this one, which names its own scope (one loop a test): the warning would be its
+        first run's first line, about a choice it does not face. So it is silenced there; a
+        project that sets the option is left to pytest-asyncio."""
+        if not config.getini("asyncio_default_fixture_loop_scope"):
+            warnings.filterwarnings("ignore", category=pytest.PytestDeprecationWarning,
+                                    message='The configuration option '
+                                            '"asyncio_default_fixture_loop_scope" is unset')
 
     def pytest_pycollect_makeitem(collector: Any, name: str, obj: object) -> None:
         """Mark `async def` tests that use the fixture as asyncio tests (before pytest-asyncio
