@@ -6,12 +6,13 @@ import asyncio
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from engine.commands import cli
 from engine.commands.orders_text import describe
-from engine.testing import EngineHarness
+from engine.testing import EngineHarness, ManualClock
 
 
 async def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -181,3 +182,19 @@ async def test_the_demo_shows_every_order_type_filling_every_time(
     confirmed = {words[1] for words in lines if words[1].startswith("#")
                  and words[3] == "confirmed"}
     assert confirmed == {f"#{n}" for n in range(11)}
+
+
+async def test_watch_replays_an_orders_timing_from_when_it_was_accepted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    clock = ManualClock()
+    async with EngineHarness.start(tmp_path / "e.db", clock=clock) as engine:
+        order_id = await engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1,
+                                       orderType="limit", limitPrice="100000")
+        await engine.wait_for_status(order_id, "waiting")
+        await clock.advance(90)
+        await run(capsys, "cancel", order_id, "--url", engine.url)
+        code, out, _ = await run(capsys, "watch", order_id, "--url", engine.url)
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["0.00s", order_id[:8], "pending"]
+    assert lines[-1].split()[:3] == ["90.00s", order_id[:8], "cancelled"]

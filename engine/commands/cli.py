@@ -13,7 +13,6 @@ import contextlib
 import os
 import signal
 import sys
-import time
 from typing import Any
 
 import aiohttp
@@ -56,7 +55,7 @@ async def cmd_submit(session: aiohttp.ClientSession, args: argparse.Namespace) -
 async def _follow_to_the_end(session: aiohttp.ClientSession, order_id: str) -> int:
     """Follow until the order ends; Ctrl-C stops following (one line), never the order."""
     try:
-        final = await follow(session, order_id, "", time.monotonic())
+        final = await follow(session, order_id)
     except asyncio.CancelledError:
         print(f"\nstopped following {order_id}: the order goes on. Watch it with "
               f"`python -m engine watch {order_id[:8]}`, or cancel it with "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -59,15 +60,24 @@ def describe(event: dict[str, Any]) -> str:
     return str(event.get("reason", ""))
 
 
-async def follow(session: aiohttp.ClientSession, order_id: str, label: str, started: float,
-                 colour: str = "") -> str:
-    """Print an order's events as they arrive; returns its final status."""
+async def follow(session: aiohttp.ClientSession, order_id: str, label: str = "",
+                 started: float | None = None, colour: str = "") -> str:
+    """Print an order's events as they arrive; returns its final status. Each line's time is
+    `started`'s (a monotonic clock's reading, for orders shown side by side), or by default
+    the order's own: since the engine accepted it, so a replayed history keeps its timing."""
     final, reset = "?", "\033[0m" if colour else ""
+    accepted: datetime | None = None
     async with session.ws_connect(f"/api/orders/status/{order_id}") as ws:
         async for message in ws:
             event = message.json()
             final = event["status"]
-            print(f"{time.monotonic() - started:6.2f}s {colour}{label} {order_id[:8]} "
+            if started is not None:
+                elapsed = time.monotonic() - started
+            else:
+                at = datetime.fromisoformat(event["at"])
+                accepted = accepted or at
+                elapsed = (at - accepted).total_seconds()
+            print(f"{elapsed:6.2f}s {colour}{label} {order_id[:8]} "
                   f"{final:<9}{reset} {describe(event)}", flush=True)
     return final
 
