@@ -275,3 +275,44 @@ async def test_idle_charts_say_so_and_the_price_chart_draws_quotes(
     await page.wait_for_selector("#throughput[data-empty=false]", timeout=10_000)
     await page.wait_for_selector("#latency[data-empty=false]", timeout=10_000)
     assert page.errors == []
+
+
+def edge(route: dict[str, Any]) -> float | None:
+    """What the venue panel averages: the route's edge over the best other quote, in %."""
+    exact_out = route["swapMode"] == "ExactOut"
+    key = "inAmount" if exact_out else "outAmount"
+    pools = {leg["pool"] for leg in route["legs"]} if len(route["legs"]) == 1 else set()
+    others = [int(q[key]) for q in route["quotes"] if q["pool"] not in pools]
+    if not others:
+        return None
+    other, chosen = (min(others), int(route[key])) if exact_out else (max(others),
+                                                                      int(route[key]))
+    return (other - chosen if exact_out else chosen - other) / other * 100
+
+
+async def test_the_venue_panel_counts_each_order_once_by_its_edge_over_the_alternatives(
+        page: Any, order_engine: EngineHarness) -> None:
+    order_engine.world.hold_prices()
+    orders = [{"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1},
+              {"tokenIn": "SOL", "tokenOut": "USDC", "amount": 150, "swapMode": "ExactOut"},
+              {"tokenIn": "BONK", "tokenOut": "USDC", "amount": 1_000_000}]  # through SOL
+    routes = []
+    for order in orders:
+        done = await order_engine.wait_terminal(await order_engine.submit(**order))
+        assert done["status"] == "confirmed"
+        routes.append((await order_engine.order(done["orderId"]))["route"])
+    assert edge(routes[2]) is None and routes[2]["quotes"] == []
+    expected: dict[str, list[float | None]] = {}
+    for route in routes:
+        expected.setdefault(route["venue"], []).append(edge(route))
+    await page.reload()  # counted from the orders the page loads, then from their events
+    await page.wait_for_selector("#connection.confirmed", timeout=10_000)
+    rows = await page.eval_on_selector_all(
+        "#venue-stats tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+    shown = {venue: (int(won), gain) for venue, won, gain in rows}
+    for venue, edges in expected.items():
+        compared = [e for e in edges if e is not None]
+        mean = f"{sum(compared) / len(compared):.3f} %" if compared else "—"
+        assert shown[venue] == (len(edges), mean)
+    assert all(float(gain.split()[0]) > 0 for _, gain in shown.values() if gain != "—")
+    assert page.errors == []

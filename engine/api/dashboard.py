@@ -9,7 +9,8 @@ from aiohttp import web
 from engine.api.errors import ApiError
 
 FILES = {"dashboard.js": "text/javascript", "charts.js": "text/javascript",
-         "panels.js": "text/javascript", "dashboard.css": "text/css"}
+         "panels.js": "text/javascript", "venues.js": "text/javascript",
+         "dashboard.css": "text/css"}
 # Only our own files run; no inline script or style, no framing by another site, no forms
 # posted elsewhere; WebSockets and fetches to this engine only.
 POLICY = {"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "

@@ -1,9 +1,10 @@
 // The dashboard: one page, no build step, fed by the firehose WebSocket.
 import { drawLine } from "./charts.js";
 import { el, grouped, renderDetail, renderWallet } from "./panels.js";
+import { VenueStats } from "./venues.js";
 
 const rows = new Map();          // orderId -> {tr, order}
-const venues = new Map();        // venue -> {won, improvement}
+const venues = new VenueStats();
 const confirmedAt = [];          // times (ms) of recent confirmations
 const latencies = [];            // [time, seconds] submit -> final
 const prices = [];               // [time, price] of the chosen pair
@@ -70,7 +71,7 @@ function onEvent(e) {
   if (e.received !== undefined) update.amountOut = e.received;  // a TWAP parent, so far
   if (e.status === "pending") update.submittedAt = Date.parse(e.at);
   upsert(update);
-  if (e.status === "routing" && e.route) countVenue(e);
+  if (e.status === "routing" && e.route) countVenue(e.orderId, e.venue, e.route);
   if (FINAL.includes(e.status)) {
     const row = rows.get(e.orderId);
     if (e.status === "confirmed" || e.status === "partially_filled") walletDue = true;
@@ -81,16 +82,11 @@ function onEvent(e) {
   }
 }
 
-function countVenue(e) {
-  const outs = e.route.quotes.map((q) => Number(q.outAmount)).sort((a, b) => b - a);
-  const gain = outs.length > 1 && outs[1] > 0 ? (Number(e.route.outAmount) - outs[1]) / outs[1] * 100 : 0;
-  const v = venues.get(e.venue) || { won: 0, improvement: 0 };
-  v.improvement = (v.improvement * v.won + gain) / (v.won + 1);
-  v.won += 1;
-  venues.set(e.venue, v);
-  $("venue-stats").replaceChildren(...[...venues].map(([name, s]) => {
+function countVenue(orderId, venue, route) {
+  venues.add(orderId, venue, route);
+  $("venue-stats").replaceChildren(...venues.rows().map(([name, won, gain]) => {
     const tr = el("tr");
-    tr.append(el("td", name), el("td", s.won), el("td", `${s.improvement.toFixed(3)} %`));
+    tr.append(el("td", name), el("td", won), el("td", gain === null ? "—" : `${gain.toFixed(3)} %`));
     return tr;
   }));
 }
@@ -235,7 +231,7 @@ async function start() {
   lastGseq = page.gseq || 0;
   page.orders.reverse().forEach((o) => {
     upsert({ ...o, amountOut: o.fill ? o.fill.amountOut : o.received, venue: o.route ? o.route.venue : undefined });
-    if (o.route) countVenue({ venue: o.route.venue, route: o.route });  // decisions made before we loaded
+    if (o.route) countVenue(o.orderId, o.route.venue, o.route);  // decisions made before we loaded
   });
   connect();
   drawCharts();
