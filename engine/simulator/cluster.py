@@ -216,9 +216,13 @@ class SimChain:
             raise AlreadyProcessed(signature)
         if message.fee_payer != self.owner and self.execution == "model":  # with programs,
             raise InsufficientFunds(f"AccountNotFound: {message.fee_payer} holds no SOL")  # it runs
-        problem = self._executor.shortfall(message)
-        if problem is not None:  # preflight simulation refuses it; nothing is charged
-            raise InsufficientFunds(f"transaction simulation failed: {problem}")
+        if self._executor.shortfall(message) is not None:
+            if self.wallet.balances.get(WSOL_MINT, 0) < message.fee:  # a node drops it
+                raise PreflightFailed(Outcome(err="InsufficientFundsForFee",
+                                              code=InsufficientFunds.code))
+            if preflight:  # with simulateTransaction's error and logs; nothing is charged
+                raise PreflightFailed(self._executor.run(message, self.now(), dry=True))
+            # Without a preflight it lands, fails, and pays its fee, as on any node.
         if preflight and self.execution == "bytecode":  # the programs run it first, as a node's
             simulated = self._executor.run(message, self.now(), dry=True)  # preflight does
             if simulated.err is not None:

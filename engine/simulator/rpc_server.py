@@ -158,10 +158,8 @@ class ClusterRpc:
                              "This transaction has already been processed") from None
         except BlockhashNotFound:
             raise _preflight("BlockhashNotFound", "Blockhash not found") from None
-        except InsufficientFunds as error:
-            raise _preflight({"InstructionError": [0, {"Custom": 1}]}, "Error processing "
-                             "Instruction 0: custom program error: 0x1",
-                             [f"Program {TOKEN} failed: {error.message}"]) from None
+        except InsufficientFunds:  # the model funds one wallet: any other payer has no SOL
+            raise _preflight("AccountNotFound", _error_text("AccountNotFound")) from None
         except RateLimited:
             raise RpcError(codes.RATE_LIMITED_HTTP,
                            "Too many requests for a specific RPC call") from None
@@ -290,7 +288,14 @@ def _error_text(err: Any) -> str:
         what = (f"custom program error: {hex(detail['Custom'])}"
                 if isinstance(detail, dict) and "Custom" in detail else str(detail))
         return f"Error processing Instruction {index}: {what}"
-    return str(err)
+    return FIELDLESS.get(err, str(err)) if isinstance(err, str) else str(err)
+
+
+# How a node words the transaction errors a preflight meets most (agave's Display).
+FIELDLESS = {"AccountNotFound": "Attempt to debit an account but found no record of a prior "
+                                "credit.",
+             "InsufficientFundsForFee": "Insufficient funds for fee",
+             "BlockhashNotFound": "Blockhash not found"}
 
 
 def _rejected(error: Rejected) -> RpcError:

@@ -29,12 +29,9 @@ class RuntimeExecutor:
             bytecode, chain, read_back, slips)
 
     def shortfall(self, message: Message) -> str | None:
-        """The engine's swaps from the funded wallet are checked as before; anything else is
-        left to the preflight, which runs the programs."""
-        if not message.instructions or message.fee_payer != self._chain.owner:
-            return None
-        return self._chain.wallet.shortfall(message.mint_in, message.amount_in, message.mint_out,
-                                            message.fee)
+        """Never judged ahead: the programs find what is missing, in the preflight (their
+        error and logs) or in the landing (failed, and its fee charged)."""
+        return None
 
     def run(self, message: Message, now: int, *, dry: bool = False,
             detail: bool = False) -> Outcome:

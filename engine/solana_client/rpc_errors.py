@@ -63,6 +63,8 @@ def translate(error: RpcError) -> EngineError:
 
 def error_code(err: Any) -> str:
     """The engine's code for a transaction error (`meta.err`)."""
+    if err in ("AccountNotFound", "InsufficientFundsForFee"):  # the fee payer's SOL
+        return InsufficientFunds.code
     if isinstance(err, dict) and "InstructionError" in err:
         _, failure = err["InstructionError"]
         custom = failure.get("Custom") if isinstance(failure, dict) else None
