@@ -198,3 +198,27 @@ async def test_watch_replays_an_orders_timing_from_when_it_was_accepted(
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["0.00s", order_id[:8], "pending"]
     assert lines[-1].split()[:3] == ["90.00s", order_id[:8], "cancelled"]
+
+
+async def test_every_command_says_how_to_give_a_key_once_the_engine_has_keys(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    admin = await order_engine.create_key("ops", "admin")
+    order_engine.use_key(admin)
+    order_id = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+    url = ("--url", order_engine.url)
+    for argv in (("watch", order_id[:8]), ("cancel", order_id), ("orders",), ("demo",),
+                 ("submit", "SOL", "USDC", "1")):
+        code, out, err = await run(capsys, *argv, *url)
+        assert code == 2, argv
+        assert "refused (401)" in err and "--key KEY or ENGINE_KEY" in err, (argv, err)
+        assert "no order starts with" not in err and out == "", argv
+
+
+async def test_a_key_without_the_scope_is_refused_with_the_engines_reason(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    reader = await order_engine.create_key("dash", "read")
+    code, _, err = await run(capsys, "submit", "SOL", "USDC", "1", "--key", reader,
+                             "--url", order_engine.url)
+    assert code == 2 and "refused (403)" in err and "scope" in err
+    code, out, _ = await run(capsys, "orders", "--key", reader, "--url", order_engine.url)
+    assert code == 0 and out.startswith("order")

@@ -198,6 +198,32 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+class Unauthorised(Exception):
+    """The engine wants a key (401), or a key with more scope (403), for any call."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+async def _refuse_unauthorised(resp: aiohttp.ClientResponse) -> None:
+    """Every command ends the same way when the engine wants a key: with the engine's reason
+    and how to give one, never as "no such order" or a half-run command."""
+    if resp.status in (401, 403):
+        try:
+            reason = str((await resp.json())["error"]["message"])
+        except (aiohttp.ContentTypeError, ValueError, KeyError, TypeError):
+            reason = resp.reason or "unauthorised"
+        raise Unauthorised(resp.status, reason)
+
+
+def _key_hint(key: str | None) -> str:
+    if key is None:
+        return ("this engine has API keys: give one with --key KEY or ENGINE_KEY (an admin "
+                "makes one with: python -m engine keys create --name NAME --scope trade)")
+    return "the key given (--key or ENGINE_KEY) is unknown, revoked, or lacks the scope for this"
+
+
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     command = COMMANDS[args.command]
@@ -210,8 +236,19 @@ def main(argv: list[str]) -> int:
             asyncio.get_running_loop().add_signal_handler(signal.SIGINT, main_task.cancel)
         try:
             headers = {"Authorization": f"Bearer {args.key}"} if args.key else None
-            async with aiohttp.ClientSession(args.url, headers=headers) as session:
+            async with aiohttp.ClientSession(args.url, headers=headers,
+                                             raise_for_status=_refuse_unauthorised) as session:
                 return await command(session, args)
+        except Unauthorised as refused:
+            print(f"refused ({refused.status}): {refused.reason}\n{_key_hint(args.key)}",
+                  file=sys.stderr)
+            return REFUSED
+        except aiohttp.WSServerHandshakeError as error:  # a stream refused: the same answers
+            if error.status not in (401, 403):
+                raise
+            print(f"refused ({error.status}): the engine refused the order's stream\n"
+                  f"{_key_hint(args.key)}", file=sys.stderr)
+            return REFUSED
         except aiohttp.ClientConnectionError as error:
             print(f"no engine at {args.url} ({error}); start one with: python -m engine",
                   file=sys.stderr)
