@@ -58,8 +58,8 @@ async def run(args: argparse.Namespace, store: OrderStore) -> int:
         except KeyNameTaken as error:
             print(error, file=sys.stderr)
             return 2
-        print(f"created key {name!r} ({args.scope}); it is shown once, keep it secret:",
-              file=sys.stderr)
+        print(f"created key {name!r} ({args.scope}); a running engine accepts it within a "
+              "second. It is shown once, keep it secret:", file=sys.stderr)
         print(secret)
         return 0
     if args.action == "list":
