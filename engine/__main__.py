@@ -27,6 +27,7 @@ from engine.logs import configure
 from engine.ports import OrderStore
 from engine.solana_client.keypair import load_or_create
 from engine.state_files import adopt_older_names
+from engine.state_lock import InUse, StateLock, sqlite_files
 
 RESERVED_DESCRIPTORS = 64  # for the databases, the log and listening sockets
 USAGE = """commands (each has its own --help):
@@ -74,6 +75,17 @@ def main(argv: list[str] | None = None) -> int:
             print(why, file=sys.stderr)
             return 2
         return processes.run(settings, argv)
+    # This process's files (its orders, its embedded cluster's record) are its alone while it
+    # runs: a second engine on them would execute the same orders again.
+    try:
+        with StateLock(sqlite_files(settings.db, "" if settings.rpc_url else settings.chain_db)):
+            return _serve(settings)
+    except InUse as error:
+        logger.error("cannot start: {}", error)
+        return 1
+
+
+def _serve(settings: Settings) -> int:
     refusal = asyncio.run(_protected_mode(settings))
     if refusal:
         print(refusal, file=sys.stderr)

@@ -121,3 +121,46 @@ async def test_a_database_from_another_cluster_is_refused_naming_both_genesis_ha
         assert await adopted.terminate() == 0
     finally:
         await cluster.terminate()
+
+
+async def test_a_second_engine_on_the_same_files_is_refused_naming_the_first(
+        tmp_path: Path) -> None:
+    first = EngineProcess(tmp_path / "e.db")
+    await first.start()
+    assert first.proc is not None
+    try:
+        for args in ((), ("--db", str(tmp_path / "other.db"),  # its own orders, but the
+                          "--chain-db", str(tmp_path / "e.chain.db"))):  # first's cluster
+            code, stderr, _ = await asyncio.to_thread(
+                run, [*engine_command(tmp_path, "--port", str(free_port())), *args])
+            assert code == 1 and "Traceback" not in stderr
+            line = stderr.strip().splitlines()[-1]
+            assert "cannot start:" in line and "in use" in line
+            assert f"(process {first.proc.pid})" in line
+    finally:
+        assert await first.terminate() == 0
+    again = EngineProcess(tmp_path / "e.db")  # once the first has stopped, the files are free
+    await again.start()
+    assert await again.terminate() == 0
+
+
+async def test_a_killed_engine_leaves_no_lock_behind(tmp_path: Path) -> None:
+    first = EngineProcess(tmp_path / "e.db")
+    await first.start()
+    first.kill()  # SIGKILL: the system drops the lock with the process
+    again = EngineProcess(tmp_path / "e.db")
+    await again.start()
+    assert await again.terminate() == 0
+
+
+async def test_a_second_cluster_on_the_same_record_is_refused(tmp_path: Path) -> None:
+    first = ClusterProcess(tmp_path / "cluster.db")
+    await first.start()
+    try:
+        code, stderr, _ = await asyncio.to_thread(run, [
+            sys.executable, "-m", "engine", "cluster", "--db", str(tmp_path / "cluster.db"),
+            "--port", str(free_port()), "--pubsub-port", "0"])
+    finally:
+        await first.terminate()
+    assert code == 2 and "Traceback" not in stderr
+    assert "cannot start the cluster:" in stderr and "in use" in stderr

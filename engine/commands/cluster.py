@@ -20,6 +20,7 @@ from engine.simulator.cheatcodes import Cheatcodes
 from engine.simulator.cluster import WalletMismatch
 from engine.simulator.cluster_server import Door, serve_world
 from engine.simulator.world import SimWorld
+from engine.state_lock import InUse, StateLock, sqlite_files
 from engine.svm.runtime import ProgramsMissing
 
 
@@ -75,9 +76,19 @@ def main(argv: Sequence[str], address_of: Callable[[str], str]) -> int:
                         "mode 0600 if missing, as the engine would)")
     args = p.parse_args(list(argv))
     try:
-        funded, lamports = _funding(args.fund, args.fund_keypair, address_of)
+        args.funded = _funding(args.fund, args.fund_keypair, address_of)
     except ValueError as error:
         p.error(str(error))
+    try:  # the record is this process's alone while it runs (see state_lock)
+        with StateLock(sqlite_files(args.db)):
+            return _run(args)
+    except InUse as error:
+        print(f"cannot start the cluster: {error}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    funded, lamports = args.funded
     door = Door(frozenset(host_name(h) for h in args.allowed_host), frozenset(args.allow_origin))
     try:
         world = SimWorld.build(SystemClock(), seed=args.seed, latency_scale=args.latency_scale,
