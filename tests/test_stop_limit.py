@@ -74,7 +74,7 @@ async def test_it_waits_above_its_trigger_and_sells_at_once_when_the_fall_meets_
     events = transitions(await order_engine.history(order_id))
     assert [e["status"] for e in events] == ["pending", "waiting", "waiting", "routing",
                                               "building", "submitted", "confirmed"]
-    assert events[1]["reason"] == "armed: waiting for the price to fall to 147.5"
+    assert events[1]["reason"] == "armed: waiting for the net price to fall to 147.5"
     assert Decimal(events[2]["triggeredAt"]) <= Decimal("147.5")
     assert events[2]["limitPrice"] == "145"
     assert len(order_engine.world.chain.history.landed_for(order_id)) == 1

@@ -18,6 +18,10 @@ class Bracket(OrderType):
     take_profit: Decimal
     stop: Decimal  # below take_profit
 
+    def armed(self) -> str:
+        return (f"armed: waiting for the net price to rise to {self.take_profit} or fall to "
+                f"{self.stop}")
+
     def watch(self, mark: Decimal | None) -> Watch:
         return Watch(rises_to=self.take_profit, falls_to=self.stop)
 

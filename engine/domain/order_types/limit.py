@@ -14,6 +14,9 @@ class Limit(OrderType):
     name: ClassVar[str] = "limit"
     price: Decimal  # the least net price it accepts
 
+    def armed(self) -> str:
+        return f"armed: waiting for the net price to rise to {self.price}"
+
     def watch(self, mark: Decimal | None) -> Watch:
         return Watch(rises_to=self.price)
 

@@ -29,7 +29,9 @@ class Sniper(OrderType):
         return Decimal(0) if self.max_price is None else 1 / self.max_price
 
     def armed(self) -> str:
-        return "armed" if self.max_price is None else "armed: waiting for the price"
+        if self.max_price is None:
+            return "armed: waiting for a pool to open"
+        return f"armed: waiting for a pool to open at {self.max_price} or less a token"
 
     def watch(self, mark: Decimal | None) -> Watch:
         return Watch(rises_to=self.least)

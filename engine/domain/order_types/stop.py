@@ -14,6 +14,9 @@ class Stop(OrderType):
     name: ClassVar[str] = "stop"
     price: Decimal  # sells at or below this net price
 
+    def armed(self) -> str:
+        return f"armed: waiting for the net price to fall to {self.price}"
+
     def watch(self, mark: Decimal | None) -> Watch:
         return Watch(falls_to=self.price)
 

@@ -21,7 +21,7 @@ class StopLimit(OrderType):
     limit: Decimal  # then, the least net price it sells at (at most `trigger`)
 
     def armed(self) -> str:
-        return f"armed: waiting for the price to fall to {self.trigger}"
+        return f"armed: waiting for the net price to fall to {self.trigger}"
 
     def watch(self, mark: Decimal | None) -> Watch:
         return Watch(falls_to=self.trigger) if mark is None else Watch(rises_to=self.limit)

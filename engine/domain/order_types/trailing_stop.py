@@ -17,7 +17,7 @@ class TrailingStop(OrderType):
     trail: Decimal  # in (0, 0.5): 0.02 sells 2 % below the best price
 
     def armed(self) -> str:
-        return "armed"
+        return f"armed: sells once the net price falls {self.trail:%} below its best since now"
 
     def trigger(self, mark: Decimal) -> Decimal:
         """The net price at or below which it sells, for a mark."""
