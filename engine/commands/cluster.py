@@ -76,19 +76,18 @@ def main(argv: Sequence[str], address_of: Callable[[str], str]) -> int:
                         "mode 0600 if missing, as the engine would)")
     args = p.parse_args(list(argv))
     try:
-        args.funded = _funding(args.fund, args.fund_keypair, address_of)
+        funded, lamports = _funding(args.fund, args.fund_keypair, address_of)
     except ValueError as error:
         p.error(str(error))
     try:  # the record is this process's alone while it runs (see state_lock)
         with StateLock(sqlite_files(args.db)):
-            return _run(args)
+            return _run(args, funded, lamports)
     except InUse as error:
         print(f"cannot start the cluster: {error}", file=sys.stderr)
         return 2
 
 
-def _run(args: argparse.Namespace) -> int:
-    funded, lamports = args.funded
+def _run(args: argparse.Namespace, funded: str | None, lamports: int | None) -> int:
     door = Door(frozenset(host_name(h) for h in args.allowed_host), frozenset(args.allow_origin))
     try:
         world = SimWorld.build(SystemClock(), seed=args.seed, latency_scale=args.latency_scale,
