@@ -153,6 +153,18 @@ async def test_each_slice_is_a_market_order_sent_at_its_time(parts: Parts) -> No
                and c.request.amount == 10**9 for c in children)
 
 
+async def test_a_skipped_last_slice_says_its_amount_is_left_unsold(parts: Parts) -> None:
+    parts.pool.usdc_per_sol = Decimal(140)
+    await start(parts, limitPrice=145, slices=2)
+    await until(lambda: skipped(parts, 1))
+    await at(parts, 10)
+    await until(lambda: skipped(parts, 2))
+    first, last = parts.skipped.reasons
+    assert first.endswith(": carried to the next slice")
+    assert last.endswith(": left unsold: the last slice")
+    assert parts.queue.children == []
+
+
 async def test_a_slice_below_the_limit_is_skipped_and_carried_to_the_next(
         parts: Parts) -> None:
     parts.pool.usdc_per_sol = Decimal(140)

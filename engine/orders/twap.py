@@ -159,9 +159,11 @@ class TwapScheduler:
         if limit is not None:  # no quote is needed without one
             price = await self._router.price(r.token_in, r.token_out, amount)
             if price is None or not r.schedule.allows(price):
-                seen = "no route" if price is None else f"net price {price:.8g}"
-                return await self._advance(parent, SliceSkipped(
-                    index, f"{seen} below limitPrice {limit}: carried to the next slice", price))
+                why = ("no route" if price is None
+                       else f"net price {price:.8g} below limitPrice {limit}")
+                then = ("left unsold: the last slice" if index + 1 == r.schedule.slices
+                        else "carried to the next slice")
+                return await self._advance(parent, SliceSkipped(index, f"{why}: {then}", price))
         await self._admit(parent.owner)  # may wait: before the slice is recorded
         # Shielded: a cancel must not fall between the slice's record and its child's start,
         # or the child would sit in `pending` with nobody to run it.
