@@ -27,7 +27,7 @@ from engine.logs import configure
 from engine.ports import OrderStore
 from engine.solana_client.keypair import load_or_create
 from engine.state_files import adopt_older_names
-from engine.state_lock import InUse, StateLock, sqlite_files
+from engine.state_lock import StateLock, Unavailable, sqlite_files
 
 RESERVED_DESCRIPTORS = 64  # for the databases, the log and listening sockets
 USAGE = """commands (each has its own --help):
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with StateLock(sqlite_files(settings.db, "" if settings.rpc_url else settings.chain_db)):
             return _serve(settings)
-    except InUse as error:
+    except Unavailable as error:
         logger.error("cannot start: {}", error)
         return 1
 

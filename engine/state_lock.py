@@ -20,8 +20,9 @@ from types import TracebackType
 SUFFIX = ".lock"
 
 
-class InUse(Exception):
-    """Another process holds a state file; the message says which file and which process."""
+class Unavailable(Exception):
+    """Another process holds a state file (the message says which file and which process),
+    or the file cannot be locked at all (a directory that does not exist, say)."""
 
 
 class StateLock:
@@ -51,18 +52,22 @@ class StateLock:
 
 def _take(path: str) -> int:
     lock = path + SUFFIX
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise Unavailable(f"cannot use {path}: {error.strerror or error} ({lock})") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         holder = os.read(fd, 32).decode(errors="replace").strip()
         os.close(fd)
         by = f" (process {holder})" if holder.isdigit() else ""
-        raise InUse(f"{path} is in use by another engine or cluster{by}: one process per "
-                    "file. Stop that one first, or start this one on other files") from None
-    except OSError:
+        raise Unavailable(f"{path} is in use by another engine or cluster{by}: one process "
+                          "per file. Stop that one first, or start this one on other files"
+                          ) from None
+    except OSError as error:  # a file system without flock, say
         os.close(fd)
-        raise
+        raise Unavailable(f"cannot lock {lock}: {error.strerror or error}") from None
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
     return fd

@@ -164,3 +164,16 @@ async def test_a_second_cluster_on_the_same_record_is_refused(tmp_path: Path) ->
         await first.terminate()
     assert code == 2 and "Traceback" not in stderr
     assert "cannot start the cluster:" in stderr and "in use" in stderr
+
+
+def test_files_that_cannot_be_made_end_the_start_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    db = str(tmp_path / "a-file" / "e.db")  # under a file, not a directory
+    for command, exit_code in (
+            ([sys.executable, "-m", "engine", "--db", db, "--keypair",
+              str(tmp_path / "wallet.json"), "--port", str(free_port())], 1),
+            ([sys.executable, "-m", "engine", "cluster", "--db", db, "--port",
+              str(free_port())], 2)):
+        code, stderr, _ = run(command)
+        assert code == exit_code and "Traceback" not in stderr
+        assert f"cannot use {db}: Not a directory" in stderr.strip().splitlines()[-1]

@@ -20,7 +20,7 @@ from engine.simulator.cheatcodes import Cheatcodes
 from engine.simulator.cluster import WalletMismatch
 from engine.simulator.cluster_server import Door, serve_world
 from engine.simulator.world import SimWorld
-from engine.state_lock import InUse, StateLock, sqlite_files
+from engine.state_lock import StateLock, Unavailable, sqlite_files
 from engine.svm.runtime import ProgramsMissing
 
 
@@ -82,7 +82,7 @@ def main(argv: Sequence[str], address_of: Callable[[str], str]) -> int:
     try:  # the record is this process's alone while it runs (see state_lock)
         with StateLock(sqlite_files(args.db)):
             return _run(args, funded, lamports)
-    except InUse as error:
+    except Unavailable as error:
         print(f"cannot start the cluster: {error}", file=sys.stderr)
         return 2
 
