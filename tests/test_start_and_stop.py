@@ -177,3 +177,18 @@ def test_files_that_cannot_be_made_end_the_start_in_one_line(tmp_path: Path) -> 
         code, stderr, _ = run(command)
         assert code == exit_code and "Traceback" not in stderr
         assert f"cannot use {db}: Not a directory" in stderr.strip().splitlines()[-1]
+
+
+async def test_a_cluster_on_a_busy_port_says_so_before_anything_else(tmp_path: Path) -> None:
+    first = ClusterProcess(tmp_path / "first.db")
+    await first.start()
+    try:
+        code, stderr, _ = await asyncio.to_thread(run, [
+            sys.executable, "-m", "engine", "cluster", "--db", str(tmp_path / "second.db"),
+            "--port", str(first.port), "--pubsub-port", "0"])
+    finally:
+        await first.terminate()
+    assert code == 2 and "Traceback" not in stderr
+    assert stderr.strip().splitlines() == [
+        f"cannot listen on 127.0.0.1:{first.port}: Address already in use"]
+    assert not (tmp_path / "second.db").exists()  # nothing was started, nor written

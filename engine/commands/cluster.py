@@ -88,6 +88,27 @@ def main(argv: Sequence[str], address_of: Callable[[str], str]) -> int:
 
 
 def _run(args: argparse.Namespace, funded: str | None, lamports: int | None) -> int:
+    # The ports first, as the engine binds its own: a busy one is one line, before anything
+    # else starts or says it serves. PubSub is served on the JSON-RPC port and, as a test
+    # validator serves it, on the next one, where clients such as @solana/web3.js look for it.
+    pubsub_port = args.port + 1 if args.pubsub_port is None else args.pubsub_port
+    sockets: list[socket.socket] = []
+    try:
+        for port in dict.fromkeys(p for p in (args.port, pubsub_port) if p):
+            try:
+                sockets.append(_listen(args.host, port))
+            except OSError as error:
+                print(f"cannot listen on {args.host}:{port}: {error.strerror or error}",
+                      file=sys.stderr)
+                return 2
+        return _serve(args, funded, lamports, sockets)
+    finally:
+        for listening in sockets:
+            listening.close()
+
+
+def _serve(args: argparse.Namespace, funded: str | None, lamports: int | None,
+           sockets: list[socket.socket]) -> int:
     door = Door(frozenset(host_name(h) for h in args.allowed_host), frozenset(args.allow_origin))
     try:
         world = SimWorld.build(SystemClock(), seed=args.seed, latency_scale=args.latency_scale,
@@ -108,15 +129,6 @@ def _run(args: argparse.Namespace, funded: str | None, lamports: int | None) -> 
                 args.host, args.port, args.db,
                 f"the programs' bytecode from {args.programs}" if args.programs
                 else "the Python model (no --programs)")
-    # PubSub is served on the JSON-RPC port and, as a test validator serves it, on the next
-    # one, where clients such as @solana/web3.js look for it by default.
-    pubsub_port = args.port + 1 if args.pubsub_port is None else args.pubsub_port
-    try:
-        sockets = [_listen(args.host, port) for port in dict.fromkeys(
-            p for p in (args.port, pubsub_port) if p)]
-    except OSError as error:
-        print(f"cannot listen on {args.host}: {error.strerror}", file=sys.stderr)
-        return 2
     web.run_app(serve_world(world, args.launch_rate, door), sock=sockets, print=None,
                 access_log=None)
     return 0
@@ -125,5 +137,9 @@ def _run(args: argparse.Namespace, funded: str | None, lamports: int | None) -> 
 def _listen(host: str, port: int) -> socket.socket:
     listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listening.bind((host, port))
+    try:
+        listening.bind((host, port))
+    except OSError:
+        listening.close()
+        raise
     return listening
