@@ -268,6 +268,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
             for venue in edge.venues:  # pool accounts that changed wake the price watcher
                 venue.listeners.append(parts.watcher.pools_changed)
             app[ENGINE] = parts.engine
+            await parts.engine.trading.announce_wallet()
             await parts.engine.operations.start()
             opened.push_async_callback(parts.engine.operations.stop)
             if parts.sharing is not None:

@@ -84,3 +84,19 @@ def test_a_programs_directory_without_the_programs_refuses_to_start(tmp_path: Pa
                               str(tmp_path)], capture_output=True, text=True, timeout=30)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert f"cannot start the cluster: {tmp_path} has no" in refused.stderr
+
+
+async def test_an_engine_whose_wallet_the_cluster_never_funded_says_so_at_start(
+        tmp_path: Path) -> None:
+    cluster = ClusterProcess(tmp_path / "cluster.db", *SIM, "--fund", str(Keypair().pubkey()))
+    await cluster.start()
+    try:
+        log = tmp_path / "engine.log"
+        engine = EngineProcess(tmp_path / "e.db", *SIM, "--rpc-url", cluster.url, log=log)
+        await engine.start()
+        await engine.terminate()
+    finally:
+        await cluster.terminate()
+    address = Keypair.from_json((tmp_path / "wallet.json").read_text()).pubkey()
+    warned = [line for line in log.read_text().splitlines() if "holds no SOL" in line]
+    assert len(warned) == 1 and "WARNING" in warned[0] and str(address) in warned[0]

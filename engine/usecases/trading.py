@@ -14,6 +14,7 @@ from engine.domain.errors import StorageUnavailable
 from engine.domain.request import SwapMode
 from engine.domain.risk import TradingState
 from engine.domain.routing import RoutePlan
+from engine.domain.tokens import SOL_DECIMALS, WSOL_MINT, format_atoms
 from engine.domain.transactions import TokenBalance
 from engine.orders.risk_controls import RiskControls
 from engine.orders.router import Router
@@ -54,3 +55,19 @@ class Trading:
     async def wallet(self) -> tuple[str, Sequence[TokenBalance]]:
         """The wallet's address (its public key) and its balances, from the cluster."""
         return self._chain.address, await self._chain.balances()
+
+    async def announce_wallet(self) -> None:
+        """Say at start which wallet trades and what SOL it holds: a wallet the cluster never
+        funded (another cluster's, a new keypair) fails every order, so say that at once."""
+        try:
+            address, held = await self.wallet()
+        except Exception as error:  # only an announcement: never a reason not to start
+            logger.warning("the wallet's balance could not be read: {}", error)
+            return
+        lamports = next((b.atoms for b in held if b.mint == WSOL_MINT), 0)
+        if lamports == 0:
+            logger.warning("wallet {} holds no SOL on this cluster: every order will fail with "
+                           "INSUFFICIENT_FUNDS until it is funded (a simulated cluster funds "
+                           "the keypair given to its --fund-keypair)", address)
+        else:
+            logger.info("wallet {}: {} SOL", address, format_atoms(lamports, SOL_DECIMALS))
