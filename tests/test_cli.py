@@ -184,6 +184,19 @@ async def test_the_demo_shows_every_order_type_filling_every_time(
     assert confirmed == {f"#{n}" for n in range(11)}
 
 
+async def test_without_the_sim_api_the_demo_leaves_the_sniper_out_and_says_why(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    async with EngineHarness.start(tmp_path / "e.db", sim_api=False) as engine:
+        code, out, err = await run(capsys, "demo", "--url", engine.url)
+        assert engine.engine.operations.health().waiting == 0  # nothing left behind
+    assert code == 0, out
+    assert "the sniper is left out" in err and "--sim-api" in err
+    lines = [line.split() for line in out.splitlines()]
+    confirmed = {words[1] for words in lines if words[1].startswith("#")
+                 and words[3] == "confirmed"}
+    assert confirmed == {f"#{n}" for n in range(10)} and "sniper" not in out
+
+
 async def test_watch_replays_an_orders_timing_from_when_it_was_accepted(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     clock = ManualClock()
