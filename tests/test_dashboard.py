@@ -1,4 +1,8 @@
-"""The dashboard in a real headless Chromium: it loads cleanly and shows orders as they move."""
+"""The dashboard in a real headless Chromium: it loads cleanly and shows orders as they move.
+
+One browser serves the module (starting Chromium is most of a test's time), and each test gets
+a context of its own: its own storage, cookies and pages, as a fresh browser profile would. So
+the module's tests share one event loop, and the engine fixture here runs in it."""
 
 from __future__ import annotations
 
@@ -21,20 +25,42 @@ if not Path(CHROMIUM).exists() and not os.environ.get("CI_REQUIRE_BROWSER"):
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-@pytest_asyncio.fixture
-async def page(order_engine: EngineHarness) -> AsyncIterator[Any]:
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = await browser.new_page()
-        page.errors = []  # type: ignore[attr-defined]
-        page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        await page.goto(order_engine.url + "/")
-        yield page
-        await browser.close()
+        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        await chromium.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def fresh(browser: Any) -> AsyncIterator[Any]:
+    """A browser context of this test's own (a fresh profile)."""
+    context = await browser.new_context()
+    yield context
+    await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def engine(tmp_path: Path) -> AsyncIterator[EngineHarness]:
+    """The harness's engine, in the module's event loop (the browser's)."""
+    async with EngineHarness.start(tmp_path / "engine.db") as harness:
+        yield harness
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(fresh: Any, engine: EngineHarness) -> AsyncIterator[Any]:
+    page = await fresh.new_page()
+    page.errors = []
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    await page.goto(engine.url + "/")
+    yield page
 
 
 async def test_the_page_loads_live_without_console_errors(page: Any) -> None:
@@ -78,12 +104,11 @@ ws.onerror = () => window.results.ws = "refused";
 
 
 async def test_a_page_on_another_origin_places_nothing_through_the_browser(
-        order_engine: EngineHarness) -> None:
+        fresh: Any, engine: EngineHarness) -> None:
     from aiohttp import web
-    from playwright.async_api import async_playwright
 
     attacker = web.Application()
-    page_html = ATTACK.replace("ENGINE", order_engine.url)
+    page_html = ATTACK.replace("ENGINE", engine.url)
 
     async def serve(request: web.Request) -> web.Response:
         return web.Response(text=page_html, content_type="text/html")
@@ -95,55 +120,47 @@ async def test_a_page_on_another_origin_places_nothing_through_the_browser(
     await site.start()
     port = runner.addresses[0][1]
     try:
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            page = await browser.new_page()
-            await page.goto(f"http://127.0.0.1:{port}/")
-            await page.wait_for_function("window.results.post && window.results.ws",
-                                         timeout=10_000)
-            results = await page.evaluate("window.results")
-            framed = [f for f in page.frames if f.url.startswith(order_engine.url)]
-            framed_content = [await f.content() for f in framed]
-            await browser.close()
+        page = await fresh.new_page()
+        await page.goto(f"http://127.0.0.1:{port}/")
+        await page.wait_for_function("window.results.post && window.results.ws",
+                                     timeout=10_000)
+        results = await page.evaluate("window.results")
+        framed = [f for f in page.frames if f.url.startswith(engine.url)]
+        framed_content = [await f.content() for f in framed]
     finally:
         await runner.cleanup()
     assert results["ws"] == "refused"
     assert all("order-form" not in html for html in framed_content)  # the frame was blocked
-    assert order_engine.http is not None
-    async with order_engine.http.get("/api/orders") as resp:
+    assert engine.http is not None
+    async with engine.http.get("/api/orders") as resp:
         assert (await resp.json())["orders"] == []
 
 
 async def test_the_dashboard_asks_for_a_key_once_one_exists_and_goes_live(
-        order_engine: EngineHarness) -> None:
-    from playwright.async_api import async_playwright
-
-    key = await order_engine.create_key("desk", "trade")
-    order_engine.use_key(key)
-    order_id = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+        fresh: Any, engine: EngineHarness) -> None:
+    key = await engine.create_key("desk", "trade")
+    engine.use_key(key)
+    order_id = await engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
     asked: list[str] = []
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = await browser.new_page()
+    page = await fresh.new_page()
 
-        async def answer(dialog: Any) -> None:
-            asked.append(dialog.message)
-            await dialog.accept(key)
+    async def answer(dialog: Any) -> None:
+        asked.append(dialog.message)
+        await dialog.accept(key)
 
-        page.on("dialog", answer)
-        await page.goto(order_engine.url + "/")
-        await page.wait_for_selector("#connection.confirmed", timeout=10_000)
-        await page.wait_for_selector(f"tr[data-order-id='{order_id}']", timeout=10_000)
-        stored = await page.evaluate("sessionStorage.getItem('engineKey')")
-        await browser.close()
+    page.on("dialog", answer)
+    await page.goto(engine.url + "/")
+    await page.wait_for_selector("#connection.confirmed", timeout=10_000)
+    await page.wait_for_selector(f"tr[data-order-id='{order_id}']", timeout=10_000)
+    stored = await page.evaluate("sessionStorage.getItem('engineKey')")
     assert len(asked) == 1 and "API key" in asked[0] and stored == key
 
 
 async def test_the_dashboard_shows_when_trading_is_halted(page: Any,
-                                                         order_engine: EngineHarness) -> None:
+                                                         engine: EngineHarness) -> None:
     await page.wait_for_selector("#trading.confirmed", timeout=10_000)
-    assert order_engine.http is not None
-    async with order_engine.http.put("/api/risk", json={"state": "halted"}) as resp:
+    assert engine.http is not None
+    async with engine.http.put("/api/risk", json={"state": "halted"}) as resp:
         assert resp.status == 200
     await page.reload()
     await page.wait_for_selector("#trading.failed", timeout=10_000)
@@ -151,14 +168,14 @@ async def test_the_dashboard_shows_when_trading_is_halted(page: Any,
 
 
 async def test_the_form_places_an_exact_out_order_and_a_twap(page: Any,
-                                                              order_engine: EngineHarness) -> None:
+                                                              engine: EngineHarness) -> None:
     await page.wait_for_selector("#connection.confirmed", timeout=10_000)
     await page.fill("input[name=amount]", "150")
     await page.select_option("#swapMode", "ExactOut")
     await page.click("#submit-button")
     await page.wait_for_selector("#form-result:has-text('accepted')", timeout=10_000)
     exact = (await page.text_content("#form-result")).split()[-1]
-    assert (await order_engine.wait_terminal(exact))["amountOut"] == "150"
+    assert (await engine.wait_terminal(exact))["amountOut"] == "150"
     await page.select_option("#orderType", "twap")
     assert not await page.is_visible("#swapMode")  # a TWAP sells an exact amount in
     await page.fill("input[name=amount]", "1")
@@ -170,7 +187,7 @@ async def test_the_form_places_an_exact_out_order_and_a_twap(page: Any,
         " return t.includes('accepted') && !t.includes(first); }", arg=exact,
         timeout=10_000)
     twap = (await page.text_content("#form-result")).split()[-1]
-    detail = await order_engine.order(twap)
+    detail = await engine.order(twap)
     assert (detail["orderType"], detail["slices"], detail["intervalSeconds"]) == ("twap", 2, 1)
     assert page.errors == []
 
@@ -193,40 +210,36 @@ async def test_the_form_shows_each_order_types_own_fields_only(
         assert not await page.is_visible(f"input[name={name}]"), name
 
 
-async def test_without_the_sim_api_the_page_loads_without_console_errors(tmp_path: Path) -> None:
-    from playwright.async_api import async_playwright
-
-    async with EngineHarness.start(tmp_path / "e.db", sim_api=False) as engine, \
-            async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = await browser.new_page()
+async def test_without_the_sim_api_the_page_loads_without_console_errors(
+        fresh: Any, tmp_path: Path) -> None:
+    async with EngineHarness.start(tmp_path / "e.db", sim_api=False) as engine:
+        page = await fresh.new_page()
         errors: list[str] = []
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         page.on("pageerror", lambda e: errors.append(str(e)))
         await page.goto(engine.url + "/")
         await page.wait_for_selector("#connection.confirmed", timeout=10_000)
-        await browser.close()
     assert errors == []
 
 
 async def test_a_waiting_order_is_cancelled_from_its_row(page: Any,
-                                                         order_engine: EngineHarness) -> None:
-    order_id = await order_engine.submit(orderType="limit", tokenIn="SOL", tokenOut="USDC",
+                                                         engine: EngineHarness) -> None:
+    order_id = await engine.submit(orderType="limit", tokenIn="SOL", tokenOut="USDC",
                                          amount=1, limitPrice=10_000)
     row = f"tr[data-order-id='{order_id}']"
     await page.wait_for_selector(f"{row} .chip.waiting", timeout=10_000)
     await page.click(f"{row} button.cancel")
     await page.wait_for_selector(f"{row} .chip.cancelled", timeout=10_000)
     assert not await page.is_visible(f"{row} button.cancel")
-    assert (await order_engine.order(order_id))["status"] == "cancelled"
+    assert (await engine.order(order_id))["status"] == "cancelled"
     assert page.errors == []
 
 
 async def test_an_orders_detail_shows_its_route_quotes_attempts_and_fill(
-        page: Any, order_engine: EngineHarness) -> None:
-    order_id = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
-    done = await order_engine.wait_terminal(order_id)
-    order = await order_engine.order(order_id)
+        page: Any, engine: EngineHarness) -> None:
+    order_id = await engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+    done = await engine.wait_terminal(order_id)
+    order = await engine.order(order_id)
     row = f"tr[data-order-id='{order_id}']"
     await page.wait_for_selector(f"{row} .chip.confirmed", timeout=10_000)
     await page.click(row)
@@ -244,14 +257,14 @@ async def test_an_orders_detail_shows_its_route_quotes_attempts_and_fill(
 
 
 async def test_the_wallet_panel_lists_balances_and_follows_a_fill(
-        page: Any, order_engine: EngineHarness) -> None:
+        page: Any, engine: EngineHarness) -> None:
     await page.wait_for_selector("#wallet-rows tr", timeout=10_000)
     usdc = "#wallet-rows tr[data-mint='EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v'] td.number"
     before = await page.text_content(usdc)
-    order_id = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
-    await order_engine.wait_terminal(order_id)
-    assert order_engine.http is not None
-    async with order_engine.http.get("/api/wallet") as resp:
+    order_id = await engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+    await engine.wait_terminal(order_id)
+    assert engine.http is not None
+    async with engine.http.get("/api/wallet") as resp:
         wallet = await resp.json()
     after = next(b["amount"] for b in wallet["balances"] if b["symbol"] == "USDC")
     whole, _, fraction = after.partition(".")
@@ -263,15 +276,15 @@ async def test_the_wallet_panel_lists_balances_and_follows_a_fill(
 
 
 async def test_idle_charts_say_so_and_the_price_chart_draws_quotes(
-        page: Any, order_engine: EngineHarness) -> None:
+        page: Any, engine: EngineHarness) -> None:
     await page.wait_for_selector("#throughput[data-empty=true]", timeout=10_000)
     await page.wait_for_selector("#latency[data-empty=true]", timeout=10_000)
     await page.wait_for_selector("#price-now:has-text('1 SOL =')", timeout=10_000)
     await page.wait_for_selector("#price-chart[data-empty=false]", timeout=10_000)
     await page.select_option("#pair", "BONK/USDC")
     await page.wait_for_selector("#price-now:has-text('1 BONK =')", timeout=10_000)
-    order_id = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
-    await order_engine.wait_terminal(order_id)
+    order_id = await engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+    await engine.wait_terminal(order_id)
     await page.wait_for_selector("#throughput[data-empty=false]", timeout=10_000)
     await page.wait_for_selector("#latency[data-empty=false]", timeout=10_000)
     assert page.errors == []
@@ -291,16 +304,16 @@ def edge(route: dict[str, Any]) -> float | None:
 
 
 async def test_the_venue_panel_counts_each_order_once_by_its_edge_over_the_alternatives(
-        page: Any, order_engine: EngineHarness) -> None:
-    order_engine.world.hold_prices()
+        page: Any, engine: EngineHarness) -> None:
+    engine.world.hold_prices()
     orders = [{"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1},
               {"tokenIn": "SOL", "tokenOut": "USDC", "amount": 150, "swapMode": "ExactOut"},
               {"tokenIn": "BONK", "tokenOut": "USDC", "amount": 1_000_000}]  # through SOL
     routes = []
     for order in orders:
-        done = await order_engine.wait_terminal(await order_engine.submit(**order))
+        done = await engine.wait_terminal(await engine.submit(**order))
         assert done["status"] == "confirmed"
-        routes.append((await order_engine.order(done["orderId"]))["route"])
+        routes.append((await engine.order(done["orderId"]))["route"])
     assert edge(routes[2]) is None and routes[2]["quotes"] == []
     expected: dict[str, list[float | None]] = {}
     for route in routes:
