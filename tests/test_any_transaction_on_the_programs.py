@@ -43,9 +43,15 @@ def start(tmp_path: Path, programs: Path | None) -> ClusterProcess:
                           *extra)
 
 
-@pytest_asyncio.fixture
-async def node(tmp_path: Path, programs: Path) -> AsyncIterator[AsyncClient]:
-    cluster = start(tmp_path, programs)
+# One node for the module's tests that share it (a process start is most of a test's time):
+# each works with addresses of its own making.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def node(tmp_path_factory: pytest.TempPathFactory,
+               programs: Path) -> AsyncIterator[AsyncClient]:
+    cluster = start(tmp_path_factory.mktemp("node"), programs)
     await cluster.start()
     async with AsyncClient(cluster.url, commitment=Confirmed) as client:
         yield client

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -17,10 +16,15 @@ from engine.simulator import cluster_server as server
 from engine.solana.programs import CPMM, DLMM
 from engine.testing.process import ClusterProcess
 
+# One cluster for the module (a process start is most of a test's time): each test opens
+# connections of its own, and what one test does (a subscription, a batch) ends with them.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-@pytest_asyncio.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[ClusterProcess]:
-    process = ClusterProcess(tmp_path / "cluster.db", "--latency-scale", "0")
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ClusterProcess]:
+    process = ClusterProcess(tmp_path_factory.mktemp("door") / "cluster.db",
+                             "--latency-scale", "0")
     await process.start()
     yield process
     await process.terminate()

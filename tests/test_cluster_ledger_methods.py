@@ -5,7 +5,6 @@ parsed by solana-py's (solders') own types, and the ledger still there after a r
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -28,10 +27,17 @@ from engine.testing.process import ClusterProcess, EngineProcess
 USDC = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
 
 
-@pytest_asyncio.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[tuple[ClusterProcess, list[str], Pubkey]]:
+# One ledger for the module (two process starts and two sales are most of a test's time):
+# the tests read it; the one that restarts the cluster leaves it as it was.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def ledger(tmp_path_factory: pytest.TempPathFactory
+                 ) -> AsyncIterator[tuple[ClusterProcess, list[str], Pubkey]]:
     """A cluster on which an engine sold SOL twice: (the cluster, the two signatures, the
     wallet)."""
+    tmp_path = tmp_path_factory.mktemp("ledger")
     wallet = tmp_path / "wallet.json"
     cluster = ClusterProcess(tmp_path / "cluster.db", "--latency-scale", "0", "--failure-rate",
                              "0", "--market-flow", "0", "--fund-keypair", str(wallet))

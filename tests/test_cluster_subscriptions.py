@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from cluster_clients import confirmed_sale
 from solana.rpc.websocket_api import SolanaWsClient
@@ -24,10 +24,16 @@ from solders.rpc.responses import (
 
 from engine.testing.process import ClusterProcess, EngineProcess
 
+# One cluster and engine for the module (two process starts are most of a test's time): each
+# test subscribes on connections of its own and waits for what comes after it subscribed.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-@pytest_asyncio.fixture
-async def live(tmp_path: Path) -> AsyncIterator[tuple[str, str, Pubkey]]:
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def live(tmp_path_factory: pytest.TempPathFactory
+               ) -> AsyncIterator[tuple[str, str, Pubkey]]:
     """(the cluster's WebSocket URL, an engine's URL, the engine's wallet), a market moving."""
+    tmp_path = tmp_path_factory.mktemp("live")
     wallet = tmp_path / "wallet.json"
     cluster = ClusterProcess(tmp_path / "cluster.db", "--latency-scale", "0.05",
                              "--failure-rate", "0", "--market-flow", "0",
