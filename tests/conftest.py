@@ -11,7 +11,10 @@ from types import ModuleType
 import pytest
 import pytest_asyncio
 
+from engine.clock import SystemClock
+from engine.simulator.world import SimWorld
 from engine.testing import EngineHarness, ManualClock
+from engine.testing.cluster import wallet_for
 from engine.testing.postgres import binaries, throwaway_postgres
 
 
@@ -46,6 +49,18 @@ def programs() -> Path:
         pytest.skip(f"no programs' bytecode in {directory} (set ENGINE_PROGRAMS to a directory "
                     "of <program id>.so files)")
     return directory
+
+
+@pytest_asyncio.fixture(params=["model", "programs"])
+async def quiet_world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SimWorld]:
+    """A quiet market (no other traders), run by the model or by the programs, the wallet at
+    `tmp_path / "wallet.json"` funded: a cluster on its own, for the chain adapter's tests."""
+    programs = str(request.getfixturevalue("programs")) if request.param == "programs" else None
+    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                           funded=wallet_for(tmp_path / "wallet.json"), market_flow=0,
+                           programs=programs)
+    yield world
+    await world.chain.close()
 
 
 @pytest_asyncio.fixture

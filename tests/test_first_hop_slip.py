@@ -9,34 +9,18 @@ solders."""
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-import pytest_asyncio
 from cluster_clients import chain_adapter
 from solders.transaction import VersionedTransaction
 
-from engine.clock import SystemClock
 from engine.domain.routing import pivot_floor
 from engine.domain.tokens import WSOL_MINT, lookup
 from engine.domain.transactions import Landed, Memo, SwapInstruction
 from engine.simulator.world import SimWorld
 from engine.solana.transaction import decode
-from engine.testing.cluster import wallet_for
 
 BONK, USDC = (lookup(s).mint for s in ("BONK", "USDC"))  # type: ignore[union-attr]
-
-
-@pytest_asyncio.fixture(params=["model", "programs"])
-async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SimWorld]:
-    """A quiet market, run by the model or by the programs, the wallet at tmp_path funded."""
-    programs = str(request.getfixturevalue("programs")) if request.param == "programs" else None
-    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "wallet.json"), market_flow=0,
-                           programs=programs)
-    yield world
-    await world.chain.close()
 
 
 async def two_hops(world: SimWorld, tmp_path: Path, moved: str, factor: float) -> Landed:
@@ -58,25 +42,25 @@ async def two_hops(world: SimWorld, tmp_path: Path, moved: str, factor: float) -
     return landed
 
 
-async def test_a_first_hop_that_slips_is_named_as_the_first(world: SimWorld,
+async def test_a_first_hop_that_slips_is_named_as_the_first(quiet_world: SimWorld,
                                                             tmp_path: Path) -> None:
-    landed = await two_hops(world, tmp_path, "ray-bonk-sol", 0.99)  # BONK 1 % cheaper
+    landed = await two_hops(quiet_world, tmp_path, "ray-bonk-sol", 0.99)  # BONK 1 % cheaper
     assert (landed.err, landed.failed_hop) == ("SLIPPAGE_EXCEEDED", 0)
 
 
-async def test_a_final_hop_that_slips_is_named_as_the_second(world: SimWorld,
+async def test_a_final_hop_that_slips_is_named_as_the_second(quiet_world: SimWorld,
                                                              tmp_path: Path) -> None:
-    landed = await two_hops(world, tmp_path, "ray-sol-usdc", 0.95)  # SOL 5 % cheaper
+    landed = await two_hops(quiet_world, tmp_path, "ray-sol-usdc", 0.95)  # SOL 5 % cheaper
     assert (landed.err, landed.failed_hop) == ("SLIPPAGE_EXCEEDED", 1)
 
 
 async def test_the_accounts_a_transaction_may_write_are_those_solders_says(
-        world: SimWorld, tmp_path: Path) -> None:
+        quiet_world: SimWorld, tmp_path: Path) -> None:
     """What the cluster tells account subscribers of after a landing: the writable keys, as
     the message's header says, here judged by solders' own reading of the same message."""
-    chain = chain_adapter(world, tmp_path / "wallet.json")
-    now, amount = world.chain.now(), 10**11
-    sol, _ = world.pool("ray-bonk-sol").swap_out(BONK, amount, now)
+    chain = chain_adapter(quiet_world, tmp_path / "wallet.json")
+    now, amount = quiet_world.chain.now(), 10**11
+    sol, _ = quiet_world.pool("ray-bonk-sol").swap_out(BONK, amount, now)
     tx = await chain.sign([SwapInstruction("raydium", "ray-bonk-sol", BONK, WSOL_MINT, amount,
                                            pivot_floor(sol), 0),
                            SwapInstruction("meteora", "met-sol-usdc", WSOL_MINT, USDC,
@@ -84,7 +68,7 @@ async def test_the_accounts_a_transaction_may_write_are_those_solders_says(
                           await chain.latest_blockhash(), Memo("o-1", 1))
     raw = base64.b64decode(tx.payload)
     message = VersionedTransaction.from_bytes(raw).message
-    decoded = decode(raw, world.pool_at, any_program=world.runs_any_program)
+    decoded = decode(raw, quiet_world.pool_at, any_program=quiet_world.runs_any_program)
     keys = message.account_keys
     assert set(decoded.writable) == {k for n, k in enumerate(keys)
                                      if message.is_maybe_writable(n)}

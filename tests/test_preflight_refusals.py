@@ -5,11 +5,9 @@ and on the programs (where the runtime alone judges what is missing)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from cluster_clients import chain_adapter
 
 from engine.clock import SystemClock
@@ -24,16 +22,6 @@ from engine.testing.cluster import wallet_for
 USDC = lookup("USDC").mint  # type: ignore[union-attr]
 
 
-@pytest_asyncio.fixture(params=["model", "programs"])
-async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SimWorld]:
-    programs = str(request.getfixturevalue("programs")) if request.param == "programs" else None
-    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "wallet.json"), market_flow=0,
-                           programs=programs)
-    yield world
-    await world.chain.close()
-
-
 async def too_large_a_sale(world: SimWorld, tmp_path: Path) -> SignedTransaction:
     """Twice the wallet's USDC, sold for SOL on Raydium, signed by the wallet."""
     chain = chain_adapter(world, tmp_path / "wallet.json")
@@ -43,11 +31,11 @@ async def too_large_a_sale(world: SimWorld, tmp_path: Path) -> SignedTransaction
 
 
 async def test_a_preflight_refuses_it_as_the_simulation_fails_it_and_charges_nothing(
-        world: SimWorld, tmp_path: Path) -> None:
-    tx = await too_large_a_sale(world, tmp_path)
-    node = RpcClient(InProcess(world.rpc))
+        quiet_world: SimWorld, tmp_path: Path) -> None:
+    tx = await too_large_a_sale(quiet_world, tmp_path)
+    node = RpcClient(InProcess(quiet_world.rpc))
     simulated = (await node.simulate_transaction(tx.payload))["value"]
-    lamports = world.chain.wallet.balances[WSOL_MINT]
+    lamports = quiet_world.chain.wallet.balances[WSOL_MINT]
     with pytest.raises(RpcError) as refused:
         await node.send_transaction(tx.payload)
     assert refused.value.code == PREFLIGHT_FAILURE
@@ -58,20 +46,20 @@ async def test_a_preflight_refuses_it_as_the_simulation_fails_it_and_charges_not
     assert f"Error processing Instruction {index}: custom program error" in refused.value.message
     assert index >= 2  # not the compute budget's: the instruction that found the shortfall
     assert error_code(simulated["err"]) == "INSUFFICIENT_FUNDS"
-    assert world.chain.wallet.balances[WSOL_MINT] == lamports
-    assert world.chain.history.landed_for("o-1") == []
+    assert quiet_world.chain.wallet.balances[WSOL_MINT] == lamports
+    assert quiet_world.chain.history.landed_for("o-1") == []
 
 
 async def test_without_a_preflight_it_lands_failed_and_pays_its_fee(
-        world: SimWorld, tmp_path: Path) -> None:
-    tx = await too_large_a_sale(world, tmp_path)
-    node = RpcClient(InProcess(world.rpc))
-    lamports, usdc = (world.chain.wallet.balances[m] for m in (WSOL_MINT, USDC))
+        quiet_world: SimWorld, tmp_path: Path) -> None:
+    tx = await too_large_a_sale(quiet_world, tmp_path)
+    node = RpcClient(InProcess(quiet_world.rpc))
+    lamports, usdc = (quiet_world.chain.wallet.balances[m] for m in (WSOL_MINT, USDC))
     await node.send_transaction(tx.payload, skip_preflight=True)
-    landed = await chain_adapter(world, tmp_path / "wallet.json").confirm(tx)
+    landed = await chain_adapter(quiet_world, tmp_path / "wallet.json").confirm(tx)
     assert landed is not None and landed.err == "INSUFFICIENT_FUNDS"
-    assert world.chain.wallet.balances[WSOL_MINT] == lamports - landed.fee_lamports
-    assert world.chain.wallet.balances[USDC] == usdc
+    assert quiet_world.chain.wallet.balances[WSOL_MINT] == lamports - landed.fee_lamports
+    assert quiet_world.chain.wallet.balances[USDC] == usdc
 
 
 async def test_a_wallet_that_cannot_pay_the_fee_is_refused_even_without_a_preflight(

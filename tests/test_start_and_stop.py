@@ -20,6 +20,12 @@ def engine_command(tmp_path: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "engine", "--db", str(tmp_path / "e.db"), *args]
 
 
+def cluster_command(db: Path, port: int) -> list[str]:
+    """`python -m engine cluster` on `db` and `port`, with no PubSub port of its own."""
+    return [sys.executable, "-m", "engine", "cluster", "--db", str(db), "--port", str(port),
+            "--pubsub-port", "0"]
+
+
 def run(command: list[str], timeout: float = 20) -> tuple[int, str, float]:
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
@@ -157,9 +163,8 @@ async def test_a_second_cluster_on_the_same_record_is_refused(tmp_path: Path) ->
     first = ClusterProcess(tmp_path / "cluster.db")
     await first.start()
     try:
-        code, stderr, _ = await asyncio.to_thread(run, [
-            sys.executable, "-m", "engine", "cluster", "--db", str(tmp_path / "cluster.db"),
-            "--port", str(free_port()), "--pubsub-port", "0"])
+        code, stderr, _ = await asyncio.to_thread(
+            run, cluster_command(tmp_path / "cluster.db", free_port()))
     finally:
         await first.terminate()
     assert code == 2 and "Traceback" not in stderr
@@ -172,8 +177,7 @@ def test_files_that_cannot_be_made_end_the_start_in_one_line(tmp_path: Path) -> 
     for command, exit_code in (
             ([sys.executable, "-m", "engine", "--db", db, "--keypair",
               str(tmp_path / "wallet.json"), "--port", str(free_port())], 1),
-            ([sys.executable, "-m", "engine", "cluster", "--db", db, "--port",
-              str(free_port())], 2)):
+            (cluster_command(Path(db), free_port()), 2)):
         code, stderr, _ = run(command)
         assert code == exit_code and "Traceback" not in stderr
         assert f"cannot use {db}: Not a directory" in stderr.strip().splitlines()[-1]
@@ -183,9 +187,8 @@ async def test_a_cluster_on_a_busy_port_says_so_before_anything_else(tmp_path: P
     first = ClusterProcess(tmp_path / "first.db")
     await first.start()
     try:
-        code, stderr, _ = await asyncio.to_thread(run, [
-            sys.executable, "-m", "engine", "cluster", "--db", str(tmp_path / "second.db"),
-            "--port", str(first.port), "--pubsub-port", "0"])
+        code, stderr, _ = await asyncio.to_thread(
+            run, cluster_command(tmp_path / "second.db", first.port))
     finally:
         await first.terminate()
     assert code == 2 and "Traceback" not in stderr
