@@ -235,3 +235,14 @@ async def test_a_key_without_the_scope_is_refused_with_the_engines_reason(
     assert code == 2 and "refused (403)" in err and "scope" in err
     code, out, _ = await run(capsys, "orders", "--key", reader, "--url", order_engine.url)
     assert code == 0 and out.startswith("order")
+
+
+async def test_submit_passes_slippage_as_typed_and_a_bad_one_is_the_engines_refusal(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    url = ("--url", order_engine.url)
+    code, out, _ = await run(capsys, "submit", "SOL", "USDC", "1", "--slippage", "0.02",
+                             "--detach", *url)
+    assert code == 0
+    assert (await order_engine.order(out.strip()))["slippage"] == "0.02"
+    code, _, err = await run(capsys, "submit", "SOL", "USDC", "1", "--slippage", "abc", *url)
+    assert code == 2 and "refused (422): INVALID_NUMBER" in err
