@@ -100,3 +100,13 @@ async def test_an_engine_whose_wallet_the_cluster_never_funded_says_so_at_start(
     address = Keypair.from_json((tmp_path / "wallet.json").read_text()).pubkey()
     warned = [line for line in log.read_text().splitlines() if "holds no SOL" in line]
     assert len(warned) == 1 and "WARNING" in warned[0] and str(address) in warned[0]
+
+
+async def test_an_engine_says_at_start_which_wallet_trades_and_its_sol(tmp_path: Path) -> None:
+    log = tmp_path / "engine.log"
+    engine = EngineProcess(tmp_path / "e.db", *SIM, "--log-level", "INFO", log=log)
+    await engine.start()
+    await engine.terminate()
+    address = Keypair.from_json((tmp_path / "wallet.json").read_text()).pubkey()
+    assert f"wallet {address}: 10000 SOL" in log.read_text()
+    assert "holds no SOL" not in log.read_text()
