@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from engine.commands import cli
 from engine.commands.orders_text import describe
@@ -246,3 +247,43 @@ async def test_submit_passes_slippage_as_typed_and_a_bad_one_is_the_engines_refu
     assert (await order_engine.order(out.strip()))["slippage"] == "0.02"
     code, _, err = await run(capsys, "submit", "SOL", "USDC", "1", "--slippage", "abc", *url)
     assert code == 2 and "refused (422): INVALID_NUMBER" in err
+
+
+async def test_a_stream_refused_at_its_handshake_says_how_to_give_a_key(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # A key revoked between the order's lookup and its stream: the lookup passes, the
+    # WebSocket handshake answers 401. An engine that does this on purpose is the shortest way.
+    async def order(request: web.Request) -> web.Response:
+        return web.json_response({"orderId": request.match_info["id"], "status": "pending"})
+
+    async def refused(_: web.Request) -> web.Response:
+        return web.json_response({"error": {"code": "UNAUTHORIZED", "message": "no key"}},
+                                 status=401)
+
+    app = web.Application()
+    app.router.add_get("/api/orders/{id}", order)
+    app.router.add_get("/api/orders/status/{id}", refused)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        code, out, err = await run(capsys, "watch", "6f0c1a2b", "--url",
+                                   f"http://127.0.0.1:{port}")
+    finally:
+        await runner.cleanup()
+    assert code == 2 and out == ""
+    assert "refused (401): no key" in err
+    assert "--key KEY or ENGINE_KEY" in err and "Traceback" not in err
+
+
+async def test_with_a_trade_key_the_demo_leaves_the_sniper_out_as_launching_takes_an_admin(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    admin = await order_engine.create_key("ops", "admin")
+    order_engine.use_key(admin)
+    trader = await order_engine.create_key("bot", "trade")
+    code, out, err = await run(capsys, "demo", "--key", trader, "--url", order_engine.url)
+    assert code == 0, out
+    assert "the sniper is left out" in err and "takes an admin key" in err
+    assert "sniper" not in out and "launch of" not in out

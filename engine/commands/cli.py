@@ -208,7 +208,8 @@ class Unauthorised(Exception):
 
 async def _refuse_unauthorised(resp: aiohttp.ClientResponse) -> None:
     """Every command ends the same way when the engine wants a key: with the engine's reason
-    and how to give one, never as "no such order" or a half-run command."""
+    and how to give one, never as "no such order" or a half-run command. aiohttp applies it
+    to a WebSocket's handshake too, so a stream refused after its lookup passed ends alike."""
     if resp.status in (401, 403):
         try:
             reason = str((await resp.json())["error"]["message"])
@@ -242,12 +243,6 @@ def main(argv: list[str]) -> int:
         except Unauthorised as refused:
             print(f"refused ({refused.status}): {refused.reason}\n{_key_hint(args.key)}",
                   file=sys.stderr)
-            return REFUSED
-        except aiohttp.WSServerHandshakeError as error:  # a stream refused: the same answers
-            if error.status not in (401, 403):
-                raise
-            print(f"refused ({error.status}): the engine refused the order's stream\n"
-                  f"{_key_hint(args.key)}", file=sys.stderr)
             return REFUSED
         except aiohttp.ClientConnectionError as error:
             print(f"no engine at {args.url} ({error}); start one with: python -m engine",
