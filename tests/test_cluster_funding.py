@@ -10,11 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from loguru import logger
 from solders.keypair import Keypair
 
 from engine.clock import SystemClock
+from engine.domain.errors import NodeUnhealthy
+from engine.domain.transactions import TokenBalance
 from engine.simulator.world import SimWorld
 from engine.testing.process import ClusterProcess, EngineProcess
+from engine.usecases.trading import Trading
 
 SIM = ("--latency-scale", "0", "--failure-rate", "0")
 ORDER = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.5}
@@ -110,3 +114,21 @@ async def test_an_engine_says_at_start_which_wallet_trades_and_its_sol(tmp_path:
     address = Keypair.from_json((tmp_path / "wallet.json").read_text()).pubkey()
     assert f"wallet {address}: 10000 SOL" in log.read_text()
     assert "holds no SOL" not in log.read_text()
+
+
+async def test_a_wallet_that_cannot_be_read_at_start_is_a_warning_not_a_failed_start() -> None:
+    class Unreachable:
+        address = str(Keypair().pubkey())
+
+        async def balances(self) -> list[TokenBalance]:
+            raise NodeUnhealthy("connection refused")
+
+    lines: list[str] = []
+    sink = logger.add(lambda message: lines.append(str(message)), level="INFO")
+    try:
+        trading = Trading(risk=None, router=None, chain=Unreachable())  # type: ignore[arg-type]
+        await trading.announce_wallet()
+    finally:
+        logger.remove(sink)
+    assert len(lines) == 1 and "WARNING" in lines[0]
+    assert "the wallet's balance could not be read: connection refused" in lines[0]

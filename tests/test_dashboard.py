@@ -156,6 +156,21 @@ async def test_the_dashboard_asks_for_a_key_once_one_exists_and_goes_live(
     assert len(asked) == 1 and "API key" in asked[0] and stored == key
 
 
+async def test_the_launch_button_is_offered_only_to_a_key_that_may_launch(
+        page: Any, fresh: Any, engine: EngineHarness) -> None:
+    await page.select_option("select[name=orderType]", "sniper")
+    await page.wait_for_selector("#launch-button:not(.unavailable)", state="visible",
+                                 timeout=10_000)  # loopback, no key yet: an admin
+    key = await engine.create_key("desk", "trade")
+    trader = await fresh.new_page()
+    trader.on("dialog", lambda dialog: dialog.accept(key))
+    await trader.goto(engine.url + "/")
+    await trader.click("#submit-button")  # its handler is set once the launch check is done
+    await trader.wait_for_selector("#form-result:has-text('accepted')", timeout=10_000)
+    await trader.select_option("select[name=orderType]", "sniper")
+    assert await trader.is_hidden("#launch-button")
+
+
 async def test_the_dashboard_shows_when_trading_is_halted(page: Any,
                                                          engine: EngineHarness) -> None:
     await page.wait_for_selector("#trading.confirmed", timeout=10_000)

@@ -37,7 +37,20 @@ async def test_the_sim_api_is_not_served_unless_asked_for(tmp_path: Path) -> Non
         assert await get(engine, "/api/sim") == (200, {"enabled": False})  # says so, no 404
     async with EngineHarness.start(tmp_path / "f.db", sim_api=True) as engine:
         status, body = await get(engine, "/api/sim")
-        assert status == 200 and body["enabled"] is True
+        assert status == 200 and body["enabled"] is True and body["canLaunch"] is True
+
+
+async def test_the_sim_api_tells_each_key_whether_it_may_launch(tmp_path: Path) -> None:
+    async with EngineHarness.start(tmp_path / "e.db", sim_api=True) as engine:
+        assert engine.http is not None
+        admin = await engine.create_key("ops", "admin")
+        trader = await engine.create_key("bot", "trade")
+        for key, may in ((admin, True), (trader, False)):
+            auth = {"Authorization": f"Bearer {key}"}
+            async with engine.http.get("/api/sim", headers=auth) as resp:
+                assert resp.status == 200 and (await resp.json())["canLaunch"] is may
+            async with engine.http.post("/api/sim/launch", json={}, headers=auth) as resp:
+                assert resp.status == (201 if may else 403)  # as it said
 
 
 @pytest.mark.parametrize("launch,code", [

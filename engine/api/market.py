@@ -10,9 +10,11 @@ from aiohttp import web
 
 from engine.api import params
 from engine.api.app_keys import ENGINE, MARKET
+from engine.api.auth import caller_of
 from engine.api.errors import ApiError, json_response
 from engine.api.orders import decode_body
 from engine.api.wire import quote_json
+from engine.domain.access import Scope
 from engine.domain.base58 import is_public_key
 from engine.domain.parsing import parse_decimal
 from engine.domain.request import SwapMode
@@ -79,8 +81,11 @@ async def sim_status(request: web.Request) -> web.Response:
     """GET /api/sim: whether the engine serves the simulated market's controls (--sim-api)."""
     if LAUNCHES not in request.app:
         return json_response({"enabled": False})
-    return json_response({"enabled": True, "launchesPerMinute": request.app[LAUNCHES].limit,
-                          "problems": request.app[MARKET].problems()})
+    # Whether this caller may launch (admin once keys exist), so a client such as the demo
+    # leaves out what it could not do instead of waiting for a launch refused to it.
+    return json_response({"enabled": True, "canLaunch": caller_of(request).scope.allows(
+        Scope.ADMIN), "launchesPerMinute": request.app[LAUNCHES].limit,
+        "problems": request.app[MARKET].problems()})
 
 
 async def launch(request: web.Request) -> web.Response:

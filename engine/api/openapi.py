@@ -118,9 +118,16 @@ SPEC: dict[str, Any] = {
                         **error_responses(400, 415, 422, 503)}}},
         "/api/sim": {"get": {
             "summary": "Simulation: whether its controls are served (they are with --sim-api)",
-            "responses": {"200": {"description": "{enabled}, and with --sim-api the launch rate "
-                                                 "and any frozen pool", **as_json({
-                                                     "type": "object"})},
+            "responses": {"200": {"description": "{enabled}, and with --sim-api whether this "
+                                                 "caller may launch, the launch rate and any "
+                                                 "frozen pool", **as_json({
+                                                     "type": "object", "required": ["enabled"],
+                                                     "properties": {
+                                                         "enabled": {"type": "boolean"},
+                                                         "canLaunch": {"type": "boolean"},
+                                                         "launchesPerMinute": {
+                                                             "type": "integer"},
+                                                         "problems": {"type": "array"}}})},
                           **error_responses(401)}}},
         "/api/sim/launch": {"post": {
             "summary": "Simulation: launch a token and its first pool (admin once keys exist)",

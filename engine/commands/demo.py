@@ -26,10 +26,16 @@ async def net_price(session: aiohttp.ClientSession, amount_sol: float) -> float:
     return int(quote["outAmount"]) / 1e6 / amount_sol
 
 
-async def launches_offered(session: aiohttp.ClientSession) -> bool:
-    """Whether the engine serves the simulated market's controls (--sim-api)."""
+async def why_no_launch(session: aiohttp.ClientSession) -> str | None:
+    """Why this demo cannot launch a token for its sniper (None: it can): the engine serves
+    the simulated market's controls only with --sim-api, and once it has keys, to an admin."""
     async with session.get("/api/sim") as resp:
-        return resp.status == 200 and (await resp.json()).get("enabled") is True
+        sim = await resp.json() if resp.status == 200 else {}
+    if sim.get("enabled") is not True:
+        return "which this engine offers only when started with --sim-api"
+    if sim.get("canLaunch") is False:
+        return "which takes an admin key on this engine"
+    return None
 
 
 class DemoRefused(Exception):
@@ -71,10 +77,11 @@ async def cmd_demo(session: aiohttp.ClientSession, args: argparse.Namespace) -> 
     except DemoRefused as error:
         print(f"no demo: {error}", file=sys.stderr)
         return REFUSED
-    mint = base58.encode(os.urandom(32)) if await launches_offered(session) else None
-    if mint is None:
-        print("the sniper is left out: it waits for a token launch, which this engine offers "
-              "only when started with --sim-api", file=sys.stderr)
+    why_not = await why_no_launch(session)
+    mint = base58.encode(os.urandom(32)) if why_not is None else None
+    if why_not is not None:
+        print(f"the sniper is left out: it waits for a token launch, {why_not}",
+              file=sys.stderr)
     orders = demo_orders(price, mint)
     started = time.monotonic()
     coloured = not args.plain and sys.stdout.isatty()  # escapes only to a terminal
@@ -89,8 +96,8 @@ async def cmd_demo(session: aiohttp.ClientSession, args: argparse.Namespace) -> 
     async def move_the_market() -> None:
         await asyncio.sleep(2)
         if mint is not None:
-            # Launching takes an admin key once keys exist: a refusal is said, and the
-            # sniper expires (30 s) rather than waiting for ever.
+            # A launch refused all the same (past --launches-per-minute, say) is said, and
+            # the sniper expires (30 s) rather than waiting for ever.
             async with session.post("/api/sim/launch", raise_for_status=False, json={
                     "mint": mint, "venue": "raydium", "price": 0.000001,
                     "liquidity": 85}) as resp:

@@ -244,9 +244,10 @@ async function start() {
   setInterval(showWallet, 10_000);
   setInterval(samplePrice, 2000);
   $("pair").addEventListener("change", () => { prices.length = 0; samplePrice(); drawCharts(); });
-  // The launch controls exist only when the engine serves the simulated market's (--sim-api).
+  // The launch controls exist only when the engine serves the simulated market's (--sim-api),
+  // and only for a key that may use them (an admin's, once keys exist).
   const sim = await (await api("/api/sim")).json();
-  $("launch-button").classList.toggle("unavailable", !sim.enabled);
+  $("launch-button").classList.toggle("unavailable", !sim.enabled || sim.canLaunch === false);
   $("order-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const r = await post("/api/orders/execute", formBody(ev.target));
