@@ -136,7 +136,34 @@ async def test_the_orders_table_shows_a_twaps_fill_and_keeps_its_columns(
     header, row = out.splitlines()[0], next(r for r in out.splitlines() if order_id in r)
     assert code == 0 and row.index("waiting") == header.index("status")
     twap_row = next(r for r in out.splitlines() if r.startswith(twap))
-    assert twap_row.split()[-1] == received
+    assert twap_row.split()[-4:] == ["1", "SOL", received, "USDC"]
+    assert row.split()[-4:] == ["1", "SOL", "?", "USDC"]  # the market decides what it gets
+
+
+async def test_the_orders_table_shows_each_side_in_its_token_exact_out_included(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    order_id = await order_engine.submit(tokenIn="USDC", tokenOut="SOL", amount=2,
+                                         swapMode="ExactOut")
+    await order_engine.wait_terminal(order_id)
+    fill = (await order_engine.order(order_id))["fill"]
+    code, out, _ = await run(capsys, "orders", "--url", order_engine.url)
+    row = next(r for r in out.splitlines() if r.startswith(order_id))
+    assert code == 0 and row.split()[-4:] == [fill["amountIn"], "USDC", "2", "SOL"]
+
+
+async def test_a_followed_order_shows_every_amount_with_its_token(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = await run(capsys, "submit", "USDC", "SOL", "2", "--exact-out",
+                             "--url", order_engine.url)
+    lines = [line.split(maxsplit=3)[3] for line in out.splitlines()]
+    assert code == 0 and lines[0] == "market USDC -> 2 SOL (exact out)"
+    assert lines[1].endswith(" USDC in") and "at most" in lines[1]
+    assert order_engine.http is not None
+    async with order_engine.http.get("/api/orders", params={"limit": "1"}) as resp:
+        [order] = (await resp.json())["orders"]
+    fill = order["fill"]
+    assert lines[-1].startswith(f"filled {fill['amountIn']} USDC -> 2 SOL at "
+                                f"{fill['executedPrice']} SOL per USDC on {fill['venue']}")
 
 
 async def test_ctrl_c_stops_following_in_one_line_and_the_order_keeps_waiting(

@@ -122,6 +122,20 @@ async def cmd_cancel(session: aiohttp.ClientSession, args: argparse.Namespace) -
     return OK
 
 
+def amounts(order: dict[str, Any]) -> tuple[str, str]:
+    """What an order spent and got: its fill's (a TWAP's slices' together), else what it
+    asks: the amount on the side it fixes (the input, or the output of an exact out) and "?"
+    on the other, which the market decides."""
+    fill = order.get("fill")
+    if fill:
+        return fill["amountIn"], fill["amountOut"]
+    if order.get("received") is not None:  # a TWAP parent
+        return order["filled"], order["received"]
+    if order.get("swapMode") == "ExactOut":
+        return "?", order["amount"]
+    return order["amount"], "?"
+
+
 async def cmd_orders(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
     params = {"limit": str(args.limit), **({"status": args.status} if args.status else {})}
     async with session.get("/api/orders", params=params) as resp:
@@ -129,12 +143,11 @@ async def cmd_orders(session: aiohttp.ClientSession, args: argparse.Namespace) -
         if resp.status != 200:
             print(body["error"]["message"], file=sys.stderr)
             return REFUSED
-    print(f"{'order':<36}  {'type':<13}  {'status':<16}  {'amount':>14}  pair          filled")
+    print(f"{'order':<36}  {'type':<13}  {'status':<16}  {'in':>24}  {'out':>24}")
     for o in body["orders"]:
-        # A fill's output; a TWAP's, what its slices received together.
-        filled = (o.get("fill") or {}).get("amountOut") or o.get("received") or ""
+        spent, got = amounts(o)
         print(f"{o['orderId']:<36}  {o['orderType']:<13}  {o['status']:<16}  "
-              f"{o['amount']:>14}  {o['tokenIn'] + '/' + o['tokenOut']:<12}  {filled}")
+              f"{spent + ' ' + o['tokenIn']:>24}  {got + ' ' + o['tokenOut']:>24}")
     return OK
 
 

@@ -14,20 +14,27 @@ OK, ORDER_DID_NOT_FILL, REFUSED, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
 COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m"]
 
 
-def describe(event: dict[str, Any]) -> str:
+def describe(event: dict[str, Any], order: dict[str, Any] | None = None) -> str:
+    """One event as a line. `order` is the order's first (pending) event, which names its
+    tokens: amounts are then shown with them, as a trader reads them."""
     status = event["status"]
+    tokens = order or event
+    sold, bought = (f" {tokens['tokenIn']}", f" {tokens['tokenOut']}") if "tokenIn" in tokens \
+        else ("", "")
+    per = f" {tokens['tokenOut']} per {tokens['tokenIn']}" if sold else ""
     if status == "pending":
-        exact = " (exact out)" if event.get("swapMode") == "ExactOut" else ""
-        return (f"{event['orderType']} {event['amount']}{exact} {event['tokenIn']} -> "
-                f"{event['tokenOut']}")
+        if event.get("swapMode") == "ExactOut":  # the amount counts what is bought
+            return f"{event['orderType']}{sold} -> {event['amount']}{bought} (exact out)"
+        return f"{event['orderType']} {event['amount']}{sold} ->{bought}"
     if "slice" in event:  # a TWAP parent's slice
-        done = f"; sold {event['filled']}, {event['remaining']} left"
+        done = f"; sold {event['filled']}{sold}, {event['remaining']} left"
         if "childStatus" in event:
             error = event.get("childError")
             why = f" ({error['code']}: {error['message']})" if error else ""
             return f"slice {event['slice']} {event['childStatus']}{why}{done}"
         if "childId" in event:
-            return f"slice {event['slice']} sent: {event['amount']} as {event['childId'][:8]}"
+            return (f"slice {event['slice']} sent: {event['amount']}{sold} as "
+                    f"{event['childId'][:8]}")
         return f"slice {event['slice']} skipped: {event['reason']}"
     if status == "waiting":
         if "highWaterMark" in event:  # a trailing stop that moved its trigger
@@ -40,20 +47,21 @@ def describe(event: dict[str, Any]) -> str:
             return str(event.get("reason") or f"current price {event['currentPrice']}")
         return str(event.get("reason") or "waiting")
     if status == "routing":
-        expect = (f"at most {event['maxAmountIn']} in" if "maxAmountIn" in event
-                  else f"expect {event['expectedOut']}")
+        expect = (f"at most {event['maxAmountIn']}{sold} in" if "maxAmountIn" in event
+                  else f"expect {event['expectedOut']}{bought}")
         again = (f" (again, after {event['previousError']['code']})"
                  if "previousError" in event else "")
         return f"{event['venue']}{again}: {event['reason']}, {expect}"
     if status in ("building", "submitted"):
         return f"attempt {event['attempt']} tx {str(event['txHash'])[:16]}..."
     if status in ("confirmed", "partially_filled") and "children" in event:
-        return (f"sold {event['filled']} for {event['received']} (average "
-                f"{event['averagePrice']}) in {len(event['children'])} slices")
+        return (f"sold {event['filled']}{sold} for {event['received']}{bought} (average "
+                f"{event['averagePrice']}{per}) in {len(event['children'])} slices")
     if status == "confirmed":
         sniped = (f", {event['slotsAfterPoolOpened']} slots after the pool opened"
                   if "slotsAfterPoolOpened" in event else "")
-        return (f"filled {event['amountOut']} at {event['executedPrice']} on {event['venue']} "
+        return (f"filled {event['amountIn']}{sold} -> {event['amountOut']}{bought} at "
+                f"{event['executedPrice']}{per} on {event['venue']} "
                 f"(slot {event['slot']}{sniped})")
     if status == "failed":
         return f"{event['error']['code']}: {event['error']['message']}"
@@ -67,6 +75,7 @@ async def follow(session: aiohttp.ClientSession, order_id: str, label: str = "",
     the order's own: since the engine accepted it, so a replayed history keeps its timing."""
     final, reset = "?", "\033[0m" if colour else ""
     accepted: datetime | None = None
+    order: dict[str, Any] | None = None  # its pending event: the tokens amounts are in
     async with session.ws_connect(f"/api/orders/status/{order_id}") as ws:
         async for message in ws:
             event = message.json()
@@ -77,8 +86,9 @@ async def follow(session: aiohttp.ClientSession, order_id: str, label: str = "",
                 at = datetime.fromisoformat(event["at"])
                 accepted = accepted or at
                 elapsed = (at - accepted).total_seconds()
+            order = order or (event if final == "pending" else None)
             print(f"{elapsed:6.2f}s {colour}{label} {order_id[:8]} "
-                  f"{final:<9}{reset} {describe(event)}", flush=True)
+                  f"{final:<9}{reset} {describe(event, order)}", flush=True)
     return final
 
 
