@@ -15,6 +15,9 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from engine.app import open_store
+from engine.commands import keys as keys_command
+from engine.config import Settings
 from engine.testing import EngineHarness
 
 MARKET = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.01}
@@ -224,3 +227,41 @@ async def test_delete_on_the_submission_url_is_405_not_an_unknown_order(
     assert order_engine.http is not None
     async with order_engine.http.delete("/api/orders/execute") as resp:
         assert resp.status == 405 and set(resp.headers["Allow"].split(",")) == {"GET", "POST"}
+
+
+def keys(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """A keys command in this process, as `python -m engine keys ...` runs it."""
+    code = keys_command.main(list(argv), lambda db: open_store(Settings(db=db)))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_keys_commands_never_make_a_database_but_a_first_key_says_it_made_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "e.db"
+    for argv in (("list",), ("revoke", "bot"), ("scope", "bot", "read"), ("unlock",)):
+        code, _, err = keys(capsys, *argv, "--db", str(db))
+        assert code == 2 and f"no engine database at {db}" in err
+        assert not db.exists(), argv  # a key there would never reach the engine
+    code, _, err = keys(capsys, "create", "--name", "bot", "--scope", "trade", "--db", str(db))
+    assert code == 0 and "creating it" in err and db.is_file()
+
+
+def test_keys_commands_take_the_engines_database_from_engine_db(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "e.db"
+    keys(capsys, "create", "--name", "bot", "--scope", "read", "--db", str(db))
+    monkeypatch.setenv("ENGINE_DB", str(db))
+    code, out, _ = keys(capsys, "list")
+    assert code == 0 and out.startswith("bot ")
+
+
+def test_an_empty_key_list_says_what_that_means(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "e.db"
+    keys(capsys, "create", "--name", "x", "--scope", "read", "--db", str(db))
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM api_keys")
+    code, out, err = keys(capsys, "list", "--db", str(db))
+    assert code == 0 and out == "" and "no keys: loopback clients need none" in err

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
+from engine.config import is_postgres
 from engine.domain.access import KEY_PREFIX, ApiKey, Scope, key_hash
 from engine.keyring import UNLOCKED_AT
 from engine.ports import KeyNameTaken, OrderStore
@@ -41,7 +44,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("unlock", help="after every key was revoked: serve loopback clients without "
                                   "a key again (refused while a key is active)")
     for command in sub.choices.values():
-        command.add_argument("--db", default="./engine.db", help="the engine's database")
+        command.add_argument("--db", default=os.environ.get("ENGINE_DB", "./engine.db"),
+                             help="the engine's database [env ENGINE_DB; default: %(default)s]")
     return p
 
 
@@ -63,6 +67,9 @@ async def run(args: argparse.Namespace, store: OrderStore) -> int:
         print(secret)
         return 0
     if args.action == "list":
+        if not await store.api_keys():
+            print("no keys: loopback clients need none until one exists (python -m engine keys "
+                  "create --name NAME --scope read|trade|admin)", file=sys.stderr)
         for key in await store.api_keys():
             revoked = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
             print(f"{key.name:<24} {key.scope.value:<6} created {key.created_at:%Y-%m-%d %H:%M}"
@@ -98,6 +105,16 @@ async def _unlock(store: OrderStore) -> int:
 def main(argv: list[str], open_store: Callable[[str], Awaitable[OrderStore]]) -> int:
     """Run one keys command on the store that `open_store` opens (the composition root's)."""
     args = parser().parse_args(argv)
+    if not is_postgres(args.db) and not Path(args.db).is_file():
+        # Usually a command run from another directory than the engine's: a key written to a
+        # new file there would never reach the engine. A first key before the first start is
+        # a safe way to begin, so `create` makes the database, and says so.
+        if args.action != "create":
+            print(f"no engine database at {args.db}: give the engine's --db (or ENGINE_DB)",
+                  file=sys.stderr)
+            return 2
+        print(f"no engine database at {args.db} yet: creating it; start the engine with "
+              f"--db {args.db} for it to use this key", file=sys.stderr)
 
     async def go() -> int:
         store = await open_store(args.db)
