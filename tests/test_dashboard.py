@@ -305,6 +305,36 @@ async def test_idle_charts_say_so_and_the_price_chart_draws_quotes(
     assert page.errors == []
 
 
+async def test_a_page_opened_after_orders_finished_charts_the_last_minute(
+        fresh: Any, engine: EngineHarness) -> None:
+    order_id = await engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+    await engine.wait_terminal(order_id)
+    page = await fresh.new_page()
+    await page.goto(engine.url + "/")
+    await page.wait_for_selector("#throughput[data-empty=false]", timeout=10_000)
+    await page.wait_for_selector("#latency[data-empty=false]", timeout=10_000)
+
+
+async def test_each_row_shows_what_the_order_spent_and_got_an_exact_out_included(
+        page: Any, engine: EngineHarness) -> None:
+    await page.wait_for_selector("#connection.confirmed", timeout=10_000)
+    sold = await engine.submit(tokenIn="SOL", tokenOut="USDC", amount=2)
+    bought = await engine.submit(tokenIn="USDC", tokenOut="SOL", amount=3, swapMode="ExactOut")
+    waiting = await engine.submit(tokenIn="USDC", tokenOut="SOL", amount=4, swapMode="ExactOut",
+                                  orderType="limit", limitPrice="1000")
+    cells = "cells => [cells[3].textContent, cells[6].textContent]"
+    for order_id in (sold, bought):
+        await engine.wait_terminal(order_id)
+        fill = (await engine.order(order_id))["fill"]
+        row = f"tr[data-order-id='{order_id}']"
+        await page.wait_for_selector(f"{row} .chip.confirmed", timeout=10_000)
+        shown = await page.eval_on_selector(row, f"r => ({cells})(r.cells)")
+        assert [s.replace(",", "") for s in shown] == [fill["amountIn"], fill["amountOut"]]
+    row = f"tr[data-order-id='{waiting}']"
+    await page.wait_for_selector(f"{row} .chip.waiting", timeout=10_000)
+    assert await page.eval_on_selector(row, f"r => ({cells})(r.cells)") == ["", "4"]
+
+
 def edge(route: dict[str, Any]) -> float | None:
     """What the venue panel averages: the route's edge over the best other quote, in %."""
     exact_out = route["swapMode"] == "ExactOut"

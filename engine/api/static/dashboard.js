@@ -52,10 +52,15 @@ function upsert(order) {
   cells[0].textContent = o.orderId.slice(0, 8);
   cells[1].textContent = o.orderType || "";
   cells[2].textContent = o.tokenIn ? `${o.tokenIn}/${o.tokenOut}` : "";
-  cells[3].textContent = grouped(o.amount) || "";
+  // Before a fill, the amount on the side the order fixes: what it sells, or for an exact
+  // out what it buys; after, what it spent and got.
+  const exactOut = o.swapMode === "ExactOut";
+  cells[3].textContent = grouped(o.amountIn ?? (exactOut ? undefined : o.amount)) || "";
+  cells[3].className = "number";
   cells[4].replaceChildren(chip(o.status));
   cells[5].textContent = o.venue || "";
-  cells[6].textContent = grouped(o.amountOut) || "";
+  cells[6].textContent = grouped(o.amountOut ?? (exactOut ? o.amount : undefined)) || "";
+  cells[6].className = "number";
   row.tr.dataset.status = o.status;
   const cancellable = CANCELLABLE.includes(o.status) && (o.status === "waiting" || o.orderType !== "market");
   cells[7].replaceChildren(...(cancellable ? [cancelButton(o.orderId)] : []));
@@ -65,10 +70,14 @@ function upsert(order) {
 function onEvent(e) {
   lastGseq = Math.max(lastGseq, e.gseq || 0);
   const update = { orderId: e.orderId, status: e.status };
-  for (const k of ["orderType", "tokenIn", "tokenOut", "amount", "venue", "amountOut"]) {
+  for (const k of ["orderType", "tokenIn", "tokenOut", "amount", "swapMode", "venue", "amountIn", "amountOut"]) {
     if (e[k] !== undefined) update[k] = e[k];
   }
-  if (e.received !== undefined) update.amountOut = e.received;  // a TWAP parent, so far
+  if (e.received !== undefined) {  // a TWAP parent, so far (its slice events' amount is a slice's)
+    update.amountIn = e.filled;
+    update.amountOut = e.received;
+    delete update.amount;
+  }
   if (e.status === "pending") update.submittedAt = Date.parse(e.at);
   upsert(update);
   if (e.status === "routing" && e.route) countVenue(e.orderId, e.venue, e.route);
@@ -229,10 +238,20 @@ async function start() {
   const resp = await api("/api/orders?limit=50");
   const page = await resp.json();
   lastGseq = page.gseq || 0;
+  const now = Date.now();
   page.orders.reverse().forEach((o) => {
-    upsert({ ...o, amountOut: o.fill ? o.fill.amountOut : o.received, venue: o.route ? o.route.venue : undefined });
+    upsert({ ...o, amountIn: o.fill ? o.fill.amountIn : o.filled ?? undefined,
+             amountOut: o.fill ? o.fill.amountOut : o.received ?? undefined,
+             venue: o.route ? o.route.venue : undefined });
+    // The last minute's finished orders, so a page opened after a burst charts it.
+    const ended = Date.parse(o.updatedAt);
+    if (FINAL.includes(o.status) && ended > now - 60_000) {
+      if (o.status === "confirmed") confirmedAt.push([ended, 1]);
+      latencies.push([ended, (ended - Date.parse(o.createdAt)) / 1000]);
+    }
     if (o.route) countVenue(o.orderId, o.route.venue, o.route);  // decisions made before we loaded
   });
+  for (const list of [confirmedAt, latencies]) list.sort((a, b) => a[0] - b[0]);
   connect();
   drawCharts();
   setInterval(drawCharts, 1000);
