@@ -265,7 +265,12 @@ async def test_an_orders_detail_shows_its_route_quotes_attempts_and_fill(
     assert done["txHash"] in text
     instructions = await page.eval_on_selector_all("ol.instructions li", "l => l.map(e => e.textContent)")
     assert any(".swap(" in i for i in instructions)
-    assert f"{order['fill']['amountOut']} USDC" in text
+    bought = order["fill"]["amountOut"]
+    assert f"{int(bought.split('.')[0]):,}.{bought.split('.')[1]} USDC" in text
+    legs = await page.eval_on_selector_all(
+        "#detail-body table:first-of-type tbody tr", "rows => rows.map(r => r.cells[3].textContent)")
+    [leg] = order["route"]["legs"]
+    assert legs[:1] == [f"{int(leg['inAmount']) / 10**9:g} SOL"]  # in the token's units
     await page.click("#close-detail")
     assert not await page.is_visible("#detail")
     assert page.errors == []

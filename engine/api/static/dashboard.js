@@ -9,6 +9,7 @@ const confirmedAt = [];          // times (ms) of recent confirmations
 const latencies = [];            // [time, seconds] submit -> final
 const prices = [];               // [time, price] of the chosen pair
 const decimals = new Map();      // symbol -> decimals, learnt from the wallet
+const units = new Map();         // mint -> {symbol, decimals}, learnt from the wallet
 const FINAL = ["confirmed", "partially_filled", "failed", "expired", "cancelled"];
 const CANCELLABLE = ["pending", "waiting"];
 let lastGseq = 0, shownOrder = null, walletDue = false;
@@ -126,7 +127,7 @@ async function showDetail(orderId) {
   const order = await resp.json();
   $("detail").hidden = false;
   $("detail-id").textContent = orderId;
-  renderDetail($("detail-body"), order);
+  renderDetail($("detail-body"), order, units);
 }
 
 function perSecond(events, now) {
@@ -172,6 +173,8 @@ async function showWallet() {
   const wallet = await resp.json();
   const first = decimals.size === 0;
   wallet.balances.forEach((b) => b.symbol && b.decimals !== null && decimals.set(b.symbol, b.decimals));
+  wallet.balances.forEach((b) => b.decimals !== null && units.set(b.mint, {
+    symbol: b.symbol || `${b.mint.slice(0, 4)}…${b.mint.slice(-4)}`, decimals: b.decimals }));
   renderWallet($("wallet-rows"), wallet);
   if (first) fillPairs();
 }

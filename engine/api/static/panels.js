@@ -32,6 +32,21 @@ export function grouped(text) {
   return fraction === undefined ? digits : `${digits}.${fraction}`;
 }
 
+// Atoms as a decimal string of the token's units ("1500000000", 9 -> "1.5"), exactly.
+export function fromAtoms(atoms, decimals) {
+  const digits = String(atoms).padStart(decimals + 1, "0");
+  const whole = digits.slice(0, digits.length - decimals);
+  const fraction = digits.slice(digits.length - decimals).replace(/0+$/, "");
+  return fraction ? `${whole}.${fraction}` : whole;
+}
+
+// An amount of a mint, in its units and symbol when `units` (mint -> {symbol, decimals}, from
+// the wallet) knows it; otherwise in atoms, which are exact whatever the token.
+function tokenAmount(atoms, mint, units) {
+  const unit = units.get(mint);
+  return unit ? `${grouped(fromAtoms(atoms, unit.decimals))} ${unit.symbol}` : `${grouped(atoms)} atoms`;
+}
+
 function wrap(node) { const td = el("td"); td.append(node); return td; }
 
 function facts(pairs) {
@@ -69,14 +84,17 @@ function requestFacts(order) {
   return facts(fields);
 }
 
-function routeSection(route) {
+function routeSection(route, units) {
+  // A venue's fee is taken from what goes in, so it is counted in the input token.
+  const amounts = (q) => [tokenAmount(q.inAmount, q.inputMint, units), tokenAmount(q.outAmount, q.outputMint, units),
+    tokenAmount(q.feeAmount, q.inputMint, units)];
   const section = el("div");
   section.append(el("h3", "Route"), el("p", route.reason));
-  section.append(table(["leg", "venue", "pool", "in (atoms)", "out (atoms)", "fee (atoms)", "impact"],
-    route.legs.map((l, i) => [i + 1, l.venue, l.pool, l.inAmount, l.outAmount, l.feeAmount, `${l.priceImpactPct} %`])));
+  section.append(table(["leg", "venue", "pool", "in", "out", "fee", "impact"],
+    route.legs.map((l, i) => [i + 1, l.venue, l.pool, ...amounts(l), `${l.priceImpactPct} %`])));
   section.append(el("h3", "Quotes compared"));
-  section.append(table(["venue", "pool", "in (atoms)", "out (atoms)", "fee (atoms)", "slot"],
-    route.quotes.map((q) => [q.venue, q.pool, q.inAmount, q.outAmount, q.feeAmount, q.slot])));
+  section.append(table(["venue", "pool", "in", "out", "fee", "slot"],
+    route.quotes.map((q) => [q.venue, q.pool, ...amounts(q), q.slot])));
   return section;
 }
 
@@ -95,16 +113,16 @@ function attemptsSection(events) {
 function fillSection(fill, order) {
   const section = el("div");
   section.append(el("h3", "Fill"));
-  section.append(facts([["sold", `${fill.amountIn} ${order.tokenIn}`], ["bought", `${fill.amountOut} ${order.tokenOut}`],
+  section.append(facts([["sold", `${grouped(fill.amountIn)} ${order.tokenIn}`], ["bought", `${grouped(fill.amountOut)} ${order.tokenOut}`],
     ["price", `${fill.executedPrice} ${order.tokenOut} per ${order.tokenIn}`], ["venue", fill.venue],
     ["network fee", `${fill.networkFeeLamports} lamports`], ["token account rent", `${fill.ataRentLamports} lamports`],
     ["slot", fill.slot], ["commitment", fill.commitment], ["signature", fill.txHash]]));
   return section;
 }
 
-export function renderDetail(target, order) {
+export function renderDetail(target, order, units) {
   const parts = [el("h3", "Order"), requestFacts(order)];
-  if (order.route) parts.push(routeSection(order.route));
+  if (order.route) parts.push(routeSection(order.route, units));
   parts.push(attemptsSection(order.events));
   if (order.fill) parts.push(fillSection(order.fill, order));
   if (order.children) {
