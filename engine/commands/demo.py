@@ -8,6 +8,7 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -62,11 +63,58 @@ def demo_orders(price: float, mint: str | None) -> list[dict[str, Any]]:
         {**sell, "orderType": "bracket", "takeProfitPrice": round(price * 1.05, 4),
          "stopPrice": round(price * 0.998, 4)},
         {"orderType": "twap", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1.2,
-         "slices": 3, "intervalSeconds": 2},
+         "slices": 3, "intervalSeconds": 1},
         {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 100,
          "swapMode": "ExactOut"},
         *sniper,
     ]
+
+
+SALES = 6  # at most: each moves the price by about 0.3 %, and the stops below need two or three
+ARMING_SECONDS = 30.0  # a slow engine still arms every order by then; past it the market moves
+FIRING_SECONDS = 1.0  # after a sale, the watcher's time to fire what the sale crossed
+TERMINAL = {"confirmed", "partially_filled", "failed", "expired", "cancelled"}
+
+
+class Progress:
+    """Each demo order's latest status, as its stream tells it, and waits on them: the demo
+    moves the market once its orders are armed, and stops once the stops have fired, rather
+    than after fixed pauses that a slower engine would outrun."""
+
+    def __init__(self, count: int) -> None:
+        self.status: dict[int, str] = {}
+        self._count, self._changed = count, asyncio.Event()
+
+    def seen(self, n: int, status: str) -> None:
+        self.status[n] = status
+        self._changed.set()
+
+    def armed(self) -> bool:
+        """Every order was accepted (or refused) and has moved past `pending`."""
+        return len(self.status) == self._count and "pending" not in self.status.values()
+
+    def fired(self, orders: list[int]) -> bool:
+        return all(self.status.get(n) not in (None, "pending", "waiting") for n in orders)
+
+    async def until(self, holds: Callable[[], bool], seconds: float) -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not holds():
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), deadline - loop.time())
+            except TimeoutError:
+                return False
+        return True
+
+
+async def finished(session: aiohttp.ClientSession, order_id: str) -> str:
+    """An order's final status, from its stream (the whale's sales are not shown)."""
+    async with session.ws_connect(f"/api/orders/status/{order_id}") as ws:
+        async for message in ws:
+            if (status := message.json()["status"]) in TERMINAL:
+                return str(status)
+    return "?"
 
 
 async def cmd_demo(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
@@ -83,34 +131,44 @@ async def cmd_demo(session: aiohttp.ClientSession, args: argparse.Namespace) -> 
         print(f"the sniper is left out: it waits for a token launch, {why_not}",
               file=sys.stderr)
     orders = demo_orders(price, mint)
+    stops = [n for n, o in enumerate(orders) if o["orderType"] in ("trailing_stop", "bracket")]
+    progress = Progress(len(orders))
     started = time.monotonic()
     coloured = not args.plain and sys.stdout.isatty()  # escapes only to a terminal
+
+    def said(text: str) -> None:
+        print(f"{time.monotonic() - started:6.2f}s {text}", flush=True)
 
     async def run(n: int, order: dict[str, Any]) -> str:
         order_id = await submit(session, order)
         if order_id is None:
+            progress.seen(n, "refused")
             return "refused"
         colour = COLOURS[n % len(COLOURS)] if coloured else ""
-        return await follow(session, order_id, f"#{n}", started, colour)
+        return await follow(session, order_id, f"#{n}", started, colour,
+                            seen=lambda _, status: progress.seen(n, status))
 
     async def move_the_market() -> None:
-        await asyncio.sleep(2)
+        await progress.until(progress.armed, ARMING_SECONDS)
         if mint is not None:
             # A launch refused all the same (past --launches-per-minute, say) is said, and
             # the sniper expires (30 s) rather than waiting for ever.
             async with session.post("/api/sim/launch", raise_for_status=False, json={
                     "mint": mint, "venue": "raydium", "price": 0.000001,
                     "liquidity": 85}) as resp:
-                said = "" if resp.status == 201 else f" ({(await resp.json())['error']['message']})"
-                print(f"{time.monotonic() - started:6.2f}s launch of {mint[:8]}: "
-                      f"{resp.status}{said}")
-        for _ in range(4):  # a whale sells until the stops below the price are crossed
+                why = "" if resp.status == 201 else f" ({(await resp.json())['error']['message']})"
+                said(f"launch of {mint[:8]}: {resp.status}{why}")
+        for _ in range(SALES):  # a whale sells until the stops below the price are crossed
+            if progress.fired(stops):
+                break
             order_id = await submit(session, {"orderType": "market", "tokenIn": "SOL",
                                               "tokenOut": "USDC", "amount": 150,
                                               "slippage": 0.05})
-            print(f"{time.monotonic() - started:6.2f}s a sale of 150 SOL moves the price "
-                  f"({order_id and order_id[:8]})")
-            await asyncio.sleep(1)
+            if order_id is None:
+                break
+            said(f"a sale of 150 SOL moves the price ({order_id[:8]}: "
+                 f"{await finished(session, order_id)})")
+            await progress.until(lambda: progress.fired(stops), FIRING_SECONDS)
 
     finals, _ = await asyncio.gather(asyncio.gather(*(run(n, o) for n, o in enumerate(orders))),
                                      move_the_market())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -69,10 +70,12 @@ def describe(event: dict[str, Any], order: dict[str, Any] | None = None) -> str:
 
 
 async def follow(session: aiohttp.ClientSession, order_id: str, label: str = "",
-                 started: float | None = None, colour: str = "") -> str:
+                 started: float | None = None, colour: str = "",
+                 seen: Callable[[str, str], None] | None = None) -> str:
     """Print an order's events as they arrive; returns its final status. Each line's time is
     `started`'s (a monotonic clock's reading, for orders shown side by side), or by default
-    the order's own: since the engine accepted it, so a replayed history keeps its timing."""
+    the order's own: since the engine accepted it, so a replayed history keeps its timing.
+    `seen(order_id, status)` is told of each event, for a caller that acts on them."""
     final, reset = "?", "\033[0m" if colour else ""
     accepted: datetime | None = None
     order: dict[str, Any] | None = None  # its pending event: the tokens amounts are in
@@ -87,6 +90,8 @@ async def follow(session: aiohttp.ClientSession, order_id: str, label: str = "",
                 accepted = accepted or at
                 elapsed = (at - accepted).total_seconds()
             order = order or (event if final == "pending" else None)
+            if seen is not None:
+                seen(order_id, final)
             print(f"{elapsed:6.2f}s {colour}{label} {order_id[:8]} "
                   f"{final:<9}{reset} {describe(event, order)}", flush=True)
     return final
