@@ -36,6 +36,8 @@ USAGE = """commands (each has its own --help):
   python -m engine watch ID             follow an order's events (an id or a unique prefix)
   python -m engine cancel ID            cancel an order (or --all-waiting)
   python -m engine orders               a table of recent orders
+  python -m engine quote IN OUT AMOUNT  what an order would get now, venue by venue
+  python -m engine wallet               the wallet's address and balances
   python -m engine demo                 orders of every type, streamed side by side
   python -m engine keys create|list|revoke|scope|unlock
                                         API keys, in the engine's database

@@ -147,6 +147,19 @@ async def test_quotes_answer_in_the_aggregator_shape(order_engine: EngineHarness
     assert {"priceImpactPct", "contextSlot", "swapMode"} <= set(quote)
 
 
+async def test_the_token_list_gives_the_decimals_a_quote_counts_atoms_in(
+        order_engine: EngineHarness) -> None:
+    assert order_engine.http is not None
+    async with order_engine.http.get("/api/tokens") as resp:
+        tokens = {t["symbol"]: t for t in (await resp.json())["tokens"]}
+    assert resp.status == 200 and tokens["SOL"] == {"symbol": "SOL", "mint": WSOL_MINT,
+                                                     "decimals": 9}
+    assert set(tokens) == {"SOL", "USDC", "USDT", "BONK", "JUP", "WIF", "RAY"}
+    async with order_engine.http.get("/api/wallet") as resp:  # as the chain's mints declare
+        held = {b["symbol"]: b["decimals"] for b in (await resp.json())["balances"]}
+    assert all(held[s] == t["decimals"] for s, t in tokens.items() if s in held)
+
+
 async def test_a_tiny_amount_is_quoted_for_the_atoms_it_pays_without_impact(
         order_engine: EngineHarness) -> None:
     assert order_engine.http is not None

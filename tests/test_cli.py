@@ -199,7 +199,8 @@ def test_help_lists_the_commands() -> None:
     done = subprocess.run([sys.executable, "-m", "engine", "--help"], capture_output=True,
                           text=True, timeout=30, check=False)
     assert done.returncode == 0
-    for command in ("submit", "watch", "cancel", "orders", "demo", "keys", "cluster", "--port"):
+    for command in ("submit", "watch", "cancel", "orders", "quote", "wallet", "demo", "keys",
+                    "cluster", "--port"):
         assert command in done.stdout
 
 
@@ -319,3 +320,58 @@ async def test_the_demo_launches_for_its_sniper_only_where_the_key_may_launch(
 
     assert await why_not(admin) is None
     assert await why_not(trader) == "which takes an admin key on this engine"
+
+
+async def test_quote_shows_what_each_venue_would_give_in_the_tokens_units(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    order_engine.world.hold_prices()
+    code, out, _ = await run(capsys, "quote", "SOL", "usdc", "1.5", "--url", order_engine.url)
+    assert order_engine.http is not None
+    async with order_engine.http.get("/api/quotes", params={
+            "inputMint": "SOL", "outputMint": "USDC", "amount": "1500000000",
+            "slippageBps": "100"}) as resp:
+        quote = await resp.json()
+    lines = out.splitlines()
+    usdc = f"{int(quote['outAmount']) / 10**6:.6f}".rstrip("0")
+    assert code == 0 and lines[0].startswith(f"1.5 SOL -> {usdc} USDC: ")
+    assert lines[1] == f"route: {quote['reason']}"
+    compared = lines[lines.index("quotes compared:") + 1:-1]
+    assert sorted(line.split()[0] for line in compared) == ["meteora", "raydium"]
+    threshold = f"{int(quote['otherAmountThreshold']) / 10**6:.6f}".rstrip("0")
+    assert lines[-1] == f"with 0.01 slippage: at least {threshold} USDC"
+
+
+async def test_an_exact_out_quote_fixes_what_is_bought_and_bounds_what_is_paid(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = await run(capsys, "quote", "USDC", "SOL", "2", "--exact-out",
+                             "--url", order_engine.url)
+    first, last = out.splitlines()[0], out.splitlines()[-1]
+    assert code == 0 and " USDC -> 2 SOL: " in first and " SOL per USDC" in first
+    assert last.startswith("with 0.01 slippage: at most ") and last.endswith(" USDC in")
+
+
+@pytest.mark.parametrize("argv,said", [
+    (("SOL", "DOGE", "1"), "unknown token 'DOGE'"),
+    (("SOL", "USDC", "0.0000000001"), "at most 9 decimals"),
+    (("SOL", "USDC", "-1"), "not a positive amount of SOL"),
+    (("SOL", "USDC", "one"), "'one' is not a number"),
+    (("SOL", "USDC", "1", "--slippage", "0.00001"), "at most 4 decimals"),
+    (("SOL", "USDC", "100000000"), "refused (422): NO_ROUTE"),
+])
+async def test_a_quote_that_cannot_be_made_says_why_and_exits_2(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str],
+        argv: tuple[str, ...], said: str) -> None:
+    code, out, err = await run(capsys, "quote", *argv, "--url", order_engine.url)
+    assert code == 2 and out == "" and said in err and "Traceback" not in err
+
+
+async def test_wallet_lists_the_balances_the_engine_reports(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = await run(capsys, "wallet", "--url", order_engine.url)
+    assert order_engine.http is not None
+    async with order_engine.http.get("/api/wallet") as resp:
+        wallet = await resp.json()
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == f"wallet {wallet['address']}"
+    shown = {line.split()[0]: line.split()[1].replace(",", "") for line in lines[1:]}
+    assert shown == {b["symbol"]: b["amount"] for b in wallet["balances"]}

@@ -19,7 +19,7 @@ from engine.domain.base58 import is_public_key
 from engine.domain.parsing import parse_decimal
 from engine.domain.request import SwapMode
 from engine.domain.routing import RoutePlan
-from engine.domain.tokens import Token, format_atoms, lookup
+from engine.domain.tokens import TOKENS, Token, format_atoms, lookup
 from engine.limits import PerMinute
 
 MAX_SLIPPAGE_BPS = 5_000
@@ -127,6 +127,13 @@ def _bounded(data: dict[str, Any], name: str, low: Decimal, high: Decimal) -> De
     if not low <= number <= high:
         raise ApiError(422, "INVALID_NUMBER", f"{name} must lie in {low}..{high:f}", name)
     return number
+
+
+async def tokens(_: web.Request) -> web.Response:
+    """GET /api/tokens: the tokens the API knows by symbol, with their mints and decimals, so
+    that a client can turn an amount into atoms for /api/quotes."""
+    return json_response({"tokens": [{"symbol": t.symbol, "mint": t.mint,
+                                      "decimals": t.decimals} for t in TOKENS]})
 
 
 async def wallet(request: web.Request) -> web.Response:

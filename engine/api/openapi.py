@@ -98,6 +98,16 @@ SPEC: dict[str, Any] = {
                  "schema": {"type": "string", "enum": ["ExactIn", "ExactOut"]}}],
             "responses": {"200": {"description": "the best plan", **as_json(
                 {"$ref": "#/components/schemas/Quote"})}, **error_responses(400, 422)}}},
+        "/api/tokens": {"get": {
+            "summary": "The tokens the API knows by symbol: mint and decimals (an amount in "
+                       "atoms is the amount times 10^decimals)",
+            "responses": {"200": {"description": "tokens", **as_json({
+                "type": "object", "required": ["tokens"], "properties": {"tokens": {
+                    "type": "array", "items": {
+                        "type": "object", "required": ["symbol", "mint", "decimals"],
+                        "properties": {"symbol": {"type": "string"}, "mint": {"type": "string"},
+                                       "decimals": {"type": "integer"}}}}}})},
+                **error_responses()}}},
         "/api/wallet": {"get": {"summary": "The wallet's balances",
                                 "responses": {"200": {"description": "balances", **as_json(
                                     {"$ref": "#/components/schemas/Wallet"})},

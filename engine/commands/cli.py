@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from engine.commands.demo import cmd_demo
+from engine.commands.market_text import cmd_quote, cmd_wallet
 from engine.commands.orders_text import (
     INTERRUPTED,
     OK,
@@ -152,7 +153,7 @@ async def cmd_orders(session: aiohttp.ClientSession, args: argparse.Namespace) -
 
 
 COMMANDS = {"submit": cmd_submit, "watch": cmd_watch, "cancel": cmd_cancel,
-            "orders": cmd_orders, "demo": cmd_demo}
+            "orders": cmd_orders, "demo": cmd_demo, "quote": cmd_quote, "wallet": cmd_wallet}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -205,6 +206,17 @@ def parser() -> argparse.ArgumentParser:
     o = sub.add_parser("orders", parents=[common], help="a table of recent orders")
     o.add_argument("--status")
     o.add_argument("--limit", type=int, default=20)
+    q = sub.add_parser("quote", parents=[common], help="what an order would get now, from "
+                                                      "each venue, without submitting it")
+    q.add_argument("token_in")
+    q.add_argument("token_out")
+    q.add_argument("amount")
+    q.add_argument("--exact-out", action="store_true",
+                   help="AMOUNT is what you would receive of TOKEN_OUT")
+    q.add_argument("--slippage", default="0.01",
+                   help="as a fraction, for the least out (or most in) it allows "
+                        "(default %(default)s, as submit's)")
+    sub.add_parser("wallet", parents=[common], help="the wallet's address and balances")
     d = sub.add_parser("demo", parents=[common],
                        help="orders of every type, streamed side by side")
     d.add_argument("--plain", action="store_true", help="no colours")
