@@ -15,7 +15,6 @@ from dataclasses import replace
 from aiohttp import web
 from loguru import logger
 
-from engine import processes
 from engine.api import server
 from engine.app import build_app, open_store
 from engine.commands import cli, cluster
@@ -23,11 +22,12 @@ from engine.commands import keys as keys_command
 from engine.commands import programs as programs_command
 from engine.config import Settings, load, redacted
 from engine.domain.hosts import host_name, is_loopback
+from engine.hosting import processes
+from engine.hosting.state_files import adopt_older_names
+from engine.hosting.state_lock import StateLock, Unavailable, sqlite_files
 from engine.logs import configure
 from engine.ports import OrderStore
 from engine.solana_client.keypair import load_or_create
-from engine.state_files import adopt_older_names
-from engine.state_lock import StateLock, Unavailable, sqlite_files
 
 RESERVED_DESCRIPTORS = 64  # for the databases, the log and listening sockets
 USAGE = """commands (each has its own --help):

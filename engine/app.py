@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from aiohttp import web
 from loguru import logger
 
+from engine.access.keyring import KeyRing
+from engine.access.limits import Buckets, PerMinute
 from engine.api import heartbeat, market, streams
 from engine.api.app_keys import ENGINE, EXECUTION, MARKET, SEND_TIMEOUT
 from engine.api.auth import guard
@@ -29,10 +31,7 @@ from engine.api.wire import EVENTS
 from engine.clock import SystemClock
 from engine.config import Settings, is_postgres, state_paths
 from engine.domain.order import Order
-from engine.hub import Hub
-from engine.keyring import KeyRing
-from engine.limits import Buckets, PerMinute
-from engine.metrics import Metrics
+from engine.hosting.sharing import Sharing
 from engine.orders.fanout import Fanout
 from engine.orders.halt import TradingSwitch
 from engine.orders.long_lived import LongLived
@@ -45,7 +44,8 @@ from engine.orders.wakers import Wakers
 from engine.orders.watcher import Watcher
 from engine.orders.workers import WorkerPool
 from engine.ports import Chain, Clock, OrderStore, Venue
-from engine.sharing import Sharing
+from engine.publishing.hub import Hub
+from engine.publishing.metrics import Metrics
 from engine.simulator.cluster import WalletMismatch
 from engine.simulator.slots import SLOT_SECONDS
 from engine.simulator.world import SimWorld

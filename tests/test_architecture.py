@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).parents[1] / "engine"
 ADAPTERS = ("engine.store", "engine.simulator", "engine.api", "engine.solana_client")
-ENTRY_POINTS = ("engine.app", "engine.__main__", "engine.testing", "engine.processes",
+ENTRY_POINTS = ("engine.app", "engine.__main__", "engine.testing", "engine.hosting.processes",
                 "engine.commands.programs",  # a command of its own: it builds its RPC client
                 "engine.commands.cluster")  # the cluster's process: it builds the simulation
 IO_LIBRARIES = {"aiohttp", "aiosqlite", "sqlite3", "asyncio", "socket", "loguru", "orjson",

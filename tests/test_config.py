@@ -58,7 +58,7 @@ def test_the_wallet_has_one_default_path_whatever_the_store() -> None:
 
 
 def test_state_files_under_older_names_are_renamed_and_never_overwritten(tmp_path: Path) -> None:
-    from engine.state_files import adopt_older_names
+    from engine.hosting.state_files import adopt_older_names
 
     db = tmp_path / "engine.db"
     (tmp_path / "engine.db.wallet.json").write_text("[1]")
@@ -75,7 +75,7 @@ def test_state_files_under_older_names_are_renamed_and_never_overwritten(tmp_pat
 
 
 def test_an_explicit_keypair_path_is_left_alone(tmp_path: Path) -> None:
-    from engine.state_files import adopt_older_names
+    from engine.hosting.state_files import adopt_older_names
 
     (tmp_path / "engine.db.wallet.json").write_text("[1]")
     adopt_older_names(load(["--db", str(tmp_path / "engine.db"),

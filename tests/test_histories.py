@@ -7,8 +7,8 @@ from __future__ import annotations
 from test_hub import event
 
 from engine.domain.events import StoredEvent
-from engine.histories import Histories
-from engine.hub import Hub
+from engine.publishing.histories import Histories
+from engine.publishing.hub import Hub
 
 
 def published(*seqs: int, order_id: str = "o") -> Histories:

@@ -11,7 +11,7 @@ from engine.api.sinks import SocketSink, websocket_frame
 from engine.api.sinks import seq as by_seq
 from engine.domain.events import OrderEvent, StoredEvent
 from engine.domain.status import OrderStatus
-from engine.hub import Hub
+from engine.publishing.hub import Hub
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -27,12 +27,12 @@ from engine.domain.parsing import parse_order
 from engine.domain.routing import Quote
 from engine.domain.status import OrderStatus as S
 from engine.domain.transactions import Blockhash, Landed, Memo, SignedTransaction, SwapInstruction
-from engine.metrics import Metrics
 from engine.orders.fanout import Fanout
 from engine.orders.retry import RetryPolicy
 from engine.orders.router import Router
 from engine.orders.service import OrderService
 from engine.ports import OrderStore, StaleOrder
+from engine.publishing.metrics import Metrics
 from engine.store.sqlite import SqliteStore
 from engine.testing import ManualClock
 

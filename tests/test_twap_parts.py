@@ -16,12 +16,12 @@ import pytest_asyncio
 from stubs import OnePool
 from test_order_service_parts import ScriptedChain
 
+from engine.access.limits import Buckets
 from engine.api.wire import EVENTS
 from engine.domain.events import OrderEvent, SliceSkipped, StoredEvent
 from engine.domain.order import Order
 from engine.domain.parsing import parse_order
 from engine.domain.status import OrderStatus as S
-from engine.limits import Buckets
 from engine.orders.fanout import Fanout
 from engine.orders.halt import TradingSwitch
 from engine.orders.retry import RetryPolicy

@@ -15,6 +15,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 from loguru import logger
 
+from engine.access.limits import Buckets, address_holder, key_holder
 from engine.api.app_keys import ENGINE
 from engine.api.errors import STATUS_BY_CODE, ApiError
 from engine.api.sockets import SOCKETS
@@ -22,7 +23,6 @@ from engine.config import Settings
 from engine.domain.access import LOCAL, Caller, Scope
 from engine.domain.errors import EngineError
 from engine.domain.hosts import host_name, is_loopback
-from engine.limits import Buckets, address_holder, key_holder
 from engine.logs import printable
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

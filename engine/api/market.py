@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from engine.access.limits import PerMinute
 from engine.api import params
 from engine.api.app_keys import ENGINE, MARKET
 from engine.api.auth import caller_of
@@ -20,7 +21,6 @@ from engine.domain.parsing import parse_decimal
 from engine.domain.request import SwapMode
 from engine.domain.routing import RoutePlan
 from engine.domain.tokens import TOKENS, Token, format_atoms, lookup
-from engine.limits import PerMinute
 
 MAX_SLIPPAGE_BPS = 5_000
 # A launch's price (quote per token) and liquidity (quote tokens); the market also checks the

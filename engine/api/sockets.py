@@ -14,7 +14,7 @@ from loguru import logger
 
 from engine.api.app_keys import ENGINE
 from engine.domain.access import Caller, Scope
-from engine.hub import Subscription
+from engine.publishing.hub import Subscription
 from engine.usecases import Access
 
 CLOSE_KEY_REVOKED = 4401  # as HTTP's 401: authenticate again, with a valid key

@@ -28,7 +28,7 @@ from engine.api.sockets import SOCKETS
 from engine.domain.access import Caller, Scope
 from engine.domain.errors import EngineError, OrderNotFound
 from engine.domain.events import StoredEvent
-from engine.hub import Subscription
+from engine.publishing.hub import Subscription
 from engine.usecases import Orders
 
 CLOSE_TIMEOUT = 2.0  # seconds a peer gets to answer our close frame

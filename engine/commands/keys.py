@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from engine.access.keyring import UNLOCKED_AT
 from engine.config import is_postgres
 from engine.domain.access import KEY_PREFIX, ApiKey, Scope, key_hash
-from engine.keyring import UNLOCKED_AT
 from engine.ports import KeyNameTaken, OrderStore
 
 

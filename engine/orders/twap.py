@@ -16,6 +16,7 @@ from uuid import NAMESPACE_URL, uuid5
 
 from loguru import logger
 
+from engine.access.limits import Buckets, RateLimited, key_holder
 from engine.domain.errors import Overloaded
 from engine.domain.events import (
     Change,
@@ -33,7 +34,6 @@ from engine.domain.events import (
 from engine.domain.order import Order, OrderRequest
 from engine.domain.order_types import Market
 from engine.domain.status import OrderStatus as S
-from engine.limits import Buckets, RateLimited, key_holder
 from engine.orders.halt import TradingSwitch
 from engine.orders.router import Router
 from engine.orders.service import OrderService

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from engine.access.keyring import KeyMode, KeyRing
 from engine.domain.access import Caller, Scope
-from engine.keyring import KeyMode, KeyRing
 
 
 class Access:

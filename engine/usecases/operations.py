@@ -10,17 +10,17 @@ from datetime import timedelta
 
 from loguru import logger
 
+from engine.access.keyring import KeyMode, KeyRing
 from engine.domain.order import Order
 from engine.domain.status import OrderStatus as S
-from engine.hub import Hub
-from engine.keyring import KeyMode, KeyRing
-from engine.metrics import Metrics
 from engine.orders.risk_controls import RiskControls
 from engine.orders.router import Router
 from engine.orders.service import OrderService
 from engine.orders.wakers import Wakers
 from engine.orders.workers import MAX_CRASHES, WorkerPool
 from engine.ports import Clock, OrderStore
+from engine.publishing.hub import Hub
+from engine.publishing.metrics import Metrics
 from engine.usecases.orders import Orders
 from engine.usecases.reads import read
 

@@ -23,8 +23,6 @@ from engine.domain.events import StoredEvent
 from engine.domain.order import Order
 from engine.domain.parsing import parse_order
 from engine.domain.status import OrderStatus as S
-from engine.hub import ALL, Hub, Subscription
-from engine.metrics import Metrics
 from engine.orders.risk_controls import RiskControls
 from engine.orders.router import Router
 from engine.orders.service import OrderService
@@ -39,6 +37,8 @@ from engine.ports import (
     StaleOrder,
     StorageError,
 )
+from engine.publishing.hub import ALL, Hub, Subscription
+from engine.publishing.metrics import Metrics
 from engine.usecases.reads import read
 
 

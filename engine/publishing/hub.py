@@ -15,7 +15,7 @@ from typing import Protocol
 
 from engine.domain.events import OrderEvent, StoredEvent
 from engine.domain.order import Order
-from engine.histories import Histories
+from engine.publishing.histories import Histories
 
 ALL = "*"  # the firehose: every order's events
 

@@ -1,0 +1,1 @@
+"""Who may call, and how often: the API keys a running engine accepts, and the rate limits."""
