@@ -33,7 +33,8 @@ RESERVED_DESCRIPTORS = 64  # for the databases, the log and listening sockets
 USAGE = """commands (each has its own --help):
   python -m engine [serve] [options]    run the engine (the options below)
   python -m engine submit IN OUT AMOUNT submit an order and follow it (--detach: print its id)
-  python -m engine watch ID             follow an order's events (an id or a unique prefix)
+  python -m engine watch ID             follow an order's events (an id or a unique prefix;
+                                        --all: every order's, from now on)
   python -m engine cancel ID            cancel an order (or --all-waiting)
   python -m engine orders               a table of recent orders
   python -m engine quote IN OUT AMOUNT  what an order would get now, venue by venue

@@ -375,3 +375,35 @@ async def test_wallet_lists_the_balances_the_engine_reports(
     assert code == 0 and lines[0] == f"wallet {wallet['address']}"
     shown = {line.split()[0]: line.split()[1].replace(",", "") for line in lines[1:]}
     assert shown == {b["symbol"]: b["amount"] for b in wallet["balances"]}
+
+
+async def test_watch_all_prints_every_order_from_now_on_until_ctrl_c(
+        order_engine: EngineHarness) -> None:
+    before = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+    await order_engine.wait_terminal(before)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "engine", "watch", "--all", "--url", order_engine.url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    await order_engine.wait_until(order_engine.health, lambda h: h.subscribers == 1)
+    sold = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+    bought = await order_engine.submit(tokenIn="USDC", tokenOut="SOL", amount=2,
+                                       swapMode="ExactOut")
+    lines: list[list[str]] = []
+    while sum(line[2] == "confirmed" for line in lines) < 2:
+        lines.append((await asyncio.wait_for(proc.stdout.readline(), 15)).decode().split())
+    proc.send_signal(signal.SIGINT)
+    _, err = await asyncio.wait_for(proc.communicate(), 15)
+    assert proc.returncode == 130 and err.decode().strip() == "stopped"
+    assert {line[1] for line in lines} == {sold[:8], bought[:8]}  # not the earlier order
+    assert [line[2] for line in lines if line[1] == sold[:8]] == [
+        "pending", "routing", "building", "submitted", "confirmed"]
+    assert ["market", "USDC", "->", "2", "SOL", "(exact", "out)"] in [
+        line[3:] for line in lines if line[1] == bought[:8]]
+
+
+async def test_watch_wants_an_order_or_all_but_not_both(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (("watch",), ("watch", "6f0c", "--all")):
+        code, _, err = await run(capsys, *argv, "--url", order_engine.url)
+        assert code == 2 and "give an order id (or a prefix of one), or --all" in err

@@ -26,6 +26,7 @@ from engine.commands.orders_text import (
     REFUSED,
     UNREACHABLE,
     follow,
+    follow_all,
     submit,
 )
 
@@ -90,6 +91,12 @@ async def resolve(session: aiohttp.ClientSession, given: str) -> str | None:
 
 
 async def cmd_watch(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
+    if args.all == (args.order_id is not None):
+        print("give an order id (or a prefix of one), or --all", file=sys.stderr)
+        return REFUSED
+    if args.all:
+        await follow_all(session)  # until Ctrl-C, or the engine closes it
+        return OK
     order_id = await resolve(session, args.order_id)
     if order_id is None:
         return REFUSED
@@ -197,7 +204,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--detach", action="store_true",
                    help="print the order's id and exit, without following it")
     w = sub.add_parser("watch", parents=[common], help="follow an order's stream")
-    w.add_argument("order_id", help="the order's id, or a unique prefix of it")
+    w.add_argument("order_id", nargs="?", help="the order's id, or a unique prefix of it")
+    w.add_argument("--all", action="store_true",
+                   help="every order's events from now on, until Ctrl-C")
     c = sub.add_parser("cancel", parents=[common], help="cancel an order that has not started "
                                                         "executing, or every waiting one")
     c.add_argument("order_id", nargs="?", help="the order's id, or a unique prefix of it")

@@ -13,7 +13,15 @@ from typing import Any
 
 import aiohttp
 
-from engine.commands.orders_text import COLOURS, OK, ORDER_DID_NOT_FILL, REFUSED, follow, submit
+from engine.commands.orders_text import (
+    COLOURS,
+    OK,
+    ORDER_DID_NOT_FILL,
+    REFUSED,
+    TERMINAL,
+    follow,
+    submit,
+)
 from engine.domain import base58
 
 
@@ -73,7 +81,6 @@ def demo_orders(price: float, mint: str | None) -> list[dict[str, Any]]:
 SALES = 6  # at most: each moves the price by about 0.3 %, and the stops below need two or three
 ARMING_SECONDS = 30.0  # a slow engine still arms every order by then; past it the market moves
 FIRING_SECONDS = 1.0  # after a sale, the watcher's time to fire what the sale crossed
-TERMINAL = {"confirmed", "partially_filled", "failed", "expired", "cancelled"}
 
 
 class Progress:

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 
 OK, ORDER_DID_NOT_FILL, REFUSED, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
+TERMINAL = frozenset({"confirmed", "partially_filled", "failed", "expired", "cancelled"})
 COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m"]
 
 
@@ -95,6 +96,25 @@ async def follow(session: aiohttp.ClientSession, order_id: str, label: str = "",
             print(f"{elapsed:6.2f}s {colour}{label} {order_id[:8]} "
                   f"{final:<9}{reset} {describe(event, order)}", flush=True)
     return final
+
+
+async def follow_all(session: aiohttp.ClientSession) -> None:
+    """Print every order's events from now on, as the firehose brings them, until stopped;
+    each line starts with the event's time (local) and its order."""
+    async with session.get("/api/orders", params={"limit": "1"}) as resp:
+        now = (await resp.json())["gseq"]  # the firehose's position: live from here
+    orders: dict[str, dict[str, Any]] = {}  # each live order's pending event: its tokens
+    async with session.ws_connect("/api/orders/stream", params={"after": str(now)}) as ws:
+        async for message in ws:
+            event = message.json()
+            order_id, status = event["orderId"], event["status"]
+            if status == "pending":
+                orders[order_id] = event
+            at = datetime.fromisoformat(event["at"]).astimezone()
+            print(f"{at:%H:%M:%S}.{at.microsecond // 1000:03d} {order_id[:8]} {status:<9} "
+                  f"{describe(event, orders.get(order_id))}", flush=True)
+            if status in TERMINAL:
+                orders.pop(order_id, None)
 
 
 async def submit(session: aiohttp.ClientSession, order: dict[str, Any]) -> str | None:
