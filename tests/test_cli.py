@@ -6,6 +6,7 @@ import asyncio
 import signal
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
@@ -407,3 +408,13 @@ async def test_watch_wants_an_order_or_all_but_not_both(
     for argv in (("watch",), ("watch", "6f0c", "--all")):
         code, _, err = await run(capsys, *argv, "--url", order_engine.url)
         assert code == 2 and "give an order id (or a prefix of one), or --all" in err
+
+
+async def test_the_orders_table_says_when_each_order_was_created_in_local_time(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    order_id = await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1)
+    created = datetime.fromisoformat((await order_engine.order(order_id))["createdAt"])
+    code, out, _ = await run(capsys, "orders", "--url", order_engine.url)
+    header, row = out.splitlines()[0], next(r for r in out.splitlines() if order_id in r)
+    start = header.index("created")
+    assert code == 0 and row[start:start + 8] == f"{created.astimezone():%H:%M:%S}"

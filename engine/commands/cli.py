@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import sys
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -151,10 +152,14 @@ async def cmd_orders(session: aiohttp.ClientSession, args: argparse.Namespace) -
         if resp.status != 200:
             print(body["error"]["message"], file=sys.stderr)
             return REFUSED
-    print(f"{'order':<36}  {'type':<13}  {'status':<16}  {'in':>24}  {'out':>24}")
+    print(f"{'order':<36}  {'created':<11}  {'type':<13}  {'status':<16}  {'in':>24}  "
+          f"{'out':>24}")
+    today = datetime.now().astimezone().date()
     for o in body["orders"]:
         spent, got = amounts(o)
-        print(f"{o['orderId']:<36}  {o['orderType']:<13}  {o['status']:<16}  "
+        created = datetime.fromisoformat(o["createdAt"]).astimezone()  # the reader's time
+        when = f"{created:%H:%M:%S}" if created.date() == today else f"{created:%m-%d %H:%M}"
+        print(f"{o['orderId']:<36}  {when:<11}  {o['orderType']:<13}  {o['status']:<16}  "
               f"{spent + ' ' + o['tokenIn']:>24}  {got + ' ' + o['tokenOut']:>24}")
     return OK
 
