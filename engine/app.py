@@ -62,6 +62,7 @@ from engine.store.sqlite import SqliteStore
 from engine.svm.runtime import ProgramsMissing
 from engine.usecases import Access, Engine, Operations, Orders, Trading
 from engine.usecases.orders import WaitingLimits
+from engine.usecases.tokens import TokenDirectory
 
 
 def _rpc(settings: Settings, world: SimWorld) -> RpcClient:
@@ -202,9 +203,11 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain, venues:
                             max_open_orders=settings.max_open_orders,
                             open_orders=lambda: pool.pending + pool.in_flight + wakers.waiting)
     keyring = KeyRing(store)
+    tokens = TokenDirectory(chain)
     orders = Orders(store=store, service=service, pool=pool, wakers=wakers, risk=controls,
                     router=router, hub=hub, metrics=metrics, clock=clock,
-                    limits=WaitingLimits(settings.max_waiting, settings.max_waiting_per_key))
+                    limits=WaitingLimits(settings.max_waiting, settings.max_waiting_per_key),
+                    tokens=tokens)
     operations = Operations(store=store, orders=orders, service=service, pool=pool,
                             wakers=wakers, keyring=keyring, risk=controls, hub=hub,
                             metrics=metrics, clock=clock, workers=settings.workers,
@@ -223,7 +226,7 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain, venues:
             ("engine_websocket_subscribers", "Open order-stream subscriptions",
              lambda: hub.subscriber_count)):
         metrics.gauge(name, documentation, read)
-    engine = Engine(orders, Access(keyring), Trading(controls, router, chain), operations)
+    engine = Engine(orders, Access(keyring), Trading(controls, router, chain, tokens), operations)
     return Parts(engine, watcher, sharing)
 
 

@@ -247,6 +247,10 @@ class Chain(Protocol):
     async def balances(self) -> list[TokenBalance]:
         """The wallet's balances: getBalance and getTokenAccountsByOwner."""
 
+    async def mint_decimals(self, mint: str) -> int | None:
+        """The decimals the SPL Token mint at `mint` declares; None where there is no mint.
+        Raises a TransientError when the node cannot be asked."""
+
     async def close(self) -> None:
         """Let go of connections (an HTTP session to the node)."""
 

@@ -126,7 +126,7 @@ async def test_a_wallet_that_cannot_be_read_at_start_is_a_warning_not_a_failed_s
     lines: list[str] = []
     sink = logger.add(lambda message: lines.append(str(message)), level="INFO")
     try:
-        trading = Trading(risk=None, router=None, chain=Unreachable())  # type: ignore[arg-type]
+        trading = Trading(None, None, Unreachable(), None)  # type: ignore[arg-type]
         await trading.announce_wallet()
     finally:
         logger.remove(sink)

@@ -21,6 +21,7 @@ from engine.domain.parsing import parse_decimal
 from engine.domain.request import SwapMode
 from engine.domain.routing import RoutePlan
 from engine.domain.tokens import TOKENS, Token, format_atoms, lookup
+from engine.usecases.trading import Trading
 
 MAX_SLIPPAGE_BPS = 5_000
 # A launch's price (quote per token) and liquidity (quote tokens); the market also checks the
@@ -35,7 +36,9 @@ async def quotes(request: web.Request) -> web.Response:
     """GET /api/quotes?inputMint=&outputMint=&amount=&slippageBps=&swapMode= (amount in atoms:
     of the input for ExactIn, the default, of the output for ExactOut)."""
     query = request.query
-    token_in, token_out = _token(query, "inputMint"), _token(query, "outputMint")
+    trading = request.app[ENGINE].trading
+    token_in = await _token(trading, query, "inputMint")
+    token_out = await _token(trading, query, "outputMint")
     if token_in == token_out:
         raise ApiError(422, "SAME_TOKEN", "inputMint and outputMint must differ", "outputMint")
     amount = params.integer(query, "amount", None, 1, 2**63 - 1)
@@ -46,7 +49,7 @@ async def quotes(request: web.Request) -> web.Response:
         raise ApiError(400, "INVALID_PARAMETER", "swapMode must be ExactIn or ExactOut",
                        "swapMode") from None
     started = time.perf_counter()
-    plan = await request.app[ENGINE].trading.quote(token_in.mint, token_out.mint, amount, mode)
+    plan = await trading.quote(token_in.mint, token_out.mint, amount, mode)
     return json_response(_jupiter_shape(plan, token_in, token_out, bps,
                                         time.perf_counter() - started))
 
@@ -136,6 +139,16 @@ async def tokens(_: web.Request) -> web.Response:
                                       "decimals": t.decimals} for t in TOKENS]})
 
 
+async def token(request: web.Request) -> web.Response:
+    """GET /api/tokens/{mint}: a listed token, or any mint on the cluster, with its decimals."""
+    found = await request.app[ENGINE].trading.token(request.match_info["mint"])
+    if found is None:
+        raise ApiError(404, "UNKNOWN_TOKEN", "neither a listed symbol nor a mint on this cluster",
+                       "mint")
+    return json_response({"symbol": found.symbol, "mint": found.mint,
+                          "decimals": found.decimals})
+
+
 async def wallet(request: web.Request) -> web.Response:
     """GET /api/wallet: the wallet's address, and every balance, in atoms and in the token's
     units (by its mint's decimals; the symbol where it is listed)."""
@@ -155,11 +168,12 @@ async def wallet(request: web.Request) -> web.Response:
     return json_response({"address": address, "balances": balances})
 
 
-def _token(query: Any, name: str) -> Token:
+async def _token(trading: Trading, query: Any, name: str) -> Token:
     text = query.get(name)
     if not text:
         raise ApiError(400, "MISSING_PARAMETER", f"{name} is required", name)
-    token = lookup(text) if len(text) <= 64 else None
+    token = await trading.token(text) if len(text) <= 64 else None
     if token is None:
-        raise ApiError(422, "UNKNOWN_TOKEN", f"unknown token {text[:64]!r}", name)
+        raise ApiError(422, "UNKNOWN_TOKEN", f"unknown token {text[:64]!r}: neither a listed "
+                       "symbol nor a mint on this cluster", name)
     return token

@@ -108,6 +108,16 @@ SPEC: dict[str, Any] = {
                         "properties": {"symbol": {"type": "string"}, "mint": {"type": "string"},
                                        "decimals": {"type": "integer"}}}}}})},
                 **error_responses()}}},
+        "/api/tokens/{mint}": {"get": {
+            "summary": "One token by symbol or mint: a listed one, or any SPL Token mint on the "
+                       "cluster (a launched token), with the decimals its mint declares",
+            "parameters": [{"name": "mint", "in": "path", "required": True,
+                            "schema": {"type": "string", "maxLength": 64}}],
+            "responses": {"200": {"description": "the token", **as_json({
+                "type": "object", "required": ["symbol", "mint", "decimals"],
+                "properties": {"symbol": {"type": "string"}, "mint": {"type": "string"},
+                               "decimals": {"type": "integer"}}})},
+                **error_responses(404)}}},
         "/api/wallet": {"get": {"summary": "The wallet's balances",
                                 "responses": {"200": {"description": "balances", **as_json(
                                     {"$ref": "#/components/schemas/Wallet"})},

@@ -26,6 +26,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/quotes", market.quotes, allow_head=False)
     router.add_get("/api/wallet", market.wallet, allow_head=False)
     router.add_get("/api/tokens", market.tokens, allow_head=False)
+    router.add_get("/api/tokens/{mint}", market.token, allow_head=False)
     router.add_get("/api/risk", risk_routes.get_risk, allow_head=False)
     router.add_put("/api/risk", risk_routes.put_risk)
     router.add_delete(order, orders.cancel)

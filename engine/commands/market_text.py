@@ -43,10 +43,24 @@ async def known_tokens(session: aiohttp.ClientSession) -> dict[str, dict[str, An
     return {t["symbol"].upper(): t for t in listed} | {t["mint"]: t for t in listed}
 
 
+async def one_token(session: aiohttp.ClientSession, name: str) -> dict[str, Any]:
+    """A token the list leaves out: a mint on the cluster (a launch), as the engine finds it."""
+    async with session.get(f"/api/tokens/{name}") as resp:
+        if resp.status != 200:
+            raise NotUnderstood(f"unknown token {name!r}: neither a listed symbol nor a mint "
+                                "on this cluster")
+        token: dict[str, Any] = await resp.json()
+    return token
+
+
 async def cmd_quote(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
     tokens = await known_tokens(session)
     try:
-        token_in, token_out = (tokens.get(name.upper()) or tokens.get(name) or _unknown(name)
+        for name in (args.token_in, args.token_out):
+            if name.upper() not in tokens and name not in tokens:
+                found = await one_token(session, name)
+                tokens[name] = tokens[found["mint"]] = found
+        token_in, token_out = (tokens.get(name.upper()) or tokens[name]
                                for name in (args.token_in, args.token_out))
         exact_out = args.exact_out
         amount = atoms(args.amount, token_out if exact_out else token_in)
@@ -66,11 +80,6 @@ async def cmd_quote(session: aiohttp.ClientSession, args: argparse.Namespace) ->
     for line in quote_lines(quote, tokens, args.slippage):
         print(line)
     return OK
-
-
-def _unknown(name: str) -> dict[str, Any]:
-    raise NotUnderstood(f"unknown token {name!r} (python -m engine quote takes the listed "
-                        "tokens, by symbol or mint: GET /api/tokens)")
 
 
 def readable(price: Decimal, decimals: int) -> str:

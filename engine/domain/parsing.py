@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -65,8 +66,11 @@ class InvalidOrder(Refused):
 
 
 
-def parse_order(body: Any, now: datetime) -> OrderRequest:
-    """Validate a decoded JSON body; raise InvalidOrder naming the first bad field."""
+def parse_order(body: Any, now: datetime, mints: Mapping[str, Token] | None = None
+                ) -> OrderRequest:
+    """Validate a decoded JSON body; raise InvalidOrder naming the first bad field. `mints`:
+    tokens known besides the listed ones, by address (mints on the cluster, with their
+    decimals)."""
     if not isinstance(body, dict):
         raise InvalidOrder("the body must be a JSON object", code="INVALID_BODY")
     name = _order_type(body.get("orderType"))
@@ -74,9 +78,10 @@ def parse_order(body: Any, now: datetime) -> OrderRequest:
     if unknown:
         raise InvalidOrder(f"unknown field {unknown[0]!r} for a {name} order",
                            field=unknown[0], code="UNKNOWN_FIELD")
-    token_in = _token(body.get("tokenIn"), "tokenIn")
+    known = mints or {}
+    token_in = _token(body.get("tokenIn"), "tokenIn", known)
     # A sniper waits for a token that has no pool yet: any valid mint address will do.
-    token_out = _token(body.get("tokenOut"), "tokenOut", ORDER_TYPES[name].snipes)
+    token_out = _token(body.get("tokenOut"), "tokenOut", known, ORDER_TYPES[name].snipes)
     if token_in == token_out:
         raise InvalidOrder("tokenIn and tokenOut must differ", field="tokenOut", code="SAME_TOKEN")
     mode = _swap_mode(body.get("swapMode"))
@@ -218,20 +223,21 @@ def _order_type(value: Any) -> str:
     return value
 
 
-def _token(value: Any, name: str, any_mint: bool = False) -> Token:
+def _token(value: Any, name: str, known: Mapping[str, Token], any_mint: bool = False) -> Token:
     if value is None:
         raise InvalidOrder(f"{name} is required", field=name, code="MISSING_FIELD")
     if not isinstance(value, str):
         raise InvalidOrder(f"{name} must be a token symbol or mint address", field=name,
                            code="INVALID_TYPE")
-    token = lookup(value.strip()) if len(value) <= 64 else None
+    token = (lookup(value.strip()) if len(value) <= 64 else None) or known.get(value)
     if token is None and any_mint:
         if not is_public_key(value):
             raise InvalidOrder(f"{value[:64]!r} is not a base58 mint address", field=name,
                                code="INVALID_MINT")
         return unlisted(value)
     if token is None:
-        raise InvalidOrder(f"unknown token {value[:64]!r}", field=name, code="UNKNOWN_TOKEN")
+        raise InvalidOrder(f"unknown token {value[:64]!r}: neither a listed symbol nor a mint "
+                           "on this cluster", field=name, code="UNKNOWN_TOKEN")
     return token
 
 

@@ -166,6 +166,9 @@ def observation_state(pool: Pubkey) -> bytes:
     return head + bytes(OBSERVATION_SIZE - len(head))
 
 
+MINT_SIZE, MINT_DECIMALS = 82, 44  # an SPL Token mint's length, and its decimals' offset
+
+
 def mint(authority: Pubkey | None, supply: int, decimals: int) -> bytes:
     """An initialised SPL Token mint (82 bytes), with or without a mint authority."""
     tag, key = (1, bytes(authority)) if authority is not None else (0, bytes(32))

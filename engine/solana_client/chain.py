@@ -26,6 +26,7 @@ from engine.domain.transactions import (
     TokenBalance,
 )
 from engine.ports import Clock, SolanaRpc
+from engine.solana.accounts import MINT_DECIMALS, MINT_SIZE
 from engine.solana.instructions import writable
 from engine.solana.jsonrpc import RpcError
 from engine.solana.lookup_tables import lookupable
@@ -189,6 +190,13 @@ class RpcChain:
             balances.append(TokenBalance(info["mint"], int(held["amount"]), True,
                                          int(held["decimals"])))
         return balances
+
+    async def mint_decimals(self, mint: str) -> int | None:
+        [found] = (await self._call(self._rpc.get_multiple_accounts([mint])))["value"]
+        if found is None or found["owner"] != str(TOKEN):
+            return None
+        data = base64.b64decode(found["data"][0])
+        return data[MINT_DECIMALS] if len(data) == MINT_SIZE else None
 
     async def _read(self, signature: str, found: dict[str, Any]) -> Landed:
         """A fill from the cluster's record: the wallet's balance changes, not our quote."""

@@ -40,6 +40,7 @@ from engine.ports import (
 from engine.publishing.hub import ALL, Hub, Subscription
 from engine.publishing.metrics import Metrics
 from engine.usecases.reads import read
+from engine.usecases.tokens import TokenDirectory
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +58,11 @@ class WaitingLimits:
 class Orders:
     def __init__(self, *, store: OrderStore, service: OrderService, pool: WorkerPool,
                  wakers: Wakers, risk: RiskControls, router: Router, hub: Hub,
-                 metrics: Metrics, clock: Clock, limits: WaitingLimits) -> None:
+                 metrics: Metrics, clock: Clock, limits: WaitingLimits,
+                 tokens: TokenDirectory) -> None:
         self._store, self._service, self._pool, self._wakers = store, service, pool, wakers
         self._risk, self._router, self._hub, self._metrics = risk, router, hub, metrics
-        self._clock, self._limits = clock, limits
+        self._clock, self._limits, self._tokens = clock, limits, tokens
         self.accepting = False  # opened once unfinished orders are resumed, closed at stop
         self._keys_in_progress: set[str] = set()
 
@@ -104,7 +106,9 @@ class Orders:
     async def _accept(self, body: object, key: IdempotencyKey | None, caller: Caller) -> Order:
         if not self.accepting:
             raise NotAccepting("the engine is not accepting orders")
-        request = parse_order(body, self._clock.now())
+        mints = (await self._tokens.unlisted(body.get("tokenIn"), body.get("tokenOut"))
+                 if isinstance(body, dict) else {})  # a token named by a mint of the cluster
+        request = parse_order(body, self._clock.now(), mints)
         await self._risk.check(request)
         if request.waits:
             self._admit_waiting(caller)

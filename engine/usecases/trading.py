@@ -14,11 +14,12 @@ from engine.domain.errors import StorageUnavailable
 from engine.domain.request import SwapMode
 from engine.domain.risk import TradingState
 from engine.domain.routing import RoutePlan
-from engine.domain.tokens import SOL_DECIMALS, WSOL_MINT, format_atoms
+from engine.domain.tokens import SOL_DECIMALS, WSOL_MINT, Token, format_atoms
 from engine.domain.transactions import TokenBalance
 from engine.orders.risk_controls import RiskControls
 from engine.orders.router import Router
 from engine.ports import Chain, StorageError
+from engine.usecases.tokens import TokenDirectory
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +31,9 @@ class Risk:
 
 
 class Trading:
-    def __init__(self, risk: RiskControls, router: Router, chain: Chain) -> None:
-        self._risk, self._router, self._chain = risk, router, chain
+    def __init__(self, risk: RiskControls, router: Router, chain: Chain,
+                 tokens: TokenDirectory) -> None:
+        self._risk, self._router, self._chain, self._tokens = risk, router, chain, tokens
 
     def risk(self) -> Risk:
         r = self._risk
@@ -51,6 +53,11 @@ class Trading:
         """The best plan now for this amount (of the input, or of the output for ExactOut);
         raises NoRoute."""
         return await self._router.plan(mint_in, mint_out, amount, mode)
+
+    async def token(self, name: str) -> Token | None:
+        """The token a symbol or a mint address names: a listed one, or a mint on the cluster
+        (with the decimals it declares); None if neither."""
+        return await self._tokens.find(name)
 
     async def wallet(self) -> tuple[str, Sequence[TokenBalance]]:
         """The wallet's address (its public key) and its balances, from the cluster."""
