@@ -357,6 +357,8 @@ async def test_an_exact_out_quote_fixes_what_is_bought_and_bounds_what_is_paid(
     (("SOL", "USDC", "-1"), "not a positive amount of SOL"),
     (("SOL", "USDC", "one"), "'one' is not a number"),
     (("SOL", "USDC", "1", "--slippage", "0.00001"), "at most 4 decimals"),
+    (("SOL", "USDC", "1", "--slippage", "0.9"), "must be a fraction in (0, 0.5]"),
+    (("SOL", "USDC", "1", "--slippage", "lots"), "slippage 'lots' must be"),
     (("SOL", "USDC", "100000000"), "refused (422): NO_ROUTE"),
 ])
 async def test_a_quote_that_cannot_be_made_says_why_and_exits_2(

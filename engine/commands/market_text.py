@@ -30,6 +30,18 @@ def atoms(amount: str, token: dict[str, Any]) -> int:
     return int(scaled)
 
 
+def basis_points(slippage: str) -> int:
+    """A slippage fraction ("0.01") in the basis points /api/quotes takes (100)."""
+    try:
+        value = Decimal(slippage).scaleb(4)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or not 0 < value <= 5_000 or value != value.to_integral_value():
+        raise NotUnderstood(f"slippage {slippage!r} must be a fraction in (0, 0.5] with at "
+                            "most 4 decimals (0.01 is 1 %)")
+    return int(value)
+
+
 def units(count: str | int, token: dict[str, Any]) -> str:
     """Atoms as a plain decimal string of the token's units."""
     text = f"{Decimal(int(count)).scaleb(-int(token['decimals'])):f}"
@@ -64,7 +76,7 @@ async def cmd_quote(session: aiohttp.ClientSession, args: argparse.Namespace) ->
                                for name in (args.token_in, args.token_out))
         exact_out = args.exact_out
         amount = atoms(args.amount, token_out if exact_out else token_in)
-        bps = atoms(args.slippage, {"symbol": "slippage", "decimals": 4})
+        bps = basis_points(args.slippage)
     except NotUnderstood as error:
         print(f"refused: {error}", file=sys.stderr)
         return REFUSED
