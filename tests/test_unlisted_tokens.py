@@ -59,6 +59,20 @@ async def test_a_launched_token_is_bought_and_sold_again_by_its_mint(
     assert before - await held(engine, mint) == 100_000_500_000  # 6 decimals, as its mint says
 
 
+async def test_a_take_profit_on_a_launched_token_waits_for_its_price_and_sells(
+        engine: EngineHarness) -> None:
+    mint = await launch(engine)
+    await engine.wait_terminal(await engine.submit(tokenIn="SOL", tokenOut=mint, amount=0.5))
+    _, quote = await get(engine, "/api/quotes", inputMint=mint, outputMint="SOL",
+                         amount=str(10**11))
+    now = int(quote["outAmount"]) / 10**9 / 10**5  # SOL per token, net, for 100,000 of them
+    take_profit = await engine.submit(orderType="limit", tokenIn=mint, tokenOut="SOL",
+                                      amount=100_000, limitPrice=f"{now * 1.05:.12f}")
+    await engine.wait_for_status(take_profit, "waiting")
+    await engine.wait_terminal(await engine.submit(tokenIn="SOL", tokenOut=mint, amount=5))
+    assert (await engine.wait_terminal(take_profit))["status"] == "confirmed"  # bought up
+
+
 async def test_a_launched_token_is_quoted_and_described_by_its_mint(
         engine: EngineHarness) -> None:
     mint = await launch(engine)

@@ -90,6 +90,17 @@ async def test_a_limit_fires_once_its_price_is_reached_and_not_before() -> None:
     await watch.stop()
 
 
+async def test_a_limit_fires_when_a_small_quote_would_round_its_price_away() -> None:
+    # A thousandth of the input pays 1.15 atoms, rounded down to 1: that quote says 0.001,
+    # below the limit, where the order's own amount nets 0.00115, above it.
+    pool, recorded = OnePool(Decimal("0.00115")), Recorded()
+    watch = watcher(pool, recorded)
+    watch.arm(waiting("limit", {"orderType": "limit", "limitPrice": "0.0011"}))
+    watch.pools_changed(None)
+    assert await until(lambda: recorded.fired_ids == ["limit"])
+    await watch.stop()
+
+
 async def test_a_stop_fires_once_the_price_falls_to_it() -> None:
     pool, recorded = OnePool(Decimal(150)), Recorded()
     watch = watcher(pool, recorded)

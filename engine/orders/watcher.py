@@ -124,8 +124,11 @@ class Watcher:
         # one quote finds the candidates; each is then checked at its own amount.
         reference = max(1, min(10 ** book.token_in.decimals // 1000, book.smallest))
         price = await self._price(book, reference)
-        if price is None and book.smallest > reference:  # too small to fill: a dear output,
-            price = await self._price(book, book.smallest)  # or two hops that round it away
+        if book.smallest > reference and (price is None or _coarse(book, price, reference)):
+            # Too small to measure: nothing out (a dear output, or two hops that round it
+            # away), or so few atoms out that rounding them down hides the price (a token
+            # worth a millionth of its output): the smallest waiting order's amount is used.
+            price = await self._price(book, book.smallest)
         if price is None:
             return  # no pool yet (a sniper's token), or not enough liquidity
         # A stop sells at or below its price: the marginal price at or below it certainly
@@ -260,3 +263,13 @@ class Watcher:
                 _, order_id = heapq.heappop(self._expiries)
                 if self.disarm(order_id) is not None:
                     await self._steps.expire(order_id, "expired")
+
+
+PRECISE_ATOMS = 10**6  # a quote's output this large rounds its price by a millionth at most
+
+
+def _coarse(book: Book, price: Decimal, amount: int) -> bool:
+    """Whether the output `price` stands for, for `amount` of the book's input, is too few
+    atoms for the price to be measured by it (each quote rounds its output down)."""
+    out = price * amount * Decimal(10) ** (book.token_out.decimals - book.token_in.decimals)
+    return out < PRECISE_ATOMS
