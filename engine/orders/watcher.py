@@ -21,7 +21,7 @@ from engine.domain.request import SwapMode
 from engine.domain.routing import MAX_PRICE_IMPACT_PCT
 from engine.orders.book import Book, Pair
 from engine.orders.halt import TradingSwitch
-from engine.orders.router import Router
+from engine.orders.router import MARGINAL_ATOMS, Router
 from engine.ports import Clock
 
 UPDATE_SECONDS = 5.0  # at most one price update per waiting order per this, and only on change
@@ -122,20 +122,27 @@ class Watcher:
     async def _check(self, book: Book) -> None:
         # The marginal price for a small amount bounds every order's own price from above, so
         # one quote finds the candidates; each is then checked at its own amount.
-        reference = max(1, min(10 ** book.token_in.decimals // 1000, book.smallest))
-        price = await self._price(book, reference)
-        if book.smallest > reference and (price is None or _coarse(book, price, reference)):
+        amount = max(1, min(10 ** book.token_in.decimals // 1000, book.smallest))
+        price = await self._price(book, amount)
+        if book.smallest > amount and (price is None or _atoms_out(book, price, amount)
+                                       < MARGINAL_ATOMS):
             # Too small to measure: nothing out (a dear output, or two hops that round it
-            # away), or so few atoms out that rounding them down hides the price (a token
-            # worth a millionth of its output): the smallest waiting order's amount is used.
-            price = await self._price(book, book.smallest)
+            # away), or so few atoms that their rounding hides the price (a token worth a
+            # millionth of its output): quoted again at the smallest waiting order's amount,
+            # where there is one (an exact out has no input amount before its quote).
+            finer = await self._price(book, book.smallest)
+            if finer is not None:
+                price, amount = finer, book.smallest
         if price is None:
             return  # no pool yet (a sniper's token), or not enough liquidity
-        # A stop sells at or below its price: the marginal price at or below it certainly
-        # triggers it; a large order's own price may be lower still (by at most the routable
-        # price impact), so stops that close are checked at their own amount.
+        # A quote rounds its output down, so the price it stands for may be short of the true
+        # one by an atom's worth: orders waiting for a rise are looked for up to that atom
+        # above it. A stop sells at or below its price: the marginal price at or below it
+        # certainly triggers it; a large order's own price may be lower still (by at most the
+        # routable price impact), so stops that close are checked at their own amount.
+        high = price * (1 + 1 / max(_atoms_out(book, price, amount), Decimal(1)))
         low = price * (1 - MAX_PRICE_IMPACT_PCT / 100)
-        ready = [] if self._trading.halted else book.reached(price, low)
+        ready = [] if self._trading.halted else book.reached(high, low)
         verified = await asyncio.gather(*(self._met(book, oid) for oid in ready))
         fired = [oid for oid, met in zip(ready, verified, strict=True) if met]
         fired += await self._follow_marks(book, price)
@@ -265,11 +272,6 @@ class Watcher:
                     await self._steps.expire(order_id, "expired")
 
 
-PRECISE_ATOMS = 10**6  # a quote's output this large rounds its price by a millionth at most
-
-
-def _coarse(book: Book, price: Decimal, amount: int) -> bool:
-    """Whether the output `price` stands for, for `amount` of the book's input, is too few
-    atoms for the price to be measured by it (each quote rounds its output down)."""
-    out = price * amount * Decimal(10) ** (book.token_out.decimals - book.token_in.decimals)
-    return out < PRECISE_ATOMS
+def _atoms_out(book: Book, price: Decimal, amount: int) -> Decimal:
+    """The atoms of the book's output that `price` stands for, for `amount` of its input."""
+    return price * amount * Decimal(10) ** (book.token_out.decimals - book.token_in.decimals)
