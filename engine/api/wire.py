@@ -258,12 +258,18 @@ def plan_json(plan: RoutePlan) -> Json:
             "quotes": [quote_json(q) for q in plan.quotes]}
 
 
+def executed_price(price: Decimal, decimals: int) -> str:
+    """A fill's price to the output's decimals, or to nine significant digits where that
+    says more: a launched token sold for a ten-billionth of a SOL is not "0.000000000"."""
+    return f"{price:.{max(decimals, 8 - price.adjusted())}f}"
+
+
 def fill_json(fill: Fill, r: OrderRequest) -> Json:
     price = r.net_price(fill.amount_in, fill.amount_out)
     out: Json = {"txHash": fill.signature, "slot": fill.slot, "venue": fill.venue,
                  "amountIn": r.token_in.format(fill.amount_in),
                  "amountOut": r.token_out.format(fill.amount_out),
-                 "executedPrice": f"{price:.{r.token_out.decimals}f}",
+                 "executedPrice": executed_price(price, r.token_out.decimals),
                  "networkFeeLamports": fill.fee_lamports, "commitment": fill.commitment,
                  "ataRentLamports": fill.rent_lamports}
     if fill.pool_opened_slot is not None:  # what snipers measure
