@@ -295,6 +295,25 @@ async def test_the_wallet_panel_lists_balances_and_follows_a_fill(
     assert wallet["address"] in await page.text_content("#wallet-address")
 
 
+async def test_a_launched_token_in_the_wallet_is_sold_by_clicking_it(
+        page: Any, engine: EngineHarness) -> None:
+    assert engine.http is not None
+    async with engine.http.post("/api/sim/launch", json={
+            "venue": "raydium", "price": 0.000001, "liquidity": 85}) as resp:
+        mint = (await resp.json())["mint"]
+    await engine.wait_terminal(await engine.submit(tokenIn="SOL", tokenOut=mint, amount=0.5))
+    await page.reload()  # the wallet as it is now, the launched token in it
+    await page.click(f"#wallet-rows tr[data-mint='{mint}']")
+    assert await page.input_value("input[name=tokenIn]") == mint  # its mint: it is not listed
+    await page.fill("input[name=amount]", "1000")
+    await page.click("#submit-button")
+    await page.wait_for_selector("#form-result:has-text('accepted')", timeout=10_000)
+    order_id = (await page.text_content("#form-result")).split()[-1]
+    final = await engine.wait_terminal(order_id)
+    assert final["status"] == "confirmed" and final["amountIn"] == "1000"
+    assert page.errors == []
+
+
 async def test_idle_charts_say_so_and_the_price_chart_draws_quotes(
         page: Any, engine: EngineHarness) -> None:
     await page.wait_for_selector("#throughput[data-empty=true]", timeout=10_000)

@@ -175,8 +175,18 @@ async function showWallet() {
   wallet.balances.forEach((b) => b.symbol && b.decimals !== null && decimals.set(b.symbol, b.decimals));
   wallet.balances.forEach((b) => b.decimals !== null && units.set(b.mint, {
     symbol: b.symbol || `${b.mint.slice(0, 4)}…${b.mint.slice(-4)}`, decimals: b.decimals }));
-  renderWallet($("wallet-rows"), wallet);
+  renderWallet($("wallet-rows"), wallet, sellFromWallet);
   if (first) fillPairs();
+}
+
+// A balance clicked in the wallet: the form sells it, by symbol or, for a token the engine
+// does not list (a launch a sniper bought), by its mint, which the engine accepts too.
+function sellFromWallet(balance) {
+  const form = $("order-form");
+  form.tokenIn.value = balance.symbol || balance.mint;
+  if (form.tokenOut.value === form.tokenIn.value) form.tokenOut.value = balance.symbol === "USDC" ? "SOL" : "USDC";
+  if (balance.amount) form.amount.value = balance.amount;
+  form.amount.focus();
 }
 
 function fillPairs() {

@@ -57,11 +57,14 @@ function facts(pairs) {
   return dl;
 }
 
-export function renderWallet(target, wallet) {
+// `pick(balance)`: what a click on a balance does (the dashboard offers it for sale).
+export function renderWallet(target, wallet, pick) {
   $id("wallet-address").textContent = wallet.address;
   target.replaceChildren(...wallet.balances.map((b) => {
     const tr = el("tr");
     tr.dataset.mint = b.mint;
+    tr.title = `${b.mint}: click to sell it`;
+    tr.addEventListener("click", () => pick(b));
     tr.append(el("td", b.symbol || `${b.mint.slice(0, 4)}…${b.mint.slice(-4)}`),
               el("td", b.amount !== undefined && b.amount !== null ? grouped(b.amount)
                                                                   : `${grouped(b.atoms)} atoms`,
