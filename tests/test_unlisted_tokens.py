@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +129,17 @@ async def test_a_cluster_that_cannot_be_asked_about_a_mint_is_a_refusal_to_retry
     tokens = TokenDirectory(Mints("x", down=True))  # type: ignore[arg-type]
     with pytest.raises(NotAccepting, match="could not be asked"):
         await tokens.find(str(Keypair().pubkey()))
+
+
+async def test_a_very_cheap_tokens_prices_are_plain_decimals(tmp_path: Path) -> None:
+    async with EngineHarness.start(tmp_path / "e.db", market_flow=0.0) as engine:
+        assert engine.http is not None
+        async with engine.http.post("/api/sim/launch", json={
+                "venue": "raydium", "price": 0.000000001, "liquidity": 85}) as resp:
+            mint = (await resp.json())["mint"]  # a billionth of a SOL a token
+        await engine.wait_terminal(await engine.submit(tokenIn="SOL", tokenOut=mint, amount=0.5))
+        waiting = await engine.submit(orderType="limit", tokenIn=mint, tokenOut="SOL",
+                                      amount=1_000_000, limitPrice=1)
+        event = await engine.wait_for_event(waiting, lambda e: "currentPrice" in e)
+        assert "e" not in event["currentPrice"].lower()  # not 9.97e-10
+        assert Decimal(event["currentPrice"]) < Decimal("0.00000001")

@@ -59,7 +59,13 @@ def iso(at: datetime) -> str:
 
 
 def price_text(price: Decimal) -> str:
-    return f"{price:.12g}"
+    """Twelve significant digits, never in exponent notation: a launched token's price in
+    SOL reads 0.000000123456, not 1.23456e-7."""
+    text = f"{price:.12g}"
+    if "e" not in text.lower():
+        return text
+    plain = f"{price:.{max(0, 11 - price.adjusted())}f}"
+    return plain.rstrip("0").rstrip(".") if "." in plain else plain
 
 
 # -- events ----------------------------------------------------------------------------------
