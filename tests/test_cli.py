@@ -420,3 +420,14 @@ async def test_the_orders_table_says_when_each_order_was_created_in_local_time(
     header, row = out.splitlines()[0], next(r for r in out.splitlines() if order_id in r)
     start = header.index("created")
     assert code == 0 and row[start:start + 8] == f"{created.astimezone():%H:%M:%S}"
+
+
+async def test_quote_takes_a_launched_token_by_its_mint(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    assert order_engine.http is not None
+    async with order_engine.http.post("/api/sim/launch", json={
+            "venue": "raydium", "price": 0.000001, "liquidity": 85}) as resp:
+        mint = (await resp.json())["mint"]
+    code, out, _ = await run(capsys, "quote", "SOL", mint, "1", "--url", order_engine.url)
+    first = out.splitlines()[0]
+    assert code == 0 and first.startswith("1 SOL -> ") and f"{mint[:4]}…{mint[-4:]} per SOL" in first

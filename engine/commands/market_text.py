@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 
 from engine.commands.orders_text import OK, REFUSED
+from engine.domain.tokens import format_atoms
 
 
 class NotUnderstood(Exception):
@@ -44,8 +45,7 @@ def basis_points(slippage: str) -> int:
 
 def units(count: str | int, token: dict[str, Any]) -> str:
     """Atoms as a plain decimal string of the token's units."""
-    text = f"{Decimal(int(count)).scaleb(-int(token['decimals'])):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return format_atoms(int(count), int(token["decimals"]))
 
 
 async def known_tokens(session: aiohttp.ClientSession) -> dict[str, dict[str, Any]]:
@@ -68,12 +68,10 @@ async def one_token(session: aiohttp.ClientSession, name: str) -> dict[str, Any]
 async def cmd_quote(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
     tokens = await known_tokens(session)
     try:
-        for name in (args.token_in, args.token_out):
-            if name.upper() not in tokens and name not in tokens:
-                found = await one_token(session, name)
-                tokens[name] = tokens[found["mint"]] = found
-        token_in, token_out = (tokens.get(name.upper()) or tokens[name]
-                               for name in (args.token_in, args.token_out))
+        named = [tokens.get(name.upper()) or tokens.get(name) or await one_token(session, name)
+                 for name in (args.token_in, args.token_out)]
+        tokens |= {token["mint"]: token for token in named}  # a launch's, for the legs
+        token_in, token_out = named
         exact_out = args.exact_out
         amount = atoms(args.amount, token_out if exact_out else token_in)
         bps = basis_points(args.slippage)

@@ -140,7 +140,7 @@ class Watcher:
         # above it. A stop sells at or below its price: the marginal price at or below it
         # certainly triggers it; a large order's own price may be lower still (by at most the
         # routable price impact), so stops that close are checked at their own amount.
-        high = price * (1 + 1 / max(_atoms_out(book, price, amount), Decimal(1)))
+        high = price * (1 + Decimal(1) / max(_atoms_out(book, price, amount), 1))
         low = price * (1 - MAX_PRICE_IMPACT_PCT / 100)
         ready = [] if self._trading.halted else book.reached(high, low)
         verified = await asyncio.gather(*(self._met(book, oid) for oid in ready))
@@ -272,6 +272,6 @@ class Watcher:
                     await self._steps.expire(order_id, "expired")
 
 
-def _atoms_out(book: Book, price: Decimal, amount: int) -> Decimal:
+def _atoms_out(book: Book, price: Decimal, amount: int) -> int:
     """The atoms of the book's output that `price` stands for, for `amount` of its input."""
-    return price * amount * Decimal(10) ** (book.token_out.decimals - book.token_in.decimals)
+    return book.token_out.to_atoms(book.token_in.to_ui(amount) * price)
