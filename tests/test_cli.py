@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -194,6 +195,24 @@ async def _ids(engine: EngineHarness) -> list[str]:
     assert engine.http is not None
     async with engine.http.get("/api/orders") as resp:
         return [o["orderId"] for o in (await resp.json())["orders"]]
+
+
+@pytest.mark.parametrize("command", [("orders",), ("wallet",), ("quote", "SOL", "USDC", "1")])
+async def test_a_reader_that_stops_early_ends_the_command_quietly_with_141(
+        order_engine: EngineHarness, command: tuple[str, ...]) -> None:
+    """`orders | head`: head exits before the table is written; as with `ls | head`, the
+    command ends with 128 + SIGPIPE and no traceback."""
+    await order_engine.wait_terminal(
+        await order_engine.submit(tokenIn="SOL", tokenOut="USDC", amount=1))
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before a line is written
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "engine", *command, "--url", order_engine.url,
+        stdout=write_end, stderr=asyncio.subprocess.PIPE)
+    os.close(write_end)
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 141
+    assert err.decode() == ""
 
 
 def test_help_lists_the_commands() -> None:
