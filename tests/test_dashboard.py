@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from engine.testing import EngineHarness
+from conftest import run_until
+from engine.testing import EngineHarness, ManualClock
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not Path(CHROMIUM).exists() and not os.environ.get("CI_REQUIRE_BROWSER"):
@@ -327,6 +328,32 @@ async def test_idle_charts_say_so_and_the_price_chart_draws_quotes(
     await page.wait_for_selector("#throughput[data-empty=false]", timeout=10_000)
     await page.wait_for_selector("#latency[data-empty=false]", timeout=10_000)
     assert page.errors == []
+
+
+async def test_a_waiting_orders_latency_runs_from_its_trigger_not_its_submission(
+        fresh: Any, tmp_path: Path) -> None:
+    """A limit that waited five minutes for its price, then took the seed profile's seconds to
+    land, took seconds to execute: the latency chart (and its label, what a screen reader
+    reads) says so."""
+    async with EngineHarness.start(tmp_path / "manual.db", clock=ManualClock(),
+                                   latency_scale=1.0) as engine:
+        engine.world.hold_prices()  # 1 SOL nets about 149.92 USDC on Meteora
+        page = await fresh.new_page()
+        await page.goto(engine.url + "/")
+        await page.wait_for_selector("#latency[data-empty=true]", timeout=10_000)
+        order_id = await engine.submit(orderType="limit", limitPrice="151", tokenIn="SOL",
+                                       tokenOut="USDC", amount=1, slippage=0.01)
+        row = f"tr[data-order-id='{order_id}']"
+        await page.wait_for_selector(f"{row} .chip.waiting", timeout=10_000)
+        assert isinstance(engine.clock, ManualClock)
+        await engine.clock.advance(300)
+        engine.world.move_price("met-sol-usdc", 1.011)  # about 151.6: it fires
+        await run_until(engine, lambda: page.is_visible(f"{row} .chip.confirmed"), step=0.25)
+        await page.wait_for_selector("#latency[data-empty=false]", timeout=10_000)
+        label = await page.get_attribute("#latency", "aria-label")
+        assert label is not None and label.startswith("latency (s), submit or trigger → final: ")
+        highest = float(label.split(" to ")[1].split()[0])
+        assert 0 < highest < 60, label
 
 
 async def test_a_page_opened_after_orders_finished_charts_the_last_minute(

@@ -27,11 +27,15 @@ export function drawLine(canvas, points, { label, spanMs = 60_000, fromZero = tr
   if (!shown.some(([, v]) => v !== 0)) {
     ctx.fillText(empty, x0 + (x1 - x0) / 2 - ctx.measureText(empty).width / 2, (y0 + y1) / 2);
     canvas.dataset.empty = "true";
+    canvas.setAttribute("aria-label", `${label}: ${empty}`);
     return;
   }
   canvas.dataset.empty = "false";
   const values = shown.map(([, v]) => v);
   let low = fromZero ? 0 : Math.min(...values), high = Math.max(...values);
+  // A canvas is a picture to a screen reader: its label says what it shows.
+  canvas.setAttribute("aria-label", `${label}: ${tick(values[values.length - 1])} now, `
+    + `${tick(Math.min(...values))} to ${tick(high)} over the last ${Math.round(spanMs / 1000)} s`);
   if (high - low < 1e-12) { high += Math.abs(high) * 0.001 || 1; low -= fromZero ? 0 : Math.abs(low) * 0.001; }
   const x = (t) => x0 + ((t - (now - spanMs)) / spanMs) * (x1 - x0);
   const y = (v) => y0 - ((v - low) / (high - low)) * (y0 - y1);
@@ -41,4 +45,9 @@ export function drawLine(canvas, points, { label, spanMs = 60_000, fromZero = tr
   ctx.beginPath();
   shown.forEach(([t, v], i) => (i ? ctx.lineTo(x(t), y(v)) : ctx.moveTo(x(t), y(v))));
   ctx.stroke();
+  if (shown.length === 1) {  // a line needs two points: show the first as a dot
+    const [[t, v]] = shown;
+    ctx.fillStyle = "#5b8cff";
+    ctx.beginPath(); ctx.arc(x(t), y(v), 2.5, 0, 2 * Math.PI); ctx.fill();
+  }
 }

@@ -6,7 +6,7 @@ import { VenueStats } from "./venues.js";
 const rows = new Map();          // orderId -> {tr, order}
 const venues = new VenueStats();
 const confirmedAt = [];          // times (ms) of recent confirmations
-const latencies = [];            // [time, seconds] submit -> final
+const latencies = [];            // [time, seconds] submit (or trigger) -> final
 const prices = [];               // [time, price] of the chosen pair
 const decimals = new Map();      // symbol -> decimals, learnt from the wallet
 const units = new Map();         // mint -> {symbol, decimals}, learnt from the wallet
@@ -79,15 +79,21 @@ function onEvent(e) {
     update.amountOut = e.received;
     delete update.amount;
   }
-  if (e.status === "pending") update.submittedAt = Date.parse(e.at);
+  // The clock of an order's execution: from its submission, stopped while it waits for its
+  // price (or its next slice), restarted when it fires. A stop that waited an hour and filled
+  // in 40 ms took 40 ms, and a cancelled wait is no execution at all.
+  if (e.status === "pending") update.startedAt = Date.parse(e.at);
+  if (e.status === "waiting") update.startedAt = null;
+  const before = rows.get(e.orderId);
+  if (e.status === "routing" && before && before.order.status === "waiting") update.startedAt = Date.parse(e.at);
   upsert(update);
   if (e.status === "routing" && e.route) countVenue(e.orderId, e.venue, e.route);
   if (FINAL.includes(e.status)) {
     const row = rows.get(e.orderId);
     if (e.status === "confirmed" || e.status === "partially_filled") walletDue = true;
     if (e.status === "confirmed") confirmedAt.push([Date.now(), 1]);
-    if (row && row.order.submittedAt) {
-      latencies.push([Date.now(), (Date.parse(e.at) - row.order.submittedAt) / 1000]);
+    if (row && row.order.startedAt) {
+      latencies.push([Date.now(), (Date.parse(e.at) - row.order.startedAt) / 1000]);
     }
   }
 }
@@ -149,7 +155,7 @@ function drawCharts() {
   const latency = perSecond(latencies, now).filter(([, v]) => v.length)
     .map(([t, v]) => [t, v.reduce((a, b) => a + b, 0) / v.length]);
   drawLine($("throughput"), rate, { label: "confirmed / s", empty: "no confirmed orders in the last minute" });
-  drawLine($("latency"), latency, { label: "latency (s), submit → final", empty: "no finished orders in the last minute" });
+  drawLine($("latency"), latency, { label: "latency (s), submit or trigger → final", empty: "no finished orders in the last minute" });
   const [base, quote] = $("pair").value.split("/");
   drawLine($("price-chart"), prices, { label: `${base} in ${quote} (net of fees, 1 ${base})`, fromZero: false, empty: "waiting for a quote" });
 }
@@ -260,7 +266,8 @@ async function start() {
     const ended = Date.parse(o.updatedAt);
     if (FINAL.includes(o.status) && ended > now - 60_000) {
       if (o.status === "confirmed") confirmedAt.push([ended, 1]);
-      latencies.push([ended, (ended - Date.parse(o.createdAt)) / 1000]);
+      // An order's own record does not say when a wait ended: market orders only.
+      if (o.orderType === "market") latencies.push([ended, (ended - Date.parse(o.createdAt)) / 1000]);
     }
     if (o.route) countVenue(o.orderId, o.route.venue, o.route);  // decisions made before we loaded
   });
