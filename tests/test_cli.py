@@ -122,6 +122,18 @@ def test_a_slice_whose_child_failed_is_a_line_that_says_why() -> None:
     assert line == "slice 1 failed (NO_ROUTE: the amount is too small); sold 0, 1 left"
 
 
+def test_a_cancelled_twap_says_what_it_sold_and_which_slice_still_runs() -> None:
+    pending = {"status": "pending", "tokenIn": "SOL", "tokenOut": "USDC"}
+    cancelled = {"status": "cancelled", "reason": "cancelled by the trader", "filled": "1",
+                 "received": "146.194658", "remaining": "2", "children": ["3eebbc3d-a7"]}
+    assert describe(cancelled, pending) == (
+        "cancelled by the trader; sold 1 SOL for 146.194658 USDC, 2 left")
+    assert describe({**cancelled, "openChildId": "8c0ffee1-b2"}, pending).endswith(
+        "2 left (slice 8c0ffee1 still finishing as its own order)")
+    assert describe({"status": "cancelled", "reason": "cancelled by the trader"}) == (
+        "cancelled by the trader")
+
+
 def test_waiting_events_say_what_they_wait_for() -> None:
     trailing = {"status": "waiting", "highWaterMark": "151.2", "triggerPrice": "143.64"}
     assert describe(trailing) == "best price 151.2, now triggers at 143.64"

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-
 from conftest import run_until
+
 from engine.testing import EngineHarness, ManualClock
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

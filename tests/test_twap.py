@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
+from conftest import run_until
 
 from engine.app import open_store
 from engine.config import Settings
@@ -163,7 +164,36 @@ async def test_cancelling_the_parent_stops_the_slices_not_yet_sent(
     await run_slices(twap_engine, 5, 60)
     parent = await twap_engine.order(parent_id)
     assert parent["status"] == "cancelled" and len(parent["children"]) == 2
-    assert [k["status"] for k in await children(twap_engine, parent)] == ["confirmed"] * 2
+    kids = await children(twap_engine, parent)
+    assert [k["status"] for k in kids] == ["confirmed"] * 2
+    # Its last event says what it sold by then, as its slices did
+    last = parent["events"][-1]
+    assert last["status"] == "cancelled" and "openChildId" not in last
+    assert Decimal(last["filled"]) == sum(Decimal(k["fill"]["amountIn"]) for k in kids)
+    assert Decimal(last["received"]) == sum(Decimal(k["fill"]["amountOut"]) for k in kids)
+    assert Decimal(last["remaining"]) == 1 - Decimal(last["filled"])
+
+
+async def test_a_parent_cancelled_with_a_slice_in_flight_names_it_and_it_still_fills(
+        tmp_path: Path) -> None:
+    async with EngineHarness.start(tmp_path / "e.db", clock=ManualClock(),
+                                   latency_scale=1.0) as engine:
+        engine.world.hold_prices()
+        parent_id = await engine.submit(**TWAP, amount=1, slices=2, intervalSeconds=60)
+        # The first slice is sent at once; at seed latencies its child has not landed yet
+        in_flight = await until(engine, parent_id, lambda p: len(p["children"]) == 1)
+        [child] = in_flight["children"]
+        assert engine.http is not None
+        async with engine.http.delete(f"/api/orders/{parent_id}") as resp:
+            assert resp.status == 200
+        last = (await engine.order(parent_id))["events"][-1]
+        assert last["status"] == "cancelled" and last["openChildId"] == child
+        assert (last["filled"], last["remaining"]) == ("0", "1")
+        async def child_confirmed() -> bool:
+            return (await engine.order(child))["status"] == "confirmed"
+
+        await run_until(engine, child_confirmed)
+        assert (await engine.order(parent_id))["events"][-1] == last  # it ended at the cancel
 
 
 async def test_a_restart_mid_schedule_neither_repeats_nor_loses_a_slice(

@@ -136,7 +136,11 @@ def _details(order: Order, change: Change) -> Json:
         case Failed(error=error):
             return {"attempt": order.attempts, "error": failure_json(error)}
         case Cancelled(reason=reason) | Expired(reason=reason):
-            return {"reason": reason}
+            # A TWAP parent ends with what its slices sold; a slice in flight finishes as its
+            # own order, which is named so it can be followed.
+            open_child = order.progress.open if order.progress else None
+            return {"reason": reason, **progress_json(order),
+                    **({"openChildId": open_child} if open_child else {})}
         case SliceSent(index=index, child=child, amount=amount):
             return {"slice": index + 1, "childId": child,
                     "amount": r.token_in.format(amount), **progress_json(order)}

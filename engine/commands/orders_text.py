@@ -67,6 +67,11 @@ def describe(event: dict[str, Any], order: dict[str, Any] | None = None) -> str:
                 f"(slot {event['slot']}{sniped})")
     if status == "failed":
         return f"{event['error']['code']}: {event['error']['message']}"
+    if "children" in event:  # a TWAP parent cancelled or expired: what it sold by then
+        still = (f" (slice {event['openChildId'][:8]} still finishing as its own order)"
+                 if "openChildId" in event else "")
+        return (f"{event['reason']}; sold {event['filled']}{sold} for {event['received']}"
+                f"{bought}, {event['remaining']} left{still}")
     return str(event.get("reason", ""))
 
 
