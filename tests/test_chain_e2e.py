@@ -78,8 +78,30 @@ async def test_an_order_the_wallet_cannot_pay_fails_at_once_with_insufficient_fu
     final = await order_engine.wait_terminal(order_id)
     assert final["status"] == "failed" and final["attempt"] == 1
     assert final["error"]["code"] == "INSUFFICIENT_FUNDS"
+    assert final["error"]["message"].startswith(
+        "the wallet holds 10 USDC; the order spends 100 USDC (")  # then the node's words
     assert order_engine.world.chain.history.landed_for(order_id) == []
     assert balance(order_engine, USDC) == 10 * 10**6
+
+
+async def test_an_exact_out_the_wallet_cannot_pay_says_the_most_it_would_spend(
+        order_engine: EngineHarness) -> None:
+    order_engine.world.chain.wallet.balances[USDC] = 10 * 10**6
+    final = await order_engine.wait_terminal(await order_engine.submit(
+        tokenIn="USDC", tokenOut="SOL", amount=1, swapMode="ExactOut", slippage=0.01))
+    assert final["error"]["code"] == "INSUFFICIENT_FUNDS"
+    spends = Decimal(final["error"]["message"].split("spends up to ")[1].split(" USDC")[0])
+    assert final["error"]["message"].startswith("the wallet holds 10 USDC; the order spends up to")
+    assert 140 < spends < 160  # a SOL's price, and 1 % of slippage above it
+
+
+async def test_a_wallet_without_sol_for_the_fee_is_told_so(order_engine: EngineHarness) -> None:
+    order_engine.world.chain.wallet.balances[WSOL_MINT] = 1_000  # lamports
+    final = await order_engine.wait_terminal(await order_engine.submit(
+        tokenIn="USDC", tokenOut="SOL", amount=100))
+    assert final["error"]["code"] == "INSUFFICIENT_FUNDS"
+    assert final["error"]["message"].startswith(
+        "the wallet's 0.000001 SOL do not cover the network fee and the token accounts' rent (")
 
 
 async def test_an_amount_beyond_all_liquidity_fails_with_no_route(

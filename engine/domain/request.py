@@ -86,3 +86,15 @@ class OrderRequest:
     def net_price(self, amount_in: int, amount_out: int) -> Decimal:
         """tokenOut per tokenIn, in UI units: what triggers and limits compare."""
         return net_price(self.token_in, self.token_out, amount_in, amount_out)
+
+    def shortfall(self, plan: RoutePlan, held: int, lamports: int) -> str:
+        """Why the wallet cannot pay for `plan`, given what it holds of tokenIn (`held`) and
+        of SOL: what it spends, or else the network fee and rent, which only SOL pays."""
+        spends = sum(self.max_in(leg.amount_in) for leg in plan.legs) if plan.exact_out \
+            else plan.amount_in
+        token = self.token_in
+        if held < spends:
+            return (f"the wallet holds {token.format(held)} {token.symbol}; the order spends "
+                    f"{'up to ' if plan.exact_out else ''}{token.format(spends)} {token.symbol}")
+        return (f"the wallet's {Decimal(lamports).scaleb(-9).normalize():f} SOL do not cover "
+                "the network fee and the token accounts' rent")

@@ -14,6 +14,7 @@ from engine.domain.errors import (
     BlockhashExpired,
     EngineError,
     FirstHopSlipped,
+    InsufficientFunds,
     InternalError,
     NoRoute,
     OutOfCompute,
@@ -41,6 +42,7 @@ from engine.domain.events import (
 )
 from engine.domain.order import Order, OrderRequest
 from engine.domain.status import OrderStatus as S
+from engine.domain.tokens import WSOL_MINT
 from engine.domain.transactions import Landed, Memo
 from engine.orders.retry import RetryPolicy
 from engine.orders.router import Router
@@ -251,6 +253,8 @@ class OrderService:
                 raise
             return await self._advance(order, Armed("re-armed after a slippage failure",
                                                     error=Failure(error.code, error.message)))
+        except InsufficientFunds as error:  # the node's words name an instruction: say what
+            raise InsufficientFunds(f"{await self._short(order)} ({error.message})") from None
         except TransientError as error:
             if fresh and not error.maybe_landed:
                 raise  # refused before it left us: re-signing cannot produce a second copy
@@ -260,6 +264,18 @@ class OrderService:
         if landed is None:
             raise BlockhashExpired(f"transaction {tx.signature} expired without landing")
         return await self._finish(order, landed)
+
+    async def _short(self, order: Order) -> str:
+        """What the wallet lacks for this order, from its balances now."""
+        assert order.route is not None
+        try:
+            # Reversed: the first, native SOL's lamports, wins over a wSOL token account.
+            balances = {b.mint: b.atoms for b in reversed(await self._chain.balances())}
+        except EngineError:
+            return "the wallet cannot pay for it"
+        r = order.request
+        return r.shortfall(order.route, balances.get(r.token_in.mint, 0),
+                           balances.get(WSOL_MINT, 0))
 
     async def _finish(self, order: Order, landed: Landed) -> Order:
         slipped = landed.err == SlippageExceeded.code
