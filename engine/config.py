@@ -70,7 +70,8 @@ HELP = {
     "workers": "orders executed concurrently (the worker pool size)",
     "latency_scale": "1 = realistic venue/chain delays, 0 = no sleeping (tests, benchmarks)",
     "failure_rate": "probability that one execution attempt fails transiently",
-    "seed": "seed for the simulation's randomness, for reproducible runs",
+    "seed": "seed for the simulation's randomness, for reproducible runs (default: a new "
+            "one each start)",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "max_pending": "orders waiting for a worker before POST answers 503",
     "launch_rate": "simulated token launches per minute (for sniper orders); 0 = none",
@@ -214,8 +215,10 @@ def parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         flag = "--" + name.replace("_", "-")
         env_name = "ENGINE_" + name.upper()
         default = env.get(env_name, getattr(defaults, name))
+        # An empty default is one the text explains in words ("beside the --db").
+        shown = "; default: %(default)s" if default not in ("", None) else ""
         p.add_argument(flag, dest=name, type=TYPES.get(name, str), default=default,
-                       help=f"{text} [env {env_name}; default: %(default)s]")
+                       help=f"{text} [env {env_name}{shown}]")
     for name, text in FLAGS.items():
         env_name = "ENGINE_" + name.upper()
         p.add_argument("--" + name.replace("_", "-"), dest=name, action="store_true",
