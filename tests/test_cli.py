@@ -234,6 +234,9 @@ def test_help_lists_the_commands() -> None:
     for command in ("submit", "watch", "cancel", "orders", "quote", "wallet", "demo", "keys",
                     "cluster", "--port"):
         assert command in done.stdout
+    flat = " ".join(done.stdout.split())  # argparse wraps lines
+    assert "default: None" not in flat and "default: ]" not in flat
+    assert "[env ENGINE_PORT; default: 8080]" in flat
 
 
 async def test_the_demo_shows_every_order_type_filling_every_time(
