@@ -217,10 +217,14 @@ class OrderService:
         if r.waits and not r.order_type.met(price, order.mark):
             return await self._advance(order, Armed("price moved away before execution", price))
         logger.bind(order_id=order.id).info(
-            "routing {} {} {}->{}: {} | quotes {} | plan {}", r.amount_token.format(r.amount),
-            r.amount_token.symbol, r.token_in.symbol, r.token_out.symbol, plan.reason,
+            "routing {}: {} | quotes {} | plan {}",
+            f"{r.token_in.symbol} -> {r.token_out.format(r.amount)} {r.token_out.symbol}"
+            if plan.exact_out else
+            f"{r.token_in.format(r.amount)} {r.token_in.symbol} -> {r.token_out.symbol}",
+            plan.reason,
             ", ".join(f"{q.venue}={r.token_in.format(q.amount_in)} {r.token_in.symbol} in"
-                      if plan.exact_out else f"{q.venue}={r.token_out.format(q.amount_out)}"
+                      if plan.exact_out else
+                      f"{q.venue}={r.token_out.format(q.amount_out)} {r.token_out.symbol}"
                       for q in plan.quotes),
             ", ".join(f"{plan.percent(leg)}% {leg.venue}" for leg in plan.legs))
         return self._stage(order, Routed(plan, price, r.order_type.leg(price),
