@@ -30,6 +30,7 @@ from engine.commands.orders_text import (
     follow_all,
     submit,
 )
+from engine.commands.reconnecting import PATIENCE, StreamEnded
 
 PREFIX_PAGES = 25  # pages of 200 orders searched for an id's prefix
 
@@ -52,18 +53,27 @@ async def cmd_submit(session: aiohttp.ClientSession, args: argparse.Namespace) -
     if args.detach:
         print(order_id)
         return OK
-    return await _follow_to_the_end(session, order_id)
+    return await _follow_to_the_end(session, order_id, args.reconnect_for)
 
 
-async def _follow_to_the_end(session: aiohttp.ClientSession, order_id: str) -> int:
-    """Follow until the order ends; Ctrl-C stops following (one line), never the order."""
+async def _follow_to_the_end(session: aiohttp.ClientSession, order_id: str,
+                             patience: float) -> int:
+    """Follow until the order ends, across restarts of the engine; Ctrl-C stops following
+    (one line), never the order."""
+    seen: list[str] = []
     try:
-        final = await follow(session, order_id)
+        final = await follow(session, order_id, seen=lambda _, status: seen.append(status),
+                             patience=patience)
     except asyncio.CancelledError:
         print(f"\nstopped following {order_id}: the order goes on. Watch it with "
               f"`python -m engine watch {order_id[:8]}`, or cancel it with "
               f"`python -m engine cancel {order_id[:8]}`", file=sys.stderr)
         return INTERRUPTED
+    except StreamEnded as ended:
+        last = f"it was {seen[-1]} when last seen" if seen else "nothing of it was seen"
+        print(f"{ended}: {last}; watch it again with `python -m engine watch "
+              f"{order_id[:8]}`", file=sys.stderr)
+        return UNREACHABLE
     return OK if final == "confirmed" else ORDER_DID_NOT_FILL
 
 
@@ -96,12 +106,16 @@ async def cmd_watch(session: aiohttp.ClientSession, args: argparse.Namespace) ->
         print("give an order id (or a prefix of one), or --all", file=sys.stderr)
         return REFUSED
     if args.all:
-        await follow_all(session)  # until Ctrl-C, or the engine closes it
+        try:
+            await follow_all(session, args.reconnect_for)  # until Ctrl-C
+        except StreamEnded as ended:
+            print(ended, file=sys.stderr)
+            return UNREACHABLE
         return OK
     order_id = await resolve(session, args.order_id)
     if order_id is None:
         return REFUSED
-    return await _follow_to_the_end(session, order_id)
+    return await _follow_to_the_end(session, order_id, args.reconnect_for)
 
 
 async def cmd_cancel(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
@@ -177,8 +191,13 @@ def parser() -> argparse.ArgumentParser:
                         help="the engine [env ENGINE_URL; default: %(default)s]")
     common.add_argument("--key", default=os.environ.get("ENGINE_KEY"),
                         help="an API key, once the engine has keys [env ENGINE_KEY]")
+    following = argparse.ArgumentParser(add_help=False)
+    following.add_argument("--reconnect-for", type=float, default=PATIENCE, metavar="SECONDS",
+                           help="how long to wait for an engine that went away (a restart) "
+                                "to come back, reading on where the stream stopped "
+                                "(default: %(default)g)")
     sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("submit", parents=[common],
+    s = sub.add_parser("submit", parents=[common, following],
                        help="submit an order and follow it to the end")
     s.add_argument("token_in")
     s.add_argument("token_out")
@@ -208,7 +227,7 @@ def parser() -> argparse.ArgumentParser:
                         "compute unit")
     s.add_argument("--detach", action="store_true",
                    help="print the order's id and exit, without following it")
-    w = sub.add_parser("watch", parents=[common], help="follow an order's stream")
+    w = sub.add_parser("watch", parents=[common, following], help="follow an order's stream")
     w.add_argument("order_id", nargs="?", help="the order's id, or a unique prefix of it")
     w.add_argument("--all", action="store_true",
                    help="every order's events from now on, until Ctrl-C")

@@ -19,9 +19,11 @@ from engine.commands.orders_text import (
     ORDER_DID_NOT_FILL,
     REFUSED,
     TERMINAL,
+    UNREACHABLE,
     follow,
     submit,
 )
+from engine.commands.reconnecting import StreamEnded
 from engine.domain import base58
 
 
@@ -177,8 +179,12 @@ async def cmd_demo(session: aiohttp.ClientSession, args: argparse.Namespace) -> 
                  f"{await finished(session, order_id)})")
             await progress.until(lambda: progress.fired(stops), FIRING_SECONDS)
 
-    finals, _ = await asyncio.gather(asyncio.gather(*(run(n, o) for n, o in enumerate(orders))),
-                                     move_the_market())
+    try:
+        finals, _ = await asyncio.gather(
+            asyncio.gather(*(run(n, o) for n, o in enumerate(orders))), move_the_market())
+    except StreamEnded as ended:
+        print(f"the demo stops: {ended}", file=sys.stderr)
+        return UNREACHABLE
     print(f"done in {time.monotonic() - started:.1f}s: "
           f"{ {s: finals.count(s) for s in sorted(set(finals))} }")
     return OK if set(finals) == {"confirmed"} else ORDER_DID_NOT_FILL

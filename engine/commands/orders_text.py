@@ -11,6 +11,8 @@ from typing import Any
 
 import aiohttp
 
+from engine.commands.reconnecting import PATIENCE, events
+
 OK, ORDER_DID_NOT_FILL, REFUSED, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
 TERMINAL = frozenset({"confirmed", "partially_filled", "failed", "expired", "cancelled"})
 COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m"]
@@ -77,49 +79,53 @@ def describe(event: dict[str, Any], order: dict[str, Any] | None = None) -> str:
 
 async def follow(session: aiohttp.ClientSession, order_id: str, label: str = "",
                  started: float | None = None, colour: str = "",
-                 seen: Callable[[str, str], None] | None = None) -> str:
-    """Print an order's events as they arrive; returns its final status. Each line's time is
+                 seen: Callable[[str, str], None] | None = None,
+                 patience: float = PATIENCE) -> str:
+    """Print an order's events as they arrive; returns its final status (or the last seen,
+    if the engine closed the stream for good: StreamEnded says why). Each line's time is
     `started`'s (a monotonic clock's reading, for orders shown side by side), or by default
     the order's own: since the engine accepted it, so a replayed history keeps its timing.
-    `seen(order_id, status)` is told of each event, for a caller that acts on them."""
+    `seen(order_id, status)` is told of each event, for a caller that acts on them. Across
+    a restart of the engine it reads on (for up to `patience` seconds away)."""
     final, reset = "?", "\033[0m" if colour else ""
     accepted: datetime | None = None
     order: dict[str, Any] | None = None  # its pending event: the tokens amounts are in
-    async with session.ws_connect(f"/api/orders/status/{order_id}") as ws:
-        async for message in ws:
-            event = message.json()
-            final = event["status"]
-            if started is not None:
-                elapsed = time.monotonic() - started
-            else:
-                at = datetime.fromisoformat(event["at"])
-                accepted = accepted or at
-                elapsed = (at - accepted).total_seconds()
-            order = order or (event if final == "pending" else None)
-            if seen is not None:
-                seen(order_id, final)
-            print(f"{elapsed:6.2f}s {colour}{label} {order_id[:8]} "
-                  f"{final:<9}{reset} {describe(event, order)}", flush=True)
+    stream = events(session, f"/api/orders/status/{order_id}", lambda e: int(e["seq"]),
+                    lambda last: {}, patience)  # the whole history each time: seq skips it
+    async for event in stream:
+        final = event["status"]
+        if started is not None:
+            elapsed = time.monotonic() - started
+        else:
+            at = datetime.fromisoformat(event["at"])
+            accepted = accepted or at
+            elapsed = (at - accepted).total_seconds()
+        order = order or (event if final == "pending" else None)
+        if seen is not None:
+            seen(order_id, final)
+        print(f"{elapsed:6.2f}s {colour}{label} {order_id[:8]} "
+              f"{final:<9}{reset} {describe(event, order)}", flush=True)
     return final
 
 
-async def follow_all(session: aiohttp.ClientSession) -> None:
+async def follow_all(session: aiohttp.ClientSession, patience: float = PATIENCE) -> None:
     """Print every order's events from now on, as the firehose brings them, until stopped;
-    each line starts with the event's time (local) and its order."""
+    each line starts with the event's time (local) and its order. Across a restart of the
+    engine it reads on from the last event it printed."""
     async with session.get("/api/orders", params={"limit": "1"}) as resp:
-        now = (await resp.json())["gseq"]  # the firehose's position: live from here
+        now = int((await resp.json())["gseq"])  # the firehose's position: live from here
     orders: dict[str, dict[str, Any]] = {}  # each live order's pending event: its tokens
-    async with session.ws_connect("/api/orders/stream", params={"after": str(now)}) as ws:
-        async for message in ws:
-            event = message.json()
-            order_id, status = event["orderId"], event["status"]
-            if status == "pending":
-                orders[order_id] = event
-            at = datetime.fromisoformat(event["at"]).astimezone()
-            print(f"{at:%H:%M:%S}.{at.microsecond // 1000:03d} {order_id[:8]} {status:<9} "
-                  f"{describe(event, orders.get(order_id))}", flush=True)
-            if status in TERMINAL:
-                orders.pop(order_id, None)
+    stream = events(session, "/api/orders/stream", lambda e: int(e["gseq"]),
+                    lambda last: {"after": str(max(last, now))}, patience)
+    async for event in stream:
+        order_id, status = event["orderId"], event["status"]
+        if status == "pending":
+            orders[order_id] = event
+        at = datetime.fromisoformat(event["at"]).astimezone()
+        print(f"{at:%H:%M:%S}.{at.microsecond // 1000:03d} {order_id[:8]} {status:<9} "
+              f"{describe(event, orders.get(order_id))}", flush=True)
+        if status in TERMINAL:
+            orders.pop(order_id, None)
 
 
 async def submit(session: aiohttp.ClientSession, order: dict[str, Any]) -> str | None:

@@ -1,0 +1,66 @@
+"""A stream's events across the engine's restarts: a command following an order is not ended
+by a restart (SIGTERM closes every stream with "going away") or a dropped connection."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+from aiohttp import WSCloseCode, WSMsgType
+
+PATIENCE = 60.0  # seconds a command waits for an engine that went away to come back
+RETRY_EVERY = 0.5  # seconds between tries to connect again
+SLOW_CONSUMER = 4008  # the engine cut this reader off for falling behind: it may read again
+# What may end by itself: a restart, a dropped connection, a reader that fell behind. Any
+# other close (an unknown order, a revoked key) is the engine's answer, not an accident.
+PASSING = {WSCloseCode.GOING_AWAY, WSCloseCode.ABNORMAL_CLOSURE, SLOW_CONSUMER, None}
+
+
+class StreamEnded(Exception):
+    """The engine closed the stream for good, or did not come back in time."""
+
+
+async def events(session: aiohttp.ClientSession, path: str, position: Callable[[Any], int],
+                 query: Callable[[int], dict[str, str]],
+                 patience: float = PATIENCE) -> AsyncIterator[Any]:
+    """Each event of the stream at `path` once, in order, until the engine closes it normally.
+
+    After a restart or a dropped connection it connects again (for up to `patience` seconds)
+    with `query(last position seen)`; events replayed from before are skipped by `position`."""
+    last, away_since = 0, None
+    while True:
+        code, reason = None, ""
+        try:
+            async with session.ws_connect(path, params=query(last)) as ws:
+                if away_since is not None:
+                    print("reconnected", file=sys.stderr, flush=True)
+                    away_since = None
+                while (message := await ws.receive()).type is WSMsgType.TEXT:
+                    event = message.json()
+                    if position(event) > last:
+                        last = position(event)
+                        yield event
+                if message.type is WSMsgType.CLOSE:
+                    reason = str(message.extra or "")
+                code = ws.close_code
+        except (TimeoutError, aiohttp.ClientConnectionError) as error:
+            if last == 0 and away_since is None:
+                raise  # never reached it: there is no engine to wait for
+            reason = str(error)
+        if code == WSCloseCode.OK:
+            return
+        if code not in PASSING:
+            raise StreamEnded(f"the engine closed the stream ({code}{': ' if reason else ''}"
+                              f"{reason})")
+        now = time.monotonic()
+        if away_since is None:
+            away_since = now
+            print(f"the engine went away ({reason or code}); reconnecting for up to "
+                  f"{patience:g} s", file=sys.stderr, flush=True)
+        elif now - away_since > patience:
+            raise StreamEnded(f"the engine did not come back within {patience:g} s")
+        await asyncio.sleep(RETRY_EVERY)

@@ -1,0 +1,110 @@
+"""A terminal following orders outlives a restart of the engine: it reads on where it stopped,
+each event once, and says so; an engine that does not come back ends it with exit 3."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest_asyncio
+
+from engine.testing import EngineHarness
+from engine.testing.process import EngineProcess
+
+ARGS = ("--latency-scale", "0", "--failure-rate", "0", "--seed", "3")
+FAR = {"orderType": "limit", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1,
+       "limitPrice": 100_000}  # waits until cancelled
+
+
+@pytest_asyncio.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[EngineProcess]:
+    engine = EngineProcess(tmp_path / "e.db", *ARGS, "--shutdown-grace", "1")
+    await engine.start()
+    yield engine
+    if engine.proc is not None and engine.proc.poll() is None:
+        await engine.terminate()
+
+
+async def call(engine: EngineProcess, method: str, path: str, **body: object) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as session, session.request(
+            method, engine.url + path, json=body or None) as resp:
+        return dict(await resp.json())
+
+
+async def cli(engine: EngineProcess, *argv: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "engine", *argv, "--url", engine.url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
+async def line(proc: asyncio.subprocess.Process) -> list[str]:
+    assert proc.stdout is not None
+    return (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().split()
+
+
+async def subscribed(engine: EngineProcess) -> None:
+    """Until one stream is open (the engine's health counts them)."""
+    async def health() -> dict[str, Any]:
+        return await call(engine, "GET", "/healthz")
+
+    await EngineHarness.wait_until(health, lambda h: h["subscribers"] == 1)
+
+
+async def restart(engine: EngineProcess) -> None:
+    """SIGTERM, as an operator's restart sends it, then the engine again on the same port."""
+    assert await engine.terminate() == 0
+    await engine.start()
+
+
+async def test_watch_reads_on_across_a_restart_and_shows_each_event_once(
+        engine: EngineProcess) -> None:
+    order_id = (await call(engine, "POST", "/api/orders/execute", **FAR))["orderId"]
+    watch = await cli(engine, "watch", order_id[:8])
+    assert (await line(watch))[2] == "pending"
+    assert (await line(watch))[2] == "waiting"
+    await restart(engine)
+    await subscribed(engine)  # connected again
+    await call(engine, "DELETE", f"/api/orders/{order_id}")
+    out, err = await asyncio.wait_for(watch.communicate(), 20)
+    assert watch.returncode == 1  # cancelled: not filled
+    rest = [words[2] for words in map(str.split, out.decode().splitlines())]
+    assert rest[-1] == "cancelled" and "pending" not in rest  # nothing replayed twice
+    said = err.decode().splitlines()
+    assert said[0].startswith("the engine went away (server shutting down); reconnecting")
+    assert said[1:] == ["reconnected"]
+
+
+async def test_watch_all_reads_on_from_the_last_event_it_printed(
+        engine: EngineProcess) -> None:
+    watch = await cli(engine, "watch", "--all")
+    await subscribed(engine)  # from here, every order's events are its
+    first = (await call(engine, "POST", "/api/orders/execute", **FAR))["orderId"]
+    assert (await line(watch))[1:3] == [first[:8], "pending"]
+    assert (await line(watch))[1:3] == [first[:8], "waiting"]
+    await restart(engine)
+    await call(engine, "DELETE", f"/api/orders/{first}")
+    seen = []
+    while not seen or seen[-1] != [first[:8], "cancelled"]:
+        seen.append((await line(watch))[1:3])
+    assert [first[:8], "pending"] not in seen  # read on, not again from the start
+    watch.terminate()
+    await watch.wait()
+
+
+async def test_an_engine_that_does_not_come_back_ends_the_watch_with_3(
+        engine: EngineProcess) -> None:
+    order_id = (await call(engine, "POST", "/api/orders/execute", **FAR))["orderId"]
+    watch = await cli(engine, "watch", order_id, "--reconnect-for", "1")
+    assert (await line(watch))[2] == "pending"
+    assert (await line(watch))[2] == "waiting"
+    engine.kill()
+    _, err = await asyncio.wait_for(watch.communicate(), 20)
+    assert watch.returncode == 3
+    said = err.decode().splitlines()
+    assert said[0].startswith("the engine went away")
+    assert said[-1] == (f"the engine did not come back within 1 s: it was waiting when last "
+                        f"seen; watch it again with `python -m engine watch {order_id[:8]}`")
