@@ -17,6 +17,7 @@ from aiohttp import web
 from engine.commands import cli
 from engine.commands.demo import why_no_launch
 from engine.commands.orders_text import describe
+from engine.domain.status import OrderStatus
 from engine.testing import EngineHarness, ManualClock
 
 
@@ -225,6 +226,10 @@ async def test_a_reader_that_stops_early_ends_the_command_quietly_with_141(
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 141
     assert err.decode() == ""
+
+
+def test_orders_offers_every_status_the_engine_has_and_no_other() -> None:
+    assert set(cli.STATUSES) == {status.value for status in OrderStatus}
 
 
 def test_help_lists_the_commands() -> None:

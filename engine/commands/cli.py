@@ -32,6 +32,8 @@ from engine.commands.orders_text import (
 )
 from engine.commands.reconnecting import PATIENCE, StreamEnded
 
+STATUSES = ("pending", "waiting", "routing", "building", "submitted", "confirmed",
+            "partially_filled", "failed", "expired", "cancelled")  # as the API writes them
 PREFIX_PAGES = 25  # pages of 200 orders searched for an id's prefix
 
 
@@ -237,8 +239,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--all-waiting", action="store_true",
                    help="cancel every waiting order you own (all of them with an admin key)")
     o = sub.add_parser("orders", parents=[common], help="a table of recent orders")
-    o.add_argument("--status")
-    o.add_argument("--limit", type=int, default=20)
+    o.add_argument("--status", choices=STATUSES, metavar="STATUS",
+                   help=f"only orders in this status: {', '.join(STATUSES)}")
+    o.add_argument("--limit", type=int, default=20,
+                   help="how many, newest first, up to 200 (default: %(default)s)")
     q = sub.add_parser("quote", parents=[common], help="what an order would get now, from "
                                                       "each venue, without submitting it")
     q.add_argument("token_in")
