@@ -184,6 +184,14 @@ COMMANDS = {"submit": cmd_submit, "watch": cmd_watch, "cancel": cmd_cancel,
             "orders": cmd_orders, "demo": cmd_demo, "quote": cmd_quote, "wallet": cmd_wallet}
 
 
+def _pair_and_amount(p: argparse.ArgumentParser) -> None:
+    p.add_argument("token_in", help="what is sold: a listed symbol (SOL, USDC, USDT, BONK, JUP, "
+                                    "WIF, RAY) or a mint on the cluster")
+    p.add_argument("token_out", help="what is bought, likewise")
+    p.add_argument("amount", help="how much of TOKEN_IN, in its units (1.5 = 1.5 SOL); with "
+                                  "--exact-out, how much of TOKEN_OUT")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m engine", description=__doc__.splitlines()[0],
                                 epilog="Without a command, `python -m engine` serves the engine "
@@ -201,9 +209,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("submit", parents=[common, following],
                        help="submit an order and follow it to the end")
-    s.add_argument("token_in")
-    s.add_argument("token_out")
-    s.add_argument("amount")
+    _pair_and_amount(s)
     s.add_argument("--type", default="market",
                    choices=("market", "limit", "stop", "stop_limit", "trailing_stop", "bracket",
                             "twap", "sniper"))
@@ -245,9 +251,7 @@ def parser() -> argparse.ArgumentParser:
                    help="how many, newest first, up to 200 (default: %(default)s)")
     q = sub.add_parser("quote", parents=[common], help="what an order would get now, from "
                                                       "each venue, without submitting it")
-    q.add_argument("token_in")
-    q.add_argument("token_out")
-    q.add_argument("amount")
+    _pair_and_amount(q)
     q.add_argument("--exact-out", action="store_true",
                    help="AMOUNT is what you would receive of TOKEN_OUT")
     q.add_argument("--slippage", default="0.01",

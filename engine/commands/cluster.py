@@ -42,13 +42,20 @@ def main(argv: Sequence[str], address_of: Callable[[str], str]) -> int:
     """`address_of`: a keypair file's public key (the file made if missing)."""
     p = argparse.ArgumentParser(prog="python -m engine cluster",
                                 description="The simulated Solana cluster, over JSON-RPC.")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8899)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="interface to listen on (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8899,
+                   help="JSON-RPC port, as a test validator's (default: %(default)s)")
     p.add_argument("--db", default="./cluster.db", help="the cluster's own record (SQLite)")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--latency-scale", type=float, default=1.0)
-    p.add_argument("--failure-rate", type=float, default=0.08)
-    p.add_argument("--launch-rate", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed for the simulation's randomness (default: a new one each start)")
+    p.add_argument("--latency-scale", type=float, default=1.0,
+                   help="1 = realistic slots and landing delays, 0 = none (default: %(default)s)")
+    p.add_argument("--failure-rate", type=float, default=0.08,
+                   help="probability that one transaction fails transiently "
+                        "(default: %(default)s)")
+    p.add_argument("--launch-rate", type=float, default=0.0,
+                   help="simulated token launches per minute; 0 = none (default: %(default)s)")
     p.add_argument("--market-flow", type=float, default=None,
                    help="other traders' swaps per slot, on average (default: each pool trades "
                         "in 30 %% of slots); 0: a quiet market")

@@ -35,11 +35,11 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="every key: name, scope, created, revoked")
     revoke = sub.add_parser("revoke", help="revoke a key by name (a running engine stops "
                                            "accepting it within a second)")
-    revoke.add_argument("name")
+    revoke.add_argument("name", help="the key's name (as `keys list` shows it)")
     scope = sub.add_parser("scope", help="change a key's scope (a running engine applies it, "
                                          "and closes the sockets it no longer allows, within a "
                                          "second)")
-    scope.add_argument("name")
+    scope.add_argument("name", help="the key's name (as `keys list` shows it)")
     scope.add_argument("scope", choices=[s.value for s in Scope])
     sub.add_parser("unlock", help="after every key was revoked: serve loopback clients without "
                                   "a key again (refused while a key is active)")
