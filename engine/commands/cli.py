@@ -13,7 +13,6 @@ import contextlib
 import os
 import signal
 import sys
-from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -26,6 +25,7 @@ from engine.commands.orders_text import (
     ORDER_DID_NOT_FILL,
     REFUSED,
     UNREACHABLE,
+    cmd_orders,
     follow,
     follow_all,
     submit,
@@ -144,39 +144,6 @@ async def cmd_cancel(session: aiohttp.ClientSession, args: argparse.Namespace) -
         print(f"not cancelled ({resp.status}): {body['error']['message']}", file=sys.stderr)
         return REFUSED
     print(f"cancelled {order_id}")
-    return OK
-
-
-def amounts(order: dict[str, Any]) -> tuple[str, str]:
-    """What an order spent and got: its fill's (a TWAP's slices' together), else what it
-    asks: the amount on the side it fixes (the input, or the output of an exact out) and "?"
-    on the other, which the market decides."""
-    fill = order.get("fill")
-    if fill:
-        return fill["amountIn"], fill["amountOut"]
-    if order.get("received") is not None:  # a TWAP parent
-        return order["filled"], order["received"]
-    if order.get("swapMode") == "ExactOut":
-        return "?", order["amount"]
-    return order["amount"], "?"
-
-
-async def cmd_orders(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
-    params = {"limit": str(args.limit), **({"status": args.status} if args.status else {})}
-    async with session.get("/api/orders", params=params) as resp:
-        body = await resp.json()
-        if resp.status != 200:
-            print(body["error"]["message"], file=sys.stderr)
-            return REFUSED
-    print(f"{'order':<36}  {'created':<11}  {'type':<13}  {'status':<16}  {'in':>24}  "
-          f"{'out':>24}")
-    today = datetime.now().astimezone().date()
-    for o in body["orders"]:
-        spent, got = amounts(o)
-        created = datetime.fromisoformat(o["createdAt"]).astimezone()  # the reader's time
-        when = f"{created:%H:%M:%S}" if created.date() == today else f"{created:%m-%d %H:%M}"
-        print(f"{o['orderId']:<36}  {when:<11}  {o['orderType']:<13}  {o['status']:<16}  "
-              f"{spent + ' ' + o['tokenIn']:>24}  {got + ' ' + o['tokenOut']:>24}")
     return OK
 
 

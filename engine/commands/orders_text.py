@@ -3,6 +3,7 @@ follow its stream. The exit codes every command uses."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from collections.abc import Callable
@@ -136,3 +137,36 @@ async def submit(session: aiohttp.ClientSession, order: dict[str, Any]) -> str |
               file=sys.stderr)
         return None
     return str(body["orderId"])
+
+
+def amounts(order: dict[str, Any]) -> tuple[str, str]:
+    """What an order spent and got: its fill's (a TWAP's slices' together), else what it
+    asks: the amount on the side it fixes (the input, or the output of an exact out) and "?"
+    on the other, which the market decides."""
+    fill = order.get("fill")
+    if fill:
+        return fill["amountIn"], fill["amountOut"]
+    if order.get("received") is not None:  # a TWAP parent
+        return order["filled"], order["received"]
+    if order.get("swapMode") == "ExactOut":
+        return "?", order["amount"]
+    return order["amount"], "?"
+
+
+async def cmd_orders(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
+    params = {"limit": str(args.limit), **({"status": args.status} if args.status else {})}
+    async with session.get("/api/orders", params=params) as resp:
+        body = await resp.json()
+        if resp.status != 200:
+            print(body["error"]["message"], file=sys.stderr)
+            return REFUSED
+    print(f"{'order':<36}  {'created':<11}  {'type':<13}  {'status':<16}  {'in':>24}  "
+          f"{'out':>24}")
+    today = datetime.now().astimezone().date()
+    for o in body["orders"]:
+        spent, got = amounts(o)
+        created = datetime.fromisoformat(o["createdAt"]).astimezone()  # the reader's time
+        when = f"{created:%H:%M:%S}" if created.date() == today else f"{created:%m-%d %H:%M}"
+        print(f"{o['orderId']:<36}  {when:<11}  {o['orderType']:<13}  {o['status']:<16}  "
+              f"{spent + ' ' + o['tokenIn']:>24}  {got + ' ' + o['tokenOut']:>24}")
+    return OK
