@@ -205,6 +205,17 @@ async def test_bad_quote_requests_are_4xx(order_engine: EngineHarness) -> None:
             assert (resp.status, (await resp.json())["error"]["code"]) == (status, code), params
 
 
+async def test_a_quote_asked_with_an_orders_names_is_told_the_names_it_takes(
+        order_engine: EngineHarness) -> None:
+    assert order_engine.http is not None
+    async with order_engine.http.get("/api/quotes", params={
+            "tokenIn": "SOL", "tokenOut": "USDC", "amount": "1"}) as resp:
+        error = (await resp.json())["error"]
+    assert resp.status == 400 and error["code"] == "MISSING_PARAMETER"
+    assert error["message"] == ("inputMint is required (this endpoint takes Jupiter's "
+                                "parameters: inputMint, outputMint, and amount in atoms)")
+
+
 async def test_every_confirmed_order_landed_exactly_once_and_every_failed_one_never(
         tmp_path: Path) -> None:
     async with EngineHarness.start(tmp_path / "e.db", failure_rate=0.3, seed=11) as engine:

@@ -171,7 +171,10 @@ async def wallet(request: web.Request) -> web.Response:
 async def _token(trading: Trading, query: Any, name: str) -> Token:
     text = query.get(name)
     if not text:
-        raise ApiError(400, "MISSING_PARAMETER", f"{name} is required", name)
+        # An order's names here are the likeliest slip: say which ones this endpoint takes.
+        hint = (" (this endpoint takes Jupiter's parameters: inputMint, outputMint, and amount "
+                "in atoms)" if {"tokenIn", "tokenOut"} & set(query) else "")
+        raise ApiError(400, "MISSING_PARAMETER", f"{name} is required{hint}", name)
     token = await trading.token(text) if len(text) <= 64 else None
     if token is None:
         raise ApiError(422, "UNKNOWN_TOKEN", f"unknown token {text[:64]!r}: neither a listed "
