@@ -92,7 +92,7 @@ async def follow(session: aiohttp.ClientSession, order_id: str, label: str = "",
     accepted: datetime | None = None
     order: dict[str, Any] | None = None  # its pending event: the tokens amounts are in
     stream = events(session, f"/api/orders/status/{order_id}", lambda e: int(e["seq"]),
-                    lambda last: {}, patience)  # the whole history each time: seq skips it
+                    lambda last: {"after": str(last)}, patience)
     async for event in stream:
         final = event["status"]
         if started is not None:
