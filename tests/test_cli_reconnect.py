@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest_asyncio
+from aiohttp import web
 
 from engine.testing import EngineHarness
 from engine.testing.process import EngineProcess
@@ -108,3 +109,69 @@ async def test_an_engine_that_does_not_come_back_ends_the_watch_with_3(
     assert said[0].startswith("the engine went away")
     assert said[-1] == (f"the engine did not come back within 1 s: it was waiting when last "
                         f"seen; watch it again with `python -m engine watch {order_id[:8]}`")
+
+
+async def fake_engine(status_stream: Any) -> tuple[web.AppRunner, str]:
+    """An engine of one order whose stream `status_stream` serves (a handler)."""
+    async def order(request: web.Request) -> web.Response:
+        return web.json_response({"orderId": request.match_info["id"], "status": "pending"})
+
+    app = web.Application()
+    app.router.add_get("/api/orders/{id}", order)
+    app.router.add_get("/api/orders/status/{id}", status_stream)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
+def event(seq: int, status: str) -> dict[str, Any]:
+    return {"orderId": "6f0c1a2b-0000", "seq": seq, "gseq": seq, "status": status,
+            "at": "2026-12-06T00:00:00.000Z", "reason": "cancelled by the trader",
+            "orderType": "market", "amount": "1", "tokenIn": "SOL", "tokenOut": "USDC"}
+
+
+async def test_a_stream_refused_for_now_is_asked_again_until_it_opens() -> None:
+    asked: list[str] = []
+
+    async def busy_once(request: web.Request) -> web.StreamResponse:
+        asked.append(request.query.get("after", ""))
+        if len(asked) == 1:  # as the engine answers past --max-connections-per-client
+            return web.json_response({"error": {"code": "TOO_MANY_CONNECTIONS"}}, status=429)
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        for n, status in enumerate(("pending", "cancelled"), start=1):
+            await ws.send_json(event(n, status))
+        await ws.close()
+        return ws
+
+    runner, url = await fake_engine(busy_once)
+    try:
+        watch = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "engine", "watch", "6f0c1a2b", "--url", url,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(watch.communicate(), 20)
+    finally:
+        await runner.cleanup()
+    assert watch.returncode == 1  # cancelled
+    assert [line.split()[2] for line in out.decode().splitlines()] == ["pending", "cancelled"]
+    assert err.decode().splitlines() == [
+        "the engine refused the stream (429); reconnecting for up to 60 s", "reconnected"]
+
+
+async def test_a_stream_refused_for_good_ends_with_3_and_no_traceback() -> None:
+    async def broken(request: web.Request) -> web.Response:
+        return web.json_response({"error": {"code": "INTERNAL"}}, status=500)
+
+    runner, url = await fake_engine(broken)
+    try:
+        watch = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "engine", "watch", "6f0c1a2b", "--url", url,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        _, err = await asyncio.wait_for(watch.communicate(), 20)
+    finally:
+        await runner.cleanup()
+    assert watch.returncode == 3
+    assert err.decode().startswith("the engine refused the stream (500: ")
+    assert "Traceback" not in err.decode()

@@ -18,6 +18,7 @@ SLOW_CONSUMER = 4008  # the engine cut this reader off for falling behind: it ma
 # What may end by itself: a restart, a dropped connection, a reader that fell behind. Any
 # other close (an unknown order, a revoked key) is the engine's answer, not an accident.
 PASSING = {WSCloseCode.GOING_AWAY, WSCloseCode.ABNORMAL_CLOSURE, SLOW_CONSUMER, None}
+BUSY = {429, 502, 503, 504}  # a handshake refused for now (too many streams, a proxy's wait)
 
 
 class StreamEnded(Exception):
@@ -33,7 +34,7 @@ async def events(session: aiohttp.ClientSession, path: str, position: Callable[[
     with `query(last position seen)`; events replayed from before are skipped by `position`."""
     last, away_since = 0, None
     while True:
-        code, reason = None, ""
+        code, reason, trouble = None, "", "the engine went away"
         try:
             async with session.ws_connect(path, params=query(last)) as ws:
                 if away_since is not None:
@@ -47,6 +48,11 @@ async def events(session: aiohttp.ClientSession, path: str, position: Callable[[
                 if message.type is WSMsgType.CLOSE:
                     reason = str(message.extra or "")
                 code = ws.close_code
+        except aiohttp.WSServerHandshakeError as refused:
+            if refused.status not in BUSY:
+                raise StreamEnded(f"the engine refused the stream ({refused.status}: "
+                                  f"{refused.message})") from None
+            trouble, reason = "the engine refused the stream", f"{refused.status}"
         except (TimeoutError, aiohttp.ClientConnectionError) as error:
             if last == 0 and away_since is None:
                 raise  # never reached it: there is no engine to wait for
@@ -59,8 +65,8 @@ async def events(session: aiohttp.ClientSession, path: str, position: Callable[[
         now = time.monotonic()
         if away_since is None:
             away_since = now
-            print(f"the engine went away ({reason or code}); reconnecting for up to "
-                  f"{patience:g} s", file=sys.stderr, flush=True)
+            print(f"{trouble} ({reason or code}); reconnecting for up to {patience:g} s",
+                  file=sys.stderr, flush=True)
         elif now - away_since > patience:
             raise StreamEnded(f"the engine did not come back within {patience:g} s")
         await asyncio.sleep(RETRY_EVERY)
