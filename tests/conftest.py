@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -97,6 +98,20 @@ def all_in(harness: EngineHarness, order_ids: list[str],
     async def done() -> bool:
         return set(await read()) <= wanted
     return done
+
+
+PROBE = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.01, "slippage": 0.05}
+
+
+async def looked_at(engine: EngineHarness, move: Callable[[], None], **probe: Any) -> None:
+    """Move the market, then wait until the engine's watcher has looked at the new price: a
+    probe order of 0.01 SOL for USDC (`probe`: its type and level) that the move crosses
+    fires. The watcher checks a pair's waiting orders in one pass at one price, so a test
+    can then say that an order waiting on SOL/USDC did not fire, without waiting for time."""
+    probe_id = await engine.submit(**PROBE, **probe)
+    await engine.wait_for_status(probe_id, "waiting")
+    move()
+    await engine.wait_for_status(probe_id, "routing")
 
 
 def load_script(name: str) -> ModuleType:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from conftest import looked_at
 
 from engine.domain import base58
 from engine.testing import EngineHarness
@@ -18,12 +19,6 @@ async def status(engine: EngineHarness, order_id: str) -> str:
     return str((await engine.order(order_id))["status"])
 
 
-async def settle(engine: EngineHarness) -> None:
-    """Let the watcher and the workers react (zero latency: a few loop turns)."""
-    for _ in range(20):
-        await asyncio.sleep(0.01)
-
-
 async def limit(engine: EngineHarness, price: str, **extra: Any) -> str:
     return await engine.submit(orderType="limit", limitPrice=price, **SOL_USDC, **extra)
 
@@ -33,8 +28,8 @@ async def test_a_limit_order_waits_and_fills_only_once_the_price_crosses(
     order_engine.world.hold_prices()  # 1 SOL nets about 149.92 USDC on Meteora
     order_id = await limit(order_engine, "151")
     await order_engine.wait_for_status(order_id, "waiting")
-    order_engine.world.move_price("met-sol-usdc", 1.005)  # about 150.6: not yet
-    await settle(order_engine)
+    await looked_at(order_engine, lambda: order_engine.world.move_price("met-sol-usdc", 1.005),
+                    orderType="limit", limitPrice="150.3")  # about 150.6: not yet
     assert await status(order_engine, order_id) == "waiting"
     order_engine.world.move_price("met-sol-usdc", 1.005)  # about 151.4: crossed
     final = await order_engine.wait_terminal(order_id)
@@ -75,9 +70,10 @@ async def test_cancel_before_execution_and_409_after(order_engine: EngineHarness
     async with order_engine.http.delete("/api/orders/nope") as resp:
         assert resp.status == 404
     # A cancelled order is not filled later, whatever the price does.
-    order_engine.world.move_price("met-sol-usdc", 1.5)
-    await settle(order_engine)
+    await looked_at(order_engine, lambda: order_engine.world.move_price("met-sol-usdc", 1.5),
+                    orderType="limit", limitPrice="160")
     assert await status(order_engine, waiting) == "cancelled"
+    assert order_engine.world.chain.history.landed_for(waiting) == []
 
 
 async def test_waiting_orders_are_rearmed_after_a_restart(tmp_path: Path) -> None:
@@ -157,8 +153,11 @@ async def test_a_sniper_does_not_fire_above_its_max_price(order_engine: EngineHa
     order_engine.world.hold_prices()
     mint = new_mint()
     order_id = await snipe(order_engine, mint, maxPrice="0.0000005")  # SOL per token
+    probe = await snipe(order_engine, mint, maxPrice="0.000002")  # fires at the launch price
+    await order_engine.wait_for_status(order_id, "waiting")
+    await order_engine.wait_for_status(probe, "waiting")
     await launch(order_engine, mint=mint, venue="meteora", price="0.000001", liquidity="100")
-    await settle(order_engine)
+    await order_engine.wait_for_status(probe, "routing")  # the watcher looked at the pool
     assert await status(order_engine, order_id) == "waiting"
     assert order_engine.world.chain.history.landed_for(order_id) == []
 
@@ -173,11 +172,11 @@ async def test_a_launch_scheduled_for_a_later_slot_opens_then_and_the_sniper_fir
         order_engine: EngineHarness) -> None:
     mint = new_mint()
     order_id = await snipe(order_engine, mint)
+    await order_engine.wait_for_status(order_id, "waiting")
     chain = order_engine.world.chain
     launched = await launch(order_engine, mint=mint, venue="meteora", price="0.000001",
                             liquidity="100", slot=chain.block_height + 2)
     assert launched["scheduled"] is True
-    await settle(order_engine)
     assert await status(order_engine, order_id) == "waiting"  # no pool yet
     for _ in range(2):  # other orders land one after the other: a slot each at zero latency
         await order_engine.wait_terminal(await order_engine.submit(**SOL_USDC))

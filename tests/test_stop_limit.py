@@ -4,13 +4,13 @@ come back, and a restart finds it a limit order still."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import looked_at
 
 from engine.domain.order_types import StopLimit, Watch
 from engine.testing import EngineHarness
@@ -40,13 +40,6 @@ async def triggered(engine: EngineHarness, order_id: str) -> dict[str, Any]:
     """The event saying the order was triggered and is a limit order now."""
     return await engine.wait_for_event(order_id, lambda event: "triggeredAt" in event,
                                        "being triggered")
-
-
-async def looked(engine: EngineHarness) -> None:
-    """Let the watcher see the price just set (zero latency: a few loop turns); only where
-    nothing may happen, so that there is no event to wait for."""
-    for _ in range(20):
-        await asyncio.sleep(0.005)
 
 
 def test_the_type_waits_for_the_fall_then_for_its_limit() -> None:
@@ -84,9 +77,10 @@ async def test_a_gap_below_its_limit_sells_nothing_until_the_price_comes_back(
         order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()
     order_id = await stop_limit(order_engine, "147.5", "145")
-    move(order_engine, 0.95)  # about 142.4: triggered, but below the limit
+    await order_engine.wait_for_status(order_id, "waiting")
+    await looked_at(order_engine, lambda: move(order_engine, 0.95), orderType="stop",
+                    triggerPrice="143")  # about 142.4: triggered, but below the limit
     assert Decimal((await triggered(order_engine, order_id))["triggeredAt"]) < 145
-    await looked(order_engine)
     assert (await order_engine.order(order_id))["status"] == "waiting"
     assert order_engine.world.chain.history.landed_for(order_id) == []
     move(order_engine, 1.03)  # about 146.7: back above the limit (and the trigger no more)
@@ -99,8 +93,9 @@ async def test_a_price_that_never_falls_to_the_trigger_sells_nothing(
         order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()
     order_id = await stop_limit(order_engine, "140", "139")
-    move(order_engine, 1.05)
-    await looked(order_engine)
+    await order_engine.wait_for_status(order_id, "waiting")
+    await looked_at(order_engine, lambda: move(order_engine, 1.05), orderType="limit",
+                    limitPrice="152")
     order = await order_engine.order(order_id)
     assert order["status"] == "waiting" and "triggeredAt" not in order
     assert order_engine.world.chain.history.landed_for(order_id) == []

@@ -7,6 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from conftest import looked_at
+
 from engine.testing import EngineHarness
 
 SOL_USDC = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1, "slippage": 0.02}
@@ -20,13 +22,6 @@ def transitions(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """An order's events without the price updates its subscribers get (a stream opened to
     wait for a status may still be subscribed when the watcher looks again)."""
     return [e for e in events if not ("currentPrice" in e and "reason" not in e)]
-
-
-async def settle() -> None:
-    """Let the watcher and the workers react (zero latency: a few loop turns). Used where the
-    behaviour is that nothing happens, so there is no event to wait for."""
-    for _ in range(20):
-        await asyncio.sleep(0.01)
 
 
 def fall(engine: EngineHarness, factor: float) -> None:
@@ -45,8 +40,8 @@ async def test_a_stop_waits_then_sells_once_when_the_price_falls_to_its_trigger(
     order_id = await stop(order_engine, "147.5")
     await order_engine.wait_for_status(order_id, "waiting")
     assert await status(order_engine, order_id) == "waiting"
-    fall(order_engine, 0.99)  # about 148.4: not yet
-    await settle()
+    await looked_at(order_engine, lambda: fall(order_engine, 0.99),  # about 148.4: not yet
+                    orderType="stop", triggerPrice="149")
     assert await status(order_engine, order_id) == "waiting"
     fall(order_engine, 0.99)  # about 146.9: crossed
     final = await order_engine.wait_terminal(order_id)
@@ -69,8 +64,9 @@ async def test_a_stop_already_below_its_trigger_sells_at_once(
 async def test_a_rising_price_never_fires_a_stop(order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()
     order_id = await stop(order_engine, "145")
-    fall(order_engine, 1.05)
-    await settle()
+    await order_engine.wait_for_status(order_id, "waiting")
+    await looked_at(order_engine, lambda: fall(order_engine, 1.05),  # about 157.4
+                    orderType="limit", limitPrice="152")
     assert await status(order_engine, order_id) == "waiting"
     assert order_engine.world.chain.history.landed_for(order_id) == []
 
@@ -124,8 +120,9 @@ async def test_a_trailing_stop_follows_the_price_up_and_sells_on_the_fall_below_
         order_id, lambda e: Decimal(e.get("highWaterMark", 0)) > start * Decimal("1.025"))
     risen = await order_engine.order(order_id)
     assert Decimal(risen["triggerPrice"]) == Decimal(risen["highWaterMark"]) * Decimal("0.98")
-    fall(order_engine, 0.99)  # 1 % off the top: less than the trail, it holds
-    await settle()
+    top = Decimal(risen["highWaterMark"])
+    await looked_at(order_engine, lambda: fall(order_engine, 0.99),  # 1 % off the top: it holds
+                    orderType="stop", triggerPrice=str(round(top * Decimal("0.995"), 2)))
     assert await status(order_engine, order_id) == "waiting"
     fall(order_engine, 0.985)  # 2.5 % off the top: below the trigger, it sells once
     final = await order_engine.wait_terminal(order_id)
@@ -142,13 +139,16 @@ async def test_a_trailing_stops_mark_survives_a_restart(tmp_path: Path) -> None:
     async with EngineHarness.start(tmp_path / "e.db") as engine:
         engine.world.hold_prices()
         order_id = await trailing(engine, "0.05")
-        await engine.wait_for_status(order_id, "waiting")
+        start = Decimal((await engine.wait_for_event(
+            order_id, lambda e: "highWaterMark" in e))["highWaterMark"])
         fall(engine, 1.04)
-        await settle()
+        await engine.wait_for_event(  # the mark follows the rise (shown every 0.1 %)
+            order_id, lambda e: Decimal(e.get("highWaterMark", 0)) > start * Decimal("1.035"))
         before = Decimal((await engine.order(order_id))["highWaterMark"])
         await engine.restart()
-        fall(engine, 0.97)  # 3 % below the kept mark: above a fresh mark's trigger, it holds
-        await settle()
+        # 3 % below the kept mark: above a fresh mark's trigger, it holds
+        await looked_at(engine, lambda: fall(engine, 0.97), orderType="stop",
+                        triggerPrice=str(round(before * Decimal("0.98"), 2)))
         after = await engine.order(order_id)
         assert after["status"] == "waiting" and Decimal(after["highWaterMark"]) == before
         fall(engine, 0.97)  # about 6 % below the mark: it sells
@@ -184,9 +184,9 @@ async def test_a_bracket_takes_profit_when_the_price_rises_and_its_stop_never_fi
     routed = [e for e in events if e["status"] == "routing"]
     assert [e["leg"] for e in routed] == ["take_profit"]
     assert events[1]["takeProfitPrice"] == "152" and events[1]["stopPrice"] == "147"
-    fall(order_engine, 0.9)  # far below the stop now: nothing else happens
-    await settle()
-    assert len(order_engine.world.chain.history.landed_for(order_id)) == 1
+    await looked_at(order_engine, lambda: fall(order_engine, 0.9),  # far below its stop now
+                    orderType="stop", triggerPrice="140")
+    assert len(order_engine.world.chain.history.landed_for(order_id)) == 1  # nothing else
 
 
 async def test_a_bracket_stops_out_when_the_price_falls(order_engine: EngineHarness) -> None:
@@ -208,8 +208,8 @@ async def test_cancelling_a_bracket_cancels_both_legs(order_engine: EngineHarnes
     async with order_engine.http.delete(f"/api/orders/{order_id}") as resp:
         assert resp.status == 200
     assert order_engine.engine.operations.health().waiting == 0
-    fall(order_engine, 0.9)
-    await settle()
+    await looked_at(order_engine, lambda: fall(order_engine, 0.9), orderType="stop",
+                    triggerPrice="140")
     assert order_engine.world.chain.history.landed_for(order_id) == []
 
 
