@@ -277,6 +277,28 @@ async def test_an_orders_detail_shows_its_route_quotes_attempts_and_fill(
     assert page.errors == []
 
 
+async def test_a_twaps_detail_shows_each_slice_and_no_attempts_of_its_own(
+        page: Any, engine: EngineHarness) -> None:
+    order_id = await engine.submit(orderType="twap", tokenIn="SOL", tokenOut="USDC", amount=1,
+                                   slices=2, intervalSeconds=1, slippage=0.02)
+    parent = await engine.wait_terminal(order_id)
+    row = f"tr[data-order-id='{order_id}']"
+    await page.wait_for_selector(f"{row} .chip.confirmed", timeout=10_000)
+    await page.click(row)
+    await page.wait_for_selector("#detail-body h3:has-text('Slices')", timeout=10_000)
+    assert not await page.is_visible("#detail-body h3:has-text('Attempts')")
+    slices = await page.eval_on_selector_all(
+        "#detail-body table:last-of-type tbody tr",
+        "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+    children = [await engine.order(child) for child in parent["children"]]
+    assert slices == [[str(n), child["orderId"], "confirmed",
+                       f"{child['fill']['amountIn']} SOL", f"{child['fill']['amountOut']} USDC"]
+                      for n, child in enumerate(children, start=1)]
+    text = await page.text_content("#detail-body")
+    assert f"{parent['averagePrice']} USDC per SOL" in text
+    assert page.errors == []
+
+
 async def test_the_wallet_panel_lists_balances_and_follows_a_fill(
         page: Any, engine: EngineHarness) -> None:
     await page.wait_for_selector("#wallet-rows tr", timeout=10_000)

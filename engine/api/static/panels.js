@@ -123,16 +123,28 @@ function fillSection(fill, order) {
   return section;
 }
 
+const ENDED = ["confirmed", "partially_filled", "failed", "expired", "cancelled"];
+
+function slicesSection(order) {
+  // Each slice's outcome, from the parent's own events: its child's status and amounts.
+  const ended = new Map(order.events.filter((e) => e.childStatus).map((e) => [e.childId, e]));
+  const average = order.averagePrice ? `${order.averagePrice} ${order.tokenOut} per ${order.tokenIn}` : "—";
+  return [el("h3", "Slices"), facts([["sent", `${order.slicesSent} of ${order.slices}`],
+    ["sold", `${grouped(order.filled)} ${order.tokenIn}`], ["received", `${grouped(order.received)} ${order.tokenOut}`],
+    ["remaining", `${grouped(order.remaining)} ${order.tokenIn}`], ["average price", average]]),
+  table(["slice", "order", "status", "sold", "received"], order.children.map((id, i) => {
+    const done = ended.get(id);
+    const unended = ENDED.includes(order.status) ? "finished on its own" : "in flight";
+    return [i + 1, el("code", id), done ? done.childStatus : unended,
+      done ? `${grouped(done.amountIn)} ${order.tokenIn}` : "", done ? `${grouped(done.amountOut)} ${order.tokenOut}` : ""];
+  }))];
+}
+
 export function renderDetail(target, order, units) {
   const parts = [el("h3", "Order"), requestFacts(order)];
   if (order.route) parts.push(routeSection(order.route, units));
-  parts.push(attemptsSection(order.events));
+  if (!order.children) parts.push(attemptsSection(order.events));  // a TWAP's are its slices'
   if (order.fill) parts.push(fillSection(order.fill, order));
-  if (order.children) {
-    parts.push(el("h3", "Slices"), facts([["sent", `${order.slicesSent} of ${order.slices}`],
-      ["sold", `${order.filled} ${order.tokenIn}`], ["received", `${order.received} ${order.tokenOut}`],
-      ["remaining", `${order.remaining} ${order.tokenIn}`], ["average price", order.averagePrice]]));
-    parts.push(table(["slice", "order"], order.children.map((id, i) => [i + 1, el("code", id)])));
-  }
+  if (order.children) parts.push(...slicesSection(order));
   target.replaceChildren(...parts);
 }
