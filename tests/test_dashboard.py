@@ -277,6 +277,23 @@ async def test_an_orders_detail_shows_its_route_quotes_attempts_and_fill(
     assert page.errors == []
 
 
+async def test_a_waiting_orders_detail_says_what_it_waits_for_in_the_pairs_units(
+        page: Any, engine: EngineHarness) -> None:
+    order_id = await engine.submit(orderType="limit", tokenIn="SOL", tokenOut="USDC",
+                                   amount=1, limitPrice=10_000)
+    row = f"tr[data-order-id='{order_id}']"
+    await page.wait_for_selector(f"{row} .chip.waiting", timeout=10_000)
+    await page.click(row)
+    await page.wait_for_selector("#detail-body dt:has-text('waiting')", timeout=10_000)
+    facts = dict(zip(await page.eval_on_selector_all("#detail-body dt", "l => l.map(e => e.textContent)"),
+                     await page.eval_on_selector_all("#detail-body dd", "l => l.map(e => e.textContent)"),
+                     strict=True))
+    assert facts["limit price"] == "10000 USDC per SOL"
+    assert facts["waiting"] == "armed: waiting for the net price to rise to 10000"
+    assert "none yet" in await page.text_content("#detail-body")
+    assert page.errors == []
+
+
 async def test_a_twaps_detail_shows_each_slice_and_no_attempts_of_its_own(
         page: Any, engine: EngineHarness) -> None:
     order_id = await engine.submit(orderType="twap", tokenIn="SOL", tokenOut="USDC", amount=1,

@@ -76,15 +76,28 @@ export function renderWallet(target, wallet, pick) {
 function $id(id) { return document.getElementById(id); }
 
 function requestFacts(order) {
+  // Levels are net prices: tokenOut per tokenIn, but a sniper's ceiling is what a token costs.
+  const per = (v) => (v === undefined || v === null ? null : `${v} ${order.tokenOut} per ${order.tokenIn}`);
+  const cost = (v) => (v === undefined || v === null ? null : `${v} ${order.tokenIn} per ${order.tokenOut}`);
   const fields = [["status", order.status],
     ["error", order.error ? `${order.error.code}: ${order.error.message}` : null],
     ["signature", order.txHash], ["type", order.orderType], ["pair", `${order.tokenIn} → ${order.tokenOut}`],
     ["amount", `${order.amount} ${order.swapMode === "ExactOut" ? order.tokenOut : order.tokenIn}`],
-    ["slippage", order.slippage], ["limit price", order.limitPrice], ["trigger price", order.triggerPrice],
-    ["trail", order.trail], ["take profit", order.takeProfitPrice], ["stop", order.stopPrice],
-    ["max price", order.maxPrice], ["slices", order.slices], ["every (s)", order.intervalSeconds],
-    ["best price seen", order.highWaterMark], ["triggered at", order.triggeredAt], ["expires", order.expiresAt], ["created", order.createdAt]];
+    ["slippage", order.slippage], ["limit price", per(order.limitPrice)], ["trigger price", per(order.triggerPrice)],
+    ["trail", order.trail], ["take profit", per(order.takeProfitPrice)], ["stop", per(order.stopPrice)],
+    ["max price", cost(order.maxPrice)], ["slices", order.slices], ["every (s)", order.intervalSeconds],
+    ["best price seen", per(order.highWaterMark)], ["triggered at", per(order.triggeredAt)],
+    ...waitingFacts(order, per), ["expires", order.expiresAt], ["created", order.createdAt]];
   return facts(fields);
+}
+
+function waitingFacts(order, per) {
+  // What a waiting order waits for, in its own words, and the last price it was shown.
+  if (order.status !== "waiting" || order.children) return [];
+  const said = (k) => [...order.events].reverse().find((e) => e.status === "waiting" && e[k] !== undefined);
+  const reason = said("reason"), price = said("currentPrice");
+  return [["waiting", reason ? reason.reason : null],
+    ["current price", price ? `${per(price.currentPrice)} (${price.at})` : null]];
 }
 
 function routeSection(route, units) {
@@ -105,6 +118,10 @@ function attemptsSection(events) {
   const section = el("div");
   const built = events.filter((e) => e.status === "building");
   section.append(el("h3", `Attempts (${built.length})`));
+  if (!built.length) {
+    section.append(el("p", "none yet: no transaction was built for it"));
+    return section;
+  }
   section.append(table(["attempt", "signature", "instructions", "previous error"], built.map((e) => {
     const list = el("ol", undefined, "instructions");
     (e.instructions || []).forEach((i) => list.append(el("li", i)));
