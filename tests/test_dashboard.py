@@ -277,6 +277,20 @@ async def test_an_orders_detail_shows_its_route_quotes_attempts_and_fill(
     assert page.errors == []
 
 
+async def test_on_a_phones_width_the_panels_stack_and_none_scrolls_sideways(
+        fresh: Any, engine: EngineHarness) -> None:
+    page = await fresh.new_page()
+    await page.set_viewport_size({"width": 400, "height": 900})
+    await page.goto(engine.url + "/")
+    await page.wait_for_selector("#wallet-rows tr", timeout=10_000)
+    await page.wait_for_selector("#price-chart[data-empty=false]", timeout=10_000)
+    boxes = {s: await page.eval_on_selector(f"#{s}", "e => [e.getBoundingClientRect().x, "
+                                            "e.scrollWidth - e.clientWidth]")
+             for s in ("submit", "wallet", "stats", "prices")}
+    assert {x for x, _ in boxes.values()} == {boxes["submit"][0]}  # one column
+    assert all(overflow <= 1 for _, overflow in boxes.values()), boxes
+
+
 async def test_a_waiting_orders_detail_says_what_it_waits_for_in_the_pairs_units(
         page: Any, engine: EngineHarness) -> None:
     order_id = await engine.submit(orderType="limit", tokenIn="SOL", tokenOut="USDC",
