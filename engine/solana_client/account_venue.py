@@ -31,6 +31,7 @@ SIZES = {AMM_V4: AMM_INFO.size, CPMM: CPMM_POOL.size, DLMM: LB_PAIR.size}
 LABELS = {AMM_V4: "Raydium", CPMM: "Raydium CPMM", DLMM: "Meteora DLMM"}
 BATCH = 100  # getMultipleAccounts takes at most 100 keys
 LIVENESS_SECONDS = 1.0
+OUTAGE_REMINDER = 150  # failed reads (about a minute of slots) between warnings of one outage
 SOLANA_SLOT_SECONDS = 0.4  # the protocol's target slot time
 
 
@@ -77,7 +78,7 @@ class AccountVenue:
         """Keep the accounts fresh, and tell the listeners which pairs moved: from the
         subscriptions' notifications while they are live; else by reading every account once
         a slot (looking for new pools every 25), and subscribing again."""
-        rounds = 0
+        rounds, failures = 0, 0  # failures: rounds in a row the node did not answer
         while True:
             try:
                 if self._subscribed and self._rpc.live:
@@ -98,9 +99,17 @@ class AccountVenue:
                     moved = found | await self._read(list(self.pools))
                     await self.subscribe()
             except (RpcError, EngineError, ValueError, TimeoutError) as error:
-                logger.warning("{} accounts not read: {}", self.name, error)
+                # Once when it starts, then now and then: an outage is one story in the log,
+                # not a line a slot per venue.
+                if failures % OUTAGE_REMINDER == 0:
+                    logger.warning("{} accounts not read{}: {}; read again every slot",
+                                   self.name, f" ({failures} tries)" if failures else "", error)
+                failures += 1
                 self._subscribed = False
                 continue
+            if failures:
+                logger.info("{} accounts read again, after {} failed tries", self.name, failures)
+                failures = 0
             if moved:
                 for listener in self.listeners:
                     listener(moved)

@@ -1,0 +1,94 @@
+"""A node that stops answering: the venue keeps trying every slot, and says so once when the
+outage starts and once when it ends, not a line a slot."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from loguru import logger
+
+from engine.app import build_world
+from engine.config import Settings
+from engine.solana import jsonrpc as codes
+from engine.solana.jsonrpc import RpcError
+from engine.solana.programs import CPMM
+from engine.solana_client.account_venue import OUTAGE_REMINDER, AccountVenue
+from engine.solana_client.client import InProcess, Notify, RpcClient
+from engine.testing import ManualClock
+
+
+class Unplugged:
+    """The in-process node, with a switch that makes it unreachable, as a dead node is."""
+
+    def __init__(self, inner: InProcess) -> None:
+        self._inner, self.down = inner, False
+
+    @property
+    def live(self) -> bool:
+        return not self.down and self._inner.live
+
+    async def request(self, method: str, params: list[Any]) -> Any:
+        if self.down:
+            raise RpcError(codes.NODE_UNHEALTHY, f"{method}: Cannot connect to host")
+        return await self._inner.request(method, params)
+
+    async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
+        if self.down:
+            raise RpcError(codes.NODE_UNHEALTHY, f"{method}: Cannot connect to host")
+        return await self._inner.subscribe(method, params, notify)
+
+
+@pytest.fixture
+def lines() -> Iterator[list[str]]:
+    said: list[str] = []
+    sink = logger.add(lambda message: said.append(message.record["message"]), level="INFO")
+    yield said
+    logger.remove(sink)
+
+
+async def slots(clock: ManualClock, count: int) -> None:
+    """Let `count` slots pass, the venue's loop reaching its next wait in each."""
+    for _ in range(count):
+        for _ in range(10):
+            await asyncio.sleep(0)  # a turn of the loop, not time: the round runs to its sleep
+        await clock.advance(0.4)
+
+
+async def told_of(lines: list[str], down_for: int) -> list[str]:
+    """What a venue logs when its node is unreachable for `down_for` slots, then back."""
+    clock = ManualClock()
+    world = build_world(replace(Settings(), seed=5, latency_scale=1.0, chain_db=""), clock)
+    node = Unplugged(InProcess(world.rpc))
+    venue = AccountVenue("raydium", (CPMM,), RpcClient(node), clock, slot_seconds=0.4)
+    await venue.load()
+    node.down = True  # before the first round: it reads (and subscribes) once a slot
+    running = asyncio.create_task(venue.run())
+    try:
+        await slots(clock, down_for)
+        node.down = False
+        await slots(clock, 3)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    return [line for line in lines if line.startswith("raydium accounts")]
+
+
+async def test_an_outage_is_told_when_it_starts_and_when_it_ends(lines: list[str]) -> None:
+    outage = await told_of(lines, 40)
+    assert len(outage) == 2, outage
+    assert outage[0].startswith("raydium accounts not read: ")
+    assert outage[0].endswith("; read again every slot")
+    tries = int(outage[1].split("after ")[1].split()[0])
+    assert outage[1] == f"raydium accounts read again, after {tries} failed tries"
+    assert 30 <= tries < OUTAGE_REMINDER
+
+
+async def test_a_long_outage_is_told_again_now_and_then(lines: list[str]) -> None:
+    outage = await told_of(lines, OUTAGE_REMINDER + 10)
+    assert len(outage) == 3, outage
+    assert outage[1].startswith(f"raydium accounts not read ({OUTAGE_REMINDER} tries): ")
+    assert outage[2].startswith("raydium accounts read again, after ")
