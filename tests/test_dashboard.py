@@ -327,6 +327,12 @@ async def test_a_twaps_detail_shows_each_slice_and_no_attempts_of_its_own(
                       for n, child in enumerate(children, start=1)]
     text = await page.text_content("#detail-body")
     assert f"{parent['averagePrice']} USDC per SOL" in text
+    first = children[0]["orderId"]
+    await page.click(f"#detail-body a.order-link:has-text('{first}')")  # a slice's own detail
+    await page.wait_for_selector(f"#detail-id:has-text('{first}')", timeout=10_000)
+    await page.wait_for_selector("#detail-body h3:has-text('Fill')", timeout=10_000)
+    await page.click(f"#detail-body a.order-link:has-text('{order_id}')")  # and back up
+    await page.wait_for_selector(f"#detail-id:has-text('{order_id}')", timeout=10_000)
     assert page.errors == []
 
 

@@ -133,7 +133,7 @@ async function showDetail(orderId) {
   const order = await resp.json();
   $("detail").hidden = false;
   $("detail-id").textContent = orderId;
-  renderDetail($("detail-body"), order, units);
+  renderDetail($("detail-body"), order, units, showDetail);
 }
 
 function perSecond(events, now) {

@@ -52,7 +52,9 @@ function wrap(node) { const td = el("td"); td.append(node); return td; }
 function facts(pairs) {
   const dl = el("dl");
   pairs.filter(([, v]) => v !== undefined && v !== null && v !== "").forEach(([k, v]) => {
-    dl.append(el("dt", k), el("dd", v));
+    const dd = v instanceof Node ? el("dd") : el("dd", v);
+    if (v instanceof Node) dd.append(v);
+    dl.append(el("dt", k), dd);
   });
   return dl;
 }
@@ -142,7 +144,15 @@ function fillSection(fill, order) {
 
 const ENDED = ["confirmed", "partially_filled", "failed", "expired", "cancelled"];
 
-function slicesSection(order) {
+// An order's id that opens its own detail when clicked (`open`), as a link reads.
+function orderLink(id, open) {
+  const link = el("a", id, "order-link");
+  link.href = "#";
+  link.addEventListener("click", (event) => { event.preventDefault(); open(id); });
+  return link;
+}
+
+function slicesSection(order, open) {
   // Each slice's outcome, from the parent's own events: its child's status and amounts.
   const ended = new Map(order.events.filter((e) => e.childStatus).map((e) => [e.childId, e]));
   const average = order.averagePrice ? `${order.averagePrice} ${order.tokenOut} per ${order.tokenIn}` : "—";
@@ -152,16 +162,19 @@ function slicesSection(order) {
   table(["slice", "order", "status", "sold", "received"], order.children.map((id, i) => {
     const done = ended.get(id);
     const unended = ENDED.includes(order.status) ? "finished on its own" : "in flight";
-    return [i + 1, el("code", id), done ? done.childStatus : unended,
+    return [i + 1, orderLink(id, open), done ? done.childStatus : unended,
       done ? `${grouped(done.amountIn)} ${order.tokenIn}` : "", done ? `${grouped(done.amountOut)} ${order.tokenOut}` : ""];
   }))];
 }
 
-export function renderDetail(target, order, units) {
+// `open(id)`: show another order's detail (a TWAP's slice, a slice's parent).
+export function renderDetail(target, order, units, open) {
   const parts = [el("h3", "Order"), requestFacts(order)];
+  const parent = order.events.find((e) => e.parentId);
+  if (parent) parts.push(facts([["slice of", orderLink(parent.parentId, open)]]));
   if (order.route) parts.push(routeSection(order.route, units));
   if (!order.children) parts.push(attemptsSection(order.events));  // a TWAP's are its slices'
   if (order.fill) parts.push(fillSection(order.fill, order));
-  if (order.children) parts.push(...slicesSection(order));
+  if (order.children) parts.push(...slicesSection(order, open));
   target.replaceChildren(...parts);
 }
