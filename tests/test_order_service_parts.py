@@ -20,8 +20,14 @@ import pytest_asyncio
 from stubs import SOL, OnePool, token
 
 from engine.api.wire import EVENTS
-from engine.domain.errors import OutOfCompute, SendTimeout, SlippageExceeded, TransientError
-from engine.domain.events import OrderEvent, Routed, Signed, StoredEvent
+from engine.domain.errors import (
+    NodeUnhealthy,
+    OutOfCompute,
+    SendTimeout,
+    SlippageExceeded,
+    TransientError,
+)
+from engine.domain.events import Armed, OrderEvent, Routed, Signed, StoredEvent
 from engine.domain.order import Order
 from engine.domain.parsing import parse_order
 from engine.domain.routing import Quote
@@ -48,6 +54,7 @@ class ScriptedChain:
     signed: list[tuple[int, Sequence[SwapInstruction]]] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)
     written_before_send: list[bool] = field(default_factory=list)
+    status_faults: list[Exception] = field(default_factory=list)  # asking a transaction's fate
     _memos: dict[str, Memo] = field(default_factory=dict)
     _swaps: dict[str, Sequence[SwapInstruction]] = field(default_factory=dict)
 
@@ -80,6 +87,8 @@ class ScriptedChain:
         return Landed(tx.signature, 7, swaps[0].amount_in, swaps[-1].min_out, 5_000)
 
     async def signature_status(self, signature: str) -> Landed | None:
+        if self.status_faults:
+            raise self.status_faults.pop(0)
         return None
 
     async def balances(self) -> list[Any]:
@@ -163,6 +172,46 @@ async def test_a_send_whose_outcome_is_unknown_waits_for_that_transaction_not_a_
     order = await parts.service.execute(await place(parts))
     assert order.status is S.CONFIRMED and order.attempts == 1
     assert len(parts.chain.signed) == 1  # it may have landed: nothing is signed twice
+
+
+async def test_a_resumed_order_whose_fate_cannot_be_asked_is_sent_again_never_re_signed(
+        parts: Parts) -> None:
+    parts.chain.send_faults.append(RuntimeError("the process dies as it sends"))
+    order = await place(parts)
+    with pytest.raises(RuntimeError):
+        await parts.service.execute(order)
+    submitted = await parts.store.get(order.id)
+    assert submitted is not None and submitted.status is S.SUBMITTED  # its signature is kept
+    # At the next start the node cannot say what became of it: it may still land, so the
+    # same signed bytes go again (they land once at most) rather than a second transaction.
+    parts.chain.status_faults.append(NodeUnhealthy("Cannot connect to host"))
+    parts.service.resuming([order.id])
+    final = await parts.service.execute(submitted)
+    assert final.status is S.CONFIRMED and final.attempts == 1
+    assert len(parts.chain.signed) == 1
+    assert parts.chain.sent == [f"sig-{order.id[:4]}-1"]
+
+
+async def test_a_waiting_order_whose_firing_ran_out_of_attempts_waits_again(
+        parts: Parts) -> None:
+    # A node that refuses every send of this firing: a stop or a limit must not vanish for it.
+    parts.chain.send_faults += [NodeUnhealthy("node down")] * 3
+    armed = await parts.service.execute(await place(parts, orderType="limit", limitPrice=140))
+    rearmed = await parts.service.execute(armed)  # the watcher fired it
+    assert rearmed.status is S.WAITING and rearmed.error is None
+    last = parts.published.events[-1].change
+    assert isinstance(last, Armed) and last.error is not None
+    assert last.error.code == NodeUnhealthy.code
+    assert last.reason.startswith("re-armed: gave up after 3 attempts; last error ")
+    final = await parts.service.execute(rearmed)  # fired again once the node answers
+    assert final.status is S.CONFIRMED and final.attempts == 4
+
+
+async def test_a_market_order_that_ran_out_of_attempts_fails(parts: Parts) -> None:
+    parts.chain.send_faults += [NodeUnhealthy("node down")] * 3
+    order = await parts.service.execute(await place(parts))
+    assert order.status is S.FAILED and order.error is not None
+    assert order.error.code == "RETRIES_EXHAUSTED"
 
 
 async def test_a_slipped_market_order_fails_and_a_slipped_limit_waits_again(

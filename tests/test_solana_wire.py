@@ -20,7 +20,11 @@ from engine.clock import SystemClock
 from engine.config import Settings
 from engine.domain.errors import NodeUnhealthy, RateLimited
 from engine.simulator.world import SimWorld
+from engine.solana import jsonrpc as codes
+from engine.solana.jsonrpc import RpcError
 from engine.solana_client.chain import RpcChain
+from engine.solana_client.client import InProcess, Notify, RpcClient
+from engine.solana_client.keypair import load_or_create
 from engine.testing import EngineHarness
 from engine.testing.cluster import standalone_cluster, still_world, wallet_for
 
@@ -223,3 +227,42 @@ async def test_a_bad_priority_fee_is_refused(order_engine: EngineHarness, value:
         "orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 1,
         "priorityFee": value})
     assert status == 422 and body["error"]["field"] == "priorityFee"
+
+
+class Forgetful:
+    """The in-process node, which fails the first `failures` questions about a transaction's
+    fate, as a node that is restarting or rate-limiting does."""
+
+    def __init__(self, inner: InProcess, failures: int, code: int) -> None:
+        self._inner, self.failures, self._code = inner, failures, code
+        self.asked = 0
+
+    @property
+    def live(self) -> bool:
+        return self._inner.live
+
+    async def request(self, method: str, params: list[Any]) -> Any:
+        if method in ("getSignatureStatuses", "getBlockHeight") and self.failures:
+            self.failures -= 1
+            self.asked += 1
+            raise RpcError(self._code, f"{method}: not now")
+        return await self._inner.request(method, params)
+
+    async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
+        return await self._inner.subscribe(method, params, notify)
+
+
+@pytest.mark.parametrize("code", [codes.NODE_UNHEALTHY, codes.RATE_LIMITED_HTTP])
+async def test_a_sent_transaction_is_waited_for_through_a_node_that_cannot_answer_for_now(
+        cluster: Cluster, tmp_path: Path, code: int) -> None:
+    """Until a sent transaction's fate is known it may still land: a failed look is not a
+    failed attempt (which would sign another, and could execute twice), just a look again."""
+    node = Forgetful(InProcess(cluster.world.rpc), failures=5, code=code)
+    chain = RpcChain(RpcClient(node), load_or_create(tmp_path / "wallet.json"), cluster.world,
+                     SystemClock(), poll_seconds=0, max_priority_fee=Settings().max_priority_fee,
+                     memory=None)
+    tx = await signed(chain, cluster.world)
+    await chain.send(tx)
+    landed = await chain.confirm(tx)
+    assert node.asked == 5 and landed is not None and landed.err is None
+    assert landed.signature == tx.signature

@@ -111,15 +111,23 @@ class OrderService:
                 order = await self._fail(order, error)
             except TransientError as error:
                 if attempt - first + 1 >= self._policy.max_attempts:
-                    exhausted = RetriesExhausted(
-                        f"gave up after {attempt} attempts; last error {error.code}: {error.message}")
-                    order = await self._fail(order, exhausted)
-                    continue
+                    return await self._exhausted(order, attempt, error)
                 logger.bind(order_id=order.id).warning(
                     "attempt {} failed transiently ({}); retrying", attempt, error.code)
                 await self._clock.sleep(self._policy.backoff(attempt))
                 attempt, rebuild, last_error = attempt + 1, True, error
         return order
+
+    async def _exhausted(self, order: Order, attempt: int, error: TransientError) -> Order:
+        """Out of attempts, every one failed transiently. A market order fails; one that waits
+        for its price waits again, as after a slippage failure: a stop must not vanish because
+        the node was down when it fired. Nothing of this firing can land any more (a send that
+        may have left was waited out until its blockhash expired)."""
+        gave_up = f"gave up after {attempt} attempts; last error {error.code}: {error.message}"
+        if order.request.waits:
+            return await self._advance(order, Armed(f"re-armed: {gave_up}",
+                                                    error=Failure(error.code, error.message)))
+        return await self._fail(order, RetriesExhausted(gave_up))
 
     async def _step(self, order: Order, attempt: int, *, fresh: bool) -> Order:
         if order.status is S.PENDING and order.request.waits:
@@ -247,7 +255,12 @@ class OrderService:
         assert tx is not None
         await self._synced(order.id)  # write-ahead: the signature is on disk before it can land
         if not fresh:  # a previous run may have sent it: ask the chain before sending anything
-            landed = await self._chain.signature_status(tx.signature)
+            try:
+                landed = await self._chain.signature_status(tx.signature)
+            except TransientError:
+                # Not known yet. It must not be signed again (it may still land): the same
+                # bytes are sent again, which lands once at most, and its fate waited for.
+                landed = None
             if landed is not None:
                 return await self._finish(order, landed)
         try:

@@ -9,12 +9,14 @@ import math
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from loguru import logger
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from engine.domain.errors import (
     PermanentError,
     SlippageExceeded,
+    TransientError,
 )
 from engine.domain.tokens import ATA_RENT_LAMPORTS, SOL_DECIMALS, WSOL_MINT
 from engine.domain.transactions import (
@@ -49,6 +51,7 @@ UNIT_MARGIN = 1.10
 AUTO_FLOOR, HIGH_FLOOR = 1_000, 100_000  # µlamports per CU when the market shows nothing
 Priority = str | int  # "auto", "high", or µlamports per compute unit
 MAX_REMEMBERED = 10_000
+FATE_REMINDER = 150  # failed looks at a sent transaction (about a minute) between warnings
 
 
 class PoolDirectory(Protocol):
@@ -159,14 +162,23 @@ class RpcChain:
 
     async def confirm(self, tx: SignedTransaction) -> Landed | None:
         """Poll until it lands, or until the cluster is past its blockhash's last height. The
-        first look comes a slot after sending: nothing lands sooner."""
+        first look comes a slot after sending: nothing lands sooner. A look that fails (a node
+        down or rate-limiting) is tried again at the next poll: until its fate is known, the
+        transaction may land, so no other attempt may be signed in its place."""
+        failed = 0
         while True:
             await self._clock.sleep(self._poll)
-            landed = await self.signature_status(tx.signature)
-            if landed is not None:
-                return landed
-            if await self._call(self._rpc.get_block_height()) > tx.last_valid_height:
-                return await self.signature_status(tx.signature)  # it may have just made it
+            try:
+                landed = await self.signature_status(tx.signature)
+                if landed is not None:
+                    return landed
+                if await self._call(self._rpc.get_block_height()) > tx.last_valid_height:
+                    return await self.signature_status(tx.signature)  # it may have just made it
+            except TransientError as error:
+                if failed % FATE_REMINDER == 0:
+                    logger.warning("the fate of {} is not known yet ({}: {}); asking again "
+                                   "every slot", tx.signature, error.code, error.message)
+                failed += 1
 
     async def signature_status(self, signature: str) -> Landed | None:
         answer = await self._call(self._rpc.get_signature_statuses([signature]))
