@@ -175,3 +175,34 @@ async def test_a_stream_refused_for_good_ends_with_3_and_no_traceback() -> None:
     assert watch.returncode == 3
     assert err.decode().startswith("the engine refused the stream (500: ")
     assert "Traceback" not in err.decode()
+
+
+async def test_a_submission_whose_answer_was_lost_is_sent_again_with_the_same_key() -> None:
+    keys: list[str] = []
+
+    async def execute(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        keys.append(request.headers.get("Idempotency-Key", ""))
+        if len(keys) == 1:  # stored, perhaps, and the answer lost as the engine restarts
+            assert request.transport is not None
+            request.transport.close()
+            raise asyncio.CancelledError
+        return web.json_response({"orderId": "6f0c1a2b-0000", "status": "pending"}, status=201)
+
+    app = web.Application()
+    app.router.add_post("/api/orders/execute", execute)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        submit = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "engine", "submit", "SOL", "USDC", "1", "--detach",
+            "--url", f"http://127.0.0.1:{runner.addresses[0][1]}",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(submit.communicate(), 20)
+    finally:
+        await runner.cleanup()
+    assert submit.returncode == 0 and out.decode().strip() == "6f0c1a2b-0000"
+    assert len(keys) == 2 and keys[0] == keys[1] != ""  # one order, whichever request stored it
+    assert err.decode().startswith("the answer was lost (")

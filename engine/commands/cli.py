@@ -49,7 +49,7 @@ async def cmd_submit(session: aiohttp.ClientSession, args: argparse.Namespace) -
                        ("ttlSeconds", args.ttl), ("priorityFee", args.priority_fee)):
         if value is not None:
             order[key] = value
-    order_id = await submit(session, order)
+    order_id = await submit(session, order, args.reconnect_for)
     if order_id is None:
         return REFUSED
     if args.detach:

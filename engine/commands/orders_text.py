@@ -4,15 +4,17 @@ follow its stream. The exit codes every command uses."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import aiohttp
 
-from engine.commands.reconnecting import PATIENCE, events
+from engine.commands.reconnecting import PATIENCE, RETRY_EVERY, events
 
 OK, ORDER_DID_NOT_FILL, REFUSED, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
 TERMINAL = frozenset({"confirmed", "partially_filled", "failed", "expired", "cancelled"})
@@ -129,9 +131,32 @@ async def follow_all(session: aiohttp.ClientSession, patience: float = PATIENCE)
             orders.pop(order_id, None)
 
 
-async def submit(session: aiohttp.ClientSession, order: dict[str, Any]) -> str | None:
-    async with session.post("/api/orders/execute", json=order) as resp:
-        body = await resp.json()
+async def submit(session: aiohttp.ClientSession, order: dict[str, Any],
+                 patience: float = PATIENCE) -> str | None:
+    """POST the order; its id, or None once the refusal is printed. It goes with an
+    Idempotency-Key, so that when the answer is lost (the engine restarting as it came) the
+    same request can be sent again, for up to `patience` seconds, without a second order."""
+    key, lost_at = str(uuid.uuid4()), None
+    while True:
+        try:
+            async with session.post("/api/orders/execute", json=order,
+                                    headers={"Idempotency-Key": key}) as resp:
+                body = await resp.json()
+            break
+        except aiohttp.ClientConnectionError as error:
+            # Never connected, the first time: no engine there, which the caller says. Once
+            # an answer was lost, the engine may be restarting: the same request again.
+            first = lost_at is None
+            if first and isinstance(error, aiohttp.ClientConnectorError):
+                raise
+            lost_at = time.monotonic() if first else lost_at
+            if lost_at is not None and time.monotonic() - lost_at > patience:
+                raise
+            if first:
+                print(f"the answer was lost ({type(error).__name__}); sending the same order "
+                      "again (its Idempotency-Key makes no second one)", file=sys.stderr,
+                      flush=True)
+        await asyncio.sleep(RETRY_EVERY)
     if resp.status != 201:
         print(f"refused ({resp.status}): {body['error']['code']}: {body['error']['message']}",
               file=sys.stderr)
