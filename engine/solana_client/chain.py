@@ -52,6 +52,7 @@ AUTO_FLOOR, HIGH_FLOOR = 1_000, 100_000  # µlamports per CU when the market sho
 Priority = str | int  # "auto", "high", or µlamports per compute unit
 MAX_REMEMBERED = 10_000
 FATE_REMINDER = 150  # failed looks at a sent transaction (about a minute) between warnings
+FAILED_LOOK_PAUSE = 0.1  # seconds after a failed look, on top of the poll
 
 
 class PoolDirectory(Protocol):
@@ -179,6 +180,7 @@ class RpcChain:
                     logger.warning("the fate of {} is not known yet ({}: {}); asking again "
                                    "every slot", tx.signature, error.code, error.message)
                 failed += 1
+                await self._clock.sleep(FAILED_LOOK_PAUSE)  # even at zero latency: no spin
 
     async def signature_status(self, signature: str) -> Landed | None:
         answer = await self._call(self._rpc.get_signature_statuses([signature]))
