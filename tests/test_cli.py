@@ -13,6 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from fake_servers import one_order_engine, serving
 
 from engine.commands import cli
 from engine.commands.demo import why_no_launch
@@ -323,26 +324,12 @@ async def test_a_stream_refused_at_its_handshake_says_how_to_give_a_key(
         capsys: pytest.CaptureFixture[str]) -> None:
     # A key revoked between the order's lookup and its stream: the lookup passes, the
     # WebSocket handshake answers 401. An engine that does this on purpose is the shortest way.
-    async def order(request: web.Request) -> web.Response:
-        return web.json_response({"orderId": request.match_info["id"], "status": "pending"})
-
     async def refused(_: web.Request) -> web.Response:
         return web.json_response({"error": {"code": "UNAUTHORIZED", "message": "no key"}},
                                  status=401)
 
-    app = web.Application()
-    app.router.add_get("/api/orders/{id}", order)
-    app.router.add_get("/api/orders/status/{id}", refused)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        port = runner.addresses[0][1]
-        code, out, err = await run(capsys, "watch", "6f0c1a2b", "--url",
-                                   f"http://127.0.0.1:{port}")
-    finally:
-        await runner.cleanup()
+    async with serving(one_order_engine(refused)) as url:
+        code, out, err = await run(capsys, "watch", "6f0c1a2b", "--url", url)
     assert code == 2 and out == ""
     assert "refused (401): no key" in err
     assert "--key KEY or ENGINE_KEY" in err and "Traceback" not in err

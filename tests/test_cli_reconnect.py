@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest_asyncio
 from aiohttp import web
+from fake_servers import one_order_engine, serving
 
 from engine.testing import EngineHarness
 from engine.testing.process import EngineProcess
@@ -111,19 +112,13 @@ async def test_an_engine_that_does_not_come_back_ends_the_watch_with_3(
                         f"seen; watch it again with `python -m engine watch {order_id[:8]}`")
 
 
-async def fake_engine(status_stream: Any) -> tuple[web.AppRunner, str]:
-    """An engine of one order whose stream `status_stream` serves (a handler)."""
-    async def order(request: web.Request) -> web.Response:
-        return web.json_response({"orderId": request.match_info["id"], "status": "pending"})
-
-    app = web.Application()
-    app.router.add_get("/api/orders/{id}", order)
-    app.router.add_get("/api/orders/status/{id}", status_stream)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+async def watch(url: str) -> tuple[int | None, str, str]:
+    """`watch` of one order against the engine at `url`: its exit code, stdout and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "engine", "watch", "6f0c1a2b", "--url", url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 20)
+    return process.returncode, out.decode(), err.decode()
 
 
 def event(seq: int, status: str) -> dict[str, Any]:
@@ -146,17 +141,11 @@ async def test_a_stream_refused_for_now_is_asked_again_until_it_opens() -> None:
         await ws.close()
         return ws
 
-    runner, url = await fake_engine(busy_once)
-    try:
-        watch = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "engine", "watch", "6f0c1a2b", "--url", url,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await asyncio.wait_for(watch.communicate(), 20)
-    finally:
-        await runner.cleanup()
-    assert watch.returncode == 1  # cancelled
-    assert [line.split()[2] for line in out.decode().splitlines()] == ["pending", "cancelled"]
-    assert err.decode().splitlines() == [
+    async with serving(one_order_engine(busy_once)) as url:
+        code, out, err = await watch(url)
+    assert code == 1  # cancelled
+    assert [line.split()[2] for line in out.splitlines()] == ["pending", "cancelled"]
+    assert err.splitlines() == [
         "the engine refused the stream (429); reconnecting for up to 60 s", "reconnected"]
 
 
@@ -164,17 +153,11 @@ async def test_a_stream_refused_for_good_ends_with_3_and_no_traceback() -> None:
     async def broken(request: web.Request) -> web.Response:
         return web.json_response({"error": {"code": "INTERNAL"}}, status=500)
 
-    runner, url = await fake_engine(broken)
-    try:
-        watch = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "engine", "watch", "6f0c1a2b", "--url", url,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        _, err = await asyncio.wait_for(watch.communicate(), 20)
-    finally:
-        await runner.cleanup()
-    assert watch.returncode == 3
-    assert err.decode().startswith("the engine refused the stream (500: ")
-    assert "Traceback" not in err.decode()
+    async with serving(one_order_engine(broken)) as url:
+        code, _, err = await watch(url)
+    assert code == 3
+    assert err.startswith("the engine refused the stream (500: ")
+    assert "Traceback" not in err
 
 
 async def test_a_submission_whose_answer_was_lost_is_sent_again_with_the_same_key() -> None:
@@ -191,18 +174,11 @@ async def test_a_submission_whose_answer_was_lost_is_sent_again_with_the_same_ke
 
     app = web.Application()
     app.router.add_post("/api/orders/execute", execute)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
+    async with serving(app) as url:
         submit = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "engine", "submit", "SOL", "USDC", "1", "--detach",
-            "--url", f"http://127.0.0.1:{runner.addresses[0][1]}",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            "--url", url, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await asyncio.wait_for(submit.communicate(), 20)
-    finally:
-        await runner.cleanup()
     assert submit.returncode == 0 and out.decode().strip() == "6f0c1a2b-0000"
     assert len(keys) == 2 and keys[0] == keys[1] != ""  # one order, whichever request stored it
     assert err.decode().startswith("the answer was lost (")

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from conftest import run_until
+from fake_servers import serving
 
 from engine.testing import EngineHarness, ManualClock
 
@@ -115,21 +116,14 @@ async def test_a_page_on_another_origin_places_nothing_through_the_browser(
         return web.Response(text=page_html, content_type="text/html")
 
     attacker.router.add_get("/", serve)
-    runner = web.AppRunner(attacker)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
+    async with serving(attacker) as url:
         page = await fresh.new_page()
-        await page.goto(f"http://127.0.0.1:{port}/")
+        await page.goto(f"{url}/")
         await page.wait_for_function("window.results.post && window.results.ws",
                                      timeout=10_000)
         results = await page.evaluate("window.results")
         framed = [f for f in page.frames if f.url.startswith(engine.url)]
         framed_content = [await f.content() for f in framed]
-    finally:
-        await runner.cleanup()
     assert results["ws"] == "refused"
     assert all("order-form" not in html for html in framed_content)  # the frame was blocked
     assert engine.http is not None

@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from fake_servers import serving
 
 from engine.clock import SystemClock
 from engine.simulator.world import SimWorld
@@ -48,15 +49,11 @@ async def test_subscribers_starting_together_share_one_connection(
         await world.chain.close()
 
 
-async def node(handler: Any) -> tuple[web.AppRunner, str]:
+def node(handler: Any) -> web.Application:
     """A JSON-RPC node that answers every POST with `handler`."""
     app = web.Application()
     app.router.add_post("/", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+    return app
 
 
 async def dropped(request: web.Request) -> web.Response:
@@ -83,32 +80,28 @@ def status(code: int) -> Any:
 async def test_a_lost_answer_is_a_timeout_for_a_send_may_have_run(handler: Any) -> None:
     """Connected, and the answer lost: the engine must wait for the transaction's fate
     (RpcTimeout, which a send treats as "may have landed"), not sign another."""
-    runner, url = await node(handler)
-    transport = Http(url)
-    try:
+    async with serving(node(handler)) as url:
         with pytest.raises(RpcTimeout):
-            await transport.request("sendTransaction", ["AAAA", {"encoding": "base64"}])
-    finally:
-        await transport.close()
-        await runner.cleanup()
+            await send(url)
 
 
 async def test_a_node_that_cannot_be_reached_or_says_503_ran_nothing() -> None:
-    runner, url = await node(status(503))
+    async with serving(node(status(503))) as url:
+        refusals = [await refused(url)]
+    refusals.append(await refused(url))  # the node is gone: nothing could have been sent
+    for refusal in refusals:
+        assert not isinstance(refusal, RpcTimeout) and refusal.code == codes.NODE_UNHEALTHY
+
+
+async def send(url: str) -> None:
     transport = Http(url)
     try:
-        with pytest.raises(RpcError) as refused:
-            await transport.request("sendTransaction", ["AAAA", {"encoding": "base64"}])
-        assert not isinstance(refused.value, RpcTimeout)
-        assert refused.value.code == codes.NODE_UNHEALTHY
+        await transport.request("sendTransaction", ["AAAA", {"encoding": "base64"}])
     finally:
         await transport.close()
-        await runner.cleanup()
-    nowhere = Http(url)  # the node is gone: nothing could have been sent
-    try:
-        with pytest.raises(RpcError) as refused:
-            await nowhere.request("sendTransaction", ["AAAA", {"encoding": "base64"}])
-        assert not isinstance(refused.value, RpcTimeout)
-        assert refused.value.code == codes.NODE_UNHEALTHY
-    finally:
-        await nowhere.close()
+
+
+async def refused(url: str) -> RpcError:
+    with pytest.raises(RpcError) as refusal:
+        await send(url)
+    return refusal.value
