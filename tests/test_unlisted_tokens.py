@@ -14,10 +14,11 @@ import pytest
 import pytest_asyncio
 from solders.keypair import Keypair
 
+from engine.domain import base58
 from engine.domain.errors import NodeUnhealthy, NotAccepting
 from engine.domain.parsing import parse_order
 from engine.testing import EngineHarness
-from engine.usecases.tokens import TokenDirectory
+from engine.usecases.tokens import MAX_REMEMBERED, TokenDirectory
 
 
 @pytest_asyncio.fixture(params=["model", "programs"])
@@ -123,6 +124,23 @@ async def test_an_unlisted_token_counts_in_its_mints_decimals_read_once() -> Non
                            "amount": "1.5"}, datetime.now(UTC), known)
     assert request.amount == 1_500 and request.token_in.decimals == 3
     assert (await tokens.find(mint)) == request.token_in and cluster.asked == 1
+
+
+async def test_the_mints_remembered_are_bounded_and_the_oldest_is_read_again() -> None:
+    class EveryMint(Mints):
+        async def mint_decimals(self, mint: str) -> int | None:
+            self.asked += 1
+            return 3
+
+    cluster = EveryMint("")
+    tokens = TokenDirectory(cluster)  # type: ignore[arg-type]
+    mints = [base58.encode(n.to_bytes(32, "big")) for n in range(1, MAX_REMEMBERED + 2)]
+    for mint in mints:
+        await tokens.find(mint)
+    await tokens.find(mints[-1])
+    assert cluster.asked == len(mints)  # each once while remembered
+    await tokens.find(mints[0])  # forgotten to make room for the last: asked again
+    assert cluster.asked == len(mints) + 1
 
 
 async def test_a_cluster_that_cannot_be_asked_about_a_mint_is_a_refusal_to_retry() -> None:

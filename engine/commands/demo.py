@@ -18,12 +18,11 @@ from engine.commands.orders_text import (
     OK,
     ORDER_DID_NOT_FILL,
     REFUSED,
-    TERMINAL,
     UNREACHABLE,
     follow,
     submit,
 )
-from engine.commands.reconnecting import StreamEnded
+from engine.commands.reconnecting import StreamEnded, order_events
 from engine.domain import base58
 
 
@@ -119,11 +118,10 @@ class Progress:
 
 async def finished(session: aiohttp.ClientSession, order_id: str) -> str:
     """An order's final status, from its stream (the whale's sales are not shown)."""
-    async with session.ws_connect(f"/api/orders/status/{order_id}") as ws:
-        async for message in ws:
-            if (status := message.json()["status"]) in TERMINAL:
-                return str(status)
-    return "?"
+    final = "?"
+    async for event in order_events(session, order_id):
+        final = str(event["status"])
+    return final
 
 
 async def cmd_demo(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:

@@ -67,10 +67,11 @@ async def run(args: argparse.Namespace, store: OrderStore) -> int:
         print(secret)
         return 0
     if args.action == "list":
-        if not await store.api_keys():
+        keys = await store.api_keys()
+        if not keys:
             print("no keys: loopback clients need none until one exists (python -m engine keys "
                   "create --name NAME --scope read|trade|admin)", file=sys.stderr)
-        for key in await store.api_keys():
+        for key in keys:
             revoked = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
             print(f"{key.name:<24} {key.scope.value:<6} created {key.created_at:%Y-%m-%d %H:%M}"
                   f"  {revoked}")

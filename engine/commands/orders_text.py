@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from engine.commands.reconnecting import PATIENCE, RETRY_EVERY, events
+from engine.commands.reconnecting import PATIENCE, RETRY_EVERY, events, order_events
 
 OK, ORDER_DID_NOT_FILL, REFUSED, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
 TERMINAL = frozenset({"confirmed", "partially_filled", "failed", "expired", "cancelled"})
@@ -93,9 +93,7 @@ async def follow(session: aiohttp.ClientSession, order_id: str, label: str = "",
     final, reset = "?", "\033[0m" if colour else ""
     accepted: datetime | None = None
     order: dict[str, Any] | None = None  # its pending event: the tokens amounts are in
-    stream = events(session, f"/api/orders/status/{order_id}", lambda e: int(e["seq"]),
-                    lambda last: {"after": str(last)}, patience)
-    async for event in stream:
+    async for event in order_events(session, order_id, patience):
         final = event["status"]
         if started is not None:
             elapsed = time.monotonic() - started

@@ -70,3 +70,10 @@ async def events(session: aiohttp.ClientSession, path: str, position: Callable[[
         elif now - away_since > patience:
             raise StreamEnded(f"the engine did not come back within {patience:g} s")
         await asyncio.sleep(RETRY_EVERY)
+
+
+def order_events(session: aiohttp.ClientSession, order_id: str,
+                 patience: float = PATIENCE) -> AsyncIterator[Any]:
+    """An order's events once each, to its terminal one, across restarts of the engine."""
+    return events(session, f"/api/orders/status/{order_id}", lambda e: int(e["seq"]),
+                  lambda last: {"after": str(last)}, patience)

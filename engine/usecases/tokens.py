@@ -13,6 +13,8 @@ from engine.domain.errors import NotAccepting, TransientError
 from engine.domain.tokens import Token, lookup, unlisted
 from engine.ports import Chain
 
+MAX_REMEMBERED = 10_000  # mints whose decimals are kept; the oldest is read again if named
+
 
 class TokenDirectory:
     def __init__(self, chain: Chain) -> None:
@@ -36,6 +38,8 @@ class TokenDirectory:
                                    "try again") from None
             if decimals is None:
                 return None
+            if len(self._found) >= MAX_REMEMBERED:  # a bound, whatever callers name
+                del self._found[next(iter(self._found))]
             self._found[name] = unlisted(name, decimals)
         return self._found[name]
 
