@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] == ["serve"]:
         args = args[1:]
     settings = load(args, os.environ)
-    configure(settings.log_level, settings.log_json)
+    configure(settings.log_level, settings.log_json,
+              one_of_several=bool(os.environ.get(processes.CHILD)))
     adopt_older_names(settings)
     # The wallet first: a bad keypair file is a message, not a start-up traceback; and a new
     # one is made here once, not raced for by several processes.
@@ -96,9 +97,11 @@ def _serve(settings: Settings) -> int:
         print(refusal, file=sys.stderr)
         return 2
     settings = within_descriptor_limit(settings)
-    logger.info("engine on http://{}:{} (db {}, {} workers, latency x{}, failure rate {})",
-                settings.host, settings.port, redacted(settings.db), settings.workers,
-                settings.latency_scale, settings.failure_rate)
+    logger.info("engine on http://{}:{} (db {}, {} workers, {})", settings.host, settings.port,
+                redacted(settings.db), settings.workers,
+                f"node {redacted(settings.rpc_url)}, latency x{settings.latency_scale}"
+                if settings.rpc_url else f"embedded cluster: latency x{settings.latency_scale}, "
+                f"failure rate {settings.failure_rate}")
     try:
         app = build_app(settings)
     except server.StartupError as error:  # as one met while starting: a line, and 1

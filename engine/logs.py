@@ -19,6 +19,8 @@ from loguru import logger
 
 FORMAT = ("<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
           "<cyan>{extra[order_id]}</cyan> {message}")
+# One of `--processes N`'s engines: its lines interleave with the others', so each names its pid.
+CHILD_FORMAT = FORMAT.replace("</level> ", "</level> [{process}] ", 1)
 REDACTED = "[redacted]"
 SECRETS = (
     re.compile(r"oek_[A-Za-z0-9_\-]*"),  # an API key, whole or cut short
@@ -48,8 +50,10 @@ def _write(message: Any) -> None:
     sys.stderr.write(redact(str(message)))
 
 
-def configure(level: str, as_json: bool = False) -> None:
-    """Readable lines, or with `as_json` one JSON object per line (loguru's serialisation)."""
+def configure(level: str, as_json: bool = False, *, one_of_several: bool = False) -> None:
+    """Readable lines, or with `as_json` one JSON object per line (loguru's serialisation,
+    which carries the pid). `one_of_several`: the process is one of several writing to the
+    same terminal, so each readable line names its pid."""
     logger.remove()
     logger.configure(extra={"order_id": "-"})
     # Local variables in a traceback could hold a key, a signature secret or a body: only at
@@ -58,7 +62,8 @@ def configure(level: str, as_json: bool = False) -> None:
     if as_json:
         logger.add(_write, level=level.upper(), serialize=True, diagnose=debug, backtrace=debug)
     else:
-        logger.add(_write, level=level.upper(), format=FORMAT, diagnose=debug, backtrace=debug,
+        logger.add(_write, level=level.upper(),
+                   format=CHILD_FORMAT if one_of_several else FORMAT, diagnose=debug, backtrace=debug,
                    colorize=sys.stderr.isatty())
     logging.basicConfig(handlers=[_ToLoguru()], level=logging.DEBUG if debug else logging.INFO,
                         force=True)

@@ -6,7 +6,6 @@ cancelled, the confirmed one reads back."""
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from engine.store.postgres import PostgresStore
 from engine.store.schema import STEPS
 from engine.store.sqlite import SqliteStore
 from engine.testing import EngineHarness
+from engine.testing.postgres import fresh_database
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WAITING, CONFIRMED = "203296d9-0ea3-4ca0-81f1-e6f70ddd8ae7", \
@@ -51,14 +51,6 @@ async def test_a_new_sqlite_store_and_an_older_one_migrated_have_one_shape(
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------
-async def fresh_database(postgres_url: str, tmp_path: Path, label: str) -> str:
-    name = "h_" + hashlib.sha256(f"{tmp_path}{label}".encode()).hexdigest()[:16]
-    conn = await asyncpg.connect(postgres_url)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return postgres_url.rsplit("/", 1)[0] + "/" + name
-
-
 async def postgres_shape(url: str) -> dict[str, Any]:
     conn = await asyncpg.connect(url)
     try:
@@ -76,7 +68,7 @@ async def postgres_shape(url: str) -> dict[str, Any]:
 
 
 async def an_older_postgres_database(postgres_url: str, tmp_path: Path) -> str:
-    url = await fresh_database(postgres_url, tmp_path, "older")
+    url = await fresh_database(postgres_url, f"{tmp_path}older")
     conn = await asyncpg.connect(url)
     await conn.execute((FIXTURES / "postgres-schema-3.sql").read_text())
     await conn.close()
@@ -86,7 +78,7 @@ async def an_older_postgres_database(postgres_url: str, tmp_path: Path) -> str:
 async def test_a_new_postgres_store_and_an_older_one_migrated_have_one_shape(
         postgres_url: str, tmp_path: Path) -> None:
     older = await an_older_postgres_database(postgres_url, tmp_path)
-    new = await fresh_database(postgres_url, tmp_path, "new")
+    new = await fresh_database(postgres_url, f"{tmp_path}new")
     for url in (older, new):
         await (await PostgresStore.open(url, EVENTS)).close()
     assert await postgres_shape(older) == await postgres_shape(new)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 import signal
 import socket
@@ -12,25 +11,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from engine.testing import EngineHarness
-
-
-async def fresh_database(url: str, tmp_path: Path) -> str:
-    name = "e_" + hashlib.sha256(str(tmp_path).encode()).hexdigest()[:16]
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return url.rsplit("/", 1)[0] + "/" + name
+from engine.testing.postgres import fresh_database
 
 
 async def test_orders_execute_and_resume_on_postgresql(postgres_url: str,
                                                        tmp_path: Path) -> None:
-    db = await fresh_database(postgres_url, tmp_path)
+    db = await fresh_database(postgres_url, str(tmp_path))
     async with EngineHarness.start(db, keypair=str(tmp_path / "w.json"),
                                    chain_db=str(tmp_path / "c.db")) as engine:
         engine.world.hold_prices()

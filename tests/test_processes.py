@@ -1,12 +1,22 @@
-"""`--processes N` refuses what cannot be shared, and a database URL's password is never shown."""
+"""`--processes N`: refuses what cannot be shared, never shows a database URL's password, and
+keeps N engines running (one that dies is started again; one that cannot start stops them all)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import aiohttp
+
 from engine.config import redacted
+from engine.testing.postgres import fresh_database
+from engine.testing.process import TERMINAL, ClusterProcess, EngineProcess
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -29,3 +39,154 @@ def test_a_database_urls_password_is_redacted() -> None:
     assert redacted("postgresql://desk:s3cret@db:5432/orders") == "postgresql://desk:***@db:5432/orders"
     assert redacted("postgresql://desk@db/orders") == "postgresql://desk@db/orders"
     assert redacted("./engine.db") == "./engine.db"
+
+
+# -- the parent keeps N engines running ---------------------------------------------------------
+# A stand-in engine: it writes its pid into the directory it is given, dies at once (status 3)
+# while a file `broken` is there, and exits 0 on SIGTERM, as the engine does.
+CHILD = """
+import os, signal, sys, time
+from pathlib import Path
+here = Path(sys.argv[1])
+(here / str(os.getpid())).touch()
+if (here / "broken").exists():
+    sys.exit(3)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+while True:
+    signal.pause()
+"""
+# The parent, with the restart rules a test can wait for.
+PARENT = """
+import asyncio, sys
+from engine.hosting.processes import Restarts, Supervisor
+from engine.logs import configure
+configure("INFO")
+child = [sys.executable, "-c", sys.argv[1], sys.argv[2]]
+rules = Restarts(quick_seconds=float(sys.argv[3]), give_up_after=3, first_pause=0.01)
+sys.exit(asyncio.run(Supervisor(child, 2, rules).run()))
+"""
+
+
+def supervise(here: Path, quick_seconds: float) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", PARENT, CHILD, str(here), str(quick_seconds)],
+                            stderr=subprocess.PIPE, text=True)
+
+
+def started(here: Path, count: int) -> list[int]:
+    """The pids of the children started so far, once there are `count` (20 s at most)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        pids = sorted(int(p.name) for p in here.iterdir() if p.name.isdigit())
+        if len(pids) >= count:
+            return pids
+        time.sleep(0.02)
+    raise AssertionError(f"{count} children were not started")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def test_an_engine_process_that_dies_is_started_again_and_the_log_says_so(tmp_path: Path) -> None:
+    parent = supervise(tmp_path, quick_seconds=0)
+    first, second = started(tmp_path, 2)
+    os.kill(first, signal.SIGKILL)
+    third = next(pid for pid in started(tmp_path, 3) if pid not in (first, second))
+    parent.send_signal(signal.SIGTERM)  # passed on to both children, which exit 0
+    _, log = parent.communicate(timeout=20)
+    assert parent.returncode == 0
+    assert f"engine process {first} was killed by SIGKILL; starting another" in log
+    assert f"engine process {third} started in place of {first}" in log
+    assert not any(alive(pid) for pid in (second, third))
+    assert len(started(tmp_path, 3)) == 3  # nothing was started after the SIGTERM
+
+
+def test_an_engine_process_that_keeps_dying_at_its_start_stops_the_others(tmp_path: Path) -> None:
+    parent = supervise(tmp_path, quick_seconds=60)
+    first, second = started(tmp_path, 2)
+    (tmp_path / "broken").touch()  # from now on, every new child dies at once
+    os.kill(first, signal.SIGKILL)
+    _, log = parent.communicate(timeout=20)
+    assert parent.returncode == 1
+    assert "starting another in 0.01 s" in log and "starting another in 0.02 s" in log
+    assert "exited with status 3: 3 times in a row within 60 s of its start; stopping the " \
+           "others" in log
+    assert not alive(second)  # stopped with SIGTERM, not left serving alone
+    # The killed one counts as the first quick death (it ran under 60 s), then two that died
+    # at once: four started in all.
+    assert len(started(tmp_path, 4)) == 4
+
+
+async def until(condition: Callable[[], bool], seconds: float = 20) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("not within the deadline")
+
+
+def listeners(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:`port` (state 0A in /proc/net/tcp)."""
+    rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for row in rows if row[1] == f"0100007F:{port:04X}" and row[3] == "0A")
+
+
+def children_of(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+async def final_status(session: aiohttp.ClientSession, url: str) -> str:
+    for _ in range(400):
+        async with session.get(url) as resp:
+            status = str((await resp.json())["status"])
+        if status in TERMINAL:
+            return status
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{url} did not finish")
+
+
+async def test_engines_on_one_port_go_on_serving_when_one_is_killed(
+        postgres_url: str, tmp_path: Path) -> None:
+    wallet = str(tmp_path / "wallet.json")
+    cluster = ClusterProcess(tmp_path / "cluster.db", "--fund-keypair", wallet,
+                             "--latency-scale", "0", "--failure-rate", "0")
+    await cluster.start()
+    log = tmp_path / "engines.log"
+    engines = EngineProcess(await fresh_database(postgres_url, str(tmp_path)), "--processes", "2",
+                            "--rpc-url", cluster.url, "--keypair", wallet, "--latency-scale", "0",
+                            log=log)
+    try:
+        await engines.start()
+        assert engines.proc is not None
+        await until(lambda: listeners(engines.port) == 2)  # the first to answer is not alone
+        pid = engines.proc.pid
+        first, second = children_of(pid)
+        os.kill(first, signal.SIGKILL)
+        # Once the parent has reaped it, all its threads are gone, its listening socket with
+        # them: no connection can be queued on that socket and reset with it any more.
+        await until(lambda: first not in children_of(pid))
+        # Each request on a new connection, so that either engine may answer it.
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as s:
+            accepted = []
+            for _ in range(20):
+                async with s.post(f"{engines.url}/api/orders/execute", json={
+                        "orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC",
+                        "amount": 0.1}) as resp:
+                    assert resp.status == 201
+                    accepted.append((await resp.json())["orderId"])
+            for order_id in accepted:
+                assert await final_status(s, f"{engines.url}/api/orders/{order_id}") == "confirmed"
+        await until(lambda: len(children_of(pid)) == 2)  # another in place of the killed one
+        assert second in children_of(pid)
+        assert await engines.terminate() == 0
+    finally:
+        if engines.proc is not None and engines.proc.poll() is None:
+            await engines.terminate()
+        await cluster.terminate()
+    text = log.read_text()
+    assert f"engine process {first} was killed by SIGKILL; starting another" in text
+    assert "Traceback" not in text

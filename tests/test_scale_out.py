@@ -5,17 +5,16 @@ subscriber on either engine sees every event; a dead engine's orders move to a l
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-import asyncpg
 import pytest_asyncio
 
 from engine.simulator.world import SimWorld
 from engine.testing import EngineHarness
 from engine.testing.cluster import standalone_cluster, still_world, wallet_for
+from engine.testing.postgres import fresh_database
 
 LEASE = 0.6  # seconds: a stopped engine's orders move within about this
 
@@ -27,11 +26,7 @@ class Desk:
 
 @pytest_asyncio.fixture
 async def desk(postgres_url: str, tmp_path: Path) -> AsyncIterator[Desk]:
-    name = "s_" + hashlib.sha256(str(tmp_path).encode()).hexdigest()[:16]
-    conn = await asyncpg.connect(postgres_url)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    db = postgres_url.rsplit("/", 1)[0] + "/" + name
+    db = await fresh_database(postgres_url, str(tmp_path))
     world = still_world(tmp_path / "cluster.db", funded=wallet_for(tmp_path / "wallet.json"))
     async with AsyncExitStack() as stack:
         url = await stack.enter_async_context(standalone_cluster(world))

@@ -1,21 +1,43 @@
 """`python -m engine --processes N`: N engine processes serving one port (SO_REUSEPORT), on one
-PostgreSQL order book and one cluster. The parent only starts them, passes signals on, and
-waits: each child is an ordinary engine, which any load balancer could front as well."""
+PostgreSQL order book and one cluster. The parent keeps N running: it starts them, starts another
+in place of one that dies (its orders are meanwhile taken over by the others, as their leases
+say), passes signals on, and waits. Each child is an ordinary engine, which any load balancer
+could front as well."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
-import subprocess
 import sys
-from collections.abc import Sequence
-from types import FrameType
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from loguru import logger
 
 from engine.config import Settings, is_postgres
 
-CHILD = "ENGINE_REUSE_PORT"  # set in each child: bind with SO_REUSEPORT
+CHILD = "ENGINE_REUSE_PORT"  # set in each child: bind with SO_REUSEPORT, tag its log lines
+
+
+@dataclass(frozen=True)
+class Restarts:
+    """When a child that died is started again. One that dies within `quick_seconds` of its
+    start did not get going (a port taken, a database refused): it is started again after a
+    pause that doubles, and after `give_up_after` such deaths in a row the parent stops the
+    others and exits 1, instead of starting a broken engine for ever."""
+
+    quick_seconds: float = 10.0
+    give_up_after: int = 5
+    first_pause: float = 1.0
+    longest_pause: float = 30.0
+
+    def pause(self, quick_deaths: int) -> float:
+        if quick_deaths == 0:
+            return 0.0
+        return float(min(self.first_pause * 2 ** (quick_deaths - 1), self.longest_pause))
 
 
 def refusal(settings: Settings) -> str | None:
@@ -31,21 +53,87 @@ def refusal(settings: Settings) -> str | None:
 
 
 def run(settings: Settings, argv: Sequence[str]) -> int:
-    args = [a for a in _without_processes(argv)]
-    children = [subprocess.Popen([sys.executable, "-m", "engine", *args],
-                                 env={**os.environ, CHILD: "1"})
-                for _ in range(settings.processes)]
-    logger.info("{} engine processes on port {}: {}", len(children), settings.port,
-                " ".join(str(c.pid) for c in children))
+    command = [sys.executable, "-m", "engine", *_without_processes(argv)]
+    logger.info("{} engine processes on port {}", settings.processes, settings.port)
+    return asyncio.run(Supervisor(command, settings.processes).run())
 
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        for child in children:
-            if child.poll() is None:
+
+class Supervisor:
+    """Keeps `count` copies of `command` running until SIGTERM or SIGINT, which it passes on."""
+
+    def __init__(self, command: Sequence[str], count: int, restarts: Restarts = Restarts(),
+                 env: Mapping[str, str] | None = None) -> None:
+        self._command, self._count, self._restarts = list(command), count, restarts
+        self._env = {**(os.environ if env is None else env), CHILD: "1"}
+        self._children: dict[int, asyncio.subprocess.Process] = {}
+        self._stopping: asyncio.Event | None = None
+        self._signal = signal.SIGTERM
+        self._gave_up = False
+
+    async def run(self) -> int:
+        """The exit status: 1 if a child kept dying at start, else the children's worst."""
+        self._stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._stop, signum)
+        try:
+            codes = await asyncio.gather(*(self._keep(slot) for slot in range(self._count)))
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+        return 1 if self._gave_up else max(_status(code) for code in codes)
+
+    def _stop(self, signum: int) -> None:
+        assert self._stopping is not None
+        self._signal = signal.Signals(signum)
+        self._stopping.set()
+        for child in self._children.values():
+            if child.returncode is None:
                 child.send_signal(signum)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    return max(child.wait() for child in children)
+    async def _keep(self, slot: int) -> int:
+        """Run one slot's child, and another each time it dies, until stopped."""
+        assert self._stopping is not None
+        quick, replaced = 0, None
+        while True:
+            child = await asyncio.create_subprocess_exec(*self._command, env=self._env)
+            self._children[slot], started = child, time.monotonic()
+            if replaced is None:
+                logger.info("engine process {} started", child.pid)
+            else:
+                logger.info("engine process {} started in place of {}", child.pid, replaced)
+            if self._stopping.is_set():  # the signal came while this one was starting
+                child.send_signal(self._signal)
+            code = await child.wait()
+            if self._stopping.is_set():  # one still starting may die of the signal: as asked
+                return 0 if code == -self._signal else code
+            quick = quick + 1 if time.monotonic() - started < self._restarts.quick_seconds else 0
+            if quick >= self._restarts.give_up_after:
+                logger.error("engine process {} {}: {} times in a row within {:g} s of its "
+                             "start; stopping the others", child.pid, _how(code), quick,
+                             self._restarts.quick_seconds)
+                self._gave_up = True
+                self._stop(signal.SIGTERM)
+                return code
+            pause = self._restarts.pause(quick)
+            logger.warning("engine process {} {}; starting another{}", child.pid, _how(code),
+                           f" in {pause:g} s" if pause else "")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), pause)
+            if self._stopping.is_set():
+                return code
+            replaced = child.pid
+
+
+def _how(code: int) -> str:
+    if code < 0:
+        return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with status {code}"
+
+
+def _status(code: int) -> int:
+    """A shell's exit status for a child's: 128 + N for one killed by signal N."""
+    return 128 - code if code < 0 else code
 
 
 def _without_processes(argv: Sequence[str]) -> list[str]:

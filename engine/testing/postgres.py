@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+
+import asyncpg
 
 from engine.testing.process import free_port
 
@@ -57,3 +60,15 @@ def throwaway_postgres(*, durable: bool = True) -> Iterator[str]:
         subprocess.run(_as_owner([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"],
                                  owner), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(home, ignore_errors=True)
+
+
+async def fresh_database(url: str, label: str) -> str:
+    """A new, empty database on the server at `url`, named after `label` (a test's tmp_path,
+    say): its URL. Each test gets its own order book on the session's one server."""
+    name = "t_" + hashlib.sha256(label.encode()).hexdigest()[:16]
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return url.rsplit("/", 1)[0] + "/" + name
