@@ -67,8 +67,8 @@ class Sharing:
                 logger.warning("leases not renewed: {}", error)
                 continue
             if taken:
-                logger.warning("took over {} orders whose engine stopped renewing them",
-                               len(taken))
+                logger.warning("took over {} {} whose engine stopped renewing {}", len(taken),
+                               *(("order", "it") if len(taken) == 1 else ("orders", "them")))
                 self._resume(taken)
 
     async def _relay(self) -> None:

@@ -17,7 +17,6 @@ from engine.domain.errors import (
     InsufficientFunds,
     InternalError,
     NoRoute,
-    OutOfCompute,
     PermanentError,
     RetriesExhausted,
     SlippageExceeded,
@@ -30,7 +29,6 @@ from engine.domain.events import (
     Expired,
     Failed,
     Failure,
-    Fill,
     Filled,
     OrderEvent,
     PriceUpdated,
@@ -40,6 +38,7 @@ from engine.domain.events import (
     StoredEvent,
     TriggerMoved,
 )
+from engine.domain.landing import landing
 from engine.domain.order import Order, OrderRequest
 from engine.domain.status import OrderStatus as S
 from engine.domain.tokens import WSOL_MINT
@@ -295,35 +294,15 @@ class OrderService:
                            balances.get(WSOL_MINT, 0))
 
     async def _finish(self, order: Order, landed: Landed) -> Order:
-        slipped = landed.err == SlippageExceeded.code
-        if slipped and order.request.waits:
-            # The price was met when we fired but moved before landing: wait for it again.
-            failure = Failure(SlippageExceeded.code, landed.err_message)
-            return await self._advance(order, Armed("re-armed after a slippage failure",
-                                                    error=failure))
-        plan = order.route
-        assert plan is not None
-        if landed.err is not None:
-            message = f"{landed.err_message or landed.err} (tx {landed.signature}, slot {landed.slot})"
-            if landed.err == OutOfCompute.code:
-                raise OutOfCompute(message)  # it swapped nothing: another attempt may
-            if slipped and landed.failed_hop == 0 and len(plan.hops) > 1:
-                # The first pool moved past the margin between the hops, not past the order's
-                # own bound: a fresh route, and another attempt, may well fill it.
-                raise FirstHopSlipped(f"the route's first swap slipped: {message}")
-            return await self._fail(order, SlippageExceeded(message) if slipped
-                                    else PermanentError(message, code=landed.err))
-        opened = max((leg.opened_slot for leg in plan.legs if leg.opened_slot is not None),
-                     default=None)
-        fill = Fill(landed.signature, landed.slot, plan.venue, landed.amount_in,
-                    landed.amount_out, landed.fee_lamports, landed.rent_lamports,
-                    landed.commitment, opened if order.request.order_type.snipes else None)
-        r = order.request
-        logger.bind(order_id=order.id).info(
-            "confirmed {} {} -> {} {} on {} in slot {} (tx {})", r.token_in.format(fill.amount_in),
-            r.token_in.symbol, r.token_out.format(fill.amount_out), r.token_out.symbol,
-            fill.venue, fill.slot, fill.signature)
-        return await self._advance(order, Filled(fill))
+        change = landing(order, landed)  # a failure is raised, to retry or fail in `_run`
+        if isinstance(change, Filled):
+            r, fill = order.request, change.fill
+            logger.bind(order_id=order.id).info(
+                "confirmed {} {} -> {} {} on {} in slot {} (tx {})",
+                r.token_in.format(fill.amount_in), r.token_in.symbol,
+                r.token_out.format(fill.amount_out), r.token_out.symbol, fill.venue, fill.slot,
+                fill.signature)
+        return await self._advance(order, change)
 
     async def _fail(self, order: Order, error: EngineError) -> Order:
         logger.bind(order_id=order.id).warning("failed {}: {}", error.code, error.message)

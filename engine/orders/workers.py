@@ -80,8 +80,8 @@ class WorkerPool:
         if self._busy:
             _, late = await asyncio.wait(set(self._busy), timeout=grace)
             if late:
-                logger.warning("{} orders still executing after {}s: left to resume at start-up",
-                               len(late), grace)
+                logger.warning("{} {} still executing after {}s: left to resume at start-up",
+                               len(late), "order" if len(late) == 1 else "orders", grace)
         for task in self._tasks | self._later:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._later, return_exceptions=True)

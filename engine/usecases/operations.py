@@ -103,7 +103,8 @@ class Operations:
             else:
                 self._pool.enqueue(order)
         if orders:
-            logger.info("resuming {} unfinished orders from the store", len(orders))
+            logger.info("resuming {} unfinished {} from the store", len(orders),
+                        "order" if len(orders) == 1 else "orders")
 
     def moved_elsewhere(self, order_id: str) -> None:
         """Another engine process moved a waiting order on (cancelled it, say): stop
