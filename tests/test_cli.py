@@ -320,6 +320,19 @@ async def test_submit_passes_slippage_as_typed_and_a_bad_one_is_the_engines_refu
     assert code == 2 and "refused (422): INVALID_NUMBER" in err
 
 
+async def test_a_refused_field_is_named_by_the_option_that_sets_it(
+        order_engine: EngineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+    url = ("--url", order_engine.url)
+    code, _, err = await run(capsys, "submit", "SOL", "USDC", "1", "--type", "limit", *url)
+    assert code == 2 and err.strip() == (
+        "refused (422): MISSING_FIELD: limitPrice is required (--limit-price)")
+    code, _, err = await run(capsys, "submit", "SOL", "USDC", "1", "--ttl", "5", *url)
+    assert code == 2 and err.strip().endswith("for a market order (--ttl)")
+    code, _, err = await run(capsys, "submit", "SOL", "USDC", "1", "--type", "twap",
+                             "--slices", "1", *url)  # the option is the field's own name
+    assert code == 2 and err.strip().endswith("2..1,000")
+
+
 async def test_a_stream_refused_at_its_handshake_says_how_to_give_a_key(
         capsys: pytest.CaptureFixture[str]) -> None:
     # A key revoked between the order's lookup and its stream: the lookup passes, the

@@ -37,19 +37,24 @@ STATUSES = ("pending", "waiting", "routing", "building", "submitted", "confirmed
 PREFIX_PAGES = 25  # pages of 200 orders searched for an id's prefix
 
 
+# An order's fields as the API names them, and the options of `submit` that set them.
+FIELDS = {"slippage": "slippage", "limitPrice": "limit_price", "maxPrice": "max_price",
+          "triggerPrice": "trigger_price", "trail": "trail",
+          "takeProfitPrice": "take_profit_price", "stopPrice": "stop_price",
+          "slices": "slices", "intervalSeconds": "interval_seconds", "ttlSeconds": "ttl",
+          "priorityFee": "priority_fee"}
+_OPTIONS = {field: "--" + dest.replace("_", "-") for field, dest in FIELDS.items()}
+
+
 async def cmd_submit(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:
     order: dict[str, Any] = {"orderType": args.type, "tokenIn": args.token_in,
                              "tokenOut": args.token_out, "amount": args.amount}
-    for key, value in (("slippage", args.slippage), ("limitPrice", args.limit_price),
-                       ("maxPrice", args.max_price), ("triggerPrice", args.trigger_price),
-                       ("trail", args.trail), ("takeProfitPrice", args.take_profit_price),
-                       ("stopPrice", args.stop_price), ("slices", args.slices),
-                       ("intervalSeconds", args.interval_seconds),
-                       ("swapMode", "ExactOut" if args.exact_out else None),
-                       ("ttlSeconds", args.ttl), ("priorityFee", args.priority_fee)):
-        if value is not None:
-            order[key] = value
-    order_id = await submit(session, order, args.reconnect_for)
+    for field, dest in FIELDS.items():
+        if getattr(args, dest) is not None:
+            order[field] = getattr(args, dest)
+    if args.exact_out:
+        order["swapMode"] = "ExactOut"
+    order_id = await submit(session, order, args.reconnect_for, options=_OPTIONS)
     if order_id is None:
         return REFUSED
     if args.detach:

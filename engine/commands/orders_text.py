@@ -8,7 +8,7 @@ import asyncio
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -130,10 +130,12 @@ async def follow_all(session: aiohttp.ClientSession, patience: float = PATIENCE)
 
 
 async def submit(session: aiohttp.ClientSession, order: dict[str, Any],
-                 patience: float = PATIENCE) -> str | None:
+                 patience: float = PATIENCE, *,
+                 options: Mapping[str, str] | None = None) -> str | None:
     """POST the order; its id, or None once the refusal is printed. It goes with an
     Idempotency-Key, so that when the answer is lost (the engine restarting as it came) the
-    same request can be sent again, for up to `patience` seconds, without a second order."""
+    same request can be sent again, for up to `patience` seconds, without a second order.
+    `options`: the command's option for each field of the order, named in a refusal."""
     key, lost_at = str(uuid.uuid4()), None
     while True:
         try:
@@ -156,8 +158,11 @@ async def submit(session: aiohttp.ClientSession, order: dict[str, Any],
                       flush=True)
         await asyncio.sleep(RETRY_EVERY)
     if resp.status != 201:
-        print(f"refused ({resp.status}): {body['error']['code']}: {body['error']['message']}",
-              file=sys.stderr)
+        refusal = body["error"]
+        field = refusal.get("field", "")
+        option = (options or {}).get(field, f"--{field}")  # the field, named as the user set it
+        print(f"refused ({resp.status}): {refusal['code']}: {refusal['message']}"
+              f"{f' ({option})' if option != f'--{field}' else ''}", file=sys.stderr)
         return None
     return str(body["orderId"])
 

@@ -183,7 +183,7 @@ def _price(body: dict[str, Any], name: str) -> Decimal:
         raise InvalidOrder(f"{name} is required", field=name, code="MISSING_FIELD")
     price = _decimal(body[name], name)
     if not MIN_PRICE <= price <= MAX_PRICE:
-        raise InvalidOrder(f"{name} must be a price between {MIN_PRICE} and {MAX_PRICE:f}",
+        raise InvalidOrder(f"{name} must be a price from {MIN_PRICE:f} to {MAX_PRICE:,f}",
                            field=name, code="INVALID_PRICE")
     return price
 
