@@ -6,6 +6,7 @@ the module's tests share one event loop, and the engine fixture here runs in it.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -129,6 +130,34 @@ async def test_a_page_on_another_origin_places_nothing_through_the_browser(
     assert engine.http is not None
     async with engine.http.get("/api/orders") as resp:
         assert (await resp.json())["orders"] == []
+
+
+async def test_a_page_whose_engine_started_over_loads_again_and_goes_live(page: Any) -> None:
+    # The firehose refuses a position beyond its end (4416) when the engine's database was
+    # started over under an open page; the page cannot catch up from there, so it reloads.
+    refused: list[str] = []
+
+    async def first_refused(ws: Any) -> None:
+        if not refused:
+            refused.append(ws.url)
+            await ws.close(code=4416, reason="after=99 is beyond the feed's end (gseq 0)")
+        else:
+            ws.connect_to_server()
+
+    await page.route_web_socket("**/api/orders/stream*", first_refused)
+    loads: list[str] = []
+    again = asyncio.Event()  # the reload asked for, then the one the refusal makes
+
+    def loaded(_: Any) -> None:
+        loads.append(page.url)
+        if len(loads) == 2:
+            again.set()
+
+    page.on("load", loaded)
+    await page.reload()  # opens the routed stream, which is refused
+    await asyncio.wait_for(again.wait(), 5)
+    await page.wait_for_selector("#connection.confirmed")
+    assert len(refused) == 1 and page.errors == []
 
 
 async def test_the_dashboard_asks_for_a_key_once_one_exists_and_goes_live(

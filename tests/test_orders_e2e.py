@@ -110,6 +110,54 @@ async def test_resume_with_after_sends_only_what_was_missed(order_engine: Engine
     assert await order_engine.history(order_id, after=2) == everything[2:]
 
 
+async def opening(engine: EngineHarness, path: str) -> tuple[int | None, str]:
+    """How a stream that has nothing to send at first ends within 2 s: its close code and
+    reason, or (None, "open") while it stays open."""
+    assert engine.http is not None
+    async with engine.http.ws_connect(path) as ws:
+        try:
+            message = await asyncio.wait_for(ws.receive(), 2)
+        except TimeoutError:
+            return None, "open"
+        return message.data, message.extra
+
+
+async def test_a_finished_order_read_to_its_end_closes_at_once(
+        order_engine: EngineHarness) -> None:
+    order_id = await order_engine.submit(**SOL_USDC)
+    last = (await order_engine.history(order_id))[-1]["seq"]
+    assert await opening(order_engine, f"/api/orders/status/{order_id}?after={last}") == (1000, "")
+
+
+async def test_a_position_an_order_never_reached_is_refused_with_4416(
+        order_engine: EngineHarness) -> None:
+    # State from another database, say: nothing would ever come, so the stream says so.
+    order_id = await order_engine.submit(**SOL_USDC)
+    last = (await order_engine.history(order_id))[-1]["seq"]
+    assert await opening(order_engine, f"/api/orders/status/{order_id}?after={last + 1}") == (
+        4416, f"after={last + 1} is beyond the order's last event (seq {last})")
+
+
+async def test_a_waiting_order_read_to_its_last_event_stays_open_for_the_next(
+        order_engine: EngineHarness) -> None:
+    order_id = await order_engine.submit(orderType="limit", limitPrice=1000, **SOL_USDC)
+    armed = await order_engine.wait_for_status(order_id, "waiting")
+    assert order_engine.http is not None
+    async with order_engine.http.ws_connect(
+            f"/api/orders/status/{order_id}?after={armed['seq']}") as ws:
+        following = (await ws.receive()).json()  # its price, as the watcher tells it
+    assert following["seq"] == armed["seq"] + 1 and following["status"] == "waiting"
+
+
+async def test_a_firehose_position_beyond_the_feeds_end_is_refused_with_4416(
+        order_engine: EngineHarness) -> None:
+    order_id = await order_engine.submit(**SOL_USDC)
+    end = (await order_engine.history(order_id))[-1]["gseq"]
+    assert await opening(order_engine, f"/api/orders/stream?after={end + 1}") == (
+        4416, f"after={end + 1} is beyond the feed's end (gseq {end})")
+    assert await opening(order_engine, f"/api/orders/stream?after={end}") == (None, "open")
+
+
 async def test_same_endpoint_upgrade_streams_the_order_sent_as_first_message(
         order_engine: EngineHarness) -> None:
     assert order_engine.http is not None

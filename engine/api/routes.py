@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from engine.api import dashboard, health, market, openapi, orders, risk_routes, streams
+from engine.api import dashboard, health, market, openapi, orders, risk_routes, streams, upgrade
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -15,7 +15,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/metrics", health.metrics, allow_head=False)
     router.add_get("/api/openapi.json", openapi.openapi, allow_head=False)
     router.add_post("/api/orders/execute", orders.execute)
-    router.add_get("/api/orders/execute", streams.execute, allow_head=False)
+    router.add_get("/api/orders/execute", upgrade.execute, allow_head=False)
     router.add_get("/api/orders/status/{order_id}", streams.status, allow_head=False)
     router.add_get("/api/orders/stream", streams.firehose, allow_head=False)
     # An order id is anything but the fixed names beside it, so that DELETE on the submission

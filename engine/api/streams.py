@@ -14,32 +14,29 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from loguru import logger
 
 from engine.api import params
 from engine.api.app_keys import ENGINE, SEND_TIMEOUT
 from engine.api.auth import PROTOCOL, caller_of, needed_scope
-from engine.api.errors import ApiError
 from engine.api.heartbeat import PONGS
-from engine.api.orders import decode_body
 from engine.api.sinks import Position, SocketSink, gseq, seq
 from engine.api.sockets import SOCKETS
 from engine.domain.access import Caller, Scope
-from engine.domain.errors import EngineError, OrderNotFound
+from engine.domain.errors import OrderNotFound
 from engine.domain.events import StoredEvent
 from engine.publishing.hub import Subscription
 from engine.usecases import Orders
 
 CLOSE_TIMEOUT = 2.0  # seconds a peer gets to answer our close frame
-FIRST_MESSAGE_SECONDS = 10.0
 FEED_PAGE = 500
 KERNEL_SEND_BUFFER = 64 * 1024
 DIRECT_BUFFER_LIMIT = 256 * 1024  # bytes queued for a direct reader before it counts as slow
 MAX_MESSAGE_BYTES = 16 * 1024
 CLOSE_NOT_FOUND = 4404
-CLOSE_INVALID_ORDER = 4400
 CLOSE_SLOW_CONSUMER = 4008
+CLOSE_BEYOND_END = 4416  # as HTTP's 416: `after` names a position the stream never reached
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +62,7 @@ class Stream:
         return self.owner is None or event.owner == self.owner
 
 
-def _socket(request: web.Request) -> web.WebSocketResponse:
+def open_socket(request: web.Request) -> web.WebSocketResponse:
     """A WebSocket registered with who opened it (closed if its key is revoked)."""
     # The heartbeat is ours (`heartbeat.py`), on public calls only: aiohttp's own timer held
     # closed sockets alive for a whole period (7 KB each for 20 s on aiohttp 3.14).
@@ -94,45 +91,18 @@ async def status(request: web.Request) -> web.StreamResponse:
     orders = request.app[ENGINE].orders
     order_id = request.match_info["order_id"]
     after = _after(request)
-    ws = _socket(request)
+    ws = open_socket(request)
     await ws.prepare(request)
     # Subscribe before reading history, so nothing committed in between is missed; seq dedupes.
     caller = caller_of(request)
     sub = orders.subscribe(order_id)
     history = await orders.events(order_id, after)
-    visible = caller.sees(history[0].owner) if history else await _exists(orders, order_id,
-                                                                            caller)
-    if not visible:  # every order has an event; one the caller may not see does not exist
+    closing = await _closing(orders, order_id, after, caller, history)
+    if closing is not None:
         orders.unsubscribe(sub)
-        await ws.close(code=CLOSE_NOT_FOUND, message=b"order not found")
+        await ws.close(code=closing[0], message=closing[1])
         return ws
-    await _serve(request, ws, sub, Stream.of_order(orders, order_id), after, history)
-    return ws
-
-
-async def execute(request: web.Request) -> web.StreamResponse:
-    """The same-endpoint upgrade: the first message is the order, then its whole lifecycle."""
-    ws = _socket(request)
-    if not ws.can_prepare(request).ok:
-        raise ApiError(400, "UPGRADE_REQUIRED",
-                       "POST an order here, or open a WebSocket and send it as the first message")
-    await ws.prepare(request)
-    message = await _first_message(ws)
-    if message is None:
-        return ws
-    orders = request.app[ENGINE].orders
-    try:
-        order_id = (await orders.submit(decode_body(message.data), None,
-                                        caller_of(request))).order_id
-    except (ApiError, EngineError) as error:
-        refusal = error if isinstance(error, ApiError) else ApiError.refusal(error)
-        await ws.send_json({"error": {"code": refusal.code, "message": refusal.message,
-                                      **({"field": refusal.field} if refusal.field else {})}})
-        await ws.close(code=CLOSE_INVALID_ORDER, message=refusal.code.encode())
-        return ws
-    sub = orders.subscribe(order_id)
-    await _serve(request, ws, sub, Stream.of_order(orders, order_id), 0,
-                 await orders.events(order_id))
+    await serve(request, ws, sub, Stream.of_order(orders, order_id), after, history)
     return ws
 
 
@@ -140,47 +110,45 @@ async def firehose(request: web.Request) -> web.StreamResponse:
     """GET /api/orders/stream[?after=G]: every order's events in `gseq` order, resumable."""
     orders = request.app[ENGINE].orders
     after = _after(request)
-    ws = _socket(request)
+    ws = open_socket(request)
     await ws.prepare(request)
     sub = orders.subscribe(None)
     stream = Stream.firehose(orders, caller_of(request).owner_filter)
-    await _serve(request, ws, sub, stream, after, await stream.fetch(after))
+    history = await stream.fetch(after)
+    if not history and after > (end := await orders.feed_end()):
+        # Positions from another database (this one was started over): nothing would come
+        # until the feed passed them, so say so instead of staying silent.
+        orders.unsubscribe(sub)
+        await ws.close(code=CLOSE_BEYOND_END, message=f"after={after} is beyond the feed's "
+                       f"end (gseq {end})".encode())
+        return ws
+    await serve(request, ws, sub, stream, after, history)
     return ws
 
 
-async def _first_message(ws: web.WebSocketResponse) -> WSMessage | None:
-    """The order, as the first text message within 10 s; None once the socket is closed."""
+async def _closing(orders: Orders, order_id: str, after: int, caller: Caller,
+                   history: list[StoredEvent]) -> tuple[int, bytes] | None:
+    """Why an order's stream closes as it opens, or None. An order the caller may not see does
+    not exist (every order has an event); a position the order never reached is refused (state
+    from another database: nothing would ever come); a finished order read to its end is
+    complete. (Events committed since `history` was read are in the subscription.)"""
+    if history:
+        return None if caller.sees(history[0].owner) else (CLOSE_NOT_FOUND, b"order not found")
     try:
-        async with asyncio.timeout(FIRST_MESSAGE_SECONDS):
-            while True:
-                message = await ws.receive()
-                if message.type is WSMsgType.PING:
-                    await ws.pong(message.data)
-                elif message.type is not WSMsgType.PONG:
-                    break
-    except TimeoutError:
-        await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"no order within 10 s")
-        return None
-    if message.type is WSMsgType.TEXT:
-        return message
-    if message.type is WSMsgType.BINARY:
-        await ws.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"send the order as JSON text")
-    return None
-
-
-async def _exists(orders: Orders, order_id: str, caller: Caller) -> bool:
-    try:
-        await orders.get(order_id, caller)
+        order = await orders.get(order_id, caller)
     except OrderNotFound:
-        return False
-    return True
+        return CLOSE_NOT_FOUND, b"order not found"
+    if after > order.seq:
+        return CLOSE_BEYOND_END, f"after={after} is beyond the order's last event (seq " \
+                                 f"{order.seq})".encode()
+    return (WSCloseCode.OK, b"") if order.status.terminal and after == order.seq else None
 
 
 def _after(request: web.Request) -> int:
     return params.integer(request.query, "after", 0, 0, 10**12 - 1, "INVALID_AFTER")
 
 
-async def _serve(request: web.Request, ws: web.WebSocketResponse, sub: Subscription,
+async def serve(request: web.Request, ws: web.WebSocketResponse, sub: Subscription,
                  stream: Stream, after: int, history: list[StoredEvent]) -> None:
     """Follow the stream until it ends; a reader task notices when the client leaves."""
     orders = request.app[ENGINE].orders

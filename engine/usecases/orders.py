@@ -195,6 +195,10 @@ class Orders:
         page = self._store.page(status, limit, cursor, caller.owner_filter)
         return await read(page), gseq
 
+    async def feed_end(self) -> int:
+        """The feed's last position: the gseq of the last event committed, by any process."""
+        return await read(self._store.last_gseq())
+
     async def feed(self, after: int, limit: int) -> list[StoredEvent]:
         """All orders' events with gseq > after, in feed order."""
         return await read(self._store.feed(after, limit))

@@ -208,7 +208,10 @@ function connect() {
   const ws = new WebSocket(`${scheme}://${location.host}/api/orders/stream?after=${lastGseq}`, socketProtocols());
   ws.onopen = () => { $("connection").className = "chip confirmed"; $("connection").textContent = "live"; };
   ws.onmessage = (m) => onEvent(JSON.parse(m.data));
-  ws.onclose = () => {
+  ws.onclose = (e) => {
+    // 4416: the engine has no such position, so it started over on a new database and what
+    // this page holds is from the old one. Loading again takes the new one's state.
+    if (e.code === 4416) { location.reload(); return; }
     $("connection").className = "chip failed"; $("connection").textContent = "reconnecting";
     setTimeout(connect, 1000);  // resumes after the last gseq seen: nothing is missed
   };
