@@ -51,7 +51,8 @@ async def test_a_limit_order_already_in_the_money_fills_at_once(
 async def test_a_limit_order_expires(order_engine: EngineHarness) -> None:
     order_engine.world.hold_prices()
     final = await order_engine.wait_terminal(await limit(order_engine, "200", ttlSeconds=0.2))
-    assert final["status"] == "expired" and final["reason"] == "expired"
+    assert final["status"] == "expired"
+    assert final["reason"] == "its time to live (0.2 s) ran out before it fired"
 
 
 async def test_cancel_before_execution_and_409_after(order_engine: EngineHarness) -> None:

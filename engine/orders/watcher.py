@@ -268,8 +268,17 @@ class Watcher:
             now = self._clock.now()
             while self._expiries and self._expiries[0][0] <= now:
                 _, order_id = heapq.heappop(self._expiries)
-                if self.disarm(order_id) is not None:
-                    await self._steps.expire(order_id, "expired")
+                order = self.disarm(order_id)
+                if order is not None:
+                    await self._steps.expire(order_id, _ran_out(order))
+
+
+def _ran_out(order: Order) -> str:
+    """Why a waiting order expired, with the time it was given."""
+    expires = order.request.expires_at
+    assert expires is not None
+    ttl = round((expires - order.created_at).total_seconds(), 1)  # read apart by a moment
+    return f"its time to live ({ttl:g} s) ran out before it fired"
 
 
 def _atoms_out(book: Book, price: Decimal, amount: int) -> int:
