@@ -254,6 +254,7 @@ async def test_the_demo_shows_every_order_type_filling_every_time(
     confirmed = {words[1] for words in lines if words[1].startswith("#")
                  and words[3] == "confirmed"}
     assert confirmed == {f"#{n}" for n in range(11)}
+    assert out.splitlines()[-1].endswith(" s: 11 confirmed")
 
 
 async def test_without_the_sim_api_the_demo_leaves_the_sniper_out_and_says_why(

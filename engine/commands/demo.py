@@ -183,6 +183,6 @@ async def cmd_demo(session: aiohttp.ClientSession, args: argparse.Namespace) -> 
     except StreamEnded as ended:
         print(f"the demo stops: {ended}", file=sys.stderr)
         return UNREACHABLE
-    print(f"done in {time.monotonic() - started:.1f}s: "
-          f"{ {s: finals.count(s) for s in sorted(set(finals))} }")
+    counts = ", ".join(f"{finals.count(s)} {s}" for s in sorted(set(finals)))
+    print(f"done in {time.monotonic() - started:.1f} s: {counts}")
     return OK if set(finals) == {"confirmed"} else ORDER_DID_NOT_FILL
