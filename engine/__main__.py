@@ -65,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] == ["serve"]:
         args = args[1:]
     settings = load(args, os.environ)
-    configure(settings.log_level, settings.log_json,
-              one_of_several=bool(os.environ.get(processes.CHILD)))
+    one_of_several = bool(os.environ.get(processes.CHILD))
+    configure(settings.log_level, settings.log_json, one_of_several=one_of_several)
+    if one_of_several:
+        processes.die_with_parent()
     adopt_older_names(settings)
     # The wallet first: a bad keypair file is a message, not a start-up traceback; and a new
     # one is made here once, not raced for by several processes.

@@ -42,11 +42,14 @@ def test_a_database_urls_password_is_redacted() -> None:
 
 
 # -- the parent keeps N engines running ---------------------------------------------------------
-# A stand-in engine: it writes its pid into the directory it is given, dies at once (status 3)
-# while a file `broken` is there, and exits 0 on SIGTERM, as the engine does.
+# A stand-in engine: it asks to die with its parent as the engine does, writes its pid into the
+# directory it is given, dies at once (status 3) while a file `broken` is there, and exits 0 on
+# SIGTERM, as the engine does.
 CHILD = """
 import os, signal, sys, time
 from pathlib import Path
+from engine.hosting.processes import die_with_parent
+die_with_parent()
 here = Path(sys.argv[1])
 (here / str(os.getpid())).touch()
 if (here / "broken").exists():
@@ -103,6 +106,17 @@ def test_an_engine_process_that_dies_is_started_again_and_the_log_says_so(tmp_pa
     assert f"engine process {third} started in place of {first}" in log
     assert not any(alive(pid) for pid in (second, third))
     assert len(started(tmp_path, 3)) == 3  # nothing was started after the SIGTERM
+
+
+def test_the_engine_processes_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
+    parent = supervise(tmp_path, quick_seconds=0)
+    children = started(tmp_path, 2)
+    parent.kill()  # SIGKILL: it passes nothing on; the kernel tells each child
+    parent.communicate(timeout=20)
+    deadline = time.monotonic() + 20
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(alive(pid) for pid in children)  # none left serving with no one to restart it
 
 
 def test_an_engine_process_that_keeps_dying_at_its_start_stops_the_others(tmp_path: Path) -> None:

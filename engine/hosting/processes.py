@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import signal
 import sys
@@ -19,7 +21,10 @@ from loguru import logger
 
 from engine.config import Settings, is_postgres
 
-CHILD = "ENGINE_REUSE_PORT"  # set in each child: bind with SO_REUSEPORT, tag its log lines
+# Set in each child, to its parent's pid: bind with SO_REUSEPORT, tag the log lines, and stop
+# when that parent is gone.
+CHILD = "ENGINE_REUSE_PORT"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class Supervisor:
     def __init__(self, command: Sequence[str], count: int, restarts: Restarts = Restarts(),
                  env: Mapping[str, str] | None = None) -> None:
         self._command, self._count, self._restarts = list(command), count, restarts
-        self._env = {**(os.environ if env is None else env), CHILD: "1"}
+        self._env = {**(os.environ if env is None else env), CHILD: str(os.getpid())}
         self._children: dict[int, asyncio.subprocess.Process] = {}
         self._stopping: asyncio.Event | None = None
         self._signal = signal.SIGTERM
@@ -123,6 +128,19 @@ class Supervisor:
             if self._stopping.is_set():
                 return code
             replaced = child.pid
+
+
+def die_with_parent() -> None:
+    """In a child: be sent SIGTERM when the parent dies, even by SIGKILL, so that no engine
+    goes on serving the port with no parent to start another in its place, or to stop it with
+    the others (Linux; elsewhere the parent's signals are all there is). A parent that died
+    before this ran shows as another parent pid: then this child stops at once."""
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if str(os.getppid()) != os.environ.get(CHILD):
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _how(code: int) -> str:
