@@ -21,9 +21,14 @@ if importlib.util.find_spec("pytest_asyncio") is not None:
     import pytest_asyncio
 
     @pytest_asyncio.fixture(loop_scope="function")
-    async def order_engine(tmp_path: Path) -> AsyncIterator[EngineHarness]:
-        """An engine on zero-latency simulated venues, seeded, with a temporary database."""
-        async with EngineHarness.start(tmp_path / "engine.db") as harness:
+    async def order_engine(request: pytest.FixtureRequest,
+                           tmp_path: Path) -> AsyncIterator[EngineHarness]:
+        """An engine on zero-latency simulated venues, seeded, with a temporary database;
+        `@pytest.mark.order_engine(**options)` gives a test's engine options of its own
+        (`EngineHarness.start`'s: `programs="DIR"`, `market_flow=0.0`, `failure_rate=0.2`...)."""
+        marker = request.node.get_closest_marker("order_engine")
+        options = dict(marker.kwargs) if marker is not None else {}
+        async with EngineHarness.start(tmp_path / "engine.db", **options) as harness:
             yield harness
 
 
@@ -34,6 +39,8 @@ if importlib.util.find_spec("pytest_asyncio") is not None:
         but this one, which names its own scope (one loop a test): the warning would be its
         first run's first line, about a choice it does not face. So it is silenced there; a
         project that sets the option is left to pytest-asyncio."""
+        config.addinivalue_line("markers", "order_engine(**options): the options of this "
+                                "test's engine (EngineHarness.start's keywords)")
         if not config.getini("asyncio_default_fixture_loop_scope"):
             warnings.filterwarnings("ignore", category=pytest.PytestDeprecationWarning,
                                     message='The configuration option '
