@@ -1,6 +1,6 @@
 """The engine's JSON-RPC transport over HTTP and WebSocket: subscribers that start together
 (each venue's reader does) share the node's one PubSub connection, rather than each opening
-one that the next overwrites and nobody closes."""
+one that the next overwrites and nobody closes; and what a lost answer means."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from aiohttp import web
 from fake_servers import serving
 
 from engine.clock import SystemClock
+from engine.domain.errors import TransientError
 from engine.simulator.world import SimWorld
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError, RpcTimeout
 from engine.solana_client.client import Http
+from engine.solana_client.rpc_errors import translate
 from engine.testing.cluster import standalone_cluster, wallet_for
 
 PROGRAMS = ("675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8",
@@ -105,3 +107,21 @@ async def refused(url: str) -> RpcError:
     with pytest.raises(RpcError) as refusal:
         await send(url)
     return refusal.value
+
+
+async def test_only_a_send_whose_answer_was_lost_may_have_landed() -> None:
+    """What the engine makes of a lost answer: a send's may have landed (wait for its fate);
+    a read's did nothing (ask again, sign again), and its code says the node, not a send."""
+    async with serving(node(dropped)) as url:
+        transport = Http(url)
+        try:
+            with pytest.raises(RpcTimeout) as sent:
+                await transport.request("sendTransaction", ["AAAA", {"encoding": "base64"}])
+            with pytest.raises(RpcTimeout) as read:
+                await transport.request("getLatestBlockhash", [])
+        finally:
+            await transport.close()
+    landed_maybe, asked = translate(sent.value), translate(read.value)
+    assert landed_maybe.code == "SEND_TIMEOUT" and landed_maybe.maybe_landed
+    assert asked.code == "NODE_TIMEOUT" and not asked.maybe_landed
+    assert isinstance(asked, TransientError) and asked.message.startswith("getLatestBlockhash")

@@ -82,6 +82,13 @@ class OutOfCompute(TransientError):
     code = "COMPUTE_BUDGET_EXCEEDED"
 
 
+class NodeTimeout(TransientError):
+    """The node did not answer a read in time (a blockhash, a simulation, a balance): nothing
+    was sent, so asking again, or signing again, is safe."""
+
+    code = "NODE_TIMEOUT"
+
+
 class SendTimeout(TransientError):
     """The node did not answer: the transaction may or may not have landed."""
 

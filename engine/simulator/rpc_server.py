@@ -167,7 +167,7 @@ class ClusterRpc:
             raise RpcError(codes.NODE_UNHEALTHY, "Node is unhealthy",
                            {"numSlotsBehind": 42}) from None
         except SendTimeout as error:
-            raise RpcTimeout(error.message) from None
+            raise RpcTimeout("sendTransaction", error.message) from None
 
     async def get_signature_statuses(self, signatures: list[str],
                                      config: dict[str, Any] | None = None) -> dict[str, Any]:

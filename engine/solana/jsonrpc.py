@@ -36,5 +36,6 @@ class RpcError(Exception):
 class RpcTimeout(RpcError):
     """No answer in time: the request may have been carried out (a send may still land)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, method: str, message: str) -> None:
         super().__init__(0, message)
+        self.method = method

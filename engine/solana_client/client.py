@@ -129,16 +129,16 @@ class Http:
                 if resp.status == 503:  # not served: the request did not run
                     raise RpcError(codes.NODE_UNHEALTHY, f"{method}: HTTP 503")
                 if resp.status >= 500:  # a gateway's timeout or error: the request may have run
-                    raise RpcTimeout(f"{method}: HTTP {resp.status}, no answer from the node")
+                    raise RpcTimeout(method, f"{method}: HTTP {resp.status}, no answer from the node")
                 answer = orjson.loads(await resp.read())
         except TimeoutError:
-            raise RpcTimeout(f"{method}: no answer within {self._timeout.total} s") from None
+            raise RpcTimeout(method, f"{method}: no answer within {self._timeout.total} s") from None
         except aiohttp.ClientConnectorError as error:  # never connected: nothing was sent
             raise RpcError(codes.NODE_UNHEALTHY, f"{method}: {error}") from None
         except (aiohttp.ClientError, orjson.JSONDecodeError) as error:
             # Connected, and the answer was lost (the node dropped the connection, or sent
             # what does not parse): as with a timeout, a send may have been carried out.
-            raise RpcTimeout(f"{method}: the answer was lost: {error!r}") from None
+            raise RpcTimeout(method, f"{method}: the answer was lost: {error!r}") from None
         if "error" in answer:
             failure = answer["error"]
             raise RpcError(int(failure["code"]), str(failure["message"]), failure.get("data"))

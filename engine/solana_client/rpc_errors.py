@@ -10,6 +10,7 @@ from engine.domain.errors import (
     BlockhashNotFound,
     EngineError,
     InsufficientFunds,
+    NodeTimeout,
     NodeUnhealthy,
     OutOfCompute,
     PermanentError,
@@ -36,7 +37,9 @@ def translate(error: RpcError) -> EngineError:
     """JSON-RPC errors as the engine acts on them: transient ones are retried, a timeout may
     still land, a preflight failure names the program's error."""
     if isinstance(error, RpcTimeout):
-        return SendTimeout(error.message)
+        # Only a send may have done something: a read that timed out is just asked again.
+        return SendTimeout(error.message) if error.method == "sendTransaction" else (
+            NodeTimeout(error.message))
     if error.code == codes.RATE_LIMITED_HTTP:
         return RateLimited(error.message)
     if error.code == codes.NODE_UNHEALTHY:
