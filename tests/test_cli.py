@@ -17,7 +17,7 @@ from fake_servers import one_order_engine, serving
 
 from engine.commands import cli
 from engine.commands.demo import why_no_launch
-from engine.commands.orders_text import describe
+from engine.commands.orders_text import amounts, describe
 from engine.domain.status import OrderStatus
 from engine.testing import EngineHarness, ManualClock
 
@@ -140,6 +140,12 @@ def test_waiting_events_say_what_they_wait_for() -> None:
     trailing = {"status": "waiting", "highWaterMark": "151.2", "triggerPrice": "143.64"}
     assert describe(trailing) == "best price 151.2, now triggers at 143.64"
     assert "None" not in describe({"status": "waiting"})
+
+
+def test_a_running_twap_shows_what_it_sold_out_of_how_much() -> None:
+    running = {"status": "waiting", "amount": "10", "filled": "3", "received": "449.7"}
+    assert amounts(running) == ("3 of 10", "449.7")
+    assert amounts({**running, "status": "cancelled"}) == ("3", "449.7")  # what it came to
 
 
 async def test_the_orders_table_shows_a_twaps_fill_and_keeps_its_columns(

@@ -168,14 +168,16 @@ async def submit(session: aiohttp.ClientSession, order: dict[str, Any],
 
 
 def amounts(order: dict[str, Any]) -> tuple[str, str]:
-    """What an order spent and got: its fill's (a TWAP's slices' together), else what it
-    asks: the amount on the side it fixes (the input, or the output of an exact out) and "?"
-    on the other, which the market decides."""
+    """What an order spent and got: its fill's (a TWAP's slices' together, and while it runs,
+    out of how much), else what it asks: the amount on the side it fixes (the input, or the
+    output of an exact out) and "?" on the other, which the market decides."""
     fill = order.get("fill")
     if fill:
         return fill["amountIn"], fill["amountOut"]
-    if order.get("received") is not None:  # a TWAP parent
-        return order["filled"], order["received"]
+    if order.get("received") is not None:  # a TWAP parent: what its slices sold so far
+        sold = order["filled"] if order["status"] in TERMINAL else (
+            f"{order['filled']} of {order['amount']}")
+        return sold, order["received"]
     if order.get("swapMode") == "ExactOut":
         return "?", order["amount"]
     return order["amount"], "?"
