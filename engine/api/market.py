@@ -17,6 +17,7 @@ from engine.api.orders import decode_body
 from engine.api.wire import quote_json
 from engine.domain.access import Scope
 from engine.domain.base58 import is_public_key
+from engine.domain.errors import NoRoute
 from engine.domain.parsing import parse_decimal
 from engine.domain.request import SwapMode
 from engine.domain.routing import RoutePlan
@@ -24,6 +25,8 @@ from engine.domain.tokens import TOKENS, Token, format_atoms, lookup
 from engine.usecases.trading import Trading
 
 MAX_SLIPPAGE_BPS = 5_000
+QUOTE_PARAMETERS = ("inputMint", "outputMint", "amount", "slippageBps", "swapMode", "dexes",
+                    "excludeDexes", "onlyDirectRoutes", "restrictIntermediateTokens")
 # A launch's price (quote per token) and liquidity (quote tokens); the market also checks the
 # pool they make (liquidity / price tokens: non-zero reserves, every amount within a u64).
 MIN_LAUNCH_PRICE, MAX_LAUNCH_PRICE = Decimal("1e-9"), Decimal(10_000)
@@ -34,9 +37,15 @@ LAUNCH_FIELDS = {"mint", "venue", "quote", "price", "liquidity", "slot"}
 
 async def quotes(request: web.Request) -> web.Response:
     """GET /api/quotes?inputMint=&outputMint=&amount=&slippageBps=&swapMode= (amount in atoms:
-    of the input for ExactIn, the default, of the output for ExactOut)."""
+    of the input for ExactIn, the default, of the output for ExactOut), and Jupiter's `dexes`,
+    `excludeDexes` and `onlyDirectRoutes`. A parameter it does not take is refused, never
+    ignored: a quote that silently left out what was asked would be another quote."""
     query = request.query
     trading = request.app[ENGINE].trading
+    unknown = sorted(set(query) - set(QUOTE_PARAMETERS) - {"tokenIn", "tokenOut"})
+    if unknown:
+        raise ApiError(400, "UNKNOWN_PARAMETER", f"unknown parameter {unknown[0][:64]!r}; this "
+                       f"endpoint takes {', '.join(QUOTE_PARAMETERS)}", unknown[0][:64])
     token_in = await _token(trading, query, "inputMint")
     token_out = await _token(trading, query, "outputMint")
     if token_in == token_out:
@@ -48,8 +57,20 @@ async def quotes(request: web.Request) -> web.Response:
     except ValueError:
         raise ApiError(400, "INVALID_PARAMETER", "swapMode must be ExactIn or ExactOut",
                        "swapMode") from None
+    venues = _venues(query, trading.venues)
+    # Routes go through SOL or USDC only: `restrictIntermediateTokens` holds either way.
+    _flag(query, "restrictIntermediateTokens")
+    direct_only = _flag(query, "onlyDirectRoutes")
     started = time.perf_counter()
-    plan = await trading.quote(token_in.mint, token_out.mint, amount, mode)
+    try:
+        plan = await trading.quote(token_in.mint, token_out.mint, amount, mode, venues=venues,
+                                   direct_only=direct_only)
+    except NoRoute as error:  # say what the caller's own limits left out
+        asked = ([f"on {', '.join(sorted(venues)) or 'no venue'} only"] if venues is not None
+                 else []) + (["direct pools only"] if direct_only else [])
+        if not asked:
+            raise
+        raise NoRoute(f"{error.message} ({'; '.join(asked)}, as asked)") from None
     return json_response(_jupiter_shape(plan, token_in, token_out, bps,
                                         time.perf_counter() - started))
 
@@ -166,6 +187,28 @@ async def wallet(request: web.Request) -> web.Response:
                                                                               decimals),
                          "decimals": decimals, "tokenAccount": balance.has_account})
     return json_response({"address": address, "balances": balances})
+
+
+def _venues(query: Any, known: list[str]) -> set[str] | None:
+    """The venues `dexes` names (or all), less those `excludeDexes` names; None: all. An
+    empty list limits nothing, as with Jupiter."""
+    def named(parameter: str) -> set[str]:
+        names = {n.strip().lower() for n in query.get(parameter, "").split(",") if n.strip()}
+        if names - set(known):
+            raise ApiError(400, "INVALID_PARAMETER", f"{parameter} is a comma-separated list "
+                           f"of this engine's venues: {', '.join(known)}", parameter)
+        return names
+    chosen, left_out = named("dexes"), named("excludeDexes")
+    if not chosen and not left_out:
+        return None
+    return (chosen or set(known)) - left_out
+
+
+def _flag(query: Any, name: str) -> bool:
+    value = str(query.get(name, "false"))
+    if value not in ("true", "false"):
+        raise ApiError(400, "INVALID_PARAMETER", f"{name} is true or false", name)
+    return value == "true"
 
 
 async def _token(trading: Trading, query: Any, name: str) -> Token:

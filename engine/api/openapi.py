@@ -14,6 +14,7 @@ from engine.api.schemas import (
     SCHEMAS,
     STATUSES,
     TOKEN_NAMES,
+    VENUE_LIST,
     as_json,
     error_responses,
     request_body,
@@ -95,7 +96,16 @@ SPEC: dict[str, Any] = {
                 {"name": "slippageBps", "in": "query",
                  "schema": {"type": "integer", "minimum": 1, "maximum": 5000}},
                 {"name": "swapMode", "in": "query",
-                 "schema": {"type": "string", "enum": ["ExactIn", "ExactOut"]}}],
+                 "schema": {"type": "string", "enum": ["ExactIn", "ExactOut"]}},
+                {"name": "dexes", "in": "query", "description": "only these venues "
+                 "(comma-separated: raydium, meteora)", "schema": VENUE_LIST},
+                {"name": "excludeDexes", "in": "query", "description": "not these venues",
+                 "schema": VENUE_LIST},
+                {"name": "onlyDirectRoutes", "in": "query", "description": "no route through "
+                 "SOL or USDC", "schema": {"type": "boolean"}},
+                {"name": "restrictIntermediateTokens", "in": "query", "description": "accepted "
+                 "for Jupiter's clients: routes go through SOL or USDC only, either way",
+                 "schema": {"type": "boolean"}}],
             "responses": {"200": {"description": "the best plan", **as_json(
                 {"$ref": "#/components/schemas/Quote"})}, **error_responses(400, 422)}}},
         "/api/tokens": {"get": {

@@ -21,6 +21,8 @@ NUMBER = {"oneOf": [{"type": "number"}, {"type": "string", "pattern":
 PRICE = {"oneOf": [{"type": "number", "minimum": 1e-15, "maximum": 1e15}, NUMBER["oneOf"][1]],
          "description": "in [1e-15, 1e15]"}
 STATUSES = [s.value for s in OrderStatus]
+# Jupiter's `dexes`, here the engine's venues (any case is taken; empty limits nothing).
+VENUE_LIST = {"type": "string", "pattern": "^((raydium|meteora)(,(raydium|meteora))*)?$"}
 WEBSOCKET = ["websocket"]  # HTTP fuzzers cannot speak WebSocket: schemathesis.toml skips these
 REFUSED = (401, 403, 429)  # no key, a key without the scope, over the key's rate
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 
 from loguru import logger
@@ -41,8 +41,19 @@ class _Unfilled(NoRoute):
 
 
 class Router:
-    def __init__(self, venues: Sequence[Venue]) -> None:
-        self._venues = venues
+    def __init__(self, venues: Sequence[Venue], *, through_pivots: bool = True) -> None:
+        self._venues, self._through_pivots = venues, through_pivots
+
+    @property
+    def venue_names(self) -> list[str]:
+        return [v.name for v in self._venues]
+
+    def within(self, venues: Collection[str] | None = None, *,
+               direct_only: bool = False) -> Router:
+        """This router on some of its venues only, or without routes through SOL or USDC:
+        what a quote's caller may ask for (`dexes`, `onlyDirectRoutes`)."""
+        chosen = [v for v in self._venues if venues is None or v.name in venues]
+        return Router(chosen, through_pivots=self._through_pivots and not direct_only)
 
     def problems(self) -> list[str]:
         """Every venue's pools left out of quotes, and why."""
@@ -59,7 +70,7 @@ class Router:
 
     def _pivots(self, mint_in: str, mint_out: str) -> list[str]:
         """SOL or USDC, where pools lead from the input to it and from it to the output."""
-        return [m for m in PIVOTS if m not in (mint_in, mint_out)
+        return [m for m in PIVOTS if self._through_pivots and m not in (mint_in, mint_out)
                 and self._direct(mint_in, m) and self._direct(m, mint_out)]
 
     async def price(self, token_in: Token, token_out: Token, amount: int,

@@ -3,7 +3,7 @@ wallet."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -48,11 +48,19 @@ class Trading:
         logger.warning("trading set {} by {}", state.value, caller.name or "local")
         return self.risk()
 
+    @property
+    def venues(self) -> list[str]:
+        """The venues quotes and orders are routed across, by name."""
+        return self._router.venue_names
+
     async def quote(self, mint_in: str, mint_out: str, amount: int,
-                    mode: SwapMode = SwapMode.EXACT_IN) -> RoutePlan:
-        """The best plan now for this amount (of the input, or of the output for ExactOut);
+                    mode: SwapMode = SwapMode.EXACT_IN, *, venues: Collection[str] | None = None,
+                    direct_only: bool = False) -> RoutePlan:
+        """The best plan now for this amount (of the input, or of the output for ExactOut),
+        on `venues` only if given, and without a route through SOL or USDC if `direct_only`;
         raises NoRoute."""
-        return await self._router.plan(mint_in, mint_out, amount, mode)
+        return await self._router.within(venues, direct_only=direct_only).plan(
+            mint_in, mint_out, amount, mode)
 
     async def token(self, name: str) -> Token | None:
         """The token a symbol or a mint address names: a listed one, or a mint on the cluster
