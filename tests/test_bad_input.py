@@ -89,6 +89,19 @@ async def test_bad_order_is_refused_with_a_structured_error_and_nothing_stored(
         assert (await resp.json())["orders"] == []
 
 
+@pytest.mark.parametrize(("change", "message"), [
+    ({"limitPrice": 150}, "unknown field 'limitPrice' for a market order (limit, twap and "
+                          "stop_limit orders take it)"),
+    ({"ttlSeconds": 60}, "unknown field 'ttlSeconds' for a market order (every order type but "
+                         "market takes it)"),
+    ({"price": 150}, "unknown field 'price' for a market order"),
+])
+async def test_a_field_of_another_order_type_says_which_types_take_it(
+        order_engine: EngineHarness, change: dict[str, Any], message: str) -> None:
+    status, refused = await order_engine.post_order(body(**change))
+    assert status == 422 and refused["error"]["message"] == message
+
+
 async def test_oversized_body_is_413(order_engine: EngineHarness) -> None:
     status, got = await order_engine.post_order(b'{"pad": "' + b"x" * 100_000 + b'"}')
     assert status == 413 and got["error"]["code"] == "PAYLOAD_TOO_LARGE"

@@ -332,12 +332,12 @@ async def test_a_refused_field_is_named_by_the_option_that_sets_it(
     url = ("--url", order_engine.url)
     code, _, err = await run(capsys, "submit", "SOL", "USDC", "1", "--type", "limit", *url)
     assert code == 2 and err.strip() == (
-        "refused (422): MISSING_FIELD: limitPrice is required (--limit-price)")
+        "refused (422): MISSING_FIELD (--limit-price): limitPrice is required")
     code, _, err = await run(capsys, "submit", "SOL", "USDC", "1", "--ttl", "5", *url)
-    assert code == 2 and err.strip().endswith("for a market order (--ttl)")
+    assert code == 2 and err.startswith("refused (422): UNKNOWN_FIELD (--ttl): unknown field")
     code, _, err = await run(capsys, "submit", "SOL", "USDC", "1", "--type", "twap",
                              "--slices", "1", *url)  # the option is the field's own name
-    assert code == 2 and err.strip().endswith("2..1,000")
+    assert code == 2 and err.startswith("refused (422): INVALID_SLICES: slices must be")
 
 
 async def test_a_stream_refused_at_its_handshake_says_how_to_give_a_key(

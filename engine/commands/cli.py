@@ -43,7 +43,8 @@ FIELDS = {"slippage": "slippage", "limitPrice": "limit_price", "maxPrice": "max_
           "takeProfitPrice": "take_profit_price", "stopPrice": "stop_price",
           "slices": "slices", "intervalSeconds": "interval_seconds", "ttlSeconds": "ttl",
           "priorityFee": "priority_fee"}
-_OPTIONS = {field: "--" + dest.replace("_", "-") for field, dest in FIELDS.items()}
+_OPTIONS = {"swapMode": "--exact-out",
+            **{field: "--" + dest.replace("_", "-") for field, dest in FIELDS.items()}}
 
 
 async def cmd_submit(session: aiohttp.ClientSession, args: argparse.Namespace) -> int:

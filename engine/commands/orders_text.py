@@ -161,8 +161,9 @@ async def submit(session: aiohttp.ClientSession, order: dict[str, Any],
         refusal = body["error"]
         field = refusal.get("field", "")
         option = (options or {}).get(field, f"--{field}")  # the field, named as the user set it
-        print(f"refused ({resp.status}): {refusal['code']}: {refusal['message']}"
-              f"{f' ({option})' if option != f'--{field}' else ''}", file=sys.stderr)
+        print(f"refused ({resp.status}): {refusal['code']}"
+              f"{f' ({option})' if option != f'--{field}' else ''}: {refusal['message']}",
+              file=sys.stderr)
         return None
     return str(body["orderId"])
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.domain.base58 import is_public_key
 from engine.domain.errors import Refused
+from engine.domain.fields import FIELDS, taken_by
 from engine.domain.order_types import (
     ORDER_TYPES,
     Bracket,
@@ -43,19 +44,7 @@ MAX_EXPONENT = 24  # |log10| of any number we accept: beyond it, no derived inte
 # limitPrice and maxPrice: every price a u64 pool can quote between two tokens of up to
 # 9 decimals, with room to spare; outside it a trigger could never be met (or would overflow).
 MIN_PRICE, MAX_PRICE = Decimal("1e-15"), Decimal("1e15")
-COMMON = {"orderType", "tokenIn", "tokenOut", "amount", "slippage", "priorityFee"}
-WAITING = COMMON | {"expiresAt", "ttlSeconds"}
 MAX_PRIORITY_FEE = 100_000_000  # µlamports per CU: 140 SOL for a full 1.4M-unit transaction
-FIELDS = {  # each type's fields in the request body
-    "market": COMMON | {"swapMode"},
-    "limit": WAITING | {"limitPrice", "swapMode"},
-    "sniper": WAITING | {"maxPrice"},
-    "stop": WAITING | {"triggerPrice", "swapMode"},
-    "trailing_stop": WAITING | {"trail"},
-    "bracket": WAITING | {"takeProfitPrice", "stopPrice"},
-    "twap": WAITING | {"slices", "intervalSeconds", "limitPrice"},
-    "stop_limit": WAITING | {"triggerPrice", "limitPrice", "swapMode"},
-}
 MAX_TRAIL = Decimal("0.5")
 
 
@@ -76,8 +65,9 @@ def parse_order(body: Any, now: datetime, mints: Mapping[str, Token] | None = No
     name = _order_type(body.get("orderType"))
     unknown = sorted(set(body) - FIELDS[name])
     if unknown:
-        raise InvalidOrder(f"unknown field {unknown[0]!r} for a {name} order",
-                           field=unknown[0], code="UNKNOWN_FIELD")
+        raise InvalidOrder(f"unknown field {unknown[0][:64]!r} for a {name} order"
+                           f"{taken_by(unknown[0])}",
+                           field=unknown[0][:64], code="UNKNOWN_FIELD")
     known = mints or {}
     token_in = _token(body.get("tokenIn"), "tokenIn", known)
     # A sniper waits for a token that has no pool yet: any valid mint address will do.
