@@ -62,9 +62,8 @@ def configure(level: str, as_json: bool = False, *, one_of_several: bool = False
     if as_json:
         logger.add(_write, level=level.upper(), serialize=True, diagnose=debug, backtrace=debug)
     else:
-        logger.add(_write, level=level.upper(),
-                   format=CHILD_FORMAT if one_of_several else FORMAT, diagnose=debug, backtrace=debug,
-                   colorize=sys.stderr.isatty())
+        logger.add(_write, level=level.upper(), format=CHILD_FORMAT if one_of_several
+                   else FORMAT, diagnose=debug, backtrace=debug, colorize=sys.stderr.isatty())
     logging.basicConfig(handlers=[_ToLoguru()], level=logging.DEBUG if debug else logging.INFO,
                         force=True)
     logging.getLogger("aiosqlite").setLevel(logging.INFO)  # every statement, at debug

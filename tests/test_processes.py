@@ -13,8 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
+from loguru import logger
 
 from engine.config import redacted
+from engine.hosting.processes import Supervisor
 from engine.testing.postgres import fresh_database
 from engine.testing.process import TERMINAL, ClusterProcess, EngineProcess
 
@@ -106,6 +108,16 @@ def test_an_engine_process_that_dies_is_started_again_and_the_log_says_so(tmp_pa
     assert f"engine process {third} started in place of {first}" in log
     assert not any(alive(pid) for pid in (second, third))
     assert len(started(tmp_path, 3)) == 3  # nothing was started after the SIGTERM
+
+
+async def test_an_engine_process_that_cannot_be_made_ends_the_parent_with_1() -> None:
+    said: list[str] = []
+    sink = logger.add(said.append, format="{message}")
+    try:
+        assert await Supervisor(["/nonexistent/python", "-m", "engine"], 2).run() == 1
+    finally:
+        logger.remove(sink)
+    assert said[0].startswith("cannot start an engine process: [Errno 2] No such file")
 
 
 def test_the_engine_processes_stop_when_their_parent_is_killed(tmp_path: Path) -> None:

@@ -101,7 +101,13 @@ class Supervisor:
         assert self._stopping is not None
         quick, replaced = 0, None
         while True:
-            child = await asyncio.create_subprocess_exec(*self._command, env=self._env)
+            try:
+                child = await asyncio.create_subprocess_exec(*self._command, env=self._env)
+            except OSError as error:  # no process could be made (memory, a process limit)
+                logger.error("cannot start an engine process: {}; stopping the others", error)
+                self._gave_up = True
+                self._stop(signal.SIGTERM)
+                return 1
             self._children[slot], started = child, time.monotonic()
             if replaced is None:
                 logger.info("engine process {} started", child.pid)
