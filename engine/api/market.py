@@ -66,8 +66,9 @@ async def quotes(request: web.Request) -> web.Response:
         plan = await trading.quote(token_in.mint, token_out.mint, amount, mode, venues=venues,
                                    direct_only=direct_only)
     except NoRoute as error:  # say what the caller's own limits left out
-        asked = ([f"on {', '.join(sorted(venues)) or 'no venue'} only"] if venues is not None
-                 else []) + (["direct pools only"] if direct_only else [])
+        on = f"on {', '.join(sorted(venues))} only" if venues else "no venue left"
+        asked = ([on] if venues is not None else []) + (
+            ["direct pools only"] if direct_only else [])
         if not asked:
             raise
         raise NoRoute(f"{error.message} ({'; '.join(asked)}, as asked)") from None
