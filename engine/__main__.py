@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot use the keypair {settings.keypair}: {error}", file=sys.stderr)
         return 2
     if settings.processes > 1:
-        why = processes.refusal(settings)
+        # Refused here once, rather than by each engine and again by each one started anew.
+        why = processes.refusal(settings) or asyncio.run(_protected_mode(settings))
         if why:
             print(why, file=sys.stderr)
             return 2

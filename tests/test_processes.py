@@ -45,8 +45,8 @@ def test_a_database_urls_password_is_redacted() -> None:
 
 # -- the parent keeps N engines running ---------------------------------------------------------
 # A stand-in engine: it asks to die with its parent as the engine does, writes its pid into the
-# directory it is given, dies at once (status 3) while a file `broken` is there, and exits 0 on
-# SIGTERM, as the engine does.
+# directory it is given, dies at once (status 3) while a file `broken` is there, refuses its
+# configuration (status 2) while a file `refuse` is, and exits 0 on SIGTERM, as the engine does.
 CHILD = """
 import os, signal, sys, time
 from pathlib import Path
@@ -56,6 +56,8 @@ here = Path(sys.argv[1])
 (here / str(os.getpid())).touch()
 if (here / "broken").exists():
     sys.exit(3)
+if (here / "refuse").exists():
+    sys.exit(2)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 while True:
     signal.pause()
@@ -108,6 +110,28 @@ def test_an_engine_process_that_dies_is_started_again_and_the_log_says_so(tmp_pa
     assert f"engine process {third} started in place of {first}" in log
     assert not any(alive(pid) for pid in (second, third))
     assert len(started(tmp_path, 3)) == 3  # nothing was started after the SIGTERM
+
+
+def test_an_engine_process_that_refuses_its_configuration_stops_the_others_at_once(
+        tmp_path: Path) -> None:
+    parent = supervise(tmp_path, quick_seconds=60)
+    first, second = started(tmp_path, 2)
+    (tmp_path / "refuse").touch()  # the next one started refuses, as every one would
+    os.kill(first, signal.SIGKILL)
+    _, log = parent.communicate(timeout=20)
+    assert parent.returncode == 2
+    assert "refused its configuration; stopping the others" in log
+    assert len(started(tmp_path, 3)) == 3 and not alive(second)  # no second try
+
+
+async def test_several_engines_beyond_loopback_without_a_key_are_refused_once(
+        postgres_url: str, tmp_path: Path) -> None:
+    db = await fresh_database(postgres_url, str(tmp_path))  # no key in it
+    done = await asyncio.to_thread(
+        run, "--processes", "2", "--host", "0.0.0.0", "--port", "0", "--db", db,
+        "--rpc-url", "http://127.0.0.1:1", "--keypair", str(tmp_path / "w.json"), cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.count("refusing to serve 0.0.0.0") == 1
+    assert "engine process" not in done.stderr  # refused before any was started
 
 
 async def test_an_engine_process_that_cannot_be_made_ends_the_parent_with_1() -> None:

@@ -25,6 +25,7 @@ from engine.config import Settings, is_postgres
 # when that parent is gone.
 CHILD = "ENGINE_REUSE_PORT"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+REFUSED = 2  # an engine's exit status when it refuses its configuration: a restart repeats it
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,11 @@ class Supervisor:
         self._children: dict[int, asyncio.subprocess.Process] = {}
         self._stopping: asyncio.Event | None = None
         self._signal = signal.SIGTERM
-        self._gave_up = False
+        self._ended: int | None = None  # the exit status, once one child ended everything
 
     async def run(self) -> int:
-        """The exit status: 1 if a child kept dying at start, else the children's worst."""
+        """The exit status: 2 if a child refused its configuration, 1 if one kept dying at its
+        start (or could not be made), else the children's worst."""
         self._stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -86,7 +88,9 @@ class Supervisor:
         finally:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
-        return 1 if self._gave_up else max(_status(code) for code in codes)
+        if self._ended is not None:
+            return self._ended
+        return max(_status(code) for code in codes)
 
     def _stop(self, signum: int) -> None:
         assert self._stopping is not None
@@ -105,9 +109,7 @@ class Supervisor:
                 child = await asyncio.create_subprocess_exec(*self._command, env=self._env)
             except OSError as error:  # no process could be made (memory, a process limit)
                 logger.error("cannot start an engine process: {}; stopping the others", error)
-                self._gave_up = True
-                self._stop(signal.SIGTERM)
-                return 1
+                return self._end(1)
             self._children[slot], started = child, time.monotonic()
             if replaced is None:
                 logger.info("engine process {} started", child.pid)
@@ -118,14 +120,16 @@ class Supervisor:
             code = await child.wait()
             if self._stopping.is_set():  # one still starting may die of the signal: as asked
                 return 0 if code == -self._signal else code
+            if code == REFUSED:  # it said why; the others would say the same
+                logger.error("engine process {} refused its configuration; stopping the others",
+                             child.pid)
+                return self._end(REFUSED)
             quick = quick + 1 if time.monotonic() - started < self._restarts.quick_seconds else 0
             if quick >= self._restarts.give_up_after:
                 logger.error("engine process {} {}: {} times in a row within {:g} s of its "
                              "start; stopping the others", child.pid, _how(code), quick,
                              self._restarts.quick_seconds)
-                self._gave_up = True
-                self._stop(signal.SIGTERM)
-                return code
+                return self._end(1)
             pause = self._restarts.pause(quick)
             logger.warning("engine process {} {}; starting another{}", child.pid, _how(code),
                            f" in {pause:g} s" if pause else "")
@@ -134,6 +138,14 @@ class Supervisor:
             if self._stopping.is_set():
                 return code
             replaced = child.pid
+
+
+    def _end(self, status: int) -> int:
+        """End everything with this exit status: the other children are stopped."""
+        if self._ended is None:
+            self._ended = status
+        self._stop(signal.SIGTERM)
+        return status
 
 
 def die_with_parent() -> None:
