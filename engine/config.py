@@ -106,7 +106,8 @@ HELP = {
     "max_account_age": "slots a pool's accounts may age before a quote reads them again",
     "lease_seconds": "with PostgreSQL: seconds an order stays leased to an engine process "
                      "that stopped renewing it, before another takes it over",
-    "processes": "engine processes serving one port (SO_REUSEPORT); needs a PostgreSQL --db",
+    "processes": "engine processes serving one port (SO_REUSEPORT), each started again if "
+                 "it dies; needs a PostgreSQL --db and --rpc-url",
 }
 FLAGS = {  # on/off switches: --flag, or ENGINE_<NAME>=1
     "log_json": "one JSON object per log line",
