@@ -15,13 +15,15 @@ from engine.simulator.world import SimWorld
 from engine.testing import EngineHarness
 from engine.testing.cluster import standalone_cluster, still_world, wallet_for
 from engine.testing.postgres import fresh_database
+from engine.testing.process import reconcile_wallet
 
 LEASE = 0.6  # seconds: a stopped engine's orders move within about this
 
 
 class Desk:
-    def __init__(self, world: SimWorld, engines: list[EngineHarness]) -> None:
-        self.world, self.engines = world, engines
+    def __init__(self, world: SimWorld, engines: list[EngineHarness], db: str,
+                 record: Path) -> None:
+        self.world, self.engines, self.db, self.record = world, engines, db, record
 
 
 @pytest_asyncio.fixture
@@ -33,7 +35,7 @@ async def desk(postgres_url: str, tmp_path: Path) -> AsyncIterator[Desk]:
         engines = [await stack.enter_async_context(EngineHarness.start(
             db, rpc_url=url, keypair=str(tmp_path / "wallet.json"),
             chain_db=str(tmp_path / f"{n}.chain.db"), lease_seconds=LEASE)) for n in range(2)]
-        yield Desk(world, engines)
+        yield Desk(world, engines, db, tmp_path / "cluster.db")
 
 
 async def test_a_subscriber_on_one_engine_sees_every_event_of_an_order_another_executed(
@@ -99,3 +101,15 @@ async def test_a_stream_resumes_with_after_on_either_engine(desk: Desk) -> None:
     assert whole[-1]["status"] == "confirmed"
     for engine in (a, b):
         assert await engine.history(order_id, after=2) == whole[2:]
+
+
+async def test_the_scale_out_audit_finds_the_wallet_and_every_fill_as_the_chain_moved_them(
+        desk: Desk) -> None:
+    """What `chaos.py --processes` judges a run by, on orders executed by both engines."""
+    a, b = desk.engines
+    orders = [await engine.submit(tokenIn=token_in, tokenOut=token_out, amount=amount)
+              for engine, token_in, token_out, amount in (
+                  (a, "SOL", "USDC", 1), (b, "USDC", "SOL", 50), (a, "SOL", "JUP", 2))]
+    for order_id in orders:
+        assert (await a.wait_terminal(order_id))["status"] == "confirmed"
+    assert await reconcile_wallet(desk.db, desk.record) == (0, 0)

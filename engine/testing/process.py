@@ -149,11 +149,15 @@ async def audit_postgres(url: str, acknowledged: set[str], chain_db: Path) -> Au
 async def reconcile_wallet(url: str, chain_db: Path) -> tuple[int, int]:
     """The wallet against the chain's ledger and the orders' fills, read from the databases:
     (mints whose final balance is not the start plus every landed transaction's effect,
-    confirmed orders whose stored fill is not what their transaction moved)."""
+    confirmed orders whose stored fill is not what their transaction moved). For direct routes,
+    which chaos.py's orders take: the ledger keeps a transaction's input and output, not what a
+    two-hop route leaves of its intermediate token."""
     import asyncpg
     import orjson
 
+    from engine.domain.tokens import unlisted
     from engine.simulator.wallet import Wallet
+    from engine.store.records import fill_of
 
     conn = await asyncpg.connect(url)
     try:
@@ -174,10 +178,11 @@ async def reconcile_wallet(url: str, chain_db: Path) -> tuple[int, int]:
             continue
         expected[order["mint_in"]] = expected.get(order["mint_in"], 0) - amount_in
         expected[order["mint_out"]] = expected.get(order["mint_out"], 0) + amount_out
-        fill = orjson.loads(order["fill"]) if order["fill"] else None
-        moved = (None if fill is None else (
-            round(float(fill["amountIn"]) * 10 ** order["decimals_in"]),
-            round(float(fill["amountOut"]) * 10 ** order["decimals_out"])))
+        # The stored fill, read as the store reads it (its own record, or an older API shape).
+        fill = fill_of(orjson.loads(order["fill"]), unlisted(order["mint_in"],
+                                                             order["decimals_in"]),
+                       unlisted(order["mint_out"], order["decimals_out"])) if order["fill"] else None
+        moved = None if fill is None else (fill.amount_in, fill.amount_out)
         fills_wrong += moved != (amount_in, amount_out)
     chain.close()
     balances = final["balances"]
