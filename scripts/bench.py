@@ -132,12 +132,12 @@ async def desk(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     """N engine processes on one PostgreSQL (durable, fsync on) and one cluster process; the
     load generator spreads its clients over them. CPU per order by component."""
     sim = ("--latency-scale", str(args.latency_scale), "--failure-rate",
-           str(args.failure_rate), "--seed", "1", *UNLIMITED)
+           str(args.failure_rate), "--seed", "1")
     with throwaway_postgres() as url:
         cluster = ClusterProcess(tmp / "cluster.db", *sim, "--fund-keypair",
                                  str(tmp / "wallet.json"))
         await cluster.start()
-        engines = [EngineProcess(url, "--workers", str(args.workers), *sim, "--rpc-url",
+        engines = [EngineProcess(url, "--workers", str(args.workers), *sim, *UNLIMITED, "--rpc-url",
                                  cluster.url, "--keypair", str(tmp / "wallet.json"),
                                  "--max-pending", "100000") for _ in range(args.processes)]
         for engine in engines:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from conftest import load_script
@@ -16,3 +17,14 @@ async def test_a_small_closed_loop_run_ends_with_every_order_terminal(tmp_path: 
     assert stats.refused == 0
     assert sum(stats.finals.values()) == 300
     assert set(stats.finals) <= {"confirmed", "failed"}  # "lost" would mean a stream without end
+
+
+async def test_a_small_scale_out_run_ends_with_every_order_terminal(
+        postgres_url: str, tmp_path: Path) -> None:
+    """`bench.py --processes`: two engines on PostgreSQL and a cluster process. (It starts a
+    PostgreSQL of its own; the fixture is asked for to skip, or fail in CI, where there is none.)"""
+    bench = load_script("bench")
+    args = argparse.Namespace(processes=2, workers=10, latency_scale=0.0, failure_rate=0.0,
+                              orders=60, concurrency=8, subscribers=1)
+    figures = await bench.desk(args, tmp_path)
+    assert figures["notTerminal"] == 0 and figures["orders"] == 60
