@@ -11,25 +11,48 @@ import argparse
 import asyncio
 import random
 import resource
+import sqlite3
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import orjson
 
-from engine.store.sqlite import COLUMNS, _connect_sync, _migrate
+from engine.app import open_store
+from engine.config import Settings
+from engine.domain.events import Fill
+from engine.domain.order import Order
+from engine.domain.parsing import parse_order
+from engine.domain.status import OrderStatus
+from engine.store.rows import COLUMNS, PLACEHOLDERS, row
 from engine.testing.process import EngineProcess
 
 SOL, USDC = "So11111111111111111111111111111111111111112", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 
 
-def fill(db_path: Path, count: int) -> list[str]:
-    """Write `count` confirmed orders with their events straight into a fresh database."""
-    db = _connect_sync(str(db_path))
-    _migrate(db)
+def confirmed_order() -> Order:
+    """A confirmed market order as the store keeps one: its row is the template of each
+    written below. (Set confirmed directly: walking a made-up route through the status
+    machine would test nothing a scale run is about.)"""
+    at = datetime(2026, 11, 25, tzinfo=UTC)
+    request = parse_order({"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC",
+                           "amount": 1}, at)
+    order, _ = Order.accept("template", request, at)
+    fill = Fill("5" * 88, 1, "meteora", 10**9, 149_900_000, 5_000, 0, "confirmed")
+    return replace(order, status=OrderStatus.CONFIRMED, seq=5, attempts=1, fill=fill)
+
+
+async def fill(db_path: Path, count: int) -> list[str]:
+    """Write `count` confirmed orders with their events straight into a fresh database, made
+    and migrated by the engine's own store."""
+    await (await open_store(Settings(db=str(db_path)))).close()
+    template = row(confirmed_order())
+    db = sqlite3.connect(db_path)
     db.execute("PRAGMA synchronous=OFF")  # bulk load only; the engine reopens with FULL
     ids, batch = [], 20_000
     for start in range(0, count, batch):
@@ -37,17 +60,15 @@ def fill(db_path: Path, count: int) -> list[str]:
         for _ in range(min(batch, count - start)):
             oid = str(uuid.uuid4())
             ids.append(oid)
-            at = "2026-11-25T00:00:00.000Z"
-            orders.append((oid, "market", SOL, 9, USDC, 6, 10**9, "0.01", "confirmed", 5, 1, at,
-                           at, None, None, orjson.dumps({"amountOut": "149.9"}), None, None, None))
+            orders.append((oid, *template[1:]))  # NAMES starts with the id
             for seq, status in enumerate(("pending", "routing", "building", "submitted",
                                           "confirmed"), start=1):
-                body = orjson.dumps({"orderId": oid, "seq": seq, "status": status, "at": at})
+                body = orjson.dumps({"orderId": oid, "seq": seq, "status": status,
+                                     "at": "2026-11-25T00:00:00.000Z"})
                 events.append((oid, seq, body))
                 feed.append((oid, seq))
         with db:
-            db.executemany(f"INSERT INTO orders ({COLUMNS}) VALUES ({', '.join('?' * 19)})",
-                           orders)
+            db.executemany(f"INSERT INTO orders ({COLUMNS}) VALUES ({PLACEHOLDERS})", orders)
             db.executemany("INSERT INTO events VALUES (?, ?, ?)", events)
             db.executemany("INSERT INTO feed (order_id, seq) VALUES (?, ?)", feed)
         print(f"  {start + len(orders):,} orders written", end="\r", flush=True)
@@ -58,7 +79,7 @@ def fill(db_path: Path, count: int) -> list[str]:
 
 async def orders(count: int, tmp: Path) -> None:
     db = tmp / "scale.db"
-    ids = fill(db, count)
+    ids = await fill(db, count)
     engine = EngineProcess(db, "--latency-scale", "0", "--requests-per-second", "0")
     started = time.perf_counter()
     await engine.start()

@@ -28,3 +28,14 @@ async def test_a_small_scale_out_run_ends_with_every_order_terminal(
                               orders=60, concurrency=8, subscribers=1)
     figures = await bench.desk(args, tmp_path)
     assert figures["notTerminal"] == 0 and figures["orders"] == 60
+
+
+async def test_the_scale_scripts_orders_are_ones_the_engine_reads(tmp_path: Path) -> None:
+    """`scale.py orders` writes its million orders around the store: they must be the
+    store's own rows, or the figures are of a database the engine cannot read."""
+    scale = load_script("scale")
+    ids = await scale.fill(tmp_path / "e.db", 30)
+    async with EngineHarness.start(tmp_path / "e.db") as engine:
+        order = await engine.order(ids[7])
+        assert order["status"] == "confirmed" and order["fill"]["amountOut"] == "149.9"
+        assert len(await engine.history(ids[7])) == 5
