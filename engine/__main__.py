@@ -28,7 +28,7 @@ from engine.hosting import processes
 from engine.hosting.state_files import adopt_older_names
 from engine.hosting.state_lock import StateLock, Unavailable, sqlite_files
 from engine.logs import configure
-from engine.ports import OrderStore
+from engine.ports import OrderStore, StorageError
 from engine.solana_client.keypair import load_or_create
 
 RESERVED_DESCRIPTORS = 64  # for the databases, the log and listening sockets
@@ -79,11 +79,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if settings.processes > 1:
         # Refused here once, rather than by each engine and again by each one started anew.
-        why = processes.refusal(settings) or asyncio.run(_protected_mode(settings))
+        why = processes.refusal(settings)
         if why:
             print(why, file=sys.stderr)
             return 2
-        return processes.run(settings, args)
+        refused = _refused(settings)
+        return refused if refused is not None else processes.run(settings, args)
     # This process's files (its orders, its embedded cluster's record) are its alone while it
     # runs: a second engine on them would execute the same orders again.
     try:
@@ -95,10 +96,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(settings: Settings) -> int:
-    refusal = asyncio.run(_protected_mode(settings))
-    if refusal:
-        print(refusal, file=sys.stderr)
-        return 2
+    refused = _refused(settings)
+    if refused is not None:
+        return refused
     settings = within_descriptor_limit(settings)
     logger.info("engine on http://{}:{} (db {}, {} workers, {})", settings.host, settings.port,
                 redacted(settings.db), settings.workers,
@@ -119,6 +119,19 @@ def _serve(settings: Settings) -> int:
 
 async def _open_store(db: str) -> OrderStore:
     return await open_store(Settings(db=db))
+
+
+def _refused(settings: Settings) -> int | None:
+    """The exit status if the engine must not serve, once it has said why; None if it may."""
+    try:
+        refusal = asyncio.run(_protected_mode(settings))
+    except StorageError as error:  # the keys are read from the database it cannot open
+        logger.error("cannot start: {}", error)
+        return 1
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
+    return None
 
 
 async def _protected_mode(settings: Settings) -> str | None:

@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
 from engine.testing.process import ClusterProcess, EngineProcess, free_port
@@ -63,6 +64,18 @@ def test_a_programs_directory_without_the_programs_ends_the_start_in_one_line(
                                              "--programs", str(directory)))
         assert code == 1 and "Traceback" not in stderr
         assert f"cannot start: {directory}" in stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_an_unreachable_database_beyond_loopback_ends_the_start_in_one_line(
+        tmp_path: Path, processes: str) -> None:
+    # Beyond loopback the keys are read before anything else: from a database that is not there.
+    code, stderr, _ = run(engine_command(
+        tmp_path, "--host", "0.0.0.0", "--port", str(free_port()), "--processes", processes,
+        "--db", f"postgresql://desk@127.0.0.1:{free_port()}/orders",
+        "--rpc-url", f"http://127.0.0.1:{free_port()}"))
+    assert code == 1 and "Traceback" not in stderr
+    assert "cannot start: cannot open the PostgreSQL store" in stderr.strip().splitlines()[-1]
 
 
 async def test_a_cluster_that_never_answers_ends_the_start_within_10_s(
