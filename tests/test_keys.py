@@ -65,6 +65,12 @@ def test_keys_create_prints_the_key_alone_and_stores_only_its_hash(tmp_path: Pat
     assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
 
 
+def test_keys_on_a_database_that_cannot_be_reached_say_so_in_one_line() -> None:
+    done = run_cli("list", "--db", "postgresql://desk@127.0.0.1:1/orders")
+    assert done.returncode == 3 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("cannot open the PostgreSQL store")
+
+
 async def test_once_a_key_exists_every_request_needs_one(locked: EngineHarness) -> None:
     assert (await call(locked, "GET", "/api/orders"))[0] == 200  # no key yet, loopback: open
     key = await locked.create_key("bot", "trade")

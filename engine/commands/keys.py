@@ -20,7 +20,7 @@ from pathlib import Path
 from engine.access.keyring import UNLOCKED_AT
 from engine.config import is_postgres
 from engine.domain.access import KEY_PREFIX, ApiKey, Scope, key_hash
-from engine.ports import KeyNameTaken, OrderStore
+from engine.ports import KeyNameTaken, OrderStore, StorageError
 
 
 def parser() -> argparse.ArgumentParser:
@@ -118,7 +118,11 @@ def main(argv: list[str], open_store: Callable[[str], Awaitable[OrderStore]]) ->
               f"--db {args.db} for it to use this key", file=sys.stderr)
 
     async def go() -> int:
-        store = await open_store(args.db)
+        try:
+            store = await open_store(args.db)
+        except StorageError as error:  # a PostgreSQL that is not there, say: a line, not a trace
+            print(error, file=sys.stderr)
+            return 3
         try:
             return await run(args, store)
         finally:
