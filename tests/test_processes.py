@@ -69,14 +69,16 @@ from engine.hosting.processes import Restarts, Supervisor
 from engine.logs import configure
 configure("INFO")
 child = [sys.executable, "-c", sys.argv[1], sys.argv[2]]
-rules = Restarts(quick_seconds=float(sys.argv[3]), give_up_after=3, first_pause=0.01)
+rules = Restarts(quick_seconds=float(sys.argv[3]), give_up_after=3,
+                 first_pause=float(sys.argv[4]))
 sys.exit(asyncio.run(Supervisor(child, 2, rules).run()))
 """
 
 
-def supervise(here: Path, quick_seconds: float) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", PARENT, CHILD, str(here), str(quick_seconds)],
-                            stderr=subprocess.PIPE, text=True)
+def supervise(here: Path, quick_seconds: float,
+              first_pause: float = 0.01) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", PARENT, CHILD, str(here), str(quick_seconds),
+                             str(first_pause)], stderr=subprocess.PIPE, text=True)
 
 
 def started(here: Path, count: int) -> list[int]:
@@ -142,6 +144,22 @@ async def test_an_engine_process_that_cannot_be_made_ends_the_parent_with_1() ->
     finally:
         logger.remove(sink)
     assert said[0].startswith("cannot start an engine process: [Errno 2] No such file")
+
+
+def test_a_stop_while_one_waits_to_be_started_again_is_an_orderly_exit(tmp_path: Path) -> None:
+    parent = supervise(tmp_path, quick_seconds=60, first_pause=30)
+    first, second = started(tmp_path, 2)
+    os.kill(first, signal.SIGKILL)  # a quick death: the next one waits 30 s
+    assert parent.stderr is not None
+    said = [parent.stderr.readline()]
+    while "starting another" not in said[-1] and len(said) < 10:  # the starts, then the death
+        said.append(parent.stderr.readline())
+    assert "starting another in 30 s" in said[-1], said
+    stopped = time.monotonic()
+    parent.send_signal(signal.SIGTERM)
+    parent.communicate(timeout=20)
+    assert parent.returncode == 0 and time.monotonic() - stopped < 10  # not the dead one's 137
+    assert not alive(second) and len(started(tmp_path, 2)) == 2
 
 
 def test_the_engine_processes_stop_when_their_parent_is_killed(tmp_path: Path) -> None:

@@ -135,8 +135,8 @@ class Supervisor:
                            f" in {pause:g} s" if pause else "")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), pause)
-            if self._stopping.is_set():
-                return code
+            if self._stopping.is_set():  # stopped between two: nothing runs here, as asked
+                return 0
             replaced = child.pid
 
 
