@@ -3,6 +3,7 @@
     python scripts/chaos.py --kills 10 --seed 1
     python scripts/chaos.py --kills 10 --cluster   # the engine on a standalone cluster (HTTP)
     python scripts/chaos.py --kills 10 --processes 3   # 3 engines, PostgreSQL, one cluster
+    python scripts/chaos.py --kills 10 --processes 3 --one-port   # the same, as --processes 3
 
 At the end it prints orders accepted, terminal, lost, executed twice on the chain and event
 sequences with gaps; all but the first two must be 0 (exit code 1 otherwise).
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import os
 import random
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -28,6 +30,7 @@ from engine.testing.process import (
     EngineProcess,
     audit,
     audit_postgres,
+    children_of,
     reconcile_wallet,
     submit_until,
     wait_all_terminal,
@@ -78,10 +81,13 @@ async def chaos(kills: int, seed: int, rate: float, latency_scale: float,
 
 
 async def scale_out(kills: int, seed: int, rate: float, latency_scale: float,
-                    failure_rate: float, workdir: Path, processes: int) -> int:
+                    failure_rate: float, workdir: Path, processes: int,
+                    one_port: bool = False) -> int:
     """N engine processes on one PostgreSQL order book and one standalone cluster, under
     load; one of them (never the first) is killed with SIGKILL and restarted, again and again.
-    A firehose subscriber on the first checks that it saw every event once, in order."""
+    A firehose subscriber on the first checks that it saw every event once, in order. With
+    `one_port`, the N are `python -m engine --processes N`: any of them is killed, and their
+    parent starts another (no firehose: it could be on the one killed)."""
     rng = random.Random(seed)
     sim = ("--latency-scale", str(latency_scale), "--failure-rate", str(failure_rate),
            "--seed", str(seed))
@@ -91,17 +97,26 @@ async def scale_out(kills: int, seed: int, rate: float, latency_scale: float,
         await cluster.start()
         shared = (*sim, "--rpc-url", cluster.url, "--keypair", str(workdir / "wallet.json"),
                   "--lease-seconds", "2")
-        engines = [EngineProcess(url, *shared) for _ in range(processes)]
+        engines = ([EngineProcess(url, *shared, "--processes", str(processes))] if one_port
+                   else [EngineProcess(url, *shared) for _ in range(processes)])
         for engine in engines:
             await engine.start()
         accepted: set[str] = set()
         stop = asyncio.Event()
         seen: list[int] = []
-        watcher = asyncio.create_task(firehose(engines[0].url, seen, stop))
-        loads = [asyncio.create_task(submit_until(e.url, stop, accepted, rate / processes))
+        watcher = asyncio.create_task(firehose(engines[0].url, seen, stop) if not one_port
+                                      else stop.wait())
+        loads = [asyncio.create_task(submit_until(e.url, stop, accepted, rate / len(engines)))
                  for e in engines]
         for n in range(kills):
             await asyncio.sleep(rng.uniform(0.5, 1.5))
+            if one_port:
+                assert engines[0].proc is not None
+                children = children_of(engines[0].proc.pid)
+                os.kill(rng.choice(children), signal.SIGKILL)  # their parent replaces it
+                print(f"kill {n + 1}/{kills}: one of {len(children)} engines on one port; "
+                      f"{len(accepted)} orders acknowledged so far", flush=True)
+                continue
             victim = rng.choice(engines[1:])
             victim.kill()
             print(f"kill {n + 1}/{kills}: engine on port {victim.port}; "
@@ -119,14 +134,16 @@ async def scale_out(kills: int, seed: int, rate: float, latency_scale: float,
         result = await audit_postgres(url, accepted, cluster.db)
         wallet_wrong, fills_wrong = await reconcile_wallet(url, cluster.db)
     in_order = seen == list(range(1, len(seen) + 1))
-    print(f"processes {processes} | kills {kills} | accepted {result.accepted} (+ "
-          f"{result.slices} TWAP slices) | acknowledged {len(accepted)} | terminal "
-          f"{result.terminal} | lost {result.lost} | executed twice {result.executed_twice} | "
-          f"confirmed without execution {result.confirmed_without_execution} | failed but "
-          f"executed {result.failed_but_executed} | sequences with gaps {result.gaps} | "
-          f"firehose on a survivor: {len(seen)} events, gap-free and in order: {in_order} | "
-          f"wallet mints off the ledger {wallet_wrong} | fills off their transaction "
-          f"{fills_wrong} | settled {settled} | exits {codes}")
+    streamed = ("" if one_port else f"firehose on a survivor: {len(seen)} events, gap-free "
+                f"and in order: {in_order} | ")
+    print(f"processes {processes}{' on one port' if one_port else ''} | kills {kills} | "
+          f"accepted {result.accepted} (+ {result.slices} TWAP slices) | acknowledged "
+          f"{len(accepted)} | terminal {result.terminal} | lost {result.lost} | executed twice "
+          f"{result.executed_twice} | confirmed without execution "
+          f"{result.confirmed_without_execution} | failed but executed "
+          f"{result.failed_but_executed} | sequences with gaps {result.gaps} | {streamed}wallet "
+          f"mints off the ledger {wallet_wrong} | fills off their transaction {fills_wrong} | "
+          f"settled {settled} | exits {codes}")
     reconciled = not (wallet_wrong or fills_wrong)
     return 0 if result.clean and settled and in_order and reconciled and not any(codes) else 1
 
@@ -153,13 +170,16 @@ def main() -> int:
                    help="run the simulated cluster as its own process, the engine on --rpc-url")
     p.add_argument("--processes", type=int, default=1,
                    help="N engine processes on PostgreSQL and one cluster (N >= 2)")
+    p.add_argument("--one-port", action="store_true", help="with --processes: the N as "
+                   "`python -m engine --processes N`, whose parent restarts the one killed")
     args = p.parse_args()
     if args.programs:  # the engines and the cluster started below read it, as `--programs`
         os.environ["ENGINE_PROGRAMS"] = str(Path(args.programs).resolve())
     with tempfile.TemporaryDirectory() as tmp:
         if args.processes > 1:
             return asyncio.run(scale_out(args.kills, args.seed, args.rate, args.latency_scale,
-                                         args.failure_rate, Path(tmp), args.processes))
+                                         args.failure_rate, Path(tmp), args.processes,
+                                         args.one_port))
         return asyncio.run(chaos(args.kills, args.seed, args.rate, args.latency_scale,
                                  args.failure_rate, Path(tmp), args.cluster))
 

@@ -18,7 +18,7 @@ from loguru import logger
 from engine.config import redacted
 from engine.hosting.processes import Supervisor
 from engine.testing.postgres import fresh_database
-from engine.testing.process import TERMINAL, ClusterProcess, EngineProcess
+from engine.testing.process import TERMINAL, ClusterProcess, EngineProcess, children_of
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -201,10 +201,6 @@ def listeners(port: int) -> int:
     """How many sockets listen on 127.0.0.1:`port` (state 0A in /proc/net/tcp)."""
     rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
     return sum(1 for row in rows if row[1] == f"0100007F:{port:04X}" and row[3] == "0A")
-
-
-def children_of(pid: int) -> list[int]:
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 async def final_status(session: aiohttp.ClientSession, url: str) -> str:

@@ -30,6 +30,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def children_of(pid: int) -> list[int]:
+    """The pids of a process's children (Linux): `--processes N`'s engines, say."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
 Probe = Any  # a request in flight, as `session.get(...)` returns it: used with `async with`
 
 
