@@ -97,6 +97,22 @@ async def test_watch_all_reads_on_from_the_last_event_it_printed(
     await watch.wait()
 
 
+async def test_watch_all_onto_a_database_started_over_ends_with_3_saying_so(
+        engine: EngineProcess) -> None:
+    watch = await cli(engine, "watch", "--all")
+    await subscribed(engine)
+    first = (await call(engine, "POST", "/api/orders/execute", **FAR))["orderId"]
+    assert (await line(watch))[1:3] == [first[:8], "pending"]
+    assert await engine.terminate() == 0
+    for state in Path(engine.db).parent.glob("e.*db*"):  # the operator starts over
+        state.unlink()
+    await engine.start()
+    assert await asyncio.wait_for(watch.wait(), 20) == 3
+    assert watch.stderr is not None
+    said = (await watch.stderr.read()).decode()
+    assert "its database was started over" in said and "Traceback" not in said
+
+
 async def test_an_engine_that_does_not_come_back_ends_the_watch_with_3(
         engine: EngineProcess) -> None:
     order_id = (await call(engine, "POST", "/api/orders/execute", **FAR))["orderId"]

@@ -15,6 +15,7 @@ from aiohttp import WSCloseCode, WSMsgType
 PATIENCE = 60.0  # seconds a command waits for an engine that went away to come back
 RETRY_EVERY = 0.5  # seconds between tries to connect again
 SLOW_CONSUMER = 4008  # the engine cut this reader off for falling behind: it may read again
+BEYOND_END = 4416  # the position read to is beyond the engine's: not the same database
 # What may end by itself: a restart, a dropped connection, a reader that fell behind. Any
 # other close (an unknown order, a revoked key) is the engine's answer, not an accident.
 PASSING = {WSCloseCode.GOING_AWAY, WSCloseCode.ABNORMAL_CLOSURE, SLOW_CONSUMER, None}
@@ -59,6 +60,9 @@ async def events(session: aiohttp.ClientSession, path: str, position: Callable[[
             reason = str(error)
         if code == WSCloseCode.OK:
             return
+        if code == BEYOND_END:  # read on across a restart, onto a database started over
+            raise StreamEnded(f"the engine no longer has what this stream read ({reason}): its "
+                              "database was started over")
         if code not in PASSING:
             raise StreamEnded(f"the engine closed the stream ({code}{': ' if reason else ''}"
                               f"{reason})")
