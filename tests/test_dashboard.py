@@ -468,6 +468,19 @@ async def test_each_row_shows_what_the_order_spent_and_got_an_exact_out_included
     assert await page.eval_on_selector(row, f"r => ({cells})(r.cells)") == ["", "4"]
 
 
+async def test_a_running_twaps_row_shows_what_it_sold_of_how_much(
+        page: Any, engine: EngineHarness) -> None:
+    await page.wait_for_selector("#connection.confirmed", timeout=10_000)
+    twap = await engine.submit(tokenIn="SOL", tokenOut="USDC", amount=3, orderType="twap",
+                               slices=3, intervalSeconds=3600)  # the first slice at once
+    first = await engine.wait_for_event(twap, lambda e: e.get("filled") not in (None, "0"))
+    row = f"tr[data-order-id='{twap}']"
+    await page.wait_for_function("(s) => document.querySelector(s).cells[3].textContent"
+                                 ".includes(' of ')", arg=row, timeout=10_000)
+    shown = await page.eval_on_selector(row, "r => r.cells[3].textContent")
+    assert shown == f"{first['filled']} of 3"
+
+
 def edge(route: dict[str, Any]) -> float | None:
     """What the venue panel averages: the route's edge over the best other quote, in %."""
     exact_out = route["swapMode"] == "ExactOut"

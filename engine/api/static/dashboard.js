@@ -56,7 +56,10 @@ function upsert(order) {
   // Before a fill, the amount on the side the order fixes: what it sells, or for an exact
   // out what it buys; after, what it spent and got.
   const exactOut = o.swapMode === "ExactOut";
-  cells[3].textContent = grouped(o.amountIn ?? (exactOut ? undefined : o.amount)) || "";
+  const spent = grouped(o.amountIn ?? (exactOut ? undefined : o.amount)) || "";
+  // A TWAP still running has sold part of its amount: say of how much.
+  const running = o.orderType === "twap" && !FINAL.includes(o.status) && o.amountIn !== undefined;
+  cells[3].textContent = running ? `${spent} of ${grouped(o.amount)}` : spent;
   cells[3].className = "number";
   cells[4].replaceChildren(chip(o.status));
   cells[5].textContent = o.venue || "";
