@@ -162,6 +162,8 @@ async def test_the_orders_table_shows_a_twaps_fill_and_keeps_its_columns(
     twap_row = next(r for r in out.splitlines() if r.startswith(twap))
     assert twap_row.split()[-4:] == ["1", "SOL", received, "USDC"]
     assert row.split()[-4:] == ["1", "SOL", "?", "USDC"]  # the market decides what it gets
+    slices = [r for r in out.splitlines() if "twap slice" in r]  # not orders of their own
+    assert len(slices) == 2 and all(r.index("twap slice") == header.index("type") for r in slices)
 
 
 async def test_the_orders_table_shows_each_side_in_its_token_exact_out_included(

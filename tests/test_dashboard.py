@@ -468,7 +468,7 @@ async def test_each_row_shows_what_the_order_spent_and_got_an_exact_out_included
     assert await page.eval_on_selector(row, f"r => ({cells})(r.cells)") == ["", "4"]
 
 
-async def test_a_running_twaps_row_shows_what_it_sold_of_how_much(
+async def test_a_running_twaps_row_shows_what_it_sold_of_how_much_and_its_slice_as_one(
         page: Any, engine: EngineHarness) -> None:
     await page.wait_for_selector("#connection.confirmed", timeout=10_000)
     twap = await engine.submit(tokenIn="SOL", tokenOut="USDC", amount=3, orderType="twap",
@@ -479,6 +479,9 @@ async def test_a_running_twaps_row_shows_what_it_sold_of_how_much(
                                  ".includes(' of ')", arg=row, timeout=10_000)
     shown = await page.eval_on_selector(row, "r => r.cells[3].textContent")
     assert shown == f"{first['filled']} of 3"
+    kinds = await page.eval_on_selector_all(
+        "#order-rows tr", "rows => rows.map((r) => r.cells[1].textContent)")
+    assert sorted(kinds) == ["twap", "twap slice"]  # its slice, not an order of its own
 
 
 def edge(route: dict[str, Any]) -> float | None:

@@ -198,6 +198,7 @@ async def cmd_orders(session: aiohttp.ClientSession, args: argparse.Namespace) -
         spent, got = amounts(o)
         created = datetime.fromisoformat(o["createdAt"]).astimezone()  # the reader's time
         when = f"{created:%H:%M:%S}" if created.date() == today else f"{created:%m-%d %H:%M}"
-        print(f"{o['orderId']:<36}  {when:<11}  {o['orderType']:<13}  {o['status']:<16}  "
+        kind = "twap slice" if o.get("parentId") else o["orderType"]  # not an order of its own
+        print(f"{o['orderId']:<36}  {when:<11}  {kind:<13}  {o['status']:<16}  "
               f"{spent + ' ' + o['tokenIn']:>24}  {got + ' ' + o['tokenOut']:>24}")
     return OK

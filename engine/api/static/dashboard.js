@@ -51,7 +51,7 @@ function upsert(order) {
   Object.assign(row.order, order);
   const o = row.order, cells = row.tr.children;
   cells[0].textContent = o.orderId.slice(0, 8);
-  cells[1].textContent = o.orderType || "";
+  cells[1].textContent = o.parentId ? "twap slice" : o.orderType || "";  // part of a TWAP
   cells[2].textContent = o.tokenIn ? `${o.tokenIn}/${o.tokenOut}` : "";
   // Before a fill, the amount on the side the order fixes: what it sells, or for an exact
   // out what it buys; after, what it spent and got.
@@ -74,7 +74,7 @@ function upsert(order) {
 function onEvent(e) {
   lastGseq = Math.max(lastGseq, e.gseq || 0);
   const update = { orderId: e.orderId, status: e.status };
-  for (const k of ["orderType", "tokenIn", "tokenOut", "amount", "swapMode", "venue", "amountIn", "amountOut"]) {
+  for (const k of ["orderType", "tokenIn", "tokenOut", "amount", "swapMode", "venue", "amountIn", "amountOut", "parentId"]) {
     if (e[k] !== undefined) update[k] = e[k];
   }
   if (e.received !== undefined) {  // a TWAP parent, so far (its slice events' amount is a slice's)
