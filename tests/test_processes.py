@@ -18,7 +18,13 @@ from loguru import logger
 from engine.config import redacted
 from engine.hosting.processes import Supervisor
 from engine.testing.postgres import fresh_database
-from engine.testing.process import TERMINAL, ClusterProcess, EngineProcess, children_of
+from engine.testing.process import (
+    TERMINAL,
+    ClusterProcess,
+    EngineProcess,
+    children_of,
+    free_port,
+)
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -35,6 +41,12 @@ def test_several_processes_without_a_shared_cluster_are_refused(tmp_path: Path) 
     done = run("--processes", "2", "--db", "postgresql://u:secret@127.0.0.1:1/db", cwd=tmp_path)
     assert done.returncode == 2 and "--rpc-url" in done.stderr
     assert "secret" not in done.stderr + done.stdout
+
+
+def test_several_processes_on_port_0_are_refused(tmp_path: Path) -> None:
+    done = run("--processes", "2", "--port", "0", "--db", "postgresql://u@127.0.0.1:1/db",
+               "--rpc-url", "http://127.0.0.1:1", cwd=tmp_path)
+    assert done.returncode == 2 and "a fixed --port" in done.stderr
 
 
 def test_a_database_urls_password_is_redacted() -> None:
@@ -130,7 +142,7 @@ async def test_several_engines_beyond_loopback_without_a_key_are_refused_once(
         postgres_url: str, tmp_path: Path) -> None:
     db = await fresh_database(postgres_url, str(tmp_path))  # no key in it
     done = await asyncio.to_thread(
-        run, "--processes", "2", "--host", "0.0.0.0", "--port", "0", "--db", db,
+        run, "--processes", "2", "--host", "0.0.0.0", "--port", str(free_port()), "--db", db,
         "--rpc-url", "http://127.0.0.1:1", "--keypair", str(tmp_path / "w.json"), cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.count("refusing to serve 0.0.0.0") == 1
     assert "engine process" not in done.stderr  # refused before any was started

@@ -51,6 +51,9 @@ def refusal(settings: Settings) -> str | None:
     if not is_postgres(settings.db):
         return ("--processes needs a shared order book: --db postgresql://... (SQLite is "
                 "one process's file)")
+    if settings.port == 0:
+        return ("--processes needs a fixed --port: with 0 each engine would listen on a port "
+                "of its own, not share one")
     if not settings.rpc_url:
         return ("--processes needs a shared cluster: start `python -m engine cluster` and "
                 "pass --rpc-url http://127.0.0.1:8899 (each process would otherwise simulate "
