@@ -98,7 +98,7 @@ def _run(args: argparse.Namespace, funded: str | None, lamports: int | None) -> 
     # The ports first, as the engine binds its own: a busy one is one line, before anything
     # else starts or says it serves. PubSub is served on the JSON-RPC port and, as a test
     # validator serves it, on the next one, where clients such as @solana/web3.js look for it.
-    pubsub_port = args.port + 1 if args.pubsub_port is None else args.pubsub_port
+    pubsub_port = _pubsub_port(args)
     sockets: list[socket.socket] = []
     try:
         for port in dict.fromkeys(p for p in (args.port, pubsub_port) if p):
@@ -132,13 +132,21 @@ def _serve(args: argparse.Namespace, funded: str | None, lamports: int | None,
         logger.warning("no wallet is funded: start with --fund PUBKEY or --fund-keypair PATH")
     else:
         logger.info("funded wallet: {}", world.chain.owner)
-    logger.info("simulated cluster: JSON-RPC on http://{}:{} (record {}); transactions run as {}",
-                args.host, args.port, args.db,
+    logger.info("simulated cluster: JSON-RPC on http://{}:{}, PubSub on ws://{}:{}{} (record "
+                "{}); transactions run as {}", args.host, args.port, args.host, args.port,
+                "" if _pubsub_port(args) in (0, args.port)
+                else f" and ws://{args.host}:{_pubsub_port(args)}",
+                args.db,
                 f"the programs' bytecode from {args.programs}" if args.programs
                 else "the Python model (no --programs)")
     web.run_app(serve_world(world, args.launch_rate, door), sock=sockets, print=None,
                 access_log=None)
     return 0
+
+
+def _pubsub_port(args: argparse.Namespace) -> int:
+    """PubSub's own port: the next one, unless told (0: only on --port)."""
+    return int(args.port + 1 if args.pubsub_port is None else args.pubsub_port)
 
 
 def _listen(host: str, port: int) -> socket.socket:
