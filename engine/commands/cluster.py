@@ -46,7 +46,8 @@ def main(argv: Sequence[str], address_of: Callable[[str], str]) -> int:
                    help="interface to listen on (default: %(default)s)")
     p.add_argument("--port", type=int, default=8899,
                    help="JSON-RPC port, as a test validator's (default: %(default)s)")
-    p.add_argument("--db", default="./cluster.db", help="the cluster's own record (SQLite)")
+    p.add_argument("--db", default="./cluster.db", help="the cluster's own record, SQLite "
+                   "(default: ./cluster.db; delete it, and its -wal and -shm, to start over)")
     p.add_argument("--seed", type=int, default=None,
                    help="seed for the simulation's randomness (default: a new one each start)")
     p.add_argument("--latency-scale", type=float, default=1.0,
