@@ -59,8 +59,8 @@ async def quotes(request: web.Request) -> web.Response:
                        "swapMode") from None
     venues = _venues(query, trading.venues)
     # Routes go through SOL or USDC only: `restrictIntermediateTokens` holds either way.
-    _flag(query, "restrictIntermediateTokens")
-    direct_only = _flag(query, "onlyDirectRoutes")
+    params.flag(query, "restrictIntermediateTokens")
+    direct_only = params.flag(query, "onlyDirectRoutes")
     started = time.perf_counter()
     try:
         plan = await trading.quote(token_in.mint, token_out.mint, amount, mode, venues=venues,
@@ -203,13 +203,6 @@ def _venues(query: Any, known: list[str]) -> set[str] | None:
     if not chosen and not left_out:
         return None
     return (chosen or set(known)) - left_out
-
-
-def _flag(query: Any, name: str) -> bool:
-    value = str(query.get(name, "false"))
-    if value not in ("true", "false"):
-        raise ApiError(400, "INVALID_PARAMETER", f"{name} is true or false", name)
-    return value == "true"
 
 
 async def _token(trading: Trading, query: Any, name: str) -> Token:

@@ -20,3 +20,11 @@ def integer(query: Mapping[str, str], name: str, default: int | None, low: int, 
             or not low <= int(text) <= high:
         raise ApiError(400, code, f"{name} must be an integer in {low}..{high}", name)
     return int(text)
+
+
+def flag(query: Mapping[str, str], name: str) -> bool:
+    """`true` or `false` (false when absent); anything else is 400 INVALID_PARAMETER."""
+    value = query.get(name, "false")
+    if value not in ("true", "false"):
+        raise ApiError(400, "INVALID_PARAMETER", f"{name} is true or false", name)
+    return value == "true"
