@@ -9,21 +9,22 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from loguru import logger
 
 from engine.config import redacted
 from engine.hosting.processes import Supervisor
+from engine.testing import EngineHarness
 from engine.testing.postgres import fresh_database
 from engine.testing.process import (
-    TERMINAL,
     ClusterProcess,
     EngineProcess,
     children_of,
     free_port,
+    wait_all_terminal,
 )
 
 
@@ -201,28 +202,16 @@ def test_an_engine_process_that_keeps_dying_at_its_start_stops_the_others(tmp_pa
     assert len(started(tmp_path, 4)) == 4
 
 
-async def until(condition: Callable[[], bool], seconds: float = 20) -> None:
-    for _ in range(int(seconds / 0.01)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("not within the deadline")
+async def call(url: str, order_id: str) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as session, session.get(
+            f"{url}/api/orders/{order_id}") as resp:
+        return dict(await resp.json())
 
 
 def listeners(port: int) -> int:
     """How many sockets listen on 127.0.0.1:`port` (state 0A in /proc/net/tcp)."""
     rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
     return sum(1 for row in rows if row[1] == f"0100007F:{port:04X}" and row[3] == "0A")
-
-
-async def final_status(session: aiohttp.ClientSession, url: str) -> str:
-    for _ in range(400):
-        async with session.get(url) as resp:
-            status = str((await resp.json())["status"])
-        if status in TERMINAL:
-            return status
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{url} did not finish")
 
 
 async def test_engines_on_one_port_go_on_serving_when_one_is_killed(
@@ -238,13 +227,20 @@ async def test_engines_on_one_port_go_on_serving_when_one_is_killed(
     try:
         await engines.start()
         assert engines.proc is not None
-        await until(lambda: listeners(engines.port) == 2)  # the first to answer is not alone
-        pid = engines.proc.pid
+        pid, port = engines.proc.pid, engines.port
+
+        async def kids() -> list[int]:
+            return children_of(pid)
+
+        async def listening() -> int:
+            return listeners(port)
+
+        await EngineHarness.wait_until(listening, lambda n: n == 2)  # the first is not alone
         first, second = children_of(pid)
         os.kill(first, signal.SIGKILL)
         # Once the parent has reaped it, all its threads are gone, its listening socket with
         # them: no connection can be queued on that socket and reset with it any more.
-        await until(lambda: first not in children_of(pid))
+        await EngineHarness.wait_until(kids, lambda k: first not in k)
         # Each request on a new connection, so that either engine may answer it.
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as s:
             accepted = []
@@ -254,9 +250,10 @@ async def test_engines_on_one_port_go_on_serving_when_one_is_killed(
                         "amount": 0.1}) as resp:
                     assert resp.status == 201
                     accepted.append((await resp.json())["orderId"])
-            for order_id in accepted:
-                assert await final_status(s, f"{engines.url}/api/orders/{order_id}") == "confirmed"
-        await until(lambda: len(children_of(pid)) == 2)  # another in place of the killed one
+        assert await wait_all_terminal(engines.url, timeout=20)
+        assert {(await call(engines.url, order_id))["status"] for order_id in accepted} == {
+            "confirmed"}
+        await EngineHarness.wait_until(kids, lambda k: len(k) == 2, limit=20)  # one in its place
         assert second in children_of(pid)
         assert await engines.terminate() == 0
     finally:
