@@ -115,7 +115,7 @@ async def firehose(request: web.Request) -> web.StreamResponse:
     sub = orders.subscribe(None)
     stream = Stream.firehose(orders, caller_of(request).owner_filter)
     history = await stream.fetch(after)
-    if not history and after > (end := await orders.feed_end()):
+    if not history and after and after > (end := await orders.feed_end()):  # 0: no read
         # Positions from another database (this one was started over): nothing would come
         # until the feed passed them, so say so instead of staying silent.
         orders.unsubscribe(sub)
