@@ -85,12 +85,20 @@ async def test_a_path_with_a_newline_or_an_escape_stays_one_access_log_line(
     "Authorization: Bearer oek_abcDEF123-_", "'authorization': 'Bearer oek_x'",
     "Client protocols ['bearer.oek_secret'] don't overlap", "key oek_only",
     "Sec-WebSocket-Protocol: order-engine.v1, bearer.anything",
-    "postgresql://engine@host/db?password=hunter2", "postgresql://engine:hunter2@host/db"])
+    "postgresql://engine@host/db?password=hunter2", "postgresql://engine:hunter2@host/db",
+    # Spellings that the patterns' case-insensitive match takes (a long s, a Kelvin sign):
+    # the quick test for a line that needs no pattern must take them too.
+    "db?PAſSWORD=hunter2", "ſec-websocket-protocol: bearer.anything"])
 def test_redaction_hides_keys_header_values_and_passwords(text: str) -> None:
     hidden = redact(text)
     assert "oek_" not in hidden.replace("oek_[redacted]", "") or "[redacted]" in hidden
     for secret in ("abcDEF123", "oek_x'", "secret", "only", "anything", "hunter2"):
         assert secret not in hidden
+
+
+def test_a_line_without_a_secret_is_written_as_it_is() -> None:
+    line = "6aee56e0 routing 0.5 SOL -> USDC: meteora pays 0.2021% more | plan 100% meteora\n"
+    assert redact(line) == line
 
 
 def test_printable_escapes_control_characters() -> None:
