@@ -1,5 +1,5 @@
 """A simulated Solana cluster: slots, blockhashes, signed transactions verified and executed,
-a fee market, transient failures, and a durable ledger. The JSON-RPC face is `venues.rpc`."""
+a fee market, transient failures, and a durable ledger. The JSON-RPC face is `rpc_server`."""
 
 from __future__ import annotations
 

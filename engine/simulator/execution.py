@@ -97,7 +97,7 @@ def decimals(mint: str) -> int:
 
 class Runs(Protocol):
     """What runs a landed transaction: the Python model (`Executor`) or the programs'
-    bytecode (`venues.bytecode.RuntimeExecutor`)."""
+    bytecode (`runtime_executor.RuntimeExecutor`)."""
 
     def shortfall(self, message: Message) -> str | None: ...
 

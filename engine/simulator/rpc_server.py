@@ -1,15 +1,12 @@
 """The simulated cluster's JSON-RPC face: Solana's methods, in their real request and response
 shapes and with their real error codes. The in-process transport calls `dispatch` directly; the
-standalone server (`venues.server`) puts HTTP in front of it."""
+standalone server (`cluster_server`) puts HTTP in front of it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from solders.pubkey import Pubkey
-
-from engine.domain import base58
 from engine.domain.errors import (
     BlockhashNotFound,
     InsufficientFunds,
@@ -17,6 +14,7 @@ from engine.domain.errors import (
     RateLimited,
     SendTimeout,
 )
+from engine.simulator.account_rpc import AccountRpc, Accounts
 from engine.simulator.chain_events import ChainEvents
 from engine.simulator.cluster import (
     GENESIS_UNIX,
@@ -25,11 +23,7 @@ from engine.simulator.cluster import (
     SimChain,
 )
 from engine.simulator.encoding import (
-    MAX_ACCOUNTS,
     base64_transactions_only,
-    encode_account,
-    encoding_of,
-    passes_filter,
     transaction_json,
 )
 from engine.simulator.faucet import Faucet
@@ -40,10 +34,7 @@ from engine.simulator.simulation_rpc import SimulationRpc
 from engine.simulator.slots import SLOT_SECONDS
 from engine.simulator.token_rpc import TokenRpc
 from engine.solana import jsonrpc as codes
-from engine.solana.accounts import TOKEN_ACCOUNT
 from engine.solana.jsonrpc import RpcError, RpcTimeout
-from engine.solana.pool_accounts import Account
-from engine.solana.programs import TOKEN
 from engine.solana.transaction import Rejected
 
 MAX_SIGNATURES = 256
@@ -51,17 +42,6 @@ FINALITY_DEPTH = 32  # slots after which a landed transaction is finalized
 MAX_FEE_ACCOUNTS = 128
 
 Handler = Callable[..., Awaitable[Any]]
-
-
-class Accounts(Protocol):
-    """Where the cluster's accounts come from (the pools, in their programs' layouts; the
-    wallet, its token accounts and the mints)."""
-
-    def accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]: ...
-
-    def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]: ...
-
-    def known(self) -> list[tuple[Pubkey, Account]]: ...
 
 
 class ClusterRpc:
@@ -78,12 +58,8 @@ class ClusterRpc:
             "getSignatureStatuses": self.get_signature_statuses,
             "getTransaction": self.get_transaction,
             "getRecentPrioritizationFees": self.get_recent_prioritization_fees,
-            "getBalance": self.get_balance,
-            "getTokenAccountsByOwner": self.get_token_accounts_by_owner,
-            "getAccountInfo": self.get_account_info,
-            "getMultipleAccounts": self.get_multiple_accounts,
-            "getProgramAccounts": self.get_program_accounts,
-            **(node := NodeInfo(chain)).methods(), **TokenRpc(accounts, self._context).methods(),
+            **(node := NodeInfo(chain)).methods(), **AccountRpc(accounts, self._context).methods(),
+            **TokenRpc(accounts, self._context).methods(),
             **(faucet or Faucet(chain)).methods(),
             **SimulationRpc(chain, self._context, _rejected).methods(),
             **LedgerRpc(chain, node.identity, accounts.known).methods()}
@@ -209,63 +185,6 @@ class ClusterRpc:
         slot = self.chain.block_height
         return [{"slot": s, "prioritizationFee": fee}
                 for s, fee in self.chain.fees.recent(accounts, slot)]
-
-    async def get_balance(self, pubkey: str,
-                          config: dict[str, Any] | None = None) -> dict[str, Any]:
-        if not isinstance(pubkey, str) or not base58.is_public_key(pubkey):
-            raise RpcError(codes.INVALID_PARAMS, "Invalid param: Invalid")
-        [found] = self._accounts.accounts([Pubkey.from_string(pubkey)])
-        return {"context": self._context(), "value": found.lamports if found else 0}
-
-    async def get_token_accounts_by_owner(self, owner: str, selector: dict[str, str],
-                                          config: dict[str, Any] | None = None
-                                          ) -> dict[str, Any]:
-        """The owner's token accounts, of one mint or of the Token program, in the encoding
-        asked for (jsonParsed as a node parses them)."""
-        if not isinstance(selector, dict) or not ({"mint", "programId"} & set(selector)):
-            raise RpcError(codes.INVALID_PARAMS, "Invalid params: select a mint or a programId")
-        encoding_of(config)
-        key, found = Pubkey.from_string(owner), []
-        for address, account in self._accounts.program_accounts(TOKEN):
-            if account.owner != TOKEN or len(account.data) != 165:
-                continue
-            held = TOKEN_ACCOUNT.decode(account.data)
-            if held["owner"] != key or str(held["mint"]) != selector.get("mint", str(held["mint"])):
-                continue
-            if selector.get("programId", str(TOKEN)) != str(TOKEN):
-                continue
-            found.append({"pubkey": str(address), "account": encode_account(account, config)})
-        return {"context": self._context(), "value": found}
-
-    async def get_account_info(self, pubkey: str,
-                               config: dict[str, Any] | None = None) -> dict[str, Any]:
-        encoding_of(config)
-        [found] = self._accounts.accounts([Pubkey.from_string(pubkey)])
-        return {"context": self._context(), "value": encode_account(found, config)}
-
-    async def get_multiple_accounts(self, pubkeys: list[str],
-                                    config: dict[str, Any] | None = None) -> dict[str, Any]:
-        encoding_of(config)
-        if not isinstance(pubkeys, list) or len(pubkeys) > MAX_ACCOUNTS:
-            raise RpcError(codes.INVALID_PARAMS, f"at most {MAX_ACCOUNTS} accounts")
-        found = self._accounts.accounts([Pubkey.from_string(k) for k in pubkeys])
-        return {"context": self._context(), "value": [encode_account(a, config) for a in found]}
-
-    async def get_program_accounts(self, program: str,
-                                   config: dict[str, Any] | None = None) -> Any:
-        """The program's accounts that pass every filter (dataSize, memcmp with base58 bytes)."""
-        config = config or {}
-        encoding_of(config)
-        filters = config.get("filters") or []
-        if not isinstance(filters, list) or not all(isinstance(f, dict) for f in filters):
-            raise RpcError(codes.INVALID_PARAMS, "Invalid params: filters are objects")
-        found = []
-        for address, account in self._accounts.program_accounts(Pubkey.from_string(program)):
-            if all(passes_filter(account.data, f) for f in filters):
-                found.append({"pubkey": str(address),
-                              "account": encode_account(account, config)})
-        return {"context": self._context(), "value": found} if config.get("withContext") \
-            else found
 
 
 def _at(height: int, config: dict[str, Any] | None) -> int:

@@ -1,5 +1,6 @@
-"""SPL Token queries a node answers from its accounts: a token account's balance and a mint's
-supply, in the shapes solana-py and web3.js parse."""
+"""SPL Token queries a node answers from its accounts: an owner's or a delegate's token
+accounts, a token account's balance and a mint's supply, in the shapes solana-py and web3.js
+parse."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ class TokenRpc:
         self._accounts, self._context = accounts, context
 
     def methods(self) -> dict[str, Handler]:
-        return {"getTokenAccountBalance": self.get_token_account_balance,
+        return {"getTokenAccountsByOwner": self.get_token_accounts_by_owner,
+                "getTokenAccountBalance": self.get_token_account_balance,
                 "getTokenSupply": self.get_token_supply,
                 "getTokenLargestAccounts": self.get_token_largest_accounts,
                 "getTokenAccountsByDelegate": self.get_token_accounts_by_delegate}
@@ -69,26 +71,37 @@ class TokenRpc:
             {"address": str(address), **ui_amount(amount, decimals)}
             for address, amount in held[:20]]}
 
+    async def get_token_accounts_by_owner(self, owner: str, selector: dict[str, str],
+                                          config: dict[str, Any] | None = None
+                                          ) -> dict[str, Any]:
+        """The owner's token accounts, of one mint or of the Token program, in the encoding
+        asked for (jsonParsed as a node parses them)."""
+        return self._accounts_of("owner", owner, selector, config)
+
     async def get_token_accounts_by_delegate(self, delegate: str, selector: dict[str, str],
                                              config: dict[str, Any] | None = None
                                              ) -> dict[str, Any]:
         """The token accounts that name `delegate` as theirs (approve), of a mint or of the
         Token program."""
-        if not isinstance(delegate, str) or not base58.is_public_key(delegate):
+        return self._accounts_of("delegate", delegate, selector, config)
+
+    def _accounts_of(self, role: str, holder: Any, selector: Any,
+                     config: dict[str, Any] | None) -> dict[str, Any]:
+        if not isinstance(holder, str) or not base58.is_public_key(holder):
             raise RpcError(codes.INVALID_PARAMS, "Invalid param: Invalid")
         if not isinstance(selector, dict) or not ({"mint", "programId"} & set(selector)):
             raise RpcError(codes.INVALID_PARAMS, "Invalid params: select a mint or a programId")
+        encoding_of(config)
         if selector.get("programId", str(TOKEN)) != str(TOKEN):
             return {"context": self._context(), "value": []}
-        encoding_of(config)
-        found = []
+        mint, found = selector.get("mint"), []
         for address, account in self._accounts.program_accounts(TOKEN):
-            if len(account.data) != 165:
+            if account.owner != TOKEN or len(account.data) != 165:
                 continue
             state = TOKEN_ACCOUNT.decode(account.data)
-            if not state["delegate_tag"] or str(state["delegate"]) != delegate:
-                continue
-            if str(state["mint"]) != selector.get("mint", str(state["mint"])):
+            if role == "delegate" and not state["delegate_tag"]:
+                continue  # no delegate: the field's bytes are zeros
+            if str(state[role]) != holder or mint not in (None, str(state["mint"])):
                 continue
             found.append({"pubkey": str(address), "account": encode_account(account, config)})
         return {"context": self._context(), "value": found}
