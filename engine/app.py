@@ -46,7 +46,7 @@ from engine.orders.workers import WorkerPool
 from engine.ports import Chain, Clock, OrderStore, Venue
 from engine.publishing.hub import Hub
 from engine.publishing.metrics import Metrics
-from engine.simulator.cluster import WalletMismatch
+from engine.simulator.refusals import WalletMismatch
 from engine.simulator.slots import SLOT_SECONDS
 from engine.simulator.world import SimWorld
 from engine.solana.jsonrpc import RpcError

@@ -18,8 +18,8 @@ from engine.clock import SystemClock
 from engine.domain.hosts import host_name
 from engine.hosting.state_lock import StateLock, Unavailable, sqlite_files
 from engine.simulator.cheatcodes import Cheatcodes
-from engine.simulator.cluster import WalletMismatch
 from engine.simulator.cluster_server import Door, serve_world
+from engine.simulator.refusals import WalletMismatch
 from engine.simulator.world import SimWorld
 from engine.svm.runtime import ProgramsMissing
 

@@ -24,13 +24,21 @@ from engine.domain.tokens import WSOL_MINT
 from engine.domain.transactions import Blockhash, Landed
 from engine.ports import Clock
 from engine.simulator.blockhashes import BLOCKHASH_VALIDITY, Blockhashes
-from engine.simulator.execution import Executor, Outcome, Runs, SwapProgram, token_balances
+from engine.simulator.execution import (
+    Executor,
+    Outcome,
+    Runs,
+    SwapProgram,
+    fee_payer_lamports,
+    token_balances,
+)
 from engine.simulator.faults import Faults
 from engine.simulator.fees import FeeMarket
 from engine.simulator.history import History
 from engine.simulator.ledger import ChainRecord
 from engine.simulator.lookup_tables import TableModel, WithTables
 from engine.simulator.message import Message
+from engine.simulator.refusals import AlreadyProcessed, PreflightFailed, WalletMismatch
 from engine.simulator.slots import SLOT_SECONDS, Slots
 from engine.simulator.wallet import Wallet
 from engine.solana.programs import PoolInfo
@@ -39,23 +47,6 @@ from engine.solana.transaction import Tables
 GENESIS_UNIX = 1_764_000_000
 RANDOM_TRANSIENTS: tuple[type[TransientError], ...] = (RateLimited, NodeUnhealthy,
                                                        BlockhashNotFound, SendTimeout)
-
-
-class WalletMismatch(Exception):
-    """The configuration funds another wallet than the cluster's record holds."""
-
-
-class PreflightFailed(Exception):
-    """The preflight simulation ran the transaction and it failed: a node answers -32002 with
-    the program's error and logs, and nothing is charged."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome.message or str(outcome.err))
-        self.outcome = outcome
-
-
-class AlreadyProcessed(Exception):
-    """A rebroadcast of a transaction that has landed: the cluster does not run it twice."""
 
 
 class SimChain:
@@ -324,15 +315,10 @@ class SimChain:
                         message.fee, outcome.code, outcome.message, rent_lamports=outcome.rent,
                         memo=message.memo_text)
         meta = outcome.meta(message, outcome.balances or {  # the runtime's, else the model's
-            "preBalances": _lamports(message, lamports),
-            "postBalances": _lamports(message, self.wallet.balances.get(WSOL_MINT, 0)),
+            "preBalances": fee_payer_lamports(message, lamports),
+            "postBalances": fee_payer_lamports(message, self.wallet.balances.get(WSOL_MINT, 0)),
             "preTokenBalances": before, "postTokenBalances": token_balances(message, self.wallet)})
         self.history.add(message, landed, meta)
         for listener in self.landing_listeners:
             listener(message, landed, meta)
         return landed
-
-
-def _lamports(message: Message, payer: int) -> list[int]:
-    """The fee payer's lamports first; the simulation keeps no other account's lamports."""
-    return [payer] + [0] * (len(message.account_keys) - 1)

@@ -239,3 +239,8 @@ def token_balances(message: Message, wallet: Wallet) -> list[dict[str, Any]]:
         out.append({"accountIndex": keys.index(address), "mint": mint, "owner": message.fee_payer,
                     "programId": str(TOKEN), "uiTokenAmount": ui_amount(atoms, places)})
     return out
+
+
+def fee_payer_lamports(message: Message, payer: int) -> list[int]:
+    """The fee payer's lamports first; the simulation keeps no other account's lamports."""
+    return [payer] + [0] * (len(message.account_keys) - 1)

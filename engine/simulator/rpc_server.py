@@ -16,12 +16,7 @@ from engine.domain.errors import (
 )
 from engine.simulator.account_rpc import AccountRpc, Accounts
 from engine.simulator.chain_events import ChainEvents
-from engine.simulator.cluster import (
-    GENESIS_UNIX,
-    AlreadyProcessed,
-    PreflightFailed,
-    SimChain,
-)
+from engine.simulator.cluster import GENESIS_UNIX, SimChain
 from engine.simulator.encoding import (
     base64_transactions_only,
     transaction_json,
@@ -30,6 +25,7 @@ from engine.simulator.faucet import Faucet
 from engine.simulator.ledger_rpc import LedgerRpc
 from engine.simulator.node_info import NodeInfo
 from engine.simulator.pubsub import PubSub
+from engine.simulator.refusals import AlreadyProcessed, PreflightFailed
 from engine.simulator.simulation_rpc import SimulationRpc
 from engine.simulator.slots import SLOT_SECONDS
 from engine.simulator.token_rpc import TokenRpc
