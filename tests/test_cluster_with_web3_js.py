@@ -61,11 +61,15 @@ async def run_check(tmp_path: Path, programs: Path | None = None) -> int:
     extra = ("--programs", str(programs)) if programs else ()
     cluster = ClusterProcess(tmp_path / "cluster.db", "--latency-scale", "0.2",
                              "--failure-rate", "0", "--market-flow", "0",
-                             "--fund-keypair", str(wallet), *extra)
+                             "--fund-keypair", str(wallet), *extra,
+                             log=tmp_path / "cluster.log")
     cluster.port = two_free_ports()
     cluster.url = f"http://127.0.0.1:{cluster.port}"
     cluster.args = (*cluster.args, "--pubsub-port", str(cluster.port + 1))
     await cluster.start()
+    # Its start line says where a client finds it, both of PubSub's ports included.
+    assert (f"JSON-RPC on {cluster.url}, PubSub on ws://127.0.0.1:{cluster.port} and "
+            f"ws://127.0.0.1:{cluster.port + 1}") in (tmp_path / "cluster.log").read_text()
     engine = EngineProcess(tmp_path / "e.db", "--latency-scale", "0.2", "--failure-rate", "0",
                            "--rpc-url", cluster.url, "--keypair", str(wallet))
     await engine.start()

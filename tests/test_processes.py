@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from loguru import logger
 
 from engine.config import redacted
+from engine.hosting.processes import CHILD as CHILD_VARIABLE
 from engine.hosting.processes import Supervisor
 from engine.testing import EngineHarness
 from engine.testing.postgres import fresh_database
@@ -184,6 +186,17 @@ def test_the_engine_processes_stop_when_their_parent_is_killed(tmp_path: Path) -
     while any(alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not any(alive(pid) for pid in children)  # none left serving with no one to restart it
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+def test_an_engine_process_whose_parent_died_before_it_asked_stops_at_once(
+        tmp_path: Path) -> None:
+    # Its parent (named by the supervisor's variable) is not the process that started it: the
+    # parent died in between, and the kernel's signal would never come.
+    env = {**os.environ, CHILD_VARIABLE: str(os.getpid() + 999_999)}
+    child = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path)], env=env, timeout=20)
+    assert child.returncode == -signal.SIGTERM
+    assert not any(p.name.isdigit() for p in tmp_path.iterdir())  # it served nothing
 
 
 def test_an_engine_process_that_keeps_dying_at_its_start_stops_the_others(tmp_path: Path) -> None:

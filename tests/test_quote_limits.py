@@ -79,3 +79,20 @@ async def test_restrict_intermediate_tokens_is_taken_and_changes_nothing(
     _, plain = await quote(order_engine, **SOL_USDC)
     status, restricted = await quote(order_engine, **SOL_USDC, restrictIntermediateTokens="true")
     assert status == 200 and restricted["outAmount"] == plain["outAmount"]
+
+
+async def test_excluding_every_venue_leaves_no_route_and_says_so(
+        order_engine: EngineHarness) -> None:
+    status, refused = await quote(order_engine, **SOL_USDC, excludeDexes="raydium,meteora")
+    assert status == 422 and refused["error"]["code"] == "NO_ROUTE"
+    assert refused["error"]["message"].endswith("(no venue left, as asked)")
+
+
+async def test_a_pair_one_venue_cannot_route_names_that_venue(
+        order_engine: EngineHarness) -> None:
+    pair = {"inputMint": "BONK", "outputMint": "JUP", "amount": str(10**12)}
+    status, refused = await quote(order_engine, **pair, dexes="meteora",
+                                  onlyDirectRoutes="true")
+    assert status == 422 and refused["error"]["code"] == "NO_ROUTE"
+    assert refused["error"]["message"].endswith(
+        "(on meteora only; direct pools only, as asked)")
