@@ -39,6 +39,7 @@ from engine.orders.retry import RetryPolicy
 from engine.orders.risk_controls import RiskControls
 from engine.orders.router import Router
 from engine.orders.service import OrderService
+from engine.orders.storage_outage import StorageOutage
 from engine.orders.twap import TwapScheduler
 from engine.orders.wakers import Wakers
 from engine.orders.watcher import Watcher
@@ -187,14 +188,16 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain, venues:
     metrics, router, trading, events = Metrics(), Router(venues), TradingSwitch(), Fanout()
     policy = RetryPolicy(max_attempts=settings.max_attempts, scale=settings.latency_scale)
     service = OrderService(store, events, router, chain, clock, policy)
+    outage = StorageOutage()  # what the store refused: the workers', TWAPs' and submissions'
     pool = WorkerPool(service.execute, store.get, settings.workers, settings.max_pending,
-                      give_up=service.give_up, crash_delay=settings.latency_scale)
+                      give_up=service.give_up, outage=outage,
+                      crash_delay=settings.latency_scale)
 
     def fire(order: Order) -> None:  # snipers jump the queue: the launch slot is the prize
         pool.enqueue(order, urgent=order.request.order_type.snipes)
 
     watcher = Watcher(router, clock, service, fire, hub.watched, store.keep_marks, trading)
-    twap = TwapScheduler(service, store, router, clock, pool, rates, trading,
+    twap = TwapScheduler(service, store, router, clock, pool, rates, trading, outage,
                          retry_delay=max(settings.latency_scale, 0.1))
     wakers = Wakers(watcher, twap, LongLived())
     events.subscribe(hub, metrics, wakers, twap)
@@ -207,11 +210,12 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain, venues:
     orders = Orders(store=store, service=service, pool=pool, wakers=wakers, risk=controls,
                     router=router, hub=hub, metrics=metrics, clock=clock,
                     limits=WaitingLimits(settings.max_waiting, settings.max_waiting_per_key),
-                    tokens=tokens)
+                    tokens=tokens, outage=outage)
     operations = Operations(store=store, orders=orders, service=service, pool=pool,
                             wakers=wakers, keyring=keyring, risk=controls, hub=hub,
                             metrics=metrics, clock=clock, workers=settings.workers,
-                            shutdown_grace=settings.shutdown_grace, router=router)
+                            shutdown_grace=settings.shutdown_grace, router=router,
+                            outage=outage)
     sharing = None
     if store.shared:  # other processes commit events too: relay theirs, lease ours
         sharing = Sharing(store, hub.deliver, operations.resume, operations.moved_elsewhere,
@@ -223,6 +227,8 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain, venues:
             ("engine_queue_depth", "Orders waiting for a worker", lambda: pool.pending),
             ("engine_in_flight", "Orders executing now", lambda: pool.in_flight),
             ("engine_waiting_orders", "Orders waiting for their trigger", lambda: wakers.waiting),
+            ("engine_orders_awaiting_storage", "Orders whose last write the store refused, "
+             "to be tried again", lambda: outage.awaiting),
             ("engine_websocket_subscribers", "Open order-stream subscriptions",
              lambda: hub.subscriber_count)):
         metrics.gauge(name, documentation, read)

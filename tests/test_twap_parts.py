@@ -27,6 +27,7 @@ from engine.orders.halt import TradingSwitch
 from engine.orders.retry import RetryPolicy
 from engine.orders.router import Router
 from engine.orders.service import OrderService
+from engine.orders.storage_outage import StorageOutage
 from engine.orders.twap import TwapScheduler, child_id
 from engine.store.sqlite import SqliteStore
 from engine.testing import ManualClock
@@ -95,7 +96,7 @@ async def parts(tmp_path: Path) -> AsyncIterator[Parts]:
     service = OrderService(store, events, router, ScriptedChain(store), clock,
                            RetryPolicy(scale=0.0))
     twap = TwapScheduler(service, store, router, clock, queue, Buckets(0, 0),
-                         trading)
+                         trading, StorageOutage())
     events.subscribe(skipped, twap)  # a slice's end reaches its schedule as an event
     queue.service = service
     yield Parts(twap, service, queue, pool, clock, store, skipped, trading)

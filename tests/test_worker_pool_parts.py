@@ -1,6 +1,7 @@
 """The worker pool on its own, with a fake execution: at most `size` orders run at once, a full
 queue refuses before anything is stored, a poison order ends after three crashes, a storage
-error is retried without limit, and a stop lets what runs finish within its grace."""
+error is retried without limit (and said sparingly), and a stop lets what runs finish within
+its grace."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
+from loguru import logger
 from stubs import new_order
 
 from engine.domain.errors import Overloaded
 from engine.domain.order import Order
+from engine.orders.storage_outage import StorageOutage
 from engine.orders.workers import MAX_CRASHES, WorkerPool
 from engine.ports import StorageError
 
@@ -47,6 +50,13 @@ class FakeExecution:
         self.given_up.append((order_id, error))
 
 
+def workers(fake: FakeExecution, size: int, max_pending: int, *, crash_delay: float = 1.0,
+            outage: StorageOutage | None = None) -> WorkerPool:
+    """A pool running `fake`; storage retries at once unless `outage` says otherwise."""
+    return WorkerPool(fake.execute, fake.reload, size, max_pending, give_up=fake.give_up,
+                      outage=outage or StorageOutage(first_pause=0), crash_delay=crash_delay)
+
+
 async def until(condition: Callable[[], object], turns: int = 100_000) -> None:
     """Event-loop turns until `condition()` holds: a condition, not a time."""
     for _ in range(turns):
@@ -59,7 +69,7 @@ async def until(condition: Callable[[], object], turns: int = 100_000) -> None:
 async def test_at_most_size_orders_run_at_once() -> None:
     fake = FakeExecution()
     fake.gate.clear()
-    pool = WorkerPool(fake.execute, fake.reload, 3, 100, give_up=fake.give_up, crash_delay=0)
+    pool = workers(fake, 3, 100, crash_delay=0)
     pool.start()
     for n in range(10):
         pool.enqueue(new_order(f"o-{n}"))
@@ -73,7 +83,7 @@ async def test_at_most_size_orders_run_at_once() -> None:
 
 async def test_a_full_queue_refuses_before_anything_is_stored() -> None:
     fake = FakeExecution()
-    pool = WorkerPool(fake.execute, fake.reload, 1, 2, give_up=fake.give_up)
+    pool = workers(fake, 1, 2)
     pool.reserve()
     pool.reserve()
     with pytest.raises(Overloaded):
@@ -84,7 +94,7 @@ async def test_a_full_queue_refuses_before_anything_is_stored() -> None:
 
 async def test_a_poison_order_ends_after_three_crashes_and_the_workers_live_on() -> None:
     fake = FakeExecution(fails=[RuntimeError("boom")] * MAX_CRASHES)
-    pool = WorkerPool(fake.execute, fake.reload, 1, 10, give_up=fake.give_up, crash_delay=0)
+    pool = workers(fake, 1, 10, crash_delay=0)
     pool.start()
     pool.enqueue(new_order("poison"))
     await until(lambda: fake.given_up)
@@ -96,7 +106,7 @@ async def test_a_poison_order_ends_after_three_crashes_and_the_workers_live_on()
 
 async def test_a_storage_error_is_retried_beyond_the_crash_limit() -> None:
     fake = FakeExecution(fails=[StorageError("disk")] * (MAX_CRASHES + 2))
-    pool = WorkerPool(fake.execute, fake.reload, 1, 10, give_up=fake.give_up, crash_delay=0)
+    pool = workers(fake, 1, 10, crash_delay=0)
     pool.start()
     pool.enqueue(new_order("o-1"))
     await until(lambda: len(fake.ran) == MAX_CRASHES + 3)
@@ -107,7 +117,7 @@ async def test_a_storage_error_is_retried_beyond_the_crash_limit() -> None:
 async def test_stop_lets_running_orders_finish_within_the_grace() -> None:
     fake = FakeExecution()
     fake.gate.clear()
-    pool = WorkerPool(fake.execute, fake.reload, 2, 10, give_up=fake.give_up)
+    pool = workers(fake, 2, 10)
     pool.start()
     pool.enqueue(new_order("running"))
     await until(lambda: fake.running == 1)
@@ -116,3 +126,55 @@ async def test_stop_lets_running_orders_finish_within_the_grace() -> None:
     fake.gate.set()  # it finishes inside the grace
     await stopping
     assert fake.ran == ["running"]
+
+
+async def test_storage_failures_are_said_when_their_count_doubles_and_their_end_once() -> None:
+    said: list[str] = []
+    sink = logger.add(lambda message: said.append(message.record["message"]), level="INFO")
+    fake = FakeExecution(fails=[StorageError("database or disk is full")] * 9)
+    outage = StorageOutage(first_pause=0)
+    pool = workers(fake, 1, 10, outage=outage)
+    pool.start()
+    try:
+        pool.enqueue(new_order("o-1"))
+        await until(lambda: outage.awaiting == 1)
+        assert outage.problems() == ["storage failing (database or disk is full): 1 order "
+                                     "waits to be stored, tried again at least every 2 s"]
+        await until(lambda: len(fake.ran) == 10 and outage.awaiting == 0)
+    finally:
+        logger.remove(sink)
+        await pool.stop(0)
+    failures = [m for m in said if m.startswith("storage error")]
+    assert [m.split("(")[2].split(" ")[0] for m in failures] == ["1", "2", "4", "8"]
+    assert said[-1] == "stored again, after 9 failed tries"
+    assert outage.problems() == []
+
+
+async def test_an_order_the_store_cannot_read_back_is_tried_again_not_left() -> None:
+    fake = FakeExecution(fails=[StorageError("connection refused")])
+    unread = [StorageError("connection refused")] * 3
+    reload = fake.reload
+
+    async def flaky_reload(order_id: str) -> Order | None:
+        if unread:
+            raise unread.pop()
+        return await reload(order_id)
+
+    fake.reload = flaky_reload  # type: ignore[method-assign]
+    pool = workers(fake, 1, 10)
+    pool.start()
+    pool.enqueue(new_order("o-1"))
+    await until(lambda: fake.ran == ["o-1", "o-1"])  # read back on the fourth try, and run
+    assert not unread and fake.given_up == []
+    await pool.stop(0)
+
+
+def test_storage_retries_pause_longer_each_time_up_to_a_ceiling() -> None:
+    outage = StorageOutage(first_pause=0.05, longest_pause=2.0)
+    pauses = [outage.failed("o-1", StorageError("full")).pause for _ in range(8)]
+    assert pauses == [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
+    assert outage.failed("o-2", StorageError("full")).pause == 0.05  # each order its own
+    assert outage.stored("o-1") == 8 and outage.stored("o-1") == 0
+    assert [outage.refused(StorageError("full")).say for _ in range(5)] == [
+        True, True, False, True, False]
+    assert outage.accepted() == 5 and outage.accepted() == 0

@@ -37,6 +37,7 @@ from engine.domain.status import OrderStatus as S
 from engine.orders.halt import TradingSwitch
 from engine.orders.router import Router
 from engine.orders.service import OrderService
+from engine.orders.storage_outage import StorageOutage
 from engine.ports import Clock, OrderStore, StaleOrder, StorageError
 
 CHILD_LOOK_SECONDS = 1.0  # how often a slice's end is looked for in the store
@@ -61,9 +62,9 @@ def child_id(parent_id: str, index: int) -> str:
 class TwapScheduler:
     def __init__(self, service: OrderService, store: OrderStore, router: Router, clock: Clock,
                  queue: SliceQueue, rates: Buckets, trading: TradingSwitch,
-                 retry_delay: float = 1.0) -> None:
+                 outage: StorageOutage, retry_delay: float = 1.0) -> None:
         self._service, self._store, self._router, self._clock = service, store, router, clock
-        self._queue, self._rates = queue, rates
+        self._queue, self._rates, self._outage = queue, rates, outage
         self._trading, self._retry_delay = trading, retry_delay
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._owners: Counter[str | None] = Counter()
@@ -112,12 +113,12 @@ class TwapScheduler:
             while not parent.status.terminal:
                 try:
                     parent = await self._step(parent)
+                    self._stored(parent.id)
                     continue
-                except (StaleOrder, StorageError) as error:
-                    if isinstance(error, StorageError):
-                        logger.bind(order_id=parent.id).warning("TWAP step not stored ({}); "
-                                                                "retrying", error)
-                        await self._clock.sleep(self._retry_delay)
+                except StaleOrder:
+                    pass
+                except StorageError as error:
+                    await self._storage_failed(parent.id, error)
                 except Exception as error:  # a bug: retry a few times, then fail the order
                     crashes += 1
                     logger.bind(order_id=parent.id).exception("TWAP step crashed ({} of {})",
@@ -126,8 +127,9 @@ class TwapScheduler:
                         await self._service.give_up(parent.id, error)
                         return
                     await self._clock.sleep(self._retry_delay)
-                fresh = await self._store.get(parent.id)  # cancelled meanwhile, say
+                fresh = await self._reread(parent.id)  # cancelled meanwhile, say
                 if fresh is None or fresh.status is not S.WAITING:
+                    self._outage.stored(parent.id)  # nothing of it is left to store
                     return
                 parent = fresh
         finally:
@@ -136,6 +138,27 @@ class TwapScheduler:
                 self._owners[parent.owner] -= 1
                 if not self._owners[parent.owner]:
                     del self._owners[parent.owner]
+
+    async def _reread(self, parent_id: str) -> Order | None:
+        """The parent as stored, once the store answers (a database away answers nothing)."""
+        while True:
+            try:
+                return await self._store.get(parent_id)
+            except StorageError as error:
+                await self._storage_failed(parent_id, error)
+
+    async def _storage_failed(self, parent_id: str, error: StorageError) -> None:
+        retry = self._outage.failed(parent_id, error)
+        if retry.say:
+            logger.bind(order_id=parent_id).warning(
+                "TWAP step not stored ({}); trying again in {:g} s ({} in a row; said again "
+                "when that count doubles)", error, retry.pause, retry.failures)
+        await self._clock.sleep(retry.pause)
+
+    def _stored(self, parent_id: str) -> None:
+        if failures := self._outage.stored(parent_id):
+            logger.bind(order_id=parent_id).info("TWAP step stored again, after {} failed "
+                                                 "tries", failures)
 
     async def _step(self, parent: Order) -> Order:
         r, progress = parent.request, parent.progress

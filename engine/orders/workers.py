@@ -10,6 +10,7 @@ from loguru import logger
 from engine.domain.errors import Overloaded
 from engine.domain.order import Order
 from engine.orders.fair_queue import FairQueue
+from engine.orders.storage_outage import StorageOutage
 from engine.ports import StaleOrder, StorageError
 
 Execute = Callable[[Order], Awaitable[Order]]
@@ -22,9 +23,9 @@ class WorkerPool:
     """Exactly `size` coroutines execute orders, so at most `size` run at once."""
 
     def __init__(self, execute: Execute, reload: Reload, size: int, max_pending: int, *,
-                 give_up: GiveUp, crash_delay: float = 1.0) -> None:
+                 give_up: GiveUp, outage: StorageOutage, crash_delay: float = 1.0) -> None:
         self._execute, self._reload, self._give_up = execute, reload, give_up
-        self._crash_delay = crash_delay
+        self._outage, self._crash_delay = outage, crash_delay
         # Unexpected errors per order: a poison order must end, not crash a worker forever.
         self._crashes: dict[str, int] = {}
         self._size, self._max_pending = size, max_pending
@@ -102,15 +103,25 @@ class WorkerPool:
                 # Someone else moved it first (a cancel, say): carry on from what is stored.
                 self._later.add(asyncio.create_task(self._requeue(order.id, delay=0)))
             except StorageError as error:  # the disk, not the order: try again, without limit
-                logger.bind(order_id=order.id).warning("storage error ({}); retrying", error)
-                self._later.add(asyncio.create_task(self._requeue(order.id,
-                                                                  self._crash_delay)))
+                self._storage_failed(order.id, error)
             except Exception as error:
                 self._crashed(order.id, error)
             else:
                 self._crashes.pop(order.id, None)
+                if failures := self._outage.stored(order.id):
+                    logger.bind(order_id=order.id).info("stored again, after {} failed {}",
+                                                        failures, _tries(failures))
             finally:
                 self._busy.discard(me)
+
+    def _storage_failed(self, order_id: str, error: StorageError) -> None:
+        retry = self._outage.failed(order_id, error)
+        if retry.say:
+            logger.bind(order_id=order_id).warning(
+                "storage error ({}); trying again in {:g} s ({} failed {} in a row; said again "
+                "when that count doubles)", error, retry.pause, retry.failures,
+                _tries(retry.failures))
+        self._later.add(asyncio.create_task(self._requeue(order_id, retry.pause)))
 
     def _crashed(self, order_id: str, error: Exception) -> None:
         crashes = self._crashes[order_id] = self._crashes.get(order_id, 0) + 1
@@ -137,8 +148,17 @@ class WorkerPool:
         self._later.discard(asyncio.current_task())
         try:
             order = await self._reload(order_id)
+        except StorageError as error:  # the store is still away: it is still this order's
+            self._storage_failed(order_id, error)
+            return
         except Exception:
             logger.bind(order_id=order_id).exception("reload failed; it resumes at start-up")
             return
-        if order is not None and not order.status.terminal and not self._stopping:
+        if order is None or order.status.terminal:
+            self._outage.stored(order_id)  # it ended elsewhere (a cancel): nothing to store
+        elif not self._stopping:
             self.enqueue(order)
+
+
+def _tries(count: int) -> str:
+    return "try" if count == 1 else "tries"

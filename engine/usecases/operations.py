@@ -16,6 +16,7 @@ from engine.domain.status import OrderStatus as S
 from engine.orders.risk_controls import RiskControls
 from engine.orders.router import Router
 from engine.orders.service import OrderService
+from engine.orders.storage_outage import StorageOutage
 from engine.orders.wakers import Wakers
 from engine.orders.workers import MAX_CRASHES, WorkerPool
 from engine.ports import Clock, OrderStore
@@ -47,18 +48,19 @@ class Health:
     waiting: int
     subscribers: int
     peak_in_flight: int  # the most orders that ever executed at once (at most `workers`)
-    problems: tuple[str, ...] = ()  # pools the venues leave out of quotes, and why
+    problems: tuple[str, ...] = ()  # a store refusing writes; pools left out of quotes, why
 
 
 class Operations:
     def __init__(self, *, store: OrderStore, orders: Orders, service: OrderService,
                  pool: WorkerPool, wakers: Wakers, keyring: KeyRing, risk: RiskControls,
                  hub: Hub, metrics: Metrics, clock: Clock, workers: int,
-                 shutdown_grace: float, router: Router) -> None:
+                 shutdown_grace: float, router: Router, outage: StorageOutage) -> None:
         self._store, self._orders, self._service, self._pool = store, orders, service, pool
         self._wakers, self._keyring, self._risk, self._hub = wakers, keyring, risk, hub
         self._metrics, self._clock = metrics, clock
         self._workers, self._grace, self._router = workers, shutdown_grace, router
+        self._outage = outage
 
     async def start(self) -> None:
         """Resume every unfinished order, then start the workers and accept new ones."""
@@ -125,7 +127,8 @@ class Operations:
     def health(self) -> Health:
         return Health(self._orders.accepting, self._workers, self._pool.queued,
                       self._pool.in_flight, self._wakers.waiting, self._hub.subscriber_count,
-                      self._pool.peak_in_flight, tuple(self._router.problems()))
+                      self._pool.peak_in_flight,
+                      (*self._outage.problems(), *self._router.problems()))
 
     def refused(self, code: str) -> None:
         """Count a request refused with this code (for /metrics)."""

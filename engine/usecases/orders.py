@@ -26,6 +26,7 @@ from engine.domain.status import OrderStatus as S
 from engine.orders.risk_controls import RiskControls
 from engine.orders.router import Router
 from engine.orders.service import OrderService
+from engine.orders.storage_outage import StorageOutage
 from engine.orders.wakers import Wakers
 from engine.orders.workers import WorkerPool
 from engine.ports import (
@@ -59,10 +60,11 @@ class Orders:
     def __init__(self, *, store: OrderStore, service: OrderService, pool: WorkerPool,
                  wakers: Wakers, risk: RiskControls, router: Router, hub: Hub,
                  metrics: Metrics, clock: Clock, limits: WaitingLimits,
-                 tokens: TokenDirectory) -> None:
+                 tokens: TokenDirectory, outage: StorageOutage) -> None:
         self._store, self._service, self._pool, self._wakers = store, service, pool, wakers
         self._risk, self._router, self._hub, self._metrics = risk, router, hub, metrics
         self._clock, self._limits, self._tokens = clock, limits, tokens
+        self._outage = outage
         self.accepting = False  # opened once unfinished orders are resumed, closed at stop
         self._keys_in_progress: set[str] = set()
 
@@ -122,12 +124,17 @@ class Orders:
             order = await self._service.create(request, key, caller.name)
         except StorageError as error:
             self._pool.release()
-            logger.error("order not stored: {}", error)
+            refused = self._outage.refused(error)
+            if refused.say:  # each client is told; the log says it when the count doubles
+                logger.error("order not stored: {} ({} refused in a row)", error,
+                             refused.failures)
             raise StorageUnavailable("the order could not be stored; nothing was accepted") \
                 from None
         except BaseException:
             self._pool.release()
             raise
+        if refusals := self._outage.accepted():
+            logger.info("orders are stored again, after {} refused", refusals)
         self._pool.enqueue(order, reserved=True)
         return order
 

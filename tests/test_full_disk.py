@@ -1,0 +1,100 @@
+"""A full disk: new orders are refused with a 503 and nothing of them is kept; what the engine
+holds is tried again with pauses that grow, said in its health and sparingly in its log; and
+once there is room again every accepted order ends, each once.
+
+The disk fills through a limit on the size of any file the engine's process writes
+(RLIMIT_FSIZE: the kernel answers a write past it with EFBIG, which SQLite reports as a disk
+error), set and raised from outside the running process with prlimit."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from engine.testing.process import EngineProcess
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="prlimit is Linux's")
+ROOM = 1_000_000  # bytes any file may still grow by, once the disk is "full"
+MARKET = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.01}
+
+
+async def submit(session: aiohttp.ClientSession, url: str) -> tuple[int, dict[str, Any]]:
+    async with session.post(f"{url}/api/orders/execute", json=MARKET) as resp:
+        return resp.status, await resp.json()
+
+
+async def condition(check: Any, seconds: float = 30) -> None:
+    """Wait for `await check()` to hold: a condition, asked every 20 ms, not a time."""
+    for _ in range(int(seconds / 0.02)):
+        if await check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the condition never held")
+
+
+async def test_a_full_disk_refuses_new_orders_and_finishes_the_accepted_ones_once_freed(
+        tmp_path: Path) -> None:
+    log = tmp_path / "engine.log"
+    engine = EngineProcess(tmp_path / "e.db", "--latency-scale", "0", "--failure-rate", "0",
+                           "--requests-per-second", "0", "--log-level", "INFO", log=log)
+    await engine.start()
+    assert engine.proc is not None
+    largest = max(entry.stat().st_size for entry in os.scandir(tmp_path))
+    resource.prlimit(engine.proc.pid, resource.RLIMIT_FSIZE,
+                     (largest + ROOM, resource.RLIM_INFINITY))
+    accepted: list[str] = []
+    refusal: dict[str, Any] = {}
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):  # bursts, so that orders are executing when the disk fills
+                answers = await asyncio.gather(*(submit(session, engine.url) for _ in range(20)))
+                accepted += [body["orderId"] for status, body in answers if status == 201]
+                refusal = next((body for status, body in answers if status == 503), {})
+                if refusal:
+                    break
+            assert refusal["error"]["code"] == "STORAGE_UNAVAILABLE"
+
+            async def health() -> dict[str, Any]:
+                async with session.get(f"{engine.url}/healthz") as resp:
+                    assert resp.status == 200  # degraded, not down: reads are still served
+                    return dict(await resp.json())
+
+            async def storage_failing() -> bool:
+                return any(r.startswith("storage failing") for r in
+                           (await health()).get("reasons", []))
+
+            await condition(storage_failing)
+            async with session.get(f"{engine.url}/metrics") as resp:
+                gauge = next(line for line in (await resp.text()).splitlines()
+                             if line.startswith("engine_orders_awaiting_storage "))
+                assert float(gauge.split()[1]) >= 1
+            resource.prlimit(engine.proc.pid, resource.RLIMIT_FSIZE,
+                             (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+            async def all_confirmed() -> bool:
+                for order_id in accepted:
+                    async with session.get(f"{engine.url}/api/orders/{order_id}") as resp:
+                        if (await resp.json())["status"] != "confirmed":
+                            return False
+                return True
+
+            await condition(all_confirmed)
+            assert (await health())["status"] == "ok"
+            status, _ = await submit(session, engine.url)
+            assert status == 201  # room again: orders are taken again
+    finally:
+        resource.prlimit(engine.proc.pid, resource.RLIMIT_FSIZE,
+                         (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        assert await engine.terminate() == 0
+    said = log.read_text()
+    retries = [line for line in said.splitlines() if "storage error" in line]
+    counts = {int(line.split("(")[2].split(" ")[0]) for line in retries}
+    assert counts and all(n & (n - 1) == 0 for n in counts)  # at a doubling only, not a spin
+    assert "stored again, after" in said and "orders are stored again, after" in said
