@@ -8,6 +8,7 @@ event loop, by its own thread, a batch per transaction; a landing is reported on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 from collections.abc import Sequence
@@ -16,8 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from loguru import logger
 
 from engine.domain.transactions import Landed
+
+FIRST_PAUSE, LONGEST_PAUSE = 0.05, 2.0  # between tries of a batch the disk refused
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -47,11 +51,29 @@ class _Batch:
     settled: list[tuple[str]] = field(default_factory=list)  # no longer in flight
     meta: dict[str, Any] = field(default_factory=dict)  # the latest value of each key wins
     durable: asyncio.Future[None] | None = None
+    waiting: list[asyncio.Future[None]] = field(default_factory=list)  # merged batches' too
 
     def future(self) -> asyncio.Future[None]:
         if self.durable is None:
             self.durable = asyncio.get_running_loop().create_future()
         return self.durable
+
+    def then(self, newer: _Batch) -> _Batch:
+        """This batch, which could not be written, with what was recorded since: written
+        together, in order, and whoever waits for either waits for both."""
+        merged = _Batch(self.sent + newer.sent, self.landed + newer.landed,
+                        self.touched + newer.touched, self.settled + newer.settled,
+                        self.meta | newer.meta)
+        merged.waiting = [f for b in (self, newer) for f in (*b.waiting, b.durable) if f]
+        return merged
+
+    def written(self, error: BaseException | None = None) -> None:
+        for waiter in (*self.waiting, self.durable):
+            if waiter is not None and not waiter.done():
+                if error is None:
+                    waiter.set_result(None)
+                else:
+                    waiter.set_exception(error)
 
 
 class ChainRecord:
@@ -76,8 +98,17 @@ class ChainRecord:
         self._writing: _Batch | None = None
         self._flusher: asyncio.Task[None] | None = None
 
-    async def close(self) -> None:
-        await self.durable()
+    async def close(self, grace: float = 10.0) -> None:
+        """Write what it holds (for `grace` seconds at most: a disk that stays full must not
+        hold the process up for ever; what it could not write is said)."""
+        try:
+            await asyncio.wait_for(self.durable(), grace)
+        except TimeoutError:
+            unwritten = self._next
+            logger.error("the chain's record is closed with {} not written: its disk "
+                         "refused them for {:g} s", _count(unwritten), grace)
+            if self._flusher is not None:
+                self._flusher.cancel()
         await asyncio.get_running_loop().run_in_executor(self._thread, self._db.close)
         self._thread.shutdown()
         self._reader.close()
@@ -174,16 +205,31 @@ class ChainRecord:
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
+        failures = 0
         try:
             while _pending(self._next):
                 batch, self._next = self._next, _Batch()
                 self._writing = batch
                 try:
                     await loop.run_in_executor(self._thread, self._write, batch)
-                except Exception as error:
-                    batch.future().set_exception(error)
+                except sqlite3.Error as error:
+                    # A full disk, say. What landed has landed: it is written ahead of what
+                    # comes next once it can be, and whoever waits for it (a status) waits on.
+                    self._next = batch.then(self._next)
+                    failures += 1
+                    if failures & (failures - 1) == 0:  # the first, then at each doubling
+                        logger.warning("the chain's record could not be written ({}); trying "
+                                       "again ({} failed in a row)", error, failures)
+                    await asyncio.sleep(min(FIRST_PAUSE * 2 ** min(failures - 1, 32),
+                                            LONGEST_PAUSE))
+                except Exception as error:  # not the disk: nothing would make it go through
+                    batch.written(error)
                 else:
-                    batch.future().set_result(None)
+                    batch.written()
+                    if failures:
+                        logger.info("the chain's record is written again, after {} failed "
+                                    "tries", failures)
+                        failures = 0
                 finally:
                     self._writing = None
         finally:
@@ -200,11 +246,19 @@ class ChainRecord:
             db.executemany("DELETE FROM in_flight WHERE signature=?", batch.settled)
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                            [(k, orjson.dumps(v)) for k, v in batch.meta.items()])
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # a COMMIT that failed (a full disk) leaves it open
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
 
 
 def _pending(batch: _Batch) -> bool:
     return bool(batch.sent or batch.landed or batch.settled or batch.meta or batch.touched)
+
+
+def _count(batch: _Batch) -> str:
+    landings, sends = len(batch.landed), len(batch.sent)
+    return (f"{landings} landing{'' if landings == 1 else 's'} and "
+            f"{sends} send{'' if sends == 1 else 's'}")
