@@ -41,3 +41,10 @@ def test_the_engine_refuses_to_start_on_a_malformed_keypair_with_a_message(
                            "--keypair", str(bad)], text=True, capture_output=True, timeout=30)
     assert done.returncode == 2 and "not a Solana keypair file" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_keypair_whose_halves_do_not_match_is_refused_saying_so(tmp_path: Path) -> None:
+    path = tmp_path / "id.json"
+    path.write_text(json.dumps(list(range(64))))  # 64 bytes, but no public key of that secret
+    with pytest.raises(ValueError, match="last 32 bytes are not the public key of its first 32"):
+        load_or_create(str(path))

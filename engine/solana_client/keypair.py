@@ -18,7 +18,11 @@ def load_or_create(path: str) -> Keypair:
         if not (isinstance(data, list) and len(data) == 64
                 and all(isinstance(b, int) and 0 <= b < 256 for b in data)):
             raise ValueError(f"{path} is not a Solana keypair file (a JSON array of 64 bytes)")
-        keypair = Keypair.from_bytes(bytes(data))
+        try:
+            keypair = Keypair.from_bytes(bytes(data))
+        except ValueError:  # solders says only "signature error"
+            raise ValueError(f"{path} is not a keypair: its last 32 bytes are not the public "
+                             "key of its first 32 (the secret)") from None
         if os.stat(path).st_mode & 0o077:
             logger.warning("{} can be read by other users: chmod 600 it", path)
         return keypair
