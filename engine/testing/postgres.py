@@ -18,6 +18,7 @@ import asyncpg
 from engine.testing.process import free_port
 
 USER = "engine"
+_servers: dict[str, tuple[list[str], list[str]]] = {}  # a running one's start and stop commands
 
 
 def binaries() -> str | None:
@@ -53,13 +54,30 @@ def throwaway_postgres(*, durable: bool = True) -> Iterator[str]:
         options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c max_connections=200"
         if not durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        subprocess.run(_as_owner([f"{bindir}/pg_ctl", "-D", data, "-o", options, "-w", "-l",
-                                  os.path.join(home, "log"), "start"], owner), **run)  # type: ignore[call-overload]
-        yield f"postgresql://{USER}@127.0.0.1:{port}/postgres"
+        start = _as_owner([f"{bindir}/pg_ctl", "-D", data, "-o", options, "-w", "-l",
+                           os.path.join(home, "log"), "start"], owner)
+        subprocess.run(start, **run)  # type: ignore[call-overload]
+        url = f"postgresql://{USER}@127.0.0.1:{port}/postgres"
+        _servers[url] = (start, _as_owner([f"{bindir}/pg_ctl", "-D", data, "-m", "fast", "-w",
+                                           "stop"], owner))
+        yield url
     finally:
+        _servers.pop(f"postgresql://{USER}@127.0.0.1:{port}/postgres", None)
         subprocess.run(_as_owner([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"],
                                  owner), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(home, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def stopped(url: str) -> Iterator[None]:
+    """The throwaway server at `url` stopped (a database restart, as an operator's), and
+    started again on the same port when the block ends."""
+    start, stop = _servers[url]
+    subprocess.run(stop, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        yield
+    finally:
+        subprocess.run(start, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 async def fresh_database(url: str, label: str) -> str:

@@ -1,0 +1,71 @@
+"""The database goes away under a running engine (PostgreSQL restarted, as operators do) and
+comes back: the orders it was executing finish, each once, without a restart of the engine.
+Before, an order whose read-back failed was left until the engine's next start, and /healthz
+said "ok" meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import pytest
+
+from engine.testing.postgres import binaries, stopped, throwaway_postgres
+from engine.testing.process import EngineProcess
+
+pytestmark = pytest.mark.skipif(binaries() is None, reason="PostgreSQL is not installed")
+MARKET = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.01}
+
+
+async def condition(check: Any, seconds: float = 30) -> None:
+    """Wait for `await check()` to hold: a condition, asked every 20 ms, not a time."""
+    for _ in range(int(seconds / 0.02)):
+        if await check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the condition never held")
+
+
+async def test_orders_caught_by_a_database_restart_finish_once_it_is_back() -> None:
+    with throwaway_postgres(durable=False) as url:
+        # Landings take a few hundred ms: the database stops while the orders are on their way.
+        engine = EngineProcess(url, "--latency-scale", "0.3", "--failure-rate", "0",
+                               "--requests-per-second", "0")
+        await engine.start()
+        try:
+            async with aiohttp.ClientSession() as session:
+                accepted = []
+                for _ in range(20):
+                    async with session.post(f"{engine.url}/api/orders/execute",
+                                            json=MARKET) as resp:
+                        accepted.append((await resp.json())["orderId"])
+
+                async def health() -> dict[str, Any]:
+                    async with session.get(f"{engine.url}/healthz") as resp:
+                        return dict(await resp.json())
+
+                async def waiting_on_storage() -> bool:
+                    return any(reason.startswith("storage failing")
+                               for reason in (await health()).get("reasons", []))
+
+                with stopped(url):
+                    await condition(waiting_on_storage)
+                    async with session.post(f"{engine.url}/api/orders/execute",
+                                            json=MARKET) as resp:
+                        assert resp.status == 503  # nothing can be stored: nothing is taken
+
+                async def all_confirmed() -> bool:
+                    for order_id in accepted:
+                        async with session.get(f"{engine.url}/api/orders/{order_id}") as resp:
+                            if (await resp.json())["status"] != "confirmed":
+                                return False
+                    return True
+
+                await condition(all_confirmed)
+                assert (await health())["status"] == "ok"
+                async with session.get(f"{engine.url}/api/orders/{accepted[0]}") as resp:
+                    events = (await resp.json())["events"]
+                assert [e["status"] for e in events].count("confirmed") == 1
+        finally:
+            assert await engine.terminate() == 0
