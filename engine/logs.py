@@ -4,7 +4,8 @@ and no secret in any of them.
 Every line is redacted as it is written, whatever wrote it (our code, aiohttp, asyncpg, a
 traceback's text): API keys, and the values of `Authorization` and `Sec-WebSocket-Protocol`.
 A client's malformed request is one line at debug level, never a traceback: anyone can send
-one, so at any other level it would flood the log on demand.
+one, so at any other level it would flood the log on demand. A failure that repeats (a database
+away) is said the first time and then when its count doubles (`Repeats`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,25 @@ SECRETS = (
 TRIGGERS = ("oek_", "bearer", "authorization", "sec-websocket-protocol", "password=", "://")
 # aiohttp's message when it refuses a request it cannot parse (400) or that broke mid-way.
 CLIENT_ERROR = "Error handling request"
+
+
+class Repeats:
+    """A failure that repeats every few seconds while it lasts (the database away): said the
+    first time and whenever the count in a row doubles, so that an hour of it is a dozen
+    lines, not a line a try; its end, once."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def failed(self) -> bool:
+        """Count one more; whether to say it."""
+        self.count += 1
+        return self.count & (self.count - 1) == 0
+
+    def ended(self) -> int:
+        """It went through: how many failures in a row that ends (0: none)."""
+        count, self.count = self.count, 0
+        return count
 
 
 def redact(text: str) -> str:
@@ -87,7 +107,18 @@ class _ToLoguru(logging.Handler):
                          type(error).__name__, f": {printable(why[0][:120])}" if why else "")
             return
         level: str | int = record.levelname if record.levelname in _LEVELS else record.levelno
+        if record.levelno <= logging.WARNING and _connection_failure(error):
+            # A library's warning that a connection failed (asyncpg restoring its pool while the
+            # database is away, every 2 s): one line; a traceback says nothing more of it.
+            logger.log(level, "{}: {}: {}: {}", record.name, message, type(error).__name__, error)
+            return
         logger.opt(depth=6, exception=record.exc_info).log(level, "{}: {}", record.name, message)
+
+
+def _connection_failure(error: BaseException | None) -> bool:
+    return isinstance(error, OSError) or (
+        error is not None and type(error).__module__.startswith("asyncpg")
+        and "Connect" in type(error).__name__)
 
 
 _LEVELS = frozenset({"TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"})

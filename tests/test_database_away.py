@@ -6,6 +6,7 @@ said "ok" meanwhile."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -27,11 +28,13 @@ async def condition(check: Any, seconds: float = 30) -> None:
     raise AssertionError("the condition never held")
 
 
-async def test_orders_caught_by_a_database_restart_finish_once_it_is_back() -> None:
+async def test_orders_caught_by_a_database_restart_finish_once_it_is_back(
+        tmp_path: Path) -> None:
+    log = tmp_path / "engine.log"
     with throwaway_postgres(durable=False) as url:
         # Landings take a few hundred ms: the database stops while the orders are on their way.
         engine = EngineProcess(url, "--latency-scale", "0.3", "--failure-rate", "0",
-                               "--requests-per-second", "0")
+                               "--requests-per-second", "0", "--log-level", "INFO", log=log)
         await engine.start()
         try:
             async with aiohttp.ClientSession() as session:
@@ -69,3 +72,8 @@ async def test_orders_caught_by_a_database_restart_finish_once_it_is_back() -> N
                 assert [e["status"] for e in events].count("confirmed") == 1
         finally:
             assert await engine.terminate() == 0
+    # Each failure that repeats (an order's writes, leases, the feed, the keys) is said when its
+    # count in a row doubles, never at every try.
+    counts = [int(line.split(" in a row")[0].rsplit("(", 1)[-1].split()[0])
+              for line in log.read_text().splitlines() if " in a row" in line]
+    assert counts and all(n & (n - 1) == 0 for n in counts)

@@ -103,3 +103,31 @@ def test_a_line_without_a_secret_is_written_as_it_is() -> None:
 
 def test_printable_escapes_control_characters() -> None:
     assert printable("/a\nb\x1b[31m") == "/a\\nb\\x1b[31m"
+
+
+LIBRARY_WARNINGS = """
+import logging
+from engine.logs import configure
+configure("INFO")
+try:
+    raise ConnectionRefusedError(111, "Connect call failed")
+except OSError as error:
+    logging.getLogger("asyncpg.pool").warning(
+        "Failed to restore the pool connection floor; retrying", exc_info=error)
+try:
+    raise KeyError("not a connection's")
+except KeyError as error:
+    logging.getLogger("somelibrary").warning("something else went wrong", exc_info=error)
+"""
+
+
+def test_a_librarys_warning_of_a_failed_connection_is_one_line_without_a_traceback() -> None:
+    # asyncpg says this every 2 s while the database is away: a traceback a time flooded the log.
+    done = subprocess.run([sys.executable, "-c", LIBRARY_WARNINGS], capture_output=True,
+                          text=True, timeout=30)
+    lines = done.stderr.splitlines()
+    pool = [line for line in lines if "asyncpg.pool" in line]
+    assert len(pool) == 1 and pool[0].endswith(
+        "Failed to restore the pool connection floor; retrying: ConnectionRefusedError: "
+        "[Errno 111] Connect call failed")
+    assert done.stderr.count("Traceback") == 1  # the other warning's, which may be a bug's

@@ -15,6 +15,7 @@ from datetime import datetime
 from loguru import logger
 
 from engine.domain.access import ApiKey, Caller, Scope, key_hash
+from engine.logs import Repeats
 from engine.ports import OrderStore, StorageError
 
 REFRESH_SECONDS = 0.5
@@ -79,9 +80,15 @@ class KeyRing:
 
     async def run(self) -> None:
         """Refresh forever (a task of the app's lifecycle)."""
+        failing = Repeats()
         while True:
             await asyncio.sleep(REFRESH_SECONDS)
             try:
                 await self.refresh()
             except StorageError as error:  # keep the keys we know; try again next second
-                logger.warning("API keys not refreshed: {}", error)
+                if failing.failed():
+                    logger.warning("API keys not refreshed: {} ({} in a row; said again when "
+                                   "that count doubles)", error, failing.count)
+                continue
+            if failures := failing.ended():
+                logger.info("API keys refreshed again, after {} failed tries", failures)

@@ -18,6 +18,7 @@ from loguru import logger
 from engine.domain.events import OrderEvent, StoredEvent
 from engine.domain.order import Order
 from engine.domain.status import OrderStatus as S
+from engine.logs import Repeats
 from engine.ports import Clock, OrderStore, StorageError
 
 POLL_SECONDS = 1.0  # the backstop under the notifications
@@ -58,20 +59,26 @@ class Sharing:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _leases(self) -> None:
+        failing = Repeats()
         while True:
             await self._clock.sleep(self._lease / 3)
             try:
                 await self._store.renew_leases()
                 taken = await self._store.claim_unfinished()
             except StorageError as error:
-                logger.warning("leases not renewed: {}", error)
+                if failing.failed():
+                    logger.warning("leases not renewed: {} ({} in a row; said again when that "
+                                   "count doubles)", error, failing.count)
                 continue
+            if failures := failing.ended():
+                logger.info("leases renewed again, after {} failed tries", failures)
             if taken:
                 logger.warning("took over {} {} whose engine stopped renewing {}", len(taken),
                                *(("order", "it") if len(taken) == 1 else ("orders", "them")))
                 self._resume(taken)
 
     async def _relay(self) -> None:
+        failing = Repeats()
         while True:
             # The backstop: read the feed anyway. (asyncio.timeout: wait_for may swallow a
             # cancellation in 3.11, and a stop would then wait for this loop forever.)
@@ -82,7 +89,12 @@ class Sharing:
             try:
                 await self._catch_up()
             except StorageError as error:
-                logger.warning("feed not read: {}", error)
+                if failing.failed():
+                    logger.warning("feed not read: {} ({} in a row; said again when that count "
+                                   "doubles)", error, failing.count)
+                continue
+            if failures := failing.ended():
+                logger.info("feed read again, after {} failed tries", failures)
 
     async def _catch_up(self) -> None:
         while True:
