@@ -54,6 +54,7 @@ async def test_a_landing_the_disk_refuses_is_written_once_there_is_room(
         record.record(Landed("sig-2", 6, 1, 2, 5_000, memo="order-2"), "sig-2",
                       {"chain": {"landed": 2}})  # recorded while the disk is full
         assert not durable.done()  # a status waits: the landing is not durable yet
+        assert record.failing is not None  # what /healthz says (with the world's problems)
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
     await asyncio.wait_for(durable, 10)
@@ -63,6 +64,7 @@ async def test_a_landing_the_disk_refuses_is_written_once_there_is_room(
     assert record.in_flight() == []  # sent, then landed: the two in one go, in order
     assert record.naming("addr", 10) == [("sig-1", 5)]
     assert any(line.startswith("the chain's record is written again") for line in said)
+    assert record.failing is None
     await record.close()
 
 

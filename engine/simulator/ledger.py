@@ -97,6 +97,7 @@ class ChainRecord:
         self._next = _Batch()
         self._writing: _Batch | None = None
         self._flusher: asyncio.Task[None] | None = None
+        self.failing: str | None = None  # why the last write failed, while none has succeeded
 
     async def close(self, grace: float = 10.0) -> None:
         """Write what it holds (for `grace` seconds at most: a disk that stays full must not
@@ -217,6 +218,7 @@ class ChainRecord:
                     # comes next once it can be, and whoever waits for it (a status) waits on.
                     self._next = batch.then(self._next)
                     failures += 1
+                    self.failing = f"{error} ({failures} tries)"
                     if failures & (failures - 1) == 0:  # the first, then at each doubling
                         logger.warning("the chain's record could not be written ({}); trying "
                                        "again ({} failed in a row)", error, failures)
@@ -226,6 +228,7 @@ class ChainRecord:
                     batch.written(error)
                 else:
                     batch.written()
+                    self.failing = None
                     if failures:
                         logger.info("the chain's record is written again, after {} failed "
                                     "tries", failures)

@@ -236,8 +236,11 @@ class SimWorld:
         return self.bytecode is not None
 
     def problems(self) -> list[str]:
-        return [f"{venue.name} pool {pool_id} frozen ({reason})"
-                for venue in self.venues for pool_id, reason in venue.frozen.items()]
+        frozen = [f"{venue.name} pool {pool_id} frozen ({reason})"
+                  for venue in self.venues for pool_id, reason in venue.frozen.items()]
+        failing = self.record.failing if self.record is not None else None
+        return frozen + ([f"the simulated chain's record cannot be written ({failing}): "
+                          "landings wait until it can"] if failing else [])
 
     def notify(self, pairs: set[frozenset[str]] | None) -> None:
         """Pool state changed for these pairs (None: any); price watchers re-check."""
