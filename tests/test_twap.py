@@ -12,6 +12,7 @@ import pytest_asyncio
 from conftest import run_until
 
 from engine.app import open_store
+from engine.commands import cli
 from engine.config import Settings
 from engine.domain.events import Armed, SliceSent
 from engine.domain.order import Order
@@ -131,6 +132,8 @@ async def test_a_schedule_that_cannot_sell_everything_ends_partially_filled(
     assert final["status"] == "partially_filled"
     assert final["filled"] == "0.5" and final["remaining"] == "0.5"
     assert "unsold" in final["reason"]
+    # A script that follows it learns it did not fill: `watch` exits 1, as the README says.
+    assert await asyncio.to_thread(cli.main, ["watch", parent_id, "--url", twap_engine.url]) == 1
 
 
 async def test_a_schedule_that_sells_nothing_fails_with_not_filled(
