@@ -16,8 +16,12 @@ from pathlib import Path
 import pytest
 from loguru import logger
 
+from engine.clock import SystemClock
 from engine.domain.transactions import Landed
 from engine.simulator.ledger import ChainRecord
+from engine.simulator.world import SimWorld
+from engine.solana import jsonrpc as codes
+from engine.solana.jsonrpc import RpcError
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_FSIZE as Linux has it")
 
@@ -80,3 +84,24 @@ async def test_a_record_whose_disk_stays_full_closes_within_its_grace(
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
     assert any("closed with 1 landing and 0 sends not written" in line for line in said)
+
+
+async def test_the_cluster_answers_get_health_unhealthy_while_its_record_cannot_be_written(
+        tmp_path: Path) -> None:
+    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                           chain_db=str(tmp_path / "chain.db"))
+    assert await world.rpc.dispatch("getHealth", []) == "ok"
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (os.stat(tmp_path / "chain.db-wal").st_size, hard))
+    try:
+        world.chain.keep({"note": "x" * 10_000})  # anything it writes down
+        await until(lambda: world.chain.unwritable is not None)
+        with pytest.raises(RpcError) as refused:
+            await world.rpc.dispatch("getHealth", [])
+        assert refused.value.code == codes.NODE_UNHEALTHY
+        assert any("record cannot be written" in problem for problem in world.problems())
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    await until(lambda: world.chain.unwritable is None)
+    assert await world.rpc.dispatch("getHealth", []) == "ok" and world.problems() == []
+    await world.chain.close()

@@ -236,6 +236,11 @@ class SimChain:
         message = self.read(payload, verify=verify)
         return message, self._executor.run(message, self.now(), dry=True, detail=detail)
 
+    @property
+    def unwritable(self) -> str | None:
+        """Why its record cannot be written now (a full disk), if it cannot."""
+        return self._record.failing if self._record is not None else None
+
     def keep(self, values: dict[str, Any]) -> None:
         """Write values of the cluster's own into its record (when it keeps one)."""
         if self._record is not None:

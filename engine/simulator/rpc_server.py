@@ -99,6 +99,10 @@ class ClusterRpc:
         return {"slot": self.chain.block_height, "apiVersion": "2.2.0"}
 
     async def get_health(self) -> str:
+        """"ok", or a node's -32005 while its ledger cannot be written: what lands waits."""
+        if (failing := self.chain.unwritable) is not None:
+            raise RpcError(codes.NODE_UNHEALTHY, f"Node is unhealthy: its ledger cannot be "
+                           f"written ({failing})", {"numSlotsBehind": None})
         return "ok"
 
     async def get_slot(self, config: dict[str, Any] | None = None) -> int:

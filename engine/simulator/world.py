@@ -238,7 +238,7 @@ class SimWorld:
     def problems(self) -> list[str]:
         frozen = [f"{venue.name} pool {pool_id} frozen ({reason})"
                   for venue in self.venues for pool_id, reason in venue.frozen.items()]
-        failing = self.record.failing if self.record is not None else None
+        failing = self.chain.unwritable
         return frozen + ([f"the simulated chain's record cannot be written ({failing}): "
                           "landings wait until it can"] if failing else [])
 
