@@ -206,6 +206,18 @@ async def test_the_dashboard_shows_when_trading_is_halted(page: Any,
     assert "halted" in await page.text_content("#trading")
 
 
+async def test_the_dashboard_shows_a_degraded_engine_and_why(page: Any,
+                                                               engine: EngineHarness) -> None:
+    await page.wait_for_selector("#health.confirmed", timeout=10_000)
+    assert await page.text_content("#health") == "engine ok"
+    engine.world.raydium.freeze(next(iter(engine.world.raydium.pools)), "a test's fault")
+    await page.reload()
+    await page.wait_for_selector("#health.waiting", timeout=10_000)
+    shown = await page.text_content("#health")
+    assert shown.startswith("engine degraded: raydium pool ") and "a test's fault" in shown
+    assert "a test's fault" in await page.get_attribute("#health", "title")
+
+
 async def test_the_form_places_an_exact_out_order_and_a_twap(page: Any,
                                                               engine: EngineHarness) -> None:
     await page.wait_for_selector("#connection.confirmed", timeout=10_000)

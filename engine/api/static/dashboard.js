@@ -228,6 +228,22 @@ async function showTrading() {
   $("trading").textContent = `trading ${risk.state} · ${risk.openOrders} open`;
 }
 
+// The engine's own health: "degraded" says why (a store refusing writes, a pool left out of
+// quotes), the first reason shown and all of them on hover.
+async function showHealth() {
+  let health;
+  try {
+    health = await (await api("/healthz")).json();
+  } catch {
+    health = { status: "unreachable" };
+  }
+  const reasons = health.reasons || [];
+  const look = { ok: "confirmed", degraded: "waiting" }[health.status] || "failed";
+  $("health").className = `chip ${look}`;
+  $("health").textContent = `engine ${health.status}${reasons.length ? `: ${reasons[0]}` : ""}`;
+  $("health").title = reasons.length ? reasons.join("\n") : "GET /healthz";
+}
+
 const TYPE_FIELDS = {
   limitPrice: ["limit", "stop_limit", "twap"], slices: ["twap"], intervalSeconds: ["twap"],
   maxPrice: ["sniper"], triggerPrice: ["stop", "stop_limit"], trail: ["trailing_stop"],
@@ -283,6 +299,8 @@ async function start() {
   setInterval(drawCharts, 1000);
   showTrading();
   setInterval(showTrading, 5000);
+  showHealth();
+  setInterval(showHealth, 5000);
   await showWallet();
   // The wallet refreshes after fills (at most once a second) and every 10 s for other changes.
   setInterval(() => { if (walletDue) { walletDue = false; showWallet(); } }, 1000);
