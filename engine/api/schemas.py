@@ -221,7 +221,10 @@ SCHEMAS: dict[str, Any] = {
         "openOrders": {"type": "integer", "minimum": 0}}},
     "Health": {"type": "object", "required": ["status"], "properties": {
         "status": {"type": "string", "enum": ["ok", "degraded", "starting"]},
-        "reasons": {"type": "array", "items": {"type": "string"}},
+        "reasons": {"type": "array", "items": {"type": "string"},
+                    "description": "why it is degraded: the store refusing orders' writes (a "
+                                   "full disk, a database away), a pool left out of quotes, "
+                                   "the simulated chain's record unwritable"},
         "cluster": {"type": "object", "properties": {"execution": {
             "type": "string", "enum": ["bytecode", "model", "validator", "unknown"],
             "description": "what runs the cluster's transactions: the programs' own bytecode, "
