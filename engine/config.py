@@ -80,7 +80,7 @@ HELP = {
                    "with the engine's own swaps",
     "programs": "a directory of the programs' bytecode (<program id>.so): the embedded "
                 "cluster executes every transaction with it (default: the Python model)",
-    "shutdown_grace": "seconds executing orders get to finish on SIGTERM/SIGINT",
+    "shutdown_grace": "seconds executing orders get to finish on SIGTERM/SIGINT/SIGHUP",
     "max_waiting": "orders waiting for their trigger at once before POST answers 429",
     "max_waiting_per_key": "waiting orders one API key may hold",
     "max_connections": "open WebSockets at once before new ones are refused (503)",

@@ -111,12 +111,16 @@ async def test_a_busy_port_is_one_line_naming_it_and_exit_2(tmp_path: Path) -> N
     assert f"cannot listen on 127.0.0.1:{first.port}" in stderr
 
 
-async def test_sigint_stops_a_running_engine_with_exit_0(tmp_path: Path) -> None:
-    engine = EngineProcess(tmp_path / "e.db")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP])
+async def test_sigint_or_a_closed_terminal_stops_a_running_engine_with_exit_0(
+        tmp_path: Path, signum: signal.Signals) -> None:
+    log = tmp_path / "engine.log"
+    engine = EngineProcess(tmp_path / "e.db", "--log-level", "INFO", log=log)
     await engine.start()
     assert engine.proc is not None
-    engine.proc.send_signal(signal.SIGINT)
+    engine.proc.send_signal(signum)
     assert await asyncio.to_thread(engine.proc.wait, 15) == 0
+    assert "stopping: executing orders get up to" in log.read_text()  # orderly, not killed
 
 
 async def test_a_database_from_another_cluster_is_refused_naming_both_genesis_hashes(

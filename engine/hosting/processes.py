@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from loguru import logger
 
+from engine.api.server import STOP_SIGNALS
 from engine.config import Settings, is_postgres
 
 # Set in each child, to its parent's pid: bind with SO_REUSEPORT, tag the log lines, and stop
@@ -68,7 +69,8 @@ def run(settings: Settings, argv: Sequence[str]) -> int:
 
 
 class Supervisor:
-    """Keeps `count` copies of `command` running until SIGTERM or SIGINT, which it passes on."""
+    """Keeps `count` copies of `command` running until SIGTERM, SIGINT or SIGHUP, which it
+    passes on."""
 
     def __init__(self, command: Sequence[str], count: int, restarts: Restarts = Restarts(),
                  env: Mapping[str, str] | None = None) -> None:
@@ -84,12 +86,12 @@ class Supervisor:
         start (or could not be made), else the children's worst."""
         self._stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, self._stop, signum)
         try:
             codes = await asyncio.gather(*(self._keep(slot) for slot in range(self._count)))
         finally:
-            for signum in (signal.SIGTERM, signal.SIGINT):
+            for signum in STOP_SIGNALS:
                 loop.remove_signal_handler(signum)
         if self._ended is not None:
             return self._ended
