@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import stat
 import subprocess
 import sys
@@ -47,4 +48,24 @@ def test_a_keypair_whose_halves_do_not_match_is_refused_saying_so(tmp_path: Path
     path = tmp_path / "id.json"
     path.write_text(json.dumps(list(range(64))))  # 64 bytes, but no public key of that secret
     with pytest.raises(ValueError, match="last 32 bytes are not the public key of its first 32"):
+        load_or_create(str(path))
+
+
+def test_a_keypair_that_cannot_be_written_whole_leaves_no_file(tmp_path: Path) -> None:
+    path = tmp_path / "id.json"
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (10, hard))  # a disk with 10 bytes of room
+    try:
+        with pytest.raises(OSError):
+            load_or_create(str(path))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert list(tmp_path.iterdir()) == []  # neither a half-written keypair nor a temporary
+    assert load_or_create(str(path)).pubkey() == load_or_create(str(path)).pubkey()
+
+
+def test_an_empty_keypair_file_is_refused_saying_it_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "id.json"
+    path.write_text("")
+    with pytest.raises(ValueError, match=r"not a Solana keypair file .*; it is empty"):
         load_or_create(str(path))
