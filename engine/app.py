@@ -47,6 +47,7 @@ from engine.orders.workers import WorkerPool
 from engine.ports import Chain, Clock, OrderStore, Venue
 from engine.publishing.hub import Hub
 from engine.publishing.metrics import Metrics
+from engine.simulator.ledger import RecordUnavailable
 from engine.simulator.refusals import WalletMismatch
 from engine.simulator.slots import SLOT_SECONDS
 from engine.simulator.world import SimWorld
@@ -150,7 +151,7 @@ def build_world(settings: Settings, clock: Clock) -> SimWorld:
                               failure_rate=settings.failure_rate, chain_db=record,
                               funded=str(wallet), market_flow=settings.market_flow,
                               programs=settings.programs or None)
-    except (ProgramsMissing, WalletMismatch) as error:
+    except (ProgramsMissing, WalletMismatch, RecordUnavailable) as error:
         raise StartupError(str(error)) from None
 
 

@@ -4,6 +4,7 @@ signal while the engine is still starting. One line each, an exit code, never a 
 from __future__ import annotations
 
 import asyncio
+import resource
 import signal
 import subprocess
 import sys
@@ -213,3 +214,22 @@ async def test_a_cluster_on_a_busy_port_says_so_before_anything_else(tmp_path: P
     assert lines[-1] == f"cannot listen on 127.0.0.1:{first.port}: Address already in use"
     assert not any("JSON-RPC on" in line or "wallet" in line for line in lines)
     assert not (tmp_path / "second.db").exists()  # nothing was started, nor written
+
+
+async def test_a_disk_too_full_for_the_chains_record_ends_the_start_in_one_line(
+        tmp_path: Path) -> None:
+    def full_disk() -> None:  # room for the keypair, none for a database page
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1_000, resource.RLIM_INFINITY))
+
+    for command, exit_code in (
+            ([sys.executable, "-m", "engine", "--db", str(tmp_path / "e.db"),
+              "--port", str(free_port())], 1),
+            (cluster_command(tmp_path / "c.db", free_port()), 2)):
+        done = await asyncio.to_thread(subprocess.run, command, capture_output=True,
+                                       text=True, timeout=20, preexec_fn=full_disk)
+        assert done.returncode == exit_code and "Traceback" not in done.stderr, done.stderr
+        assert "cannot open the chain's record" in done.stderr.strip().splitlines()[-1]
+    # Once there is room, the same files start: nothing half-made was left in the way.
+    engine = EngineProcess(tmp_path / "e.db")
+    await engine.start()
+    assert await engine.terminate() == 0

@@ -19,6 +19,7 @@ from engine.domain.hosts import host_name
 from engine.hosting.state_lock import StateLock, Unavailable, sqlite_files
 from engine.simulator.cheatcodes import Cheatcodes
 from engine.simulator.cluster_server import Door, serve_world
+from engine.simulator.ledger import RecordUnavailable
 from engine.simulator.refusals import WalletMismatch
 from engine.simulator.world import SimWorld
 from engine.svm.runtime import ProgramsMissing
@@ -123,7 +124,7 @@ def _serve(args: argparse.Namespace, funded: str | None, lamports: int | None,
                                failure_rate=args.failure_rate, chain_db=args.db, funded=funded,
                                lamports=lamports, market_flow=args.market_flow,
                                programs=args.programs)
-    except (ProgramsMissing, WalletMismatch) as error:
+    except (ProgramsMissing, WalletMismatch, RecordUnavailable) as error:
         print(f"cannot start the cluster: {error}", file=sys.stderr)
         return 2
     if args.cheatcodes:

@@ -76,23 +76,31 @@ class _Batch:
                     waiter.set_exception(error)
 
 
+class RecordUnavailable(Exception):
+    """The record cannot be opened or first written (a full disk, say): one line at start."""
+
+
 class ChainRecord:
     def __init__(self, path: str) -> None:
         # Written by the writer thread (and at start-up, before it runs); read on the caller's
         # thread through a second connection, which WAL lets read while a batch is written.
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # owner-only, as SQLite's WAL
-        os.chmod(path, 0o600)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL survives a killed process (our chaos), not power loss; the chain is a
-        # stand-in for a remote cluster, and its fsyncs would only slow the simulation down.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(ledger)")}
-        for column, kind in (("payload", "TEXT"), ("meta", "BLOB")):  # a record kept before
-            if column not in columns:
-                self._db.execute(f"ALTER TABLE ledger ADD COLUMN {column} {kind}")
-        self._reader = sqlite3.connect(path, isolation_level=None)
+        self._path = path
+        try:
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # owner-only, as its WAL
+            os.chmod(path, 0o600)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL survives a killed process (our chaos), not power loss; the chain is
+            # a stand-in for a remote cluster, and its fsyncs would only slow it down.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(ledger)")}
+            for column, kind in (("payload", "TEXT"), ("meta", "BLOB")):  # an older record's
+                if column not in columns:
+                    self._db.execute(f"ALTER TABLE ledger ADD COLUMN {column} {kind}")
+            self._reader = sqlite3.connect(path, isolation_level=None)
+        except (sqlite3.Error, OSError) as error:
+            raise RecordUnavailable(f"cannot open the chain's record {path}: {error}") from None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="chain-record")
         self._next = _Batch()
         self._writing: _Batch | None = None
@@ -169,7 +177,11 @@ class ChainRecord:
 
     def initialise(self, values: dict[str, Any]) -> None:
         """Write the first state of a new record, at start-up, before anything else."""
-        self._write(_Batch(meta=values))
+        try:
+            self._write(_Batch(meta=values))
+        except sqlite3.Error as error:
+            raise RecordUnavailable(f"cannot write the chain's record {self._path}: "
+                                    f"{error}") from None
 
     def sent(self, signature: str, payload: str, last_valid_height: int) -> None:
         self._open().sent.append((signature, payload, last_valid_height))
