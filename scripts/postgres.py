@@ -9,6 +9,7 @@ Needs Debian's `postgresql` package (initdb and pg_ctl); as root, it runs them a
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import signal
 import sys
@@ -25,6 +26,8 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__,  # no options: --help says what it does
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _stop)
     with contextlib.suppress(Stop), throwaway_postgres() as url:
