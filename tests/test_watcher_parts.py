@@ -23,6 +23,8 @@ from engine.orders import long_lived
 from engine.orders.halt import TradingSwitch
 from engine.orders.router import Router
 from engine.orders.watcher import Watcher
+from engine.ports import StorageError
+from engine.testing import ManualClock
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -176,3 +178,32 @@ def test_waiting_orders_leave_the_collectors_full_passes_every_thousand(
     for _ in range(2_999):
         kept.arrived()
     assert len(freezes) == 2  # at the 1,000th and the 2,000th
+
+
+async def test_an_expiry_the_store_refuses_leaves_the_order_watched_and_is_tried_again() -> None:
+    pool, recorded = OnePool(Decimal(150)), Recorded()
+    refusals = [StorageError("database or disk is full")] * 2
+
+    async def expire(order_id: str, reason: str) -> None:
+        if refusals:
+            raise refusals.pop()
+        recorded.expired.append(order_id)
+
+    recorded.expire = expire  # type: ignore[method-assign]
+    clock = ManualClock(AT)
+
+    async def keep_marks(marks: list[tuple[str, Decimal]]) -> None:
+        return None
+
+    watch = Watcher(Router([pool]), clock, recorded, recorded.fire, lambda: (), keep_marks,
+                    recorded.trading)
+    watch.arm(waiting("ttl", {"orderType": "limit", "limitPrice": "500", "ttlSeconds": 60}))
+    await until(lambda: pool.asked)  # armed and looked at once; its expirer is running
+    await clock.advance(60)  # its time is up, looked at every 0.5 s: the first try is refused
+    assert len(refusals) == 1 and recorded.expired == []
+    assert watch.waiting == 1  # still waiting, still watched
+    await clock.advance(0.5)  # refused once more
+    assert refusals == [] and recorded.expired == [] and watch.waiting == 1
+    await clock.advance(0.5)  # written: only now is it disarmed
+    assert recorded.expired == ["ttl"] and watch.waiting == 0
+    await watch.stop()

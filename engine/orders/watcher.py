@@ -19,10 +19,11 @@ from loguru import logger
 from engine.domain.order import Order
 from engine.domain.request import SwapMode
 from engine.domain.routing import MAX_PRICE_IMPACT_PCT
+from engine.logs import Repeats
 from engine.orders.book import Book, Pair
 from engine.orders.halt import TradingSwitch
 from engine.orders.router import MARGINAL_ATOMS, Router
-from engine.ports import Clock
+from engine.ports import Clock, StorageError
 
 UPDATE_SECONDS = 5.0  # at most one price update per waiting order per this, and only on change
 TRAIL_STEP = Decimal("0.001")  # a trailing stop's mark is persisted (an event) when it rises 0.1 %
@@ -55,6 +56,7 @@ class Watcher:
         self._updated: dict[str, tuple[float, Decimal]] = {}
         self._expiries: list[tuple[datetime, str]] = []
         self._expirer: asyncio.Task[None] | None = None
+        self._marks_failing = Repeats()  # trailing marks the store refused, in a row
 
     @property
     def waiting(self) -> int:
@@ -203,8 +205,15 @@ class Watcher:
         also get an event saying where their trigger moved."""
         try:
             await self._keep_marks(rises)
-        except Exception:  # the store: the marks stay in memory and are kept at the next rise
+        except StorageError as error:  # the marks stay in memory, kept at the next rise
+            if self._marks_failing.failed():
+                logger.warning("trailing marks not kept ({}); kept at a later rise ({} in a "
+                               "row; said again when that count doubles)", error,
+                               self._marks_failing.count)
+        except Exception:  # not the store's: a bug, said in full
             logger.exception("trailing marks not kept")
+        else:
+            self._marks_failing.ended()
         watched = set(self._watched())
         for order_id, mark in rises:
             order = self._orders.get(order_id)
@@ -263,14 +272,29 @@ class Watcher:
                 self._updated[order_id] = (now, price)
 
     async def _expire_loop(self) -> None:
+        failing = Repeats()
         while True:
             await self._clock.sleep(0.5)
-            now = self._clock.now()
+            now, due = self._clock.now(), []
             while self._expiries and self._expiries[0][0] <= now:
-                _, order_id = heapq.heappop(self._expiries)
-                order = self.disarm(order_id)
-                if order is not None:
+                due.append(heapq.heappop(self._expiries))
+            for expires_at, order_id in due:
+                order = self._orders.get(order_id)
+                if order is None:
+                    continue  # fired or cancelled meanwhile
+                # Written first, disarmed after: an expiry the store refuses (a full disk)
+                # leaves the order waiting and watched, and is tried again at the next look.
+                try:
                     await self._steps.expire(order_id, _ran_out(order))
+                except StorageError as error:
+                    heapq.heappush(self._expiries, (expires_at, order_id))
+                    if failing.failed():
+                        logger.bind(order_id=order_id).warning(
+                            "expiry not stored ({}); trying again ({} in a row; said again "
+                            "when that count doubles)", error, failing.count)
+                    continue
+                failing.ended()
+                self.disarm(order_id)
 
 
 def _ran_out(order: Order) -> str:
