@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest_asyncio
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from fake_servers import one_order_engine, serving
 
 from engine.testing import EngineHarness
@@ -163,6 +163,28 @@ async def test_a_stream_refused_for_now_is_asked_again_until_it_opens() -> None:
     assert [line.split()[2] for line in out.splitlines()] == ["pending", "cancelled"]
     assert err.splitlines() == [
         "the engine refused the stream (429); reconnecting for up to 60 s", "reconnected"]
+
+
+async def test_a_stream_closed_to_try_again_later_is_read_on_from_where_it_stopped() -> None:
+    asked: list[str] = []
+
+    async def store_away_once(request: web.Request) -> web.StreamResponse:
+        asked.append(request.query.get("after", ""))
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        if len(asked) == 1:  # as the engine closes a stream while its database is away
+            await ws.send_json(event(1, "pending"))
+            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"the store could not be read")
+            return ws
+        await ws.send_json(event(2, "cancelled"))
+        await ws.close()
+        return ws
+
+    async with serving(one_order_engine(store_away_once)) as url:
+        code, out, err = await watch(url)
+    assert code == 1 and asked == ["0", "1"]  # cancelled, read on after seq 1
+    assert [line.split()[2] for line in out.splitlines()] == ["pending", "cancelled"]
+    assert err.splitlines()[-1] == "reconnected"
 
 
 async def test_a_stream_refused_for_good_ends_with_3_and_no_traceback() -> None:

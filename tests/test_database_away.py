@@ -57,6 +57,13 @@ async def test_orders_caught_by_a_database_restart_finish_once_it_is_back(
                     async with session.post(f"{engine.url}/api/orders/execute",
                                             json=MARKET) as resp:
                         assert resp.status == 503  # nothing can be stored: nothing is taken
+                    # A stream that must read the store closes "try again later" (it wrote an
+                    # HTTP 503 into the open socket, which the client read as a broken frame).
+                    async with session.ws_connect(
+                            f"{engine.url}/api/orders/stream?after=0",
+                            protocols=["order-engine.v1"]) as ws:
+                        closed = await ws.receive()
+                    assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == 1013
 
                 async def all_confirmed() -> bool:
                     for order_id in accepted:

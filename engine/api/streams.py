@@ -24,7 +24,7 @@ from engine.api.heartbeat import PONGS
 from engine.api.sinks import Position, SocketSink, gseq, seq
 from engine.api.sockets import SOCKETS
 from engine.domain.access import Caller, Scope
-from engine.domain.errors import OrderNotFound
+from engine.domain.errors import OrderNotFound, StorageUnavailable
 from engine.domain.events import StoredEvent
 from engine.publishing.hub import Subscription
 from engine.usecases import Orders
@@ -96,8 +96,13 @@ async def status(request: web.Request) -> web.StreamResponse:
     # Subscribe before reading history, so nothing committed in between is missed; seq dedupes.
     caller = caller_of(request)
     sub = orders.subscribe(order_id)
-    history = await orders.events(order_id, after)
-    closing = await _closing(orders, order_id, after, caller, history)
+    try:
+        history = await orders.events(order_id, after)
+        closing = await _closing(orders, order_id, after, caller, history)
+    except StorageUnavailable:
+        orders.unsubscribe(sub)
+        await _unreadable(ws)
+        return ws
     if closing is not None:
         orders.unsubscribe(sub)
         await ws.close(code=closing[0], message=closing[1])
@@ -114,8 +119,14 @@ async def firehose(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     sub = orders.subscribe(None)
     stream = Stream.firehose(orders, caller_of(request).owner_filter)
-    history = await stream.fetch(after)
-    if not history and after and after > (end := await orders.feed_end()):  # 0: no read
+    try:
+        history = await stream.fetch(after)
+        end = await orders.feed_end() if not history and after else 0  # 0: no read
+    except StorageUnavailable:
+        orders.unsubscribe(sub)
+        await _unreadable(ws)
+        return ws
+    if not history and after and after > end:
         # Positions from another database (this one was started over): nothing would come
         # until the feed passed them, so say so instead of staying silent.
         orders.unsubscribe(sub)
@@ -144,6 +155,14 @@ async def _closing(orders: Orders, order_id: str, after: int, caller: Caller,
     return (WSCloseCode.OK, b"") if order.status.terminal and after == order.seq else None
 
 
+async def _unreadable(ws: web.WebSocketResponse) -> None:
+    """The store cannot be read now (a database away): 1013, try again later. (The socket is
+    open already: an HTTP 503 written into it would reach the client as a broken frame.)"""
+    await ws.close(code=WSCloseCode.TRY_AGAIN_LATER,
+                   message=b"the store could not be read; reconnect with ?after= the last "
+                           b"position read")
+
+
 def _after(request: web.Request) -> int:
     return params.integer(request.query, "after", 0, 0, 10**12 - 1, "INVALID_AFTER")
 
@@ -164,6 +183,8 @@ async def serve(request: web.Request, ws: web.WebSocketResponse, sub: Subscripti
             raise
     except ConnectionResetError:
         logger.debug("subscriber of {} went away", sub.order_id)
+    except StorageUnavailable:  # a gap or a page to read from a store that is away
+        await _unreadable(ws)
     finally:
         orders.unsubscribe(sub)
         reader.cancel()

@@ -18,7 +18,9 @@ SLOW_CONSUMER = 4008  # the engine cut this reader off for falling behind: it ma
 BEYOND_END = 4416  # the position read to is beyond the engine's: not the same database
 # What may end by itself: a restart, a dropped connection, a reader that fell behind. Any
 # other close (an unknown order, a revoked key) is the engine's answer, not an accident.
-PASSING = {WSCloseCode.GOING_AWAY, WSCloseCode.ABNORMAL_CLOSURE, SLOW_CONSUMER, None}
+# Closes to read on from: a restart, a dropped connection, a slow reader, a store away for now.
+PASSING = {WSCloseCode.GOING_AWAY, WSCloseCode.ABNORMAL_CLOSURE, SLOW_CONSUMER,
+           WSCloseCode.TRY_AGAIN_LATER, None}
 BUSY = {429, 502, 503, 504}  # a handshake refused for now (too many streams, a proxy's wait)
 
 
