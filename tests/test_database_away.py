@@ -84,3 +84,23 @@ async def test_orders_caught_by_a_database_restart_finish_once_it_is_back(
     counts = [int(line.split(" in a row")[0].rsplit("(", 1)[-1].split()[0])
               for line in log.read_text().splitlines() if " in a row" in line]
     assert counts and all(n & (n - 1) == 0 for n in counts)
+
+
+async def test_an_idle_engine_whose_database_is_down_says_so_in_its_health() -> None:
+    with throwaway_postgres(durable=False) as url:
+        engine = EngineProcess(url, "--latency-scale", "0", "--failure-rate", "0")
+        await engine.start()
+        try:
+            async with aiohttp.ClientSession() as session:
+                async def health() -> dict[str, Any]:
+                    async with session.get(f"{engine.url}/healthz") as resp:
+                        return dict(await resp.json())
+
+                assert (await health())["status"] == "ok"
+                with stopped(url):
+                    down = await health()  # no order in flight: the health asks the store
+                    assert down["status"] == "degraded"
+                    assert down["reasons"][0].startswith("the store cannot be read")
+                assert (await health())["status"] == "ok"
+        finally:
+            assert await engine.terminate() == 0

@@ -177,4 +177,6 @@ def test_storage_retries_pause_longer_each_time_up_to_a_ceiling() -> None:
     assert outage.stored("o-1") == 8 and outage.stored("o-1") == 0
     assert [outage.refused(StorageError("full")).say for _ in range(5)] == [
         True, True, False, True, False]
+    assert "the last 5 new orders were refused" in outage.problems()[-1]  # for /healthz
     assert outage.accepted() == 5 and outage.accepted() == 0
+    assert not any("refused" in problem for problem in outage.problems())

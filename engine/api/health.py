@@ -11,8 +11,11 @@ from engine.api.errors import json_response
 
 
 async def healthz(request: web.Request) -> web.Response:
-    health = request.app[ENGINE].operations.health()
-    problems = [*health.problems, *request.app[MARKET].problems()]
+    operations = request.app[ENGINE].operations
+    health = operations.health()
+    unreadable = await operations.store_problem() if health.accepting else None
+    problems = [*([unreadable] if unreadable else []), *health.problems,
+                *request.app[MARKET].problems()]
     status = ("degraded" if problems else "ok") if health.accepting else "starting"
     if not request.get(ADMITTED, False):  # keys are required and none came: say no more
         return json_response({"status": status}, status=200 if health.accepting else 503)

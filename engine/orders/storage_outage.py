@@ -28,6 +28,7 @@ class StorageOutage:
         self._first, self._longest = first_pause, longest_pause
         self._failures: dict[str, int] = {}  # order id -> failures in a row
         self._refusals = 0  # submissions refused in a row
+        self._refusing = False  # the store's last word was the refusal of a new order
         self._error = ""  # the latest failure's words
 
     def failed(self, order_id: str, error: Exception) -> Retry:
@@ -38,18 +39,22 @@ class StorageOutage:
                      _doubled(count))
 
     def stored(self, order_id: str) -> int:
-        """The order's writes went through: how many failures in a row that ends (0: none)."""
-        return self._failures.pop(order_id, 0)
+        """The order's writes went through: how many failures in a row that ends (0: none).
+        One that had failed going through says the store takes writes again, new orders too."""
+        failures = self._failures.pop(order_id, 0)
+        if failures:
+            self._refusing = False
+        return failures
 
     def refused(self, error: Exception) -> Retry:
         """A new order could not be stored (its client is told 503 and may send it again)."""
         self._refusals += 1
-        self._error = str(error)
+        self._refusing, self._error = True, str(error)
         return Retry(0.0, self._refusals, _doubled(self._refusals))
 
     def accepted(self) -> int:
         """A new order was stored: how many refusals in a row that ends (0: none)."""
-        refusals, self._refusals = self._refusals, 0
+        refusals, self._refusals, self._refusing = self._refusals, 0, False
         return refusals
 
     @property
@@ -58,12 +63,16 @@ class StorageOutage:
         return len(self._failures)
 
     def problems(self) -> list[str]:
-        if not self._failures:
-            return []
-        waiting = len(self._failures)
-        return [f"storage failing ({self._error}): {waiting} "
-                f"{'order waits' if waiting == 1 else 'orders wait'} to be stored, tried again "
-                f"at least every {self._longest:g} s"]
+        said = []
+        if self._failures:
+            waiting = len(self._failures)
+            said.append(f"storage failing ({self._error}): {waiting} "
+                        f"{'order waits' if waiting == 1 else 'orders wait'} to be stored, "
+                        f"tried again at least every {self._longest:g} s")
+        if self._refusing:  # until a write goes through again
+            said.append(f"storage failing ({self._error}): the last {self._refusals} new "
+                        f"{'order was' if self._refusals == 1 else 'orders were'} refused")
+        return said
 
 
 def _doubled(count: int) -> bool:

@@ -3,6 +3,7 @@ process's orders, stopping within the grace period, and what health and metrics 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from engine.orders.service import OrderService
 from engine.orders.storage_outage import StorageOutage
 from engine.orders.wakers import Wakers
 from engine.orders.workers import MAX_CRASHES, WorkerPool
-from engine.ports import Clock, OrderStore
+from engine.ports import Clock, OrderStore, StorageError
 from engine.publishing.hub import Hub
 from engine.publishing.metrics import Metrics
 from engine.usecases.orders import Orders
@@ -30,6 +31,7 @@ KEY_MODES = {
     KeyMode.KEYS: "required on every request",
     KeyMode.LOCKED: "LOCKED: every key was revoked and none is active, so nobody is served "
                     "until a key is created or `keys unlock` opens loopback again"}
+STORE_PROBE_SECONDS = 1.0
 KEY_RETENTION = timedelta(hours=48)  # idempotency keys live at least this long (promise: 24 h)
 INTERRUPTED = "interrupted_executions"  # engine value: {order id: starts it was executing at}
 EXECUTING = frozenset({S.ROUTING, S.BUILDING, S.SUBMITTED})
@@ -129,6 +131,17 @@ class Operations:
                       self._pool.in_flight, self._wakers.waiting, self._hub.subscriber_count,
                       self._pool.peak_in_flight,
                       (*self._outage.problems(), *self._router.problems()))
+
+    async def store_problem(self) -> str | None:
+        """Why the store cannot be read now (a database away), or None: asked by /healthz, so
+        that an idle engine whose database is down does not say "ok"."""
+        try:
+            async with asyncio.timeout(STORE_PROBE_SECONDS):
+                await self._store.last_gseq()
+        except (StorageError, TimeoutError) as error:
+            why = str(error) or f"no answer within {STORE_PROBE_SECONDS:g} s"
+            return f"the store cannot be read ({why})"
+        return None
 
     def refused(self, code: str) -> None:
         """Count a request refused with this code (for /metrics)."""
