@@ -72,7 +72,7 @@ HELP = {
     "failure_rate": "probability that one execution attempt fails transiently",
     "seed": "seed for the simulation's randomness, for reproducible runs (default: a new "
             "one each start)",
-    "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "log_level": "TRACE, DEBUG, INFO, SUCCESS, WARNING, ERROR or CRITICAL (any case)",
     "max_pending": "orders waiting for a worker before POST answers 503",
     "launch_rate": "simulated token launches per minute (for sniper orders); 0 = none",
     "market_flow": "other traders' swaps per slot on the simulated pools, on average (default: "
@@ -190,6 +190,30 @@ def _port(text: str) -> int:
     return value
 
 
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(text: str) -> str:
+    if text.upper() not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a level: {', '.join(LOG_LEVELS)}")
+    return text.upper()
+
+
+def _set_by(kind: Callable[[str], Any], env_name: str,
+            env_value: str | None) -> Callable[[str], Any]:
+    """`kind`, whose refusal of the environment's value names the variable that set it (the
+    flag alone would send the operator looking at a command line that has no such flag)."""
+    def parse(text: str) -> Any:
+        try:
+            return kind(text)
+        except argparse.ArgumentTypeError as error:
+            if env_value is not None and text == env_value:
+                raise argparse.ArgumentTypeError(f"{error} (set by {env_name}="
+                                                 f"{env_value!r})") from None
+            raise
+    return parse
+
+
 TYPES: dict[str, Callable[[str], Any]] = {
     "port": _port, "workers": _positive_int, "latency_scale": _non_negative,
     "failure_rate": _fraction, "seed": _whole, "max_pending": _positive_int,
@@ -202,7 +226,7 @@ TYPES: dict[str, Callable[[str], Any]] = {
     "max_order_usd": _non_negative, "max_open_orders": _non_negative_int,
     "max_priority_fee": _non_negative_int, "max_account_age": _non_negative_int,
     "lease_seconds": _non_negative,
-    "processes": _positive_int,
+    "processes": _positive_int, "log_level": _log_level,
 }
 
 
@@ -218,7 +242,8 @@ def parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default = env.get(env_name, getattr(defaults, name))
         # An empty default is one the text explains in words ("beside the --db").
         shown = "; default: %(default)s" if default not in ("", None) else ""
-        p.add_argument(flag, dest=name, type=TYPES.get(name, str), default=default,
+        kind = _set_by(TYPES[name], env_name, env.get(env_name)) if name in TYPES else str
+        p.add_argument(flag, dest=name, type=kind, default=default,
                        help=f"{text} [env {env_name}{shown}]")
     for name, text in FLAGS.items():
         env_name = "ENGINE_" + name.upper()

@@ -35,12 +35,27 @@ def test_bad_values_are_refused_at_start(argv: list[str]) -> None:
     (["--max-order-usd", "abc"], "'abc' is not a number"),
     (["--latency-scale", "inf"], "'inf' is not a finite number"),
     (["--workers", "x"], "'x' is not a whole number"),
-    (["--port", "99999"], "must be a TCP port")])
+    (["--port", "99999"], "must be a TCP port"),
+    (["--log-level", "LOUD"], "'LOUD' is not a level: TRACE, DEBUG, INFO")])
 def test_a_bad_value_is_named_in_the_operators_terms(
         argv: list[str], says: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         load(argv, {})
     assert f"argument {argv[0]}: {says}" in capsys.readouterr().err
+
+
+def test_a_bad_value_from_the_environment_names_its_variable(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        load([], {"ENGINE_WORKERS": "abc"})
+    assert ("argument --workers: 'abc' is not a whole number (set by ENGINE_WORKERS='abc')"
+            in capsys.readouterr().err)
+    assert load(["--workers", "3"], {"ENGINE_WORKERS": "abc"}).workers == 3  # a flag wins
+
+
+def test_a_log_level_is_taken_in_any_case() -> None:
+    assert load(["--log-level", "debug"], {}).log_level == "DEBUG"
+    assert load([], {"ENGINE_LOG_LEVEL": "warning"}).log_level == "WARNING"
 
 
 def test_every_option_is_in_the_env_example() -> None:
