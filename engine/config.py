@@ -190,6 +190,7 @@ def _port(text: str) -> int:
     return value
 
 
+ON, OFF = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -247,9 +248,12 @@ def parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
                        help=f"{text} [env {env_name}{shown}]")
     for name, text in FLAGS.items():
         env_name = "ENGINE_" + name.upper()
+        value = env.get(env_name, "").strip().lower()
+        if value not in (*ON, *OFF):  # a switch set to "maybe" must not be read as off
+            p.error(f"{env_name}={env[env_name]!r} is not a switch: 1, true, yes or on; "
+                    "0, false, no, off or empty")
         p.add_argument("--" + name.replace("_", "-"), dest=name, action="store_true",
-                       default=env.get(env_name, "").lower() in ("1", "true", "yes"),
-                       help=f"{text} [env {env_name}]")
+                       default=value in ON, help=f"{text} [env {env_name}]")
     for name, (flag, text) in LISTS.items():
         env_name = "ENGINE_" + name.upper()
         listed = [item.strip() for item in env.get(env_name, "").split(",") if item.strip()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,19 @@ def test_a_bad_value_from_the_environment_names_its_variable(
     assert load(["--workers", "3"], {"ENGINE_WORKERS": "abc"}).workers == 3  # a flag wins
 
 
+@pytest.mark.parametrize(("value", "on"), [("1", True), ("Yes", True), ("on", True),
+                                           ("0", False), ("false", False), ("", False)])
+def test_a_switch_from_the_environment_is_on_or_off(value: str, on: bool) -> None:
+    assert load([], {"ENGINE_SIM_API": value}).sim_api is on
+
+
+def test_a_switch_set_to_anything_else_is_refused_naming_it(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        load([], {"ENGINE_SIM_API": "maybe"})
+    assert "ENGINE_SIM_API='maybe' is not a switch" in capsys.readouterr().err
+
+
 def test_a_log_level_is_taken_in_any_case() -> None:
     assert load(["--log-level", "debug"], {}).log_level == "DEBUG"
     assert load([], {"ENGINE_LOG_LEVEL": "warning"}).log_level == "WARNING"
@@ -62,6 +76,13 @@ def test_every_option_is_in_the_env_example() -> None:
     example = (Path(__file__).parents[1] / ".env.example").read_text()
     for name in (*HELP, *FLAGS, *LISTS):
         assert f"ENGINE_{name.upper()}" in example, name
+
+
+def test_the_env_example_names_no_option_that_does_not_exist() -> None:
+    example = (Path(__file__).parents[1] / ".env.example").read_text()
+    named = set(re.findall(r"\bENGINE_([A-Z_]+)=", example))
+    client = {"URL", "KEY"}  # the CLI's own: the engine it talks to, and its key
+    assert named - client <= {name.upper() for name in (*HELP, *FLAGS, *LISTS)}
 
 
 def test_the_wallet_has_one_default_path_whatever_the_store() -> None:
