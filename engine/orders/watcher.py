@@ -7,10 +7,8 @@ knows no order type: each says where it waits, when it is met and how it moves.
 from __future__ import annotations
 
 import asyncio
-import heapq
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -21,6 +19,7 @@ from engine.domain.request import SwapMode
 from engine.domain.routing import MAX_PRICE_IMPACT_PCT
 from engine.logs import Repeats
 from engine.orders.book import Book, Pair
+from engine.orders.expiries import Expiries
 from engine.orders.halt import TradingSwitch
 from engine.orders.router import MARGINAL_ATOMS, Router
 from engine.ports import Clock, StorageError
@@ -54,8 +53,7 @@ class Watcher:
         self._orders: dict[str, Order] = {}
         self._owners: Counter[str | None] = Counter()  # waiting orders per owner, for the caps
         self._updated: dict[str, tuple[float, Decimal]] = {}
-        self._expiries: list[tuple[datetime, str]] = []
-        self._expirer: asyncio.Task[None] | None = None
+        self._expiries = Expiries(clock, self._orders.get, orders.expire, self.disarm)
         self._marks_failing = Repeats()  # trailing marks the store refused, in a row
 
     @property
@@ -78,10 +76,7 @@ class Watcher:
             book.smallest = min(book.smallest, r.amount)
         self._owners[order.owner] += 1
         book.place(order)
-        if r.expires_at is not None:
-            heapq.heappush(self._expiries, (r.expires_at, order.id))
-            if self._expirer is None:
-                self._expirer = asyncio.create_task(self._expire_loop(), name="expirer")
+        self._expiries.add(order)
         book.wake.set()  # look once at once: the price may already be there
 
     def disarm(self, order_id: str) -> Order | None:
@@ -106,7 +101,7 @@ class Watcher:
 
     async def stop(self) -> None:
         tasks = [b.task for b in self._books.values() if b.task] + (
-            [self._expirer] if self._expirer else [])
+            [self._expiries.task] if self._expiries.task else [])
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -270,39 +265,6 @@ class Watcher:
             if updated is not None and order_id in self._orders:
                 self._orders[order_id] = updated
                 self._updated[order_id] = (now, price)
-
-    async def _expire_loop(self) -> None:
-        failing = Repeats()
-        while True:
-            await self._clock.sleep(0.5)
-            now, due = self._clock.now(), []
-            while self._expiries and self._expiries[0][0] <= now:
-                due.append(heapq.heappop(self._expiries))
-            for expires_at, order_id in due:
-                order = self._orders.get(order_id)
-                if order is None:
-                    continue  # fired or cancelled meanwhile
-                # Written first, disarmed after: an expiry the store refuses (a full disk)
-                # leaves the order waiting and watched, and is tried again at the next look.
-                try:
-                    await self._steps.expire(order_id, _ran_out(order))
-                except StorageError as error:
-                    heapq.heappush(self._expiries, (expires_at, order_id))
-                    if failing.failed():
-                        logger.bind(order_id=order_id).warning(
-                            "expiry not stored ({}); trying again ({} in a row; said again "
-                            "when that count doubles)", error, failing.count)
-                    continue
-                failing.ended()
-                self.disarm(order_id)
-
-
-def _ran_out(order: Order) -> str:
-    """Why a waiting order expired, with the time it was given."""
-    expires = order.request.expires_at
-    assert expires is not None
-    ttl = round((expires - order.created_at).total_seconds(), 1)  # read apart by a moment
-    return f"its time to live ({ttl:g} s) ran out before it fired"
 
 
 def _atoms_out(book: Book, price: Decimal, amount: int) -> int:
