@@ -43,6 +43,7 @@ from engine.domain.order import Order, OrderRequest
 from engine.domain.status import OrderStatus as S
 from engine.domain.tokens import WSOL_MINT
 from engine.domain.transactions import Landed, Memo
+from engine.orders import order_log
 from engine.orders.retry import RetryPolicy
 from engine.orders.router import Router
 from engine.ports import Chain, Clock, IdempotencyKey, OrderStore, Publisher, StaleOrder
@@ -223,17 +224,7 @@ class OrderService:
         price = r.net_price(plan.amount_in, plan.amount_out)
         if r.waits and not r.order_type.met(price, order.mark):
             return await self._advance(order, Armed("price moved away before execution", price))
-        logger.bind(order_id=order.id).info(
-            "routing {}: {} | quotes {} | plan {}",
-            f"{r.token_in.symbol} -> {r.token_out.format(r.amount)} {r.token_out.symbol}"
-            if plan.exact_out else
-            f"{r.token_in.format(r.amount)} {r.token_in.symbol} -> {r.token_out.symbol}",
-            plan.reason,
-            ", ".join(f"{q.venue}={r.token_in.format(q.amount_in)} {r.token_in.symbol} in"
-                      if plan.exact_out else
-                      f"{q.venue}={r.token_out.format(q.amount_out)} {r.token_out.symbol}"
-                      for q in plan.quotes),
-            ", ".join(f"{plan.percent(leg)}% {leg.venue}" for leg in plan.legs))
+        order_log.routed(order, plan)
         return self._stage(order, Routed(plan, price, r.order_type.leg(price),
                                          Failure.of(after) if after is not None else None))
 
@@ -296,12 +287,7 @@ class OrderService:
     async def _finish(self, order: Order, landed: Landed) -> Order:
         change = landing(order, landed)  # a failure is raised, to retry or fail in `_run`
         if isinstance(change, Filled):
-            r, fill = order.request, change.fill
-            logger.bind(order_id=order.id).info(
-                "confirmed {} {} -> {} {} on {} in slot {} (tx {})",
-                r.token_in.format(fill.amount_in), r.token_in.symbol,
-                r.token_out.format(fill.amount_out), r.token_out.symbol, fill.venue, fill.slot,
-                fill.signature)
+            order_log.filled(order, change.fill)
         return await self._advance(order, change)
 
     async def _fail(self, order: Order, error: EngineError) -> Order:
