@@ -233,3 +233,11 @@ async def test_a_disk_too_full_for_the_chains_record_ends_the_start_in_one_line(
     engine = EngineProcess(tmp_path / "e.db")
     await engine.start()
     assert await engine.terminate() == 0
+
+
+async def test_a_closed_terminal_stops_the_cluster_in_order(tmp_path: Path) -> None:
+    cluster = ClusterProcess(tmp_path / "c.db")
+    await cluster.start()
+    assert cluster.proc is not None
+    cluster.proc.send_signal(signal.SIGHUP)
+    assert await asyncio.to_thread(cluster.proc.wait, 15) == 0  # not killed by the signal

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
@@ -141,6 +142,9 @@ def _serve(args: argparse.Namespace, funded: str | None, lamports: int | None,
                 args.db,
                 f"the programs' bytecode from {args.programs}" if args.programs
                 else "the Python model (no --programs)")
+    # A closed terminal (SIGHUP) stops it as Ctrl-C and SIGTERM do, which aiohttp handles: its
+    # record is written and closed instead of the process dying on the spot.
+    signal.signal(signal.SIGHUP, lambda *_: os.kill(os.getpid(), signal.SIGTERM))
     web.run_app(serve_world(world, args.launch_rate, door), sock=sockets, print=None,
                 access_log=None)
     return 0
