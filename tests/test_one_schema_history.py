@@ -1,18 +1,22 @@
 """The order store's schema is one history for both stores (`engine/store/schema.py`): a new
 SQLite file and a new PostgreSQL database get the same tables, columns and indexes as one
-written before the history was one, once that one is migrated; and the older PostgreSQL
+written before the history was one, once that one is migrated; the older PostgreSQL
 database (its own three migrations) keeps its orders: the waiting one resumes and can be
-cancelled, the confirmed one reads back."""
+cancelled, the confirmed one reads back; and a database a newer engine moved past this
+history is refused, untouched."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 
 from engine.api.wire import EVENTS
+from engine.ports import StorageError
 from engine.store.postgres import PostgresStore
 from engine.store.schema import STEPS
 from engine.store.sqlite import SqliteStore
@@ -99,3 +103,40 @@ async def test_an_older_postgres_databases_orders_resume(postgres_url: str,
             assert resp.status == 200
         final = await engine.wait_terminal(WAITING)
     assert final["status"] == "cancelled"
+
+
+# -- a database a newer engine wrote ------------------------------------------------------------
+async def test_a_sqlite_file_a_newer_engine_wrote_is_refused_and_left_as_it_was(
+        tmp_path: Path) -> None:
+    path = tmp_path / "e.db"
+    await (await SqliteStore.open(str(path), EVENTS)).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version={len(STEPS) + 1}")
+    db.close()
+    with pytest.raises(StorageError, match="a newer engine wrote it"):
+        await SqliteStore.open(str(path), EVENTS)
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(STEPS) + 1  # untouched
+    db.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("sqlite-writer")]
+
+
+async def test_a_postgres_database_a_newer_engine_wrote_is_refused(postgres_url: str,
+                                                                   tmp_path: Path) -> None:
+    url = await fresh_database(postgres_url, f"{tmp_path}newer")
+    await (await PostgresStore.open(url, EVENTS)).close()
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("INSERT INTO schema_history VALUES ($1)", len(STEPS) + 1)
+    finally:
+        await conn.close()
+    with pytest.raises(StorageError, match="a newer engine wrote it"):
+        await PostgresStore.open(url, EVENTS)
+
+
+async def test_a_file_that_is_no_database_is_refused_leaving_no_thread(tmp_path: Path) -> None:
+    path = tmp_path / "e.db"
+    path.write_text("not a database")
+    with pytest.raises(StorageError, match="file is not a database"):
+        await SqliteStore.open(str(path), EVENTS)
+    assert not [t for t in threading.enumerate() if t.name.startswith("sqlite-writer")]

@@ -34,7 +34,7 @@ from engine.store import queries as q
 from engine.store.postgres_writer import ERRORS, Connection, PostgresWriter
 from engine.store.records import iso, parse_time
 from engine.store.rows import COLUMNS, order_of, row
-from engine.store.schema import POSTGRES_BEFORE, migrations
+from engine.store.schema import POSTGRES_BEFORE, NewerSchema, known, migrations
 from engine.store.writer import Statement
 
 MIGRATIONS = migrations("postgres")  # the schema's history, in this dialect
@@ -86,9 +86,13 @@ class PostgresStore:
                     await first.close()
             pool = await asyncpg.create_pool(url, min_size=1, max_size=8,
                                              server_settings=settings)
+        except ERRORS as error:
+            raise StorageError(f"cannot open the PostgreSQL store: {error}") from error
+        try:
             async with pool.acquire() as conn:
                 await _migrate(conn)
-        except ERRORS as error:
+        except (*ERRORS, NewerSchema) as error:
+            await pool.close()  # its connections too: nothing is left open
             raise StorageError(f"cannot open the PostgreSQL store: {error}") from error
         return cls(pool, codec, lease_seconds)
 
@@ -254,7 +258,7 @@ async def _migrate(conn: Connection) -> None:
     engines starting at once migrate once."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(7310)")
-        version = await _version(conn)
+        version = known(await _version(conn))
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             await conn.execute(script)
             await conn.execute("INSERT INTO schema_history VALUES ($1)", number)

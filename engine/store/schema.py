@@ -185,6 +185,20 @@ STEPS: tuple[Step, ...] = (
 POSTGRES_BEFORE: dict[int, int] = {1: 11, 2: 11, 3: 12}
 
 
+class NewerSchema(Exception):
+    """The database was written by a newer engine: this one would misread it."""
+
+
+def known(version: int) -> int:
+    """`version` (how far a database is along the history), if this engine knows it; a
+    database that a newer engine has moved past is refused, never written to."""
+    if version > len(STEPS):
+        raise NewerSchema(f"its schema is at step {version}, past this engine's last "
+                          f"({len(STEPS)}): a newer engine wrote it; run that one, or a "
+                          "backup taken before")
+    return version
+
+
 def migrations(dialect: Dialect) -> tuple[str, ...]:
     """Every step's SQL in `dialect`, in order (step n is at index n - 1)."""
     return tuple(step.sql(dialect) for step in STEPS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -24,7 +25,7 @@ from engine.ports import EventCodec, IdempotencyKey, KeyNameTaken, Page, Storage
 from engine.store import queries as q
 from engine.store.records import iso, parse_time
 from engine.store.rows import COLUMNS, order_of, row
-from engine.store.schema import migrations
+from engine.store.schema import NewerSchema, known, migrations
 from engine.store.writer import GroupCommitWriter
 
 MIGRATIONS = migrations("sqlite")  # the schema's history, in this dialect
@@ -57,7 +58,9 @@ class SqliteStore:
             await writer.open()
             await writer.call(_migrate)
             reader = await _connect(path)
-        except sqlite3.Error as error:
+        except (sqlite3.Error, NewerSchema) as error:
+            with contextlib.suppress(sqlite3.Error):
+                await writer.close()  # its thread too: nothing is left running
             raise StorageError(f"cannot open {path}: {error}") from error
         return cls(writer, reader, codec)
 
@@ -235,6 +238,6 @@ def _connect_sync(path: str, factory: type[sqlite3.Connection]) -> sqlite3.Conne
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    version = known(int(db.execute("PRAGMA user_version").fetchone()[0]))
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         db.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={number}; COMMIT;")

@@ -64,7 +64,8 @@ class GroupCommitWriter:
             waiter = self._queue.get_nowait().done
             if not waiter.done():  # its writer may have been cancelled already
                 waiter.set_exception(StorageError("store closed"))
-        await self.call(lambda db: db.close())
+        if self._db is not None:  # none if the file could not be opened at all
+            await self.call(lambda db: db.close())
         self._thread.shutdown(wait=True)
 
     async def call(self, fn: Callable[[sqlite3.Connection], T], *, connect: bool = False) -> T:
