@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from engine.testing.postgres import binaries, stopped, throwaway_postgres
+from engine.testing.postgres import binaries, frozen, stopped, throwaway_postgres
 from engine.testing.process import EngineProcess
 
 pytestmark = pytest.mark.skipif(binaries() is None, reason="PostgreSQL is not installed")
@@ -102,5 +102,41 @@ async def test_an_idle_engine_whose_database_is_down_says_so_in_its_health() -> 
                     assert down["status"] == "degraded"
                     assert down["reasons"][0].startswith("the store cannot be read")
                 assert (await health())["status"] == "ok"
+        finally:
+            assert await engine.terminate() == 0
+
+
+async def test_a_database_that_hangs_is_said_within_a_second_and_its_orders_finish_after(
+        ) -> None:
+    with throwaway_postgres(durable=False) as url:
+        engine = EngineProcess(url, "--latency-scale", "0.3", "--failure-rate", "0",
+                               "--requests-per-second", "0")
+        await engine.start()
+        try:
+            async with aiohttp.ClientSession() as session:
+                accepted = []
+                for _ in range(30):  # the pool busy with their writes when it hangs
+                    async with session.post(f"{engine.url}/api/orders/execute",
+                                            json=MARKET) as resp:
+                        accepted.append((await resp.json())["orderId"])
+                with frozen(url):  # it answers nothing: a query to it cannot even be cancelled
+                    for _ in range(2):  # and again: one read of it at a time, still unanswered
+                        # (A health that waited on the database would outlast the 5 s.)
+                        async with session.get(f"{engine.url}/healthz",
+                                               timeout=aiohttp.ClientTimeout(total=5)) as resp:
+                            hung = await resp.json()
+                        assert hung["status"] == "degraded"
+                        assert "no answer within 1 s" in hung["reasons"][0]
+
+                async def all_confirmed() -> bool:
+                    for order_id in accepted:
+                        async with session.get(f"{engine.url}/api/orders/{order_id}") as resp:
+                            if (await resp.json())["status"] != "confirmed":
+                                return False
+                    return True
+
+                await condition(all_confirmed)
+                async with session.get(f"{engine.url}/healthz") as resp:
+                    assert (await resp.json())["status"] == "ok"
         finally:
             assert await engine.terminate() == 0

@@ -9,16 +9,18 @@ import glob
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
 
 import asyncpg
 
-from engine.testing.process import free_port
+from engine.testing.process import children_of, free_port
 
 USER = "engine"
-_servers: dict[str, tuple[list[str], list[str]]] = {}  # a running one's start and stop commands
+# A running one's start and stop commands, and its data directory.
+_servers: dict[str, tuple[list[str], list[str], str]] = {}
 
 
 def binaries() -> str | None:
@@ -59,7 +61,7 @@ def throwaway_postgres(*, durable: bool = True) -> Iterator[str]:
         subprocess.run(start, **run)  # type: ignore[call-overload]
         url = f"postgresql://{USER}@127.0.0.1:{port}/postgres"
         _servers[url] = (start, _as_owner([f"{bindir}/pg_ctl", "-D", data, "-m", "fast", "-w",
-                                           "stop"], owner))
+                                           "stop"], owner), data)
         yield url
     finally:
         _servers.pop(f"postgresql://{USER}@127.0.0.1:{port}/postgres", None)
@@ -72,12 +74,29 @@ def throwaway_postgres(*, durable: bool = True) -> Iterator[str]:
 def stopped(url: str) -> Iterator[None]:
     """The throwaway server at `url` stopped (a database restart, as an operator's), and
     started again on the same port when the block ends."""
-    start, stop = _servers[url]
+    start, stop, _ = _servers[url]
     subprocess.run(stop, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         yield
     finally:
         subprocess.run(start, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+@contextlib.contextmanager
+def frozen(url: str) -> Iterator[None]:
+    """The throwaway server at `url` and its backends stopped (SIGSTOP: a database host that
+    hangs, answering nothing and refusing nothing), and continued when the block ends."""
+    data = _servers[url][2]
+    with open(os.path.join(data, "postmaster.pid")) as pid_file:
+        postmaster = int(pid_file.readline())
+    processes = [postmaster, *children_of(postmaster)]
+    for pid in processes:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in processes:
+            os.kill(pid, signal.SIGCONT)
 
 
 async def fresh_database(url: str, label: str) -> str:

@@ -20,7 +20,7 @@ from engine.orders.service import OrderService
 from engine.orders.storage_outage import StorageOutage
 from engine.orders.wakers import Wakers
 from engine.orders.workers import MAX_CRASHES, WorkerPool
-from engine.ports import Clock, OrderStore, StorageError
+from engine.ports import Clock, OrderStore
 from engine.publishing.hub import Hub
 from engine.publishing.metrics import Metrics
 from engine.usecases.orders import Orders
@@ -63,6 +63,7 @@ class Operations:
         self._metrics, self._clock = metrics, clock
         self._workers, self._grace, self._router = workers, shutdown_grace, router
         self._outage = outage
+        self._probe: asyncio.Future[int] | None = None  # the health's read of the store
 
     async def start(self) -> None:
         """Resume every unfinished order, then start the workers and accept new ones."""
@@ -133,15 +134,21 @@ class Operations:
                       (*self._outage.problems(), *self._router.problems()))
 
     async def store_problem(self) -> str | None:
-        """Why the store cannot be read now (a database away), or None: asked by /healthz, so
-        that an idle engine whose database is down does not say "ok"."""
-        try:
-            async with asyncio.timeout(STORE_PROBE_SECONDS):
-                await self._store.last_gseq()
-        except (StorageError, TimeoutError) as error:
-            why = str(error) or f"no answer within {STORE_PROBE_SECONDS:g} s"
-            return f"the store cannot be read ({why})"
-        return None
+        """Why the store cannot be read now (a database away, or frozen), or None: asked by
+        /healthz, so that an idle engine whose database is down does not say "ok". One read
+        at a time, never cancelled: a query to a database that stopped answering cannot be
+        cancelled either (asyncpg waits on it), so a late one is waited for by the next call
+        instead of being abandoned, and the health answers within the second regardless."""
+        if self._probe is None:
+            self._probe = asyncio.ensure_future(self._store.last_gseq())
+            # Its error is read below, or, by a probe nobody asks about again, here.
+            self._probe.add_done_callback(lambda probe: probe.cancelled() or probe.exception())
+        done, _ = await asyncio.wait({self._probe}, timeout=STORE_PROBE_SECONDS)
+        if not done:
+            return f"the store cannot be read (no answer within {STORE_PROBE_SECONDS:g} s)"
+        probe, self._probe = self._probe, None
+        error = probe.exception()
+        return None if error is None else f"the store cannot be read ({error})"
 
     def refused(self, code: str) -> None:
         """Count a request refused with this code (for /metrics)."""
