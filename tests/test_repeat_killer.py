@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -38,6 +39,7 @@ class KillingProxy:
             return await self._pubsub(request)
         body = await request.read()
         if b'"simulateTransaction"' in body and self.kills and self.engine is not None:
+            await self._routing_stored()
             self.kills -= 1
             self.engine.kill()  # SIGKILL, while the order is mid-execution
             raise ConnectionResetError
@@ -45,6 +47,22 @@ class KillingProxy:
                                       headers={"Content-Type": "application/json"}) as resp:
             return web.Response(body=await resp.read(), status=resp.status,
                                 content_type="application/json")
+
+    async def _routing_stored(self) -> None:
+        """Until the order's routing step is on disk. It is written beside the simulation, not
+        before it (the steps share a commit), so a kill could come first; the engine counts
+        the starts at which an order was executing by its stored status, and this test is
+        about an order that kills the process while executing."""
+        assert self.engine is not None
+        for _ in range(250):
+            db = sqlite3.connect(f"file:{self.engine.db}?mode=ro", uri=True)
+            try:
+                if not db.execute("SELECT 1 FROM orders WHERE status = 'pending'").fetchone():
+                    return
+            finally:
+                db.close()
+            await asyncio.sleep(0.02)
+        raise AssertionError("the order's routing step was never stored")
 
     async def _pubsub(self, request: web.Request) -> web.WebSocketResponse:
         assert self._session is not None
