@@ -42,7 +42,8 @@ async def condition(check: Any, seconds: float = 30) -> None:
 async def test_a_full_disk_refuses_new_orders_and_finishes_the_accepted_ones_once_freed(
         tmp_path: Path) -> None:
     log = tmp_path / "engine.log"
-    engine = EngineProcess(tmp_path / "e.db", "--latency-scale", "0", "--failure-rate", "0",
+    # Landings take a few hundred ms: orders are on their way when the disk fills.
+    engine = EngineProcess(tmp_path / "e.db", "--latency-scale", "0.2", "--failure-rate", "0",
                            "--requests-per-second", "0", "--log-level", "INFO", log=log)
     await engine.start()
     assert engine.proc is not None
@@ -66,11 +67,11 @@ async def test_a_full_disk_refuses_new_orders_and_finishes_the_accepted_ones_onc
                     assert resp.status == 200  # degraded, not down: reads are still served
                     return dict(await resp.json())
 
-            async def storage_failing() -> bool:
-                return any(r.startswith("storage failing") for r in
-                           (await health()).get("reasons", []))
+            async def orders_wait_on_storage() -> bool:
+                return any(r.startswith("storage failing") and "to be stored" in r
+                           for r in (await health()).get("reasons", []))
 
-            await condition(storage_failing)
+            await condition(orders_wait_on_storage)
             async with session.get(f"{engine.url}/metrics") as resp:
                 gauge = next(line for line in (await resp.text()).splitlines()
                              if line.startswith("engine_orders_awaiting_storage "))
