@@ -42,20 +42,26 @@ CLIENT_ERROR = "Error handling request"
 class Repeats:
     """A failure that repeats every few seconds while it lasts (the database away): said the
     first time and whenever the count in a row doubles, so that an hour of it is a dozen
-    lines, not a line a try; its end, once."""
+    lines, not a line a try; its end, once (when there are words for it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, failing: str, again: str = "") -> None:
+        """`failing`: what did not happen ("leases not renewed"); `again`: what the end
+        says ("leases renewed again")."""
+        self._failing, self._again = failing, again
         self.count = 0
 
-    def failed(self) -> bool:
-        """Count one more; whether to say it."""
+    def failed(self, error: BaseException, log: Any = logger) -> None:
+        """One more in a row, said at the first and at each doubling (`log`: a bound one)."""
         self.count += 1
-        return self.count & (self.count - 1) == 0
+        if self.count & (self.count - 1) == 0:
+            log.warning("{}: {} ({} in a row; said again when that count doubles)",
+                        self._failing, error, self.count)
 
-    def ended(self) -> int:
-        """It went through: how many failures in a row that ends (0: none)."""
-        count, self.count = self.count, 0
-        return count
+    def ended(self) -> None:
+        """It went through: the end of a run of failures is said once."""
+        if self.count and self._again:
+            logger.info("{}, after {} failed tries", self._again, self.count)
+        self.count = 0
 
 
 def redact(text: str) -> str:

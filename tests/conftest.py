@@ -11,12 +11,22 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from loguru import logger
 
 from engine.clock import SystemClock
 from engine.simulator.world import SimWorld
 from engine.testing import EngineHarness, ManualClock
 from engine.testing.cluster import wallet_for
 from engine.testing.postgres import binaries, throwaway_postgres
+
+
+@pytest.fixture
+def logged() -> Iterator[list[str]]:
+    """The messages logged (INFO and above) while the test runs, in order."""
+    said: list[str] = []
+    sink = logger.add(lambda message: said.append(message.record["message"]), level="INFO")
+    yield said
+    logger.remove(sink)
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,8 @@ outage starts and once when it ends, not a line a slot."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
-
-import pytest
-from loguru import logger
 
 from engine.app import build_world
 from engine.config import Settings
@@ -42,14 +38,6 @@ class Unplugged:
         return await self._inner.subscribe(method, params, notify)
 
 
-@pytest.fixture
-def lines() -> Iterator[list[str]]:
-    said: list[str] = []
-    sink = logger.add(lambda message: said.append(message.record["message"]), level="INFO")
-    yield said
-    logger.remove(sink)
-
-
 async def slots(clock: ManualClock, count: int) -> None:
     """Let `count` slots pass, the venue's loop reaching its next wait in each."""
     for _ in range(count):
@@ -77,8 +65,8 @@ async def told_of(lines: list[str], down_for: int) -> list[str]:
     return [line for line in lines if line.startswith("raydium accounts")]
 
 
-async def test_an_outage_is_told_when_it_starts_and_when_it_ends(lines: list[str]) -> None:
-    outage = await told_of(lines, 40)
+async def test_an_outage_is_told_when_it_starts_and_when_it_ends(logged: list[str]) -> None:
+    outage = await told_of(logged, 40)
     assert len(outage) == 2, outage
     assert outage[0].startswith("raydium accounts not read: ")
     assert outage[0].endswith("; read again every slot")
@@ -87,8 +75,8 @@ async def test_an_outage_is_told_when_it_starts_and_when_it_ends(lines: list[str
     assert 30 <= tries < OUTAGE_REMINDER
 
 
-async def test_a_long_outage_is_told_again_now_and_then(lines: list[str]) -> None:
-    outage = await told_of(lines, OUTAGE_REMINDER + 10)
+async def test_a_long_outage_is_told_again_now_and_then(logged: list[str]) -> None:
+    outage = await told_of(logged, OUTAGE_REMINDER + 10)
     assert len(outage) == 3, outage
     assert outage[1].startswith(f"raydium accounts not read ({OUTAGE_REMINDER} tries): ")
     assert outage[2].startswith("raydium accounts read again, after ")

@@ -10,11 +10,9 @@ import asyncio
 import os
 import resource
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from loguru import logger
 
 from engine.clock import SystemClock
 from engine.domain.transactions import Landed
@@ -26,14 +24,6 @@ from engine.solana.jsonrpc import RpcError
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_FSIZE as Linux has it")
 
 
-@pytest.fixture
-def said() -> Iterator[list[str]]:
-    lines: list[str] = []
-    sink = logger.add(lambda message: lines.append(message.record["message"]), level="INFO")
-    yield lines
-    logger.remove(sink)
-
-
 async def until(condition: object, turns: int = 200) -> None:
     for _ in range(turns):
         if callable(condition) and condition():
@@ -43,7 +33,7 @@ async def until(condition: object, turns: int = 200) -> None:
 
 
 async def test_a_landing_the_disk_refuses_is_written_once_there_is_room(
-        tmp_path: Path, said: list[str]) -> None:
+        tmp_path: Path, logged: list[str]) -> None:
     record = ChainRecord(str(tmp_path / "chain.db"))
     record.initialise({"chain": {"landed": 0}})
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
@@ -54,7 +44,7 @@ async def test_a_landing_the_disk_refuses_is_written_once_there_is_room(
         record.record(Landed("sig-1", 5, 1_000, 2_000, 5_000, memo="order-1"), "sig-1",
                       {"chain": {"landed": 1}}, ("payload", {"err": None}), ["addr"])
         durable = asyncio.ensure_future(record.durable())
-        await until(lambda: any("could not be written" in line for line in said))
+        await until(lambda: any("could not be written" in line for line in logged))
         record.record(Landed("sig-2", 6, 1, 2, 5_000, memo="order-2"), "sig-2",
                       {"chain": {"landed": 2}})  # recorded while the disk is full
         assert not durable.done()  # a status waits: the landing is not durable yet
@@ -67,13 +57,13 @@ async def test_a_landing_the_disk_refuses_is_written_once_there_is_room(
     assert record.meta("chain") == {"landed": 2}  # the newest state, not the refused one
     assert record.in_flight() == []  # sent, then landed: the two in one go, in order
     assert record.naming("addr", 10) == [("sig-1", 5)]
-    assert any(line.startswith("the chain's record is written again") for line in said)
+    assert any(line.startswith("the chain's record is written again") for line in logged)
     assert record.failing is None
     await record.close()
 
 
 async def test_a_record_whose_disk_stays_full_closes_within_its_grace(
-        tmp_path: Path, said: list[str]) -> None:
+        tmp_path: Path, logged: list[str]) -> None:
     record = ChainRecord(str(tmp_path / "chain.db"))
     record.initialise({"chain": {"landed": 0}})
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
@@ -83,7 +73,7 @@ async def test_a_record_whose_disk_stays_full_closes_within_its_grace(
         await asyncio.wait_for(record.close(grace=0.3), 10)
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-    assert any("closed with 1 landing and 0 sends not written" in line for line in said)
+    assert any("closed with 1 landing and 0 sends not written" in line for line in logged)
 
 
 async def test_the_cluster_answers_get_health_unhealthy_while_its_record_cannot_be_written(

@@ -5,27 +5,33 @@ said "ok" meanwhile."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from engine.testing import EngineHarness
 from engine.testing.postgres import binaries, frozen, stopped, throwaway_postgres
-from engine.testing.process import EngineProcess
+from engine.testing.process import EngineProcess, health, statuses
 
 pytestmark = pytest.mark.skipif(binaries() is None, reason="PostgreSQL is not installed")
 MARKET = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.01}
+PATIENCE = 30.0  # seconds a condition may take to hold
 
 
-async def condition(check: Any, seconds: float = 30) -> None:
-    """Wait for `await check()` to hold: a condition, asked every 20 ms, not a time."""
-    for _ in range(int(seconds / 0.02)):
-        if await check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the condition never held")
+async def submit(session: aiohttp.ClientSession, url: str, count: int) -> list[str]:
+    """`count` market orders, one after the other: their ids."""
+    accepted = []
+    for _ in range(count):
+        async with session.post(f"{url}/api/orders/execute", json=MARKET) as resp:
+            accepted.append((await resp.json())["orderId"])
+    return accepted
+
+
+def said(reason: str) -> Any:
+    """A health that names `reason` (the start of one of its reasons)."""
+    return lambda found: any(r.startswith(reason) for r in found.get("reasons", []))
 
 
 async def test_orders_caught_by_a_database_restart_finish_once_it_is_back(
@@ -38,22 +44,10 @@ async def test_orders_caught_by_a_database_restart_finish_once_it_is_back(
         await engine.start()
         try:
             async with aiohttp.ClientSession() as session:
-                accepted = []
-                for _ in range(20):
-                    async with session.post(f"{engine.url}/api/orders/execute",
-                                            json=MARKET) as resp:
-                        accepted.append((await resp.json())["orderId"])
-
-                async def health() -> dict[str, Any]:
-                    async with session.get(f"{engine.url}/healthz") as resp:
-                        return dict(await resp.json())
-
-                async def waiting_on_storage() -> bool:
-                    return any(reason.startswith("storage failing")
-                               for reason in (await health()).get("reasons", []))
-
+                accepted = await submit(session, engine.url, 20)
                 with stopped(url):
-                    await condition(waiting_on_storage)
+                    await EngineHarness.wait_until(lambda: health(session, engine.url),
+                                                   said("storage failing"), PATIENCE)
                     async with session.post(f"{engine.url}/api/orders/execute",
                                             json=MARKET) as resp:
                         assert resp.status == 503  # nothing can be stored: nothing is taken
@@ -64,16 +58,9 @@ async def test_orders_caught_by_a_database_restart_finish_once_it_is_back(
                             protocols=["order-engine.v1"]) as ws:
                         closed = await ws.receive()
                     assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == 1013
-
-                async def all_confirmed() -> bool:
-                    for order_id in accepted:
-                        async with session.get(f"{engine.url}/api/orders/{order_id}") as resp:
-                            if (await resp.json())["status"] != "confirmed":
-                                return False
-                    return True
-
-                await condition(all_confirmed)
-                assert (await health())["status"] == "ok"
+                await EngineHarness.wait_until(lambda: statuses(session, engine.url, accepted),
+                                               lambda found: found == {"confirmed"}, PATIENCE)
+                assert (await health(session, engine.url))["status"] == "ok"
                 async with session.get(f"{engine.url}/api/orders/{accepted[0]}") as resp:
                     events = (await resp.json())["events"]
                 assert [e["status"] for e in events].count("confirmed") == 1
@@ -92,16 +79,12 @@ async def test_an_idle_engine_whose_database_is_down_says_so_in_its_health() -> 
         await engine.start()
         try:
             async with aiohttp.ClientSession() as session:
-                async def health() -> dict[str, Any]:
-                    async with session.get(f"{engine.url}/healthz") as resp:
-                        return dict(await resp.json())
-
-                assert (await health())["status"] == "ok"
+                assert (await health(session, engine.url))["status"] == "ok"
                 with stopped(url):
-                    down = await health()  # no order in flight: the health asks the store
+                    down = await health(session, engine.url)  # nothing in flight: it asks
                     assert down["status"] == "degraded"
-                    assert down["reasons"][0].startswith("the store cannot be read")
-                assert (await health())["status"] == "ok"
+                    assert said("the store cannot be read")(down)
+                assert (await health(session, engine.url))["status"] == "ok"
         finally:
             assert await engine.terminate() == 0
 
@@ -114,11 +97,8 @@ async def test_a_database_that_hangs_is_said_within_a_second_and_its_orders_fini
         await engine.start()
         try:
             async with aiohttp.ClientSession() as session:
-                accepted = []
-                for _ in range(30):  # the pool busy with their writes when it hangs
-                    async with session.post(f"{engine.url}/api/orders/execute",
-                                            json=MARKET) as resp:
-                        accepted.append((await resp.json())["orderId"])
+                # The pool is busy with their writes when it hangs.
+                accepted = await submit(session, engine.url, 30)
                 with frozen(url):  # it answers nothing: a query to it cannot even be cancelled
                     for _ in range(2):  # and again: one read of it at a time, still unanswered
                         # (A health that waited on the database would outlast the 5 s.)
@@ -127,16 +107,8 @@ async def test_a_database_that_hangs_is_said_within_a_second_and_its_orders_fini
                             hung = await resp.json()
                         assert hung["status"] == "degraded"
                         assert "no answer within 1 s" in hung["reasons"][0]
-
-                async def all_confirmed() -> bool:
-                    for order_id in accepted:
-                        async with session.get(f"{engine.url}/api/orders/{order_id}") as resp:
-                            if (await resp.json())["status"] != "confirmed":
-                                return False
-                    return True
-
-                await condition(all_confirmed)
-                async with session.get(f"{engine.url}/healthz") as resp:
-                    assert (await resp.json())["status"] == "ok"
+                await EngineHarness.wait_until(lambda: statuses(session, engine.url, accepted),
+                                               lambda found: found == {"confirmed"}, PATIENCE)
+                assert (await health(session, engine.url))["status"] == "ok"
         finally:
             assert await engine.terminate() == 0

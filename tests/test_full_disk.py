@@ -18,25 +18,18 @@ from typing import Any
 import aiohttp
 import pytest
 
-from engine.testing.process import EngineProcess
+from engine.testing import EngineHarness
+from engine.testing.process import EngineProcess, health, statuses
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="prlimit is Linux's")
 ROOM = 1_000_000  # bytes any file may still grow by, once the disk is "full"
 MARKET = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.01}
+PATIENCE = 30.0  # seconds a condition may take to hold
 
 
 async def submit(session: aiohttp.ClientSession, url: str) -> tuple[int, dict[str, Any]]:
     async with session.post(f"{url}/api/orders/execute", json=MARKET) as resp:
         return resp.status, await resp.json()
-
-
-async def condition(check: Any, seconds: float = 30) -> None:
-    """Wait for `await check()` to hold: a condition, asked every 20 ms, not a time."""
-    for _ in range(int(seconds / 0.02)):
-        if await check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the condition never held")
 
 
 async def test_a_full_disk_refuses_new_orders_and_finishes_the_accepted_ones_once_freed(
@@ -62,16 +55,12 @@ async def test_a_full_disk_refuses_new_orders_and_finishes_the_accepted_ones_onc
                     break
             assert refusal["error"]["code"] == "STORAGE_UNAVAILABLE"
 
-            async def health() -> dict[str, Any]:
-                async with session.get(f"{engine.url}/healthz") as resp:
-                    assert resp.status == 200  # degraded, not down: reads are still served
-                    return dict(await resp.json())
-
-            async def orders_wait_on_storage() -> bool:
-                return any(r.startswith("storage failing") and "to be stored" in r
-                           for r in (await health()).get("reasons", []))
-
-            await condition(orders_wait_on_storage)
+            await EngineHarness.wait_until(
+                lambda: health(session, engine.url),
+                lambda found: any(r.startswith("storage failing") and "to be stored" in r
+                                  for r in found.get("reasons", [])), PATIENCE)
+            async with session.get(f"{engine.url}/healthz") as resp:
+                assert resp.status == 200  # degraded, not down: reads are still served
             async with session.get(f"{engine.url}/metrics") as resp:
                 gauge = next(line for line in (await resp.text()).splitlines()
                              if line.startswith("engine_orders_awaiting_storage "))
@@ -79,15 +68,9 @@ async def test_a_full_disk_refuses_new_orders_and_finishes_the_accepted_ones_onc
             resource.prlimit(engine.proc.pid, resource.RLIMIT_FSIZE,
                              (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
-            async def all_confirmed() -> bool:
-                for order_id in accepted:
-                    async with session.get(f"{engine.url}/api/orders/{order_id}") as resp:
-                        if (await resp.json())["status"] != "confirmed":
-                            return False
-                return True
-
-            await condition(all_confirmed)
-            assert (await health())["status"] == "ok"
+            await EngineHarness.wait_until(lambda: statuses(session, engine.url, accepted),
+                                           lambda found: found == {"confirmed"}, PATIENCE)
+            assert (await health(session, engine.url))["status"] == "ok"
             status, _ = await submit(session, engine.url)
             assert status == 201  # room again: orders are taken again
     finally:

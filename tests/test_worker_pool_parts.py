@@ -9,7 +9,6 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
-from loguru import logger
 from stubs import new_order
 
 from engine.domain.errors import Overloaded
@@ -128,9 +127,8 @@ async def test_stop_lets_running_orders_finish_within_the_grace() -> None:
     assert fake.ran == ["running"]
 
 
-async def test_storage_failures_are_said_when_their_count_doubles_and_their_end_once() -> None:
-    said: list[str] = []
-    sink = logger.add(lambda message: said.append(message.record["message"]), level="INFO")
+async def test_storage_failures_are_said_when_their_count_doubles_and_their_end_once(
+        logged: list[str]) -> None:
     fake = FakeExecution(fails=[StorageError("database or disk is full")] * 9)
     outage = StorageOutage(first_pause=0)
     pool = workers(fake, 1, 10, outage=outage)
@@ -142,11 +140,10 @@ async def test_storage_failures_are_said_when_their_count_doubles_and_their_end_
                                      "waits to be stored, tried again at least every 2 s"]
         await until(lambda: len(fake.ran) == 10 and outage.awaiting == 0)
     finally:
-        logger.remove(sink)
         await pool.stop(0)
-    failures = [m for m in said if m.startswith("storage error")]
+    failures = [m for m in logged if m.startswith("storage error")]
     assert [m.split("(")[2].split(" ")[0] for m in failures] == ["1", "2", "4", "8"]
-    assert said[-1] == "stored again, after 9 failed tries"
+    assert logged[-1] == "stored again, after 9 failed tries"
     assert outage.problems() == []
 
 

@@ -12,8 +12,6 @@ import enum
 import hmac
 from datetime import datetime
 
-from loguru import logger
-
 from engine.domain.access import ApiKey, Caller, Scope, key_hash
 from engine.logs import Repeats
 from engine.ports import OrderStore, StorageError
@@ -80,15 +78,12 @@ class KeyRing:
 
     async def run(self) -> None:
         """Refresh forever (a task of the app's lifecycle)."""
-        failing = Repeats()
+        failing = Repeats("API keys not refreshed", "API keys refreshed again")
         while True:
             await asyncio.sleep(REFRESH_SECONDS)
             try:
                 await self.refresh()
             except StorageError as error:  # keep the keys we know; try again next second
-                if failing.failed():
-                    logger.warning("API keys not refreshed: {} ({} in a row; said again when "
-                                   "that count doubles)", error, failing.count)
+                failing.failed(error)
                 continue
-            if failures := failing.ended():
-                logger.info("API keys refreshed again, after {} failed tries", failures)
+            failing.ended()

@@ -59,26 +59,23 @@ class Sharing:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _leases(self) -> None:
-        failing = Repeats()
+        failing = Repeats("leases not renewed", "leases renewed again")
         while True:
             await self._clock.sleep(self._lease / 3)
             try:
                 await self._store.renew_leases()
                 taken = await self._store.claim_unfinished()
             except StorageError as error:
-                if failing.failed():
-                    logger.warning("leases not renewed: {} ({} in a row; said again when that "
-                                   "count doubles)", error, failing.count)
+                failing.failed(error)
                 continue
-            if failures := failing.ended():
-                logger.info("leases renewed again, after {} failed tries", failures)
+            failing.ended()
             if taken:
                 logger.warning("took over {} {} whose engine stopped renewing {}", len(taken),
                                *(("order", "it") if len(taken) == 1 else ("orders", "them")))
                 self._resume(taken)
 
     async def _relay(self) -> None:
-        failing = Repeats()
+        failing = Repeats("feed not read", "feed read again")
         while True:
             # The backstop: read the feed anyway. (asyncio.timeout: wait_for may swallow a
             # cancellation in 3.11, and a stop would then wait for this loop forever.)
@@ -89,12 +86,9 @@ class Sharing:
             try:
                 await self._catch_up()
             except StorageError as error:
-                if failing.failed():
-                    logger.warning("feed not read: {} ({} in a row; said again when that count "
-                                   "doubles)", error, failing.count)
+                failing.failed(error)
                 continue
-            if failures := failing.ended():
-                logger.info("feed read again, after {} failed tries", failures)
+            failing.ended()
 
     async def _catch_up(self) -> None:
         while True:

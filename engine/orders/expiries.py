@@ -40,7 +40,7 @@ class Expiries:
         return self._task
 
     async def _run(self) -> None:
-        failing = Repeats()
+        failing = Repeats("expiry not stored, tried again at the next look")
         while True:
             await self._clock.sleep(LOOK_SECONDS)
             now, due = self._clock.now(), []
@@ -56,10 +56,7 @@ class Expiries:
                     await self._expire(order_id, _ran_out(order))
                 except StorageError as error:
                     heapq.heappush(self._due, (expires_at, order_id))
-                    if failing.failed():
-                        logger.bind(order_id=order_id).warning(
-                            "expiry not stored ({}); trying again ({} in a row; said again "
-                            "when that count doubles)", error, failing.count)
+                    failing.failed(error, logger.bind(order_id=order_id))
                     continue
                 failing.ended()
                 self._disarm(order_id)

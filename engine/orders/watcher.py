@@ -54,7 +54,8 @@ class Watcher:
         self._owners: Counter[str | None] = Counter()  # waiting orders per owner, for the caps
         self._updated: dict[str, tuple[float, Decimal]] = {}
         self._expiries = Expiries(clock, self._orders.get, orders.expire, self.disarm)
-        self._marks_failing = Repeats()  # trailing marks the store refused, in a row
+        # Trailing marks the store refused, in a row (they stay in memory, kept at a later rise).
+        self._marks_failing = Repeats("trailing marks not kept, for now")
 
     @property
     def waiting(self) -> int:
@@ -201,10 +202,7 @@ class Watcher:
         try:
             await self._keep_marks(rises)
         except StorageError as error:  # the marks stay in memory, kept at the next rise
-            if self._marks_failing.failed():
-                logger.warning("trailing marks not kept ({}); kept at a later rise ({} in a "
-                               "row; said again when that count doubles)", error,
-                               self._marks_failing.count)
+            self._marks_failing.failed(error)
         except Exception:  # not the store's: a bug, said in full
             logger.exception("trailing marks not kept")
         else:

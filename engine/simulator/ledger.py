@@ -20,6 +20,7 @@ import orjson
 from loguru import logger
 
 from engine.domain.transactions import Landed
+from engine.logs import Repeats
 
 FIRST_PAUSE, LONGEST_PAUSE = 0.05, 2.0  # between tries of a batch the disk refused
 
@@ -218,7 +219,8 @@ class ChainRecord:
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
-        failures = 0
+        failing = Repeats("the chain's record could not be written",
+                          "the chain's record is written again")
         try:
             while _pending(self._next):
                 batch, self._next = self._next, _Batch()
@@ -229,22 +231,16 @@ class ChainRecord:
                     # A full disk, say. What landed has landed: it is written ahead of what
                     # comes next once it can be, and whoever waits for it (a status) waits on.
                     self._next = batch.then(self._next)
-                    failures += 1
-                    self.failing = f"{error} ({failures} tries)"
-                    if failures & (failures - 1) == 0:  # the first, then at each doubling
-                        logger.warning("the chain's record could not be written ({}); trying "
-                                       "again ({} failed in a row)", error, failures)
-                    await asyncio.sleep(min(FIRST_PAUSE * 2 ** min(failures - 1, 32),
+                    failing.failed(error)
+                    self.failing = f"{error} ({failing.count} tries)"
+                    await asyncio.sleep(min(FIRST_PAUSE * 2 ** min(failing.count - 1, 32),
                                             LONGEST_PAUSE))
                 except Exception as error:  # not the disk: nothing would make it go through
                     batch.written(error)
                 else:
                     batch.written()
                     self.failing = None
-                    if failures:
-                        logger.info("the chain's record is written again, after {} failed "
-                                    "tries", failures)
-                        failures = 0
+                    failing.ended()
                 finally:
                     self._writing = None
         finally:

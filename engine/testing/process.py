@@ -12,7 +12,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -251,6 +251,23 @@ async def submit_until(url: str, stop: asyncio.Event, accepted: set[str], rate: 
             except (TimeoutError, aiohttp.ClientError):
                 pass
             await asyncio.sleep(1 / rate)
+
+
+async def statuses(session: aiohttp.ClientSession, url: str,
+                   order_ids: Iterable[str]) -> set[str]:
+    """The statuses these orders are in, as the engine at `url` answers (with
+    `EngineHarness.wait_until`: `lambda found: found == {"confirmed"}`)."""
+    found = set()
+    for order_id in order_ids:
+        async with session.get(f"{url}/api/orders/{order_id}") as resp:
+            found.add((await resp.json())["status"])
+    return found
+
+
+async def health(session: aiohttp.ClientSession, url: str) -> dict[str, Any]:
+    """What the engine at `url` answers at /healthz."""
+    async with session.get(f"{url}/healthz") as resp:
+        return dict(await resp.json())
 
 
 async def wait_all_terminal(url: str, timeout: float) -> bool:
