@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
+import pytest
+
 from engine.domain.errors import RateLimited
 from engine.testing import EngineHarness
 
@@ -236,3 +239,15 @@ async def test_streams_opened_right_after_submission_are_complete_under_concurre
     streams = await asyncio.gather(*(submit_and_follow() for _ in range(60)))
     assert all(s[0] == "pending" and s[-1] in ("confirmed", "failed") for s in streams)
     assert all(len(s) >= 5 for s in streams)
+
+
+async def test_a_failure_after_a_stream_opened_closes_it_with_a_code_not_a_broken_frame(
+        order_engine: EngineHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(after: int, limit: int) -> list[object]:
+        raise RuntimeError("a bug in reading the feed")
+
+    monkeypatch.setattr(order_engine.engine.orders, "feed", broken)
+    assert order_engine.http is not None
+    async with order_engine.http.ws_connect("/api/orders/stream?after=0") as ws:
+        closed = await ws.receive()
+    assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == 1011  # internal error

@@ -59,28 +59,46 @@ def json_response(data: object, status: int = 200,
                         content_type="application/json")
 
 
+# Where a handler keeps the WebSocket it upgraded the request to: an error after the upgrade
+# closes it (an HTTP answer written into the socket would reach the client as a broken frame).
+UPGRADED = web.RequestKey("upgraded_socket", web.WebSocketResponse)
+TRY_AGAIN_LATER, INTERNAL = 1013, 1011  # RFC 6455 close codes
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as error:
-        return _refuse(request, error)
+        return await _refuse(request, error)
     except EngineError as error:
-        return _refuse(request, ApiError.refusal(error))
+        return await _refuse(request, ApiError.refusal(error))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code = HTTP_CODES.get(exc.status, "HTTP_ERROR")
-        return _refuse(request, ApiError(exc.status, code, exc.reason, headers=_allowed(exc)))
+        return await _refuse(request, ApiError(exc.status, code, exc.reason,
+                                               headers=_allowed(exc)))
     except Exception:
         logger.exception("unhandled error on {} {}", request.method, request.path)
-        return ApiError(500, "INTERNAL", "internal error; the order state is unchanged").response()
+        return await _refuse(request, ApiError(500, "INTERNAL",
+                                               "internal error; the order state is unchanged"),
+                             counted=False)
 
 
-def _refuse(request: web.Request, error: ApiError) -> web.Response:
+async def _refuse(request: web.Request, error: ApiError, *,
+                  counted: bool = True) -> web.StreamResponse:
     engine = request.app.get(ENGINE)
-    if engine is not None:
+    if engine is not None and counted:
         engine.operations.refused(error.code)
+    upgraded: web.WebSocketResponse | None = request.get(UPGRADED)
+    if upgraded is not None and upgraded.prepared:
+        # Already a WebSocket: say it with a close code (1013: try again later), in at most
+        # the 123 bytes a close frame's reason may hold.
+        reason = error.message.encode()[:120].decode(errors="ignore").encode()
+        await upgraded.close(code=TRY_AGAIN_LATER if error.status == 503 else INTERNAL,
+                             message=reason)
+        return upgraded
     return error.response()
 
 

@@ -20,11 +20,12 @@ from loguru import logger
 from engine.api import params
 from engine.api.app_keys import ENGINE, SEND_TIMEOUT
 from engine.api.auth import PROTOCOL, caller_of, needed_scope
+from engine.api.errors import UPGRADED
 from engine.api.heartbeat import PONGS
 from engine.api.sinks import Position, SocketSink, gseq, seq
 from engine.api.sockets import SOCKETS
 from engine.domain.access import Caller, Scope
-from engine.domain.errors import OrderNotFound, StorageUnavailable
+from engine.domain.errors import OrderNotFound
 from engine.domain.events import StoredEvent
 from engine.publishing.hub import Subscription
 from engine.usecases import Orders
@@ -77,6 +78,13 @@ def open_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
+async def upgrade(request: web.Request, ws: web.WebSocketResponse) -> None:
+    """Answer the handshake; from here an error closes the socket with a code (see
+    `error_middleware`) instead of writing an HTTP answer into it."""
+    await ws.prepare(request)
+    request[UPGRADED] = ws
+
+
 async def close_all(app: web.Application) -> None:
     """On shutdown, tell every subscriber we are going away (1001) instead of vanishing."""
     sockets = app[SOCKETS]
@@ -92,17 +100,16 @@ async def status(request: web.Request) -> web.StreamResponse:
     order_id = request.match_info["order_id"]
     after = _after(request)
     ws = open_socket(request)
-    await ws.prepare(request)
+    await upgrade(request, ws)
     # Subscribe before reading history, so nothing committed in between is missed; seq dedupes.
     caller = caller_of(request)
     sub = orders.subscribe(order_id)
     try:
         history = await orders.events(order_id, after)
         closing = await _closing(orders, order_id, after, caller, history)
-    except StorageUnavailable:
+    except BaseException:  # the store away, say: the socket is closed by the error middleware
         orders.unsubscribe(sub)
-        await _unreadable(ws)
-        return ws
+        raise
     if closing is not None:
         orders.unsubscribe(sub)
         await ws.close(code=closing[0], message=closing[1])
@@ -116,16 +123,15 @@ async def firehose(request: web.Request) -> web.StreamResponse:
     orders = request.app[ENGINE].orders
     after = _after(request)
     ws = open_socket(request)
-    await ws.prepare(request)
+    await upgrade(request, ws)
     sub = orders.subscribe(None)
     stream = Stream.firehose(orders, caller_of(request).owner_filter)
     try:
         history = await stream.fetch(after)
         end = await orders.feed_end() if not history and after else 0  # 0: no read
-    except StorageUnavailable:
+    except BaseException:  # the store away, say: the socket is closed by the error middleware
         orders.unsubscribe(sub)
-        await _unreadable(ws)
-        return ws
+        raise
     if not history and after and after > end:
         # Positions from another database (this one was started over): nothing would come
         # until the feed passed them, so say so instead of staying silent.
@@ -155,14 +161,6 @@ async def _closing(orders: Orders, order_id: str, after: int, caller: Caller,
     return (WSCloseCode.OK, b"") if order.status.terminal and after == order.seq else None
 
 
-async def _unreadable(ws: web.WebSocketResponse) -> None:
-    """The store cannot be read now (a database away): 1013, try again later. (The socket is
-    open already: an HTTP 503 written into it would reach the client as a broken frame.)"""
-    await ws.close(code=WSCloseCode.TRY_AGAIN_LATER,
-                   message=b"the store could not be read; reconnect with ?after= the last "
-                           b"position read")
-
-
 def _after(request: web.Request) -> int:
     return params.integer(request.query, "after", 0, 0, 10**12 - 1, "INVALID_AFTER")
 
@@ -183,8 +181,6 @@ async def serve(request: web.Request, ws: web.WebSocketResponse, sub: Subscripti
             raise
     except ConnectionResetError:
         logger.debug("subscriber of {} went away", sub.order_id)
-    except StorageUnavailable:  # a gap or a page to read from a store that is away
-        await _unreadable(ws)
     finally:
         orders.unsubscribe(sub)
         reader.cancel()

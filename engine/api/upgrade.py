@@ -11,7 +11,7 @@ from engine.api.app_keys import ENGINE
 from engine.api.auth import caller_of
 from engine.api.errors import ApiError
 from engine.api.orders import decode_body
-from engine.api.streams import Stream, open_socket, serve
+from engine.api.streams import Stream, open_socket, serve, upgrade
 from engine.domain.errors import EngineError
 
 FIRST_MESSAGE_SECONDS = 10.0
@@ -24,7 +24,7 @@ async def execute(request: web.Request) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         raise ApiError(400, "UPGRADE_REQUIRED",
                        "POST an order here, or open a WebSocket and send it as the first message")
-    await ws.prepare(request)
+    await upgrade(request, ws)
     message = await _first_message(ws)
     if message is None:
         return ws
