@@ -216,7 +216,7 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain, venues:
                             wakers=wakers, keyring=keyring, risk=controls, hub=hub,
                             metrics=metrics, clock=clock, workers=settings.workers,
                             shutdown_grace=settings.shutdown_grace, router=router,
-                            outage=outage)
+                            outage=outage, node=chain)
     sharing = None
     if store.shared:  # other processes commit events too: relay theirs, lease ours
         sharing = Sharing(store, hub.deliver, operations.resume, operations.moved_elsewhere,

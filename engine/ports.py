@@ -179,6 +179,9 @@ class SolanaRpc(Protocol):
     """Solana's JSON-RPC methods the engine calls, by their real names, taking and returning
     the JSON's shapes; errors raise `engine.solana.jsonrpc.RpcError` with the node's code."""
 
+    async def get_health(self) -> str:
+        """"ok"; a node that cannot serve raises (-32005 unhealthy or behind, or no answer)."""
+
     async def get_latest_blockhash(self) -> Any: ...
 
     async def get_block_height(self) -> int: ...
@@ -227,6 +230,10 @@ class Chain(Protocol):
     @property
     def address(self) -> str:
         """The wallet's public key (base58): the fee payer and owner of its token accounts."""
+
+    async def health(self) -> None:
+        """Return when the node can serve; raise an EngineError saying why it cannot (down,
+        unhealthy or behind, as its getHealth says)."""
 
     async def latest_blockhash(self) -> Blockhash: ...
 

@@ -89,9 +89,9 @@ async def test_the_cluster_answers_get_health_unhealthy_while_its_record_cannot_
         with pytest.raises(RpcError) as refused:
             await world.rpc.dispatch("getHealth", [])
         assert refused.value.code == codes.NODE_UNHEALTHY
-        assert any("record cannot be written" in problem for problem in world.problems())
+        assert "its ledger cannot be written" in refused.value.message
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
     await until(lambda: world.chain.unwritable is None)
-    assert await world.rpc.dispatch("getHealth", []) == "ok" and world.problems() == []
+    assert await world.rpc.dispatch("getHealth", []) == "ok"
     await world.chain.close()

@@ -71,6 +71,9 @@ class CrashingChain:
     async def balances(self) -> list[TokenBalance]:
         return await self._chain.balances()
 
+    async def health(self) -> None:
+        await self._chain.health()
+
     async def close(self) -> None:
         await self._chain.close()
 

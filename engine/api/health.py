@@ -13,8 +13,8 @@ from engine.api.errors import json_response
 async def healthz(request: web.Request) -> web.Response:
     operations = request.app[ENGINE].operations
     health = operations.health()
-    unreadable = await operations.store_problem() if health.accepting else None
-    problems = [*([unreadable] if unreadable else []), *health.problems,
+    outside = await operations.outside_problems() if health.accepting else []
+    problems = [*outside, *health.problems,
                 *request.app[MARKET].problems()]
     status = ("degraded" if problems else "ok") if health.accepting else "starting"
     if not request.get(ADMITTED, False):  # keys are required and none came: say no more

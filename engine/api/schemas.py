@@ -223,8 +223,9 @@ SCHEMAS: dict[str, Any] = {
         "status": {"type": "string", "enum": ["ok", "degraded", "starting"]},
         "reasons": {"type": "array", "items": {"type": "string"},
                     "description": "why it is degraded: the store refusing orders' writes (a "
-                                   "full disk, a database away), a pool left out of quotes, "
-                                   "the simulated chain's record unwritable"},
+                                   "full disk, a database away) or unreadable, the node down, "
+                                   "hung or unhealthy (its getHealth), a pool left out of "
+                                   "quotes"},
         "cluster": {"type": "object", "properties": {"execution": {
             "type": "string", "enum": ["bytecode", "model", "validator", "unknown"],
             "description": "what runs the cluster's transactions: the programs' own bytecode, "

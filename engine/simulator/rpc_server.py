@@ -102,7 +102,8 @@ class ClusterRpc:
         """"ok", or a node's -32005 while its ledger cannot be written: what lands waits."""
         if (failing := self.chain.unwritable) is not None:
             raise RpcError(codes.NODE_UNHEALTHY, f"Node is unhealthy: its ledger cannot be "
-                           f"written ({failing})", {"numSlotsBehind": None})
+                           f"written ({failing}); what lands waits until it can",
+                           {"numSlotsBehind": None})
         return "ok"
 
     async def get_slot(self, config: dict[str, Any] | None = None) -> int:

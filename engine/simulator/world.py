@@ -236,11 +236,10 @@ class SimWorld:
         return self.bytecode is not None
 
     def problems(self) -> list[str]:
-        frozen = [f"{venue.name} pool {pool_id} frozen ({reason})"
-                  for venue in self.venues for pool_id, reason in venue.frozen.items()]
-        failing = self.chain.unwritable
-        return frozen + ([f"the simulated chain's record cannot be written ({failing}): "
-                          "landings wait until it can"] if failing else [])
+        # The chain's own trouble (a record it cannot write) is its node's getHealth answer,
+        # which the engine asks wherever the node runs.
+        return [f"{venue.name} pool {pool_id} frozen ({reason})"
+                for venue in self.venues for pool_id, reason in venue.frozen.items()]
 
     def notify(self, pairs: set[frozenset[str]] | None) -> None:
         """Pool state changed for these pairs (None: any); price watchers re-check."""

@@ -96,6 +96,9 @@ class RpcChain:
         """The cluster's identity: its genesis block's hash."""
         return str(await self._call(self._rpc.get_genesis_hash()))
 
+    async def health(self) -> None:
+        await self._call(self._rpc.get_health())
+
     async def latest_blockhash(self) -> Blockhash:
         answer = await self._call(self._rpc.get_latest_blockhash())
         value = answer["value"]

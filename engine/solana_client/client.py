@@ -168,6 +168,9 @@ class RpcClient:
     async def _call(self, method: str, *params: Any) -> Any:
         return await self.transport.request(method, list(params))
 
+    async def get_health(self) -> str:
+        return str(await self._call("getHealth"))
+
     async def get_latest_blockhash(self) -> Json:
         return await self._call("getLatestBlockhash", {"commitment": self._commitment})
 

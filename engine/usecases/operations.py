@@ -20,10 +20,11 @@ from engine.orders.service import OrderService
 from engine.orders.storage_outage import StorageOutage
 from engine.orders.wakers import Wakers
 from engine.orders.workers import MAX_CRASHES, WorkerPool
-from engine.ports import Clock, OrderStore
+from engine.ports import Chain, Clock, OrderStore
 from engine.publishing.hub import Hub
 from engine.publishing.metrics import Metrics
 from engine.usecases.orders import Orders
+from engine.usecases.probe import Probe
 from engine.usecases.reads import read
 
 KEY_MODES = {
@@ -31,7 +32,6 @@ KEY_MODES = {
     KeyMode.KEYS: "required on every request",
     KeyMode.LOCKED: "LOCKED: every key was revoked and none is active, so nobody is served "
                     "until a key is created or `keys unlock` opens loopback again"}
-STORE_PROBE_SECONDS = 1.0
 KEY_RETENTION = timedelta(hours=48)  # idempotency keys live at least this long (promise: 24 h)
 INTERRUPTED = "interrupted_executions"  # engine value: {order id: starts it was executing at}
 EXECUTING = frozenset({S.ROUTING, S.BUILDING, S.SUBMITTED})
@@ -57,13 +57,15 @@ class Operations:
     def __init__(self, *, store: OrderStore, orders: Orders, service: OrderService,
                  pool: WorkerPool, wakers: Wakers, keyring: KeyRing, risk: RiskControls,
                  hub: Hub, metrics: Metrics, clock: Clock, workers: int,
-                 shutdown_grace: float, router: Router, outage: StorageOutage) -> None:
+                 shutdown_grace: float, router: Router, outage: StorageOutage,
+                 node: Chain) -> None:
         self._store, self._orders, self._service, self._pool = store, orders, service, pool
         self._wakers, self._keyring, self._risk, self._hub = wakers, keyring, risk, hub
         self._metrics, self._clock = metrics, clock
         self._workers, self._grace, self._router = workers, shutdown_grace, router
         self._outage = outage
-        self._probe: asyncio.Future[int] | None = None  # the health's read of the store
+        self._store_probe = Probe(store.last_gseq, "the store cannot be read")
+        self._node_probe = Probe(node.health, "the node cannot serve")
 
     async def start(self) -> None:
         """Resume every unfinished order, then start the workers and accept new ones."""
@@ -133,22 +135,12 @@ class Operations:
                       self._pool.peak_in_flight,
                       (*self._outage.problems(), *self._router.problems()))
 
-    async def store_problem(self) -> str | None:
-        """Why the store cannot be read now (a database away, or frozen), or None: asked by
-        /healthz, so that an idle engine whose database is down does not say "ok". One read
-        at a time, never cancelled: a query to a database that stopped answering cannot be
-        cancelled either (asyncpg waits on it), so a late one is waited for by the next call
-        instead of being abandoned, and the health answers within the second regardless."""
-        if self._probe is None:
-            self._probe = asyncio.ensure_future(self._store.last_gseq())
-            # Its error is read below, or, by a probe nobody asks about again, here.
-            self._probe.add_done_callback(lambda probe: probe.cancelled() or probe.exception())
-        done, _ = await asyncio.wait({self._probe}, timeout=STORE_PROBE_SECONDS)
-        if not done:
-            return f"the store cannot be read (no answer within {STORE_PROBE_SECONDS:g} s)"
-        probe, self._probe = self._probe, None
-        error = probe.exception()
-        return None if error is None else f"the store cannot be read ({error})"
+    async def outside_problems(self) -> list[str]:
+        """Why the store cannot be read or the node cannot serve now, asked of each (a
+        database away or frozen, a node down, hung or unhealthy): so that an idle engine
+        whose database or node is gone does not say "ok". Answered within the second."""
+        found = await asyncio.gather(self._store_probe.problem(), self._node_probe.problem())
+        return [problem for problem in found if problem is not None]
 
     def refused(self, code: str) -> None:
         """Count a request refused with this code (for /metrics)."""

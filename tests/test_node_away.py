@@ -1,0 +1,79 @@
+"""The node goes away under a running engine (`--rpc-url`): killed, or frozen (a process
+stopped, a host that stopped answering). /healthz says so within the second, and says "ok"
+again once the node is back. Before, it said "ok" throughout: an idle engine whose node was gone
+looked healthy, and a busy one only said it through its failing orders."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from engine.testing import EngineHarness
+from engine.testing.process import ClusterProcess, EngineProcess, health, statuses
+
+PATIENCE = 30.0  # seconds a condition may take to hold
+MARKET = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.01}
+
+
+def said(reason: str) -> Any:
+    """A health that names `reason` (in one of its reasons)."""
+    return lambda found: any(reason in r for r in found.get("reasons", []))
+
+
+def ok(found: dict[str, Any]) -> bool:
+    return found.get("status") == "ok"
+
+
+@asynccontextmanager
+async def node_and_engine(tmp_path: Path) -> AsyncIterator[tuple[ClusterProcess, EngineProcess]]:
+    sim = ("--latency-scale", "0", "--failure-rate", "0")
+    cluster = ClusterProcess(tmp_path / "chain.db", *sim, "--fund-keypair",
+                             str(tmp_path / "wallet.json"))
+    await cluster.start()
+    engine = EngineProcess(tmp_path / "e.db", *sim, "--rpc-url", cluster.url, "--keypair",
+                           str(tmp_path / "wallet.json"), "--requests-per-second", "0")
+    try:
+        await engine.start()
+        yield cluster, engine
+    finally:
+        assert cluster.proc is not None
+        cluster.proc.send_signal(signal.SIGCONT)  # a frozen one must hear its SIGTERM
+        if engine.proc is not None:
+            await engine.terminate()
+        await cluster.terminate()
+
+
+async def test_a_frozen_node_makes_the_engine_degraded_within_the_second(tmp_path: Path) -> None:
+    async with node_and_engine(tmp_path) as (cluster, engine), aiohttp.ClientSession() as session:
+        assert ok(await health(session, engine.url))
+        assert cluster.proc is not None
+        cluster.proc.send_signal(signal.SIGSTOP)  # it accepts connections and answers nothing
+        asked = time.monotonic()
+        found = await health(session, engine.url)
+        assert time.monotonic() - asked < 5  # health itself does not hang with the node
+        assert found["status"] == "degraded"
+        assert found["reasons"] == ["the node cannot serve (no answer within 1 s)"]
+
+        cluster.proc.send_signal(signal.SIGCONT)
+        await EngineHarness.wait_until(lambda: health(session, engine.url), ok, PATIENCE)
+
+
+async def test_a_node_that_is_down_is_said_and_its_return_noticed(tmp_path: Path) -> None:
+    async with node_and_engine(tmp_path) as (cluster, engine), aiohttp.ClientSession() as session:
+        cluster.kill()
+        down = await EngineHarness.wait_until(lambda: health(session, engine.url),
+                                              said("the node cannot serve (getHealth:"), PATIENCE)
+        assert down["status"] == "degraded" and "Cannot connect" in down["reasons"][0]
+
+        await cluster.start()  # the same port and record: the same cluster, back
+        await EngineHarness.wait_until(lambda: health(session, engine.url), ok, PATIENCE)
+        async with session.post(f"{engine.url}/api/orders/execute", json=MARKET) as resp:
+            order_id = (await resp.json())["orderId"]
+        await EngineHarness.wait_until(lambda: statuses(session, engine.url, [order_id]),
+                                       lambda found: found == {"confirmed"}, PATIENCE)
