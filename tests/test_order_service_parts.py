@@ -55,6 +55,7 @@ class ScriptedChain:
     sent: list[str] = field(default_factory=list)
     written_before_send: list[bool] = field(default_factory=list)
     status_faults: list[Exception] = field(default_factory=list)  # asking a transaction's fate
+    stored_at_sign: list[S | None] = field(default_factory=list)  # the order's stored status
     _memos: dict[str, Memo] = field(default_factory=dict)
     _swaps: dict[str, Sequence[SwapInstruction]] = field(default_factory=dict)
 
@@ -65,6 +66,8 @@ class ScriptedChain:
 
     async def sign(self, instructions: Sequence[SwapInstruction], blockhash: Blockhash,
                    memo: Memo, priority: str | int = "auto") -> SignedTransaction:
+        stored = await self.store.get(memo.order_id)
+        self.stored_at_sign.append(stored.status if stored is not None else None)
         self.signed.append((memo.attempt, instructions))
         signature = f"sig-{memo.order_id[:4]}-{memo.attempt}"
         self._memos[signature], self._swaps[signature] = memo, instructions
@@ -190,6 +193,17 @@ async def test_a_resumed_order_whose_fate_cannot_be_asked_is_sent_again_never_re
     assert final.status is S.CONFIRMED and final.attempts == 1
     assert len(parts.chain.signed) == 1
     assert parts.chain.sent == [f"sig-{order.id[:4]}-1"]
+
+
+async def test_a_resumed_order_is_stored_routing_before_anything_native_runs(
+        parts: Parts) -> None:
+    # Signing (and a runtime's simulation of the transaction) is native code: an order that
+    # takes the whole process down there must be stored as executing, or the next start does
+    # not count it (see Operations' repeat killers), and it would die at every start.
+    order = await place(parts)
+    parts.service.resuming([order.id])
+    assert (await parts.service.execute(order)).status is S.CONFIRMED
+    assert parts.chain.stored_at_sign == [S.ROUTING]
 
 
 async def test_a_waiting_order_whose_firing_ran_out_of_attempts_waits_again(

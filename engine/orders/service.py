@@ -225,8 +225,14 @@ class OrderService:
         if r.waits and not r.order_type.met(price, order.mark):
             return await self._advance(order, Armed("price moved away before execution", price))
         order_log.routed(order, plan)
-        return self._stage(order, Routed(plan, price, r.order_type.leg(price),
-                                         Failure.of(after) if after is not None else None))
+        resumed = order.id in self._resumed
+        order = self._stage(order, Routed(plan, price, r.order_type.leg(price),
+                                          Failure.of(after) if after is not None else None))
+        if resumed:
+            # Durable before signing: an order whose signing or simulation (native code) takes
+            # the process down is then counted at the next start (Operations' repeat killers).
+            await self._synced(order.id)
+        return order
 
     async def _sign(self, order: Order, attempt: int,
                     after: TransientError | None = None) -> Order:
