@@ -167,7 +167,10 @@ SCHEMAS: dict[str, Any] = {
                                "description": "a TWAP's slices, each an order of its own"},
                   "parentId": {"type": "string", "description": "a TWAP slice's parent"},
                   "expiresAt": {"type": "string", "nullable": True},
-                  "attempts": {"type": "integer", "minimum": 0},
+                  "attempts": {"type": "integer", "minimum": 0, "description":
+                               "transactions signed for it so far (a try that ended before "
+                               "one was signed, at a node that could not be reached, say, "
+                               "is not counted)"},
                   "createdAt": {"type": "string"}, "updatedAt": {"type": "string"},
                   "route": {"type": "object", "nullable": True},
                   "txHash": {"type": "string", "nullable": True},
