@@ -138,7 +138,8 @@ class Operations:
     async def outside_problems(self) -> list[str]:
         """Why the store cannot be read or the node cannot serve now, asked of each (a
         database away or frozen, a node down, hung or unhealthy): so that an idle engine
-        whose database or node is gone does not say "ok". Answered within the second."""
+        whose database or node is gone does not say "ok". Answered within the second, from
+        reads at most a second old."""
         found = await asyncio.gather(self._store_probe.problem(), self._node_probe.problem())
         return [problem for problem in found if problem is not None]
 
