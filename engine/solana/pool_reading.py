@@ -117,10 +117,13 @@ def _lb_pair(data: bytes) -> dict[str, Any]:
     return LB_PAIR.decode(data)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def _held_bins(data: bytes) -> tuple[tuple[int, int, int], ...]:
     """(bin id, amount x, amount y) of a bin array's bins holding anything. Remembered by the
-    bytes: a pool's arrays are read again at every change, and most of them did not change."""
+    bytes: a pool's arrays are read again at every change, and most of them did not change.
+    Only each array's latest bytes are ever asked for again, so the cache need only hold every
+    array once (the pools have tens of them): each entry keeps 10 KB of bytes alive, and 4,096
+    of them grew the engine by about 60 MB over its first 15,000 orders."""
     start, amounts = bin_array_amounts(data)
     first = start * BINS_PER_ARRAY
     return tuple((first + n, x, y) for n, (x, y) in enumerate(amounts) if x or y)
