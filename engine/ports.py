@@ -217,8 +217,9 @@ class SolanaRpc(Protocol):
         """programSubscribe (PubSub): `notify` gets each programNotification's params."""
 
     @property
-    def live(self) -> bool:
-        """Whether the PubSub subscriptions are delivering now."""
+    def connection(self) -> int | None:
+        """The PubSub connection open now, by number (None: none is). Subscriptions are made
+        on one and die with it; a new one has a new number and none of the old ones."""
 
     async def close(self) -> None: ...
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -79,6 +79,7 @@ class OnePool:
     usdc_per_sol: Decimal
     name: str = "raydium"
     asked: int = 0  # quotes given: the watcher has looked at the price
+    quote_faults: list[Exception] = field(default_factory=list)  # raised by the next quotes
 
     def has_pair(self, mint_in: str, mint_out: str) -> bool:
         return {mint_in, mint_out} == {SOL, USDC}
@@ -87,6 +88,8 @@ class OnePool:
         return []
 
     async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> Quote | None:
+        if self.quote_faults:
+            raise self.quote_faults.pop(0)
         self.asked += 1
         rate = (self.usdc_per_sol / 1000 if mint_in == SOL
                 else 1000 / self.usdc_per_sol)  # atoms: 9 decimals against 6

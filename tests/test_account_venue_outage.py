@@ -1,5 +1,6 @@
 """A node that stops answering: the venue keeps trying every slot, and says so once when the
-outage starts and once when it ends, not a line a slot."""
+outage starts and once when it ends, not a line a slot. A PubSub connection that drops: the
+venue subscribes again to everything it watched, on the new one."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from typing import Any
 
 from engine.app import build_world
 from engine.config import Settings
+from engine.domain.tokens import WSOL_MINT
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
-from engine.solana.programs import CPMM
+from engine.solana.programs import AMM_V4, CPMM
 from engine.solana_client.account_venue import OUTAGE_REMINDER, AccountVenue
 from engine.solana_client.client import InProcess, Notify, RpcClient
 from engine.testing import ManualClock
+
+USDC_MINT = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 
 
 class Unplugged:
@@ -24,8 +28,8 @@ class Unplugged:
         self._inner, self.down = inner, False
 
     @property
-    def live(self) -> bool:
-        return not self.down and self._inner.live
+    def connection(self) -> int | None:
+        return None if self.down else self._inner.connection
 
     async def request(self, method: str, params: list[Any]) -> Any:
         if self.down:
@@ -80,3 +84,52 @@ async def test_a_long_outage_is_told_again_now_and_then(logged: list[str]) -> No
     assert len(outage) == 3, outage
     assert outage[1].startswith(f"raydium accounts not read ({OUTAGE_REMINDER} tries): ")
     assert outage[2].startswith("raydium accounts read again, after ")
+
+
+class Reconnecting:
+    """The in-process node behind a PubSub connection that can drop: what was subscribed on
+    one connection stops being told once it drops, and the next one (a new number) knows none
+    of it, as with a node restarted or a network that cut the socket."""
+
+    def __init__(self, inner: InProcess) -> None:
+        self._inner, self.connection = inner, 1
+
+    def drop(self) -> None:
+        self.connection += 1  # dropped, and a new one open at once
+
+    async def request(self, method: str, params: list[Any]) -> Any:
+        return await self._inner.request(method, params)
+
+    async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
+        made_on = self.connection
+
+        def on_its_connection(message: dict[str, Any]) -> None:
+            if self.connection == made_on:
+                notify(message)
+        return await self._inner.subscribe(method, params, on_its_connection)
+
+
+async def test_after_a_dropped_connection_the_pools_are_followed_again() -> None:
+    # Raydium's reserves are in its vaults, token accounts the program subscription does not
+    # see: each vault's own subscription must be made again on the new connection (they were
+    # remembered as made, and a restarted cluster left the engine quoting a frozen market).
+    clock = ManualClock()
+    world = build_world(replace(Settings(), seed=5, latency_scale=1.0, chain_db=""), clock)
+    world.hold_prices()  # prices move only when the test moves them
+    node = Reconnecting(InProcess(world.rpc))
+    venue = AccountVenue("raydium", (AMM_V4, CPMM), RpcClient(node), clock, slot_seconds=0.4)
+    await venue.load()
+    running = asyncio.create_task(venue.run())
+    try:
+        await slots(clock, 2)
+        node.drop()
+        await venue.subscribe()  # what its round does once it sees the connection gone
+        before = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
+        world.move_price("ray-sol-usdc", 1.5)
+        await slots(clock, 2)
+        after = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert before is not None and after is not None
+    assert 1.4 < after.amount_out / before.amount_out < 1.6

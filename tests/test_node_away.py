@@ -79,6 +79,18 @@ async def test_a_node_that_is_down_is_said_and_its_return_noticed(tmp_path: Path
         down = await EngineHarness.wait_until(lambda: health(session, engine.url),
                                               said("the node cannot serve (getHealth:"), PATIENCE)
         assert down["status"] == "degraded" and "Cannot connect" in down["reasons"][0]
+        # Quotes and orders say the node, not a route refused for want of liquidity.
+        async with session.get(f"{engine.url}/api/quotes", params={
+                "inputMint": "SOL", "outputMint": "USDC", "amount": "1000000000"}) as resp:
+            assert resp.status == 503 and resp.headers["Retry-After"] == "1"
+            assert (await resp.json())["error"]["code"] == "NODE_UNHEALTHY"
+        async with session.post(f"{engine.url}/api/orders/execute", json=MARKET) as resp:
+            failed_id = (await resp.json())["orderId"]
+        await EngineHarness.wait_until(lambda: statuses(session, engine.url, [failed_id]),
+                                       lambda found: found == {"failed"}, PATIENCE)
+        async with session.get(f"{engine.url}/api/orders/{failed_id}") as resp:
+            error = (await resp.json())["error"]
+        assert error["code"] == "RETRIES_EXHAUSTED" and "NODE_UNHEALTHY" in error["message"]
 
         await cluster.start()  # the same port and record: the same cluster, back
         await EngineHarness.wait_until(lambda: health(session, engine.url), ok, PATIENCE)

@@ -221,6 +221,25 @@ async def test_a_waiting_order_whose_firing_ran_out_of_attempts_waits_again(
     assert final.status is S.CONFIRMED and final.attempts == 4
 
 
+async def test_an_order_no_venue_could_quote_is_routed_on_its_next_attempt(
+        parts: Parts) -> None:
+    parts.pool.quote_faults.append(NodeUnhealthy("getMultipleAccounts: Cannot connect"))
+    order = await parts.service.execute(await place(parts))
+    assert order.status is S.CONFIRMED
+    assert parts.published.statuses == ["pending", "routing", "building", "submitted",
+                                        "confirmed"]
+
+
+async def test_a_fired_order_no_venue_could_quote_waits_again(parts: Parts) -> None:
+    armed = await parts.service.execute(await place(parts, orderType="limit", limitPrice=140))
+    parts.pool.quote_faults += [NodeUnhealthy("getMultipleAccounts: Cannot connect")] * 3
+    rearmed = await parts.service.execute(armed)  # the watcher fired it; the node went away
+    assert rearmed.status is S.WAITING and parts.chain.signed == []
+    last = parts.published.events[-1].change
+    assert isinstance(last, Armed) and last.error is not None
+    assert last.error.code == NodeUnhealthy.code
+
+
 async def test_a_market_order_that_ran_out_of_attempts_fails(parts: Parts) -> None:
     parts.chain.send_faults += [NodeUnhealthy("node down")] * 3
     order = await parts.service.execute(await place(parts))

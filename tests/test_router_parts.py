@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.domain.errors import NoRoute
+from engine.domain.errors import NodeUnhealthy, NoRoute
 from engine.domain.parsing import parse_order
 from engine.domain.request import OrderRequest, SwapMode
 from engine.domain.risk import NotionalTooLarge
@@ -39,6 +39,7 @@ class FakeVenue:
     rates: dict[tuple[str, str], float]
     asked: list[tuple[str, str, int]] = field(default_factory=list)
     depth: int = 10**30
+    down: bool = False  # its node cannot be reached: every quote raises
 
     def has_pair(self, mint_in: str, mint_out: str) -> bool:
         return (mint_in, mint_out) in self.rates
@@ -48,6 +49,8 @@ class FakeVenue:
 
     async def quote(self, mint_in: str, mint_out: str, amount_in: int) -> Quote | None:
         self.asked.append((mint_in, mint_out, amount_in))
+        if self.down:
+            raise NodeUnhealthy("getMultipleAccounts: Cannot connect to host")
         rate = self.rates.get((mint_in, mint_out))
         if rate is None:
             return None
@@ -60,6 +63,8 @@ class FakeVenue:
 
     async def quote_exact_out(self, mint_in: str, mint_out: str,
                               amount_out: int) -> Quote | None:
+        if self.down:
+            raise NodeUnhealthy("getMultipleAccounts: Cannot connect to host")
         rate = self.rates.get((mint_in, mint_out))
         if rate is None:
             return None
@@ -119,6 +124,28 @@ async def test_an_amount_beyond_every_pool_even_split_is_refused_as_too_large() 
         await router.plan(SOL, USDC, 5 * 10**12)  # more than both together hold
     plan = await router.plan(SOL, USDC, 15 * 10**11)  # more than either: split, not refused
     assert len(plan.legs) == 2
+
+
+async def test_a_venue_that_cannot_be_asked_is_left_out_while_another_answers() -> None:
+    router = Router([FakeVenue("raydium", {(SOL, USDC): 0.150}),
+                     FakeVenue("meteora", {(SOL, USDC): 0.151}, down=True)])
+    plan = await router.plan(SOL, USDC, 10**9)
+    assert plan.venue == "raydium"
+
+
+async def test_no_venue_to_ask_is_a_transient_error_not_a_route_refused() -> None:
+    # The node down: an order is tried again (a waiting one waits on), where it was failed
+    # for good as "too large for the available liquidity".
+    router = Router([FakeVenue("raydium", {(SOL, USDC): 0.150}, down=True),
+                     FakeVenue("meteora", {(SOL, USDC): 0.151}, down=True)])
+    with pytest.raises(NodeUnhealthy, match="Cannot connect"):
+        await router.plan(SOL, USDC, 10**9)
+    with pytest.raises(NodeUnhealthy):
+        await router.plan(SOL, USDC, 150 * 10**6, SwapMode.EXACT_OUT)
+    with pytest.raises(NodeUnhealthy):  # through SOL: the first hop cannot be quoted either
+        await Router([FakeVenue("raydium", {(BONK, SOL): 0.00002, (SOL, USDC): 0.15},
+                                down=True)]).plan(BONK, USDC, 10**12)
+    assert await router.price(lookup("SOL"), lookup("USDC"), 10**9) is None  # no price known
 
 
 def notional_limit(router: Router, clock: ManualClock) -> RiskControls:

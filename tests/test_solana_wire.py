@@ -238,8 +238,8 @@ class Forgetful:
         self.asked = 0
 
     @property
-    def live(self) -> bool:
-        return self._inner.live
+    def connection(self) -> int | None:
+        return self._inner.connection
 
     async def request(self, method: str, params: list[Any]) -> Any:
         if method in ("getSignatureStatuses", "getBlockHeight") and self.failures:

@@ -168,9 +168,9 @@ SCHEMAS: dict[str, Any] = {
                   "parentId": {"type": "string", "description": "a TWAP slice's parent"},
                   "expiresAt": {"type": "string", "nullable": True},
                   "attempts": {"type": "integer", "minimum": 0, "description":
-                               "transactions signed for it so far (a try that ended before "
-                               "one was signed, at a node that could not be reached, say, "
-                               "is not counted)"},
+                               "the attempt that signed its latest transaction (tries that "
+                               "ended before one was signed, at a node that could not be "
+                               "reached, say, are numbered too); 0 while none was signed"},
                   "createdAt": {"type": "string"}, "updatedAt": {"type": "string"},
                   "route": {"type": "object", "nullable": True},
                   "txHash": {"type": "string", "nullable": True},

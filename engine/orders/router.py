@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from loguru import logger
 
-from engine.domain.errors import NoRoute
+from engine.domain.errors import NoRoute, TransientError
 from engine.domain.request import SwapMode
 from engine.domain.routing import (
     Quote,
@@ -77,10 +77,10 @@ class Router:
                     mode: SwapMode = SwapMode.EXACT_IN) -> Decimal | None:
         """The best net price for this amount, tokenOut per tokenIn in UI units (after fees
         and price impact): what triggers, TWAP limits and notional checks compare. None
-        without a route."""
+        without a route, or while no venue can be asked (no price is known then)."""
         try:
             plan = await self._plan(token_in.mint, token_out.mint, amount, mode)
-        except NoRoute:
+        except (NoRoute, TransientError):
             return None
         return net_price(token_in, token_out, plan.amount_in, plan.amount_out)
 
@@ -130,13 +130,7 @@ class Router:
         results = await asyncio.gather(
             *(v.quote_exact_out(mint_in, mint_out, amount_out) for v in venues),
             return_exceptions=True)
-        quotes = []
-        for venue, result in zip(venues, results, strict=True):
-            if isinstance(result, Quote):
-                quotes.append(result)
-            elif isinstance(result, BaseException):
-                logger.warning("{} exact-out quote failed: {!r}", venue.name, result)
-        return choose_exact_out(quotes)
+        return choose_exact_out(_answered(venues, results, "exact-out quote"))
 
     async def _exact_in(self, mint_in: str, mint_out: str, amount_in: int) -> RoutePlan:
         """Direct (split across venues where that pays), or two hops through SOL or USDC
@@ -182,10 +176,23 @@ class Router:
         results = await asyncio.gather(
             *(venue.quote(mint_in, mint_out, amount) for venue, amount in asks),
             return_exceptions=True)
-        quotes = []
-        for (venue, _), result in zip(asks, results, strict=True):
-            if isinstance(result, Quote):
-                quotes.append(result)
-            elif isinstance(result, BaseException):
-                logger.warning("{} quote failed: {!r}", venue.name, result)
-        return quotes
+        return _answered([venue for venue, _ in asks], results, "quote")
+
+
+def _answered(venues: Sequence[Venue], results: Sequence[Quote | BaseException | None],
+              what: str) -> list[Quote]:
+    """The quotes the venues gave. A venue that could not be asked (its node down) is left
+    out while another answered; when none answered and one could not be asked, that is the
+    answer, a transient error (the order is tried again, a waiting one keeps waiting), not a
+    route refused for want of liquidity the pools may well have. Such an outage is the venue's
+    to tell (once, not at every quote); any other failure is said here."""
+    quotes = [result for result in results if isinstance(result, Quote)]
+    failures = [(venue, result) for venue, result in zip(venues, results, strict=True)
+                if isinstance(result, BaseException)]
+    unreachable = [error for _, error in failures if isinstance(error, TransientError)]
+    if not quotes and unreachable:
+        raise unreachable[0]
+    for venue, error in failures:
+        if not isinstance(error, TransientError):
+            logger.warning("{} {} failed: {!r}", venue.name, what, error)
+    return quotes

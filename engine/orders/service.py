@@ -102,6 +102,8 @@ class OrderService:
             try:
                 if rebuild and isinstance(last_error, FirstHopSlipped):
                     step = self._route(order, after=last_error)  # a fresh route, then sign
+                elif rebuild and order.status in (S.PENDING, S.WAITING):  # not yet routed
+                    step = self._route(order)  # (no venue could be asked for a quote)
                 elif rebuild:
                     step = self._sign(order, attempt, last_error)
                 else:  # a transaction submitted by this very loop has certainly not been sent yet

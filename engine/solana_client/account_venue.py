@@ -26,6 +26,7 @@ from engine.solana.accounts import AMM_INFO, CLOCK, CPMM_POOL, LB_PAIR
 from engine.solana.jsonrpc import RpcError
 from engine.solana.pool_reading import read_pool, related
 from engine.solana.programs import AMM_V4, CLOCK_SYSVAR, CPMM, DLMM, PoolInfo
+from engine.solana_client.rpc_errors import translate
 
 SIZES = {AMM_V4: AMM_INFO.size, CPMM: CPMM_POOL.size, DLMM: LB_PAIR.size}
 LABELS = {AMM_V4: "Raydium", CPMM: "Raydium CPMM", DLMM: "Meteora DLMM"}
@@ -55,8 +56,10 @@ class AccountVenue:
         self._dirty: set[str] = set()  # pools whose accounts a notification changed
         self._new: set[Pubkey] = set()  # pool accounts first seen in a notification
         self._wake = asyncio.Event()
-        self._subscribed = False
-        self._watched: set[Pubkey] = set()  # vaults with an accountSubscribe
+        # The PubSub connection our subscriptions were made on: they die with it, and the
+        # next one starts with none (a restarted node knows nothing of the last one's).
+        self._subscribed_on: int | None = None
+        self._watched: set[Pubkey] = set()  # vaults with an accountSubscribe on it
         # Pools left out of quotes until their accounts change: unreadable, or their math
         # failed (a fault in one pool must not fail every quote, nor be logged on each).
         self.broken: dict[str, str] = {}
@@ -81,7 +84,7 @@ class AccountVenue:
         rounds, failures = 0, 0  # failures: rounds in a row the node did not answer
         while True:
             try:
-                if self._subscribed and self._rpc.live:
+                if self._subscribed:
                     # Woken by notifications; the timeout notices a connection that dropped.
                     # (asyncio.timeout, not wait_for: in 3.11 wait_for can swallow the task's
                     # cancellation when the wake comes at that moment, and the engine's stop
@@ -105,7 +108,7 @@ class AccountVenue:
                     logger.warning("{} accounts not read{}: {}; read again every slot",
                                    self.name, f" ({failures} tries)" if failures else "", error)
                 failures += 1
-                self._subscribed = False
+                self._subscribed_on = None
                 continue
             if failures:
                 logger.info("{} accounts read again, after {} failed tries", self.name, failures)
@@ -114,19 +117,26 @@ class AccountVenue:
                 for listener in self.listeners:
                     listener(moved)
 
+    @property
+    def _subscribed(self) -> bool:
+        """Whether our subscriptions are delivering: made on the connection open now."""
+        return self._subscribed_on is not None and self._subscribed_on == self._rpc.connection
+
     async def subscribe(self) -> None:
         """programSubscribe for each program; accountSubscribe for each pool's vaults."""
-        if self._subscribed and self._rpc.live:
+        if self._subscribed:
             return
-        if self._subscribed:  # they were live: the cluster (or the network) dropped them
+        if self._subscribed_on is not None:  # the cluster (or the network) dropped them
             logger.warning("{}: the cluster dropped our subscriptions; subscribing again",
                            self.name)
-        self._subscribed = False
+        self._subscribed_on = None
+        self._watched.clear()  # each vault again: the last connection's are gone with it
         for program in self._programs:
             await self._rpc.program_subscribe(str(program), self._on_program)
+        connection = self._rpc.connection  # the one that first call opened (or found)
         for pool_id in list(self.pools):
             await self._watch_vaults(pool_id)
-        self._subscribed = True
+        self._subscribed_on = connection
 
     async def _watch_vaults(self, pool_id: str) -> None:
         owner = self._owners[pool_id]
@@ -257,11 +267,14 @@ class AccountVenue:
     async def _best(self, mint_in: str, mint_out: str, amount: int, *,
                     exact_out: bool) -> Quote | None:
         ids = self._by_pair.get(frozenset((mint_in, mint_out)), [])
-        live = self._subscribed and self._rpc.live  # notifications keep the cache current
+        live = self._subscribed  # notifications keep the cache current
         stale = [] if live else [
             p for p in ids if self._now_slot() - self._fetched.get(p, -1) > self._max_age]
         if stale:  # older than --max-account-age slots: read them before quoting
-            await self._read(stale)
+            try:
+                await self._read(stale)
+            except RpcError as error:  # the Venue port's words: a node that cannot be asked
+                raise translate(error) from None
         best: PoolQuote | None = None
         chosen = ""
         for pool_id in ids:

@@ -25,7 +25,9 @@ Notify = Callable[[dict[str, Any]], None]  # one PubSub notification's `params`
 
 
 class Transport(Protocol):
-    live: bool  # subscriptions are delivering now
+    # The PubSub connection open now, by number (None: none is): subscriptions live and die
+    # with one, and a new one, a new number, starts with none.
+    connection: int | None
 
     async def request(self, method: str, params: list[Any]) -> Any:
         """The call's result; raises RpcError (RpcTimeout when no answer came)."""
@@ -48,7 +50,7 @@ class InProcess:
     params and results are the JSON's shapes all the same, so the code path is the one a
     remote node gets; subscriptions get the notifications a WebSocket would carry."""
 
-    live = True  # nothing to lose
+    connection: int | None = 1  # the one there is: nothing between us to lose
 
     def __init__(self, node: Node) -> None:
         self._node = node
@@ -71,7 +73,8 @@ class Http:
         self._reader: asyncio.Task[None] | None = None
         self._answers: dict[int, asyncio.Future[Any]] = {}
         self._notify: dict[int, Notify] = {}
-        self.live = False  # a PubSub connection is open: notifications arrive
+        self.connection: int | None = None  # see Transport
+        self._connections = itertools.count(1)
         self._connecting = asyncio.Lock()
 
     async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
@@ -86,7 +89,7 @@ class Http:
                     self.url.replace("http", "ws", 1), heartbeat=30)
                 self._notify.clear()
                 self._reader = asyncio.create_task(self._read(self._socket))
-                self.live = True
+                self.connection = next(self._connections)
         ident = next(self._ids)
         answer = self._answers[ident] = asyncio.get_running_loop().create_future()
         await self._socket.send_str(orjson.dumps({"jsonrpc": "2.0", "id": ident,
@@ -114,7 +117,8 @@ class Http:
                     if notify is not None:
                         notify(data["params"])
         finally:
-            self.live = False  # the subscriber falls back to reading, and subscribes again
+            if socket is self._socket:  # (not a newer one's): subscribers read instead,
+                self.connection = None  # and subscribe again
 
     async def request(self, method: str, params: list[Any]) -> Any:
         if self._session is None:
@@ -221,9 +225,9 @@ class RpcClient:
             "filters": [{"dataSize": data_size}]})
 
     @property
-    def live(self) -> bool:
-        """Whether subscriptions are delivering now (False: read instead, and subscribe)."""
-        return self.transport.live
+    def connection(self) -> int | None:
+        """The PubSub connection open now, by number; None: read instead, and subscribe."""
+        return self.transport.connection
 
     async def account_subscribe(self, pubkey: str, notify: Notify) -> int:
         return await self.transport.subscribe("accountSubscribe", [pubkey, {
