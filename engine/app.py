@@ -56,6 +56,7 @@ from engine.solana.programs import AMM_V4, CPMM, DLMM
 from engine.solana_client.account_venue import AccountVenue
 from engine.solana_client.chain import RpcChain
 from engine.solana_client.client import Http, InProcess, RpcClient, Transport
+from engine.solana_client.cluster_identity import ClusterIdentity
 from engine.solana_client.keypair import load_or_create
 from engine.solana_client.lookup_tables import Memory
 from engine.solana_client.venues import AccountDirectory, keep_fresh
@@ -84,6 +85,7 @@ class Edge:
 
     chain: RpcChain
     venues: Sequence[AccountVenue]
+    rpc: RpcClient
 
 
 async def build_edge(settings: Settings, world: SimWorld, clock: Clock,
@@ -102,7 +104,7 @@ async def build_edge(settings: Settings, world: SimWorld, clock: Clock,
     chain = RpcChain(rpc, keypair, AccountDirectory(venues), clock, poll_seconds=slot,
                      max_priority_fee=settings.max_priority_fee, memory=memory,
                      always_preflight=settings.always_preflight)
-    return Edge(chain, venues)
+    return Edge(chain, venues, rpc)
 
 
 async def _reach(rpc: RpcClient, url: str) -> None:
@@ -122,13 +124,13 @@ EXECUTION_TEXT = {"bytecode": "the programs' own bytecode (LiteSVM)",
 GENESIS = "genesis_hash"  # engine value: the cluster this database's orders were made on
 
 
-async def same_cluster(store: OrderStore, chain: RpcChain, settings: Settings) -> None:
+async def same_cluster(store: OrderStore, chain: RpcChain, settings: Settings) -> str:
     """Refuse to resume a database's orders on a cluster that never saw them: the store keeps
-    the genesis hash of the cluster it was first used with."""
+    the genesis hash of the cluster it was first used with. The hash, once it is the same."""
     seen = await chain.genesis_hash()
     kept = await store.engine_value(GENESIS)
     if kept == seen:
-        return
+        return seen
     if kept is not None and not settings.allow_other_cluster:
         where = settings.rpc_url or "the embedded simulated cluster"
         raise StartupError(
@@ -138,6 +140,7 @@ async def same_cluster(store: OrderStore, chain: RpcChain, settings: Settings) -
     if kept is not None:
         logger.warning("--allow-other-cluster: adopting genesis {} (was {})", seen, kept)
     await store.set_engine_value(GENESIS, seen)
+    return seen
 
 
 def build_world(settings: Settings, clock: Clock) -> SimWorld:
@@ -269,7 +272,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
             edge = await build_edge(settings, sim, clock, own_store)
             own_chain: Chain = wrap_chain(edge.chain) if wrap_chain else edge.chain
             opened.push_async_callback(own_chain.close)
-            await same_cluster(own_store, edge.chain, settings)
+            genesis = await same_cluster(own_store, edge.chain, settings)
             app[EXECUTION] = await edge.chain.execution()
             logger.info("the cluster's transactions run as {}", EXECUTION_TEXT.get(
                 app[EXECUTION], app[EXECUTION]))
@@ -286,6 +289,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
                 opened.push_async_callback(parts.sharing.stop)
             tasks = [asyncio.create_task(parts.engine.access.follow_changes(), name="api-keys")]
             tasks.append(asyncio.create_task(keep_fresh(edge.venues), name="accounts"))
+            where = f"the node at {settings.rpc_url}" if settings.rpc_url else "the node"
+            tasks.append(asyncio.create_task(
+                ClusterIdentity(edge.rpc, genesis, where, clock).run(), name="cluster"))
             if not settings.rpc_url:  # the simulated market lives here: let it trade
                 tasks.append(asyncio.create_task(sim.run(clock, settings.launch_rate),
                                                  name="market"))

@@ -6,6 +6,7 @@ looked healthy, and a busy one only said it through its failing orders."""
 from __future__ import annotations
 
 import signal
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -93,6 +94,41 @@ async def test_a_node_that_is_down_is_said_and_its_return_noticed(tmp_path: Path
         assert error["code"] == "RETRIES_EXHAUSTED" and "NODE_UNHEALTHY" in error["message"]
 
         await cluster.start()  # the same port and record: the same cluster, back
+        await EngineHarness.wait_until(lambda: health(session, engine.url), ok, PATIENCE)
+        async with session.post(f"{engine.url}/api/orders/execute", json=MARKET) as resp:
+            order_id = (await resp.json())["orderId"]
+        await EngineHarness.wait_until(lambda: statuses(session, engine.url, [order_id]),
+                                       lambda found: found == {"confirmed"}, PATIENCE)
+
+
+async def test_a_node_that_became_another_cluster_is_not_used_until_it_is_ours_again(
+        tmp_path: Path) -> None:
+    # A simulated cluster started again on a fresh record behind the same URL: another chain.
+    # Orders sent to it would execute where their earlier attempts never were, and a fate
+    # read from it ("never landed") would be wrong; the engine treats it as no node at all.
+    async with node_and_engine(tmp_path) as (cluster, engine), aiohttp.ClientSession() as session:
+        cluster.kill()
+        other = ClusterProcess(tmp_path / "other.db", "--latency-scale", "0", "--failure-rate",
+                               "0", "--fund-keypair", str(tmp_path / "wallet.json"))
+        other.port, other.url = cluster.port, cluster.url
+        await other.start()
+        try:
+            fenced = await EngineHarness.wait_until(lambda: health(session, engine.url),
+                                                    said("is now another cluster"), PATIENCE)
+            assert fenced["status"] == "degraded"
+            async with session.post(f"{engine.url}/api/orders/execute", json=MARKET) as resp:
+                order_id = (await resp.json())["orderId"]
+            await EngineHarness.wait_until(lambda: statuses(session, engine.url, [order_id]),
+                                           lambda found: found == {"failed"}, PATIENCE)
+            async with session.get(f"{engine.url}/api/orders/{order_id}") as resp:
+                assert "is now another cluster" in (await resp.json())["error"]["message"]
+        finally:
+            await other.terminate()
+        ledger = sqlite3.connect(tmp_path / "other.db")
+        assert ledger.execute("SELECT count(*) FROM ledger").fetchone() == (0,)  # nothing sent
+        ledger.close()
+
+        await cluster.start()  # ours again, from its record
         await EngineHarness.wait_until(lambda: health(session, engine.url), ok, PATIENCE)
         async with session.post(f"{engine.url}/api/orders/execute", json=MARKET) as resp:
             order_id = (await resp.json())["orderId"]

@@ -164,13 +164,25 @@ class RpcClient:
 
     def __init__(self, transport: Transport, commitment: str = "confirmed") -> None:
         self.transport, self._commitment = transport, commitment
+        # Why the node is not to be used at all (it is another cluster now: see
+        # cluster_identity): every call then fails as a node that is down would, but the
+        # question of which cluster it is, and nothing it notifies is passed on.
+        self.fenced: str | None = None
 
     async def close(self) -> None:
         if isinstance(self.transport, Http):
             await self.transport.close()
 
     async def _call(self, method: str, *params: Any) -> Any:
+        if self.fenced is not None and method != "getGenesisHash":
+            raise RpcError(codes.NODE_UNHEALTHY, self.fenced)
         return await self.transport.request(method, list(params))
+
+    async def _subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
+        if self.fenced is not None:
+            raise RpcError(codes.NODE_UNHEALTHY, self.fenced)
+        return await self.transport.subscribe(
+            method, params, lambda message: None if self.fenced else notify(message))
 
     async def get_health(self) -> str:
         return str(await self._call("getHealth"))
@@ -230,11 +242,11 @@ class RpcClient:
         return self.transport.connection
 
     async def account_subscribe(self, pubkey: str, notify: Notify) -> int:
-        return await self.transport.subscribe("accountSubscribe", [pubkey, {
+        return await self._subscribe("accountSubscribe", [pubkey, {
             "encoding": "base64", "commitment": self._commitment}], notify)
 
     async def program_subscribe(self, program: str, notify: Notify) -> int:
-        return await self.transport.subscribe("programSubscribe", [program, {
+        return await self._subscribe("programSubscribe", [program, {
             "encoding": "base64", "commitment": self._commitment}], notify)
 
     async def get_token_accounts_by_owner(self, owner: str, program: str) -> Json:
