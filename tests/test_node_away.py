@@ -109,7 +109,8 @@ async def test_a_node_that_became_another_cluster_is_not_used_until_it_is_ours_a
     async with node_and_engine(tmp_path) as (cluster, engine), aiohttp.ClientSession() as session:
         cluster.kill()
         other = ClusterProcess(tmp_path / "other.db", "--latency-scale", "0", "--failure-rate",
-                               "0", "--fund-keypair", str(tmp_path / "wallet.json"))
+                               "0", "--fund-keypair", str(tmp_path / "wallet.json"),
+                               log=tmp_path / "other.log")
         other.port, other.url = cluster.port, cluster.url
         await other.start()
         try:

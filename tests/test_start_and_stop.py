@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import pytest_asyncio
 
@@ -241,3 +242,23 @@ async def test_a_closed_terminal_stops_the_cluster_in_order(tmp_path: Path) -> N
     assert cluster.proc is not None
     cluster.proc.send_signal(signal.SIGHUP)
     assert await asyncio.to_thread(cluster.proc.wait, 15) == 0  # not killed by the signal
+
+
+async def test_a_cluster_with_subscribers_stops_at_once_and_tells_them_it_is_going(
+        tmp_path: Path) -> None:
+    # Each PubSub connection held the stop until its client hung up (45 s with an engine
+    # subscribed): Ctrl-C on the cluster seemed to do nothing.
+    cluster = ClusterProcess(tmp_path / "cluster.db", "--latency-scale", "0")
+    await cluster.start()
+    assert cluster.proc is not None
+    async with aiohttp.ClientSession() as session, session.ws_connect(
+            cluster.url.replace("http", "ws")) as ws:
+        await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "slotSubscribe"})
+        assert "result" in await ws.receive_json()
+        asked = time.monotonic()
+        cluster.proc.send_signal(signal.SIGTERM)
+        while (message := await ws.receive()).type is aiohttp.WSMsgType.TEXT:
+            pass  # slot notifications until the close
+        assert message.type is aiohttp.WSMsgType.CLOSE and message.data == 1001
+        assert await asyncio.to_thread(cluster.proc.wait, 15) == 0
+    assert time.monotonic() - asked < 15

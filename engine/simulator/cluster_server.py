@@ -51,6 +51,7 @@ def rpc_app(rpc: ClusterRpc, door: Door | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     door = door or Door()
     live = _Subscriptions()
+    connections: set[web.WebSocketResponse] = set()  # PubSub's, open now
 
     async def handle(request: web.Request) -> web.Response:
         refused = door.refusal(request)
@@ -83,6 +84,7 @@ def rpc_app(rpc: ClusterRpc, door: Door | None = None) -> web.Application:
             return web.Response(status=403, text=refused)
         ws = web.WebSocketResponse(heartbeat=30)
         await ws.prepare(request)
+        connections.add(ws)
         outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_BACKLOG)
         writer = asyncio.create_task(_drain(ws, outbox))
         mine: set[int] = set()
@@ -93,6 +95,7 @@ def rpc_app(rpc: ClusterRpc, door: Door | None = None) -> web.Application:
                     continue
                 send(_pubsub_answer(rpc, message.data, send, mine, live))
         finally:
+            connections.discard(ws)
             for number in mine:
                 rpc.unsubscribe(number)
             live.count -= len(mine)
@@ -100,8 +103,15 @@ def rpc_app(rpc: ClusterRpc, door: Door | None = None) -> web.Application:
             await asyncio.gather(writer, return_exceptions=True)
         return ws
 
+    async def going_away(app: web.Application) -> None:
+        """A stop closes each PubSub connection, as a node going down does: left open, each
+        held the stop until its client hung up (45 s with an engine subscribed)."""
+        for ws in list(connections):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"the cluster is stopping")
+
     app.router.add_post("/", handle)
     app.router.add_get("/", pubsub)
+    app.on_shutdown.append(going_away)
     return app
 
 
