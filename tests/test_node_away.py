@@ -85,6 +85,8 @@ async def test_a_node_that_is_down_is_said_and_its_return_noticed(tmp_path: Path
                 "inputMint": "SOL", "outputMint": "USDC", "amount": "1000000000"}) as resp:
             assert resp.status == 503 and resp.headers["Retry-After"] == "1"
             assert (await resp.json())["error"]["code"] == "NODE_UNHEALTHY"
+        async with session.get(f"{engine.url}/api/wallet") as resp:  # its balances: the same
+            assert resp.status == 503 and (await resp.json())["error"]["code"] == "NODE_UNHEALTHY"
         async with session.post(f"{engine.url}/api/orders/execute", json=MARKET) as resp:
             failed_id = (await resp.json())["orderId"]
         await EngineHarness.wait_until(lambda: statuses(session, engine.url, [failed_id]),

@@ -107,7 +107,7 @@ SPEC: dict[str, Any] = {
                  "for Jupiter's clients: routes go through SOL or USDC only, either way",
                  "schema": {"type": "boolean"}}],
             "responses": {"200": {"description": "the best plan", **as_json(
-                {"$ref": "#/components/schemas/Quote"})}, **error_responses(400, 422)}}},
+                {"$ref": "#/components/schemas/Quote"})}, **error_responses(400, 422, 503)}}},
         "/api/tokens": {"get": {
             "summary": "The tokens the API knows by symbol: mint and decimals (an amount in "
                        "atoms is the amount times 10^decimals)",
@@ -131,7 +131,7 @@ SPEC: dict[str, Any] = {
         "/api/wallet": {"get": {"summary": "The wallet's balances",
                                 "responses": {"200": {"description": "balances", **as_json(
                                     {"$ref": "#/components/schemas/Wallet"})},
-                                    **error_responses()}}},
+                                    **error_responses(503)}}},
         "/api/risk": {
             "get": {"summary": "The trading state and the pre-trade limits",
                     "responses": {"200": {"description": "risk", **as_json(
