@@ -13,7 +13,7 @@ import pytest
 
 from engine.testing import EngineHarness
 from engine.testing.postgres import binaries, frozen, stopped, throwaway_postgres
-from engine.testing.process import EngineProcess, health, statuses
+from engine.testing.process import EngineProcess, health, healthy, says, statuses
 
 pytestmark = pytest.mark.skipif(binaries() is None, reason="PostgreSQL is not installed")
 MARKET = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.01}
@@ -29,11 +29,6 @@ async def submit(session: aiohttp.ClientSession, url: str, count: int) -> list[s
     return accepted
 
 
-def said(reason: str) -> Any:
-    """A health that names `reason` (the start of one of its reasons)."""
-    return lambda found: any(r.startswith(reason) for r in found.get("reasons", []))
-
-
 async def test_orders_caught_by_a_database_restart_finish_once_it_is_back(
         tmp_path: Path) -> None:
     log = tmp_path / "engine.log"
@@ -47,7 +42,7 @@ async def test_orders_caught_by_a_database_restart_finish_once_it_is_back(
                 accepted = await submit(session, engine.url, 20)
                 with stopped(url):
                     await EngineHarness.wait_until(lambda: health(session, engine.url),
-                                                   said("storage failing"), PATIENCE)
+                                                   says("storage failing"), PATIENCE)
                     async with session.post(f"{engine.url}/api/orders/execute",
                                             json=MARKET) as resp:
                         assert resp.status == 503  # nothing can be stored: nothing is taken
@@ -60,8 +55,8 @@ async def test_orders_caught_by_a_database_restart_finish_once_it_is_back(
                     assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == 1013
                 await EngineHarness.wait_until(lambda: statuses(session, engine.url, accepted),
                                                lambda found: found == {"confirmed"}, PATIENCE)
-                await EngineHarness.wait_until(  # its last answer may be a second old
-                    lambda: health(session, engine.url), lambda found: found["status"] == "ok", PATIENCE)
+                await EngineHarness.wait_until(lambda: health(session, engine.url), healthy,
+                                               PATIENCE)
                 async with session.get(f"{engine.url}/api/orders/{accepted[0]}") as resp:
                     events = (await resp.json())["events"]
                 assert [e["status"] for e in events].count("confirmed") == 1
@@ -80,16 +75,16 @@ async def test_an_idle_engine_whose_database_is_down_says_so_in_its_health() -> 
         await engine.start()
         try:
             async with aiohttp.ClientSession() as session:
-                await EngineHarness.wait_until(  # its last answer may be a second old
-                    lambda: health(session, engine.url), lambda found: found["status"] == "ok", PATIENCE)
+                await EngineHarness.wait_until(lambda: health(session, engine.url), healthy,
+                                               PATIENCE)
                 with stopped(url):
                     # Nothing in flight: it asks (a second at most after its last read).
                     down = await EngineHarness.wait_until(
-                        lambda: health(session, engine.url), said("the store cannot be read"),
+                        lambda: health(session, engine.url), says("the store cannot be read"),
                         PATIENCE)
                     assert down["status"] == "degraded"
                 await EngineHarness.wait_until(lambda: health(session, engine.url),
-                                               lambda found: found["status"] == "ok", PATIENCE)
+                                               healthy, PATIENCE)
         finally:
             assert await engine.terminate() == 0
 
@@ -112,14 +107,14 @@ async def test_a_database_that_hangs_is_said_within_a_second_and_its_orders_fini
                             return dict(await resp.json())
 
                     hung = await EngineHarness.wait_until(
-                        within_5_s, said("the store cannot be read"), PATIENCE)
+                        within_5_s, says("the store cannot be read"), PATIENCE)
                     assert "no answer within 1 s" in hung["reasons"][0]
                     again = await within_5_s()  # one read of it at a time, still unanswered
                     assert again["status"] == "degraded"
                     assert "no answer within 1 s" in again["reasons"][0]
                 await EngineHarness.wait_until(lambda: statuses(session, engine.url, accepted),
                                                lambda found: found == {"confirmed"}, PATIENCE)
-                await EngineHarness.wait_until(  # its last answer may be a second old
-                    lambda: health(session, engine.url), lambda found: found["status"] == "ok", PATIENCE)
+                await EngineHarness.wait_until(lambda: health(session, engine.url), healthy,
+                                               PATIENCE)
         finally:
             assert await engine.terminate() == 0

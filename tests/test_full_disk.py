@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 
 from engine.testing import EngineHarness
-from engine.testing.process import EngineProcess, health, statuses
+from engine.testing.process import EngineProcess, health, healthy, statuses
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="prlimit is Linux's")
 ROOM = 1_000_000  # bytes any file may still grow by, once the disk is "full"
@@ -70,8 +70,8 @@ async def test_a_full_disk_refuses_new_orders_and_finishes_the_accepted_ones_onc
 
             await EngineHarness.wait_until(lambda: statuses(session, engine.url, accepted),
                                            lambda found: found == {"confirmed"}, PATIENCE)
-            await EngineHarness.wait_until(  # its last answer may be a second old
-                lambda: health(session, engine.url), lambda found: found["status"] == "ok", PATIENCE)
+            await EngineHarness.wait_until(lambda: health(session, engine.url), healthy,
+                                           PATIENCE)
             status, _ = await submit(session, engine.url)
             assert status == 201  # room again: orders are taken again
     finally:

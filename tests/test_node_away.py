@@ -16,19 +16,10 @@ from typing import Any
 import aiohttp
 
 from engine.testing import EngineHarness
-from engine.testing.process import ClusterProcess, EngineProcess, health, statuses
+from engine.testing.process import ClusterProcess, EngineProcess, health, healthy, says, statuses
 
 PATIENCE = 30.0  # seconds a condition may take to hold
 MARKET = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.01}
-
-
-def said(reason: str) -> Any:
-    """A health that names `reason` (in one of its reasons)."""
-    return lambda found: any(reason in r for r in found.get("reasons", []))
-
-
-def ok(found: dict[str, Any]) -> bool:
-    return found.get("status") == "ok"
 
 
 @asynccontextmanager
@@ -52,7 +43,7 @@ async def node_and_engine(tmp_path: Path) -> AsyncIterator[tuple[ClusterProcess,
 
 async def test_a_frozen_node_makes_the_engine_degraded_within_the_second(tmp_path: Path) -> None:
     async with node_and_engine(tmp_path) as (cluster, engine), aiohttp.ClientSession() as session:
-        assert ok(await health(session, engine.url))
+        assert healthy(await health(session, engine.url))
         assert cluster.proc is not None
         cluster.proc.send_signal(signal.SIGSTOP)  # it accepts connections and answers nothing
         slowest = 0.0
@@ -65,20 +56,20 @@ async def test_a_frozen_node_makes_the_engine_degraded_within_the_second(tmp_pat
             return found
 
         # The last answer is kept for a second: a second at most before it is said.
-        found = await EngineHarness.wait_until(timed, said("the node cannot serve"), PATIENCE)
+        found = await EngineHarness.wait_until(timed, says("the node cannot serve"), PATIENCE)
         assert found["status"] == "degraded"
         assert found["reasons"] == ["the node cannot serve (no answer within 1 s)"]
         assert slowest < 5  # health itself does not hang with the node
 
         cluster.proc.send_signal(signal.SIGCONT)
-        await EngineHarness.wait_until(lambda: health(session, engine.url), ok, PATIENCE)
+        await EngineHarness.wait_until(lambda: health(session, engine.url), healthy, PATIENCE)
 
 
 async def test_a_node_that_is_down_is_said_and_its_return_noticed(tmp_path: Path) -> None:
     async with node_and_engine(tmp_path) as (cluster, engine), aiohttp.ClientSession() as session:
         cluster.kill()
         down = await EngineHarness.wait_until(lambda: health(session, engine.url),
-                                              said("the node cannot serve (getHealth:"), PATIENCE)
+                                              says("the node cannot serve (getHealth:"), PATIENCE)
         assert down["status"] == "degraded" and "Cannot connect" in down["reasons"][0]
         # Quotes and orders say the node, not a route refused for want of liquidity.
         async with session.get(f"{engine.url}/api/quotes", params={
@@ -96,7 +87,7 @@ async def test_a_node_that_is_down_is_said_and_its_return_noticed(tmp_path: Path
         assert error["code"] == "RETRIES_EXHAUSTED" and "NODE_UNHEALTHY" in error["message"]
 
         await cluster.start()  # the same port and record: the same cluster, back
-        await EngineHarness.wait_until(lambda: health(session, engine.url), ok, PATIENCE)
+        await EngineHarness.wait_until(lambda: health(session, engine.url), healthy, PATIENCE)
         async with session.post(f"{engine.url}/api/orders/execute", json=MARKET) as resp:
             order_id = (await resp.json())["orderId"]
         await EngineHarness.wait_until(lambda: statuses(session, engine.url, [order_id]),
@@ -117,7 +108,7 @@ async def test_a_node_that_became_another_cluster_is_not_used_until_it_is_ours_a
         await other.start()
         try:
             fenced = await EngineHarness.wait_until(lambda: health(session, engine.url),
-                                                    said("is now another cluster"), PATIENCE)
+                                                    says("is now another cluster"), PATIENCE)
             assert fenced["status"] == "degraded"
             async with session.post(f"{engine.url}/api/orders/execute", json=MARKET) as resp:
                 order_id = (await resp.json())["orderId"]
@@ -132,7 +123,7 @@ async def test_a_node_that_became_another_cluster_is_not_used_until_it_is_ours_a
         ledger.close()
 
         await cluster.start()  # ours again, from its record
-        await EngineHarness.wait_until(lambda: health(session, engine.url), ok, PATIENCE)
+        await EngineHarness.wait_until(lambda: health(session, engine.url), healthy, PATIENCE)
         async with session.post(f"{engine.url}/api/orders/execute", json=MARKET) as resp:
             order_id = (await resp.json())["orderId"]
         await EngineHarness.wait_until(lambda: statuses(session, engine.url, [order_id]),

@@ -146,6 +146,20 @@ def test_a_dlmm_pair_and_its_bin_arrays_decode_to_the_active_bin_and_every_bin()
     assert info.keys.config == key(12)  # the oracle
 
 
+def test_a_bin_array_read_again_with_new_bytes_gives_its_new_bins() -> None:
+    # Decoded arrays are remembered, one entry an array address: what is remembered must be
+    # what these bytes hold, never an older version of the same array.
+    address, rx, ry = key(16), key(17), key(18)
+    active = -4744
+    data = lb_pair(active, 4, rx, ry, [active // 70])
+    array = read_pool(str(address), DLMM, address, data, {})[1].keys.bin_array(active // 70)
+    for amounts in ((10 * 10**9, 1_500 * 10**6), (9 * 10**9, 1_650 * 10**6),
+                    (10 * 10**9, 1_500 * 10**6)):
+        accounts = {array: bin_array(active // 70, address, {active: amounts}, 4)}
+        pool, _, _ = read_pool(str(address), DLMM, address, data, accounts)
+        assert pool.bins == {active: list(amounts)}
+
+
 @pytest_asyncio.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[tuple[SimWorld, str]]:
     world = still_world(tmp_path / "cluster.db",

@@ -270,6 +270,17 @@ async def health(session: aiohttp.ClientSession, url: str) -> dict[str, Any]:
         return dict(await resp.json())
 
 
+def says(reason: str) -> Callable[[dict[str, Any]], bool]:
+    """A health whose reasons name `reason` (with `EngineHarness.wait_until`)."""
+    return lambda found: any(reason in said for said in found.get("reasons", []))
+
+
+def healthy(found: dict[str, Any]) -> bool:
+    """A health that is "ok" (with `EngineHarness.wait_until`; the last answer of the store
+    and the node may be a second old)."""
+    return found.get("status") == "ok"
+
+
 async def wait_all_terminal(url: str, timeout: float) -> bool:
     async with aiohttp.ClientSession() as session:
         for _ in range(int(timeout / 0.2)):
