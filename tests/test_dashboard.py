@@ -86,6 +86,24 @@ async def test_an_order_submitted_from_the_form_reaches_confirmed_on_screen(page
     assert page.errors == []
 
 
+async def test_an_order_submitted_while_the_page_still_loads_is_sent_by_the_page(
+        fresh: Any, engine: EngineHarness) -> None:
+    held = asyncio.Event()
+
+    async def hold(route: Any) -> None:  # the page's last load step waits until the order is in
+        await held.wait()
+        await route.continue_()
+
+    page = await fresh.new_page()
+    await page.route("**/api/sim", hold)
+    await page.goto(engine.url + "/")
+    await page.fill("input[name=amount]", "2")
+    await page.click("#submit-button")
+    await page.wait_for_selector("#form-result:has-text('accepted')", timeout=10_000)
+    held.set()
+    assert page.url == engine.url + "/"  # not the browser's own submission, which navigates
+
+
 async def test_a_bad_order_shows_the_error_code(page: Any) -> None:
     await page.fill("input[name=tokenOut]", "DOGE")
     await page.click("#submit-button")
@@ -189,7 +207,7 @@ async def test_the_launch_button_is_offered_only_to_a_key_that_may_launch(
     trader = await fresh.new_page()
     trader.on("dialog", lambda dialog: dialog.accept(key))
     await trader.goto(engine.url + "/")
-    await trader.click("#submit-button")  # its handler is set once the launch check is done
+    await trader.click("#submit-button")
     await trader.wait_for_selector("#form-result:has-text('accepted')", timeout=10_000)
     await trader.select_option("select[name=orderType]", "sniper")
     assert await trader.is_hidden("#launch-button")

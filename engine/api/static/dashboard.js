@@ -274,8 +274,23 @@ async function post(path, body) {
 }
 
 async function start() {
-  syncFormType();  // before anything is awaited: the form shows each type's fields from the start
+  // Before anything is awaited: the form shows each type's fields from the start, and a submit
+  // made while the page still loads is the page's to send (the browser's own would navigate away).
+  syncFormType();
   $("orderType").addEventListener("change", syncFormType);
+  $("order-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const r = await post("/api/orders/execute", formBody(ev.target));
+    const body = await r.json();
+    $("form-result").textContent = r.ok ? `accepted ${body.orderId}` : `${body.error.code}: ${body.error.message}`;
+  });
+  $("launch-button").addEventListener("click", async () => {
+    const mint = $("order-form").tokenOut.value;
+    const r = await post("/api/sim/launch", { mint, venue: "raydium", price: 0.000001, liquidity: 85 });
+    const body = await r.json();
+    $("form-result").textContent = r.ok ? `launched ${body.mint} on ${body.venue}` : `${body.error.code}: ${body.error.message}`;
+  });
+  $("close-detail").addEventListener("click", () => { shownOrder = null; $("detail").hidden = true; });
   const resp = await api("/api/orders?limit=50");
   const page = await resp.json();
   lastGseq = page.gseq || 0;
@@ -311,19 +326,6 @@ async function start() {
   // and only for a key that may use them (an admin's, once keys exist).
   const sim = await (await api("/api/sim")).json();
   $("launch-button").classList.toggle("unavailable", !sim.enabled || sim.canLaunch === false);
-  $("order-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const r = await post("/api/orders/execute", formBody(ev.target));
-    const body = await r.json();
-    $("form-result").textContent = r.ok ? `accepted ${body.orderId}` : `${body.error.code}: ${body.error.message}`;
-  });
-  $("launch-button").addEventListener("click", async () => {
-    const mint = $("order-form").tokenOut.value;
-    const r = await post("/api/sim/launch", { mint, venue: "raydium", price: 0.000001, liquidity: 85 });
-    const body = await r.json();
-    $("form-result").textContent = r.ok ? `launched ${body.mint} on ${body.venue}` : `${body.error.code}: ${body.error.message}`;
-  });
-  $("close-detail").addEventListener("click", () => { shownOrder = null; $("detail").hidden = true; });
 }
 
 start();
