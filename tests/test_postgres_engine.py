@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import glob
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -40,17 +40,26 @@ async def test_orders_execute_and_resume_on_postgresql(postgres_url: str,
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_scripts_postgres_cleans_up_on_every_signal(postgres_url: str, signum: int) -> None:
-    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "engine-pg-*")))
     script = Path(__file__).parents[1] / "scripts" / "postgres.py"
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    port = int(url.rsplit(":", 1)[1].split("/")[0])
-    mine = set(glob.glob(os.path.join(tempfile.gettempdir(), "engine-pg-*"))) - before
-    assert len(mine) == 1
-    proc.send_signal(signum)
-    assert proc.wait(30) == 0
-    proc.stdout.close()
-    assert not any(os.path.exists(d) for d in mine)
-    with socket.socket() as s:
-        assert s.connect_ex(("127.0.0.1", port)) != 0  # nothing listens there any more
+    # A temp dir of its own, so that servers other tests start meanwhile are not counted;
+    # open to all, since as root the server runs as `postgres`.
+    tmp = tempfile.mkdtemp()
+    os.chmod(tmp, 0o755)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": tmp})
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        assert len(os.listdir(tmp)) == 1
+        proc.send_signal(signum)
+        assert proc.wait(30) == 0
+        assert os.listdir(tmp) == []
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0  # nothing listens there any more
+    finally:
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+        shutil.rmtree(tmp)
