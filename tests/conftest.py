@@ -44,8 +44,12 @@ def postgres_url() -> Iterator[str]:
 
 PROGRAMS_BESIDE = Path(__file__).resolve().parents[2] / "shared" / "programs"
 # ENGINE_PROGRAMS tells the tests where the bytecode is; taken out of the environment, so that
-# an engine or cluster a test starts runs the programs only when that test asks for them.
-PROGRAMS_DIR = Path(os.environ.pop("ENGINE_PROGRAMS", PROGRAMS_BESIDE))
+# an engine or cluster a test starts runs the programs only when that test asks for them. The
+# workers (pytest-xdist) start from the environment this leaves, so it passes them the directory
+# under a name no engine reads.
+PROGRAMS_DIR = Path(os.environ.pop("ENGINE_PROGRAMS", "")
+                    or os.environ.get("TESTS_PROGRAMS_DIR", PROGRAMS_BESIDE))
+os.environ["TESTS_PROGRAMS_DIR"] = str(PROGRAMS_DIR)
 
 
 @pytest.fixture(scope="session")
