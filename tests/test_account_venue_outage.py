@@ -1,6 +1,6 @@
-"""A node that stops answering: the venue keeps trying every slot, and says so once when the
-outage starts and once when it ends, not a line a slot. A PubSub connection that drops: the
-venue subscribes again to everything it watched, on the new one."""
+"""A node that stops answering: the venue keeps trying every slot, and says so when the outage
+starts, whenever its length doubles, and once when it ends, not a line a slot. A PubSub
+connection that drops: the venue subscribes again to everything it watched, on the new one."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from engine.domain.tokens import WSOL_MINT
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 from engine.solana.programs import AMM_V4, CPMM
-from engine.solana_client.account_venue import OUTAGE_REMINDER, AccountVenue
+from engine.solana_client.account_venue import AccountVenue
 from engine.solana_client.client import InProcess, Notify, RpcClient
 from engine.testing import ManualClock
 
@@ -70,20 +70,20 @@ async def told_of(lines: list[str], down_for: int) -> list[str]:
 
 
 async def test_an_outage_is_told_when_it_starts_and_when_it_ends(logged: list[str]) -> None:
-    outage = await told_of(logged, 40)
-    assert len(outage) == 2, outage
-    assert outage[0].startswith("raydium accounts not read: ")
-    assert outage[0].endswith("; read again every slot")
-    tries = int(outage[1].split("after ")[1].split()[0])
-    assert outage[1] == f"raydium accounts read again, after {tries} failed tries"
-    assert 30 <= tries < OUTAGE_REMINDER
+    outage = await told_of(logged, 3)
+    assert outage[0].startswith("raydium accounts not read (read again every slot): ")
+    assert outage[0].endswith("(1 in a row; said again when that count doubles)")
+    tries = int(outage[-1].split("after ")[1].split()[0])
+    assert outage[-1] == f"raydium accounts read again, after {tries} failed tries"
+    assert tries == 4  # at once, then once a slot
+    assert len(outage) == 4, outage  # tries 1, 2 and 4, and the end
 
 
-async def test_a_long_outage_is_told_again_now_and_then(logged: list[str]) -> None:
-    outage = await told_of(logged, OUTAGE_REMINDER + 10)
-    assert len(outage) == 3, outage
-    assert outage[1].startswith(f"raydium accounts not read ({OUTAGE_REMINDER} tries): ")
-    assert outage[2].startswith("raydium accounts read again, after ")
+async def test_a_long_outage_is_told_again_only_as_its_length_doubles(logged: list[str]) -> None:
+    outage = await told_of(logged, 160)
+    counts = [int(line.split(" in a row")[0].rsplit("(", 1)[1]) for line in outage[:-1]]
+    assert counts == [1, 2, 4, 8, 16, 32, 64, 128], outage
+    assert outage[-1].startswith("raydium accounts read again, after ")
 
 
 class Reconnecting:

@@ -18,6 +18,7 @@ from solders.pubkey import Pubkey
 
 from engine.domain.errors import EngineError
 from engine.domain.routing import Quote
+from engine.logs import Repeats
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
 from engine.pools.quoting import PoolQuote, better, quote_pool
@@ -26,14 +27,13 @@ from engine.solana.accounts import AMM_INFO, CLOCK, CPMM_POOL, LB_PAIR
 from engine.solana.jsonrpc import RpcError
 from engine.solana.pool_reading import read_pool, related
 from engine.solana.programs import AMM_V4, CLOCK_SYSVAR, CPMM, DLMM, PoolInfo
+from engine.solana_client.cluster_time import ClusterTime
 from engine.solana_client.rpc_errors import translate
 
 SIZES = {AMM_V4: AMM_INFO.size, CPMM: CPMM_POOL.size, DLMM: LB_PAIR.size}
 LABELS = {AMM_V4: "Raydium", CPMM: "Raydium CPMM", DLMM: "Meteora DLMM"}
 BATCH = 100  # getMultipleAccounts takes at most 100 keys
 LIVENESS_SECONDS = 1.0
-OUTAGE_REMINDER = 150  # failed reads (about a minute of slots) between warnings of one outage
-SOLANA_SLOT_SECONDS = 0.4  # the protocol's target slot time
 
 
 class AccountVenue:
@@ -41,6 +41,7 @@ class AccountVenue:
                  slot_seconds: float, max_age_slots: int = 2) -> None:
         self.name, self._programs, self._rpc, self._clock = name, tuple(programs), rpc, clock
         self._slot_seconds, self._max_age = slot_seconds, max_age_slots
+        self._time = ClusterTime(clock, slot_seconds)
         self.pools: dict[str, CpPool | DlmmPool] = {}
         self._infos: dict[str, PoolInfo] = {}
         self._owners: dict[str, Pubkey] = {}
@@ -48,8 +49,6 @@ class AccountVenue:
         self._raw: dict[Pubkey, bytes] = {}
         self._by_pair: dict[frozenset[str], list[str]] = {}
         self._opened: dict[str, int] = {}
-        self._slot, self._seen = 0, 0.0  # the newest context slot, and when it was read
-        self._now = 0  # the cluster's unix time then (the Clock sysvar)
         self._fetched: dict[str, int] = {}  # pool -> the slot its accounts were read at
         self.listeners: list[Callable[[set[frozenset[str]]], None]] = []
         self._of: dict[Pubkey, str] = {}  # any account a pool is read from -> the pool
@@ -81,7 +80,10 @@ class AccountVenue:
         """Keep the accounts fresh, and tell the listeners which pairs moved: from the
         subscriptions' notifications while they are live; else by reading every account once
         a slot (looking for new pools every 25), and subscribing again."""
-        rounds, failures = 0, 0  # failures: rounds in a row the node did not answer
+        rounds = 0
+        # An outage is one story in the log, not a line a slot per venue.
+        failing = Repeats(f"{self.name} accounts not read (read again every slot)",
+                          f"{self.name} accounts read again")
         while True:
             try:
                 if self._subscribed:
@@ -102,17 +104,10 @@ class AccountVenue:
                     moved = found | await self._read(list(self.pools))
                     await self.subscribe()
             except (RpcError, EngineError, ValueError, TimeoutError) as error:
-                # Once when it starts, then now and then: an outage is one story in the log,
-                # not a line a slot per venue.
-                if failures % OUTAGE_REMINDER == 0:
-                    logger.warning("{} accounts not read{}: {}; read again every slot",
-                                   self.name, f" ({failures} tries)" if failures else "", error)
-                failures += 1
+                failing.failed(error)
                 self._subscribed_on = None
                 continue
-            if failures:
-                logger.info("{} accounts read again, after {} failed tries", self.name, failures)
-                failures = 0
+            failing.ended()
             if moved:
                 for listener in self.listeners:
                     listener(moved)
@@ -155,8 +150,7 @@ class AccountVenue:
 
     def _on_update(self, address: Pubkey, result: dict[str, Any]) -> None:
         self._raw[address] = _data(result["value"])
-        self._slot = max(self._slot, int(result["context"]["slot"]))
-        self._seen = self._clock.monotonic()
+        self._time.saw(int(result["context"]["slot"]))
         pool = self._of.get(address)
         if pool is not None:
             self._dirty.add(pool)
@@ -174,7 +168,8 @@ class AccountVenue:
             self._owners[p], Pubkey.from_string(p), self._raw[Pubkey.from_string(p)])
             != self._related.get(p)]
         moved = await self._read(changed) if changed else set()
-        return moved | self._decode([p for p in pool_ids if p not in changed], self._slot)
+        return moved | self._decode([p for p in pool_ids if p not in changed],
+                                     self._time.slot)
 
     def _take_dirty(self) -> list[str]:
         dirty, self._dirty = sorted(self._dirty), set()
@@ -231,7 +226,7 @@ class AccountVenue:
                 if opened and isinstance(pool, DlmmPool):
                     self._opened[pool_id] = opened
                 elif opened:
-                    self._opened[pool_id] = max(0, self._slot_at(opened))
+                    self._opened[pool_id] = max(0, self._time.slot_at(opened))
             self.pools[pool_id], self._infos[pool_id] = pool, info
             self._fetched[pool_id] = slot
             for address in (main, *self._related.get(pool_id, ())):
@@ -239,7 +234,7 @@ class AccountVenue:
         return moved
 
     async def _fetch(self, addresses: list[Pubkey]) -> int:
-        slot = self._slot
+        slot = self._time.slot
         addresses = [CLOCK_SYSVAR, *addresses]
         for start in range(0, len(addresses), BATCH):
             chunk = addresses[start:start + BATCH]
@@ -248,9 +243,8 @@ class AccountVenue:
             for address, account in zip(chunk, answer["value"], strict=True):
                 if account is not None:
                     self._raw[address] = _data(account)
-        if CLOCK_SYSVAR in self._raw:
-            self._now = CLOCK.decode(self._raw[CLOCK_SYSVAR])["unix_timestamp"]
-        self._slot, self._seen = slot, self._clock.monotonic()
+        clock = self._raw.get(CLOCK_SYSVAR)
+        self._time.read(slot, CLOCK.decode(clock)["unix_timestamp"] if clock else None)
         return slot
 
     # -- the Venue port ------------------------------------------------------------------------
@@ -269,7 +263,7 @@ class AccountVenue:
         ids = self._by_pair.get(frozenset((mint_in, mint_out)), [])
         live = self._subscribed  # notifications keep the cache current
         stale = [] if live else [
-            p for p in ids if self._now_slot() - self._fetched.get(p, -1) > self._max_age]
+            p for p in ids if self._time.slot_now() - self._fetched.get(p, -1) > self._max_age]
         if stale:  # older than --max-account-age slots: read them before quoting
             try:
                 await self._read(stale)
@@ -281,7 +275,7 @@ class AccountVenue:
             if pool_id in self.broken:
                 continue
             try:
-                found = quote_pool(self.pools[pool_id], mint_in, amount, self._now,
+                found = quote_pool(self.pools[pool_id], mint_in, amount, self._time.unix,
                                    exact_out=exact_out)
             except (ArithmeticError, ValueError) as error:
                 self._leave_out(pool_id, f"quote failed: {type(error).__name__}: {error}")
@@ -303,18 +297,6 @@ class AccountVenue:
             logger.error("{} pool {} left out of quotes until its accounts change: {}",
                          self.name, pool_id, reason)
         self.broken[pool_id] = reason
-
-    def _slot_at(self, unix: int) -> int:
-        """The slot of a unix time (Raydium opens pools at a time, DLMM at a slot), from the
-        Clock sysvar last read and Solana's 400 ms slots."""
-        if not unix or not self._now:
-            return 0
-        return self._slot - round((self._now - unix) / SOLANA_SLOT_SECONDS)
-
-    def _now_slot(self) -> float:
-        if self._slot_seconds <= 0:
-            return float("inf")  # no time passes: every quote reads the accounts first
-        return self._slot + (self._clock.monotonic() - self._seen) / self._slot_seconds
 
     # -- the directory a transaction is built from ---------------------------------------------
     def pool_info(self, pool_id: str) -> PoolInfo:
