@@ -20,6 +20,13 @@ from engine.testing.cluster import wallet_for
 from engine.testing.postgres import binaries, throwaway_postgres
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (pyproject's addopts): two workers a core, four at most. Most of a test's time
+    waits on the engines, clusters and browsers it starts, so two a core keep the cores busy;
+    more would starve the timing of the tests that measure a second."""
+    return min(4, 2 * len(os.sched_getaffinity(0)))
+
+
 @pytest.fixture
 def logged() -> Iterator[list[str]]:
     """The messages logged (INFO and above) while the test runs, in order."""
