@@ -21,6 +21,19 @@ async def test_post_answers_201_with_id_and_websocket_url(order_engine: EngineHa
     assert body["wsUpgrade"].endswith(f"/api/orders/status/{body['orderId']}")
 
 
+@pytest.mark.parametrize(("header", "scheme"), [
+    ({"X-Forwarded-Proto": "https"}, "wss"), ({"X-Forwarded-Proto": "https, http"}, "wss"),
+    ({"Forwarded": "for=203.0.113.7;proto=https"}, "wss"), ({"X-Forwarded-Proto": "http"}, "ws")])
+async def test_behind_a_tls_proxy_the_websocket_url_is_wss(
+        order_engine: EngineHarness, header: dict[str, str], scheme: str) -> None:
+    assert order_engine.http is not None
+    async with order_engine.http.post("/api/orders/execute", headers=header,
+                                      json={"orderType": "market", **SOL_USDC}) as resp:
+        assert resp.status == 201
+        body = await resp.json()
+    assert body["wsUpgrade"].startswith(f"{scheme}://127.0.0.1:")
+
+
 async def test_market_order_streams_its_lifecycle_in_order(order_engine: EngineHarness) -> None:
     order_id = await order_engine.submit(**SOL_USDC)
     events = await order_engine.history(order_id)

@@ -43,8 +43,20 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def ws_url(request: web.Request, order_id: str) -> str:
-    scheme = "wss" if request.secure else "ws"
+    scheme = "wss" if request.secure or _client_scheme(request) == "https" else "ws"
     return f"{scheme}://{request.host}/api/orders/status/{order_id}"
+
+
+def _client_scheme(request: web.Request) -> str | None:
+    """The scheme the client used, as a TLS-terminating proxy in front says it (Forwarded:
+    proto=, or X-Forwarded-Proto; the first hop's, the client's own): the request reaches us as
+    http, and a ws:// URL is one a page served over https may not open. A client that sends the
+    header itself only changes the URL it is given back."""
+    for hop in request.forwarded[:1]:
+        if "proto" in hop:
+            return hop["proto"].lower()
+    proto = request.headers.get("X-Forwarded-Proto")
+    return proto.split(",")[0].strip().lower() if proto else None
 
 
 async def execute(request: web.Request) -> web.Response:
