@@ -24,7 +24,8 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto` (pyproject's addopts): two workers a core, four at most. Most of a test's time
     waits on the engines, clusters and browsers it starts, so two a core keep the cores busy;
     more would starve the timing of the tests that measure a second."""
-    return min(4, 2 * len(os.sched_getaffinity(0)))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(4, 2 * (cores or 1))  # (no affinity on macOS)
 
 
 @pytest.fixture
