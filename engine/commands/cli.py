@@ -283,6 +283,16 @@ def main(argv: list[str]) -> int:
             print(f"refused ({refused.status}): {refused.reason}\n{_key_hint(args.key)}",
                   file=sys.stderr)
             return REFUSED
+        except aiohttp.ClientConnectorCertificateError as error:
+            why = getattr(error.certificate_error, "verify_message", error.certificate_error)
+            print(f"the TLS certificate at {args.url} is not one this machine trusts "
+                  f"({why}); set SSL_CERT_FILE to the certificate of the CA "
+                  "that signed it (a self-signed one: the certificate itself)", file=sys.stderr)
+            return UNREACHABLE
+        except aiohttp.ClientSSLError as error:
+            print(f"no TLS at {args.url} ({error}); the engine itself speaks plain http (TLS is "
+                  "a proxy's in front of it)", file=sys.stderr)
+            return UNREACHABLE
         except aiohttp.ClientConnectionError as error:
             print(f"no engine at {args.url} ({error}); start one with: python -m engine",
                   file=sys.stderr)
