@@ -54,6 +54,7 @@ class Settings:
     # The chain edge.
     keypair: str = ""  # the wallet's keypair file; empty: beside --db (state_paths)
     rpc_url: str = ""  # a Solana JSON-RPC endpoint; empty: the embedded simulated cluster
+    ws_url: str = ""  # the node's PubSub; empty: --rpc-url's own URL, as ws:// (wss://)
     max_priority_fee: int = 2_000_000  # µlamports per compute unit, whatever the market says
     always_preflight: bool = False  # the node's preflight even after the engine's simulation
     max_account_age: int = 2  # slots a pool's accounts may age before a quote reads them again
@@ -102,6 +103,9 @@ HELP = {
                "PostgreSQL)",
     "rpc_url": "a Solana JSON-RPC URL, e.g. http://127.0.0.1:8899 from `python -m engine "
                "cluster` (default: the simulated cluster, in this process)",
+    "ws_url": "the node's PubSub WebSocket, where it is not --rpc-url's own URL (a "
+              "solana-test-validator's is the port after it: ws://127.0.0.1:8900); default: "
+              "--rpc-url as ws:// (wss:// for https://)",
     "max_priority_fee": "the most micro-lamports per compute unit the engine bids",
     "max_account_age": "slots a pool's accounts may age before a quote reads them again",
     "lease_seconds": "with PostgreSQL: seconds an order stays leased to an engine process "
@@ -163,7 +167,11 @@ def parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 
 def load(argv: Sequence[str], env: Mapping[str, str]) -> Settings:
     """Parse `argv` (without the program name); environment values are parsed the same way."""
-    args = vars(parser(env).parse_args(list(argv)))
+    p = parser(env)
+    args = vars(p.parse_args(list(argv)))
+    if args["ws_url"] and not args["rpc_url"]:
+        p.error("--ws-url names the PubSub of a node --rpc-url names; without --rpc-url the "
+                "cluster is in this process")
     settings = Settings(**{**args, **{name: tuple(args[name]) for name in LISTS}})
     paths = state_paths(settings.db)
     return replace(settings, chain_db=settings.chain_db or paths.chain_db,

@@ -69,6 +69,17 @@ def _port(text: str) -> int:
     return value
 
 
+def _url(*schemes: str) -> Callable[[str], str]:
+    """A URL with one of `schemes` and a host (empty: not set, the option's default)."""
+    def parse(text: str) -> str:
+        scheme, _, rest = text.partition("://")
+        if text and (scheme.lower() not in schemes or not rest.strip("/")):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a {' or '.join(s + '://' for s in schemes)} URL")
+        return text
+    return parse
+
+
 ON, OFF = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 
@@ -107,4 +118,5 @@ TYPES: dict[str, Callable[[str], Any]] = {
     "max_priority_fee": _non_negative_int, "max_account_age": _non_negative_int,
     "lease_seconds": _non_negative,
     "processes": _positive_int, "log_level": _log_level,
+    "rpc_url": _url("http", "https"), "ws_url": _url("ws", "wss"),
 }

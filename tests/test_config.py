@@ -37,7 +37,10 @@ def test_bad_values_are_refused_at_start(argv: list[str]) -> None:
     (["--latency-scale", "inf"], "'inf' is not a finite number"),
     (["--workers", "x"], "'x' is not a whole number"),
     (["--port", "99999"], "must be a TCP port"),
-    (["--log-level", "LOUD"], "'LOUD' is not a level: TRACE, DEBUG, INFO")])
+    (["--log-level", "LOUD"], "'LOUD' is not a level: TRACE, DEBUG, INFO"),
+    (["--rpc-url", "127.0.0.1:8899"], "'127.0.0.1:8899' is not a http:// or https:// URL"),
+    (["--rpc-url", "ftp://node"], "'ftp://node' is not a http:// or https:// URL"),
+    (["--ws-url", "http://n:8900"], "'http://n:8900' is not a ws:// or wss:// URL")])
 def test_a_bad_value_is_named_in_the_operators_terms(
         argv: list[str], says: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
@@ -117,3 +120,13 @@ def test_an_explicit_keypair_path_is_left_alone(tmp_path: Path) -> None:
     adopt_older_names(load(["--db", str(tmp_path / "engine.db"),
                             "--keypair", str(tmp_path / "mine.json")], {}))
     assert (tmp_path / "engine.db.wallet.json").exists() and not (tmp_path / "wallet.json").exists()
+
+
+def test_a_pubsub_url_is_a_nodes_and_needs_the_node_named(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    settings = load(["--rpc-url", "http://127.0.0.1:8899", "--ws-url", "ws://127.0.0.1:8900"], {})
+    assert (settings.rpc_url, settings.ws_url) == ("http://127.0.0.1:8899", "ws://127.0.0.1:8900")
+    assert load(["--rpc-url", "https://node.example"], {}).ws_url == ""  # its own, as wss://
+    with pytest.raises(SystemExit):
+        load(["--ws-url", "ws://127.0.0.1:8900"], {})
+    assert "--ws-url names the PubSub of a node --rpc-url names" in capsys.readouterr().err

@@ -30,7 +30,7 @@ from engine.svm.runtime import ProgramsMissing
 
 
 def _rpc(settings: Settings, world: SimWorld) -> RpcClient:
-    transport: Transport = (Http(settings.rpc_url) if settings.rpc_url
+    transport: Transport = (Http(settings.rpc_url, ws_url=settings.ws_url) if settings.rpc_url
                             else InProcess(world.rpc))
     return RpcClient(transport)
 

@@ -84,6 +84,8 @@ class AccountVenue:
         # An outage is one story in the log, not a line a slot per venue.
         failing = Repeats(f"{self.name} accounts not read (read again every slot)",
                           f"{self.name} accounts read again")
+        unsubscribed = Repeats(f"{self.name}: the node's PubSub not reached (its accounts read "
+                               "every slot instead)", f"{self.name}: subscribed again")
         while True:
             try:
                 if self._subscribed:
@@ -102,7 +104,11 @@ class AccountVenue:
                     rounds += 1
                     found = await self.load() if rounds % 25 == 1 else set()
                     moved = found | await self._read(list(self.pools))
-                    await self.subscribe()
+                    try:  # what was read is told all the same: it is how waiting orders wake
+                        await self.subscribe()
+                        unsubscribed.ended()
+                    except (RpcError, TimeoutError) as error:
+                        unsubscribed.failed(error)
             except (RpcError, EngineError, ValueError, TimeoutError) as error:
                 failing.failed(error)
                 self._subscribed_on = None

@@ -65,8 +65,11 @@ class InProcess:
 class Http:
     """JSON-RPC over HTTP POST, as every Solana node serves it."""
 
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, timeout: float = 10.0, *, ws_url: str = "") -> None:
+        """`ws_url`: the node's PubSub, where it is not `url`'s own (ws://, or wss:// for
+        https://, on the same host and port, as hosted nodes and our cluster serve it)."""
         self.url, self._timeout = url, aiohttp.ClientTimeout(total=timeout)
+        self.ws_url = ws_url or url.replace("http", "ws", 1)
         self._session: aiohttp.ClientSession | None = None
         self._ids = itertools.count(1)
         self._socket: aiohttp.ClientWebSocketResponse | None = None
@@ -78,22 +81,27 @@ class Http:
         self._connecting = asyncio.Lock()
 
     async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
-        """Over the node's WebSocket (the same URL, ws://): one connection for them all.
+        """Over the node's WebSocket (`ws_url`): one connection for them all.
         Subscribers that start together (each venue's reader) wait for the one connection
         rather than each opening its own, which would be left open, unread."""
-        async with self._connecting:
-            if self._socket is None or self._socket.closed:
-                if self._session is None:
-                    self._session = aiohttp.ClientSession(timeout=self._timeout)
-                self._socket = await self._session.ws_connect(
-                    self.url.replace("http", "ws", 1), heartbeat=30)
-                self._notify.clear()
-                self._reader = asyncio.create_task(self._read(self._socket))
-                self.connection = next(self._connections)
-        ident = next(self._ids)
-        answer = self._answers[ident] = asyncio.get_running_loop().create_future()
-        await self._socket.send_str(orjson.dumps({"jsonrpc": "2.0", "id": ident,
-                                                  "method": method, "params": params}).decode())
+        try:
+            async with self._connecting:
+                if self._socket is None or self._socket.closed:
+                    if self._session is None:
+                        self._session = aiohttp.ClientSession(timeout=self._timeout)
+                    self._socket = await self._session.ws_connect(self.ws_url, heartbeat=30)
+                    self._notify.clear()
+                    self._reader = asyncio.create_task(self._read(self._socket))
+                    self.connection = next(self._connections)
+            ident = next(self._ids)
+            answer = self._answers[ident] = asyncio.get_running_loop().create_future()
+            await self._socket.send_str(orjson.dumps({"jsonrpc": "2.0", "id": ident, "method":
+                                                      method, "params": params}).decode())
+        except (aiohttp.ClientError, ConnectionError) as error:
+            # The node's PubSub cannot be reached (or dropped us as we asked): a node away,
+            # as for a request; its subscribers read the accounts instead and ask again.
+            raise RpcError(codes.NODE_UNHEALTHY,
+                           f"{method}: PubSub at {self.ws_url}: {error}") from None
         number = int(await asyncio.wait_for(answer, self._timeout.total))
         self._notify[number] = notify
         return number
