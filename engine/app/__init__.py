@@ -39,6 +39,15 @@ from engine.store.sqlite import SqliteStore
 __all__ = ["build_app", "build_world", "open_store"]
 
 
+def said_if_failed(task: asyncio.Task[None]) -> None:
+    """A part that runs until the stop (the accounts' follower, the key refresher, the identity
+    check, the market) and ended with an error: said at once, with its traceback. Else it would
+    be silent until the stop gathered it, and the engine would go on without it."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.opt(exception=error).error("{} stopped on an error, and is not running: {}",
+                                          task.get_name(), error)
+
+
 async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
     for task in tasks:
         task.cancel()
@@ -110,6 +119,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
             if not settings.rpc_url:  # the simulated market lives here: let it trade
                 tasks.append(asyncio.create_task(sim.run(clock, settings.launch_rate),
                                                  name="market"))
+            for task in tasks:
+                task.add_done_callback(said_if_failed)
             opened.push_async_callback(_cancel, tasks)
             yield
 
