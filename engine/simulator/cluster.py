@@ -53,7 +53,7 @@ class SimChain:
     def __init__(self, programs: Mapping[str, SwapProgram], rng: random.Random, clock: Clock, *,
                  latency_scale: float, failure_rate: float, faults: Faults, wallet: Wallet,
                  pools: Callable[[Pubkey], PoolInfo | None] = lambda address: None,
-                 on_slot: Callable[[int], set[frozenset[str]]] = lambda now: set(),
+                 on_slot: Callable[[int, int], set[frozenset[str]]] = lambda slot, now: set(),
                  on_change: Callable[[set[frozenset[str]]], None] = lambda pairs: None,
                  record: ChainRecord | None = None,
                  snapshot: Callable[[Message], dict[str, Any]] = lambda message: {},
@@ -150,7 +150,7 @@ class SimChain:
         height = self.block_height
         moved: set[frozenset[str]] = set()
         for slot in range(max(self._flowed + 1, height - 32), height + 1):
-            moved |= self._on_slot(GENESIS_UNIX + int(slot * SLOT_SECONDS))
+            moved |= self._on_slot(slot, GENESIS_UNIX + int(slot * SLOT_SECONDS))
         self._flowed = max(self._flowed, height)
         if moved:
             self._on_change(moved)

@@ -113,7 +113,7 @@ class SimWorld:
         chain = SimChain({v.name: v for v in (raydium, meteora)}, streams[3], clock,
                          latency_scale=latency_scale, failure_rate=failure_rate, faults=faults,
                          wallet=wallet, pools=lambda address: world.pool_at(address),
-                         on_slot=lambda now: world.trade(now), on_change=changed,
+                         on_slot=lambda slot, now: world.trade(now, slot), on_change=changed,
                          record=record, snapshot=snapshot, funded=funded,
                          runs=None if bytecode is None else lambda c: RuntimeExecutor(
                              bytecode, c, lambda ids: world.read_back(ids), faults.slips),
@@ -172,12 +172,14 @@ class SimWorld:
             return pool  # neither: the caller's KeyError names what was asked
         return pool if found is None else found.pool_id
 
-    def trade(self, now: int) -> set[frozenset[str]]:
-        """One slot of other traders' swaps; a pool whose math fails is frozen, once."""
+    def trade(self, now: int, slot: int | None = None) -> set[frozenset[str]]:
+        """One slot of other traders' swaps (`slot`, at unix time `now`; by default the
+        current one); a pool whose math fails is frozen, once."""
         if self.runtime is not None and self.traders.active:  # they price from the pools
             self.runtime.refresh()
         moved = self.traders.trade(now)
-        slot = self.chain.block_height
+        # The slot lived through, which the cluster may be catching up on: not the newest.
+        slot = self.chain.block_height if slot is None else slot
         for listener in self.slot_listeners:
             listener(slot)
         for pool in self.traders.traded:  # their swaps bid for the same accounts as ours
