@@ -10,6 +10,7 @@ away) is said the first time and then when its count doubles (`Repeats`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sys
@@ -62,6 +63,15 @@ class Repeats:
         if self.count and self._again:
             logger.info("{}, after {} failed tries", self._again, self.count)
         self.count = 0
+
+
+def said_if_failed(task: asyncio.Task[Any]) -> None:
+    """A done callback for a part that runs until the stop (an accounts' follower, a key
+    refresher, a market clock): one that ended on an error is said at once, with its traceback.
+    Else it would be silent until the stop gathered it, and the process would go on without it."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.opt(exception=error).error("{} stopped on an error, and is not running: {}",
+                                          task.get_name(), error)
 
 
 def redact(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from engine.app import said_if_failed
+from engine.logs import said_if_failed
 
 
 async def test_a_part_that_fails_is_said_at_once(logged: list[str]) -> None:

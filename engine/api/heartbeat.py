@@ -12,6 +12,7 @@ from aiohttp import WSCloseCode, web
 from loguru import logger
 
 from engine.api.sockets import SOCKETS
+from engine.logs import said_if_failed
 
 HEARTBEAT_SECONDS = 20.0  # the server pings every peer; one silent until the next ping is dropped
 # Per open socket: whether it answered since the last ping (the streams' readers record pongs).
@@ -28,6 +29,7 @@ async def heartbeat(app: web.Application) -> AsyncIterator[None]:
             await ping_all(app)
 
     task = asyncio.create_task(beat(), name="websocket-heartbeat")
+    task.add_done_callback(said_if_failed)
     yield
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)

@@ -19,6 +19,7 @@ from aiohttp import web
 from loguru import logger
 
 from engine.api.connections import CONNECTIONS
+from engine.logs import said_if_failed
 
 EXIT_FAILED_START = 1
 EXIT_BAD_SETUP = 2
@@ -81,6 +82,7 @@ async def _serve(app: web.Application, sock: socket.socket, grace: float) -> int
         guard = app[CONNECTIONS]
         server = await loop.create_server(guard.wrap(runner.server), sock=sock)  # type: ignore[arg-type]
         sweeper = asyncio.create_task(guard.run(), name="connections")
+        sweeper.add_done_callback(said_if_failed)
         await stopping.wait()
         logger.info("stopping: executing orders get up to {} s", grace)
         server.close()

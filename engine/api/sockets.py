@@ -14,6 +14,7 @@ from loguru import logger
 
 from engine.api.app_keys import ENGINE
 from engine.domain.access import Caller, Scope
+from engine.logs import said_if_failed
 from engine.publishing.hub import Subscription
 from engine.usecases import Access
 
@@ -90,6 +91,7 @@ async def enforce_keys(app: web.Application, access: Access, sockets: Sockets) -
 async def key_enforcement(app: web.Application) -> AsyncIterator[None]:
     """`enforce_keys` for the app's lifetime (a `cleanup_ctx`, after the engine's)."""
     task = asyncio.create_task(enforce_keys(app, app[ENGINE].access, app[SOCKETS]), name="key-sockets")
+    task.add_done_callback(said_if_failed)
     yield
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)

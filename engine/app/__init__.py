@@ -29,6 +29,7 @@ from engine.app.edge import EXECUTION_TEXT, build_edge, build_world, same_cluste
 from engine.app.parts import build_engine
 from engine.clock import SystemClock
 from engine.config import Settings, is_postgres
+from engine.logs import said_if_failed
 from engine.ports import Chain, Clock, OrderStore
 from engine.simulator.world import SimWorld
 from engine.solana_client.cluster_identity import ClusterIdentity
@@ -37,15 +38,6 @@ from engine.store.postgres import PostgresStore
 from engine.store.sqlite import SqliteStore
 
 __all__ = ["build_app", "build_world", "open_store"]
-
-
-def said_if_failed(task: asyncio.Task[None]) -> None:
-    """A part that runs until the stop (the accounts' follower, the key refresher, the identity
-    check, the market) and ended with an error: said at once, with its traceback. Else it would
-    be silent until the stop gathered it, and the engine would go on without it."""
-    if not task.cancelled() and (error := task.exception()) is not None:
-        logger.opt(exception=error).error("{} stopped on an error, and is not running: {}",
-                                          task.get_name(), error)
 
 
 async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:

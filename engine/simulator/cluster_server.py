@@ -15,6 +15,7 @@ from loguru import logger
 
 from engine.clock import SystemClock
 from engine.domain.hosts import host_name, is_loopback
+from engine.logs import said_if_failed
 from engine.simulator.rpc_server import ClusterRpc
 from engine.simulator.world import SimWorld
 from engine.solana import jsonrpc as codes
@@ -219,6 +220,7 @@ def serve_world(world: SimWorld, launch_rate: float, door: Door | None = None) -
 
     async def market(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(world.run(SystemClock(), launch_rate), name="market")
+        task.add_done_callback(said_if_failed)
         yield
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
