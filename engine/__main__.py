@@ -29,6 +29,7 @@ from engine.hosting.state_files import adopt_older_names
 from engine.hosting.state_lock import StateLock, Unavailable, sqlite_files
 from engine.logs import configure
 from engine.ports import OrderStore, StorageError
+from engine.solana.jsonrpc import node_name
 from engine.solana_client.keypair import load_or_create
 
 RESERVED_DESCRIPTORS = 64  # for the databases, the log and listening sockets
@@ -102,7 +103,7 @@ def _serve(settings: Settings) -> int:
     settings = within_descriptor_limit(settings)
     logger.info("engine on http://{}:{} (db {}, {} workers, {})", settings.host, settings.port,
                 redacted(settings.db), settings.workers,
-                f"node {redacted(settings.rpc_url)}, latency x{settings.latency_scale}"
+                f"node {node_name(settings.rpc_url)}, latency x{settings.latency_scale}"
                 if settings.rpc_url else f"embedded cluster: latency x{settings.latency_scale}, "
                 f"failure rate {settings.failure_rate}")
     try:

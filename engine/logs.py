@@ -31,11 +31,14 @@ SECRETS = (
     re.compile(r"(?i)((?:authorization|sec-websocket-protocol)['\"]?\s*[:=,]\s*['\"]?)"
                r"[^\r\n'\"]+"),
     re.compile(r"(?i)(password=)[^&\s'\"]+"),  # a password in a URL's query
+    # A hosted node's API key in its URL's query (…/?api-key=…, &token=…).
+    re.compile(r"(?i)([?&](?:api[-_]?key|access[-_]?token|token|key)=)[^&#\s'\"]+"),
     re.compile(r"(://[^:/\s@]+:)[^@\s/]+(?=@)"),  # or in its credentials
 )
 # Each pattern needs one of these (case-folded) in the line: most lines hold none, and are
 # written without running the patterns (two lines an order, so their cost showed in profiles).
-TRIGGERS = ("oek_", "bearer", "authorization", "sec-websocket-protocol", "password=", "://")
+TRIGGERS = ("oek_", "bearer", "authorization", "sec-websocket-protocol", "password=", "://",
+            "key=", "token=")
 # aiohttp's message when it refuses a request it cannot parse (400) or that broke mid-way.
 CLIENT_ERROR = "Error handling request"
 

@@ -86,6 +86,8 @@ async def test_a_path_with_a_newline_or_an_escape_stays_one_access_log_line(
     "Client protocols ['bearer.oek_secret'] don't overlap", "key oek_only",
     "Sec-WebSocket-Protocol: order-engine.v1, bearer.anything",
     "postgresql://engine@host/db?password=hunter2", "postgresql://engine:hunter2@host/db",
+    # A hosted node's key in its URL's query, as an HTTP client's error may quote the URL:
+    "URL('https://mainnet.helius-rpc.com/?api-key=hunter2')", "wss://n.example/?x=1&token=hunter2",
     # Spellings that the patterns' case-insensitive match takes (a long s, a Kelvin sign):
     # the quick test for a line that needs no pattern must take them too.
     "db?PAſSWORD=hunter2", "ſec-websocket-protocol: bearer.anything"])

@@ -68,6 +68,16 @@ def test_an_unreachable_cluster_ends_the_start_in_one_line_and_a_non_zero_exit(
     assert "cannot be reached" in stderr.strip().splitlines()[-1]
 
 
+def test_a_nodes_key_in_its_url_is_never_said(tmp_path: Path) -> None:
+    # Hosted nodes take their API key in the URL's query or path: a secret, like our keys.
+    for url in (f"http://127.0.0.1:{free_port()}/?api-key=hunter2",
+                f"http://127.0.0.1:{free_port()}/v2/hunter2"):
+        code, stderr, _ = run(engine_command(tmp_path, "--port", str(free_port()),
+                                             "--log-level", "DEBUG", "--rpc-url", url))
+        assert code == 1 and "cannot be reached" in stderr
+        assert "hunter2" not in stderr and "/… cannot be reached" in stderr
+
+
 def test_a_programs_directory_without_the_programs_ends_the_start_in_one_line(
         tmp_path: Path) -> None:
     for directory in (tmp_path, tmp_path / "missing"):  # empty, and not there at all

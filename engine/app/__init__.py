@@ -32,6 +32,7 @@ from engine.config import Settings, is_postgres
 from engine.logs import said_if_failed
 from engine.ports import Chain, Clock, OrderStore
 from engine.simulator.world import SimWorld
+from engine.solana.jsonrpc import node_name
 from engine.solana_client.cluster_identity import ClusterIdentity
 from engine.solana_client.venues import keep_fresh
 from engine.store.postgres import PostgresStore
@@ -105,7 +106,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None, world: SimWorld
                 opened.push_async_callback(parts.sharing.stop)
             tasks = [asyncio.create_task(parts.engine.access.follow_changes(), name="api-keys")]
             tasks.append(asyncio.create_task(keep_fresh(edge.venues), name="accounts"))
-            where = f"the node at {settings.rpc_url}" if settings.rpc_url else "the node"
+            where = f"the node at {node_name(settings.rpc_url)}" if settings.rpc_url else "the node"
             tasks.append(asyncio.create_task(
                 ClusterIdentity(edge.rpc, genesis, where, clock).run(), name="cluster"))
             if not settings.rpc_url:  # the simulated market lives here: let it trade

@@ -18,7 +18,7 @@ from engine.simulator.ledger import RecordUnavailable
 from engine.simulator.refusals import WalletMismatch
 from engine.simulator.slots import SLOT_SECONDS
 from engine.simulator.world import SimWorld
-from engine.solana.jsonrpc import RpcError
+from engine.solana.jsonrpc import RpcError, node_name
 from engine.solana.programs import AMM_V4, CPMM, DLMM
 from engine.solana_client.account_venue import AccountVenue
 from engine.solana_client.chain import RpcChain
@@ -53,7 +53,7 @@ async def build_edge(settings: Settings, world: SimWorld, clock: Clock,
                      memory: Memory) -> Edge:
     rpc = _rpc(settings, world)
     if settings.rpc_url:
-        await _reach(rpc, settings.rpc_url)
+        await _reach(rpc, node_name(settings.rpc_url))
     slot = SLOT_SECONDS * settings.latency_scale
     venues = [AccountVenue("raydium", (AMM_V4, CPMM), rpc, clock, slot_seconds=slot,
                            max_age_slots=settings.max_account_age),
@@ -93,7 +93,7 @@ async def same_cluster(store: OrderStore, chain: RpcChain, settings: Settings) -
     if kept == seen:
         return seen
     if kept is not None and not settings.allow_other_cluster:
-        where = settings.rpc_url or "the embedded simulated cluster"
+        where = node_name(settings.rpc_url) if settings.rpc_url else "the embedded simulated cluster"
         raise StartupError(
             f"this database's orders were made on the cluster whose genesis hash is {kept}, "
             f"but {where} has genesis hash {seen}; start with that cluster, or a new --db "

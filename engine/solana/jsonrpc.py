@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600  # not a request object, or an empty batch (JSON-RPC 2.0)
@@ -39,3 +40,19 @@ class RpcTimeout(RpcError):
     def __init__(self, method: str, message: str) -> None:
         super().__init__(0, message)
         self.method = method
+
+
+def node_name(url: str) -> str:
+    """A node's URL as it may be said (in the log, /healthz, an order's error): its scheme, host
+    and port. Hosted nodes carry their API key in the path or the query (`/?api-key=…`,
+    `/v2/<key>`), which is a secret; "/…" says there was more."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "the node"
+    if not parts.scheme or not parts.hostname:
+        return "the node"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    more = "/…" if parts.path.strip("/") or parts.query or parts.fragment else ""
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{more}"

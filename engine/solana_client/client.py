@@ -16,7 +16,7 @@ import aiohttp
 import orjson
 
 from engine.solana import jsonrpc as codes
-from engine.solana.jsonrpc import RpcError, RpcTimeout
+from engine.solana.jsonrpc import RpcError, RpcTimeout, node_name
 
 Json = Any
 
@@ -101,7 +101,7 @@ class Http:
             # The node's PubSub cannot be reached (or dropped us as we asked): a node away,
             # as for a request; its subscribers read the accounts instead and ask again.
             raise RpcError(codes.NODE_UNHEALTHY,
-                           f"{method}: PubSub at {self.ws_url}: {error}") from None
+                           f"{method}: PubSub at {node_name(self.ws_url)}: {error}") from None
         number = int(await asyncio.wait_for(answer, self._timeout.total))
         self._notify[number] = notify
         return number
