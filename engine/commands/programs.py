@@ -19,7 +19,7 @@ from pathlib import Path
 
 from solders.pubkey import Pubkey
 
-from engine.solana.jsonrpc import RpcError
+from engine.solana.jsonrpc import RpcError, node_name
 from engine.solana.programs import AMM_V4, CPMM, DLMM
 from engine.solana_client.client import Http, RpcClient
 
@@ -84,7 +84,7 @@ def dump(url: str, directory: Path, programs: Sequence[Pubkey]) -> int:
     try:
         found = asyncio.run(fetch_all(url, programs))
     except RpcError as error:
-        print(f"cannot read programs from {url}: {error}", file=sys.stderr)
+        print(f"cannot read programs from {node_name(url)}: {error}", file=sys.stderr)
         return UNREACHABLE
     directory.mkdir(parents=True, exist_ok=True)
     status = DUMPED
