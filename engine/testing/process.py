@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from engine.config import state_paths
+from engine.config import is_postgres, state_paths
 
 TERMINAL = ("confirmed", "partially_filled", "failed")
 
@@ -45,6 +48,13 @@ class _Served:
 
     def __init__(self, db: Path | str, *args: str, log: Path | None = None) -> None:
         self.db, self.args, self.log = db, args, log  # log: where its stderr goes
+        # On a PostgreSQL URL, the state an engine keeps beside its database (the wallet, the
+        # embedded cluster's record) is in its working directory: a directory of its own, kept
+        # while this object lives, never the caller's (where parallel tests would share it).
+        self._home: str | None = None
+        if is_postgres(str(db)):
+            self._home = tempfile.mkdtemp(prefix="engine-proc-")
+            weakref.finalize(self, shutil.rmtree, self._home, ignore_errors=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -53,7 +63,8 @@ class _Served:
                       probe: Callable[[aiohttp.ClientSession], Probe], timeout: float) -> None:
         """Start `cmd` and wait until `probe(session)` (a request) answers 200."""
         with open(self.log or "/dev/null", "ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=log,
+                                         cwd=self._home)
         async with aiohttp.ClientSession() as session:
             for _ in range(int(timeout / 0.05)):
                 try:
