@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -23,7 +26,7 @@ from aiohttp import web
 from engine.api.app_keys import ENGINE
 from engine.app import build_app, build_world, open_store
 from engine.clock import SystemClock
-from engine.config import Settings
+from engine.config import Settings, is_postgres
 from engine.domain.access import KEY_PREFIX, ApiKey, Scope, key_hash
 from engine.domain.status import TERMINAL
 from engine.ports import Chain, Clock, OrderStore
@@ -67,18 +70,28 @@ class EngineHarness:
         `chain` wraps the simulated chain the engine talks to (to script crashes); any other
         keyword is a setting (`engine.config.Settings`), e.g. `cors_origins=(...)`."""
         clock = clock or SystemClock()
+        # On a PostgreSQL URL the wallet would be kept in the working directory (the caller's
+        # project): it is kept in a directory of the harness's own instead, for its lifetime.
+        home = None
+        if is_postgres(str(db)) and "keypair" not in overrides:
+            home = tempfile.mkdtemp(prefix="engine-harness-")
+            overrides["keypair"] = os.path.join(home, "wallet.json")
         settings = replace(Settings(), db=str(db), seed=seed, failure_rate=failure_rate,
                            latency_scale=latency_scale, workers=workers, port=0,
                            shutdown_grace=0.0, max_pending=max_pending,
                            stream_buffer=stream_buffer, send_timeout=send_timeout,
                            **{"sim_api": True, "requests_per_second": 0.0, **overrides})
-        harness = cls(settings, clock, build_world(settings, clock), connection=connection,
-                      chain=chain)
-        await harness.boot()
         try:
-            yield harness
+            harness = cls(settings, clock, build_world(settings, clock), connection=connection,
+                          chain=chain)
+            await harness.boot()
+            try:
+                yield harness
+            finally:
+                await harness.shutdown()
         finally:
-            await harness.shutdown()
+            if home is not None:
+                shutil.rmtree(home, ignore_errors=True)
 
     @property
     def engine_app(self) -> web.Application:
