@@ -288,7 +288,9 @@ async def test_without_the_sim_api_the_page_loads_without_console_errors(
         page.on("pageerror", lambda e: errors.append(str(e)))
         await page.goto(engine.url + "/")
         await page.wait_for_selector("#connection.confirmed", timeout=10_000)
-    assert errors == []
+        await page.wait_for_selector("body[aria-busy=false]", timeout=10_000)  # all of it
+        assert errors == []
+        await page.close()  # before its engine stops: its next requests would then fail
 
 
 async def test_a_waiting_order_is_cancelled_from_its_row(page: Any,

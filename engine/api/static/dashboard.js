@@ -326,6 +326,7 @@ async function start() {
   // and only for a key that may use them (an admin's, once keys exist).
   const sim = await (await api("/api/sim")).json();
   $("launch-button").classList.toggle("unavailable", !sim.enabled || sim.canLaunch === false);
+  document.body.setAttribute("aria-busy", "false");  // loaded: assistive tools may read it now
 }
 
 start();
