@@ -84,6 +84,7 @@ class Http:
         """Over the node's WebSocket (`ws_url`): one connection for them all.
         Subscribers that start together (each venue's reader) wait for the one connection
         rather than each opening its own, which would be left open, unread."""
+        ident = next(self._ids)
         try:
             async with self._connecting:
                 if self._socket is None or self._socket.closed:
@@ -93,16 +94,19 @@ class Http:
                     self._notify.clear()
                     self._reader = asyncio.create_task(self._read(self._socket))
                     self.connection = next(self._connections)
-            ident = next(self._ids)
             answer = self._answers[ident] = asyncio.get_running_loop().create_future()
             await self._socket.send_str(orjson.dumps({"jsonrpc": "2.0", "id": ident, "method":
                                                       method, "params": params}).decode())
         except (aiohttp.ClientError, ConnectionError) as error:
             # The node's PubSub cannot be reached (or dropped us as we asked): a node away,
             # as for a request; its subscribers read the accounts instead and ask again.
+            self._answers.pop(ident, None)
             raise RpcError(codes.NODE_UNHEALTHY,
                            f"{method}: PubSub at {node_name(self.ws_url)}: {error}") from None
-        number = int(await asyncio.wait_for(answer, self._timeout.total))
+        try:
+            number = int(await asyncio.wait_for(answer, self._timeout.total))
+        finally:
+            self._answers.pop(ident, None)  # answered, or given up on: not kept
         self._notify[number] = notify
         return number
 
