@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -13,7 +14,10 @@ import pytest
 import pytest_asyncio
 from loguru import logger
 
+from engine.app import build_world
 from engine.clock import SystemClock
+from engine.config import Settings
+from engine.ports import Clock
 from engine.simulator.world import SimWorld
 from engine.testing import EngineHarness, ManualClock
 from engine.testing.cluster import wallet_for
@@ -26,6 +30,15 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     more would starve the timing of the tests that measure a second."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return min(4, 2 * (cores or 1))  # (no affinity on macOS)
+
+
+def world_at(clock: Clock, directory: Path) -> SimWorld:
+    """The simulated world an engine builds (seed 5, slots passing by `clock`, no record), its
+    wallet's keypair made in `directory`: with the default --db it would be made in the
+    working directory, the repository's root."""
+    settings = replace(Settings(), seed=5, latency_scale=1.0, chain_db="",
+                       db=str(directory / "e.db"))
+    return build_world(settings, clock)
 
 
 @pytest.fixture

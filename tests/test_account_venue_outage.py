@@ -5,11 +5,11 @@ connection that drops: the venue subscribes again to everything it watched, on t
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from engine.app import build_world
-from engine.config import Settings
+from conftest import world_at
+
 from engine.domain.tokens import WSOL_MINT
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
@@ -50,10 +50,10 @@ async def slots(clock: ManualClock, count: int) -> None:
         await clock.advance(0.4)
 
 
-async def told_of(lines: list[str], down_for: int) -> list[str]:
+async def told_of(lines: list[str], down_for: int, directory: Path) -> list[str]:
     """What a venue logs when its node is unreachable for `down_for` slots, then back."""
     clock = ManualClock()
-    world = build_world(replace(Settings(), seed=5, latency_scale=1.0, chain_db=""), clock)
+    world = world_at(clock, directory)
     node = Unplugged(InProcess(world.rpc))
     venue = AccountVenue("raydium", (CPMM,), RpcClient(node), clock, slot_seconds=0.4)
     await venue.load()
@@ -69,8 +69,9 @@ async def told_of(lines: list[str], down_for: int) -> list[str]:
     return [line for line in lines if line.startswith("raydium accounts")]
 
 
-async def test_an_outage_is_told_when_it_starts_and_when_it_ends(logged: list[str]) -> None:
-    outage = await told_of(logged, 3)
+async def test_an_outage_is_told_when_it_starts_and_when_it_ends(logged: list[str],
+                                                                 tmp_path: Path) -> None:
+    outage = await told_of(logged, 3, tmp_path)
     assert outage[0].startswith("raydium accounts not read (read again every slot): ")
     assert outage[0].endswith("(1 in a row; said again when that count doubles)")
     tries = int(outage[-1].split("after ")[1].split()[0])
@@ -79,8 +80,9 @@ async def test_an_outage_is_told_when_it_starts_and_when_it_ends(logged: list[st
     assert len(outage) == 4, outage  # tries 1, 2 and 4, and the end
 
 
-async def test_a_long_outage_is_told_again_only_as_its_length_doubles(logged: list[str]) -> None:
-    outage = await told_of(logged, 160)
+async def test_a_long_outage_is_told_again_only_as_its_length_doubles(
+        logged: list[str], tmp_path: Path) -> None:
+    outage = await told_of(logged, 160, tmp_path)
     counts = [int(line.split(" in a row")[0].rsplit("(", 1)[1]) for line in outage[:-1]]
     assert counts == [1, 2, 4, 8, 16, 32, 64, 128], outage
     assert outage[-1].startswith("raydium accounts read again, after ")
@@ -109,12 +111,12 @@ class Reconnecting:
         return await self._inner.subscribe(method, params, on_its_connection)
 
 
-async def test_after_a_dropped_connection_the_pools_are_followed_again() -> None:
+async def test_after_a_dropped_connection_the_pools_are_followed_again(tmp_path: Path) -> None:
     # Raydium's reserves are in its vaults, token accounts the program subscription does not
     # see: each vault's own subscription must be made again on the new connection (they were
     # remembered as made, and a restarted cluster left the engine quoting a frozen market).
     clock = ManualClock()
-    world = build_world(replace(Settings(), seed=5, latency_scale=1.0, chain_db=""), clock)
+    world = world_at(clock, tmp_path)
     world.hold_prices()  # prices move only when the test moves them
     node = Reconnecting(InProcess(world.rpc))
     venue = AccountVenue("raydium", (AMM_V4, CPMM), RpcClient(node), clock, slot_seconds=0.4)

@@ -5,13 +5,12 @@ again. The process-level story is in test_node_away.py."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import world_at
 
-from engine.app import build_world
-from engine.config import Settings
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 from engine.solana.programs import TOKEN
@@ -26,9 +25,9 @@ async def turns() -> None:
 
 
 async def test_a_node_of_another_cluster_is_used_for_nothing_until_it_is_ours_again(
-        logged: list[str]) -> None:
+        logged: list[str], tmp_path: Path) -> None:
     clock = ManualClock()
-    world = build_world(replace(Settings(), seed=5, latency_scale=1.0, chain_db=""), clock)
+    world = world_at(clock, tmp_path)
     world.hold_prices()
     rpc = RpcClient(InProcess(world.rpc))
     told: list[Any] = []
@@ -53,6 +52,6 @@ async def test_a_node_of_another_cluster_is_used_for_nothing_until_it_is_ours_ag
     world.move_price("ray-sol-usdc", 1.1)
     await turns()
     assert told  # and its notifications are again
-    assert [line for line in logged if "cluster" in line] == [
+    assert [line for line in logged if line.startswith("the node")] == [
         refused.value.message,
         "the node is the cluster this engine's orders were made on again"]

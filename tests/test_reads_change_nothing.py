@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from pathlib import Path
 
-from engine.app import build_world
-from engine.config import Settings
+from conftest import world_at
+
 from engine.domain.routing import Quote
 from engine.domain.tokens import lookup
 from engine.simulator.world import SimWorld
@@ -34,9 +34,9 @@ async def quote_everywhere(world: SimWorld, clock: ManualClock) -> list[Quote | 
     return quotes
 
 
-async def test_quoting_after_slots_passed_leaves_every_pool_as_it_was() -> None:
+async def test_quoting_after_slots_passed_leaves_every_pool_as_it_was(tmp_path: Path) -> None:
     clock = ManualClock()
-    world = build_world(replace(Settings(), seed=5, latency_scale=1.0, chain_db=""), clock)
+    world = world_at(clock, tmp_path)
     await clock.advance(40.0)  # 100 slots pass with no market task running
     before = {pool_id: repr(pool.state()) for venue in world.venues
               for pool_id, pool in venue.pools.items()}
@@ -52,9 +52,9 @@ async def test_quoting_after_slots_passed_leaves_every_pool_as_it_was() -> None:
         q.amount_out if q else None for q in second]
 
 
-async def test_the_market_moves_when_its_clock_task_advances_the_chain() -> None:
+async def test_the_market_moves_when_its_clock_task_advances_the_chain(tmp_path: Path) -> None:
     clock = ManualClock()
-    world = build_world(replace(Settings(), seed=5, latency_scale=1.0, chain_db=""), clock)
+    world = world_at(clock, tmp_path)
     before = {pool_id: repr(pool.state()) for venue in world.venues
               for pool_id, pool in venue.pools.items()}
     await clock.advance(40.0)

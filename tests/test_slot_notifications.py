@@ -4,16 +4,16 @@ event loop was busy: each slot lived through is told as itself, not as the newes
 
 from __future__ import annotations
 
-from dataclasses import replace
+from pathlib import Path
 
-from engine.app import build_world
-from engine.config import Settings
+from conftest import world_at
+
 from engine.testing import ManualClock
 
 
-async def test_slots_caught_up_on_together_are_each_told_once_in_order() -> None:
+async def test_slots_caught_up_on_together_are_each_told_once_in_order(tmp_path: Path) -> None:
     clock = ManualClock()
-    world = build_world(replace(Settings(), seed=5, latency_scale=1.0, chain_db=""), clock)
+    world = world_at(clock, tmp_path)
     told: list[int] = []
     world.slot_listeners.append(told.append)
     world.chain.advance()
