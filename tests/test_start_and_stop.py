@@ -30,9 +30,10 @@ def cluster_command(db: Path, port: int) -> list[str]:
             "--pubsub-port", "0"]
 
 
-def run(command: list[str], timeout: float = 20) -> tuple[int, str, float]:
+def run(command: list[str], timeout: float = 20,
+        cwd: Path | None = None) -> tuple[int, str, float]:
     started = time.monotonic()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd)
     return done.returncode, done.stderr, time.monotonic() - started
 
 
@@ -94,7 +95,7 @@ def test_an_unreachable_database_beyond_loopback_ends_the_start_in_one_line(
     code, stderr, _ = run(engine_command(
         tmp_path, "--host", "0.0.0.0", "--port", str(free_port()), "--processes", processes,
         "--db", f"postgresql://desk@127.0.0.1:{free_port()}/orders",
-        "--rpc-url", f"http://127.0.0.1:{free_port()}"))
+        "--rpc-url", f"http://127.0.0.1:{free_port()}"), cwd=tmp_path)  # where its wallet goes
     assert code == 1 and "Traceback" not in stderr
     assert "cannot start: cannot open the PostgreSQL store" in stderr.strip().splitlines()[-1]
 
