@@ -4,6 +4,7 @@ loopback port, and an engine of one order whose status stream a test scripts."""
 from __future__ import annotations
 
 import contextlib
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
@@ -12,13 +13,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @contextlib.asynccontextmanager
-async def serving(app: web.Application) -> AsyncIterator[str]:
-    """`app` on a free loopback port for the block; its base URL."""
+async def serving(app: web.Application,
+                  tls: ssl.SSLContext | None = None) -> AsyncIterator[str]:
+    """`app` on a free loopback port for the block (over TLS with `tls`); its base URL."""
     runner = web.AppRunner(app)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls).start()
     try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
 

@@ -10,13 +10,13 @@ import shutil
 import ssl
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
+from fake_servers import serving
 
 from engine.commands import cli
 from engine.testing import EngineHarness
@@ -34,8 +34,7 @@ def certificate(tmp_path: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-@asynccontextmanager
-async def tls_proxy(target: str, cert: Path, key: Path) -> AsyncIterator[str]:
+def tls_proxy(target: str, cert: Path, key: Path) -> AbstractAsyncContextManager[str]:
     """A TLS-terminating proxy in front of `target` (GET only: enough for `quote`)."""
     async def forward(request: web.Request) -> web.Response:
         async with aiohttp.ClientSession() as session, \
@@ -47,13 +46,7 @@ async def tls_proxy(target: str, cert: Path, key: Path) -> AsyncIterator[str]:
     app.router.add_get("/{tail:.*}", forward)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context).start()
-    try:
-        yield f"https://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    return serving(app, context)
 
 
 async def quote(capsys: pytest.CaptureFixture[str], url: str) -> tuple[int, str]:

@@ -1,5 +1,5 @@
 """Which cluster the node is: checked at start against the one this database's orders were made
-on (`app.same_cluster`), and again every second while the engine runs. A node replaced behind
+on (`app.edge.same_cluster`), and again every second while the engine runs. A node replaced behind
 the same URL by one of another cluster (a simulated cluster started again on a fresh record, a
 load balancer pointed elsewhere) is then treated as no node at all: nothing is sent to it or
 read from it, so no order executes on a chain that never saw its earlier attempts, and no fate
@@ -20,7 +20,7 @@ CHECK_SECONDS = 1.0
 class ClusterIdentity:
     def __init__(self, rpc: RpcClient, genesis: str, where: str, clock: Clock) -> None:
         """`genesis`: the hash of the cluster this engine's orders were made on; `where`: the
-        node, as the operator named it."""
+        node, as it may be said (`jsonrpc.node_name`: never its key)."""
         self._rpc, self._genesis, self._where, self._clock = rpc, genesis, where, clock
 
     async def run(self) -> None:
