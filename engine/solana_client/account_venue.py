@@ -54,6 +54,8 @@ class AccountVenue:
         self._of: dict[Pubkey, str] = {}  # any account a pool is read from -> the pool
         self._dirty: set[str] = set()  # pools whose accounts a notification changed
         self._new: set[Pubkey] = set()  # pool accounts first seen in a notification
+        self._told = 0  # notifications so far; and the count when each account was last told
+        self._told_at: dict[Pubkey, int] = {}
         self._wake = asyncio.Event()
         # The PubSub connection our subscriptions were made on: they die with it, and the
         # next one starts with none (a restarted node knows nothing of the last one's).
@@ -103,12 +105,15 @@ class AccountVenue:
                         await self._clock.sleep(max(self._slot_seconds, 0.05))
                     rounds += 1
                     found = await self.load() if rounds % 25 == 1 else set()
-                    moved = found | await self._read(list(self.pools))
-                    try:  # what was read is told all the same: it is how waiting orders wake
+                    # Subscribed first, read after: a node tells a change only to the
+                    # subscriptions made before it, so one made between a read and the
+                    # subscription would be missed until the pool next moved.
+                    try:
                         await self.subscribe()
                         unsubscribed.ended()
-                    except (RpcError, TimeoutError) as error:
-                        unsubscribed.failed(error)
+                    except (RpcError, TimeoutError) as error:  # read all the same: it is
+                        unsubscribed.failed(error)  # how waiting orders wake meanwhile
+                    moved = found | await self._read(list(self.pools))
             except (RpcError, EngineError, ValueError, TimeoutError) as error:
                 failing.failed(error)
                 self._subscribed_on = None
@@ -156,6 +161,8 @@ class AccountVenue:
 
     def _on_update(self, address: Pubkey, result: dict[str, Any]) -> None:
         self._raw[address] = _data(result["value"])
+        self._told += 1
+        self._told_at[address] = self._told
         self._time.saw(int(result["context"]["slot"]))
         pool = self._of.get(address)
         if pool is not None:
@@ -187,10 +194,12 @@ class AccountVenue:
         for address in new:
             owner = next(o for o, size in SIZES.items() if len(self._raw[address]) == size)
             self._owners[str(address)] = owner
-        moved = await self._read([str(a) for a in new])
-        for address in new:
-            await self._watch_vaults(str(address))
-        return moved
+        ids = [str(a) for a in new]
+        moved = await self._read(ids)  # which vaults they have
+        for pool_id in ids:
+            await self._watch_vaults(pool_id)
+        # Read again: a swap between that read and the vaults' subscriptions is told to none.
+        return moved | await self._read(ids)
 
     async def _read(self, pool_ids: list[str]) -> set[frozenset[str]]:
         """Read these pools' accounts again; the pairs whose state changed."""
@@ -242,12 +251,16 @@ class AccountVenue:
     async def _fetch(self, addresses: list[Pubkey]) -> int:
         slot = self._time.slot
         addresses = [CLOCK_SYSVAR, *addresses]
+        # An account told while its read was under way keeps what it was told: the answer
+        # may be older (it travels apart from the notifications), and the notifications of
+        # one connection come in order, so the last one told is never behind for long.
+        told = self._told
         for start in range(0, len(addresses), BATCH):
             chunk = addresses[start:start + BATCH]
             answer = await self._rpc.get_multiple_accounts([str(a) for a in chunk])
             slot = int(answer["context"]["slot"])
             for address, account in zip(chunk, answer["value"], strict=True):
-                if account is not None:
+                if account is not None and self._told_at.get(address, 0) <= told:
                     self._raw[address] = _data(account)
         clock = self._raw.get(CLOCK_SYSVAR)
         self._time.read(slot, CLOCK.decode(clock)["unix_timestamp"] if clock else None)

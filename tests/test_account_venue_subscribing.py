@@ -1,0 +1,154 @@
+"""A node tells an account's changes only to subscriptions made before them: whatever changed
+while the venue was subscribing must still reach its quotes (a venue that read first and
+subscribed after kept the price it read until the pool next moved: with the market still, a
+waiting order never saw the move that should have fired it)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from conftest import world_at
+
+from engine.domain.tokens import WSOL_MINT
+from engine.solana.programs import AMM_V4, CPMM, DLMM
+from engine.solana_client.account_venue import AccountVenue
+from engine.solana_client.client import InProcess, Notify, RpcClient
+from engine.testing import ManualClock
+
+USDC_MINT = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+NEW_MINT = "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU"
+
+
+class MovesWhileSubscribing:
+    """The in-process node, where `change` is made (and told to the subscriptions there were)
+    just before the venue's next subscription of the kind `method` (`arm` sets another)."""
+
+    def __init__(self, inner: InProcess, method: str = "",
+                 change: Callable[[], None] | None = None) -> None:
+        self._inner, self.connection, self.changed = inner, inner.connection, False
+        self._method, self._change = method, change
+
+    def arm(self, method: str, change: Callable[[], None]) -> None:
+        self._method, self._change = method, change
+
+    async def request(self, method: str, params: list[Any]) -> Any:
+        return await self._inner.request(method, params)
+
+    async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
+        if method == self._method and self._change is not None:
+            change, self._change = self._change, None
+            change()
+            self.changed = True
+            for _ in range(5):
+                await asyncio.sleep(0)  # the cluster tells it, before this subscription
+        return await self._inner.subscribe(method, params, notify)
+
+
+async def settled(clock: ManualClock) -> None:
+    for _ in range(4):
+        for _ in range(20):
+            await asyncio.sleep(0)
+        await clock.advance(0.4)
+
+
+async def quoted_after(move: str, pool: str, programs: tuple[Any, ...],
+                       directory: Path) -> tuple[int, int]:
+    """SOL -> USDC out for 1 SOL before the venue runs, and once it has subscribed with the
+    pool's price moved up half while it did."""
+    clock = ManualClock()
+    world = world_at(clock, directory)
+    world.hold_prices()
+    node = MovesWhileSubscribing(InProcess(world.rpc), move,
+                                 lambda: world.move_price(pool, 1.5))
+    venue = AccountVenue("v", programs, RpcClient(node), clock, slot_seconds=0.4)
+    await venue.load()
+    before = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
+    running = asyncio.create_task(venue.run())
+    try:
+        await settled(clock)
+        after = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert before is not None and after is not None
+    return before.amount_out, after.amount_out
+
+
+async def test_a_program_account_changed_while_subscribing_is_quoted(tmp_path: Path) -> None:
+    before, after = await quoted_after("programSubscribe", "met-sol-usdc", (DLMM,), tmp_path)
+    assert 1.4 < after / before < 1.6
+
+
+async def test_a_vault_changed_while_subscribing_is_quoted(tmp_path: Path) -> None:
+    before, after = await quoted_after("accountSubscribe", "ray-sol-usdc", (AMM_V4, CPMM),
+                                       tmp_path)
+    assert 1.4 < after / before < 1.6
+
+
+async def test_a_launch_swapped_on_while_its_vaults_are_subscribed_is_quoted(
+        tmp_path: Path) -> None:
+    # A launch is seen in a program notification; its vaults are only known once its pool is
+    # read, and subscribed after: the first trades often come at that very moment (snipers).
+    clock = ManualClock()
+    world = world_at(clock, tmp_path)
+    world.hold_prices()
+    node = MovesWhileSubscribing(InProcess(world.rpc))
+    venue = AccountVenue("v", (AMM_V4, CPMM), RpcClient(node), clock, slot_seconds=0.4)
+    await venue.load()
+    running = asyncio.create_task(venue.run())
+    try:
+        await settled(clock)  # following the seeded pools
+        launch: dict[str, Any] = {}
+        node.arm("accountSubscribe", lambda: world.move_price(launch["pool"], 1.5))
+        launch.update(world.launch(venue="raydium", mint=NEW_MINT))
+        await settled(clock)
+        quoted = await venue.quote(WSOL_MINT, NEW_MINT, 10**9)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    fresh = AccountVenue("fresh", (AMM_V4, CPMM), RpcClient(InProcess(world.rpc)), clock,
+                         slot_seconds=0.4)
+    await fresh.load()  # what the node holds now
+    truth = await fresh.quote(WSOL_MINT, NEW_MINT, 10**9)
+    assert quoted is not None and truth is not None
+    assert node.changed and quoted.amount_out == truth.amount_out
+
+
+class MovesWhileReading(MovesWhileSubscribing):
+    """...and where the change is made, and told, while a read's answer is on its way (it
+    travels apart from the notifications: a node's HTTP and its WebSocket)."""
+
+    async def request(self, method: str, params: list[Any]) -> Any:
+        answer = await self._inner.request(method, params)
+        if method == self._method and self._change is not None:
+            change, self._change = self._change, None
+            change()
+            self.changed = True
+            for _ in range(5):
+                await asyncio.sleep(0)  # the notification arrives before the answer
+        return answer
+
+
+async def test_a_change_told_while_a_read_is_answered_is_not_undone_by_the_read(
+        tmp_path: Path) -> None:
+    clock = ManualClock()
+    world = world_at(clock, tmp_path)
+    world.hold_prices()
+    node = MovesWhileReading(InProcess(world.rpc))
+    venue = AccountVenue("v", (DLMM,), RpcClient(node), clock, slot_seconds=0.4)
+    await venue.load()
+    before = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
+    # Its first round subscribes, then reads every pool: the read's answer is the older one.
+    node.arm("getMultipleAccounts", lambda: world.move_price("met-sol-usdc", 1.5))
+    running = asyncio.create_task(venue.run())
+    try:
+        await settled(clock)
+        after = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert before is not None and after is not None and node.changed
+    assert 1.4 < after.amount_out / before.amount_out < 1.6
