@@ -152,3 +152,34 @@ async def test_a_change_told_while_a_read_is_answered_is_not_undone_by_the_read(
         await asyncio.gather(running, return_exceptions=True)
     assert before is not None and after is not None and node.changed
     assert 1.4 < after.amount_out / before.amount_out < 1.6
+
+
+class Remote(MovesWhileSubscribing):
+    """...counting the subscriptions asked at once, each answered a turn of the loop later (a
+    round trip to a remote node)."""
+
+    def __init__(self, inner: InProcess) -> None:
+        super().__init__(inner)
+        self.asking = self.most = 0
+        self.vaults: list[str] = []
+
+    async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
+        if method == "accountSubscribe":
+            self.vaults.append(params[0])
+        self.asking += 1
+        self.most = max(self.most, self.asking)
+        await asyncio.sleep(0)
+        self.asking -= 1
+        return await self._inner.subscribe(method, params, notify)
+
+
+async def test_the_vaults_are_subscribed_together_not_one_round_trip_each(
+        tmp_path: Path) -> None:
+    clock = ManualClock()
+    world = world_at(clock, tmp_path)
+    node = Remote(InProcess(world.rpc))
+    venue = AccountVenue("v", (AMM_V4, CPMM), RpcClient(node), clock, slot_seconds=0.4)
+    await venue.load()
+    await venue.subscribe()
+    assert len(venue.pools) >= 3 and len(node.vaults) >= 2 * len(venue.pools)
+    assert node.most == len(set(node.vaults)) == len(node.vaults)  # each once, all at once

@@ -125,3 +125,36 @@ async def test_only_a_send_whose_answer_was_lost_may_have_landed() -> None:
     assert landed_maybe.code == "SEND_TIMEOUT" and landed_maybe.maybe_landed
     assert asked.code == "NODE_TIMEOUT" and not asked.maybe_landed
     assert isinstance(asked, TransientError) and asked.message.startswith("getLatestBlockhash")
+
+
+async def test_a_notification_right_behind_its_subscriptions_answer_is_told() -> None:
+    """A node may send an account's first change in the same breath as the subscription's
+    answer: both arrive together, and the notification must not be dropped for coming before
+    the subscriber has seen its number."""
+    async def pubsub(request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        async for message in socket:
+            ident = message.json()["id"]
+            together = (
+                f'{{"jsonrpc": "2.0", "id": {ident}, "result": 7}}',
+                '{"jsonrpc": "2.0", "method": "accountNotification", "params": '
+                '{"subscription": 7, "result": {"context": {"slot": 5}, "value": null}}}')
+            for text in together:  # written back to back: one read may hold both
+                await socket.send_str(text)
+        return socket
+
+    app = web.Application()
+    app.router.add_get("/", pubsub)
+    told: list[dict[str, Any]] = []
+    async with serving(app) as url:
+        transport = Http(url)
+        try:
+            number = await transport.subscribe(
+                "accountSubscribe", ["11111111111111111111111111111111"], told.append)
+            for _ in range(20):
+                await asyncio.sleep(0)
+        finally:
+            await transport.close()
+    assert number == 7 and told == [{"subscription": 7, "result": {
+        "context": {"slot": 5}, "value": None}}]

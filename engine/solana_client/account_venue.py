@@ -7,7 +7,6 @@ vaults), and say which pairs moved; while they are down, the accounts are read o
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -23,16 +22,16 @@ from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
 from engine.pools.quoting import PoolQuote, better, quote_pool
 from engine.ports import Clock, SolanaRpc
-from engine.solana.accounts import AMM_INFO, CLOCK, CPMM_POOL, LB_PAIR
+from engine.solana.accounts import AMM_INFO, CPMM_POOL, LB_PAIR
 from engine.solana.jsonrpc import RpcError
 from engine.solana.pool_reading import read_pool, related
-from engine.solana.programs import AMM_V4, CLOCK_SYSVAR, CPMM, DLMM, PoolInfo
+from engine.solana.programs import AMM_V4, CPMM, DLMM, PoolInfo
+from engine.solana_client.account_cache import AccountCache, data_of
 from engine.solana_client.cluster_time import ClusterTime
 from engine.solana_client.rpc_errors import translate
 
 SIZES = {AMM_V4: AMM_INFO.size, CPMM: CPMM_POOL.size, DLMM: LB_PAIR.size}
 LABELS = {AMM_V4: "Raydium", CPMM: "Raydium CPMM", DLMM: "Meteora DLMM"}
-BATCH = 100  # getMultipleAccounts takes at most 100 keys
 LIVENESS_SECONDS = 1.0
 
 
@@ -46,7 +45,8 @@ class AccountVenue:
         self._infos: dict[str, PoolInfo] = {}
         self._owners: dict[str, Pubkey] = {}
         self._related: dict[str, list[Pubkey]] = {}
-        self._raw: dict[Pubkey, bytes] = {}
+        self._accounts = AccountCache(rpc, self._time)
+        self._raw = self._accounts.data  # any account a pool is read from, by its address
         self._by_pair: dict[frozenset[str], list[str]] = {}
         self._opened: dict[str, int] = {}
         self._fetched: dict[str, int] = {}  # pool -> the slot its accounts were read at
@@ -54,8 +54,6 @@ class AccountVenue:
         self._of: dict[Pubkey, str] = {}  # any account a pool is read from -> the pool
         self._dirty: set[str] = set()  # pools whose accounts a notification changed
         self._new: set[Pubkey] = set()  # pool accounts first seen in a notification
-        self._told = 0  # notifications so far; and the count when each account was last told
-        self._told_at: dict[Pubkey, int] = {}
         self._wake = asyncio.Event()
         # The PubSub connection our subscriptions were made on: they die with it, and the
         # next one starts with none (a restarted node knows nothing of the last one's).
@@ -75,7 +73,7 @@ class AccountVenue:
                 address = item["pubkey"]
                 if address not in self.pools:
                     self._owners[address] = program
-                    self._raw[Pubkey.from_string(address)] = _data(item["account"])
+                    self._raw[Pubkey.from_string(address)] = data_of(item["account"])
         return await self._read([p for p in self._owners if p not in self.pools])
 
     async def run(self) -> None:
@@ -140,16 +138,21 @@ class AccountVenue:
         for program in self._programs:
             await self._rpc.program_subscribe(str(program), self._on_program)
         connection = self._rpc.connection  # the one that first call opened (or found)
-        for pool_id in list(self.pools):
-            await self._watch_vaults(pool_id)
+        await self._watch_vaults(list(self.pools))
         self._subscribed_on = connection
 
-    async def _watch_vaults(self, pool_id: str) -> None:
-        owner = self._owners[pool_id]
-        for address in self._related.get(pool_id, ()):
-            if owner != DLMM and address not in self._watched:  # DLMM's bins are its own
-                self._watched.add(address)
-                await self._rpc.account_subscribe(str(address), partial(self._on_vault, address))
+    async def _watch_vaults(self, pool_ids: list[str]) -> None:
+        """accountSubscribe for these pools' vaults not watched yet, asked together: one
+        round trip to a remote node, not one a vault, while launches wait to be adopted."""
+        vaults = [a for p in pool_ids if self._owners[p] != DLMM  # DLMM's bins are its own
+                  for a in self._related.get(p, ()) if a not in self._watched]
+        self._watched.update(vaults)
+        made = await asyncio.gather(*(self._rpc.account_subscribe(
+            str(a), partial(self._on_vault, a)) for a in dict.fromkeys(vaults)),
+            return_exceptions=True)
+        failed = next((m for m in made if isinstance(m, BaseException)), None)
+        if failed is not None:  # all asked ended first: none is left running unseen
+            raise failed
 
     def _on_vault(self, address: Pubkey, params: dict[str, Any]) -> None:
         self._on_update(address, params["result"])
@@ -160,10 +163,7 @@ class AccountVenue:
                         {"context": params["result"]["context"], "value": value["account"]})
 
     def _on_update(self, address: Pubkey, result: dict[str, Any]) -> None:
-        self._raw[address] = _data(result["value"])
-        self._told += 1
-        self._told_at[address] = self._told
-        self._time.saw(int(result["context"]["slot"]))
+        self._accounts.tell(address, result["value"], int(result["context"]["slot"]))
         pool = self._of.get(address)
         if pool is not None:
             self._dirty.add(pool)
@@ -196,8 +196,7 @@ class AccountVenue:
             self._owners[str(address)] = owner
         ids = [str(a) for a in new]
         moved = await self._read(ids)  # which vaults they have
-        for pool_id in ids:
-            await self._watch_vaults(pool_id)
+        await self._watch_vaults(ids)
         # Read again: a swap between that read and the vaults' subscriptions is told to none.
         return moved | await self._read(ids)
 
@@ -207,7 +206,7 @@ class AccountVenue:
             return set()
         wanted = [Pubkey.from_string(p) for p in pool_ids]
         wanted += [a for p in pool_ids for a in self._related.get(p, ())]
-        slot = await self._fetch(wanted)
+        slot = await self._accounts.read(wanted)
         missing: list[Pubkey] = []
         for pool_id in pool_ids:  # a pool read for the first time, or with new bin arrays
             main = Pubkey.from_string(pool_id)
@@ -216,7 +215,7 @@ class AccountVenue:
                 self._related[pool_id] = need
                 missing += [a for a in need if a not in self._raw or pool_id not in self.pools]
         if missing:
-            slot = await self._fetch(missing)
+            slot = await self._accounts.read(missing)
         return self._decode(pool_ids, slot)
 
     def _decode(self, pool_ids: list[str], slot: int) -> set[frozenset[str]]:
@@ -247,24 +246,6 @@ class AccountVenue:
             for address in (main, *self._related.get(pool_id, ())):
                 self._of[address] = pool_id
         return moved
-
-    async def _fetch(self, addresses: list[Pubkey]) -> int:
-        slot = self._time.slot
-        addresses = [CLOCK_SYSVAR, *addresses]
-        # An account told while its read was under way keeps what it was told: the answer
-        # may be older (it travels apart from the notifications), and the notifications of
-        # one connection come in order, so the last one told is never behind for long.
-        told = self._told
-        for start in range(0, len(addresses), BATCH):
-            chunk = addresses[start:start + BATCH]
-            answer = await self._rpc.get_multiple_accounts([str(a) for a in chunk])
-            slot = int(answer["context"]["slot"])
-            for address, account in zip(chunk, answer["value"], strict=True):
-                if account is not None and self._told_at.get(address, 0) <= told:
-                    self._raw[address] = _data(account)
-        clock = self._raw.get(CLOCK_SYSVAR)
-        self._time.read(slot, CLOCK.decode(clock)["unix_timestamp"] if clock else None)
-        return slot
 
     # -- the Venue port ------------------------------------------------------------------------
     def has_pair(self, mint_in: str, mint_out: str) -> bool:
@@ -324,6 +305,3 @@ class AccountVenue:
     def pool_at(self, address: Pubkey) -> PoolInfo | None:
         return self._infos.get(str(address))
 
-
-def _data(account: dict[str, Any]) -> bytes:
-    return base64.b64decode(account["data"][0])

@@ -76,6 +76,10 @@ class Http:
         self._reader: asyncio.Task[None] | None = None
         self._answers: dict[int, asyncio.Future[Any]] = {}
         self._notify: dict[int, Notify] = {}
+        # Whom a subscription's notifications go to, by the id of the request making it: the
+        # reader files them as it reads the answer, since the first notification may be the
+        # very next message, read before the subscriber is back.
+        self._subscribers: dict[int, Notify] = {}
         self.connection: int | None = None  # see Transport
         self._connections = itertools.count(1)
         self._connecting = asyncio.Lock()
@@ -95,20 +99,21 @@ class Http:
                     self._reader = asyncio.create_task(self._read(self._socket))
                     self.connection = next(self._connections)
             answer = self._answers[ident] = asyncio.get_running_loop().create_future()
+            self._subscribers[ident] = notify
             await self._socket.send_str(orjson.dumps({"jsonrpc": "2.0", "id": ident, "method":
                                                       method, "params": params}).decode())
         except (aiohttp.ClientError, ConnectionError) as error:
             # The node's PubSub cannot be reached (or dropped us as we asked): a node away,
             # as for a request; its subscribers read the accounts instead and ask again.
             self._answers.pop(ident, None)
+            self._subscribers.pop(ident, None)
             raise RpcError(codes.NODE_UNHEALTHY,
                            f"{method}: PubSub at {node_name(self.ws_url)}: {error}") from None
         try:
-            number = int(await asyncio.wait_for(answer, self._timeout.total))
+            return int(await asyncio.wait_for(answer, self._timeout.total))
         finally:
             self._answers.pop(ident, None)  # answered, or given up on: not kept
-        self._notify[number] = notify
-        return number
+            self._subscribers.pop(ident, None)
 
     async def _read(self, socket: aiohttp.ClientWebSocketResponse) -> None:
         try:
@@ -124,6 +129,9 @@ class Http:
                                                       str(failure["message"])))
                     else:
                         future.set_result(data["result"])
+                        notify = self._subscribers.pop(data["id"], None)
+                        if notify is not None and isinstance(data["result"], int):
+                            self._notify[data["result"]] = notify
                 elif "params" in data:
                     notify = self._notify.get(data["params"].get("subscription"))
                     if notify is not None:
