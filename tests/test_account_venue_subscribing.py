@@ -183,3 +183,55 @@ async def test_the_vaults_are_subscribed_together_not_one_round_trip_each(
     await venue.subscribe()
     assert len(venue.pools) >= 3 and len(node.vaults) >= 2 * len(venue.pools)
     assert node.most == len(set(node.vaults)) == len(node.vaults)  # each once, all at once
+
+
+class GoesDeaf(MovesWhileSubscribing):
+    """...whose subscriptions made so far stop being told, with the connection still open (as
+    a hosted node's PubSub may drop them without a word); those made after are told."""
+
+    def __init__(self, inner: InProcess) -> None:
+        super().__init__(inner)
+        self._era = 0
+
+    def deafen(self) -> None:
+        self._era += 1
+
+    async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
+        era = self._era
+
+        def while_heard(message: dict[str, Any]) -> None:
+            if era == self._era:
+                notify(message)
+        return await self._inner.subscribe(method, params, while_heard)
+
+
+async def test_subscriptions_that_stop_delivering_are_noticed_and_made_again(
+        logged: list[str], tmp_path: Path) -> None:
+    clock = ManualClock()
+    world = world_at(clock, tmp_path)
+    world.hold_prices()
+    node = GoesDeaf(InProcess(world.rpc))
+    venue = AccountVenue("v", (DLMM,), RpcClient(node), clock, slot_seconds=0.4)
+    await venue.load()
+    start = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
+    running = asyncio.create_task(venue.run())
+    try:
+        await settled(clock)
+        node.deafen()
+        world.move_price("met-sol-usdc", 1.5)
+        await settled(clock)
+        unheard = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
+        for _ in range(7):  # 11 s in all: past the venue's next look at every pool
+            await settled(clock)
+        read = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
+        world.move_price("met-sol-usdc", 1.5)  # heard again: no need to wait for a look
+        await settled(clock)
+        heard = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert start and unheard and read and heard
+    assert unheard.amount_out == start.amount_out  # a notification lost costs a while...
+    assert 1.4 < read.amount_out / start.amount_out < 1.6  # ...but not for ever
+    assert 1.4 < heard.amount_out / read.amount_out < 1.6
+    assert "v: pools changed with no notification in 10 s; subscribing again" in logged

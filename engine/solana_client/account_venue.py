@@ -2,15 +2,14 @@
 getProgramAccounts, each pool's accounts (state, vaults, config, bin arrays) from
 getMultipleAccounts, decoded and quoted with the pools' own integer math. Subscriptions keep
 the accounts fresh (programSubscribe for the programs' own accounts, accountSubscribe for the
-vaults), and say which pairs moved; while they are down, the accounts are read once a slot."""
+vaults), and say which pairs moved; while they are down, the accounts are read once a slot, and
+while they are up, every pool is still read again every RECHECK_SECONDS (a notification may be
+lost, and a node may stop telling them without closing the connection)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
-from functools import partial
-from typing import Any
 
 from loguru import logger
 from solders.pubkey import Pubkey
@@ -33,6 +32,7 @@ from engine.solana_client.rpc_errors import translate
 SIZES = {AMM_V4: AMM_INFO.size, CPMM: CPMM_POOL.size, DLMM: LB_PAIR.size}
 LABELS = {AMM_V4: "Raydium", CPMM: "Raydium CPMM", DLMM: "Meteora DLMM"}
 LIVENESS_SECONDS = 1.0
+RECHECK_SECONDS = 10.0  # while subscribed, every pool is read again this often
 
 
 class AccountVenue:
@@ -45,20 +45,21 @@ class AccountVenue:
         self._infos: dict[str, PoolInfo] = {}
         self._owners: dict[str, Pubkey] = {}
         self._related: dict[str, list[Pubkey]] = {}
-        self._accounts = AccountCache(rpc, self._time)
+        self._accounts = AccountCache(rpc, self._time, {
+            owner: size for owner, size in SIZES.items() if owner in self._programs})
         self._raw = self._accounts.data  # any account a pool is read from, by its address
         self._by_pair: dict[frozenset[str], list[str]] = {}
         self._opened: dict[str, int] = {}
         self._fetched: dict[str, int] = {}  # pool -> the slot its accounts were read at
         self.listeners: list[Callable[[set[frozenset[str]]], None]] = []
-        self._of: dict[Pubkey, str] = {}  # any account a pool is read from -> the pool
-        self._dirty: set[str] = set()  # pools whose accounts a notification changed
-        self._new: set[Pubkey] = set()  # pool accounts first seen in a notification
-        self._wake = asyncio.Event()
+        self._wake = self._accounts.wake
         # The PubSub connection our subscriptions were made on: they die with it, and the
         # next one starts with none (a restarted node knows nothing of the last one's).
         self._subscribed_on: int | None = None
         self._watched: set[Pubkey] = set()  # vaults with an accountSubscribe on it
+        # When every pool is next read again while subscribed, and the notifications told by
+        # the last such read (see `_recheck`).
+        self._recheck_at, self._told_then = 0.0, 0
         # Pools left out of quotes until their accounts change: unreadable, or their math
         # failed (a fault in one pool must not fail every quote, nor be logged on each).
         self.broken: dict[str, str] = {}
@@ -80,6 +81,20 @@ class AccountVenue:
         """Keep the accounts fresh, and tell the listeners which pairs moved: from the
         subscriptions' notifications while they are live; else by reading every account once
         a slot (looking for new pools every 25), and subscribing again."""
+        ticking = asyncio.create_task(self._tick(), name=f"{self.name}-liveness")
+        try:
+            await self._follow()
+        finally:
+            ticking.cancel()
+
+    async def _tick(self) -> None:
+        """Wake the follower every LIVENESS_SECONDS (by the engine's clock) with or without
+        notifications: it notices a dropped connection, and when to look at every pool."""
+        while True:
+            await self._clock.sleep(LIVENESS_SECONDS)
+            self._wake.set()
+
+    async def _follow(self) -> None:
         rounds = 0
         # An outage is one story in the log, not a line a slot per venue.
         failing = Repeats(f"{self.name} accounts not read (read again every slot)",
@@ -89,15 +104,11 @@ class AccountVenue:
         while True:
             try:
                 if self._subscribed:
-                    # Woken by notifications; the timeout notices a connection that dropped.
-                    # (asyncio.timeout, not wait_for: in 3.11 wait_for can swallow the task's
-                    # cancellation when the wake comes at that moment, and the engine's stop
-                    # then waits for this loop forever.)
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(LIVENESS_SECONDS):
-                            await self._wake.wait()
+                    await self._wake.wait()  # a notification, or the liveness tick
                     self._wake.clear()
-                    moved = await self._adopt() | await self._refresh(self._take_dirty())
+                    moved = await self._adopt() | await self._refresh(self._accounts.take_dirty())
+                    if self._clock.monotonic() >= self._recheck_at:
+                        moved |= await self._recheck()
                 else:  # at once the first time: the index was just read, subscribe now
                     if rounds:
                         await self._clock.sleep(max(self._slot_seconds, 0.05))
@@ -112,6 +123,7 @@ class AccountVenue:
                     except (RpcError, TimeoutError) as error:  # read all the same: it is
                         unsubscribed.failed(error)  # how waiting orders wake meanwhile
                     moved = found | await self._read(list(self.pools))
+                    self._checked()
             except (RpcError, EngineError, ValueError, TimeoutError) as error:
                 failing.failed(error)
                 self._subscribed_on = None
@@ -120,6 +132,24 @@ class AccountVenue:
             if moved:
                 for listener in self.listeners:
                     listener(moved)
+
+    async def _recheck(self) -> set[frozenset[str]]:
+        """Every pool read again, now and then, while subscribed: a notification lost on the
+        way costs quotes this long at most. Pools that changed while not one notification
+        came since the last such read mean the subscriptions stopped delivering (a node may
+        drop them without closing the connection): they are made again."""
+        told = self._accounts.told
+        moved = await self._read(list(self.pools))
+        if moved and told == self._told_then:
+            logger.warning("{}: pools changed with no notification in {:.0f} s; subscribing "
+                           "again", self.name, RECHECK_SECONDS)
+            self._subscribed_on = None
+        self._checked()
+        return moved
+
+    def _checked(self) -> None:
+        self._recheck_at = self._clock.monotonic() + RECHECK_SECONDS
+        self._told_then = self._accounts.told
 
     @property
     def _subscribed(self) -> bool:
@@ -136,7 +166,7 @@ class AccountVenue:
         self._subscribed_on = None
         self._watched.clear()  # each vault again: the last connection's are gone with it
         for program in self._programs:
-            await self._rpc.program_subscribe(str(program), self._on_program)
+            await self._rpc.program_subscribe(str(program), self._accounts.on_program)
         connection = self._rpc.connection  # the one that first call opened (or found)
         await self._watch_vaults(list(self.pools))
         self._subscribed_on = connection
@@ -148,31 +178,11 @@ class AccountVenue:
                   for a in self._related.get(p, ()) if a not in self._watched]
         self._watched.update(vaults)
         made = await asyncio.gather(*(self._rpc.account_subscribe(
-            str(a), partial(self._on_vault, a)) for a in dict.fromkeys(vaults)),
+            str(a), self._accounts.on_account(a)) for a in dict.fromkeys(vaults)),
             return_exceptions=True)
         failed = next((m for m in made if isinstance(m, BaseException)), None)
         if failed is not None:  # all asked ended first: none is left running unseen
             raise failed
-
-    def _on_vault(self, address: Pubkey, params: dict[str, Any]) -> None:
-        self._on_update(address, params["result"])
-
-    def _on_program(self, params: dict[str, Any]) -> None:
-        value = params["result"]["value"]
-        self._on_update(Pubkey.from_string(value["pubkey"]),
-                        {"context": params["result"]["context"], "value": value["account"]})
-
-    def _on_update(self, address: Pubkey, result: dict[str, Any]) -> None:
-        self._accounts.tell(address, result["value"], int(result["context"]["slot"]))
-        pool = self._of.get(address)
-        if pool is not None:
-            self._dirty.add(pool)
-        elif any(len(self._raw[address]) == size and str(owner) == result["value"]["owner"]
-                 for owner, size in SIZES.items() if owner in self._programs):
-            self._new.add(address)  # a pool's own account we have not seen: a new pool
-        else:
-            return
-        self._wake.set()
 
     async def _refresh(self, pool_ids: list[str]) -> set[frozenset[str]]:
         """Decode pools a notification changed; a pool whose set of accounts changed (new
@@ -184,13 +194,9 @@ class AccountVenue:
         return moved | self._decode([p for p in pool_ids if p not in changed],
                                      self._time.slot)
 
-    def _take_dirty(self) -> list[str]:
-        dirty, self._dirty = sorted(self._dirty), set()
-        return dirty
-
     async def _adopt(self) -> set[frozenset[str]]:
         """Pools first seen in a notification (a launch): read their other accounts."""
-        new, self._new = self._new, set()
+        new = self._accounts.take_new()
         for address in new:
             owner = next(o for o, size in SIZES.items() if len(self._raw[address]) == size)
             self._owners[str(address)] = owner
@@ -244,7 +250,7 @@ class AccountVenue:
             self.pools[pool_id], self._infos[pool_id] = pool, info
             self._fetched[pool_id] = slot
             for address in (main, *self._related.get(pool_id, ())):
-                self._of[address] = pool_id
+                self._accounts.pool_of[address] = pool_id
         return moved
 
     # -- the Venue port ------------------------------------------------------------------------
