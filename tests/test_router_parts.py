@@ -145,7 +145,9 @@ async def test_no_venue_to_ask_is_a_transient_error_not_a_route_refused() -> Non
     with pytest.raises(NodeUnhealthy):  # through SOL: the first hop cannot be quoted either
         await Router([FakeVenue("raydium", {(BONK, SOL): 0.00002, (SOL, USDC): 0.15},
                                 down=True)]).plan(BONK, USDC, 10**12)
-    assert await router.price(lookup("SOL"), lookup("USDC"), 10**9) is None  # no price known
+    with pytest.raises(NodeUnhealthy):  # no price is known: not that there is no route
+        await router.price(lookup("SOL"), lookup("USDC"), 10**9)
+    assert await router.marginal_price(lookup("SOL"), lookup("USDC")) is None  # unpriced
 
 
 def notional_limit(router: Router, clock: ManualClock) -> RiskControls:

@@ -18,6 +18,7 @@ from test_order_service_parts import ScriptedChain
 
 from engine.access.limits import Buckets
 from engine.api.wire import EVENTS
+from engine.domain.errors import NodeUnhealthy
 from engine.domain.events import OrderEvent, SliceSkipped, StoredEvent
 from engine.domain.order import Order
 from engine.domain.parsing import parse_order
@@ -178,6 +179,18 @@ async def test_a_slice_below_the_limit_is_skipped_and_carried_to_the_next(
     assert [c.request.amount for c in parts.queue.children] == [2 * 10**9]  # its own + carried
     await at(parts, 20)
     await until(ended(parts, parent.id))
+
+
+async def test_a_slice_that_cannot_be_priced_says_so_not_that_there_is_no_route(
+        parts: Parts) -> None:
+    parts.pool.quote_faults.append(NodeUnhealthy("getMultipleAccounts: Cannot connect"))
+    await start(parts, limitPrice=145)
+    await until(lambda: skipped(parts, 1))
+    assert parts.skipped.reasons == [
+        "no price (no venue could be asked: NODE_UNHEALTHY): carried to the next slice"]
+    await at(parts, 10)  # the node back, the price above the limit
+    await until(sent(parts, 1))
+    assert [c.request.amount for c in parts.queue.children] == [2 * 10**9]
 
 
 async def test_a_slice_due_while_trading_is_halted_is_skipped(parts: Parts) -> None:

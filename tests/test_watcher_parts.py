@@ -16,14 +16,15 @@ import pytest
 from stubs import SOL, USDC, OnePool
 
 from engine.clock import SystemClock
+from engine.domain.errors import NodeUnhealthy
 from engine.domain.events import Armed, TriggerMoved
 from engine.domain.order import Order
 from engine.domain.parsing import parse_order
 from engine.orders import long_lived
 from engine.orders.halt import TradingSwitch
 from engine.orders.router import Router
-from engine.orders.watcher import Watcher
-from engine.ports import StorageError
+from engine.orders.watcher import LOOK_AGAIN_SECONDS, Watcher
+from engine.ports import Clock, StorageError
 from engine.testing import ManualClock
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -62,11 +63,11 @@ def waiting(order_id: str, body: dict[str, Any]) -> Order:
     return order.apply(Armed("armed"), AT)[0]
 
 
-def watcher(pool: OnePool, recorded: Recorded) -> Watcher:
+def watcher(pool: OnePool, recorded: Recorded, clock: Clock | None = None) -> Watcher:
     async def keep_marks(marks: list[tuple[str, Decimal]]) -> None:
         return None
 
-    return Watcher(Router([pool]), SystemClock(), recorded, recorded.fire, lambda: (),
+    return Watcher(Router([pool]), clock or SystemClock(), recorded, recorded.fire, lambda: (),
                    keep_marks, recorded.trading)
 
 
@@ -99,6 +100,19 @@ async def test_a_limit_fires_when_a_small_quote_would_round_its_price_away() -> 
     watch = watcher(pool, recorded)
     watch.arm(waiting("limit", {"orderType": "limit", "limitPrice": "0.0011"}))
     watch.pools_changed(None)
+    assert await until(lambda: recorded.fired_ids == ["limit"])
+    await watch.stop()
+
+
+async def test_a_look_that_could_ask_no_venue_is_made_again_without_a_pool_moving() -> None:
+    # The price crossed while the node was away: the pools will not move again to say so, so
+    # the watcher looks again by itself (it waited for the next move, for ever in a still market).
+    pool, recorded, clock = OnePool(Decimal(156)), Recorded(), ManualClock()
+    pool.quote_faults += [NodeUnhealthy("getMultipleAccounts: Cannot connect")] * 2  # a look
+    watch = watcher(pool, recorded, clock)
+    watch.arm(waiting("limit", {"orderType": "limit", "limitPrice": "155"}))
+    assert not await until(lambda: recorded.fired, turns=200)
+    await clock.advance(LOOK_AGAIN_SECONDS)
     assert await until(lambda: recorded.fired_ids == ["limit"])
     await watch.stop()
 

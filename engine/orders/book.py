@@ -40,6 +40,7 @@ class Book:
     # much at most, so that it bounds every order's own price and is not rounded to nothing.
     smallest: int = 10**30
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    unpriced: bool = False  # the last look could ask no venue (the node away): look again
     task: asyncio.Task[None] | None = None  # the pair's watching task
 
     @property

@@ -77,10 +77,11 @@ class Router:
                     mode: SwapMode = SwapMode.EXACT_IN) -> Decimal | None:
         """The best net price for this amount, tokenOut per tokenIn in UI units (after fees
         and price impact): what triggers, TWAP limits and notional checks compare. None
-        without a route, or while no venue can be asked (no price is known then)."""
+        without a route; while no venue can be asked, the node's TransientError (no price is
+        known then, and the caller should look again: nothing else may tell it to)."""
         try:
             plan = await self._plan(token_in.mint, token_out.mint, amount, mode)
-        except (NoRoute, TransientError):
+        except NoRoute:
             return None
         return net_price(token_in, token_out, plan.amount_in, plan.amount_out)
 
@@ -88,10 +89,13 @@ class Router:
         """The price of a small amount of `base` in `quote` (no price impact to speak of): a
         thousandth of a token, or, for a token so cheap that this pays out too few atoms to
         price it well (a thousandth of a BONK pays nothing), a thousand times as much, and so
-        on. None without a route."""
+        on. None without a route, or while no venue can be asked."""
         amount, found = max(1, 10 ** base.decimals // 1000), None
         for _ in range(MARGINAL_STEPS):
-            price = await self.price(base, quote, amount)
+            try:
+                price = await self.price(base, quote, amount)
+            except TransientError:
+                return None
             if price is not None:
                 found = price
                 if quote.to_atoms(base.to_ui(amount) * price) >= MARGINAL_ATOMS:

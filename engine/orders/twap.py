@@ -17,7 +17,7 @@ from uuid import NAMESPACE_URL, uuid5
 from loguru import logger
 
 from engine.access.limits import Buckets, RateLimited, key_holder
-from engine.domain.errors import Overloaded
+from engine.domain.errors import Overloaded, TransientError
 from engine.domain.events import (
     Change,
     Expired,
@@ -180,9 +180,13 @@ class TwapScheduler:
             return await self._advance(parent, SliceSkipped(index, "trading is halted"))
         limit = r.schedule.limit
         if limit is not None:  # no quote is needed without one
-            price = await self._router.price(r.token_in, r.token_out, amount)
+            try:
+                price = await self._router.price(r.token_in, r.token_out, amount)
+                unpriced = "no route"
+            except TransientError as error:  # the node away: no price is known
+                price, unpriced = None, f"no price (no venue could be asked: {error.code})"
             if price is None or not r.schedule.allows(price):
-                why = ("no route" if price is None
+                why = (unpriced if price is None
                        else f"net price {price:.8g} below limitPrice {limit}")
                 then = ("left unsold: the last slice" if index + 1 == r.schedule.slices
                         else "carried to the next slice")

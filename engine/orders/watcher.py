@@ -14,6 +14,7 @@ from typing import Protocol
 
 from loguru import logger
 
+from engine.domain.errors import TransientError
 from engine.domain.order import Order
 from engine.domain.request import SwapMode
 from engine.domain.routing import MAX_PRICE_IMPACT_PCT
@@ -26,6 +27,7 @@ from engine.ports import Clock, StorageError
 
 UPDATE_SECONDS = 5.0  # at most one price update per waiting order per this, and only on change
 TRAIL_STEP = Decimal("0.001")  # a trailing stop's mark is persisted (an event) when it rises 0.1 %
+LOOK_AGAIN_SECONDS = 1.0  # after a look that could ask no venue for a price
 
 
 class WaitingOrders(Protocol):
@@ -112,10 +114,14 @@ class Watcher:
             await book.wake.wait()
             book.wake.clear()
             if book.waiting:
+                book.unpriced = False
                 try:
                     await self._check(book)
                 except Exception:
                     logger.exception("price check for {} failed", pair)
+                if book.unpriced:  # the pools may not move again to wake it: look again
+                    await self._clock.sleep(LOOK_AGAIN_SECONDS)
+                    book.wake.set()
 
     async def _check(self, book: Book) -> None:
         # The marginal price for a small amount bounds every order's own price from above, so
@@ -243,7 +249,13 @@ class Watcher:
 
     async def _price(self, book: Book, amount: int,
                      mode: SwapMode = SwapMode.EXACT_IN) -> Decimal | None:
-        return await self._router.price(book.token_in, book.token_out, amount, mode)
+        """None without a route, or while no venue can be asked (the book then looks again
+        shortly: nothing is known of the price, not that it is unmet)."""
+        try:
+            return await self._router.price(book.token_in, book.token_out, amount, mode)
+        except TransientError:
+            book.unpriced = True
+            return None
 
     async def _send_updates(self, book: Book, price: Decimal) -> None:
         """Price updates go only to orders someone is watching: far fewer than those waiting."""
