@@ -235,3 +235,31 @@ async def test_subscriptions_that_stop_delivering_are_noticed_and_made_again(
     assert 1.4 < read.amount_out / start.amount_out < 1.6  # ...but not for ever
     assert 1.4 < heard.amount_out / read.amount_out < 1.6
     assert "v: pools changed with no notification in 10 s; subscribing again" in logged
+
+
+async def test_a_launch_whose_notification_was_lost_is_found_within_the_next_look(
+        tmp_path: Path) -> None:
+    clock = ManualClock()
+    world = world_at(clock, tmp_path)
+    world.hold_prices()
+    node = GoesDeaf(InProcess(world.rpc))
+    venue = AccountVenue("v", (AMM_V4, CPMM), RpcClient(node), clock, slot_seconds=0.4)
+    await venue.load()
+    running = asyncio.create_task(venue.run())
+    try:
+        await settled(clock)
+        node.deafen()  # the launch's notification is lost
+        launch = world.launch(venue="raydium", mint=NEW_MINT)
+        await settled(clock)
+        unseen = await venue.quote(WSOL_MINT, NEW_MINT, 10**9)
+        for _ in range(7):
+            await settled(clock)
+        found = await venue.quote(WSOL_MINT, NEW_MINT, 10**9)
+        world.move_price(launch["pool"], 1.5)  # the token dearer: followed from then on
+        await settled(clock)
+        moved = await venue.quote(WSOL_MINT, NEW_MINT, 10**9)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert unseen is None and found is not None and moved is not None
+    assert 0.6 < moved.amount_out / found.amount_out < 0.7  # a SOL buys two thirds as much

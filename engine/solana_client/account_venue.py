@@ -28,6 +28,7 @@ from engine.solana.programs import AMM_V4, CPMM, DLMM, PoolInfo
 from engine.solana_client.account_cache import AccountCache, data_of
 from engine.solana_client.cluster_time import ClusterTime
 from engine.solana_client.rpc_errors import translate
+from engine.solana_client.subscriptions import Subscriptions
 
 SIZES = {AMM_V4: AMM_INFO.size, CPMM: CPMM_POOL.size, DLMM: LB_PAIR.size}
 LABELS = {AMM_V4: "Raydium", CPMM: "Raydium CPMM", DLMM: "Meteora DLMM"}
@@ -53,10 +54,7 @@ class AccountVenue:
         self._fetched: dict[str, int] = {}  # pool -> the slot its accounts were read at
         self.listeners: list[Callable[[set[frozenset[str]]], None]] = []
         self._wake = self._accounts.wake
-        # The PubSub connection our subscriptions were made on: they die with it, and the
-        # next one starts with none (a restarted node knows nothing of the last one's).
-        self._subscribed_on: int | None = None
-        self._watched: set[Pubkey] = set()  # vaults with an accountSubscribe on it
+        self._subscriptions = Subscriptions(name, rpc, self._programs, self._accounts)
         # When every pool is next read again while subscribed, and the notifications told by
         # the last such read (see `_recheck`).
         self._recheck_at, self._told_then = 0.0, 0
@@ -103,7 +101,7 @@ class AccountVenue:
                                "every slot instead)", f"{self.name}: subscribed again")
         while True:
             try:
-                if self._subscribed:
+                if self._subscriptions.live:
                     await self._wake.wait()  # a notification, or the liveness tick
                     self._wake.clear()
                     moved = await self._adopt() | await self._refresh(self._accounts.take_dirty())
@@ -126,7 +124,7 @@ class AccountVenue:
                     self._checked()
             except (RpcError, EngineError, ValueError, TimeoutError) as error:
                 failing.failed(error)
-                self._subscribed_on = None
+                self._subscriptions.drop()
                 continue
             failing.ended()
             if moved:
@@ -134,16 +132,21 @@ class AccountVenue:
                     listener(moved)
 
     async def _recheck(self) -> set[frozenset[str]]:
-        """Every pool read again, now and then, while subscribed: a notification lost on the
-        way costs quotes this long at most. Pools that changed while not one notification
-        came since the last such read mean the subscriptions stopped delivering (a node may
-        drop them without closing the connection): they are made again."""
-        told = self._accounts.told
-        moved = await self._read(list(self.pools))
+        """Every pool read again, now and then, while subscribed, and the index looked at (a
+        launch whose notification was lost): a notification lost on the way costs this long
+        at most. Pools that changed while not one notification came since the last such read
+        mean the subscriptions stopped delivering (a node may drop them without closing the
+        connection): they are made again."""
+        told, known = self._accounts.told, list(self.pools)
+        moved = await self.load()
+        launched = [p for p in self.pools if p not in known]
+        if launched:
+            await self._subscriptions.watch(self._vaults(launched))
+        moved |= await self._read(known + launched)
         if moved and told == self._told_then:
             logger.warning("{}: pools changed with no notification in {:.0f} s; subscribing "
                            "again", self.name, RECHECK_SECONDS)
-            self._subscribed_on = None
+            self._subscriptions.drop()
         self._checked()
         return moved
 
@@ -151,38 +154,13 @@ class AccountVenue:
         self._recheck_at = self._clock.monotonic() + RECHECK_SECONDS
         self._told_then = self._accounts.told
 
-    @property
-    def _subscribed(self) -> bool:
-        """Whether our subscriptions are delivering: made on the connection open now."""
-        return self._subscribed_on is not None and self._subscribed_on == self._rpc.connection
-
     async def subscribe(self) -> None:
-        """programSubscribe for each program; accountSubscribe for each pool's vaults."""
-        if self._subscribed:
-            return
-        if self._subscribed_on is not None:  # the cluster (or the network) dropped them
-            logger.warning("{}: the cluster dropped our subscriptions; subscribing again",
-                           self.name)
-        self._subscribed_on = None
-        self._watched.clear()  # each vault again: the last connection's are gone with it
-        for program in self._programs:
-            await self._rpc.program_subscribe(str(program), self._accounts.on_program)
-        connection = self._rpc.connection  # the one that first call opened (or found)
-        await self._watch_vaults(list(self.pools))
-        self._subscribed_on = connection
+        """Subscribe to the programs and every pool's vaults, unless that is live."""
+        await self._subscriptions.make(self._vaults(list(self.pools)))
 
-    async def _watch_vaults(self, pool_ids: list[str]) -> None:
-        """accountSubscribe for these pools' vaults not watched yet, asked together: one
-        round trip to a remote node, not one a vault, while launches wait to be adopted."""
-        vaults = [a for p in pool_ids if self._owners[p] != DLMM  # DLMM's bins are its own
-                  for a in self._related.get(p, ()) if a not in self._watched]
-        self._watched.update(vaults)
-        made = await asyncio.gather(*(self._rpc.account_subscribe(
-            str(a), self._accounts.on_account(a)) for a in dict.fromkeys(vaults)),
-            return_exceptions=True)
-        failed = next((m for m in made if isinstance(m, BaseException)), None)
-        if failed is not None:  # all asked ended first: none is left running unseen
-            raise failed
+    def _vaults(self, pool_ids: list[str]) -> list[Pubkey]:
+        """The accounts of these pools no program subscription sees (DLMM's are its own)."""
+        return [a for p in pool_ids if self._owners[p] != DLMM for a in self._related.get(p, ())]
 
     async def _refresh(self, pool_ids: list[str]) -> set[frozenset[str]]:
         """Decode pools a notification changed; a pool whose set of accounts changed (new
@@ -202,7 +180,7 @@ class AccountVenue:
             self._owners[str(address)] = owner
         ids = [str(a) for a in new]
         moved = await self._read(ids)  # which vaults they have
-        await self._watch_vaults(ids)
+        await self._subscriptions.watch(self._vaults(ids))
         # Read again: a swap between that read and the vaults' subscriptions is told to none.
         return moved | await self._read(ids)
 
@@ -267,7 +245,7 @@ class AccountVenue:
     async def _best(self, mint_in: str, mint_out: str, amount: int, *,
                     exact_out: bool) -> Quote | None:
         ids = self._by_pair.get(frozenset((mint_in, mint_out)), [])
-        live = self._subscribed  # notifications keep the cache current
+        live = self._subscriptions.live  # notifications keep the cache current
         stale = [] if live else [
             p for p in ids if self._time.slot_now() - self._fetched.get(p, -1) > self._max_age]
         if stale:  # older than --max-account-age slots: read them before quoting

@@ -1,0 +1,59 @@
+"""A venue's subscriptions on the node's PubSub: a programSubscribe for each of its programs
+(their own accounts: pool states, configs, bin arrays) and an accountSubscribe for each vault
+(token accounts, which no program subscription sees). They belong to the connection they were
+made on: when it drops they are gone, and the next connection starts with none (a restarted
+node knows nothing of the last one's)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+
+from loguru import logger
+from solders.pubkey import Pubkey
+
+from engine.ports import SolanaRpc
+from engine.solana_client.account_cache import AccountCache
+
+
+class Subscriptions:
+    def __init__(self, name: str, rpc: SolanaRpc, programs: Sequence[Pubkey],
+                 accounts: AccountCache) -> None:
+        self._name, self._rpc, self._programs, self._accounts = name, rpc, programs, accounts
+        self._made_on: int | None = None  # the connection they were made on
+        self._watched: set[Pubkey] = set()  # vaults with an accountSubscribe on it
+
+    @property
+    def live(self) -> bool:
+        """Whether they are delivering: made on the connection open now."""
+        return self._made_on is not None and self._made_on == self._rpc.connection
+
+    def drop(self) -> None:
+        """Taken as gone (they stopped delivering, or a read failed): made again next time."""
+        self._made_on = None
+
+    async def make(self, vaults: Iterable[Pubkey]) -> None:
+        """Every program's subscription, and these vaults', unless they are live."""
+        if self.live:
+            return
+        if self._made_on is not None:  # the cluster (or the network) dropped them
+            logger.warning("{}: the cluster dropped our subscriptions; subscribing again",
+                           self._name)
+        self._made_on = None
+        self._watched.clear()  # each vault again: the last connection's are gone with it
+        for program in self._programs:
+            await self._rpc.program_subscribe(str(program), self._accounts.on_program)
+        connection = self._rpc.connection  # the one that first call opened (or found)
+        await self.watch(vaults)
+        self._made_on = connection
+
+    async def watch(self, vaults: Iterable[Pubkey]) -> None:
+        """accountSubscribe for these vaults, those not watched yet, asked together: one
+        round trip to a remote node, not one a vault, while launches wait to be adopted."""
+        new = [a for a in dict.fromkeys(vaults) if a not in self._watched]
+        self._watched.update(new)
+        made = await asyncio.gather(*(self._rpc.account_subscribe(
+            str(a), self._accounts.on_account(a)) for a in new), return_exceptions=True)
+        failed = next((m for m in made if isinstance(m, BaseException)), None)
+        if failed is not None:  # all asked ended first: none is left running unseen
+            raise failed
