@@ -216,6 +216,10 @@ class SolanaRpc(Protocol):
     async def program_subscribe(self, program: str, notify: Callable[[Any], None]) -> int:
         """programSubscribe (PubSub): `notify` gets each programNotification's params."""
 
+    async def unsubscribe(self, method: str, number: int) -> None:
+        """accountUnsubscribe or programUnsubscribe (`method`) of a subscription made on the
+        connection open now: nothing more of it is told."""
+
     @property
     def connection(self) -> int | None:
         """The PubSub connection open now, by number (None: none is). Subscriptions are made

@@ -41,6 +41,9 @@ class Unplugged:
             raise RpcError(codes.NODE_UNHEALTHY, f"{method}: Cannot connect to host")
         return await self._inner.subscribe(method, params, notify)
 
+    async def unsubscribe(self, method: str, number: int) -> None:
+        await self._inner.unsubscribe(method, number)
+
 
 async def slots(clock: ManualClock, count: int) -> None:
     """Let `count` slots pass, the venue's loop reaching its next wait in each."""
@@ -109,6 +112,9 @@ class Reconnecting:
             if self.connection == made_on:
                 notify(message)
         return await self._inner.subscribe(method, params, on_its_connection)
+
+    async def unsubscribe(self, method: str, number: int) -> None:
+        await self._inner.unsubscribe(method, number)
 
 
 async def test_after_a_dropped_connection_the_pools_are_followed_again(tmp_path: Path) -> None:

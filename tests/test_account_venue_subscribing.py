@@ -37,6 +37,9 @@ class MovesWhileSubscribing:
     async def request(self, method: str, params: list[Any]) -> Any:
         return await self._inner.request(method, params)
 
+    async def unsubscribe(self, method: str, number: int) -> None:
+        await self._inner.unsubscribe(method, number)
+
     async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
         if method == self._method and self._change is not None:
             change, self._change = self._change, None
@@ -217,6 +220,7 @@ async def test_subscriptions_that_stop_delivering_are_noticed_and_made_again(
     running = asyncio.create_task(venue.run())
     try:
         await settled(clock)
+        subscribed = world.rpc.subscriptions
         node.deafen()
         world.move_price("met-sol-usdc", 1.5)
         await settled(clock)
@@ -227,6 +231,8 @@ async def test_subscriptions_that_stop_delivering_are_noticed_and_made_again(
         world.move_price("met-sol-usdc", 1.5)  # heard again: no need to wait for a look
         await settled(clock)
         heard = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
+        # The deaf ones were ended: made again beside them, every notification comes twice.
+        assert world.rpc.subscriptions == subscribed
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)

@@ -59,14 +59,21 @@ async def run_check(tmp_path: Path, programs: Path | None = None) -> int:
     """How many of check.mjs's checks passed (it stops at the first failure, failing this)."""
     wallet = tmp_path / "wallet.json"
     extra = ("--programs", str(programs)) if programs else ()
-    cluster = ClusterProcess(tmp_path / "cluster.db", "--latency-scale", "0.2",
-                             "--failure-rate", "0", "--market-flow", "0",
-                             "--fund-keypair", str(wallet), *extra,
-                             log=tmp_path / "cluster.log")
-    cluster.port = two_free_ports()
-    cluster.url = f"http://127.0.0.1:{cluster.port}"
-    cluster.args = (*cluster.args, "--pubsub-port", str(cluster.port + 1))
-    await cluster.start()
+    for attempt in range(3):
+        cluster = ClusterProcess(tmp_path / "cluster.db", "--latency-scale", "0.2",
+                                 "--failure-rate", "0", "--market-flow", "0",
+                                 "--fund-keypair", str(wallet), *extra,
+                                 log=tmp_path / "cluster.log")
+        cluster.port = two_free_ports()
+        cluster.url = f"http://127.0.0.1:{cluster.port}"
+        cluster.args = (*cluster.args, "--pubsub-port", str(cluster.port + 1))
+        try:
+            await cluster.start()
+            break
+        except RuntimeError:  # another test's process took a port between its check and now
+            if attempt == 2 or "Address already in use" not in (
+                    tmp_path / "cluster.log").read_text():
+                raise
     # Its start line says where a client finds it, both of PubSub's ports included.
     assert (f"JSON-RPC on {cluster.url}, PubSub on ws://127.0.0.1:{cluster.port} and "
             f"ws://127.0.0.1:{cluster.port + 1}") in (tmp_path / "cluster.log").read_text()

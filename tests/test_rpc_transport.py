@@ -158,3 +158,30 @@ async def test_a_notification_right_behind_its_subscriptions_answer_is_told() ->
             await transport.close()
     assert number == 7 and told == [{"subscription": 7, "result": {
         "context": {"slot": 5}, "value": None}}]
+
+
+async def test_an_ended_subscription_is_forgotten_by_the_node_and_told_no_more(
+        tmp_path: Path) -> None:
+    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                           funded=wallet_for(tmp_path / "wallet.json"))
+    told: list[Any] = []
+    try:
+        async with standalone_cluster(world) as url:
+            transport = Http(url)
+            try:
+                kept, ended = [await transport.subscribe(
+                    "programSubscribe", [PROGRAMS[2], {"encoding": "base64"}], told.append)
+                    for _ in range(2)]  # Meteora's, twice
+                await transport.unsubscribe("programUnsubscribe", ended)
+                assert world.rpc.subscriptions == 1
+                world.move_price("met-sol-usdc", 1.01)
+                async with asyncio.timeout(10):
+                    while not told:  # noqa: ASYNC110 - the notification comes over a socket
+                        await asyncio.sleep(0.01)
+                await transport.unsubscribe("programUnsubscribe", ended)  # again: no harm
+            finally:
+                await transport.close()
+            await transport.unsubscribe("programUnsubscribe", kept)  # closed: nothing to ask
+    finally:
+        await world.chain.close()
+    assert {params["subscription"] for params in told} == {kept}

@@ -251,6 +251,9 @@ class Forgetful:
     async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
         return await self._inner.subscribe(method, params, notify)
 
+    async def unsubscribe(self, method: str, number: int) -> None:
+        await self._inner.unsubscribe(method, number)
+
 
 @pytest.mark.parametrize("code", [codes.NODE_UNHEALTHY, codes.RATE_LIMITED_HTTP])
 async def test_a_sent_transaction_is_waited_for_through_a_node_that_cannot_answer_for_now(

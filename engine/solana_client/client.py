@@ -35,6 +35,10 @@ class Transport(Protocol):
     async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
         """A PubSub subscription; `notify` gets each notification's params."""
 
+    async def unsubscribe(self, method: str, number: int) -> None:
+        """End a subscription (`method`: its kind's unsubscribe): nothing more of it is
+        told, and the node is asked to forget it."""
+
 
 class Node(Protocol):
     """The embedded cluster, as the in-process transport calls it."""
@@ -43,6 +47,8 @@ class Node(Protocol):
 
     def subscribe(self, method: str, params: list[Any],
                   send: Callable[[dict[str, Any]], None]) -> int: ...
+
+    def unsubscribe(self, number: int) -> bool: ...
 
 
 class InProcess:
@@ -60,6 +66,9 @@ class InProcess:
 
     async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
         return self._node.subscribe(method, params, lambda message: notify(message["params"]))
+
+    async def unsubscribe(self, method: str, number: int) -> None:
+        self._node.unsubscribe(number)
 
 
 class Http:
@@ -114,6 +123,24 @@ class Http:
         finally:
             self._answers.pop(ident, None)  # answered, or given up on: not kept
             self._subscribers.pop(ident, None)
+
+    async def unsubscribe(self, method: str, number: int) -> None:
+        """Best effort beyond forgetting it here: on a connection that is gone, the node has
+        forgotten it already, and one that does not answer forgets it when it closes."""
+        self._notify.pop(number, None)
+        socket = self._socket
+        if socket is None or socket.closed:
+            return
+        ident = next(self._ids)
+        answer = self._answers[ident] = asyncio.get_running_loop().create_future()
+        try:
+            await socket.send_str(orjson.dumps({"jsonrpc": "2.0", "id": ident, "method": method,
+                                                "params": [number]}).decode())
+            await asyncio.wait_for(answer, self._timeout.total)
+        except (aiohttp.ClientError, ConnectionError, TimeoutError, RpcError):
+            pass
+        finally:
+            self._answers.pop(ident, None)
 
     async def _read(self, socket: aiohttp.ClientWebSocketResponse) -> None:
         try:
@@ -264,6 +291,9 @@ class RpcClient:
     async def account_subscribe(self, pubkey: str, notify: Notify) -> int:
         return await self._subscribe("accountSubscribe", [pubkey, {
             "encoding": "base64", "commitment": self._commitment}], notify)
+
+    async def unsubscribe(self, method: str, number: int) -> None:
+        await self.transport.unsubscribe(method, number)
 
     async def program_subscribe(self, program: str, notify: Notify) -> int:
         return await self._subscribe("programSubscribe", [program, {

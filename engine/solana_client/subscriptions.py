@@ -22,6 +22,9 @@ class Subscriptions:
         self._name, self._rpc, self._programs, self._accounts = name, rpc, programs, accounts
         self._made_on: int | None = None  # the connection they were made on
         self._watched: set[Pubkey] = set()  # vaults with an accountSubscribe on it
+        # Each subscription made (its unsubscribe method and number), and on which connection.
+        self._made: list[tuple[str, int]] = []
+        self._made_on_connection: int | None = None
 
     @property
     def live(self) -> bool:
@@ -40,12 +43,24 @@ class Subscriptions:
             logger.warning("{}: the cluster dropped our subscriptions; subscribing again",
                            self._name)
         self._made_on = None
+        await self._forget()
         self._watched.clear()  # each vault again: the last connection's are gone with it
         for program in self._programs:
-            await self._rpc.program_subscribe(str(program), self._accounts.on_program)
+            number = await self._rpc.program_subscribe(str(program), self._accounts.on_program)
+            self._made.append(("programUnsubscribe", number))
+            self._made_on_connection = self._rpc.connection
         connection = self._rpc.connection  # the one that first call opened (or found)
         await self.watch(vaults)
         self._made_on = connection
+
+    async def _forget(self) -> None:
+        """Subscriptions taken as gone on a connection still open (they stopped delivering)
+        are ended first: made again beside them, every notification would come twice."""
+        made, self._made = self._made, []
+        connection = self._rpc.connection
+        if made and connection is not None and connection == self._made_on_connection:
+            await asyncio.gather(*(self._rpc.unsubscribe(method, number)
+                                   for method, number in made), return_exceptions=True)
 
     async def watch(self, vaults: Iterable[Pubkey]) -> None:
         """accountSubscribe for these vaults, those not watched yet, asked together: one
@@ -54,6 +69,7 @@ class Subscriptions:
         self._watched.update(new)
         made = await asyncio.gather(*(self._rpc.account_subscribe(
             str(a), self._accounts.on_account(a)) for a in new), return_exceptions=True)
+        self._made += [("accountUnsubscribe", m) for m in made if isinstance(m, int)]
         failed = next((m for m in made if isinstance(m, BaseException)), None)
         if failed is not None:  # all asked ended first: none is left running unseen
             raise failed
