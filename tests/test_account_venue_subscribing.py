@@ -13,7 +13,7 @@ from typing import Any
 from conftest import world_at
 
 from engine.domain.tokens import WSOL_MINT
-from engine.solana.programs import AMM_V4, CPMM, DLMM
+from engine.solana.programs import AMM_V4, CLOCK_SYSVAR, CPMM, DLMM
 from engine.solana_client.account_venue import AccountVenue
 from engine.solana_client.client import InProcess, Notify, RpcClient
 from engine.testing import ManualClock
@@ -167,7 +167,7 @@ class Remote(MovesWhileSubscribing):
         self.vaults: list[str] = []
 
     async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
-        if method == "accountSubscribe":
+        if method == "accountSubscribe" and params[0] != str(CLOCK_SYSVAR):
             self.vaults.append(params[0])
         self.asking += 1
         self.most = max(self.most, self.asking)
@@ -269,3 +269,38 @@ async def test_a_launch_whose_notification_was_lost_is_found_within_the_next_loo
         await asyncio.gather(running, return_exceptions=True)
     assert unseen is None and found is not None and moved is not None
     assert 0.6 < moved.amount_out / found.amount_out < 0.7  # a SOL buys two thirds as much
+
+
+async def test_a_quiet_pool_is_quoted_at_the_clusters_time_of_each_slot(tmp_path: Path) -> None:
+    # DLMM's fee depends on the time since the pool's last swap (its volatility filter and
+    # decay): quoted at a clock read seconds ago, a pool that fell quiet is quoted at a fee
+    # the program no longer charges. The Clock sysvar is followed, as a validator tells it.
+    clock = ManualClock()
+    world = world_at(clock, tmp_path)
+    node = InProcess(world.rpc)
+    venue = AccountVenue("v", (DLMM,), RpcClient(node), clock, slot_seconds=0.4)
+    await venue.load()
+    running = asyncio.gather(venue.run(), world.run(clock))  # the market's slots, as the engine's
+    differences, pool = [], world.pool("met-sol-usdc")
+    world.hold_prices()
+    try:
+        await settled(clock)
+        # A large swap across bins makes the pool volatile; then it falls quiet.
+        world.traders.swap(pool, WSOL_MINT, 500 * 10**9, world.chain.now())
+        world.notify({frozenset(pool.mints)})
+        assert pool.volatility_accumulator > 0  # type: ignore[attr-defined]
+        for _ in range(120):  # 48 s: past the 30 s filter, one slot at a time
+            for _ in range(20):
+                await asyncio.sleep(0)
+            await clock.advance(0.4)
+            quoted = await venue.quote(WSOL_MINT, USDC_MINT, 10**11)
+            fresh = AccountVenue("fresh", (DLMM,), RpcClient(node), clock, slot_seconds=0.4)
+            await fresh.load()  # the accounts, and the Clock, as they are now
+            truth = await fresh.quote(WSOL_MINT, USDC_MINT, 10**11)
+            assert quoted is not None and truth is not None
+            if (quoted.amount_out, quoted.fee) != (truth.amount_out, truth.fee):
+                differences.append((world.chain.block_height, quoted.fee, truth.fee))
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert differences == []

@@ -1,7 +1,7 @@
 """The simulated cluster's PubSub: `accountSubscribe` and `programSubscribe` (with its
 filters), notified when an account changes: a pool's (a landing, other traders' swaps, a
-launch) and any account a landed transaction named, with the slot of the change, in the
-encoding asked for."""
+launch), any account a landed transaction named, and the Clock sysvar at each slot (as a
+validator writes it every slot), with the slot of the change, in the encoding asked for."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from engine.simulator.encoding import encode_account, encoding_of, passes_filter
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 from engine.solana.pool_accounts import Account
-from engine.solana.programs import AMM_V4, CPMM, DLMM
+from engine.solana.programs import AMM_V4, CLOCK_SYSVAR, CPMM, DLMM
 
 Send = Callable[[dict[str, Any]], None]  # one notification, as the JSON-RPC message
 
@@ -26,6 +26,7 @@ class PoolMarket(Protocol):
     """The world as the PubSub sees it: which pools a change touched, and the slot."""
 
     listeners: list[Callable[[set[frozenset[str]] | None], None]]
+    slot_listeners: list[Callable[[int], None]]
 
     @property
     def landing_listeners(self) -> list[Callable[[Any, Any, dict[str, Any]], None]]: ...
@@ -78,6 +79,7 @@ class PubSub:
         self._flushing = False
         market.listeners.append(self._changed)
         market.landing_listeners.append(self._landed)
+        market.slot_listeners.append(self._slot)
 
     def subscribe(self, method: str, params: list[Any], send: Send) -> int:
         kinds = {"accountSubscribe": "accountNotification",
@@ -141,6 +143,13 @@ class PubSub:
                 continue
             self._told[pool_id] = accounts
             self._tell(accounts.items())
+
+    def _slot(self, slot: int) -> None:
+        """A new slot: the Clock sysvar changed (its slot and unix time), for any listener."""
+        if CLOCK_SYSVAR in self._by_target:
+            clock = self._accounts.accounts([CLOCK_SYSVAR])[0]
+            if clock is not None:
+                self._tell([(CLOCK_SYSVAR, clock)])
 
     def _landed(self, message: Any, landed: Any, meta: dict[str, Any]) -> None:
         """Every account a landed transaction may have written, as it is now (a transfer's,

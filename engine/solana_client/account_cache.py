@@ -45,6 +45,14 @@ class AccountCache:
         """What an accountSubscribe on `address` is told through."""
         return lambda params: self._tell(address, params["result"])
 
+    def on_clock(self, params: dict[str, Any]) -> None:
+        """What an accountSubscribe on the Clock sysvar is told through: the cluster's unix
+        time at each slot, which DLMM's fees and Raydium's opening times are reckoned by (it
+        is not counted as a notification of a pool's)."""
+        result = params["result"]
+        clock = CLOCK.decode(data_of(result["value"]))
+        self._time.ticked(int(result["context"]["slot"]), clock["unix_timestamp"])
+
     def on_program(self, params: dict[str, Any]) -> None:
         """What a programSubscribe is told through."""
         value = params["result"]["value"]

@@ -20,6 +20,13 @@ class ClusterTime:
         order: the newest slot is kept)."""
         self.slot, self._seen = max(self.slot, slot), self._clock.monotonic()
 
+    def ticked(self, slot: int, unix: int) -> None:
+        """The Clock sysvar was told (a validator writes it every slot): `unix` at `slot`,
+        unless a newer slot has been seen already."""
+        if slot >= self.slot:
+            self.unix = unix
+        self.saw(slot)
+
     def read(self, slot: int, unix: int | None) -> None:
         """A read answered at `slot`, with the Clock sysvar's unix time if it was read."""
         self.slot, self._seen = slot, self._clock.monotonic()

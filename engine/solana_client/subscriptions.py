@@ -1,6 +1,7 @@
 """A venue's subscriptions on the node's PubSub: a programSubscribe for each of its programs
-(their own accounts: pool states, configs, bin arrays) and an accountSubscribe for each vault
-(token accounts, which no program subscription sees). They belong to the connection they were
+(their own accounts: pool states, configs, bin arrays), an accountSubscribe for each vault
+(token accounts, which no program subscription sees) and one for the Clock sysvar (the
+cluster's time, which a quote is reckoned at). They belong to the connection they were
 made on: when it drops they are gone, and the next connection starts with none (a restarted
 node knows nothing of the last one's)."""
 
@@ -13,6 +14,7 @@ from loguru import logger
 from solders.pubkey import Pubkey
 
 from engine.ports import SolanaRpc
+from engine.solana.programs import CLOCK_SYSVAR
 from engine.solana_client.account_cache import AccountCache
 
 
@@ -49,6 +51,8 @@ class Subscriptions:
             number = await self._rpc.program_subscribe(str(program), self._accounts.on_program)
             self._made.append(("programUnsubscribe", number))
             self._made_on_connection = self._rpc.connection
+        number = await self._rpc.account_subscribe(str(CLOCK_SYSVAR), self._accounts.on_clock)
+        self._made.append(("accountUnsubscribe", number))
         connection = self._rpc.connection  # the one that first call opened (or found)
         await self.watch(vaults)
         self._made_on = connection
