@@ -22,47 +22,47 @@ class Subscriptions:
     def __init__(self, name: str, rpc: SolanaRpc, programs: Sequence[Pubkey],
                  accounts: AccountCache) -> None:
         self._name, self._rpc, self._programs, self._accounts = name, rpc, programs, accounts
+        self._made: list[tuple[str, int]] = []  # each made: its unsubscribe method, number
         self._made_on: int | None = None  # the connection they were made on
+        self._complete = False  # every one made, and none taken as gone since
         self._watched: set[Pubkey] = set()  # vaults with an accountSubscribe on it
-        # Each subscription made (its unsubscribe method and number), and on which connection.
-        self._made: list[tuple[str, int]] = []
-        self._made_on_connection: int | None = None
 
     @property
     def live(self) -> bool:
-        """Whether they are delivering: made on the connection open now."""
-        return self._made_on is not None and self._made_on == self._rpc.connection
+        """Whether they are delivering: all made, on the connection open now."""
+        return self._complete and self._made_on is not None and (
+            self._made_on == self._rpc.connection)
 
     def drop(self) -> None:
         """Taken as gone (they stopped delivering, or a read failed): made again next time."""
-        self._made_on = None
+        self._complete = False
 
     async def make(self, vaults: Iterable[Pubkey]) -> None:
-        """Every program's subscription, and these vaults', unless they are live."""
+        """Every program's subscription, the Clock's and these vaults', unless they are
+        live."""
         if self.live:
             return
-        if self._made_on is not None:  # the cluster (or the network) dropped them
+        if self._complete:  # the cluster (or the network) dropped the connection
             logger.warning("{}: the cluster dropped our subscriptions; subscribing again",
                            self._name)
-        self._made_on = None
+        self._complete = False
         await self._forget()
-        self._watched.clear()  # each vault again: the last connection's are gone with it
         for program in self._programs:
             number = await self._rpc.program_subscribe(str(program), self._accounts.on_program)
             self._made.append(("programUnsubscribe", number))
-            self._made_on_connection = self._rpc.connection
+            self._made_on = self._rpc.connection  # the one that first call opened (or found)
         number = await self._rpc.account_subscribe(str(CLOCK_SYSVAR), self._accounts.on_clock)
         self._made.append(("accountUnsubscribe", number))
-        connection = self._rpc.connection  # the one that first call opened (or found)
         await self.watch(vaults)
-        self._made_on = connection
+        self._complete = True
 
     async def _forget(self) -> None:
-        """Subscriptions taken as gone on a connection still open (they stopped delivering)
-        are ended first: made again beside them, every notification would come twice."""
+        """Those made before are gone with their connection; on the one still open (they
+        stopped delivering, or not all could be made) they are ended first: made again beside
+        them, every notification would come twice."""
         made, self._made = self._made, []
-        connection = self._rpc.connection
-        if made and connection is not None and connection == self._made_on_connection:
+        self._watched.clear()
+        if made and self._made_on is not None and self._made_on == self._rpc.connection:
             await asyncio.gather(*(self._rpc.unsubscribe(method, number)
                                    for method, number in made), return_exceptions=True)
 
