@@ -84,6 +84,7 @@ class AccountVenue:
             await self._follow()
         finally:
             ticking.cancel()
+            await asyncio.gather(ticking, return_exceptions=True)
 
     async def _tick(self) -> None:
         """Wake the follower every LIVENESS_SECONDS (by the engine's clock) with or without
