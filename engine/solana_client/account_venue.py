@@ -55,9 +55,9 @@ class AccountVenue:
         self.listeners: list[Callable[[set[frozenset[str]]], None]] = []
         self._wake = self._accounts.wake
         self._subscriptions = Subscriptions(name, rpc, self._programs, self._accounts)
-        # When every pool is next read again while subscribed, and the notifications told by
-        # the last such read (see `_recheck`).
-        self._recheck_at, self._told_then = 0.0, 0
+        # When every pool is next read again while subscribed, the notifications told by the
+        # last such look, and whether it found changes none was told of (see `_recheck`).
+        self._recheck_at, self._told_then, self._unheard = 0.0, 0, False
         # Pools left out of quotes until their accounts change: unreadable, or their math
         # failed (a fault in one pool must not fail every quote, nor be logged on each).
         self.broken: dict[str, str] = {}
@@ -135,19 +135,22 @@ class AccountVenue:
     async def _recheck(self) -> set[frozenset[str]]:
         """Every pool read again, now and then, while subscribed, and the index looked at (a
         launch whose notification was lost): a notification lost on the way costs this long
-        at most. Pools that changed while not one notification came since the last such read
-        mean the subscriptions stopped delivering (a node may drop them without closing the
-        connection): they are made again."""
+        at most. Pools found changed with not one notification since the last look, and still
+        none by the next (one on its way would have come by then), mean the subscriptions
+        stopped delivering (a node may drop them without closing the connection): they are
+        made again."""
         told, known = self._accounts.told, list(self.pools)
         moved = await self.load()
         launched = [p for p in self.pools if p not in known]
         if launched:
             await self._subscriptions.watch(self._vaults(launched))
         moved |= await self._read(known + launched)
-        if moved and told == self._told_then:
-            logger.warning("{}: pools changed with no notification in {:.0f} s; subscribing "
-                           "again", self.name, RECHECK_SECONDS)
+        silent = told == self._told_then
+        if silent and self._unheard:
+            logger.warning("{}: pools changed and no notification came in {:.0f} s; "
+                           "subscribing again", self.name, 2 * RECHECK_SECONDS)
             self._subscriptions.drop()
+        self._unheard = silent and bool(moved)
         self._checked()
         return moved
 
