@@ -12,9 +12,10 @@ from engine.clock import SystemClock
 from engine.config import Settings
 from engine.simulator.world import SimWorld
 from engine.solana_client.chain import RpcChain
-from engine.solana_client.client import InProcess, RpcClient
+from engine.solana_client.client import RpcClient
 from engine.solana_client.keypair import load_or_create
 from engine.solana_client.lookup_tables import Memory
+from engine.solana_client.transports import InProcess
 
 
 def chain_adapter(world: SimWorld, keypair: Path, memory: Memory | None = None, *,

@@ -15,7 +15,8 @@ from conftest import world_at
 from engine.domain.tokens import WSOL_MINT
 from engine.solana.programs import AMM_V4, CLOCK_SYSVAR, CPMM, DLMM
 from engine.solana_client.account_venue import AccountVenue
-from engine.solana_client.client import InProcess, Notify, RpcClient
+from engine.solana_client.client import RpcClient
+from engine.solana_client.transports import InProcess, Notify
 from engine.testing import ManualClock
 
 USDC_MINT = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"

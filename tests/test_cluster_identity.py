@@ -14,8 +14,9 @@ from conftest import world_at
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 from engine.solana.programs import TOKEN
-from engine.solana_client.client import InProcess, RpcClient
+from engine.solana_client.client import RpcClient
 from engine.solana_client.cluster_identity import ClusterIdentity
+from engine.solana_client.transports import InProcess
 from engine.testing import ManualClock
 
 

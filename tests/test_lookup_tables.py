@@ -33,8 +33,9 @@ from engine.solana.jsonrpc import RpcError
 from engine.solana.lookup_tables import LookupTable, lookupable
 from engine.solana.transaction import MAX_TRANSACTION_BYTES, swap_instructions
 from engine.solana_client.chain import RpcChain
-from engine.solana_client.client import InProcess, RpcClient
+from engine.solana_client.client import RpcClient
 from engine.solana_client.lookup_tables import LookupTables
+from engine.solana_client.transports import InProcess
 from engine.testing import EngineHarness
 from engine.testing.cluster import wallet_for
 

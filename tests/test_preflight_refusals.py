@@ -15,8 +15,9 @@ from engine.domain.tokens import WSOL_MINT, lookup
 from engine.domain.transactions import Memo, SignedTransaction, SwapInstruction
 from engine.simulator.world import SimWorld
 from engine.solana.jsonrpc import PREFLIGHT_FAILURE, RpcError
-from engine.solana_client.client import InProcess, RpcClient
+from engine.solana_client.client import RpcClient
 from engine.solana_client.rpc_errors import error_code
+from engine.solana_client.transports import InProcess
 from engine.testing.cluster import wallet_for
 
 USDC = lookup("USDC").mint  # type: ignore[union-attr]

@@ -11,7 +11,8 @@ from engine.domain.tokens import lookup
 from engine.simulator.world import SimWorld
 from engine.solana.programs import AMM_V4, CPMM, DLMM
 from engine.solana_client.account_venue import AccountVenue
-from engine.solana_client.client import InProcess, RpcClient
+from engine.solana_client.client import RpcClient
+from engine.solana_client.transports import InProcess
 from engine.testing import ManualClock
 
 

@@ -18,8 +18,8 @@ from engine.domain.errors import TransientError
 from engine.simulator.world import SimWorld
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError, RpcTimeout
-from engine.solana_client.client import Http
 from engine.solana_client.rpc_errors import translate
+from engine.solana_client.transports import Http
 from engine.testing.cluster import standalone_cluster, wallet_for
 
 PROGRAMS = ("675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8",
@@ -185,3 +185,26 @@ async def test_an_ended_subscription_is_forgotten_by_the_node_and_told_no_more(
     finally:
         await world.chain.close()
     assert {params["subscription"] for params in told} == {kept}
+
+
+async def test_a_subscription_whose_connection_closes_unanswered_fails_at_once() -> None:
+    """The node's PubSub went away between the request and its answer: the subscriber hears it
+    then (and reads the accounts instead), not after the whole timeout."""
+    async def hangs_up(request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.receive()  # the subscription request: never answered
+        await socket.close()
+        return socket
+
+    app = web.Application()
+    app.router.add_get("/", hangs_up)
+    async with serving(app) as url:
+        transport = Http(url, timeout=30)
+        try:
+            async with asyncio.timeout(5):
+                with pytest.raises(RpcError) as refused:
+                    await transport.subscribe("accountSubscribe", [PROGRAMS[0]], print)
+        finally:
+            await transport.close()
+    assert refused.value.code == codes.NODE_UNHEALTHY and transport.connection is None

@@ -23,8 +23,9 @@ from engine.simulator.world import SimWorld
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 from engine.solana_client.chain import RpcChain
-from engine.solana_client.client import InProcess, Notify, RpcClient
+from engine.solana_client.client import RpcClient
 from engine.solana_client.keypair import load_or_create
+from engine.solana_client.transports import InProcess, Notify
 from engine.testing import EngineHarness
 from engine.testing.cluster import standalone_cluster, still_world, wallet_for
 

@@ -22,9 +22,10 @@ from engine.solana.jsonrpc import RpcError, node_name
 from engine.solana.programs import AMM_V4, CPMM, DLMM
 from engine.solana_client.account_venue import AccountVenue
 from engine.solana_client.chain import RpcChain
-from engine.solana_client.client import Http, InProcess, RpcClient, Transport
+from engine.solana_client.client import RpcClient
 from engine.solana_client.keypair import load_or_create
 from engine.solana_client.lookup_tables import Memory
+from engine.solana_client.transports import Http, InProcess, Transport
 from engine.solana_client.venues import AccountDirectory
 from engine.svm.runtime import ProgramsMissing
 

@@ -21,7 +21,8 @@ from solders.pubkey import Pubkey
 
 from engine.solana.jsonrpc import RpcError, node_name
 from engine.solana.programs import AMM_V4, CPMM, DLMM
-from engine.solana_client.client import Http, RpcClient
+from engine.solana_client.client import RpcClient
+from engine.solana_client.transports import Http
 
 UPGRADEABLE = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
 OLDER_LOADERS = {Pubkey.from_string("BPFLoader2111111111111111111111111111111111"),

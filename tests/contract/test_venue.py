@@ -23,7 +23,8 @@ from engine.pools.quoting import quote_pool
 from engine.simulator.world import SimWorld
 from engine.solana.programs import AMM_V4, CPMM, DLMM
 from engine.solana_client.account_venue import AccountVenue
-from engine.solana_client.client import InProcess, RpcClient
+from engine.solana_client.client import RpcClient
+from engine.solana_client.transports import InProcess
 
 BONK = "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263"
 NOWHERE = "4k3Dyjzvzp8eMZWUXbBCjEvwSkkk59S5iCNLY3QrkX6R"  # a mint no pool trades
