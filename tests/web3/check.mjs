@@ -4,8 +4,8 @@
 // per check and exits 1 on the first failure. "reads": the cluster runs the Python model (no
 // --programs), so airdrops and transfers are not tried.
 import {
-  AddressLookupTableProgram, Connection, Keypair, LAMPORTS_PER_SOL, PublicKey, SystemProgram, Transaction,
-  TransactionMessage, VersionedTransaction, sendAndConfirmTransaction,
+  AddressLookupTableProgram, Connection, Keypair, LAMPORTS_PER_SOL, PublicKey, SYSVAR_CLOCK_PUBKEY,
+  SystemProgram, Transaction, TransactionMessage, VersionedTransaction, sendAndConfirmTransaction,
 } from "@solana/web3.js";
 
 const [url, walletAddress, mode] = process.argv.slice(2);
@@ -93,6 +93,15 @@ const slotSeen = await new Promise((resolve) => {  // PubSub on the port after J
   });
 });
 check("slotSubscribe", slotSeen >= 0);
+const clockTold = await new Promise((resolve) => {  // the Clock sysvar, told every slot
+  const id = connection.onAccountChange(SYSVAR_CLOCK_PUBKEY, (info, context) => {
+    connection.removeAccountChangeListener(id);
+    resolve({ info, context });
+  });
+});
+check("accountSubscribe (Clock)", clockTold.info.owner.toBase58() === "Sysvar1111111111111111111111111111111111111"
+  && Number(clockTold.info.data.readBigUInt64LE(0)) === clockTold.context.slot
+  && Number(clockTold.info.data.readBigInt64LE(32)) > 1_700_000_000);
 if (mode === "reads") process.exit(0);
 
 // With the programs' runtime: an airdrop, then a transfer in each message version.
