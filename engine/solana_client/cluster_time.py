@@ -28,7 +28,11 @@ class ClusterTime:
         self.saw(slot)
 
     def read(self, slot: int, unix: int | None) -> None:
-        """A read answered at `slot`, with the Clock sysvar's unix time if it was read."""
+        """A read answered at `slot`, with the Clock sysvar's unix time if it was read; one
+        answered at a slot older than a notification already told changes nothing (its
+        answer travelled apart from the notifications, and more slowly)."""
+        if slot < self.slot:
+            return
         self.slot, self._seen = slot, self._clock.monotonic()
         if unix is not None:
             self.unix = unix
