@@ -60,18 +60,20 @@ def test_a_database_urls_password_is_redacted() -> None:
 
 # -- the parent keeps N engines running ---------------------------------------------------------
 # A stand-in engine: it asks to die with its parent as the engine does, writes its pid into the
-# directory it is given, dies at once (status 3) while a file `broken` is there, refuses its
-# configuration (status 2) while a file `refuse` is, and exits 0 on SIGTERM, as the engine does.
+# directory it is given, dies at once (status 3) if a file `broken` was there as it started,
+# refuses its configuration (status 2) if a file `refuse` was, and exits 0 on SIGTERM, as the
+# engine does.
 CHILD = """
 import os, signal, sys, time
 from pathlib import Path
 from engine.hosting.processes import die_with_parent
 die_with_parent()
 here = Path(sys.argv[1])
-(here / str(os.getpid())).touch()
-if (here / "broken").exists():
+broken, refuse = (here / "broken").exists(), (here / "refuse").exists()
+(here / str(os.getpid())).touch()  # after the look: one the test saw start never dies of it
+if broken:
     sys.exit(3)
-if (here / "refuse").exists():
+if refuse:
     sys.exit(2)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 while True:
