@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 from stubs import new_order
 
+from engine.clock import SystemClock
 from engine.domain.errors import Overloaded
 from engine.domain.order import Order
 from engine.orders.storage_outage import StorageOutage
@@ -53,7 +54,8 @@ def workers(fake: FakeExecution, size: int, max_pending: int, *, crash_delay: fl
             outage: StorageOutage | None = None) -> WorkerPool:
     """A pool running `fake`; storage retries at once unless `outage` says otherwise."""
     return WorkerPool(fake.execute, fake.reload, size, max_pending, give_up=fake.give_up,
-                      outage=outage or StorageOutage(first_pause=0), crash_delay=crash_delay)
+                      outage=outage or StorageOutage(first_pause=0), clock=SystemClock(),
+                      crash_delay=crash_delay)
 
 
 async def until(condition: Callable[[], object], turns: int = 100_000) -> None:

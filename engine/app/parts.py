@@ -52,7 +52,7 @@ def build_engine(settings: Settings, *, store: OrderStore, chain: Chain, venues:
     service = OrderService(store, events, router, chain, clock, policy)
     outage = StorageOutage()  # what the store refused: the workers', TWAPs' and submissions'
     pool = WorkerPool(service.execute, store.get, settings.workers, settings.max_pending,
-                      give_up=service.give_up, outage=outage,
+                      give_up=service.give_up, outage=outage, clock=clock,
                       crash_delay=settings.latency_scale)
 
     def fire(order: Order) -> None:  # snipers jump the queue: the launch slot is the prize

@@ -11,7 +11,7 @@ from engine.domain.errors import Overloaded
 from engine.domain.order import Order
 from engine.orders.fair_queue import FairQueue
 from engine.orders.storage_outage import StorageOutage
-from engine.ports import StaleOrder, StorageError
+from engine.ports import Clock, StaleOrder, StorageError
 
 Execute = Callable[[Order], Awaitable[Order]]
 Reload = Callable[[str], Awaitable[Order | None]]
@@ -23,8 +23,10 @@ class WorkerPool:
     """Exactly `size` coroutines execute orders, so at most `size` run at once."""
 
     def __init__(self, execute: Execute, reload: Reload, size: int, max_pending: int, *,
-                 give_up: GiveUp, outage: StorageOutage, crash_delay: float = 1.0) -> None:
+                 give_up: GiveUp, outage: StorageOutage, clock: Clock,
+                 crash_delay: float = 1.0) -> None:
         self._execute, self._reload, self._give_up = execute, reload, give_up
+        self._clock = clock
         self._outage, self._crash_delay = outage, crash_delay
         # Unexpected errors per order: a poison order must end, not crash a worker forever.
         self._crashes: dict[str, int] = {}
@@ -144,7 +146,7 @@ class WorkerPool:
 
     async def _requeue(self, order_id: str, delay: float) -> None:
         """After an unexpected error (storage, say), pick the order up again from the store."""
-        await asyncio.sleep(delay)
+        await self._clock.sleep(delay)
         self._later.discard(asyncio.current_task())
         try:
             order = await self._reload(order_id)
