@@ -147,7 +147,8 @@ async def test_no_venue_to_ask_is_a_transient_error_not_a_route_refused() -> Non
                                 down=True)]).plan(BONK, USDC, 10**12)
     with pytest.raises(NodeUnhealthy):  # no price is known: not that there is no route
         await router.price(lookup("SOL"), lookup("USDC"), 10**9)
-    assert await router.marginal_price(lookup("SOL"), lookup("USDC")) is None  # unpriced
+    with pytest.raises(NodeUnhealthy):
+        await router.marginal_price(lookup("SOL"), lookup("USDC"))
 
 
 def notional_limit(router: Router, clock: ManualClock) -> RiskControls:
@@ -155,6 +156,21 @@ def notional_limit(router: Router, clock: ManualClock) -> RiskControls:
     return RiskControls(None, router, None, clock,  # type: ignore[arg-type]
                         TradingSwitch(), max_order_usd=1_000, max_open_orders=0,
                         open_orders=lambda: 0)
+
+
+async def test_an_order_the_notional_limit_cannot_price_with_the_node_away_is_asked_again_later(
+        ) -> None:
+    # Refused as "cannot be priced" (422, as if the order were at fault), where the node is: a
+    # 503 NODE_UNHEALTHY with Retry-After, as for a quote; priced once the node is back.
+    venue = FakeVenue("raydium", {(SOL, USDC): 0.15}, down=True)
+    clock = ManualClock()
+    risk = notional_limit(Router([venue]), clock)
+    order = parse_order({"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC",
+                         "amount": 1}, clock.now())
+    with pytest.raises(NodeUnhealthy):
+        await risk.check(order)
+    venue.down = False  # back within the slot: nothing unpriced was remembered
+    await risk.check(order)  # 1 SOL, about $150: accepted
 
 
 async def test_notional_checks_ask_the_router_once_a_slot_not_once_an_order() -> None:

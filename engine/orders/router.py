@@ -89,13 +89,10 @@ class Router:
         """The price of a small amount of `base` in `quote` (no price impact to speak of): a
         thousandth of a token, or, for a token so cheap that this pays out too few atoms to
         price it well (a thousandth of a BONK pays nothing), a thousand times as much, and so
-        on. None without a route, or while no venue can be asked."""
+        on. None without a route; while no venue can be asked, the node's TransientError."""
         amount, found = max(1, 10 ** base.decimals // 1000), None
         for _ in range(MARGINAL_STEPS):
-            try:
-                price = await self.price(base, quote, amount)
-            except TransientError:
-                return None
+            price = await self.price(base, quote, amount)
             if price is not None:
                 found = price
                 if quote.to_atoms(base.to_ui(amount) * price) >= MARGINAL_ATOMS:
