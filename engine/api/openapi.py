@@ -44,7 +44,8 @@ SPEC: dict[str, Any] = {
                     {"$ref": "#/components/schemas/Accepted"})},
                     **error_responses(400, 409, 413, 415, 422, 503)},
                 "description": "Refused before anything is stored: 503 TRADING_HALTED while "
-                               "trading is halted, 422 NOTIONAL_TOO_LARGE over --max-order-usd, "
+                               "trading is halted, 422 NOTIONAL_TOO_LARGE over --max-order-usd "
+                               "(503 NODE_UNHEALTHY while the node cannot price it), "
                                "429 TOO_MANY_OPEN_ORDERS at --max-open-orders.",
             },
             **websocket_route("WebSocket upgrade: send the order as the first message", []),
