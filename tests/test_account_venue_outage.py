@@ -76,7 +76,7 @@ async def told_of(lines: list[str], down_for: int, directory: Path) -> list[str]
 async def test_an_outage_is_told_when_it_starts_and_when_it_ends(logged: list[str],
                                                                  tmp_path: Path) -> None:
     outage = await told_of(logged, 3, tmp_path)
-    assert outage[0].startswith("raydium accounts not read (read again every slot): ")
+    assert outage[0].startswith("raydium accounts not read (read again shortly): ")
     assert outage[0].endswith("(1 in a row; said again when that count doubles)")
     tries = int(outage[-1].split("after ")[1].split()[0])
     assert outage[-1] == f"raydium accounts read again, after {tries} failed tries"
@@ -142,3 +142,52 @@ async def test_after_a_dropped_connection_the_pools_are_followed_again(tmp_path:
         await asyncio.gather(running, return_exceptions=True)
     assert before is not None and after is not None
     assert 1.4 < after.amount_out / before.amount_out < 1.6
+
+
+class ReadsFail(Unplugged):
+    """...where only the node's reads fail (HTTP 429s or 503s, say) while its PubSub connection
+    stays open, with every subscription made on it."""
+
+    def __init__(self, inner: InProcess) -> None:
+        super().__init__(inner)
+        self.subscribed = self.refused = 0
+
+    @property
+    def connection(self) -> int | None:
+        return self._inner.connection
+
+    async def request(self, method: str, params: list[Any]) -> Any:
+        self.refused += self.down
+        return await super().request(method, params)
+
+    async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
+        self.subscribed += 1
+        return await self._inner.subscribe(method, params, notify)
+
+
+async def test_failed_reads_keep_the_subscriptions_and_read_again_once_a_second(
+        logged: list[str], tmp_path: Path) -> None:
+    # A failed read took the subscriptions for gone: made again each slot beside the old ones
+    # (every notification then came twice, three times...), each a call more on a node that
+    # was refusing calls already.
+    clock = ManualClock()
+    world = world_at(clock, tmp_path)
+    node = ReadsFail(InProcess(world.rpc))
+    venue = AccountVenue("raydium", (AMM_V4, CPMM), RpcClient(node), clock, slot_seconds=0.4)
+    await venue.load()
+    running = asyncio.create_task(venue.run())
+    try:
+        await slots(clock, 2)
+        subscribed, made = world.rpc.subscriptions, node.subscribed
+        node.down = True
+        await slots(clock, 30)  # 12 s: past the look at every pool, which fails
+        node.down = False
+        await slots(clock, 4)
+        assert (world.rpc.subscriptions, node.subscribed) == (subscribed, made)
+        # Failed from the look on (10 s in), then tried again once a second: 2 s of the
+        # outage left, so a few tries (a read is one call or two), not one every slot.
+        assert 1 <= node.refused <= 6, node.refused
+        assert "raydium accounts read again, after" in " ".join(logged)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)

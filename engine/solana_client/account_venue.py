@@ -96,7 +96,7 @@ class AccountVenue:
     async def _follow(self) -> None:
         rounds = 0
         # An outage is one story in the log, not a line a slot per venue.
-        failing = Repeats(f"{self.name} accounts not read (read again every slot)",
+        failing = Repeats(f"{self.name} accounts not read (read again shortly)",
                           f"{self.name} accounts read again")
         unsubscribed = Repeats(f"{self.name}: the node's PubSub not reached (its accounts read "
                                "every slot instead)", f"{self.name}: subscribed again")
@@ -125,7 +125,11 @@ class AccountVenue:
                     self._checked()
             except (RpcError, EngineError, ValueError, TimeoutError) as error:
                 failing.failed(error)
-                self._subscriptions.drop()
+                # Subscriptions still live are kept (only the reads failed: a rate limit, say;
+                # made again each time, they would cost the node more calls): every pool is
+                # read again in a second instead, however many notifications come meanwhile.
+                # Else they are made again, and every pool read, next slot.
+                self._recheck_at = self._clock.monotonic() + LIVENESS_SECONDS
                 continue
             failing.ended()
             if moved:
