@@ -13,6 +13,8 @@ from typing import Any
 from conftest import world_at
 
 from engine.domain.tokens import WSOL_MINT
+from engine.solana import jsonrpc as codes
+from engine.solana.jsonrpc import RpcError
 from engine.solana.programs import AMM_V4, CLOCK_SYSVAR, CPMM, DLMM
 from engine.solana_client.account_venue import AccountVenue
 from engine.solana_client.client import RpcClient
@@ -347,3 +349,47 @@ async def test_a_notification_on_its_way_at_a_look_is_no_reason_to_subscribe_aga
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
     assert node.changed and not [line for line in logged if "subscribing again" in line]
+
+
+class RefusesOnce(MovesWhileSubscribing):
+    """...refusing the next accountSubscribe once `arm`ed (its PubSub had a moment)."""
+
+    def __init__(self, inner: InProcess) -> None:
+        super().__init__(inner)
+        self.refused: str | None = None
+        self.made: list[str] = []  # accounts subscribed to since
+
+    async def subscribe(self, method: str, params: list[Any], notify: Notify) -> int:
+        if method == self._method and self._change is not None:
+            self._change, self.refused = None, params[0]
+            raise RpcError(codes.NODE_UNHEALTHY, f"{method}: not now")
+        self.made.append(params[0])
+        return await self._inner.subscribe(method, params, notify)
+
+
+async def test_a_vault_whose_subscription_failed_is_subscribed_again(tmp_path: Path) -> None:
+    clock = ManualClock()
+    world = world_at(clock, tmp_path)
+    world.hold_prices()
+    node = RefusesOnce(InProcess(world.rpc))
+    venue = AccountVenue("v", (AMM_V4, CPMM), RpcClient(node), clock, slot_seconds=0.4)
+    await venue.load()
+    running = asyncio.create_task(venue.run())
+    try:
+        await settled(clock)
+        node.arm("accountSubscribe", lambda: None)  # a launch's vault: refused once
+        node.made.clear()
+        launch = world.launch(venue="raydium", mint=NEW_MINT)
+        await settled(clock)
+        world.move_price(launch["pool"], 1.5)  # told at once: no need to wait for a look
+        await settled(clock)
+        quoted = await venue.quote(WSOL_MINT, NEW_MINT, 10**9)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    fresh = AccountVenue("fresh", (AMM_V4, CPMM), RpcClient(InProcess(world.rpc)), clock,
+                         slot_seconds=0.4)
+    await fresh.load()
+    truth = await fresh.quote(WSOL_MINT, NEW_MINT, 10**9)
+    assert node.refused is not None and node.refused in node.made  # asked again
+    assert quoted is not None and truth is not None and quoted.amount_out == truth.amount_out

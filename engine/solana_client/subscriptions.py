@@ -75,5 +75,6 @@ class Subscriptions:
             str(a), self._accounts.on_account(a)) for a in new), return_exceptions=True)
         self._made += [("accountUnsubscribe", m) for m in made if isinstance(m, int)]
         failed = next((m for m in made if isinstance(m, BaseException)), None)
-        if failed is not None:  # all asked ended first: none is left running unseen
+        if failed is not None:  # all asked ended first: none is left running unseen; and
+            self._complete = False  # all are made again (a vault must not stay unwatched)
             raise failed
