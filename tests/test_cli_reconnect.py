@@ -220,3 +220,63 @@ async def test_a_submission_whose_answer_was_lost_is_sent_again_with_the_same_ke
     assert submit.returncode == 0 and out.decode().strip() == "6f0c1a2b-0000"
     assert len(keys) == 2 and keys[0] == keys[1] != ""  # one order, whichever request stored it
     assert err.decode().startswith("the answer was lost (")
+
+
+def refusing(first: int, code: str, status: int = 503, retry_after: str = "1") -> tuple[
+        web.Application, list[str]]:
+    """An engine that refuses its first `first` submissions with `code`, then accepts; the
+    Idempotency-Key of each submission."""
+    keys: list[str] = []
+
+    async def execute(request: web.Request) -> web.Response:
+        await request.read()
+        keys.append(request.headers.get("Idempotency-Key", ""))
+        if len(keys) <= first:
+            return web.json_response({"error": {"code": code, "message": "not now"}},
+                                     status=status, headers={"Retry-After": retry_after})
+        return web.json_response({"orderId": "6f0c1a2b-0000", "status": "pending"}, status=201)
+
+    app = web.Application()
+    app.router.add_post("/api/orders/execute", execute)
+    return app, keys
+
+
+async def submitted(url: str, *extra: str) -> tuple[int, str, str]:
+    submit = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "engine", "submit", "SOL", "USDC", "1", "--detach", "--url", url,
+        *extra, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(submit.communicate(), 20)
+    assert submit.returncode is not None
+    return submit.returncode, out.decode(), err.decode()
+
+
+async def test_a_submission_the_engine_cannot_take_for_now_is_sent_again_after_its_retry_after(
+        ) -> None:
+    # The node away for a moment (503 NODE_UNHEALTHY, Retry-After: 1): the same order again,
+    # under the same key, where it was refused at once with exit 2.
+    app, keys = refusing(2, "NODE_UNHEALTHY")
+    async with serving(app) as url:
+        code, out, err = await submitted(url)
+    assert (code, out.strip()) == (0, "6f0c1a2b-0000")
+    assert len(keys) == 3 and len(set(keys)) == 1
+    assert err.splitlines() == ["the engine cannot take it now (NODE_UNHEALTHY: not now); "
+                                "sending the same order again for up to 60 s"]
+
+
+async def test_a_submission_refused_for_now_for_longer_than_the_patience_is_refused() -> None:
+    app, keys = refusing(1_000, "OVERLOADED", retry_after="0")  # asked again every 0.5 s
+    async with serving(app) as url:
+        code, _, err = await submitted(url, "--reconnect-for", "1.2")
+    assert code == 2 and 2 <= len(keys) <= 4 and len(set(keys)) == 1
+    assert err.splitlines() == [
+        "the engine cannot take it now (OVERLOADED: not now); sending the same order again "
+        "for up to 1.2 s", "refused (503): OVERLOADED: not now"]
+
+
+async def test_a_halt_or_a_cap_is_refused_at_once() -> None:
+    for code, status in (("TRADING_HALTED", 503), ("TOO_MANY_OPEN_ORDERS", 429)):
+        app, keys = refusing(1_000, code, status)
+        async with serving(app) as url:
+            exit_code, _, err = await submitted(url)
+        assert exit_code == 2 and len(keys) == 1, code  # the trader has to know: not retried
+        assert err.splitlines() == [f"refused ({status}): {code}: not now"]

@@ -177,8 +177,8 @@ def parser() -> argparse.ArgumentParser:
     following = argparse.ArgumentParser(add_help=False)
     following.add_argument("--reconnect-for", type=float, default=PATIENCE, metavar="SECONDS",
                            help="how long to wait for an engine that went away (a restart) "
-                                "to come back, reading on where the stream stopped "
-                                "(default: %(default)g)")
+                                "to come back, reading on where the stream stopped, or that "
+                                "cannot take an order for now (default: %(default)g)")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("submit", parents=[common, following],
                        help="submit an order and follow it to the end")

@@ -18,6 +18,10 @@ from engine.commands.reconnecting import PATIENCE, RETRY_EVERY, events, order_ev
 
 OK, ORDER_DID_NOT_FILL, REFUSED, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
 TERMINAL = frozenset({"confirmed", "partially_filled", "failed", "expired", "cancelled"})
+# Refusals for now (503s but a halt, which the trader must hear of, and a rate limit): the
+# engine says when to ask again, and `submit` does, with the same Idempotency-Key.
+FOR_NOW = frozenset({"NODE_UNHEALTHY", "NODE_TIMEOUT", "OVERLOADED", "STORAGE_UNAVAILABLE",
+                     "UNAVAILABLE", "RATE_LIMITED"})
 COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m"]
 
 
@@ -136,13 +140,27 @@ async def submit(session: aiohttp.ClientSession, order: dict[str, Any],
     Idempotency-Key, so that when the answer is lost (the engine restarting as it came) the
     same request can be sent again, for up to `patience` seconds, without a second order.
     `options`: the command's option for each field of the order, named in a refusal."""
-    key, lost_at = str(uuid.uuid4()), None
+    key, lost_at, busy_since = str(uuid.uuid4()), None, None
     while True:
         try:
             async with session.post("/api/orders/execute", json=order,
                                     headers={"Idempotency-Key": key}) as resp:
                 body = await resp.json()
-            break
+            refusal = body.get("error", {}) if resp.status != 201 else {}
+            if refusal.get("code") not in FOR_NOW:
+                break
+            # It cannot take it now (the node away, a full queue, its database restarting):
+            # the same order again once it says, for as long as a lost answer is waited for.
+            now = time.monotonic()
+            busy_since = now if busy_since is None else busy_since
+            if now - busy_since > patience:
+                break
+            if busy_since == now:
+                print(f"the engine cannot take it now ({refusal['code']}: "
+                      f"{refusal['message']}); sending the same order again for up to "
+                      f"{patience:g} s", file=sys.stderr, flush=True)
+            await asyncio.sleep(_retry_after(resp.headers.get("Retry-After")))
+            continue
         except aiohttp.ClientConnectionError as error:
             # Never connected, the first time: no engine there, which the caller says. Once
             # an answer was lost, the engine may be restarting: the same request again.
@@ -166,6 +184,14 @@ async def submit(session: aiohttp.ClientSession, order: dict[str, Any],
               file=sys.stderr)
         return None
     return str(body["orderId"])
+
+
+def _retry_after(header: str | None) -> float:
+    """The seconds the engine asked to wait (at least RETRY_EVERY, at most a minute)."""
+    try:
+        return min(max(float(header or RETRY_EVERY), RETRY_EVERY), 60.0)
+    except ValueError:  # an HTTP date, or a proxy's nonsense
+        return RETRY_EVERY
 
 
 def amounts(order: dict[str, Any]) -> tuple[str, str]:
