@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib.util
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -39,6 +41,19 @@ def world_at(clock: Clock, directory: Path) -> SimWorld:
     settings = replace(Settings(), seed=5, latency_scale=1.0, chain_db="",
                        db=str(directory / "e.db"))
     return build_world(settings, clock)
+
+
+@contextlib.asynccontextmanager
+async def running(*parts: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    """These run, each until it is stopped, for the block (a venue following its node, a
+    market's slots); then each is cancelled and waited for."""
+    tasks = [asyncio.create_task(part) for part in parts]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @pytest.fixture

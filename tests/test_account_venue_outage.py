@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from conftest import world_at
+from conftest import running, world_at
 
 from engine.domain.tokens import WSOL_MINT
 from engine.solana import jsonrpc as codes
@@ -62,14 +62,10 @@ async def told_of(lines: list[str], down_for: int, directory: Path) -> list[str]
     venue = AccountVenue("raydium", (CPMM,), RpcClient(node), clock, slot_seconds=0.4)
     await venue.load()
     node.down = True  # before the first round: it reads (and subscribes) once a slot
-    running = asyncio.create_task(venue.run())
-    try:
+    async with running(venue.run()):
         await slots(clock, down_for)
         node.down = False
         await slots(clock, 3)
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
     return [line for line in lines if line.startswith("raydium accounts")]
 
 
@@ -128,8 +124,7 @@ async def test_after_a_dropped_connection_the_pools_are_followed_again(tmp_path:
     node = Reconnecting(InProcess(world.rpc))
     venue = AccountVenue("raydium", (AMM_V4, CPMM), RpcClient(node), clock, slot_seconds=0.4)
     await venue.load()
-    running = asyncio.create_task(venue.run())
-    try:
+    async with running(venue.run()):
         await slots(clock, 2)
         node.drop()
         await venue.subscribe()  # what its round does once it sees the connection gone
@@ -137,9 +132,6 @@ async def test_after_a_dropped_connection_the_pools_are_followed_again(tmp_path:
         world.move_price("ray-sol-usdc", 1.5)
         await slots(clock, 2)
         after = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
     assert before is not None and after is not None
     assert 1.4 < after.amount_out / before.amount_out < 1.6
 
@@ -175,8 +167,7 @@ async def test_failed_reads_keep_the_subscriptions_and_read_again_once_a_second(
     node = ReadsFail(InProcess(world.rpc))
     venue = AccountVenue("raydium", (AMM_V4, CPMM), RpcClient(node), clock, slot_seconds=0.4)
     await venue.load()
-    running = asyncio.create_task(venue.run())
-    try:
+    async with running(venue.run()):
         await slots(clock, 2)
         subscribed, made = world.rpc.subscriptions, node.subscribed
         node.down = True
@@ -188,6 +179,3 @@ async def test_failed_reads_keep_the_subscriptions_and_read_again_once_a_second(
         # outage left, so a few tries (a read is one call or two), not one every slot.
         assert 1 <= node.refused <= 6, node.refused
         assert "raydium accounts read again, after" in " ".join(logged)
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)

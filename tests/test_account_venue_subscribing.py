@@ -10,9 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conftest import world_at
+from conftest import running, world_at
 
 from engine.domain.tokens import WSOL_MINT
+from engine.simulator.world import SimWorld
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 from engine.solana.programs import AMM_V4, CLOCK_SYSVAR, CPMM, DLMM
@@ -53,6 +54,14 @@ class MovesWhileSubscribing:
         return await self._inner.subscribe(method, params, notify)
 
 
+def still(directory: Path) -> tuple[ManualClock, SimWorld]:
+    """A world whose clock moves when the test says, and whose prices only when it moves them."""
+    clock = ManualClock()
+    world = world_at(clock, directory)
+    world.hold_prices()
+    return clock, world
+
+
 async def settled(clock: ManualClock) -> None:
     for _ in range(4):
         for _ in range(20):
@@ -64,21 +73,15 @@ async def quoted_after(move: str, pool: str, programs: tuple[Any, ...],
                        directory: Path) -> tuple[int, int]:
     """SOL -> USDC out for 1 SOL before the venue runs, and once it has subscribed with the
     pool's price moved up half while it did."""
-    clock = ManualClock()
-    world = world_at(clock, directory)
-    world.hold_prices()
+    clock, world = still(directory)
     node = MovesWhileSubscribing(InProcess(world.rpc), move,
                                  lambda: world.move_price(pool, 1.5))
     venue = AccountVenue("v", programs, RpcClient(node), clock, slot_seconds=0.4)
     await venue.load()
     before = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
-    running = asyncio.create_task(venue.run())
-    try:
+    async with running(venue.run()):
         await settled(clock)
         after = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
     assert before is not None and after is not None
     return before.amount_out, after.amount_out
 
@@ -98,23 +101,17 @@ async def test_a_launch_swapped_on_while_its_vaults_are_subscribed_is_quoted(
         tmp_path: Path) -> None:
     # A launch is seen in a program notification; its vaults are only known once its pool is
     # read, and subscribed after: the first trades often come at that very moment (snipers).
-    clock = ManualClock()
-    world = world_at(clock, tmp_path)
-    world.hold_prices()
+    clock, world = still(tmp_path)
     node = MovesWhileSubscribing(InProcess(world.rpc))
     venue = AccountVenue("v", (AMM_V4, CPMM), RpcClient(node), clock, slot_seconds=0.4)
     await venue.load()
-    running = asyncio.create_task(venue.run())
-    try:
+    async with running(venue.run()):
         await settled(clock)  # following the seeded pools
         launch: dict[str, Any] = {}
         node.arm("accountSubscribe", lambda: world.move_price(launch["pool"], 1.5))
         launch.update(world.launch(venue="raydium", mint=NEW_MINT))
         await settled(clock)
         quoted = await venue.quote(WSOL_MINT, NEW_MINT, 10**9)
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
     fresh = AccountVenue("fresh", (AMM_V4, CPMM), RpcClient(InProcess(world.rpc)), clock,
                          slot_seconds=0.4)
     await fresh.load()  # what the node holds now
@@ -140,22 +137,16 @@ class MovesWhileReading(MovesWhileSubscribing):
 
 async def test_a_change_told_while_a_read_is_answered_is_not_undone_by_the_read(
         tmp_path: Path) -> None:
-    clock = ManualClock()
-    world = world_at(clock, tmp_path)
-    world.hold_prices()
+    clock, world = still(tmp_path)
     node = MovesWhileReading(InProcess(world.rpc))
     venue = AccountVenue("v", (DLMM,), RpcClient(node), clock, slot_seconds=0.4)
     await venue.load()
     before = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
     # Its first round subscribes, then reads every pool: the read's answer is the older one.
     node.arm("getMultipleAccounts", lambda: world.move_price("met-sol-usdc", 1.5))
-    running = asyncio.create_task(venue.run())
-    try:
+    async with running(venue.run()):
         await settled(clock)
         after = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
     assert before is not None and after is not None and node.changed
     assert 1.4 < after.amount_out / before.amount_out < 1.6
 
@@ -213,15 +204,12 @@ class GoesDeaf(MovesWhileSubscribing):
 
 async def test_subscriptions_that_stop_delivering_are_noticed_and_made_again(
         logged: list[str], tmp_path: Path) -> None:
-    clock = ManualClock()
-    world = world_at(clock, tmp_path)
-    world.hold_prices()
+    clock, world = still(tmp_path)
     node = GoesDeaf(InProcess(world.rpc))
     venue = AccountVenue("v", (DLMM,), RpcClient(node), clock, slot_seconds=0.4)
     await venue.load()
     start = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
-    running = asyncio.create_task(venue.run())
-    try:
+    async with running(venue.run()):
         await settled(clock)
         subscribed = world.rpc.subscriptions
         node.deafen()
@@ -238,9 +226,6 @@ async def test_subscriptions_that_stop_delivering_are_noticed_and_made_again(
         heard = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
         # The deaf ones were ended: made again beside them, every notification comes twice.
         assert world.rpc.subscriptions == subscribed
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
     assert start and unheard and read and heard
     assert unheard.amount_out == start.amount_out  # a notification lost costs a while...
     assert 1.4 < read.amount_out / start.amount_out < 1.6  # ...but not for ever
@@ -250,14 +235,11 @@ async def test_subscriptions_that_stop_delivering_are_noticed_and_made_again(
 
 async def test_a_launch_whose_notification_was_lost_is_found_within_the_next_look(
         tmp_path: Path) -> None:
-    clock = ManualClock()
-    world = world_at(clock, tmp_path)
-    world.hold_prices()
+    clock, world = still(tmp_path)
     node = GoesDeaf(InProcess(world.rpc))
     venue = AccountVenue("v", (AMM_V4, CPMM), RpcClient(node), clock, slot_seconds=0.4)
     await venue.load()
-    running = asyncio.create_task(venue.run())
-    try:
+    async with running(venue.run()):
         await settled(clock)
         node.deafen()  # the launch's notification is lost
         launch = world.launch(venue="raydium", mint=NEW_MINT)
@@ -269,9 +251,6 @@ async def test_a_launch_whose_notification_was_lost_is_found_within_the_next_loo
         world.move_price(launch["pool"], 1.5)  # the token dearer: followed from then on
         await settled(clock)
         moved = await venue.quote(WSOL_MINT, NEW_MINT, 10**9)
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
     assert unseen is None and found is not None and moved is not None
     assert 0.6 < moved.amount_out / found.amount_out < 0.7  # a SOL buys two thirds as much
 
@@ -285,10 +264,9 @@ async def test_a_quiet_pool_is_quoted_at_the_clusters_time_of_each_slot(tmp_path
     node = InProcess(world.rpc)
     venue = AccountVenue("v", (DLMM,), RpcClient(node), clock, slot_seconds=0.4)
     await venue.load()
-    running = asyncio.gather(venue.run(), world.run(clock))  # the market's slots, as the engine's
     differences, pool = [], world.pool("met-sol-usdc")
     world.hold_prices()
-    try:
+    async with running(venue.run(), world.run(clock)):  # the market's slots, as the engine's
         await settled(clock)
         # A large swap across bins makes the pool volatile; then it falls quiet.
         world.traders.swap(pool, WSOL_MINT, 500 * 10**9, world.chain.now())
@@ -305,9 +283,6 @@ async def test_a_quiet_pool_is_quoted_at_the_clusters_time_of_each_slot(tmp_path
             assert quoted is not None and truth is not None
             if (quoted.amount_out, quoted.fee) != (truth.amount_out, truth.fee):
                 differences.append((world.chain.block_height, quoted.fee, truth.fee))
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
     assert differences == []
 
 
@@ -331,23 +306,17 @@ class Late(MovesWhileSubscribing):
 
 async def test_a_notification_on_its_way_at_a_look_is_no_reason_to_subscribe_again(
         logged: list[str], tmp_path: Path) -> None:
-    clock = ManualClock()
-    world = world_at(clock, tmp_path)
-    world.hold_prices()
+    clock, world = still(tmp_path)
     node = Late(InProcess(world.rpc))
     venue = AccountVenue("v", (DLMM,), RpcClient(node), clock, slot_seconds=0.4)
     await venue.load()
-    running = asyncio.create_task(venue.run())
-    try:
+    async with running(venue.run()):
         await settled(clock)
         # The next read is the look at every pool: the change is made as it is answered.
         node.arm("getMultipleAccounts", lambda: world.move_price("met-sol-usdc", 1.5))
         for _ in range(20):  # 32 s: three looks
             await settled(clock)
             await asyncio.sleep(0.005)  # the late notifications come in
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
     assert node.changed and not [line for line in logged if "subscribing again" in line]
 
 
@@ -368,14 +337,11 @@ class RefusesOnce(MovesWhileSubscribing):
 
 
 async def test_a_vault_whose_subscription_failed_is_subscribed_again(tmp_path: Path) -> None:
-    clock = ManualClock()
-    world = world_at(clock, tmp_path)
-    world.hold_prices()
+    clock, world = still(tmp_path)
     node = RefusesOnce(InProcess(world.rpc))
     venue = AccountVenue("v", (AMM_V4, CPMM), RpcClient(node), clock, slot_seconds=0.4)
     await venue.load()
-    running = asyncio.create_task(venue.run())
-    try:
+    async with running(venue.run()):
         await settled(clock)
         node.arm("accountSubscribe", lambda: None)  # a launch's vault: refused once
         node.made.clear()
@@ -384,9 +350,6 @@ async def test_a_vault_whose_subscription_failed_is_subscribed_again(tmp_path: P
         world.move_price(launch["pool"], 1.5)  # told at once: no need to wait for a look
         await settled(clock)
         quoted = await venue.quote(WSOL_MINT, NEW_MINT, 10**9)
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
     fresh = AccountVenue("fresh", (AMM_V4, CPMM), RpcClient(InProcess(world.rpc)), clock,
                          slot_seconds=0.4)
     await fresh.load()
