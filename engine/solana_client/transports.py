@@ -5,6 +5,7 @@ WebSocket). Both carry the JSON's shapes, so the client above them takes one cod
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -91,7 +92,6 @@ class Http:
         """Over the node's WebSocket (`ws_url`): one connection for them all.
         Subscribers that start together (each venue's reader) wait for the one connection
         rather than each opening its own, which would be left open, unread."""
-        ident = next(self._ids)
         try:
             async with self._connecting:
                 if self._socket is None or self._socket.closed:
@@ -101,40 +101,39 @@ class Http:
                     self._notify.clear()
                     self._reader = asyncio.create_task(self._read(self._socket))
                     self.connection = next(self._connections)
-            answer = self._answers[ident] = asyncio.get_running_loop().create_future()
-            self._subscribers[ident] = notify
-            await self._socket.send_str(orjson.dumps({"jsonrpc": "2.0", "id": ident, "method":
-                                                      method, "params": params}).decode())
+                socket = self._socket
+            return int(await self._ask(socket, method, params, notify))
         except (aiohttp.ClientError, ConnectionError) as error:
             # The node's PubSub cannot be reached (or dropped us as we asked): a node away,
             # as for a request; its subscribers read the accounts instead and ask again.
-            self._answers.pop(ident, None)
-            self._subscribers.pop(ident, None)
             raise RpcError(codes.NODE_UNHEALTHY,
                            f"{method}: PubSub at {node_name(self.ws_url)}: {error}") from None
-        try:
-            return int(await asyncio.wait_for(answer, self._timeout.total))
-        finally:
-            self._answers.pop(ident, None)  # answered, or given up on: not kept
-            self._subscribers.pop(ident, None)
 
     async def unsubscribe(self, method: str, number: int) -> None:
         """Best effort beyond forgetting it here: on a connection that is gone, the node has
         forgotten it already, and one that does not answer forgets it when it closes."""
         self._notify.pop(number, None)
         socket = self._socket
-        if socket is None or socket.closed:
-            return
+        if socket is not None and not socket.closed:
+            with contextlib.suppress(aiohttp.ClientError, ConnectionError, TimeoutError,
+                                     RpcError):
+                await self._ask(socket, method, [number])
+
+    async def _ask(self, socket: aiohttp.ClientWebSocketResponse, method: str,
+                   params: list[Any], notify: Notify | None = None) -> Any:
+        """One request over the PubSub socket, and its answer; `notify`: a subscription's,
+        filed by the reader with the answer."""
         ident = next(self._ids)
         answer = self._answers[ident] = asyncio.get_running_loop().create_future()
+        if notify is not None:
+            self._subscribers[ident] = notify
         try:
             await socket.send_str(orjson.dumps({"jsonrpc": "2.0", "id": ident, "method": method,
-                                                "params": [number]}).decode())
-            await asyncio.wait_for(answer, self._timeout.total)
-        except (aiohttp.ClientError, ConnectionError, TimeoutError, RpcError):
-            pass
+                                                "params": params}).decode())
+            return await asyncio.wait_for(answer, self._timeout.total)
         finally:
-            self._answers.pop(ident, None)
+            self._answers.pop(ident, None)  # answered, or given up on: not kept
+            self._subscribers.pop(ident, None)
 
     async def _read(self, socket: aiohttp.ClientWebSocketResponse) -> None:
         try:
