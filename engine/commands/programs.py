@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import struct
 import sys
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from solders.pubkey import Pubkey
 
 from engine.solana.jsonrpc import RpcError, node_name
 from engine.solana.programs import AMM_V4, CPMM, DLMM
+from engine.solana_client.account_cache import data_of
 from engine.solana_client.client import RpcClient
 from engine.solana_client.transports import Http
 
@@ -40,14 +40,14 @@ class NotAProgram(Exception):
 async def fetch(rpc: RpcClient, program: Pubkey) -> bytes:
     """The program's bytecode, as its loader keeps it."""
     account = await _account(rpc, program)
-    owner, data = Pubkey.from_string(str(account["owner"])), _data(account)
+    owner, data = Pubkey.from_string(str(account["owner"])), data_of(account)
     if owner in OLDER_LOADERS:
         return data
     if owner != UPGRADEABLE or not account.get("executable") or len(data) < 36 or \
             struct.unpack_from("<I", data)[0] != PROGRAM:
         raise NotAProgram(f"{program} is not a program (owner {owner})")
     programdata = Pubkey(data[4:36])
-    stored = _data(await _account(rpc, programdata))
+    stored = data_of(await _account(rpc, programdata))
     if len(stored) < PROGRAM_DATA_HEADER or struct.unpack_from("<I", stored)[0] != PROGRAM_DATA:
         raise NotAProgram(f"{programdata}, {program}'s programdata, is not one")
     return stored[PROGRAM_DATA_HEADER:]
@@ -59,11 +59,6 @@ async def _account(rpc: RpcClient, address: Pubkey) -> dict[str, object]:
         raise NotAProgram(f"no account at {address}")
     return dict(found)
 
-
-def _data(account: dict[str, object]) -> bytes:
-    data = account["data"]
-    assert isinstance(data, list) and data[1] == "base64"
-    return base64.b64decode(data[0])
 
 
 async def fetch_all(url: str, programs: Sequence[Pubkey]) -> dict[Pubkey, bytes | str]:
