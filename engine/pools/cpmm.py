@@ -118,6 +118,13 @@ class CpPool:
             self.lp_supply = state[2]
         self.changes += 1
 
+    def take(self, other: CpPool) -> None:
+        """Become `other`'s state (a pool read from its accounts): `restore` without the
+        round trip through the record's shape."""
+        self.reserve_base, self.reserve_quote, self.lp_supply = (
+            other.reserve_base, other.reserve_quote, other.lp_supply)
+        self.changes += 1
+
     def scale_price(self, factor: float) -> None:
         """Scripted: make base `factor` times dearer in quote, keeping the quote depth."""
         self.reserve_base = int(self.reserve_base / factor)

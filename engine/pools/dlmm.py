@@ -74,6 +74,15 @@ class DlmmPool:
          self.last_update) = state["vol"]
         self.changes += 1
 
+    def take(self, other: DlmmPool) -> None:
+        """Become `other`'s state (a pool read from its accounts, whose bins it then owns):
+        `restore` without the round trip through the record's shape."""
+        self.bins, self.active_id = other.bins, other.active_id
+        (self.volatility_accumulator, self.volatility_reference, self.index_reference,
+         self.last_update) = (other.volatility_accumulator, other.volatility_reference,
+                              other.index_reference, other.last_update)
+        self.changes += 1
+
     def scale_price(self, factor: float) -> None:
         """Scripted: re-centre every bin `n` steps so the price moves by about `factor`."""
         shift = round(math.log(factor) / math.log(1 + self.bin_step / BASIS_POINT_MAX))

@@ -112,7 +112,7 @@ class Bytecode:
 
     def read_back(self, info: PoolInfo, pool: Pool) -> None:
         """The pool object made equal to its accounts, as the program left them."""
-        pool.restore(read(self.runtime, info).state())  # type: ignore[arg-type]
+        pool.take(read(self.runtime, info))  # type: ignore[arg-type]
 
     # -- what a node serves: the runtime's accounts, as they are ------------------------------
     def account(self, address: Pubkey) -> Stored | None:
