@@ -69,5 +69,5 @@ class Faucet:
         tx = Transaction([self.keypair], message, Hash.from_string(blockhash))
         signature = await self._chain.send(base64.b64encode(bytes(tx)).decode(), faults=False)
         self.given[pubkey] = self.given.get(pubkey, 0) + lamports
-        self._chain.keep({"faucet": self.given})
+        self._chain.keep({"faucet": dict(self.given)})  # a copy: the record's thread reads it
         return signature

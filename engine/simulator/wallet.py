@@ -58,7 +58,9 @@ class Wallet:
         self.balances[WSOL_MINT] = self.balances.get(WSOL_MINT, 0) - lamports
 
     def state(self) -> dict[str, Any]:
-        return {"balances": self.balances, "accounts": sorted(self.accounts)}
+        """A copy: the record serialises it on its own thread, after later landings changed
+        the wallet (it would then write a balance ahead of the landings it has written)."""
+        return {"balances": dict(self.balances), "accounts": sorted(self.accounts)}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Wallet:
