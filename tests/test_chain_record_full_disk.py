@@ -16,7 +16,7 @@ import pytest
 
 from engine.clock import SystemClock
 from engine.domain.transactions import Landed
-from engine.simulator.ledger import ChainRecord
+from engine.simulator.ledger import ChainRecord, known
 from engine.simulator.world import SimWorld
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
@@ -42,11 +42,11 @@ async def test_a_landing_the_disk_refuses_is_written_once_there_is_room(
     try:
         record.sent("sig-1", "payload", 100)
         record.record(Landed("sig-1", 5, 1_000, 2_000, 5_000, memo="order-1"), "sig-1",
-                      {"chain": {"landed": 1}}, ("payload", {"err": None}), ["addr"])
+                      {"chain": known({"landed": 1})}, ("payload", {"err": None}), ["addr"])
         durable = asyncio.ensure_future(record.durable())
         await until(lambda: any("could not be written" in line for line in logged))
         record.record(Landed("sig-2", 6, 1, 2, 5_000, memo="order-2"), "sig-2",
-                      {"chain": {"landed": 2}})  # recorded while the disk is full
+                      {"chain": known({"landed": 2})})  # recorded while the disk is full
         assert not durable.done()  # a status waits: the landing is not durable yet
         assert record.failing is not None  # what /healthz says (with the world's problems)
     finally:
@@ -69,7 +69,7 @@ async def test_a_record_whose_disk_stays_full_closes_within_its_grace(
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     resource.setrlimit(resource.RLIMIT_FSIZE, (os.stat(tmp_path / "chain.db-wal").st_size, hard))
     try:
-        record.record(Landed("sig-1", 5, 1, 2, 5_000), "sig-1", {"chain": {"landed": 1}})
+        record.record(Landed("sig-1", 5, 1, 2, 5_000), "sig-1", {"chain": known({"landed": 1})})
         await asyncio.wait_for(record.close(grace=0.3), 10)
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from solders.account import Account
@@ -28,6 +29,7 @@ from engine.domain.tokens import LAUNCH_DECIMALS, WSOL_MINT
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
 from engine.simulator.blockhashes import blockhash_at
+from engine.simulator.ledger import Later
 from engine.simulator.parsed_token import ui_amount
 from engine.simulator.runtime_report import engine_code, inner_instructions, node_error
 from engine.simulator.wallet import Wallet
@@ -82,7 +84,7 @@ class Bytecode:
         self._placed: dict[str, set[Pubkey]] = {}  # pool id -> the accounts written for it
         self._pool_keys: set[Pubkey] = set()  # every pool's accounts, closed ones too
         self._owners: dict[Pubkey, str] = {}  # a pool's open account -> its pool id
-        self._kept: set[Pubkey] = set()  # accounts the record holds beyond the wallet
+        self._keeps: set[Pubkey] = set()  # accounts the record holds beyond the wallet
         self._unkept: set[Pubkey] = set()  # pool accounts other traders changed since
         self.decimals: dict[str, int] = {}
 
@@ -150,32 +152,34 @@ class Bytecode:
 
     # -- what the record keeps beyond the wallet ----------------------------------------------
     def kept_accounts(self, keys: Sequence[Pubkey], wallet: set[Pubkey]) -> dict[str, object]:
-        """For the record, as they are now (a closed one as 0 lamports): the accounts a
-        transaction named that are neither the funded wallet's nor a program, and the pools'
+        """`kept_later`'s, read now."""
+        return {key: value for key, read in self.kept_later(keys, wallet).items()
+                if (value := read()) is not None}
+
+    def kept_later(self, keys: Sequence[Pubkey], wallet: set[Pubkey]) -> dict[str, Later]:
+        """For the record, read when it is written (a closed one as 0 lamports): the accounts
+        a transaction named that are neither the funded wallet's nor a program, and the pools'
         accounts other traders' swaps changed since the record last kept any. A pool's are
         kept as their bytes: the pool is read back from them at a restart."""
-        pools = self._pool_keys
-        kept: dict[str, object] = {}
         named, self._unkept = [*keys, *self._unkept], set()
-        for key in named:
-            if key in wallet or key in FIXED or str(key) in self.decimals:
-                continue  # restored as the wallet, a program or a mint is
-            found = self.runtime.svm.get_account(key)
-            if found is None or (found.lamports == 0 and not found.data):
-                if key in self._kept or key in pools:
-                    kept[f"account:{key}"] = {"lamports": 0}
-                continue
-            if found.executable or (found.owner in (AMM_V4, CPMM, DLMM) and key not in pools):
-                continue
-            self._kept.add(key)
-            kept[f"account:{key}"] = {"lamports": found.lamports, "owner": str(found.owner),
-                                      "data": base64.b64encode(bytes(found.data)).decode()}
-        return kept
+        return {f"account:{key}": partial(self._kept_account, key) for key in named
+                if key not in wallet and key not in FIXED and str(key) not in self.decimals}
+
+    def _kept_account(self, key: Pubkey) -> dict[str, object] | None:
+        pools = self._pool_keys
+        found = self.runtime.svm.get_account(key)
+        if found is None or (found.lamports == 0 and not found.data):
+            return {"lamports": 0} if key in self._keeps or key in pools else None
+        if found.executable or (found.owner in (AMM_V4, CPMM, DLMM) and key not in pools):
+            return None
+        self._keeps.add(key)
+        return {"lamports": found.lamports, "owner": str(found.owner),
+                "data": base64.b64encode(bytes(found.data)).decode()}
 
     def restore_accounts(self, accounts: dict[str, dict[str, object]]) -> None:
         for address, kept in accounts.items():
             key = Pubkey.from_string(address)
-            self._kept.add(key)
+            self._keeps.add(key)
             lamports = int(str(kept["lamports"]))
             if lamports == 0:
                 self.runtime.svm.set_account(key, _system(0))
@@ -187,7 +191,7 @@ class Bytecode:
     def known(self, also: set[Pubkey]) -> list[tuple[Pubkey, Stored]]:
         """The accounts the runtime holds that the cluster can name: pools, programs, what the
         record keeps, and `also`."""
-        named = self._pool_keys | self._kept | also | {AMM_V4, CPMM, DLMM}
+        named = self._pool_keys | self._keeps | also | {AMM_V4, CPMM, DLMM}
         return [(key, found) for key in named if (found := self.account(key)) is not None]
 
     def table(self, address: Pubkey, slot: int) -> tuple[Pubkey, ...] | None:

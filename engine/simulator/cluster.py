@@ -35,7 +35,7 @@ from engine.simulator.execution import (
 from engine.simulator.faults import Faults
 from engine.simulator.fees import FeeMarket
 from engine.simulator.history import History
-from engine.simulator.ledger import ChainRecord
+from engine.simulator.ledger import ChainRecord, Later
 from engine.simulator.lookup_tables import TableModel, WithTables
 from engine.simulator.message import Message
 from engine.simulator.refusals import AlreadyProcessed, PreflightFailed, WalletMismatch
@@ -56,7 +56,7 @@ class SimChain:
                  on_slot: Callable[[int, int], set[frozenset[str]]] = lambda slot, now: set(),
                  on_change: Callable[[set[frozenset[str]]], None] = lambda pairs: None,
                  record: ChainRecord | None = None,
-                 snapshot: Callable[[Message], dict[str, Any]] = lambda message: {},
+                 snapshot: Callable[[Message], dict[str, Later]] = lambda message: {},
                  funded: str | None = None,
                  runs: Callable[[SimChain], Runs] | None = None,
                  tables: Tables | None = None) -> None:
@@ -297,7 +297,7 @@ class SimChain:
                                  for ix in message.instructions})
         if self._record is not None:
             details = self.history.details.get(signature)
-            self._record.record(landed, signature, {"chain": self._counters(),
+            self._record.record(landed, signature, {"chain": self._counters,
                                                     **self._snapshot(message)}, details,
                                 [str(key) for key in message.account_keys])
             self.history.forget_expired(self.block_height, BLOCKHASH_VALIDITY)

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +23,14 @@ from engine.domain.transactions import Landed
 from engine.logs import Repeats
 
 FIRST_PAUSE, LONGEST_PAUSE = 0.05, 2.0  # between tries of a batch the disk refused
+# A value of the record read when its batch is taken to be written (a fresh object, or None for
+# nothing to keep): a pool ten landings of one batch swapped on is read once, not ten times.
+Later = Callable[[], Any]
+
+
+def known(value: Any) -> Later:
+    """A value read already (one no later landing changes)."""
+    return lambda: value
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -51,6 +59,7 @@ class _Batch:
     touched: list[tuple[str, int, str]] = field(default_factory=list)
     settled: list[tuple[str]] = field(default_factory=list)  # no longer in flight
     meta: dict[str, Any] = field(default_factory=dict)  # the latest value of each key wins
+    later: dict[str, Later] = field(default_factory=dict)  # read as the batch is taken
     durable: asyncio.Future[None] | None = None
     waiting: list[asyncio.Future[None]] = field(default_factory=list)  # merged batches' too
 
@@ -64,9 +73,18 @@ class _Batch:
         together, in order, and whoever waits for either waits for both."""
         merged = _Batch(self.sent + newer.sent, self.landed + newer.landed,
                         self.touched + newer.touched, self.settled + newer.settled,
-                        self.meta | newer.meta)
+                        self.meta | newer.meta, newer.later)
         merged.waiting = [f for b in (self, newer) for f in (*b.waiting, b.durable) if f]
         return merged
+
+    def read_later(self) -> None:
+        """The values left to read, read now: as the batch's landings left them, after the
+        last of them and before any of the next batch's. (A value read on the writer's thread
+        could hold a landing whose record is in the next batch.)"""
+        for key, read in self.later.items():
+            if (value := read()) is not None:
+                self.meta[key] = value
+        self.later = {}
 
     def written(self, error: BaseException | None = None) -> None:
         for waiter in (*self.waiting, self.durable):
@@ -187,11 +205,11 @@ class ChainRecord:
     def sent(self, signature: str, payload: str, last_valid_height: int) -> None:
         self._open().sent.append((signature, payload, last_valid_height))
 
-    def record(self, landed: Landed | None, signature: str, state: dict[str, Any],
+    def record(self, landed: Landed | None, signature: str, state: Mapping[str, Later],
                details: tuple[str, dict[str, Any]] | None = None,
                accounts: Sequence[str] = ()) -> None:
         """The landing (or the drop) of `signature`, the accounts it named and the state it
-        left, in one transaction."""
+        left (each value read once its batch is taken), in one transaction."""
         batch = self._open()
         if landed is not None:
             batch.touched += [(address, landed.slot, signature) for address in accounts]
@@ -201,7 +219,7 @@ class ChainRecord:
                                  landed.err_message, landed.rent_lamports, payload,
                                  None if meta is None else orjson.dumps(meta)))
         batch.settled.append((signature,))
-        batch.meta |= state
+        batch.later |= state
 
     def put_meta(self, values: dict[str, Any]) -> None:
         self._open().meta |= values
@@ -226,6 +244,7 @@ class ChainRecord:
                 batch, self._next = self._next, _Batch()
                 self._writing = batch
                 try:
+                    batch.read_later()
                     await loop.run_in_executor(self._thread, self._write, batch)
                 except sqlite3.Error as error:
                     # A full disk, say. What landed has landed: it is written ahead of what
@@ -266,7 +285,8 @@ class ChainRecord:
 
 
 def _pending(batch: _Batch) -> bool:
-    return bool(batch.sent or batch.landed or batch.settled or batch.meta or batch.touched)
+    return bool(batch.sent or batch.landed or batch.settled or batch.meta or batch.later
+                or batch.touched)
 
 
 def _count(batch: _Batch) -> str:

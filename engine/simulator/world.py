@@ -25,7 +25,7 @@ from engine.simulator.faucet import Faucet
 from engine.simulator.faults import Faults
 from engine.simulator.flow import OtherTraders
 from engine.simulator.launches import Launches
-from engine.simulator.ledger import ChainRecord
+from engine.simulator.ledger import ChainRecord, Later, known
 from engine.simulator.ledger_rpc import block_json, vote_json
 from engine.simulator.message import Message
 from engine.simulator.node_info import NodeInfo
@@ -95,17 +95,19 @@ class SimWorld:
             if key.startswith("pool:") and key[5:] in pools:  # launched ones: further down
                 pools[key[5:]].restore(state)
 
-        def snapshot(message: Message) -> dict[str, Any]:
-            """What a landing changed, for the record: the wallet, and the states of the pools
-            it swapped on (a launched one too, which the seeded `pools` do not hold). With the
-            programs, the pools as their accounts' bytes instead: every account the transaction
-            named, and those other traders' swaps changed since the record last kept any."""
-            kept: dict[str, Any] = {"wallet": chain.wallet.state(), **chain.tables.state(message)}
+        def snapshot(message: Message) -> dict[str, Later]:
+            """What a landing changed, for the record, read once its batch is written: the
+            wallet, and the states of the pools it swapped on (a launched one too, which the
+            seeded `pools` do not hold). With the programs, the pools as their accounts' bytes
+            instead: every account the transaction named, and those other traders' swaps
+            changed since the record last kept any."""
+            tables = chain.tables.state(message)  # the tables it wrote, encoded now
+            kept: dict[str, Later] = {"wallet": chain.wallet.state,
+                                      **{key: known(value) for key, value in tables.items()}}
             if bytecode is not None:  # the pools too, as their accounts' bytes
-                return kept | bytecode.kept_accounts(message.account_keys,
-                                                     world.wallet_addresses())
-            touched = {ix.pool for ix in message.instructions}
-            return kept | {f"pool:{pool_id}": world.pool(pool_id).state() for pool_id in touched}
+                return kept | bytecode.kept_later(message.account_keys, world.wallet_addresses())
+            return kept | {f"pool:{ix.pool}": world.pool(ix.pool).state
+                           for ix in message.instructions}
 
         def changed(pairs: set[frozenset[str]]) -> None:
             world.notify(pairs)
