@@ -18,13 +18,11 @@ from pathlib import Path
 
 from solders.account import Account
 from solders.hash import Hash
-from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM
 from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
 
-from engine.domain.errors import InsufficientFunds
 from engine.domain.tokens import LAUNCH_DECIMALS, WSOL_MINT
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
@@ -32,10 +30,10 @@ from engine.simulator.blockhashes import blockhash_at
 from engine.simulator.ledger import Later
 from engine.simulator.parsed_token import ui_amount
 from engine.simulator.runtime_report import engine_code, inner_instructions, node_error
+from engine.simulator.runtime_traders import RuntimeTraders
 from engine.simulator.wallet import Wallet
 from engine.solana import lookup_tables
 from engine.solana.accounts import TOKEN_ACCOUNT
-from engine.solana.instructions import Swap, swap
 from engine.solana.lookup_tables import BadTable, LookupTable
 from engine.solana.pool_accounts import Account as Stored
 from engine.solana.programs import (
@@ -45,9 +43,8 @@ from engine.solana.programs import (
     TOKEN,
     PoolInfo,
     associated_token_address,
-    bin_array_index,
 )
-from engine.svm.pools import Trader, place, read
+from engine.svm.pools import place, read
 from engine.svm.runtime import TOKEN_ACCOUNT_SIZE, Runtime
 
 Pool = CpPool | DlmmPool
@@ -56,7 +53,6 @@ FIXED = frozenset({SYSTEM, TOKEN, AMM_V4, CPMM, DLMM, *(Pubkey.from_string(p) fo
     "ComputeBudget111111111111111111111111111111", "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr",
     "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL", "SysvarRent111111111111111111111111111111111",
     "SysvarC1ock11111111111111111111111111111111"))})
-MARKET_FUNDS = 10**18  # what the other traders' wallet holds of each token: never short
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +76,7 @@ class Bytecode:
         # expiry) and deduplicates by signature: the runtime only executes.
         self.runtime.svm.with_sigverify(False).with_blockhash_check(False)
         self.runtime.svm.with_transaction_history(0)
-        self._market: Trader | None = None
+        self._traders = RuntimeTraders(self.runtime)
         self._placed: dict[str, set[Pubkey]] = {}  # pool id -> the accounts written for it
         self._pool_keys: set[Pubkey] = set()  # every pool's accounts, closed ones too
         self._owners: dict[Pubkey, str] = {}  # a pool's open account -> its pool id
@@ -278,39 +274,10 @@ class Bytecode:
     def trade(self, info: PoolInfo, pool: Pool, mint_in: str, amount: int) -> None:
         """Another trader's swap, run by the program; the pool accounts it wrote are the
         record's to keep with the next landing. Raises InsufficientFunds when the program
-        refuses it (the trader tries again next slot)."""
-        trader = self._trader(info)
-        mint_out = info.mint_b if mint_in == info.mint_a else info.mint_a
-        arrays = _arrays_ahead(pool, mint_in == pool.mints[0]) if isinstance(pool, DlmmPool) else ()
-        request = Swap(info.keys, Pubkey.from_string(mint_in), Pubkey.from_string(mint_out),
-                       amount, 0, False, arrays)
-        outcome = trader.swap(request, open_output=False)  # `_trader` gave it both accounts
-        if not outcome.ok:
-            raise InsufficientFunds(f"the program refused: {outcome.error}")
-        self._unkept |= {meta.pubkey for meta in swap(request, trader.owner).accounts
-                         if meta.is_writable and meta.pubkey in self._pool_keys}
-
-    def _trader(self, info: PoolInfo) -> Trader:
-        if self._market is None:  # funded by writing its account, as genesis would
-            self._market = Trader(self.runtime, Keypair())
-            self.runtime.svm.set_account(self._market.owner, _system(MARKET_FUNDS))
-        for mint in (info.mint_a, info.mint_b):
-            key = Pubkey.from_string(mint)
-            if self.runtime.data(self._market.holding(key)) is None or \
-                    self._market.balance(key) < MARKET_FUNDS // 2:
-                self._market.give(key, MARKET_FUNDS)
-        return self._market
+        refuses it."""
+        self._unkept |= self._traders.swap(info, pool, mint_in, amount) & self._pool_keys
 
 
 def _system(lamports: int) -> Account:
     """A wallet: lamports, no data, owned by the System program."""
     return Account(lamports, b"", SYSTEM, False, 0)
-
-
-def _arrays_ahead(pair: DlmmPool, x_in: bool) -> tuple[int, ...]:
-    """The bin arrays a swap may cross: the active one, then those holding liquidity in the
-    swap's direction (the program walks them in this order)."""
-    start = bin_array_index(pair.active_id)
-    held = {bin_array_index(b) for b, amounts in pair.bins.items() if any(amounts)}
-    ahead = sorted((i for i in held if (i <= start if x_in else i >= start)), reverse=x_in)
-    return tuple(dict.fromkeys([start, *ahead]))
