@@ -2,7 +2,9 @@
 
 After an engine crash, this is "what really happened": landed transactions, transactions still in
 flight, balances and pool states. It stands in for a remote cluster, so it is written off the
-event loop, by its own thread, a batch per transaction; a landing is reported once it is durable.
+event loop, by its own thread, in batches of the transactions recorded meanwhile, each batch one
+SQLite transaction holding the state its landings left (read as the batch is taken, once); a
+landing is reported once it is durable.
 """
 
 from __future__ import annotations
