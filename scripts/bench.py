@@ -347,6 +347,8 @@ def main() -> int:
                    help="run the simulated cluster as its own process; the engine uses --rpc-url")
     p.add_argument("--json", type=Path, help="write the figures here")
     args = p.parse_args()
+    if args.subscribers < 1:  # it would wait for nothing, and count nothing as done
+        p.error("--subscribers must be at least 1: an order's end is learnt from its stream")
     if args.programs:  # the engine and the cluster started below read it, as `--programs`
         os.environ["ENGINE_PROGRAMS"] = str(Path(args.programs).resolve())
     with tempfile.TemporaryDirectory() as tmp:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import load_script
@@ -39,3 +41,13 @@ async def test_the_scale_scripts_orders_are_ones_the_engine_reads(tmp_path: Path
         order = await engine.order(ids[7])
         assert order["status"] == "confirmed" and order["fill"]["amountOut"] == "149.9"
         assert len(await engine.history(ids[7])) == 5
+
+
+def test_a_run_with_no_subscriber_is_refused_before_it_starts() -> None:
+    """The closed loop learns that an order ended from its stream: with none it would wait
+    for nothing and report nothing done."""
+    done = subprocess.run([sys.executable, "scripts/bench.py", "--subscribers", "0"],
+                          capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 2
+    assert "--subscribers must be at least 1" in done.stderr
