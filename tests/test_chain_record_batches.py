@@ -48,6 +48,22 @@ async def test_a_state_with_nothing_to_keep_is_not_written(tmp_path: Path) -> No
     await record.close()
 
 
+async def test_a_state_that_cannot_be_read_is_said_and_the_landings_are_written_all_the_same(
+        tmp_path: Path, logged: list[str]) -> None:
+    record = ChainRecord(str(tmp_path / "chain.db"))
+
+    def broken() -> object:
+        raise RuntimeError("a bug")
+
+    record.record(landed(1), "sig-1", {"pool:A": broken, "chain": known({"n": 1})})
+    await record.durable()
+
+    assert [found.signature for found in record.landed()] == ["sig-1"]
+    assert record.meta("chain") == {"n": 1} and record.meta("pool:A") is None
+    assert "the chain's record could not read pool:A" in logged
+    await record.close()
+
+
 async def test_a_later_batch_writes_the_state_its_own_landings_left(tmp_path: Path) -> None:
     record = ChainRecord(str(tmp_path / "chain.db"))
     wallet = Wallet({WSOL_MINT: 1_000})

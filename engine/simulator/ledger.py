@@ -84,7 +84,12 @@ class _Batch:
         last of them and before any of the next batch's. (A value read on the writer's thread
         could hold a landing whose record is in the next batch.)"""
         for key, read in self.later.items():
-            if (value := read()) is not None:
+            try:
+                value = read()
+            except Exception:  # a bug: what landed is written all the same, without this value
+                logger.exception("the chain's record could not read {}", key)
+                continue
+            if value is not None:
                 self.meta[key] = value
         self.later = {}
 
