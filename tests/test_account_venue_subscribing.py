@@ -17,6 +17,7 @@ from engine.simulator.world import SimWorld
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 from engine.solana.programs import AMM_V4, CLOCK_SYSVAR, CPMM, DLMM
+from engine.solana_client import account_venue
 from engine.solana_client.account_venue import AccountVenue
 from engine.solana_client.client import RpcClient
 from engine.solana_client.transports import InProcess, Notify
@@ -356,3 +357,33 @@ async def test_a_vault_whose_subscription_failed_is_subscribed_again(tmp_path: P
     truth = await fresh.quote(WSOL_MINT, NEW_MINT, 10**9)
     assert node.refused is not None and node.refused in node.made  # asked again
     assert quoted is not None and truth is not None and quoted.amount_out == truth.amount_out
+
+
+async def test_a_pool_whose_math_failed_stays_left_out_through_the_looks_while_unchanged(
+        logged: list[str], tmp_path: Path, monkeypatch: Any) -> None:
+    """The look every 10 s reads every pool again; one whose accounts it finds as they were
+    when its math failed is not tried (and logged) again until they change."""
+    clock, world = still(tmp_path)
+    venue = AccountVenue("v", (DLMM,), RpcClient(InProcess(world.rpc)), clock, slot_seconds=0.4)
+    await venue.load()
+    real = account_venue.quote_pool
+    failing = next(iter(venue.pools))
+
+    def quote_pool(pool: Any, *args: Any, **kwargs: Any) -> Any:
+        if pool.id == failing and pool == venue.pools[failing]:
+            raise ArithmeticError("reserves went negative")
+        return real(pool, *args, **kwargs)
+
+    monkeypatch.setattr(account_venue, "quote_pool", quote_pool)
+    said = f"v pool {failing} left out of quotes until its accounts change"
+    async with running(venue.run()):
+        await settled(clock)
+        await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
+        for _ in range(15):  # 24 s: two looks at every pool, which find it unchanged
+            await settled(clock)
+            await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
+        assert failing in venue.left_out
+        assert sum(line.startswith(said) for line in logged) == 1
+        world.move_price(failing, 1.01)  # its accounts change: tried again
+        await settled(clock)
+        assert failing not in venue.left_out

@@ -27,6 +27,7 @@ from engine.solana.pool_reading import read_pool, related
 from engine.solana.programs import AMM_V4, CPMM, DLMM, PoolInfo
 from engine.solana_client.account_cache import AccountCache, data_of
 from engine.solana_client.cluster_time import ClusterTime
+from engine.solana_client.left_out import LeftOut
 from engine.solana_client.rpc_errors import translate
 from engine.solana_client.subscriptions import Subscriptions
 
@@ -58,9 +59,7 @@ class AccountVenue:
         # When every pool is next read again while subscribed, the notifications told by the
         # last such look, and whether it found changes none was told of (see `_recheck`).
         self._recheck_at, self._told_then, self._unheard = 0.0, 0, False
-        # Pools left out of quotes until their accounts change: unreadable, or their math
-        # failed (a fault in one pool must not fail every quote, nor be logged on each).
-        self.broken: dict[str, str] = {}
+        self.left_out = LeftOut(name)  # until their accounts change
 
     # -- the index -------------------------------------------------------------------------
     async def load(self) -> set[frozenset[str]]:
@@ -220,9 +219,9 @@ class AccountVenue:
                 pool, info, opened = read_pool(pool_id, self._owners[pool_id], main,
                                                self._raw[main], self._raw)
             except (KeyError, ValueError) as error:
-                self._leave_out(pool_id, f"unreadable: {type(error).__name__}: {error}")
+                self.left_out.unreadable(pool_id, error)
                 continue
-            self.broken.pop(pool_id, None)  # its accounts changed, and they read well now
+            self.left_out.read(pool_id, pool)
             if before is None or before != pool:  # the dataclasses' own (C-level) compare
                 moved.add(frozenset(pool.mints))
             if before is None:
@@ -264,13 +263,13 @@ class AccountVenue:
         best: PoolQuote | None = None
         chosen = ""
         for pool_id in ids:
-            if pool_id in self.broken:
+            if pool_id in self.left_out:
                 continue
             try:
                 found = quote_pool(self.pools[pool_id], mint_in, amount, self._time.unix,
                                    exact_out=exact_out)
             except (ArithmeticError, ValueError) as error:
-                self._leave_out(pool_id, f"quote failed: {type(error).__name__}: {error}")
+                self.left_out.math_failed(pool_id, self.pools[pool_id], error)
                 continue
             if found is not None and better(found, best, exact_out=exact_out):
                 best, chosen = found, pool_id
@@ -281,14 +280,7 @@ class AccountVenue:
                      self._fetched[chosen], self._opened.get(chosen))
 
     def problems(self) -> list[str]:
-        return [f"{self.name} pool {pool_id} left out of quotes ({reason})"
-                for pool_id, reason in self.broken.items()]
-
-    def _leave_out(self, pool_id: str, reason: str) -> None:
-        if self.broken.get(pool_id) != reason:
-            logger.error("{} pool {} left out of quotes until its accounts change: {}",
-                         self.name, pool_id, reason)
-        self.broken[pool_id] = reason
+        return self.left_out.problems()
 
     # -- the directory a transaction is built from ---------------------------------------------
     def pool_info(self, pool_id: str) -> PoolInfo:
