@@ -136,6 +136,15 @@ def test_a_cancelled_twap_says_what_it_sold_and_which_slice_still_runs() -> None
         "cancelled by the trader")
 
 
+def test_an_attempt_after_a_failed_one_says_what_failed() -> None:
+    again = {"status": "building", "attempt": 2, "txHash": "YHwYV1R5tfqfu6AGSw5rnXW3",
+             "previousError": {"code": "RATE_LIMITED", "message": "Too many requests"}}
+    assert describe(again) == ("attempt 2 (after RATE_LIMITED: Too many requests) "
+                               "tx YHwYV1R5tfqfu6AG...")
+    first = {key: value for key, value in again.items() if key != "previousError"}
+    assert describe({**first, "attempt": 1}) == "attempt 1 tx YHwYV1R5tfqfu6AG..."
+
+
 def test_waiting_events_say_what_they_wait_for() -> None:
     trailing = {"status": "waiting", "highWaterMark": "151.2", "triggerPrice": "143.64"}
     assert describe(trailing) == "best price 151.2, now triggers at 143.64"

@@ -64,7 +64,9 @@ def describe(event: dict[str, Any], order: dict[str, Any] | None = None) -> str:
                  if "previousError" in event else "")
         return f"{event['venue']}{again}: {event['reason']}, {expect}"
     if status in ("building", "submitted"):
-        return f"attempt {event['attempt']} tx {str(event['txHash'])[:16]}..."
+        after = (f" (after {event['previousError']['code']}: "
+                 f"{event['previousError']['message']})" if "previousError" in event else "")
+        return f"attempt {event['attempt']}{after} tx {str(event['txHash'])[:16]}..."
     if status in ("confirmed", "partially_filled") and "children" in event:
         return (f"sold {event['filled']}{sold} for {event['received']}{bought} (average "
                 f"{event['averagePrice']}{per}) in {len(event['children'])} slices")
