@@ -83,6 +83,22 @@ async def test_malformed_parameters_fail_alone_in_their_batch(
         assert answers[ident]["error"]["code"] in (-32602, -32003, -32002), answers[ident]
 
 
+async def test_too_few_or_too_many_parameters_are_said_as_a_validator_says_them(
+        cluster: ClusterProcess) -> None:
+    """In the words of a validator's JSON-RPC (serde's), not of the Python behind it."""
+    batch = [call("getBlockTime", [], 1), call("requestAirdrop", ["x"], 2),
+             call("getSlot", [{}, 1, 2], 3)]
+    async with aiohttp.ClientSession() as session, session.post(cluster.url, json=batch) as resp:
+        answers = {a["id"]: a["error"] for a in await resp.json()}
+    assert answers == {
+        1: {"code": -32602, "message": "Invalid params: invalid length 0, expected a tuple of "
+                                       "size 1."},
+        2: {"code": -32602, "message": "Invalid params: invalid length 1, expected a tuple of "
+                                       "size 2."},
+        3: {"code": -32602, "message": "Invalid params: invalid length 3, expected a tuple of "
+                                       "size 1."}}
+
+
 async def test_what_is_not_a_request_is_answered_as_json_rpc_2_says(
         cluster: ClusterProcess) -> None:
     async with aiohttp.ClientSession() as session:

@@ -4,7 +4,9 @@ standalone server (`cluster_server`) puts HTTP in front of it."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Any
 
 from engine.domain.errors import (
@@ -70,6 +72,11 @@ class ClusterRpc:
             raise RpcError(codes.METHOD_NOT_FOUND, f"Method not found: {method}")
         if not isinstance(params, list):
             raise RpcError(codes.INVALID_PARAMS, "params must be an array")
+        least, most = _arity(handler)
+        if not least <= len(params) <= most:  # as a validator's serde says it, not Python
+            raise RpcError(codes.INVALID_PARAMS, f"Invalid params: invalid length "
+                                                 f"{len(params)}, expected a tuple of size "
+                                                 f"{least if len(params) < least else most}.")
         try:
             return await handler(*params)
         except (TypeError, KeyError, ValueError, IndexError) as error:
@@ -227,3 +234,17 @@ def _rejected(error: Rejected) -> RpcError:
         return _preflight(error.reason, error.message)  # as a node's preflight answers it
     return RpcError(codes.INVALID_PARAMS, f"invalid transaction: {error.message}",
                     {"err": error.reason})
+
+
+def _arity(handler: Handler) -> tuple[int, int]:
+    """How many positional parameters a method takes: at least, at most."""
+    return _arity_of(getattr(handler, "__func__", handler), hasattr(handler, "__self__"))
+
+
+@lru_cache(maxsize=1024)  # by function, not bound method: no cluster is kept alive by it
+def _arity_of(function: Callable[..., Any], bound: bool) -> tuple[int, int]:
+    found = list(inspect.signature(function).parameters.values())[bound:]
+    if any(p.kind is p.VAR_POSITIONAL for p in found):
+        return 0, 1 << 16
+    positional = [p for p in found if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return sum(p.default is p.empty for p in positional), len(positional)
