@@ -99,6 +99,52 @@ async def test_too_few_or_too_many_parameters_are_said_as_a_validator_says_them(
                                        "size 1."}}
 
 
+WSOL = "So11111111111111111111111111111111111111112"
+
+
+@pytest.mark.parametrize(("method", "params", "said"), [
+    ("getAccountInfo", [5], "Invalid params: invalid type: integer `5`, expected a string."),
+    ("getBalance", [None], "Invalid params: invalid type: null, expected a string."),
+    ("getMultipleAccounts", ["x"], 'Invalid params: invalid type: string "x", expected a '
+                                   "sequence."),
+    ("getMultipleAccounts", [[WSOL, 5]], "Invalid params: invalid type: integer `5`, "
+                                         "expected a string."),
+    ("getBlockTime", [-1], "Invalid params: invalid value: integer `-1`, expected u64."),
+    ("getBlocks", [True], "Invalid params: invalid type: boolean `true`, expected u64."),
+    ("sendTransaction", [{}], "Invalid params: invalid type: map, expected a string."),
+    ("getAccountInfo", ["notakey"], "Invalid param: WrongSize"),  # base58, not 32 bytes
+    ("getAccountInfo", ["0OIl"], "Invalid param: Invalid"),  # not base58
+    ("getSignatureStatuses", [["x"]], "Invalid param: WrongSize"),
+    ("getTransaction", ["0" * 88], "Invalid param: Invalid"),
+    ("getRecentPrioritizationFees", [["x"]], "Invalid param: WrongSize"),
+    ("getMultipleAccounts", [[WSOL] * 101], "Too many inputs provided; max 100"),
+    ("getSignatureStatuses", [["1" * 64] * 257], "Too many inputs provided; max 256"),
+    ("getProgramAccounts", [str(CPMM), {"filters": [{"memcmp": 5}]}],
+     "Invalid params: a parameter of getProgramAccounts is not of its shape"),
+])
+async def test_malformed_parameters_are_refused_in_a_validators_words(
+        cluster: ClusterProcess, method: str, params: list[Any], said: str) -> None:
+    async with aiohttp.ClientSession() as session, \
+            session.post(cluster.url, json=call(method, params)) as resp:
+        answer = await resp.json()
+    assert answer["error"] == {"code": -32602, "message": said}
+
+
+@pytest.mark.parametrize(("method", "params", "said"), [
+    ("accountSubscribe", [], "Invalid params: invalid length 0, expected a tuple of size 1."),
+    ("accountSubscribe", [5], "Invalid params: invalid type: integer `5`, expected a string."),
+    ("programSubscribe", ["notakey"], "Invalid param: WrongSize"),
+    ("signatureSubscribe", ["0OIl"], "Invalid param: Invalid"),
+    ("accountUnsubscribe", ["a"], 'Invalid params: invalid type: string "a", expected u64.'),
+])
+async def test_malformed_subscriptions_are_refused_in_a_validators_words(
+        cluster: ClusterProcess, method: str, params: list[Any], said: str) -> None:
+    async with aiohttp.ClientSession() as session, session.ws_connect(cluster.url) as ws:
+        await ws.send_json(call(method, params))
+        answer = await ws.receive_json(timeout=5)
+    assert answer["error"] == {"code": -32602, "message": said}
+
+
 async def test_what_is_not_a_request_is_answered_as_json_rpc_2_says(
         cluster: ClusterProcess) -> None:
     async with aiohttp.ClientSession() as session:

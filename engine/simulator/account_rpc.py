@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from solders.pubkey import Pubkey
 
-from engine.domain import base58
+from engine.simulator import rpc_params
 from engine.simulator.encoding import MAX_ACCOUNTS, encode_account, encoding_of, passes_filter
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
@@ -39,23 +39,21 @@ class AccountRpc:
 
     async def get_balance(self, pubkey: str,
                           config: dict[str, Any] | None = None) -> dict[str, Any]:
-        if not isinstance(pubkey, str) or not base58.is_public_key(pubkey):
-            raise RpcError(codes.INVALID_PARAMS, "Invalid param: Invalid")
-        [found] = self._accounts.accounts([Pubkey.from_string(pubkey)])
+        [found] = self._accounts.accounts([rpc_params.pubkey(pubkey)])
         return {"context": self._context(), "value": found.lamports if found else 0}
 
     async def get_account_info(self, pubkey: str,
                                config: dict[str, Any] | None = None) -> dict[str, Any]:
         encoding_of(config)
-        [found] = self._accounts.accounts([Pubkey.from_string(pubkey)])
+        [found] = self._accounts.accounts([rpc_params.pubkey(pubkey)])
         return {"context": self._context(), "value": encode_account(found, config)}
 
     async def get_multiple_accounts(self, pubkeys: list[str],
                                     config: dict[str, Any] | None = None) -> dict[str, Any]:
         encoding_of(config)
-        if not isinstance(pubkeys, list) or len(pubkeys) > MAX_ACCOUNTS:
-            raise RpcError(codes.INVALID_PARAMS, f"at most {MAX_ACCOUNTS} accounts")
-        found = self._accounts.accounts([Pubkey.from_string(k) for k in pubkeys])
+        if len(pubkeys) > MAX_ACCOUNTS:
+            raise RpcError(codes.INVALID_PARAMS, f"Too many inputs provided; max {MAX_ACCOUNTS}")
+        found = self._accounts.accounts([rpc_params.pubkey(k) for k in pubkeys])
         return {"context": self._context(), "value": [encode_account(a, config) for a in found]}
 
     async def get_program_accounts(self, program: str,
@@ -67,7 +65,7 @@ class AccountRpc:
         if not isinstance(filters, list) or not all(isinstance(f, dict) for f in filters):
             raise RpcError(codes.INVALID_PARAMS, "Invalid params: filters are objects")
         found = []
-        for address, account in self._accounts.program_accounts(Pubkey.from_string(program)):
+        for address, account in self._accounts.program_accounts(rpc_params.pubkey(program)):
             if all(passes_filter(account.data, f) for f in filters):
                 found.append({"pubkey": str(address),
                               "account": encode_account(account, config)})

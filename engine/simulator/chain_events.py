@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from engine.domain import base58
+from engine.simulator import rpc_params
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 
@@ -86,8 +87,8 @@ class ChainEvents:
                                            mentions=_mentions(params,
                                                               "mentionsAccountOrProgram"))
             return number
-        if not params or not isinstance(params[0], str) or not _is_signature(params[0]):
-            raise RpcError(codes.INVALID_PARAMS, "Invalid params: a signature in base58")
+        rpc_params.length(params, 1, 2)
+        rpc_params.signature(params[0])
         config = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
         signature = params[0]
         self._watches[number] = _Watch("signatureNotification", send, signature)
@@ -191,11 +192,6 @@ def _slot_updates(slot: int) -> list[dict[str, Any]]:
                 "numFailedTransactions": 0, "maxTransactionsPerEntry": 0}}]
 
 
-def _is_signature(text: str) -> bool:
-    try:
-        return len(base58.decode(text)) == 64
-    except ValueError:
-        return False
 
 
 def _message(method: str, number: int, result: Any) -> dict[str, Any]:

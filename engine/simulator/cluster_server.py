@@ -16,6 +16,7 @@ from loguru import logger
 from engine.clock import SystemClock
 from engine.domain.hosts import host_name, is_loopback
 from engine.logs import said_if_failed
+from engine.simulator import rpc_params
 from engine.simulator.rpc_server import ClusterRpc
 from engine.simulator.world import SimWorld
 from engine.solana import jsonrpc as codes
@@ -149,7 +150,8 @@ def _pubsub_answer(rpc: ClusterRpc, text: str, send: Callable[[dict[str, Any]], 
         return _error(None, RpcError(codes.PARSE_ERROR, "Parse error"))
     try:
         if method.endswith("Unsubscribe"):
-            number = int(params[0])
+            rpc_params.length(params, 1, 1)
+            number = rpc_params.u64(params[0])
             if number not in mine:  # another connection's, or none: not this client's to end
                 raise RpcError(codes.INVALID_PARAMS, "Invalid subscription id.")
             mine.discard(number)

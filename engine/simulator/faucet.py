@@ -18,7 +18,7 @@ from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 from solders.transaction import Transaction
 
-from engine.domain import base58
+from engine.simulator import rpc_params
 from engine.simulator.cluster import SimChain
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
@@ -46,8 +46,7 @@ class Faucet:
 
     async def request_airdrop(self, pubkey: str, lamports: int,
                               config: dict[str, Any] | None = None) -> str:
-        if not isinstance(pubkey, str) or not base58.is_public_key(pubkey):
-            raise RpcError(codes.INVALID_PARAMS, "Invalid param: Invalid")
+        rpc_params.pubkey(pubkey)
         if not isinstance(lamports, int) or isinstance(lamports, bool) or lamports <= 0:
             raise RpcError(codes.INVALID_PARAMS, "Invalid params: lamports is a positive integer")
         if self._chain.execution != "bytecode":

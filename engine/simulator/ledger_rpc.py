@@ -13,6 +13,7 @@ from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
 from engine.domain import base58
+from engine.simulator import rpc_params
 from engine.simulator.blockhashes import blockhash_at
 from engine.simulator.cluster import GENESIS_UNIX, SimChain
 from engine.simulator.encoding import transaction_encoding, transaction_json
@@ -78,8 +79,7 @@ class LedgerRpc:
     async def get_signatures_for_address(self, address: str,
                                          config: dict[str, Any] | None = None
                                          ) -> list[dict[str, Any]]:
-        if not isinstance(address, str) or not base58.is_public_key(address):
-            raise RpcError(codes.INVALID_PARAMS, "Invalid param: Invalid")
+        rpc_params.pubkey(address)
         config = config if isinstance(config, dict) else {}
         limit = config.get("limit")
         limit = MAX_SIGNATURES if limit is None else limit

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from solders.pubkey import Pubkey
 
+from engine.simulator import rpc_params
 from engine.simulator.encoding import encode_account, encoding_of, passes_filter
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
@@ -84,8 +85,10 @@ class PubSub:
     def subscribe(self, method: str, params: list[Any], send: Send) -> int:
         kinds = {"accountSubscribe": "accountNotification",
                  "programSubscribe": "programNotification"}
-        if method not in kinds or not params or not isinstance(params[0], str):
+        if method not in kinds:
             raise RpcError(codes.INVALID_PARAMS, f"cannot subscribe with {method}")
+        rpc_params.length(params, 1, 2)
+        target = rpc_params.pubkey(params[0])
         config = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
         encoding_of(config, "base64")  # -32602 for one it does not know
         filters = config.get("filters") or []
@@ -98,7 +101,7 @@ class PubSub:
             raise RpcError(codes.INVALID_PARAMS, "Invalid params: a filter is {dataSize} or "
                                                  "{memcmp: {offset, bytes}}") from None
         number = next(self._ids)
-        sub = _Subscription(kinds[method], Pubkey.from_string(params[0]), send, config)
+        sub = _Subscription(kinds[method], target, send, config)
         self._subscriptions[number] = sub
         self._by_target.setdefault(sub.target, {})[number] = sub
         return number

@@ -4,9 +4,7 @@ standalone server (`cluster_server`) puts HTTP in front of it."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
-from functools import lru_cache
 from typing import Any
 
 from engine.domain.errors import (
@@ -16,6 +14,7 @@ from engine.domain.errors import (
     RateLimited,
     SendTimeout,
 )
+from engine.simulator import rpc_params
 from engine.simulator.account_rpc import AccountRpc, Accounts
 from engine.simulator.chain_events import ChainEvents
 from engine.simulator.cluster import GENESIS_UNIX, SimChain
@@ -72,15 +71,14 @@ class ClusterRpc:
             raise RpcError(codes.METHOD_NOT_FOUND, f"Method not found: {method}")
         if not isinstance(params, list):
             raise RpcError(codes.INVALID_PARAMS, "params must be an array")
-        least, most = _arity(handler)
-        if not least <= len(params) <= most:  # as a validator's serde says it, not Python
-            raise RpcError(codes.INVALID_PARAMS, f"Invalid params: invalid length "
-                                                 f"{len(params)}, expected a tuple of size "
-                                                 f"{least if len(params) < least else most}.")
+        rpc_params.check(handler, params)  # in a validator's words, not Python's
         try:
             return await handler(*params)
-        except (TypeError, KeyError, ValueError, IndexError) as error:
+        except ValueError as error:  # the method's own words
             raise RpcError(codes.INVALID_PARAMS, f"Invalid params: {error}") from None
+        except (TypeError, KeyError, IndexError, AttributeError):  # inside a config object
+            raise RpcError(codes.INVALID_PARAMS, f"Invalid params: a parameter of {method} "
+                                                 "is not of its shape") from None
 
     def subscribe(self, method: str, params: list[Any],
                   send: Callable[[dict[str, Any]], None]) -> int:
@@ -155,8 +153,11 @@ class ClusterRpc:
 
     async def get_signature_statuses(self, signatures: list[str],
                                      config: dict[str, Any] | None = None) -> dict[str, Any]:
-        if not isinstance(signatures, list) or len(signatures) > MAX_SIGNATURES:
-            raise RpcError(codes.INVALID_PARAMS, f"at most {MAX_SIGNATURES} signatures")
+        if len(signatures) > MAX_SIGNATURES:
+            raise RpcError(codes.INVALID_PARAMS,
+                           f"Too many inputs provided; max {MAX_SIGNATURES}")
+        for signature in signatures:
+            rpc_params.signature(signature)
         height, values = self.chain.block_height, list[dict[str, Any] | None]()
         for signature in signatures:
             landed = await self.chain.status(signature)
@@ -178,7 +179,7 @@ class ClusterRpc:
 
     async def get_transaction(self, signature: str,
                               config: dict[str, Any] | None = None) -> dict[str, Any] | None:
-        found = await self.chain.transaction(signature)
+        found = await self.chain.transaction(rpc_params.signature(signature))
         if found is None:
             return None
         landed, payload, meta = found
@@ -189,7 +190,10 @@ class ClusterRpc:
                                              ) -> list[dict[str, int]]:
         accounts = accounts or []
         if len(accounts) > MAX_FEE_ACCOUNTS:
-            raise RpcError(codes.INVALID_PARAMS, f"at most {MAX_FEE_ACCOUNTS} accounts")
+            raise RpcError(codes.INVALID_PARAMS,
+                           f"Too many inputs provided; max {MAX_FEE_ACCOUNTS}")
+        for account in accounts:
+            rpc_params.pubkey(account)
         slot = self.chain.block_height
         return [{"slot": s, "prioritizationFee": fee}
                 for s, fee in self.chain.fees.recent(accounts, slot)]
@@ -234,17 +238,3 @@ def _rejected(error: Rejected) -> RpcError:
         return _preflight(error.reason, error.message)  # as a node's preflight answers it
     return RpcError(codes.INVALID_PARAMS, f"invalid transaction: {error.message}",
                     {"err": error.reason})
-
-
-def _arity(handler: Handler) -> tuple[int, int]:
-    """How many positional parameters a method takes: at least, at most."""
-    return _arity_of(getattr(handler, "__func__", handler), hasattr(handler, "__self__"))
-
-
-@lru_cache(maxsize=1024)  # by function, not bound method: no cluster is kept alive by it
-def _arity_of(function: Callable[..., Any], bound: bool) -> tuple[int, int]:
-    found = list(inspect.signature(function).parameters.values())[bound:]
-    if any(p.kind is p.VAR_POSITIONAL for p in found):
-        return 0, 1 << 16
-    positional = [p for p in found if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return sum(p.default is p.empty for p in positional), len(positional)

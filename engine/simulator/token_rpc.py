@@ -10,8 +10,8 @@ from typing import Any, Protocol
 
 from solders.pubkey import Pubkey
 
-from engine.domain import base58
 from engine.domain.tokens import lookup
+from engine.simulator import rpc_params
 from engine.simulator.encoding import encode_account, encoding_of
 from engine.simulator.parsed_token import ui_amount
 from engine.solana import jsonrpc as codes
@@ -41,9 +41,7 @@ class TokenRpc:
                 "getTokenAccountsByDelegate": self.get_token_accounts_by_delegate}
 
     def _read(self, address: Any, size: int, what: str) -> bytes:
-        if not isinstance(address, str) or not base58.is_public_key(address):
-            raise RpcError(codes.INVALID_PARAMS, "Invalid param: Invalid")
-        [found] = self._accounts.accounts([Pubkey.from_string(address)])
+        [found] = self._accounts.accounts([rpc_params.pubkey(address)])
         if found is None or found.owner != TOKEN or len(found.data) != size:
             raise RpcError(codes.INVALID_PARAMS, f"Invalid param: not a Token {what}")
         return found.data
@@ -87,8 +85,7 @@ class TokenRpc:
 
     def _accounts_of(self, role: str, holder: Any, selector: Any,
                      config: dict[str, Any] | None) -> dict[str, Any]:
-        if not isinstance(holder, str) or not base58.is_public_key(holder):
-            raise RpcError(codes.INVALID_PARAMS, "Invalid param: Invalid")
+        rpc_params.pubkey(holder)
         if not isinstance(selector, dict) or not ({"mint", "programId"} & set(selector)):
             raise RpcError(codes.INVALID_PARAMS, "Invalid params: select a mint or a programId")
         encoding_of(config)

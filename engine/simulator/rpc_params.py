@@ -1,0 +1,140 @@
+"""A JSON-RPC call's parameters checked against the method's own signature, and refused in a
+validator's words (its serde's, behind jsonrpc-core's "Invalid params: "), not in the words of
+the Python behind it: a client that sends `5` for a signature reads `invalid type: integer
+`5`, expected a string.`, not `argument should be a bytes-like object or ASCII string, not
+'int'`. Integers are u64, as every count, slot and amount of Solana's JSON-RPC is."""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Any
+
+from solders.pubkey import Pubkey
+
+from engine.domain import base58
+from engine.solana import jsonrpc as codes
+from engine.solana.jsonrpc import RpcError
+
+EXPECTED = {str: "a string", int: "u64", bool: "a boolean", list: "a sequence", dict: "a map"}
+
+
+def check(handler: Callable[..., Any], params: list[Any]) -> None:
+    """Raise INVALID_PARAMS unless `params` fit the handler's positional parameters."""
+    least, hints = _signature(getattr(handler, "__func__", handler), hasattr(handler, "__self__"))
+    length(params, least, len(hints))
+    for value, hint in zip(params, hints, strict=False):
+        if (wrong := _mismatch(value, hint)) is not None:
+            raise _invalid(wrong)
+
+
+def length(params: list[Any], least: int, most: int) -> None:
+    """Raise INVALID_PARAMS unless there are `least` to `most` parameters."""
+    if not least <= len(params) <= most:
+        size = least if len(params) < least else most
+        raise _invalid(f"invalid length {len(params)}, expected a tuple of size {size}")
+
+
+def u64(value: object) -> int:
+    if (wrong := _mismatch(value, int)) is not None:
+        raise _invalid(wrong)
+    assert isinstance(value, int)
+    return value
+
+
+def pubkey(text: object) -> Pubkey:
+    """An address parameter, refused as a validator refuses one (its `verify_pubkey`)."""
+    if not isinstance(text, str):
+        raise _invalid(_unexpected(text, str))
+    if len(text) > 44:
+        raise RpcError(codes.INVALID_PARAMS, "Invalid param: WrongSize")
+    try:
+        decoded = base58.decode(text)
+    except ValueError:
+        raise RpcError(codes.INVALID_PARAMS, "Invalid param: Invalid") from None
+    if len(decoded) != 32:
+        raise RpcError(codes.INVALID_PARAMS, "Invalid param: WrongSize")
+    return Pubkey(decoded)
+
+
+def signature(text: object) -> str:
+    """A signature parameter, refused as a validator refuses one (its `verify_signature`)."""
+    if not isinstance(text, str):
+        raise _invalid(_unexpected(text, str))
+    if len(text) > 88:
+        raise RpcError(codes.INVALID_PARAMS, "Invalid param: WrongSize")
+    try:
+        decoded = base58.decode(text)
+    except ValueError:
+        raise RpcError(codes.INVALID_PARAMS, "Invalid param: Invalid") from None
+    if len(decoded) != 64:
+        raise RpcError(codes.INVALID_PARAMS, "Invalid param: WrongSize")
+    return text
+
+
+def _invalid(said: str) -> RpcError:
+    return RpcError(codes.INVALID_PARAMS, f"Invalid params: {said}.")
+
+
+@lru_cache(maxsize=1024)  # by function, not bound method: no cluster is kept alive by it
+def _signature(function: Callable[..., Any], bound: bool) -> tuple[int, tuple[Any, ...]]:
+    """How many positional parameters the function needs, and each one's type (Any where it
+    says none)."""
+    found = list(inspect.signature(function).parameters.values())[bound:]
+    if any(p.kind is p.VAR_POSITIONAL for p in found):
+        return 0, (Any,) * (1 << 16)
+    positional = [p for p in found if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    try:
+        hints = typing.get_type_hints(function)
+    except (NameError, TypeError):  # a hint it cannot evaluate: the method checks for itself
+        hints = {}
+    return (sum(p.default is p.empty for p in positional),
+            tuple(hints.get(p.name, Any) for p in positional))
+
+
+def _mismatch(value: Any, hint: Any) -> str | None:
+    """What is wrong with `value` as a `hint`, or None."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any or hint is object:
+        return None
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        said = [_mismatch(value, arg) for arg in args if arg is not type(None)]
+        return None if None in said else said[0]
+    kind = origin or hint
+    if kind in (list, Sequence, tuple):
+        if not isinstance(value, list):
+            return _unexpected(value, list)
+        inner = args[0] if args else Any
+        return next((w for item in value if (w := _mismatch(item, inner)) is not None), None)
+    if kind is dict:
+        return None if isinstance(value, dict) else _unexpected(value, dict)
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return _unexpected(value, int)
+        return f"invalid value: integer `{value}`, expected u64" if value < 0 else None
+    if kind in (str, bool):
+        return None if isinstance(value, kind) else _unexpected(value, kind)
+    return None  # a type JSON has no word for: the method checks for itself
+
+
+def _unexpected(value: Any, wanted: type) -> str:
+    if value is None:
+        found = "null"
+    elif isinstance(value, bool):
+        found = f"boolean `{str(value).lower()}`"
+    elif isinstance(value, int):
+        found = f"integer `{value}`"
+    elif isinstance(value, float):
+        found = f"floating point `{value}`"
+    elif isinstance(value, str):
+        found = f'string "{value}"'
+    elif isinstance(value, list):
+        found = "sequence"
+    else:
+        found = "map"
+    return f"invalid type: {found}, expected {EXPECTED[wanted]}"
