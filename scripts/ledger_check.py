@@ -21,7 +21,7 @@ from pathlib import Path
 
 from engine.clock import SystemClock
 from engine.logs import configure
-from engine.simulator.world import SimWorld
+from engine.simulator.genesis import open_world
 from engine.testing import EngineHarness
 from engine.testing.cluster import standalone_cluster, wallet_for
 from engine.testing.process import MIX
@@ -43,9 +43,9 @@ async def audit(orders: int, failure_rate: float, seed: int, remote: bool,
                 programs: str | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         wallet = wallet_for(Path(tmp) / "wallet.json")  # the engine's, funded
-        cluster = SimWorld.build(SystemClock(), seed=seed, latency_scale=0,
-                                 failure_rate=failure_rate, chain_db=f"{tmp}/cluster.db",
-                                 funded=wallet, programs=programs) if remote else None
+        cluster = open_world(SystemClock(), seed=seed, latency_scale=0,
+                             failure_rate=failure_rate, chain_db=f"{tmp}/cluster.db",
+                             funded=wallet, programs=programs) if remote else None
         async with contextlib.AsyncExitStack() as stack:
             extra: dict[str, str] = {"programs": programs or ""}
             if cluster is not None:

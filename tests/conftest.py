@@ -20,6 +20,7 @@ from engine.app import build_world
 from engine.clock import SystemClock
 from engine.config import Settings
 from engine.ports import Clock
+from engine.simulator.genesis import open_world
 from engine.simulator.world import SimWorld
 from engine.testing import EngineHarness, ManualClock
 from engine.testing.cluster import wallet_for
@@ -107,9 +108,9 @@ async def quiet_world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
     """A quiet market (no other traders), run by the model or by the programs, the wallet at
     `tmp_path / "wallet.json"` funded: a cluster on its own, for the chain adapter's tests."""
     programs = str(request.getfixturevalue("programs")) if request.param == "programs" else None
-    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "wallet.json"), market_flow=0,
-                           programs=programs)
+    world = open_world(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                       funded=wallet_for(tmp_path / "wallet.json"), market_flow=0,
+                       programs=programs)
     yield world
     await world.chain.close()
 

@@ -16,6 +16,7 @@ from engine.domain.errors import BlockhashNotFound
 from engine.domain.tokens import ATA_RENT_LAMPORTS, WSOL_MINT, lookup
 from engine.domain.transactions import Memo, SignedTransaction, SwapInstruction
 from engine.simulator.dex import Pool
+from engine.simulator.genesis import open_world
 from engine.simulator.world import SimWorld
 from engine.solana_client.chain import RpcChain
 from engine.testing import EngineHarness
@@ -237,8 +238,8 @@ def client(world: SimWorld, tmp_path: Path) -> RpcChain:
 
 async def test_a_landing_is_reported_only_once_the_chain_record_holds_it(tmp_path: Path) -> None:
     path = str(tmp_path / "chain.db")
-    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0, chain_db=path,
-                           funded=wallet_for(tmp_path / "wallet.json"))
+    world = open_world(SystemClock(), seed=1, latency_scale=0, failure_rate=0, chain_db=path,
+                       funded=wallet_for(tmp_path / "wallet.json"))
     chain = client(world, tmp_path)
     pool = next(p for p in world.raydium.pools.values() if set(p.mints) == {WSOL_MINT, USDC})
     ix = SwapInstruction("raydium", pool.id, WSOL_MINT, USDC, 10**9, 1)
@@ -249,8 +250,8 @@ async def test_a_landing_is_reported_only_once_the_chain_record_holds_it(tmp_pat
     on_disk = sqlite3.connect(path).execute("SELECT memo FROM ledger").fetchall()
     assert on_disk == [("order:o-1:1",)]  # read by another connection, as after a crash
     await world.chain.close()
-    again = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0, chain_db=path,
-                           funded=wallet_for(tmp_path / "wallet.json"))
+    again = open_world(SystemClock(), seed=1, latency_scale=0, failure_rate=0, chain_db=path,
+                       funded=wallet_for(tmp_path / "wallet.json"))
     assert await client(again, tmp_path).signature_status(tx.signature) == landed
     assert again.chain.wallet.state() == world.chain.wallet.state()
     await again.chain.close()
@@ -259,9 +260,9 @@ async def test_a_landing_is_reported_only_once_the_chain_record_holds_it(tmp_pat
 def recorded_world(tmp_path: Path) -> tuple[SimWorld, RpcChain, Pool]:
     """A zero-latency world with a chain record, the engine's chain adapter on it, and its
     Raydium SOL/USDC pool."""
-    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           chain_db=str(tmp_path / "chain.db"),
-                           funded=wallet_for(tmp_path / "wallet.json"))
+    world = open_world(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                       chain_db=str(tmp_path / "chain.db"),
+                       funded=wallet_for(tmp_path / "wallet.json"))
     pool = next(p for p in world.raydium.pools.values() if set(p.mints) == {WSOL_MINT, USDC})
     return world, client(world, tmp_path), pool
 
@@ -313,8 +314,8 @@ async def test_a_scripted_price_move_is_in_the_record(tmp_path: Path) -> None:
     world, _, pool = recorded_world(tmp_path)
     world.move_price(pool.id, 1.05)
     await world.chain.close()
-    again = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           chain_db=str(tmp_path / "chain.db"),
-                           funded=wallet_for(tmp_path / "wallet.json"))
+    again = open_world(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                       chain_db=str(tmp_path / "chain.db"),
+                       funded=wallet_for(tmp_path / "wallet.json"))
     assert again.pool(pool.id).state() == pool.state()  # moved, with no landing since
     await again.chain.close()

@@ -16,8 +16,8 @@ import pytest
 
 from engine.clock import SystemClock
 from engine.domain.transactions import Landed
+from engine.simulator.genesis import open_world
 from engine.simulator.ledger import ChainRecord, known
-from engine.simulator.world import SimWorld
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 
@@ -78,8 +78,8 @@ async def test_a_record_whose_disk_stays_full_closes_within_its_grace(
 
 async def test_the_cluster_answers_get_health_unhealthy_while_its_record_cannot_be_written(
         tmp_path: Path) -> None:
-    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           chain_db=str(tmp_path / "chain.db"))
+    world = open_world(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                       chain_db=str(tmp_path / "chain.db"))
     assert await world.rpc.dispatch("getHealth", []) == "ok"
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     resource.setrlimit(resource.RLIMIT_FSIZE, (os.stat(tmp_path / "chain.db-wal").st_size, hard))

@@ -16,7 +16,7 @@ from solders.keypair import Keypair
 from engine.clock import SystemClock
 from engine.domain.errors import NodeUnhealthy
 from engine.domain.transactions import TokenBalance
-from engine.simulator.world import SimWorld
+from engine.simulator.genesis import open_world
 from engine.testing.process import ClusterProcess, EngineProcess
 from engine.usecases.trading import Trading
 
@@ -74,8 +74,8 @@ def test_a_cluster_record_that_funds_another_wallet_refuses_to_start(tmp_path: P
                               capture_output=True, text=True, timeout=30, input="")
 
     first, second = str(Keypair().pubkey()), str(Keypair().pubkey())
-    SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                   chain_db=str(tmp_path / "cluster.db"), funded=first)
+    open_world(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+               chain_db=str(tmp_path / "cluster.db"), funded=first)
     refused = start(second)
     assert refused.returncode == 2
     assert first in refused.stderr and second in refused.stderr

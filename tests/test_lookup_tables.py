@@ -27,6 +27,7 @@ from engine.clock import SystemClock
 from engine.domain.errors import TransientError
 from engine.domain.tokens import lookup
 from engine.domain.transactions import Memo, SwapInstruction
+from engine.simulator.genesis import open_world
 from engine.simulator.world import SimWorld
 from engine.solana import lookup_tables as alt
 from engine.solana.jsonrpc import RpcError
@@ -63,10 +64,10 @@ def runs(request: pytest.FixtureRequest) -> Path | None:
 
 @pytest.fixture
 async def world(runs: Path | None, tmp_path: Path) -> AsyncIterator[SimWorld]:
-    built = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "wallet.json"),
-                           programs=str(runs) if runs else None,
-                           chain_db=str(tmp_path / "chain.db"))
+    built = open_world(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                       funded=wallet_for(tmp_path / "wallet.json"),
+                       programs=str(runs) if runs else None,
+                       chain_db=str(tmp_path / "chain.db"))
     yield built
     await built.chain.close()
 
@@ -74,8 +75,8 @@ async def world(runs: Path | None, tmp_path: Path) -> AsyncIterator[SimWorld]:
 @pytest.fixture
 async def model_world(tmp_path: Path) -> AsyncIterator[SimWorld]:
     """The cluster without the programs: its model runs the swaps and the tables."""
-    built = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "wallet.json"))
+    built = open_world(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                       funded=wallet_for(tmp_path / "wallet.json"))
     yield built
     await built.chain.close()
 
@@ -317,10 +318,10 @@ async def test_an_order_split_on_both_hops_is_confirmed_in_one_transaction(
 async def test_a_restarted_cluster_still_has_the_tables(tmp_path: Path,
                                                         runs: Path | None) -> None:
     def build() -> SimWorld:
-        return SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                              funded=wallet_for(tmp_path / "wallet.json"),
-                              programs=str(runs) if runs else None,
-                              chain_db=str(tmp_path / "chain.db"))
+        return open_world(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                          funded=wallet_for(tmp_path / "wallet.json"),
+                          programs=str(runs) if runs else None,
+                          chain_db=str(tmp_path / "chain.db"))
     first, memory = build(), Values()
     chain = engine_side(first, tmp_path, memory)
     await a_first_landing(chain, first)

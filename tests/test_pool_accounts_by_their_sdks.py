@@ -24,6 +24,7 @@ from solders.pubkey import Pubkey
 from engine.clock import SystemClock
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
+from engine.simulator.genesis import open_world
 from engine.simulator.world import SimWorld
 from engine.solana.pool_accounts import LOCKED_LP, MAX_BIN_ID, POOL_CREATOR, PROTOCOL_SHARE
 from engine.solana.programs import (
@@ -53,9 +54,9 @@ def decoded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     """The market after some trading, and what the SDKs decode of its accounts (once for
     every test here: decoding is a Node process)."""
     programs = request.getfixturevalue("programs") if request.param == "bytecode" else None
-    world = SimWorld.build(SystemClock(), seed=3, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path_factory.mktemp("sdk") / "wallet.json"),
-                           programs=str(programs) if programs else None)
+    world = open_world(SystemClock(), seed=3, latency_scale=0, failure_rate=0,
+                       funded=wallet_for(tmp_path_factory.mktemp("sdk") / "wallet.json"),
+                       programs=str(programs) if programs else None)
     for slot in range(5):  # other traders move every pool's state off its genesis
         world.trade(1_764_000_000 + slot)
 

@@ -13,6 +13,7 @@ from cluster_clients import chain_adapter
 from engine.clock import SystemClock
 from engine.domain.tokens import WSOL_MINT, lookup
 from engine.domain.transactions import Memo, SignedTransaction, SwapInstruction
+from engine.simulator.genesis import open_world
 from engine.simulator.world import SimWorld
 from engine.solana.jsonrpc import PREFLIGHT_FAILURE, RpcError
 from engine.solana_client.client import RpcClient
@@ -65,8 +66,8 @@ async def test_without_a_preflight_it_lands_failed_and_pays_its_fee(
 
 async def test_a_wallet_that_cannot_pay_the_fee_is_refused_even_without_a_preflight(
         tmp_path: Path) -> None:
-    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "wallet.json"), market_flow=0)
+    world = open_world(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                       funded=wallet_for(tmp_path / "wallet.json"), market_flow=0)
     tx = await too_large_a_sale(world, tmp_path)
     world.chain.wallet.balances[WSOL_MINT] = 4_999  # a signature costs 5,000 lamports
     with pytest.raises(RpcError) as refused:

@@ -15,7 +15,7 @@ from fake_servers import serving
 
 from engine.clock import SystemClock
 from engine.domain.errors import TransientError
-from engine.simulator.world import SimWorld
+from engine.simulator.genesis import open_world
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError, RpcTimeout
 from engine.solana_client.rpc_errors import translate
@@ -37,8 +37,8 @@ async def test_subscribers_starting_together_share_one_connection(
         return connect(self, *args, **kwargs)
 
     monkeypatch.setattr(aiohttp.ClientSession, "ws_connect", counted)
-    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "wallet.json"))
+    world = open_world(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                       funded=wallet_for(tmp_path / "wallet.json"))
     try:
         async with standalone_cluster(world) as url:
             transport = Http(url)
@@ -162,8 +162,8 @@ async def test_a_notification_right_behind_its_subscriptions_answer_is_told() ->
 
 async def test_an_ended_subscription_is_forgotten_by_the_node_and_told_no_more(
         tmp_path: Path) -> None:
-    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "wallet.json"))
+    world = open_world(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                       funded=wallet_for(tmp_path / "wallet.json"))
     told: list[Any] = []
     try:
         async with standalone_cluster(world) as url:

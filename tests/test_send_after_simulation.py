@@ -19,6 +19,7 @@ from engine.clock import SystemClock
 from engine.domain.errors import OutOfCompute, SlippageExceeded
 from engine.domain.tokens import WSOL_MINT, lookup
 from engine.domain.transactions import Memo, SignedTransaction, SwapInstruction
+from engine.simulator.genesis import open_world
 from engine.simulator.world import SimWorld
 from engine.solana.transaction import sign, swap_instructions, wire
 from engine.solana_client.chain import RpcChain
@@ -31,9 +32,9 @@ USDC = lookup("USDC").mint  # type: ignore[union-attr]
 @pytest_asyncio.fixture
 async def world(tmp_path: Path, programs: Path) -> AsyncIterator[SimWorld]:
     """A quiet market whose transactions the programs run, the wallet at tmp_path funded."""
-    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "wallet.json"), market_flow=0,
-                           programs=str(programs))
+    world = open_world(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                       funded=wallet_for(tmp_path / "wallet.json"), market_flow=0,
+                       programs=str(programs))
     yield world
     await world.chain.close()
 

@@ -24,6 +24,7 @@ from solders.transaction import VersionedTransaction
 from engine.clock import SystemClock
 from engine.domain.tokens import lookup
 from engine.domain.transactions import SwapInstruction
+from engine.simulator.genesis import open_world
 from engine.simulator.world import SimWorld
 from engine.solana.jsonrpc import RpcError
 from engine.solana.transaction import swap_instructions
@@ -35,9 +36,9 @@ SOL, USDC = (lookup(s).mint for s in ("SOL", "USDC"))  # type: ignore[union-attr
 @pytest.fixture(params=["model", "bytecode"])
 async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SimWorld]:
     programs = request.getfixturevalue("programs") if request.param == "bytecode" else None
-    built = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "wallet.json"),
-                           programs=str(programs) if programs else None)
+    built = open_world(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                       funded=wallet_for(tmp_path / "wallet.json"),
+                       programs=str(programs) if programs else None)
     yield built
     await built.chain.close()
 
@@ -107,8 +108,8 @@ async def test_inner_instructions_only_when_asked(world: SimWorld, tmp_path: Pat
 
 async def test_accounts_as_the_simulation_left_them_and_nothing_stays(
         tmp_path: Path, programs: Path) -> None:
-    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "wallet.json"), programs=str(programs))
+    world = open_world(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                       funded=wallet_for(tmp_path / "wallet.json"), programs=str(programs))
     try:
         signer, receiver, elsewhere = payer(tmp_path), Keypair().pubkey(), Keypair().pubkey()
         pay = transfer(TransferParams(from_pubkey=signer.pubkey(), to_pubkey=receiver,
@@ -127,8 +128,8 @@ async def test_accounts_as_the_simulation_left_them_and_nothing_stays(
 
 
 async def test_without_the_programs_accounts_are_refused_honestly(tmp_path: Path) -> None:
-    world = SimWorld.build(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "wallet.json"))
+    world = open_world(SystemClock(), seed=1, latency_scale=0, failure_rate=0,
+                       funded=wallet_for(tmp_path / "wallet.json"))
     try:
         tx = signed(payer(tmp_path), a_swap(world, payer(tmp_path).pubkey()),
                     world.chain.latest_blockhash().hash)

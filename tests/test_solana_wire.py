@@ -19,6 +19,7 @@ from solders.transaction import VersionedTransaction
 from engine.clock import SystemClock
 from engine.config import Settings
 from engine.domain.errors import NodeUnhealthy, RateLimited
+from engine.simulator.genesis import open_world
 from engine.simulator.world import SimWorld
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
@@ -185,8 +186,8 @@ async def test_an_unlanded_transaction_is_re_signed_only_after_its_blockhash_exp
 
 
 async def test_the_priority_fee_rises_with_the_fee_market(tmp_path: Path) -> None:
-    world = SimWorld.build(SystemClock(), seed=5, latency_scale=0, failure_rate=0,
-                           funded=wallet_for(tmp_path / "wallet.json"))
+    world = open_world(SystemClock(), seed=5, latency_scale=0, failure_rate=0,
+                       funded=wallet_for(tmp_path / "wallet.json"))
     chain = client(world, tmp_path)
     pool = str(world.pool_info("met-sol-usdc").keys.address)
     quiet = await chain.priority_fee([pool], "auto")

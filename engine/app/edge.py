@@ -14,6 +14,7 @@ from loguru import logger
 from engine.api.server import StartupError
 from engine.config import Settings, state_paths
 from engine.ports import Clock, OrderStore
+from engine.simulator.genesis import open_world
 from engine.simulator.ledger import RecordUnavailable
 from engine.simulator.refusals import WalletMismatch
 from engine.simulator.slots import SLOT_SECONDS
@@ -112,9 +113,9 @@ def build_world(settings: Settings, clock: Clock) -> SimWorld:
     record = None if settings.rpc_url else (settings.chain_db or None)
     wallet = load_or_create(settings.keypair or state_paths(settings.db).keypair).pubkey()
     try:
-        return SimWorld.build(clock, seed=settings.seed, latency_scale=settings.latency_scale,
-                              failure_rate=settings.failure_rate, chain_db=record,
-                              funded=str(wallet), market_flow=settings.market_flow,
-                              programs=settings.programs or None)
+        return open_world(clock, seed=settings.seed, latency_scale=settings.latency_scale,
+                          failure_rate=settings.failure_rate, chain_db=record,
+                          funded=str(wallet), market_flow=settings.market_flow,
+                          programs=settings.programs or None)
     except (ProgramsMissing, WalletMismatch, RecordUnavailable) as error:
         raise StartupError(str(error)) from None

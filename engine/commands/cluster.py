@@ -20,9 +20,9 @@ from engine.domain.hosts import host_name
 from engine.hosting.state_lock import StateLock, Unavailable, sqlite_files
 from engine.simulator.cheatcodes import Cheatcodes
 from engine.simulator.cluster_server import Door, serve_world
+from engine.simulator.genesis import open_world
 from engine.simulator.ledger import RecordUnavailable
 from engine.simulator.refusals import WalletMismatch
-from engine.simulator.world import SimWorld
 from engine.svm.runtime import ProgramsMissing
 
 
@@ -121,10 +121,10 @@ def _serve(args: argparse.Namespace, funded: str | None, lamports: int | None,
            sockets: list[socket.socket]) -> int:
     door = Door(frozenset(host_name(h) for h in args.allowed_host), frozenset(args.allow_origin))
     try:
-        world = SimWorld.build(SystemClock(), seed=args.seed, latency_scale=args.latency_scale,
-                               failure_rate=args.failure_rate, chain_db=args.db, funded=funded,
-                               lamports=lamports, market_flow=args.market_flow,
-                               programs=args.programs)
+        world = open_world(SystemClock(), seed=args.seed, latency_scale=args.latency_scale,
+                           failure_rate=args.failure_rate, chain_db=args.db, funded=funded,
+                           lamports=lamports, market_flow=args.market_flow,
+                           programs=args.programs)
     except (ProgramsMissing, WalletMismatch, RecordUnavailable) as error:
         print(f"cannot start the cluster: {error}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from engine.clock import SystemClock
 from engine.simulator.cluster_server import serve_world
+from engine.simulator.genesis import open_world
 from engine.simulator.world import SimWorld
 from engine.solana_client.keypair import load_or_create
 
@@ -25,8 +26,8 @@ def still_world(record: Path, *, funded: str, seed: int = 5,
                 failure_rate: float = 0.0) -> SimWorld:
     """A cluster with no time passing and no other traders: prices move only when told to;
     `funded` is the wallet genesis funds."""
-    world = SimWorld.build(SystemClock(), seed=seed, latency_scale=0, failure_rate=failure_rate,
-                           chain_db=str(record), funded=funded)
+    world = open_world(SystemClock(), seed=seed, latency_scale=0, failure_rate=failure_rate,
+                       chain_db=str(record), funded=funded)
     world.hold_prices()
     return world
 
