@@ -4,7 +4,10 @@ once there is room again every accepted order ends, each once.
 
 The disk fills through a limit on the size of any file the engine's process writes
 (RLIMIT_FSIZE: the kernel answers a write past it with EFBIG, which SQLite reports as a disk
-error), set and raised from outside the running process with prlimit."""
+error), set and raised from outside the running process with prlimit. The cluster runs as a
+process of its own, whose record the limit leaves alone: embedded, its record filled with the
+engine's store, and orders on their way then waited for landings it could not record, with no
+write of the engine's own to refuse (`test_chain_record_full_disk.py` is the record's)."""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import aiohttp
 import pytest
 
 from engine.testing import EngineHarness
-from engine.testing.process import EngineProcess, health, healthy, statuses
+from engine.testing.process import ClusterProcess, EngineProcess, health, healthy, statuses
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="prlimit is Linux's")
 ROOM = 1_000_000  # bytes any file may still grow by, once the disk is "full"
@@ -36,9 +39,18 @@ async def test_a_full_disk_refuses_new_orders_and_finishes_the_accepted_ones_onc
         tmp_path: Path) -> None:
     log = tmp_path / "engine.log"
     # Landings take a few hundred ms: orders are on their way when the disk fills.
-    engine = EngineProcess(tmp_path / "e.db", "--latency-scale", "0.2", "--failure-rate", "0",
-                           "--requests-per-second", "0", "--log-level", "INFO", log=log)
-    await engine.start()
+    sim = ("--latency-scale", "0.2", "--failure-rate", "0")
+    cluster = ClusterProcess(tmp_path / "chain.db", *sim, "--fund-keypair",
+                             str(tmp_path / "wallet.json"))
+    await cluster.start()
+    engine = EngineProcess(tmp_path / "e.db", *sim, "--rpc-url", cluster.url, "--keypair",
+                           str(tmp_path / "wallet.json"), "--requests-per-second", "0",
+                           "--log-level", "INFO", log=log)
+    try:
+        await engine.start()
+    except BaseException:
+        await cluster.terminate()
+        raise
     assert engine.proc is not None
     largest = max(entry.stat().st_size for entry in os.scandir(tmp_path))
     resource.prlimit(engine.proc.pid, resource.RLIMIT_FSIZE,
@@ -94,7 +106,9 @@ async def test_a_full_disk_refuses_new_orders_and_finishes_the_accepted_ones_onc
     finally:
         resource.prlimit(engine.proc.pid, resource.RLIMIT_FSIZE,
                          (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-        assert await engine.terminate() == 0
+        stopped = await engine.terminate()
+        await cluster.terminate()
+        assert stopped == 0
     said = log.read_text()
     retries = [line for line in said.splitlines() if "storage error" in line]
     counts = {int(line.split("(")[2].split(" ")[0]) for line in retries}
