@@ -130,6 +130,24 @@ async def test_malformed_parameters_are_refused_in_a_validators_words(
     assert answer["error"] == {"code": -32602, "message": said}
 
 
+async def test_a_min_context_slot_ahead_of_the_node_is_answered_as_a_validator_does(
+        cluster: ClusterProcess) -> None:
+    """Clients ask for data at least as new as a slot they have seen (web3.js's
+    `minContextSlot`): a node behind it says so, -32016 with its own slot, and they ask again."""
+    batch = [call("getSlot", [], 1), call("getBalance", [WSOL, {"minContextSlot": 10**9}], 2),
+             call("getBalance", [WSOL, {"minContextSlot": 0}], 3),
+             call("getSlot", [{"minContextSlot": "x"}], 4)]
+    async with aiohttp.ClientSession() as session, session.post(cluster.url, json=batch) as resp:
+        answers = {a["id"]: a for a in await resp.json()}
+    behind = answers[2]["error"]
+    assert behind["code"] == -32016
+    assert behind["message"] == "Minimum context slot has not been reached"
+    assert behind["data"]["contextSlot"] >= answers[1]["result"]
+    assert answers[3]["result"]["value"] == 0
+    assert answers[4]["error"] == {"code": -32602, "message": 'Invalid params: invalid type: '
+                                                              'string "x", expected u64.'}
+
+
 @pytest.mark.parametrize(("method", "params", "said"), [
     ("accountSubscribe", [], "Invalid params: invalid length 0, expected a tuple of size 1."),
     ("accountSubscribe", [5], "Invalid params: invalid type: integer `5`, expected a string."),

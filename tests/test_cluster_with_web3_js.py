@@ -45,14 +45,14 @@ def two_free_ports() -> int:
 
 async def test_web3_js_reads_the_cluster(tmp_path: Path) -> None:
     """Without the programs (a fresh clone's CI): every read and the slot subscription."""
-    assert await run_check(tmp_path) == 40
+    assert await run_check(tmp_path) == 41
 
 
 async def test_web3_js_reads_and_writes_the_cluster_on_the_programs(tmp_path: Path,
                                                                     programs: Path) -> None:
     """With them: an airdrop, transfers in both message versions, logs and account changes,
     and an address lookup table made, read and used with web3.js's own program helpers."""
-    assert await run_check(tmp_path, programs) == 47
+    assert await run_check(tmp_path, programs) == 48
 
 
 async def run_check(tmp_path: Path, programs: Path | None = None) -> int:

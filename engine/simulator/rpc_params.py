@@ -19,6 +19,13 @@ from engine.domain import base58
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 
+# The methods whose configuration takes a minContextSlot (agave's config structs).
+WITH_MIN_CONTEXT_SLOT = frozenset({
+    "getAccountInfo", "getBalance", "getBlockHeight", "getEpochInfo", "getFeeForMessage",
+    "getInflationReward", "getLatestBlockhash", "getMultipleAccounts", "getProgramAccounts",
+    "getSignaturesForAddress", "getSlot", "getSlotLeader", "getStakeActivation",
+    "getTokenAccountsByDelegate", "getTokenAccountsByOwner", "getTransactionCount",
+    "isBlockhashValid", "sendTransaction", "simulateTransaction"})
 EXPECTED = {str: "a string", int: "u64", bool: "a boolean", list: "a sequence", dict: "a map"}
 
 
@@ -29,6 +36,21 @@ def check(handler: Callable[..., Any], params: list[Any]) -> None:
     for value, hint in zip(params, hints, strict=False):
         if (wrong := _mismatch(value, hint)) is not None:
             raise _invalid(wrong)
+
+
+def min_context_slot(method: str, params: list[Any]) -> tuple[int, dict[str, Any]] | None:
+    """The minContextSlot the call asks for, with its configuration; None if none."""
+    if method not in WITH_MIN_CONTEXT_SLOT or not params or not isinstance(params[-1], dict):
+        return None
+    config = params[-1]
+    wanted = config.get("minContextSlot")
+    return None if wanted is None else (u64(wanted), config)
+
+
+def not_reached(slot: int) -> RpcError:
+    """What a node answers a call whose minContextSlot is ahead of it (clients try again)."""
+    return RpcError(codes.MIN_CONTEXT_SLOT_NOT_REACHED, "Minimum context slot has not been "
+                    "reached", {"contextSlot": slot})
 
 
 def length(params: list[Any], least: int, most: int) -> None:

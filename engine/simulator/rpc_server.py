@@ -72,6 +72,10 @@ class ClusterRpc:
         if not isinstance(params, list):
             raise RpcError(codes.INVALID_PARAMS, "params must be an array")
         rpc_params.check(handler, params)  # in a validator's words, not Python's
+        if (asked := rpc_params.min_context_slot(method, params)) is not None:
+            slot = _at(self.chain.block_height, asked[1])
+            if asked[0] > slot:
+                raise rpc_params.not_reached(slot)
         try:
             return await handler(*params)
         except ValueError as error:  # the method's own words

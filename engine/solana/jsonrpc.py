@@ -12,6 +12,7 @@ INVALID_PARAMS = -32602
 PREFLIGHT_FAILURE = -32002  # data: {err, logs, unitsConsumed}
 SIGNATURE_VERIFICATION_FAILURE = -32003
 NODE_UNHEALTHY = -32005
+MIN_CONTEXT_SLOT_NOT_REACHED = -32016  # data: {contextSlot}
 RATE_LIMITED_HTTP = 429  # not a JSON-RPC code: nodes answer HTTP 429 Too Many Requests
 
 

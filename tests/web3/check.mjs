@@ -5,7 +5,7 @@
 // --programs), so airdrops and transfers are not tried.
 import {
   AddressLookupTableProgram, Connection, Keypair, LAMPORTS_PER_SOL, PublicKey, SYSVAR_CLOCK_PUBKEY,
-  SystemProgram, Transaction, TransactionMessage, VersionedTransaction, sendAndConfirmTransaction,
+  SolanaJSONRPCError, SystemProgram, Transaction, TransactionMessage, VersionedTransaction, sendAndConfirmTransaction,
 } from "@solana/web3.js";
 
 const [url, walletAddress, mode] = process.argv.slice(2);
@@ -85,6 +85,10 @@ check("getRecentPerformanceSamples", Array.isArray(await connection.getRecentPer
 check("getStakeMinimumDelegation", (await connection.getStakeMinimumDelegation()).value >= 0);
 check("getLargestAccounts", (await connection.getLargestAccounts()).value.length >= 1);
 check("getBlockProduction", (await connection.getBlockProduction()).value.range.firstSlot === 0);
+const ahead = await connection.getAccountInfoAndContext(wallet,
+  { minContextSlot: slot + 1_000_000 }).then(() => null, (error) => error);  // a node behind says so
+check("minContextSlot", ahead instanceof SolanaJSONRPCError && ahead.code === -32016
+  && ahead.message.includes("Minimum context slot has not been reached"), String(ahead));
 
 const slotSeen = await new Promise((resolve) => {  // PubSub on the port after JSON-RPC's
   const id = connection.onSlotChange((info) => {
