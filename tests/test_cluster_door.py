@@ -119,6 +119,11 @@ WSOL = "So11111111111111111111111111111111111111112"
     ("getRecentPrioritizationFees", [["x"]], "Invalid param: WrongSize"),
     ("getMultipleAccounts", [[WSOL] * 101], "Too many inputs provided; max 100"),
     ("getSignatureStatuses", [["1" * 64] * 257], "Too many inputs provided; max 256"),
+    ("getSlot", [{"commitment": "confirm"}], "Invalid params: unknown variant `confirm`, "
+                                             "expected one of `processed`, `confirmed`, "
+                                             "`finalized`."),
+    ("sendTransaction", ["AAAA", {"preflightCommitment": 1}], "Invalid params: invalid type: "
+                                                              "integer `1`, expected a string."),
     ("getProgramAccounts", [str(CPMM), {"filters": [{"memcmp": 5}]}],
      "Invalid params: a parameter of getProgramAccounts is not of its shape"),
 ])

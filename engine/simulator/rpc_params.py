@@ -38,6 +38,23 @@ def check(handler: Callable[..., Any], params: list[Any]) -> None:
             raise _invalid(wrong)
 
 
+COMMITMENTS = ("processed", "confirmed", "finalized")
+
+
+def commitment(params: list[Any]) -> None:
+    """A configuration's commitment (or preflightCommitment) is one a validator knows: a typo
+    such as "confirm" is refused, not read as the default."""
+    for config in (p for p in params if isinstance(p, dict)):
+        for key in ("commitment", "preflightCommitment"):
+            level = config.get(key)
+            if level is None or level in COMMITMENTS:
+                continue
+            if not isinstance(level, str):
+                raise _invalid(_unexpected(level, str))
+            raise _invalid(f"unknown variant `{level}`, expected one of "
+                           + ", ".join(f"`{c}`" for c in COMMITMENTS))
+
+
 def min_context_slot(method: str, params: list[Any]) -> tuple[int, dict[str, Any]] | None:
     """The minContextSlot the call asks for, with its configuration; None if none."""
     if method not in WITH_MIN_CONTEXT_SLOT or not params or not isinstance(params[-1], dict):

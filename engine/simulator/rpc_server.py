@@ -72,6 +72,7 @@ class ClusterRpc:
         if not isinstance(params, list):
             raise RpcError(codes.INVALID_PARAMS, "params must be an array")
         rpc_params.check(handler, params)  # in a validator's words, not Python's
+        rpc_params.commitment(params)
         if (asked := rpc_params.min_context_slot(method, params)) is not None:
             slot = _at(self.chain.block_height, asked[1])
             if asked[0] > slot:
