@@ -7,6 +7,7 @@ the Python behind it: a client that sends `5` for a signature reads `invalid typ
 from __future__ import annotations
 
 import inspect
+import math
 import types
 import typing
 from collections.abc import Callable, Sequence
@@ -26,19 +27,18 @@ WITH_MIN_CONTEXT_SLOT = frozenset({
     "getSignaturesForAddress", "getSlot", "getSlotLeader", "getStakeActivation",
     "getTokenAccountsByDelegate", "getTokenAccountsByOwner", "getTransactionCount",
     "isBlockhashValid", "sendTransaction", "simulateTransaction"})
+COMMITMENTS = ("processed", "confirmed", "finalized")
 EXPECTED = {str: "a string", int: "u64", bool: "a boolean", list: "a sequence", dict: "a map"}
 
 
 def check(handler: Callable[..., Any], params: list[Any]) -> None:
     """Raise INVALID_PARAMS unless `params` fit the handler's positional parameters."""
-    least, hints = _signature(getattr(handler, "__func__", handler), hasattr(handler, "__self__"))
-    length(params, least, len(hints))
-    for value, hint in zip(params, hints, strict=False):
+    least, most, hints = _signature(getattr(handler, "__func__", handler),
+                                    hasattr(handler, "__self__"))
+    length(params, least, most)
+    for value, hint in zip(params, hints, strict=False):  # past the named ones: *args, any
         if (wrong := _mismatch(value, hint)) is not None:
             raise _invalid(wrong)
-
-
-COMMITMENTS = ("processed", "confirmed", "finalized")
 
 
 def commitment(params: list[Any]) -> None:
@@ -70,7 +70,7 @@ def not_reached(slot: int) -> RpcError:
                     "reached", {"contextSlot": slot})
 
 
-def length(params: list[Any], least: int, most: int) -> None:
+def length(params: list[Any], least: int, most: float) -> None:
     """Raise INVALID_PARAMS unless there are `least` to `most` parameters."""
     if not least <= len(params) <= most:
         size = least if len(params) < least else most
@@ -78,6 +78,7 @@ def length(params: list[Any], least: int, most: int) -> None:
 
 
 def u64(value: object) -> int:
+    """An integer parameter (a slot, a count, lamports): u64, as a validator reads it."""
     if (wrong := _mismatch(value, int)) is not None:
         raise _invalid(wrong)
     assert isinstance(value, int)
@@ -86,32 +87,30 @@ def u64(value: object) -> int:
 
 def pubkey(text: object) -> Pubkey:
     """An address parameter, refused as a validator refuses one (its `verify_pubkey`)."""
-    if not isinstance(text, str):
-        raise _invalid(_unexpected(text, str))
-    if len(text) > 44:
-        raise RpcError(codes.INVALID_PARAMS, "Invalid param: WrongSize")
-    try:
-        decoded = base58.decode(text)
-    except ValueError:
-        raise RpcError(codes.INVALID_PARAMS, "Invalid param: Invalid") from None
-    if len(decoded) != 32:
-        raise RpcError(codes.INVALID_PARAMS, "Invalid param: WrongSize")
-    return Pubkey(decoded)
+    return Pubkey(_base58(text, 32, 44))
 
 
 def signature(text: object) -> str:
     """A signature parameter, refused as a validator refuses one (its `verify_signature`)."""
+    _base58(text, 64, 88)
+    assert isinstance(text, str)
+    return text
+
+
+def _base58(text: object, size: int, longest: int) -> bytes:
+    """`size` bytes in base58 of at most `longest` characters; else a validator's
+    `Invalid param: WrongSize` (or `Invalid`, for what is not base58)."""
     if not isinstance(text, str):
         raise _invalid(_unexpected(text, str))
-    if len(text) > 88:
+    if len(text) > longest:
         raise RpcError(codes.INVALID_PARAMS, "Invalid param: WrongSize")
     try:
         decoded = base58.decode(text)
     except ValueError:
         raise RpcError(codes.INVALID_PARAMS, "Invalid param: Invalid") from None
-    if len(decoded) != 64:
+    if len(decoded) != size:
         raise RpcError(codes.INVALID_PARAMS, "Invalid param: WrongSize")
-    return text
+    return decoded
 
 
 def _invalid(said: str) -> RpcError:
@@ -119,18 +118,18 @@ def _invalid(said: str) -> RpcError:
 
 
 @lru_cache(maxsize=1024)  # by function, not bound method: no cluster is kept alive by it
-def _signature(function: Callable[..., Any], bound: bool) -> tuple[int, tuple[Any, ...]]:
-    """How many positional parameters the function needs, and each one's type (Any where it
-    says none)."""
+def _signature(function: Callable[..., Any],
+               bound: bool) -> tuple[int, float, tuple[Any, ...]]:
+    """How many positional parameters the function needs and takes, and each named one's type
+    (Any where it says none)."""
     found = list(inspect.signature(function).parameters.values())[bound:]
-    if any(p.kind is p.VAR_POSITIONAL for p in found):
-        return 0, (Any,) * (1 << 16)
     positional = [p for p in found if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    most = math.inf if any(p.kind is p.VAR_POSITIONAL for p in found) else len(positional)
     try:
         hints = typing.get_type_hints(function)
     except (NameError, TypeError):  # a hint it cannot evaluate: the method checks for itself
         hints = {}
-    return (sum(p.default is p.empty for p in positional),
+    return (sum(p.default is p.empty for p in positional), most,
             tuple(hints.get(p.name, Any) for p in positional))
 
 
