@@ -29,9 +29,9 @@ from engine.simulator.world import SimWorld
 
 
 def open_world(clock: Clock, *, seed: int | None, latency_scale: float, failure_rate: float,
-                chain_db: str | None = None, funded: str | None = None,
-                lamports: int | None = None, market_flow: float | None = None,
-                programs: str | None = None) -> SimWorld:
+               chain_db: str | None = None, funded: str | None = None,
+               lamports: int | None = None, market_flow: float | None = None,
+               programs: str | None = None) -> SimWorld:
     """A fresh market, or, given `chain_db`, the one recorded there (created if new).
     `funded`: the wallet genesis funds (SOL, and the listed tokens), `lamports` of SOL if
     given; no other address holds anything. `programs`: a directory of the programs'
