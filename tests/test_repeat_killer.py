@@ -106,7 +106,18 @@ async def test_an_order_that_kills_the_process_three_times_ends_internal_error(
     db = tmp_path / "e.db"
     args = (*SIM, "--rpc-url", proxy.url, "--keypair", str(tmp_path / "wallet.json"))
     proxy.kills = 3
-    engine = EngineProcess(db, *args)
+    starts = 0
+
+    def started() -> EngineProcess:  # each with a log of its own, which a failure shows
+        nonlocal starts
+        starts += 1
+        return EngineProcess(db, *args, log=tmp_path / f"engine-{starts}.log")
+
+    def logs() -> str:
+        return "\n".join(f"{p.name}: {p.read_text()[-2000:]}"
+                         for p in sorted(tmp_path.glob("engine-*.log")))
+
+    engine = started()
     proxy.engine = engine
     await engine.start()
     async with aiohttp.ClientSession() as session:
@@ -116,19 +127,19 @@ async def test_an_order_that_kills_the_process_three_times_ends_internal_error(
         for _ in range(2):  # killed at its simulation; started again, it resumes and dies again
             assert engine.proc is not None
             await asyncio.to_thread(engine.proc.wait, 20)
-            engine = EngineProcess(db, *args)
+            engine = started()
             proxy.engine = engine
             with contextlib.suppress(RuntimeError):  # it may die before it answers /healthz
                 await engine.start()
         assert engine.proc is not None
         await asyncio.to_thread(engine.proc.wait, 20)
-        assert proxy.kills == 0
-        engine = EngineProcess(db, *args)
+        assert proxy.kills == 0, logs()
+        engine = started()
         await engine.start()
         try:
             async with session.get(f"{engine.url}/api/orders/{order_id}") as resp:
                 order = await resp.json()
-            assert order["status"] == "failed"
+            assert order.get("status") == "failed", (resp.status, order, logs())
             assert order["error"]["code"] == "INTERNAL_ERROR"
             async with session.post(f"{engine.url}/api/orders/execute", json=ORDER) as resp:
                 other = (await resp.json())["orderId"]
