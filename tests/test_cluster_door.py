@@ -124,6 +124,15 @@ WSOL = "So11111111111111111111111111111111111111112"
                                              "`finalized`."),
     ("sendTransaction", ["AAAA", {"preflightCommitment": 1}], "Invalid params: invalid type: "
                                                               "integer `1`, expected a string."),
+    # a configuration's fields, as the method's config struct reads them
+    ("getSignaturesForAddress", [WSOL, {"before": 5}], "Invalid params: invalid type: integer "
+                                                       "`5`, expected a string."),
+    ("getAccountInfo", [WSOL, {"dataSlice": {"offset": "a", "length": 1}}],
+     'Invalid params: invalid type: string "a", expected u64.'),
+    ("sendTransaction", ["AAAA", {"skipPreflight": "yes"}], 'Invalid params: invalid type: '
+                                                            'string "yes", expected a boolean.'),
+    ("getTokenAccountsByOwner", [WSOL, {"mint": 5}], "Invalid params: invalid type: integer "
+                                                     "`5`, expected a string."),
     ("getProgramAccounts", [str(CPMM), {"filters": [{"memcmp": 5}]}],
      "Invalid params: a parameter of getProgramAccounts is not of its shape"),
 ])

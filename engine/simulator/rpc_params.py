@@ -17,6 +17,7 @@ from typing import Any
 from solders.pubkey import Pubkey
 
 from engine.domain import base58
+from engine.simulator.rpc_configs import CONFIGS, FILTERS
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 
@@ -31,13 +32,19 @@ COMMITMENTS = ("processed", "confirmed", "finalized")
 EXPECTED = {str: "a string", int: "u64", bool: "a boolean", list: "a sequence", dict: "a map"}
 
 
-def check(handler: Callable[..., Any], params: list[Any]) -> None:
-    """Raise INVALID_PARAMS unless `params` fit the handler's positional parameters."""
+def check(method: str, handler: Callable[..., Any], params: list[Any]) -> None:
+    """Raise INVALID_PARAMS unless `params` fit the handler's positional parameters, and its
+    configuration object and filter, field by field, the method's (rpc_configs)."""
     least, most, hints = _signature(getattr(handler, "__func__", handler),
                                     hasattr(handler, "__self__"))
     length(params, least, most)
     for value, hint in zip(params, hints, strict=False):  # past the named ones: *args, any
         if (wrong := _mismatch(value, hint)) is not None:
+            raise _invalid(wrong)
+    for position, shape in (found for found in (CONFIGS.get(method), FILTERS.get(method))
+                            if found is not None):
+        if len(params) > position and isinstance(params[position], dict) and (
+                wrong := _mismatch(params[position], shape)) is not None:
             raise _invalid(wrong)
 
 
@@ -149,8 +156,12 @@ def _mismatch(value: Any, hint: Any) -> str | None:
             return _unexpected(value, list)
         inner = args[0] if args else Any
         return next((w for item in value if (w := _mismatch(item, inner)) is not None), None)
-    if kind is dict:
-        return None if isinstance(value, dict) else _unexpected(value, dict)
+    if kind is dict or typing.is_typeddict(kind):
+        if not isinstance(value, dict):
+            return _unexpected(value, dict)
+        fields = _fields(kind) if typing.is_typeddict(kind) else {}
+        return next((wrong for key, field in fields.items() if value.get(key) is not None
+                     and (wrong := _mismatch(value[key], field)) is not None), None)
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             return _unexpected(value, int)
@@ -158,6 +169,11 @@ def _mismatch(value: Any, hint: Any) -> str | None:
     if kind in (str, bool):
         return None if isinstance(value, kind) else _unexpected(value, kind)
     return None  # a type JSON has no word for: the method checks for itself
+
+
+@lru_cache(maxsize=64)
+def _fields(shape: type) -> dict[str, Any]:
+    return typing.get_type_hints(shape)
 
 
 def _unexpected(value: Any, wanted: type) -> str:

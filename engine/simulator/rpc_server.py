@@ -71,7 +71,7 @@ class ClusterRpc:
             raise RpcError(codes.METHOD_NOT_FOUND, f"Method not found: {method}")
         if not isinstance(params, list):
             raise RpcError(codes.INVALID_PARAMS, "params must be an array")
-        rpc_params.check(handler, params)  # in a validator's words, not Python's
+        rpc_params.check(method, handler, params)  # in a validator's words, not Python's
         rpc_params.commitment(params)
         if (asked := rpc_params.min_context_slot(method, params)) is not None:
             slot = _at(self.chain.block_height, asked[1])
