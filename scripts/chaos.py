@@ -24,14 +24,12 @@ import aiohttp
 import orjson
 
 from engine.config import state_paths
+from engine.testing.audit import audit, audit_postgres, reconcile_wallet
 from engine.testing.postgres import throwaway_postgres
 from engine.testing.process import (
     ClusterProcess,
     EngineProcess,
-    audit,
-    audit_postgres,
     children_of,
-    reconcile_wallet,
     submit_until,
     wait_all_terminal,
 )

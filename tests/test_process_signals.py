@@ -7,7 +7,8 @@ from pathlib import Path
 
 from conftest import load_script
 
-from engine.testing.process import EngineProcess, audit, submit_until, wait_all_terminal
+from engine.testing.audit import audit
+from engine.testing.process import EngineProcess, submit_until, wait_all_terminal
 
 ARGS = ("--latency-scale", "0.2", "--failure-rate", "0.2", "--seed", "3")
 

@@ -13,9 +13,9 @@ import pytest_asyncio
 
 from engine.simulator.world import SimWorld
 from engine.testing import EngineHarness
+from engine.testing.audit import reconcile_wallet
 from engine.testing.cluster import standalone_cluster, still_world, wallet_for
 from engine.testing.postgres import fresh_database
-from engine.testing.process import reconcile_wallet
 
 LEASE = 0.6  # seconds: a stopped engine's orders move within about this
 
