@@ -173,7 +173,7 @@ async def test_a_page_whose_engine_started_over_loads_again_and_goes_live(page: 
 
     page.on("load", loaded)
     await page.reload()  # opens the routed stream, which is refused
-    await asyncio.wait_for(again.wait(), 5)
+    await asyncio.wait_for(again.wait(), 30)  # as long as any of the page's waits
     await page.wait_for_selector("#connection.confirmed")
     assert len(refused) == 1 and page.errors == []
 
