@@ -30,7 +30,7 @@ WITH_MIN_CONTEXT_SLOT = frozenset({
     "getTokenAccountsByDelegate", "getTokenAccountsByOwner", "getTransactionCount",
     "isBlockhashValid", "sendTransaction", "simulateTransaction"})
 COMMITMENTS = ("processed", "confirmed", "finalized")
-Checker = Callable[[Any], "str | None"]
+Checker = Callable[[Any], str | None]  # what is wrong with a value (None: nothing)
 EXPECTED = {str: "a string", int: "u64", bool: "a boolean", list: "a sequence", dict: "a map"}
 
 
