@@ -133,6 +133,10 @@ WSOL = "So11111111111111111111111111111111111111112"
                                                             'string "yes", expected a boolean.'),
     ("getTokenAccountsByOwner", [WSOL, {"mint": 5}], "Invalid params: invalid type: integer "
                                                      "`5`, expected a string."),
+    ("getAccountInfo", [WSOL, {"encoding": "binary64"}], "Invalid params: unknown variant "
+                                                          "`binary64`, expected one of `base58`, "
+                                                          "`base64`, `base64+zstd`, "
+                                                          "`jsonParsed`."),
     ("getProgramAccounts", [str(CPMM), {"filters": [{"memcmp": 5}]}],
      "Invalid params: a parameter of getProgramAccounts is not of its shape"),
 ])

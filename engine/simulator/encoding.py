@@ -14,6 +14,7 @@ from solders.transaction import VersionedTransaction
 
 from engine.domain import base58
 from engine.domain.tokens import lookup
+from engine.simulator import rpc_params
 from engine.simulator.parsed import parsed_inner, parsed_message, table_lookups
 from engine.simulator.parsed_token import ui_amount
 from engine.solana import jsonrpc as codes
@@ -32,8 +33,7 @@ def encoding_of(config: dict[str, Any] | None, default: str = "base58") -> str:
         raise RpcError(codes.INVALID_PARAMS, "Invalid params: the configuration is an object")
     encoding = (config or {}).get("encoding", default)
     if encoding not in ENCODINGS:
-        raise RpcError(codes.INVALID_PARAMS, f"Invalid params: encoding {encoding!r} is not "
-                                             f"one of {', '.join(ENCODINGS)}")
+        raise rpc_params.unknown_variant(encoding, ENCODINGS)
     return str(encoding)
 
 
@@ -109,8 +109,7 @@ UNSUPPORTED_VERSION = -32015
 def transaction_encoding(config: dict[str, Any] | None) -> str:
     encoding = (config or {}).get("encoding") or "json"
     if encoding not in TRANSACTION_ENCODINGS:
-        raise RpcError(codes.INVALID_PARAMS, f"Invalid params: encoding {encoding!r} is not one "
-                                             f"of {', '.join(TRANSACTION_ENCODINGS)}")
+        raise rpc_params.unknown_variant(encoding, TRANSACTION_ENCODINGS)
     return str(encoding)
 
 

@@ -51,8 +51,7 @@ class LedgerRpc:
         config = config if isinstance(config, dict) else {}
         details = config.get("transactionDetails") or "full"
         if details not in DETAILS:
-            raise RpcError(codes.INVALID_PARAMS, f"Invalid params: transactionDetails is one of "
-                                                 f"{', '.join(DETAILS)}")
+            raise rpc_params.unknown_variant(details, DETAILS)
         transaction_encoding(config)
         if slot > self._chain.block_height:
             raise RpcError(BLOCK_NOT_AVAILABLE, f"Block not available for slot {slot}")

@@ -58,10 +58,15 @@ def commitment(params: list[Any]) -> None:
             level = config.get(key)
             if level is None or level in COMMITMENTS:
                 continue
-            if not isinstance(level, str):
-                raise _invalid(_unexpected(level, str))
-            raise _invalid(f"unknown variant `{level}`, expected one of "
-                           + ", ".join(f"`{c}`" for c in COMMITMENTS))
+            raise unknown_variant(level, COMMITMENTS)
+
+
+def unknown_variant(value: object, variants: Sequence[str]) -> RpcError:
+    """A value of an enum a validator does not know (an encoding, a commitment)."""
+    if not isinstance(value, str):
+        return _invalid(_unexpected(value, str))
+    return _invalid(f"unknown variant `{value}`, expected one of "
+                    + ", ".join(f"`{v}`" for v in variants))
 
 
 def min_context_slot(method: str, params: list[Any]) -> tuple[int, dict[str, Any]] | None:
