@@ -163,17 +163,20 @@ async def test_a_page_whose_engine_started_over_loads_again_and_goes_live(page: 
             ws.connect_to_server()
 
     await page.route_web_socket("**/api/orders/stream*", first_refused)
-    loads: list[str] = []
+    documents: list[str] = []
     again = asyncio.Event()  # the reload asked for, then the one the refusal makes
 
-    def loaded(_: Any) -> None:
-        loads.append(page.url)
-        if len(loads) == 2:
-            again.set()
+    def navigated(frame: Any) -> None:
+        # Counted as each document is committed, not at its `load`: the refusal may come
+        # while the first is still loading, and its reload then cuts that `load` short.
+        if frame == page.main_frame:
+            documents.append(frame.url)
+            if len(documents) == 2:
+                again.set()
 
-    page.on("load", loaded)
+    page.on("framenavigated", navigated)
     await page.reload()  # opens the routed stream, which is refused
-    await asyncio.wait_for(again.wait(), 30)  # as long as any of the page's waits
+    await asyncio.wait_for(again.wait(), 30)
     await page.wait_for_selector("#connection.confirmed")
     assert len(refused) == 1 and page.errors == []
 
