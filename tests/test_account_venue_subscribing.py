@@ -63,6 +63,13 @@ def still(directory: Path) -> tuple[ManualClock, SimWorld]:
     return clock, world
 
 
+async def loaded(rpc: RpcClient, clock: ManualClock, programs: tuple[Any, ...]) -> AccountVenue:
+    """A venue of these programs on that node, its pools read (a slot is 0.4 s)."""
+    venue = AccountVenue("v", programs, rpc, clock, slot_seconds=0.4)
+    await venue.load()
+    return venue
+
+
 async def settled(clock: ManualClock) -> None:
     for _ in range(4):
         for _ in range(20):
@@ -77,8 +84,7 @@ async def quoted_after(move: str, pool: str, programs: tuple[Any, ...],
     clock, world = still(directory)
     node = MovesWhileSubscribing(InProcess(world.rpc), move,
                                  lambda: world.move_price(pool, 1.5))
-    venue = AccountVenue("v", programs, RpcClient(node), clock, slot_seconds=0.4)
-    await venue.load()
+    venue = await loaded(RpcClient(node), clock, programs)
     before = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
     async with running(venue.run()):
         await settled(clock)
@@ -104,8 +110,7 @@ async def test_a_launch_swapped_on_while_its_vaults_are_subscribed_is_quoted(
     # read, and subscribed after: the first trades often come at that very moment (snipers).
     clock, world = still(tmp_path)
     node = MovesWhileSubscribing(InProcess(world.rpc))
-    venue = AccountVenue("v", (AMM_V4, CPMM), RpcClient(node), clock, slot_seconds=0.4)
-    await venue.load()
+    venue = await loaded(RpcClient(node), clock, (AMM_V4, CPMM))
     async with running(venue.run()):
         await settled(clock)  # following the seeded pools
         launch: dict[str, Any] = {}
@@ -140,8 +145,7 @@ async def test_a_change_told_while_a_read_is_answered_is_not_undone_by_the_read(
         tmp_path: Path) -> None:
     clock, world = still(tmp_path)
     node = MovesWhileReading(InProcess(world.rpc))
-    venue = AccountVenue("v", (DLMM,), RpcClient(node), clock, slot_seconds=0.4)
-    await venue.load()
+    venue = await loaded(RpcClient(node), clock, (DLMM,))
     before = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
     # Its first round subscribes, then reads every pool: the read's answer is the older one.
     node.arm("getMultipleAccounts", lambda: world.move_price("met-sol-usdc", 1.5))
@@ -176,8 +180,7 @@ async def test_the_vaults_are_subscribed_together_not_one_round_trip_each(
     clock = ManualClock()
     world = world_at(clock, tmp_path)
     node = Remote(InProcess(world.rpc))
-    venue = AccountVenue("v", (AMM_V4, CPMM), RpcClient(node), clock, slot_seconds=0.4)
-    await venue.load()
+    venue = await loaded(RpcClient(node), clock, (AMM_V4, CPMM))
     await venue.subscribe()
     assert len(venue.pools) >= 3 and len(node.vaults) >= 2 * len(venue.pools)
     assert node.most == len(set(node.vaults)) == len(node.vaults)  # each once, all at once
@@ -207,8 +210,7 @@ async def test_subscriptions_that_stop_delivering_are_noticed_and_made_again(
         logged: list[str], tmp_path: Path) -> None:
     clock, world = still(tmp_path)
     node = GoesDeaf(InProcess(world.rpc))
-    venue = AccountVenue("v", (DLMM,), RpcClient(node), clock, slot_seconds=0.4)
-    await venue.load()
+    venue = await loaded(RpcClient(node), clock, (DLMM,))
     start = await venue.quote(WSOL_MINT, USDC_MINT, 10**9)
     async with running(venue.run()):
         await settled(clock)
@@ -238,8 +240,7 @@ async def test_a_launch_whose_notification_was_lost_is_found_within_the_next_loo
         tmp_path: Path) -> None:
     clock, world = still(tmp_path)
     node = GoesDeaf(InProcess(world.rpc))
-    venue = AccountVenue("v", (AMM_V4, CPMM), RpcClient(node), clock, slot_seconds=0.4)
-    await venue.load()
+    venue = await loaded(RpcClient(node), clock, (AMM_V4, CPMM))
     async with running(venue.run()):
         await settled(clock)
         node.deafen()  # the launch's notification is lost
@@ -263,8 +264,7 @@ async def test_a_quiet_pool_is_quoted_at_the_clusters_time_of_each_slot(tmp_path
     clock = ManualClock()
     world = world_at(clock, tmp_path)
     node = InProcess(world.rpc)
-    venue = AccountVenue("v", (DLMM,), RpcClient(node), clock, slot_seconds=0.4)
-    await venue.load()
+    venue = await loaded(RpcClient(node), clock, (DLMM,))
     differences, pool = [], world.pool("met-sol-usdc")
     world.hold_prices()
     async with running(venue.run(), world.run(clock)):  # the market's slots, as the engine's
@@ -309,8 +309,7 @@ async def test_a_notification_on_its_way_at_a_look_is_no_reason_to_subscribe_aga
         logged: list[str], tmp_path: Path) -> None:
     clock, world = still(tmp_path)
     node = Late(InProcess(world.rpc))
-    venue = AccountVenue("v", (DLMM,), RpcClient(node), clock, slot_seconds=0.4)
-    await venue.load()
+    venue = await loaded(RpcClient(node), clock, (DLMM,))
     async with running(venue.run()):
         await settled(clock)
         # The next read is the look at every pool: the change is made as it is answered.
@@ -340,8 +339,7 @@ class RefusesOnce(MovesWhileSubscribing):
 async def test_a_vault_whose_subscription_failed_is_subscribed_again(tmp_path: Path) -> None:
     clock, world = still(tmp_path)
     node = RefusesOnce(InProcess(world.rpc))
-    venue = AccountVenue("v", (AMM_V4, CPMM), RpcClient(node), clock, slot_seconds=0.4)
-    await venue.load()
+    venue = await loaded(RpcClient(node), clock, (AMM_V4, CPMM))
     async with running(venue.run()):
         await settled(clock)
         node.arm("accountSubscribe", lambda: None)  # a launch's vault: refused once
@@ -364,8 +362,7 @@ async def test_a_pool_whose_math_failed_stays_left_out_through_the_looks_while_u
     """The look every 10 s reads every pool again; one whose accounts it finds as they were
     when its math failed is not tried (and logged) again until they change."""
     clock, world = still(tmp_path)
-    venue = AccountVenue("v", (DLMM,), RpcClient(InProcess(world.rpc)), clock, slot_seconds=0.4)
-    await venue.load()
+    venue = await loaded(RpcClient(InProcess(world.rpc)), clock, (DLMM,))
     real = account_venue.quote_pool
     failing = next(iter(venue.pools))
 
