@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from fake_servers import one_order_engine, serving
 
-from engine.commands import cli
+from engine.commands import arguments, cli
 from engine.commands.demo import why_no_launch
 from engine.commands.orders_text import amounts, describe
 from engine.domain.status import OrderStatus
@@ -247,7 +247,7 @@ async def test_a_reader_that_stops_early_ends_the_command_quietly_with_141(
 
 
 def test_orders_offers_every_status_the_engine_has_and_no_other() -> None:
-    assert set(cli.STATUSES) == {status.value for status in OrderStatus}
+    assert set(arguments.STATUSES) == {status.value for status in OrderStatus}
 
 
 def test_help_lists_the_commands() -> None:
