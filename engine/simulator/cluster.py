@@ -12,14 +12,7 @@ from typing import Any
 from solders.pubkey import Pubkey
 
 from engine.domain import base58
-from engine.domain.errors import (
-    BlockhashNotFound,
-    InsufficientFunds,
-    NodeUnhealthy,
-    RateLimited,
-    SendTimeout,
-    TransientError,
-)
+from engine.domain.errors import BlockhashNotFound, InsufficientFunds, SendTimeout
 from engine.domain.tokens import WSOL_MINT
 from engine.domain.transactions import Blockhash, Landed
 from engine.ports import Clock
@@ -32,21 +25,19 @@ from engine.simulator.execution import (
     fee_payer_lamports,
     token_balances,
 )
-from engine.simulator.faults import Faults
+from engine.simulator.faults import Faults, random_transient
 from engine.simulator.fees import FeeMarket
 from engine.simulator.history import History
 from engine.simulator.ledger import ChainRecord, Later
 from engine.simulator.lookup_tables import TableModel, WithTables
 from engine.simulator.message import Message
-from engine.simulator.refusals import AlreadyProcessed, PreflightFailed, WalletMismatch
+from engine.simulator.refusals import AlreadyProcessed, WalletMismatch, preflight_check
 from engine.simulator.slots import SLOT_SECONDS, Slots
 from engine.simulator.wallet import Wallet
 from engine.solana.programs import PoolInfo
 from engine.solana.transaction import Tables
 
 GENESIS_UNIX = 1_764_000_000
-RANDOM_TRANSIENTS: tuple[type[TransientError], ...] = (RateLimited, NodeUnhealthy,
-                                                       BlockhashNotFound, SendTimeout)
 
 
 class SimChain:
@@ -197,8 +188,7 @@ class SimChain:
         scripted = self.faults.send_error(message.order_id, message.attempt) if faults else None
         if scripted is not None:
             raise scripted(f"scripted {scripted.code} for attempt {message.attempt}")
-        unlucky = faults and self._rng.random() < self._failure_rate
-        error = self._rng.choice(RANDOM_TRANSIENTS) if unlucky else None
+        error = random_transient(self._rng, self._failure_rate) if faults else None
         if error is not None and error is not SendTimeout:
             raise error(f"simulated transient {error.code}")
         if message.last_valid_height < self.block_height:
@@ -207,21 +197,14 @@ class SimChain:
             raise AlreadyProcessed(signature)
         if message.fee_payer != self.owner and self.execution == "model":  # with programs,
             raise InsufficientFunds(f"AccountNotFound: {message.fee_payer} holds no SOL")  # it runs
-        if self._executor.shortfall(message) is not None:
-            if self.wallet.balances.get(WSOL_MINT, 0) < message.fee:  # a node drops it
-                raise PreflightFailed(Outcome(err="InsufficientFundsForFee",
-                                              code=InsufficientFunds.code))
-            if preflight:  # with simulateTransaction's error and logs; nothing is charged
-                raise PreflightFailed(self._executor.run(message, self.now(), dry=True))
-            # Without a preflight it lands, fails, and pays its fee, as on any node.
-        if preflight and self.execution == "bytecode":  # the programs run it first, as a node's
-            simulated = self._executor.run(message, self.now(), dry=True)  # preflight does
-            if simulated.err is not None:
-                raise PreflightFailed(simulated)
+        preflight_check(self._executor, message, self.now(),
+                        self.wallet.balances.get(WSOL_MINT, 0), simulate=preflight,
+                        bytecode=self.execution == "bytecode")
         if not (faults and self.faults.drops(message.order_id, message.attempt)):
             if self._record is not None:
                 self._record.sent(signature, payload, message.last_valid_height)
-            delay = self._landing_delay(message) * self._scale
+            delay = self.fees.landing_delay(message.contended, message.compute_unit_price,
+                                            self.block_height, self._rng) * self._scale
             self._in_flight[signature] = asyncio.create_task(self._land(message, delay))
         if error is SendTimeout or (faults and self.faults.times_out(message.order_id,
                                                                     message.attempt)):
@@ -250,14 +233,6 @@ class SimChain:
         """The wallet of that address: the funded one's, else none (naming an address never
         funds it)."""
         return self.wallet if owner == self.owner else None
-
-    def _landing_delay(self, message: Message) -> float:
-        """Seconds to land: 2-3 s as in the seed; paying the accounts' going rate (or more)
-        buys the next slot or two."""
-        rate = self.fees.going_rate(message.contended, self.block_height)
-        if message.compute_unit_price > 0 and message.compute_unit_price >= rate:
-            return self._rng.uniform(SLOT_SECONDS, 2 * SLOT_SECONDS)
-        return self._rng.uniform(2.0, 3.0)
 
     def pending(self, signature: str) -> bool:
         return signature in self._in_flight

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
-from engine.domain.errors import TransientError
+from engine.domain.errors import (
+    BlockhashNotFound,
+    NodeUnhealthy,
+    RateLimited,
+    SendTimeout,
+    TransientError,
+)
+
+RANDOM_TRANSIENTS: tuple[type[TransientError], ...] = (RateLimited, NodeUnhealthy,
+                                                       BlockhashNotFound, SendTimeout)
+
+
+def random_transient(rng: random.Random, rate: float) -> type[TransientError] | None:
+    """The node's unscripted misfortune: at `rate`, one of the transient failures a busy node
+    answers (a send that times out is delivered all the same)."""
+    return rng.choice(RANDOM_TRANSIENTS) if rng.random() < rate else None
 
 
 @dataclass

@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 
+from engine.simulator.slots import SLOT_SECONDS
+
 WINDOW_SLOTS = 150  # what getRecentPrioritizationFees looks back over
 BUSY_SLOTS = 10  # activity counted over this many slots sets the going rate
 BASE_MICRO_LAMPORTS = 1_000  # a quiet account's typical bid
@@ -58,3 +60,11 @@ class FeeMarket:
         """The 75th percentile of recent fees on these accounts: paying it lands first."""
         fees = sorted(fee for _, fee in self.recent(accounts, slot))
         return fees[int(len(fees) * 0.75)] if fees else 0
+
+    def landing_delay(self, accounts: Sequence[str], price: int, slot: int,
+                      rng: random.Random) -> float:
+        """Seconds to land: 2-3 s as in the seed; paying these accounts' going rate (or more)
+        per compute unit buys the next slot or two."""
+        if price > 0 and price >= self.going_rate(accounts, slot):
+            return rng.uniform(SLOT_SECONDS, 2 * SLOT_SECONDS)
+        return rng.uniform(2.0, 3.0)

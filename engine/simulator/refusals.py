@@ -4,7 +4,9 @@ record, and transactions a node refuses before or instead of landing them (its J
 
 from __future__ import annotations
 
-from engine.simulator.execution import Outcome
+from engine.domain.errors import InsufficientFunds
+from engine.simulator.execution import Outcome, Runs
+from engine.simulator.message import Message
 
 
 class WalletMismatch(Exception):
@@ -22,3 +24,21 @@ class PreflightFailed(Exception):
 
 class AlreadyProcessed(Exception):
     """A rebroadcast of a transaction that has landed: the cluster does not run it twice."""
+
+
+def preflight_check(runs: Runs, message: Message, now: int, lamports: int, *, simulate: bool,
+              bytecode: bool) -> None:
+    """What a node refuses before it forwards a transaction (raises `PreflightFailed`): a
+    wallet that cannot pay its fee (dropped, preflight or not), one that cannot pay its swaps
+    (with a preflight, the simulation's error; without one it lands, fails and pays its fee),
+    and with the programs, any failure of the preflight simulation. Nothing is charged."""
+    if runs.shortfall(message) is not None:
+        if lamports < message.fee:
+            raise PreflightFailed(Outcome(err="InsufficientFundsForFee",
+                                          code=InsufficientFunds.code))
+        if simulate:
+            raise PreflightFailed(runs.run(message, now, dry=True))
+    if simulate and bytecode:  # the programs run it first, as a node's preflight does
+        simulated = runs.run(message, now, dry=True)
+        if simulated.err is not None:
+            raise PreflightFailed(simulated)
