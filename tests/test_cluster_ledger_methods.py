@@ -1,6 +1,8 @@
 """The cluster's ledger as solana-py reads it: blocks with their transactions, the signatures
 that named an address, block production, the largest accounts and token accounts; each answer
-parsed by solana-py's (solders') own types, and the ledger still there after a restart."""
+parsed by solana-py's (solders') own types, and the ledger still there after a restart. The
+clients read at `confirmed`: the sales are newer than the 32 slots a block takes to be rooted
+(`finalized`, a node's default, is test_cluster_commitment's)."""
 
 from __future__ import annotations
 
@@ -10,12 +12,14 @@ import pytest
 import pytest_asyncio
 from cluster_clients import confirmed_sale, raw
 from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Confirmed
 from solana.rpc.core import RPCException
 from solana.rpc.models import TokenAccountOpts
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.rpc.responses import (
     GetBlockProductionResp,
+    GetBlocksResp,
     GetBlocksWithLimitResp,
     GetInflationRewardResp,
 )
@@ -56,7 +60,7 @@ async def ledger(tmp_path_factory: pytest.TempPathFactory
 async def test_a_block_holds_the_transactions_that_landed_in_its_slot(
         ledger: tuple[ClusterProcess, list[str], Pubkey]) -> None:
     cluster, signatures, _ = ledger
-    async with AsyncClient(cluster.url) as client:
+    async with AsyncClient(cluster.url, commitment=Confirmed) as client:
         landed = (await client.get_transaction(Signature.from_string(signatures[1]), "json",
                                                max_supported_transaction_version=0)).value
         assert landed is not None and landed.slot >= 1
@@ -67,11 +71,14 @@ async def test_a_block_holds_the_transactions_that_landed_in_its_slot(
         previous = (await client.get_block(landed.slot - 1, "json",
                                            max_supported_transaction_version=0)).value
         assert block.previous_blockhash == previous.blockhash
-        blocks = (await client.get_blocks(landed.slot - 1, landed.slot)).value
-        assert blocks == [landed.slot - 1, landed.slot]
-    limited = GetBlocksWithLimitResp.from_json(await raw(cluster.url, "getBlocksWithLimit", 0, 2))
+    blocks = GetBlocksResp.from_json(await raw(cluster.url, "getBlocks", landed.slot - 1,
+                                               landed.slot, {"commitment": "confirmed"}))
+    assert blocks.value == [landed.slot - 1, landed.slot]
+    limited = GetBlocksWithLimitResp.from_json(await raw(cluster.url, "getBlocksWithLimit", 0, 2,
+                                                         {"commitment": "confirmed"}))
     assert limited.value == [0, 1]
-    refused = await raw(cluster.url, "getBlock", landed.slot)  # no maxSupportedTransactionVersion
+    refused = await raw(cluster.url, "getBlock", landed.slot,  # no maxSupportedTransactionVersion
+                        {"commitment": "confirmed"})
     assert '"code":-32015' in refused
     assert '"code":-32004' in await raw(cluster.url, "getBlock", 10**9)
 
@@ -79,7 +86,7 @@ async def test_a_block_holds_the_transactions_that_landed_in_its_slot(
 async def test_the_signatures_that_named_an_address_newest_first(
         ledger: tuple[ClusterProcess, list[str], Pubkey]) -> None:
     cluster, signatures, wallet = ledger
-    async with AsyncClient(cluster.url) as client:
+    async with AsyncClient(cluster.url, commitment=Confirmed) as client:
         found = (await client.get_signatures_for_address(wallet)).value
         assert [str(s.signature) for s in found] == signatures[::-1]
         assert found[0].memo is not None and "order:" in found[0].memo and found[0].err is None
@@ -93,7 +100,7 @@ async def test_the_signatures_that_named_an_address_newest_first(
 async def test_the_cluster_shape_and_largest_account_methods_parse(
         ledger: tuple[ClusterProcess, list[str], Pubkey]) -> None:
     cluster, _, wallet = ledger
-    async with AsyncClient(cluster.url) as client:
+    async with AsyncClient(cluster.url, commitment=Confirmed) as client:
         production = GetBlockProductionResp.from_json(await raw(cluster.url,
                                                                 "getBlockProduction"))
         assert len(production.value.by_identity) == 1
@@ -118,7 +125,7 @@ async def test_the_ledger_survives_a_restart(
     cluster, signatures, wallet = ledger
     await cluster.terminate()
     await cluster.start()
-    async with AsyncClient(cluster.url) as client:
+    async with AsyncClient(cluster.url, commitment=Confirmed) as client:
         found = (await client.get_signatures_for_address(wallet)).value
         assert [str(s.signature) for s in found] == signatures[::-1]
         landed = (await client.get_transaction(Signature.from_string(signatures[1]), "json",
@@ -131,7 +138,7 @@ async def test_the_ledger_survives_a_restart(
 async def test_a_transaction_in_json_parsed_names_its_accounts_and_parses_the_memo(
         ledger: tuple[ClusterProcess, list[str], Pubkey]) -> None:
     cluster, signatures, wallet = ledger
-    async with AsyncClient(cluster.url) as client:
+    async with AsyncClient(cluster.url, commitment=Confirmed) as client:
         found = (await client.get_transaction(Signature.from_string(signatures[0]),
                                               "jsonParsed",
                                               max_supported_transaction_version=0)).value

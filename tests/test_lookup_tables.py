@@ -143,7 +143,8 @@ async def test_a_route_too_large_for_a_packet_looks_its_accounts_up_and_lands(
     landed = await chain.confirm(tx)
     assert landed is not None and landed.err is None and landed.amount_out > 0
     found = await rpc(world, "getTransaction", tx.signature,
-                      {"encoding": "json", "maxSupportedTransactionVersion": 0})
+                      {"encoding": "json", "maxSupportedTransactionVersion": 0,
+                       "commitment": "confirmed"})
     loaded = found["meta"]["loadedAddresses"]
     assert len(loaded["writable"]) + len(loaded["readonly"]) > 20
     assert found["transaction"]["message"]["addressTableLookups"][0]["accountKey"] == \
@@ -251,7 +252,8 @@ async def test_addresses_are_not_usable_in_the_slot_they_were_appended(
     [status] = (await rpc(world, "getSignatureStatuses", [signature]))["value"]
     assert status is not None and status["err"] is None
     found = await rpc(world, "getTransaction", signature,
-                      {"encoding": "jsonParsed", "maxSupportedTransactionVersion": 0})
+                      {"encoding": "jsonParsed", "maxSupportedTransactionVersion": 0,
+                       "commitment": "confirmed"})
     parsed = [ix["parsed"] for ix in found["transaction"]["message"]["instructions"]
               if ix.get("program") == "address-lookup-table"]
     assert [ix["type"] for ix in parsed] == ["createLookupTable", "extendLookupTable"]
@@ -280,7 +282,8 @@ async def test_a_table_must_be_derived_from_a_recent_slot(world: SimWorld,
                           {"encoding": "base64", "skipPreflight": True})
     await world.chain.history.settled()
     found = await rpc(world, "getTransaction", signature,
-                      {"encoding": "json", "maxSupportedTransactionVersion": 0})
+                      {"encoding": "json", "maxSupportedTransactionVersion": 0,
+                       "commitment": "confirmed"})
     assert found["meta"]["err"] == {"InstructionError": [0, "InvalidInstructionData"]}
     assert any(f"{future} is not a recent slot" in line for line in found["meta"]["logMessages"])
 
@@ -310,7 +313,8 @@ async def test_an_order_split_on_both_hops_is_confirmed_in_one_transaction(
     assert final["status"] == "confirmed", final
     assert len(order["route"]["legs"]) == 4
     found = await engine.world.rpc.dispatch("getTransaction", [
-        final["txHash"], {"encoding": "base64", "maxSupportedTransactionVersion": 0}])
+        final["txHash"], {"encoding": "base64", "maxSupportedTransactionVersion": 0,
+                         "commitment": "confirmed"}])
     raw = base64.b64decode(found["transaction"][0])
     assert len(raw) <= MAX_TRANSACTION_BYTES and found["meta"]["loadedAddresses"]["writable"]
 
@@ -369,8 +373,10 @@ async def test_a_node_failing_the_tables_transaction_is_a_transient_failure_and_
 
 async def test_the_finalized_slot_a_table_is_derived_from_trails_by_32(world: SimWorld) -> None:
     world.chain.travel_to(100)
-    assert await rpc(world, "getSlot") == 100
+    assert await rpc(world, "getSlot", {"commitment": "processed"}) == 100
+    assert await rpc(world, "getSlot", {"commitment": "confirmed"}) == 100
     assert await rpc(world, "getSlot", {"commitment": "finalized"}) == 68
+    assert await rpc(world, "getSlot") == 68  # a validator's default: finalized
     assert await rpc(world, "getBlockHeight", {"commitment": "finalized"}) == 68
 
 

@@ -13,7 +13,7 @@ from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
 from engine.domain import base58
-from engine.simulator import rpc_params
+from engine.simulator import commitment, rpc_params
 from engine.simulator.blockhashes import blockhash_at
 from engine.simulator.cluster import GENESIS_UNIX, SimChain
 from engine.simulator.encoding import transaction_encoding, transaction_json
@@ -53,17 +53,21 @@ class LedgerRpc:
         if details not in DETAILS:
             raise rpc_params.unknown_variant(details, DETAILS)
         transaction_encoding(config)
-        if slot > self._chain.block_height:
+        if slot > commitment.seen(self._chain.block_height, config):  # finalized: rooted only
             raise RpcError(BLOCK_NOT_AVAILABLE, f"Block not available for slot {slot}")
         await self._chain.history.settled()
         landed = [(payload, meta) for _, payload, meta in self._chain.history.in_slots(slot, slot)]
         return block_json(slot, landed, config)
 
-    async def get_blocks(self, start: int, end: int | None = None,
+    async def get_blocks(self, start: int, end: int | dict[str, Any] | None = None,
                          config: dict[str, Any] | None = None) -> list[int]:
+        """The slots from `start` to `end` (or the newest the commitment sees) that hold a
+        block: every slot here. `end` may be left out with the configuration in its place."""
+        if isinstance(end, dict):
+            end, config = None, end
         start = _slot(start, "start_slot")
-        last = self._chain.block_height if end is None else min(_slot(end, "end_slot"),
-                                                                 self._chain.block_height)
+        newest = commitment.seen(self._chain.block_height, config)
+        last = newest if end is None else min(_slot(end, "end_slot"), newest)
         if last - start > MAX_BLOCK_RANGE:
             raise RpcError(codes.INVALID_PARAMS, f"Slot range too large; max {MAX_BLOCK_RANGE}")
         return list(range(start, last + 1))
@@ -73,7 +77,8 @@ class LedgerRpc:
         start, limit = _slot(start, "start_slot"), _slot(limit, "limit")
         if limit > MAX_BLOCK_RANGE:
             raise RpcError(codes.INVALID_PARAMS, f"Limit too large; max {MAX_BLOCK_RANGE}")
-        return list(range(start, min(start + limit - 1, self._chain.block_height) + 1))
+        newest = commitment.seen(self._chain.block_height, config)
+        return list(range(start, min(start + limit - 1, newest) + 1))
 
     async def get_signatures_for_address(self, address: str,
                                          config: dict[str, Any] | None = None
@@ -94,6 +99,8 @@ class LedgerRpc:
         if until is not None:
             found = found[:next((n for n, (s, _) in enumerate(found) if s == until), len(found))]
         height, out = self._chain.block_height, []
+        newest = commitment.seen(height, config)  # finalized: what rooted blocks hold
+        found = [(signature, slot) for signature, slot in found if slot <= newest]
         for signature, slot in found[:limit]:
             landed = await self._chain.status(signature)
             err = None
@@ -103,7 +110,7 @@ class LedgerRpc:
             out.append({"signature": signature, "slot": slot, "err": err,
                         "memo": _memo(landed.memo if landed else ""),
                         "blockTime": GENESIS_UNIX + int(slot * SLOT_SECONDS),
-                        "confirmationStatus": "finalized" if height - slot >= 32
+                        "confirmationStatus": "finalized" if slot <= commitment.root(height)
                         else "confirmed"})
         return out
 

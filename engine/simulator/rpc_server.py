@@ -14,7 +14,7 @@ from engine.domain.errors import (
     RateLimited,
     SendTimeout,
 )
-from engine.simulator import rpc_params
+from engine.simulator import commitment, rpc_params
 from engine.simulator.account_rpc import AccountRpc, Accounts
 from engine.simulator.chain_events import ChainEvents
 from engine.simulator.cluster import GENESIS_UNIX, SimChain
@@ -35,7 +35,6 @@ from engine.solana.jsonrpc import RpcError, RpcTimeout
 from engine.solana.transaction import Rejected
 
 MAX_SIGNATURES = 256
-FINALITY_DEPTH = 32  # slots after which a landed transaction is finalized
 MAX_FEE_ACCOUNTS = 128
 
 Handler = Callable[..., Awaitable[Any]]
@@ -73,8 +72,9 @@ class ClusterRpc:
             raise RpcError(codes.INVALID_PARAMS, "params must be an array")
         rpc_params.check(method, handler, params)  # in a validator's words, not Python's
         rpc_params.commitment(params)
+        commitment.history_floor(method, params)
         if (asked := rpc_params.min_context_slot(method, params)) is not None:
-            slot = _at(self.chain.block_height, asked[1])
+            slot = commitment.seen(self.chain.block_height, asked[1])
             if asked[0] > slot:
                 raise rpc_params.not_reached(slot)
         try:
@@ -117,13 +117,13 @@ class ClusterRpc:
         return "ok"
 
     async def get_slot(self, config: dict[str, Any] | None = None) -> int:
-        return _at(self.chain.block_height, config)
+        return commitment.seen(self.chain.block_height, config)
 
     async def get_genesis_hash(self) -> str:
         return self.chain.genesis_hash
 
     async def get_block_height(self, config: dict[str, Any] | None = None) -> int:
-        return _at(self.chain.block_height, config)
+        return commitment.seen(self.chain.block_height, config)
 
     async def get_latest_blockhash(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
         blockhash = self.chain.latest_blockhash()
@@ -176,7 +176,7 @@ class ClusterRpc:
                 found = await self.chain.transaction(signature)
                 err = found[2]["err"] if found else landed.err
             depth = max(height - landed.slot, 0)
-            final = depth >= FINALITY_DEPTH  # a node roots a block about 32 slots later
+            final = landed.slot <= commitment.root(height)
             values.append({"slot": landed.slot, "confirmations": None if final else depth,
                            "err": err, "status": {"Ok": None} if err is None else {"Err": err},
                            "confirmationStatus": "finalized" if final else "confirmed"})
@@ -188,6 +188,8 @@ class ClusterRpc:
         if found is None:
             return None
         landed, payload, meta = found
+        if landed.slot > commitment.seen(self.chain.block_height, config):
+            return None  # not rooted yet, and finalized asked for (or by default)
         return {"slot": landed.slot, "blockTime": GENESIS_UNIX + int(landed.slot * SLOT_SECONDS),
                 **transaction_json(payload, meta, config)}
 
@@ -202,12 +204,6 @@ class ClusterRpc:
         slot = self.chain.block_height
         return [{"slot": s, "prioritizationFee": fee}
                 for s, fee in self.chain.fees.recent(accounts, slot)]
-
-
-def _at(height: int, config: dict[str, Any] | None) -> int:
-    """The slot a commitment level sees: finalized trails by the depth a validator roots at."""
-    commitment = config.get("commitment") if isinstance(config, dict) else None
-    return max(height - FINALITY_DEPTH, 0) if commitment == "finalized" else height
 
 
 def _preflight(err: Any, message: str, logs: list[str] | None = None,

@@ -1,0 +1,45 @@
+"""Commitment levels as a validator reads them: the level a call asks for (finalized when it
+does not say, as agave's `CommitmentConfig::default()`), the slot each level sees, and the
+floor of the history methods, which read confirmed or finalized blocks only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.solana import jsonrpc as codes
+from engine.solana.jsonrpc import RpcError
+
+FINALITY_DEPTH = 32  # slots after which a block is rooted, and what landed in it finalized
+# Read from the blockstore, where nothing is only processed: agave refuses `processed` here.
+HISTORY = frozenset({"getTransaction", "getBlock", "getBlocks", "getBlocksWithLimit",
+                     "getSignaturesForAddress"})
+
+
+def asked(config: object) -> str:
+    """The level a configuration asks for; finalized if it names none."""
+    level = config.get("commitment") if isinstance(config, dict) else None
+    return level if isinstance(level, str) else "finalized"
+
+
+def root(height: int) -> int:
+    """The highest finalized slot: a validator roots a block about 32 slots after it."""
+    return max(height - FINALITY_DEPTH, 0)
+
+
+def seen(height: int, config: object) -> int:
+    """The slot a level sees: the root for finalized; the tip for processed and confirmed (a
+    one-validator cluster confirms what it processes, at once)."""
+    return root(height) if asked(config) == "finalized" else height
+
+
+def of_call(params: list[Any]) -> object:
+    """A call's configuration: its last parameter, when that is an object."""
+    return params[-1] if params and isinstance(params[-1], dict) else None
+
+
+def history_floor(method: str, params: list[Any]) -> None:
+    """What agave's `check_is_at_least_confirmed` answers a history method asked at
+    `processed`: -32602, in its words (no "Invalid params:" before them)."""
+    if method in HISTORY and asked(of_call(params)) == "processed":
+        raise RpcError(codes.INVALID_PARAMS,
+                       "Method does not support commitment below `confirmed`")

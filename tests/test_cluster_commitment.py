@@ -1,0 +1,120 @@
+"""Commitment as a validator reads it, through solana-py: a call that names none reads at
+`finalized`, whose blocks are rooted 32 slots after they are made; the history methods
+(getTransaction, getBlock, getBlocks, getBlocksWithLimit, getSignaturesForAddress) read
+confirmed or finalized blocks only and refuse `processed` in agave's words. A bot that reads a
+transaction it has just seen land must ask for `confirmed`, here as on devnet."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from cluster_clients import confirmed_sale, raw
+from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Confirmed
+from solana.rpc.core import RPCException
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+
+from engine.testing.process import ClusterProcess, EngineProcess
+
+BELOW_CONFIRMED = "Method does not support commitment below `confirmed`"
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def landed(tmp_path_factory: pytest.TempPathFactory
+                 ) -> AsyncIterator[tuple[ClusterProcess, Signature, Pubkey]]:
+    """A cluster (no time passing but what its cheatcodes make) on which an engine sold SOL
+    once: (the cluster, the sale's signature, the wallet)."""
+    tmp_path = tmp_path_factory.mktemp("commitment")
+    wallet = tmp_path / "wallet.json"
+    cluster = ClusterProcess(tmp_path / "cluster.db", "--latency-scale", "0", "--failure-rate",
+                             "0", "--market-flow", "0", "--cheatcodes", "--fund-keypair",
+                             str(wallet))
+    await cluster.start()
+    await call(cluster.url, "surfnet_timeTravel", {"absoluteSlot": 100})  # past genesis
+    engine = EngineProcess(tmp_path / "e.db", "--latency-scale", "0", "--failure-rate", "0",
+                           "--rpc-url", cluster.url, "--keypair", str(wallet))
+    await engine.start()
+    try:
+        signature = Signature.from_string(await confirmed_sale(engine.url))
+    finally:
+        await engine.terminate()
+    yield cluster, signature, Keypair.from_json(wallet.read_text()).pubkey()
+    await cluster.terminate()
+
+
+async def call(url: str, method: str, *params: object) -> dict[str, object]:
+    answer: dict[str, object] = json.loads(await raw(url, method, *params))
+    return answer
+
+
+async def test_history_methods_refuse_processed_in_agaves_words(
+        landed: tuple[ClusterProcess, Signature, Pubkey]) -> None:
+    cluster, signature, wallet = landed
+    processed = {"commitment": "processed"}
+    for method, params in (("getTransaction", [str(signature), processed]),
+                           ("getBlock", [1, processed]), ("getBlocks", [0, None, processed]),
+                           ("getBlocks", [0, processed]), ("getBlocksWithLimit", [0, 5, processed]),
+                           ("getSignaturesForAddress", [str(wallet), processed])):
+        answer = await call(cluster.url, method, *params)
+        assert answer.get("error") == {"code": -32602, "message": BELOW_CONFIRMED}, (method,
+                                                                                    answer)
+
+
+async def test_a_transaction_is_read_at_confirmed_at_once_and_by_default_once_rooted(
+        landed: tuple[ClusterProcess, Signature, Pubkey]) -> None:
+    cluster, signature, wallet = landed
+    async with AsyncClient(cluster.url) as finalized, \
+            AsyncClient(cluster.url, commitment=Confirmed) as confirmed:
+        seen = (await confirmed.get_transaction(signature,
+                                                max_supported_transaction_version=0)).value
+        assert seen is not None and seen.transaction.meta is not None
+        slot = seen.slot
+        assert [s.signature for s in (await confirmed.get_signatures_for_address(wallet)).value
+                ] == [signature]
+        block = (await confirmed.get_block(slot, max_supported_transaction_version=0)).value
+        assert [t.transaction.signatures[0] for t in block.transactions] == [signature]
+        root = (await finalized.get_slot()).value  # solana-py's default: finalized
+        assert root == max((await confirmed.get_slot()).value - 32, 0) < slot
+
+        # Not rooted yet: a client that names no commitment does not see it.
+        assert (await finalized.get_transaction(signature,
+                                                max_supported_transaction_version=0)).value is None
+        assert (await finalized.get_signatures_for_address(wallet)).value == []
+        with pytest.raises(RPCException, match="Block not available for slot"):
+            await finalized.get_block(slot, max_supported_transaction_version=0)
+        assert (await finalized.get_blocks(0)).value == list(range(root + 1))
+        assert (await call(cluster.url, "getBlocks", 0, {"commitment": "confirmed"}))[
+            "result"] == list(range((await confirmed.get_slot()).value + 1))
+
+        # 32 slots on, its block is rooted and the transaction finalized.
+        await call(cluster.url, "surfnet_timeTravel", {"absoluteSlot": slot + 32})
+        found = (await finalized.get_transaction(signature,
+                                                 max_supported_transaction_version=0)).value
+        assert found is not None and found.slot == slot
+        [named] = (await finalized.get_signatures_for_address(wallet)).value
+        assert (named.signature, str(named.confirmation_status)) == (
+            signature, "TransactionConfirmationStatus.Finalized")
+        assert (await finalized.get_block(slot, max_supported_transaction_version=0)).value
+        assert (await finalized.get_blocks(slot, slot)).value == [slot]
+
+
+async def test_min_context_slot_is_weighed_at_the_commitment_asked_for(
+        landed: tuple[ClusterProcess, Signature, Pubkey]) -> None:
+    cluster, _, wallet = landed
+    now = (await call(cluster.url, "getSlot", {"commitment": "processed"}))["result"]
+    assert isinstance(now, int)
+    tip = now + 40
+    await call(cluster.url, "surfnet_timeTravel", {"absoluteSlot": tip})
+    confirmed = await call(cluster.url, "getBalance", str(wallet),
+                           {"commitment": "confirmed", "minContextSlot": tip})
+    assert "result" in confirmed, confirmed
+    by_default = await call(cluster.url, "getBalance", str(wallet), {"minContextSlot": tip})
+    assert by_default.get("error") == {"code": -32016, "message": "Minimum context slot has "
+                                       "not been reached", "data": {"contextSlot": tip - 32}}
