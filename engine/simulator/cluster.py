@@ -147,8 +147,9 @@ class SimChain:
             self._on_change(moved)
 
     def idle(self) -> None:
-        """A client waits on a transaction that is not coming: with no time passing (latency
-        scale 0), each such wait is a block, so that blockhashes still expire."""
+        """A client waits on a transaction that is not coming, or not yet finalized: with no
+        time passing (latency scale 0), each such wait is a block, so that blockhashes still
+        expire and blocks are still rooted."""
         if self.slots.no_time:
             self.slots.skipped += 1
             self.advance()

@@ -189,6 +189,7 @@ class ClusterRpc:
             return None
         landed, payload, meta = found
         if landed.slot > commitment.seen(self.chain.block_height, config):
+            self.chain.idle()  # a client polling for finalization: with no time passing, a block
             return None  # not rooted yet, and finalized asked for (or by default)
         return {"slot": landed.slot, "blockTime": GENESIS_UNIX + int(landed.slot * SLOT_SECONDS),
                 **transaction_json(payload, meta, config)}
