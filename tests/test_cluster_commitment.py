@@ -107,13 +107,18 @@ async def test_a_transaction_is_read_at_confirmed_at_once_and_by_default_once_ro
         assert (await finalized.get_blocks(slot, slot)).value == [slot]
 
 
-async def test_min_context_slot_is_weighed_at_the_commitment_asked_for(
+async def test_slots_and_min_context_slots_are_read_at_the_commitment_asked_for(
         landed: tuple[ClusterProcess, Signature, Pubkey]) -> None:
     cluster, _, wallet = landed
     now = (await call(cluster.url, "getSlot", {"commitment": "processed"}))["result"]
     assert isinstance(now, int)
     tip = now + 40
     await call(cluster.url, "surfnet_timeTravel", {"absoluteSlot": tip})
+    for method in ("getSlot", "getBlockHeight"):
+        assert (await call(cluster.url, method))["result"] == tip - 32
+        assert (await call(cluster.url, method, {"commitment": "confirmed"}))["result"] == tip
+    epoch = (await call(cluster.url, "getEpochInfo"))["result"]
+    assert isinstance(epoch, dict) and epoch["absoluteSlot"] == tip - 32
     confirmed = await call(cluster.url, "getBalance", str(wallet),
                            {"commitment": "confirmed", "minContextSlot": tip})
     assert "result" in confirmed, confirmed

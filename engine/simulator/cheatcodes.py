@@ -177,7 +177,8 @@ class Cheatcodes:
                 "value": None}
 
     async def _epoch(self) -> dict[str, int]:
-        return await NodeInfo(self._chain).get_epoch_info()
+        # Where the clock now stands, not the root behind it (a node's default commitment).
+        return await NodeInfo(self._chain).get_epoch_info({"commitment": "processed"})
 
 
 def _key(value: Any, name: str) -> Pubkey:

@@ -13,6 +13,7 @@ from typing import Any
 from solders.message import Message, MessageV0
 from solders.pubkey import Pubkey
 
+from engine.simulator import commitment
 from engine.simulator.cluster import GENESIS_UNIX, SimChain
 from engine.simulator.slots import SLOT_SECONDS
 from engine.solana import jsonrpc as codes
@@ -50,7 +51,8 @@ class NodeInfo:
             "getInflationGovernor": self.get_inflation_governor,
             "getInflationRate": self.get_inflation_rate,
             "getStakeMinimumDelegation": self.get_stake_minimum_delegation,
-            "getMaxRetransmitSlot": self.get_slot, "getMaxShredInsertSlot": self.get_slot,
+            "getMaxRetransmitSlot": self.newest_slot,
+            "getMaxShredInsertSlot": self.newest_slot,
             "getRecentPerformanceSamples": self.get_recent_performance_samples,
             "getBlockCommitment": self.get_block_commitment,
         }
@@ -65,11 +67,12 @@ class NodeInfo:
     async def get_identity(self) -> dict[str, str]:
         return {"identity": self.identity}
 
-    async def get_slot(self, config: dict[str, Any] | None = None) -> int:
+    async def newest_slot(self) -> int:
+        """What the validator has received and replayed: the newest slot, at no commitment."""
         return self._chain.block_height
 
     async def get_epoch_info(self, config: dict[str, Any] | None = None) -> dict[str, int]:
-        slot = self._chain.block_height
+        slot = commitment.seen(self._chain.block_height, config)  # finalized unless asked
         return {"absoluteSlot": slot, "blockHeight": slot, "epoch": slot // SLOTS_PER_EPOCH,
                 "slotIndex": slot % SLOTS_PER_EPOCH, "slotsInEpoch": SLOTS_PER_EPOCH,
                 "transactionCount": self._chain.transaction_count}
