@@ -125,3 +125,21 @@ async def test_slots_and_min_context_slots_are_read_at_the_commitment_asked_for(
     by_default = await call(cluster.url, "getBalance", str(wallet), {"minContextSlot": tip})
     assert by_default.get("error") == {"code": -32016, "message": "Minimum context slot has "
                                        "not been reached", "data": {"contextSlot": tip - 32}}
+
+
+async def test_an_old_status_is_found_in_the_ledger_only_when_asked_to_search_it(
+        landed: tuple[ClusterProcess, Signature, Pubkey]) -> None:
+    cluster, signature, _ = landed
+    async with AsyncClient(cluster.url, commitment=Confirmed) as client:
+        found = (await client.get_transaction(signature,
+                                              max_supported_transaction_version=0)).value
+        assert found is not None
+        await call(cluster.url, "surfnet_timeTravel", {"absoluteSlot": found.slot + 301})
+        # Past a validator's status cache (300 slots): a plain poll finds nothing...
+        assert (await client.get_signature_statuses([signature])).value == [None]
+        # ...and searchTransactionHistory finds it, finalized, in the ledger (as the engine asks).
+        [status] = (await client.get_signature_statuses(
+            [signature], search_transaction_history=True)).value
+        assert status is not None and status.slot == found.slot and status.err is None
+        assert (status.confirmations, str(status.confirmation_status)) == (
+            None, "TransactionConfirmationStatus.Finalized")

@@ -38,6 +38,9 @@ MAX_SIGNATURES = 256
 MAX_FEE_ACCOUNTS = 128
 
 Handler = Callable[..., Awaitable[Any]]
+# The slots whose signatures a validator's status cache answers from; older ones are found only
+# with searchTransactionHistory, in its ledger (agave's MAX_CACHE_ENTRIES).
+STATUS_CACHE_SLOTS = 300
 
 
 class ClusterRpc:
@@ -164,12 +167,16 @@ class ClusterRpc:
         for signature in signatures:
             rpc_params.signature(signature)
         height, values = self.chain.block_height, list[dict[str, Any] | None]()
+        history = isinstance(config, dict) and config.get("searchTransactionHistory") is True
         for signature in signatures:
             landed = await self.chain.status(signature)
             if landed is None:
                 values.append(None)
                 if not self.chain.pending(signature):
                     self.chain.idle()
+                continue
+            if landed.slot < height - STATUS_CACHE_SLOTS and not history:
+                values.append(None)  # out of the node's status cache: only its ledger knows
                 continue
             err = None
             if landed.err is not None:
