@@ -15,10 +15,14 @@ from cluster_clients import confirmed_sale, raw
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
 from solana.rpc.core import RPCException
+from solana.rpc.models import TxOpts
+from solders.hash import Hash
 from solders.keypair import Keypair
-from solders.pubkey import Pubkey
+from solders.message import MessageV0, to_bytes_versioned
 from solders.signature import Signature
+from solders.transaction import VersionedTransaction
 
+from engine.solana import lookup_tables as alt
 from engine.testing.process import ClusterProcess, EngineProcess
 
 BELOW_CONFIRMED = "Method does not support commitment below `confirmed`"
@@ -28,9 +32,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def landed(tmp_path_factory: pytest.TempPathFactory
-                 ) -> AsyncIterator[tuple[ClusterProcess, Signature, Pubkey]]:
+                 ) -> AsyncIterator[tuple[ClusterProcess, Signature, Keypair]]:
     """A cluster (no time passing but what its cheatcodes make) on which an engine sold SOL
-    once: (the cluster, the sale's signature, the wallet)."""
+    once: (the cluster, the sale's signature, the wallet's keypair)."""
     tmp_path = tmp_path_factory.mktemp("commitment")
     wallet = tmp_path / "wallet.json"
     cluster = ClusterProcess(tmp_path / "cluster.db", "--latency-scale", "0", "--failure-rate",
@@ -45,7 +49,7 @@ async def landed(tmp_path_factory: pytest.TempPathFactory
         signature = Signature.from_string(await confirmed_sale(engine.url))
     finally:
         await engine.terminate()
-    yield cluster, signature, Keypair.from_json(wallet.read_text()).pubkey()
+    yield cluster, signature, Keypair.from_json(wallet.read_text())
     await cluster.terminate()
 
 
@@ -55,8 +59,9 @@ async def call(url: str, method: str, *params: object) -> dict[str, object]:
 
 
 async def test_history_methods_refuse_processed_in_agaves_words(
-        landed: tuple[ClusterProcess, Signature, Pubkey]) -> None:
-    cluster, signature, wallet = landed
+        landed: tuple[ClusterProcess, Signature, Keypair]) -> None:
+    cluster, signature, payer = landed
+    wallet = payer.pubkey()
     processed = {"commitment": "processed"}
     for method, params in (("getTransaction", [str(signature), processed]),
                            ("getBlock", [1, processed]), ("getBlocks", [0, None, processed]),
@@ -68,8 +73,9 @@ async def test_history_methods_refuse_processed_in_agaves_words(
 
 
 async def test_a_transaction_is_read_at_confirmed_at_once_and_by_default_once_rooted(
-        landed: tuple[ClusterProcess, Signature, Pubkey]) -> None:
-    cluster, signature, wallet = landed
+        landed: tuple[ClusterProcess, Signature, Keypair]) -> None:
+    cluster, signature, payer = landed
+    wallet = payer.pubkey()
     async with AsyncClient(cluster.url) as finalized, \
             AsyncClient(cluster.url, commitment=Confirmed) as confirmed:
         seen = (await confirmed.get_transaction(signature,
@@ -108,8 +114,9 @@ async def test_a_transaction_is_read_at_confirmed_at_once_and_by_default_once_ro
 
 
 async def test_slots_and_min_context_slots_are_read_at_the_commitment_asked_for(
-        landed: tuple[ClusterProcess, Signature, Pubkey]) -> None:
-    cluster, _, wallet = landed
+        landed: tuple[ClusterProcess, Signature, Keypair]) -> None:
+    cluster, _, payer = landed
+    wallet = payer.pubkey()
     now = (await call(cluster.url, "getSlot", {"commitment": "processed"}))["result"]
     assert isinstance(now, int)
     tip = now + 40
@@ -128,7 +135,7 @@ async def test_slots_and_min_context_slots_are_read_at_the_commitment_asked_for(
 
 
 async def test_an_old_status_is_found_in_the_ledger_only_when_asked_to_search_it(
-        landed: tuple[ClusterProcess, Signature, Pubkey]) -> None:
+        landed: tuple[ClusterProcess, Signature, Keypair]) -> None:
     cluster, signature, _ = landed
     async with AsyncClient(cluster.url, commitment=Confirmed) as client:
         found = (await client.get_transaction(signature,
@@ -143,3 +150,37 @@ async def test_an_old_status_is_found_in_the_ledger_only_when_asked_to_search_it
         assert status is not None and status.slot == found.slot and status.err is None
         assert (status.confirmations, str(status.confirmation_status)) == (
             None, "TransactionConfirmationStatus.Finalized")
+
+
+async def test_a_blockhash_is_known_at_the_commitment_it_was_read_at(
+        landed: tuple[ClusterProcess, Signature, Keypair]) -> None:
+    """"Blockhash not found" in a preflight, the error bots meet most on a real node: the
+    blockhash read at `confirmed`, the preflight at the default, `finalized`, whose bank is 32
+    slots older and has never seen it."""
+    cluster, _, payer = landed
+    async with AsyncClient(cluster.url) as finalized, \
+            AsyncClient(cluster.url, commitment=Confirmed) as confirmed:
+        tip, root = (await confirmed.get_slot()).value, (await finalized.get_slot()).value
+        assert root == tip - 32
+        old = await finalized.get_latest_blockhash()
+        new = await confirmed.get_latest_blockhash()
+        assert (old.context.slot, old.value.last_valid_block_height) == (root, root + 150)
+        assert (new.context.slot, new.value.last_valid_block_height) == (tip, tip + 150)
+        valid = [await call(cluster.url, "isBlockhashValid", str(new.value.blockhash), *config)
+                 for config in ([], [{"commitment": "confirmed"}])]
+        assert [v["result"]["value"] for v in valid] == [False, True]  # type: ignore[index]
+
+        def table_made_with(blockhash: Hash, slot: int = root) -> bytes:  # the model runs it
+            create, _ = alt.create(payer.pubkey(), payer.pubkey(), slot)
+            message = MessageV0.try_compile(payer.pubkey(), [create], [], blockhash)
+            return bytes(VersionedTransaction.populate(
+                message, [payer.sign_message(to_bytes_versioned(message))]))
+
+        with pytest.raises(RPCException, match="Blockhash not found"):
+            await finalized.send_raw_transaction(table_made_with(new.value.blockhash))
+        sent = await confirmed.send_raw_transaction(
+            table_made_with(new.value.blockhash), TxOpts(preflight_commitment=Confirmed))
+        assert isinstance(sent.value, Signature)
+        sent = await finalized.send_raw_transaction(table_made_with(old.value.blockhash,
+                                                                    root - 1))
+        assert isinstance(sent.value, Signature)  # the finalized blockhash, 118 slots to live

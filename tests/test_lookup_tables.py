@@ -206,6 +206,12 @@ def signed(world: SimWorld, payer: Keypair, instructions: list[Any],
     return base64.b64encode(bytes(tx)).decode()
 
 
+# As the engine sends and simulates: at the commitment its blockhash was read at (a node's
+# default, finalized, does not know a blockhash newer than its root).
+SEND = {"encoding": "base64", "preflightCommitment": "confirmed"}
+READ = {"encoding": "base64", "commitment": "confirmed"}
+
+
 def wallet(tmp_path: Path) -> Keypair:
     return Keypair.from_json((tmp_path / "wallet.json").read_text())
 
@@ -217,7 +223,7 @@ async def test_a_transaction_over_1232_bytes_is_refused_as_a_node_refuses_it(
                            b"x" * 1_200, [])
     with pytest.raises(RpcError) as refused:
         await rpc(world, "sendTransaction", signed(world, payer, [memo]),
-                  {"encoding": "base64"})
+                  SEND)
     assert refused.value.code == -32602
     assert "too large" in refused.value.message and "max: 1232 bytes" in refused.value.message
 
@@ -230,7 +236,7 @@ async def test_a_lookup_in_a_table_that_does_not_exist_is_refused(world: SimWorl
     fake = AddressLookupTableAccount(Keypair().pubkey(), [nowhere])
     with pytest.raises(RpcError) as refused:
         await rpc(world, "sendTransaction", signed(world, payer, [send], [fake]),
-                  {"encoding": "base64"})
+                  SEND)
     assert refused.value.code == -32002  # the preflight's answer
     assert refused.value.data["err"] == "AddressLookupTableNotFound"
 
@@ -247,7 +253,7 @@ async def test_addresses_are_not_usable_in_the_slot_they_were_appended(
     world.chain.pause()
     signature = await rpc(world, "sendTransaction", signed(world, payer, [
         create, alt.extend(table, payer.pubkey(), payer.pubkey(), targets)]),
-        {"encoding": "base64"})
+        SEND)
     await world.chain.history.settled()
     [status] = (await rpc(world, "getSignatureStatuses", [signature]))["value"]
     assert status is not None and status["err"] is None
@@ -261,13 +267,12 @@ async def test_addresses_are_not_usable_in_the_slot_they_were_appended(
     assert parsed[1]["info"]["newAddresses"] == [str(a) for a in targets]
     lookups = [AddressLookupTableAccount(table, targets)]
     with pytest.raises(RpcError) as refused:  # the clock stands still: still the same slot
-        await rpc(world, "simulateTransaction", signed(world, payer, swap, lookups),
-                  {"encoding": "base64"})
+        await rpc(world, "simulateTransaction", signed(world, payer, swap, lookups), READ)
     assert refused.value.data["err"] == "InvalidAddressLookupTableIndex"
     world.chain.resume()
     world.chain.travel_to(world.chain.block_height + 1)
     simulated = await rpc(world, "simulateTransaction", signed(world, payer, swap, lookups),
-                          {"encoding": "base64"})
+                          READ)
     assert simulated["value"]["err"] is None
 
 
@@ -295,7 +300,7 @@ async def test_without_the_programs_freezing_a_table_is_refused_honestly(
         AccountMeta(Keypair().pubkey(), False, True), AccountMeta(payer.pubkey(), True, False),
         AccountMeta(payer.pubkey(), True, True)])
     simulated = await rpc(model_world, "simulateTransaction",
-                          signed(model_world, payer, [freeze]), {"encoding": "base64"})
+                          signed(model_world, payer, [freeze]), READ)
     assert simulated["value"]["err"] == {"InstructionError": [0, "InvalidInstructionData"]}
     assert any("--programs" in line for line in simulated["value"]["logs"])
 
@@ -336,7 +341,7 @@ async def test_a_restarted_cluster_still_has_the_tables(tmp_path: Path,
         table = await rpc(again, "getAccountInfo", memory.kept["lookup_tables"],
                           {"encoding": "base64"})
         assert table["value"]["owner"] == str(alt.PROGRAM)
-        await rpc(again, "sendTransaction", tx.payload, {"encoding": "base64"})
+        await rpc(again, "sendTransaction", tx.payload, SEND)
         landed = await engine_side(again, tmp_path, memory).confirm(tx)
         assert landed is not None and landed.err is None
     finally:
@@ -407,5 +412,5 @@ async def test_without_the_programs_a_table_transaction_with_other_work_is_refus
                                   lamports=1))
     with pytest.raises(RpcError) as refused:  # the model would run the table part alone
         await rpc(model_world, "sendTransaction", signed(model_world, payer, [create, pay]),
-                  {"encoding": "base64"})
+                  SEND)
     assert refused.value.code == -32602 and "of their own" in refused.value.message

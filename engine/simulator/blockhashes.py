@@ -19,12 +19,16 @@ class Blockhashes:
         self._made: dict[str, int] = {}  # blockhash -> the height it was made at
 
     def latest(self) -> Blockhash:
-        height = self._height()
+        return self.at(self._height())
+
+    def at(self, height: int) -> Blockhash:
+        """The blockhash of the block at `height`, as getLatestBlockhash answers it at a
+        commitment that sees that block (finalized: the root's, 32 blocks old)."""
         digest = blockhash_at(height)
         if digest not in self._made:
             self._made[digest] = height
             if len(self._made) > 4 * BLOCKHASH_VALIDITY:  # keep the recent ones only
-                horizon = height - 2 * BLOCKHASH_VALIDITY
+                horizon = self._height() - 2 * BLOCKHASH_VALIDITY
                 for old in [h for h, at in self._made.items() if at < horizon]:
                     del self._made[old]
         return Blockhash(digest, height + BLOCKHASH_VALIDITY)
@@ -41,10 +45,13 @@ class Blockhashes:
                     break
         return None if made is None else made + BLOCKHASH_VALIDITY
 
-    def valid(self, blockhash: str) -> bool:
-        """isBlockhashValid: one of this cluster's, still young enough to land with."""
+    def valid(self, blockhash: str, height: int | None = None) -> bool:
+        """isBlockhashValid: one of this cluster's, still young enough to land with, as the
+        bank at `height` (the newest, unless a commitment sees an older one) knows it: a
+        blockhash newer than that bank's block is not in its queue."""
         expiry = self.expiry(blockhash)
-        return expiry is not None and self._height() <= expiry
+        seen = self._height() if height is None else height
+        return expiry is not None and expiry - BLOCKHASH_VALIDITY <= seen <= expiry
 
 
 @lru_cache(maxsize=1024)

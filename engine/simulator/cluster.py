@@ -157,11 +157,12 @@ class SimChain:
                 self._record.put_meta({"chain": self._counters()})
 
     # -- blockhashes -------------------------------------------------------------------------
-    def latest_blockhash(self) -> Blockhash:
-        return self.blockhashes.latest()
+    def latest_blockhash(self, height: int | None = None) -> Blockhash:
+        """The newest blockhash, or the one of the block at `height` (a commitment's)."""
+        return self.blockhashes.latest() if height is None else self.blockhashes.at(height)
 
-    def blockhash_valid(self, blockhash: str) -> bool:
-        return self.blockhashes.valid(blockhash)
+    def blockhash_valid(self, blockhash: str, height: int | None = None) -> bool:
+        return self.blockhashes.valid(blockhash, height)
 
     @property
     def transaction_count(self) -> int:
@@ -174,10 +175,12 @@ class SimChain:
                             any_program=self.execution == "bytecode", tables=self._tables)
 
     # -- transactions ------------------------------------------------------------------------
-    async def send(self, payload: str, *, preflight: bool = True, faults: bool = True) -> str:
+    async def send(self, payload: str, *, preflight: bool = True, faults: bool = True,
+                   bank: int | None = None) -> str:
         """sendTransaction: verify, deduplicate, preflight, and let it land; its signature.
         `faults`: whether the node's transient failures and scripted faults may strike (not
-        for the cluster's own transactions, such as its faucet's)."""
+        for the cluster's own transactions, such as its faucet's); `bank`: the slot the
+        preflight reads at (its commitment's), whose blockhashes it knows (the newest: None)."""
         delay = self._rng.uniform(0.02, 0.06) * self._scale
         if delay > 0:  # the node's answer takes that long; with no time passing, none
             await self._clock.sleep(delay)
@@ -192,7 +195,11 @@ class SimChain:
         error = random_transient(self._rng, self._failure_rate) if faults else None
         if error is not None and error is not SendTimeout:
             raise error(f"simulated transient {error.code}")
-        if message.last_valid_height < self.block_height:
+        expired = message.last_valid_height < self.block_height
+        # A preflight at an older bank (finalized) does not know a blockhash newer than it.
+        unknown = preflight and bank is not None and not self.blockhash_valid(
+            message.recent_blockhash, bank)
+        if expired or unknown:
             raise BlockhashNotFound(f"blockhash {message.recent_blockhash[:8]}... not found")
         if signature in self.history:  # its blockhash is live, so its landing is in memory
             raise AlreadyProcessed(signature)

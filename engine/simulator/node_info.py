@@ -95,14 +95,17 @@ class NodeInfo:
         parsed: Message | MessageV0 = (MessageV0.from_bytes(raw[1:]) if raw[0] & 0x80
                                        else Message.from_bytes(raw))
         fee = LAMPORTS_PER_SIGNATURE * parsed.header.num_required_signatures
-        valid = self._chain.blockhash_valid(str(parsed.recent_blockhash))
-        return {"context": self._context(), "value": fee if valid else None}
+        slot = commitment.seen(self._chain.block_height, config)  # as that bank knows it
+        valid = self._chain.blockhash_valid(str(parsed.recent_blockhash), slot)
+        return {"context": {**self._context(), "slot": slot}, "value": fee if valid else None}
 
     async def is_blockhash_valid(self, blockhash: str,
                                  config: dict[str, Any] | None = None) -> dict[str, Any]:
         if not isinstance(blockhash, str):
             raise RpcError(codes.INVALID_PARAMS, "Invalid params: a blockhash is a string")
-        return {"context": self._context(), "value": self._chain.blockhash_valid(blockhash)}
+        slot = commitment.seen(self._chain.block_height, config)  # as that bank knows it
+        return {"context": {**self._context(), "slot": slot},
+                "value": self._chain.blockhash_valid(blockhash, slot)}
 
     async def first_slot(self) -> int:
         return 0

@@ -129,14 +129,19 @@ class ClusterRpc:
         return commitment.seen(self.chain.block_height, config)
 
     async def get_latest_blockhash(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
-        blockhash = self.chain.latest_blockhash()
-        return {"context": self._context(), "value": {
+        """The blockhash of the newest block the commitment sees (finalized: the root's)."""
+        slot = commitment.seen(self.chain.block_height, config)
+        blockhash = self.chain.latest_blockhash(slot)
+        return {"context": {**self._context(), "slot": slot}, "value": {
             "blockhash": blockhash.hash, "lastValidBlockHeight": blockhash.last_valid_height}}
 
     async def send_transaction(self, tx: str, config: dict[str, Any] | None = None) -> str:
         base64_transactions_only(config)
         try:
-            return await self.chain.send(tx, preflight=not (config or {}).get("skipPreflight"))
+            config = config if isinstance(config, dict) else {}
+            preflight = {"commitment": config.get("preflightCommitment")}  # finalized if none
+            return await self.chain.send(tx, preflight=not config.get("skipPreflight"),
+                                         bank=commitment.seen(self.chain.block_height, preflight))
         except Rejected as error:
             raise _rejected(error) from None
         except PreflightFailed as failed:

@@ -16,6 +16,7 @@ from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
+from engine.simulator import commitment
 from engine.simulator.cluster import SimChain
 from engine.simulator.encoding import (
     MAX_ACCOUNTS,
@@ -51,16 +52,19 @@ class SimulationRpc:
             raise RpcError(codes.INVALID_PARAMS, "simulateTransaction's accounts need the "
                                                  "programs' runtime (start with --programs)")
         replacement = None
+        bank = commitment.seen(self._chain.block_height, config)  # finalized unless asked
         if replace:
-            latest = self._chain.latest_blockhash()
+            latest = self._chain.latest_blockhash(bank)
             tx = _with_blockhash(tx, latest.hash)
             replacement = {"blockhash": latest.hash,
                            "lastValidBlockHeight": latest.last_valid_height}
-        elif not self._known_blockhash(tx):
-            return {"context": self._context(), "value": {
-                "err": "BlockhashNotFound", "logs": [], "accounts": None, "unitsConsumed": 0,
-                "returnData": None, "innerInstructions": None, "replacementBlockhash": None}}
         try:
+            if not replace and not self._known_blockhash(tx, bank):
+                self._chain.read(tx, verify=verify)  # sanitised first (its lookups resolved),
+                return {"context": self._context(), "value": {  # as a node does; then not run
+                    "err": "BlockhashNotFound", "logs": [], "accounts": None,
+                    "unitsConsumed": 0, "returnData": None, "innerInstructions": None,
+                    "replacementBlockhash": None}}
             message, outcome = self._chain.simulate(
                 tx, verify=verify, detail=wanted is not None or bool(config.get(
                     "innerInstructions")))
@@ -78,13 +82,13 @@ class SimulationRpc:
             "innerInstructions": outcome.inner if config.get("innerInstructions") else None,
             "replacementBlockhash": replacement}}
 
-    def _known_blockhash(self, tx: str) -> bool:
+    def _known_blockhash(self, tx: str, bank: int) -> bool:
         try:
             blockhash = str(VersionedTransaction.from_bytes(base64.b64decode(tx))
                             .message.recent_blockhash)
         except ValueError:
             return True  # not a transaction: its parsing refuses it, as a node's does
-        return self._chain.blockhash_valid(blockhash)
+        return self._chain.blockhash_valid(blockhash, bank)
 
 
 def _wanted_accounts(option: Any) -> tuple[list[Pubkey], dict[str, Any]] | None:
