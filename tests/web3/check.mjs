@@ -132,6 +132,36 @@ check("getParsedTransaction (System transfer)", transfer.transaction.message.ins
   (ix) => ix.program === "system" && ix.parsed.type === "transfer"
     && ix.parsed.info.lamports === LAMPORTS_PER_SOL / 4), transfer);
 
+// A bare Connection names no commitment: the node's default, finalized, 32 slots behind. Its
+// preflight does not know a blockhash read at confirmed ("Blockhash not found", as on a real
+// node); its own, the root's, it knows.
+const bare = new Connection(url);
+const transferWith = (recentBlockhash) => {
+  const tx = new VersionedTransaction(new TransactionMessage({ payerKey: payer.publicKey,
+    recentBlockhash, instructions: [SystemProgram.transfer({ fromPubkey: payer.publicKey,
+      toPubkey: Keypair.generate().publicKey, lamports: LAMPORTS_PER_SOL / 100 })],
+  }).compileToV0Message());
+  tx.sign([payer]);
+  return tx;
+};
+let unknown = null;
+try {
+  await bare.sendTransaction(transferWith((await connection.getLatestBlockhash()).blockhash));
+} catch (error) {
+  unknown = error;
+}
+check("a confirmed blockhash, preflighted at finalized", unknown !== null
+  && String(unknown.message).includes("Blockhash not found"), String(unknown));
+const rootBefore = await bare.getBlockHeight();
+const rooted = await bare.getLatestBlockhash();
+check("getLatestBlockhash at finalized", rooted.lastValidBlockHeight >= rootBefore + 150
+  && rooted.lastValidBlockHeight <= (await bare.getBlockHeight()) + 150
+  && (await connection.getBlockHeight()) - rootBefore >= 32, rooted);
+const viaRoot = await bare.sendTransaction(transferWith(rooted.blockhash));
+await connection.confirmTransaction({ signature: viaRoot, ...rooted });
+check("a finalized blockhash, preflighted at finalized",
+  (await connection.getSignatureStatus(viaRoot)).value?.err === null);
+
 // Logs and account changes of transactions made here.
 const logged = new Promise((resolve) => {
   const id = connection.onLogs(payer.publicKey, (logs) => {
