@@ -6,6 +6,7 @@ transaction it has just seen land must ask for `confirmed`, here as on devnet.""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 
@@ -184,3 +185,14 @@ async def test_a_blockhash_is_known_at_the_commitment_it_was_read_at(
         sent = await finalized.send_raw_transaction(table_made_with(old.value.blockhash,
                                                                     root - 1))
         assert isinstance(sent.value, Signature)  # the finalized blockhash, 118 slots to live
+
+        # A preflight's minContextSlot is weighed at its preflightCommitment's slot.
+        payload = base64.b64encode(table_made_with(new.value.blockhash, root - 2)).decode()
+        tip, root = (await confirmed.get_slot()).value, (await finalized.get_slot()).value
+        at_root = await call(cluster.url, "sendTransaction", payload,
+                             {"encoding": "base64", "minContextSlot": tip})
+        assert at_root.get("error") == {"code": -32016, "message": "Minimum context slot has "
+                                        "not been reached", "data": {"contextSlot": root}}
+        at_tip = await call(cluster.url, "sendTransaction", payload, {
+            "encoding": "base64", "minContextSlot": tip, "preflightCommitment": "confirmed"})
+        assert "result" in at_tip, at_tip

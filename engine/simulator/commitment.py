@@ -15,9 +15,10 @@ HISTORY = frozenset({"getTransaction", "getBlock", "getBlocks", "getBlocksWithLi
                      "getSignaturesForAddress"})
 
 
-def asked(config: object) -> str:
-    """The level a configuration asks for; finalized if it names none."""
-    level = config.get("commitment") if isinstance(config, dict) else None
+def asked(config: object, key: str = "commitment") -> str:
+    """The level a configuration asks for; finalized if it names none. `key`: where it names
+    it (sendTransaction's preflight reads at its `preflightCommitment`)."""
+    level = config.get(key) if isinstance(config, dict) else None
     return level if isinstance(level, str) else "finalized"
 
 
@@ -26,10 +27,15 @@ def root(height: int) -> int:
     return max(height - FINALITY_DEPTH, 0)
 
 
-def seen(height: int, config: object) -> int:
+def seen(height: int, config: object, key: str = "commitment") -> int:
     """The slot a level sees: the root for finalized; the tip for processed and confirmed (a
     one-validator cluster confirms what it processes, at once)."""
-    return root(height) if asked(config) == "finalized" else height
+    return root(height) if asked(config, key) == "finalized" else height
+
+
+def key_of(method: str) -> str:
+    """Where a method's configuration names the commitment its bank is read at."""
+    return "preflightCommitment" if method == "sendTransaction" else "commitment"
 
 
 def of_call(params: list[Any]) -> object:

@@ -77,7 +77,7 @@ class ClusterRpc:
         rpc_params.commitment(params)
         commitment.history_floor(method, params)
         if (asked := rpc_params.min_context_slot(method, params)) is not None:
-            slot = commitment.seen(self.chain.block_height, asked[1])
+            slot = commitment.seen(self.chain.block_height, asked[1], commitment.key_of(method))
             if asked[0] > slot:
                 raise rpc_params.not_reached(slot)
         try:
@@ -139,9 +139,8 @@ class ClusterRpc:
         base64_transactions_only(config)
         try:
             config = config if isinstance(config, dict) else {}
-            preflight = {"commitment": config.get("preflightCommitment")}  # finalized if none
-            return await self.chain.send(tx, preflight=not config.get("skipPreflight"),
-                                         bank=commitment.seen(self.chain.block_height, preflight))
+            bank = commitment.seen(self.chain.block_height, config, "preflightCommitment")
+            return await self.chain.send(tx, preflight=not config.get("skipPreflight"), bank=bank)
         except Rejected as error:
             raise _rejected(error) from None
         except PreflightFailed as failed:
