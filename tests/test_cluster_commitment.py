@@ -6,6 +6,7 @@ transaction it has just seen land must ask for `confirmed`, here as on devnet.""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
@@ -14,9 +15,10 @@ import pytest
 import pytest_asyncio
 from cluster_clients import confirmed_sale, raw
 from solana.rpc.async_api import AsyncClient
-from solana.rpc.commitment import Confirmed
+from solana.rpc.commitment import Confirmed, Finalized
 from solana.rpc.core import RPCException
 from solana.rpc.models import TxOpts
+from solana.rpc.websocket_api import SolanaWsClient
 from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.message import MessageV0, to_bytes_versioned
@@ -196,3 +198,22 @@ async def test_a_blockhash_is_known_at_the_commitment_it_was_read_at(
         at_tip = await call(cluster.url, "sendTransaction", payload, {
             "encoding": "base64", "minContextSlot": tip, "preflightCommitment": "confirmed"})
         assert "result" in at_tip, at_tip
+
+
+async def test_with_no_time_passing_a_finalized_signature_subscription_is_told_at_once(
+        landed: tuple[ClusterProcess, Signature, Keypair]) -> None:
+    """A subscriber cannot poll, and with no time passing nothing else would root the block:
+    it is told at once (with time passing, 32 slots on: test_cluster_with_solana_py)."""
+    cluster, _, payer = landed
+    async with AsyncClient(cluster.url, commitment=Confirmed) as client, \
+            SolanaWsClient(cluster.url.replace("http", "ws", 1)) as ws:
+        root = (await client.get_slot(Finalized)).value
+        create, _ = alt.create(payer.pubkey(), payer.pubkey(), root)
+        message = MessageV0.try_compile(payer.pubkey(), [create], [],
+                                        (await client.get_latest_blockhash()).value.blockhash)
+        signature = (await client.send_transaction(VersionedTransaction(
+            message, [payer]), TxOpts(preflight_commitment=Confirmed))).value
+        await ws.signature_subscribe(signature=signature)  # finalized, the default
+        told = await asyncio.wait_for(ws.recv(), 5)
+        assert told.result.value.err is None
+        assert (await client.get_slot(Finalized)).value < told.result.context.slot

@@ -173,10 +173,19 @@ async def test_slot_and_signature_subscriptions_with_solana_pys_websocket_client
             slots = [(await asyncio.wait_for(ws.recv(), 5)).result.slot for _ in range(3)]
             assert slots == sorted(slots) and len(set(slots)) == 3
         signature = Signature.from_string(await confirmed_sale(engine.url))
-        async with SolanaWsClient(cluster.url.replace("http", "ws", 1)) as ws:
-            await ws.signature_subscribe(signature=signature)
-            landed = await asyncio.wait_for(ws.recv(), 5)
-            assert landed.result.value.err is None
+        async with AsyncClient(cluster.url) as reader:
+            found = (await reader.get_transaction(signature, commitment=Confirmed,
+                                                  max_supported_transaction_version=0)).value
+            assert found is not None and (await reader.get_slot()).value < found.slot
+            async with SolanaWsClient(cluster.url.replace("http", "ws", 1)) as ws:
+                await ws.signature_subscribe(signature=signature, commitment=Confirmed)
+                landed = await asyncio.wait_for(ws.recv(), 5)  # confirmed: at once
+                assert landed.result.value.err is None
+            async with SolanaWsClient(cluster.url.replace("http", "ws", 1)) as ws:
+                await ws.signature_subscribe(signature=signature)  # finalized, the default
+                final = await asyncio.wait_for(ws.recv(), 10)  # once rooted: 32 slots of 0.04 s
+                assert final.result.value.err is None
+                assert (await reader.get_slot()).value >= found.slot  # the root passed it
     finally:
         await engine.terminate()
         await cluster.terminate()

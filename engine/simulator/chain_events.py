@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from engine.domain import base58
-from engine.simulator import rpc_params
+from engine.simulator import commitment, rpc_params
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 
@@ -35,6 +35,10 @@ class Chain(Protocol):
 
     def received(self, signature: str) -> bool: ...
 
+    def finalized_at(self) -> int | None:
+        """The highest finalized slot now; None while no time passes (then a block is final
+        at once: nothing else would ever root it for a subscriber, who cannot poll)."""
+
 
 @dataclass
 class _Watch:
@@ -43,6 +47,7 @@ class _Watch:
     signature: str | None = None
     mentions: str | None = None  # logs/blocks: only those naming this address
     config: dict[str, Any] | None = None
+    final: bool = False  # a signature told once its block is rooted (finalized, the default)
 
 
 PER_SLOT = {"slotsUpdatesSubscribe": "slotsUpdatesNotification",
@@ -91,7 +96,8 @@ class ChainEvents:
         rpc_params.signature(params[0])
         config = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
         signature = params[0]
-        self._watches[number] = _Watch("signatureNotification", send, signature)
+        self._watches[number] = _Watch("signatureNotification", send, signature,
+                                       final=commitment.asked(config) == "finalized")
         loop = asyncio.get_running_loop()  # after the subscription's own answer is sent
         if config.get("enableReceivedNotification") and self._chain.received(signature):
             loop.call_soon(self._tell, number, "receivedSignature")
@@ -157,8 +163,11 @@ class ChainEvents:
         landed = self._chain.landing(watch.signature)
         if landed is None:
             return
-        del self._watches[number]  # a signature subscription ends with its notification
         slot, err = landed
+        root = self._chain.finalized_at()
+        if watch.final and root is not None and slot > root:
+            return  # told once its block is rooted, 32 slots on
+        del self._watches[number]  # a signature subscription ends with its notification
         watch.send(_message(watch.method, number, {"context": {"slot": slot},
                                                    "value": {"err": err}}))
 

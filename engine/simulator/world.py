@@ -15,6 +15,7 @@ from engine.domain.tokens import LAUNCH_DECIMALS
 from engine.pools.cpmm import CpPool
 from engine.pools.dlmm import DlmmPool
 from engine.ports import Clock
+from engine.simulator import commitment
 from engine.simulator.accounts_view import PoolsAsAccounts
 from engine.simulator.bytecode import Bytecode
 from engine.simulator.chain_events import ChainEvents
@@ -74,6 +75,10 @@ class SimWorld:
 
     def received(self, signature: str) -> bool:
         return self.chain.pending(signature) or signature in self.chain.history
+
+    def finalized_at(self) -> int | None:
+        """The root, for subscriptions at finalized; None while no time passes."""
+        return None if self.chain.slots.no_time else commitment.root(self.chain.block_height)
 
     def pool(self, pool_id: str) -> Pool:
         """A pool by its name in this simulation, or by its address on the cluster (the id
