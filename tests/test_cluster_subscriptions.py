@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from cluster_clients import confirmed_sale
@@ -92,6 +93,23 @@ async def test_a_block_is_sent_once_its_slot_is_over(live: tuple[str, str, Pubke
                 break
         assert [str(t.transaction.signatures[0]) for t in transactions] == [signature]
         assert block.slot == block.block.block_height
+
+
+async def test_a_block_subscription_at_processed_is_refused_as_agave_refuses_it(
+        live: tuple[str, str, Pubkey]) -> None:
+    url, _, _ = live
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        for number, level in enumerate(("processed", "confirmed")):
+            await ws.send_json({"jsonrpc": "2.0", "id": number, "method": "blockSubscribe",
+                                "params": ["all", {"commitment": level}]})
+            answer = await ws.receive_json(timeout=5)
+            while "id" not in answer:  # a block of the confirmed subscription, once made
+                answer = await ws.receive_json(timeout=5)
+            if level == "processed":
+                assert answer["error"] == {"code": -32602, "message": "Method does not "
+                                           "support commitment below `confirmed`"}
+            else:
+                assert isinstance(answer["result"], int)
 
 
 async def test_roots_slot_updates_and_votes_follow_the_slots(

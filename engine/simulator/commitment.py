@@ -12,7 +12,7 @@ from engine.solana.jsonrpc import RpcError
 FINALITY_DEPTH = 32  # slots after which a block is rooted, and what landed in it finalized
 # Read from the blockstore, where nothing is only processed: agave refuses `processed` here.
 HISTORY = frozenset({"getTransaction", "getBlock", "getBlocks", "getBlocksWithLimit",
-                     "getSignaturesForAddress"})
+                     "getSignaturesForAddress", "blockSubscribe"})
 
 
 def asked(config: object, key: str = "commitment") -> str:
@@ -44,8 +44,9 @@ def of_call(params: list[Any]) -> object:
 
 
 def history_floor(method: str, params: list[Any]) -> None:
-    """What agave's `check_is_at_least_confirmed` answers a history method asked at
-    `processed`: -32602, in its words (no "Invalid params:" before them)."""
+    """What agave's `check_is_at_least_confirmed` answers a history method (or a block
+    subscription) asked at `processed`: -32602, in its words (no "Invalid params:" before
+    them)."""
     if method in HISTORY and asked(of_call(params)) == "processed":
         raise RpcError(codes.INVALID_PARAMS,
                        "Method does not support commitment below `confirmed`")

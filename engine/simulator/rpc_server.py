@@ -92,6 +92,7 @@ class ClusterRpc:
                   send: Callable[[dict[str, Any]], None]) -> int:
         """accountSubscribe / programSubscribe, slotSubscribe / signatureSubscribe: `send`
         gets each notification."""
+        commitment.history_floor(method, params)  # blocks: confirmed or finalized, never processed
         if method in ChainEvents.METHODS and self._events is not None:
             return self._events.subscribe(method, params, send)
         if self._pubsub is None:
