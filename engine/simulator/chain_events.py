@@ -20,7 +20,6 @@ from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 
 Send = Callable[[dict[str, Any]], None]
-ROOT_DEPTH = 32
 GENESIS_UNIX_MS = 1_764_000_000_000
 
 
@@ -111,7 +110,7 @@ class ChainEvents:
     def _slot(self, slot: int) -> None:
         done = sorted(s for s in self._slot_landings if s < slot)  # their blocks are complete
         blocks = {s: self._slot_landings.pop(s) for s in done}
-        root = max(slot - ROOT_DEPTH, 0)
+        root = commitment.root(slot)
         for number, watch in list(self._watches.items()):
             method = watch.method
             if method == "slotNotification":

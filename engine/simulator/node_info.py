@@ -138,7 +138,7 @@ class NodeInfo:
         slot = self._chain.block_height
         return {"current": [{"votePubkey": self.vote, "nodePubkey": self.identity,
                              "activatedStake": TOTAL_SUPPLY // 10, "epochVoteAccount": True,
-                             "commission": 0, "lastVote": slot, "rootSlot": max(slot - 32, 0),
+                             "commission": 0, "lastVote": slot, "rootSlot": commitment.root(slot),
                              "epochCredits": [[slot // SLOTS_PER_EPOCH, slot, 0]]}],
                 "delinquent": []}
 
