@@ -73,6 +73,13 @@ async def test_history_methods_refuse_processed_in_agaves_words(
         answer = await call(cluster.url, method, *params)
         assert answer.get("error") == {"code": -32602, "message": BELOW_CONFIRMED}, (method,
                                                                                     answer)
+    # Asked where agave asks it: after the method's own parameters are checked.
+    for method, params, first in (
+            ("getTransaction", ["0" * 88, processed], "Invalid param: Invalid"),
+            ("getSignaturesForAddress", [str(wallet), {**processed, "limit": 0}],
+             "Invalid limit; max 1000")):
+        answer = await call(cluster.url, method, *params)
+        assert answer.get("error") == {"code": -32602, "message": first}, (method, answer)
 
 
 async def test_a_transaction_is_read_at_confirmed_at_once_and_by_default_once_rooted(

@@ -87,6 +87,7 @@ class ChainEvents:
             return number
         if method == "blockSubscribe":
             config = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
+            commitment.at_least_confirmed(config)
             self._watches[number] = _Watch("blockNotification", send, config=config,
                                            mentions=_mentions(params,
                                                               "mentionsAccountOrProgram"))

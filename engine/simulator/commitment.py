@@ -1,18 +1,15 @@
 """Commitment levels as a validator reads them: the level a call asks for (finalized when it
 does not say, as agave's `CommitmentConfig::default()`), the slot each level sees, and the
-floor of the history methods, which read confirmed or finalized blocks only."""
+floor of the history methods (getTransaction, getBlock, getBlocks, getBlocksWithLimit,
+getSignaturesForAddress) and of blockSubscribe: they read the blockstore, where nothing is only
+processed, so confirmed or finalized blocks only."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
 
 FINALITY_DEPTH = 32  # slots after which a block is rooted, and what landed in it finalized
-# Read from the blockstore, where nothing is only processed: agave refuses `processed` here.
-HISTORY = frozenset({"getTransaction", "getBlock", "getBlocks", "getBlocksWithLimit",
-                     "getSignaturesForAddress", "blockSubscribe"})
 
 
 def asked(config: object, key: str = "commitment") -> str:
@@ -38,15 +35,10 @@ def key_of(method: str) -> str:
     return "preflightCommitment" if method == "sendTransaction" else "commitment"
 
 
-def of_call(params: list[Any]) -> object:
-    """A call's configuration: its last parameter, when that is an object."""
-    return params[-1] if params and isinstance(params[-1], dict) else None
-
-
-def history_floor(method: str, params: list[Any]) -> None:
+def at_least_confirmed(config: object) -> None:
     """What agave's `check_is_at_least_confirmed` answers a history method (or a block
     subscription) asked at `processed`: -32602, in its words (no "Invalid params:" before
-    them)."""
-    if method in HISTORY and asked(of_call(params)) == "processed":
+    them). Each asks it where agave does, after its own parameters are checked."""
+    if asked(config) == "processed":
         raise RpcError(codes.INVALID_PARAMS,
                        "Method does not support commitment below `confirmed`")

@@ -53,6 +53,7 @@ class LedgerRpc:
         if details not in DETAILS:
             raise rpc_params.unknown_variant(details, DETAILS)
         transaction_encoding(config)
+        commitment.at_least_confirmed(config)
         if slot > commitment.seen(self._chain.block_height, config):  # finalized: rooted only
             raise RpcError(BLOCK_NOT_AVAILABLE, f"Block not available for slot {slot}")
         await self._chain.history.settled()
@@ -66,6 +67,7 @@ class LedgerRpc:
         if isinstance(end, dict):
             end, config = None, end
         start = _slot(start, "start_slot")
+        commitment.at_least_confirmed(config)
         newest = commitment.seen(self._chain.block_height, config)
         last = newest if end is None else min(_slot(end, "end_slot"), newest)
         if last - start > MAX_BLOCK_RANGE:
@@ -75,6 +77,7 @@ class LedgerRpc:
     async def get_blocks_with_limit(self, start: int, limit: int,
                                     config: dict[str, Any] | None = None) -> list[int]:
         start, limit = _slot(start, "start_slot"), _slot(limit, "limit")
+        commitment.at_least_confirmed(config)
         if limit > MAX_BLOCK_RANGE:
             raise RpcError(codes.INVALID_PARAMS, f"Limit too large; max {MAX_BLOCK_RANGE}")
         newest = commitment.seen(self._chain.block_height, config)
@@ -90,6 +93,7 @@ class LedgerRpc:
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= \
                 MAX_SIGNATURES:
             raise RpcError(codes.INVALID_PARAMS, f"Invalid limit; max {MAX_SIGNATURES}")
+        commitment.at_least_confirmed(config)
         await self._chain.history.settled()
         found = self._chain.history.naming(address, SEARCHED)
         before, until = config.get("before"), config.get("until")

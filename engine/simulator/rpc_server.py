@@ -75,7 +75,6 @@ class ClusterRpc:
             raise RpcError(codes.INVALID_PARAMS, "params must be an array")
         rpc_params.check(method, handler, params)  # in a validator's words, not Python's
         rpc_params.commitment(params)
-        commitment.history_floor(method, params)
         if (asked := rpc_params.min_context_slot(method, params)) is not None:
             slot = commitment.seen(self.chain.block_height, asked[1], commitment.key_of(method))
             if asked[0] > slot:
@@ -92,7 +91,6 @@ class ClusterRpc:
                   send: Callable[[dict[str, Any]], None]) -> int:
         """accountSubscribe / programSubscribe, slotSubscribe / signatureSubscribe: `send`
         gets each notification."""
-        commitment.history_floor(method, params)  # blocks: confirmed or finalized, never processed
         if method in ChainEvents.METHODS and self._events is not None:
             return self._events.subscribe(method, params, send)
         if self._pubsub is None:
@@ -196,7 +194,9 @@ class ClusterRpc:
 
     async def get_transaction(self, signature: str,
                               config: dict[str, Any] | None = None) -> dict[str, Any] | None:
-        found = await self.chain.transaction(rpc_params.signature(signature))
+        rpc_params.signature(signature)
+        commitment.at_least_confirmed(config)
+        found = await self.chain.transaction(signature)
         if found is None:
             return None
         landed, payload, meta = found
