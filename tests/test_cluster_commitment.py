@@ -1,8 +1,12 @@
-"""Commitment as a validator reads it, through solana-py: a call that names none reads at
-`finalized`, whose blocks are rooted 32 slots after they are made; the history methods
-(getTransaction, getBlock, getBlocks, getBlocksWithLimit, getSignaturesForAddress) read
-confirmed or finalized blocks only and refuse `processed` in agave's words. A bot that reads a
-transaction it has just seen land must ask for `confirmed`, here as on devnet."""
+"""Commitment as a validator reads it, through solana-py (and web3.js in check.mjs): a call
+that names none reads at `finalized`, whose blocks are rooted 32 slots after they are made; the
+history methods read confirmed or finalized blocks only and refuse `processed` in agave's words;
+a blockhash is known to the bank of the commitment it is read at; a finalized signature
+subscription is told once the block is rooted. A bot reads and sends at one commitment, here as
+on devnet.
+
+The tests share one cluster whose time moves only forward (by its cheatcodes and its landings);
+each reads the slots it needs when it needs them and makes the transactions it looks at."""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from solana.rpc.models import TxOpts
 from solana.rpc.websocket_api import SolanaWsClient
 from solders.hash import Hash
 from solders.keypair import Keypair
-from solders.message import MessageV0, to_bytes_versioned
+from solders.message import MessageV0
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
@@ -61,6 +65,27 @@ async def call(url: str, method: str, *params: object) -> dict[str, object]:
     return answer
 
 
+def a_table_made(payer: Keypair, blockhash: Hash, root: int) -> bytes:
+    """A signed transaction the model runs: CreateLookupTable from a recent finalized slot, with
+    an authority of its own (so that no two tables made here share an address)."""
+    authority = Keypair()
+    create, _ = alt.create(authority.pubkey(), payer.pubkey(), root)
+    message = MessageV0.try_compile(payer.pubkey(), [create], [], blockhash)
+    return bytes(VersionedTransaction(message, [payer, authority]))
+
+
+async def landed_now(client: AsyncClient, payer: Keypair) -> Signature:
+    """A transaction sent at `confirmed` (`client`'s), once it has landed."""
+    root = (await client.get_slot(Finalized)).value
+    blockhash = (await client.get_latest_blockhash()).value.blockhash
+    signature = (await client.send_raw_transaction(a_table_made(payer, blockhash, root), TxOpts(
+        preflight_commitment=Confirmed))).value
+    for _ in range(100):  # it lands at the cluster's next turn
+        if (await client.get_signature_statuses([signature])).value[0] is not None:
+            return signature
+    raise AssertionError(f"{signature} never landed")
+
+
 async def test_history_methods_refuse_processed_in_agaves_words(
         landed: tuple[ClusterProcess, Signature, Keypair]) -> None:
     cluster, signature, payer = landed
@@ -84,21 +109,23 @@ async def test_history_methods_refuse_processed_in_agaves_words(
 
 async def test_a_transaction_is_read_at_confirmed_at_once_and_by_default_once_rooted(
         landed: tuple[ClusterProcess, Signature, Keypair]) -> None:
-    cluster, signature, payer = landed
+    cluster, _, payer = landed
     wallet = payer.pubkey()
     async with AsyncClient(cluster.url) as finalized, \
             AsyncClient(cluster.url, commitment=Confirmed) as confirmed:
+        signature = await landed_now(confirmed, payer)
         seen = (await confirmed.get_transaction(signature,
                                                 max_supported_transaction_version=0)).value
         assert seen is not None and seen.transaction.meta is not None
         slot = seen.slot
-        assert [s.signature for s in (await confirmed.get_signatures_for_address(wallet)).value
-                ] == [signature]
+        [newest] = (await confirmed.get_signatures_for_address(wallet, limit=1)).value
+        assert newest.signature == signature
         block = (await confirmed.get_block(slot, max_supported_transaction_version=0)).value
         assert [t.transaction.signatures[0] for t in block.transactions] == [signature]
 
         # Not rooted yet: a client that names no commitment does not see it.
-        assert (await finalized.get_signatures_for_address(wallet)).value == []
+        assert signature not in [
+            s.signature for s in (await finalized.get_signatures_for_address(wallet)).value]
         with pytest.raises(RPCException, match="Block not available for slot"):
             await finalized.get_block(slot, max_supported_transaction_version=0)
         tip = (await confirmed.get_slot()).value
@@ -116,7 +143,7 @@ async def test_a_transaction_is_read_at_confirmed_at_once_and_by_default_once_ro
             polls += 1
             assert polls <= 32
         assert found.slot == slot and polls == slot + 32 - tip
-        [named] = (await finalized.get_signatures_for_address(wallet)).value
+        [named] = (await finalized.get_signatures_for_address(wallet, limit=1)).value
         assert (named.signature, str(named.confirmation_status)) == (
             signature, "TransactionConfirmationStatus.Finalized")
         assert (await finalized.get_block(slot, max_supported_transaction_version=0)).value
@@ -180,23 +207,17 @@ async def test_a_blockhash_is_known_at_the_commitment_it_was_read_at(
                  for config in ([], [{"commitment": "confirmed"}])]
         assert [v["result"]["value"] for v in valid] == [False, True]  # type: ignore[index]
 
-        def table_made_with(blockhash: Hash, slot: int = root) -> bytes:  # the model runs it
-            create, _ = alt.create(payer.pubkey(), payer.pubkey(), slot)
-            message = MessageV0.try_compile(payer.pubkey(), [create], [], blockhash)
-            return bytes(VersionedTransaction.populate(
-                message, [payer.sign_message(to_bytes_versioned(message))]))
-
         with pytest.raises(RPCException, match="Blockhash not found"):
-            await finalized.send_raw_transaction(table_made_with(new.value.blockhash))
+            await finalized.send_raw_transaction(a_table_made(payer, new.value.blockhash, root))
         sent = await confirmed.send_raw_transaction(
-            table_made_with(new.value.blockhash), TxOpts(preflight_commitment=Confirmed))
+            a_table_made(payer, new.value.blockhash, root), TxOpts(preflight_commitment=Confirmed))
         assert isinstance(sent.value, Signature)
-        sent = await finalized.send_raw_transaction(table_made_with(old.value.blockhash,
-                                                                    root - 1))
+        sent = await finalized.send_raw_transaction(a_table_made(payer, old.value.blockhash,
+                                                                 root))
         assert isinstance(sent.value, Signature)  # the finalized blockhash, 118 slots to live
 
         # A preflight's minContextSlot is weighed at its preflightCommitment's slot.
-        payload = base64.b64encode(table_made_with(new.value.blockhash, root - 2)).decode()
+        payload = base64.b64encode(a_table_made(payer, new.value.blockhash, root)).decode()
         tip, root = (await confirmed.get_slot()).value, (await finalized.get_slot()).value
         at_root = await call(cluster.url, "sendTransaction", payload,
                              {"encoding": "base64", "minContextSlot": tip})
@@ -214,12 +235,7 @@ async def test_with_no_time_passing_a_finalized_signature_subscription_is_told_a
     cluster, _, payer = landed
     async with AsyncClient(cluster.url, commitment=Confirmed) as client, \
             SolanaWsClient(cluster.url.replace("http", "ws", 1)) as ws:
-        root = (await client.get_slot(Finalized)).value
-        create, _ = alt.create(payer.pubkey(), payer.pubkey(), root)
-        message = MessageV0.try_compile(payer.pubkey(), [create], [],
-                                        (await client.get_latest_blockhash()).value.blockhash)
-        signature = (await client.send_transaction(VersionedTransaction(
-            message, [payer]), TxOpts(preflight_commitment=Confirmed))).value
+        signature = await landed_now(client, payer)
         await ws.signature_subscribe(signature=signature)  # finalized, the default
         told = await asyncio.wait_for(ws.recv(), 5)
         assert told.result.value.err is None
