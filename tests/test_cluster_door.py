@@ -139,6 +139,18 @@ WSOL = "So11111111111111111111111111111111111111112"
                                                           "`jsonParsed`."),
     ("getProgramAccounts", [str(CPMM), {"filters": [{"memcmp": 5}]}],
      "Invalid params: a parameter of getProgramAccounts is not of its shape"),
+    # a transaction's own encoding: base58 unless it says base64, as agave decodes it
+    ("sendTransaction", ["0OIl"], "invalid base58 encoding: InvalidCharacter { character: "
+                                  "'0', index: 0 }"),
+    ("sendTransaction", ["1" * 1684], "base58 encoded solana_transaction::versioned::"
+                                      "VersionedTransaction too large: 1684 bytes (max: "
+                                      "encoded/raw 1683/1232)"),
+    ("sendTransaction", ["AAAA", {"encoding": "json"}], "unsupported encoding: json. "
+                                                        "Supported encodings: base58, base64"),
+    ("simulateTransaction", ["AAAA", {"encoding": "base32"}], "Invalid params: unknown variant "
+                                                              "`base32`, expected one of "
+                                                              "`binary`, `base64`, `base58`, "
+                                                              "`json`, `jsonParsed`."),
 ])
 async def test_malformed_parameters_are_refused_in_a_validators_words(
         cluster: ClusterProcess, method: str, params: list[Any], said: str) -> None:

@@ -5,6 +5,7 @@ values; every one a wallet or SDK asks before anything else is answered."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,11 +26,15 @@ from solders.rpc.responses import (
 )
 from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
+from solders.transaction import VersionedTransaction
 from spl.token.constants import TOKEN_PROGRAM_ID
 from spl.token.instructions import get_associated_token_address
 
+from engine.domain import base58
+from engine.solana import lookup_tables as alt
 from engine.testing.process import ClusterProcess, EngineProcess
 
+USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 
 @pytest_asyncio.fixture
 async def client(tmp_path: Path) -> AsyncIterator[tuple[AsyncClient, ClusterProcess]]:
@@ -172,6 +177,19 @@ async def test_slot_and_signature_subscriptions_with_solana_pys_websocket_client
             await ws.slot_subscribe()
             slots = [(await asyncio.wait_for(ws.recv(), 5)).result.slot for _ in range(3)]
             assert slots == sorted(slots) and len(set(slots)) == 3
+        usdc = get_associated_token_address(Keypair.from_json(wallet.read_text()).pubkey(),
+                                            Pubkey.from_string(USDC))
+        ws_url = cluster.url.replace("http", "ws", 1)
+        async with SolanaWsClient(ws_url) as fast, SolanaWsClient(ws_url) as final, \
+                AsyncClient(cluster.url) as reader:
+            await fast.account_subscribe(pubkey=usdc, commitment=Confirmed)
+            await final.account_subscribe(pubkey=usdc)  # finalized, the default
+            await confirmed_sale(engine.url)  # the sale's USDC lands in that account
+            changed = (await asyncio.wait_for(fast.recv(), 5)).result
+            rooted = (await asyncio.wait_for(final.recv(), 10)).result  # 32 slots on
+            assert rooted.context.slot == changed.context.slot  # the same change, told...
+            assert rooted.value.data == changed.value.data
+            assert (await reader.get_slot()).value >= changed.context.slot  # ...once rooted
         signature = Signature.from_string(await confirmed_sale(engine.url))
         async with AsyncClient(cluster.url) as reader:
             found = (await reader.get_transaction(signature, commitment=Confirmed,
@@ -200,3 +218,27 @@ async def test_accounts_are_served_in_base64_zstd_as_solders_decodes_them(
     plain = (await solana.get_account_info(usdc, encoding="base64")).value
     packed = (await solana.get_account_info(usdc, encoding="base64+zstd")).value
     assert plain is not None and packed is not None and packed.data == plain.data
+
+
+async def test_a_transaction_in_base58_a_nodes_default_encoding_lands(
+        tmp_path: Path, client: tuple[AsyncClient, ClusterProcess]) -> None:
+    """As the documentation's examples send it: no configuration, so base58."""
+    solana, cluster = client
+    payer = Keypair.from_json((tmp_path / "wallet.json").read_text())
+    root = (await solana.get_slot()).value
+    create, _ = alt.create(payer.pubkey(), payer.pubkey(), root)
+    blockhash = (await solana.get_latest_blockhash()).value.blockhash  # finalized, as sent
+    tx = VersionedTransaction(MessageV0.try_compile(payer.pubkey(), [create], [], blockhash),
+                              [payer])
+    answer = json.loads(await raw(cluster.url, "sendTransaction", base58.encode(bytes(tx))))
+    assert answer.get("result") == str(tx.signatures[0]), answer
+    for _ in range(100):  # it lands at the cluster's next turn
+        [status] = (await solana.get_signature_statuses([tx.signatures[0]])).value
+        if status is not None:
+            break
+    # Decoded from base58, run and landed (what its instruction made of a cluster at slot 0,
+    # with no earlier slot to make a table from, is the program's business, not this test's).
+    assert status is not None
+    found = (await solana.get_transaction(tx.signatures[0], commitment=Confirmed,
+                                          max_supported_transaction_version=0)).value
+    assert found is not None and found.transaction.transaction.signatures == tx.signatures

@@ -31,7 +31,8 @@ RENT_EPOCH = 18446744073709551615
 def encoding_of(config: dict[str, Any] | None, default: str = "base58") -> str:
     if config is not None and not isinstance(config, dict):
         raise RpcError(codes.INVALID_PARAMS, "Invalid params: the configuration is an object")
-    encoding = (config or {}).get("encoding", default)
+    encoding = (config or {}).get("encoding")
+    encoding = default if encoding is None else encoding  # absent, or null: serde's None
     if encoding not in ENCODINGS:
         raise rpc_params.unknown_variant(encoding, ENCODINGS)
     return str(encoding)
@@ -168,10 +169,32 @@ def passes_filter(data: bytes, rule: dict[str, Any]) -> bool:
 MAX_ACCOUNTS = 100  # accounts one request may name (getMultipleAccounts, a simulation's)
 
 
-def base64_transactions_only(config: dict[str, Any] | None) -> None:
-    """sendTransaction and simulateTransaction take the signed bytes in base64 only."""
-    if config and config.get("encoding", "base64") != "base64":
-        raise RpcError(codes.INVALID_PARAMS, "this cluster takes base64 transactions only")
+UI_TRANSACTION_ENCODINGS = ("binary", "base64", "base58", "json", "jsonParsed")  # serde's order
+MAX_BASE58_SIZE = 1683  # a packet's 1,232 bytes in base58: agave decodes no longer a string
+_BASE58 = frozenset(base58.ALPHABET)
+
+
+def wire_transaction(data: str, config: dict[str, Any] | None) -> str:
+    """sendTransaction's and simulateTransaction's signed bytes, as base64 whatever they came
+    in: base58 (a node's default, the documentation's examples) or base64 (what clients send);
+    any other encoding, or a string that is not base58, refused in agave's words."""
+    encoding = config.get("encoding") if isinstance(config, dict) else None
+    encoding = "base58" if encoding is None else encoding  # null is serde's None
+    if encoding == "base64":
+        return data
+    if encoding not in UI_TRANSACTION_ENCODINGS:
+        raise rpc_params.unknown_variant(encoding, UI_TRANSACTION_ENCODINGS)
+    if encoding not in ("base58", "binary"):  # binary: the old name of base58
+        raise RpcError(codes.INVALID_PARAMS, f"unsupported encoding: {encoding}. Supported "
+                                             "encodings: base58, base64")
+    if len(data) > MAX_BASE58_SIZE:
+        raise RpcError(codes.INVALID_PARAMS, f"base58 encoded solana_transaction::versioned::"
+                                             f"VersionedTransaction too large: {len(data)} bytes "
+                                             f"(max: encoded/raw {MAX_BASE58_SIZE}/1232)")
+    if (bad := next(((i, c) for i, c in enumerate(data) if c not in _BASE58), None)):
+        raise RpcError(codes.INVALID_PARAMS, "invalid base58 encoding: InvalidCharacter { "
+                                             f"character: '{bad[1]}', index: {bad[0]} }}")
+    return base64.b64encode(base58.decode(data)).decode()
 
 
 def transaction_json(payload: str, meta: dict[str, Any],

@@ -1,7 +1,8 @@
 """The simulated cluster's PubSub: `accountSubscribe` and `programSubscribe` (with its
 filters), notified when an account changes: a pool's (a landing, other traders' swaps, a
 launch), any account a landed transaction named, and the Clock sysvar at each slot (as a
-validator writes it every slot), with the slot of the change, in the encoding asked for."""
+validator writes it every slot), with the slot of the change, in the encoding asked for. At
+`finalized`, the default, a change is told once its slot is rooted, 32 slots on."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any, Protocol
 
 from solders.pubkey import Pubkey
 
-from engine.simulator import rpc_params
+from engine.simulator import commitment, rpc_params
 from engine.simulator.encoding import encode_account, encoding_of, passes_filter
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
@@ -36,6 +37,9 @@ class PoolMarket(Protocol):
 
     def slot(self) -> int: ...
 
+    def finalized_at(self) -> int | None:
+        """The root now; None while no time passes (then every change is final at once)."""
+
     @property
     def runs_any_program(self) -> bool: ...
 
@@ -57,6 +61,10 @@ class _Subscription:
     send: Send
     config: dict[str, Any] = field(default_factory=dict)  # encoding, filters
     sent: dict[Pubkey, tuple[bytes, int]] = field(default_factory=dict)  # told last
+    # At finalized (the default), a change is told once its slot is rooted: until then its
+    # notification waits here, the newest of each account's by its slot.
+    final: bool = False
+    held: dict[Pubkey, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
 
     def wants(self, address: Pubkey, account: Account) -> bool:
         if self.method == "accountNotification":
@@ -101,7 +109,8 @@ class PubSub:
             raise RpcError(codes.INVALID_PARAMS, "Invalid params: a filter is {dataSize} or "
                                                  "{memcmp: {offset, bytes}}") from None
         number = next(self._ids)
-        sub = _Subscription(kinds[method], target, send, config)
+        sub = _Subscription(kinds[method], target, send, config,
+                            final=commitment.asked(config) == "finalized")
         self._subscriptions[number] = sub
         self._by_target.setdefault(sub.target, {})[number] = sub
         return number
@@ -148,11 +157,16 @@ class PubSub:
             self._tell(accounts.items())
 
     def _slot(self, slot: int) -> None:
-        """A new slot: the Clock sysvar changed (its slot and unix time), for any listener."""
+        """A new slot: the Clock sysvar changed (its slot and unix time), for any listener;
+        and the root moved, so changes held for finalized subscribers may now be told."""
         if CLOCK_SYSVAR in self._by_target:
             clock = self._accounts.accounts([CLOCK_SYSVAR])[0]
             if clock is not None:
                 self._tell([(CLOCK_SYSVAR, clock)])
+        root = self._market.finalized_at()
+        for sub in self._subscriptions.values():
+            if sub.held:
+                _release(sub, root)
 
     def _landed(self, message: Any, landed: Any, meta: dict[str, Any]) -> None:
         """Every account a landed transaction may have written, as it is now (a transfer's,
@@ -178,7 +192,7 @@ class PubSub:
                     if account is not None])
 
     def _tell(self, accounts: Iterable[tuple[Pubkey, Account]]) -> None:
-        slot = self._market.slot()
+        slot, timeless = self._market.slot(), self._market.finalized_at() is None
         targets = self._by_target
         for address, account in accounts:
             # Only those subscribed to this account or to its owner can want it.
@@ -188,7 +202,30 @@ class PubSub:
                 if not sub.wants(address, account) or sub.sent.get(address) == state:
                     continue
                 sub.sent[address] = state
-                sub.send(_notification(sub, number, slot, address, account))
+                told = _notification(sub, number, slot, address, account)
+                if sub.final and not timeless:
+                    held = sub.held.setdefault(address, [])
+                    if held and held[-1][0] == slot:
+                        held.pop()  # a slot is told as it ended, once
+                    held.append((slot, told))
+                else:
+                    sub.send(told)
+
+
+def _release(sub: _Subscription, root: int | None) -> None:
+    """Tell a finalized subscriber each account as its newest rooted change left it (a root
+    that jumped several slots tells only the last of them, as a node compares the rooted
+    account with what it told last); the rest waits."""
+    for address, held in list(sub.held.items()):
+        ready = [told for slot, told in held if root is None or slot <= root]
+        if not ready:
+            continue
+        sub.send(ready[-1])
+        rest = held[len(ready):]
+        if rest:
+            sub.held[address] = rest
+        else:
+            del sub.held[address]
 
 
 def _notification(sub: _Subscription, number: int, slot: int, address: Pubkey,

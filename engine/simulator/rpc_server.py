@@ -19,8 +19,8 @@ from engine.simulator.account_rpc import AccountRpc, Accounts
 from engine.simulator.chain_events import ChainEvents
 from engine.simulator.cluster import GENESIS_UNIX, SimChain
 from engine.simulator.encoding import (
-    base64_transactions_only,
     transaction_json,
+    wire_transaction,
 )
 from engine.simulator.faucet import Faucet
 from engine.simulator.ledger_rpc import LedgerRpc
@@ -135,7 +135,7 @@ class ClusterRpc:
             "blockhash": blockhash.hash, "lastValidBlockHeight": blockhash.last_valid_height}}
 
     async def send_transaction(self, tx: str, config: dict[str, Any] | None = None) -> str:
-        base64_transactions_only(config)
+        tx = wire_transaction(tx, config)
         try:
             config = config if isinstance(config, dict) else {}
             bank = commitment.seen(self.chain.block_height, config, "preflightCommitment")

@@ -20,9 +20,9 @@ from engine.simulator import commitment
 from engine.simulator.cluster import SimChain
 from engine.simulator.encoding import (
     MAX_ACCOUNTS,
-    base64_transactions_only,
     encode_account,
     encoding_of,
+    wire_transaction,
 )
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
@@ -42,7 +42,7 @@ class SimulationRpc:
     async def simulate_transaction(self, tx: str,
                                    config: dict[str, Any] | None = None) -> dict[str, Any]:
         config = config if isinstance(config, dict) else {}
-        base64_transactions_only(config)
+        tx = wire_transaction(tx, config)
         verify, replace = bool(config.get("sigVerify")), bool(config.get("replaceRecentBlockhash"))
         if verify and replace:
             raise RpcError(codes.INVALID_PARAMS,
@@ -102,7 +102,7 @@ def _wanted_accounts(option: Any) -> tuple[list[Pubkey], dict[str, Any]] | None:
                                              "{addresses: [base58 pubkeys], encoding}") from None
     if len(addresses) > MAX_ACCOUNTS:
         raise RpcError(codes.INVALID_PARAMS, f"Too many accounts provided; max {MAX_ACCOUNTS}")
-    config = {"encoding": option.get("encoding", "base64")}
+    config = {"encoding": option.get("encoding") or "base64"}
     if encoding_of(config, "base64") in ("base58", "binary"):
         raise RpcError(codes.INVALID_PARAMS, "base58 encoding not supported")
     return addresses, config
