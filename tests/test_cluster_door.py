@@ -239,3 +239,17 @@ async def test_an_answer_over_the_size_cap_is_an_error_not_megabytes(
     async with aiohttp.ClientSession() as session, session.post(cluster.url, json=batch) as resp:
         body = await resp.read()
     assert len(body) < 1024 and b"-32602" in body and b"exceed" in body
+
+
+async def test_the_deprecated_bare_encoding_is_read_as_agave_reads_it(
+        cluster: ClusterProcess) -> None:
+    """getTransaction's and getBlock's configuration as a bare encoding ("json"), as older
+    clients send it: {"encoding": "json"}, at the default commitment."""
+    signature = "1" * 64  # a well-formed signature no transaction has
+    batch = [call("getTransaction", [signature, "json"], 1), call("getBlock", [0, "json"], 2),
+             call("getBlock", [0, "xml"], 3)]
+    async with aiohttp.ClientSession() as session, session.post(cluster.url, json=batch) as resp:
+        answers = {a["id"]: a for a in await resp.json()}
+    assert answers[1]["result"] is None
+    assert answers[2]["result"]["blockHeight"] == 0
+    assert answers[3]["error"]["message"].startswith("Invalid params: unknown variant `xml`")

@@ -107,6 +107,14 @@ TRANSACTION_ENCODINGS = ("json", "jsonParsed", "base58", "base64")
 UNSUPPORTED_VERSION = -32015
 
 
+def current_form(config: dict[str, Any] | str | None) -> dict[str, Any]:
+    """getTransaction's and getBlock's configuration in its current form: the deprecated bare
+    encoding ("json") is {"encoding": "json"}, as agave's RpcEncodingConfigWrapper reads it."""
+    if isinstance(config, str):
+        return {"encoding": config}
+    return config if isinstance(config, dict) else {}
+
+
 def transaction_encoding(config: dict[str, Any] | None) -> str:
     encoding = (config or {}).get("encoding") or "json"
     if encoding not in TRANSACTION_ENCODINGS:

@@ -16,7 +16,7 @@ from engine.domain import base58
 from engine.simulator import commitment, rpc_params
 from engine.simulator.blockhashes import blockhash_at
 from engine.simulator.cluster import GENESIS_UNIX, SimChain
-from engine.simulator.encoding import transaction_encoding, transaction_json
+from engine.simulator.encoding import current_form, transaction_encoding, transaction_json
 from engine.simulator.slots import SLOT_SECONDS
 from engine.solana import jsonrpc as codes
 from engine.solana.jsonrpc import RpcError
@@ -45,10 +45,10 @@ class LedgerRpc:
                 "getInflationReward": self.get_inflation_reward,
                 "getLargestAccounts": self.get_largest_accounts}
 
-    async def get_block(self, slot: int, config: dict[str, Any] | None = None
+    async def get_block(self, slot: int, wrapper: dict[str, Any] | str | None = None
                         ) -> dict[str, Any]:
         slot = _slot(slot, "slot")
-        config = config if isinstance(config, dict) else {}
+        config = current_form(wrapper)
         details = config.get("transactionDetails") or "full"
         if details not in DETAILS:
             raise rpc_params.unknown_variant(details, DETAILS)

@@ -18,10 +18,7 @@ from engine.simulator import commitment, rpc_params
 from engine.simulator.account_rpc import AccountRpc, Accounts
 from engine.simulator.chain_events import ChainEvents
 from engine.simulator.cluster import GENESIS_UNIX, SimChain
-from engine.simulator.encoding import (
-    transaction_json,
-    wire_transaction,
-)
+from engine.simulator.encoding import current_form, transaction_json, wire_transaction
 from engine.simulator.faucet import Faucet
 from engine.simulator.ledger_rpc import LedgerRpc
 from engine.simulator.node_info import NodeInfo
@@ -192,9 +189,10 @@ class ClusterRpc:
                            "confirmationStatus": "finalized" if final else "confirmed"})
         return {"context": self._context(), "value": values}
 
-    async def get_transaction(self, signature: str,
-                              config: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    async def get_transaction(self, signature: str, wrapper: dict[str, Any] | str | None = None
+                              ) -> dict[str, Any] | None:
         rpc_params.signature(signature)
+        config = current_form(wrapper)
         commitment.at_least_confirmed(config)
         found = await self.chain.transaction(signature)
         if found is None:
