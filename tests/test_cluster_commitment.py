@@ -134,6 +134,10 @@ async def test_a_transaction_is_read_at_confirmed_at_once_and_by_default_once_ro
         assert (await finalized.get_blocks(0)).value == list(range(root + 1))
         assert (await call(cluster.url, "getBlocks", 0, {"commitment": "confirmed"}))[
             "result"] == list(range(tip + 1))
+        counted = [(await call(cluster.url, "getTransactionCount", *config))["result"]
+                   for config in ([{"commitment": "confirmed"}], [])]
+        assert isinstance(counted[0], int) and isinstance(counted[1], int)
+        assert counted[0] - counted[1] >= 1  # at least this one is not rooted yet
 
         # Polled for at finalized, it comes once its block is rooted, 32 slots on (with no
         # time passing, each poll that finds it not yet final is a slot, as for a status).

@@ -75,7 +75,7 @@ class NodeInfo:
         slot = commitment.seen(self._chain.block_height, config)  # finalized unless asked
         return {"absoluteSlot": slot, "blockHeight": slot, "epoch": slot // SLOTS_PER_EPOCH,
                 "slotIndex": slot % SLOTS_PER_EPOCH, "slotsInEpoch": SLOTS_PER_EPOCH,
-                "transactionCount": self._chain.transaction_count}
+                "transactionCount": await self._landed_by(slot)}
 
     async def get_epoch_schedule(self) -> dict[str, Any]:
         return {"slotsPerEpoch": SLOTS_PER_EPOCH, "leaderScheduleSlotOffset": SLOTS_PER_EPOCH,
@@ -111,7 +111,15 @@ class NodeInfo:
         return 0
 
     async def get_transaction_count(self, config: dict[str, Any] | None = None) -> int:
-        return self._chain.transaction_count
+        return await self._landed_by(commitment.seen(self._chain.block_height, config))
+
+    async def _landed_by(self, slot: int) -> int:
+        """Transactions landed up to `slot` (a commitment's): those of newer slots not yet."""
+        height, newer = self._chain.block_height, 0
+        if slot < height:
+            await self._chain.history.settled()
+            newer = len(self._chain.history.in_slots(slot + 1, height))
+        return self._chain.transaction_count - newer
 
     async def get_block_time(self, slot: int) -> int:
         if not isinstance(slot, int) or slot < 0 or slot > self._chain.block_height:
