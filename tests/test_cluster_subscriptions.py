@@ -1,5 +1,6 @@
 """The chain's PubSub subscriptions as solana-py's WebSocket client receives them and solders
-parses them: logs (all, and mentioning an address), blocks, roots, slot updates and votes."""
+parses them: logs (all, and mentioning an address), blocks, roots, slot updates and votes; at
+finalized, the default, logs and blocks once their block is rooted."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from cluster_clients import confirmed_sale
+from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Confirmed
 from solana.rpc.websocket_api import SolanaWsClient
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
@@ -81,6 +84,21 @@ async def test_logs_of_every_transaction_and_of_those_naming_an_address(
             pass
 
 
+async def test_logs_at_finalized_are_told_once_their_block_is_rooted(
+        live: tuple[str, str, Pubkey]) -> None:
+    url, engine, wallet = live
+    mentions = RpcTransactionLogsFilterMentions(wallet)
+    async with SolanaWsClient(url) as fast, SolanaWsClient(url) as final, \
+            AsyncClient(url.replace("ws", "http", 1)) as reader:
+        await fast.logs_subscribe(filter_=mentions, commitment=Confirmed)
+        await final.logs_subscribe(filter_=mentions)  # finalized, the default
+        signature = await confirmed_sale(engine)
+        told = (await next_of(fast, LogsNotification)).result
+        rooted = (await next_of(final, LogsNotification)).result
+        assert str(told.value.signature) == str(rooted.value.signature) == signature
+        assert (await reader.get_slot()).value >= rooted.context.slot  # the root passed it
+
+
 async def test_a_block_is_sent_once_its_slot_is_over(live: tuple[str, str, Pubkey]) -> None:
     url, engine, _ = live
     async with SolanaWsClient(url) as ws:
@@ -93,6 +111,8 @@ async def test_a_block_is_sent_once_its_slot_is_over(live: tuple[str, str, Pubke
                 break
         assert [str(t.transaction.signatures[0]) for t in transactions] == [signature]
         assert block.slot == block.block.block_height
+        async with AsyncClient(url.replace("ws", "http", 1)) as reader:  # at finalized, the
+            assert (await reader.get_slot()).value >= block.slot  # default: once rooted
 
 
 async def test_a_block_subscription_at_processed_is_refused_as_agave_refuses_it(

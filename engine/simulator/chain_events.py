@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine.domain import base58
@@ -46,7 +46,8 @@ class _Watch:
     signature: str | None = None
     mentions: str | None = None  # logs/blocks: only those naming this address
     config: dict[str, Any] | None = None
-    final: bool = False  # a signature told once its block is rooted (finalized, the default)
+    final: bool = False  # told once its block is rooted (finalized, the default)
+    held: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (slot, message)
 
 
 PER_SLOT = {"slotsUpdatesSubscribe": "slotsUpdatesNotification",
@@ -81,23 +82,22 @@ class ChainEvents:
         if method in PER_SLOT:
             self._watches[number] = _Watch(PER_SLOT[method], send)
             return number
+        config = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
+        final = commitment.asked(config) == "finalized"
         if method == "logsSubscribe":
-            self._watches[number] = _Watch("logsNotification", send,
+            self._watches[number] = _Watch("logsNotification", send, final=final,
                                            mentions=_mentions(params, "mentions"))
             return number
         if method == "blockSubscribe":
-            config = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
             commitment.at_least_confirmed(config)
             self._watches[number] = _Watch("blockNotification", send, config=config,
-                                           mentions=_mentions(params,
-                                                              "mentionsAccountOrProgram"))
+                                           final=final, mentions=_mentions(
+                                               params, "mentionsAccountOrProgram"))
             return number
         rpc_params.length(params, 1, 2)
         rpc_params.signature(params[0])
-        config = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
         signature = params[0]
-        self._watches[number] = _Watch("signatureNotification", send, signature,
-                                       final=commitment.asked(config) == "finalized")
+        self._watches[number] = _Watch("signatureNotification", send, signature, final=final)
         loop = asyncio.get_running_loop()  # after the subscription's own answer is sent
         if config.get("enableReceivedNotification") and self._chain.received(signature):
             loop.call_soon(self._tell, number, "receivedSignature")
@@ -111,9 +111,14 @@ class ChainEvents:
     def _slot(self, slot: int) -> None:
         done = sorted(s for s in self._slot_landings if s < slot)  # their blocks are complete
         blocks = {s: self._slot_landings.pop(s) for s in done}
-        root = commitment.root(slot)
+        root, final = commitment.root(slot), self._chain.finalized_at()
         for number, watch in list(self._watches.items()):
             method = watch.method
+            if watch.held:  # logs and blocks held for a finalized subscriber, now rooted
+                ready = [told for at, told in watch.held if final is None or at <= final]
+                watch.held = watch.held[len(ready):]
+                for told in ready:
+                    watch.send(told)
             if method == "slotNotification":
                 watch.send(_message(method, number, {"parent": max(slot - 1, 0), "root": root,
                                                      "slot": slot}))
@@ -139,10 +144,18 @@ class ChainEvents:
                 continue
             if watch.mentions is not None and watch.mentions not in keys:
                 continue
-            watch.send(_message(watch.method, number, {
+            self._deliver(watch, landed.slot, _message(watch.method, number, {
                 "context": {"slot": landed.slot}, "value": {
                     "signature": landed.signature, "err": meta.get("err"),
                     "logs": meta.get("logMessages", [])}}))
+
+    def _deliver(self, watch: _Watch, slot: int, told: dict[str, Any]) -> None:
+        """Send now, or, to a finalized subscriber while its slot is not rooted, once it is."""
+        root = self._chain.finalized_at()
+        if watch.final and root is not None and slot > root:
+            watch.held.append((slot, told))
+        else:
+            watch.send(told)
 
     def _send_block(self, number: int, watch: _Watch, slot: int,
                     landed: list[tuple[Any, dict[str, Any]]]) -> None:
@@ -153,8 +166,8 @@ class ChainEvents:
                 return
         assert self._block is not None
         block = self._block(slot, [(m.payload, meta) for m, meta in landed], watch.config or {})
-        watch.send(_message(watch.method, number, {"context": {"slot": slot}, "value": {
-            "slot": slot, "err": None, "block": block}}))
+        self._deliver(watch, slot, _message(watch.method, number, {
+            "context": {"slot": slot}, "value": {"slot": slot, "err": None, "block": block}}))
 
     def _settled(self, number: int) -> None:
         watch = self._watches.get(number)
