@@ -1,9 +1,13 @@
 """What the cluster tests share: a JSON-RPC call sent as raw JSON (for methods a client lacks,
 parsed then by solders' own response types), an engine's sale, to give the cluster a landed
-transaction, and the engine's chain adapter alone on an in-process cluster."""
+transaction, a cluster process with an engine trading through it, and the engine's chain
+adapter alone on an in-process cluster."""
 
 from __future__ import annotations
 
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -16,6 +20,9 @@ from engine.solana_client.client import RpcClient
 from engine.solana_client.keypair import load_or_create
 from engine.solana_client.lookup_tables import Memory
 from engine.solana_client.transports import InProcess
+from engine.testing.process import ClusterProcess, EngineProcess
+
+NO_TIME = ("--latency-scale", "0", "--failure-rate", "0")
 
 
 def chain_adapter(world: SimWorld, keypair: Path, memory: Memory | None = None, *,
@@ -45,3 +52,27 @@ async def confirmed_sale(engine_url: str) -> str:
             events = [m.json() async for m in feed]
     assert events[-1]["status"] == "confirmed"
     return str(events[-1]["txHash"])
+
+
+@asynccontextmanager
+async def node_and_engine(tmp_path: Path, *engine_args: str, sim: tuple[str, ...] = NO_TIME,
+                          log: Path | None = None
+                          ) -> AsyncIterator[tuple[ClusterProcess, EngineProcess]]:
+    """A cluster process funding a wallet, and an engine trading with it through the cluster
+    (`--rpc-url`), both stopped after (the cluster woken first, should a test have frozen it).
+    `log`: where the engine's log goes."""
+    cluster = ClusterProcess(tmp_path / "chain.db", *sim, "--fund-keypair",
+                             str(tmp_path / "wallet.json"))
+    await cluster.start()
+    engine = EngineProcess(tmp_path / "e.db", *sim, "--rpc-url", cluster.url, "--keypair",
+                           str(tmp_path / "wallet.json"), "--requests-per-second", "0",
+                           *engine_args, log=log)
+    try:
+        await engine.start()
+        yield cluster, engine
+    finally:
+        assert cluster.proc is not None
+        cluster.proc.send_signal(signal.SIGCONT)  # a frozen one must hear its SIGTERM
+        if engine.proc is not None:
+            await engine.terminate()
+        await cluster.terminate()

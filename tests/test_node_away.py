@@ -8,39 +8,17 @@ from __future__ import annotations
 import signal
 import sqlite3
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from cluster_clients import node_and_engine
 
 from engine.testing import EngineHarness
-from engine.testing.process import ClusterProcess, EngineProcess, health, healthy, says, statuses
+from engine.testing.process import ClusterProcess, health, healthy, says, statuses
 
 PATIENCE = 30.0  # seconds a condition may take to hold
 MARKET = {"orderType": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amount": 0.01}
-
-
-@asynccontextmanager
-async def node_and_engine(tmp_path: Path, *engine_args: str
-                          ) -> AsyncIterator[tuple[ClusterProcess, EngineProcess]]:
-    sim = ("--latency-scale", "0", "--failure-rate", "0")
-    cluster = ClusterProcess(tmp_path / "chain.db", *sim, "--fund-keypair",
-                             str(tmp_path / "wallet.json"))
-    await cluster.start()
-    engine = EngineProcess(tmp_path / "e.db", *sim, "--rpc-url", cluster.url, "--keypair",
-                           str(tmp_path / "wallet.json"), "--requests-per-second", "0",
-                           *engine_args)
-    try:
-        await engine.start()
-        yield cluster, engine
-    finally:
-        assert cluster.proc is not None
-        cluster.proc.send_signal(signal.SIGCONT)  # a frozen one must hear its SIGTERM
-        if engine.proc is not None:
-            await engine.terminate()
-        await cluster.terminate()
 
 
 async def test_a_frozen_node_makes_the_engine_degraded_within_the_second(tmp_path: Path) -> None:
