@@ -28,6 +28,7 @@ from solders.keypair import Keypair
 from solders.message import MessageV0
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
+from solders.transaction_status import TransactionErrorFieldless
 
 from engine.solana import lookup_tables as alt
 from engine.testing.process import ClusterProcess, EngineProcess
@@ -210,6 +211,13 @@ async def test_a_blockhash_is_known_at_the_commitment_it_was_read_at(
         valid = [await call(cluster.url, "isBlockhashValid", str(new.value.blockhash), *config)
                  for config in ([], [{"commitment": "confirmed"}])]
         assert [v["result"]["value"] for v in valid] == [False, True]  # type: ignore[index]
+        young = VersionedTransaction.from_bytes(a_table_made(payer, new.value.blockhash, root))
+        fees = [(await client.get_fee_for_message(young.message)).value
+                for client in (finalized, confirmed)]
+        assert fees == [None, 5_000 * len(young.signatures)]  # unknown to the root's bank
+        simulated = [(await client.simulate_transaction(young)).value.err
+                     for client in (finalized, confirmed)]
+        assert simulated == [TransactionErrorFieldless.BlockhashNotFound, None]
 
         with pytest.raises(RPCException, match="Blockhash not found"):
             await finalized.send_raw_transaction(a_table_made(payer, new.value.blockhash, root))
