@@ -253,3 +253,15 @@ async def test_the_deprecated_bare_encoding_is_read_as_agave_reads_it(
     assert answers[1]["result"] is None
     assert answers[2]["result"]["blockHeight"] == 0
     assert answers[3]["error"]["message"].startswith("Invalid params: unknown variant `xml`")
+
+
+async def test_null_params_and_null_fields_are_params_and_fields_not_sent(
+        cluster: ClusterProcess) -> None:
+    """serde reads a JSON null as None: solders' requests send unset options as null."""
+    batch = [call("getSlot", None, 1),  # type: ignore[arg-type]
+             call("getAccountInfo", [WSOL, {"encoding": None, "dataSlice": None,
+                                            "commitment": None, "minContextSlot": None}], 2),
+             call("getSignaturesForAddress", [WSOL, {"limit": None, "before": None}], 3)]
+    async with aiohttp.ClientSession() as session, session.post(cluster.url, json=batch) as resp:
+        answers = {a["id"]: a for a in await resp.json()}
+    assert all("result" in answer for answer in answers.values()), answers
